@@ -1,0 +1,300 @@
+/**
+ * One ordered, batched channel between two endpoints, over any transport.
+ *
+ * Messages are encoded when they are queued (so a bad argument fails its own message only) and leave
+ * as one frame per batch when the current event-loop turn ends. Every frame starts with a header
+ * `[acked, dataBytes]`: bytes of the peer's data the sender has handled since its last frame (the ack), and the data
+ * bytes this frame carries. Acks give per-channel flow control over transports that have none of their
+ * own (MessagePort): data messages (calls, notifies) wait while `maxQueuedBytes` are queued or unacked.
+ * Control messages (replies, faults, cancels, pings) never wait, so flow control cannot deadlock a reply.
+ *
+ * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
+ */
+import { ChannelFullError, ClusterClosedError, ProtocolError, toError } from '../errors.js';
+import { Decoder, Encoder } from '../protocol/codec.js';
+import { Kind, type Message } from '../protocol/messages.js';
+import { validateMessage } from '../protocol/validate.js';
+import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
+import type { Transport } from '../transport/transport.js';
+import { ChannelStats } from './stats.js';
+import { WaitQueue } from './wait-queue.js';
+
+export interface ChannelListener {
+  message(message: Message): void;
+  /** Called once, with the error every unsettled operation on this channel should fail with. */
+  close(error: Error): void;
+}
+
+export interface ChannelConfig extends ChannelOptions {
+  /** The error for a close the transport reported (peer gone, protocol error). */
+  closeError?: (cause: Error | undefined) => Error;
+}
+
+export class Channel {
+  readonly stats = new ChannelStats();
+  readonly #transport: Transport;
+  readonly #options: FilledChannelOptions;
+  readonly #closeError: (cause: Error | undefined) => Error;
+  readonly #encoder = new Encoder();
+  readonly #decoder = new Decoder();
+  #listener: ChannelListener | undefined;
+
+  /** Encoded messages waiting for the next flush, in order. */
+  #queue: Uint8Array[] = [];
+  /** For each queued message, its size if it is data (windowed), 0 if control. */
+  #queueData: number[] = [];
+  #queueBytes = 0;
+  /** Data bytes queued here or sent and not yet acked by the peer. */
+  #windowBytes = 0;
+  /** Calls sent and not yet answered. */
+  #inFlight = 0;
+  /** Data messages that did not fit the window, in order; they keep their place ahead of later ones. */
+  readonly #waiting = new WaitQueue();
+  /** Peer data bytes handled and not yet acked. */
+  #toAck = 0;
+  #flushScheduled = false;
+  #transportFull = false;
+  #closed: Error | undefined;
+  #closing = false;
+
+  constructor(transport: Transport, config: ChannelConfig = {}) {
+    this.#transport = transport;
+    this.#options = fillChannelOptions(config);
+    this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  get label(): string {
+    return this.#transport.label;
+  }
+
+  /** Starts delivery. Call once, before or after the first send. */
+  start(listener: ChannelListener): void {
+    this.#listener = listener;
+    this.#transport.start({
+      frame: (bytes) => this.#receive(bytes),
+      close: (cause) => this.#fail(this.#closeError(cause)),
+      drain: () => {
+        this.#transportFull = false;
+        this.#scheduleFlush();
+      },
+    });
+  }
+
+  /**
+   * Queues a call or notify. Returns undefined when it is accepted now, or a promise that settles when
+   * it is accepted (under backpressure). Throws SerializationError when the message cannot be encoded
+   * (nothing is queued), and the close error when the channel is closed.
+   */
+  send(message: Message, isCall: boolean): Promise<void> | undefined {
+    if (this.#closed) throw this.#closed;
+    if (this.#closing) throw new ClusterClosedError('The channel is closing');
+    const bytes = this.#encoder.encode(message);
+    if (this.#waiting.length === 0 && this.#fits(bytes.byteLength, isCall)) {
+      this.#accept(bytes, isCall);
+      return undefined;
+    }
+    if (this.#options.backpressure === 'reject') {
+      throw new ChannelFullError(this.#windowBytes, this.#inFlight, this.#options);
+    }
+    this.stats.waits++;
+    return this.#waiting.add(bytes, isCall);
+  }
+
+  /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
+  sendControl(message: Message): void {
+    if (this.#closed) throw this.#closed;
+    this.#enqueue(this.#encoder.encode(message), false);
+  }
+
+  /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
+  callSettled(): void {
+    this.#inFlight--;
+    this.#pump();
+  }
+
+  /** Flushes what is queued, then closes the transport. Later sends throw ClusterClosedError. */
+  close(): void {
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    this.#waiting.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
+    this.#enqueue(this.#encoder.encode([Kind.Goodbye]), false);
+    this.#flush();
+    this.#transport.close();
+  }
+
+  /** Closes at once: everything unsettled fails with `error`. Idempotent. */
+  destroy(error: Error): void {
+    if (this.#closed) return;
+    this.#fail(error);
+    this.#transport.destroy(error);
+  }
+
+  /** Closes because of `cause` (a protocol violation seen above the channel); fails everything as a transport close would. */
+  abort(cause: Error): void {
+    this.destroy(this.#closeError(cause));
+  }
+
+  get queuedBytes(): number {
+    return this.#queueBytes;
+  }
+
+  get windowBytes(): number {
+    return this.#windowBytes;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  #fits(size: number, isCall: boolean): boolean {
+    if (isCall && this.#inFlight >= this.#options.maxInFlight) return false;
+    // A message larger than the whole window still goes when nothing else is outstanding.
+    return this.#windowBytes === 0 || this.#windowBytes + size <= this.#options.maxQueuedBytes;
+  }
+
+  #accept(bytes: Uint8Array, isCall: boolean): void {
+    if (isCall) this.#inFlight++;
+    this.#windowBytes += bytes.byteLength;
+    this.#enqueue(bytes, true);
+  }
+
+  #enqueue(bytes: Uint8Array, isData: boolean): void {
+    this.#queue.push(bytes);
+    this.#queueData.push(isData ? bytes.byteLength : 0);
+    this.#queueBytes += bytes.byteLength;
+    this.#scheduleFlush();
+  }
+
+  /** Moves waiting messages into the queue while they fit, in order. */
+  #pump(): void {
+    let next = this.#waiting.peek();
+    while (next && !this.#closed && this.#fits(next.bytes.byteLength, next.isCall)) {
+      this.#waiting.shift();
+      this.#accept(next.bytes, next.isCall);
+      next.resolve();
+      next = this.#waiting.peek();
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#transportFull) return;
+    this.#flushScheduled = true;
+    const flush = (): void => {
+      this.#flushScheduled = false;
+      this.#flush();
+    };
+    if (this.#options.flushDelayMs > 0) setTimeout(flush, this.#options.flushDelayMs);
+    else setImmediate(flush);
+  }
+
+  /** Sends the queue as frames of at most `maxBatchBytes` (a single larger message goes alone). */
+  #flush(): void {
+    if (this.#closed || this.#transportFull) return;
+    if (this.#queue.length === 0 && this.#toAck === 0) return;
+    const queue = this.#queue;
+    let start = 0;
+    do {
+      let end = start;
+      let bytes = 0;
+      while (end < queue.length && (end === start || bytes + queue[end]!.byteLength <= this.#options.maxBatchBytes)) {
+        bytes += queue[end]!.byteLength;
+        end++;
+      }
+      if (!this.#sendFrame(queue, start, end)) {
+        start = end;
+        break;
+      }
+      start = end;
+    } while (start < queue.length);
+    if (start >= queue.length) {
+      this.#queue = [];
+      this.#queueData = [];
+    } else if (start > 0) {
+      this.#queue = queue.slice(start);
+      this.#queueData = this.#queueData.slice(start);
+    }
+  }
+
+  /** Sends queue[start, end) as one frame. Returns false when the transport asked us to wait. */
+  #sendFrame(queue: Uint8Array[], start: number, end: number): boolean {
+    let dataBytes = 0;
+    let bodyBytes = 0;
+    for (let i = start; i < end; i++) {
+      bodyBytes += queue[i]!.byteLength;
+      dataBytes += this.#queueData[i]!;
+    }
+    const header = this.#encoder.encode([this.#toAck, dataBytes]);
+    this.#toAck = 0;
+    const frame = new Uint8Array(header.byteLength + bodyBytes);
+    frame.set(header, 0);
+    let offset = header.byteLength;
+    for (let i = start; i < end; i++) {
+      frame.set(queue[i]!, offset);
+      offset += queue[i]!.byteLength;
+    }
+    this.#queueBytes -= bodyBytes;
+    this.stats.recordSent(end - start, frame.byteLength);
+    const more = this.#transport.send(frame);
+    if (!more) this.#transportFull = true;
+    return more;
+  }
+
+  #receive(bytes: Uint8Array): void {
+    let values: unknown[];
+    let header: unknown;
+    try {
+      values = this.#decoder.decodeAll(bytes);
+      header = values[0];
+      if (!Array.isArray(header) || header.length !== 2 || !isCount(header[0]) || !isCount(header[1])) {
+        throw new ProtocolError('Frame without a valid header');
+      }
+    } catch (error) {
+      this.abort(toError(error));
+      return;
+    }
+    const [acked, dataBytes] = header as [number, number];
+    this.stats.recordReceived(values.length - 1, bytes.byteLength);
+    if (acked > 0) {
+      this.#windowBytes = Math.max(0, this.#windowBytes - acked);
+      this.#pump();
+    }
+    const listener = this.#listener!;
+    for (let i = 1; i < values.length; i++) {
+      if (this.#closed) return;
+      let message: Message;
+      try {
+        message = validateMessage(values[i]);
+      } catch (error) {
+        this.abort(toError(error));
+        return;
+      }
+      listener.message(message);
+    }
+    if (dataBytes > 0) {
+      this.#toAck += dataBytes;
+      this.#scheduleFlush();
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed) return;
+    this.#closed = error;
+    this.#queue = [];
+    this.#queueData = [];
+    this.#queueBytes = 0;
+    this.#waiting.rejectAll(error);
+    this.#listener?.close(error);
+  }
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

@@ -1,0 +1,23 @@
+/** Counters a dashboard shows for one channel. Plain numbers, updated on the hot path without allocation. */
+export class ChannelStats {
+  messagesSent = 0;
+  messagesReceived = 0;
+  batchesSent = 0;
+  batchesReceived = 0;
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Times a data message had to wait for room in the window. */
+  waits = 0;
+
+  recordSent(messages: number, bytes: number): void {
+    this.messagesSent += messages;
+    this.batchesSent++;
+    this.bytesSent += bytes;
+  }
+
+  recordReceived(messages: number, bytes: number): void {
+    this.messagesReceived += messages;
+    this.batchesReceived++;
+    this.bytesReceived += bytes;
+  }
+}

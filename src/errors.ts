@@ -1,0 +1,205 @@
+/**
+ * convoy's errors: one class per failure, each with a stable `code`. Code and tests match on `code` or
+ * class, never on message text.
+ */
+
+export type DeathReason = 'exit' | 'crash' | 'killed' | 'heartbeat' | 'disconnected';
+
+/** Base class of every error convoy raises itself. */
+export class ConvoyError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+export interface WorkerDiedInfo {
+  worker: string;
+  reason: DeathReason;
+  exitCode?: number;
+  signal?: string;
+  /** The method of the call that failed, when the error belongs to one call. */
+  method?: string;
+}
+
+/**
+ * The callee died, was killed, or stopped answering heartbeats before the call settled.
+ * At-most-once: the call may or may not have run.
+ */
+export class WorkerDiedError extends ConvoyError {
+  readonly worker: string;
+  readonly reason: DeathReason;
+  readonly exitCode?: number;
+  readonly signal?: string;
+
+  constructor(info: WorkerDiedInfo, options?: { cause?: unknown }) {
+    const how = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
+    const call = info.method ? ` during call to \`${info.method}\`` : '';
+    super(
+      'ERR_CONVOY_WORKER_DIED',
+      `Worker "${info.worker}" died${call}: ${info.reason}${how}; the call may or may not have run`,
+      options,
+    );
+    this.worker = info.worker;
+    this.reason = info.reason;
+    if (info.exitCode !== undefined) this.exitCode = info.exitCode;
+    if (info.signal !== undefined) this.signal = info.signal;
+  }
+
+  /** The same death, for one more call (keeps `worker`, `reason`, exit details). */
+  forMethod(method: string): WorkerDiedError {
+    const info: WorkerDiedInfo = { worker: this.worker, reason: this.reason, method };
+    if (this.exitCode !== undefined) info.exitCode = this.exitCode;
+    if (this.signal !== undefined) info.signal = this.signal;
+    return new WorkerDiedError(info);
+  }
+}
+
+/** A handler threw. `message` is the original message; the rest of the original travels alongside. */
+export class RemoteError extends ConvoyError {
+  readonly remoteName: string;
+  readonly remoteStack: string | undefined;
+  readonly data: Record<string, unknown>;
+
+  constructor(message: string, fields: { remoteName: string; remoteStack?: string; data?: Record<string, unknown>; cause?: unknown }) {
+    super('ERR_CONVOY_REMOTE', message, 'cause' in fields && fields.cause !== undefined ? { cause: fields.cause } : undefined);
+    this.remoteName = fields.remoteName;
+    this.remoteStack = fields.remoteStack;
+    this.data = fields.data ?? {};
+  }
+}
+
+export class MethodNotFoundError extends ConvoyError {
+  readonly method: string;
+  constructor(method: string, worker?: string) {
+    super('ERR_CONVOY_NO_METHOD', `No method \`${method}\` on ${worker ? `worker "${worker}"` : 'the remote API'}`);
+    this.method = method;
+  }
+}
+
+export class SerializationError extends ConvoyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONVOY_SERIALIZE', message, options);
+  }
+}
+
+export class TimeoutError extends ConvoyError {
+  readonly method: string;
+  readonly timeoutMs: number;
+  constructor(method: string, timeoutMs: number, worker?: string) {
+    super('ERR_CONVOY_TIMEOUT', `Call to \`${method}\`${worker ? ` on worker "${worker}"` : ''} timed out after ${timeoutMs} ms`);
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export class ClusterClosedError extends ConvoyError {
+  constructor(message = 'The cluster is closed') {
+    super('ERR_CONVOY_CLOSED', message);
+  }
+}
+
+export class ProtocolError extends ConvoyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CONVOY_PROTOCOL', message, options);
+  }
+}
+
+/** Turns anything thrown into an Error, keeping convoy errors and `Error` instances as they are. */
+export function toError(reason: unknown): Error {
+  if (reason instanceof Error) return reason;
+  return new Error(typeof reason === 'string' ? reason : `Non-error thrown: ${describe(reason)}`);
+}
+
+/** A short, safe description of a value for error messages: `-1 (number)`. */
+export function describe(value: unknown): string {
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
+  return `${shown} (${value === null ? 'null' : typeof value})`;
+}
+
+/** An error as it travels: plain data that any codec can carry. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** Own enumerable properties of the original (`code`, `errno`, ...). */
+  data?: Record<string, unknown>;
+  cause?: WireError;
+  /** A non-Error cause or throw value, as is. */
+  value?: unknown;
+  /** Set when convoy's dispatcher raised the error itself; such errors keep their class on the far side. */
+  internal?: string;
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+export function errorToWire(thrown: unknown, depth = 0): WireError {
+  if (!(thrown instanceof Error)) {
+    return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
+  }
+  const wire: WireError = { name: thrown.name, message: String(thrown.message) };
+  if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
+  const data: Record<string, unknown> = {};
+  let hasData = false;
+  for (const key of Object.keys(thrown)) {
+    if (key === 'message' || key === 'stack' || key === 'cause') continue;
+    data[key] = (thrown as unknown as Record<string, unknown>)[key];
+    hasData = true;
+  }
+  if (hasData) wire.data = data;
+  if (thrown instanceof MethodNotFoundError || thrown instanceof SerializationError) wire.internal = thrown.code;
+  if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(thrown.cause, depth + 1);
+  return wire;
+}
+
+/** The same error without data that the codec could not carry: a fallback that always encodes. */
+export function plainWireError(wire: WireError): WireError {
+  const plain: WireError = { name: String(wire.name), message: String(wire.message) };
+  if (wire.stack !== undefined) plain.stack = String(wire.stack);
+  if (wire.internal !== undefined) plain.internal = wire.internal;
+  if (wire.data) {
+    const data: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(wire.data)) {
+      if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) data[key] = value;
+    }
+    plain.data = data;
+  }
+  if (wire.cause) plain.cause = plainWireError(wire.cause);
+  return plain;
+}
+
+/** Rebuilds a received error: convoy's own errors keep their class, a handler's error becomes `RemoteError`. */
+export function errorFromWire(wire: WireError, worker?: string): Error {
+  if (wire.internal === 'ERR_CONVOY_NO_METHOD') {
+    return new MethodNotFoundError(String(wire.data?.['method'] ?? '?'), worker);
+  }
+  if (wire.internal === 'ERR_CONVOY_SERIALIZE') return new SerializationError(wire.message);
+  const cause = wire.cause ? errorFromWire(wire.cause, worker) : 'value' in wire ? wire.value : undefined;
+  const fields: ConstructorParameters<typeof RemoteError>[1] = { remoteName: wire.name, cause };
+  if (wire.stack !== undefined) fields.remoteStack = wire.stack;
+  if (wire.data) fields.data = wire.data;
+  return new RemoteError(wire.message, fields);
+}
+
+/** A channel is full and `backpressure: 'reject'` was chosen. */
+export class ChannelFullError extends ConvoyError {
+  constructor(windowBytes: number, inFlight: number, limits: { maxQueuedBytes: number; maxInFlight: number }) {
+    super(
+      'ERR_CONVOY_BACKPRESSURE',
+      `Channel full: ${windowBytes} bytes queued or unacked (maxQueuedBytes ${limits.maxQueuedBytes}), ` +
+        `${inFlight} calls in flight (maxInFlight ${limits.maxInFlight})`,
+    );
+  }
+}

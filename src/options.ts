@@ -1,0 +1,122 @@
+/**
+ * Every tunable in one place: the option types, one frozen DEFAULTS object, and validation whose errors
+ * name the option and the value.
+ */
+import { describe } from './errors.js';
+
+/** How a channel batches, bounds and frames what it sends. */
+export interface ChannelOptions {
+  /**
+   * Extra time to wait for more messages before a batch leaves. 0 sends when the current event-loop
+   * turn ends, so a lone call adds no delay and a burst issued in one turn leaves as one batch.
+   * @default 0
+   */
+  flushDelayMs?: number;
+  /** A batch is split before it grows past this many bytes. @default 1048576 (1 MiB) */
+  maxBatchBytes?: number;
+  /** A received frame larger than this closes the connection with ProtocolError. @default 67108864 (64 MiB) */
+  maxFrameBytes?: number;
+  /**
+   * Bytes a sender may have queued or sent but not yet handled by the receiver. Past it, calls and
+   * notifies wait (or reject, see `backpressure`). A single larger message still goes when the channel
+   * is otherwise empty. @default 16777216 (16 MiB)
+   */
+  maxQueuedBytes?: number;
+  /** Calls awaiting a reply on one channel before more calls wait (or reject). @default 100000 */
+  maxInFlight?: number;
+  /** What a call or notify does when the channel is full: wait for room, or reject at once. @default 'wait' */
+  backpressure?: 'wait' | 'reject';
+}
+
+export interface RpcOptions {
+  /** Rejects a call with TimeoutError after this long; 0 disables. @default 0 */
+  callTimeoutMs?: number;
+}
+
+export interface HealthOptions {
+  /** How often the coordinator pings each worker. @default 500 */
+  heartbeatIntervalMs?: number;
+  /** A worker silent for this long is declared hung, killed, and its calls fail. @default 3000 */
+  heartbeatTimeoutMs?: number;
+  /** How long a worker may take to load, connect to its peers and report ready. @default 30000 */
+  startTimeoutMs?: number;
+  /** Restarts of one worker after which it stays dead. @default 5 */
+  maxRestarts?: number;
+  /** Delay before the first restart; doubles each time up to 5 s. @default 100 */
+  restartDelayMs?: number;
+}
+
+export type FilledChannelOptions = Required<ChannelOptions>;
+export type FilledRpcOptions = Required<RpcOptions>;
+export type FilledHealthOptions = Required<HealthOptions>;
+
+export const DEFAULTS = Object.freeze({
+  flushDelayMs: 0,
+  maxBatchBytes: 1 << 20,
+  maxFrameBytes: 64 << 20,
+  maxQueuedBytes: 16 << 20,
+  maxInFlight: 100_000,
+  backpressure: 'wait',
+  callTimeoutMs: 0,
+  heartbeatIntervalMs: 500,
+  heartbeatTimeoutMs: 3000,
+  startTimeoutMs: 30_000,
+  maxRestarts: 5,
+  restartDelayMs: 100,
+} as const);
+
+export function expectNumber(name: string, value: unknown, { min = 0, integer = false, exclusiveMin = false } = {}): number {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (exclusiveMin ? value > min : value >= min) &&
+    (!integer || Number.isInteger(value));
+  if (!ok) {
+    const what = `${integer ? 'an integer' : 'a finite number'} ${exclusiveMin ? '>' : '>='} ${min}`;
+    throw new TypeError(`Expected \`${name}\` to be ${what}, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+export function expectOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function pick<T>(options: object | undefined, key: string, fallback: T): unknown {
+  const value = (options as Record<string, unknown> | undefined)?.[key];
+  return value === undefined ? fallback : value;
+}
+
+export function fillChannelOptions(options?: ChannelOptions): FilledChannelOptions {
+  return {
+    flushDelayMs: expectNumber('flushDelayMs', pick(options, 'flushDelayMs', DEFAULTS.flushDelayMs)),
+    maxBatchBytes: expectNumber('maxBatchBytes', pick(options, 'maxBatchBytes', DEFAULTS.maxBatchBytes), { min: 1, integer: true }),
+    maxFrameBytes: expectNumber('maxFrameBytes', pick(options, 'maxFrameBytes', DEFAULTS.maxFrameBytes), { min: 1, integer: true }),
+    maxQueuedBytes: expectNumber('maxQueuedBytes', pick(options, 'maxQueuedBytes', DEFAULTS.maxQueuedBytes), { min: 1, integer: true }),
+    maxInFlight: expectNumber('maxInFlight', pick(options, 'maxInFlight', DEFAULTS.maxInFlight), { min: 1, integer: true }),
+    backpressure: expectOneOf('backpressure', pick(options, 'backpressure', DEFAULTS.backpressure), ['wait', 'reject'] as const),
+  };
+}
+
+export function fillRpcOptions(options?: RpcOptions): FilledRpcOptions {
+  return { callTimeoutMs: expectNumber('callTimeoutMs', pick(options, 'callTimeoutMs', DEFAULTS.callTimeoutMs)) };
+}
+
+export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions {
+  const filled = {
+    heartbeatIntervalMs: expectNumber('heartbeatIntervalMs', pick(options, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs), { exclusiveMin: true }),
+    heartbeatTimeoutMs: expectNumber('heartbeatTimeoutMs', pick(options, 'heartbeatTimeoutMs', DEFAULTS.heartbeatTimeoutMs), { exclusiveMin: true }),
+    startTimeoutMs: expectNumber('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
+    maxRestarts: expectNumber('maxRestarts', pick(options, 'maxRestarts', DEFAULTS.maxRestarts), { integer: true }),
+    restartDelayMs: expectNumber('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),
+  };
+  if (filled.heartbeatTimeoutMs <= filled.heartbeatIntervalMs) {
+    throw new TypeError(
+      `Expected \`heartbeatTimeoutMs\` (${filled.heartbeatTimeoutMs}) to be greater than \`heartbeatIntervalMs\` (${filled.heartbeatIntervalMs})`,
+    );
+  }
+  return filled;
+}

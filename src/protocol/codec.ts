@@ -1,0 +1,68 @@
+/**
+ * The wire codec: msgpackr, configured so that threads and processes see the same values.
+ *
+ * - `moreTypes` carries Map, Set, undefined, BigInt, Error and typed arrays faithfully, as structured
+ *   clone does (msgpackr's default turns a Map into a plain object).
+ * - A function or symbol is an error (`SerializationError`), as it is for structured clone. msgpackr would
+ *   otherwise encode a function as `undefined` and silently drop the argument.
+ * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
+ *   message must decode on its own, because a message whose encoding fails half-way is never sent, and a
+ *   sequential structure defined inside it would be lost with it (seen: the stream after such a failure
+ *   decodes to garbage).
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { ProtocolError, SerializationError, toError } from '../errors.js';
+
+const OPTIONS = { moreTypes: true } as const;
+
+/**
+ * msgpackr keeps writing into the buffer of its largest message: after a 100 MB argument every later
+ * buffer would be that large. Past this size the encoder is replaced by a fresh one.
+ */
+const LARGE_MESSAGE_BYTES = 1 << 20;
+
+function refuseFunction(): never {
+  throw new SerializationError('A function cannot be sent');
+}
+
+export class Encoder {
+  #packr = Encoder.#create();
+
+  static #create(): Packr {
+    return new Packr({ ...OPTIONS, writeFunction: refuseFunction });
+  }
+
+  /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
+  encode(value: unknown): Uint8Array {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#packr.pack(value);
+    } catch (error) {
+      if (error instanceof SerializationError) throw error;
+      throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
+    }
+    if (bytes.byteLength > LARGE_MESSAGE_BYTES) this.#packr = Encoder.#create();
+    return bytes;
+  }
+}
+
+export class Decoder {
+  readonly #unpackr = new Unpackr(OPTIONS);
+
+  /** Decodes a frame holding one or more concatenated values. */
+  decodeAll(bytes: Uint8Array): unknown[] {
+    try {
+      return this.#unpackr.unpackMultiple(bytes) as unknown[];
+    } catch (error) {
+      throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+    }
+  }
+
+  decode(bytes: Uint8Array): unknown {
+    try {
+      return this.#unpackr.unpack(bytes);
+    } catch (error) {
+      throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Length-prefixed frames for byte streams (TCP): a u32 big-endian length, then that many bytes.
+ * The decoder accepts chunks split or coalesced at any byte boundary.
+ */
+import { ProtocolError } from '../errors.js';
+
+export const FRAME_HEADER_BYTES = 4;
+/** The largest length a u32 prefix can state. */
+export const MAX_FRAME_LIMIT = 0xffff_ffff;
+
+/** The 4-byte header for a frame of `length` bytes. */
+export function frameHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(length, 0);
+  return header;
+}
+
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** Length of the frame being read, once its header is complete. */
+  #expected = -1;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes held while waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /**
+   * Feeds one chunk and returns every frame it completes, in order. Throws ProtocolError for a frame
+   * longer than `maxFrameBytes`, before buffering its body: a forged length cannot make us allocate.
+   */
+  push(chunk: Buffer): Buffer[] {
+    const frames: Buffer[] = [];
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    for (;;) {
+      if (this.#expected < 0) {
+        if (this.#buffered < FRAME_HEADER_BYTES) break;
+        const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        if (length > this.#maxFrameBytes) {
+          throw new ProtocolError(`Frame of ${length} bytes exceeds maxFrameBytes (${this.#maxFrameBytes})`);
+        }
+        this.#expected = length;
+      }
+      if (this.#buffered < this.#expected) break;
+      frames.push(this.#take(this.#expected));
+      this.#expected = -1;
+    }
+    return frames;
+  }
+
+  /** Removes and returns the first `n` buffered bytes, copying only when they span chunks. */
+  #take(n: number): Buffer {
+    this.#buffered -= n;
+    const first = this.#chunks[0]!;
+    if (first.length === n) {
+      this.#chunks.shift();
+      return first;
+    }
+    if (first.length > n) {
+      this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const chunk = this.#chunks[0]!;
+      const used = Math.min(chunk.length, n - offset);
+      chunk.copy(out, offset, 0, used);
+      offset += used;
+      if (used === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(used);
+    }
+    return out;
+  }
+}

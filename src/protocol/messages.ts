@@ -1,0 +1,65 @@
+/**
+ * The wire messages: plain tuples, one small file, no I/O. Tuples (not objects) because they encode
+ * smaller and faster, and a channel carries millions of them.
+ */
+import type { WireError } from '../errors.js';
+
+/** Checked in the TCP handshake and in every thread bootstrap; bump on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+export const Kind = {
+  Call: 0,
+  Notify: 1,
+  Reply: 2,
+  Fault: 3,
+  Cancel: 4,
+  Ping: 5,
+  Pong: 6,
+  Goodbye: 7,
+  /** The receiver has settled this many notifies (flow control for one-way messages). */
+  Settled: 8,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** `id` is a per-channel, per-direction increasing counter. */
+export type CallMessage = [kind: typeof Kind.Call, id: number, method: string, args: unknown[]];
+export type NotifyMessage = [kind: typeof Kind.Notify, method: string, args: unknown[]];
+export type ReplyMessage = [kind: typeof Kind.Reply, id: number, value: unknown];
+export type FaultMessage = [kind: typeof Kind.Fault, id: number, error: WireError];
+export type CancelMessage = [kind: typeof Kind.Cancel, id: number];
+export type PingMessage = [kind: typeof Kind.Ping, seq: number];
+export type PongMessage = [kind: typeof Kind.Pong, seq: number];
+export type GoodbyeMessage = [kind: typeof Kind.Goodbye];
+export type SettledMessage = [kind: typeof Kind.Settled, count: number];
+
+export type Message =
+  | CallMessage
+  | NotifyMessage
+  | ReplyMessage
+  | FaultMessage
+  | CancelMessage
+  | PingMessage
+  | PongMessage
+  | GoodbyeMessage
+  | SettledMessage;
+
+/**
+ * The TCP handshake, before any message is handled. The listener speaks first with a random challenge;
+ * the dialer answers with its name and an HMAC over the challenge; the listener proves itself back.
+ */
+export interface HandshakeChallenge {
+  v: number;
+  nonce: Uint8Array;
+}
+export interface HandshakeHello {
+  v: number;
+  /** Name of the dialing side (a worker name, or the coordinator). */
+  from: string;
+  /** Name the dialer expects to reach. */
+  to: string;
+  nonce: Uint8Array;
+  proof: Uint8Array;
+}
+export interface HandshakeWelcome {
+  proof: Uint8Array;
+}

@@ -1,0 +1,47 @@
+/**
+ * Structural checks for decoded input. The codec turns bytes into values; this decides whether a value
+ * is a message we handle. Anything else is a ProtocolError on that connection only.
+ */
+import { ProtocolError, describe } from '../errors.js';
+import { Kind, type Message } from './messages.js';
+
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export function validateMessage(value: unknown): Message {
+  if (!Array.isArray(value) || value.length === 0) throw bad('a message must be a non-empty array', value);
+  const kind = value[0];
+  switch (kind) {
+    case Kind.Call:
+      if (value.length === 4 && isId(value[1]) && typeof value[2] === 'string' && Array.isArray(value[3])) return value as Message;
+      break;
+    case Kind.Notify:
+      if (value.length === 3 && typeof value[1] === 'string' && Array.isArray(value[2])) return value as Message;
+      break;
+    case Kind.Reply:
+      if (value.length === 3 && isId(value[1])) return value as Message;
+      break;
+    case Kind.Fault:
+      if (value.length === 3 && isId(value[1]) && isWireError(value[2])) return value as Message;
+      break;
+    case Kind.Cancel:
+    case Kind.Ping:
+    case Kind.Pong:
+    case Kind.Settled:
+      if (value.length === 2 && isId(value[1])) return value as Message;
+      break;
+    case Kind.Goodbye:
+      if (value.length === 1) return value as Message;
+      break;
+    default:
+      throw bad(`unknown message kind ${describe(kind)}`, value);
+  }
+  throw bad(`malformed message of kind ${String(kind)}`, value);
+}
+
+function isWireError(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string';
+}
+
+function bad(what: string, value: unknown): ProtocolError {
+  return new ProtocolError(`Invalid message: ${what}, got ${describe(value)}`);
+}

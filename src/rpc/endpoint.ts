@@ -1,0 +1,258 @@
+/**
+ * RPC over one channel: calls awaiting replies (a Map by counter id), one-way notifies, and dispatch of
+ * what the peer sends to this side's handlers, in the order it arrives.
+ *
+ * Queued and sent calls are both in `#pending` from the moment they are issued, so closing the channel
+ * fails each of them exactly once, wherever it was.
+ */
+import type { Channel } from '../channel/channel.js';
+import { ProtocolError, SerializationError, WorkerDiedError, errorFromWire, errorToWire, plainWireError, toError } from '../errors.js';
+import { Kind, type Message } from '../protocol/messages.js';
+import { fillRpcOptions, type RpcOptions } from '../options.js';
+import { withCallContext, type CallContext } from './call-context.js';
+import { Dispatcher } from './dispatch.js';
+import { PendingCall, type CallOptions } from './pending-call.js';
+import { SerialQueue } from './serial-queue.js';
+
+export interface EndpointConfig extends RpcOptions {
+  /** The handlers this side serves to the peer. None: every call from the peer fails with ERR_CONVOY_NO_METHOD. */
+  api?: object;
+  /** Finish each message from this peer before starting the next (awaiting async handlers). @default false */
+  serial?: boolean;
+  /** The peer's name, for errors and `currentCall().from`. */
+  peerName?: string;
+  /** This side's name, for MethodNotFoundError messages sent to the peer. */
+  localName?: string;
+  /** Where errors thrown by notify handlers go (nobody awaits them). @default process.emitWarning */
+  onNotifyError?: (error: Error, method: string) => void;
+}
+
+const RESOLVED = Promise.resolve();
+const noop = (): void => {};
+
+export class Endpoint {
+  readonly channel: Channel;
+  readonly peerName: string | undefined;
+  readonly #config: EndpointConfig;
+  readonly #dispatcher: Dispatcher;
+  readonly #callTimeoutMs: number;
+  readonly #pending = new Map<number, PendingCall>();
+  /** Abort controllers of running handlers that asked for a signal, by call id. */
+  readonly #signals = new Map<number, AbortController>();
+  readonly #serial: SerialQueue | undefined;
+  readonly #closeListeners: ((error: Error) => void)[] = [];
+  #nextId = 0;
+  #closedWith: Error | undefined;
+  readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
+
+  constructor(channel: Channel, config: EndpointConfig = {}) {
+    this.channel = channel;
+    this.peerName = config.peerName;
+    this.#config = config;
+    this.#dispatcher = new Dispatcher(config.api ?? {}, config.localName);
+    this.#callTimeoutMs = fillRpcOptions(config).callTimeoutMs;
+    if (config.serial) this.#serial = new SerialQueue();
+    channel.start({ message: (message) => this.#receive(message), close: (error) => this.#closed(error) });
+  }
+
+  get closed(): boolean {
+    return this.#closedWith !== undefined;
+  }
+
+  /** Calls awaiting a reply (queued or sent). */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /** Handlers running now that asked for an abort signal. */
+  get activeSignals(): number {
+    return this.#signals.size;
+  }
+
+  onClose(listener: (error: Error) => void): void {
+    if (this.#closedWith) listener(this.#closedWith);
+    else this.#closeListeners.push(listener);
+  }
+
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (this.#closedWith) return Promise.reject(this.#errorFor(this.#closedWith, method));
+    const id = ++this.#nextId;
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = this.channel.send([Kind.Call, id, method, args], true);
+    } catch (error) {
+      return Promise.reject(this.#errorFor(toError(error), method));
+    }
+    this.counts.calls++;
+    // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
+    waiting?.catch(noop);
+    const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const pending = new PendingCall(method, resolve, reject);
+      this.#pending.set(id, pending);
+      if (timeoutMs > 0 || options?.signal) pending.watch(timeoutMs, options?.signal, this.peerName, () => this.#cancel(id));
+    });
+  }
+
+  /** One-way: settles when the message is accepted into the channel, never when it is handled. */
+  notify(method: string, args: unknown[]): Promise<void> {
+    let accepted: Promise<void> | undefined;
+    try {
+      if (this.#closedWith) throw this.#errorFor(this.#closedWith, method);
+      accepted = this.channel.send([Kind.Notify, method, args], false);
+    } catch (error) {
+      accepted = Promise.reject(this.#errorFor(toError(error), method));
+    }
+    this.counts.notifies++;
+    if (!accepted) return RESOLVED;
+    // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
+    accepted.catch(noop);
+    return accepted;
+  }
+
+  /** Graceful: flushes what is queued, then closes. Calls still awaiting replies fail with `error`. */
+  close(error: Error): void {
+    if (this.#closedWith) return;
+    this.channel.close();
+    this.#closed(error);
+  }
+
+  /** Fails everything at once with `error`. */
+  destroy(error: Error): void {
+    this.channel.destroy(error);
+  }
+
+  ping(seq: number): void {
+    this.channel.sendControl([Kind.Ping, seq]);
+  }
+
+  #cancel(id: number): void {
+    if (!this.#closedWith) this.channel.sendControl([Kind.Cancel, id]);
+  }
+
+  #receive(message: Message): void {
+    switch (message[0]) {
+      case Kind.Call:
+      case Kind.Notify:
+        if (this.#serial) this.#serial.push(() => this.#serve(message));
+        else this.#serve(message);
+        return;
+      case Kind.Reply:
+        return this.#settle(message[1], true, message[2]);
+      case Kind.Fault:
+        return this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
+      case Kind.Cancel:
+        this.#signals.get(message[1])?.abort(new Error('The caller cancelled this call'));
+        return;
+      case Kind.Ping:
+        this.channel.sendControl([Kind.Pong, message[1]]);
+        return;
+      case Kind.Pong:
+      case Kind.Goodbye:
+      case Kind.Settled:
+        return;
+    }
+  }
+
+  #settle(id: number, ok: boolean, value: unknown): void {
+    const pending = this.#pending.get(id);
+    if (!pending) {
+      this.channel.abort(new ProtocolError(`Reply to unknown call id ${id}`));
+      return;
+    }
+    this.#pending.delete(id);
+    this.channel.callSettled();
+    if (ok) this.counts.replies++;
+    else this.counts.faults++;
+    pending.settle(ok, value);
+  }
+
+  /** Runs one call or notify. Returns a promise only for async handlers, so serial mode can wait on it. */
+  #serve(message: Message): Promise<void> | undefined {
+    this.counts.served++;
+    const isCall = message[0] === Kind.Call;
+    const id = isCall ? (message[1] as number) : 0;
+    const method = (isCall ? message[2] : message[1]) as string;
+    const args = (isCall ? message[3] : message[2]) as unknown[];
+    let result: unknown;
+    try {
+      this.#contextId = id;
+      result = withCallContext(this.#context, () => this.#dispatcher.invoke(method, args));
+    } catch (error) {
+      this.#finish(isCall, id, method, false, error);
+      return undefined;
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+      return Promise.resolve(result).then(
+        (value) => this.#finish(isCall, id, method, true, value),
+        (error) => this.#finish(isCall, id, method, false, error),
+      );
+    }
+    this.#finish(isCall, id, method, true, result);
+    return undefined;
+  }
+
+  /**
+   * One context object per endpoint, pointed at the call now starting: `currentCall()` is only valid
+   * synchronously at a handler's start, so nothing is allocated per call unless a handler asks for a signal.
+   */
+  #contextId = 0;
+  readonly #context: CallContext = (() => {
+    const endpoint = this;
+    return {
+      get from() {
+        return endpoint.peerName;
+      },
+      get signal() {
+        const id = endpoint.#contextId;
+        let controller = endpoint.#signals.get(id);
+        if (!controller) endpoint.#signals.set(id, (controller = new AbortController()));
+        return controller.signal;
+      },
+    };
+  })();
+
+  #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown): void {
+    if (isCall) this.#signals.delete(id);
+    if (this.#closedWith) return;
+    if (!isCall) {
+      if (!ok) this.#reportNotifyError(toError(value), method);
+      return;
+    }
+    if (ok) {
+      try {
+        this.channel.sendControl([Kind.Reply, id, value]);
+        return;
+      } catch (error) {
+        value = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });
+      }
+    }
+    const wire = errorToWire(value);
+    try {
+      this.channel.sendControl([Kind.Fault, id, wire]);
+    } catch {
+      this.channel.sendControl([Kind.Fault, id, plainWireError(wire)]);
+    }
+  }
+
+  #reportNotifyError(error: Error, method: string): void {
+    if (this.#config.onNotifyError) this.#config.onNotifyError(error, method);
+    else process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
+  }
+
+  #errorFor(error: Error, method: string): Error {
+    return error instanceof WorkerDiedError ? error.forMethod(method) : error;
+  }
+
+  #closed(error: Error): void {
+    if (this.#closedWith) return;
+    this.#closedWith = error;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) call.settle(false, this.#errorFor(error, call.method));
+    for (const controller of this.#signals.values()) controller.abort(error);
+    this.#signals.clear();
+    this.#serial?.clear();
+    for (const listener of this.#closeListeners.splice(0)) listener(error);
+  }
+}

@@ -1,0 +1,63 @@
+/** A call awaiting its reply, with its optional deadline and abort signal. */
+import { TimeoutError } from '../errors.js';
+
+export interface CallOptions {
+  /** Rejects with TimeoutError after this long and asks the callee to cancel. 0 disables. */
+  timeoutMs?: number;
+  /** Aborting it rejects the call with the signal's reason and asks the callee to cancel. */
+  signal?: AbortSignal;
+}
+
+export class PendingCall {
+  readonly method: string;
+  #resolve: ((value: unknown) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+
+  constructor(method: string, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+    this.method = method;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /**
+   * Rejects early on timeout or abort. The entry stays pending until the callee's reply or fault
+   * arrives (then it is dropped quietly), so a late reply is never mistaken for a protocol error.
+   */
+  watch(timeoutMs: number, signal: AbortSignal | undefined, worker: string | undefined, cancel: () => void): void {
+    const giveUp = (error: unknown): void => {
+      if (!this.#reject) return;
+      this.#finish(false, error);
+      cancel();
+    };
+    if (signal?.aborted) {
+      giveUp(signal.reason);
+      return;
+    }
+    if (timeoutMs > 0) {
+      this.#timer = setTimeout(() => giveUp(new TimeoutError(this.method, timeoutMs, worker)), timeoutMs);
+      this.#timer.unref();
+    }
+    if (signal) {
+      const onAbort = (): void => giveUp(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unwatch = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  settle(ok: boolean, value: unknown): void {
+    if (this.#reject) this.#finish(ok, value);
+  }
+
+  #finish(ok: boolean, value: unknown): void {
+    const resolve = this.#resolve!;
+    const reject = this.#reject!;
+    this.#resolve = this.#reject = undefined;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    if (ok) resolve(value);
+    else reject(value);
+  }
+}

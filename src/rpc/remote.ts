@@ -1,0 +1,72 @@
+/**
+ * Typed proxies in comlink's spirit: `remote.method(...args)` is an ordered, awaited call, and
+ * `notify(remote).method(...args)` its one-way twin on the same channel, in the same order.
+ */
+import type { CallOptions } from './pending-call.js';
+
+/** What a proxy needs from whatever carries its calls: an endpoint, or a link that follows restarts. */
+export interface Caller {
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+  notify(method: string, args: unknown[]): Promise<void>;
+}
+
+// Helper types. `Remote<T>` keeps only T's methods, because only own function-valued properties are
+// callable on the far side; each returns a Promise of its awaited result, because every call crosses a
+// channel; `Notifier<T>` returns Promise<void>, because a notify settles when it is accepted, not handled.
+type Fn = (...args: any[]) => any;
+type MethodKeys<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;
+
+export type Remote<T> = {
+  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+export type Notifier<T> = {
+  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => any ? (...args: A) => Promise<void> : never;
+};
+
+/** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
+const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined }>();
+const notifiers = new WeakMap<object, object>();
+
+function makeProxy(target: (method: string) => (...args: unknown[]) => Promise<unknown>): object {
+  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  return new Proxy(Object.create(null) as object, {
+    get(_, key) {
+      // `then` must be absent or `await remote` would hang; symbols (inspect, toPrimitive) are local.
+      if (typeof key !== 'string' || key === 'then') return undefined;
+      let method = methods.get(key);
+      if (!method) methods.set(key, (method = target(key)));
+      return method;
+    },
+    set() {
+      return false;
+    },
+  });
+}
+
+/** A `Remote<T>` over `caller`. Each method returns a Promise; per-call options apply to every call. */
+export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {
+  const remote = makeProxy((method) => (...args) => caller.call(method, args, options));
+  callers.set(remote, { caller, options });
+  return remote as Remote<T>;
+}
+
+/** The one-way twin of `remote`: same channel, same order as its calls; resolves when accepted. */
+export function notify<T>(remote: Remote<T>): Notifier<T> {
+  const entry = callers.get(remote as object);
+  if (!entry) throw new TypeError('notify() expects a remote created by convoy (cluster.worker(), ctx.peer(), ...)');
+  let notifier = notifiers.get(remote as object);
+  if (!notifier) {
+    const { caller } = entry;
+    notifier = makeProxy((method) => (...args) => caller.notify(method, args));
+    notifiers.set(remote as object, notifier);
+  }
+  return notifier as Notifier<T>;
+}
+
+/** The same remote, with a timeout or abort signal applied to each call made through it. */
+export function withOptions<T>(remote: Remote<T>, options: CallOptions): Remote<T> {
+  const entry = callers.get(remote as object);
+  if (!entry) throw new TypeError('withOptions() expects a remote created by convoy');
+  return createRemote<T>(entry.caller, { ...entry.options, ...options });
+}

@@ -1,0 +1,81 @@
+/**
+ * An in-memory transport pair for tests: frames are copied, as a real transport would, and delivered
+ * asynchronously in order, one macrotask later.
+ */
+import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+
+class MemoryTransport implements Transport {
+  readonly label = 'memory';
+  other!: MemoryTransport;
+  readonly #closeOnce = new CloseOnce();
+  #handlers: TransportHandlers | undefined;
+  #inbox: Uint8Array[] = [];
+  #delivering = false;
+  /** Set when the other side closed cleanly: report close after the inbox drains. */
+  #closing = false;
+
+  get closed(): boolean {
+    return this.#closeOnce.done;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed || this.#closing) return false;
+    this.other.#receive(frame.slice());
+    return true;
+  }
+
+  start(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    this.#closeOnce.attach(handlers);
+    this.#schedule();
+  }
+
+  close(): void {
+    if (this.closed || this.#closing) return;
+    this.#closing = true;
+    this.other.#remoteClosed();
+    this.#schedule();
+  }
+
+  destroy(error?: Error): void {
+    if (this.closed) return;
+    this.#inbox = [];
+    this.#closeOnce.report(error);
+    this.other.#remoteClosed();
+  }
+
+  #receive(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.#inbox.push(frame);
+    this.#schedule();
+  }
+
+  #remoteClosed(): void {
+    this.#closing = true;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#delivering || !this.#handlers) return;
+    this.#delivering = true;
+    setImmediate(() => {
+      this.#delivering = false;
+      const frames = this.#inbox;
+      this.#inbox = [];
+      for (const frame of frames) {
+        if (this.closed) return;
+        this.#handlers!.frame(frame);
+      }
+      if (this.#closing && this.#inbox.length === 0) this.#closeOnce.report();
+    });
+  }
+}
+
+/** Two connected transports: what one sends, the other receives. */
+export function createMemoryTransportPair(): [Transport, Transport] {
+  const a = new MemoryTransport();
+  const b = new MemoryTransport();
+  a.other = b;
+  b.other = a;
+  return [a, b];
+}

@@ -1,0 +1,67 @@
+/**
+ * A transport over a MessagePort, between two threads of one process. Each frame is posted as a
+ * Uint8Array whose buffer is transferred, not copied. A port emits `close` within milliseconds when the
+ * thread on the other side exits or is terminated, which is how a thread's death reaches its peers.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { ProtocolError } from '../errors.js';
+import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+
+export class PortTransport implements Transport {
+  readonly label = 'port';
+  readonly #port: MessagePort;
+  readonly #closeOnce = new CloseOnce();
+  #pendingError: Error | undefined;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+  }
+
+  get closed(): boolean {
+    return this.#closeOnce.done;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    // Transfer only when the frame owns its whole buffer; otherwise the structured clone copies it.
+    const owns = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
+    this.#port.postMessage(frame, owns ? [frame.buffer as ArrayBuffer] : undefined);
+    return true;
+  }
+
+  start(handlers: TransportHandlers): void {
+    this.#closeOnce.attach(handlers);
+    this.#port.on('message', (data: unknown) => {
+      if (this.closed) return;
+      if (data instanceof Uint8Array) handlers.frame(data);
+      else this.destroy(new ProtocolError(`Expected a Uint8Array frame on the port, got ${typeof data}`));
+    });
+    this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
+    this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
+    // A port that receives messages keeps its thread alive; that is the owner's choice, not ours.
+    this.#port.start();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    // Messages posted before close() are still delivered; then both sides see `close`.
+    this.#port.close();
+  }
+
+  destroy(error?: Error): void {
+    if (this.closed) return;
+    this.#pendingError = error;
+    this.#port.close();
+    // Report now: a destroyed transport must fail its calls at once, not when the port event comes.
+    this.#closeOnce.report(error);
+  }
+
+  /** Lets the thread exit while this port is idle (the channel's own timers keep nothing alive either). */
+  unref(): void {
+    this.#port.unref();
+  }
+
+  ref(): void {
+    this.#port.ref();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A transport over a TCP socket, between processes: u32-length-prefixed frames, TCP_NODELAY (the
+ * channel batches, so Nagle would only add latency), and `write()` backpressure passed up as `drain`.
+ */
+import type { Socket } from 'node:net';
+import { ProtocolError, toError } from '../errors.js';
+import { FrameDecoder, frameHeader } from '../protocol/framing.js';
+import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+
+export class TcpTransport implements Transport {
+  readonly label: string;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #closeOnce = new CloseOnce();
+  #error: Error | undefined;
+  /** Frames read before `start` (e.g. right after the handshake). */
+  #early: Buffer[];
+
+  /**
+   * @param leftover bytes already read from the socket past the handshake, decoded as frames first.
+   */
+  constructor(socket: Socket, { maxFrameBytes, leftover = [] }: { maxFrameBytes: number; leftover?: Buffer[] }) {
+    this.#socket = socket;
+    this.#decoder = new FrameDecoder(maxFrameBytes);
+    this.#early = leftover;
+    this.label = `tcp ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+  }
+
+  get closed(): boolean {
+    return this.#closeOnce.done;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed || this.#socket.destroyed) return false;
+    this.#socket.cork();
+    this.#socket.write(frameHeader(frame.byteLength));
+    const more = this.#socket.write(frame);
+    this.#socket.uncork();
+    return more;
+  }
+
+  start(handlers: TransportHandlers): void {
+    this.#closeOnce.attach(handlers);
+    const onData = (chunk: Buffer): void => {
+      if (this.closed) return;
+      let frames: Buffer[];
+      try {
+        frames = this.#decoder.push(chunk);
+      } catch (error) {
+        this.destroy(toError(error));
+        return;
+      }
+      for (const frame of frames) {
+        if (this.closed) return;
+        handlers.frame(frame);
+      }
+    };
+    this.#socket.on('data', onData);
+    this.#socket.on('drain', () => handlers.drain());
+    this.#socket.on('error', (error) => {
+      this.#error ??= error;
+    });
+    this.#socket.on('close', () => {
+      const truncated = this.#decoder.buffered > 0 && !this.#error;
+      this.#closeOnce.report(this.#error ?? (truncated ? new ProtocolError('Connection closed inside a frame') : undefined));
+    });
+    for (const chunk of this.#early) onData(chunk);
+    this.#early = [];
+    this.#socket.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.#socket.end();
+  }
+
+  destroy(error?: Error): void {
+    if (this.closed) return;
+    this.#error ??= error;
+    this.#socket.destroy();
+    this.#closeOnce.report(error);
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The narrow waist below the channel: move opaque frames, report close once. A transport knows nothing
+ * of messages, batching or RPC.
+ */
+export interface TransportHandlers {
+  /** One whole frame, in the order the other side sent it. */
+  frame(bytes: Uint8Array): void;
+  /** Called exactly once: `error` is undefined for a clean close by either side. */
+  close(error?: Error): void;
+  /** The transport has room again after `send` returned false. */
+  drain(): void;
+}
+
+export interface Transport {
+  /**
+   * Sends one frame. The transport may take ownership of `frame`'s buffer (a MessagePort transfers it),
+   * so the caller must not touch it afterwards. Returns false when the sender should wait for `drain`.
+   */
+  send(frame: Uint8Array): boolean;
+  /** Installs the one listener and starts delivery. Frames that arrived earlier are delivered now. */
+  start(handlers: TransportHandlers): void;
+  /** Closes after every frame sent so far has been handed to the other side. Idempotent. */
+  close(): void;
+  /** Closes at once, dropping anything unsent; `close` is reported with `error`. Idempotent. */
+  destroy(error?: Error): void;
+  readonly closed: boolean;
+  /** A short description for errors and stats: `port`, `tcp 127.0.0.1:4242`, `memory`. */
+  readonly label: string;
+}
+
+/** Reports close exactly once, whatever mix of close, destroy and remote events happens. */
+export class CloseOnce {
+  #done = false;
+  #handlers: TransportHandlers | undefined;
+  #early: { error?: Error } | undefined;
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  attach(handlers: TransportHandlers): void {
+    this.#handlers = handlers;
+    if (this.#early) handlers.close(this.#early.error);
+  }
+
+  report(error?: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#handlers) this.#handlers.close(error);
+    else this.#early = error ? { error } : {};
+  }
+}
