@@ -186,7 +186,8 @@ export function errorFromWire(wire: WireError, worker?: string): Error {
     return new MethodNotFoundError(String(wire.data?.['method'] ?? '?'), worker);
   }
   if (wire.internal === 'ERR_CONVOY_SERIALIZE') return new SerializationError(wire.message);
-  const cause = wire.cause ? errorFromWire(wire.cause, worker) : 'value' in wire ? wire.value : undefined;
+  // A non-Error cause (`{ cause: 17 }`) travels as a wire error holding `value`: give back the value itself.
+  const cause = wire.cause ? ('value' in wire.cause ? wire.cause.value : errorFromWire(wire.cause, worker)) : 'value' in wire ? wire.value : undefined;
   const fields: ConstructorParameters<typeof RemoteError>[1] = { remoteName: wire.name, cause };
   if (wire.stack !== undefined) fields.remoteStack = wire.stack;
   if (wire.data) fields.data = wire.data;

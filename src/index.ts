@@ -1,6 +1,20 @@
 // convoy: ordered, batched, awaited calls between worker threads and processes.
 
 // --- For users -------------------------------------------------------------------------------------
+export { startCluster, Cluster } from './cluster/cluster.js';
+export type {
+  ClusterOptions,
+  WorkerSpec,
+  PoolSpec,
+  ClusterEvents,
+  WorkerExitEvent,
+  WorkerReadyEvent,
+  WorkerRestartEvent,
+} from './cluster/types.js';
+export type { ClusterStats, WorkerStats } from './cluster/stats.js';
+export type { ChannelSnapshot } from './rpc/endpoint-stats.js';
+export { defineWorker, type WorkerDefinition, type WorkerFactory, type WorkerApi } from './worker/define-worker.js';
+export { WorkerContext, type PeerExitEvent } from './worker/context.js';
 export {
   ConvoyError,
   WorkerDiedError,

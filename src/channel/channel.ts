@@ -32,6 +32,8 @@ export interface ChannelConfig extends ChannelOptions {
 
 export class Channel {
   readonly stats = new ChannelStats();
+  /** `performance.now()` when the last frame arrived: what heartbeats watch. */
+  lastReceivedAt = performance.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
   readonly #closeError: (cause: Error | undefined) => Error;
@@ -248,6 +250,7 @@ export class Channel {
   }
 
   #receive(bytes: Uint8Array): void {
+    this.lastReceivedAt = performance.now();
     let values: unknown[];
     let header: unknown;
     try {

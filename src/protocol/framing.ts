@@ -34,12 +34,15 @@ export class FrameDecoder {
   /**
    * Feeds one chunk and returns every frame it completes, in order. Throws ProtocolError for a frame
    * longer than `maxFrameBytes`, before buffering its body: a forged length cannot make us allocate.
+   * With `maxFrames`, stops after that many and keeps the rest buffered (see `takeRemainder`).
    */
-  push(chunk: Buffer): Buffer[] {
+  push(chunk: Buffer, maxFrames = Infinity): Buffer[] {
     const frames: Buffer[] = [];
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    for (;;) {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    while (frames.length < maxFrames) {
       if (this.#expected < 0) {
         if (this.#buffered < FRAME_HEADER_BYTES) break;
         const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
@@ -55,8 +58,19 @@ export class FrameDecoder {
     return frames;
   }
 
+  /** Hands back every byte not yet returned as a frame, as raw stream bytes (for a hand-over to another decoder). */
+  takeRemainder(): Buffer[] {
+    const rest = this.#expected >= 0 ? [frameHeader(this.#expected), ...this.#chunks] : this.#chunks;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#expected = -1;
+    return rest;
+  }
+
   /** Removes and returns the first `n` buffered bytes, copying only when they span chunks. */
   #take(n: number): Buffer {
+    // A zero-length frame (legal on the wire) may complete when nothing at all is buffered.
+    if (n === 0) return Buffer.alloc(0);
     this.#buffered -= n;
     const first = this.#chunks[0]!;
     if (first.length === n) {

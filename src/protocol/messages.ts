@@ -57,6 +57,8 @@ export interface HandshakeHello {
   from: string;
   /** Name the dialer expects to reach. */
   to: string;
+  /** The dialer's incarnation (0, then 1 after its first restart...), so a stale connection is never taken for a new one. */
+  incarnation: number;
   nonce: Uint8Array;
   proof: Uint8Array;
 }

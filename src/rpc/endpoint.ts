@@ -23,18 +23,25 @@ export interface EndpointConfig extends RpcOptions {
   peerName?: string;
   /** This side's name, for MethodNotFoundError messages sent to the peer. */
   localName?: string;
+  /**
+   * Handlers for method names that start with NUL ("\0..."): convoy's own control calls between the
+   * coordinator and a worker. A user API can never be reached by those names, nor can they by a user name.
+   */
+  system?: object;
   /** Where errors thrown by notify handlers go (nobody awaits them). @default process.emitWarning */
   onNotifyError?: (error: Error, method: string) => void;
 }
 
 const RESOLVED = Promise.resolve();
+const NO_SYSTEM = new Dispatcher({});
 const noop = (): void => {};
 
 export class Endpoint {
   readonly channel: Channel;
   readonly peerName: string | undefined;
   readonly #config: EndpointConfig;
-  readonly #dispatcher: Dispatcher;
+  #dispatcher: Dispatcher;
+  readonly #system: Dispatcher | undefined;
   readonly #callTimeoutMs: number;
   readonly #pending = new Map<number, PendingCall>();
   /** Abort controllers of running handlers that asked for a signal, by call id. */
@@ -50,6 +57,7 @@ export class Endpoint {
     this.peerName = config.peerName;
     this.#config = config;
     this.#dispatcher = new Dispatcher(config.api ?? {}, config.localName);
+    if (config.system) this.#system = new Dispatcher(config.system, config.localName);
     this.#callTimeoutMs = fillRpcOptions(config).callTimeoutMs;
     if (config.serial) this.#serial = new SerialQueue();
     channel.start({ message: (message) => this.#receive(message), close: (error) => this.#closed(error) });
@@ -67,6 +75,11 @@ export class Endpoint {
   /** Handlers running now that asked for an abort signal. */
   get activeSignals(): number {
     return this.#signals.size;
+  }
+
+  /** Serves `api` from now on (a worker's API exists only once its module has loaded). */
+  serve(api: object): void {
+    this.#dispatcher = new Dispatcher(api, this.#config.localName);
   }
 
   onClose(listener: (error: Error) => void): void {
@@ -134,8 +147,10 @@ export class Endpoint {
     switch (message[0]) {
       case Kind.Call:
       case Kind.Notify:
-        if (this.#serial) this.#serial.push(() => this.#serve(message));
-        else this.#serve(message);
+        // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
+        if (this.#serial && (message[0] === Kind.Call ? message[2] : message[1]).charCodeAt(0) !== 0) {
+          this.#serial.push(() => this.#serve(message));
+        } else this.#serve(message);
         return;
       case Kind.Reply:
         return this.#settle(message[1], true, message[2]);
@@ -177,7 +192,8 @@ export class Endpoint {
     let result: unknown;
     try {
       this.#contextId = id;
-      result = withCallContext(this.#context, () => this.#dispatcher.invoke(method, args));
+      const dispatcher = method.charCodeAt(0) === 0 ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
+      result = withCallContext(this.#context, () => dispatcher.invoke(method, args));
     } catch (error) {
       this.#finish(isCall, id, method, false, error);
       return undefined;

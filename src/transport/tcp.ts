@@ -25,6 +25,14 @@ export class TcpTransport implements Transport {
     this.#early = leftover;
     this.label = `tcp ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
+    // Listen for errors and close from the start: an unhandled 'error' event would crash the process.
+    socket.on('error', (error) => {
+      this.#error ??= error;
+    });
+    socket.on('close', () => {
+      const truncated = this.#decoder.buffered > 0 && !this.#error;
+      this.#closeOnce.report(this.#error ?? (truncated ? new ProtocolError('Connection closed inside a frame') : undefined));
+    });
   }
 
   get closed(): boolean {
@@ -58,13 +66,6 @@ export class TcpTransport implements Transport {
     };
     this.#socket.on('data', onData);
     this.#socket.on('drain', () => handlers.drain());
-    this.#socket.on('error', (error) => {
-      this.#error ??= error;
-    });
-    this.#socket.on('close', () => {
-      const truncated = this.#decoder.buffered > 0 && !this.#error;
-      this.#closeOnce.report(this.#error ?? (truncated ? new ProtocolError('Connection closed inside a frame') : undefined));
-    });
     for (const chunk of this.#early) onData(chunk);
     this.#early = [];
     this.#socket.resume();

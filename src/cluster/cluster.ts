@@ -1,0 +1,284 @@
+/**
+ * The coordinator: spawns the workers, wires the mesh, watches heartbeats, restarts what fails, and
+ * closes everything. `Cluster` is the thin public face over this engine.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
+import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledHealthOptions } from '../options.js';
+import { System, type Bootstrap, type PeerExit } from '../protocol/control.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { createRemote, type Remote } from '../rpc/remote.js';
+import { diedError } from '../rpc/link.js';
+import { Heartbeat } from './heartbeat.js';
+import { ControlListener } from './listener.js';
+import { planMesh } from './mesh.js';
+import { moduleUrl } from './paths.js';
+import { Pool } from './pool.js';
+import { expandSpecs } from './specs.js';
+import { collectStats, type ClusterStats } from './stats.js';
+import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
+import { WorkerHandle } from './worker-handle.js';
+
+/** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
+const SHUTDOWN_GRACE_MS = 1000;
+const EXIT_GRACE_MS = 500;
+
+export class Cluster extends EventEmitter<ClusterEvents> {
+  readonly #handles = new Map<string, WorkerHandle>();
+  readonly #order = new Map<string, number>();
+  readonly #remotes = new Map<string, Remote<unknown>>();
+  readonly #secret = randomBytes(32);
+  readonly #options: ClusterOptions;
+  readonly #health: FilledHealthOptions;
+  readonly #host: string;
+  readonly #heartbeat: Heartbeat;
+  #listener: ControlListener | undefined;
+  #pool: Pool | undefined;
+  #poolRemote: Remote<unknown> | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @internal use startCluster() */
+  constructor(options: ClusterOptions) {
+    super();
+    this.#options = options;
+    this.#health = fillHealthOptions(options);
+    this.#host = options.host ?? '127.0.0.1';
+    const specs = expandSpecs(options.workers);
+    const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
+    specs.forEach(({ name, spec }, index) => {
+      this.#order.set(name, index);
+      this.#handles.set(
+        name,
+        new WorkerHandle(name, spec, {
+          secret: this.#secret,
+          bootstrap: (n, incarnation) => this.#bootstrap(n, incarnation),
+          expectProcess: (n, incarnation) => this.#listener!.expect(n, incarnation),
+          forgetProcess: (n) => this.#listener?.forget(n),
+          expose: options.expose ?? {},
+          system,
+          startTimeoutMs: this.#health.startTimeoutMs,
+          onDeath: (handle, event) => this.#onDeath(handle, event),
+        }),
+      );
+    });
+    this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.end('heartbeat'));
+    if (options.pool) this.#pool = new Pool(options.pool);
+  }
+
+  /** Every worker name, in spec order. */
+  get names(): string[] {
+    return [...this.#handles.keys()];
+  }
+
+  /** A typed proxy to worker `name`. Calls follow the worker across restarts. */
+  worker<T>(name: string): Remote<T> {
+    let remote = this.#remotes.get(name);
+    if (!remote) {
+      const handle = this.#handles.get(name);
+      if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
+      remote = createRemote(handle.link);
+      this.#remotes.set(name, remote);
+    }
+    return remote as Remote<T>;
+  }
+
+  /** The piscina pool configured with `startCluster({ pool })`: unordered, parallel. */
+  pool<T>(): Remote<T> {
+    this.#poolRemote ??= createRemote(this.#requirePool());
+    return this.#poolRemote as Remote<T>;
+  }
+
+  /** Hard-kills a worker (SIGKILL / terminate), for fault tests. Resolves once it has exited. */
+  async kill(name: string): Promise<void> {
+    const handle = this.#handles.get(name);
+    if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
+    if (this.#closing) throw new ClusterClosedError();
+    const child = handle.child;
+    handle.end('killed');
+    await child?.exited;
+  }
+
+  /** Counters for every worker and channel (the coordinator's and the workers' own). */
+  stats(): Promise<ClusterStats> {
+    return collectStats([...this.#handles.values()], this.#pool);
+  }
+
+  /** Ends every worker and settles every pending call (ERR_CONVOY_CLOSED). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    const handles = [...this.#handles.values()];
+    if (handles.some((h) => h.kind === 'process')) {
+      const channel = fillChannelOptions(this.#options);
+      this.#listener = await ControlListener.open(this.#host, {
+        secret: this.#secret,
+        maxFrameBytes: channel.maxFrameBytes,
+        handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+      });
+    }
+    const started = performance.now();
+    try {
+      const results = await Promise.allSettled(handles.map((h) => h.start()));
+      const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed >= 0) {
+        const cause = (results[failed] as PromiseRejectedResult).reason;
+        throw new Error(`Worker "${handles[failed]!.name}" failed to start: ${toError(cause).message}`, { cause });
+      }
+      await this.#wire(handles);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    for (const handle of handles) {
+      handle.markReady();
+      this.#heartbeat.watch(handle);
+      this.emit('worker-ready', this.#readyEvent(handle, started));
+    }
+  }
+
+  #requirePool(): Pool {
+    if (!this.#pool) throw new TypeError('No pool is configured: pass startCluster({ pool: { module } })');
+    return this.#pool;
+  }
+
+  #bootstrap(name: string, incarnation: number): Bootstrap {
+    const handle = this.#handles.get(name)!;
+    const boot: Bootstrap = {
+      v: PROTOCOL_VERSION,
+      name,
+      incarnation,
+      kind: handle.kind,
+      module: moduleUrl(handle.spec.module),
+      serial: handle.spec.serial ?? false,
+      data: handle.spec.data,
+      names: this.names,
+      channel: fillChannelOptions(this.#options),
+      callTimeoutMs: fillRpcOptions(this.#options).callTimeoutMs,
+      linkWaitMs: this.#health.startTimeoutMs,
+      handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+      host: this.#host,
+    };
+    if (this.#listener) {
+      boot.coordinatorPort = this.#listener.port;
+      boot.coordinatorHost = this.#host;
+    }
+    return boot;
+  }
+
+  /** Connects `fresh` workers to every live worker (and each other); resolves when all channels are up. */
+  async #wire(fresh: WorkerHandle[]): Promise<void> {
+    const live = [...this.#handles.values()].filter((h) => fresh.includes(h) || h.state === 'ready');
+    const { plans, handoffs } = planMesh(fresh, live, this.#order, this.#host);
+    for (const { to, handoff } of handoffs) to.child!.handOff!(handoff);
+    await Promise.all(
+      [...plans].map(([handle, peerPlans]) =>
+        handle.control!.call(System.connect, [peerPlans], { timeoutMs: this.#health.startTimeoutMs }).catch((error: unknown) => {
+          // A peer that died meanwhile is handled by its own death; only a fresh worker's failure matters here.
+          if (fresh.includes(handle)) throw error;
+        }),
+      ),
+    );
+  }
+
+  #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>): void {
+    this.#heartbeat.unwatch(handle);
+    if (this.#closing) return;
+    const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
+    const restarting = handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
+    if (!restarting) handle.link.kill(diedError(handle.name, event.reason, event));
+    this.#tellPeers(handle, { ...event, restarting });
+    this.emit('worker-exit', { ...event, restarting });
+    if (restarting) void this.#restart(handle);
+  }
+
+  #tellPeers(handle: WorkerHandle, event: WorkerExitEvent): void {
+    const exit: PeerExit = { name: handle.name, reason: event.reason, restarting: event.restarting };
+    if (event.exitCode !== undefined) exit.exitCode = event.exitCode;
+    if (event.signal !== undefined) exit.signal = event.signal;
+    for (const other of this.#handles.values()) {
+      if (other !== handle && other.state === 'ready') void other.control?.notify(System.peerExit, [exit]);
+    }
+  }
+
+  async #restart(handle: WorkerHandle): Promise<void> {
+    const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
+    while (!this.#closing && handle.restarts < maxRestarts) {
+      handle.state = 'restarting';
+      const delay = Math.min(5000, this.#health.restartDelayMs * 2 ** handle.restarts);
+      handle.restarts++;
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      if (this.#closing) return;
+      const started = performance.now();
+      try {
+        await handle.start();
+        await this.#wire([handle]);
+      } catch {
+        handle.child?.kill();
+        continue;
+      }
+      if (this.#closing) return;
+      handle.markReady();
+      this.#heartbeat.watch(handle);
+      this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
+      return;
+    }
+    if (this.#closing) return;
+    handle.state = 'dead';
+    const error = new WorkerDiedError({ worker: handle.name, reason: 'crash' }, { cause: new Error(`Gave up after ${handle.restarts} restarts`) });
+    handle.link.kill(error);
+    this.#tellPeers(handle, { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false });
+  }
+
+  #readyEvent(handle: WorkerHandle, started: number) {
+    return {
+      name: handle.name,
+      incarnation: handle.incarnation,
+      kind: handle.kind,
+      pid: handle.started?.pid ?? 0,
+      threadId: handle.started?.threadId ?? 0,
+      startMs: performance.now() - started,
+    };
+  }
+
+  async #close(): Promise<void> {
+    this.#heartbeat.stop();
+    const closed = new ClusterClosedError();
+    const handles = [...this.#handles.values()];
+    // New calls fail now; calls already sent may still be answered while each worker is asked to shut
+    // down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
+    for (const handle of handles) handle.link.refuse(closed);
+    await Promise.all(
+      handles.map(async (handle) => {
+        const child = handle.child;
+        if (child && !child.hasExited && handle.control?.closed === false) {
+          await handle.control.call(System.shutdown, [], { timeoutMs: SHUTDOWN_GRACE_MS }).catch(() => {});
+          handle.control.destroy(closed);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS)))]);
+          clearTimeout(timer);
+        }
+        handle.stop(closed);
+        await child?.exited;
+      }),
+    );
+    this.#listener?.close();
+    await this.#pool?.close();
+  }
+}
+
+/** Starts a cluster; resolves once every worker is loaded and connected to every other. */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('startCluster() expects an options object');
+  const cluster = new Cluster(options);
+  await cluster.start();
+  return cluster;
+}

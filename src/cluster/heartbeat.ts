@@ -1,0 +1,52 @@
+/**
+ * Hang detection: the coordinator pings every ready worker each `heartbeatIntervalMs`; any frame from a
+ * worker counts as a sign of life. One silent for `heartbeatTimeoutMs` is hung (a busy loop, a stuck
+ * event loop) and is ended. One unref'd timer serves the whole cluster.
+ */
+import type { FilledHealthOptions } from '../options.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+export class Heartbeat {
+  readonly #options: FilledHealthOptions;
+  readonly #onHung: (handle: WorkerHandle) => void;
+  readonly #watched = new Set<WorkerHandle>();
+  #timer: NodeJS.Timeout | undefined;
+  #seq = 0;
+
+  constructor(options: FilledHealthOptions, onHung: (handle: WorkerHandle) => void) {
+    this.#options = options;
+    this.#onHung = onHung;
+  }
+
+  watch(handle: WorkerHandle): void {
+    this.#watched.add(handle);
+    // Start counting from now: the time spent starting is bounded by startTimeoutMs instead.
+    if (handle.control) handle.control.channel.lastReceivedAt = performance.now();
+    this.#timer ??= setInterval(() => this.#tick(), this.#options.heartbeatIntervalMs).unref();
+  }
+
+  unwatch(handle: WorkerHandle): void {
+    this.#watched.delete(handle);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#watched.clear();
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const seq = ++this.#seq;
+    for (const handle of this.#watched) {
+      const control = handle.control;
+      if (!control || control.closed) continue;
+      if (now - control.channel.lastReceivedAt > this.#options.heartbeatTimeoutMs) {
+        this.#watched.delete(handle);
+        this.#onHung(handle);
+        continue;
+      }
+      control.ping(seq);
+    }
+  }
+}

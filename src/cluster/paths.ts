@@ -1,0 +1,33 @@
+/**
+ * Where the entry scripts and the worker runtime are. convoy runs from its TypeScript sources (through
+ * tsx, in development and tests) or from dist/ (compiled, no tsx at all); a spawned thread or process
+ * must load the same flavour as the coordinator.
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const here = import.meta.url;
+/** True when this file itself is TypeScript (running under tsx). */
+export const fromSource = here.endsWith('.ts');
+const ext = fromSource ? '.ts' : '.js';
+
+/** The package root: src/cluster/ → ../../, dist/src/cluster/ → ../../../ */
+const root = new URL(fromSource ? '../../' : '../../../', here);
+
+export const threadEntry = new URL('workers/thread.js', root);
+export const processEntry = new URL('workers/process.js', root);
+export const poolEntry = new URL('workers/pool.js', root);
+export const threadRuntime = new URL(`./../worker/thread-main${ext}`, here).href;
+export const processRuntime = new URL(`./../worker/process-main${ext}`, here).href;
+
+/** A user module (path relative to the current directory, or URL) as a file URL string. */
+export function moduleUrl(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (/^file:/.test(module)) return new URL(module).href;
+  return pathToFileURL(path.resolve(module)).href;
+}
+
+/** tsx is needed in the worker when the runtime or the user's module is TypeScript. */
+export function needsTsx(module: string): boolean {
+  return fromSource || /\.[cm]?tsx?$/.test(fileURLToPath(module));
+}

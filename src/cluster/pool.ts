@@ -1,0 +1,48 @@
+/**
+ * The pooled path: piscina for stateless, unordered, parallel work and large payloads that should not
+ * hold up an ordered stream. Each task is a named export of the pool module, called with the arguments;
+ * ArrayBuffers found in the top-level arguments are transferred, not copied.
+ */
+import { Piscina } from 'piscina';
+import { needsTsx, moduleUrl, poolEntry } from './paths.js';
+import type { PoolSpec } from './types.js';
+import type { Caller } from '../rpc/remote.js';
+import { RemoteError, errorFromWire, errorToWire } from '../errors.js';
+
+export class Pool implements Caller {
+  readonly #piscina: Piscina;
+
+  constructor(spec: PoolSpec) {
+    const module = moduleUrl(spec.module);
+    this.#piscina = new Piscina({
+      filename: poolEntry.href,
+      workerData: { module, tsx: needsTsx(module) },
+      ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),
+      ...(spec.minThreads !== undefined ? { minThreads: spec.minThreads } : {}),
+    });
+  }
+
+  async call(method: string, args: unknown[]): Promise<unknown> {
+    const transferList = args.flatMap((arg) =>
+      arg instanceof ArrayBuffer ? [arg] : ArrayBuffer.isView(arg) && arg.buffer instanceof ArrayBuffer && arg.byteOffset === 0 && arg.byteLength === arg.buffer.byteLength ? [arg.buffer] : [],
+    );
+    try {
+      return await this.#piscina.run({ method, args }, { transferList });
+    } catch (error) {
+      // Errors from a pool task come back like those of any remote handler.
+      throw error instanceof RemoteError ? error : errorFromWire(errorToWire(error));
+    }
+  }
+
+  async notify(method: string, args: unknown[]): Promise<void> {
+    void this.call(method, args).catch(() => {});
+  }
+
+  get stats(): { threads: number; queued: number; completed: number } {
+    return { threads: this.#piscina.threads.length, queued: this.#piscina.queueSize, completed: this.#piscina.completed };
+  }
+
+  close(): Promise<void> {
+    return this.#piscina.destroy();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Starting one incarnation of a worker, as a thread or a process, behind one small interface: its
+ * control transport, how it exited, and a hard kill.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
+import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import { PortTransport } from '../transport/port.js';
+import type { Transport } from '../transport/transport.js';
+import type { ProcessBootMessage } from '../worker/process-main.js';
+import type { ThreadData } from '../worker/thread-main.js';
+import { needsTsx, processEntry, processRuntime, threadEntry, threadRuntime } from './paths.js';
+import type { WorkerSpec } from './types.js';
+
+export interface ExitInfo {
+  exitCode?: number;
+  signal?: string;
+  /** A thread threw an uncaught error. */
+  crashed: boolean;
+  error?: Error;
+}
+
+export interface Child {
+  readonly pid: number;
+  readonly threadId: number;
+  /** Settles once, when the thread or process has fully exited. */
+  readonly exited: Promise<ExitInfo>;
+  readonly hasExited: boolean;
+  /** Hard stop: terminate() for a thread (works even in a busy loop), SIGKILL for a process. */
+  kill(): void;
+  /** Threads only: hands a peer's MessagePort to the worker. */
+  handOff?(handoff: PortHandoff): void;
+}
+
+export interface SpawnedThread extends Child {
+  control: Transport;
+}
+
+export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): SpawnedThread {
+  const { port1, port2 } = new MessageChannel();
+  const convoy: ThreadData = { boot, secret, control: port2 };
+  const worker = new Worker(threadEntry, {
+    workerData: { convoy, convoyEntry: { runtime: threadRuntime, tsx: needsTsx(boot.module) } },
+    transferList: [port2 as unknown as TransferListItem],
+    env: spec.env ? { ...process.env, ...spec.env } : process.env,
+    argv: spec.argv ?? [],
+    execArgv: spec.execArgv ?? [],
+    ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
+  });
+  let hasExited = false;
+  let error: Error | undefined;
+  worker.on('error', (e) => {
+    error = e;
+  });
+  const exited = new Promise<ExitInfo>((resolve) => {
+    worker.once('exit', (exitCode) => {
+      hasExited = true;
+      resolve({ exitCode, crashed: error !== undefined, ...(error ? { error } : {}) });
+    });
+  });
+  return {
+    pid: process.pid,
+    threadId: worker.threadId,
+    control: new PortTransport(port1),
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    kill: () => void worker.terminate(),
+    handOff: (handoff) => worker.postMessage(handoff, [handoff.port as unknown as TransferListItem]),
+  };
+}
+
+export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): Child {
+  const execArgv = [...(spec.execArgv ?? [])];
+  const heap = spec.resourceLimits?.maxOldGenerationSizeMb;
+  if (heap) execArgv.push(`--max-old-space-size=${heap}`);
+  const child: ChildProcess = fork(processEntry, spec.argv ?? [], {
+    execArgv,
+    env: {
+      ...process.env,
+      ...spec.env,
+      CONVOY_RUNTIME: processRuntime,
+      CONVOY_TSX: needsTsx(boot.module) ? '1' : '0',
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Advanced serialisation carries the secret as bytes over IPC.
+    serialization: 'advanced',
+  });
+  let hasExited = false;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      hasExited = true;
+      const info: ExitInfo = { crashed: signal !== null };
+      if (code !== null) info.exitCode = code;
+      if (signal !== null) info.signal = signal;
+      resolve(info);
+    });
+  });
+  child.on('error', () => {});
+  child.send({ convoy: 'boot', boot, secret } satisfies ProcessBootMessage, (error) => {
+    if (error && !hasExited) child.kill('SIGKILL');
+  });
+  return {
+    pid: child.pid ?? 0,
+    threadId: 0,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    kill: () => {
+      if (!hasExited) child.kill('SIGKILL');
+    },
+  };
+}

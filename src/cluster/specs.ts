@@ -1,0 +1,34 @@
+/** Validates worker specs and expands `count` into numbered workers, with errors naming the field and value. */
+import { describe } from '../errors.js';
+import { expectNumber, expectOneOf } from '../options.js';
+import type { WorkerSpec } from './types.js';
+
+export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[] {
+  if (!Array.isArray(specs) || specs.length === 0) {
+    throw new TypeError(`Expected \`workers\` to be a non-empty array of worker specs, got ${describe(specs)}`);
+  }
+  const out: { name: string; spec: WorkerSpec }[] = [];
+  const seen = new Set<string>();
+  specs.forEach((raw: WorkerSpec, index) => {
+    const at = `workers[${index}]`;
+    if (typeof raw !== 'object' || raw === null) throw new TypeError(`Expected \`${at}\` to be an object, got ${describe(raw)}`);
+    if (typeof raw.name !== 'string' || !/^[\w.-]+$/.test(raw.name)) {
+      throw new TypeError(`Expected \`${at}.name\` to be a non-empty name of letters, digits, '_', '.', '-', got ${describe(raw.name)}`);
+    }
+    if (!(raw.module instanceof URL) && (typeof raw.module !== 'string' || raw.module === '')) {
+      throw new TypeError(`Expected \`${at}.module\` to be a path or file URL, got ${describe(raw.module)}`);
+    }
+    const spec: WorkerSpec = { ...raw, kind: expectOneOf(`${at}.kind`, raw.kind ?? 'thread', ['thread', 'process'] as const) };
+    expectOneOf(`${at}.restart`, raw.restart ?? 'never', ['never', 'on-failure'] as const);
+    if (raw.maxRestarts !== undefined) expectNumber(`${at}.maxRestarts`, raw.maxRestarts, { integer: true });
+    const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
+    const names = count === undefined ? [raw.name] : Array.from({ length: count }, (_, i) => `${raw.name}-${i}`);
+    for (const name of names) {
+      if (name === 'coordinator') throw new TypeError(`\`${at}.name\`: "coordinator" is reserved`);
+      if (seen.has(name)) throw new TypeError(`Duplicate worker name "${name}" (${at})`);
+      seen.add(name);
+      out.push({ name, spec });
+    }
+  });
+  return out;
+}

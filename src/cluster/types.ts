@@ -1,0 +1,81 @@
+/** The coordinator's public option and event types. */
+import type { ChannelOptions, HealthOptions, RpcOptions } from '../options.js';
+import type { DeathReason } from '../errors.js';
+import type { WorkerKind } from '../protocol/control.js';
+
+export interface WorkerSpec {
+  /** Unique name; with `count`, workers are named `name-0` .. `name-(count-1)`. */
+  name: string;
+  /** The worker module: a path (relative to the current directory) or a file URL; `.js` or `.ts`. */
+  module: string | URL;
+  /** @default 'thread' */
+  kind?: WorkerKind;
+  /** Numbered replicas of this spec. @default 1 (one worker, named exactly `name`) */
+  count?: number;
+  /** @default 'never' */
+  restart?: 'never' | 'on-failure';
+  /** Overrides the cluster's `maxRestarts` for this worker. */
+  maxRestarts?: number;
+  /** Finish each message from one sender before starting the next. @default false */
+  serial?: boolean;
+  /** Any serialisable value, handed to the worker as `ctx.data`. */
+  data?: unknown;
+  /** Extra environment variables (threads and processes). */
+  env?: Record<string, string>;
+  /** `process.argv` additions for the worker. */
+  argv?: string[];
+  /** Node flags for a process worker (e.g. `--max-old-space-size=512`), or a thread's execArgv. */
+  execArgv?: string[];
+  /** Heap limits: a thread's resourceLimits; for a process, maxOldGenerationSizeMb becomes --max-old-space-size. */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+}
+
+export interface PoolSpec {
+  /** A module whose named exports are the pool's tasks: `export function resize(img) {...}`. */
+  module: string | URL;
+  /** @default the number of CPUs */
+  maxThreads?: number;
+  minThreads?: number;
+}
+
+export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions {
+  workers: WorkerSpec[];
+  /** Handlers the coordinator serves to workers (`ctx.coordinator<T>()`). */
+  expose?: object;
+  /** A piscina pool for unordered, stateless work (`cluster.pool<T>()`, `ctx.pool<T>()`). */
+  pool?: PoolSpec;
+  /** Interface every listener binds. @default '127.0.0.1' */
+  host?: string;
+  /** How long a TCP peer has to complete the authentication handshake. @default 1000 */
+  handshakeTimeoutMs?: number;
+}
+
+export interface WorkerExitEvent {
+  name: string;
+  reason: DeathReason;
+  exitCode?: number;
+  signal?: string;
+  incarnation: number;
+  /** A new incarnation will be started. */
+  restarting: boolean;
+}
+
+export interface WorkerReadyEvent {
+  name: string;
+  incarnation: number;
+  kind: WorkerKind;
+  pid: number;
+  threadId: number;
+  /** Milliseconds from spawn to connected. */
+  startMs: number;
+}
+
+export interface WorkerRestartEvent extends WorkerReadyEvent {
+  restarts: number;
+}
+
+export interface ClusterEvents {
+  'worker-ready': [event: WorkerReadyEvent];
+  'worker-exit': [event: WorkerExitEvent];
+  'worker-restart': [event: WorkerRestartEvent];
+}

@@ -1,0 +1,179 @@
+/**
+ * The coordinator's view of one named worker across its incarnations: spawn, control endpoint, death
+ * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
+ */
+import { Channel } from '../channel/channel.js';
+import { ClusterClosedError, WorkerDiedError, toError, type DeathReason } from '../errors.js';
+import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
+import { Endpoint } from '../rpc/endpoint.js';
+import { Link, diedError } from '../rpc/link.js';
+import type { Transport } from '../transport/transport.js';
+import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
+import type { WorkerExitEvent, WorkerSpec } from './types.js';
+
+export type HandleState = 'starting' | 'ready' | 'dead' | 'restarting' | 'closed';
+
+export interface HandleEnv {
+  secret: Uint8Array;
+  /** Builds this worker's bootstrap for an incarnation. */
+  bootstrap(name: string, incarnation: number): Bootstrap;
+  /** The control transport of a process worker, once it dialed in. */
+  expectProcess(name: string, incarnation: number): Promise<Transport>;
+  forgetProcess(name: string): void;
+  expose: object;
+  system: object;
+  startTimeoutMs: number;
+  /** Called once per incarnation when it dies (not during close). */
+  onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>): void;
+}
+
+export class WorkerHandle {
+  readonly name: string;
+  readonly spec: WorkerSpec;
+  readonly link: Link;
+  readonly #env: HandleEnv;
+  state: HandleState = 'starting';
+  incarnation = -1;
+  restarts = 0;
+  child: Child | undefined;
+  control: Endpoint | undefined;
+  started: StartResult | undefined;
+  /** Why the current incarnation is being ended by us, if it is. */
+  #endingReason: DeathReason | undefined;
+  #deathReported = false;
+
+  constructor(name: string, spec: WorkerSpec, env: HandleEnv) {
+    this.name = name;
+    this.spec = spec;
+    this.#env = env;
+    this.link = new Link(name, { waitMs: env.startTimeoutMs });
+  }
+
+  get kind(): 'thread' | 'process' {
+    return this.spec.kind ?? 'thread';
+  }
+
+  /** Spawns the next incarnation, connects its control channel and loads its module. Rejects naming the cause. */
+  async start(): Promise<StartResult> {
+    this.incarnation++;
+    this.state = 'starting';
+    this.#endingReason = undefined;
+    this.#deathReported = false;
+    const boot = this.#env.bootstrap(this.name, this.incarnation);
+    let transport: Transport;
+    const incarnation = this.incarnation;
+    if (this.kind === 'thread') {
+      const thread = spawnThread(this.spec, boot, this.#env.secret);
+      this.child = thread;
+      transport = thread.control;
+    } else {
+      const connected = this.#env.expectProcess(this.name, incarnation);
+      const child = spawnProcess(this.spec, boot, this.#env.secret);
+      this.child = child;
+      transport = await this.#untilExit(child, connected, 'connect to the coordinator');
+    }
+    const child = this.child;
+    void child.exited.then((exit) => this.#exited(incarnation, exit));
+    const control = this.#openControl(transport, incarnation);
+    this.started = await this.#untilExit(
+      child,
+      control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,
+      'load',
+    );
+    return this.started;
+  }
+
+  /** Binds the control endpoint for calls from the cluster, once the whole mesh is wired. */
+  markReady(): void {
+    this.state = 'ready';
+    this.link.bind(this.control!, this.incarnation);
+  }
+
+  /** Ends this incarnation at once with `reason` (kill, hung): calls fail now, the process or thread is stopped. */
+  end(reason: DeathReason): void {
+    if (!this.child || this.child.hasExited || this.#endingReason) return;
+    this.#endingReason = reason;
+    this.#failCalls(diedError(this.name, reason));
+    this.child.kill();
+  }
+
+  /** Forced stop as part of close(): no death event. */
+  stop(error: Error): void {
+    this.state = 'closed';
+    this.#deathReported = true;
+    this.link.kill(error);
+    this.control?.destroy(error);
+    this.child?.kill();
+  }
+
+  #openControl(transport: Transport, incarnation: number): Endpoint {
+    const channel = new Channel(transport, {
+      closeError: (cause) => this.#closeError(cause),
+    });
+    const control = new Endpoint(channel, {
+      api: this.#env.expose,
+      system: this.#env.system,
+      peerName: this.name,
+      localName: COORDINATOR,
+    });
+    this.control = control;
+    control.onClose(() => {
+      // The control channel closing is the first sign of a death (a thread's port closes before its
+      // 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
+      if (this.incarnation === incarnation && this.state !== 'closed' && this.child && !this.child.hasExited) {
+        this.#endingReason ??= 'disconnected';
+        this.child.kill();
+      }
+    });
+    return control;
+  }
+
+  #closeError(cause: Error | undefined): Error {
+    if (this.state === 'closed') return new ClusterClosedError();
+    const error = diedError(this.name, this.#endingReason ?? 'disconnected');
+    return cause ? new WorkerDiedError({ worker: error.worker, reason: error.reason }, { cause: toError(cause) }) : error;
+  }
+
+  #failCalls(error: WorkerDiedError): void {
+    this.control?.destroy(error);
+  }
+
+  #exited(incarnation: number, exit: ExitInfo): void {
+    if (incarnation !== this.incarnation || this.#deathReported) return;
+    this.#deathReported = true;
+    this.#env.forgetProcess(this.name);
+    const reason: DeathReason =
+      this.#endingReason && this.#endingReason !== 'disconnected'
+        ? this.#endingReason
+        : exit.crashed
+          ? 'crash'
+          : 'exit';
+    const error = diedError(this.name, reason, exit);
+    this.#failCalls(error);
+    this.state = 'dead';
+    const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
+    if (exit.exitCode !== undefined) event.exitCode = exit.exitCode;
+    if (exit.signal !== undefined) event.signal = exit.signal;
+    this.#env.onDeath(this, event);
+  }
+
+  /** Races `work` against the child's exit, so a worker that dies while starting rejects at once. */
+  async #untilExit<T>(child: Child, work: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Worker "${this.name}" did not ${what} within ${this.#env.startTimeoutMs} ms`)),
+        this.#env.startTimeoutMs,
+      );
+    });
+    const died = child.exited.then((exit) => {
+      const how = exit.error ? `: ${exit.error.message}` : exit.signal ? ` (signal ${exit.signal})` : ` (exit code ${exit.exitCode})`;
+      throw new Error(`Worker "${this.name}" exited before it could ${what}${how}`, exit.error ? { cause: exit.error } : undefined);
+    });
+    try {
+      return await Promise.race([work, died, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The control protocol between the coordinator and each worker: the bootstrap a worker starts from, and
+ * the system calls on its control channel (method names start with NUL, so no user API can clash).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { FilledChannelOptions } from '../options.js';
+
+export type WorkerKind = 'thread' | 'process';
+
+export interface Bootstrap {
+  v: number;
+  name: string;
+  incarnation: number;
+  kind: WorkerKind;
+  /** File URL of the user's worker module. */
+  module: string;
+  serial: boolean;
+  data: unknown;
+  /** Every worker name in the cluster, this one included. */
+  names: string[];
+  channel: FilledChannelOptions;
+  callTimeoutMs: number;
+  /** How long a call to a connecting or restarting peer waits for it. */
+  linkWaitMs: number;
+  handshakeTimeoutMs: number;
+  /** Processes only: where the coordinator listens. */
+  coordinatorPort?: number;
+  coordinatorHost?: string;
+  /** Host this worker's own listener binds (processes). */
+  host: string;
+}
+
+/** How a worker reaches one peer: a MessagePort from the coordinator, or TCP (dial or accept). */
+export type PeerPlan = { name: string; incarnation: number } & (
+  | { via: 'port' }
+  | { via: 'dial'; host: string; port: number }
+  | { via: 'accept' }
+);
+
+export interface StartResult {
+  /** Processes: the port of the worker's peer listener. */
+  port?: number;
+  pid: number;
+  threadId: number;
+}
+
+export interface PeerExit {
+  name: string;
+  reason: string;
+  exitCode?: number;
+  signal?: string;
+  /** A new incarnation is coming: calls to it wait instead of failing. */
+  restarting: boolean;
+}
+
+export const System = {
+  start: '\0start',
+  connect: '\0connect',
+  peerExit: '\0peerExit',
+  shutdown: '\0shutdown',
+  pool: '\0pool',
+  stats: '\0stats',
+} as const;
+
+/** Posted on a thread's parentPort (ports cannot travel inside an encoded frame). */
+export interface PortHandoff {
+  convoy: 'peer-port';
+  peer: string;
+  incarnation: number;
+  port: MessagePort;
+}
+
+export const COORDINATOR = 'coordinator';

@@ -1,0 +1,36 @@
+/** The numbers a dashboard shows for one channel, read from an endpoint and its channel. */
+import type { Endpoint } from './endpoint.js';
+
+export interface ChannelSnapshot {
+  peer: string;
+  calls: number;
+  notifies: number;
+  replies: number;
+  faults: number;
+  served: number;
+  batchesSent: number;
+  batchesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Calls awaiting a reply. */
+  inFlight: number;
+  /** Bytes queued for the next batch. */
+  queuedBytes: number;
+  /** Data messages waiting for room (backpressure). */
+  waiting: number;
+}
+
+export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
+  const { stats } = endpoint.channel;
+  return {
+    peer,
+    ...endpoint.counts,
+    batchesSent: stats.batchesSent,
+    batchesReceived: stats.batchesReceived,
+    bytesSent: stats.bytesSent,
+    bytesReceived: stats.bytesReceived,
+    inFlight: endpoint.pendingCalls,
+    queuedBytes: endpoint.channel.queuedBytes,
+    waiting: endpoint.channel.waiting,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * A named target that outlives its channels: a proxy to worker "b" keeps working across b's restarts.
+ *
+ *   connecting ──bind──▶ open ──unbind──▶ down ──bind──▶ open ...
+ *        └──────────────────────kill────────────────────▶ dead
+ *
+ * Calls made while the link is connecting or down wait, in order, for the next endpoint (bounded by
+ * `waitMs`); in-flight calls of a closed endpoint have already failed there (at-most-once). On a dead
+ * link every call rejects at once.
+ */
+import { WorkerDiedError, type DeathReason } from '../errors.js';
+import type { Endpoint } from './endpoint.js';
+import type { CallOptions } from './pending-call.js';
+import type { Caller } from './remote.js';
+
+type LinkState = 'connecting' | 'open' | 'down' | 'dead';
+
+interface Parked {
+  run(endpoint: Endpoint): void;
+  fail(error: Error): void;
+}
+
+export class Link implements Caller {
+  readonly name: string;
+  readonly #waitMs: number;
+  #state: LinkState = 'connecting';
+  #endpoint: Endpoint | undefined;
+  #parked: Parked[] = [];
+  #deadError: Error | undefined;
+  #lastDeath: WorkerDiedError | undefined;
+  #waitTimer: NodeJS.Timeout | undefined;
+  #incarnation = -1;
+  readonly #bindWaiters = new Set<{ incarnation: number; resolve: () => void }>();
+
+  constructor(name: string, { waitMs }: { waitMs: number }) {
+    this.name = name;
+    this.#waitMs = waitMs;
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get endpoint(): Endpoint | undefined {
+    return this.#endpoint;
+  }
+
+  /** The incarnation of the peer behind the current (or last) endpoint; -1 before the first. */
+  get incarnation(): number {
+    return this.#incarnation;
+  }
+
+  /** Resolves once an endpoint of `incarnation` or later is bound. */
+  whenBound(incarnation: number): Promise<void> {
+    if (this.#endpoint && this.#incarnation >= incarnation) return Promise.resolve();
+    return new Promise((resolve) => this.#bindWaiters.add({ incarnation, resolve }));
+  }
+
+  /**
+   * Routes calls to `endpoint` (of the peer's `incarnation`); parked calls go first, in the order they
+   * were made. An endpoint of an older incarnation than the bound one is refused and closed.
+   */
+  bind(endpoint: Endpoint, incarnation = this.#incarnation + 1): void {
+    if (this.#state === 'dead' || incarnation < this.#incarnation) {
+      endpoint.destroy(this.#deadError ?? new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+      return;
+    }
+    const previous = this.#endpoint;
+    this.#incarnation = incarnation;
+    this.#endpoint = endpoint;
+    if (previous && previous !== endpoint) previous.destroy(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+    this.#state = 'open';
+    this.#stopWaitTimer();
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const call of parked) call.run(endpoint);
+    for (const waiter of this.#bindWaiters) {
+      if (waiter.incarnation <= incarnation) {
+        this.#bindWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    endpoint.onClose((error) => {
+      if (this.#endpoint !== endpoint) return;
+      this.#endpoint = undefined;
+      if (error instanceof WorkerDiedError) this.#lastDeath = error;
+      if (this.#state === 'open') this.#state = 'down';
+    });
+  }
+
+  /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
+  kill(error: Error): void {
+    const endpoint = this.#endpoint;
+    this.refuse(error);
+    endpoint?.destroy(error);
+  }
+
+  /**
+   * Every parked and later call fails with `error`, but the current endpoint is left open: calls already
+   * on it may still settle (a graceful close waits for them, then destroys it).
+   */
+  refuse(error: Error): void {
+    if (this.#state === 'dead') return;
+    this.#state = 'dead';
+    this.#deadError = error;
+    this.#stopWaitTimer();
+    this.#endpoint = undefined;
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const call of parked) call.fail(this.#errorFor(error));
+  }
+
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (this.#endpoint) return this.#endpoint.call(method, args, options);
+    if (this.#deadError) return Promise.reject(this.#errorFor(this.#deadError, method));
+    return new Promise((resolve, reject) => {
+      this.#park({
+        run: (endpoint) => endpoint.call(method, args, options).then(resolve, reject),
+        fail: (error) => reject(this.#errorFor(error, method)),
+      });
+    });
+  }
+
+  notify(method: string, args: unknown[]): Promise<void> {
+    if (this.#endpoint) return this.#endpoint.notify(method, args);
+    let result: Promise<void>;
+    if (this.#deadError) {
+      result = Promise.reject(this.#errorFor(this.#deadError, method));
+    } else {
+      result = new Promise((resolve, reject) => {
+        this.#park({
+          run: (endpoint) => endpoint.notify(method, args).then(resolve, reject),
+          fail: (error) => reject(this.#errorFor(error, method)),
+        });
+      });
+    }
+    result.catch(() => {});
+    return result;
+  }
+
+  #park(call: Parked): void {
+    this.#parked.push(call);
+    if (!this.#waitTimer) {
+      this.#waitTimer = setTimeout(() => this.#waitExpired(), this.#waitMs);
+      this.#waitTimer.unref();
+    }
+  }
+
+  #waitExpired(): void {
+    this.#waitTimer = undefined;
+    const parked = this.#parked;
+    this.#parked = [];
+    const error =
+      this.#lastDeath ??
+      new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error(`No connection within ${this.#waitMs} ms`) });
+    for (const call of parked) call.fail(error);
+  }
+
+  #stopWaitTimer(): void {
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
+  }
+
+  #errorFor(error: Error, method?: string): Error {
+    return error instanceof WorkerDiedError && method ? error.forMethod(method) : error;
+  }
+}
+
+export function diedError(worker: string, reason: DeathReason, details: { exitCode?: number | null; signal?: string | null } = {}): WorkerDiedError {
+  const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker, reason };
+  if (details.exitCode !== undefined && details.exitCode !== null) info.exitCode = details.exitCode;
+  if (details.signal) info.signal = details.signal;
+  return new WorkerDiedError(info);
+}

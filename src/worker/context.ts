@@ -1,0 +1,72 @@
+/** What a worker's factory receives: its name, its peers, and proxies to reach them. */
+import { EventEmitter } from 'node:events';
+import type { Endpoint } from '../rpc/endpoint.js';
+import type { Link } from '../rpc/link.js';
+import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
+import { System, type PeerExit } from '../protocol/control.js';
+
+export type PeerExitEvent = PeerExit;
+
+export interface WorkerContextEvents {
+  'peer-exit': [event: PeerExitEvent];
+}
+
+export class WorkerContext extends EventEmitter<WorkerContextEvents> {
+  /** This worker's name (`shard-2`). */
+  readonly name: string;
+  /** Every other worker's name. */
+  readonly peers: readonly string[];
+  /** The `data` of this worker's spec (any serialisable value). */
+  readonly data: unknown;
+  /** Aborted when the cluster shuts this worker down. */
+  readonly signal: AbortSignal;
+  readonly #links: ReadonlyMap<string, Link>;
+  readonly #remotes = new Map<string, Remote<unknown>>();
+  readonly #control: Endpoint;
+  #coordinator: Remote<unknown> | undefined;
+  #pool: Remote<unknown> | undefined;
+
+  /** @internal built by the worker runtime */
+  constructor(init: { name: string; data: unknown; signal: AbortSignal; links: ReadonlyMap<string, Link>; control: Endpoint }) {
+    super();
+    this.name = init.name;
+    this.data = init.data;
+    this.signal = init.signal;
+    this.#links = init.links;
+    this.#control = init.control;
+    this.peers = Object.freeze([...init.links.keys()]);
+  }
+
+  /** A proxy to `name` over the direct pair channel (never through the coordinator). */
+  peer<T>(name: string): Remote<T> {
+    let remote = this.#remotes.get(name);
+    if (!remote) {
+      const link = this.#links.get(name);
+      if (!link) {
+        throw new TypeError(`Unknown peer "${name}" (worker "${this.name}" knows: ${this.peers.join(', ') || 'no peers'})`);
+      }
+      remote = createRemote(link);
+      this.#remotes.set(name, remote);
+    }
+    return remote as Remote<T>;
+  }
+
+  /** A proxy to the handlers the coordinator exposes with `startCluster({ expose })`. */
+  coordinator<T>(): Remote<T> {
+    this.#coordinator ??= createRemote(this.#control);
+    return this.#coordinator as Remote<T>;
+  }
+
+  /** The cluster's piscina pool (unordered, parallel); calls travel through the coordinator. */
+  pool<T>(): Remote<T> {
+    if (!this.#pool) {
+      const control = this.#control;
+      const caller: Caller = {
+        call: (method, args, options) => control.call(System.pool, [method, args], options),
+        notify: (method, args) => control.notify(System.pool, [method, args]),
+      };
+      this.#pool = createRemote(caller);
+    }
+    return this.#pool as Remote<T>;
+  }
+}

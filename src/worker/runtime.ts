@@ -1,0 +1,109 @@
+/**
+ * The worker side of convoy, the same for threads and processes: serve the control channel, load the
+ * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
+ */
+import { Channel } from '../channel/channel.js';
+import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
+import { COORDINATOR, System, type Bootstrap, type PeerExit, type PeerPlan, type StartResult } from '../protocol/control.js';
+import { Endpoint } from '../rpc/endpoint.js';
+import { snapshot } from '../rpc/endpoint-stats.js';
+import type { Transport } from '../transport/transport.js';
+import { WorkerContext } from './context.js';
+import { isWorkerDefinition } from './define-worker.js';
+import { PeerTable } from './peer-table.js';
+
+export interface RuntimeHooks {
+  /** Thread id or 0, for stats. */
+  threadId: number;
+  /** Called once the runtime has shut down or lost its coordinator. */
+  onEnd(reason: 'shutdown' | 'coordinator-lost'): void;
+}
+
+export class WorkerRuntime {
+  readonly peers: PeerTable;
+  readonly control: Endpoint;
+  readonly #boot: Bootstrap;
+  readonly #hooks: RuntimeHooks;
+  readonly #abort = new AbortController();
+  #context: WorkerContext | undefined;
+  #ended = false;
+
+  constructor(boot: Bootstrap, secret: Uint8Array, controlTransport: Transport, hooks: RuntimeHooks) {
+    this.#boot = boot;
+    this.#hooks = hooks;
+    this.peers = new PeerTable(boot, secret);
+    const channel = new Channel(controlTransport, {
+      ...boot.channel,
+      closeError: () => new ClusterClosedError('The coordinator is gone'),
+    });
+    this.control = new Endpoint(channel, {
+      peerName: COORDINATOR,
+      localName: boot.name,
+      callTimeoutMs: boot.callTimeoutMs,
+      serial: boot.serial,
+      system: {
+        [System.start]: () => this.#start(),
+        [System.connect]: (plans: PeerPlan[]) => this.peers.connect(plans),
+        [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
+        [System.shutdown]: () => this.#end('shutdown'),
+        [System.stats]: () => [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+      },
+    });
+    this.control.onClose(() => this.#end('coordinator-lost'));
+  }
+
+  async #start(): Promise<StartResult> {
+    let loaded: Record<string, unknown>;
+    try {
+      loaded = (await import(this.#boot.module)) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`Worker "${this.#boot.name}" failed to load ${this.#boot.module}`, { cause: error });
+    }
+    const definition = loaded['default'];
+    if (!isWorkerDefinition(definition)) {
+      throw new TypeError(
+        `Worker "${this.#boot.name}": the default export of ${this.#boot.module} must be the result of defineWorker(), got ${typeof definition}`,
+      );
+    }
+    this.#context = new WorkerContext({
+      name: this.#boot.name,
+      data: this.#boot.data,
+      signal: this.#abort.signal,
+      links: this.peers.links,
+      control: this.control,
+    });
+    let api: unknown;
+    try {
+      api = await definition.factory(this.#context);
+    } catch (error) {
+      throw new Error(`Worker "${this.#boot.name}": the defineWorker() factory threw`, { cause: error });
+    }
+    if (typeof api !== 'object' || api === null) {
+      throw new TypeError(`Worker "${this.#boot.name}": the defineWorker() factory must return an object of handlers, got ${api === null ? 'null' : typeof api}`);
+    }
+    this.control.serve(api);
+    this.peers.serve(api);
+    const result: StartResult = { pid: process.pid, threadId: this.#hooks.threadId };
+    if (this.#boot.kind === 'process') result.port = await this.peers.listen();
+    return result;
+  }
+
+  #peerExit(exit: PeerExit): void {
+    if (!exit.restarting) {
+      const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker: exit.name, reason: exit.reason as DeathReason };
+      if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
+      if (exit.signal !== undefined) info.signal = exit.signal;
+      this.peers.kill(exit.name, new WorkerDiedError(info));
+    }
+    this.#context?.emit('peer-exit', exit);
+  }
+
+  #end(reason: 'shutdown' | 'coordinator-lost'): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#abort.abort(new ClusterClosedError(reason === 'shutdown' ? 'The cluster is shutting down' : 'The coordinator is gone'));
+    this.peers.close(new ClusterClosedError('The cluster is shutting down'));
+    // Reply to the shutdown call first, then let the owner end the thread or process.
+    setImmediate(() => this.#hooks.onEnd(reason));
+  }
+}

@@ -1,0 +1,31 @@
+/** Entry of a worker thread (reached from workers/thread.js): control over a MessagePort from the coordinator. */
+import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
+import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { PortTransport } from '../transport/port.js';
+import { WorkerRuntime } from './runtime.js';
+
+export interface ThreadData {
+  boot: Bootstrap;
+  secret: Uint8Array;
+  control: MessagePort;
+}
+
+export function runThread(): void {
+  const { boot, secret, control } = (workerData as { convoy: ThreadData }).convoy;
+  if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
+  const runtime = new WorkerRuntime(boot, secret, new PortTransport(control), {
+    threadId,
+    onEnd: () => {
+      // With every port closed the thread's loop empties and it exits by itself (unless user code
+      // keeps it busy; then the coordinator terminates it).
+      parentPort?.off('message', onHandoff);
+      parentPort?.close();
+      runtime.control.close(new Error('shut down'));
+    },
+  });
+  const onHandoff = (message: PortHandoff): void => {
+    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.port);
+  };
+  parentPort!.on('message', onHandoff);
+}
