@@ -30,6 +30,14 @@ export interface ChannelConfig extends ChannelOptions {
   closeError?: (cause: Error | undefined) => Error;
 }
 
+/** Microtask hops a growing batch may wait before it is sent anyway. */
+const MAX_FLUSH_HOPS = 4096;
+/**
+ * Hops without a new message before the batch leaves. An `await` of a resolved promise costs one hop and
+ * of an async function's result up to three, so a loop that awaits between sends still fills one batch.
+ */
+const IDLE_HOPS = 3;
+
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the last frame arrived: what heartbeats watch. */
@@ -189,13 +197,41 @@ export class Channel {
   #scheduleFlush(): void {
     if (this.#flushScheduled || this.#transportFull) return;
     this.#flushScheduled = true;
-    const flush = (): void => {
-      this.#flushScheduled = false;
-      this.#flush();
-    };
-    if (this.#options.flushDelayMs > 0) setTimeout(flush, this.#options.flushDelayMs);
-    else setImmediate(flush);
+    if (this.#options.flushDelayMs > 0) {
+      setTimeout(this.#runFlush, this.#options.flushDelayMs);
+      return;
+    }
+    this.#flushHops = 0;
+    this.#idleHops = 0;
+    this.#queuedAtHop = this.#queue.length;
+    queueMicrotask(this.#settleThenFlush);
   }
+
+  /**
+   * The batch leaves once the microtask queue stops adding to it: a lone call goes out a microtask or
+   * two after it was made (no timer, no macrotask), while a burst — including a loop that awaits each
+   * `notify` — keeps growing one batch until it pauses. Bounded by `maxBatchBytes` and a hop limit, so a
+   * producer that never pauses still gets its messages sent.
+   */
+  #flushHops = 0;
+  #idleHops = 0;
+  #queuedAtHop = 0;
+  readonly #settleThenFlush = (): void => {
+    if (this.#queue.length !== this.#queuedAtHop) this.#idleHops = 0;
+    else this.#idleHops++;
+    if (this.#idleHops < IDLE_HOPS && this.#flushHops < MAX_FLUSH_HOPS && this.#queueBytes < this.#options.maxBatchBytes) {
+      this.#flushHops++;
+      this.#queuedAtHop = this.#queue.length;
+      queueMicrotask(this.#settleThenFlush);
+      return;
+    }
+    this.#runFlush();
+  };
+
+  readonly #runFlush = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   /** Sends the queue as frames of at most `maxBatchBytes` (a single larger message goes alone). */
   #flush(): void {
