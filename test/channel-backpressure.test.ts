@@ -1,0 +1,149 @@
+/**
+ * Flow control: data messages wait while `maxQueuedBytes` are queued or unacked, or `maxInFlight` calls
+ * await replies; they keep their order while waiting. With `backpressure: 'reject'` they fail at once.
+ */
+import test from 'ava';
+import { ChannelFullError } from '../src/errors.js';
+import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+
+/** True if `promise` is still pending once the microtask queue has drained. */
+async function isPending(promise: Promise<unknown>): Promise<boolean> {
+  const marker = Symbol('pending');
+  const first = await Promise.race([promise.then(() => 'settled', () => 'settled'), nextTurn().then(() => marker)]);
+  return first === marker;
+}
+
+function receiver() {
+  const seen: number[] = [];
+  const count = new Counter();
+  const api = {
+    note(seq: number, _payload: string) {
+      seen.push(seq);
+      count.add();
+    },
+    call(seq: number, _payload: string) {
+      seen.push(seq);
+      count.add();
+      return seq;
+    },
+  };
+  return { api, seen, count };
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: under load with a small maxQueuedBytes, notify() returns a pending promise and everything arrives in order`, async (t) => {
+    const r = receiver();
+    const maxQueuedBytes = 2048;
+    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes }, b: { api: r.api } });
+    const total = 3000;
+    const accepted: Promise<void>[] = [];
+    let maxWindow = 0;
+    for (let seq = 0; seq < total; seq++) {
+      const payload = 'p'.repeat(150);
+      if (seq % 4 === 3) accepted.push(a.call('call', [seq, payload]).then(() => undefined));
+      else accepted.push(a.notify('note', [seq, payload]));
+      maxWindow = Math.max(maxWindow, a.channel.windowBytes);
+    }
+    t.true(a.channel.waiting > 0, 'messages wait for room');
+    t.true(maxWindow <= maxQueuedBytes, `window ${maxWindow} within maxQueuedBytes`);
+    // The last notify cannot have been accepted yet: it is behind thousands of bytes in the wait queue.
+    t.true(await isPending(accepted[total - 2]!));
+    await withDeadline(Promise.all(accepted), 10_000, 'all accepted');
+    await r.count.reach(total, 10_000, 'all handled');
+    t.deepEqual(r.seen, Array.from({ length: total }, (_, i) => i));
+    t.true(a.channel.stats.waits > 0);
+  });
+
+  test(`${kind}: a producer that awaits each notify never holds more than maxQueuedBytes`, async (t) => {
+    const r = receiver();
+    const maxQueuedBytes = 1024;
+    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes }, b: { api: r.api } });
+    let maxWindow = 0;
+    let waited = 0;
+    for (let seq = 0; seq < 500; seq++) {
+      const accepted = a.notify('note', [seq, 'q'.repeat(200)]);
+      if (await isPending(accepted)) waited++;
+      await accepted;
+      maxWindow = Math.max(maxWindow, a.channel.windowBytes);
+    }
+    await r.count.reach(500, 10_000, 'all handled');
+    t.true(waited > 0, 'some notifies had to wait');
+    t.true(maxWindow <= maxQueuedBytes);
+    t.deepEqual(r.seen, Array.from({ length: 500 }, (_, i) => i));
+  });
+
+  test(`${kind}: maxInFlight holds further calls (and the notifies behind them) until replies free a place`, async (t) => {
+    const gate = deferred();
+    const started = new Counter();
+    const order: string[] = [];
+    const api = {
+      async slow(n: number) {
+        order.push(`call ${n}`);
+        started.add();
+        await gate.promise;
+        return n;
+      },
+      note(n: number) {
+        order.push(`note ${n}`);
+      },
+    };
+    const { a } = await createPair(t, kind, { channel: { maxInFlight: 3 }, b: { api } });
+    const calls = [0, 1, 2, 3, 4].map((n) => a.call('slow', [n]));
+    const noteAccepted = a.notify('note', [5]);
+    await started.reach(3, 5000, 'three calls started');
+    t.is(a.channel.inFlight, 3);
+    t.is(a.channel.waiting, 3, 'two calls and the notify behind them wait');
+    t.true(await isPending(noteAccepted));
+    // Nothing more reaches the callee while the calls are held (a few turns of I/O make no difference).
+    for (let i = 0; i < 5; i++) await nextTurn();
+    t.deepEqual(order, ['call 0', 'call 1', 'call 2']);
+    gate.resolve();
+    t.deepEqual(await withDeadline(Promise.all(calls), 5000, 'calls'), [0, 1, 2, 3, 4]);
+    await noteAccepted;
+    t.deepEqual(order, ['call 0', 'call 1', 'call 2', 'call 3', 'call 4', 'note 5']);
+  });
+
+  test(`${kind}: a single message larger than maxQueuedBytes goes when the channel is empty; the next waits for its ack`, async (t) => {
+    const r = receiver();
+    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes: 1024 }, b: { api: r.api } });
+    const big = 'B'.repeat(10_000);
+    const first = a.notify('note', [0, big]);
+    t.false(await isPending(first), 'accepted at once into an empty channel');
+    const second = a.notify('note', [1, big]);
+    t.is(a.channel.waiting, 1);
+    await withDeadline(second, 5000, 'second accepted after the ack');
+    await r.count.reach(2, 5000, 'both handled');
+    t.deepEqual(r.seen, [0, 1]);
+  });
+
+  test(`${kind}: backpressure 'reject' fails the message that does not fit, and only it`, async (t) => {
+    const r = receiver();
+    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes: 1000, backpressure: 'reject' }, b: { api: r.api } });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, seq) => outcome(a.notify('note', [seq, 'r'.repeat(100)]))));
+    const ok = results.flatMap((res, seq) => (res.ok ? [seq] : []));
+    const failed = results.filter((res) => !res.ok);
+    t.true(ok.length > 0 && failed.length > 0);
+    for (const res of failed) {
+      t.true(!res.ok && res.error instanceof ChannelFullError);
+      t.is(!res.ok && (res.error as ChannelFullError).code, 'ERR_CONVOY_BACKPRESSURE');
+    }
+    const call = await outcome(a.call('call', [99, 'r'.repeat(100)]));
+    t.true(!call.ok && call.error instanceof ChannelFullError, 'a call is refused as well');
+    await r.count.reach(ok.length, 5000, 'accepted notifies handled');
+    t.deepEqual(r.seen, ok);
+    t.is(a.channel.waiting, 0, 'reject mode never queues a waiter');
+    t.false(a.closed);
+  });
+
+  test(`${kind}: backpressure 'reject' with maxInFlight refuses a call beyond the limit`, async (t) => {
+    const gate = deferred();
+    const api = { slow: () => gate.promise.then(() => 'done') };
+    const { a } = await createPair(t, kind, { channel: { maxInFlight: 2, backpressure: 'reject' }, b: { api } });
+    const held = [a.call('slow', []), a.call('slow', [])];
+    await t.throwsAsync(a.call('slow', []), { instanceOf: ChannelFullError });
+    gate.resolve();
+    t.deepEqual(await withDeadline(Promise.all(held), 5000, 'held calls'), ['done', 'done']);
+    t.is(await a.call('slow', []), 'done');
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Batching policy (DESIGN "Wire and batching"): a burst issued in one event-loop turn leaves as one
+ * frame; `maxBatchBytes` splits batches (a single larger message goes alone); `flushDelayMs` coalesces
+ * across turns. And the channel's options are validated with errors naming the option and the value.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { Channel, type ChannelConfig } from '../src/channel/channel.js';
+import { Decoder } from '../src/protocol/codec.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
+import { createMemoryTransportPair } from '../src/transport/memory.js';
+import type { Transport, TransportHandlers } from '../src/transport/transport.js';
+import { Counter, nextTurn } from './helpers/deadline.js';
+
+/** Wraps a transport and records every frame sent through it. */
+class RecordingTransport implements Transport {
+  readonly frames: Uint8Array[] = [];
+  constructor(readonly inner: Transport) {}
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+  get label(): string {
+    return this.inner.label;
+  }
+  send(frame: Uint8Array): boolean {
+    this.frames.push(frame.slice());
+    return this.inner.send(frame);
+  }
+  start(handlers: TransportHandlers): void {
+    this.inner.start(handlers);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  destroy(error?: Error): void {
+    this.inner.destroy(error);
+  }
+}
+
+function setup(t: ExecutionContext, channel: ChannelConfig) {
+  const [ta, tb] = createMemoryTransportPair();
+  const recording = new RecordingTransport(ta);
+  const seen: number[] = [];
+  const handled = new Counter();
+  const api = {
+    note(seq: number, _payload?: string) {
+      seen.push(seq);
+      handled.add();
+    },
+  };
+  const a = new Endpoint(new Channel(recording, channel));
+  const b = new Endpoint(new Channel(tb), { api });
+  t.teardown(() => {
+    a.destroy(new Error('teardown'));
+    b.destroy(new Error('teardown'));
+  });
+  /** Data messages (calls and notifies) in each frame a sent. */
+  const messagesPerFrame = (): number[] => recording.frames.map((f) => new Decoder().decodeAll(f).length - 1).filter((n) => n > 0);
+  return { a, b, recording, seen, handled, messagesPerFrame };
+}
+
+test('a burst issued in one turn leaves as one frame', async (t) => {
+  const { a, b, handled, seen, messagesPerFrame } = setup(t, {});
+  for (let seq = 0; seq < 200; seq++) void a.notify('note', [seq]);
+  await handled.reach(200, 5000, 'notifies handled');
+  t.deepEqual(messagesPerFrame(), [200]);
+  t.is(b.channel.stats.messagesReceived, 200);
+  t.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
+});
+
+test('a lone message leaves when its turn ends, without waiting for company', async (t) => {
+  const { a, handled, messagesPerFrame } = setup(t, {});
+  void a.notify('note', [1]);
+  await handled.reach(1, 5000, 'lone notify handled');
+  void a.notify('note', [2]);
+  await handled.reach(2, 5000, 'second lone notify handled');
+  t.deepEqual(messagesPerFrame(), [1, 1]);
+});
+
+test('maxBatchBytes splits a burst into frames no larger than the limit, in order', async (t) => {
+  const maxBatchBytes = 1000;
+  const { a, recording, seen, handled, messagesPerFrame } = setup(t, { maxBatchBytes });
+  for (let seq = 0; seq < 100; seq++) void a.notify('note', [seq, 'x'.repeat(100)]);
+  await handled.reach(100, 5000, 'notifies handled');
+  const perFrame = messagesPerFrame();
+  t.true(perFrame.length >= 11, `${perFrame.length} frames`);
+  t.is(
+    perFrame.reduce((x, y) => x + y, 0),
+    100,
+  );
+  // The frame header ([acked, dataBytes]) is a few bytes on top of the batch.
+  for (const frame of recording.frames) t.true(frame.byteLength <= maxBatchBytes + 16, `frame of ${frame.byteLength} bytes`);
+  t.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i));
+});
+
+test('a single message larger than maxBatchBytes goes alone in its own frame', async (t) => {
+  const { a, handled, seen, messagesPerFrame } = setup(t, { maxBatchBytes: 500 });
+  void a.notify('note', [0]);
+  void a.notify('note', [1, 'L'.repeat(5000)]);
+  void a.notify('note', [2]);
+  await handled.reach(3, 5000, 'notifies handled');
+  t.deepEqual(messagesPerFrame(), [1, 1, 1]);
+  t.deepEqual(seen, [0, 1, 2]);
+});
+
+test('flushDelayMs coalesces messages issued over several turns into one frame', async (t) => {
+  const { a, handled, messagesPerFrame } = setup(t, { flushDelayMs: 1000 });
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 5; i++) void a.notify('note', [turn * 5 + i]);
+    await nextTurn();
+  }
+  await handled.reach(15, 5000, 'notifies handled');
+  t.deepEqual(messagesPerFrame(), [15]);
+});
+
+test('without flushDelayMs, each turn sends its own frame', async (t) => {
+  const { a, handled, messagesPerFrame } = setup(t, {});
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 5; i++) void a.notify('note', [turn * 5 + i]);
+    await handled.reach((turn + 1) * 5, 5000, `turn ${turn}`);
+  }
+  t.deepEqual(messagesPerFrame(), [5, 5, 5]);
+});
+
+test('stats count messages, batches and bytes on both sides', async (t) => {
+  const { a, b, handled, recording } = setup(t, {});
+  for (let seq = 0; seq < 10; seq++) void a.notify('note', [seq]);
+  await handled.reach(10, 5000, 'handled');
+  t.is(a.channel.stats.messagesSent, 10);
+  t.is(a.channel.stats.batchesSent, recording.frames.length);
+  t.is(
+    a.channel.stats.bytesSent,
+    recording.frames.reduce((n, f) => n + f.byteLength, 0),
+  );
+  t.is(b.channel.stats.messagesReceived, 10);
+  t.is(b.channel.stats.bytesReceived, a.channel.stats.bytesSent);
+});
+
+const BAD_OPTIONS: ReadonlyArray<[keyof ChannelConfig, unknown]> = [
+  ['maxBatchBytes', 0],
+  ['maxBatchBytes', 1.5],
+  ['maxBatchBytes', 'big'],
+  ['maxFrameBytes', -1],
+  ['maxQueuedBytes', Number.NaN],
+  ['maxInFlight', 0],
+  ['flushDelayMs', -1],
+  ['flushDelayMs', Number.POSITIVE_INFINITY],
+  ['backpressure', 'drop'],
+];
+
+for (const [option, value] of BAD_OPTIONS) {
+  test(`Channel rejects ${option}: ${String(value)} with a TypeError naming both`, (t) => {
+    const [transport] = createMemoryTransportPair();
+    const error = t.throws(() => new Channel(transport, { [option]: value }), { instanceOf: TypeError });
+    t.true(error!.message.includes(`\`${option}\``), error!.message);
+    t.true(error!.message.includes(String(value)), error!.message);
+  });
+}
+
+test('Endpoint rejects a negative callTimeoutMs', (t) => {
+  const [transport] = createMemoryTransportPair();
+  const error = t.throws(() => new Endpoint(new Channel(transport), { callTimeoutMs: -5 }), { instanceOf: TypeError });
+  t.true(error!.message.includes('callTimeoutMs') && error!.message.includes('-5'));
+});

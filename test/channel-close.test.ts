@@ -1,0 +1,128 @@
+/**
+ * A transport that dies mid-flight (DESIGN "Semantics" 5, at channel level): every call still waiting —
+ * in the wait queue, queued for the next batch, or sent — rejects exactly once; later calls reject at
+ * once; replies that arrived before the close still resolve; nothing hangs.
+ */
+import test from 'ava';
+import { ClusterClosedError } from '../src/errors.js';
+import { countdown, deferred, nextTurn, outcome, withDeadline, type Outcome } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, createPair, endpointClosed } from './helpers/pairs.js';
+
+const CALLS = 1000;
+
+/** Settles with 'settled' if `promise` settles before the next macrotask, 'pending' otherwise. */
+function settlesAtOnce(promise: Promise<unknown>): Promise<'settled' | 'pending'> {
+  return Promise.race([
+    promise.then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    ),
+    nextTurn().then(() => 'pending' as const),
+  ]);
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  for (const side of ['caller', 'callee'] as const) {
+    test(`${kind}: destroying the ${side}'s transport with ${CALLS} calls queued and sent rejects each exactly once`, async (t) => {
+      const startedCount = new Map<number, number>();
+      const someStarted = countdown(200);
+      const api = {
+        fast: (i: number) => i,
+        hang(i: number, _payload: string) {
+          startedCount.set(i, (startedCount.get(i) ?? 0) + 1);
+          someStarted.tick();
+          return new Promise(() => {});
+        },
+      };
+      // A small window, so part of the calls wait for room, part are queued, part are sent.
+      const pair = await createPair(t, kind, { channel: { maxQueuedBytes: 8192 }, b: { api } });
+      const { a } = pair;
+
+      // Replies that arrive before the close resolve normally.
+      const early = await Promise.all(Array.from({ length: 10 }, (_, i) => a.call('fast', [i])));
+      t.deepEqual(early, Array.from({ length: 10 }, (_, i) => i));
+
+      let settlements = 0;
+      const results: Promise<Outcome<unknown>>[] = [];
+      const issue = (from: number, to: number): void => {
+        for (let i = from; i < to; i++) {
+          results.push(
+            outcome(a.call('hang', [i, 'x'.repeat(100)])).then((r) => {
+              settlements++;
+              return r;
+            }),
+          );
+        }
+      };
+      issue(0, CALLS / 2);
+      await withDeadline(someStarted.done, 5000, '200 calls started on the callee');
+      issue(CALLS / 2, CALLS);
+      t.true(a.channel.waiting > 0, 'some calls wait for room');
+
+      const cut = new Error('cable cut');
+      (side === 'caller' ? pair.transportA : pair.transportB).destroy(cut);
+
+      const outcomes = await withDeadline(Promise.all(results), 5000, 'every call settles');
+      t.is(outcomes.length, CALLS);
+      t.true(outcomes.every((r) => !r.ok), 'no call resolved');
+      const errors = outcomes.map((r) => (r.ok ? undefined : r.error));
+      t.true(errors.every((e) => e instanceof Error));
+      if (side === 'caller') t.true(errors.every((e) => e === cut), 'the caller sees the error it was destroyed with');
+      // Give any stray second settlement a chance to show up: there must be none.
+      await nextTurn();
+      t.is(settlements, CALLS);
+      t.is(a.pendingCalls, 0);
+      t.true(a.closed);
+      // No call ran twice on the callee.
+      t.true([...startedCount.values()].every((n) => n === 1));
+
+      // Later calls and notifies reject at once, not after a timeout.
+      const later = a.call('fast', [1]);
+      const laterNotify = a.notify('fast', [1]);
+      t.is(await settlesAtOnce(later), 'settled');
+      t.is(await settlesAtOnce(laterNotify), 'settled');
+      await t.throwsAsync(later);
+      await t.throwsAsync(laterNotify);
+      if (side === 'caller') await t.throwsAsync(later, { is: cut });
+    });
+  }
+
+  test(`${kind}: a graceful endpoint close rejects pending calls with its error; waiting notifies reject too`, async (t) => {
+    const hung = deferred();
+    const api = {
+      hang: () => hung.promise,
+      note() {},
+    };
+    const { a, b } = await createPair(t, kind, { channel: { maxQueuedBytes: 1024 }, b: { api } });
+    const pending = a.call('hang', []);
+    const notifies = Array.from({ length: 100 }, () => outcome(a.notify('note', ['y'.repeat(100)])));
+    t.true(a.channel.waiting > 0);
+    const reason = new ClusterClosedError('shutting down');
+    a.close(reason);
+    await t.throwsAsync(withDeadline(pending, 5000, 'pending call'), { is: reason });
+    const settled = await withDeadline(Promise.all(notifies), 5000, 'notifies');
+    const rejected = settled.filter((r) => !r.ok);
+    t.true(rejected.length > 0);
+    t.true(rejected.every((r) => !r.ok && r.error instanceof ClusterClosedError));
+    // The peer learns of the close and fails its own side.
+    const peerError = await endpointClosed(b);
+    t.true(peerError instanceof Error);
+    hung.resolve();
+  });
+
+  test(`${kind}: closing the callee's endpoint fails the caller's calls; the callee's replies to finished calls still arrived`, async (t) => {
+    const release = deferred();
+    const api = {
+      quick: (n: number) => n * 2,
+      slow: () => release.promise,
+    };
+    const { a, b } = await createPair(t, kind, { b: { api } });
+    const quick = a.call('quick', [21]);
+    const slow = a.call('slow', []);
+    t.is(await withDeadline(quick, 5000, 'quick'), 42);
+    b.destroy(new Error('callee gone'));
+    const error = await t.throwsAsync(withDeadline(slow, 5000, 'slow call after callee close'));
+    t.true(error instanceof Error);
+    release.resolve();
+  });
+}

@@ -1,0 +1,162 @@
+import test from 'ava';
+import {
+  ChannelFullError,
+  ClusterClosedError,
+  ConvoyError,
+  MethodNotFoundError,
+  ProtocolError,
+  RemoteError,
+  SerializationError,
+  TimeoutError,
+  WorkerDiedError,
+  describe,
+  errorFromWire,
+  errorToWire,
+  plainWireError,
+  toError,
+} from '../src/errors.js';
+import * as convoy from '../src/index.js';
+
+const CLASSES: ReadonlyArray<[string, () => ConvoyError, string]> = [
+  ['WorkerDiedError', () => new WorkerDiedError({ worker: 'w', reason: 'crash' }), 'ERR_CONVOY_WORKER_DIED'],
+  ['RemoteError', () => new RemoteError('boom', { remoteName: 'TypeError' }), 'ERR_CONVOY_REMOTE'],
+  ['MethodNotFoundError', () => new MethodNotFoundError('nope'), 'ERR_CONVOY_NO_METHOD'],
+  ['SerializationError', () => new SerializationError('bad'), 'ERR_CONVOY_SERIALIZE'],
+  ['TimeoutError', () => new TimeoutError('slow', 10), 'ERR_CONVOY_TIMEOUT'],
+  ['ClusterClosedError', () => new ClusterClosedError(), 'ERR_CONVOY_CLOSED'],
+  ['ProtocolError', () => new ProtocolError('garbage'), 'ERR_CONVOY_PROTOCOL'],
+  ['ChannelFullError', () => new ChannelFullError(10, 1, { maxQueuedBytes: 5, maxInFlight: 1 }), 'ERR_CONVOY_BACKPRESSURE'],
+];
+
+for (const [name, make, code] of CLASSES) {
+  test(`${name}: code ${code}, instanceof Error and ConvoyError, name and export`, (t) => {
+    const error = make();
+    t.true(error instanceof Error);
+    t.true(error instanceof ConvoyError);
+    t.is(error.code, code);
+    t.is(error.name, name);
+    t.is(typeof error.stack, 'string');
+    t.true(error.message.length > 0);
+    // Every class is part of the public entry point under its own name.
+    t.is((convoy as Record<string, unknown>)[name], error.constructor);
+  });
+}
+
+test('codes are unique across classes', (t) => {
+  const codes = CLASSES.map(([, make]) => make().code);
+  t.is(new Set(codes).size, codes.length);
+});
+
+test('WorkerDiedError keeps worker, reason, exit details, and forMethod names the call', (t) => {
+  const cause = new Error('socket reset');
+  const died = new WorkerDiedError({ worker: 'shard-1', reason: 'exit', exitCode: 3 }, { cause });
+  t.like(died, { worker: 'shard-1', reason: 'exit', exitCode: 3, cause });
+  t.is(died.signal, undefined);
+  t.true(died.message.includes('shard-1') && died.message.includes('3'));
+  const killed = new WorkerDiedError({ worker: 'b', reason: 'killed', signal: 'SIGKILL' });
+  const forCall = killed.forMethod('inc');
+  t.true(forCall instanceof WorkerDiedError);
+  t.like(forCall, { worker: 'b', reason: 'killed', signal: 'SIGKILL', code: 'ERR_CONVOY_WORKER_DIED' });
+  t.true(forCall.message.includes('`inc`'));
+  t.not(forCall, killed);
+});
+
+test('TimeoutError names the method, the worker and the time', (t) => {
+  const error = new TimeoutError('slowMethod', 250, 'worker-a');
+  t.like(error, { method: 'slowMethod', timeoutMs: 250 });
+  for (const part of ['slowMethod', 'worker-a', '250']) t.true(error.message.includes(part), part);
+});
+
+test('MethodNotFoundError names the method and the worker', (t) => {
+  const error = new MethodNotFoundError('frobnicate', 'shard-0');
+  t.is(error.method, 'frobnicate');
+  t.true(error.message.includes('frobnicate') && error.message.includes('shard-0'));
+});
+
+const TO_ERROR: ReadonlyArray<[string, unknown, (e: Error) => boolean]> = [
+  ['an Error as is', new RangeError('r'), (e) => e instanceof RangeError && e.message === 'r'],
+  ['a string as the message', 'plain text', (e) => e.message === 'plain text'],
+  ['a number, described', 42, (e) => e.message.includes('42 (number)')],
+  ['null, described', null, (e) => e.message.includes('(null)')],
+  ['an object without toString', Object.create(null), (e) => e.message.includes('(object)')],
+];
+
+for (const [name, thrown, check] of TO_ERROR) {
+  test(`toError keeps ${name}`, (t) => {
+    const error = toError(thrown);
+    t.true(error instanceof Error);
+    t.true(check(error), error.message);
+  });
+}
+
+test('toError returns the very same Error instance', (t) => {
+  const original = new TypeError('x');
+  t.is(toError(original), original);
+});
+
+test('describe shows value and type, and shortens long values', (t) => {
+  t.is(describe(-1), '-1 (number)');
+  t.is(describe('a'), '"a" (string)');
+  t.is(describe(undefined), 'undefined (undefined)');
+  t.true(describe('x'.repeat(500)).length < 80);
+});
+
+class CodedError extends Error {
+  code = 'E_CODED';
+  retryable = true;
+}
+Object.defineProperty(CodedError.prototype, 'name', { value: 'CodedError' });
+
+test('errorToWire / errorFromWire keep message, name, stack, own props and the cause chain', (t) => {
+  const root = new TypeError('root cause');
+  const middle = new CodedError('middle', { cause: root });
+  const top = new RangeError('top', { cause: middle });
+  const back = errorFromWire(errorToWire(top), 'w');
+  t.true(back instanceof RemoteError);
+  const remote = back as RemoteError;
+  t.like(remote, { message: 'top', remoteName: 'RangeError', remoteStack: top.stack, code: 'ERR_CONVOY_REMOTE' });
+  const mid = remote.cause as RemoteError;
+  t.true(mid instanceof RemoteError);
+  t.like(mid, { message: 'middle', remoteName: 'CodedError' });
+  t.deepEqual(mid.data, { code: 'E_CODED', retryable: true });
+  const deepest = mid.cause as RemoteError;
+  t.like(deepest, { message: 'root cause', remoteName: 'TypeError' });
+  t.is(deepest.cause, undefined);
+});
+
+test('a non-Error throw value and a non-Error cause travel as values', (t) => {
+  const wire = errorToWire({ reason: 'x' });
+  t.deepEqual(wire.value, { reason: 'x' });
+  const back = errorFromWire(wire) as RemoteError;
+  t.true(back.message.includes('Non-error thrown'));
+  t.deepEqual(back.cause, { reason: 'x' });
+  const withCause = errorFromWire(errorToWire(new Error('top', { cause: 17 }))) as RemoteError;
+  t.is(withCause.cause, 17);
+});
+
+test('a cycle in the cause chain is cut, not followed forever', (t) => {
+  const a = new Error('a');
+  const b = new Error('b', { cause: a });
+  (a as { cause?: unknown }).cause = b;
+  let depth = 0;
+  for (let wire = errorToWire(a); wire.cause; wire = wire.cause) depth++;
+  t.true(depth > 0 && depth <= 8, `depth ${depth}`);
+});
+
+test("convoy's own dispatch errors keep their class across the wire", (t) => {
+  const notFound = errorFromWire(errorToWire(new MethodNotFoundError('nope', 'callee')), 'callee');
+  t.true(notFound instanceof MethodNotFoundError);
+  t.is((notFound as MethodNotFoundError).method, 'nope');
+  const serialize = errorFromWire(errorToWire(new SerializationError('cannot')));
+  t.true(serialize instanceof SerializationError);
+  t.is(serialize.message, 'cannot');
+});
+
+test('plainWireError keeps only what always encodes: strings, numbers, booleans, null', (t) => {
+  const error = new Error('top', { cause: new Error('inner') });
+  Object.assign(error, { code: 'E', n: 1, ok: false, nil: null, fn: () => 1, sym: Symbol('s'), obj: { deep: 1 } });
+  const plain = plainWireError(errorToWire(error));
+  t.deepEqual(plain.data, { code: 'E', n: 1, ok: false, nil: null });
+  t.is(plain.message, 'top');
+  t.is(plain.cause?.message, 'inner');
+});

@@ -1,0 +1,226 @@
+/**
+ * Connected pairs for tests: two transports, or two Endpoints over them, for each real transport —
+ * the in-memory pair, a MessageChannel's two ports, and a loopback TCP connection (optionally through a
+ * proxy that re-chunks the byte stream). Everything a factory opens is closed in `t.teardown()`.
+ */
+import net from 'node:net';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { ExecutionContext } from 'ava';
+import { Channel, type ChannelConfig } from '../../src/channel/channel.js';
+import { DEFAULTS } from '../../src/options.js';
+import { Endpoint, type EndpointConfig } from '../../src/rpc/endpoint.js';
+import { createMemoryTransportPair } from '../../src/transport/memory.js';
+import { PortTransport } from '../../src/transport/port.js';
+import { TcpTransport } from '../../src/transport/tcp.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { nextTurn, withDeadline } from './deadline.js';
+
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+
+const CLOSE_DEADLINE_MS = 5000;
+
+/** A seeded pseudo-random source (xorshift32), so a failing fast-check run replays exactly. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+// --- raw TCP -------------------------------------------------------------------------------------
+
+/** Destroys `socket` in teardown and waits until it has really closed. */
+export function trackSocket(t: ExecutionContext, socket: net.Socket): net.Socket {
+  t.teardown(async () => {
+    if (!socket.closed) {
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.destroy();
+      await withDeadline(closed, CLOSE_DEADLINE_MS, 'socket close in teardown');
+    }
+  });
+  return socket;
+}
+
+/** A listener on 127.0.0.1, port 0, closed in teardown. */
+export async function listen(t: ExecutionContext, onConnection?: (socket: net.Socket) => void): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    trackSocket(t, socket);
+    onConnection?.(socket);
+  });
+  t.teardown(() => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
+  server.listen(0, '127.0.0.1');
+  await withDeadline(new Promise((resolve) => server.once('listening', resolve)), CLOSE_DEADLINE_MS, 'listen');
+  return server;
+}
+
+export function portOf(server: net.Server): number {
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A client socket connected to `port` on 127.0.0.1, destroyed in teardown. */
+export async function dial(t: ExecutionContext, port: number): Promise<net.Socket> {
+  const socket = trackSocket(t, net.connect({ port, host: '127.0.0.1', noDelay: true }));
+  await withDeadline(new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject)), CLOSE_DEADLINE_MS, 'connect');
+  return socket;
+}
+
+/** Both ends of one loopback TCP connection. */
+export async function connectSockets(t: ExecutionContext): Promise<{ client: net.Socket; server: net.Socket }> {
+  let accepted!: (socket: net.Socket) => void;
+  const serverSide = new Promise<net.Socket>((resolve) => (accepted = resolve));
+  const server = await listen(t, (socket) => accepted(socket));
+  const client = await dial(t, portOf(server));
+  const serverSocket = await withDeadline(serverSide, CLOSE_DEADLINE_MS, 'accept');
+  server.close();
+  return { client, server: serverSocket };
+}
+
+/**
+ * Copies bytes from `from` to `to` in random pieces (1 byte up to `maxPiece`), yielding a macrotask at
+ * random points, so frames reach the far side split at any byte and coalesced across frame boundaries.
+ */
+function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, maxPiece: number): void {
+  let pending: Buffer[] = [];
+  let pumping = false;
+  let ended = false;
+  const pump = async (): Promise<void> => {
+    pumping = true;
+    while (pending.length > 0 && !to.destroyed) {
+      let bytes = Buffer.concat(pending);
+      pending = [];
+      while (bytes.length > 0 && !to.destroyed) {
+        const size = Math.min(bytes.length, 1 + Math.floor(random() * maxPiece));
+        to.write(bytes.subarray(0, size));
+        bytes = bytes.subarray(size);
+        if (random() < 0.3) {
+          // Let more input accumulate (coalescing) and let the piece leave on its own (splitting).
+          if (bytes.length > 0) pending.unshift(bytes);
+          bytes = Buffer.alloc(0);
+          await nextTurn();
+        }
+      }
+    }
+    pumping = false;
+    if (ended && !to.destroyed) to.end();
+  };
+  from.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    if (!pumping) void pump();
+  });
+  from.on('end', () => {
+    ended = true;
+    if (!pumping) to.end();
+  });
+  from.on('close', () => {
+    if (!ended) to.destroy();
+  });
+}
+
+/** A TCP connection whose bytes pass, both ways, through a proxy that re-chunks them at random. */
+export async function connectSocketsViaProxy(
+  t: ExecutionContext,
+  random: () => number,
+  maxPiece = 64,
+): Promise<{ client: net.Socket; server: net.Socket }> {
+  const upstream = await connectSockets(t);
+  // upstream.client is the proxy's side towards the server; the test's client dials the proxy.
+  let accepted!: (socket: net.Socket) => void;
+  const proxySide = new Promise<net.Socket>((resolve) => (accepted = resolve));
+  const proxy = await listen(t, (socket) => accepted(socket));
+  const client = await dial(t, portOf(proxy));
+  const inner = await withDeadline(proxySide, CLOSE_DEADLINE_MS, 'proxy accept');
+  proxy.close();
+  rechunkPipe(inner, upstream.client, random, maxPiece);
+  rechunkPipe(upstream.client, inner, random, maxPiece);
+  return { client, server: upstream.server };
+}
+
+// --- transports ----------------------------------------------------------------------------------
+
+export interface TransportPairOptions {
+  /** TCP only: the receive limit of both transports. */
+  maxFrameBytes?: number;
+  /** TCP only: pass the bytes through a re-chunking proxy driven by this random source. */
+  rechunk?: () => number;
+}
+
+/** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
+export async function createTransportPair(
+  t: ExecutionContext,
+  kind: TransportKind,
+  options: TransportPairOptions = {},
+): Promise<[Transport, Transport]> {
+  let pair: [Transport, Transport];
+  switch (kind) {
+    case 'memory':
+      pair = createMemoryTransportPair();
+      break;
+    case 'port': {
+      const { port1, port2 } = new MessageChannel();
+      t.teardown(() => closePorts(port1, port2));
+      pair = [new PortTransport(port1), new PortTransport(port2)];
+      break;
+    }
+    case 'tcp': {
+      const { client, server } = options.rechunk ? await connectSocketsViaProxy(t, options.rechunk) : await connectSockets(t);
+      const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
+      pair = [new TcpTransport(client, { maxFrameBytes }), new TcpTransport(server, { maxFrameBytes })];
+      break;
+    }
+  }
+  // Registered last so it runs first (teardowns run in reverse): transports, then their sockets and ports.
+  t.teardown(() => {
+    for (const transport of pair) transport.destroy();
+  });
+  return pair;
+}
+
+function closePorts(...ports: MessagePort[]): void {
+  // Closing one port closes its twin too; closing both is idempotent and leaves no handle behind.
+  for (const port of ports) port.close();
+}
+
+// --- endpoints -----------------------------------------------------------------------------------
+
+export interface PairConfig extends TransportPairOptions {
+  /** Channel options for both sides (each side can add its own below). */
+  channel?: ChannelConfig;
+  channelA?: ChannelConfig;
+  channelB?: ChannelConfig;
+  a?: EndpointConfig;
+  b?: EndpointConfig;
+}
+
+export interface Pair {
+  kind: TransportKind;
+  a: Endpoint;
+  b: Endpoint;
+  transportA: Transport;
+  transportB: Transport;
+  /** Destroys both endpoints now (teardown does it too; idempotent). */
+  destroy(): void;
+}
+
+/** Two Endpoints connected over a fresh transport pair of `kind`. */
+export async function createPair(t: ExecutionContext, kind: TransportKind, config: PairConfig = {}): Promise<Pair> {
+  const [transportA, transportB] = await createTransportPair(t, kind, config);
+  const a = new Endpoint(new Channel(transportA, { ...config.channel, ...config.channelA }), { peerName: 'b', localName: 'a', ...config.a });
+  const b = new Endpoint(new Channel(transportB, { ...config.channel, ...config.channelB }), { peerName: 'a', localName: 'b', ...config.b });
+  const destroy = (): void => {
+    a.destroy(new Error('test teardown'));
+    b.destroy(new Error('test teardown'));
+  };
+  t.teardown(destroy);
+  return { kind, a, b, transportA, transportB, destroy };
+}
+
+/** Resolves with the error `endpoint` closed with, within `ms`. */
+export function endpointClosed(endpoint: Endpoint, ms = CLOSE_DEADLINE_MS): Promise<Error> {
+  return withDeadline(new Promise<Error>((resolve) => endpoint.onClose(resolve)), ms, 'endpoint close');
+}

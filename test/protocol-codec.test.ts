@@ -1,0 +1,83 @@
+import test from 'ava';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { ProtocolError, SerializationError } from '../src/errors.js';
+
+/** Values that must come back as the same type and contents (what structured clone would give). */
+export const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
+  ['Map with mixed keys', new Map<unknown, unknown>([[1, 'one'], ['k', { x: [1, 2] }], [2n, null]])],
+  ['Set', new Set([1, 'a', 3n])],
+  ['undefined', undefined],
+  ['undefined in an array', [undefined, 1, undefined]],
+  ['undefined as an object value', { present: 1, missing: undefined }],
+  ['BigInt beyond 64 bits', -(2n ** 70n) + 1n],
+  ['small BigInt', 10n],
+  ['Uint8Array', new Uint8Array([0, 1, 254, 255])],
+  ['empty Uint8Array', new Uint8Array(0)],
+  ['Float64Array', new Float64Array([1.5, -2.25, Number.MAX_VALUE])],
+  ['Date', new Date(1_700_000_000_123)],
+  ['NaN and Infinity', [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]],
+  ['unicode string', 'héllo \u{1F680} 世界'],
+  ['nested maps and sets', { m: new Map([['s', new Set([new Map([[1, 2]])])]]) }],
+  ['null', null],
+  ['large integer', Number.MAX_SAFE_INTEGER],
+];
+
+for (const [name, value] of ROUND_TRIP) {
+  test(`round-trips ${name}`, (t) => {
+    const decoded = new Decoder().decode(new Encoder().encode(value));
+    t.deepEqual(decoded, value);
+    if (value !== null && value !== undefined) t.is((decoded as object).constructor, (value as object).constructor);
+  });
+}
+
+const UNENCODABLE: ReadonlyArray<[string, unknown]> = [
+  ['a function', () => 1],
+  ['a symbol', Symbol('s')],
+  ['a method in an object', { f() {} }],
+  ['a symbol deep in an array', [1, [2, [Symbol.iterator]]]],
+  ['a function as a Map value', new Map([['k', () => 2]])],
+];
+
+for (const [name, value] of UNENCODABLE) {
+  test(`refuses ${name} with SerializationError`, (t) => {
+    const error = t.throws(() => new Encoder().encode(value), { instanceOf: SerializationError });
+    t.is(error?.code, 'ERR_CONVOY_SERIALIZE');
+  });
+}
+
+test('a failed encode leaves the encoder usable: later messages of the same shape decode on their own', (t) => {
+  const encoder = new Encoder();
+  const before = encoder.encode({ a: 0, b: 'x' });
+  t.throws(() => encoder.encode({ a: 1, b: () => 1 }), { instanceOf: SerializationError });
+  t.throws(() => encoder.encode([{ a: 1, b: Symbol('s') }]), { instanceOf: SerializationError });
+  const after = [encoder.encode({ a: 2, b: 'y' }), encoder.encode([{ a: 3, b: 'z' }])];
+  // Each message decodes alone (nothing depends on a message that was never sent) and concatenated.
+  t.deepEqual(new Decoder().decode(after[0]!), { a: 2, b: 'y' });
+  t.deepEqual(new Decoder().decode(after[1]!), [{ a: 3, b: 'z' }]);
+  t.deepEqual(new Decoder().decodeAll(Buffer.concat([before, ...after])), [{ a: 0, b: 'x' }, { a: 2, b: 'y' }, [{ a: 3, b: 'z' }]]);
+});
+
+test('encoded bytes stay valid while later messages are encoded (a channel queues them before flushing)', (t) => {
+  const encoder = new Encoder();
+  const messages = Array.from({ length: 2000 }, (_, i) => ({ i, text: 'x'.repeat(i % 300) }));
+  const encoded = messages.map((m) => encoder.encode(m));
+  // A message past the large-message threshold replaces the encoder's buffer; earlier bytes must survive it.
+  const large = encoder.encode({ big: new Uint8Array(2 << 20) });
+  encoded.push(encoder.encode({ i: -1, text: 'after' }));
+  t.deepEqual(new Decoder().decodeAll(Buffer.concat(encoded)), [...messages, { i: -1, text: 'after' }]);
+  t.is((new Decoder().decode(large) as { big: Uint8Array }).big.byteLength, 2 << 20);
+});
+
+const UNDECODABLE: ReadonlyArray<[string, number[]]> = [
+  ['an empty frame', []],
+  ['a truncated array', [0x92, 0x01]],
+  ['an array claiming 4G elements', [0xdd, 0xff, 0xff, 0xff, 0xff]],
+  ['a truncated string', [0xa5, 0x61]],
+  ['a truncated extension', [0xd4, 0x72]],
+];
+
+for (const [name, bytes] of UNDECODABLE) {
+  test(`decodeAll throws ProtocolError for ${name}`, (t) => {
+    t.throws(() => new Decoder().decodeAll(Buffer.from(bytes)), { instanceOf: ProtocolError });
+  });
+}

@@ -1,0 +1,144 @@
+/**
+ * Per-call timeouts and AbortSignals: the caller's promise rejects (TimeoutError naming the method, or
+ * the signal's reason), a cancel message reaches the callee, whose `currentCall().signal` aborts; a late
+ * reply is dropped quietly and the channel goes on.
+ */
+import test from 'ava';
+import { TimeoutError } from '../src/errors.js';
+import { currentCall } from '../src/rpc/call-context.js';
+import { createRemote, withOptions } from '../src/rpc/remote.js';
+import { Counter, deferred, withDeadline } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+
+interface Api {
+  hang(label: string): Promise<string>;
+  quick(n: number): number;
+  lateReply(): Promise<string>;
+}
+
+/** A callee whose `hang` waits until its signal aborts, and reports the abort. */
+function callee() {
+  const aborted = new Map<string, unknown>();
+  const abortedOnce = deferred<string>();
+  const started = new Counter();
+  const abortCount = new Counter();
+  const releaseLate = deferred();
+  const api: Api = {
+    hang(label) {
+      const { signal } = currentCall();
+      started.add();
+      return new Promise((_, reject) => {
+        signal.addEventListener('abort', () => {
+          aborted.set(label, signal.reason);
+          abortedOnce.resolve(label);
+          abortCount.add();
+          reject(new Error('aborted'));
+        });
+      });
+    },
+    quick: (n) => n,
+    async lateReply() {
+      await releaseLate.promise;
+      return 'too late';
+    },
+  };
+  return { api, aborted, abortedOnce: abortedOnce.promise, releaseLate, started, abortCount };
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a per-call timeout rejects with TimeoutError naming method and worker, and aborts the callee's signal`, async (t) => {
+    const c = callee();
+    const { a, b } = await createPair(t, kind, { b: { api: c.api } });
+    const remote = createRemote<Api>(a);
+    const started = performance.now();
+    const error = await t.throwsAsync(withDeadline(withOptions(remote, { timeoutMs: 50 }).hang('t1'), 5000, 'timeout'), { instanceOf: TimeoutError });
+    t.true(performance.now() - started >= 45, 'not before the timeout');
+    t.is(error?.code, 'ERR_CONVOY_TIMEOUT');
+    t.is((error as TimeoutError).method, 'hang');
+    t.true(error!.message.includes('hang') && error!.message.includes('"b"'), error!.message);
+    t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 't1');
+    t.is(b.activeSignals, 0, 'the callee forgets the signal once the handler settled');
+    // The channel is fine, and remotes without options are unaffected.
+    t.is(await remote.quick(7), 7);
+  });
+
+  test(`${kind}: an AbortSignal rejects the call with its reason and the callee sees currentCall().signal aborted`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    const controller = new AbortController();
+    const remote = withOptions(createRemote<Api>(a), { signal: controller.signal });
+    const call = remote.hang('s1');
+    const other = remote.hang('s2');
+    const reason = new Error('user gave up');
+    // Abort once the callee is really running both handlers (the cancel must reach running handlers).
+    await c.started.reach(2, 5000, 'both handlers started');
+    controller.abort(reason);
+    await t.throwsAsync(call, { is: reason });
+    await t.throwsAsync(other, { is: reason });
+    await c.abortCount.reach(2, 5000, 'both callee signals aborted');
+    t.deepEqual([...c.aborted.keys()].sort(), ['s1', 's2']);
+    t.is(await createRemote<Api>(a).quick(1), 1);
+  });
+
+  test(`${kind}: aborting in the same turn as the call, before it leaves, still cancels the callee`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    const controller = new AbortController();
+    const call = withOptions(createRemote<Api>(a), { signal: controller.signal }).hang('same-turn');
+    controller.abort(new Error('changed my mind'));
+    await t.throwsAsync(call, { message: 'changed my mind' });
+    t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'same-turn');
+  });
+
+  test(`${kind}: an already-aborted signal rejects at once with its reason`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    const reason = new Error('already');
+    await t.throwsAsync(withOptions(createRemote<Api>(a), { signal: AbortSignal.abort(reason) }).quick(1), { is: reason });
+  });
+
+  test(`${kind}: a reply that arrives after the timeout is dropped quietly; the channel stays open`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    await t.throwsAsync(a.call('lateReply', [], { timeoutMs: 20 }), { instanceOf: TimeoutError });
+    c.releaseLate.resolve();
+    // The late reply is on its way; calls after it still work and the channel did not see a protocol error.
+    t.is(await withDeadline(a.call('quick', [3]), 5000, 'call after late reply'), 3);
+    t.is(await withDeadline(a.call('quick', [4]), 5000, 'second call'), 4);
+    t.false(a.closed);
+    t.is(a.pendingCalls, 0, 'the late reply settled the entry');
+  });
+
+  test(`${kind}: an endpoint-wide callTimeoutMs applies to every call; a per-call 0 disables it`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { a: { callTimeoutMs: 30 }, b: { api: c.api } });
+    const error = await t.throwsAsync(a.call('hang', ['wide']), { instanceOf: TimeoutError });
+    t.is((error as TimeoutError).timeoutMs, 30);
+    c.releaseLate.resolve();
+    t.is(await a.call('lateReply', [], { timeoutMs: 0 }), 'too late');
+  });
+
+  test(`${kind}: a handler's signal aborts when the channel closes`, async (t) => {
+    const c = callee();
+    const { a, b } = await createPair(t, kind, { b: { api: c.api } });
+    const call = a.call('hang', ['closed']);
+    await c.started.reach(1, 5000, 'handler running');
+    t.is(b.activeSignals, 1);
+    b.destroy(new Error('closing'));
+    t.is(await withDeadline(c.abortedOnce, 5000, 'abort on close'), 'closed');
+    await t.throwsAsync(call);
+  });
+}
+
+test('currentCall() names the sender, and throws outside a handler', async (t) => {
+  const seen: (string | undefined)[] = [];
+  const api = {
+    who() {
+      seen.push(currentCall().from);
+      return seen.at(-1);
+    },
+  };
+  const { a } = await createPair(t, 'memory', { b: { api, peerName: 'alice' } });
+  t.is(await a.call('who', []), 'alice');
+  t.throws(() => currentCall());
+});

@@ -1,0 +1,166 @@
+/**
+ * Error fidelity across the wire (DESIGN "Errors"): a handler's error becomes RemoteError with the
+ * original message, name, stack, own data and cause chain; unknown or non-own method names become
+ * MethodNotFoundError. Checked over every transport, table-driven.
+ */
+import test from 'ava';
+import { MethodNotFoundError, RemoteError, SerializationError } from '../src/errors.js';
+import { deferred, withDeadline } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+
+class InsufficientFunds extends Error {
+  readonly code = 'E_FUNDS';
+  constructor(
+    readonly account: string,
+    readonly missing: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Account ${account} is short by ${missing}`, options);
+  }
+}
+Object.defineProperty(InsufficientFunds.prototype, 'name', { value: 'InsufficientFunds' });
+
+interface Expected {
+  message: string;
+  remoteName: string;
+  data: Record<string, unknown>;
+  /** The expected cause chain, outermost first: [remoteName, message] for errors, or a plain value. */
+  causes: ReadonlyArray<readonly [string, string] | { value: unknown }>;
+}
+
+const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Expected; async?: boolean }> = [
+  { name: 'TypeError', make: () => new TypeError('not a number'), expected: { message: 'not a number', remoteName: 'TypeError', data: {}, causes: [] } },
+  { name: 'RangeError, rejected by an async handler', async: true, make: () => new RangeError('too big'), expected: { message: 'too big', remoteName: 'RangeError', data: {}, causes: [] } },
+  {
+    name: 'custom class with code, extra own props and a cause chain',
+    make: () => {
+      const root = new TypeError('socket gone');
+      const middle = Object.assign(new Error('ledger unavailable', { cause: root }), { code: 'E_LEDGER', retries: 3 });
+      return Object.assign(new InsufficientFunds('acc-7', 42, { cause: middle }), { when: new Date(5), tags: new Set(['x']) });
+    },
+    expected: {
+      message: 'Account acc-7 is short by 42',
+      remoteName: 'InsufficientFunds',
+      data: { code: 'E_FUNDS', account: 'acc-7', missing: 42, when: new Date(5), tags: new Set(['x']) },
+      causes: [
+        ['Error', 'ledger unavailable'],
+        ['TypeError', 'socket gone'],
+      ],
+    },
+  },
+  {
+    name: 'an error with a non-Error cause',
+    make: () => new Error('wrapped', { cause: { status: 503 } }),
+    expected: { message: 'wrapped', remoteName: 'Error', data: {}, causes: [{ value: { status: 503 } }] },
+  },
+  {
+    name: 'an error whose own data cannot be encoded (a function), sent without it',
+    make: () => Object.assign(new Error('has a callback'), { code: 'E_CB', callback: () => 1 }),
+    expected: { message: 'has a callback', remoteName: 'Error', data: { code: 'E_CB' }, causes: [] },
+  },
+];
+
+for (const kind of TRANSPORT_KINDS) {
+  for (const { name, make, expected, async } of FIDELITY) {
+    test(`${kind}: ${name} → RemoteError with message, remoteName, remoteStack, data, cause`, async (t) => {
+      let thrown: unknown;
+      const api = {
+        fail() {
+          thrown = make();
+          if (async) return Promise.reject(thrown);
+          throw thrown;
+        },
+      };
+      const { a } = await createPair(t, kind, { b: { api } });
+      const error = await t.throwsAsync(withDeadline(a.call('fail', []), 5000, 'fail'), { instanceOf: RemoteError });
+      const remote = error as RemoteError;
+      t.is(remote.code, 'ERR_CONVOY_REMOTE');
+      t.true(remote instanceof Error);
+      t.is(remote.message, expected.message);
+      t.is(remote.remoteName, expected.remoteName);
+      t.is(remote.remoteStack, (thrown as Error).stack);
+      t.deepEqual(remote.data, expected.data);
+      let cause: unknown = remote.cause;
+      for (const link of expected.causes) {
+        if ('value' in link) {
+          t.deepEqual(cause, link.value);
+          cause = undefined;
+          break;
+        }
+        t.true(cause instanceof RemoteError, `cause ${link[1]}`);
+        t.is((cause as RemoteError).remoteName, link[0]);
+        t.is((cause as RemoteError).message, link[1]);
+        t.is(typeof (cause as RemoteError).remoteStack, 'string');
+        cause = (cause as RemoteError).cause;
+      }
+      t.is(cause, undefined, 'no extra cause');
+    });
+  }
+
+  test(`${kind}: a non-Error throw value becomes RemoteError carrying the value`, async (t) => {
+    const api = {
+      fail() {
+        throw { status: 'weird' }; // eslint-disable-line no-throw-literal
+      },
+      failString() {
+        throw 'just a string'; // eslint-disable-line no-throw-literal
+      },
+    };
+    const { a } = await createPair(t, kind, { b: { api } });
+    const error = (await t.throwsAsync(a.call('fail', []), { instanceOf: RemoteError })) as RemoteError;
+    t.deepEqual(error.cause, { status: 'weird' });
+    const text = (await t.throwsAsync(a.call('failString', []), { instanceOf: RemoteError })) as RemoteError;
+    t.true(text.message.includes('just a string'));
+  });
+
+  test(`${kind}: unknown and non-own method names reject with MethodNotFoundError, and the channel goes on`, async (t) => {
+    class Api {
+      fromPrototype() {
+        return 'inherited';
+      }
+    }
+    const api = Object.assign(new Api(), { own: () => 'own', notAFunction: 42 });
+    const { a } = await createPair(t, kind, { b: { api } });
+    for (const method of ['missing', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'notAFunction', 'fromPrototype', '']) {
+      const error = await t.throwsAsync(a.call(method, []), { instanceOf: MethodNotFoundError }, method);
+      t.is(error?.code, 'ERR_CONVOY_NO_METHOD');
+      t.is((error as MethodNotFoundError).method, method);
+    }
+    t.is(await a.call('own', []), 'own');
+  });
+
+  test(`${kind}: a throwing or unknown notify reaches onNotifyError on the receiver, and nothing else`, async (t) => {
+    const reported: [string, Error][] = [];
+    const two = deferred();
+    const api = {
+      boom() {
+        throw new TypeError('notify failed');
+      },
+      ok: () => 'fine',
+    };
+    const onNotifyError = (error: Error, method: string): void => {
+      reported.push([method, error]);
+      if (reported.length === 2) two.resolve();
+    };
+    const { a } = await createPair(t, kind, { b: { api, onNotifyError } });
+    await a.notify('boom', []);
+    await a.notify('nope', []);
+    await withDeadline(two.promise, 5000, 'two notify errors');
+    t.is(reported[0]![0], 'boom');
+    t.true(reported[0]![1] instanceof TypeError);
+    t.is(reported[1]![0], 'nope');
+    t.true(reported[1]![1] instanceof MethodNotFoundError);
+    t.is(await a.call('ok', []), 'fine');
+  });
+}
+
+test('a thrown SerializationError keeps its class across the wire', async (t) => {
+  const api = {
+    fail() {
+      throw new SerializationError('refused locally');
+    },
+  };
+  const { a } = await createPair(t, 'memory', { b: { api } });
+  const error = await t.throwsAsync(a.call('fail', []), { instanceOf: SerializationError });
+  t.is(error?.message, 'refused locally');
+});

@@ -1,0 +1,162 @@
+/**
+ * The typed proxies (DESIGN "Public API", STYLE "Proxies"): memoized methods, no `then` (so `await
+ * remote` does not hang), no symbol keys, and `notify(remote)` whose promises are marked handled.
+ */
+import { inspect } from 'node:util';
+import test from 'ava';
+import { ChannelFullError } from '../src/errors.js';
+import { createRemote, notify, withOptions, type Remote } from '../src/rpc/remote.js';
+import { Counter, nextTurn, withDeadline } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+
+interface CounterApi {
+  inc(by: number): number;
+  get(): Promise<number>;
+  log(line: string): void;
+}
+
+function counterApi() {
+  let n = 0;
+  const lines: string[] = [];
+  const logged = new Counter();
+  const api: CounterApi = {
+    inc: (by) => (n += by),
+    get: async () => n,
+    log(line) {
+      lines.push(line);
+      logged.add();
+    },
+  };
+  return { api, lines, logged };
+}
+
+/**
+ * Runs `body` with only our own 'unhandledRejection' listener installed (ava's is put back after), so a
+ * deliberate unhandled rejection can serve as a positive control without failing the run. `body` returns
+ * that control promise (boxed, so `await` does not adopt it); it is handled before this returns.
+ */
+async function watchUnhandledRejections(body: () => Promise<{ control: Promise<unknown> }>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const mine = (reason: unknown): void => void seen.push(reason);
+  const theirs = process.listeners('unhandledRejection');
+  process.removeAllListeners('unhandledRejection');
+  process.on('unhandledRejection', mine);
+  let control: Promise<unknown> | undefined;
+  try {
+    ({ control } = await body());
+    // Node reports unhandled rejections after the microtask queue drains; a few turns cover every path.
+    for (let i = 0; i < 3; i++) await nextTurn();
+  } finally {
+    control?.catch(() => {});
+    await nextTurn();
+    process.off('unhandledRejection', mine);
+    for (const listener of theirs) process.on('unhandledRejection', listener);
+  }
+  return seen;
+}
+
+test('methods are memoized: the same function each time, per remote', async (t) => {
+  const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
+  const remote = createRemote<CounterApi>(a);
+  t.is(remote.inc, remote.inc);
+  t.is(typeof remote.inc, 'function');
+  t.not(createRemote<CounterApi>(a).inc, remote.inc, 'another remote has its own methods');
+  const notifier = notify(remote);
+  t.is(notify(remote), notifier, 'notify(remote) is memoized');
+  t.is(notifier.log, notifier.log);
+});
+
+test('`then` is undefined, so awaiting a remote resolves to the remote itself', async (t) => {
+  const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
+  const remote = createRemote<CounterApi>(a);
+  t.is((remote as unknown as { then?: unknown }).then, undefined);
+  const awaited = await withDeadline(Promise.resolve(remote), 1000, 'await remote');
+  t.is(awaited, remote);
+  t.is((notify(remote) as unknown as { then?: unknown }).then, undefined);
+  t.is(await withDeadline(Promise.resolve(notify(remote)), 1000, 'await notifier'), notify(remote));
+});
+
+test('symbol keys are undefined: iteration, coercion and inspection stay local', async (t) => {
+  const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
+  const remote = createRemote<CounterApi>(a) as unknown as Record<symbol, unknown>;
+  for (const key of [Symbol.iterator, Symbol.asyncIterator, Symbol.toPrimitive, Symbol.toStringTag, inspect.custom]) {
+    t.is(remote[key], undefined, String(key));
+  }
+  t.notThrows(() => inspect(remote));
+  t.is(a.counts.calls, 0, 'none of this made a call');
+});
+
+test('a remote cannot be written to', async (t) => {
+  const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
+  const remote = createRemote<CounterApi>(a) as unknown as Record<string, unknown>;
+  t.throws(() => {
+    remote['inc'] = () => 0;
+  }, { instanceOf: TypeError });
+});
+
+test('notify() and withOptions() refuse objects that are not convoy remotes', (t) => {
+  t.throws(() => notify({} as Remote<CounterApi>), { instanceOf: TypeError });
+  t.throws(() => withOptions({} as Remote<CounterApi>, { timeoutMs: 1 }), { instanceOf: TypeError });
+});
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: calls and notifies through the proxies reach the API, in one order`, async (t) => {
+    const { api, lines } = counterApi();
+    const { a } = await createPair(t, kind, { b: { api } });
+    const remote = createRemote<CounterApi>(a);
+    const n = notify(remote);
+    t.is(await remote.inc(2), 2);
+    const accepted = n.log('first');
+    t.true(accepted instanceof Promise);
+    t.is(await accepted, undefined);
+    void n.log('second');
+    t.is(await remote.inc(3), 5);
+    t.is(await remote.get(), 5);
+    t.deepEqual(lines, ['first', 'second']);
+    // A notify through a remote with options goes over the same channel.
+    await notify(withOptions(remote, { timeoutMs: 1000 })).log('third');
+    t.is(await remote.inc(0), 5);
+    t.deepEqual(lines, ['first', 'second', 'third']);
+  });
+
+  test.serial(`${kind}: fire-and-forget notify on a closed channel causes no unhandled rejection; awaiting it still sees the error`, async (t) => {
+    const { api } = counterApi();
+    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes: 256 }, b: { api } });
+    const n = notify(createRemote<CounterApi>(a));
+    const unhandled = await watchUnhandledRejections(async () => {
+      // Some notifies wait for room; the channel closes under them; more are sent after the close.
+      for (let i = 0; i < 50; i++) void n.log('x'.repeat(100));
+      t.true(a.channel.waiting > 0);
+      a.destroy(new Error('gone'));
+      for (let i = 0; i < 10; i++) void n.log('after close');
+      await t.throwsAsync(n.log('awaited'), { message: 'gone' });
+      // Positive control: a rejection nobody handles is seen, so silence about the others means something.
+      return { control: Promise.reject(new Error(`control ${kind}`)) };
+    });
+    t.deepEqual(
+      unhandled.map((e) => (e as Error).message),
+      [`control ${kind}`],
+    );
+  });
+
+  test(`${kind}: backpressure 'reject' rejects notify and call with ChannelFullError, handled for fire-and-forget`, async (t) => {
+    const { api, lines, logged } = counterApi();
+    const { a, b } = await createPair(t, kind, { channel: { maxQueuedBytes: 300, backpressure: 'reject' }, a: { api: { sync: () => true } }, b: { api } });
+    const n = notify(createRemote<CounterApi>(a));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => n.log(`${i}`.padEnd(100, '.'))));
+    const rejected = results.filter((r) => r.status === 'rejected');
+    t.true(rejected.length > 0);
+    for (const r of rejected) {
+      t.true((r as PromiseRejectedResult).reason instanceof ChannelFullError);
+      t.is(((r as PromiseRejectedResult).reason as ChannelFullError).code, 'ERR_CONVOY_BACKPRESSURE');
+    }
+    await t.throwsAsync(a.call('log', ['y'.repeat(100)]), { instanceOf: ChannelFullError });
+    // What was accepted still arrives, in order.
+    const accepted = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`${i}`.padEnd(100, '.')] : []));
+    await logged.reach(accepted.length, 5000, 'accepted notifies handled');
+    t.deepEqual(lines, accepted);
+    // Once the receiver's ack is back (it travels ahead of b's next message to a), there is room again.
+    t.true(await withDeadline(b.call('sync', []), 5000, 'sync'));
+    t.is(await withDeadline(a.call('log', ['z'.repeat(100)]), 5000, 'call after acks'), undefined);
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * Compile-time checks of Remote<T> and Notifier<T> (comlink's `tests/type-checks.ts`). Not run: `tsc`
+ * checks it (tsconfig includes test/). Each `@ts-expect-error` line must be an error, or tsc fails.
+ */
+import { notify, withOptions, type Notifier, type Remote } from '../src/index.js';
+
+/** Exact type equality, so a check cannot pass by assignability alone. */
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
+function expectType<T extends true>(): T | void {}
+
+interface Api {
+  inc(by: number): number;
+  load(key: string): Promise<Uint8Array>;
+  nested(): Promise<Promise<string>>;
+  log(line: string, level?: 'info' | 'warn'): void;
+  many(...values: bigint[]): Map<string, Set<number>>;
+  arrow: (a: number, b: string) => boolean;
+  /** Not a method: not on the remote. */
+  count: number;
+  readonly label: string;
+  config: { debug: boolean };
+}
+
+declare const remote: Remote<Api>;
+
+// Methods return a Promise of their awaited result.
+expectType<Equal<ReturnType<Remote<Api>['inc']>, Promise<number>>>();
+expectType<Equal<ReturnType<Remote<Api>['load']>, Promise<Uint8Array>>>();
+expectType<Equal<ReturnType<Remote<Api>['nested']>, Promise<string>>>();
+expectType<Equal<ReturnType<Remote<Api>['log']>, Promise<void>>>();
+expectType<Equal<ReturnType<Remote<Api>['many']>, Promise<Map<string, Set<number>>>>>();
+expectType<Equal<ReturnType<Remote<Api>['arrow']>, Promise<boolean>>>();
+// Parameters are kept as they are, optional ones included.
+expectType<Equal<Parameters<Remote<Api>['log']>, [line: string, level?: 'info' | 'warn']>>();
+expectType<Equal<Parameters<Remote<Api>['many']>, bigint[]>>();
+// Only methods are keys.
+expectType<Equal<keyof Remote<Api>, 'inc' | 'load' | 'nested' | 'log' | 'many' | 'arrow'>>();
+
+export async function usage(): Promise<void> {
+  const n: number = await remote.inc(1);
+  const bytes: Uint8Array = await remote.load('k');
+  const s: string = await remote.nested();
+  await remote.log('x');
+  await remote.log('x', 'warn');
+  await remote.many(1n, 2n);
+  void [n, bytes, s];
+
+  // @ts-expect-error a string is not a number
+  void remote.inc('1');
+  // @ts-expect-error missing argument
+  void remote.inc();
+  // @ts-expect-error too many arguments
+  void remote.inc(1, 2);
+  // @ts-expect-error 'error' is not a level
+  void remote.log('x', 'error');
+  // @ts-expect-error numbers are not bigints
+  void remote.many(1);
+  // @ts-expect-error a non-method property is not on the remote
+  void remote.count;
+  // @ts-expect-error nor is a readonly data property
+  void remote.label;
+  // @ts-expect-error nor an object property
+  void remote.config;
+  // @ts-expect-error an unknown name is not on the remote
+  void remote.missing();
+  // @ts-expect-error the result is a Promise, not the value
+  const wrong: number = remote.inc(1);
+  void wrong;
+  // @ts-expect-error methods cannot be replaced
+  remote.inc = async () => 1;
+
+  // `await remote` gives the remote back (no `then`).
+  const same: Remote<Api> = await remote;
+  void same;
+
+  // Notifier: the same methods, each resolving to void when accepted.
+  const notifier: Notifier<Api> = notify(remote);
+  const accepted: Promise<void> = notifier.inc(1);
+  void accepted;
+  expectType<Equal<ReturnType<Notifier<Api>['load']>, Promise<void>>>();
+  expectType<Equal<keyof Notifier<Api>, keyof Remote<Api>>>();
+  // @ts-expect-error wrong argument type on a notify too
+  void notifier.inc('1');
+  // @ts-expect-error non-method keys are not notifiable
+  void notifier.count;
+  // @ts-expect-error a notify's promise carries no result
+  const notResult: Promise<number> = notifier.inc(1);
+  void notResult;
+
+  // withOptions keeps the type.
+  const timed: Remote<Api> = withOptions(remote, { timeoutMs: 100, signal: AbortSignal.timeout(1000) });
+  void timed;
+  // @ts-expect-error unknown call option
+  void withOptions(remote, { retries: 3 });
+  // @ts-expect-error timeoutMs is a number
+  void withOptions(remote, { timeoutMs: '100' });
+}
+
+// A Remote of an API with no methods has no keys.
+expectType<Equal<keyof Remote<{ a: number }>, never>>();
+// @ts-expect-error Equal really distinguishes types (a check of the checker)
+expectType<Equal<Promise<number>, Promise<string>>>();
