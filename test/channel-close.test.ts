@@ -4,9 +4,12 @@
  * once; replies that arrived before the close still resolve; nothing hangs.
  */
 import test from 'ava';
+import { Channel } from '../src/channel/channel.js';
 import { ClusterClosedError } from '../src/errors.js';
-import { countdown, deferred, nextTurn, outcome, withDeadline, type Outcome } from './helpers/deadline.js';
-import { TRANSPORT_KINDS, createPair, endpointClosed } from './helpers/pairs.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
+import { TcpTransport } from '../src/transport/tcp.js';
+import { Counter, countdown, deferred, nextTurn, outcome, withDeadline, type Outcome } from './helpers/deadline.js';
+import { TRANSPORT_KINDS, connectSockets, createPair, endpointClosed } from './helpers/pairs.js';
 
 const CALLS = 1000;
 
@@ -126,3 +129,33 @@ for (const kind of TRANSPORT_KINDS) {
     release.resolve();
   });
 }
+
+test('tcp: a graceful close still sends every message accepted while the socket was full', async (t) => {
+  const { client, server } = await connectSockets(t);
+  const handled = new Counter();
+  const a = new Endpoint(new Channel(new TcpTransport(client, { maxFrameBytes: 1 << 26 })));
+  const b = new Endpoint(new Channel(new TcpTransport(server, { maxFrameBytes: 1 << 26 })), { api: { note: () => handled.add() } });
+  t.teardown(() => {
+    a.destroy(new Error('teardown'));
+    b.destroy(new Error('teardown'));
+  });
+  // The receiver stops reading, so the socket fills and the channel holds frames back (queuedBytes > 0).
+  server.pause();
+  let accepted = 0;
+  for (let i = 0; i < 200 && a.channel.queuedBytes === 0; i++) {
+    await a.notify('note', ['z'.repeat(128 * 1024)]);
+    accepted++;
+    await nextTurn();
+  }
+  t.true(a.channel.queuedBytes > 0, 'the transport asked the channel to wait');
+  for (let i = 0; i < 10; i++) {
+    await a.notify('note', ['small']);
+    accepted++;
+  }
+  const closed = endpointClosed(b, 10_000);
+  a.close(new ClusterClosedError('done'));
+  server.resume();
+  await handled.reach(accepted, 10_000, 'every accepted notify handled');
+  t.is(handled.count, accepted);
+  await closed;
+});

@@ -132,7 +132,8 @@ export class Channel {
     this.#closing = true;
     this.#waiting.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
     this.#enqueue(this.#encoder.encode([Kind.Goodbye]), false);
-    this.#flush();
+    // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
+    this.#flush(true);
     this.#transport.close();
   }
 
@@ -233,9 +234,12 @@ export class Channel {
     this.#flush();
   };
 
-  /** Sends the queue as frames of at most `maxBatchBytes` (a single larger message goes alone). */
-  #flush(): void {
-    if (this.#closed || this.#transportFull) return;
+  /**
+   * Sends the queue as frames of at most `maxBatchBytes` (a single larger message goes alone). `force`
+   * ignores a full transport (it buffers what it is given), for the last flush before a close.
+   */
+  #flush(force = false): void {
+    if (this.#closed || (this.#transportFull && !force)) return;
     if (this.#queue.length === 0 && this.#toAck === 0) return;
     const queue = this.#queue;
     let start = 0;
@@ -246,7 +250,7 @@ export class Channel {
         bytes += queue[end]!.byteLength;
         end++;
       }
-      if (!this.#sendFrame(queue, start, end)) {
+      if (!this.#sendFrame(queue, start, end) && !force) {
         start = end;
         break;
       }
