@@ -90,6 +90,24 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'same-turn');
   });
 
+  test(`${kind}: a call aborted while it waits for room (maxInFlight) is still cancelled on the callee once it runs`, async (t) => {
+    const c = callee();
+    const gate = deferred();
+    const api = { ...c.api, first: () => gate.promise };
+    const { a } = await createPair(t, kind, { channel: { maxInFlight: 1 }, b: { api } });
+    const first = a.call('first', []);
+    const controller = new AbortController();
+    const second = a.call('hang', ['waited'], { signal: controller.signal });
+    t.is(a.channel.waiting, 1, 'the second call waits for the first');
+    controller.abort(new Error('no longer needed'));
+    await t.throwsAsync(second, { message: 'no longer needed' });
+    gate.resolve();
+    await withDeadline(first, 5000, 'first call');
+    // The cancel must not overtake the call it cancels: the callee's handler sees its signal abort.
+    t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'waited');
+    t.is(await withDeadline(a.call('quick', [1]), 5000, 'the in-flight place is free again'), 1);
+  });
+
   test(`${kind}: an already-aborted signal rejects at once with its reason`, async (t) => {
     const c = callee();
     const { a } = await createPair(t, kind, { b: { api: c.api } });

@@ -103,7 +103,14 @@ export class Endpoint {
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(method, resolve, reject);
       this.#pending.set(id, pending);
-      if (timeoutMs > 0 || options?.signal) pending.watch(timeoutMs, options?.signal, this.peerName, () => this.#cancel(id));
+      if (timeoutMs > 0 || options?.signal) {
+        // A call still waiting for room is cancelled once it has left: a cancel sent now would overtake it.
+        const cancel = (): void => {
+          if (waiting) waiting.then(() => this.#cancel(id), noop);
+          else this.#cancel(id);
+        };
+        pending.watch(timeoutMs, options?.signal, this.peerName, cancel);
+      }
     });
   }
 
