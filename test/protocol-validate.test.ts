@@ -14,6 +14,7 @@ const VALID: ReadonlyArray<[string, unknown[]]> = [
   ['ping', [Kind.Ping, 0]],
   ['pong', [Kind.Pong, 9]],
   ['goodbye', [Kind.Goodbye]],
+  ['goodbye with an exit notice', [Kind.Goodbye, { exitCode: 3, crashed: false }]],
   ['settled', [Kind.Settled, 12]],
 ];
 
@@ -40,7 +41,7 @@ const INVALID: ReadonlyArray<[string, unknown]> = [
   ['a fault without an error object', [Kind.Fault, 1, 'boom']],
   ['a fault whose error has no message', [Kind.Fault, 1, { name: 'Error' }]],
   ['a cancel with a string id', [Kind.Cancel, '1']],
-  ['a goodbye with a payload', [Kind.Goodbye, 1]],
+  ['a goodbye with a payload that is not an exit notice', [Kind.Goodbye, 1]],
 ];
 
 for (const [name, value] of INVALID) {

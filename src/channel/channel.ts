@@ -137,6 +137,20 @@ export class Channel {
     this.#transport.close();
   }
 
+  /**
+   * Last words before this thread or process exits: sends everything queued plus `message` now,
+   * synchronously, because no later turn of the event loop will come.
+   */
+  sendFinal(message: Message): void {
+    if (this.#closed) return;
+    try {
+      this.#enqueue(this.#encoder.encode(message), false);
+    } catch {
+      // An unencodable goodbye must not stop the rest from leaving.
+    }
+    this.#flush(true);
+  }
+
   /** Closes at once: everything unsettled fails with `error`. Idempotent. */
   destroy(error: Error): void {
     if (this.#closed) return;

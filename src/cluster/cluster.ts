@@ -63,7 +63,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     });
     this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.end('heartbeat'));
-    if (options.pool) this.#pool = new Pool(options.pool);
   }
 
   /** Every worker name, in spec order. */
@@ -117,6 +116,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** @internal */
   async start(): Promise<void> {
     const handles = [...this.#handles.values()];
+    if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool);
     if (handles.some((h) => h.kind === 'process')) {
       const channel = fillChannelOptions(this.#options);
       this.#listener = await ControlListener.open(this.#host, {

@@ -3,7 +3,7 @@
  * hold up an ordered stream. Each task is a named export of the pool module, called with the arguments;
  * ArrayBuffers found in the top-level arguments are transferred, not copied.
  */
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { needsTsx, moduleUrl, poolEntry } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
@@ -12,9 +12,15 @@ import { RemoteError, errorFromWire, errorToWire } from '../errors.js';
 export class Pool implements Caller {
   readonly #piscina: Piscina;
 
-  constructor(spec: PoolSpec) {
+  /** piscina is loaded only when a pool is configured: most clusters never pay for it. */
+  static async create(spec: PoolSpec): Promise<Pool> {
+    const { Piscina } = await import('piscina');
+    return new Pool(spec, Piscina);
+  }
+
+  private constructor(spec: PoolSpec, PiscinaClass: typeof Piscina) {
     const module = moduleUrl(spec.module);
-    this.#piscina = new Piscina({
+    this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
       workerData: { module, tsx: needsTsx(module) },
       ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),

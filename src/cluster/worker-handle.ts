@@ -3,7 +3,7 @@
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, WorkerDiedError, toError, type DeathReason } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, diedError } from '../rpc/link.js';
@@ -130,8 +130,14 @@ export class WorkerHandle {
 
   #closeError(cause: Error | undefined): Error {
     if (this.state === 'closed') return new ClusterClosedError();
-    const error = diedError(this.name, this.#endingReason ?? 'disconnected');
-    return cause ? new WorkerDiedError({ worker: error.worker, reason: error.reason }, { cause: toError(cause) }) : error;
+    const notice = this.control?.exitNotice;
+    const info: WorkerDiedInfo = { worker: this.name, reason: this.#endingReason ?? 'disconnected' };
+    if (!this.#endingReason && notice) {
+      // The worker said it is exiting: its channel closing is that exit, not a lost connection.
+      info.reason = notice.crashed ? 'crash' : 'exit';
+      info.exitCode = notice.exitCode;
+    }
+    return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
   }
 
   #failCalls(error: WorkerDiedError): void {

@@ -29,7 +29,13 @@ export type FaultMessage = [kind: typeof Kind.Fault, id: number, error: WireErro
 export type CancelMessage = [kind: typeof Kind.Cancel, id: number];
 export type PingMessage = [kind: typeof Kind.Ping, seq: number];
 export type PongMessage = [kind: typeof Kind.Pong, seq: number];
-export type GoodbyeMessage = [kind: typeof Kind.Goodbye];
+/** The sender is leaving; `exit` is set when its thread or process is exiting (the last words before death). */
+export type GoodbyeMessage = [kind: typeof Kind.Goodbye] | [kind: typeof Kind.Goodbye, exit: ExitNotice];
+export interface ExitNotice {
+  exitCode: number;
+  /** Exiting because of an uncaught exception. */
+  crashed: boolean;
+}
 export type SettledMessage = [kind: typeof Kind.Settled, count: number];
 
 export type Message =

@@ -30,12 +30,21 @@ export function validateMessage(value: unknown): Message {
       if (value.length === 2 && isId(value[1])) return value as Message;
       break;
     case Kind.Goodbye:
-      if (value.length === 1) return value as Message;
+      if (value.length === 1 || (value.length === 2 && isExitNotice(value[1]))) return value as Message;
       break;
     default:
       throw bad(`unknown message kind ${describe(kind)}`, value);
   }
   throw bad(`malformed message of kind ${String(kind)}`, value);
+}
+
+function isExitNotice(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Number.isInteger((v as { exitCode?: unknown }).exitCode) &&
+    typeof (v as { crashed?: unknown }).crashed === 'boolean'
+  );
 }
 
 function isWireError(v: unknown): boolean {

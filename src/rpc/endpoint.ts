@@ -7,7 +7,7 @@
  */
 import type { Channel } from '../channel/channel.js';
 import { ProtocolError, SerializationError, WorkerDiedError, errorFromWire, errorToWire, plainWireError, toError } from '../errors.js';
-import { Kind, type Message } from '../protocol/messages.js';
+import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
 import { withCallContext, type CallContext } from './call-context.js';
 import { Dispatcher } from './dispatch.js';
@@ -47,9 +47,13 @@ export class Endpoint {
   /** Abort controllers of running handlers that asked for a signal, by call id. */
   readonly #signals = new Map<number, AbortController>();
   readonly #serial: SerialQueue | undefined;
+  /** Ids of calls from the peer still waiting their turn in serial mode, so a cancel can reach them. */
+  readonly #queuedCalls = new Set<number>();
   readonly #closeListeners: ((error: Error) => void)[] = [];
   #nextId = 0;
   #closedWith: Error | undefined;
+  /** The peer's last words: it said it is exiting, with this code. */
+  exitNotice: ExitNotice | undefined;
   readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
 
   constructor(channel: Channel, config: EndpointConfig = {}) {
@@ -156,6 +160,7 @@ export class Endpoint {
       case Kind.Notify:
         // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
         if (this.#serial && (message[0] === Kind.Call ? message[2] : message[1]).charCodeAt(0) !== 0) {
+          if (message[0] === Kind.Call) this.#queuedCalls.add(message[1]);
           this.#serial.push(() => this.#serve(message));
         } else this.#serve(message);
         return;
@@ -164,13 +169,17 @@ export class Endpoint {
       case Kind.Fault:
         return this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
       case Kind.Cancel:
+        // A call cancelled while it waits its turn starts with its signal already aborted.
+        if (this.#queuedCalls.has(message[1]) && !this.#signals.has(message[1])) this.#signals.set(message[1], new AbortController());
         this.#signals.get(message[1])?.abort(new Error('The caller cancelled this call'));
         return;
       case Kind.Ping:
         this.channel.sendControl([Kind.Pong, message[1]]);
         return;
-      case Kind.Pong:
       case Kind.Goodbye:
+        if (message[1]) this.exitNotice = message[1];
+        return;
+      case Kind.Pong:
       case Kind.Settled:
         return;
     }
@@ -196,6 +205,7 @@ export class Endpoint {
     const id = isCall ? (message[1] as number) : 0;
     const method = (isCall ? message[2] : message[1]) as string;
     const args = (isCall ? message[3] : message[2]) as unknown[];
+    if (isCall) this.#queuedCalls.delete(id);
     let result: unknown;
     try {
       this.#contextId = id;
@@ -276,6 +286,7 @@ export class Endpoint {
     for (const controller of this.#signals.values()) controller.abort(error);
     this.#signals.clear();
     this.#serial?.clear();
+    this.#queuedCalls.clear();
     for (const listener of this.#closeListeners.splice(0)) listener(error);
   }
 }

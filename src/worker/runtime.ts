@@ -5,6 +5,7 @@
 import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type PeerExit, type PeerPlan, type StartResult } from '../protocol/control.js';
+import { Kind } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
@@ -50,6 +51,13 @@ export class WorkerRuntime {
       },
     });
     this.control.onClose(() => this.#end('coordinator-lost'));
+    // Last words: when this thread or process exits (process.exit, an uncaught exception), tell the
+    // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
+    let crashed = false;
+    process.on('uncaughtExceptionMonitor', () => {
+      crashed = true;
+    });
+    process.once('exit', (exitCode) => this.control.channel.sendFinal([Kind.Goodbye, { exitCode, crashed }]));
   }
 
   async #start(): Promise<StartResult> {
