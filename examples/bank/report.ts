@@ -1,0 +1,124 @@
+// The run's report: throughput, latency, faults and recovery, and the checker's verdict, as JSON and
+// as a plain-text table for the terminal.
+import type { Verdict } from './checker.js';
+import type { TransferResult } from './teller-state.js';
+
+export interface Death {
+  name: string;
+  reason: string;
+  /** Milliseconds since the run started. */
+  atMs: number;
+  /** Whether the run caused it (`cluster.kill`) rather than the worker failing by itself. */
+  chaos: boolean;
+}
+
+export interface Recovery {
+  name: string;
+  /** From death until the runtime reported the restart. */
+  restartMs: number;
+  /** From death until the restarted worker had replayed its log and resolved every in-doubt tx. */
+  recoveredMs?: number;
+}
+
+export interface ReportInput {
+  durationMs: number;
+  /** Results the tellers returned; a batch in flight on a teller that died is lost, so this undercounts. */
+  results: TransferResult[];
+  deaths: Death[];
+  restarts: number;
+  recoveries: Recovery[];
+  verdict: Verdict;
+}
+
+export interface Report {
+  durationMs: number;
+  /** From the checker (the logs), so it includes transfers whose results died with a teller. */
+  committed: number;
+  aborted: { total: number; byCause: Record<string, number> };
+  transfersPerSec: number;
+  latencyMs: { p50: number; p99: number; max: number; samples: number };
+  deaths: Death[];
+  restarts: number;
+  recoveries: Recovery[];
+  recoveryMs: { p50: number; max: number };
+  verdict: Verdict;
+}
+
+/** Nearest-rank percentile of an ascending array; 0 for none. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function buildReport(input: ReportInput): Report {
+  const byCause: Record<string, number> = {};
+  let reportedAborts = 0;
+  for (const r of input.results) {
+    if (r.outcome !== 'aborted') continue;
+    reportedAborts++;
+    const cause = r.cause ?? 'error';
+    byCause[cause] = (byCause[cause] ?? 0) + 1;
+  }
+  // Aborts the logs know of but no teller reported back: their teller died with them in flight.
+  const unreported = input.verdict.totals.aborted - reportedAborts;
+  if (unreported > 0) byCause['teller-died'] = unreported;
+  const latencies = input.results.map((r) => r.latencyMs).sort((a, b) => a - b);
+  const recovered = input.recoveries
+    .map((r) => r.recoveredMs)
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b);
+  const committed = input.verdict.totals.committed;
+  return {
+    durationMs: input.durationMs,
+    committed,
+    aborted: { total: Math.max(input.verdict.totals.aborted, reportedAborts), byCause },
+    transfersPerSec: input.durationMs > 0 ? (committed * 1000) / input.durationMs : 0,
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies.at(-1) ?? 0,
+      samples: latencies.length,
+    },
+    deaths: input.deaths,
+    restarts: input.restarts,
+    recoveries: input.recoveries,
+    recoveryMs: { p50: percentile(recovered, 50), max: recovered.at(-1) ?? 0 },
+    verdict: input.verdict,
+  };
+}
+
+const ms = (x: number): string => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+
+/** The report as an aligned two-column table, then one line per violation. */
+export function formatReport(r: Report): string {
+  const rows: [string, string][] = [
+    ['duration', ms(r.durationMs)],
+    ['committed', String(r.committed)],
+    ['aborted', String(r.aborted.total)],
+    ...Object.entries(r.aborted.byCause)
+      .sort(([, a], [, b]) => b - a)
+      .map(([cause, n]): [string, string] => [`  ${cause}`, String(n)]),
+    ['committed transfers/s', r.transfersPerSec.toFixed(0)],
+    ['latency p50', ms(r.latencyMs.p50)],
+    ['latency p99', ms(r.latencyMs.p99)],
+    ['latency max', ms(r.latencyMs.max)],
+    ['deaths', `${r.deaths.length} (${r.deaths.filter((d) => d.chaos).length} by chaos)`],
+    ['restarts', String(r.restarts)],
+    ['recovery p50', ms(r.recoveryMs.p50)],
+    ['recovery max', ms(r.recoveryMs.max)],
+    ['total balance', `${r.verdict.totals.openingTotal} -> ${r.verdict.totals.finalTotal}`],
+    ['in doubt at end', String(r.verdict.totals.inDoubt)],
+    ['checker', r.verdict.ok ? 'OK' : `FAILED (${r.verdict.violations.length} violations)`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  for (const v of r.verdict.violations.slice(0, 20)) {
+    lines.push(`  ! ${v.txId ?? '(no tx)'}${v.account ? ` [${v.account}]` : ''}: ${v.what}`);
+  }
+  if (r.verdict.violations.length > 20) lines.push(`  ! ... ${r.verdict.violations.length - 20} more`);
+  return lines.join('\n');
+}
+
+/** The report as JSON (the same object; a function so callers need not care about formatting). */
+export const reportJson = (r: Report): string => JSON.stringify(r, null, 2);

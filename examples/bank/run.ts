@@ -1,0 +1,198 @@
+// The coordinator of the bank example: start shards and tellers, drive transfers for a while, kill
+// workers at random if asked, let everything recover, then check the books and report.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCluster } from '../../src/index.js';
+import { check } from './checker.js';
+import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
+import { allOpeningBalances, createRng, isWorkerDied, walPath } from './config.js';
+import { buildReport, type Death, type Recovery, type Report } from './report.js';
+import type { ShardApi } from './shard.js';
+import type { TellerApi } from './teller.js';
+import type { TransferResult } from './teller-state.js';
+import { readWal } from './wal.js';
+
+export interface BankOptions {
+  /** How long transfers run. @default 5 */
+  seconds?: number;
+  /** @default 4 */
+  shards?: number;
+  /** @default 2 */
+  tellers?: number;
+  /** @default 50 */
+  accountsPerShard?: number;
+  /** @default 1000 */
+  initialBalance?: number;
+  /** @default 300 */
+  maxAmount?: number;
+  /** Transfers in flight per teller. @default 16 */
+  concurrency?: number;
+  /** Transfers per `run` call; the results of a batch die with its teller. @default 200 */
+  batch?: number;
+  /** @default 'thread' */
+  kind?: 'thread' | 'process';
+  /** Kill a random worker this often (0: never). @default 0 */
+  chaosEveryMs?: number;
+  /** @default 'all' */
+  chaosTargets?: 'all' | 'shards' | 'tellers';
+  /** Where the logs go; must be empty or absent. @default a fresh temporary directory */
+  dataDir?: string;
+  /** Keep the data directory afterwards. @default false */
+  keepData?: boolean;
+  /** @default 1 */
+  seed?: number;
+  /** @default 5000 */
+  tellerGoneAfterMs?: number;
+  /** @default 1000 */
+  prepareTimeoutMs?: number;
+  /** How long the end of the run may take to resolve every in-doubt transaction. @default 20000 */
+  settleTimeoutMs?: number;
+  /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
+  onProgress?: (p: { elapsedMs: number; totalMs: number; results: number; deaths: number }) => void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns true, or gives up at `deadline` (performance.now() clock). */
+async function until(probe: () => Promise<boolean>, deadline: number, everyMs = 20): Promise<boolean> {
+  while (performance.now() < deadline) {
+    if (await probe().catch(() => false)) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+export async function runBank(options: BankOptions = {}): Promise<Report> {
+  const o = { seconds: 5, shards: 4, tellers: 2, concurrency: 16, batch: 200, kind: 'thread' as const, chaosEveryMs: 0, ...options };
+  if (o.shards < 2) throw new RangeError(`Expected \`shards\` to be at least 2 (transfers cross shards), got ${o.shards}`);
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'convoy-bank-'));
+  mkdirSync(dataDir, { recursive: true });
+  if (readdirSync(dataDir).length > 0) throw new Error(`Expected \`dataDir\` to be empty, ${dataDir} is not`);
+  const cfg: BankConfig = {
+    dataDir,
+    shards: o.shards,
+    accountsPerShard: o.accountsPerShard ?? 50,
+    initialBalance: o.initialBalance ?? 1000,
+    maxAmount: o.maxAmount ?? 300,
+    seed: o.seed ?? 1,
+    tellerGoneAfterMs: o.tellerGoneAfterMs ?? 5000,
+    prepareTimeoutMs: o.prepareTimeoutMs ?? 1000,
+  };
+  // Under tsx the workers load as .ts, from dist/ as .js: follow whatever this file is.
+  const ext = extname(fileURLToPath(import.meta.url));
+  const spec = (name: string, count: number) => ({
+    name,
+    module: new URL(`./${name}${ext}`, import.meta.url),
+    kind: o.kind,
+    count,
+    restart: 'on-failure' as const,
+    maxRestarts: 1000, // chaos kills a lot; each one must come back
+    data: cfg,
+  });
+  const cluster = await startCluster({ workers: [spec('shard', o.shards), spec('teller', o.tellers)], restartDelayMs: 20 }).catch(
+    (e: unknown) => {
+      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+      throw e;
+    },
+  );
+
+  const t0 = performance.now();
+  const deaths: Death[] = [];
+  const recoveries: Recovery[] = [];
+  const down = new Map<string, number>(); // name → time of death
+  const killedByUs = new Set<string>();
+  let restarts = 0;
+  const watchers: Promise<void>[] = [];
+  cluster.on('worker-exit', (e) => {
+    const at = performance.now();
+    deaths.push({ name: e.name, reason: e.reason, atMs: at - t0, chaos: killedByUs.delete(e.name) });
+    if (e.restarting) down.set(e.name, at);
+  });
+  cluster.on('worker-restart', (e) => {
+    restarts++;
+    const diedAt = down.get(e.name) ?? performance.now();
+    down.delete(e.name);
+    const recovery: Recovery = { name: e.name, restartMs: performance.now() - diedAt };
+    recoveries.push(recovery);
+    // Recovered = log replayed and every doubt it left settled (shards), or old commits re-sent (tellers).
+    const status = () => cluster.worker<ShardApi | TellerApi>(e.name).status();
+    watchers.push(
+      until(async () => (await status()).recovered, performance.now() + 30_000).then((ok) => {
+        if (ok) recovery.recoveredMs = performance.now() - diedAt;
+      }),
+    );
+  });
+
+  try {
+    const shardNames = cluster.names.filter((n) => n.startsWith('shard-'));
+    const tellerNames = cluster.names.filter((n) => n.startsWith('teller-'));
+    const totalMs = o.seconds * 1000;
+    const stopAt = t0 + totalMs;
+    const results: TransferResult[] = [];
+
+    const drive = async (name: string): Promise<void> => {
+      const teller = cluster.worker<TellerApi>(name);
+      while (performance.now() < stopAt) {
+        const stopAtEpochMs = Math.round(Date.now() + (stopAt - performance.now()));
+        try {
+          results.push(...(await teller.run({ count: o.batch, concurrency: o.concurrency, stopAtEpochMs })));
+        } catch (e) {
+          if (!isWorkerDied(e)) throw e; // a bug, not a fault we injected
+          await sleep(20); // the teller died with this batch; the call after waits for its restart
+        }
+      }
+    };
+    const chaos = async (): Promise<void> => {
+      if (!(o.chaosEveryMs > 0)) return;
+      const rng = createRng(cfg.seed * 7919);
+      const targets = o.chaosTargets === 'shards' ? shardNames : o.chaosTargets === 'tellers' ? tellerNames : cluster.names;
+      for (;;) {
+        await sleep(o.chaosEveryMs * (0.5 + rng()));
+        // The last kill leaves time to restart before the end, so the run measures recovery too.
+        if (performance.now() + o.chaosEveryMs >= stopAt) return;
+        const alive = targets.filter((n) => !down.has(n));
+        const victim = alive[Math.floor(rng() * alive.length)];
+        if (!victim) continue;
+        killedByUs.add(victim);
+        await cluster.kill(victim).catch(() => {});
+      }
+    };
+    const progress = setInterval(() => {
+      o.onProgress?.({ elapsedMs: performance.now() - t0, totalMs, results: results.length, deaths: deaths.length });
+    }, 250);
+    try {
+      await Promise.all([...tellerNames.map(drive), chaos()]);
+    } finally {
+      clearInterval(progress);
+    }
+    const durationMs = performance.now() - t0;
+
+    // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved.
+    const deadline = performance.now() + (o.settleTimeoutMs ?? 20_000);
+    await until(async () => down.size === 0, deadline);
+    await until(async () => {
+      await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
+      const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
+      return st.every((s) => s.inDoubt === 0);
+    }, deadline, 100);
+    await Promise.all(watchers);
+
+    // The books: what the live shards hold, and what every log says (read after a sync, so complete).
+    const shards = await Promise.all(
+      shardNames.map(async (name) => {
+        const remote = cluster.worker<ShardApi>(name);
+        await remote.sync();
+        const snap = await remote.snapshot();
+        return { name, balances: snap.balances, locks: snap.locks, log: readWal<ShardRecord>(walPath(dataDir, name)).records };
+      }),
+    );
+    const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
+    const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
+    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict });
+  } finally {
+    await cluster.close();
+    if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+  }
+}

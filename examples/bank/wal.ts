@@ -1,0 +1,222 @@
+// An append-only write-ahead log with group commit.
+//
+// Format: one record per line, `<crc32 as 8 hex digits> <json>\n`. A SIGKILL or power cut can leave the
+// last line half-written; the checksum (not just the missing newline) tells a torn or garbled record
+// from a good one, and replay stops at the first bad record: everything after it was never
+// acknowledged, because an append only resolves after the write *and* the fsync covering it.
+//
+// Group commit: every append made in one event-loop turn goes out as one write + one fdatasync. While
+// that fsync runs, new appends gather into the next group, so a busy shard pays one fsync per group,
+// not per record, and a lone append still goes out on the next turn.
+import { closeSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, write } from 'node:fs';
+import { dirname } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+export interface WalReplay<R> {
+  records: R[];
+  /** Bytes after the last good record (a torn tail), dropped by `openWal`. */
+  tornBytes: number;
+}
+
+export interface WalStats {
+  appends: number;
+  /** write+fsync rounds; appends / flushes is the group-commit factor. */
+  flushes: number;
+  bytes: number;
+}
+
+/** The error every append rejects with once the log has failed or been closed. */
+export class WalClosedError extends Error {
+  readonly code = 'ERR_BANK_WAL_CLOSED';
+}
+
+const encode = (record: unknown): string => {
+  const json = JSON.stringify(record);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+};
+
+/** Parses a log image: good records, and the byte offset where the good prefix ends. */
+export function parseWal<R>(buf: Buffer): { records: R[]; goodBytes: number } {
+  const records: R[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) break; // no newline: the last write was cut short
+    const line = buf.toString('utf8', at, nl);
+    const json = line.slice(9);
+    if (line[8] !== ' ' || line.slice(0, 8) !== crc32(json).toString(16).padStart(8, '0')) break;
+    try {
+      records.push(JSON.parse(json) as R);
+    } catch {
+      break; // checksum matched garbage: treat as torn, never guess
+    }
+    at = nl + 1;
+  }
+  return { records, goodBytes: at };
+}
+
+/** Reads a log without changing it (the checker reads logs this way). A missing file is empty. */
+export function readWal<R>(path: string): WalReplay<R> {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornBytes: 0 };
+    throw e;
+  }
+  const { records, goodBytes } = parseWal<R>(buf);
+  return { records, tornBytes: buf.length - goodBytes };
+}
+
+/**
+ * Opens (creating if needed) a log for appending and replays it. Synchronous on purpose: a worker
+ * rebuilds its state from the log before it answers its first message, with no async init step.
+ * A torn tail is cut off, so new records never follow garbage.
+ */
+export function openWal<R>(path: string): { wal: Wal<R>; replay: WalReplay<R> } {
+  const replay = readWal<R>(path);
+  const fd = openSync(path, 'a'); // O_APPEND: every write lands at the end, whatever the offset
+  if (replay.tornBytes > 0) {
+    ftruncateSync(fd, fstatSync(fd).size - replay.tornBytes);
+    fsyncSync(fd);
+  }
+  // A new file's directory entry must be durable too, or a crash could lose the whole log.
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  return { wal: new Wal<R>(fd, path), replay };
+}
+
+interface Group {
+  lines: string[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+function newGroup(): Group {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  done.catch(() => {}); // callers that don't await an append must not cause an unhandled rejection
+  return { lines: [], done, resolve, reject };
+}
+
+const writeAll = (fd: number, buf: Buffer): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const step = (offset: number): void =>
+      write(fd, buf, offset, buf.length - offset, null, (err, n) => {
+        if (err) reject(err);
+        else if (offset + n < buf.length) step(offset + n); // short writes are legal; finish them
+        else resolve();
+      });
+    step(0);
+  });
+
+const datasync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+
+export class Wal<R> {
+  readonly path: string;
+  #fd: number;
+  #open: Group = newGroup();
+  #inFlight: Group | undefined;
+  #scheduled = false;
+  #failed: Error | undefined;
+  #stats: WalStats = { appends: 0, flushes: 0, bytes: 0 };
+
+  constructor(fd: number, path: string) {
+    this.#fd = fd;
+    this.path = path;
+  }
+
+  /** Appends a record; resolves once it is on disk (written and fdatasync'ed). */
+  append(record: R): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const group = this.#open;
+    group.lines.push(encode(record));
+    this.#stats.appends++;
+    this.#schedule();
+    return group.done;
+  }
+
+  /** Resolves once everything appended so far is durable: a barrier that appends nothing. */
+  flushed(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#open.lines.length > 0) return this.#open.done;
+    return this.#inFlight?.done ?? Promise.resolve();
+  }
+
+  stats(): WalStats {
+    return { ...this.#stats };
+  }
+
+  /** Flushes what is pending, then closes the file. */
+  async close(): Promise<void> {
+    await this.flushed().catch(() => {});
+    this.#fail(new WalClosedError(`WAL ${this.path} is closed`));
+  }
+
+  /**
+   * Drops the unflushed group and closes at once, as a SIGKILL would: records appended but not yet
+   * written are lost and their appends reject. For crash tests.
+   */
+  crash(): void {
+    this.#fail(new WalClosedError(`WAL ${this.path} crashed`));
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = err;
+    this.#open.reject(err);
+    // Never close under an in-flight write: the fd number could be reused by the next open and the
+    // write would land in someone else's file. The flush closes it when it returns.
+    if (!this.#inFlight) closeSync(this.#fd);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight) return; // an in-flight flush picks the group up when done
+    this.#scheduled = true;
+    // setImmediate, not a microtask: it lets the whole turn's appends (from every handler that ran
+    // in this turn, including ones resumed by I/O) join the group.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const group = this.#open;
+    this.#open = newGroup();
+    if (group.lines.length === 0 || this.#failed) return;
+    this.#inFlight = group;
+    try {
+      const buf = Buffer.from(group.lines.join(''));
+      await writeAll(this.#fd, buf);
+      await datasync(this.#fd);
+      this.#stats.flushes++;
+      this.#stats.bytes += buf.length;
+    } catch (e) {
+      // Fail-stop: after a failed write or fsync nothing can be promised about the file.
+      const err = this.#failed ?? new WalClosedError(`WAL ${this.path} failed: ${(e as Error).message}`, { cause: e });
+      this.#inFlight = undefined;
+      group.reject(err);
+      if (this.#failed) closeSync(this.#fd);
+      else this.#fail(err);
+      return;
+    }
+    this.#inFlight = undefined;
+    if (this.#failed) {
+      // Crashed while this group was being written: the bytes may be on disk, but a dead process
+      // would never have seen the fsync return, so neither does the caller.
+      group.reject(this.#failed);
+      closeSync(this.#fd);
+      return;
+    }
+    group.resolve();
+    if (this.#open.lines.length > 0) this.#schedule();
+  }
+}

@@ -1,0 +1,161 @@
+// The checker must catch each way a bank can go wrong, naming the transaction; and the report must
+// present the run faithfully. Logs here are written by hand: a clean run, then one corruption each.
+import test from 'ava';
+import { check, type CheckInput } from '../examples/bank/checker.js';
+import type { ShardRecord, TellerRecord } from '../examples/bank/config.js';
+import { buildReport, formatReport, percentile, reportJson } from '../examples/bank/report.js';
+
+const A = 'teller-0/1/1'; // committed: s0a0 -30 → s1a0 +30
+const B = 'teller-0/1/2'; // aborted: shard-1 refused
+const C = 'teller-0/1/3'; // committed: s1a1 -10 → s0a1 +10
+
+function cleanRun(): CheckInput {
+  const shard0: ShardRecord[] = [
+    { t: 'init', balances: { s0a0: 100, s0a1: 100 } },
+    { t: 'prepare', txId: A, teller: 'teller-0', account: 's0a0', delta: -30 },
+    { t: 'prepare', txId: B, teller: 'teller-0', account: 's0a1', delta: -20 },
+    { t: 'commit', txId: A },
+    { t: 'abort', txId: B },
+    { t: 'prepare', txId: C, teller: 'teller-0', account: 's0a1', delta: 10 },
+    { t: 'commit', txId: C },
+  ];
+  const shard1: ShardRecord[] = [
+    { t: 'init', balances: { s1a0: 100, s1a1: 100 } },
+    { t: 'prepare', txId: A, teller: 'teller-0', account: 's1a0', delta: 30 },
+    { t: 'commit', txId: A },
+    { t: 'prepare', txId: C, teller: 'teller-0', account: 's1a1', delta: -10 },
+    { t: 'commit', txId: C },
+  ];
+  const teller: TellerRecord[] = [
+    { t: 'boot', incarnation: 1 },
+    { t: 'commit', txId: A, parts: [{ shard: 'shard-0', account: 's0a0', delta: -30 }, { shard: 'shard-1', account: 's1a0', delta: 30 }] },
+    { t: 'abort', txId: B, cause: 'locked' },
+    { t: 'commit', txId: C, parts: [{ shard: 'shard-1', account: 's1a1', delta: -10 }, { shard: 'shard-0', account: 's0a1', delta: 10 }] },
+    { t: 'ack', txId: A },
+  ];
+  return {
+    opening: { s0a0: 100, s0a1: 100, s1a0: 100, s1a1: 100 },
+    shards: [
+      { name: 'shard-0', balances: { s0a0: 70, s0a1: 110 }, locks: {}, log: shard0 },
+      { name: 'shard-1', balances: { s1a0: 130, s1a1: 90 }, locks: {}, log: shard1 },
+    ],
+    tellers: [{ name: 'teller-0', log: teller }],
+  };
+}
+
+const whatFor = (input: CheckInput, txId: string | null) =>
+  check(input).violations.filter((v) => v.txId === txId).map((v) => v.what);
+
+test('a clean run passes, with totals', (t) => {
+  const verdict = check(cleanRun());
+  t.deepEqual(verdict, {
+    ok: true,
+    violations: [],
+    totals: { accounts: 4, openingTotal: 400, finalTotal: 400, committed: 2, aborted: 1, inDoubt: 0 },
+  });
+});
+
+test('money created by a committed transfer whose sides do not balance', (t) => {
+  const run = cleanRun();
+  const commitA = run.tellers[0]!.log[1] as Extract<TellerRecord, { t: 'commit' }>;
+  commitA.parts[1]!.delta = 80; // credit 80 for a debit of 30
+  (run.shards[1]!.log[1] as Extract<ShardRecord, { t: 'prepare' }>).delta = 80;
+  run.shards[1]!.balances.s1a0 = 180;
+  const verdict = check(run);
+  t.false(verdict.ok);
+  t.true(whatFor(run, A).some((w) => /money created/.test(w)));
+  t.is(verdict.totals.finalTotal, 450);
+  t.true(whatFor(run, null).some((w) => /total balance changed from 400 to 450/.test(w)));
+});
+
+test('money created without any transaction is pinned on the account', (t) => {
+  const run = cleanRun();
+  run.shards[0]!.balances.s0a1 = 1110;
+  const verdict = check(run);
+  t.false(verdict.ok);
+  t.true(verdict.violations.some((v) => v.txId === null && v.account === 's0a1' && /give 110/.test(v.what)));
+});
+
+test('a negative balance names the transfer that caused it', (t) => {
+  const run = cleanRun();
+  // A shard that skipped the funds check: A debits 130 from an account holding 100.
+  (run.tellers[0]!.log[1] as Extract<TellerRecord, { t: 'commit' }>).parts = [
+    { shard: 'shard-0', account: 's0a0', delta: -130 },
+    { shard: 'shard-1', account: 's1a0', delta: 130 },
+  ];
+  (run.shards[0]!.log[1] as Extract<ShardRecord, { t: 'prepare' }>).delta = -130;
+  (run.shards[1]!.log[1] as Extract<ShardRecord, { t: 'prepare' }>).delta = 130;
+  run.shards[0]!.balances.s0a0 = -30;
+  run.shards[1]!.balances.s1a0 = 230;
+  const verdict = check(run);
+  t.false(verdict.ok);
+  t.deepEqual(whatFor(run, A), ['drove s0a0 negative (-30)']);
+  t.true(verdict.violations.some((v) => v.account === 's0a0' && /negative final balance -30/.test(v.what)));
+});
+
+test('a half-applied transfer: committed, applied on one side only', (t) => {
+  const run = cleanRun();
+  run.shards[1]!.log = run.shards[1]!.log.filter((r) => !(r.t === 'commit' && r.txId === C));
+  run.shards[1]!.log.push({ t: 'abort', txId: C });
+  run.shards[1]!.balances.s1a1 = 100;
+  t.true(whatFor(run, C).some((w) => /half-applied: committed, but not applied on shard-1/.test(w)));
+  t.false(check(run).ok);
+});
+
+test('a transfer applied twice on one side', (t) => {
+  const run = cleanRun();
+  run.shards[0]!.log.push({ t: 'commit', txId: A });
+  run.shards[0]!.balances.s0a0 = 40;
+  t.true(whatFor(run, A).includes('applied 2 times on shard-0'));
+});
+
+test('an aborted transfer applied on one side, and a lock left in doubt', (t) => {
+  const run = cleanRun();
+  run.shards[0]!.log = run.shards[0]!.log.map((r) => (r.t === 'abort' && r.txId === B ? { t: 'commit', txId: B } : r));
+  run.shards[0]!.balances.s0a1 = 90;
+  run.shards[1]!.log.push({ t: 'prepare', txId: 'teller-0/1/4', teller: 'teller-0', account: 's1a0', delta: -5 });
+  run.shards[1]!.locks = { s1a0: 'teller-0/1/4' };
+  const verdict = check(run);
+  t.true(whatFor(run, B).includes('applied on shard-0, but its teller never committed it'));
+  t.true(whatFor(run, 'teller-0/1/4').some((w) => /in doubt at the end on shard-1/.test(w)));
+  t.is(verdict.totals.inDoubt, 1);
+  t.is(whatFor(run, 'teller-0/1/4').length, 1, 'the leaked lock is reported once, not twice');
+});
+
+test('percentile is nearest-rank', (t) => {
+  const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+  t.is(percentile(xs, 50), 50);
+  t.is(percentile(xs, 99), 99);
+  t.is(percentile([7], 99), 7);
+  t.is(percentile([], 50), 0);
+});
+
+test('the report counts commits from the logs and attributes unreported aborts to teller deaths', (t) => {
+  const verdict = check(cleanRun());
+  const report = buildReport({
+    durationMs: 2000,
+    results: [
+      { txId: A, outcome: 'committed', latencyMs: 2 },
+      { txId: 'x', outcome: 'aborted', cause: 'funds', latencyMs: 4 },
+    ],
+    deaths: [{ name: 'teller-0', reason: 'killed', atMs: 500, chaos: true }],
+    restarts: 1,
+    recoveries: [{ name: 'teller-0', restartMs: 80, recoveredMs: 120 }],
+    verdict,
+  });
+  t.is(report.committed, 2);
+  t.is(report.transfersPerSec, 1);
+  t.deepEqual(report.aborted.byCause, { funds: 1 });
+  t.deepEqual(report.latencyMs, { p50: 2, p99: 4, max: 4, samples: 2 });
+  t.deepEqual(report.recoveryMs, { p50: 120, max: 120 });
+  const text = formatReport(report);
+  t.regex(text, /committed\s+2/);
+  t.regex(text, /deaths\s+1 \(1 by chaos\)/);
+  t.regex(text, /checker\s+OK/);
+  t.deepEqual(JSON.parse(reportJson(report)), JSON.parse(JSON.stringify(report)));
+
+  const bad = check({ ...cleanRun(), opening: { ...cleanRun().opening, s0a0: 90 } });
+  const badText = formatReport(buildReport({ durationMs: 1, results: [], deaths: [], restarts: 0, recoveries: [], verdict: bad }));
+  t.regex(badText, /checker\s+FAILED/);
+  t.regex(badText, /! \(no tx\) \[s0a0\]/);
+});

@@ -1,0 +1,238 @@
+// The bank's state machines on their own: a shard's half of 2PC, its replay, and in-doubt resolution
+// (presumed abort) against a teller's decision log. No runtime, no channels.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import type { PrepareRequest, ShardRecord, TellerRecord } from '../examples/bank/config.js';
+import { InDoubtResolver } from '../examples/bank/in-doubt.js';
+import { ShardState } from '../examples/bank/shard-state.js';
+import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
+import { openWal, readWal } from '../examples/bank/wal.js';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bank-state-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function openShard(dir: string, name = 'shard-0'): { shard: ShardState; close: () => Promise<void>; crash: () => void } {
+  const { wal, replay } = openWal<ShardRecord>(join(dir, `${name}.wal`));
+  const shard = new ShardState({ name, wal, records: replay.records, opening: { s0a0: 100, s0a1: 100 } });
+  return { shard, close: () => wal.close(), crash: () => wal.crash() };
+}
+
+const req = (txId: string, account: string, delta: number, teller = 'teller-0'): PrepareRequest => ({ txId, teller, account, delta });
+const died = () => Object.assign(new Error('teller-0 died'), { code: 'ERR_CONVOY_WORKER_DIED' });
+
+test('prepare locks, refuses a second tx on the account and overdrafts; commit applies once', async (t) => {
+  const { shard, close } = openShard(tempDir(t));
+  t.teardown(close);
+  t.deepEqual(await shard.prepare(req('t/1/1', 's0a0', -60)), { vote: 'yes' });
+  t.deepEqual(await shard.prepare(req('t/1/2', 's0a0', 10)), { vote: 'no', cause: 'locked' });
+  t.deepEqual(await shard.prepare(req('t/1/3', 's0a1', -101)), { vote: 'no', cause: 'funds' });
+  t.deepEqual(await shard.prepare(req('t/1/4', 'nope', 1)), { vote: 'no', cause: 'no-account' });
+  t.deepEqual(await shard.prepare(req('t/1/1', 's0a0', -60)), { vote: 'yes' }, 'a duplicate prepare gets the same vote');
+  t.deepEqual(shard.snapshot().locks, { s0a0: 't/1/1' });
+  shard.commit('t/1/1');
+  shard.commit('t/1/1'); // re-sent by a recovering teller: a no-op
+  t.deepEqual(shard.snapshot().balances, { s0a0: 40, s0a1: 100 });
+  t.deepEqual(shard.snapshot().locks, {});
+  t.deepEqual(await shard.prepare(req('t/1/5', 's0a0', -41)), { vote: 'no', cause: 'funds' });
+});
+
+test('abort unlocks, is idempotent, tombstones unknown txs, and contradictions become anomalies', async (t) => {
+  const { shard, close } = openShard(tempDir(t));
+  t.teardown(close);
+  await shard.prepare(req('t/1/1', 's0a0', -10));
+  shard.abort('t/1/1');
+  shard.abort('t/1/1');
+  t.deepEqual(shard.snapshot().locks, {});
+  shard.abort('t/1/2'); // the abort overtook nothing, but a late prepare must not lock
+  t.deepEqual(await shard.prepare(req('t/1/2', 's0a0', -10)), { vote: 'no', cause: 'aborted' });
+  shard.commit('t/1/1');
+  t.deepEqual(shard.snapshot().balances.s0a0, 100);
+  t.is(shard.snapshot().anomalies.length, 1);
+  t.is(shard.snapshot().anomalies[0]!.txId, 't/1/1');
+});
+
+test('an abort that starts while the prepare is being logged wins (start-order handling)', async (t) => {
+  const { shard, close } = openShard(tempDir(t));
+  t.teardown(close);
+  const vote = shard.prepare(req('t/1/1', 's0a0', -10));
+  shard.abort('t/1/1'); // handled before the prepare's fsync returned
+  t.deepEqual(await vote, { vote: 'no', cause: 'aborted' });
+  t.deepEqual(shard.snapshot().locks, {});
+});
+
+test('replay rebuilds balances, locks and in-doubt txs, even after a crash', async (t) => {
+  const dir = tempDir(t);
+  const a = openShard(dir);
+  await a.shard.prepare(req('t/1/1', 's0a0', -10));
+  a.shard.commit('t/1/1');
+  await a.shard.prepare(req('t/1/2', 's0a1', 5));
+  a.shard.abort('t/1/2');
+  t.deepEqual(await a.shard.prepare(req('t/1/3', 's0a1', -7)), { vote: 'yes' }); // durable, then crash
+  await a.shard.sync();
+  a.crash();
+
+  const b = openShard(dir);
+  t.teardown(b.close);
+  t.deepEqual(b.shard.snapshot().balances, { s0a0: 90, s0a1: 100 });
+  t.deepEqual(b.shard.snapshot().locks, { s0a1: 't/1/3' });
+  t.deepEqual(b.shard.inDoubt(), [{ txId: 't/1/3', teller: 'teller-0' }]);
+});
+
+/** A teller whose decision log holds exactly `records`, reachable in-process. */
+function tellerWith(dir: string, records: TellerRecord[], port?: (s: string) => ShardPort): Teller {
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  const noPort: ShardPort = {
+    prepare: async () => ({ vote: 'yes' }),
+    sync: async () => {},
+    commit: async () => {},
+    abort: async () => {},
+  };
+  return new Teller({ name: 'teller-0', wal, records, port: port ?? (() => noPort) });
+}
+
+test('presumed abort: in-doubt txs resolve to the logged commit, or abort when the teller has no record', async (t) => {
+  const dir = tempDir(t);
+  const a = openShard(dir);
+  await a.shard.prepare(req('teller-0/1/1', 's0a0', -30));
+  await a.shard.prepare(req('teller-0/1/2', 's0a1', -30));
+  a.crash();
+  const b = openShard(dir);
+  t.teardown(b.close);
+  const teller = tellerWith(dir, [
+    { t: 'boot', incarnation: 1 },
+    { t: 'commit', txId: 'teller-0/1/1', parts: [{ shard: 'shard-0', account: 's0a0', delta: -30 }, { shard: 'shard-1', account: 's1a0', delta: 30 }] },
+  ]);
+  const resolver = new InDoubtResolver(b.shard, {
+    ask: (_teller, txId) => teller.outcome(txId),
+    readTellerLog: () => t.fail('the live teller should be asked') as never,
+    goneAfterMs: 60_000,
+  });
+  await resolver.resolveAll();
+  t.is(resolver.resolved, 2);
+  t.deepEqual(b.shard.snapshot().balances, { s0a0: 70, s0a1: 100 });
+  t.deepEqual(b.shard.snapshot().locks, {});
+  t.is(teller.incarnation, 2, 'a restarted teller takes the next incarnation');
+});
+
+test('a teller that stays dead: after goneAfterMs the shard decides from its log file', async (t) => {
+  const dir = tempDir(t);
+  const { shard, close } = openShard(dir);
+  t.teardown(close);
+  await shard.prepare(req('teller-0/1/1', 's0a0', -30));
+  await shard.prepare(req('teller-0/1/2', 's0a1', -30));
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  await wal.append({ t: 'boot', incarnation: 1 });
+  await wal.append({ t: 'commit', txId: 'teller-0/1/2', parts: [] });
+  await wal.close();
+  let asked = 0;
+  const resolver = new InDoubtResolver(shard, {
+    ask: async () => {
+      asked++;
+      throw died();
+    },
+    readTellerLog: (teller) => readWal<TellerRecord>(join(dir, `${teller}.wal`)).records,
+    goneAfterMs: 40,
+    retryMs: 5,
+  });
+  await resolver.resolve('teller-0');
+  t.true(asked >= 2, 'it keeps asking while the teller might come back');
+  t.deepEqual(shard.snapshot().balances, { s0a0: 100, s0a1: 70 });
+  t.deepEqual(shard.snapshot().locks, {});
+});
+
+test('a stray commit written after a later incarnation booted is not a decision', async (t) => {
+  const dir = tempDir(t);
+  const teller = tellerWith(dir, [
+    { t: 'boot', incarnation: 1 },
+    { t: 'boot', incarnation: 2 },
+    { t: 'commit', txId: 'teller-0/1/9', parts: [] }, // landed after its writer died: never sent
+    { t: 'commit', txId: 'teller-0/2/1', parts: [] },
+  ]);
+  t.is(await teller.outcome('teller-0/1/9'), 'abort');
+  t.is(await teller.outcome('teller-0/2/1'), 'commit');
+  t.is(await teller.outcome('teller-0/2/5'), 'abort');
+});
+
+test("outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort", async (t) => {
+  const dir = tempDir(t);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const port: ShardPort = {
+    prepare: async () => (await gate, { vote: 'yes' }),
+    sync: async () => {},
+    commit: async () => {},
+    abort: async () => {},
+  };
+  const teller = tellerWith(dir, [], () => port);
+  const transfer = teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 });
+  await teller.ready;
+  await new Promise((r) => setImmediate(r));
+  const txId = `teller-0/${teller.incarnation}/1`;
+  let answered: string | undefined;
+  const outcome = teller.outcome(txId).then((d) => (answered = d));
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(answered, undefined);
+  release();
+  t.is((await transfer).outcome, 'committed');
+  await outcome;
+  t.is(answered, 'commit');
+});
+
+/** A port that answers at once and records the one-way decisions it was sent. */
+function recordingPort(sent: string[]): ShardPort {
+  return {
+    prepare: async () => ({ vote: 'yes' }),
+    sync: async () => {},
+    commit: async (txId) => void sent.push(`commit ${txId}`),
+    abort: async (txId) => void sent.push(`abort ${txId}`),
+  };
+}
+
+test('a commit is acknowledged by the reply to the next call on the same channel, and logged as such', async (t) => {
+  const dir = tempDir(t);
+  const sent: string[] = [];
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  const teller = new Teller({ name: 'teller-0', wal, records: [], port: () => recordingPort(sent) });
+  t.teardown(() => wal.close());
+  const first = await teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 });
+  t.is(first.outcome, 'committed');
+  t.deepEqual(sent, [`commit ${first.txId}`, `commit ${first.txId}`]);
+  t.is(teller.stats().unacked, 1, 'nothing has replied since the commit went out');
+  const second = await teller.transfer({ from: 's0a1', to: 's1a1', amount: 5 }); // its prepares reply
+  t.is(teller.stats().unacked, 1, 'the first is acknowledged, the second waits');
+  t.is(await teller.resend(), 0, 'a sync barrier acknowledges the rest');
+  await wal.flushed();
+  const acks = readWal<TellerRecord>(join(dir, 'teller-0.wal')).records.filter((r) => r.t === 'ack');
+  t.deepEqual(acks.map((r) => r.txId), [first.txId, second.txId]);
+  // A restart re-sends nothing: every commit was acknowledged.
+  const again = new Teller({ name: 'teller-0', wal, records: readWal<TellerRecord>(join(dir, 'teller-0.wal')).records, port: () => recordingPort(sent) });
+  t.is(again.stats().unacked, 0);
+});
+
+test('a restarted teller re-sends unacknowledged commits; a slow prepare times out into an abort', async (t) => {
+  const dir = tempDir(t);
+  const sent: string[] = [];
+  const parts = [{ shard: 'shard-0', account: 's0a0', delta: -5 }, { shard: 'shard-1', account: 's1a0', delta: 5 }];
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  t.teardown(() => wal.close());
+  const stuck: ShardPort = { ...recordingPort(sent), prepare: () => new Promise(() => {}) };
+  const teller = new Teller({
+    name: 'teller-0',
+    wal,
+    records: [{ t: 'boot', incarnation: 1 }, { t: 'commit', txId: 'teller-0/1/1', parts }],
+    port: (shard) => (shard === 'shard-1' ? stuck : recordingPort(sent)),
+    prepareTimeoutMs: 30,
+  });
+  t.is(teller.stats().unacked, 1);
+  t.is(await teller.resend(), 0, 'sent to both shards again, and acknowledged by their sync replies');
+  t.deepEqual(sent, ['commit teller-0/1/1', 'commit teller-0/1/1']);
+  const r = await teller.transfer({ from: 's0a1', to: 's1a1', amount: 5 });
+  t.is(r.outcome, 'aborted');
+  t.is(r.cause, 'timeout');
+  t.true(sent.includes(`abort ${r.txId}`), 'the abort follows the late prepare on its channel');
+});
