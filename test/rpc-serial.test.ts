@@ -3,6 +3,8 @@
  * before it starts the next. The default, start-order mode lets call cycles A→B→A complete.
  */
 import test from 'ava';
+import { TimeoutError } from '../src/errors.js';
+import { currentCall } from '../src/rpc/call-context.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { createRemote } from '../src/rpc/remote.js';
 import { nextTurn, withDeadline } from './helpers/deadline.js';
@@ -77,6 +79,27 @@ for (const kind of TRANSPORT_KINDS) {
       probe.finished,
       Array.from({ length: 501 }, (_, i) => i),
     );
+  });
+
+  test(`${kind}: serial mode: a call that times out while queued starts with its signal aborted, so the queue moves on`, async (t) => {
+    const seenAborted: boolean[] = [];
+    const api = {
+      // Honours cancellation, as a long handler should: returns when its signal aborts.
+      untilCancelled() {
+        const { signal } = currentCall();
+        seenAborted.push(signal.aborted);
+        if (signal.aborted) return 'cancelled before start';
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve('cancelled')));
+      },
+      quick: () => 'ok',
+    };
+    const { a } = await createPair(t, kind, { b: { api, serial: true } });
+    const first = a.call('untilCancelled', [], { timeoutMs: 200 });
+    const queued = a.call('untilCancelled', [], { timeoutMs: 20 });
+    await t.throwsAsync(withDeadline(queued, 5000, 'queued call times out'), { instanceOf: TimeoutError });
+    await t.throwsAsync(withDeadline(first, 5000, 'first call times out'), { instanceOf: TimeoutError });
+    t.is(await withDeadline(a.call('quick', []), 5000, 'a later call gets its turn'), 'ok');
+    t.deepEqual(seenAborted, [false, true]);
   });
 
   test(`${kind}: default mode starts handlers in order without waiting, so async handlers overlap`, async (t) => {
