@@ -10,7 +10,7 @@
  *
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
  */
-import { ChannelFullError, ClusterClosedError, ProtocolError, toError } from '../errors.js';
+import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { Kind, type Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
@@ -20,7 +20,11 @@ import { ChannelStats } from './stats.js';
 import { WaitQueue } from './wait-queue.js';
 
 export interface ChannelListener {
-  message(message: Message): void;
+  /**
+   * Handles one message. Returning a promise holds back the acknowledgement of the message's frame until
+   * it settles: a slow consumer then slows its producer instead of piling up work.
+   */
+  message(message: Message): Promise<unknown> | void;
   /** Called once, with the error every unsettled operation on this channel should fail with. */
   close(error: Error): void;
 }
@@ -102,7 +106,7 @@ export class Channel {
   send(message: Message, isCall: boolean): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    const bytes = this.#encoder.encode(message);
+    const bytes = this.#encode(message);
     if (this.#waiting.length === 0 && this.#fits(bytes.byteLength, isCall)) {
       this.#accept(bytes, isCall);
       return undefined;
@@ -117,7 +121,19 @@ export class Channel {
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
   sendControl(message: Message): void {
     if (this.#closed) throw this.#closed;
-    this.#enqueue(this.#encoder.encode(message), false);
+    this.#enqueue(this.#encode(message), false);
+  }
+
+  /** Encodes one message; one that could never fit in a frame the peer accepts fails here, alone. */
+  #encode(message: Message): Uint8Array {
+    const bytes = this.#encoder.encode(message);
+    // The frame adds a few header bytes; leave room for them.
+    if (bytes.byteLength + 64 > this.#options.maxFrameBytes) {
+      throw new SerializationError(
+        `Message of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,
+      );
+    }
+    return bytes;
   }
 
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
@@ -305,6 +321,10 @@ export class Channel {
 
   #receive(bytes: Uint8Array): void {
     this.lastReceivedAt = performance.now();
+    if (bytes.byteLength > this.#options.maxFrameBytes) {
+      this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
+      return;
+    }
     let values: unknown[];
     let header: unknown;
     try {
@@ -324,6 +344,7 @@ export class Channel {
       this.#pump();
     }
     const listener = this.#listener!;
+    let holds: Promise<unknown>[] | undefined;
     for (let i = 1; i < values.length; i++) {
       if (this.#closed) return;
       let message: Message;
@@ -333,12 +354,25 @@ export class Channel {
         this.abort(toError(error));
         return;
       }
-      listener.message(message);
+      const hold = listener.message(message);
+      if (hold) (holds ??= []).push(hold);
     }
-    if (dataBytes > 0) {
-      this.#toAck += dataBytes;
-      this.#scheduleFlush();
+    if (dataBytes === 0) return;
+    if (!holds) this.#ack(dataBytes);
+    else {
+      this.stats.heldFrames++;
+      const release = (): void => {
+        this.stats.heldFrames--;
+        this.#ack(dataBytes);
+      };
+      void Promise.allSettled(holds).then(release);
     }
+  }
+
+  #ack(dataBytes: number): void {
+    if (this.#closed) return;
+    this.#toAck += dataBytes;
+    this.#scheduleFlush();
   }
 
   #fail(error: Error): void {

@@ -8,6 +8,8 @@ export class ChannelStats {
   bytesReceived = 0;
   /** Times a data message had to wait for room in the window. */
   waits = 0;
+  /** Received frames whose acknowledgement waits for async notify handlers to settle. */
+  heldFrames = 0;
 
   recordSent(messages: number, bytes: number): void {
     this.messagesSent += messages;

@@ -154,16 +154,26 @@ export class Endpoint {
     if (!this.#closedWith) this.channel.sendControl([Kind.Cancel, id]);
   }
 
-  #receive(message: Message): void {
+  /**
+   * Returns a promise while a notify is still being handled (async, or queued in serial mode): the
+   * channel holds back its acknowledgement until then, so notifies are flow-controlled end to end. A
+   * call's acknowledgement is not held: calls are bounded by `maxInFlight`, and holding them could
+   * deadlock a call cycle.
+   */
+  #receive(message: Message): Promise<unknown> | void {
     switch (message[0]) {
       case Kind.Call:
-      case Kind.Notify:
+      case Kind.Notify: {
+        const isNotify = message[0] === Kind.Notify;
         // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
-        if (this.#serial && (message[0] === Kind.Call ? message[2] : message[1]).charCodeAt(0) !== 0) {
-          if (message[0] === Kind.Call) this.#queuedCalls.add(message[1]);
-          this.#serial.push(() => this.#serve(message));
-        } else this.#serve(message);
-        return;
+        if (this.#serial && (isNotify ? message[1] : message[2]).charCodeAt(0) !== 0) {
+          if (!isNotify) this.#queuedCalls.add(message[1]);
+          const done = this.#serial.push(() => this.#serve(message), isNotify);
+          return isNotify ? done : undefined;
+        }
+        const running = this.#serve(message);
+        return isNotify ? running : undefined;
+      }
       case Kind.Reply:
         return this.#settle(message[1], true, message[2]);
       case Kind.Fault:

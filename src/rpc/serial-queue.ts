@@ -4,8 +4,13 @@
  */
 export type SerialTask = () => Promise<void> | undefined;
 
+interface Entry {
+  task: SerialTask;
+  done: (() => void) | undefined;
+}
+
 export class SerialQueue {
-  #tasks: SerialTask[] = [];
+  #tasks: Entry[] = [];
   #head = 0;
   #running = false;
 
@@ -13,12 +18,20 @@ export class SerialQueue {
     return this.#tasks.length - this.#head;
   }
 
-  push(task: SerialTask): void {
-    this.#tasks.push(task);
+  /**
+   * Queues `task`. With `track`, returns a promise that settles when the task has finished (or the
+   * queue is cleared).
+   */
+  push(task: SerialTask, track = false): Promise<void> | undefined {
+    const entry: Entry = { task, done: undefined };
+    const finished = track ? new Promise<void>((resolve) => (entry.done = resolve)) : undefined;
+    this.#tasks.push(entry);
     if (!this.#running) this.#run();
+    return finished;
   }
 
   clear(): void {
+    for (let i = this.#head; i < this.#tasks.length; i++) this.#tasks[i]!.done?.();
     this.#tasks = [];
     this.#head = 0;
   }
@@ -26,12 +39,16 @@ export class SerialQueue {
   #run(): void {
     this.#running = true;
     while (this.#head < this.#tasks.length) {
-      const task = this.#tasks[this.#head++]!;
-      const pending = task();
+      const entry = this.#tasks[this.#head++]!;
+      const pending = entry.task();
       if (pending) {
-        void pending.then(() => this.#run());
+        void pending.then(() => {
+          entry.done?.();
+          this.#run();
+        });
         return;
       }
+      entry.done?.();
     }
     this.#tasks = [];
     this.#head = 0;
