@@ -31,8 +31,8 @@ export interface BankOptions {
   concurrency?: number;
   /** Transfers per `run` call; the results of a batch die with its teller. @default 200 */
   batch?: number;
-  /** @default 'thread' */
-  kind?: 'thread' | 'process';
+  /** Threads, processes, or both alternating (`shard-0` a thread, `shard-1` a process, ...). @default 'thread' */
+  kind?: 'thread' | 'process' | 'mixed';
   /** Kill a random worker this often (0: never). @default 0 */
   chaosEveryMs?: number;
   /** @default 'all' */
@@ -82,16 +82,17 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   };
   // Under tsx the workers load as .ts, from dist/ as .js: follow whatever this file is.
   const ext = extname(fileURLToPath(import.meta.url));
-  const spec = (name: string, count: number) => ({
-    name,
-    module: new URL(`./${name}${ext}`, import.meta.url),
-    kind: o.kind,
-    count,
-    restart: 'on-failure' as const,
-    maxRestarts: 1000, // chaos kills a lot; each one must come back
-    data: cfg,
-  });
-  const cluster = await startCluster({ workers: [spec('shard', o.shards), spec('teller', o.tellers)], restartDelayMs: 20 }).catch(
+  // One spec per worker, so 'mixed' can alternate threads and processes under the usual names.
+  const specs = (role: 'shard' | 'teller', count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      name: `${role}-${i}`,
+      module: new URL(`./${role}${ext}`, import.meta.url),
+      kind: o.kind === 'mixed' ? (i % 2 === 0 ? ('thread' as const) : ('process' as const)) : o.kind,
+      restart: 'on-failure' as const,
+      maxRestarts: 1000, // chaos kills a lot; each one must come back
+      data: cfg,
+    }));
+  const cluster = await startCluster({ workers: [...specs('shard', o.shards), ...specs('teller', o.tellers)], restartDelayMs: 20 }).catch(
     (e: unknown) => {
       if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
       throw e;
