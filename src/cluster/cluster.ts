@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
-import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledHealthOptions } from '../options.js';
+import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
 import { System, type Bootstrap, type PeerExit } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
@@ -23,6 +23,9 @@ import { WorkerHandle } from './worker-handle.js';
 /** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
 const SHUTDOWN_GRACE_MS = 1000;
 const EXIT_GRACE_MS = 500;
+const MAX_RESTART_DELAY_MS = 5000;
+/** A worker that was ready this long before it died restarts with the initial delay again. */
+const BACKOFF_RESET_MS = 10_000;
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
@@ -31,6 +34,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #secret = randomBytes(32);
   readonly #options: ClusterOptions;
   readonly #health: FilledHealthOptions;
+  readonly #channel: FilledChannelOptions;
+  readonly #callTimeoutMs: number;
   readonly #host: string;
   readonly #heartbeat: Heartbeat;
   #listener: ControlListener | undefined;
@@ -43,6 +48,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     super();
     this.#options = options;
     this.#health = fillHealthOptions(options);
+    this.#channel = fillChannelOptions(options);
+    this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
     const specs = expandSpecs(options.workers);
     const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
@@ -58,6 +65,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           expose: options.expose ?? {},
           system,
           startTimeoutMs: this.#health.startTimeoutMs,
+          callTimeoutMs: this.#callTimeoutMs,
+          channel: this.#channel,
           onDeath: (handle, event) => this.#onDeath(handle, event),
         }),
       );
@@ -118,10 +127,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const handles = [...this.#handles.values()];
     if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool);
     if (handles.some((h) => h.kind === 'process')) {
-      const channel = fillChannelOptions(this.#options);
       this.#listener = await ControlListener.open(this.#host, {
         secret: this.#secret,
-        maxFrameBytes: channel.maxFrameBytes,
+        maxFrameBytes: this.#channel.maxFrameBytes,
         handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
       });
     }
@@ -161,8 +169,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       serial: handle.spec.serial ?? false,
       data: handle.spec.data,
       names: this.names,
-      channel: fillChannelOptions(this.#options),
-      callTimeoutMs: fillRpcOptions(this.#options).callTimeoutMs,
+      channel: this.#channel,
+      callTimeoutMs: this.#callTimeoutMs,
       linkWaitMs: this.#health.startTimeoutMs,
       handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
       host: this.#host,
@@ -211,9 +219,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async #restart(handle: WorkerHandle): Promise<void> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
+    // Backoff doubles with consecutive failures; an incarnation that stayed up a while starts it over.
+    if (performance.now() - handle.readyAt > BACKOFF_RESET_MS) handle.backoffStep = 0;
     while (!this.#closing && handle.restarts < maxRestarts) {
       handle.state = 'restarting';
-      const delay = Math.min(5000, this.#health.restartDelayMs * 2 ** handle.restarts);
+      const delay = Math.min(MAX_RESTART_DELAY_MS, this.#health.restartDelayMs * 2 ** handle.backoffStep);
+      handle.backoffStep++;
       handle.restarts++;
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
       if (this.#closing) return;

@@ -8,6 +8,7 @@ import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protoc
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, diedError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
+import type { FilledChannelOptions } from '../options.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
@@ -23,6 +24,8 @@ export interface HandleEnv {
   expose: object;
   system: object;
   startTimeoutMs: number;
+  callTimeoutMs: number;
+  channel: FilledChannelOptions;
   /** Called once per incarnation when it dies (not during close). */
   onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>): void;
 }
@@ -35,6 +38,10 @@ export class WorkerHandle {
   state: HandleState = 'starting';
   incarnation = -1;
   restarts = 0;
+  /** Consecutive quick failures: the restart delay's exponent. */
+  backoffStep = 0;
+  /** `performance.now()` when the current incarnation became ready. */
+  readyAt = 0;
   child: Child | undefined;
   control: Endpoint | undefined;
   started: StartResult | undefined;
@@ -46,7 +53,7 @@ export class WorkerHandle {
     this.name = name;
     this.spec = spec;
     this.#env = env;
-    this.link = new Link(name, { waitMs: env.startTimeoutMs });
+    this.link = new Link(name, { waitMs: env.startTimeoutMs, callTimeoutMs: env.callTimeoutMs });
   }
 
   get kind(): 'thread' | 'process' {
@@ -86,6 +93,7 @@ export class WorkerHandle {
   /** Binds the control endpoint for calls from the cluster, once the whole mesh is wired. */
   markReady(): void {
     this.state = 'ready';
+    this.readyAt = performance.now();
     this.link.bind(this.control!, this.incarnation);
   }
 
@@ -108,6 +116,7 @@ export class WorkerHandle {
 
   #openControl(transport: Transport, incarnation: number): Endpoint {
     const channel = new Channel(transport, {
+      ...this.#env.channel,
       closeError: (cause) => this.#closeError(cause),
     });
     const control = new Endpoint(channel, {
@@ -115,6 +124,7 @@ export class WorkerHandle {
       system: this.#env.system,
       peerName: this.name,
       localName: COORDINATOR,
+      callTimeoutMs: this.#env.callTimeoutMs,
     });
     this.control = control;
     control.onClose(() => {

@@ -8,7 +8,7 @@
  * `waitMs`); in-flight calls of a closed endpoint have already failed there (at-most-once). On a dead
  * link every call rejects at once.
  */
-import { WorkerDiedError, type DeathReason } from '../errors.js';
+import { TimeoutError, WorkerDiedError, type DeathReason } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import type { CallOptions } from './pending-call.js';
 import type { Caller } from './remote.js';
@@ -32,9 +32,16 @@ export class Link implements Caller {
   #incarnation = -1;
   readonly #bindWaiters = new Set<{ incarnation: number; resolve: () => void }>();
 
-  constructor(name: string, { waitMs }: { waitMs: number }) {
+  readonly #callTimeoutMs: number;
+
+  /**
+   * @param waitMs how long calls wait for an endpoint while the peer connects or restarts.
+   * @param callTimeoutMs the default per-call timeout, which also bounds the time a call waits here.
+   */
+  constructor(name: string, { waitMs, callTimeoutMs = 0 }: { waitMs: number; callTimeoutMs?: number }) {
     this.name = name;
     this.#waitMs = waitMs;
+    this.#callTimeoutMs = callTimeoutMs;
   }
 
   get state(): LinkState {
@@ -114,9 +121,36 @@ export class Link implements Caller {
     if (this.#endpoint) return this.#endpoint.call(method, args, options);
     if (this.#deadError) return Promise.reject(this.#errorFor(this.#deadError, method));
     return new Promise((resolve, reject) => {
+      // The call's timeout and signal count from when it was made, including the time spent parked.
+      const parkedAt = performance.now();
+      const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
+      const signal = options?.signal;
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const giveUp = (error: unknown): void => {
+        if (finish()) reject(error);
+      };
+      const onAbort = (): void => giveUp(signal!.reason);
+      if (signal?.aborted) return giveUp(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
+        timer.unref();
+      }
       this.#park({
-        run: (endpoint) => endpoint.call(method, args, options).then(resolve, reject),
-        fail: (error) => reject(this.#errorFor(error, method)),
+        run: (endpoint) => {
+          if (!finish()) return;
+          const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
+          endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
+        },
+        fail: (error) => giveUp(this.#errorFor(error, method)),
       });
     });
   }

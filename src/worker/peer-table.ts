@@ -26,7 +26,7 @@ export class PeerTable {
     this.#boot = boot;
     this.#secret = secret;
     for (const name of boot.names) {
-      if (name !== boot.name) this.links.set(name, new Link(name, { waitMs: boot.linkWaitMs }));
+      if (name !== boot.name) this.links.set(name, new Link(name, { waitMs: boot.linkWaitMs, callTimeoutMs: boot.callTimeoutMs }));
     }
   }
 
