@@ -6,6 +6,9 @@ import test from 'ava';
 import { ChannelFullError } from '../src/errors.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 /** True if `promise` is still pending once the microtask queue has drained. */
 async function isPending(promise: Promise<unknown>): Promise<boolean> {

@@ -10,6 +10,9 @@ import { Endpoint } from '../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
 import type { Transport, TransportHandlers } from '../src/transport/transport.js';
 import { Counter, nextTurn } from './helpers/deadline.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 /** Wraps a transport and records every frame sent through it. */
 class RecordingTransport implements Transport {

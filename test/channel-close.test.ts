@@ -10,6 +10,9 @@ import { Endpoint } from '../src/rpc/endpoint.js';
 import { TcpTransport } from '../src/transport/tcp.js';
 import { Counter, countdown, deferred, nextTurn, outcome, withDeadline, type Outcome } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, connectSockets, createPair, endpointClosed } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 const CALLS = 1000;
 

@@ -6,6 +6,9 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair, prng, type TransportKind } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 /** How a test handler behaves before it returns: at once, after a microtask, a macrotask, or a timer. */
 type Delay = 0 | 1 | 2 | 3;

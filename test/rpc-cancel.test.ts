@@ -9,6 +9,9 @@ import { currentCall } from '../src/rpc/call-context.js';
 import { createRemote, withOptions } from '../src/rpc/remote.js';
 import { Counter, deferred, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 interface Api {
   hang(label: string): Promise<string>;

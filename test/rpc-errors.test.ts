@@ -7,6 +7,9 @@ import test from 'ava';
 import { MethodNotFoundError, RemoteError, SerializationError } from '../src/errors.js';
 import { deferred, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 class InsufficientFunds extends Error {
   readonly code = 'E_FUNDS';

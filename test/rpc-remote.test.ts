@@ -8,6 +8,9 @@ import { ChannelFullError } from '../src/errors.js';
 import { createRemote, notify, withOptions, type Remote } from '../src/rpc/remote.js';
 import { Counter, nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 interface CounterApi {
   inc(by: number): number;

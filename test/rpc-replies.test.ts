@@ -5,6 +5,9 @@
 import test from 'ava';
 import { nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 const CALLS = 10_000;
 

@@ -9,6 +9,9 @@ import type { Endpoint } from '../src/rpc/endpoint.js';
 import { createRemote } from '../src/rpc/remote.js';
 import { nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 /** Handlers that count how many are running at once, with random async pauses. */
 function overlapProbe() {
@@ -139,6 +142,23 @@ for (const kind of TRANSPORT_KINDS) {
     );
     // Deep ping-pong: A→B→A→B... twenty levels, all waiting on each other over one pair.
     t.is(await withDeadline(toB.bounce(20), 10_000, 'bounce'), 20);
+  });
+
+  test(`${kind}: A→B→A cycles complete under backpressure too (small maxQueuedBytes both ways)`, async (t) => {
+    let toA!: ReturnType<typeof createRemote<{ ping(n: number, pad: string): number }>>;
+    const apiB = { relay: async (n: number, pad: string) => (await toA.ping(n, pad)) + 1 };
+    const { a, b } = await createPair(t, kind, {
+      channel: { maxQueuedBytes: 1024 },
+      a: { api: { ping: (n: number, _pad: string) => n * 2 } },
+      b: { api: apiB },
+    });
+    toA = createRemote(b);
+    const pad = 'p'.repeat(100);
+    const out = await withDeadline(Promise.all(Array.from({ length: 300 }, (_, n) => a.call('relay', [n, pad]))), 10_000, 'relays');
+    t.deepEqual(
+      out,
+      Array.from({ length: 300 }, (_, n) => n * 2 + 1),
+    );
   });
 
   test(`${kind}: a serial callee may call back into a default-mode caller`, async (t) => {

@@ -7,6 +7,9 @@ import test from 'ava';
 import { SerializationError } from '../src/errors.js';
 import { outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
   ['Map', new Map<unknown, unknown>([[1, 'one'], ['k', { x: [1, 2] }], [3n, new Set([1])]])],

@@ -7,6 +7,9 @@ import test from 'ava';
 import type { Transport, TransportHandlers } from '../src/transport/transport.js';
 import { deferred, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createTransportPair } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 /** Starts `transport` and records what it reports. */
 function record(transport: Transport) {

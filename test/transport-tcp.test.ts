@@ -14,6 +14,9 @@ import { Endpoint } from '../src/rpc/endpoint.js';
 import { TcpTransport } from '../src/transport/tcp.js';
 import { deferred, nextEvent, withDeadline } from './helpers/deadline.js';
 import { connectSocketsViaProxy, dial, endpointClosed, listen, portOf, prng } from './helpers/pairs.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
 
 const MAX_FRAME_BYTES = 1024;
 

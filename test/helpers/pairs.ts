@@ -35,14 +35,13 @@ export function prng(seed: number): () => number {
 
 // --- raw TCP -------------------------------------------------------------------------------------
 
-/** Destroys `socket` in teardown and waits until it has really closed. */
+/** Destroys `socket` in teardown and waits until its handle has really closed (its 'close' event). */
 export function trackSocket(t: ExecutionContext, socket: net.Socket): net.Socket {
+  // Our own flag: `socket.closed` turns true on destroy(), before the handle is released.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   t.teardown(async () => {
-    if (!socket.closed) {
-      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      socket.destroy();
-      await withDeadline(closed, CLOSE_DEADLINE_MS, 'socket close in teardown');
-    }
+    socket.destroy();
+    await withDeadline(closed, CLOSE_DEADLINE_MS, 'socket close in teardown');
   });
   return socket;
 }
