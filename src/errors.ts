@@ -149,7 +149,7 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
   if (!(thrown instanceof Error)) {
     return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
   }
-  const wire: WireError = { name: thrown.name, message: String(thrown.message) };
+  const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
   if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
   const data: Record<string, unknown> = {};
   let hasData = false;

@@ -3,6 +3,13 @@ import { ProtocolError } from '../src/errors.js';
 import { Kind, PROTOCOL_VERSION } from '../src/protocol/messages.js';
 import { validateMessage } from '../src/protocol/validate.js';
 
+/** A wire error whose cause chain is `depth` links long. */
+function deepCause(depth: number): object {
+  let wire: object = { name: 'E', message: 'root' };
+  for (let i = 0; i < depth; i++) wire = { name: 'E', message: `level ${i}`, cause: wire };
+  return wire;
+}
+
 const VALID: ReadonlyArray<[string, unknown[]]> = [
   ['call', [Kind.Call, 1, 'inc', [1]]],
   ['call with no args', [Kind.Call, 0, 'x', []]],
@@ -10,6 +17,10 @@ const VALID: ReadonlyArray<[string, unknown[]]> = [
   ['reply with a value', [Kind.Reply, 7, { any: 'thing' }]],
   ['reply with undefined', [Kind.Reply, 7, undefined]],
   ['fault', [Kind.Fault, 3, { name: 'Error', message: 'boom' }]],
+  [
+    'fault with stack, data and a cause chain',
+    [Kind.Fault, 3, { name: 'E', message: 'top', stack: 's', data: { code: 'X' }, cause: { name: 'Error', message: 'inner', value: 5 } }],
+  ],
   ['cancel', [Kind.Cancel, 3]],
   ['ping', [Kind.Ping, 0]],
   ['pong', [Kind.Pong, 9]],
@@ -40,6 +51,12 @@ const INVALID: ReadonlyArray<[string, unknown]> = [
   ['a reply without an id', [Kind.Reply]],
   ['a fault without an error object', [Kind.Fault, 1, 'boom']],
   ['a fault whose error has no message', [Kind.Fault, 1, { name: 'Error' }]],
+  ['a fault whose error has a numeric name', [Kind.Fault, 1, { name: 5, message: 'x' }]],
+  ['a fault whose stack is not a string', [Kind.Fault, 1, { name: 'E', message: 'x', stack: [] }]],
+  ['a fault whose data is a string', [Kind.Fault, 1, { name: 'E', message: 'x', data: 'code' }]],
+  ['a fault whose cause is a number', [Kind.Fault, 1, { name: 'E', message: 'x', cause: 5 }]],
+  ['a fault whose cause has no message', [Kind.Fault, 1, { name: 'E', message: 'x', cause: { name: 'E', cause: null } }]],
+  ['a fault with a forged 1000-deep cause chain', [Kind.Fault, 1, deepCause(1000)]],
   ['a cancel with a string id', [Kind.Cancel, '1']],
   ['a goodbye with a payload that is not an exit notice', [Kind.Goodbye, 1]],
 ];

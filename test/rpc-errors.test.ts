@@ -116,6 +116,20 @@ for (const kind of TRANSPORT_KINDS) {
     t.true(text.message.includes('just a string'));
   });
 
+  test(`${kind}: an error with a non-string name still travels (as its string), and the channel goes on`, async (t) => {
+    const api = {
+      fail() {
+        throw Object.defineProperty(new Error('odd name'), 'name', { value: 42 });
+      },
+      ok: () => 'fine',
+    };
+    const { a } = await createPair(t, kind, { b: { api } });
+    const error = (await t.throwsAsync(withDeadline(a.call('fail', []), 5000, 'fail'), { instanceOf: RemoteError })) as RemoteError;
+    t.is(error.remoteName, '42');
+    t.is(error.message, 'odd name');
+    t.is(await a.call('ok', []), 'fine');
+  });
+
   test(`${kind}: unknown and non-own method names reject with MethodNotFoundError, and the channel goes on`, async (t) => {
     class Api {
       fromPrototype() {

@@ -47,8 +47,21 @@ function isExitNotice(v: unknown): boolean {
   );
 }
 
-function isWireError(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string';
+/** Deeper than any chain errorToWire builds (it stops at 8); a forged deeper one is refused. */
+const MAX_WIRE_CAUSE_DEPTH = 32;
+
+/** The whole shape errorFromWire relies on, down the cause chain: a forged fault must not throw there. */
+function isWireError(v: unknown, depth = 0): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const w = v as Record<string, unknown>;
+  return (
+    typeof w['name'] === 'string' &&
+    typeof w['message'] === 'string' &&
+    (w['stack'] === undefined || typeof w['stack'] === 'string') &&
+    (w['internal'] === undefined || typeof w['internal'] === 'string') &&
+    (w['data'] === undefined || (typeof w['data'] === 'object' && w['data'] !== null)) &&
+    (w['cause'] === undefined || (depth < MAX_WIRE_CAUSE_DEPTH && isWireError(w['cause'], depth + 1)))
+  );
 }
 
 function bad(what: string, value: unknown): ProtocolError {
