@@ -145,23 +145,35 @@ export interface WireError {
 
 const MAX_CAUSE_DEPTH = 8;
 
+/**
+ * Never throws: it runs where a handler's error becomes a fault, and a throw there would escape the
+ * frame handler and take the process down.
+ */
 export function errorToWire(thrown: unknown, depth = 0): WireError {
   if (!(thrown instanceof Error)) {
     return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
   }
-  const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
-  if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
-  const data: Record<string, unknown> = {};
-  let hasData = false;
-  for (const key of Object.keys(thrown)) {
-    if (key === 'message' || key === 'stack' || key === 'cause') continue;
-    data[key] = (thrown as unknown as Record<string, unknown>)[key];
-    hasData = true;
+  try {
+    const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
+    if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
+    const data: Record<string, unknown> = {};
+    let hasData = false;
+    for (const key of Object.keys(thrown)) {
+      if (key === 'message' || key === 'stack' || key === 'cause') continue;
+      try {
+        data[key] = (thrown as unknown as Record<string, unknown>)[key];
+        hasData = true;
+      } catch {
+        // A getter that throws: that one property stays behind.
+      }
+    }
+    if (hasData) wire.data = data;
+    if (thrown instanceof MethodNotFoundError || thrown instanceof SerializationError) wire.internal = thrown.code;
+    if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(thrown.cause, depth + 1);
+    return wire;
+  } catch {
+    return { name: 'Error', message: `Unreadable error thrown: ${describe(thrown)}` };
   }
-  if (hasData) wire.data = data;
-  if (thrown instanceof MethodNotFoundError || thrown instanceof SerializationError) wire.internal = thrown.code;
-  if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(thrown.cause, depth + 1);
-  return wire;
 }
 
 /** The same error without data that the codec could not carry: a fallback that always encodes. */

@@ -143,6 +143,26 @@ test('a cycle in the cause chain is cut, not followed forever', (t) => {
   t.true(depth > 0 && depth <= 8, `depth ${depth}`);
 });
 
+test('errorToWire never throws: an error whose getters throw becomes a readable stand-in', (t) => {
+  const hostile = new Error('hidden');
+  Object.defineProperty(hostile, 'message', {
+    get() {
+      throw new Error('no message for you');
+    },
+  });
+  const wire = errorToWire(hostile);
+  t.is(wire.name, 'Error');
+  t.is(typeof wire.message, 'string');
+  const throwingProp = Object.defineProperty(new Error('kept'), 'bad', {
+    enumerable: true,
+    get() {
+      throw new Error('getter');
+    },
+  });
+  Object.assign(throwingProp, { good: 1 });
+  t.like(errorToWire(throwingProp), { message: 'kept', data: { good: 1 } });
+});
+
 test("convoy's own dispatch errors keep their class across the wire", (t) => {
   const notFound = errorFromWire(errorToWire(new MethodNotFoundError('nope', 'callee')), 'callee');
   t.true(notFound instanceof MethodNotFoundError);

@@ -57,6 +57,18 @@ const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Exp
     expected: { message: 'wrapped', remoteName: 'Error', data: {}, causes: [{ value: { status: 503 } }] },
   },
   {
+    // Once crashed the callee: errorToWire read the getter inside the frame handler.
+    name: 'an error with an enumerable getter that throws, sent without that property',
+    make: () =>
+      Object.defineProperty(Object.assign(new Error('lazy'), { code: 'E_LAZY' }), 'details', {
+        enumerable: true,
+        get() {
+          throw new Error('no details');
+        },
+      }),
+    expected: { message: 'lazy', remoteName: 'Error', data: { code: 'E_LAZY' }, causes: [] },
+  },
+  {
     name: 'an error whose own data cannot be encoded (a function), sent without it',
     make: () => Object.assign(new Error('has a callback'), { code: 'E_CB', callback: () => 1 }),
     expected: { message: 'has a callback', remoteName: 'Error', data: { code: 'E_CB' }, causes: [] },
