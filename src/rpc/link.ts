@@ -141,8 +141,8 @@ export class Link implements Caller {
       if (signal?.aborted) return giveUp(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs > 0) {
+        // Not unref'd: while the call is parked, this timer is what will settle it.
         timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
-        timer.unref();
       }
       this.#park({
         run: (endpoint) => {
@@ -175,8 +175,8 @@ export class Link implements Caller {
   #park(call: Parked): void {
     this.#parked.push(call);
     if (!this.#waitTimer) {
+      // Not unref'd: parked calls are settled by a bind, a kill, or this timer.
       this.#waitTimer = setTimeout(() => this.#waitExpired(), this.#waitMs);
-      this.#waitTimer.unref();
     }
   }
 

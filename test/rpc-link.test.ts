@@ -1,0 +1,99 @@
+/**
+ * Link: a named target that outlives its endpoints. Parked calls wait in order for the next endpoint,
+ * bounded by their timeout and signal; a dead link fails everything at once.
+ */
+import test from 'ava';
+import { Channel } from '../src/channel/channel.js';
+import { ClusterClosedError, WorkerDiedError } from '../src/errors.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
+import { Link } from '../src/rpc/link.js';
+import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
+import { createMemoryTransportPair } from '../src/transport/memory.js';
+
+type Api = { echo(x: number): number; log(x: number): void };
+
+function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endpoint {
+  const [a, b] = createMemoryTransportPair();
+  const server = new Endpoint(new Channel(b), { api: { echo: (x: number) => (seen.push(x), x), log: (x: number) => void seen.push(x) } });
+  const client = new Endpoint(new Channel(a), { peerName: 'b' });
+  t.teardown(() => {
+    client.destroy(new ClusterClosedError());
+    server.destroy(new ClusterClosedError());
+  });
+  return client;
+}
+
+test('calls and notifies made before the first endpoint run on it, in the order they were made', async (t) => {
+  const link = new Link('b', { waitMs: 5000 });
+  const remote = createRemote<Api>(link);
+  const seen: number[] = [];
+  const results = [remote.echo(1), notify(remote).log(2), remote.echo(3)];
+  t.is(link.state, 'connecting');
+  link.bind(serve(t, seen), 0);
+  t.deepEqual(await Promise.all(results), [1, undefined, 3]);
+  t.deepEqual(seen, [1, 2, 3]);
+});
+
+test('a parked call times out with TimeoutError after its own timeoutMs, not the link wait', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const started = performance.now();
+  const error = await t.throwsAsync(withOptions(createRemote<Api>(link), { timeoutMs: 50 }).echo(1), { code: 'ERR_CONVOY_TIMEOUT' });
+  t.true(performance.now() - started < 5000);
+  t.regex(error!.message, /echo/);
+});
+
+test('the default call timeout bounds the wait too', async (t) => {
+  const link = new Link('b', { waitMs: 60_000, callTimeoutMs: 30 });
+  await t.throwsAsync(createRemote<Api>(link).echo(1), { code: 'ERR_CONVOY_TIMEOUT' });
+});
+
+test('an aborted signal fails a parked call with its reason; a later bind does not run it', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const controller = new AbortController();
+  const seen: number[] = [];
+  const call = withOptions(createRemote<Api>(link), { signal: controller.signal }).echo(7);
+  controller.abort(new Error('stop'));
+  await t.throwsAsync(call, { message: 'stop' });
+  link.bind(serve(t, seen), 0);
+  t.is(await createRemote<Api>(link).echo(8), 8);
+  t.deepEqual(seen, [8]);
+});
+
+test('parked calls fail with the last death when nothing binds within waitMs', async (t) => {
+  const link = new Link('b', { waitMs: 30 });
+  await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError, code: 'ERR_CONVOY_WORKER_DIED' });
+});
+
+test('kill fails parked and later calls at once; refuse leaves the current endpoint open', async (t) => {
+  const dead = new Link('b', { waitMs: 60_000 });
+  const parked = createRemote<Api>(dead).echo(1);
+  dead.kill(new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  await t.throwsAsync(parked, { code: 'ERR_CONVOY_WORKER_DIED' });
+  await t.throwsAsync(createRemote<Api>(dead).echo(2), { code: 'ERR_CONVOY_WORKER_DIED' });
+  await t.throwsAsync(notify(createRemote<Api>(dead)).log(3), { code: 'ERR_CONVOY_WORKER_DIED' });
+
+  const closing = new Link('c', { waitMs: 60_000 });
+  const endpoint = serve(t);
+  closing.bind(endpoint, 0);
+  const inFlight = createRemote<Api>(closing).echo(4);
+  closing.refuse(new ClusterClosedError());
+  await t.throwsAsync(createRemote<Api>(closing).echo(5), { code: 'ERR_CONVOY_CLOSED' });
+  t.is(await inFlight, 4);
+  t.false(endpoint.closed);
+});
+
+test('an endpoint of an older incarnation is refused; a newer one replaces the current', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const first = serve(t);
+  link.bind(first, 2);
+  const stale = serve(t);
+  link.bind(stale, 1);
+  t.true(stale.closed);
+  t.is(link.endpoint, first);
+  const next = serve(t);
+  link.bind(next, 3);
+  t.true(first.closed);
+  t.is(link.incarnation, 3);
+  await link.whenBound(3);
+  t.is(await createRemote<Api>(link).echo(9), 9);
+});
