@@ -6,10 +6,11 @@
 import test from 'ava';
 import { Channel } from '../src/channel/channel.js';
 import { ClusterClosedError } from '../src/errors.js';
+import { Kind } from '../src/protocol/messages.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { TcpTransport } from '../src/transport/tcp.js';
 import { Counter, countdown, deferred, nextTurn, outcome, withDeadline, type Outcome } from './helpers/deadline.js';
-import { TRANSPORT_KINDS, connectSockets, createPair, endpointClosed } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, connectSockets, createPair, createTransportPair, endpointClosed } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -92,6 +93,25 @@ for (const kind of TRANSPORT_KINDS) {
       if (side === 'caller') await t.throwsAsync(later, { is: cut });
     });
   }
+
+  test(`${kind}: a graceful channel close is reported as a clean close even while the peer keeps sending`, async (t) => {
+    const [ta, tb] = await createTransportPair(t, kind);
+    const a = new Channel(ta);
+    const b = new Channel(tb);
+    const closedA = deferred<Error>();
+    const received = new Counter();
+    a.start({ message: () => received.add(), close: (error) => closedA.resolve(error) });
+    b.start({ message() {}, close() {} });
+    // The peer sends until it learns of the close; acks for what still arrives must not break the close.
+    const load = setInterval(() => {
+      if (!b.closed) for (let i = 0; i < 10; i++) b.send([Kind.Notify, 'n', [i]], false);
+    }, 1);
+    t.teardown(() => clearInterval(load));
+    await received.reach(50, 5000, 'traffic flowing');
+    a.close();
+    const error = await withDeadline(closedA.promise, 5000, 'close reported');
+    t.true(error instanceof ClusterClosedError, `closed with ${String(error)}`);
+  });
 
   test(`${kind}: a graceful endpoint close rejects pending calls with its error; waiting notifies reject too`, async (t) => {
     const hung = deferred();

@@ -40,7 +40,9 @@ export class TcpTransport implements Transport {
   }
 
   send(frame: Uint8Array): boolean {
-    if (this.closed || this.#socket.destroyed) return false;
+    // After close() has ended the socket, a write (an ack for a frame still arriving) would fail the
+    // clean close with ERR_STREAM_WRITE_AFTER_END.
+    if (this.closed || this.#socket.destroyed || this.#socket.writableEnded) return false;
     this.#socket.cork();
     this.#socket.write(frameHeader(frame.byteLength));
     const more = this.#socket.write(frame);
