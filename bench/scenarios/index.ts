@@ -1,6 +1,13 @@
-// convoy's own scenarios are registered here by another engineer (see bench/README.md, "Adding a scenario").
-// Declare `baseline: '<baseline scenario name>'` to get a ratio column, e.g. 'birpc/pipelined'.
+// convoy's own scenarios, in the order the table shows them (see bench/README.md, "convoy's scenarios").
+// Which build they measure (compiled dist/ or source) is decided in ./convoy.ts and shown in each group.
 
 import type { Scenario } from '../harness.js';
+import { callScenarios } from './calls.js';
+import { flavor, flavorNote } from './common.js';
+import { deathScenarios } from './death.js';
+import { memoryScenarios } from './memory.js';
+import { meshScenarios, startScenarios } from './scale.js';
 
-export const scenarios: Scenario[] = [];
+process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compiled build (dist/)' : 'the sources (tsx)'}: ${flavorNote}\n`);
+
+export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios];
