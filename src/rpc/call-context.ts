@@ -18,13 +18,13 @@ export function currentCall(): CallContext {
   return current;
 }
 
-/** Runs `fn` with `context` as the current call. */
-export function withCallContext<T>(context: CallContext, fn: () => T): T {
+/** Makes `context` current while a handler starts; returns what to restore with `exitCall`. */
+export function enterCall(context: CallContext): CallContext | undefined {
   const previous = current;
   current = context;
-  try {
-    return fn();
-  } finally {
-    current = previous;
-  }
+  return previous;
+}
+
+export function exitCall(previous: CallContext | undefined): void {
+  current = previous;
 }

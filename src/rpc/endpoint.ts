@@ -9,7 +9,7 @@ import type { Channel } from '../channel/channel.js';
 import { ProtocolError, SerializationError, WorkerDiedError, errorFromWire, errorToWire, plainWireError, toError } from '../errors.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
-import { withCallContext, type CallContext } from './call-context.js';
+import { enterCall, exitCall, type CallContext } from './call-context.js';
 import { Dispatcher } from './dispatch.js';
 import { PendingCall, type CallOptions } from './pending-call.js';
 import { SerialQueue } from './serial-queue.js';
@@ -217,15 +217,21 @@ export class Endpoint {
     const args = (isCall ? message[3] : message[2]) as unknown[];
     if (isCall) this.#queuedCalls.delete(id);
     let result: unknown;
+    let thenable: boolean;
+    const previous = enterCall(this.#context);
     try {
       this.#contextId = id;
       const dispatcher = method.charCodeAt(0) === 0 ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
-      result = withCallContext(this.#context, () => dispatcher.invoke(method, args));
+      result = dispatcher.invoke(method, args);
+      // Inside the try: a result whose `then` getter throws is that handler's failure, not ours.
+      thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
     } catch (error) {
       this.#finish(isCall, id, method, false, error);
       return undefined;
+    } finally {
+      exitCall(previous);
     }
-    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+    if (thenable) {
       return Promise.resolve(result).then(
         (value) => this.#finish(isCall, id, method, true, value),
         (error) => this.#finish(isCall, id, method, false, error),
@@ -240,6 +246,7 @@ export class Endpoint {
    * synchronously at a handler's start, so nothing is allocated per call unless a handler asks for a signal.
    */
   #contextId = 0;
+  #lifetime: AbortController | undefined;
   readonly #context: CallContext = (() => {
     const endpoint = this;
     return {
@@ -248,6 +255,8 @@ export class Endpoint {
       },
       get signal() {
         const id = endpoint.#contextId;
+        // A notify cannot be cancelled by its sender: its signal is the endpoint's own, aborted on close.
+        if (id === 0) return (endpoint.#lifetime ??= new AbortController()).signal;
         let controller = endpoint.#signals.get(id);
         if (!controller) endpoint.#signals.set(id, (controller = new AbortController()));
         return controller.signal;
@@ -294,6 +303,7 @@ export class Endpoint {
     this.#pending.clear();
     for (const call of pending) call.settle(false, this.#errorFor(error, call.method));
     for (const controller of this.#signals.values()) controller.abort(error);
+    this.#lifetime?.abort(error);
     this.#signals.clear();
     this.#serial?.clear();
     this.#queuedCalls.clear();
