@@ -1,0 +1,110 @@
+/**
+ * close(): every pending call settles with ERR_CONVOY_CLOSED, the workers are gone, later calls fail at
+ * once, close() is idempotent, `await using` closes at the end of the block, and a hung worker cannot
+ * hold close() up.
+ */
+import test from 'ava';
+import { ClusterClosedError, notify, startCluster, type Remote } from '../src/index.js';
+import type { Counter } from './fixtures/counter.js';
+import { fixture, pidAlive, rejection, settle, startFor, within } from './helpers/cluster.js';
+
+const CLOSE_MS = 10_000;
+const AT_ONCE_MS = 250;
+
+function assertClosed(t: import('ava').ExecutionContext, error: unknown, what: string): void {
+  t.true(error instanceof ClusterClosedError, `${what}: ClusterClosedError, got ${String(error)}`);
+  t.is((error as ClusterClosedError).code, 'ERR_CONVOY_CLOSED', what);
+}
+
+test('close() settles every pending call with ERR_CONVOY_CLOSED, ends the workers, and is idempotent', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'a', module: fixture('counter.ts'), kind: 'thread' },
+      { name: 'b', module: fixture('counter.ts'), kind: 'process' },
+    ],
+  });
+  const a = cluster.worker<Counter>('a');
+  const b = cluster.worker<Counter>('b');
+  const pid = await b.pid();
+  let exits = 0;
+  cluster.on('worker-exit', () => exits++);
+
+  // Pending: sent and started (behind answered barriers), on both kinds; plus a peer call in flight.
+  const pending = [settle(a.sleep(60_000)), settle(b.sleep(60_000)), settle(a.relay('b', 1)), settle(b.sleep(60_000))];
+  await Promise.all([a.inc(0), b.inc(0)]);
+  const peerPending = settle(a.tryCall('b', 'sleep', [60_000]));
+  // Queued in the same turn as close(): never sent.
+  const queued = settle(b.inc(1));
+
+  const started = performance.now();
+  const first = cluster.close();
+  const second = cluster.close();
+  await within(Promise.all([first, second]), CLOSE_MS, 'close()');
+  t.log(`close() took ${(performance.now() - started).toFixed(0)} ms`);
+
+  const results = await within(Promise.all(pending), 1000, 'pending calls settled by the time close() resolved');
+  // relay may have finished before close; the long sleeps cannot have.
+  for (const i of [0, 1, 3]) {
+    const r = results[i]!;
+    t.false(r.ok, `pending call ${i} rejected`);
+    if (!r.ok) assertClosed(t, r.error, `pending call ${i}`);
+  }
+  const q = await queued;
+  if (!q.ok) assertClosed(t, q.error, 'the call queued with close()');
+  // The peer's call ended with the cluster: the call carrying it was rejected, or it came back failed.
+  const peer = await within(peerPending, 1000, "the peer's call");
+  if (peer.ok) t.like(peer.value, { outcome: { ok: false } });
+  else assertClosed(t, peer.error, "the call that carried the peer's call");
+
+  t.false(pidAlive(pid), 'the process worker is gone');
+  t.is(exits, 0, 'close() is not a worker death: no worker-exit');
+
+  // Later calls, notifies and kills fail at once.
+  assertClosed(t, await rejection(a.inc(1), AT_ONCE_MS, 'a call after close'), 'a call after close');
+  assertClosed(t, await rejection(b.inc(1), AT_ONCE_MS, 'a call after close'), 'a call after close');
+  assertClosed(t, await rejection(notify(b).inc(1), AT_ONCE_MS, 'a notify after close'), 'a notify after close');
+  await t.throwsAsync(() => cluster.kill('a'), { instanceOf: ClusterClosedError });
+  // A third close(), after the fact, resolves too.
+  await within(cluster.close(), 1000, 'close() again');
+  t.like(await cluster.stats(), { workers: [{ name: 'a', state: 'closed' }, { name: 'b', state: 'closed' }] });
+});
+
+test('await using closes the cluster at the end of the block', async (t) => {
+  let pid = 0;
+  let remote: Remote<Counter> | undefined;
+  {
+    await using cluster = await within(
+      startCluster({ workers: [{ name: 'p', module: fixture('counter.ts'), kind: 'process' }] }),
+      40_000,
+      'startCluster',
+    );
+    const p = cluster.worker<Counter>('p');
+    remote = p;
+    pid = await p.pid();
+    t.true(pidAlive(pid));
+  }
+  // Disposal awaited close(): the process is gone and the proxy is closed.
+  t.false(pidAlive(pid), 'the worker process is gone after the block');
+  assertClosed(t, await rejection(remote!.inc(1), AT_ONCE_MS, 'a call after disposal'), 'a call after disposal');
+});
+
+test('close() ends a hung worker too, in bounded time', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'h', module: fixture('counter.ts'), kind: 'process' },
+      { name: 'ht', module: fixture('counter.ts'), kind: 'thread' },
+    ],
+  });
+  const pid = await cluster.worker<Counter>('h').pid();
+  const hung = [settle(cluster.worker<Counter>('h').hang()), settle(cluster.worker<Counter>('ht').hang())];
+  // hang() goes before close()'s shutdown call on the same channel, so by FIFO each worker is spinning
+  // when asked to shut down, and never answers.
+  const started = performance.now();
+  await within(cluster.close(), CLOSE_MS, 'close() with hung workers');
+  t.log(`close() took ${(performance.now() - started).toFixed(0)} ms`);
+  for (const [i, call] of (await Promise.all(hung)).entries()) {
+    t.false(call.ok);
+    if (!call.ok) assertClosed(t, call.error, `hang() call ${i}`);
+  }
+  t.false(pidAlive(pid), 'the hung process is gone');
+});

@@ -1,0 +1,55 @@
+/** Death of a worker thread, by each cause: every call to it fails, once, and nothing else does. */
+import test from 'ava';
+import { runDeathScenario } from './helpers/death-scenario.js';
+
+const DEATH_MS = 5000;
+
+test.serial('thread calls process.exit(3) inside a handler', (t) =>
+  runDeathScenario(t, {
+    victim: 'thread',
+    peer: 'thread',
+    trigger: ({ v }) => v.exit(3),
+    triggerDies: true,
+    reason: 'exit',
+    exitCode: 3,
+    queuedMustFail: false,
+    deathMs: DEATH_MS,
+  }));
+
+test.serial('thread throws an uncaught error (throwLater)', (t) =>
+  runDeathScenario(t, {
+    victim: 'thread',
+    peer: 'process',
+    trigger: ({ v }) => v.throwLater(),
+    triggerDies: false,
+    reason: 'crash',
+    exitCode: 1,
+    queuedMustFail: false,
+    deathMs: DEATH_MS,
+  }));
+
+test.serial('thread killed with cluster.kill()', (t) =>
+  runDeathScenario(t, {
+    victim: 'thread',
+    peer: 'process',
+    trigger: ({ cluster }) => cluster.kill('v'),
+    triggerDies: false,
+    reason: 'killed',
+    exitCode: 1,
+    queuedMustFail: true,
+    deathMs: DEATH_MS,
+  }));
+
+test.serial('hung thread (busy loop) is found by heartbeats and ended', (t) =>
+  runDeathScenario(t, {
+    victim: 'thread',
+    peer: 'thread',
+    options: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 },
+    trigger: ({ v }) => v.hang(),
+    triggerDies: true,
+    reason: 'heartbeat',
+    exitCode: 1,
+    queuedMustFail: false,
+    deathMs: 1000 + DEATH_MS,
+  }));
+

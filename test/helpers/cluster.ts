@@ -1,0 +1,148 @@
+/**
+ * Helpers for the cluster tests: deadlines instead of sleeps, fixture paths, and checks that no
+ * process was left behind.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
+import { startCluster, type Cluster, type ClusterOptions, type WorkerExitEvent } from '../../src/index.js';
+
+export class DeadlineError extends Error {
+  override name = 'DeadlineError';
+}
+
+/** Resolves like `promise`, or rejects with DeadlineError naming `what` once `ms` have passed. */
+export function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([Promise.resolve(promise), deadline]).finally(() => clearTimeout(timer));
+}
+
+/** How a promise settled and when (ms since `since`), without leaving a rejection unhandled. */
+export type Settled<T> = { ok: true; value: T; at: number } | { ok: false; error: unknown; at: number };
+
+export function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value, at: performance.now() }),
+    (error: unknown) => ({ ok: false as const, error, at: performance.now() }),
+  );
+}
+
+/** The rejection of `promise` within `ms` (fails if it resolves or stays pending). */
+export async function rejection(promise: Promise<unknown>, ms: number, what: string): Promise<unknown> {
+  const result = await within(settle(promise), ms, what);
+  if (result.ok) throw new Error(`${what}: expected a rejection, got ${JSON.stringify(result.value)}`);
+  return result.error;
+}
+
+/** Polls `check` every `everyMs` until it returns true, failing after `ms`: only for states with no event (a pid vanishing). */
+export async function pollUntil(check: () => boolean, ms: number, what: string, everyMs = 25): Promise<void> {
+  const end = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > end) throw new DeadlineError(`${what}: not true within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** A fixture module's file URL. */
+export function fixture(file: string): URL {
+  return new URL(`../fixtures/${file}`, import.meta.url);
+}
+
+/**
+ * Whether process `pid` still runs. `process.kill(pid, 0)` alone also succeeds for a zombie (exited,
+ * not yet reaped — an orphan waits for init to reap it), so on Linux a zombie counts as gone.
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists but is not ours; only ESRCH means gone.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Live (not zombie) convoy worker processes whose parent is `parent`, from /proc (Linux). Other
+ * children, such as the esbuild service tsx starts, are not counted.
+ */
+export function workerProcessPids(parent = process.pid): number[] {
+  return childPids(parent).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workers/process.js');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Live (not zombie) child processes of `parent`, from /proc (Linux). */
+export function childPids(parent = process.pid): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === parent && state !== 'Z') out.push(Number(entry));
+  }
+  return out;
+}
+
+/** Closes the cluster when the test ends, whatever happened. */
+export function closeOnTeardown(t: ExecutionContext, cluster: Cluster): Cluster {
+  t.teardown(() => cluster.close());
+  return cluster;
+}
+
+/**
+ * Starts a cluster that is closed when the test ends — even when the test gave up waiting for it: the
+ * teardown waits for the start to settle (bounded by startTimeoutMs) and closes what it produced.
+ */
+export async function startFor(t: ExecutionContext, options: ClusterOptions, ms = 40_000): Promise<Cluster> {
+  const starting = startCluster(options);
+  t.teardown(async () => {
+    const cluster = await starting.catch(() => undefined);
+    await cluster?.close();
+  });
+  return within(starting, ms, `startCluster(${options.workers.map((w) => w.name).join(', ')})`);
+}
+
+/** Records every 'worker-exit' event; `nth(name, n, ms)` waits for the n-th one (1-based) of a worker. */
+export function exitLog(cluster: Cluster): { events: WorkerExitEvent[]; nth(name: string, n: number, ms: number): Promise<WorkerExitEvent> } {
+  const events: WorkerExitEvent[] = [];
+  const waiters = new Set<() => void>();
+  cluster.on('worker-exit', (event) => {
+    events.push(event);
+    for (const wake of waiters) wake();
+  });
+  const find = (name: string, n: number) => events.filter((e) => e.name === name)[n - 1];
+  return {
+    events,
+    nth(name, n, ms) {
+      const found = find(name, n);
+      if (found) return Promise.resolve(found);
+      let wake!: () => void;
+      const waiting = new Promise<WorkerExitEvent>((resolve) => {
+        wake = () => {
+          const event = find(name, n);
+          if (event) resolve(event);
+        };
+        waiters.add(wake);
+      });
+      return within(waiting, ms, `worker-exit #${n} of "${name}"`).finally(() => waiters.delete(wake));
+    },
+  };
+}

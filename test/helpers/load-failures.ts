@@ -1,0 +1,145 @@
+/**
+ * The load-failure table shared by test/cluster-start-*.test.ts: worker modules that cannot start, and
+ * one test body that checks startCluster() rejects naming the worker and its cause, leaving nothing running.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { RemoteError, startCluster, type WorkerSpec } from '../../src/index.js';
+import { fixture, pidAlive, pollUntil, settle, within, workerProcessPids } from './cluster.js';
+
+/** Every error on the `cause` chain, outermost first. */
+function causes(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = error; e !== undefined && out.length < 10; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
+}
+
+const isRemote = (e: unknown): e is RemoteError => e instanceof RemoteError;
+
+function pidFile(t: ExecutionContext): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'convoy-pids-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return path.join(dir, 'pids.txt');
+}
+
+function readPids(file: string): number[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => Number(line.split(' ')[0]));
+}
+
+const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;
+
+export interface Case {
+  title: string;
+  module: URL;
+  kind: 'thread' | 'process';
+  /** Identifies the cause somewhere on the error's cause chain. */
+  cause(chain: unknown[]): boolean;
+  options?: { startTimeoutMs?: number };
+}
+
+export const cases: Case[] = [
+  {
+    title: 'syntax error in a .ts module (thread)',
+    module: fixture('bad-syntax.ts'),
+    kind: 'thread',
+    cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'TransformError'),
+  },
+  {
+    title: 'syntax error in a .mjs module (process)',
+    module: fixture('bad-syntax.mjs'),
+    kind: 'process',
+    cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'SyntaxError'),
+  },
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `module file does not exist (${kind})`,
+      module: fixture('no-such-module.ts'),
+      kind,
+      cause: (chain) => chain.some((e) => isRemote(e) && e.data['code'] === 'ERR_MODULE_NOT_FOUND'),
+    }),
+  ),
+  {
+    title: 'module imports a missing package (process)',
+    module: fixture('missing-dependency.ts'),
+    kind: 'process',
+    cause: (chain) => chain.some((e) => isRemote(e) && e.data['code'] === 'ERR_MODULE_NOT_FOUND'),
+  },
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `default export is not from defineWorker() (${kind})`,
+      module: fixture('not-defined.ts'),
+      kind,
+      cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'TypeError'),
+    }),
+  ),
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `the factory throws (${kind})`,
+      module: fixture('throwing-factory.ts'),
+      kind,
+      cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'RangeError' && e.data['code'] === 'FIXTURE_FACTORY_FAILED'),
+    }),
+  ),
+  {
+    title: 'the module exits while loading (process)',
+    module: fixture('exits-on-load.ts'),
+    kind: 'process',
+    // Nothing remote to carry: the coordinator saw the process exit before it connected or loaded.
+    cause: () => true,
+  },
+  {
+    title: 'the factory never finishes: startTimeoutMs (process)',
+    module: fixture('never-ready.ts'),
+    kind: 'process',
+    options: { startTimeoutMs: 3000 },
+    cause: () => true,
+  },
+];
+
+/** Starts a cluster of a healthy bystander `ok` and the failing `bad` of case `c`, and checks the failure. */
+
+export async function checkLoadFailure(t: ExecutionContext, c: Case): Promise<void> {
+  const pids = pidFile(t);
+  const tcpBefore = tcpHandles();
+  // A healthy bystander of the same kind starts alongside and must be gone too.
+  const workers: WorkerSpec[] = [
+    { name: 'ok', module: fixture('pid-reporter.ts'), kind: c.kind, env: { CONVOY_TEST_PID_FILE: pids } },
+    { name: 'bad', module: c.module, kind: c.kind, env: { CONVOY_TEST_PID_FILE: pids } },
+  ];
+  const starting = startCluster({ workers, ...c.options });
+  t.teardown(async () => {
+    const cluster = await starting.catch(() => undefined);
+    await cluster?.close();
+  });
+  const result = await within(settle(starting), 40_000, 'startCluster');
+  t.false(result.ok, 'startCluster() rejected');
+  if (result.ok) return;
+  const error = result.error as Error;
+  t.true(error instanceof Error);
+  t.true(error.message.includes('"bad"'), `the error names the worker: ${error.message}`);
+  t.false(error.message.includes('"ok"'), 'and only the failed worker');
+  const chain = causes(error);
+  t.true(chain.length > 1, 'a cause is kept');
+  t.true(c.cause(chain), `the cause is identified: ${chain.map((e) => (isRemote(e) ? `${e.remoteName}: ${e.message}` : String(e))).join(' <- ')}`);
+
+  // Nothing left: no worker process of ours (checked at once: startCluster waited for their exit) ...
+  t.deepEqual(workerProcessPids(), [], 'no worker process remains');
+  if (c.kind === 'process') {
+    const reported = readPids(pids);
+    t.true(reported.length >= 1, 'the bystander process ran');
+    for (const pid of reported) t.false(pidAlive(pid), `process ${pid} is gone`);
+  }
+  // ... and no socket: the coordinator's listener and every connection are closed.
+  await pollUntil(() => tcpHandles() <= tcpBefore, 2000, 'TCP handles back to where they were');
+}
