@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
 import { runScenario, type Outcome, type Scenario } from './harness.js';
 import { formatTable, toJson, type RunInfo } from './report.js';
-import { scenarios } from './scenarios/index.js';
+import { convoyBuild, scenarios } from './scenarios/index.js';
+import { checkTargets, formatTargets } from './targets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,9 +46,13 @@ for (const s of chosen) {
 
 console.log(`\n${formatTable(outcomes, info, date)}`);
 
+const record = toJson(outcomes, info, date);
+const targets = checkTargets(record);
+console.log(`\n${formatTargets(targets)}`);
+
 const out = args.json ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-await writeFile(out, `${JSON.stringify(toJson(outcomes, info, date), null, 2)}\n`);
+await writeFile(out, `${JSON.stringify({ ...record, convoyBuild, targets }, null, 2)}\n`);
 console.log(`\nwrote ${path.resolve(out)}`);
 
 if (outcomes.some((o) => o.error)) process.exitCode = 1;

@@ -3,11 +3,12 @@
 //   coord-thread, coord-process     the coordinator calls a worker (loops from bench/measure.ts)
 //   thread-thread, process-process  a worker calls its peer over their direct channel; the loop runs in
 //                                   the calling worker (bench/fixtures/bench-worker.mjs, same loops)
+// The three scenarios of one pair run on one cluster, started by the first and closed after the last.
 
 import type { Cluster, Remote as RemoteOf } from '../../src/index.js';
 import { withFixture, type RunOptions, type Scenario } from '../harness.js';
 import { INFLIGHT, RateMeter, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
-import { GROUPS, convoy, spec, start, type BenchApi, type Kind } from './common.js';
+import { GROUPS, QUICK, callMany, convoy, shared, spec, start, type BenchApi, type Kind } from './common.js';
 
 type Remote = RemoteOf<BenchApi>;
 
@@ -40,15 +41,42 @@ interface PairFixture {
   caller?: Remote;
 }
 
-async function openPair(pair: Pair): Promise<PairFixture> {
-  const workers = pair.caller ? [spec('caller', pair.caller), spec('callee', pair.callee)] : [spec('callee', pair.callee)];
-  const cluster = await start(workers);
-  const fx: PairFixture = { cluster, callee: cluster.worker<BenchApi>('callee') };
-  if (pair.caller) fx.caller = cluster.worker<BenchApi>('caller');
-  return fx;
+/**
+ * Calls each new pair cluster makes before the harness's own warm-up repetition. convoy's path is much
+ * longer than a raw echo's, and in a freshly started process V8 needs tens of thousands of calls (seconds,
+ * on a loaded 2-core machine) before it runs optimised code: without this, a 250 ms quick repetition
+ * measures the interpreter (seen: process↔process at 4–15k calls/s for the first second, 300k+ after).
+ */
+const WARM_CALLS = QUICK ? 20_000 : 50_000;
+
+async function warm(c: Cluster, pair: Pair): Promise<void> {
+  const callee = c.worker<BenchApi>('callee');
+  await callMany(() => callee.inc(1), WARM_CALLS);
+  if (pair.caller) {
+    // The caller worker's own loop, until it has made about WARM_CALLS calls.
+    const caller = c.worker<BenchApi>('caller');
+    for (let made = 0; made < WARM_CALLS; ) made += ((await caller.benchPeer('callee', 100, INFLIGHT)) * 100) / 1000;
+  }
 }
 
-const closePair = (fx: PairFixture): Promise<void> => fx.cluster.close();
+/** The pipelined, rtt and notify scenarios of a pair share one cluster (see `shared`). */
+function pairCluster(pair: Pair) {
+  const workers = pair.caller ? [spec('caller', pair.caller), spec('callee', pair.callee)] : [spec('callee', pair.callee)];
+  const cluster = shared(async () => {
+    const c = await start(workers);
+    await warm(c, pair);
+    return c;
+  });
+  return {
+    async open(): Promise<PairFixture> {
+      const c = await cluster.acquire();
+      const fx: PairFixture = { cluster: c, callee: c.worker<BenchApi>('callee') };
+      if (pair.caller) fx.caller = c.worker<BenchApi>('caller');
+      return fx;
+    },
+    close: (): Promise<void> => cluster.release(),
+  };
+}
 
 /**
  * The coordinator's notify loop, as bench-worker.mjs's `notifyRate`: bursts of INFLIGHT notifies, one
@@ -72,7 +100,7 @@ function pairScenarios(pair: Pair): Scenario[] {
   const name = `convoy/${pair.id}`;
   const tput = { group: GROUPS.calls, unit: 'calls/s', higherIsBetter: true } as const;
   const lat = { group: GROUPS.calls, unit: 'µs', higherIsBetter: false } as const;
-  const open = (): Promise<PairFixture> => openPair(pair);
+  const { open, close: closePair } = pairCluster(pair);
   const pipelinedRun = (fx: PairFixture, o: RunOptions): Promise<number> =>
     fx.caller ? fx.caller.benchPeer('callee', pipelineMs(o), INFLIGHT) : pipelined(() => fx.callee.inc(1), INFLIGHT, pipelineMs(o));
   const rttRun = (fx: PairFixture, o: RunOptions) =>

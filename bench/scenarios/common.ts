@@ -1,6 +1,7 @@
 // What convoy's scenarios share: the build under test, starting a cluster of bench workers, quick mode.
 
 import type { Cluster, ClusterOptions, WorkerSpec } from '../../src/index.js';
+import { INFLIGHT } from '../measure.js';
 import { BENCH_WORKER, convoy, flavorLabel } from './convoy.js';
 
 export { convoy, flavor, flavorLabel, flavorNote } from './convoy.js';
@@ -29,8 +30,46 @@ export function spec(name: string, kind: Kind, extra: Partial<WorkerSpec> = {}):
   return { name, module: BENCH_WORKER, kind, ...extra };
 }
 
-export function start(workers: WorkerSpec[], options: Omit<ClusterOptions, 'workers'> = {}): Promise<Cluster> {
+/** Starts a cluster, once every cluster released with `shared` has finished closing (so none measures another's close). */
+export async function start(workers: WorkerSpec[], options: Omit<ClusterOptions, 'workers'> = {}): Promise<Cluster> {
+  await Promise.all(closing);
   return convoy.startCluster({ ...options, workers });
+}
+
+const closing = new Set<Promise<void>>();
+
+/**
+ * One cluster for consecutive scenarios (the pipelined, rtt and notify scenarios of one pair), to save
+ * start-ups. `acquire()` starts it or takes the open one; `release()` closes it unless the next scenario
+ * acquires it first: the close is deferred by one timer tick, and the runner goes from one scenario's
+ * teardown to the next one's setup without giving timers a turn. A cluster whose close is pending is
+ * closed before any other cluster starts (see `start`), and the last one closes right after the last
+ * scenario, well before the runner's leak check.
+ */
+export function shared(open: () => Promise<Cluster>): { acquire(): Promise<Cluster>; release(): Promise<void> } {
+  let cluster: Promise<Cluster> | undefined;
+  let users = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    acquire() {
+      clearTimeout(timer);
+      timer = undefined;
+      users++;
+      cluster ??= open();
+      return cluster;
+    },
+    async release() {
+      if (--users > 0 || !cluster) return;
+      const c = cluster;
+      timer = setTimeout(() => {
+        if (users > 0 || cluster !== c) return;
+        cluster = undefined;
+        const done = c.then((x) => x.close()).catch(() => {});
+        closing.add(done);
+        void done.finally(() => closing.delete(done));
+      }, 0);
+    },
+  };
 }
 
 /** `n` workers named w0..w(n-1): threads, processes, or alternately thread and process (`mixed`). */
@@ -39,3 +78,21 @@ export function specs(n: number, kind: Kind | 'mixed'): WorkerSpec[] {
 }
 
 export const MB = 2 ** 20;
+
+/** Makes `count` calls with INFLIGHT in flight; resolves when all are answered. */
+export function callMany(call: () => Promise<unknown>, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let done = 0;
+    const onDone = (): void => {
+      if (++done === count) resolve();
+      else if (issued < count) issue();
+    };
+    const issue = (): void => {
+      issued++;
+      call().then(onDone, reject);
+    };
+    for (let i = 0; i < Math.min(INFLIGHT, count); i++) issue();
+  });
+}
+

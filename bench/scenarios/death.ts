@@ -142,11 +142,12 @@ function hangScenario(name: string, kind: Kind): Scenario {
 
 export const deathScenarios: Scenario[] = [
   killScenario('thread-kill', 'thread', 'cluster', 'killed'),
-  killScenario('process-kill', 'process', 'cluster', 'killed'),
+  ...(QUICK ? [] : [killScenario('process-kill', 'process', 'cluster', 'killed')]),
   // The reason is `disconnected` or `crash`, whichever convoy notices first (socket close or exit).
   killScenario('process-sigkill', 'process', 'sigkill'),
-  peerKillScenario('peer-thread-kill', 'thread', 'cluster'),
-  peerKillScenario('peer-process-sigkill', 'process', 'sigkill'),
+  // Left out of --quick: process-kill (process-sigkill covers processes), the peer deaths (two workers per
+  // repetition) and the hang of a process.
+  ...(QUICK ? [] : [peerKillScenario('peer-thread-kill', 'thread', 'cluster'), peerKillScenario('peer-process-sigkill', 'process', 'sigkill')]),
   hangScenario('hung-thread', 'thread'),
   ...(QUICK ? [] : [hangScenario('hung-process', 'process')]),
 ];

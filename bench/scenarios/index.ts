@@ -10,4 +10,7 @@ import { meshScenarios, startScenarios } from './scale.js';
 
 process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compiled build (dist/)' : 'the sources (tsx)'}: ${flavorNote}\n`);
 
+/** Recorded in the JSON: which convoy build was measured, and why. */
+export const convoyBuild = { flavor, note: flavorNote };
+
 export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios];

@@ -2,7 +2,8 @@
 //   pending-100k  heap growth while 100k calls are pending on a worker that does not answer them until
 //                 released: `caller` = the coordinator's heap (what convoy keeps per call in flight:
 //                 promise, pending entry, ...; MB per 100k calls × 10.5 = bytes per call), `callee` = the
-//                 worker's (the fixture's own 100k held promises included)
+//                 worker's (the fixture's own 100k held promises included). --quick holds 20k calls and
+//                 scales the figures to 100k.
 //   heap-growth   heap after 1M more pipelined calls minus heap before them (100k in --quick), on both
 //                 sides: should stay near 0 however many calls went before (nothing retained per call)
 // The coordinator calls one worker thread; no user-side promise is kept per call.
@@ -11,10 +12,11 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Cluster, Remote } from '../../src/index.js';
 import { withFixture, type Scenario } from '../harness.js';
-import { INFLIGHT } from '../measure.js';
-import { GROUPS, MB, spec, start, type BenchApi } from './common.js';
+import { GROUPS, MB, QUICK, callMany, spec, start, type BenchApi } from './common.js';
 
 const PENDING = 100_000;
+/** Calls actually held: fewer in --quick, figures scaled to PENDING. */
+const HELD = QUICK ? 20_000 : PENDING;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -23,23 +25,6 @@ function heap(): number {
   gc();
   gc();
   return v8.getHeapStatistics().used_heap_size;
-}
-
-/** Makes `count` calls with INFLIGHT in flight; resolves when all are answered. */
-function callMany(call: () => Promise<unknown>, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const onDone = (): void => {
-      if (++done === count) resolve();
-      else if (issued < count) issue();
-    };
-    const issue = (): void => {
-      issued++;
-      call().then(onDone, reject);
-    };
-    for (let i = 0; i < Math.min(INFLIGHT, count); i++) issue();
-  });
 }
 
 interface One {
@@ -76,15 +61,16 @@ export const memoryScenarios: Scenario[] = [
         const caller0 = heap();
         // No promise of our own per call (no .then/.catch), only convoy's: a rejection (the worker died)
         // is caught by the fixture's unhandledRejection listener and fails this repetition below.
-        for (let i = 0; i < PENDING; i++) void w.hold();
+        for (let i = 0; i < HELD; i++) void w.hold();
         const held = await w.held();
-        if (held !== PENDING) throw new Error(`worker holds ${held} calls, expected ${PENDING}`);
+        if (held !== HELD) throw new Error(`worker holds ${held} calls, expected ${HELD}`);
         const caller = heap() - caller0;
         const callee = (await w.heap()) - callee0;
         await w.release();
         await w.get(); // answered after every released hold() (replies keep their order)
         if (unhandled.length > 0) throw unhandled[0];
-        return { caller: caller / MB, callee: callee / MB };
+        const scale = PENDING / HELD;
+        return { caller: (caller * scale) / MB, callee: (callee * scale) / MB };
       },
       close: closeOne,
     },
