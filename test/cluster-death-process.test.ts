@@ -45,11 +45,11 @@ test.serial('hung process (busy loop) is found by heartbeats and ended', (t) =>
   runDeathScenario(t, {
     victim: 'process',
     peer: 'process',
-    options: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 },
+    options: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 2000 },
     trigger: ({ v }) => v.hang(),
     triggerDies: true,
     reason: 'heartbeat',
     signal: 'SIGKILL',
     queuedMustFail: false,
-    deathMs: 1000 + DEATH_MS,
+    deathMs: 2000 + DEATH_MS,
   }));

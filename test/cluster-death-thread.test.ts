@@ -44,12 +44,12 @@ test.serial('hung thread (busy loop) is found by heartbeats and ended', (t) =>
   runDeathScenario(t, {
     victim: 'thread',
     peer: 'thread',
-    options: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 },
+    options: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 2000 },
     trigger: ({ v }) => v.hang(),
     triggerDies: true,
     reason: 'heartbeat',
     exitCode: 1,
     queuedMustFail: false,
-    deathMs: 1000 + DEATH_MS,
+    deathMs: 2000 + DEATH_MS,
   }));
 

@@ -14,7 +14,7 @@ import { dialHandshake } from '../src/transport/tcp-handshake.js';
 import type { TcpTransport } from '../src/transport/tcp.js';
 import { settle, within } from './helpers/cluster.js';
 
-const HANDSHAKE_TIMEOUT_MS = 500;
+const HANDSHAKE_TIMEOUT_MS = 1000;
 /** A hostile client must be gone within this long of connecting (the handshake deadline, plus slack). */
 const DROP_MS = HANDSHAKE_TIMEOUT_MS + 1000;
 

@@ -15,8 +15,8 @@ let cluster: Cluster;
 test.before(async () => {
   starting = startCluster({
     workers: [
-      { name: 't', module: fixture('counter.ts'), kind: 'thread', count: 2 },
-      { name: 'p', module: fixture('counter.ts'), kind: 'process', count: 2 },
+      { name: 't', module: fixture('counter.ts'), kind: 'thread', count: 2, data: { role: 'thread' }, env: { CONVOY_TEST_ROLE: 't' }, argv: ['--role=t'] },
+      { name: 'p', module: fixture('counter.ts'), kind: 'process', count: 2, data: { role: 'process' }, env: { CONVOY_TEST_ROLE: 'p' }, argv: ['--role=p'] },
     ],
   });
   cluster = await within(starting, 40_000, 'startCluster with 4 workers');
@@ -40,6 +40,18 @@ test('names and ctx.peers: each worker knows every other worker, not itself', as
       `ctx.peers of ${name}`,
     );
   }
+});
+
+test('each worker gets its spec: data as ctx.data, env, argv', async (t) => {
+  for (const name of NAMES) {
+    const kind = name.startsWith('t') ? 'thread' : 'process';
+    t.deepEqual(await cluster.worker<Counter>(name).spec('CONVOY_TEST_ROLE'), {
+      data: { role: kind },
+      env: name[0],
+      argv: [`--role=${name[0]}`],
+    }, name);
+  }
+  t.is(process.env['CONVOY_TEST_ROLE'], undefined, "a thread's env does not leak into the coordinator");
 });
 
 test('unknown names fail clearly; `await remote` does not hang', async (t) => {

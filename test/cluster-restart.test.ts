@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkerDiedError, type WorkerRestartEvent } from '../src/index.js';
-import type { Counter } from './fixtures/counter.js';
+import type { CallOutcome, Counter } from './fixtures/counter.js';
 import { exitLog, fixture, pidAlive, settle, startFor, within } from './helpers/cluster.js';
 
 const EVENT_MS = 10_000;
@@ -47,8 +47,11 @@ for (const [kind, peerKind] of [
     const N = 20;
     let duringRestart: Promise<unknown>[] = [];
     let stateAtExit = '';
+    let peerDuring: Promise<{ outcome: CallOutcome }> | undefined;
     cluster.once('worker-exit', () => {
       duringRestart = [r.inc(1), ...range(N).map((seq) => r.record('coordinator', seq)), r.pid()];
+      // The peer, once told of the restart, calls r: that call waits for (or finds) the new incarnation.
+      peerDuring = w.waitPeerExit('r').then(() => w.tryCall('r', 'pid', []));
       void cluster.stats().then((s) => (stateAtExit = s.workers[0]!.state));
     });
 
@@ -90,6 +93,8 @@ for (const [kind, peerKind] of [
     }
 
     // Peers reach the new incarnation, and it reaches them.
+    const peerResult = await within(peerDuring!, EVENT_MS, "the peer's call made during the restart");
+    t.like(peerResult.outcome, { ok: true, value: newPid }, "the peer's call during the restart landed on the new incarnation");
     t.like(await w.tryCall('r', 'inc', [10]), { outcome: { ok: true, value: 11 } });
     t.is(await r.relay('w', 3), 3);
     t.like(await w.waitPeerExit('r'), { name: 'r', restarting: true });
