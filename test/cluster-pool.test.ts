@@ -72,19 +72,17 @@ test('ctx.pool() from a thread worker and from a process worker', async (t) => {
   if (!failed.ok) t.like(failed.error, { code: 'ERR_CONVOY_REMOTE' });
 });
 
-// BUG (src/cluster/pool.ts + workers/pool.js): piscina hands a task's error back by structured clone,
-// which keeps name, message and stack but drops own properties. So a pool task's RemoteError has an
-// empty `data` (its `code` is lost), and an unknown task — marked with code ERR_CONVOY_NO_METHOD in
-// workers/pool.js — arrives as a plain RemoteError instead of MethodNotFoundError. When fixed, these
-// two tests pass and ava reports them: turn `test.failing` into `test`.
-test.failing('a pool task error keeps its own properties in RemoteError.data (code)', async (t) => {
+// Regression: piscina hands a task's error back by structured clone, which drops own properties, so a
+// pool task's RemoteError had an empty `data` and an unknown task was a plain RemoteError. The pool
+// thread now throws the error in convoy's wire form.
+test('a pool task error keeps its own properties in RemoteError.data (code)', async (t) => {
   const cluster = await start(t);
   const result = await settle(cluster.pool<PoolTasks>().fail('with a code'));
   t.false(result.ok);
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_REMOTE', remoteName: 'RangeError', data: { code: 'FIXTURE_POOL_FAILED' } });
 });
 
-test.failing('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', async (t) => {
+test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', async (t) => {
   const cluster = await start(t);
   const pool = cluster.pool<Record<string, () => Promise<unknown>>>();
   const result = await settle(pool['noSuchTask']!());

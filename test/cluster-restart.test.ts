@@ -140,14 +140,10 @@ test('no restart after a clean exit (code 0), and none past maxRestarts: then ca
   ]);
 });
 
-// BUG (src/cluster/cluster.ts #restart / #onDeath): when a restart attempt fails to start, #restart
-// kills that incarnation and loops; the kill's exit also reaches #onDeath, which counts it as a new
-// death of a ready worker. With maxRestarts reached there, #onDeath declares the worker dead for good
-// (worker-exit restarting:false, peers told) — yet the first #restart loop, sleeping in its backoff,
-// then spawns one more incarnation, fails again and declares the death a second and third time. (With
-// a larger maxRestarts, #onDeath starts a second #restart loop beside the first.) Expected: a worker
-// declared dead stays dead, and its terminal death is announced once.
-test.failing('a restart that keeps failing ends in one terminal death, and no spawn after it', async (t) => {
+// Regression: a failed restart attempt's exit used to reach #onDeath as a new death of a ready worker,
+// so a worker given up was announced dead several times and spawned again. A failed start is now not
+// a death; the give-up is announced once, as the terminal worker-exit (restarting: false).
+test('a restart that keeps failing ends in one terminal death, and no spawn after it', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'convoy-restart-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cluster = await startFor(t, {

@@ -2,20 +2,25 @@
 // called with the arguments the caller passed. tsx is registered when the module is TypeScript.
 import { workerData } from 'piscina';
 
-const { module, tsx } = workerData;
+const { module, tsx, errors } = workerData;
 if (tsx) {
   const { register } = await import('tsx/esm/api');
   register();
 }
+const { MethodNotFoundError, errorToWire } = await import(errors);
 const tasks = await import(module);
 
-/** piscina calls the default export with each task: `{ method, args }`. Only own named exports are tasks. */
-export default function runTask({ method, args }) {
-  const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
-  if (typeof fn !== 'function') {
-    const error = new Error(`No task \`${method}\` in the pool module`);
-    error.code = 'ERR_CONVOY_NO_METHOD';
-    throw error;
+/**
+ * piscina calls the default export with each task: `{ method, args }`. Only own named exports are tasks.
+ * A failure is thrown in convoy's wire form, so the caller gets the same RemoteError (with `data`,
+ * `cause`) or MethodNotFoundError as from any worker.
+ */
+export default async function runTask({ method, args }) {
+  try {
+    const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
+    if (typeof fn !== 'function') throw new MethodNotFoundError(method, 'the pool');
+    return await fn(...args);
+  } catch (error) {
+    throw { convoyError: errorToWire(error) };
   }
-  return fn(...args);
 }

@@ -219,6 +219,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async #restart(handle: WorkerHandle): Promise<void> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
+    let lastError: unknown;
     // Backoff doubles with consecutive failures; an incarnation that stayed up a while starts it over.
     if (performance.now() - handle.readyAt > BACKOFF_RESET_MS) handle.backoffStep = 0;
     while (!this.#closing && handle.restarts < maxRestarts) {
@@ -232,7 +233,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       try {
         await handle.start();
         await this.#wire([handle]);
-      } catch {
+      } catch (error) {
+        lastError = error;
         handle.child?.kill();
         continue;
       }
@@ -244,9 +246,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     if (this.#closing) return;
     handle.state = 'dead';
-    const error = new WorkerDiedError({ worker: handle.name, reason: 'crash' }, { cause: new Error(`Gave up after ${handle.restarts} restarts`) });
+    const error = new WorkerDiedError(
+      { worker: handle.name, reason: 'crash' },
+      { cause: new Error(`Gave up after ${handle.restarts} restarts`, lastError === undefined ? undefined : { cause: lastError }) },
+    );
     handle.link.kill(error);
-    this.#tellPeers(handle, { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false });
+    // The last incarnation never became ready: announce the end once, as the terminal exit.
+    const event: WorkerExitEvent = { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false };
+    this.#tellPeers(handle, event);
+    this.emit('worker-exit', event);
   }
 
   #readyEvent(handle: WorkerHandle, started: number) {

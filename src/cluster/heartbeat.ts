@@ -12,6 +12,7 @@ export class Heartbeat {
   readonly #watched = new Set<WorkerHandle>();
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
+  #lastTick = performance.now();
 
   constructor(options: FilledHealthOptions, onHung: (handle: WorkerHandle) => void) {
     this.#options = options;
@@ -22,7 +23,10 @@ export class Heartbeat {
     this.#watched.add(handle);
     // Start counting from now: the time spent starting is bounded by startTimeoutMs instead.
     if (handle.control) handle.control.channel.lastReceivedAt = performance.now();
-    this.#timer ??= setInterval(() => this.#tick(), this.#options.heartbeatIntervalMs).unref();
+    if (!this.#timer) {
+      this.#lastTick = performance.now();
+      this.#timer = setInterval(() => this.#tick(), this.#options.heartbeatIntervalMs).unref();
+    }
   }
 
   unwatch(handle: WorkerHandle): void {
@@ -38,10 +42,15 @@ export class Heartbeat {
   #tick(): void {
     const now = performance.now();
     const seq = ++this.#seq;
+    // A late tick means the coordinator itself was stalled: the workers' answers may be waiting unread
+    // behind this timer. Judge nobody this round; the pings below are answered before the next.
+    const stalled = now - this.#lastTick > this.#options.heartbeatIntervalMs * 2;
+    this.#lastTick = now;
     for (const handle of this.#watched) {
       const control = handle.control;
       if (!control || control.closed) continue;
-      if (now - control.channel.lastReceivedAt > this.#options.heartbeatTimeoutMs) {
+      if (stalled) control.channel.lastReceivedAt = Math.max(control.channel.lastReceivedAt, now - this.#options.heartbeatIntervalMs);
+      else if (now - control.channel.lastReceivedAt > this.#options.heartbeatTimeoutMs) {
         this.#watched.delete(handle);
         this.#onHung(handle);
         continue;

@@ -19,6 +19,8 @@ export const processEntry = new URL('workers/process.js', root);
 export const poolEntry = new URL('workers/pool.js', root);
 export const threadRuntime = new URL(`./../worker/thread-main${ext}`, here).href;
 export const processRuntime = new URL(`./../worker/process-main${ext}`, here).href;
+/** The error classes and their wire form, for pool threads (which load no other part of convoy). */
+export const errorsModule = new URL(`./../errors${ext}`, here).href;
 
 /** A user module (path relative to the current directory, or URL) as a file URL string. */
 export function moduleUrl(module: string | URL): string {

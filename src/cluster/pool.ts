@@ -4,10 +4,10 @@
  * ArrayBuffers found in the top-level arguments are transferred, not copied.
  */
 import type { Piscina } from 'piscina';
-import { needsTsx, moduleUrl, poolEntry } from './paths.js';
+import { errorsModule, needsTsx, moduleUrl, poolEntry } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
-import { RemoteError, errorFromWire, errorToWire } from '../errors.js';
+import { errorFromWire, errorToWire, type WireError } from '../errors.js';
 
 export class Pool implements Caller {
   readonly #piscina: Piscina;
@@ -22,7 +22,7 @@ export class Pool implements Caller {
     const module = moduleUrl(spec.module);
     this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
-      workerData: { module, tsx: needsTsx(module) },
+      workerData: { module, tsx: needsTsx(module), errors: errorsModule },
       ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),
       ...(spec.minThreads !== undefined ? { minThreads: spec.minThreads } : {}),
     });
@@ -35,8 +35,10 @@ export class Pool implements Caller {
     try {
       return await this.#piscina.run({ method, args }, { transferList });
     } catch (error) {
-      // Errors from a pool task come back like those of any remote handler.
-      throw error instanceof RemoteError ? error : errorFromWire(errorToWire(error));
+      // The pool thread sends a task's error in wire form: piscina's structured clone would drop its
+      // own properties (its `code`). Errors of the pool itself arrive as they are.
+      const wire = (error as { convoyError?: WireError } | null)?.convoyError;
+      throw wire ? errorFromWire(wire) : errorFromWire(errorToWire(error));
     }
   }
 

@@ -66,6 +66,19 @@ export class WorkerHandle {
     this.state = 'starting';
     this.#endingReason = undefined;
     this.#deathReported = false;
+    this.started = undefined;
+    try {
+      return await this.#spawnAndLoad();
+    } catch (error) {
+      // A failed start is not a death of a ready worker: no exit event, no restart from it.
+      this.#deathReported = true;
+      this.child?.kill();
+      this.#env.forgetProcess(this.name);
+      throw error;
+    }
+  }
+
+  async #spawnAndLoad(): Promise<StartResult> {
     const boot = this.#env.bootstrap(this.name, this.incarnation);
     let transport: Transport;
     const incarnation = this.incarnation;
