@@ -128,6 +128,8 @@ export class WorkerHandle {
   }
 
   #openControl(transport: Transport, incarnation: number): Endpoint {
+    // Cleared first, so an early close never reads the previous incarnation's exit notice.
+    this.control = undefined;
     const channel = new Channel(transport, {
       ...this.#env.channel,
       closeError: (cause) => this.#closeError(cause),

@@ -5,7 +5,7 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
-import { WorkerDiedError, toError } from '../errors.js';
+import { WorkerDiedError, toError, type WorkerDiedInfo } from '../errors.js';
 import type { Bootstrap, PeerPlan } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link } from '../rpc/link.js';
@@ -126,11 +126,20 @@ export class PeerTable {
   }
 
   #bind(name: string, incarnation: number, transport: Transport): void {
+    // Declared first: a transport that is already closed reports it while the endpoint is being built.
+    let endpoint: Endpoint | undefined;
     const channel = new Channel(transport, {
       ...this.#boot.channel,
-      closeError: (cause) => new WorkerDiedError({ worker: name, reason: 'disconnected' }, cause ? { cause: toError(cause) } : undefined),
+      closeError: (cause) => {
+        // A peer that said it is exiting died by that exit; otherwise all we know is the lost connection.
+        const notice = endpoint?.exitNotice;
+        const info: WorkerDiedInfo = notice
+          ? { worker: name, reason: notice.crashed ? 'crash' : 'exit', exitCode: notice.exitCode }
+          : { worker: name, reason: 'disconnected' };
+        return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
+      },
     });
-    const endpoint = new Endpoint(channel, {
+    endpoint = new Endpoint(channel, {
       api: this.#api,
       peerName: name,
       localName: this.#boot.name,

@@ -57,7 +57,12 @@ export class WorkerRuntime {
     process.on('uncaughtExceptionMonitor', () => {
       crashed = true;
     });
-    process.once('exit', (exitCode) => this.control.channel.sendFinal([Kind.Goodbye, { exitCode, crashed }]));
+    process.once('exit', (exitCode) => {
+      const goodbye = [Kind.Goodbye, { exitCode, crashed }] as const;
+      this.control.channel.sendFinal([...goodbye]);
+      // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
+      for (const link of this.peers.links.values()) link.endpoint?.channel.sendFinal([...goodbye]);
+    });
   }
 
   async #start(): Promise<StartResult> {
