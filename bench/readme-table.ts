@@ -32,7 +32,7 @@ interface RunJson {
   repetitions: number;
   only: string[];
   machine: { cpuModel: string; cpuCount: number; node: string; loadavg: number[] };
-  convoyBuild?: { flavor: string; note: string };
+  convoyBuild?: { flavor: string; note: string; revision?: string };
   scenarios: Scenario[];
   targets?: TargetResult[];
 }
@@ -66,6 +66,7 @@ export function renderSection(r: RunJson): string {
       `(a shared machine: absolute figures move ±25% between runs, ratios less), ` +
       `${r.quick ? '**quick run** (shorter repetitions; not for quoting), ' : ''}1 warm-up + ${r.repetitions} repetitions per scenario, ` +
       `convoy ${r.convoyBuild?.flavor === 'dist' ? 'compiled (dist/)' : r.convoyBuild ? 'from source (tsx)' : '(build not recorded)'}` +
+      `${r.convoyBuild?.revision ? ` at ${r.convoyBuild.revision}` : ''}` +
       `${r.only.length ? `, only ${r.only.join(', ')}` : ''}. Regenerate: \`npm run bench\`, then \`node --import tsx bench/readme-table.ts\`.`,
   );
   out.push('');

@@ -9,7 +9,7 @@ import { baselines } from './baselines/index.js';
 import { runScenario, type Outcome, type Scenario } from './harness.js';
 import { formatTable, toJson, type RunInfo } from './report.js';
 import { convoyBuild, scenarios } from './scenarios/index.js';
-import { checkTargets, formatTargets } from './targets.js';
+import { TARGETS, checkTargets, formatTargets } from './targets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +33,8 @@ for (const s of all) {
 const only = args.only;
 const picked = new Set(all.filter((s) => only.length === 0 || only.some((o) => s.name.includes(o))).map((s) => s.name));
 for (const s of all) if (picked.has(s.name) && s.baseline !== undefined) picked.add(s.baseline);
+// ... and the baselines of the targets whose convoy scenario is kept (comlink for thread↔thread, ...).
+for (const t of TARGETS) if (t.versus && picked.has(t.subject.scenario)) picked.add(t.versus.scenario);
 const chosen = all.filter((s) => picked.has(s.name));
 
 const info: RunInfo = { quick: args.quick, repetitions: args.quick ? 3 : 5, only };

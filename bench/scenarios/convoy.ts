@@ -6,6 +6,7 @@
 // coordinator through CONVOY_BENCH_INDEX, which spawned threads and processes inherit: `notify()` and the
 // proxies must come from the very module instance the worker runtime uses.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -53,6 +54,16 @@ const chosen = choose();
 export const flavor = chosen.flavor;
 /** Why this flavour was picked. */
 export const flavorNote = chosen.note;
+/** The commit measured, `+dirty` when src/ has uncommitted changes (recorded in the JSON). */
+export const revision = (() => {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+})();
+
 /** For group headings: which build the figures are of. */
 export const flavorLabel = flavor === 'dist' ? 'compiled dist/' : 'from source via tsx';
 

@@ -4,6 +4,7 @@
 import type { Scenario } from '../harness.js';
 import { callScenarios } from './calls.js';
 import { flavor, flavorNote } from './common.js';
+import { revision } from './convoy.js';
 import { deathScenarios } from './death.js';
 import { memoryScenarios } from './memory.js';
 import { meshScenarios, startScenarios } from './scale.js';
@@ -11,6 +12,6 @@ import { meshScenarios, startScenarios } from './scale.js';
 process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compiled build (dist/)' : 'the sources (tsx)'}: ${flavorNote}\n`);
 
 /** Recorded in the JSON: which convoy build was measured, and why. */
-export const convoyBuild = { flavor, note: flavorNote };
+export const convoyBuild = { flavor, note: flavorNote, revision };
 
 export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios];
