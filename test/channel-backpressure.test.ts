@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { ChannelFullError } from '../src/errors.js';
+import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/channel.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -60,7 +61,8 @@ for (const kind of TRANSPORT_KINDS) {
 
   test(`${kind}: a producer that awaits each notify never holds more than maxQueuedBytes`, async (t) => {
     const r = receiver();
-    const maxQueuedBytes = 1024;
+    // Room for a few messages: each counts its ~220 bytes plus MESSAGE_OVERHEAD_BYTES against the window.
+    const maxQueuedBytes = 4 * (220 + MESSAGE_OVERHEAD_BYTES);
     const { a } = await createPair(t, kind, { channel: { maxQueuedBytes }, b: { api: r.api } });
     let maxWindow = 0;
     let waited = 0;

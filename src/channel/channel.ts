@@ -2,10 +2,11 @@
  * One ordered, batched channel between two endpoints, over any transport.
  *
  * Messages are encoded when they are queued (so a bad argument fails its own message only) and leave
- * as one frame per batch when the current event-loop turn ends. Every frame starts with a header
- * `[acked, dataBytes]`: bytes of the peer's data the sender has handled since its last frame (the ack), and the data
- * bytes this frame carries. Acks give per-channel flow control over transports that have none of their
- * own (MessagePort): data messages (calls, notifies) wait while `maxQueuedBytes` are queued or unacked.
+ * as one frame per batch once the microtask queue stops adding to it. Every frame starts with a header
+ * `[acked, dataCost]`: the window cost of the peer's data this side has handled since its last frame
+ * (the ack), and the cost of the data this frame carries. A data message (call, notify) costs its size
+ * plus MESSAGE_OVERHEAD_BYTES. Acks give per-channel flow control over transports that have none of
+ * their own (MessagePort): data messages wait while `maxQueuedBytes` of cost are queued or unacked.
  * Control messages (replies, faults, cancels, pings) never wait, so flow control cannot deadlock a reply.
  *
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
@@ -34,6 +35,13 @@ export interface ChannelConfig extends ChannelOptions {
   closeError?: (cause: Error | undefined) => Error;
 }
 
+/**
+ * What one data message counts against the window beyond its encoded size: a pending handler costs the
+ * receiver about this much heap (promise, closures, decoded arguments), so a window of tiny notifies
+ * bounds the receiver's memory too, not only the bytes in transit.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 1024;
+
 /** Microtask hops a growing batch may wait before it is sent anyway. */
 const MAX_FLUSH_HOPS = 4096;
 /**
@@ -55,7 +63,7 @@ export class Channel {
 
   /** Encoded messages waiting for the next flush, in order. */
   #queue: Uint8Array[] = [];
-  /** For each queued message, its size if it is data (windowed), 0 if control. */
+  /** For each queued message, its window cost if it is data, 0 if control. */
   #queueData: number[] = [];
   #queueBytes = 0;
   /** Data bytes queued here or sent and not yet acked by the peer. */
@@ -121,7 +129,7 @@ export class Channel {
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
   sendControl(message: Message): void {
     if (this.#closed) throw this.#closed;
-    this.#enqueue(this.#encode(message), false);
+    this.#enqueue(this.#encode(message));
   }
 
   /** Encodes one message; one that could never fit in a frame the peer accepts fails here, alone. */
@@ -147,7 +155,7 @@ export class Channel {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
     this.#waiting.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
-    this.#enqueue(this.#encoder.encode([Kind.Goodbye]), false);
+    this.#enqueue(this.#encoder.encode([Kind.Goodbye]));
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);
     this.#transport.close();
@@ -160,7 +168,7 @@ export class Channel {
   sendFinal(message: Message): void {
     if (this.#closed) return;
     try {
-      this.#enqueue(this.#encoder.encode(message), false);
+      this.#enqueue(this.#encoder.encode(message));
     } catch {
       // An unencodable goodbye must not stop the rest from leaving.
     }
@@ -198,18 +206,20 @@ export class Channel {
   #fits(size: number, isCall: boolean): boolean {
     if (isCall && this.#inFlight >= this.#options.maxInFlight) return false;
     // A message larger than the whole window still goes when nothing else is outstanding.
-    return this.#windowBytes === 0 || this.#windowBytes + size <= this.#options.maxQueuedBytes;
+    return this.#windowBytes === 0 || this.#windowBytes + size + MESSAGE_OVERHEAD_BYTES <= this.#options.maxQueuedBytes;
   }
 
   #accept(bytes: Uint8Array, isCall: boolean): void {
     if (isCall) this.#inFlight++;
-    this.#windowBytes += bytes.byteLength;
-    this.#enqueue(bytes, true);
+    const cost = bytes.byteLength + MESSAGE_OVERHEAD_BYTES;
+    this.#windowBytes += cost;
+    this.#enqueue(bytes, cost);
   }
 
-  #enqueue(bytes: Uint8Array, isData: boolean): void {
+  /** `cost` is what a data message counts against the window (0 for control messages). */
+  #enqueue(bytes: Uint8Array, cost = 0): void {
     this.#queue.push(bytes);
-    this.#queueData.push(isData ? bytes.byteLength : 0);
+    this.#queueData.push(cost);
     this.#queueBytes += bytes.byteLength;
     this.#scheduleFlush();
   }

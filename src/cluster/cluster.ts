@@ -232,14 +232,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const started = performance.now();
       try {
         await handle.start();
-        await this.#wire([handle]);
+        // One wiring at a time, each ending with its worker ready: two workers restarting together
+        // would otherwise each wire only to the ready ones and never get a channel to each other.
+        await this.#exclusive(async () => {
+          await this.#wire([handle]);
+          if (!this.#closing) handle.markReady();
+        });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
         continue;
       }
       if (this.#closing) return;
-      handle.markReady();
       this.#heartbeat.watch(handle);
       this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
       return;
@@ -255,6 +259,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const event: WorkerExitEvent = { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false };
     this.#tellPeers(handle, event);
     this.emit('worker-exit', event);
+  }
+
+  #wiring: Promise<unknown> = Promise.resolve();
+
+  /** Runs `work` after every earlier exclusive work has finished. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#wiring.then(work);
+    this.#wiring = run.catch(() => {});
+    return run;
   }
 
   #readyEvent(handle: WorkerHandle, started: number) {
