@@ -7,11 +7,38 @@ import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
+/** How long a port works through frames before the thread's other ports and timers get a turn. */
+const SLICE_MS = 10;
+/** A pause this long between frames starts a new slice. */
+const IDLE_GAP_MS = 1;
+
 export class PortTransport implements Transport {
   readonly label = 'port';
   readonly #port: MessagePort;
   readonly #closeOnce = new CloseOnce();
   #pendingError: Error | undefined;
+  #handlers: TransportHandlers | undefined;
+  /** Frames deferred past a slice, handled in order before any newer one. */
+  #inbox: Uint8Array[] = [];
+  #draining = false;
+  #sliceStart = 0;
+  #lastFrameEnd = -Infinity;
+
+  readonly #drain = (): void => {
+    const started = performance.now();
+    let next = 0;
+    while (next < this.#inbox.length && !this.closed) {
+      this.#handlers!.frame(this.#inbox[next++]!);
+      if (performance.now() - started > SLICE_MS && next < this.#inbox.length) {
+        this.#inbox = this.#inbox.slice(next);
+        setImmediate(this.#drain);
+        return;
+      }
+    }
+    this.#inbox = [];
+    this.#draining = false;
+    this.#lastFrameEnd = this.#sliceStart = performance.now();
+  };
 
   constructor(port: MessagePort) {
     this.#port = port;
@@ -31,10 +58,30 @@ export class PortTransport implements Transport {
 
   start(handlers: TransportHandlers): void {
     this.#closeOnce.attach(handlers);
+    this.#handlers = handlers;
     this.#port.on('message', (data: unknown) => {
       if (this.closed) return;
-      if (data instanceof Uint8Array) handlers.frame(data);
-      else this.destroy(new ProtocolError(`Expected a Uint8Array frame on the port, got ${typeof data}`));
+      if (!(data instanceof Uint8Array)) {
+        this.destroy(new ProtocolError(`Expected a Uint8Array frame on the port, got ${typeof data}`));
+        return;
+      }
+      if (this.#draining) {
+        this.#inbox.push(data);
+        return;
+      }
+      const now = performance.now();
+      if (now - this.#lastFrameEnd > IDLE_GAP_MS) this.#sliceStart = now;
+      else if (now - this.#sliceStart > SLICE_MS) {
+        // Node hands a port at least 1000 queued messages in one go (node_messaging.cc, OnMessage), so a
+        // flood on this port would starve the thread's other ports (its control channel, heartbeats).
+        // Past a slice, frames wait in our inbox and are worked through between event-loop turns.
+        this.#inbox.push(data);
+        this.#draining = true;
+        setImmediate(this.#drain);
+        return;
+      }
+      handlers.frame(data);
+      this.#lastFrameEnd = performance.now();
     });
     this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
     this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
