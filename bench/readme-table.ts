@@ -86,6 +86,16 @@ export function renderSection(r: RunJson): string {
     ...convoy.flatMap((s) => (s.baseline ? [s.baseline] : [])),
     ...TARGETS.flatMap((t) => (t.versus ? [t.versus.scenario] : [])),
   ]);
+  // ... and the baselines those are compared with, so every ratio names a row of the table.
+  for (let more = true; more; ) {
+    more = false;
+    for (const s of r.scenarios) {
+      if (referenced.has(s.name) && s.baseline && !referenced.has(s.baseline)) {
+        referenced.add(s.baseline);
+        more = true;
+      }
+    }
+  }
   const shown = r.scenarios.filter((s) => s.name.startsWith('convoy/') || referenced.has(s.name));
   out.push('| scenario | median | min – max | × baseline (> 1 = better) |');
   out.push('| --- | ---: | ---: | --- |');

@@ -47,7 +47,7 @@ interface PairFixture {
  * on a loaded 2-core machine) before it runs optimised code: without this, a 250 ms quick repetition
  * measures the interpreter (seen: process↔process at 4–15k calls/s for the first second, 300k+ after).
  */
-const WARM_CALLS = QUICK ? 20_000 : 50_000;
+const WARM_CALLS = QUICK ? 10_000 : 50_000;
 
 async function warm(c: Cluster, pair: Pair): Promise<void> {
   const callee = c.worker<BenchApi>('callee');

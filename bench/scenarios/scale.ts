@@ -3,7 +3,7 @@
 //                      every other: n(n-1)/2 channels), `close` = cluster.close() after it
 //   mesh/<kind>-<n>    every worker keeps INFLIGHT calls in flight, spread round-robin over all its peers,
 //                      for the pipelined duration; the sum of the workers' calls/s
-// `mixed` alternates thread and process. --quick keeps only start/mixed-4 and mesh/threads-4.
+// `mixed` alternates thread and process. --quick keeps only start/mixed-2 and mesh/threads-4.
 // Clusters of 16 or more workers get `handshakeTimeoutMs: 10000`: with the default (1000 ms), 16–32
 // processes booting at once on a loaded 2-core machine sometimes miss it ("Connection closed during the
 // handshake", the worker exits 70 and startCluster() fails); that is a finding, not a figure to measure.
@@ -57,7 +57,7 @@ function meshScenario(kind: Shape, n: number): Scenario {
 }
 
 const START: [Shape, number][] = QUICK
-  ? [['mixed', 4]]
+  ? [['mixed', 2]]
   : [['thread', 4], ['thread', 16], ['thread', 32], ['process', 4], ['process', 16], ['process', 32], ['mixed', 4], ['mixed', 16], ['mixed', 32]];
 
 const MESH: [Shape, number][] = QUICK
