@@ -242,6 +242,14 @@ export class Channel {
       setTimeout(this.#runFlush, this.#options.flushDelayMs);
       return;
     }
+    if (this.#inFlight > 0) {
+      // Calls are still out, so replies are on their way and more calls will follow them — and a
+      // MessagePort delivers each reply frame in a callback of its own, so a microtask flush would send
+      // one small frame per frame received. Flush when the turn ends instead. A call from a side with
+      // nothing in flight (one at a time, ping-pong) and every reply take the microtask path below.
+      setImmediate(this.#runFlush);
+      return;
+    }
     this.#flushHops = 0;
     this.#idleHops = 0;
     this.#queuedAtHop = this.#queue.length;
