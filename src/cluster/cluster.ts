@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
 import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
 import { System, type Bootstrap, type PeerExit } from '../protocol/control.js';
@@ -24,6 +25,11 @@ import { WorkerHandle } from './worker-handle.js';
 const SHUTDOWN_GRACE_MS = 1000;
 const EXIT_GRACE_MS = 500;
 const MAX_RESTART_DELAY_MS = 5000;
+/**
+ * Workers started at once. Booting is CPU-bound; starting 32 processes together on 2 cores starves
+ * each of them (and the coordinator) for seconds, past the 1 s authentication deadline.
+ */
+const START_CONCURRENCY = Math.max(2, availableParallelism() * 2);
 /** A worker that was ready this long before it died restarts with the initial delay again. */
 const BACKOFF_RESET_MS = 10_000;
 
@@ -135,7 +141,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     const started = performance.now();
     try {
-      const results = await Promise.allSettled(handles.map((h) => h.start()));
+      const results = await settleLimited(handles, START_CONCURRENCY, (h) => h.start());
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
         const cause = (results[failed] as PromiseRejectedResult).reason;
@@ -305,6 +311,24 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#listener?.close();
     await this.#pool?.close();
   }
+}
+
+/** Like Promise.allSettled over `items.map(run)`, with at most `limit` runs at a time. */
+async function settleLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await run(items[index]!) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 /** Starts a cluster; resolves once every worker is loaded and connected to every other. */
