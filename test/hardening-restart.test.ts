@@ -10,17 +10,14 @@ import { fixture, startFor, within } from './helpers/cluster.js';
 const SINK = fixture('hardening-sink.ts');
 
 /*
- * BUG (reported): Cluster#restart wires a new incarnation only to the workers whose state is 'ready' at
- * that moment (#wire: `h.state === 'ready'`), and a worker is marked ready only after its own wiring is
- * done. When x and y restart together and their wirings overlap, each skips the other: the new x and y
- * never get a channel, and every call between them parks until startTimeoutMs, then fails — for good.
- * Under load a wiring is slow because its `\0connect` calls wait behind the traffic on the peers' control
- * channels (the leak test hit this 2 runs out of 3). Here that wait is made certain: the coordinator's
- * channel to z is held full for 8 s (longer than two concurrent starts from source take here) by one
+ * Regression: Cluster#restart wired a new incarnation only to the workers 'ready' at that moment, and a
+ * worker became ready only after its own wiring, so two workers restarting together skipped each other
+ * and calls between them parked until startTimeoutMs, then failed for good. Restarts now wire one at a
+ * time. Here the overlap is made certain: the coordinator's channel to z is held full for 8 s by one
  * notify bigger than the window whose handler sleeps, so the connect calls to z — and with them both
  * wirings — wait for it.
  */
-test.failing('two workers restarting at the same time get a channel to each other', async (t) => {
+test('two workers restarting at the same time get a channel to each other', async (t) => {
   const cluster = await startFor(t, {
     restartDelayMs: 10,
     maxQueuedBytes: 64 * 1024,
