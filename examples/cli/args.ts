@@ -14,6 +14,8 @@ Options (bank):
   --seconds N        how long transfers run (default 10)
   --shards N         shard workers (default 4)
   --tellers N        teller workers (default 2)
+  --accounts N       accounts per shard (default 200)
+  --concurrency N    transfers in flight per teller (default 64)
   --kind K           thread | process | mixed (default mixed)
   --chaos-ms N       kill a random worker about every N ms; 0 = never (default 0)
   --crash            inject at least one crash and restart (what npm start does)
@@ -42,6 +44,8 @@ export function parseCli(argv: string[]): Cli {
         seconds: { type: 'string' },
         shards: { type: 'string' },
         tellers: { type: 'string' },
+        accounts: { type: 'string' },
+        concurrency: { type: 'string' },
         kind: { type: 'string' },
         'chaos-ms': { type: 'string' },
         crash: { type: 'boolean' },

@@ -15,6 +15,8 @@ async function bank(cli: Cli): Promise<number> {
     seconds,
     shards: numberFlag(values, 'shards', 4, { min: 2 }),
     tellers: numberFlag(values, 'tellers', 2, { min: 1 }),
+    accountsPerShard: numberFlag(values, 'accounts', 200, { min: 2 }),
+    concurrency: numberFlag(values, 'concurrency', 64, { min: 1 }),
     kind: choiceFlag(values, 'kind', ['thread', 'process', 'mixed'] as const, 'mixed'),
     chaosEveryMs,
     seed: numberFlag(values, 'seed', 1),
