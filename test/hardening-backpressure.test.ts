@@ -9,9 +9,10 @@
  * measure each other.
  *
  * Why the bounds hold: a data message may only be queued or unacknowledged while it fits the window
- * (`maxQueuedBytes` of encoded bytes), and a frame's acknowledgement waits for its async notify handlers.
- * So the sender holds at most one window of encoded messages plus the frames built from them (×2), and
- * the receiver at most one window of frames plus the decoded messages whose handlers are still pending.
+ * (`maxQueuedBytes`, each message counting its encoded size plus MESSAGE_OVERHEAD_BYTES for the handler
+ * it will keep pending), and a frame's acknowledgement waits for its async notify handlers. So the
+ * sender holds at most one window of encoded messages plus the frames built from them (×2), and the
+ * receiver at most one window of frames plus the decoded messages whose handlers are still pending.
  */
 import test, { type ExecutionContext } from 'ava';
 import { notify, type ClusterOptions } from '../src/index.js';
@@ -104,9 +105,10 @@ async function flood(t: ExecutionContext, f: Flood): Promise<FloodResult> {
 }
 
 test.serial('thread: 1M awaited notifies to a slow async handler; both heaps stay bounded by the window, all in order', async (t) => {
-  // ~170 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame built from them) + 30 MiB for
-  // what one GC cycle may not have freed. Receiver: ≤ 1 window of frames, plus each pending message
-  // decoded (≤ 1.5 KB of objects while its handler awaits, ~6k of them: ≤ 10 MB) + slack: 64 MiB.
+  // ~170 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame
+  // built from them) + 30 MiB for what one GC cycle may not have freed. Receiver: ≤ 1 window of frames,
+  // plus each pending message decoded (≤ 1.5 KB of objects while its handler awaits, < 1k of them) +
+  // slack: 64 MiB.
   const maxQueuedBytes = 1 * MB;
   await flood(t, {
     kind: 'thread',

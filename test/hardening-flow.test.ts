@@ -13,7 +13,7 @@ import { exitLog, fixture, settle, startFor, within } from './helpers/cluster.js
 
 const SINK = fixture('hardening-sink.ts');
 const REJECT: Partial<ClusterOptions> = { backpressure: 'reject', maxQueuedBytes: 64 * 1024 };
-/** 5000 notifies of ~120 B: ~600 KB against a 64 KiB window. */
+/** 5000 notifies of ~120 B (each counting ~1.1 KiB against the window): far more than a 64 KiB window. */
 const BURST = 5000;
 const PAD = 'r'.repeat(100);
 
@@ -81,7 +81,7 @@ for (const kinds of TRIO) {
     const a = cluster.worker<Sink>('a');
     const b = cluster.worker<Sink>('b');
     await b.resetSink(0);
-    // b spins 5 µs per notify: a fills its 16 MiB window (~140k notifies) long before b drains it.
+    // b spins 5 µs per notify: a fills its 16 MiB window (~15k notifies) long before b drains it.
     await a.startFlood('b', 100, 5);
     t.teardown(() => a.stopFlood(false).catch(() => undefined));
     const sentBefore = await untilBackedUp(a, 15_000);
@@ -93,7 +93,7 @@ for (const kinds of TRIO) {
     t.log(`a had sent ${sentBefore} notifies when the window filled, ${after.sent} after the calls; ` +
       `a → c latencies: median ${sorted[10]!.toFixed(1)} ms, max ${sorted[19]!.toFixed(1)} ms`);
     t.true(after.waiting, 'b was still backed up after the calls');
-    // Generous for a shared 2-core machine; a stalled channel would wait for b's backlog (~1 s per window).
+    // Generous for a shared 2-core machine; a stalled channel would wait for b's whole backlog.
     t.true(sorted[19]! < 1000, `every a → c call under 1 s: ${latencies.map((ms) => ms.toFixed(0)).join(', ')}`);
 
     const { sent, error } = await within(a.stopFlood(true), 30_000, 'stop the flood and drain b');
