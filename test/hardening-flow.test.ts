@@ -55,6 +55,7 @@ test.serial("thread → process: 'reject' reaches the workers' own channels too"
   const { acceptedSeqs, failures, barrier } = await within(a.burst('b', BURST, 100), 20_000, 'burst a → b');
   t.log(`${acceptedSeqs.length} accepted, refused: ${JSON.stringify(failures)}`);
   t.true(acceptedSeqs.length > 0);
+  t.deepEqual(acceptedSeqs, Array.from({ length: acceptedSeqs.length }, (_, i) => i), 'what fits is a prefix');
   t.deepEqual(Object.keys(failures), ['ERR_CONVOY_BACKPRESSURE']);
   t.is(acceptedSeqs.length + failures['ERR_CONVOY_BACKPRESSURE']!, BURST);
   t.is(barrier, acceptedSeqs.length, 'b handled exactly the accepted notifies before the barrier call');
