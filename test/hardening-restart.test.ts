@@ -2,6 +2,8 @@
  * Restarts under concurrency (found by hardening-leaks.test.ts, issue 6): workers that restart at the
  * same time must end up connected to each other, like any pair of the mesh.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { notify, type WorkerRestartEvent } from '../src/index.js';
 import type { Sink } from './fixtures/hardening-sink.js';
@@ -46,4 +48,26 @@ test('two workers restarting at the same time get a channel to each other', asyn
   t.deepEqual(peersOf('y'), ['x', 'z'], 'y has a channel to x');
   t.like(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [1]), 5000, 'x → y after the restarts'), { ok: true, value: 2 });
   t.like(await within(cluster.worker<Sink>('y').tryCall('x', 'inc', [2]), 5000, 'y → x after the restarts'), { ok: true, value: 3 });
+});
+
+/*
+ * BUG (reported): the restart delay is an unref'd timer (Cluster#restart), so while the only worker is
+ * down nothing holds the coordinator's event loop: a coordinator whose work all happens in its workers
+ * exits during restartDelayMs (here with code 13, its top-level await never settled) instead of
+ * restarting the worker. Expected: it restarts x, calls it and exits 0.
+ */
+test.failing('a coordinator with nothing else to do stays alive while its only worker restarts', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(fixture('hardening-restart-coordinator.ts'))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await within(exited, 30_000, 'the coordinator process to finish');
+  t.is(stdout.trim(), 'restarted 2');
+  t.is(code, 0);
 });
