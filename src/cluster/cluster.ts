@@ -48,6 +48,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #pool: Pool | undefined;
   #poolRemote: Remote<unknown> | undefined;
   #closing: Promise<void> | undefined;
+  /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
+  readonly #restartWaits = new Set<() => void>();
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -233,7 +235,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const delay = Math.min(MAX_RESTART_DELAY_MS, this.#health.restartDelayMs * 2 ** handle.backoffStep);
       handle.backoffStep++;
       handle.restarts++;
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      // Not unref'd: a coordinator whose work all happens in its workers must stay up for the restart.
+      // close() cuts the wait short.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#restartWaits.delete(wake);
+          resolve();
+        }, delay);
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.#restartWaits.add(wake);
+      });
       if (this.#closing) return;
       const started = performance.now();
       try {
@@ -289,6 +303,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async #close(): Promise<void> {
     this.#heartbeat.stop();
+    for (const wake of this.#restartWaits) wake();
+    this.#restartWaits.clear();
     const closed = new ClusterClosedError();
     const handles = [...this.#handles.values()];
     // New calls fail now; calls already sent may still be answered while each worker is asked to shut
