@@ -343,35 +343,42 @@ export class Channel {
       this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
     }
-    let values: unknown[];
-    let header: unknown;
+    // Each value is checked as it is decoded, and the frame is refused at the first bad one.
+    let header: [number, number] | undefined;
+    const messages: Message[] = [];
+    let failure: unknown;
     try {
-      values = this.#decoder.decodeAll(bytes);
-      header = values[0];
-      if (!Array.isArray(header) || header.length !== 2 || !isCount(header[0]) || !isCount(header[1])) {
-        throw new ProtocolError('Frame without a valid header');
-      }
+      this.#decoder.decodeEach(bytes, (value, index) => {
+        if (index > 0) {
+          messages.push(validateMessage(value));
+          return true;
+        }
+        if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
+          throw new ProtocolError('Frame without a valid header');
+        }
+        header = value as [number, number];
+        return true;
+      });
+      if (!header) throw new ProtocolError('Empty frame');
     } catch (error) {
-      this.abort(toError(error));
+      failure = error;
+    }
+    if (failure !== undefined) {
+      // decodeEach wraps what the callback threw; report the validation error itself when there is one.
+      const cause = failure instanceof ProtocolError && failure.cause instanceof ProtocolError ? failure.cause : failure;
+      this.abort(toError(cause));
       return;
     }
-    const [acked, dataBytes] = header as [number, number];
-    this.stats.recordReceived(values.length - 1, bytes.byteLength);
+    const [acked, dataBytes] = header!;
+    this.stats.recordReceived(messages.length, bytes.byteLength);
     if (acked > 0) {
       this.#windowBytes = Math.max(0, this.#windowBytes - acked);
       this.#pump();
     }
     const listener = this.#listener!;
     let holds: Promise<unknown>[] | undefined;
-    for (let i = 1; i < values.length; i++) {
+    for (const message of messages) {
       if (this.#closed) return;
-      let message: Message;
-      try {
-        message = validateMessage(values[i]);
-      } catch (error) {
-        this.abort(toError(error));
-        return;
-      }
       const hold = listener.message(message);
       if (hold) (holds ??= []).push(hold);
     }

@@ -58,6 +58,20 @@ export class Decoder {
     }
   }
 
+  /**
+   * Decodes the values of a frame one at a time, handing each to `each` (with its index) as soon as it is
+   * read; `each` returning false stops the decode there. A frame of junk is refused at its first bad
+   * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
+   */
+  decodeEach(bytes: Uint8Array, each: (value: unknown, index: number) => boolean): void {
+    let index = 0;
+    try {
+      this.#unpackr.unpackMultiple(bytes, (value: unknown) => each(value, index++));
+    } catch (error) {
+      throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+    }
+  }
+
   decode(bytes: Uint8Array): unknown {
     try {
       return this.#unpackr.unpack(bytes);

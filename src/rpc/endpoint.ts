@@ -51,6 +51,8 @@ export class Endpoint {
   readonly #queuedCalls = new Set<number>();
   readonly #closeListeners: ((error: Error) => void)[] = [];
   #nextId = 0;
+  /** The id of the last call received: ids must increase. */
+  #lastCallId = 0;
   #closedWith: Error | undefined;
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
@@ -165,6 +167,15 @@ export class Endpoint {
       case Kind.Call:
       case Kind.Notify: {
         const isNotify = message[0] === Kind.Notify;
+        if (!isNotify) {
+          // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
+          const id = message[1];
+          if (id <= this.#lastCallId) {
+            this.channel.abort(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId}`));
+            return;
+          }
+          this.#lastCallId = id;
+        }
         // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
         if (this.#serial && (isNotify ? message[1] : message[2]).charCodeAt(0) !== 0) {
           if (!isNotify) this.#queuedCalls.add(message[1]);
