@@ -210,10 +210,12 @@ export class Channel {
   }
 
   #accept(bytes: Uint8Array, isCall: boolean): void {
-    if (isCall) this.#inFlight++;
     const cost = bytes.byteLength + MESSAGE_OVERHEAD_BYTES;
     this.#windowBytes += cost;
+    // Queued before this call is counted: only calls already out make the flush wait for the turn's end,
+    // so a lone call leaves at once.
     this.#enqueue(bytes, cost);
+    if (isCall) this.#inFlight++;
   }
 
   /** `cost` is what a data message counts against the window (0 for control messages). */
