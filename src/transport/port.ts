@@ -9,8 +9,6 @@ import { CloseOnce, type Transport, type TransportHandlers } from './transport.j
 
 /** How long a port works through frames before the thread's other ports and timers get a turn. */
 const SLICE_MS = 10;
-/** A pause this long between frames starts a new slice. */
-const IDLE_GAP_MS = 1;
 
 export class PortTransport implements Transport {
   readonly label = 'port';
@@ -22,7 +20,10 @@ export class PortTransport implements Transport {
   #inbox: Uint8Array[] = [];
   #draining = false;
   #sliceStart = 0;
-  #lastFrameEnd = -Infinity;
+  #sliceOpen = false;
+  readonly #closeSlice = (): void => {
+    this.#sliceOpen = false;
+  };
 
   readonly #drain = (): void => {
     const started = performance.now();
@@ -37,7 +38,6 @@ export class PortTransport implements Transport {
     }
     this.#inbox = [];
     this.#draining = false;
-    this.#lastFrameEnd = this.#sliceStart = performance.now();
   };
 
   constructor(port: MessagePort) {
@@ -70,8 +70,12 @@ export class PortTransport implements Transport {
         return;
       }
       const now = performance.now();
-      if (now - this.#lastFrameEnd > IDLE_GAP_MS) this.#sliceStart = now;
-      else if (now - this.#sliceStart > SLICE_MS) {
+      if (!this.#sliceOpen) {
+        // A slice is one go of Node's port callback loop: it ends when the loop yields (setImmediate).
+        this.#sliceOpen = true;
+        this.#sliceStart = now;
+        setImmediate(this.#closeSlice);
+      } else if (now - this.#sliceStart > SLICE_MS) {
         // Node hands a port at least 1000 queued messages in one go (node_messaging.cc, OnMessage), so a
         // flood on this port would starve the thread's other ports (its control channel, heartbeats).
         // Past a slice, frames wait in our inbox and are worked through between event-loop turns.
@@ -81,7 +85,6 @@ export class PortTransport implements Transport {
         return;
       }
       handlers.frame(data);
-      this.#lastFrameEnd = performance.now();
     });
     this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
     this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
