@@ -14,9 +14,9 @@
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { Kind, type Message } from '../protocol/messages.js';
-import { validateMessage } from '../protocol/validate.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
+import { buildFrame, parseFrame, type ParsedFrame } from './frame.js';
 import { ChannelStats } from './stats.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -323,15 +323,8 @@ export class Channel {
       bodyBytes += queue[i]!.byteLength;
       dataBytes += this.#queueData[i]!;
     }
-    const header = this.#encoder.encode([this.#toAck, dataBytes]);
+    const frame = buildFrame(this.#encoder, this.#toAck, dataBytes, queue, start, end);
     this.#toAck = 0;
-    const frame = new Uint8Array(header.byteLength + bodyBytes);
-    frame.set(header, 0);
-    let offset = header.byteLength;
-    for (let i = start; i < end; i++) {
-      frame.set(queue[i]!, offset);
-      offset += queue[i]!.byteLength;
-    }
     this.#queueBytes -= bodyBytes;
     this.stats.recordSent(end - start, frame.byteLength);
     const more = this.#transport.send(frame);
@@ -345,33 +338,14 @@ export class Channel {
       this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
     }
-    // Each value is checked as it is decoded, and the frame is refused at the first bad one.
-    let header: [number, number] | undefined;
-    const messages: Message[] = [];
-    let failure: unknown;
+    let frame: ParsedFrame;
     try {
-      this.#decoder.decodeEach(bytes, (value, index) => {
-        if (index > 0) {
-          messages.push(validateMessage(value));
-          return true;
-        }
-        if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
-          throw new ProtocolError('Frame without a valid header');
-        }
-        header = value as [number, number];
-        return true;
-      });
-      if (!header) throw new ProtocolError('Empty frame');
+      frame = parseFrame(this.#decoder, bytes);
     } catch (error) {
-      failure = error;
-    }
-    if (failure !== undefined) {
-      // decodeEach wraps what the callback threw; report the validation error itself when there is one.
-      const cause = failure instanceof ProtocolError && failure.cause instanceof ProtocolError ? failure.cause : failure;
-      this.abort(toError(cause));
+      this.abort(toError(error));
       return;
     }
-    const [acked, dataBytes] = header!;
+    const { acked, dataCost: dataBytes, messages } = frame;
     this.stats.recordReceived(messages.length, bytes.byteLength);
     if (acked > 0) {
       this.#windowBytes = Math.max(0, this.#windowBytes - acked);
@@ -411,8 +385,4 @@ export class Channel {
     this.#waiting.rejectAll(error);
     this.#listener?.close(error);
   }
-}
-
-function isCount(value: unknown): boolean {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
