@@ -16,6 +16,7 @@ import { ControlListener } from './listener.js';
 import { planMesh } from './mesh.js';
 import { moduleUrl } from './paths.js';
 import { Pool } from './pool.js';
+import { settleLimited } from './settle-limited.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
@@ -327,24 +328,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#listener?.close();
     await this.#pool?.close();
   }
-}
-
-/** Like Promise.allSettled over `items.map(run)`, with at most `limit` runs at a time. */
-async function settleLimited<T, R>(items: T[], limit: number, run: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: 'fulfilled', value: await run(items[index]!) };
-      } catch (reason) {
-        results[index] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 /** Starts a cluster; resolves once every worker is loaded and connected to every other. */
