@@ -6,18 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { startCluster, type Cluster, type ClusterOptions, type WorkerExitEvent } from '../../src/index.js';
 
-export class DeadlineError extends Error {
-  override name = 'DeadlineError';
-}
+import { DeadlineError, withDeadline as within } from './deadline.js';
 
-/** Resolves like `promise`, or rejects with DeadlineError naming `what` once `ms` have passed. */
-export function within<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([Promise.resolve(promise), deadline]).finally(() => clearTimeout(timer));
-}
+/** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
+export { DeadlineError, within };
 
 /** How a promise settled and when (ms since `since`), without leaving a rejection unhandled. */
 export type Settled<T> = { ok: true; value: T; at: number } | { ok: false; error: unknown; at: number };
