@@ -3,10 +3,10 @@
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, WorkerDiedError, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
-import { Link, diedError } from '../rpc/link.js';
+import { Link, closedChannelError, diedError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
@@ -155,14 +155,9 @@ export class WorkerHandle {
 
   #closeError(cause: Error | undefined): Error {
     if (this.state === 'closed') return new ClusterClosedError();
-    const notice = this.control?.exitNotice;
-    const info: WorkerDiedInfo = { worker: this.name, reason: this.#endingReason ?? 'disconnected' };
-    if (!this.#endingReason && notice) {
-      // The worker said it is exiting: its channel closing is that exit, not a lost connection.
-      info.reason = notice.crashed ? 'crash' : 'exit';
-      info.exitCode = notice.exitCode;
-    }
-    return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
+    // A death we caused (kill, hang) is named by us; otherwise the worker's last words, if any, say how.
+    if (this.#endingReason) return closedChannelError(this.name, undefined, this.#endingReason, cause);
+    return closedChannelError(this.name, this.control?.exitNotice, 'disconnected', cause);
   }
 
   #failCalls(error: WorkerDiedError): void {

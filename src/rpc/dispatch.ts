@@ -28,9 +28,4 @@ export class Dispatcher {
     }
     return handler.apply(this.#api, args);
   }
-
-  /** The method names a peer may call, for error messages and stats. */
-  get methods(): string[] {
-    return Object.keys(this.#api).filter((key) => typeof this.#api[key] === 'function');
-  }
 }

@@ -8,7 +8,8 @@
  * `waitMs`); in-flight calls of a closed endpoint have already failed there (at-most-once). On a dead
  * link every call rejects at once.
  */
-import { TimeoutError, WorkerDiedError, type DeathReason } from '../errors.js';
+import { TimeoutError, WorkerDiedError, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
 import type { CallOptions } from './pending-call.js';
 import type { Caller } from './remote.js';
@@ -198,6 +199,17 @@ export class Link implements Caller {
   #errorFor(error: Error, method?: string): Error {
     return error instanceof WorkerDiedError && method ? error.forMethod(method) : error;
   }
+}
+
+/**
+ * The death of `worker` as its closing channel shows it: what its last words say (exit or crash, with
+ * the code) when it sent any, otherwise `fallback`.
+ */
+export function closedChannelError(worker: string, notice: ExitNotice | undefined, fallback: DeathReason, cause: unknown): WorkerDiedError {
+  const info: WorkerDiedInfo = notice
+    ? { worker, reason: notice.crashed ? 'crash' : 'exit', exitCode: notice.exitCode }
+    : { worker, reason: fallback };
+  return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
 }
 
 export function diedError(worker: string, reason: DeathReason, details: { exitCode?: number | null; signal?: string | null } = {}): WorkerDiedError {

@@ -105,13 +105,4 @@ export class PortTransport implements Transport {
     // Report now: a destroyed transport must fail its calls at once, not when the port event comes.
     this.#closeOnce.report(error);
   }
-
-  /** Lets the thread exit while this port is idle (the channel's own timers keep nothing alive either). */
-  unref(): void {
-    this.#port.unref();
-  }
-
-  ref(): void {
-    this.#port.ref();
-  }
 }

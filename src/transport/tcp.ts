@@ -84,12 +84,4 @@ export class TcpTransport implements Transport {
     this.#socket.destroy();
     this.#closeOnce.report(error);
   }
-
-  unref(): void {
-    this.#socket.unref();
-  }
-
-  ref(): void {
-    this.#socket.ref();
-  }
 }

@@ -5,10 +5,10 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
-import { WorkerDiedError, toError, type WorkerDiedInfo } from '../errors.js';
+import { WorkerDiedError } from '../errors.js';
 import type { Bootstrap, PeerPlan } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
-import { Link } from '../rpc/link.js';
+import { Link, closedChannelError } from '../rpc/link.js';
 import { acceptHandshake, dialHandshake } from '../transport/tcp-handshake.js';
 import { PortTransport } from '../transport/port.js';
 import { TcpTransport } from '../transport/tcp.js';
@@ -132,11 +132,7 @@ export class PeerTable {
       ...this.#boot.channel,
       closeError: (cause) => {
         // A peer that said it is exiting died by that exit; otherwise all we know is the lost connection.
-        const notice = endpoint?.exitNotice;
-        const info: WorkerDiedInfo = notice
-          ? { worker: name, reason: notice.crashed ? 'crash' : 'exit', exitCode: notice.exitCode }
-          : { worker: name, reason: 'disconnected' };
-        return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
+        return closedChannelError(name, endpoint?.exitNotice, 'disconnected', cause);
       },
     });
     endpoint = new Endpoint(channel, {
