@@ -9,6 +9,8 @@ import { CloseOnce, type Transport, type TransportHandlers } from './transport.j
 
 /** How long a port works through frames before the thread's other ports and timers get a turn. */
 const SLICE_MS = 10;
+/** A slice that has run this long gets its end marked (see the message handler). */
+const SLICE_CHECK_MS = 1;
 
 export class PortTransport implements Transport {
   readonly label = 'port';
@@ -21,8 +23,10 @@ export class PortTransport implements Transport {
   #draining = false;
   #sliceStart = 0;
   #sliceOpen = false;
+  #closeScheduled = false;
   readonly #closeSlice = (): void => {
     this.#sliceOpen = false;
+    this.#closeScheduled = false;
   };
 
   readonly #drain = (): void => {
@@ -70,12 +74,14 @@ export class PortTransport implements Transport {
         return;
       }
       const now = performance.now();
-      if (!this.#sliceOpen) {
-        // A slice is one go of Node's port callback loop: it ends when the loop yields (setImmediate).
+      // A slice is one go of Node's port callback loop. Once it has run for SLICE_CHECK_MS, a setImmediate
+      // marks where the loop yields; until then no close is scheduled, so a slice older than that with no
+      // close pending must belong to an earlier turn — start a new one. (Only slow slices leave an
+      // Immediate behind: a per-frame one showed up as an open resource after every small reply.)
+      if (!this.#sliceOpen || (!this.#closeScheduled && now - this.#sliceStart > SLICE_CHECK_MS)) {
         this.#sliceOpen = true;
         this.#sliceStart = now;
-        setImmediate(this.#closeSlice);
-      } else if (now - this.#sliceStart > SLICE_MS) {
+      } else if (this.#closeScheduled && now - this.#sliceStart > SLICE_MS) {
         // Node hands a port at least 1000 queued messages in one go (node_messaging.cc, OnMessage), so a
         // flood on this port would starve the thread's other ports (its control channel, heartbeats).
         // Past a slice, frames wait in our inbox and are worked through between event-loop turns.
@@ -85,6 +91,10 @@ export class PortTransport implements Transport {
         return;
       }
       handlers.frame(data);
+      if (!this.#closeScheduled && performance.now() - this.#sliceStart > SLICE_CHECK_MS) {
+        this.#closeScheduled = true;
+        setImmediate(this.#closeSlice);
+      }
     });
     this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
     this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
