@@ -125,6 +125,7 @@ export function describe(value: unknown): string {
   } catch {
     shown = Object.prototype.toString.call(value);
   }
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `${shown} (${value === null ? 'null' : typeof value})`;
 }

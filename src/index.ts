@@ -28,6 +28,7 @@ export {
   type DeathReason,
 } from './errors.js';
 export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js';
+export { transfer } from './protocol/transfer.js';
 export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
 export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions } from './options.js';

@@ -24,6 +24,9 @@ class RecordingTransport implements Transport {
   get label(): string {
     return this.inner.label;
   }
+  get transfers(): boolean {
+    return this.inner.transfers;
+  }
   send(frame: Uint8Array): boolean {
     this.frames.push(frame.slice());
     return this.inner.send(frame);

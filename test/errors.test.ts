@@ -99,6 +99,8 @@ test('describe shows value and type, and shortens long values', (t) => {
   t.is(describe('a'), '"a" (string)');
   t.is(describe(undefined), 'undefined (undefined)');
   t.true(describe('x'.repeat(500)).length < 80);
+  t.is(describe([]), 'an empty array', 'not an empty string');
+  t.is(describe([1, 2]), 'an array of 2');
 });
 
 class CodedError extends Error {

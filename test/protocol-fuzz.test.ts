@@ -108,6 +108,7 @@ const anyFrame = fc.oneof({ arbitrary: mutatedFrame, weight: 3 }, { arbitrary: v
 /** A transport whose received frames are whatever the test hands to `feed`; what the channel sends is kept. */
 class FakeTransport implements Transport {
   readonly label = 'fake';
+  readonly transfers = false;
   readonly sent: Uint8Array[] = [];
   readonly #closeOnce = new CloseOnce();
   #handlers: TransportHandlers | undefined;

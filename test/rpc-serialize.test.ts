@@ -18,6 +18,7 @@ const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
   ['undefined inside arrays and objects', { list: [undefined, 1], missing: undefined }],
   ['BigInt', -(2n ** 100n)],
   ['Uint8Array', new Uint8Array([0, 1, 2, 253, 254, 255])],
+  ['Buffer (stays a Buffer on every transport)', Buffer.from([7, 8, 9])],
   ['Float32Array', new Float32Array([0.5, -1.25])],
   ['Date', new Date(1_700_000_000_000)],
   ['nested mix', { m: new Map([['s', new Set([new Uint8Array([9])])]]), n: [1n, undefined, 'é'] }],

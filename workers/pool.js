@@ -1,6 +1,6 @@
 // Entry of convoy's piscina pool threads: each named export of the user's pool module is a task,
 // called with the arguments the caller passed. tsx is registered when the module is TypeScript.
-import { workerData } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 
 const { module, tsx, errors } = workerData;
 if (tsx) {
@@ -16,11 +16,17 @@ const tasks = await import(module);
  * `cause`) or MethodNotFoundError as from any worker.
  */
 export default async function runTask({ method, args }) {
+  let result;
   try {
     const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
     if (typeof fn !== 'function') throw new MethodNotFoundError(method, 'the pool');
-    return await fn(...args);
+    result = await fn(...args);
   } catch (error) {
     throw { convoyError: errorToWire(error) };
   }
+  // A result marked with convoy's transfer() moves its buffers back, as piscina's move() does. The
+  // marks live in a global registry (see src/protocol/transfer.ts), so no convoy module is needed here.
+  const list = typeof result === 'object' && result !== null ? globalThis[Symbol.for('convoy.transfer')]?.marks.get(result) : undefined;
+  if (!list) return result;
+  return move({ [transferableSymbol]: list, [valueSymbol]: result });
 }

@@ -8,15 +8,19 @@
  * plus MESSAGE_OVERHEAD_BYTES. Acks give per-channel flow control over transports that have none of
  * their own (MessagePort): data messages wait while `maxQueuedBytes` of cost are queued or unacked.
  * Control messages (replies, faults, cancels, pings) never wait, so flow control cannot deadlock a reply.
+ * Buffers marked with `transfer()` travel beside the frame on transports that can move them (a
+ * MessagePort) and count against the window like encoded bytes; elsewhere they are encoded inline.
  *
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { Kind, type Message } from '../protocol/messages.js';
+import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
-import { buildFrame, parseFrame, type ParsedFrame } from './frame.js';
+import { parseFrame, type ParsedFrame } from './frame.js';
+import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -62,10 +66,7 @@ export class Channel {
   #listener: ChannelListener | undefined;
 
   /** Encoded messages waiting for the next flush, in order. */
-  #queue: Uint8Array[] = [];
-  /** For each queued message, its window cost if it is data, 0 if control. */
-  #queueData: number[] = [];
-  #queueBytes = 0;
+  readonly #outbox = new Outbox();
   /** Data bytes queued here or sent and not yet acked by the peer. */
   #windowBytes = 0;
   /** Calls sent and not yet answered. */
@@ -97,7 +98,7 @@ export class Channel {
   start(listener: ChannelListener): void {
     this.#listener = listener;
     this.#transport.start({
-      frame: (bytes) => this.#receive(bytes),
+      frame: (bytes, transferred) => this.#receive(bytes, transferred),
       close: (cause) => this.#fail(this.#closeError(cause)),
       drain: () => {
         this.#transportFull = false;
@@ -109,31 +110,40 @@ export class Channel {
   /**
    * Queues a call or notify. Returns undefined when it is accepted now, or a promise that settles when
    * it is accepted (under backpressure). Throws SerializationError when the message cannot be encoded
-   * (nothing is queued), and the close error when the channel is closed.
+   * (nothing is queued), and the close error when the channel is closed. The buffers in `transfer` are
+   * detached from their owner once the message is accepted or waiting, never when it throws.
    */
-  send(message: Message, isCall: boolean): Promise<void> | undefined {
+  send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    const bytes = this.#encode(message);
-    if (this.#waiting.length === 0 && this.#fits(bytes.byteLength, isCall)) {
-      this.#accept(bytes, isCall);
+    const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
+    const bytes = this.#encode(prepared ? prepared.value : message);
+    const size = bytes.byteLength + (prepared ? prepared.bytes : 0);
+    if (this.#waiting.length === 0 && this.#fits(size, isCall)) {
+      this.#accept(bytes, size, isCall, prepared?.commit());
       return undefined;
     }
     if (this.#options.backpressure === 'reject') {
       throw new ChannelFullError(this.#windowBytes, this.#inFlight, this.#options);
     }
     this.stats.waits++;
-    return this.#waiting.add(bytes, isCall);
+    return this.#waiting.add(bytes, size, isCall, prepared?.commit());
   }
 
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
-  sendControl(message: Message): void {
+  sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
     if (this.#closed) throw this.#closed;
-    this.#enqueue(this.#encode(message));
+    if (!transfer) {
+      this.#enqueue(this.#encode(message));
+      return;
+    }
+    const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
+    const bytes = this.#encode(prepared.value);
+    this.#enqueue(bytes, 0, prepared.commit());
   }
 
   /** Encodes one message; one that could never fit in a frame the peer accepts fails here, alone. */
-  #encode(message: Message): Uint8Array {
+  #encode(message: unknown): Uint8Array {
     const bytes = this.#encoder.encode(message);
     // The frame adds a few header bytes; leave room for them.
     if (bytes.byteLength + 64 > this.#options.maxFrameBytes) {
@@ -188,7 +198,7 @@ export class Channel {
   }
 
   get queuedBytes(): number {
-    return this.#queueBytes;
+    return this.#outbox.bytes;
   }
 
   get windowBytes(): number {
@@ -209,29 +219,28 @@ export class Channel {
     return this.#windowBytes === 0 || this.#windowBytes + size + MESSAGE_OVERHEAD_BYTES <= this.#options.maxQueuedBytes;
   }
 
-  #accept(bytes: Uint8Array, isCall: boolean): void {
-    const cost = bytes.byteLength + MESSAGE_OVERHEAD_BYTES;
+  /** `size` is the encoded bytes plus the bytes transferred beside them. */
+  #accept(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): void {
+    const cost = size + MESSAGE_OVERHEAD_BYTES;
     this.#windowBytes += cost;
     // Queued before this call is counted: only calls already out make the flush wait for the turn's end,
     // so a lone call leaves at once.
-    this.#enqueue(bytes, cost);
+    this.#enqueue(bytes, cost, transfer);
     if (isCall) this.#inFlight++;
   }
 
   /** `cost` is what a data message counts against the window (0 for control messages). */
-  #enqueue(bytes: Uint8Array, cost = 0): void {
-    this.#queue.push(bytes);
-    this.#queueData.push(cost);
-    this.#queueBytes += bytes.byteLength;
+  #enqueue(bytes: Uint8Array, cost = 0, transfer?: ArrayBuffer[]): void {
+    this.#outbox.push(bytes, cost, transfer);
     this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
   #pump(): void {
     let next = this.#waiting.peek();
-    while (next && !this.#closed && this.#fits(next.bytes.byteLength, next.isCall)) {
+    while (next && !this.#closed && this.#fits(next.size, next.isCall)) {
       this.#waiting.shift();
-      this.#accept(next.bytes, next.isCall);
+      this.#accept(next.bytes, next.size, next.isCall, next.transfer);
       next.resolve();
       next = this.#waiting.peek();
     }
@@ -254,7 +263,7 @@ export class Channel {
     }
     this.#flushHops = 0;
     this.#idleHops = 0;
-    this.#queuedAtHop = this.#queue.length;
+    this.#queuedAtHop = this.#outbox.length;
     queueMicrotask(this.#settleThenFlush);
   }
 
@@ -268,11 +277,11 @@ export class Channel {
   #idleHops = 0;
   #queuedAtHop = 0;
   readonly #settleThenFlush = (): void => {
-    if (this.#queue.length !== this.#queuedAtHop) this.#idleHops = 0;
+    if (this.#outbox.length !== this.#queuedAtHop) this.#idleHops = 0;
     else this.#idleHops++;
-    if (this.#idleHops < IDLE_HOPS && this.#flushHops < MAX_FLUSH_HOPS && this.#queueBytes < this.#options.maxBatchBytes) {
+    if (this.#idleHops < IDLE_HOPS && this.#flushHops < MAX_FLUSH_HOPS && this.#outbox.bytes < this.#options.maxBatchBytes) {
       this.#flushHops++;
-      this.#queuedAtHop = this.#queue.length;
+      this.#queuedAtHop = this.#outbox.length;
       queueMicrotask(this.#settleThenFlush);
       return;
     }
@@ -290,49 +299,19 @@ export class Channel {
    */
   #flush(force = false): void {
     if (this.#closed || (this.#transportFull && !force)) return;
-    if (this.#queue.length === 0 && this.#toAck === 0) return;
-    const queue = this.#queue;
-    let start = 0;
+    if (this.#outbox.length === 0 && this.#toAck === 0) return;
     do {
-      let end = start;
-      let bytes = 0;
-      while (end < queue.length && (end === start || bytes + queue[end]!.byteLength <= this.#options.maxBatchBytes)) {
-        bytes += queue[end]!.byteLength;
-        end++;
+      const { frame, messages, transfer } = this.#outbox.take(this.#encoder, this.#toAck, this.#options.maxBatchBytes);
+      this.#toAck = 0;
+      this.stats.recordSent(messages, frame.byteLength, transfer);
+      if (!this.#transport.send(frame, transfer)) {
+        this.#transportFull = true;
+        if (!force) return;
       }
-      if (!this.#sendFrame(queue, start, end) && !force) {
-        start = end;
-        break;
-      }
-      start = end;
-    } while (start < queue.length);
-    if (start >= queue.length) {
-      this.#queue = [];
-      this.#queueData = [];
-    } else if (start > 0) {
-      this.#queue = queue.slice(start);
-      this.#queueData = this.#queueData.slice(start);
-    }
+    } while (this.#outbox.length > 0);
   }
 
-  /** Sends queue[start, end) as one frame. Returns false when the transport asked us to wait. */
-  #sendFrame(queue: Uint8Array[], start: number, end: number): boolean {
-    let dataBytes = 0;
-    let bodyBytes = 0;
-    for (let i = start; i < end; i++) {
-      bodyBytes += queue[i]!.byteLength;
-      dataBytes += this.#queueData[i]!;
-    }
-    const frame = buildFrame(this.#encoder, this.#toAck, dataBytes, queue, start, end);
-    this.#toAck = 0;
-    this.#queueBytes -= bodyBytes;
-    this.stats.recordSent(end - start, frame.byteLength);
-    const more = this.#transport.send(frame);
-    if (!more) this.#transportFull = true;
-    return more;
-  }
-
-  #receive(bytes: Uint8Array): void {
+  #receive(bytes: Uint8Array, transferred: ArrayBuffer[] | undefined): void {
     this.lastReceivedAt = performance.now();
     if (bytes.byteLength > this.#options.maxFrameBytes) {
       this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
@@ -340,13 +319,13 @@ export class Channel {
     }
     let frame: ParsedFrame;
     try {
-      frame = parseFrame(this.#decoder, bytes);
+      frame = parseFrame(this.#decoder, bytes, transferred);
     } catch (error) {
       this.abort(toError(error));
       return;
     }
     const { acked, dataCost: dataBytes, messages } = frame;
-    this.stats.recordReceived(messages.length, bytes.byteLength);
+    this.stats.recordReceived(messages.length, bytes.byteLength, transferred);
     if (acked > 0) {
       this.#windowBytes = Math.max(0, this.#windowBytes - acked);
       this.#pump();
@@ -379,9 +358,7 @@ export class Channel {
   #fail(error: Error): void {
     if (this.#closed) return;
     this.#closed = error;
-    this.#queue = [];
-    this.#queueData = [];
-    this.#queueBytes = 0;
+    this.#outbox.clear();
     this.#waiting.rejectAll(error);
     this.#listener?.close(error);
   }

@@ -34,7 +34,7 @@ export function buildFrame(encoder: Encoder, acked: number, dataCost: number, pa
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: Uint8Array): ParsedFrame {
+export function parseFrame(decoder: Decoder, bytes: Uint8Array, transferred?: readonly ArrayBuffer[]): ParsedFrame {
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
@@ -48,7 +48,7 @@ export function parseFrame(decoder: Decoder, bytes: Uint8Array): ParsedFrame {
       }
       header = value as [number, number];
       return true;
-    });
+    }, transferred);
   } catch (error) {
     // decodeEach wraps what the callback threw: report the validation error itself when there is one.
     throw error instanceof ProtocolError && error.cause instanceof ProtocolError ? error.cause : error;

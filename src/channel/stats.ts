@@ -6,20 +6,31 @@ export class ChannelStats {
   batchesReceived = 0;
   bytesSent = 0;
   bytesReceived = 0;
+  /** Bytes of ArrayBuffers moved beside frames instead of being copied into them. */
+  bytesTransferredSent = 0;
+  bytesTransferredReceived = 0;
   /** Times a data message had to wait for room in the window. */
   waits = 0;
   /** Received frames whose acknowledgement waits for async notify handlers to settle. */
   heldFrames = 0;
 
-  recordSent(messages: number, bytes: number): void {
+  recordSent(messages: number, bytes: number, transferred?: readonly ArrayBuffer[]): void {
     this.messagesSent += messages;
     this.batchesSent++;
     this.bytesSent += bytes;
+    if (transferred) this.bytesTransferredSent += totalBytes(transferred);
   }
 
-  recordReceived(messages: number, bytes: number): void {
+  recordReceived(messages: number, bytes: number, transferred?: readonly ArrayBuffer[]): void {
     this.messagesReceived += messages;
     this.batchesReceived++;
     this.bytesReceived += bytes;
+    if (transferred) this.bytesTransferredReceived += totalBytes(transferred);
   }
+}
+
+function totalBytes(buffers: readonly ArrayBuffer[]): number {
+  let total = 0;
+  for (const buffer of buffers) total += buffer.byteLength;
+  return total;
 }

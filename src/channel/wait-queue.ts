@@ -1,7 +1,10 @@
 /** Encoded data messages that did not fit the window yet, in send order. */
 export interface Waiter {
   bytes: Uint8Array;
+  /** Encoded bytes plus the bytes transferred beside them. */
+  size: number;
   isCall: boolean;
+  transfer: ArrayBuffer[] | undefined;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -14,9 +17,9 @@ export class WaitQueue {
     return this.#items.length - this.#head;
   }
 
-  add(bytes: Uint8Array, isCall: boolean): Promise<void> {
+  add(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#items.push({ bytes, isCall, resolve, reject });
+      this.#items.push({ bytes, size, isCall, transfer, resolve, reject });
     });
   }
 

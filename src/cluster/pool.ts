@@ -1,13 +1,15 @@
 /**
  * The pooled path: piscina for stateless, unordered, parallel work and large payloads that should not
  * hold up an ordered stream. Each task is a named export of the pool module, called with the arguments;
- * ArrayBuffers found in the top-level arguments are transferred, not copied.
+ * ArrayBuffers found in the top-level arguments are transferred, not copied, and so are the buffers
+ * marked with `transfer()`.
  */
 import type { Piscina } from 'piscina';
 import { errorsModule, needsTsx, moduleUrl, poolEntry } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { errorFromWire, errorToWire, type WireError } from '../errors.js';
+import { transferListOf } from '../protocol/transfer.js';
 
 export class Pool implements Caller {
   readonly #piscina: Piscina;
@@ -29,9 +31,10 @@ export class Pool implements Caller {
   }
 
   async call(method: string, args: unknown[]): Promise<unknown> {
-    const transferList = args.flatMap((arg) =>
+    const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer ? [arg] : ArrayBuffer.isView(arg) && arg.buffer instanceof ArrayBuffer && arg.byteOffset === 0 && arg.byteLength === arg.buffer.byteLength ? [arg.buffer] : [],
     );
+    const transferList = [...new Set([...found, ...(transferListOf(args) ?? [])])];
     try {
       return await this.#piscina.run({ method, args }, { transferList });
     } catch (error) {

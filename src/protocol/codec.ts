@@ -10,8 +10,9 @@
  *   sequential structure defined inside it would be lost with it (seen: the stream after such a failure
  *   decodes to garbage).
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, Unpackr, addExtension } from 'msgpackr';
 import { ProtocolError, SerializationError, toError } from '../errors.js';
+import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
 
 const OPTIONS = { moreTypes: true } as const;
 
@@ -20,6 +21,19 @@ const OPTIONS = { moreTypes: true } as const;
  * buffer would be that large. Past this size the encoder is replaced by a fresh one.
  */
 const LARGE_MESSAGE_BYTES = 1 << 20;
+
+/**
+ * Where a transferred buffer stands in a message (see transfer.ts). msgpackr's extensions are global to
+ * the module, so the receiving side's buffers are set for the duration of one synchronous decode.
+ */
+const TRANSFER_SLOT_TYPE = 0x54;
+let inbound: Pick<InboundBuffers, 'resolve'> = NO_INBOUND_BUFFERS;
+addExtension({
+  Class: TransferSlot,
+  type: TRANSFER_SLOT_TYPE,
+  write: (slot: TransferSlot) => [slot.index, slot.view, slot.byteOffset, slot.length],
+  read: (data: unknown) => inbound.resolve(data),
+});
 
 function refuseFunction(): never {
   throw new SerializationError('A function cannot be sent');
@@ -46,13 +60,22 @@ export class Encoder {
   }
 }
 
+/**
+ * msgpackr gives binary values back as slices of its source, so a frame that came as a plain Uint8Array
+ * (a MessagePort) would turn every Buffer argument into a Uint8Array while TCP (Buffer frames) kept it a
+ * Buffer. Decoding from a Buffer view (no copy) gives the same types on every transport.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export class Decoder {
   readonly #unpackr = new Unpackr(OPTIONS);
 
   /** Decodes a frame holding one or more concatenated values. */
   decodeAll(bytes: Uint8Array): unknown[] {
     try {
-      return this.#unpackr.unpackMultiple(bytes) as unknown[];
+      return this.#unpackr.unpackMultiple(asBuffer(bytes)) as unknown[];
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }
@@ -62,19 +85,28 @@ export class Decoder {
    * Decodes the values of a frame one at a time, handing each to `each` (with its index) as soon as it is
    * read; `each` returning false stops the decode there. A frame of junk is refused at its first bad
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
+   * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
-  decodeEach(bytes: Uint8Array, each: (value: unknown, index: number) => boolean): void {
+  decodeEach(bytes: Uint8Array, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
     let index = 0;
+    const buffers = transferred ? new InboundBuffers(transferred) : undefined;
+    if (buffers) inbound = buffers;
     try {
-      this.#unpackr.unpackMultiple(bytes, (value: unknown) => each(value, index++));
+      this.#unpackr.unpackMultiple(asBuffer(bytes), (value: unknown) => {
+        buffers?.messageDone();
+        return each(value, index++);
+      });
+      buffers?.finish();
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+    } finally {
+      inbound = NO_INBOUND_BUFFERS;
     }
   }
 
   decode(bytes: Uint8Array): unknown {
     try {
-      return this.#unpackr.unpack(bytes);
+      return this.#unpackr.unpack(asBuffer(bytes));
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }

@@ -12,6 +12,9 @@ export interface ChannelSnapshot {
   batchesReceived: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Bytes of ArrayBuffers moved with `transfer()` instead of copied into frames. */
+  bytesTransferredSent: number;
+  bytesTransferredReceived: number;
   /** Calls awaiting a reply. */
   inFlight: number;
   /** Bytes queued for the next batch. */
@@ -29,6 +32,8 @@ export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
     batchesReceived: stats.batchesReceived,
     bytesSent: stats.bytesSent,
     bytesReceived: stats.bytesReceived,
+    bytesTransferredSent: stats.bytesTransferredSent,
+    bytesTransferredReceived: stats.bytesTransferredReceived,
     inFlight: endpoint.pendingCalls,
     queuedBytes: endpoint.channel.queuedBytes,
     waiting: endpoint.channel.waiting,

@@ -8,6 +8,7 @@
 import type { Channel } from '../channel/channel.js';
 import { ProtocolError, SerializationError, WorkerDiedError, errorFromWire, errorToWire, plainWireError, toError } from '../errors.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
+import { transferListOf, transferListOfValue } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
 import { enterCall, exitCall, type CallContext } from './call-context.js';
 import { Dispatcher } from './dispatch.js';
@@ -98,7 +99,7 @@ export class Endpoint {
     const id = ++this.#nextId;
     let waiting: Promise<void> | undefined;
     try {
-      waiting = this.channel.send([Kind.Call, id, method, args], true);
+      waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
       return Promise.reject(this.#errorFor(toError(error), method));
     }
@@ -125,7 +126,7 @@ export class Endpoint {
     let accepted: Promise<void> | undefined;
     try {
       if (this.#closedWith) throw this.#errorFor(this.#closedWith, method);
-      accepted = this.channel.send([Kind.Notify, method, args], false);
+      accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
       accepted = Promise.reject(this.#errorFor(toError(error), method));
     }
@@ -284,7 +285,7 @@ export class Endpoint {
     }
     if (ok) {
       try {
-        this.channel.sendControl([Kind.Reply, id, value]);
+        this.channel.sendControl([Kind.Reply, id, value], transferListOfValue(value));
         return;
       } catch (error) {
         value = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });

@@ -6,10 +6,11 @@ import { CloseOnce, type Transport, type TransportHandlers } from './transport.j
 
 class MemoryTransport implements Transport {
   readonly label = 'memory';
+  readonly transfers = true;
   other!: MemoryTransport;
   readonly #closeOnce = new CloseOnce();
   #handlers: TransportHandlers | undefined;
-  #inbox: Uint8Array[] = [];
+  #inbox: [Uint8Array, ArrayBuffer[] | undefined][] = [];
   #delivering = false;
   /** Set when the other side closed cleanly: report close after the inbox drains. */
   #closing = false;
@@ -18,9 +19,10 @@ class MemoryTransport implements Transport {
     return this.#closeOnce.done;
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
     if (this.closed || this.#closing) return false;
-    this.other.#receive(frame.slice());
+    // Transferred buffers are handed over as they are: the channel already took them from their owner.
+    this.other.#receive(frame.slice(), transfer);
     return true;
   }
 
@@ -44,9 +46,9 @@ class MemoryTransport implements Transport {
     this.other.#remoteClosed();
   }
 
-  #receive(frame: Uint8Array): void {
+  #receive(frame: Uint8Array, transfer: ArrayBuffer[] | undefined): void {
     if (this.closed) return;
-    this.#inbox.push(frame);
+    this.#inbox.push([frame, transfer]);
     this.#schedule();
   }
 
@@ -62,9 +64,9 @@ class MemoryTransport implements Transport {
       this.#delivering = false;
       const frames = this.#inbox;
       this.#inbox = [];
-      for (const frame of frames) {
+      for (const [frame, transfer] of frames) {
         if (this.closed) return;
-        this.#handlers!.frame(frame);
+        this.#handlers!.frame(frame, transfer);
       }
       if (this.#closing && this.#inbox.length === 0) this.#closeOnce.report();
     });

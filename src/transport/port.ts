@@ -1,6 +1,7 @@
 /**
  * A transport over a MessagePort, between two threads of one process. Each frame is posted as a
- * Uint8Array whose buffer is transferred, not copied. A port emits `close` within milliseconds when the
+ * Uint8Array whose buffer is transferred, not copied; a frame with buffers transferred beside it is
+ * posted as `[frame, buffers]`. A port emits `close` within milliseconds when the
  * thread on the other side exits or is terminated, which is how a thread's death reaches its peers.
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -14,12 +15,13 @@ const SLICE_CHECK_MS = 1;
 
 export class PortTransport implements Transport {
   readonly label = 'port';
+  readonly transfers = true;
   readonly #port: MessagePort;
   readonly #closeOnce = new CloseOnce();
   #pendingError: Error | undefined;
   #handlers: TransportHandlers | undefined;
   /** Frames deferred past a slice, handled in order before any newer one. */
-  #inbox: Uint8Array[] = [];
+  #inbox: PortFrame[] = [];
   #draining = false;
   #sliceStart = 0;
   #sliceOpen = false;
@@ -33,7 +35,7 @@ export class PortTransport implements Transport {
     const started = performance.now();
     let next = 0;
     while (next < this.#inbox.length && !this.closed) {
-      this.#handlers!.frame(this.#inbox[next++]!);
+      deliver(this.#handlers!, this.#inbox[next++]!);
       if (performance.now() - started > SLICE_MS && next < this.#inbox.length) {
         this.#inbox = this.#inbox.slice(next);
         setImmediate(this.#drain);
@@ -52,11 +54,17 @@ export class PortTransport implements Transport {
     return this.#closeOnce.done;
   }
 
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
     if (this.closed) return false;
     // Transfer only when the frame owns its whole buffer; otherwise the structured clone copies it.
     const owns = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
-    this.#port.postMessage(frame, owns ? [frame.buffer as ArrayBuffer] : undefined);
+    const list = owns ? [frame.buffer as ArrayBuffer] : [];
+    if (transfer) {
+      list.push(...transfer);
+      this.#port.postMessage([frame, transfer], list);
+    } else {
+      this.#port.postMessage(frame, list);
+    }
     return true;
   }
 
@@ -65,8 +73,8 @@ export class PortTransport implements Transport {
     this.#handlers = handlers;
     this.#port.on('message', (data: unknown) => {
       if (this.closed) return;
-      if (!(data instanceof Uint8Array)) {
-        this.destroy(new ProtocolError(`Expected a Uint8Array frame on the port, got ${typeof data}`));
+      if (!isPortFrame(data)) {
+        this.destroy(new ProtocolError(`Expected a Uint8Array frame (or [frame, ArrayBuffer[]]) on the port, got ${typeof data}`));
         return;
       }
       if (this.#draining) {
@@ -90,7 +98,7 @@ export class PortTransport implements Transport {
         setImmediate(this.#drain);
         return;
       }
-      handlers.frame(data);
+      deliver(handlers, data);
       if (!this.#closeScheduled && performance.now() - this.#sliceStart > SLICE_CHECK_MS) {
         this.#closeScheduled = true;
         setImmediate(this.#closeSlice);
@@ -115,4 +123,23 @@ export class PortTransport implements Transport {
     // Report now: a destroyed transport must fail its calls at once, not when the port event comes.
     this.#closeOnce.report(error);
   }
+}
+
+/** What one postMessage carries: a frame alone, or a frame and the buffers transferred beside it. */
+type PortFrame = Uint8Array | [Uint8Array, ArrayBuffer[]];
+
+function isPortFrame(data: unknown): data is PortFrame {
+  if (data instanceof Uint8Array) return true;
+  return (
+    Array.isArray(data) &&
+    data.length === 2 &&
+    data[0] instanceof Uint8Array &&
+    Array.isArray(data[1]) &&
+    (data[1] as unknown[]).every((buffer) => buffer instanceof ArrayBuffer)
+  );
+}
+
+function deliver(handlers: TransportHandlers, data: PortFrame): void {
+  if (data instanceof Uint8Array) handlers.frame(data);
+  else handlers.frame(data[0], data[1]);
 }

@@ -9,6 +9,8 @@ import { CloseOnce, type Transport, type TransportHandlers } from './transport.j
 
 export class TcpTransport implements Transport {
   readonly label: string;
+  /** Nothing moves between processes: the channel encodes transferred buffers inline. */
+  readonly transfers = false;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #closeOnce = new CloseOnce();

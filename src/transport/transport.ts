@@ -3,8 +3,8 @@
  * of messages, batching or RPC.
  */
 export interface TransportHandlers {
-  /** One whole frame, in the order the other side sent it. */
-  frame(bytes: Uint8Array): void;
+  /** One whole frame, in the order the other side sent it, with the buffers transferred beside it. */
+  frame(bytes: Uint8Array, transferred?: ArrayBuffer[]): void;
   /** Called exactly once: `error` is undefined for a clean close by either side. */
   close(error?: Error): void;
   /** The transport has room again after `send` returned false. */
@@ -14,9 +14,12 @@ export interface TransportHandlers {
 export interface Transport {
   /**
    * Sends one frame. The transport may take ownership of `frame`'s buffer (a MessagePort transfers it),
-   * so the caller must not touch it afterwards. Returns false when the sender should wait for `drain`.
+   * so the caller must not touch it afterwards. `transfer` (only where `transfers` is true) are buffers
+   * moved to the other side beside the frame. Returns false when the sender should wait for `drain`.
    */
-  send(frame: Uint8Array): boolean;
+  send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean;
+  /** Whether `send` can move ArrayBuffers to the other side without copying them (a MessagePort can). */
+  readonly transfers: boolean;
   /** Installs the one listener and starts delivery. Frames that arrived earlier are delivered now. */
   start(handlers: TransportHandlers): void;
   /** Closes after every frame sent so far has been handed to the other side. Idempotent. */

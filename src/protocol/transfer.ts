@@ -1,0 +1,272 @@
+/**
+ * Zero-copy ArrayBuffers inside ordered calls, in comlink's spirit: `transfer(value, [buffer])` marks an
+ * argument (or a handler's result) whose buffers move to the other side instead of being copied.
+ *
+ * On a MessagePort the buffers travel beside the frame, in postMessage's transfer list, and the encoded
+ * message holds a small placeholder (a TransferSlot) wherever a marked buffer or a view over one was.
+ * Over TCP nothing can move between processes, so the bytes are encoded inline. Either way the sender's
+ * buffers are detached once the message is accepted, so code behaves the same whether its peer is a
+ * thread or a process — and a buffer sent twice is an error on both.
+ *
+ * Pure: no I/O. The channel decides which of the two paths a message takes (`prepareTransfer`); the codec
+ * encodes TransferSlot and turns it back into a buffer or view on the receiving side (`resolveSlot`).
+ */
+import { ProtocolError, SerializationError } from '../errors.js';
+
+/**
+ * The marks, shared through a global registry: a worker module built against dist/ and a runtime loaded
+ * from src/ (or two copies of the package) must see each other's marks. `any` spares the hot path any
+ * lookup in programs that never call transfer().
+ */
+const registry = ((globalThis as { [key: symbol]: unknown })[Symbol.for('convoy.transfer')] ??= {
+  marks: new WeakMap<object, readonly ArrayBuffer[]>(),
+  any: false,
+}) as { marks: WeakMap<object, readonly ArrayBuffer[]>; any: boolean };
+const { marks } = registry;
+
+/**
+ * Marks `value` so that the ArrayBuffers in `list` are transferred, not copied, when `value` is passed as
+ * an argument (or returned from a handler). Returns `value`. After the call is made the buffers are
+ * detached on this side (`byteLength` 0), as with postMessage.
+ *
+ * @example await peer.store(transfer(bytes, [bytes.buffer]))
+ */
+export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`transfer() marks an object (an ArrayBuffer, a typed array, an array or an object holding them), got ${value === null ? 'null' : typeof value}`);
+  }
+  if (!Array.isArray(list)) throw new TypeError('transfer() expects an array of ArrayBuffers as its second argument');
+  for (const buffer of list) {
+    if (!(buffer instanceof ArrayBuffer)) {
+      const what = ArrayBuffer.isView(buffer) ? `a ${(buffer as object).constructor.name} (pass its .buffer)` : describe(buffer);
+      throw new TypeError(`transfer() lists ArrayBuffers only, got ${what}`);
+    }
+  }
+  marks.set(value, [...list]);
+  registry.any = true;
+  return value;
+}
+
+/** The buffers marked on the top-level `values` (a call's arguments), or undefined when there are none. */
+export function transferListOf(values: readonly unknown[]): ArrayBuffer[] | undefined {
+  if (!registry.any) return undefined;
+  let list: ArrayBuffer[] | undefined;
+  for (const value of values) {
+    const marked = typeof value === 'object' && value !== null ? marks.get(value) : undefined;
+    if (marked) (list ??= []).push(...marked);
+  }
+  return list;
+}
+
+/** The buffers marked on one value (a handler's result). */
+export function transferListOfValue(value: unknown): ArrayBuffer[] | undefined {
+  if (!registry.any || typeof value !== 'object' || value === null) return undefined;
+  const marked = marks.get(value);
+  return marked ? [...marked] : undefined;
+}
+
+/** Stands where a transferred buffer (or a view over one) was: `index` counts the message's own buffers. */
+export class TransferSlot {
+  constructor(
+    readonly index: number,
+    readonly view: number,
+    readonly byteOffset: number,
+    readonly length: number,
+  ) {}
+}
+
+/**
+ * The kinds a slot can stand for. 0 is the ArrayBuffer itself; Buffer is kept apart from Uint8Array
+ * because the codec gives a Buffer back as a Buffer when it is copied, and a transfer must not differ.
+ */
+const VIEWS = [
+  undefined,
+  Buffer,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+] as const;
+const DATA_VIEW = VIEWS.length - 1;
+
+export interface PreparedTransfer {
+  /** What to encode: the message itself, or a copy with TransferSlots in place of the buffers. */
+  value: unknown;
+  /** Bytes that travel beside the frame (0 when encoded inline). */
+  bytes: number;
+  /**
+   * Detaches the sender's buffers; returns the buffers to send beside the frame (the slots' targets, in
+   * slot order), or undefined when they were encoded inline. Call it once the message is accepted.
+   */
+  commit(): ArrayBuffer[] | undefined;
+}
+
+/**
+ * Prepares `value` for sending with `list` transferred. With `inline` (a transport that cannot carry
+ * buffers) the value is encoded as it is and the buffers are only detached. Throws SerializationError for
+ * a detached buffer (already sent?) or a circular structure.
+ */
+export function prepareTransfer(value: unknown, list: readonly ArrayBuffer[], inline: boolean): PreparedTransfer {
+  const buffers = [...new Set(list)];
+  for (const buffer of buffers) {
+    if (isDetached(buffer)) throw new SerializationError('An ArrayBuffer in the transfer list is detached (was it transferred already?)');
+  }
+  if (inline) {
+    return { value, bytes: 0, commit: () => void detach(buffers, []) };
+  }
+  const slots = new Map<ArrayBuffer, number>();
+  const used: ArrayBuffer[] = [];
+  const listed = new Set(buffers);
+  const slotOf = (buffer: ArrayBufferLike): number | undefined => {
+    if (!listed.has(buffer as ArrayBuffer)) return undefined;
+    let index = slots.get(buffer as ArrayBuffer);
+    if (index === undefined) {
+      slots.set(buffer as ArrayBuffer, (index = used.length));
+      used.push(buffer as ArrayBuffer);
+    }
+    return index;
+  };
+  const substituted = substitute(value, slotOf, new Set());
+  let bytes = 0;
+  for (const buffer of used) bytes += buffer.byteLength;
+  return { value: substituted, bytes, commit: () => detach(buffers, used) };
+}
+
+/**
+ * Moves every listed buffer out of the sender's hands (structuredClone with a transfer list moves the
+ * memory without copying it) and returns the new owners of `used`, in order.
+ */
+function detach(buffers: ArrayBuffer[], used: ArrayBuffer[]): ArrayBuffer[] {
+  return structuredClone(used, { transfer: buffers });
+}
+
+function isDetached(buffer: ArrayBuffer): boolean {
+  if (buffer.byteLength > 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A copy of `value` with TransferSlots where listed buffers (and views over them) were; containers are
+ * copied only along the paths that lead to one, everything else is shared with `value`.
+ */
+function substitute(value: unknown, slotOf: (buffer: ArrayBufferLike) => number | undefined, path: Set<object>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof ArrayBuffer) {
+    const index = slotOf(value);
+    return index === undefined ? value : new TransferSlot(index, 0, 0, value.byteLength);
+  }
+  if (ArrayBuffer.isView(value)) {
+    const index = slotOf(value.buffer);
+    if (index === undefined) return value;
+    const view = VIEWS.findIndex((View) => View !== undefined && value instanceof View);
+    const length = view === DATA_VIEW ? value.byteLength : (value as unknown as { length: number }).length;
+    return new TransferSlot(index, view, value.byteOffset, length);
+  }
+  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
+  if (path.has(value)) throw new SerializationError('A circular structure cannot be sent');
+  path.add(value);
+  const swap = (item: unknown): unknown => substitute(item, slotOf, path);
+  let copy: unknown;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      const swapped = swap(item);
+      if (swapped !== item) ((copy ??= value.slice()) as unknown[])[i] = swapped;
+    });
+  } else if (value instanceof Map) {
+    let changed = false;
+    const entries: [unknown, unknown][] = [];
+    for (const [key, item] of value) {
+      const entry: [unknown, unknown] = [swap(key), swap(item)];
+      changed ||= entry[0] !== key || entry[1] !== item;
+      entries.push(entry);
+    }
+    if (changed) copy = new Map(entries);
+  } else if (value instanceof Set) {
+    let changed = false;
+    const items: unknown[] = [];
+    for (const item of value) {
+      const swapped = swap(item);
+      changed ||= swapped !== item;
+      items.push(swapped);
+    }
+    if (changed) copy = new Set(items);
+  } else {
+    // Anything else is encoded as its own enumerable properties, which a plain copy keeps.
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key];
+      const swapped = swap(item);
+      if (swapped !== item) ((copy ??= { ...value }) as Record<string, unknown>)[key] = swapped;
+    }
+  }
+  path.delete(value);
+  return copy ?? value;
+}
+
+/**
+ * The receiving side: the buffers that came beside one frame, handed out to its slots in order. Each
+ * message numbers its own buffers from 0, so `base` moves past a message's buffers once it is decoded.
+ */
+export class InboundBuffers {
+  #base = 0;
+  #next = 0;
+
+  constructor(readonly buffers: readonly ArrayBuffer[]) {}
+
+  resolve(data: unknown): unknown {
+    if (!Array.isArray(data) || data.length !== 4 || !data.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      throw new ProtocolError('Malformed transfer placeholder');
+    }
+    const [index, view, byteOffset, length] = data as number[];
+    const at = this.#base + index!;
+    const buffer = this.buffers[at];
+    if (buffer === undefined) throw new ProtocolError(`Transfer placeholder ${at} has no buffer (${this.buffers.length} came with the frame)`);
+    this.#next = Math.max(this.#next, at + 1);
+    if (view === 0) return buffer;
+    const View = VIEWS[view!];
+    if (View === undefined) throw new ProtocolError(`Unknown view kind ${view} in a transfer placeholder`);
+    try {
+      if (View === Buffer) return Buffer.from(buffer, byteOffset, length);
+      return new (View as new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => ArrayBufferView)(buffer, byteOffset, length);
+    } catch (error) {
+      throw new ProtocolError(`Transfer placeholder out of its buffer's bounds`, { cause: error });
+    }
+  }
+
+  /** One message is decoded: the next one's buffers come after this one's. */
+  messageDone(): void {
+    this.#base = this.#next;
+  }
+
+  /** Every buffer that came must have been used; anything else is a broken or forged stream. */
+  finish(): void {
+    if (this.#next !== this.buffers.length) {
+      throw new ProtocolError(`${this.buffers.length} buffers came beside a frame whose messages use ${this.#next}`);
+    }
+  }
+}
+
+/** Slots outside a frame that brought buffers (TCP, or a forged placeholder) are a protocol error. */
+export const NO_INBOUND_BUFFERS: Pick<InboundBuffers, 'resolve'> = {
+  resolve() {
+    throw new ProtocolError('A transfer placeholder arrived without transferred buffers');
+  },
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
+  return typeof value;
+}

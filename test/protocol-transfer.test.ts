@@ -1,0 +1,132 @@
+/**
+ * The transfer placeholders on the wire (src/protocol/transfer.ts): any structure of views over marked
+ * buffers, batched several messages to a frame, decodes back to the same values with the frame's own
+ * buffers; and a placeholder without its buffer, a buffer without its placeholder, or a forged one is a
+ * ProtocolError — on TCP, where no buffers ever come, every placeholder is.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { buildFrame, parseFrame } from '../src/channel/frame.js';
+import { ProtocolError } from '../src/errors.js';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { Kind, type Message } from '../src/protocol/messages.js';
+import { TransferSlot, prepareTransfer } from '../src/protocol/transfer.js';
+
+const encoder = new Encoder();
+const decoder = new Decoder();
+
+/** Encodes `messages`, each with its own transfer list, into one frame; returns it and the buffers beside it. */
+function frameOf(messages: Array<{ message: Message; list: ArrayBuffer[] }>): { bytes: Uint8Array; buffers: ArrayBuffer[] } {
+  const parts: Uint8Array[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const { message, list } of messages) {
+    const prepared = prepareTransfer(message, list, false);
+    parts.push(encoder.encode(prepared.value));
+    buffers.push(...(prepared.commit() ?? []));
+  }
+  return { bytes: buildFrame(encoder, 0, 0, parts, 0, parts.length), buffers };
+}
+
+const VIEW_MAKERS = [
+  (b: ArrayBuffer) => b,
+  (b: ArrayBuffer) => new Uint8Array(b, 1, 3),
+  (b: ArrayBuffer) => new Int32Array(b, 4, 2),
+  (b: ArrayBuffer) => new Float64Array(b, 8, 1),
+  (b: ArrayBuffer) => new DataView(b, 2, 5),
+  (b: ArrayBuffer) => Buffer.from(b, 3, 4),
+  (b: ArrayBuffer) => new BigUint64Array(b, 0, 2),
+];
+
+/** One message's plan: some 16-byte buffers, views over them placed in arrays, objects and maps. */
+const plan = fc.record({
+  buffers: fc.integer({ min: 0, max: 3 }),
+  views: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: VIEW_MAKERS.length - 1 }), fc.constantFrom('array', 'object', 'map', 'set')), { maxLength: 6 }),
+  listAll: fc.boolean(),
+});
+
+function build(p: { buffers: number; views: Array<[number, number, string]>; listAll: boolean }, seed: number) {
+  const buffers = Array.from({ length: p.buffers }, (_, i) => new Uint8Array(16).fill(seed * 16 + i).buffer as ArrayBuffer);
+  const array: unknown[] = [];
+  const object: Record<string, unknown> = {};
+  const map = new Map<string, unknown>();
+  const set = new Set<unknown>();
+  p.views.forEach(([which, maker, where], i) => {
+    if (buffers.length === 0) return;
+    const view = VIEW_MAKERS[maker]!(buffers[which % buffers.length]!);
+    if (where === 'array') array.push(view);
+    else if (where === 'object') object[`v${i}`] = view;
+    else if (where === 'map') map.set(`v${i}`, view);
+    else set.add(view);
+  });
+  const value = { array, object, map, set, plain: [seed, 'x'] };
+  // The value as the codec copies it, made before the buffers are detached: a transfer must not differ.
+  const expected = decoder.decode(encoder.encode(value));
+  return { value, expected, list: p.listAll ? buffers : buffers.slice(0, 1) };
+}
+
+test('property: any views over marked buffers, several messages to a frame, decode to what a copy gives', (t) => {
+  fc.assert(
+    fc.property(fc.array(plan, { minLength: 1, maxLength: 4 }), (plans) => {
+      const built = plans.map((p, i) => build(p, i));
+      const { bytes, buffers } = frameOf(built.map(({ value, list }, i) => ({ message: [Kind.Notify, `m${i}`, [value]] as Message, list })));
+      const { messages } = parseFrame(decoder, bytes, buffers.length > 0 ? buffers : undefined);
+      t.is(messages.length, built.length);
+      messages.forEach((message, i) => {
+        t.deepEqual((message as [number, string, unknown[]])[2][0], built[i]!.expected);
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a placeholder without transferred buffers (TCP, or forged) is a ProtocolError', (t) => {
+  const bytes = buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', [new TransferSlot(0, 0, 0, 4)]])], 0, 1);
+  t.throws(() => parseFrame(decoder, bytes), { instanceOf: ProtocolError, message: /without transferred buffers/ });
+});
+
+test('a placeholder past the buffers that came, a bad view kind, or out of bounds is a ProtocolError', (t) => {
+  const frame = (slot: TransferSlot) => buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', [slot]])], 0, 1);
+  const one = [new ArrayBuffer(8)];
+  t.throws(() => parseFrame(decoder, frame(new TransferSlot(1, 0, 0, 8)), one), { instanceOf: ProtocolError, message: /has no buffer/ });
+  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 99, 0, 1)), one), { instanceOf: ProtocolError, message: /Unknown view kind/ });
+  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 3, 4, 100)), one), { instanceOf: ProtocolError, message: /out of its buffer's bounds/ });
+  const junk = buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', []])], 0, 1);
+  t.throws(() => parseFrame(decoder, junk, one), { instanceOf: ProtocolError, message: /1 buffers came beside a frame whose messages use 0/ });
+});
+
+test('property: random bytes with random buffers beside them only ever give ProtocolError', (t) => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 3 }), (bytes, count) => {
+      // Plant a placeholder marker (fixext1, type 0x54) somewhere so the slot reader is reached often.
+      const planted = new Uint8Array([...bytes.subarray(0, 8), 0xd4, 0x54, 0, ...bytes.subarray(8)]);
+      const buffers = Array.from({ length: count }, () => new ArrayBuffer(4));
+      try {
+        parseFrame(decoder, planted, buffers.length > 0 ? buffers : undefined);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('no other error came out');
+});
+
+test('inline (TCP): the value is encoded as it is and the buffers are only detached', (t) => {
+  const bytes = new Uint8Array([1, 2, 3]);
+  const value = { bytes };
+  const prepared = prepareTransfer(value, [bytes.buffer as ArrayBuffer], true);
+  t.is(prepared.value, value);
+  t.is(prepared.bytes, 0);
+  const encoded = encoder.encode(prepared.value);
+  t.is(prepared.commit(), undefined);
+  t.is(bytes.byteLength, 0);
+  t.deepEqual(decoder.decode(encoded), { bytes: new Uint8Array([1, 2, 3]) });
+});
+
+test('a circular structure in a transferred value is a SerializationError, and nothing is detached', (t) => {
+  const bytes = new Uint8Array(4);
+  const value: Record<string, unknown> = { bytes };
+  value.self = value;
+  t.throws(() => prepareTransfer(value, [bytes.buffer as ArrayBuffer], false), { message: /circular/ });
+  t.is(bytes.byteLength, 4);
+});
