@@ -44,6 +44,20 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await a.call('echo', []), undefined);
   });
 
+  test(`${kind}: a received Buffer or Uint8Array owns its memory, as with structured clone: no view into the batch`, async (t) => {
+    const received: Uint8Array[] = [];
+    const { a } = await createPair(t, kind, { b: { api: { take: (bytes: Uint8Array) => void received.push(bytes) } } });
+    // A batch of several messages: a view into the frame would show its neighbours through `.buffer`.
+    const sent = [Buffer.from('first'), new Uint8Array([1, 2, 3]), Buffer.alloc(2000, 9), Buffer.from('last')];
+    await withDeadline(Promise.all(sent.map((bytes) => a.call('take', [bytes]))), 5000, 'calls');
+    t.is(received.length, sent.length);
+    received.forEach((bytes, i) => {
+      t.is(bytes.constructor, sent[i]!.constructor);
+      t.deepEqual(new Uint8Array(bytes), new Uint8Array(sent[i]!));
+      t.is(bytes.buffer.byteLength, bytes.byteLength, `message ${i} has a buffer of its own`);
+    });
+  });
+
   test(`${kind}: a 2 MiB Uint8Array (larger than maxBatchBytes) round-trips byte-exact`, async (t) => {
     const big = new Uint8Array(2 << 20).map((_, i) => (i * 7) % 251);
     const api = { echo: (value: Uint8Array) => value };

@@ -21,6 +21,7 @@ export const GROUPS = {
   start: `convoy startCluster(), ${flavorLabel}`,
   mesh: `convoy whole-mesh calls/s, ${flavorLabel}`,
   memory: `convoy memory (heap, after full GC), ${flavorLabel}`,
+  payload: `convoy one large argument per call, coordinator → thread (ms per call), ${flavorLabel}`,
 } as const;
 
 export type Kind = 'thread' | 'process';

@@ -7,6 +7,7 @@ import { flavor, flavorNote } from './common.js';
 import { revision } from './convoy.js';
 import { deathScenarios } from './death.js';
 import { memoryScenarios } from './memory.js';
+import { payloadScenarios } from './payload.js';
 import { meshScenarios, startScenarios } from './scale.js';
 
 process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compiled build (dist/)' : 'the sources (tsx)'}: ${flavorNote}\n`);
@@ -14,4 +15,4 @@ process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compil
 /** Recorded in the JSON: which convoy build was measured, and why. */
 export const convoyBuild = { flavor, note: flavorNote, revision };
 
-export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios];
+export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios, ...payloadScenarios];

@@ -70,7 +70,13 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 export class Decoder {
-  readonly #unpackr = new Unpackr(OPTIONS);
+  /**
+   * `copyBuffers`: a Buffer value gets a buffer of its own, as with structured clone, instead of being a
+   * view into the frame — which would keep a whole batch alive for as long as a handler keeps one small
+   * Buffer, and show it the neighbouring messages' bytes through `.buffer`. (Other typed arrays are always
+   * copied, to align them.)
+   */
+  readonly #unpackr = new Unpackr({ ...OPTIONS, copyBuffers: true });
 
   /** Decodes a frame holding one or more concatenated values. */
   decodeAll(bytes: Uint8Array): unknown[] {
