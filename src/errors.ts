@@ -140,7 +140,11 @@ export interface WireError {
   cause?: WireError;
   /** A non-Error cause or throw value, as is. */
   value?: unknown;
-  /** Set when convoy's dispatcher raised the error itself; such errors keep their class on the far side. */
+  /**
+   * Set when convoy raised the error about this very call (no such method; its result cannot be encoded):
+   * such errors keep their class on the far side. Whatever a handler throws — even a convoy error from a
+   * call of its own — arrives as a RemoteError, so the caller never takes it for a verdict on its call.
+   */
   internal?: string;
 }
 
@@ -169,12 +173,21 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
       }
     }
     if (hasData) wire.data = data;
-    if (thrown instanceof MethodNotFoundError || thrown instanceof SerializationError) wire.internal = thrown.code;
     if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(thrown.cause, depth + 1);
     return wire;
   } catch {
     return { name: 'Error', message: `Unreadable error thrown: ${describe(thrown)}` };
   }
+}
+
+/** `error` as the failure of a call to `method`: a death names the call it failed. */
+export function errorForMethod(error: Error, method: string): Error {
+  return error instanceof WorkerDiedError ? error.forMethod(method) : error;
+}
+
+/** The wire form of an error convoy raised about the call it answers (see WireError.internal). */
+export function ownErrorToWire(error: MethodNotFoundError | SerializationError): WireError {
+  return { ...errorToWire(error), internal: error.code };
 }
 
 /** The same error without data that the codec could not carry: a fallback that always encodes. */

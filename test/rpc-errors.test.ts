@@ -183,13 +183,27 @@ for (const kind of TRANSPORT_KINDS) {
   });
 }
 
-test('a thrown SerializationError keeps its class across the wire', async (t) => {
+test("convoy's verdict on a call keeps its class; the same errors from a handler's own calls arrive as RemoteError", async (t) => {
+  // b's handlers call back into a (A→B→A) and let convoy's errors about *their* calls escape.
+  let b!: Awaited<ReturnType<typeof createPair>>['b'];
   const api = {
-    fail() {
-      throw new SerializationError('refused locally');
-    },
+    callsMissing: () => b.call('missing', []),
+    sendsFunction: () => b.call('echo', [() => 1]),
+    returnsFunction: () => () => 1,
   };
-  const { a } = await createPair(t, 'memory', { b: { api } });
-  const error = await t.throwsAsync(a.call('fail', []), { instanceOf: SerializationError });
-  t.is(error?.message, 'refused locally');
+  const pair = await createPair(t, 'memory', { a: { api: { echo: (x: unknown) => x } }, b: { api } });
+  b = pair.b;
+  const { a } = pair;
+
+  // About the caller's own call: the class says what went wrong with it.
+  await t.throwsAsync(withDeadline(a.call('missing', []), 5000, 'missing'), { instanceOf: MethodNotFoundError });
+  await t.throwsAsync(withDeadline(a.call('returnsFunction', []), 5000, 'result'), { instanceOf: SerializationError, message: /returnsFunction/ });
+
+  // From inside the handler: not a verdict on the caller's call, so a RemoteError that still names the cause.
+  const missing = await t.throwsAsync(withDeadline(a.call('callsMissing', []), 5000, 'nested missing'), { instanceOf: RemoteError });
+  t.is((missing as RemoteError).remoteName, 'MethodNotFoundError');
+  t.is((missing as RemoteError).data['code'], 'ERR_CONVOY_NO_METHOD');
+  const unsendable = await t.throwsAsync(withDeadline(a.call('sendsFunction', []), 5000, 'nested serialize'), { instanceOf: RemoteError });
+  t.is((unsendable as RemoteError).remoteName, 'SerializationError');
+  t.is((unsendable as RemoteError).data['code'], 'ERR_CONVOY_SERIALIZE');
 });

@@ -7,7 +7,7 @@ if (tsx) {
   const { register } = await import('tsx/esm/api');
   register();
 }
-const { MethodNotFoundError, errorToWire } = await import(errors);
+const { MethodNotFoundError, errorToWire, ownErrorToWire } = await import(errors);
 const tasks = await import(module);
 
 /**
@@ -16,10 +16,11 @@ const tasks = await import(module);
  * `cause`) or MethodNotFoundError as from any worker.
  */
 export default async function runTask({ method, args }) {
+  const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
+  // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
+  if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, 'the pool')) };
   let result;
   try {
-    const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
-    if (typeof fn !== 'function') throw new MethodNotFoundError(method, 'the pool');
     result = await fn(...args);
   } catch (error) {
     throw { convoyError: errorToWire(error) };

@@ -17,15 +17,25 @@ export class Dispatcher {
     this.#owner = owner;
   }
 
-  /** Calls `method` with `args` (`this` is the API object). Throws MethodNotFoundError or what the handler throws. */
-  invoke(method: string, args: unknown[]): unknown {
+  /** The handler `method` names, or undefined when the API has no such own method. */
+  handler(method: string): Handler | undefined {
     let handler = this.#cache.get(method);
     if (!handler) {
       const value = Object.prototype.hasOwnProperty.call(this.#api, method) ? this.#api[method] : undefined;
-      if (typeof value !== 'function') throw new MethodNotFoundError(method, this.#owner);
+      if (typeof value !== 'function') return undefined;
       handler = value as Handler;
       this.#cache.set(method, handler);
     }
+    return handler;
+  }
+
+  /** Runs `handler` with `args`, `this` being the API object. Throws what the handler throws. */
+  run(handler: Handler, args: unknown[]): unknown {
     return handler.apply(this.#api, args);
+  }
+
+  /** The error for a method this API does not have. */
+  notFound(method: string): MethodNotFoundError {
+    return new MethodNotFoundError(method, this.#owner);
   }
 }

@@ -6,7 +6,18 @@
  * fails each of them exactly once, wherever it was.
  */
 import type { Channel } from '../channel/channel.js';
-import { ProtocolError, SerializationError, WorkerDiedError, errorFromWire, errorToWire, plainWireError, toError } from '../errors.js';
+import {
+  ProtocolError,
+  SerializationError,
+  errorForMethod,
+  errorFromWire,
+  errorToWire,
+  ownErrorToWire,
+  plainWireError,
+  toError,
+  type MethodNotFoundError,
+  type WireError,
+} from '../errors.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf, transferListOfValue } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
@@ -95,13 +106,13 @@ export class Endpoint {
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
-    if (this.#closedWith) return Promise.reject(this.#errorFor(this.#closedWith, method));
+    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method));
     const id = ++this.#nextId;
     let waiting: Promise<void> | undefined;
     try {
       waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
-      return Promise.reject(this.#errorFor(toError(error), method));
+      return Promise.reject(errorForMethod(toError(error), method));
     }
     this.counts.calls++;
     // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
@@ -125,10 +136,10 @@ export class Endpoint {
   notify(method: string, args: unknown[]): Promise<void> {
     let accepted: Promise<void> | undefined;
     try {
-      if (this.#closedWith) throw this.#errorFor(this.#closedWith, method);
+      if (this.#closedWith) throw errorForMethod(this.#closedWith, method);
       accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
-      accepted = Promise.reject(this.#errorFor(toError(error), method));
+      accepted = Promise.reject(errorForMethod(toError(error), method));
     }
     this.counts.notifies++;
     if (!accepted) return RESOLVED;
@@ -228,13 +239,18 @@ export class Endpoint {
     const method = (isCall ? message[2] : message[1]) as string;
     const args = (isCall ? message[3] : message[2]) as unknown[];
     if (isCall) this.#queuedCalls.delete(id);
+    const dispatcher = method.charCodeAt(0) === 0 ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
+    const handler = dispatcher.handler(method);
+    if (!handler) {
+      this.#finish(isCall, id, method, false, undefined, dispatcher.notFound(method));
+      return undefined;
+    }
     let result: unknown;
     let thenable: boolean;
     const previous = enterCall(this.#context);
     try {
       this.#contextId = id;
-      const dispatcher = method.charCodeAt(0) === 0 ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
-      result = dispatcher.invoke(method, args);
+      result = dispatcher.run(handler, args);
       // Inside the try: a result whose `then` getter throws is that handler's failure, not ours.
       thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
     } catch (error) {
@@ -276,11 +292,12 @@ export class Endpoint {
     };
   })();
 
-  #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown): void {
+  /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
+  #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown, own?: MethodNotFoundError | SerializationError): void {
     if (isCall) this.#signals.delete(id);
     if (this.#closedWith) return;
     if (!isCall) {
-      if (!ok) this.#reportNotifyError(toError(value), method);
+      if (!ok) this.#reportNotifyError(toError(own ?? value), method);
       return;
     }
     if (ok) {
@@ -288,10 +305,10 @@ export class Endpoint {
         this.channel.sendControl([Kind.Reply, id, value], transferListOfValue(value));
         return;
       } catch (error) {
-        value = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });
+        own = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });
       }
     }
-    const wire = errorToWire(value);
+    const wire: WireError = own ? ownErrorToWire(own) : errorToWire(value);
     try {
       this.channel.sendControl([Kind.Fault, id, wire]);
     } catch {
@@ -304,16 +321,12 @@ export class Endpoint {
     else process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
   }
 
-  #errorFor(error: Error, method: string): Error {
-    return error instanceof WorkerDiedError ? error.forMethod(method) : error;
-  }
-
   #closed(error: Error): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of pending) call.settle(false, this.#errorFor(error, call.method));
+    for (const call of pending) call.settle(false, errorForMethod(error, call.method));
     for (const controller of this.#signals.values()) controller.abort(error);
     this.#lifetime?.abort(error);
     this.#signals.clear();

@@ -8,7 +8,7 @@
  * `waitMs`); in-flight calls of a closed endpoint have already failed there (at-most-once). On a dead
  * link every call rejects at once.
  */
-import { TimeoutError, WorkerDiedError, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import { TimeoutError, WorkerDiedError, errorForMethod, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
 import type { CallOptions } from './pending-call.js';
@@ -115,12 +115,12 @@ export class Link implements Caller {
     this.#endpoint = undefined;
     const parked = this.#parked;
     this.#parked = [];
-    for (const call of parked) call.fail(this.#errorFor(error));
+    for (const call of parked) call.fail(error);
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.#endpoint) return this.#endpoint.call(method, args, options);
-    if (this.#deadError) return Promise.reject(this.#errorFor(this.#deadError, method));
+    if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method));
     return new Promise((resolve, reject) => {
       // The call's timeout and signal count from when it was made, including the time spent parked.
       const parkedAt = performance.now();
@@ -151,7 +151,7 @@ export class Link implements Caller {
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
           endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
         },
-        fail: (error) => giveUp(this.#errorFor(error, method)),
+        fail: (error) => giveUp(errorForMethod(error, method)),
       });
     });
   }
@@ -160,12 +160,12 @@ export class Link implements Caller {
     if (this.#endpoint) return this.#endpoint.notify(method, args);
     let result: Promise<void>;
     if (this.#deadError) {
-      result = Promise.reject(this.#errorFor(this.#deadError, method));
+      result = Promise.reject(errorForMethod(this.#deadError, method));
     } else {
       result = new Promise((resolve, reject) => {
         this.#park({
           run: (endpoint) => endpoint.notify(method, args).then(resolve, reject),
-          fail: (error) => reject(this.#errorFor(error, method)),
+          fail: (error) => reject(errorForMethod(error, method)),
         });
       });
     }
@@ -196,9 +196,6 @@ export class Link implements Caller {
     this.#waitTimer = undefined;
   }
 
-  #errorFor(error: Error, method?: string): Error {
-    return error instanceof WorkerDiedError && method ? error.forMethod(method) : error;
-  }
 }
 
 /**
