@@ -1,5 +1,5 @@
 /**
- * RPC over one channel: calls awaiting replies (a Map by counter id), one-way notifies, and dispatch of
+ * RPC over one channel: calls awaiting replies (a table by counter id), one-way notifies, and dispatch of
  * what the peer sends to this side's handlers, in the order it arrives.
  *
  * Queued and sent calls are both in `#pending` from the moment they are issued, so closing the channel
@@ -24,6 +24,7 @@ import { fillRpcOptions, type RpcOptions } from '../options.js';
 import { enterCall, exitCall, type CallContext } from './call-context.js';
 import { Dispatcher } from './dispatch.js';
 import { PendingCall, type CallOptions } from './pending-call.js';
+import { PendingTable } from './pending-table.js';
 import { SerialQueue } from './serial-queue.js';
 
 export interface EndpointConfig extends RpcOptions {
@@ -55,7 +56,7 @@ export class Endpoint {
   #dispatcher: Dispatcher;
   readonly #system: Dispatcher | undefined;
   readonly #callTimeoutMs: number;
-  readonly #pending = new Map<number, PendingCall>();
+  readonly #pending = new PendingTable<PendingCall>();
   /** Abort controllers of running handlers that asked for a signal, by call id. */
   readonly #signals = new Map<number, AbortController>();
   readonly #serial: SerialQueue | undefined;
@@ -119,8 +120,8 @@ export class Endpoint {
     waiting?.catch(noop);
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
     return new Promise((resolve, reject) => {
-      const pending = new PendingCall(method, resolve, reject);
-      this.#pending.set(id, pending);
+      const pending = new PendingCall(id, method, resolve, reject);
+      this.#pending.set(pending);
       if (timeoutMs > 0 || options?.signal) {
         // A call still waiting for room is cancelled once it has left: a cancel sent now would overtake it.
         const cancel = (): void => {
@@ -219,12 +220,11 @@ export class Endpoint {
   }
 
   #settle(id: number, ok: boolean, value: unknown): void {
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.take(id);
     if (!pending) {
       this.channel.abort(new ProtocolError(`Reply to unknown call id ${id}`));
       return;
     }
-    this.#pending.delete(id);
     this.channel.callSettled();
     if (ok) this.counts.replies++;
     else this.counts.faults++;
@@ -324,8 +324,7 @@ export class Endpoint {
   #closed(error: Error): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending.drain();
     for (const call of pending) call.settle(false, errorForMethod(error, call.method));
     for (const controller of this.#signals.values()) controller.abort(error);
     this.#lifetime?.abort(error);

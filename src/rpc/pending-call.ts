@@ -9,13 +9,15 @@ export interface CallOptions {
 }
 
 export class PendingCall {
+  readonly id: number;
   readonly method: string;
   #resolve: ((value: unknown) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
 
-  constructor(method: string, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  constructor(id: number, method: string, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+    this.id = id;
     this.method = method;
     this.#resolve = resolve;
     this.#reject = reject;
