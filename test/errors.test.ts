@@ -12,6 +12,7 @@ import {
   describe,
   errorFromWire,
   errorToWire,
+  ownErrorToWire,
   plainWireError,
   toError,
 } from '../src/errors.js';
@@ -165,13 +166,18 @@ test('errorToWire never throws: an error whose getters throw becomes a readable 
   t.like(errorToWire(throwingProp), { message: 'kept', data: { good: 1 } });
 });
 
-test("convoy's own dispatch errors keep their class across the wire", (t) => {
-  const notFound = errorFromWire(errorToWire(new MethodNotFoundError('nope', 'callee')), 'callee');
+test("convoy's verdict on a call keeps its class across the wire; the same classes thrown by a handler do not", (t) => {
+  const notFound = errorFromWire(ownErrorToWire(new MethodNotFoundError('nope', 'callee')), 'callee');
   t.true(notFound instanceof MethodNotFoundError);
   t.is((notFound as MethodNotFoundError).method, 'nope');
-  const serialize = errorFromWire(errorToWire(new SerializationError('cannot')));
+  const serialize = errorFromWire(ownErrorToWire(new SerializationError('cannot')));
   t.true(serialize instanceof SerializationError);
   t.is(serialize.message, 'cannot');
+  // What a handler threw (even one of convoy's classes, from a call of its own) is the handler's failure.
+  const thrown = errorFromWire(errorToWire(new SerializationError('from a nested call')));
+  t.true(thrown instanceof RemoteError);
+  t.is((thrown as RemoteError).remoteName, 'SerializationError');
+  t.is((thrown as RemoteError).data['code'], 'ERR_CONVOY_SERIALIZE');
 });
 
 test('plainWireError keeps only what always encodes: strings, numbers, booleans, null', (t) => {

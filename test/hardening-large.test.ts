@@ -6,7 +6,7 @@
  * One test at a time: several 100 MB copies in flight at once would only measure the machine.
  */
 import test, { type ExecutionContext } from 'ava';
-import { SerializationError } from '../src/index.js';
+import { RemoteError, SerializationError } from '../src/index.js';
 import { digest, patternBytes, patternDigest } from './fixtures/hardening-bytes.js';
 import { BIG_FRAMES, BIG_MS, SIZE } from './fixtures/hardening-large-checks.js';
 import type { Sink } from './fixtures/hardening-sink.js';
@@ -19,6 +19,14 @@ const SINK = fixture('hardening-sink.ts');
 function isTooBig(t: ExecutionContext, error: unknown, what: string): void {
   t.true(error instanceof SerializationError, `${what}: SerializationError, got ${String(error)}`);
   t.is((error as SerializationError).code, 'ERR_CONVOY_SERIALIZE', what);
+  t.regex((error as Error).message, /maxFrameBytes/, `${what}: the message names the option to raise`);
+}
+
+/** The same refusal met by a worker's own call and rethrown by its handler: a RemoteError that says what it was. */
+function isTooBigInHandler(t: ExecutionContext, error: unknown, what: string): void {
+  t.true(error instanceof RemoteError, `${what}: RemoteError, got ${String(error)}`);
+  t.is((error as RemoteError).remoteName, 'SerializationError', what);
+  t.is((error as RemoteError).data['code'], 'ERR_CONVOY_SERIALIZE', what);
   t.regex((error as Error).message, /maxFrameBytes/, `${what}: the message names the option to raise`);
 }
 
@@ -49,14 +57,14 @@ test.serial('default maxFrameBytes (64 MiB): a 100 MB argument or result fails o
   const fromThread = await within(settle(cluster.worker<Sink>('t').makeBytes(SIZE, 2)), BIG_MS, 't → coordinator: 100 MB result');
   t.false(fromThread.ok);
   if (!fromThread.ok) isTooBig(t, fromThread.error, 't → coordinator: result');
-  // Between workers, over TCP, both ways (the error comes back through the calling worker's handler).
+  // Between workers, over TCP, both ways: the error reaches the coordinator through t's handler.
   const t1 = cluster.worker<Sink>('t');
   const sent = await within(settle(t1.sendBytes('p', SIZE, 3)), BIG_MS, 't → p: 100 MB argument');
   t.false(sent.ok);
-  if (!sent.ok) isTooBig(t, sent.error, 't → p: argument');
+  if (!sent.ok) isTooBigInHandler(t, sent.error, 't → p: argument');
   const fetched = await within(settle(t1.fetchBytes('p', SIZE, 4)), BIG_MS, 'p → t: 100 MB result');
   t.false(fetched.ok);
-  if (!fetched.ok) isTooBig(t, fetched.error, 'p → t: result');
+  if (!fetched.ok) isTooBigInHandler(t, fetched.error, 'p → t: result');
 
   // Every channel involved still works.
   t.is(await cluster.worker<Sink>('t').inc(3), 4);

@@ -46,6 +46,15 @@ export interface ChannelConfig extends ChannelOptions {
  */
 export const MESSAGE_OVERHEAD_BYTES = 1024;
 
+/**
+ * While calls are in flight a batch leaves once it holds this much, instead of at the end of the turn:
+ * the peer starts on it while this side builds the next, so both sides work at once. Measured against
+ * end-of-turn only (paired A/B, 1000 calls in flight): +50–70% calls/s on every pair; 2 KiB gained half
+ * as much (more frames), 8 KiB a little less; flushing early with nothing in flight (replies, notify
+ * bursts) gained nothing for calls and cost notifies.
+ */
+const EARLY_FLUSH_BYTES = 4 * 1024;
+
 /** Microtask hops a growing batch may wait before it is sent anyway. */
 const MAX_FLUSH_HOPS = 4096;
 /**
@@ -232,7 +241,11 @@ export class Channel {
   /** `cost` is what a data message counts against the window (0 for control messages). */
   #enqueue(bytes: Uint8Array, cost = 0, transfer?: ArrayBuffer[]): void {
     this.#outbox.push(bytes, cost, transfer);
-    this.#scheduleFlush();
+    // With calls out, a batch waits for the end of the turn (see #scheduleFlush); once it is this big it
+    // goes now, so the peer works on it while this side builds the next one. `flushDelayMs` asks for
+    // bigger batches, so it keeps them.
+    if (this.#inFlight > 0 && this.#outbox.bytes >= EARLY_FLUSH_BYTES && this.#options.flushDelayMs === 0) this.#flush();
+    else this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
