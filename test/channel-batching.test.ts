@@ -5,6 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { Channel, type ChannelConfig } from '../src/channel/channel.js';
+import { EARLY_FLUSH_BYTES } from '../src/channel/flush-policy.js';
 import { Decoder } from '../src/protocol/codec.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
@@ -106,6 +107,29 @@ test('a single message larger than maxBatchBytes goes alone in its own frame', a
   await handled.reach(3, 5000, 'notifies handled');
   t.deepEqual(messagesPerFrame(), [1, 1, 1]);
   t.deepEqual(seen, [0, 1, 2]);
+});
+
+test('with calls in flight, a growing batch leaves each time it holds EARLY_FLUSH_BYTES, within the turn', async (t) => {
+  const { a, recording, seen, handled } = setup(t, {});
+  const calls = [a.call('note', [0])];
+  // From here on a call is in flight: the batch would otherwise wait for the end of the turn.
+  for (let seq = 1; seq < 1000; seq++) calls.push(a.call('note', [seq]));
+  const inTurn = recording.frames.length;
+  t.true(inTurn >= 2, `${inTurn} frames left before the turn ended`);
+  const oneCall = 32;
+  for (const frame of recording.frames) t.true(frame.byteLength <= EARLY_FLUSH_BYTES + oneCall, `frame of ${frame.byteLength} bytes`);
+  await Promise.all(calls);
+  await handled.reach(1000, 5000, 'calls handled');
+  t.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
+});
+
+test('flushDelayMs keeps its batches whole, calls in flight or not', async (t) => {
+  const { a, recording, handled } = setup(t, { flushDelayMs: 20 });
+  const calls = Array.from({ length: 1000 }, (_, seq) => a.call('note', [seq]));
+  t.is(recording.frames.length, 0, 'nothing leaves before the delay');
+  await Promise.all(calls);
+  await handled.reach(1000, 5000, 'calls handled');
+  t.is(recording.frames.filter((frame) => frame.byteLength > 64).length, 1, 'the 1000 calls left as one frame');
 });
 
 test('flushDelayMs coalesces messages issued over several turns into one frame', async (t) => {

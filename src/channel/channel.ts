@@ -2,7 +2,7 @@
  * One ordered, batched channel between two endpoints, over any transport.
  *
  * Messages are encoded when they are queued (so a bad argument fails its own message only) and leave
- * as one frame per batch once the microtask queue stops adding to it. Every frame starts with a header
+ * as one frame per batch, when the flush policy says (flush-policy.ts). Every frame starts with a header
  * `[acked, dataCost]`: the window cost of the peer's data this side has handled since its last frame
  * (the ack), and the cost of the data this frame carries. A data message (call, notify) costs its size
  * plus MESSAGE_OVERHEAD_BYTES. Acks give per-channel flow control over transports that have none of
@@ -19,6 +19,7 @@ import { Kind, type Message } from '../protocol/messages.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
+import { FlushPolicy } from './flush-policy.js';
 import { parseFrame, type ParsedFrame } from './frame.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
@@ -46,23 +47,6 @@ export interface ChannelConfig extends ChannelOptions {
  */
 export const MESSAGE_OVERHEAD_BYTES = 1024;
 
-/**
- * While calls are in flight a batch leaves once it holds this much, instead of at the end of the turn:
- * the peer starts on it while this side builds the next, so both sides work at once. Measured against
- * end-of-turn only (paired A/B, 1000 calls in flight): +50–70% calls/s on every pair; 2 KiB gained half
- * as much (more frames), 8 KiB a little less; flushing early with nothing in flight (replies, notify
- * bursts) gained nothing for calls and cost notifies.
- */
-const EARLY_FLUSH_BYTES = 4 * 1024;
-
-/** Microtask hops a growing batch may wait before it is sent anyway. */
-const MAX_FLUSH_HOPS = 4096;
-/**
- * Hops without a new message before the batch leaves. An `await` of a resolved promise costs one hop and
- * of an async function's result up to three, so a loop that awaits between sends still fills one batch.
- */
-const IDLE_HOPS = 3;
-
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the last frame arrived: what heartbeats watch. */
@@ -76,6 +60,7 @@ export class Channel {
 
   /** Encoded messages waiting for the next flush, in order. */
   readonly #outbox = new Outbox();
+  readonly #flushPolicy: FlushPolicy;
   /** Data bytes queued here or sent and not yet acked by the peer. */
   #windowBytes = 0;
   /** Calls sent and not yet answered. */
@@ -84,7 +69,6 @@ export class Channel {
   readonly #waiting = new WaitQueue();
   /** Peer data bytes handled and not yet acked. */
   #toAck = 0;
-  #flushScheduled = false;
   #transportFull = false;
   #closed: Error | undefined;
   #closing = false;
@@ -92,6 +76,7 @@ export class Channel {
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
     this.#options = fillChannelOptions(config);
+    this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
     this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));
   }
 
@@ -241,10 +226,7 @@ export class Channel {
   /** `cost` is what a data message counts against the window (0 for control messages). */
   #enqueue(bytes: Uint8Array, cost = 0, transfer?: ArrayBuffer[]): void {
     this.#outbox.push(bytes, cost, transfer);
-    // With calls out, a batch waits for the end of the turn (see #scheduleFlush); once it is this big it
-    // goes now, so the peer works on it while this side builds the next one. `flushDelayMs` asks for
-    // bigger batches, so it keeps them.
-    if (this.#inFlight > 0 && this.#outbox.bytes >= EARLY_FLUSH_BYTES && this.#options.flushDelayMs === 0) this.#flush();
+    if (this.#flushPolicy.leaveNow(this.#inFlight)) this.#flush();
     else this.#scheduleFlush();
   }
 
@@ -260,51 +242,8 @@ export class Channel {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#transportFull) return;
-    this.#flushScheduled = true;
-    if (this.#options.flushDelayMs > 0) {
-      setTimeout(this.#runFlush, this.#options.flushDelayMs);
-      return;
-    }
-    if (this.#inFlight > 0) {
-      // Calls are still out, so replies are on their way and more calls will follow them — and a
-      // MessagePort delivers each reply frame in a callback of its own, so a microtask flush would send
-      // one small frame per frame received. Flush when the turn ends instead. A call from a side with
-      // nothing in flight (one at a time, ping-pong) and every reply take the microtask path below.
-      setImmediate(this.#runFlush);
-      return;
-    }
-    this.#flushHops = 0;
-    this.#idleHops = 0;
-    this.#queuedAtHop = this.#outbox.length;
-    queueMicrotask(this.#settleThenFlush);
+    if (!this.#transportFull) this.#flushPolicy.schedule(this.#inFlight);
   }
-
-  /**
-   * The batch leaves once the microtask queue stops adding to it: a lone call goes out a microtask or
-   * two after it was made (no timer, no macrotask), while a burst — including a loop that awaits each
-   * `notify` — keeps growing one batch until it pauses. Bounded by `maxBatchBytes` and a hop limit, so a
-   * producer that never pauses still gets its messages sent.
-   */
-  #flushHops = 0;
-  #idleHops = 0;
-  #queuedAtHop = 0;
-  readonly #settleThenFlush = (): void => {
-    if (this.#outbox.length !== this.#queuedAtHop) this.#idleHops = 0;
-    else this.#idleHops++;
-    if (this.#idleHops < IDLE_HOPS && this.#flushHops < MAX_FLUSH_HOPS && this.#outbox.bytes < this.#options.maxBatchBytes) {
-      this.#flushHops++;
-      this.#queuedAtHop = this.#outbox.length;
-      queueMicrotask(this.#settleThenFlush);
-      return;
-    }
-    this.#runFlush();
-  };
-
-  readonly #runFlush = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
-  };
 
   /**
    * Sends the queue as frames of at most `maxBatchBytes` (a single larger message goes alone). `force`

@@ -1,0 +1,93 @@
+/**
+ * When a channel's batch leaves. Batching must add no latency to a lone call and still fill frames
+ * under load, so there are three paths:
+ *
+ * - nothing in flight: the batch leaves once the microtask queue stops adding to it — a lone call goes
+ *   out a microtask or two after it was made (no timer, no macrotask), while a burst, including a loop
+ *   that awaits each `notify`, keeps growing one batch until it pauses;
+ * - calls in flight: replies are on their way and more calls will follow them, and a MessagePort delivers
+ *   each reply frame in a callback of its own, so a microtask flush would send one small frame per frame
+ *   received: the batch waits for the end of the turn — or leaves as soon as it holds EARLY_FLUSH_BYTES,
+ *   so the peer works on it while this side builds the next;
+ * - `flushDelayMs` > 0: a timer, for users who trade latency for bigger batches.
+ */
+
+/**
+ * While calls are in flight a batch this large leaves at once. Measured against end-of-turn only (paired
+ * A/B, 1000 calls in flight): +50–70% calls/s on every pair; 2 KiB gained half as much (more frames),
+ * 8 KiB a little less; flushing early with nothing in flight (replies, notify bursts) gained nothing for
+ * calls and cost notifies.
+ */
+export const EARLY_FLUSH_BYTES = 4 * 1024;
+
+/** Microtask hops a growing batch may wait before it is sent anyway. */
+const MAX_FLUSH_HOPS = 4096;
+/**
+ * Hops without a new message before the batch leaves. An `await` of a resolved promise costs one hop and
+ * of an async function's result up to three, so a loop that awaits between sends still fills one batch.
+ */
+const IDLE_HOPS = 3;
+
+/** What the policy reads of its channel. */
+export interface Batch {
+  /** Messages queued. */
+  readonly length: number;
+  /** Encoded bytes queued. */
+  readonly bytes: number;
+}
+
+export class FlushPolicy {
+  readonly #batch: Batch;
+  readonly #flush: () => void;
+  readonly #delayMs: number;
+  readonly #maxBatchBytes: number;
+  #scheduled = false;
+  #hops = 0;
+  #idleHops = 0;
+  #lengthAtHop = 0;
+
+  /** `flush` sends the batch; it is called at most once per `schedule`. */
+  constructor(batch: Batch, flush: () => void, options: { flushDelayMs: number; maxBatchBytes: number }) {
+    this.#batch = batch;
+    this.#flush = flush;
+    this.#delayMs = options.flushDelayMs;
+    this.#maxBatchBytes = options.maxBatchBytes;
+  }
+
+  /** Whether the batch should leave now rather than when scheduled (it just grew). */
+  leaveNow(inFlight: number): boolean {
+    return inFlight > 0 && this.#delayMs === 0 && this.#batch.bytes >= EARLY_FLUSH_BYTES;
+  }
+
+  /** Makes sure a flush comes; `inFlight` is the number of calls awaiting replies. */
+  schedule(inFlight: number): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (this.#delayMs > 0) setTimeout(this.#run, this.#delayMs);
+    else if (inFlight > 0) setImmediate(this.#run);
+    else {
+      this.#hops = 0;
+      this.#idleHops = 0;
+      this.#lengthAtHop = this.#batch.length;
+      queueMicrotask(this.#settle);
+    }
+  }
+
+  /** Waits while the batch keeps growing, within `maxBatchBytes` and a hop limit (a producer that never pauses still gets its messages sent). */
+  readonly #settle = (): void => {
+    if (this.#batch.length !== this.#lengthAtHop) this.#idleHops = 0;
+    else this.#idleHops++;
+    if (this.#idleHops < IDLE_HOPS && this.#hops < MAX_FLUSH_HOPS && this.#batch.bytes < this.#maxBatchBytes) {
+      this.#hops++;
+      this.#lengthAtHop = this.#batch.length;
+      queueMicrotask(this.#settle);
+      return;
+    }
+    this.#run();
+  };
+
+  readonly #run = (): void => {
+    this.#scheduled = false;
+    this.#flush();
+  };
+}
