@@ -153,6 +153,16 @@ for (const kind of TRANSPORT_KINDS) {
   });
 }
 
+test("port: a small Buffer from Node's shared pool cannot move; it is copied, arrives intact and stays usable", async (t) => {
+  const { a, received } = await recordingPair(t, 'port');
+  const pooled = Buffer.from('from the pool');
+  t.true(pooled.buffer.byteLength > pooled.byteLength, 'carved from a larger pool buffer');
+  await within(a.call('take', [transfer(pooled, [pooled.buffer as ArrayBuffer])]), 'call');
+  t.is(pooled.toString(), 'from the pool', 'not detached: the pool is marked untransferable');
+  t.true(Buffer.isBuffer(received[0]));
+  t.is((received[0] as Buffer).toString(), 'from the pool');
+});
+
 test('transfer() refuses what cannot be marked, with errors that say what to pass', (t) => {
   t.throws(() => transfer(42, []), { instanceOf: TypeError, message: /marks an object/ });
   t.throws(() => transfer(null, []), { instanceOf: TypeError, message: /got null/ });
