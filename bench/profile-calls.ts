@@ -2,7 +2,8 @@
 // sides of the channel for the measured window only (after a warm-up), then summarised by self time.
 //
 //   node --import tsx bench/profile-calls.ts [--pair coord-thread|thread-thread|coord-process|process-process]
-//                                            [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
+//                                            [--notify] [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
+// --notify profiles one-way notifies instead (bursts of 1000 from a worker caller: thread-thread, process-process).
 //
 // Both sides are profiled with the inspector (node:inspector Session in this thread and in the workers,
 // sampling every 100 µs), so the profile holds only the measured window; the .cpuprofile files are written
@@ -22,6 +23,7 @@ import { flavor, flavorNote, spec, start, type BenchApi, type Kind } from './sce
 const { values: args } = parseArgs({
   options: {
     pair: { type: 'string', default: 'coord-thread' },
+    notify: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
@@ -43,8 +45,13 @@ const workers = callerKind === 'coord' ? [spec('callee', calleeKind)] : [spec('c
 const cluster = await start(workers);
 const callee = cluster.worker<BenchApi>('callee');
 const caller = callerKind === 'coord' ? undefined : cluster.worker<BenchApi>('caller');
+if (args.notify && !caller) throw new Error('--notify needs a worker caller: --pair thread-thread or process-process');
 const run = (duration: number): Promise<number> =>
-  caller ? caller.benchPeer('callee', duration, INFLIGHT) : pipelined(() => callee.inc(1), INFLIGHT, duration);
+  args.notify
+    ? caller!.benchNotify('callee', duration, INFLIGHT)
+    : caller
+      ? caller.benchPeer('callee', duration, INFLIGHT)
+      : pipelined(() => callee.inc(1), INFLIGHT, duration);
 
 try {
   console.error(`warm-up ${warmupMs} ms: ${Math.round(await run(warmupMs))} calls/s`);
@@ -60,7 +67,7 @@ try {
   const calleeProfile = JSON.parse(await callee.profileStop());
   const callerProfile = caller ? JSON.parse(await caller.profileStop()) : (await session.post('Profiler.stop')).profile;
   if (!caller) session.disconnect();
-  console.log(`${pair} pipelined: ${Math.round(rate)} calls/s while profiled (${ms} ms, sampling every 100 µs)\n`);
+  console.log(`${pair} ${args.notify ? 'notify' : 'pipelined'}: ${Math.round(rate)} ${args.notify ? 'notifies' : 'calls'}/s while profiled (${ms} ms, sampling every 100 µs)\n`);
 
   await mkdir(args.out!, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
