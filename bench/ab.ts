@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchApi } from './fixtures/bench-worker.mjs';
-import { INFLIGHT, pipelined } from './measure.js';
+import { INFLIGHT, pipelined, roundTrips } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,16 +54,10 @@ async function open(root: string): Promise<{ run: () => Promise<number>; close: 
   const cluster = await convoy.startCluster({ workers });
   const callee = cluster.worker<BenchApi>('callee');
   const caller = callerKind === 'coord' ? undefined : cluster.worker<BenchApi>('caller');
+  // One call at a time, from whoever calls (a worker measures its own calls to its peer); 1 / p50.
   const rtt = async (): Promise<number> => {
-    const target = caller ?? callee;
-    const times: number[] = [];
-    for (let i = 0; i < 3000; i++) {
-      const started = performance.now();
-      await target.inc(1);
-      times.push(performance.now() - started);
-    }
-    times.sort((a, b) => a - b);
-    return 1000 / times[1500]!;
+    const { p50 } = caller ? await caller.pingPeer('callee', 3000) : await roundTrips(() => callee.inc(1), 3000);
+    return 1_000_000 / p50;
   };
   const run = (): Promise<number> => {
     if (mode === 'rtt') return rtt();
