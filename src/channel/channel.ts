@@ -20,7 +20,7 @@ import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { parseFrame, type ParsedFrame } from './frame.js';
+import { buildFrame, parseFrame, type ParsedFrame } from './frame.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
 import { WaitQueue } from './wait-queue.js';
@@ -47,6 +47,9 @@ export interface ChannelConfig extends ChannelOptions {
  */
 export const MESSAGE_OVERHEAD_BYTES = 1024;
 
+/** How often a side taking in a big frame tells the sender it is alive (see #progress). */
+const KEEPALIVE_MS = 200;
+
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the last frame arrived: what heartbeats watch. */
@@ -70,6 +73,9 @@ export class Channel {
   /** Peer data bytes handled and not yet acked. */
   #toAck = 0;
   #transportFull = false;
+  /** When the last keep-alive left, and since when the frame now arriving has been (see #progress). */
+  #keepaliveAt = 0;
+  #partialSince: number | undefined;
   #closed: Error | undefined;
   #closing = false;
 
@@ -98,6 +104,7 @@ export class Channel {
         this.#transportFull = false;
         this.#scheduleFlush();
       },
+      progress: () => this.#progress(),
     });
   }
 
@@ -263,8 +270,31 @@ export class Channel {
     } while (this.#outbox.length > 0);
   }
 
+  /**
+   * Part of a frame arrived: the peer is alive, and it should hear that we are — its pings (and anything
+   * else it sends) wait behind the frame it is sending us, so without word from us it would take us for
+   * hung. Once a frame has been arriving for KEEPALIVE_MS, a header-only frame at most that often (an
+   * ordinary frame split over a few reads sends none).
+   */
+  #progress(): void {
+    const now = performance.now();
+    this.lastReceivedAt = now;
+    this.#partialSince ??= now;
+    if (now - this.#partialSince < KEEPALIVE_MS || now - this.#keepaliveAt < KEEPALIVE_MS) return;
+    if (this.#closed || this.#transportFull) return;
+    this.#keepaliveAt = now;
+    if (this.#outbox.length > 0 || this.#toAck > 0) {
+      this.#flush();
+      return;
+    }
+    const frame = buildFrame(this.#encoder, 0, 0, [], 0, 0);
+    this.stats.recordSent(0, frame.byteLength);
+    if (!this.#transport.send(frame)) this.#transportFull = true;
+  }
+
   #receive(bytes: Uint8Array, transferred: ArrayBuffer[] | undefined): void {
     this.lastReceivedAt = performance.now();
+    this.#partialSince = undefined;
     if (bytes.byteLength > this.#options.maxFrameBytes) {
       this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;

@@ -67,6 +67,7 @@ export class TcpTransport implements Transport {
         if (this.closed) return;
         handlers.frame(frame);
       }
+      if (this.#decoder.buffered > 0 && !this.closed) handlers.progress?.();
     };
     this.#socket.on('data', onData);
     this.#socket.on('drain', () => handlers.drain());

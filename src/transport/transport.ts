@@ -9,6 +9,11 @@ export interface TransportHandlers {
   close(error?: Error): void;
   /** The transport has room again after `send` returned false. */
   drain(): void;
+  /**
+   * Bytes of a frame not yet complete arrived (a stream transport; a MessagePort delivers frames whole):
+   * the other side is alive and sending, however long its frame takes to cross.
+   */
+  progress?(): void;
 }
 
 export interface Transport {

@@ -1,0 +1,75 @@
+/**
+ * Liveness while a big frame crawls over TCP: hang detection watches `channel.lastReceivedAt`, and a frame
+ * that takes seconds to cross would otherwise silence both sides — the receiver hears nothing until the
+ * last byte, and the sender's pings wait behind the frame. Bytes of an unfinished frame count as life on
+ * the receiving side, and the receiver sends keep-alive frames back while it takes them in.
+ */
+import net from 'node:net';
+import test from 'ava';
+import { Channel } from '../src/channel/channel.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
+import { TcpTransport } from '../src/transport/tcp.js';
+import { withDeadline } from './helpers/deadline.js';
+import { failOnLeaks } from './helpers/leaks.js';
+import { connectSockets } from './helpers/pairs.js';
+
+failOnLeaks(test);
+
+/** Bytes the throttled direction passes every TICK_MS: ~1.6 MB/s, so 4 MB take over two seconds. */
+const BYTES_PER_TICK = 16 * 1024;
+const TICK_MS = 10;
+const SIZE = 4_000_000;
+/** The longest silence either side may hear while the frame crosses. */
+const QUIET_BOUND_MS = 1000;
+
+/** Pipes `from` into `to` at BYTES_PER_TICK per TICK_MS; stops with either socket. */
+function throttle(from: net.Socket, to: net.Socket): void {
+  let pending = Buffer.alloc(0);
+  const timer = setInterval(() => {
+    if (pending.length === 0 || to.destroyed) return;
+    to.write(pending.subarray(0, BYTES_PER_TICK));
+    pending = pending.subarray(BYTES_PER_TICK);
+  }, TICK_MS);
+  from.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+  });
+  const stop = (): void => clearInterval(timer);
+  from.once('close', stop);
+  to.once('close', stop);
+}
+
+test('a 4 MB argument crawling over TCP: both sides keep hearing from each other while it crosses', async (t) => {
+  // a ⇄ proxy ⇄ b; only the a → b direction is throttled.
+  const left = await connectSockets(t);
+  const right = await connectSockets(t);
+  throttle(left.server, right.client);
+  right.client.on('data', (chunk: Buffer) => left.server.write(chunk));
+  const options = { maxFrameBytes: 64 << 20 };
+  const a = new Endpoint(new Channel(new TcpTransport(left.client, options)));
+  const b = new Endpoint(new Channel(new TcpTransport(right.server, options)), { api: { size: (bytes: Uint8Array) => bytes.byteLength } });
+  t.teardown(() => {
+    a.destroy(new Error('teardown'));
+    b.destroy(new Error('teardown'));
+  });
+
+  // The worst silence each side lives through, sampled while the call is out.
+  let worstOnA = 0;
+  let worstOnB = 0;
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    worstOnA = Math.max(worstOnA, now - a.channel.lastReceivedAt);
+    worstOnB = Math.max(worstOnB, now - b.channel.lastReceivedAt);
+  }, 20);
+  t.teardown(() => clearInterval(sampler));
+  a.channel.lastReceivedAt = b.channel.lastReceivedAt = performance.now();
+  const started = performance.now();
+  t.is(await withDeadline(a.call('size', [new Uint8Array(SIZE)]), 20_000, 'the crawling call'), SIZE);
+  const took = performance.now() - started;
+  clearInterval(sampler);
+  t.log(`4 MB crossed in ${took.toFixed(0)} ms; longest silence heard by a: ${worstOnA.toFixed(0)} ms, by b: ${worstOnB.toFixed(0)} ms`);
+  // Without the fix both sides are silent for the whole crossing; with it, for a keep-alive interval or two
+  // (plus a loaded machine's timer lag).
+  t.true(took > 2 * QUIET_BOUND_MS, `the link is slow enough for the check to mean something (${took.toFixed(0)} ms)`);
+  t.true(worstOnB < QUIET_BOUND_MS, `b heard the frame coming (longest silence ${worstOnB.toFixed(0)} ms)`);
+  t.true(worstOnA < QUIET_BOUND_MS, `a heard b's keep-alives (longest silence ${worstOnA.toFixed(0)} ms)`);
+});
