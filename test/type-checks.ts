@@ -2,7 +2,7 @@
  * Compile-time checks of Remote<T> and Notifier<T> (comlink's `tests/type-checks.ts`). Not run: `tsc`
  * checks it (tsconfig includes test/). Each `@ts-expect-error` line must be an error, or tsc fails.
  */
-import { notify, withOptions, type Notifier, type Remote } from '../src/index.js';
+import { notify, transfer, withOptions, type Notifier, type Remote } from '../src/index.js';
 
 /** Exact type equality, so a check cannot pass by assignability alone. */
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
@@ -100,3 +100,12 @@ export async function usage(): Promise<void> {
 expectType<Equal<keyof Remote<{ a: number }>, never>>();
 // @ts-expect-error Equal really distinguishes types (a check of the checker)
 expectType<Equal<Promise<number>, Promise<string>>>();
+
+// transfer() hands back what it marked, with its type, so it can wrap an argument in place.
+declare const loadRemote: Remote<{ store(entry: { id: number; bytes: Uint8Array }): void }>;
+const entry: { id: number; bytes: Uint8Array } = { id: 1, bytes: new Uint8Array(4) };
+const marked = transfer(entry, [new ArrayBuffer(4)]);
+expectType<Equal<typeof marked, typeof entry>>();
+void loadRemote.store(transfer({ id: 2, bytes: new Uint8Array(4) }, []));
+// @ts-expect-error: the list holds ArrayBuffers, not numbers
+transfer(new Uint8Array(4), [4]);
