@@ -52,7 +52,7 @@ const KEEPALIVE_MS = 200;
 
 export class Channel {
   readonly stats = new ChannelStats();
-  /** `performance.now()` when the last frame arrived: what heartbeats watch. */
+  /** `performance.now()` when the peer was last heard from (a frame, or part of one): what heartbeats watch. */
   lastReceivedAt = performance.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
