@@ -131,6 +131,18 @@ export class Channel {
     return this.#waiting.add(bytes, size, isCall, prepared?.commit());
   }
 
+  /**
+   * Queues one of convoy's own calls or notifies (stats, wiring, peer exits) at once, ahead of user data
+   * waiting for room: it is not a user message, so flow control does not hold it and per-pair FIFO does
+   * not order it against user messages. A system call still counts as in flight.
+   */
+  sendSystem(message: Message, isCall: boolean): void {
+    if (this.#closed) throw this.#closed;
+    if (this.#closing) throw new ClusterClosedError('The channel is closing');
+    this.#enqueue(this.#encode(message));
+    if (isCall) this.#inFlight++;
+  }
+
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
   sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
     if (this.#closed) throw this.#closed;

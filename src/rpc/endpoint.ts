@@ -111,7 +111,9 @@ export class Endpoint {
     const id = ++this.#nextId;
     let waiting: Promise<void> | undefined;
     try {
-      waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
+      // convoy's own calls (NUL-prefixed) are not user messages: no flow control, no place in the user's queue.
+      if (method.charCodeAt(0) === 0) this.channel.sendSystem([Kind.Call, id, method, args], true);
+      else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
       return Promise.reject(errorForMethod(toError(error), method));
     }
@@ -138,7 +140,8 @@ export class Endpoint {
     let accepted: Promise<void> | undefined;
     try {
       if (this.#closedWith) throw errorForMethod(this.#closedWith, method);
-      accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
+      if (method.charCodeAt(0) === 0) this.channel.sendSystem([Kind.Notify, method, args], false);
+      else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
       accepted = Promise.reject(errorForMethod(toError(error), method));
     }
