@@ -27,8 +27,18 @@ const isProtocolFailure = (error: unknown): boolean =>
 
 const id = fc.nat({ max: 2 ** 31 });
 const method = fc.oneof(fc.constantFrom('echo', 'add', 'slow', 'toString', '\0stats'), fc.string({ maxLength: 8 }));
+/** -0 is encoded as the integer 0 by msgpackr (a known limit, see the README): the round trip compares 0. */
+function withoutNegativeZero(value: unknown): unknown {
+  if (Object.is(value, -0)) return 0;
+  if (Array.isArray(value)) return value.map(withoutNegativeZero);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withoutNegativeZero(item)]));
+  }
+  return value;
+}
+
 const value = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }),
+  fc.jsonValue({ maxDepth: 3 }).map(withoutNegativeZero),
   fc.bigInt(),
   fc.uint8Array({ maxLength: 16 }),
   fc.date({ noInvalidDate: true }),
