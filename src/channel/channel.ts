@@ -21,6 +21,7 @@ import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } fr
 import type { Transport } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
 import { buildFrame, parseFrame, type ParsedFrame } from './frame.js';
+import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
 import { WaitQueue } from './wait-queue.js';
@@ -47,9 +48,6 @@ export interface ChannelConfig extends ChannelOptions {
  */
 export const MESSAGE_OVERHEAD_BYTES = 1024;
 
-/** How often a side taking in a big frame tells the sender it is alive (see #progress). */
-const KEEPALIVE_MS = 200;
-
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the peer was last heard from (a frame, or part of one): what heartbeats watch. */
@@ -73,9 +71,7 @@ export class Channel {
   /** Peer data bytes handled and not yet acked. */
   #toAck = 0;
   #transportFull = false;
-  /** When the last keep-alive left, and since when the frame now arriving has been (see #progress). */
-  #keepaliveAt = 0;
-  #partialSince: number | undefined;
+  readonly #keepalive = new Keepalive();
   #closed: Error | undefined;
   #closing = false;
 
@@ -282,19 +278,11 @@ export class Channel {
     } while (this.#outbox.length > 0);
   }
 
-  /**
-   * Part of a frame arrived: the peer is alive, and it should hear that we are — its pings (and anything
-   * else it sends) wait behind the frame it is sending us, so without word from us it would take us for
-   * hung. Once a frame has been arriving for KEEPALIVE_MS, a header-only frame at most that often (an
-   * ordinary frame split over a few reads sends none).
-   */
+  /** Part of a frame arrived: the peer is alive, and when a keep-alive is due it hears that we are too. */
   #progress(): void {
     const now = performance.now();
     this.lastReceivedAt = now;
-    this.#partialSince ??= now;
-    if (now - this.#partialSince < KEEPALIVE_MS || now - this.#keepaliveAt < KEEPALIVE_MS) return;
-    if (this.#closed || this.#transportFull) return;
-    this.#keepaliveAt = now;
+    if (this.#closed || this.#transportFull || !this.#keepalive.due(now)) return;
     if (this.#outbox.length > 0 || this.#toAck > 0) {
       this.#flush();
       return;
@@ -306,7 +294,7 @@ export class Channel {
 
   #receive(bytes: Uint8Array, transferred: ArrayBuffer[] | undefined): void {
     this.lastReceivedAt = performance.now();
-    this.#partialSince = undefined;
+    this.#keepalive.frameDone();
     if (bytes.byteLength > this.#options.maxFrameBytes) {
       this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
