@@ -183,3 +183,31 @@ test('a restart that keeps failing ends in one terminal death, and no spawn afte
   const terminalPeerExits = (await cluster.worker<Counter>('w').peerExits()).filter((e) => e.name === 'f' && !e.restarting);
   t.is(terminalPeerExits.length, 1, `peers told once: ${JSON.stringify(terminalPeerExits)}`);
 });
+
+const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+// Serial: it counts this process's timers, so no other test may run beside it.
+test.serial('close() during a long restart backoff ends it at once: no restart, no timer left, parked calls fail', async (t) => {
+  const timersBefore = timers();
+  const cluster = await startFor(t, {
+    restartDelayMs: 60_000,
+    workers: [{ name: 'w', module: fixture('counter.ts'), restart: 'on-failure' }],
+  });
+  const log = exitLog(cluster);
+  let restarted = false;
+  cluster.on('worker-restart', () => (restarted = true));
+  await cluster.kill('w');
+  t.like(await log.nth('w', 1, EVENT_MS), { restarting: true });
+  // Made while the worker waits out its 60 s backoff: parked until the restart, which never comes.
+  const parked = settle(cluster.worker<Counter>('w').inc(1));
+  const started = performance.now();
+  await within(cluster.close(), 5000, 'close() during the backoff');
+  const closeMs = performance.now() - started;
+  t.true(closeMs < 5000, `closed in ${closeMs.toFixed(0)} ms, not after the 60 s delay`);
+  const outcome = await within(parked, 5000, 'the parked call');
+  t.false(outcome.ok, 'the parked call failed');
+  t.false(restarted);
+  // The backoff's 60 s timer is gone: it would keep a closed coordinator's process alive for a minute.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(timers(), timersBefore, 'no timer left behind');
+});

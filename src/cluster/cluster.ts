@@ -20,19 +20,17 @@ import { settleLimited } from './settle-limited.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
+import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 
 /** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
 const SHUTDOWN_GRACE_MS = 1000;
 const EXIT_GRACE_MS = 500;
-const MAX_RESTART_DELAY_MS = 5000;
 /**
  * Workers started at once. Booting is CPU-bound; starting 32 processes together on 2 cores starves
  * each of them (and the coordinator) for seconds, past the 1 s authentication deadline.
  */
 const START_CONCURRENCY = Math.max(2, availableParallelism() * 2);
-/** A worker that was ready this long before it died restarts with the initial delay again. */
-const BACKOFF_RESET_MS = 10_000;
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
@@ -50,7 +48,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #poolRemote: Remote<unknown> | undefined;
   #closing: Promise<void> | undefined;
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
-  readonly #restartWaits = new Set<() => void>();
+  readonly #backoff: RestartBackoff;
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -81,6 +79,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     });
     this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.end('heartbeat'));
+    this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
   }
 
   /** Every worker name, in spec order. */
@@ -229,26 +228,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async #restart(handle: WorkerHandle): Promise<void> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     let lastError: unknown;
-    // Backoff doubles with consecutive failures; an incarnation that stayed up a while starts it over.
-    if (performance.now() - handle.readyAt > BACKOFF_RESET_MS) handle.backoffStep = 0;
+    this.#backoff.begin(handle);
     while (!this.#closing && handle.restarts < maxRestarts) {
       handle.state = 'restarting';
-      const delay = Math.min(MAX_RESTART_DELAY_MS, this.#health.restartDelayMs * 2 ** handle.backoffStep);
-      handle.backoffStep++;
       handle.restarts++;
-      // Not unref'd: a coordinator whose work all happens in its workers must stay up for the restart.
-      // close() cuts the wait short.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.#restartWaits.delete(wake);
-          resolve();
-        }, delay);
-        const wake = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        this.#restartWaits.add(wake);
-      });
+      await this.#backoff.wait(handle);
       if (this.#closing) return;
       const started = performance.now();
       try {
@@ -304,8 +288,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async #close(): Promise<void> {
     this.#heartbeat.stop();
-    for (const wake of this.#restartWaits) wake();
-    this.#restartWaits.clear();
+    this.#backoff.cancelAll();
     const closed = new ClusterClosedError();
     const handles = [...this.#handles.values()];
     // New calls fail now; calls already sent may still be answered while each worker is asked to shut

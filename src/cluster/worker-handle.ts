@@ -38,7 +38,7 @@ export class WorkerHandle {
   state: HandleState = 'starting';
   incarnation = -1;
   restarts = 0;
-  /** Consecutive quick failures: the restart delay's exponent. */
+  /** Consecutive quick failures: the restart delay's exponent (see RestartBackoff). */
   backoffStep = 0;
   /** `performance.now()` when the current incarnation became ready. */
   readyAt = 0;
