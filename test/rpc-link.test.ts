@@ -9,6 +9,11 @@ import { Endpoint } from '../src/rpc/endpoint.js';
 import { Link } from '../src/rpc/link.js';
 import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+// A call that gives up while parked must take the link's wait timer with it when it was the last one
+// (it kept the process alive for the whole waitMs, 60 s here).
+failOnLeaks(test);
 
 type Api = { echo(x: number): number; log(x: number): void };
 
@@ -96,4 +101,26 @@ test('an endpoint of an older incarnation is refused; a newer one replaces the c
   t.is(link.incarnation, 3);
   await link.whenBound(3);
   t.is(await createRemote<Api>(link).echo(9), 9);
+});
+
+test("word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next", async (t) => {
+  const link = new Link('b', { waitMs: 5000 });
+  const remote = createRemote<Api>(link);
+  const first = serve(t);
+  link.bind(first, 0);
+  t.is(await remote.echo(1), 1);
+  // The old endpoint has not seen any close (as when the coordinator's word beats the socket's end).
+  const inFlight = remote.echo(2);
+  link.ended(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
+  t.true(first.closed);
+  t.is(link.state, 'down');
+  const error = await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
+  t.like(error, { reason: 'crash', signal: 'SIGKILL' });
+  const later = remote.echo(3);
+  link.bind(serve(t), 1);
+  t.is(await later, 3, 'a call made after the word landed on the next incarnation');
+  // Word about an older incarnation than the bound one changes nothing.
+  link.ended(0, new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  t.is(link.state, 'open');
+  t.is(await remote.echo(4), 4);
 });

@@ -217,7 +217,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   #tellPeers(handle: WorkerHandle, event: WorkerExitEvent): void {
-    const exit: PeerExit = { name: handle.name, reason: event.reason, restarting: event.restarting };
+    const exit: PeerExit = { name: handle.name, incarnation: event.incarnation, reason: event.reason, restarting: event.restarting };
     if (event.exitCode !== undefined) exit.exitCode = event.exitCode;
     if (event.signal !== undefined) exit.signal = event.signal;
     for (const other of this.#handles.values()) {

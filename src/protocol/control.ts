@@ -46,6 +46,8 @@ export interface StartResult {
 
 export interface PeerExit {
   name: string;
+  /** The incarnation that ended (0, then 1 after the first restart...). */
+  incarnation: number;
   reason: string;
   exitCode?: number;
   signal?: string;

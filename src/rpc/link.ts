@@ -96,6 +96,16 @@ export class Link implements Caller {
     });
   }
 
+  /**
+   * Incarnation `incarnation` of the peer has ended (the coordinator says so, and a new one is coming).
+   * Its endpoint may not have seen the close yet (a socket's end can arrive after the coordinator's word):
+   * drop it now, failing its calls with `error`, so that calls from here on wait for the next incarnation
+   * instead of going to the dead one.
+   */
+  ended(incarnation: number, error: WorkerDiedError): void {
+    if (this.#endpoint && this.#incarnation <= incarnation) this.#endpoint.destroy(error);
+  }
+
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
   kill(error: Error): void {
     const endpoint = this.#endpoint;
@@ -136,23 +146,26 @@ export class Link implements Caller {
         return true;
       };
       const giveUp = (error: unknown): void => {
-        if (finish()) reject(error);
+        if (!finish()) return;
+        this.#unpark(parked);
+        reject(error);
       };
       const onAbort = (): void => giveUp(signal!.reason);
-      if (signal?.aborted) return giveUp(signal.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs > 0) {
-        // Not unref'd: while the call is parked, this timer is what will settle it.
-        timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
-      }
-      this.#park({
+      const parked: Parked = {
         run: (endpoint) => {
           if (!finish()) return;
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
           endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
         },
         fail: (error) => giveUp(errorForMethod(error, method)),
-      });
+      };
+      if (signal?.aborted) return giveUp(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs > 0) {
+        // Not unref'd: while the call is parked, this timer is what will settle it.
+        timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
+      }
+      this.#park(parked);
     });
   }
 
@@ -179,6 +192,13 @@ export class Link implements Caller {
       // Not unref'd: parked calls are settled by a bind, a kill, or this timer.
       this.#waitTimer = setTimeout(() => this.#waitExpired(), this.#waitMs);
     }
+  }
+
+  /** A parked call gave up (timeout, abort): it leaves the queue, and the wait ends with the last one. */
+  #unpark(call: Parked): void {
+    const index = this.#parked.indexOf(call);
+    if (index >= 0) this.#parked.splice(index, 1);
+    if (this.#parked.length === 0) this.#stopWaitTimer();
   }
 
   #waitExpired(): void {

@@ -76,6 +76,11 @@ export class PeerTable {
     this.links.get(name)?.kill(error);
   }
 
+  /** Incarnation `incarnation` of the peer ended and a new one is coming: later calls wait for it. */
+  restarting(name: string, incarnation: number, error: WorkerDiedError): void {
+    this.links.get(name)?.ended(incarnation, error);
+  }
+
   /** Closes every peer channel (flushing what is queued) and the listener. */
   close(error: Error): void {
     for (const link of this.links.values()) {

@@ -102,12 +102,11 @@ export class WorkerRuntime {
   }
 
   #peerExit(exit: PeerExit): void {
-    if (!exit.restarting) {
-      const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker: exit.name, reason: exit.reason as DeathReason };
-      if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
-      if (exit.signal !== undefined) info.signal = exit.signal;
-      this.peers.kill(exit.name, new WorkerDiedError(info));
-    }
+    const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker: exit.name, reason: exit.reason as DeathReason };
+    if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
+    if (exit.signal !== undefined) info.signal = exit.signal;
+    if (exit.restarting) this.peers.restarting(exit.name, exit.incarnation, new WorkerDiedError(info));
+    else this.peers.kill(exit.name, new WorkerDiedError(info));
     this.#context?.emit('peer-exit', exit);
   }
 
