@@ -113,9 +113,10 @@ export class Channel {
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
-    const bytes = this.#encode(prepared ? prepared.value : message);
-    const size = bytes.byteLength + (prepared ? prepared.bytes : 0);
+    // Only a message that transfers buffers takes the longer path (no allocation on the common one).
+    const prepared = transfer && this.#encodeTransfer(message, transfer);
+    const bytes = prepared ? prepared.bytes : this.#encode(message);
+    const size = prepared ? prepared.size : bytes.byteLength;
     if (this.#waiting.length === 0 && this.#fits(size, isCall)) {
       this.#accept(bytes, size, isCall, prepared?.commit());
       return undefined;
@@ -146,9 +147,19 @@ export class Channel {
       this.#enqueue(this.#encode(message));
       return;
     }
+    const prepared = this.#encodeTransfer(message, transfer);
+    this.#enqueue(prepared.bytes, 0, prepared.commit());
+  }
+
+  /**
+   * Encodes a message that transfers buffers: `size` adds the bytes that travel beside the frame, and
+   * `commit()` detaches the sender's buffers (call it once the message is accepted) and returns those to
+   * send beside the frame.
+   */
+  #encodeTransfer(message: Message, transfer: readonly ArrayBuffer[]): { bytes: Uint8Array; size: number; commit: () => ArrayBuffer[] | undefined } {
     const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
     const bytes = this.#encode(prepared.value);
-    this.#enqueue(bytes, 0, prepared.commit());
+    return { bytes, size: bytes.byteLength + prepared.bytes, commit: prepared.commit };
   }
 
   /** Encodes one message; one that could never fit in a frame the peer accepts fails here, alone. */

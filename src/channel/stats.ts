@@ -1,3 +1,5 @@
+import { totalByteLength } from '../protocol/transfer.js';
+
 /** Counters a dashboard shows for one channel. Plain numbers, updated on the hot path without allocation. */
 export class ChannelStats {
   messagesSent = 0;
@@ -18,19 +20,13 @@ export class ChannelStats {
     this.messagesSent += messages;
     this.batchesSent++;
     this.bytesSent += bytes;
-    if (transferred) this.bytesTransferredSent += totalBytes(transferred);
+    if (transferred) this.bytesTransferredSent += totalByteLength(transferred);
   }
 
   recordReceived(messages: number, bytes: number, transferred?: readonly ArrayBuffer[]): void {
     this.messagesReceived += messages;
     this.batchesReceived++;
     this.bytesReceived += bytes;
-    if (transferred) this.bytesTransferredReceived += totalBytes(transferred);
+    if (transferred) this.bytesTransferredReceived += totalByteLength(transferred);
   }
-}
-
-function totalBytes(buffers: readonly ArrayBuffer[]): number {
-  let total = 0;
-  for (const buffer of buffers) total += buffer.byteLength;
-  return total;
 }

@@ -55,6 +55,11 @@ export interface PeerExit {
   restarting: boolean;
 }
 
+/** Whether `method` names one of convoy's own calls (NUL-prefixed): no user API can have such a name. */
+export function isSystemMethod(method: string): boolean {
+  return method.charCodeAt(0) === 0;
+}
+
 export const System = {
   start: '\0start',
   connect: '\0connect',

@@ -135,9 +135,14 @@ export function prepareTransfer(value: unknown, list: readonly ArrayBuffer[], in
     return index;
   };
   const substituted = substitute(value, slotOf, new Set());
-  let bytes = 0;
-  for (const buffer of used) bytes += buffer.byteLength;
-  return { value: substituted, bytes, commit: () => detach(buffers, used) };
+  return { value: substituted, bytes: totalByteLength(used), commit: () => detach(buffers, used) };
+}
+
+/** The bytes in `buffers`, together. */
+export function totalByteLength(buffers: readonly ArrayBuffer[]): number {
+  let total = 0;
+  for (const buffer of buffers) total += buffer.byteLength;
+  return total;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type MethodNotFoundError,
   type WireError,
 } from '../errors.js';
+import { isSystemMethod } from '../protocol/control.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf, transferListOfValue } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
@@ -112,7 +113,7 @@ export class Endpoint {
     let waiting: Promise<void> | undefined;
     try {
       // convoy's own calls (NUL-prefixed) are not user messages: no flow control, no place in the user's queue.
-      if (method.charCodeAt(0) === 0) this.channel.sendSystem([Kind.Call, id, method, args], true);
+      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
       else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
       return Promise.reject(errorForMethod(toError(error), method));
@@ -140,7 +141,7 @@ export class Endpoint {
     let accepted: Promise<void> | undefined;
     try {
       if (this.#closedWith) throw errorForMethod(this.#closedWith, method);
-      if (method.charCodeAt(0) === 0) this.channel.sendSystem([Kind.Notify, method, args], false);
+      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
       accepted = Promise.reject(errorForMethod(toError(error), method));
@@ -193,7 +194,7 @@ export class Endpoint {
           this.#lastCallId = id;
         }
         // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
-        if (this.#serial && (isNotify ? message[1] : message[2]).charCodeAt(0) !== 0) {
+        if (this.#serial && !isSystemMethod(isNotify ? message[1] : message[2])) {
           if (!isNotify) this.#queuedCalls.add(message[1]);
           const done = this.#serial.push(() => this.#serve(message), isNotify);
           return isNotify ? done : undefined;
@@ -242,7 +243,7 @@ export class Endpoint {
     const method = (isCall ? message[2] : message[1]) as string;
     const args = (isCall ? message[3] : message[2]) as unknown[];
     if (isCall) this.#queuedCalls.delete(id);
-    const dispatcher = method.charCodeAt(0) === 0 ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
+    const dispatcher = isSystemMethod(method) ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
     const handler = dispatcher.handler(method);
     if (!handler) {
       this.#finish(isCall, id, method, false, undefined, dispatcher.notFound(method));
