@@ -14,7 +14,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
-import { RemoteError, WorkerDiedError, notify, startCluster, type Cluster, type Remote } from '../src/index.js';
+import { RemoteError, WorkerDiedError, notify, startCluster, type Cluster, type ClusterStats, type Remote } from '../src/index.js';
 import type { SoakWorker } from './soak-worker.js';
 
 const { values: argv } = parseArgs({
@@ -263,7 +263,15 @@ const until = performance.now() + 60_000;
 while (ready.size < names.length && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
 if (ready.size < names.length) fail(`workers not back after the run: ${names.filter((n) => !ready.has(n)).join(', ')}`);
 
-const stats = await cluster.stats();
+// The counters are gauges a heartbeat ping passes through for up to a turn: read until a moment every
+// channel is at rest (a leak stays put and is reported after 5 s).
+const atRest = (s: ClusterStats) =>
+  s.workers.every((w) => [w.control, ...w.peers].every((c) => c && !c.inFlight && !c.queuedBytes && !c.waiting));
+let stats = await cluster.stats();
+for (const restUntil = performance.now() + 5000; !atRest(stats) && performance.now() < restUntil; ) {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  stats = await cluster.stats();
+}
 for (const worker of stats.workers) {
   const { control } = worker;
   if (worker.state !== 'ready') fail(`${worker.name} is ${worker.state}`);

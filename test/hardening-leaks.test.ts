@@ -10,7 +10,7 @@ import test from 'ava';
 import { RemoteError, WorkerDiedError, notify, startCluster, type Cluster, type WorkerRestartEvent } from '../src/index.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import type { Sink } from './fixtures/hardening-sink.js';
-import { fixture, startFor, within } from './helpers/cluster.js';
+import { fixture, startFor, statsAtRest, within } from './helpers/cluster.js';
 import { nextTurn } from './helpers/deadline.js';
 
 const SINK = fixture('hardening-sink.ts');
@@ -117,8 +117,8 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
   );
   t.is(failed, deaths);
 
-  // Every channel, both ends, is empty.
-  const stats = await cluster.stats();
+  // Every channel, both ends, is empty (read at a moment no heartbeat ping is passing through).
+  const stats = await statsAtRest(cluster, 5000);
   for (const worker of stats.workers) {
     t.is(worker.state, 'ready', `${worker.name} ready`);
     t.like(worker.control, { inFlight: 0, queuedBytes: 0, waiting: 0 }, `coordinator → ${worker.name}`);

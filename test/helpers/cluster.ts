@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
-import { startCluster, type Cluster, type ClusterOptions, type WorkerExitEvent } from '../../src/index.js';
+import { startCluster, type Cluster, type ClusterOptions, type ClusterStats, type WorkerExitEvent } from '../../src/index.js';
 
 import { DeadlineError, withDeadline as within } from './deadline.js';
 
@@ -33,6 +33,26 @@ export async function pollUntil(check: () => boolean, ms: number, what: string, 
   const end = performance.now() + ms;
   while (!check()) {
     if (performance.now() > end) throw new DeadlineError(`${what}: not true within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Whether no channel in `stats` has a call in flight, a byte queued or a message waiting. */
+export function channelsAtRest(stats: ClusterStats): boolean {
+  const idle = (c: { inFlight: number; queuedBytes: number; waiting: number } | undefined) =>
+    !c || (c.inFlight === 0 && c.queuedBytes === 0 && c.waiting === 0);
+  return stats.workers.every((w) => idle(w.control) && w.peers.every(idle));
+}
+
+/**
+ * `cluster.stats()` once every channel is at rest, or the last reading after `ms`. The counters are gauges:
+ * a heartbeat ping sits in a batch for up to a turn, so one reading can catch it; a leak stays put.
+ */
+export async function statsAtRest(cluster: Cluster, ms: number, everyMs = 10): Promise<ClusterStats> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const stats = await cluster.stats();
+    if (channelsAtRest(stats) || performance.now() > end) return stats;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
