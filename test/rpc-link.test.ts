@@ -99,8 +99,27 @@ test('an endpoint of an older incarnation is refused; a newer one replaces the c
   link.bind(next, 3);
   t.true(first.closed);
   t.is(link.incarnation, 3);
-  await link.whenBound(3);
+  t.true(await link.whenBound(3));
   t.is(await createRemote<Api>(link).echo(9), 9);
+});
+
+test('whenBound: true once that incarnation (or a later one) is bound; false once it ended or the link died, so wiring never waits for a peer that is gone', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const died = new WorkerDiedError({ worker: 'b', reason: 'killed' });
+  const first = link.whenBound(0);
+  const second = link.whenBound(1);
+  link.ended(0, died);
+  t.false(await first, 'incarnation 0 ended before it was bound');
+  link.bind(serve(t), 1);
+  t.true(await second);
+  t.true(await link.whenBound(0), 'a later incarnation is bound');
+  const third = link.whenBound(2);
+  const later = link.whenBound(5);
+  link.ended(2, died);
+  t.false(await third);
+  link.kill(died);
+  t.false(await later, 'a dead link binds nothing more');
+  t.false(await link.whenBound(9));
 });
 
 test("word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next", async (t) => {

@@ -74,7 +74,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           startTimeoutMs: this.#health.startTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
-          onDeath: (handle, event) => this.#onDeath(handle, event),
+          onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
         }),
       );
     });
@@ -150,12 +150,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         throw new Error(`Worker "${handles[failed]!.name}" failed to start: ${toError(cause).message}`, { cause });
       }
       await this.#wire(handles);
+      for (const handle of handles) handle.markReady();
     } catch (error) {
       await this.close();
       throw error;
     }
     for (const handle of handles) {
-      handle.markReady();
       this.#heartbeat.watch(handle);
       this.emit('worker-ready', this.#readyEvent(handle, started));
     }
@@ -205,9 +205,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
   }
 
-  #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>): void {
+  #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void {
     this.#heartbeat.unwatch(handle);
     if (this.#closing) return;
+    if (!wasReady) {
+      // It died while being wired: the start or restart under way sees its wiring fail and answers that
+      // (one restart loop per worker). The workers wiring to it must stop waiting for it now.
+      this.#tellPeers(handle, { ...event, restarting: true }, true);
+      return;
+    }
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting = handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
     if (!restarting) handle.link.kill(diedError(handle.name, event.reason, event));
@@ -216,12 +222,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (restarting) void this.#restart(handle);
   }
 
-  #tellPeers(handle: WorkerHandle, event: WorkerExitEvent): void {
+  /**
+   * Tells every other live worker that `handle`'s incarnation ended — those being wired too, since their
+   * wiring may wait for it. `silent` keeps it from user code (an incarnation that died being wired).
+   */
+  #tellPeers(handle: WorkerHandle, event: WorkerExitEvent, silent = false): void {
     const exit: PeerExit = { name: handle.name, incarnation: event.incarnation, reason: event.reason, restarting: event.restarting };
+    if (silent) exit.silent = true;
     if (event.exitCode !== undefined) exit.exitCode = event.exitCode;
     if (event.signal !== undefined) exit.signal = event.signal;
     for (const other of this.#handles.values()) {
-      if (other !== handle && other.state === 'ready') void other.control?.notify(System.peerExit, [exit]);
+      if (other !== handle && (other.state === 'ready' || other.state === 'starting')) void other.control?.notify(System.peerExit, [exit]);
     }
   }
 
@@ -239,18 +250,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         await handle.start();
         // One wiring at a time, each ending with its worker ready: two workers restarting together
         // would otherwise each wire only to the ready ones and never get a channel to each other.
+        // Ready, watched and announced in one step: a death from here on is an ordinary death.
         await this.#exclusive(async () => {
           await this.#wire([handle]);
-          if (!this.#closing) handle.markReady();
+          if (this.#closing) return;
+          handle.markReady();
+          this.#heartbeat.watch(handle);
+          this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
         });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
         continue;
       }
-      if (this.#closing) return;
-      this.#heartbeat.watch(handle);
-      this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
       return;
     }
     if (this.#closing) return;

@@ -26,8 +26,11 @@ export interface HandleEnv {
   startTimeoutMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
-  /** Called once per incarnation when it dies (not during close). */
-  onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>): void;
+  /**
+   * Called once per incarnation that dies after it loaded (not during close). `wasReady` is false for one
+   * that died while being wired: that is the failure of whoever is starting it, not a death to answer.
+   */
+  onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void;
 }
 
 export class WorkerHandle {
@@ -103,8 +106,14 @@ export class WorkerHandle {
     return this.started;
   }
 
-  /** Binds the control endpoint for calls from the cluster, once the whole mesh is wired. */
+  /**
+   * Binds the control endpoint for calls from the cluster, once the whole mesh is wired. Throws if this
+   * incarnation died meanwhile: its wiring can succeed without it (its peers only had to be told).
+   */
   markReady(): void {
+    if (this.state !== 'starting' || !this.control || this.control.closed || !this.child || this.child.hasExited) {
+      throw new Error(`Worker "${this.name}" died while the mesh was being wired`);
+    }
     this.state = 'ready';
     this.readyAt = performance.now();
     this.link.bind(this.control!, this.incarnation);
@@ -176,11 +185,12 @@ export class WorkerHandle {
           : 'exit';
     const error = diedError(this.name, reason, exit);
     this.#failCalls(error);
+    const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
     if (exit.exitCode !== undefined) event.exitCode = exit.exitCode;
     if (exit.signal !== undefined) event.signal = exit.signal;
-    this.#env.onDeath(this, event);
+    this.#env.onDeath(this, event, wasReady);
   }
 
   /** Races `work` against the child's exit, so a worker that dies while starting rejects at once. */

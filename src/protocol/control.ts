@@ -53,6 +53,11 @@ export interface PeerExit {
   signal?: string;
   /** A new incarnation is coming: calls to it wait instead of failing. */
   restarting: boolean;
+  /**
+   * Set for an incarnation that died while being wired: it never was a peer to user code, so workers drop
+   * what they have of it but emit no 'peer-exit'.
+   */
+  silent?: true;
 }
 
 /** Whether `method` names one of convoy's own calls (NUL-prefixed): no user API can have such a name. */

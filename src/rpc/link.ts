@@ -31,7 +31,9 @@ export class Link implements Caller {
   #lastDeath: WorkerDiedError | undefined;
   #waitTimer: NodeJS.Timeout | undefined;
   #incarnation = -1;
-  readonly #bindWaiters = new Set<{ incarnation: number; resolve: () => void }>();
+  /** The latest incarnation the coordinator said has ended (-1: none). */
+  #endedUpTo = -1;
+  readonly #bindWaiters = new Set<{ incarnation: number; resolve: (bound: boolean) => void }>();
 
   readonly #callTimeoutMs: number;
 
@@ -58,9 +60,13 @@ export class Link implements Caller {
     return this.#incarnation;
   }
 
-  /** Resolves once an endpoint of `incarnation` or later is bound. */
-  whenBound(incarnation: number): Promise<void> {
-    if (this.#endpoint && this.#incarnation >= incarnation) return Promise.resolve();
+  /**
+   * Resolves with true once an endpoint of `incarnation` or later is bound, or with false once that
+   * incarnation has ended or the link is dead: wiring waits for a channel, never for a peer that is gone.
+   */
+  whenBound(incarnation: number): Promise<boolean> {
+    if (this.#endpoint && this.#incarnation >= incarnation) return Promise.resolve(true);
+    if (this.#state === 'dead' || this.#endedUpTo >= incarnation) return Promise.resolve(false);
     return new Promise((resolve) => this.#bindWaiters.add({ incarnation, resolve }));
   }
 
@@ -82,12 +88,7 @@ export class Link implements Caller {
     const parked = this.#parked;
     this.#parked = [];
     for (const call of parked) call.run(endpoint);
-    for (const waiter of this.#bindWaiters) {
-      if (waiter.incarnation <= incarnation) {
-        this.#bindWaiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    this.#wakeBindWaiters(incarnation, true);
     endpoint.onClose((error) => {
       if (this.#endpoint !== endpoint) return;
       this.#endpoint = undefined;
@@ -104,6 +105,8 @@ export class Link implements Caller {
    */
   ended(incarnation: number, error: WorkerDiedError): void {
     if (this.#endpoint && this.#incarnation <= incarnation) this.#endpoint.destroy(error);
+    this.#endedUpTo = Math.max(this.#endedUpTo, incarnation);
+    this.#wakeBindWaiters(incarnation, false);
   }
 
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
@@ -126,6 +129,17 @@ export class Link implements Caller {
     const parked = this.#parked;
     this.#parked = [];
     for (const call of parked) call.fail(error);
+    this.#wakeBindWaiters(Infinity, false);
+  }
+
+  /** Settles the `whenBound` waits for `incarnation` and older. */
+  #wakeBindWaiters(incarnation: number, bound: boolean): void {
+    for (const waiter of this.#bindWaiters) {
+      if (waiter.incarnation <= incarnation) {
+        this.#bindWaiters.delete(waiter);
+        waiter.resolve(bound);
+      }
+    }
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {

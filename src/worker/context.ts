@@ -5,7 +5,7 @@ import type { Link } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
 import { System, type PeerExit } from '../protocol/control.js';
 
-export type PeerExitEvent = PeerExit;
+export type PeerExitEvent = Omit<PeerExit, 'silent'>;
 
 export interface WorkerContextEvents {
   'peer-exit': [event: PeerExitEvent];

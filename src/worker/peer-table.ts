@@ -59,16 +59,39 @@ export class PeerTable {
     this.#bind(name, incarnation, new PortTransport(port));
   }
 
-  /** Connects (or waits to be connected) to each planned peer; resolves when every one is bound. */
+  /**
+   * Connects (or waits to be connected) to each planned peer; resolves when every one is bound or known
+   * to have ended meanwhile (the coordinator says so): that peer's own restart wires it again.
+   */
   async connect(plans: PeerPlan[]): Promise<void> {
     await Promise.all(
       plans.map(async (plan) => {
         const link = this.links.get(plan.name);
         if (!link) throw new TypeError(`Unknown peer "${plan.name}" in the connect plan`);
-        if (plan.via === 'dial') await this.#dial(plan.name, plan.host, plan.port, plan.incarnation);
+        if (plan.via === 'dial') {
+          try {
+            await this.#dial(plan.name, plan.host, plan.port, plan.incarnation);
+          } catch (error) {
+            // Refused or cut off: if the peer died, the coordinator's word comes within moments.
+            if (await this.#endsWithin(link, plan.incarnation, this.#boot.handshakeTimeoutMs)) return;
+            throw error;
+          }
+        }
         await link.whenBound(plan.incarnation);
       }),
     );
+  }
+
+  /** Whether the coordinator says, within `ms`, that `incarnation` of the link's peer has ended. */
+  async #endsWithin(link: Link, incarnation: number, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<true>((resolve) => (timer = setTimeout(resolve, ms, true)));
+    try {
+      // whenBound is false once the incarnation ended; a bind (true) or the deadline means it did not.
+      return !(await Promise.race([link.whenBound(incarnation), deadline]));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The peer is gone for good: its link fails every call at once from now on. */

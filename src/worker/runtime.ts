@@ -107,7 +107,7 @@ export class WorkerRuntime {
     if (exit.signal !== undefined) info.signal = exit.signal;
     if (exit.restarting) this.peers.restarting(exit.name, exit.incarnation, new WorkerDiedError(info));
     else this.peers.kill(exit.name, new WorkerDiedError(info));
-    this.#context?.emit('peer-exit', exit);
+    if (!exit.silent) this.#context?.emit('peer-exit', exit);
   }
 
   #end(reason: 'shutdown' | 'coordinator-lost'): void {

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
-import { startCluster, type Cluster, type ClusterOptions, type ClusterStats, type WorkerExitEvent } from '../../src/index.js';
+import { startCluster, type Cluster, type ClusterEvents, type ClusterOptions, type ClusterStats, type WorkerExitEvent } from '../../src/index.js';
 
 import { DeadlineError, withDeadline as within } from './deadline.js';
 
@@ -29,9 +29,9 @@ export async function rejection(promise: Promise<unknown>, ms: number, what: str
 }
 
 /** Polls `check` every `everyMs` until it returns true, failing after `ms`: only for states with no event (a pid vanishing). */
-export async function pollUntil(check: () => boolean, ms: number, what: string, everyMs = 25): Promise<void> {
+export async function pollUntil(check: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 25): Promise<void> {
   const end = performance.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > end) throw new DeadlineError(`${what}: not true within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
@@ -132,12 +132,21 @@ export async function startFor(t: ExecutionContext, options: ClusterOptions, ms 
   return within(starting, ms, `startCluster(${options.workers.map((w) => w.name).join(', ')})`);
 }
 
-/** Records every 'worker-exit' event; `nth(name, n, ms)` waits for the n-th one (1-based) of a worker. */
-export function exitLog(cluster: Cluster): { events: WorkerExitEvent[]; nth(name: string, n: number, ms: number): Promise<WorkerExitEvent> } {
-  const events: WorkerExitEvent[] = [];
+/** The events of a cluster that name a worker and an incarnation. */
+type WorkerEventName = 'worker-exit' | 'worker-restart';
+type WorkerEventOf<E extends WorkerEventName> = ClusterEvents[E][0];
+
+/** Records every `event`; `nth(name, n, ms)` waits for the n-th one (1-based) of a worker. */
+export function eventLog<E extends WorkerEventName>(
+  cluster: Cluster,
+  event: E,
+): { events: WorkerEventOf<E>[]; nth(name: string, n: number, ms: number): Promise<WorkerEventOf<E>> } {
+  const events: WorkerEventOf<E>[] = [];
   const waiters = new Set<() => void>();
-  cluster.on('worker-exit', (event) => {
-    events.push(event);
+  // EventEmitter's typing cannot follow a generic event name; the listener's type is right by construction.
+  const on = cluster.on.bind(cluster) as (event: E, listener: (e: WorkerEventOf<E>) => void) => unknown;
+  on(event, (e) => {
+    events.push(e);
     for (const wake of waiters) wake();
   });
   const find = (name: string, n: number) => events.filter((e) => e.name === name)[n - 1];
@@ -147,14 +156,19 @@ export function exitLog(cluster: Cluster): { events: WorkerExitEvent[]; nth(name
       const found = find(name, n);
       if (found) return Promise.resolve(found);
       let wake!: () => void;
-      const waiting = new Promise<WorkerExitEvent>((resolve) => {
+      const waiting = new Promise<WorkerEventOf<E>>((resolve) => {
         wake = () => {
-          const event = find(name, n);
-          if (event) resolve(event);
+          const e = find(name, n);
+          if (e) resolve(e);
         };
         waiters.add(wake);
       });
-      return within(waiting, ms, `worker-exit #${n} of "${name}"`).finally(() => waiters.delete(wake));
+      return within(waiting, ms, `${event} #${n} of "${name}"`).finally(() => waiters.delete(wake));
     },
   };
+}
+
+/** Records every 'worker-exit' event; `nth(name, n, ms)` waits for the n-th one (1-based) of a worker. */
+export function exitLog(cluster: Cluster): { events: WorkerExitEvent[]; nth(name: string, n: number, ms: number): Promise<WorkerExitEvent> } {
+  return eventLog(cluster, 'worker-exit');
 }
