@@ -7,13 +7,12 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
 import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
-import { System, type Bootstrap, type PeerExit } from '../protocol/control.js';
+import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
-import { planMesh } from './mesh.js';
 import { moduleUrl } from './paths.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
@@ -22,6 +21,7 @@ import { collectStats, type ClusterStats } from './stats.js';
 import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
+import { Wiring } from './wiring.js';
 
 /** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -34,7 +34,6 @@ const START_CONCURRENCY = Math.max(2, availableParallelism() * 2);
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
-  readonly #order = new Map<string, number>();
   readonly #remotes = new Map<string, Remote<unknown>>();
   readonly #secret = randomBytes(32);
   readonly #options: ClusterOptions;
@@ -49,6 +48,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #closing: Promise<void> | undefined;
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
   readonly #backoff: RestartBackoff;
+  readonly #wiring: Wiring;
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -60,8 +60,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#host = options.host ?? '127.0.0.1';
     const specs = expandSpecs(options.workers);
     const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
-    specs.forEach(({ name, spec }, index) => {
-      this.#order.set(name, index);
+    for (const { name, spec } of specs) {
       this.#handles.set(
         name,
         new WorkerHandle(name, spec, {
@@ -77,7 +76,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
         }),
       );
-    });
+    }
+    this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs);
     this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.end('heartbeat'));
     this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
   }
@@ -149,7 +149,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         const cause = (results[failed] as PromiseRejectedResult).reason;
         throw new Error(`Worker "${handles[failed]!.name}" failed to start: ${toError(cause).message}`, { cause });
       }
-      await this.#wire(handles);
+      await this.#wiring.wire(handles);
       for (const handle of handles) handle.markReady();
     } catch (error) {
       await this.close();
@@ -190,50 +190,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return boot;
   }
 
-  /** Connects `fresh` workers to every live worker (and each other); resolves when all channels are up. */
-  async #wire(fresh: WorkerHandle[]): Promise<void> {
-    const live = [...this.#handles.values()].filter((h) => fresh.includes(h) || h.state === 'ready');
-    const { plans, handoffs } = planMesh(fresh, live, this.#order, this.#host);
-    for (const { to, handoff } of handoffs) to.child!.handOff!(handoff);
-    await Promise.all(
-      [...plans].map(([handle, peerPlans]) =>
-        handle.control!.call(System.connect, [peerPlans], { timeoutMs: this.#health.startTimeoutMs }).catch((error: unknown) => {
-          // A peer that died meanwhile is handled by its own death; only a fresh worker's failure matters here.
-          if (fresh.includes(handle)) throw error;
-        }),
-      ),
-    );
-  }
-
   #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void {
     this.#heartbeat.unwatch(handle);
     if (this.#closing) return;
     if (!wasReady) {
       // It died while being wired: the start or restart under way sees its wiring fail and answers that
       // (one restart loop per worker). The workers wiring to it must stop waiting for it now.
-      this.#tellPeers(handle, { ...event, restarting: true }, true);
+      this.#wiring.tellPeers(handle, { ...event, restarting: true }, true);
       return;
     }
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting = handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
     if (!restarting) handle.link.kill(diedError(handle.name, event.reason, event));
-    this.#tellPeers(handle, { ...event, restarting });
+    this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });
     if (restarting) void this.#restart(handle);
-  }
-
-  /**
-   * Tells every other live worker that `handle`'s incarnation ended — those being wired too, since their
-   * wiring may wait for it. `silent` keeps it from user code (an incarnation that died being wired).
-   */
-  #tellPeers(handle: WorkerHandle, event: WorkerExitEvent, silent = false): void {
-    const exit: PeerExit = { name: handle.name, incarnation: event.incarnation, reason: event.reason, restarting: event.restarting };
-    if (silent) exit.silent = true;
-    if (event.exitCode !== undefined) exit.exitCode = event.exitCode;
-    if (event.signal !== undefined) exit.signal = event.signal;
-    for (const other of this.#handles.values()) {
-      if (other !== handle && (other.state === 'ready' || other.state === 'starting')) void other.control?.notify(System.peerExit, [exit]);
-    }
   }
 
   async #restart(handle: WorkerHandle): Promise<void> {
@@ -248,11 +219,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const started = performance.now();
       try {
         await handle.start();
-        // One wiring at a time, each ending with its worker ready: two workers restarting together
-        // would otherwise each wire only to the ready ones and never get a channel to each other.
-        // Ready, watched and announced in one step: a death from here on is an ordinary death.
-        await this.#exclusive(async () => {
-          await this.#wire([handle]);
+        // Ready, watched and announced in the wiring's own step: a death from then on is an ordinary death.
+        await this.#wiring.wireAlone(handle, () => {
           if (this.#closing) return;
           handle.markReady();
           this.#heartbeat.watch(handle);
@@ -274,17 +242,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     handle.link.kill(error);
     // The last incarnation never became ready: announce the end once, as the terminal exit.
     const event: WorkerExitEvent = { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false };
-    this.#tellPeers(handle, event);
+    this.#wiring.tellPeers(handle, event);
     this.emit('worker-exit', event);
-  }
-
-  #wiring: Promise<unknown> = Promise.resolve();
-
-  /** Runs `work` after every earlier exclusive work has finished. */
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#wiring.then(work);
-    this.#wiring = run.catch(() => {});
-    return run;
   }
 
   #readyEvent(handle: WorkerHandle, started: number) {
