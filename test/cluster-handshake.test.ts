@@ -18,9 +18,9 @@ const HANDSHAKE_TIMEOUT_MS = 1000;
 /** A hostile client must be gone within this long of connecting (the handshake deadline, plus slack). */
 const DROP_MS = HANDSHAKE_TIMEOUT_MS + 1000;
 
-async function openListener(t: ExecutionContext) {
+async function openListener(t: ExecutionContext, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS) {
   const secret = randomBytes(32);
-  const listener = await ControlListener.open('127.0.0.1', { secret, maxFrameBytes: 1 << 20, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS });
+  const listener = await ControlListener.open('127.0.0.1', { secret, maxFrameBytes: 1 << 20, handshakeTimeoutMs });
   t.teardown(() => listener.close());
   // A handler waits for worker "w" incarnation 0; it must run only for a client that proves the secret.
   let handed: TcpTransport | undefined;
@@ -98,14 +98,15 @@ test('a hello with the right secret but an unexpected name or incarnation is dro
 });
 
 test('a forged huge frame length is dropped without waiting for the body', async (t) => {
-  const l = await openListener(t);
+  // A long handshake deadline, so "refused on sight" and "timed out" are far apart even on a loaded machine.
+  const deadlineMs = 20_000;
+  const l = await openListener(t, deadlineMs);
   for (const length of [0xffff_ffff, 64 << 20, 4097]) {
     const c = await client(t, l.listener.port);
     c.socket.write(frameHeader(length));
     c.socket.write(Buffer.alloc(16, 0x90));
-    const ms = await within(c.closed, DROP_MS, `length ${length}: dropped`);
-    // Well before the handshake deadline: the length alone is refused.
-    t.true(ms < HANDSHAKE_TIMEOUT_MS, `length ${length} refused on sight (${ms.toFixed(0)} ms)`);
+    const ms = await within(c.closed, deadlineMs / 2, `length ${length}: dropped before the handshake deadline`);
+    t.log(`length ${length} refused after ${ms.toFixed(0)} ms`);
   }
   t.false(l.handedOver(), 'no handler ran');
 });

@@ -387,13 +387,15 @@ test('a call reusing the id of an earlier, answered call: ProtocolError', async 
  * amplifies (one byte 0x80 decodes to an empty object): 8 MiB of them took 1.7 GB and 23 s. Each value
  * is now validated as it is decoded and the frame is refused at the first bad one.
  */
-test('a frame of 512 KiB of junk messages (each 0x80: {}) is refused without decoding all of it', (t) => {
+test('a frame of 8 MiB of junk messages (each 0x80: {}) is refused without decoding all of it', (t) => {
   const served = serve();
-  const junk = Buffer.concat([encoder.encode([0, 0]), Buffer.alloc(512 * 1024, 0x80)]);
+  const junk = Buffer.concat([encoder.encode([0, 0]), Buffer.alloc(8 * 1024 * 1024, 0x80)]);
   const started = performance.now();
   served.transport.feed(junk);
   const elapsed = performance.now() - started;
   t.true(isProtocolFailure(served.closedWith()));
-  t.log(`refused after ${elapsed.toFixed(0)} ms`);
-  t.true(elapsed < 100, `refused in ${elapsed.toFixed(0)} ms (a validated first message would stop it in microseconds)`);
+  t.log(`refused after ${elapsed.toFixed(1)} ms`);
+  // Decoding it all took 23 s; the first message stops it in microseconds. The bound leaves room for a
+  // loaded machine stalling this process (a second has been seen), not for decoding the frame.
+  t.true(elapsed < 3000, `refused in ${elapsed.toFixed(0)} ms`);
 });
