@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { buildFrame, parseFrame } from '../src/channel/frame.js';
+import { parseFrame } from '../src/channel/frame.js';
+import { Outbox } from '../src/channel/outbox.js';
 import { ProtocolError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
@@ -14,6 +15,13 @@ import { TransferSlot, prepareTransfer } from '../src/protocol/transfer.js';
 
 const encoder = new Encoder();
 const decoder = new Decoder();
+
+/** One frame of `parts`, as a channel cuts it. */
+function frameOfParts(parts: Uint8Array[]): Uint8Array {
+  const outbox = new Outbox();
+  for (const part of parts) outbox.push(part, 0);
+  return outbox.take(encoder, 0, Infinity).frame;
+}
 
 /** Encodes `messages`, each with its own transfer list, into one frame; returns it and the buffers beside it. */
 function frameOf(messages: Array<{ message: Message; list: ArrayBuffer[] }>): { bytes: Uint8Array; buffers: ArrayBuffer[] } {
@@ -24,7 +32,7 @@ function frameOf(messages: Array<{ message: Message; list: ArrayBuffer[] }>): { 
     parts.push(encoder.encode(prepared.value));
     buffers.push(...(prepared.commit() ?? []));
   }
-  return { bytes: buildFrame(encoder, 0, 0, parts, 0, parts.length), buffers };
+  return { bytes: frameOfParts(parts), buffers };
 }
 
 const VIEW_MAKERS = [
@@ -80,17 +88,17 @@ test('property: any views over marked buffers, several messages to a frame, deco
 });
 
 test('a placeholder without transferred buffers (TCP, or forged) is a ProtocolError', (t) => {
-  const bytes = buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', [new TransferSlot(0, 0, 0, 4)]])], 0, 1);
+  const bytes = frameOfParts([encoder.encode([Kind.Notify, 'm', [new TransferSlot(0, 0, 0, 4)]])]);
   t.throws(() => parseFrame(decoder, bytes), { instanceOf: ProtocolError, message: /without transferred buffers/ });
 });
 
 test('a placeholder past the buffers that came, a bad view kind, or out of bounds is a ProtocolError', (t) => {
-  const frame = (slot: TransferSlot) => buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', [slot]])], 0, 1);
+  const frame = (slot: TransferSlot) => frameOfParts([encoder.encode([Kind.Notify, 'm', [slot]])]);
   const one = [new ArrayBuffer(8)];
   t.throws(() => parseFrame(decoder, frame(new TransferSlot(1, 0, 0, 8)), one), { instanceOf: ProtocolError, message: /has no buffer/ });
   t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 99, 0, 1)), one), { instanceOf: ProtocolError, message: /Unknown view kind/ });
   t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 3, 4, 100)), one), { instanceOf: ProtocolError, message: /out of its buffer's bounds/ });
-  const junk = buildFrame(encoder, 0, 0, [encoder.encode([Kind.Notify, 'm', []])], 0, 1);
+  const junk = frameOfParts([encoder.encode([Kind.Notify, 'm', []])]);
   t.throws(() => parseFrame(decoder, junk, one), { instanceOf: ProtocolError, message: /1 buffers came beside a frame whose messages use 0/ });
 });
 

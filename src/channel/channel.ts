@@ -20,7 +20,7 @@ import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { buildFrame, parseFrame, type ParsedFrame } from './frame.js';
+import { parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
@@ -114,18 +114,18 @@ export class Channel {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
-    const prepared = transfer && this.#encodeTransfer(message, transfer);
-    const bytes = prepared ? prepared.bytes : this.#encode(message);
-    const size = prepared ? prepared.size : bytes.byteLength;
+    const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
+    // Encoded into the encoder's scratch: copied from there into the batch, or kept if it must wait.
+    const size = prepared ? this.#encode(prepared.value) + prepared.bytes : this.#encode(message);
     if (this.#waiting.length === 0 && this.#fits(size, isCall)) {
-      this.#accept(bytes, size, isCall, prepared?.commit());
+      this.#accept(undefined, size, isCall, prepared?.commit());
       return undefined;
     }
     if (this.#options.backpressure === 'reject') {
       throw new ChannelFullError(this.#windowBytes, this.#inFlight, this.#options);
     }
     this.stats.waits++;
-    return this.#waiting.add(bytes, size, isCall, prepared?.commit());
+    return this.#waiting.add(this.#encoder.keep(), size, isCall, prepared?.commit());
   }
 
   /**
@@ -136,7 +136,8 @@ export class Channel {
   sendSystem(message: Message, isCall: boolean): void {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    this.#enqueue(this.#encode(message));
+    this.#encode(message);
+    this.#enqueue(undefined);
     if (isCall) this.#inFlight++;
   }
 
@@ -144,34 +145,28 @@ export class Channel {
   sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
     if (this.#closed) throw this.#closed;
     if (!transfer) {
-      this.#enqueue(this.#encode(message));
+      this.#encode(message);
+      this.#enqueue(undefined);
       return;
     }
-    const prepared = this.#encodeTransfer(message, transfer);
-    this.#enqueue(prepared.bytes, 0, prepared.commit());
+    const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
+    this.#encode(prepared.value);
+    this.#enqueue(undefined, 0, prepared.commit());
   }
 
   /**
-   * Encodes a message that transfers buffers: `size` adds the bytes that travel beside the frame, and
-   * `commit()` detaches the sender's buffers (call it once the message is accepted) and returns those to
-   * send beside the frame.
+   * Encodes one message into the encoder's scratch and returns its length; one that could never fit in a
+   * frame the peer accepts fails here, alone.
    */
-  #encodeTransfer(message: Message, transfer: readonly ArrayBuffer[]): { bytes: Uint8Array; size: number; commit: () => ArrayBuffer[] | undefined } {
-    const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
-    const bytes = this.#encode(prepared.value);
-    return { bytes, size: bytes.byteLength + prepared.bytes, commit: prepared.commit };
-  }
-
-  /** Encodes one message; one that could never fit in a frame the peer accepts fails here, alone. */
-  #encode(message: unknown): Uint8Array {
-    const bytes = this.#encoder.encode(message);
+  #encode(message: unknown): number {
+    const length = this.#encoder.encodeScratch(message);
     // The frame adds a few header bytes; leave room for them.
-    if (bytes.byteLength + 64 > this.#options.maxFrameBytes) {
+    if (length + 64 > this.#options.maxFrameBytes) {
       throw new SerializationError(
-        `Message of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,
+        `Message of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,
       );
     }
-    return bytes;
+    return length;
   }
 
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
@@ -185,7 +180,8 @@ export class Channel {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
     this.#waiting.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
-    this.#enqueue(this.#encoder.encode([Kind.Goodbye]));
+    this.#encode([Kind.Goodbye]);
+    this.#enqueue(undefined);
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);
     this.#transport.close();
@@ -198,7 +194,8 @@ export class Channel {
   sendFinal(message: Message): void {
     if (this.#closed) return;
     try {
-      this.#enqueue(this.#encoder.encode(message));
+      this.#encode(message);
+      this.#enqueue(undefined);
     } catch {
       // An unencodable goodbye must not stop the rest from leaving.
     }
@@ -239,8 +236,11 @@ export class Channel {
     return this.#windowBytes === 0 || this.#windowBytes + size + MESSAGE_OVERHEAD_BYTES <= this.#options.maxQueuedBytes;
   }
 
-  /** `size` is the encoded bytes plus the bytes transferred beside them. */
-  #accept(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): void {
+  /**
+   * `bytes` are the message's (undefined: the encoder's last scratch encode); `size` is the encoded
+   * bytes plus the bytes transferred beside them.
+   */
+  #accept(bytes: Uint8Array | undefined, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): void {
     const cost = size + MESSAGE_OVERHEAD_BYTES;
     this.#windowBytes += cost;
     // Queued before this call is counted: only calls already out make the flush wait for the turn's end,
@@ -249,9 +249,13 @@ export class Channel {
     if (isCall) this.#inFlight++;
   }
 
-  /** `cost` is what a data message counts against the window (0 for control messages). */
-  #enqueue(bytes: Uint8Array, cost = 0, transfer?: ArrayBuffer[]): void {
-    this.#outbox.push(bytes, cost, transfer);
+  /**
+   * Queues `bytes` (undefined: the encoder's last scratch encode, copied into the batch); `cost` is what a
+   * data message counts against the window (0 for control messages).
+   */
+  #enqueue(bytes: Uint8Array | undefined, cost = 0, transfer?: ArrayBuffer[]): void {
+    if (bytes) this.#outbox.push(bytes, cost, transfer);
+    else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
     if (this.#flushPolicy.leaveNow(this.#inFlight)) this.#flush();
     else this.#scheduleFlush();
   }
@@ -298,7 +302,7 @@ export class Channel {
       this.#flush();
       return;
     }
-    const frame = buildFrame(this.#encoder, 0, 0, [], 0, 0);
+    const { frame } = this.#outbox.take(this.#encoder, 0, this.#options.maxBatchBytes);
     this.stats.recordSent(0, frame.byteLength);
     if (!this.#transport.send(frame)) this.#transportFull = true;
   }

@@ -1,9 +1,9 @@
 /**
  * A channel frame: a header `[acked, dataCost]` followed by the batch's messages, each encoded on its
- * own and concatenated. Pure: building and parsing, no state and no I/O.
+ * own and concatenated (outbox.ts cuts them). Parsing is pure: no state and no I/O.
  */
 import { ProtocolError } from '../errors.js';
-import type { Decoder, Encoder } from '../protocol/codec.js';
+import type { Decoder } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
 
@@ -13,21 +13,6 @@ export interface ParsedFrame {
   /** Window cost of the data messages in this frame (what we ack once they are handled). */
   dataCost: number;
   messages: Message[];
-}
-
-/** One frame of `parts[start, end)` behind its header. */
-export function buildFrame(encoder: Encoder, acked: number, dataCost: number, parts: Uint8Array[], start: number, end: number): Uint8Array {
-  const header = encoder.encode([acked, dataCost]);
-  let length = header.byteLength;
-  for (let i = start; i < end; i++) length += parts[i]!.byteLength;
-  const frame = new Uint8Array(length);
-  frame.set(header, 0);
-  let offset = header.byteLength;
-  for (let i = start; i < end; i++) {
-    frame.set(parts[i]!, offset);
-    offset += parts[i]!.byteLength;
-  }
-  return frame;
 }
 
 /**

@@ -10,7 +10,7 @@
  *   sequential structure defined inside it would be lost with it (seen: the stream after such a failure
  *   decodes to garbage).
  */
-import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
 import { ProtocolError, SerializationError, toError } from '../errors.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
 
@@ -39,8 +39,20 @@ function refuseFunction(): never {
   throw new SerializationError('A function cannot be sent');
 }
 
+/** msgpackr's buffer of the last scratch encode, with the range it wrote. */
+type ScratchBuffer = Uint8Array & { start: number; end: number };
+
 export class Encoder {
   #packr = Encoder.#create();
+  /** The last encode was large: the next one starts on a fresh packr (see LARGE_MESSAGE_BYTES). */
+  #replace = false;
+  /**
+   * The bytes of the last `encodeScratch` are `scratch[scratchStart, scratchEnd)`: msgpackr's own buffer,
+   * valid until the next encode unless `keep()` is called first.
+   */
+  scratch: Uint8Array = new Uint8Array(0);
+  scratchStart = 0;
+  scratchEnd = 0;
 
   static #create(): Packr {
     return new Packr({ ...OPTIONS, writeFunction: refuseFunction });
@@ -48,15 +60,39 @@ export class Encoder {
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
   encode(value: unknown): Uint8Array {
-    let bytes: Uint8Array;
+    this.encodeScratch(value);
+    return this.keep();
+  }
+
+  /**
+   * Encodes one value into msgpackr's buffer without allocating, and returns its length: the bytes are
+   * `scratch[scratchStart, scratchEnd)` until the next encode. Copy them out, or `keep()` them.
+   */
+  encodeScratch(value: unknown): number {
+    if (this.#replace) {
+      this.#packr = Encoder.#create();
+      this.#replace = false;
+    }
+    let buffer: ScratchBuffer;
     try {
-      bytes = this.#packr.pack(value);
+      // Written where the last one was (the buffer is reused), and returned whole with the range.
+      buffer = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as unknown as ScratchBuffer;
     } catch (error) {
       if (error instanceof SerializationError) throw error;
       throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
     }
-    if (bytes.byteLength > LARGE_MESSAGE_BYTES) this.#packr = Encoder.#create();
-    return bytes;
+    this.scratch = buffer;
+    this.scratchStart = buffer.start;
+    this.scratchEnd = buffer.end;
+    const length = buffer.end - buffer.start;
+    if (length > LARGE_MESSAGE_BYTES) this.#replace = true;
+    return length;
+  }
+
+  /** The bytes of the last `encodeScratch`, kept: later encodes write after them, never over them. */
+  keep(): Uint8Array {
+    this.#packr.position = this.scratchEnd;
+    return this.scratch.subarray(this.scratchStart, this.scratchEnd);
   }
 }
 

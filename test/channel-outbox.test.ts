@@ -1,0 +1,118 @@
+/**
+ * The outbox (src/channel/outbox.ts): small messages are copied into an arena as they are queued, large
+ * ones keep their own bytes, and frames are cut from the head in order. Whatever the mix, the frames
+ * carry every message exactly once, byte-exact and in order, each frame's header sums its messages' costs,
+ * and the transfer lists follow their messages.
+ */
+import assert from 'node:assert/strict';
+import test from 'ava';
+import fc from 'fast-check';
+import { parseFrame } from '../src/channel/frame.js';
+import { ARENA_MESSAGE_BYTES, Outbox } from '../src/channel/outbox.js';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { Kind, type Message } from '../src/protocol/messages.js';
+
+const decoder = new Decoder();
+
+interface Queued {
+  message: Message;
+  cost: number;
+  transfer: ArrayBuffer[] | undefined;
+}
+
+/** A notify whose payload makes it `size` bytes or so: below, around and above the arena limit. */
+function notifyOf(seq: number, size: number): Message {
+  return [Kind.Notify, 'm', [seq, 'x'.repeat(size)]];
+}
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('push' as const),
+      size: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: ARENA_MESSAGE_BYTES - 16, max: ARENA_MESSAGE_BYTES + 16 }), fc.integer({ min: 20_000, max: 70_000 })),
+      cost: fc.integer({ min: 0, max: 5000 }),
+      kept: fc.boolean(),
+      transfers: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('take' as const), maxBatchBytes: fc.integer({ min: 1, max: 100_000 }) }) },
+);
+
+type Step = { kind: 'push'; size: number; cost: number; kept: boolean; transfers: boolean } | { kind: 'take'; maxBatchBytes: number };
+
+/** Runs `steps` on a fresh outbox, drains it, and throws unless the frames carried exactly what was queued. */
+function check(steps: readonly Step[]): void {
+  const encoder = new Encoder();
+  const outbox = new Outbox();
+  const queued: Queued[] = [];
+  const got: Message[] = [];
+  const gotTransfers: ArrayBuffer[] = [];
+  let gotCost = 0;
+  const takeOne = (maxBatchBytes: number): void => {
+    const before = outbox.length;
+    const { frame, messages, transfer } = outbox.take(encoder, 7, maxBatchBytes);
+    const parsed = parseFrame(decoder, frame);
+    assert.equal(parsed.messages.length, messages, 'the frame holds the messages it says');
+    assert.equal(parsed.acked, 7);
+    if (before > 0) assert.ok(messages > 0, 'a non-empty outbox gives a non-empty frame');
+    if (messages > 1) assert.ok(frame.byteLength <= maxBatchBytes + 32, `frame of ${frame.byteLength} bytes over ${maxBatchBytes}`);
+    got.push(...parsed.messages);
+    gotCost += parsed.dataCost;
+    gotTransfers.push(...(transfer ?? []));
+  };
+  let seq = 0;
+  for (const s of steps) {
+    if (s.kind === 'take') {
+      takeOne(s.maxBatchBytes);
+      continue;
+    }
+    const message = notifyOf(seq++, s.size);
+    const transfer = s.transfers ? [new ArrayBuffer(1)] : undefined;
+    encoder.encodeScratch(message);
+    if (s.kept) outbox.push(encoder.keep(), s.cost, transfer);
+    else outbox.pushEncoded(encoder, s.cost, transfer);
+    queued.push({ message, cost: s.cost, transfer });
+  }
+  while (outbox.length > 0) takeOne(64 * 1024);
+  assert.equal(outbox.bytes, 0, 'no bytes left queued');
+  assert.deepStrictEqual(got, queued.map((q) => q.message));
+  assert.equal(gotCost, queued.reduce((sum, q) => sum + q.cost, 0), 'the headers sum the costs');
+  // The same buffers, not copies, in their messages' order.
+  const expected = queued.flatMap((q) => q.transfer ?? []);
+  assert.equal(gotTransfers.length, expected.length);
+  gotTransfers.forEach((buffer, i) => assert.ok(buffer === expected[i], `transfer ${i} follows its message`));
+}
+
+test('any mix of small, large and kept messages and cuts: every message once, byte-exact, in order, with its cost and transfers', (t) => {
+  t.notThrows(() => fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 120 }), check), { numRuns: 150 }));
+});
+
+test('a long backlog drained in small frames (the queue compacts as its head moves) loses and reorders nothing', (t) => {
+  const steps: Step[] = [];
+  for (let i = 0; i < 5000; i++) {
+    steps.push({ kind: 'push', size: i % 97 === 0 ? 30_000 : i % 50, cost: i % 3, kept: i % 7 === 0, transfers: i % 11 === 0 });
+    if (i % 400 === 399) steps.push({ kind: 'take', maxBatchBytes: 2000 });
+  }
+  for (let i = 0; i < 2000; i++) steps.push({ kind: 'take', maxBatchBytes: 300 });
+  t.notThrows(() => check(steps));
+});
+
+test('an emptied outbox gives a header-only frame; a steady trickle of batches leaves nothing queued', (t) => {
+  const encoder = new Encoder();
+  const outbox = new Outbox();
+  const empty = outbox.take(encoder, 3, 1024);
+  t.is(empty.messages, 0);
+  t.like(parseFrame(decoder, empty.frame), { acked: 3, dataCost: 0, messages: [] });
+  for (let round = 0; round < 1000; round++) {
+    for (let i = 0; i < 10; i++) {
+      encoder.encodeScratch(notifyOf(i, 100));
+      outbox.pushEncoded(encoder, 1);
+    }
+    const { frame, messages } = outbox.take(encoder, 0, 1 << 20);
+    t.is(messages, 10);
+    if (round === 999) t.is(parseFrame(decoder, frame).messages.length, 10);
+  }
+  t.is(outbox.length, 0);
+  t.is(outbox.bytes, 0);
+});
