@@ -1,0 +1,212 @@
+/**
+ * The serving half of an endpoint: runs what the peer sends to this side's handlers — calls and notifies,
+ * started in the order they arrive (or one at a time, finished in order, in serial mode) — and answers
+ * each call with a reply or a fault. A call's handler can read `currentCall()` for its caller and for a
+ * signal the caller's cancel aborts.
+ */
+import type { Channel } from '../channel/channel.js';
+import {
+  ProtocolError,
+  SerializationError,
+  errorToWire,
+  ownErrorToWire,
+  plainWireError,
+  toError,
+  type MethodNotFoundError,
+  type WireError,
+} from '../errors.js';
+import { isSystemMethod } from '../protocol/control.js';
+import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
+import { transferListOfValue } from '../protocol/transfer.js';
+import { enterCall, exitCall, type CallContext } from './call-context.js';
+import { Dispatcher } from './dispatch.js';
+import { SerialQueue } from './serial-queue.js';
+
+export interface ResponderConfig {
+  /** The handlers this side serves to the peer. None: every call from the peer fails with ERR_CONVOY_NO_METHOD. */
+  api?: object;
+  /** Finish each message from this peer before starting the next (awaiting async handlers). @default false */
+  serial?: boolean;
+  /** The peer's name, for errors and `currentCall().from`. */
+  peerName?: string;
+  /** This side's name, for MethodNotFoundError messages sent to the peer. */
+  localName?: string;
+  /**
+   * Handlers for method names that start with NUL ("\0..."): convoy's own control calls between the
+   * coordinator and a worker. A user API can never be reached by those names, nor can they by a user name.
+   */
+  system?: object;
+  /** Where errors thrown by notify handlers go (nobody awaits them). @default process.emitWarning */
+  onNotifyError?: (error: Error, method: string) => void;
+}
+
+const NO_SYSTEM = new Dispatcher({});
+
+export class Responder {
+  readonly #channel: Channel;
+  readonly #config: ResponderConfig;
+  /** Shared with the endpoint's counters: `served` is ours. */
+  readonly #counts: { served: number };
+  #dispatcher: Dispatcher;
+  readonly #system: Dispatcher | undefined;
+  /** Abort controllers of running handlers that asked for a signal, by call id. */
+  readonly #signals = new Map<number, AbortController>();
+  readonly #serial: SerialQueue | undefined;
+  /** Ids of calls from the peer still waiting their turn in serial mode, so a cancel can reach them. */
+  readonly #queuedCalls = new Set<number>();
+  /** The id of the last call received: ids must increase. */
+  #lastCallId = 0;
+  #closed = false;
+
+  constructor(channel: Channel, config: ResponderConfig, counts: { served: number }) {
+    this.#channel = channel;
+    this.#config = config;
+    this.#counts = counts;
+    this.#dispatcher = new Dispatcher(config.api ?? {}, config.localName);
+    if (config.system) this.#system = new Dispatcher(config.system, config.localName);
+    if (config.serial) this.#serial = new SerialQueue();
+  }
+
+  /** Handlers running now that asked for an abort signal. */
+  get activeSignals(): number {
+    return this.#signals.size;
+  }
+
+  /** Serves `api` from now on (a worker's API exists only once its module has loaded). */
+  serve(api: object): void {
+    this.#dispatcher = new Dispatcher(api, this.#config.localName);
+  }
+
+  /**
+   * Starts a call or notify from the peer. Returns a promise while a notify is still being handled (async,
+   * or queued in serial mode): the channel holds back its acknowledgement until then, so notifies are
+   * flow-controlled end to end. A call's is not held: calls are bounded by `maxInFlight`, and holding them
+   * could deadlock a call cycle.
+   */
+  receive(message: CallMessage | NotifyMessage): Promise<unknown> | void {
+    const isNotify = message[0] === Kind.Notify;
+    if (!isNotify) {
+      // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
+      const id = message[1];
+      if (id <= this.#lastCallId) {
+        this.#channel.abort(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId}`));
+        return;
+      }
+      this.#lastCallId = id;
+    }
+    // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
+    if (this.#serial && !isSystemMethod(isNotify ? message[1] : message[2])) {
+      if (!isNotify) this.#queuedCalls.add(message[1]);
+      const done = this.#serial.push(() => this.#serve(message), isNotify);
+      return isNotify ? done : undefined;
+    }
+    const running = this.#serve(message);
+    return isNotify ? running : undefined;
+  }
+
+  /** The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn). */
+  cancel(id: number): void {
+    if (this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
+    this.#signals.get(id)?.abort(new Error('The caller cancelled this call'));
+  }
+
+  /** The channel closed: every signal aborts with `error`, queued work is dropped, nothing more is answered. */
+  close(error: Error): void {
+    this.#closed = true;
+    for (const controller of this.#signals.values()) controller.abort(error);
+    this.#lifetime?.abort(error);
+    this.#signals.clear();
+    this.#serial?.clear();
+    this.#queuedCalls.clear();
+  }
+
+  /** Runs one call or notify. Returns a promise only for async handlers, so serial mode can wait on it. */
+  #serve(message: CallMessage | NotifyMessage): Promise<void> | undefined {
+    this.#counts.served++;
+    const isCall = message[0] === Kind.Call;
+    const id = isCall ? message[1] : 0;
+    const method = isCall ? message[2] : message[1];
+    const args = isCall ? message[3] : message[2];
+    if (isCall) this.#queuedCalls.delete(id);
+    const dispatcher = isSystemMethod(method) ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
+    const handler = dispatcher.handler(method);
+    if (!handler) {
+      this.#finish(isCall, id, method, false, undefined, dispatcher.notFound(method));
+      return undefined;
+    }
+    let result: unknown;
+    let thenable: boolean;
+    const previous = enterCall(this.#context);
+    try {
+      this.#contextId = id;
+      result = dispatcher.run(handler, args);
+      // Inside the try: a result whose `then` getter throws is that handler's failure, not ours.
+      thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
+    } catch (error) {
+      this.#finish(isCall, id, method, false, error);
+      return undefined;
+    } finally {
+      exitCall(previous);
+    }
+    if (thenable) {
+      return Promise.resolve(result).then(
+        (value) => this.#finish(isCall, id, method, true, value),
+        (error) => this.#finish(isCall, id, method, false, error),
+      );
+    }
+    this.#finish(isCall, id, method, true, result);
+    return undefined;
+  }
+
+  /**
+   * One context object per responder, pointed at the call now starting: `currentCall()` is only valid
+   * synchronously at a handler's start, so nothing is allocated per call unless a handler asks for a signal.
+   */
+  #contextId = 0;
+  #lifetime: AbortController | undefined;
+  readonly #context: CallContext = (() => {
+    const responder = this;
+    return {
+      get from() {
+        return responder.#config.peerName;
+      },
+      get signal() {
+        const id = responder.#contextId;
+        // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close.
+        if (id === 0) return (responder.#lifetime ??= new AbortController()).signal;
+        let controller = responder.#signals.get(id);
+        if (!controller) responder.#signals.set(id, (controller = new AbortController()));
+        return controller.signal;
+      },
+    };
+  })();
+
+  /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
+  #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown, own?: MethodNotFoundError | SerializationError): void {
+    if (isCall) this.#signals.delete(id);
+    if (this.#closed) return;
+    if (!isCall) {
+      if (!ok) this.#reportNotifyError(toError(own ?? value), method);
+      return;
+    }
+    if (ok) {
+      try {
+        this.#channel.sendControl([Kind.Reply, id, value], transferListOfValue(value));
+        return;
+      } catch (error) {
+        own = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });
+      }
+    }
+    const wire: WireError = own ? ownErrorToWire(own) : errorToWire(value);
+    try {
+      this.#channel.sendControl([Kind.Fault, id, wire]);
+    } catch {
+      this.#channel.sendControl([Kind.Fault, id, plainWireError(wire)]);
+    }
+  }
+
+  #reportNotifyError(error: Error, method: string): void {
+    if (this.#config.onNotifyError) this.#config.onNotifyError(error, method);
+    else process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
+  }
+}
