@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { ChannelFullError } from '../src/errors.js';
-import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/channel.js';
+import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';

@@ -4,9 +4,9 @@
  * Messages are encoded when they are queued (so a bad argument fails its own message only) and leave
  * as one frame per batch, when the flush policy says (flush-policy.ts). Every frame starts with a header
  * `[acked, dataCost]`: the window cost of the peer's data this side has handled since its last frame
- * (the ack), and the cost of the data this frame carries. A data message (call, notify) costs its size
- * plus MESSAGE_OVERHEAD_BYTES. Acks give per-channel flow control over transports that have none of
- * their own (MessagePort): data messages wait while `maxQueuedBytes` of cost are queued or unacked.
+ * (the ack), and the cost of the data this frame carries. Acks give per-channel flow control over
+ * transports that have none of their own (MessagePort): data messages wait while `maxQueuedBytes` of
+ * cost are queued or unacked (send-window.ts).
  * Control messages (replies, faults, cancels, pings) never wait, so flow control cannot deadlock a reply.
  * Buffers marked with `transfer()` travel beside the frame on transports that can move them (a
  * MessagePort) and count against the window like encoded bytes; elsewhere they are encoded inline.
@@ -24,7 +24,8 @@ import { parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
-import { WaitQueue } from './wait-queue.js';
+import { SendWindow } from './send-window.js';
+import type { Waiter } from './wait-queue.js';
 
 export interface ChannelListener {
   /**
@@ -41,13 +42,6 @@ export interface ChannelConfig extends ChannelOptions {
   closeError?: (cause: Error | undefined) => Error;
 }
 
-/**
- * What one data message counts against the window beyond its encoded size: a pending handler costs the
- * receiver about this much heap (promise, closures, decoded arguments), so a window of tiny notifies
- * bounds the receiver's memory too, not only the bytes in transit.
- */
-export const MESSAGE_OVERHEAD_BYTES = 1024;
-
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the peer was last heard from (a frame, or part of one): what heartbeats watch. */
@@ -62,12 +56,8 @@ export class Channel {
   /** Encoded messages waiting for the next flush, in order. */
   readonly #outbox = new Outbox();
   readonly #flushPolicy: FlushPolicy;
-  /** Data bytes queued here or sent and not yet acked by the peer. */
-  #windowBytes = 0;
-  /** Calls sent and not yet answered. */
-  #inFlight = 0;
-  /** Data messages that did not fit the window, in order; they keep their place ahead of later ones. */
-  readonly #waiting = new WaitQueue();
+  /** What may still be sent: data cost unacked, calls unanswered, messages waiting for room. */
+  readonly #window: SendWindow;
   /** Peer data bytes handled and not yet acked. */
   #toAck = 0;
   #transportFull = false;
@@ -78,6 +68,7 @@ export class Channel {
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
     this.#options = fillChannelOptions(config);
+    this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
     this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));
   }
@@ -117,15 +108,15 @@ export class Channel {
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
     // Encoded into the encoder's scratch: copied from there into the batch, or kept if it must wait.
     const size = prepared ? this.#encode(prepared.value) + prepared.bytes : this.#encode(message);
-    if (this.#waiting.length === 0 && this.#fits(size, isCall)) {
+    if (this.#window.admits(size, isCall)) {
       this.#accept(undefined, size, isCall, prepared?.commit());
       return undefined;
     }
     if (this.#options.backpressure === 'reject') {
-      throw new ChannelFullError(this.#windowBytes, this.#inFlight, this.#options);
+      throw new ChannelFullError(this.#window.bytes, this.#window.inFlight, this.#options);
     }
     this.stats.waits++;
-    return this.#waiting.add(this.#encoder.keep(), size, isCall, prepared?.commit());
+    return this.#window.wait(this.#encoder.keep(), size, isCall, prepared?.commit());
   }
 
   /**
@@ -138,7 +129,7 @@ export class Channel {
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     this.#encode(message);
     this.#enqueue(undefined);
-    if (isCall) this.#inFlight++;
+    if (isCall) this.#window.inFlight++;
   }
 
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
@@ -171,7 +162,7 @@ export class Channel {
 
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
   callSettled(): void {
-    this.#inFlight--;
+    this.#window.inFlight--;
     this.#pump();
   }
 
@@ -179,7 +170,7 @@ export class Channel {
   close(): void {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    this.#waiting.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
+    this.#window.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
     this.#encode([Kind.Goodbye]);
     this.#enqueue(undefined);
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
@@ -219,21 +210,15 @@ export class Channel {
   }
 
   get windowBytes(): number {
-    return this.#windowBytes;
+    return this.#window.bytes;
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#window.inFlight;
   }
 
   get waiting(): number {
-    return this.#waiting.length;
-  }
-
-  #fits(size: number, isCall: boolean): boolean {
-    if (isCall && this.#inFlight >= this.#options.maxInFlight) return false;
-    // A message larger than the whole window still goes when nothing else is outstanding.
-    return this.#windowBytes === 0 || this.#windowBytes + size + MESSAGE_OVERHEAD_BYTES <= this.#options.maxQueuedBytes;
+    return this.#window.waiting;
   }
 
   /**
@@ -241,12 +226,11 @@ export class Channel {
    * bytes plus the bytes transferred beside them.
    */
   #accept(bytes: Uint8Array | undefined, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): void {
-    const cost = size + MESSAGE_OVERHEAD_BYTES;
-    this.#windowBytes += cost;
+    const cost = this.#window.charge(size);
     // Queued before this call is counted: only calls already out make the flush wait for the turn's end,
     // so a lone call leaves at once.
     this.#enqueue(bytes, cost, transfer);
-    if (isCall) this.#inFlight++;
+    if (isCall) this.#window.inFlight++;
   }
 
   /**
@@ -256,23 +240,19 @@ export class Channel {
   #enqueue(bytes: Uint8Array | undefined, cost = 0, transfer?: ArrayBuffer[]): void {
     if (bytes) this.#outbox.push(bytes, cost, transfer);
     else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
-    if (this.#flushPolicy.leaveNow(this.#inFlight)) this.#flush();
+    if (this.#flushPolicy.leaveNow(this.#window.inFlight)) this.#flush();
     else this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
   #pump(): void {
-    let next = this.#waiting.peek();
-    while (next && !this.#closed && this.#fits(next.size, next.isCall)) {
-      this.#waiting.shift();
-      this.#accept(next.bytes, next.size, next.isCall, next.transfer);
-      next.resolve();
-      next = this.#waiting.peek();
-    }
+    if (!this.#closed) this.#window.release(this.#acceptWaiter);
   }
 
+  readonly #acceptWaiter = (waiter: Waiter): void => this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
+
   #scheduleFlush(): void {
-    if (!this.#transportFull) this.#flushPolicy.schedule(this.#inFlight);
+    if (!this.#transportFull) this.#flushPolicy.schedule(this.#window.inFlight);
   }
 
   /**
@@ -324,7 +304,7 @@ export class Channel {
     const { acked, dataCost: dataBytes, messages } = frame;
     this.stats.recordReceived(messages.length, bytes.byteLength, transferred);
     if (acked > 0) {
-      this.#windowBytes = Math.max(0, this.#windowBytes - acked);
+      this.#window.credit(acked);
       this.#pump();
     }
     const listener = this.#listener!;
@@ -356,7 +336,7 @@ export class Channel {
     if (this.#closed) return;
     this.#closed = error;
     this.#outbox.clear();
-    this.#waiting.rejectAll(error);
+    this.#window.rejectAll(error);
     this.#listener?.close(error);
   }
 }
