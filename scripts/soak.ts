@@ -77,10 +77,13 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const MB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-/** Open resources by kind, without file-system requests (tsx reads files whenever it likes). */
+/**
+ * Open resources by kind, without file-system requests (tsx reads files whenever it likes) and Immediates
+ * (an end-of-turn flush is one, gone a turn later: it cannot leak).
+ */
 function resources(list = process.getActiveResourcesInfo()): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const kind of list) if (!kind.startsWith('FSReq')) out[kind] = (out[kind] ?? 0) + 1;
+  for (const kind of list) if (!kind.startsWith('FSReq') && kind !== 'Immediate') out[kind] = (out[kind] ?? 0) + 1;
   return out;
 }
 const same = (a: object, b: object): boolean => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
