@@ -14,7 +14,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseArgs } from 'node:util';
-import { RemoteError, WorkerDiedError, notify, startCluster, type Cluster, type ClusterStats, type Remote } from '../src/index.js';
+import { RemoteError, WorkerDiedError, notify, startCluster, type Cluster, type Remote } from '../src/index.js';
+import { statsAtRest } from '../test/helpers/cluster.js';
+import { openResources } from '../test/helpers/leaks.js';
 import type { SoakWorker } from './soak-worker.js';
 
 const { values: argv } = parseArgs({
@@ -77,15 +79,6 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const MB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-/**
- * Open resources by kind, without file-system requests (tsx reads files whenever it likes) and Immediates
- * (an end-of-turn flush is one, gone a turn later: it cannot leak).
- */
-function resources(list = process.getActiveResourcesInfo()): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const kind of list) if (!kind.startsWith('FSReq') && kind !== 'Immediate') out[kind] = (out[kind] ?? 0) + 1;
-  return out;
-}
 const same = (a: object, b: object): boolean => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 /** A death seen by the caller: directly, or behind one or more relaying workers. */
@@ -114,7 +107,7 @@ const names = [...Array.from({ length: THREADS }, (_, i) => `t-${i}`), ...Array.
 await (await startCluster({ workers: [{ name: 'w', module, kind: PROCESSES > 0 ? 'process' : 'thread' }] })).close();
 await settleHandles();
 gc();
-const before = { resources: resources(), memory: process.memoryUsage(), listeners: process.eventNames().length };
+const before = { resources: openResources(), memory: process.memoryUsage(), listeners: process.eventNames().length };
 
 const startedAt = performance.now();
 const cluster: Cluster = await startCluster({
@@ -142,8 +135,8 @@ cluster.on('worker-restart', (event) => {
 });
 
 const atStart = {
-  coordinator: resources(),
-  workers: new Map(await Promise.all(names.map(async (name) => [name, resources(await at(name).activeResources())] as const))),
+  coordinator: openResources(),
+  workers: new Map(await Promise.all(names.map(async (name) => [name, openResources(await at(name).activeResources())] as const))),
 };
 
 // --- traffic -------------------------------------------------------------------------------------
@@ -268,13 +261,7 @@ if (ready.size < names.length) fail(`workers not back after the run: ${names.fil
 
 // The counters are gauges a heartbeat ping passes through for up to a turn: read until a moment every
 // channel is at rest (a leak stays put and is reported after 5 s).
-const atRest = (s: ClusterStats) =>
-  s.workers.every((w) => [w.control, ...w.peers].every((c) => c && !c.inFlight && !c.queuedBytes && !c.waiting));
-let stats = await cluster.stats();
-for (const restUntil = performance.now() + 5000; !atRest(stats) && performance.now() < restUntil; ) {
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  stats = await cluster.stats();
-}
+const stats = await statsAtRest(cluster, 5000);
 for (const worker of stats.workers) {
   const { control } = worker;
   if (worker.state !== 'ready') fail(`${worker.name} is ${worker.state}`);
@@ -294,17 +281,17 @@ for (const name of names) {
   const fifo = await w.fifo();
   fifoChecked += fifo.checked;
   if (fifo.violations > 0) fail(`${name}: ${fifo.violations} messages from the coordinator arrived out of order`);
-  const now = resources(await w.activeResources());
+  const now = openResources(await w.activeResources());
   if (!same(now, atStart.workers.get(name)!)) fail(`${name}: open resources ${JSON.stringify(now)}, at the start ${JSON.stringify(atStart.workers.get(name))}`);
   const memory = await w.memory();
   console.log(`${name}: heap ${MB(memory.heapUsed)}, external ${MB(memory.external)}`);
 }
-if (!same(resources(), atStart.coordinator)) fail(`coordinator: open resources ${JSON.stringify(resources())}, at the start ${JSON.stringify(atStart.coordinator)}`);
+if (!same(openResources(), atStart.coordinator)) fail(`coordinator: open resources ${JSON.stringify(openResources())}, at the start ${JSON.stringify(atStart.coordinator)}`);
 
 await cluster.close();
 await settleHandles();
 gc();
-const after = { resources: resources(), memory: process.memoryUsage(), listeners: process.eventNames().length };
+const after = { resources: openResources(), memory: process.memoryUsage(), listeners: process.eventNames().length };
 if (!same(after.resources, before.resources)) fail(`after close: open resources ${JSON.stringify(after.resources)}, before ${JSON.stringify(before.resources)}`);
 if (after.listeners !== before.listeners) fail(`after close: ${after.listeners} process event names, before ${before.listeners}`);
 const heapGrowth = after.memory.heapUsed - before.memory.heapUsed;

@@ -12,22 +12,12 @@ import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { fixture, startFor, statsAtRest, within } from './helpers/cluster.js';
 import { nextTurn } from './helpers/deadline.js';
+import { openResources } from './helpers/leaks.js';
 
 const SINK = fixture('hardening-sink.ts');
 const CALLS = 50_000;
 const WAVE = 1000;
 const NAMES = ['t-0', 't-1', 'p-0', 'p-1'];
-
-/**
- * Open libuv resources by kind, leaving out file-system requests (ava and tsx read files at any time) and
- * Immediates: a batch flushed at the end of the turn is one, gone a turn later, so it cannot leak — one
- * reading on a loaded machine caught two.
- */
-function resources(list = process.getActiveResourcesInfo()): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of list) if (!kind.startsWith('FSReq') && kind !== 'Immediate') counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
-}
 
 /** Lets handles closed just now finish closing: their close callbacks run after the check phase. */
 async function handlesSettled(): Promise<void> {
@@ -62,7 +52,7 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
   // Warm up first (module loading, tsx's caches), so the baselines below see only what a cluster leaves.
   await (await startCluster({ workers: [{ name: 'w', module: SINK, kind: 'process' }] })).close();
   await handlesSettled();
-  const resourcesBefore = resources();
+  const resourcesBefore = openResources();
   const listenersBefore = processListeners();
   const memoryBefore = readMemory();
 
@@ -82,8 +72,8 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
         resolve();
       }),
     );
-  const workerResourcesAtStart = await Promise.all(NAMES.map(async (name) => resources(await cluster.worker<Sink>(name).activeResources())));
-  const coordinatorAtStart = resources();
+  const workerResourcesAtStart = await Promise.all(NAMES.map(async (name) => openResources(await cluster.worker<Sink>(name).activeResources())));
+  const coordinatorAtStart = openResources();
 
   let failed = 0;
   let deaths = 0;
@@ -132,15 +122,15 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
     }
   }
   // No timer, and exactly the ports and sockets a fresh mesh has: the dead incarnations' are closed.
-  const workerResources = await Promise.all(NAMES.map(async (name) => resources(await cluster.worker<Sink>(name).activeResources())));
+  const workerResources = await Promise.all(NAMES.map(async (name) => openResources(await cluster.worker<Sink>(name).activeResources())));
   NAMES.forEach((name, i) => {
     t.deepEqual(workerResources[i], workerResourcesAtStart[i], `${name}: the same open resources as at the start`);
   });
-  t.deepEqual(resources(), coordinatorAtStart, 'the coordinator: the same open resources as at the start');
+  t.deepEqual(openResources(), coordinatorAtStart, 'the coordinator: the same open resources as at the start');
 
   await cluster.close();
   await handlesSettled();
-  t.deepEqual(resources(), resourcesBefore, 'after close: the coordinator has exactly the resources it had before the cluster');
+  t.deepEqual(openResources(), resourcesBefore, 'after close: the coordinator has exactly the resources it had before the cluster');
   t.deepEqual(processListeners(), listenersBefore, 'after close: no process listener added');
   const memoryAfter = readMemory();
   t.log(`coordinator retained: ${mb(retained(memoryBefore))} before, ${mb(retained(memoryAfter))} after`);

@@ -127,8 +127,7 @@ export class Channel {
   sendSystem(message: Message, isCall: boolean): void {
     if (this.#closed) throw this.#closed;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    this.#encode(message);
-    this.#enqueue(undefined);
+    this.#queue(message);
     if (isCall) this.#window.inFlight++;
   }
 
@@ -136,8 +135,7 @@ export class Channel {
   sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
     if (this.#closed) throw this.#closed;
     if (!transfer) {
-      this.#encode(message);
-      this.#enqueue(undefined);
+      this.#queue(message);
       return;
     }
     const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
@@ -160,6 +158,12 @@ export class Channel {
     return length;
   }
 
+  /** Encodes and queues a message that does not count against the window (control, system, goodbye). */
+  #queue(message: unknown): void {
+    this.#encode(message);
+    this.#enqueue(undefined);
+  }
+
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
   callSettled(): void {
     this.#window.inFlight--;
@@ -171,8 +175,7 @@ export class Channel {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
     this.#window.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
-    this.#encode([Kind.Goodbye]);
-    this.#enqueue(undefined);
+    this.#queue([Kind.Goodbye]);
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);
     this.#transport.close();
@@ -185,8 +188,7 @@ export class Channel {
   sendFinal(message: Message): void {
     if (this.#closed) return;
     try {
-      this.#encode(message);
-      this.#enqueue(undefined);
+      this.#queue(message);
     } catch {
       // An unencodable goodbye must not stop the rest from leaving.
     }

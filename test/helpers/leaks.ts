@@ -21,3 +21,14 @@ export function failOnLeaks(test: TestFn): void {
     t.deepEqual(leaked(), []);
   });
 }
+
+/**
+ * Open libuv resources by kind, for comparing before and after, leaving out file-system requests (ava and
+ * tsx read files at any time) and Immediates: a batch flushed at the end of the turn is one, gone a turn
+ * later, so it cannot leak — one reading on a loaded machine caught two.
+ */
+export function openResources(list = process.getActiveResourcesInfo()): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of list) if (!kind.startsWith('FSReq') && kind !== 'Immediate') counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
