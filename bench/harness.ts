@@ -73,8 +73,7 @@ export interface RunnerOptions extends RunOptions {
 export async function runScenario(s: Scenario, o: RunnerOptions): Promise<Outcome> {
   const started = performance.now();
   const opts: RunOptions = { quick: o.quick };
-  const step = <T>(what: string, p: () => Promise<T>): Promise<T> =>
-    withTimeout(p(), o.stepTimeoutMs, `${s.name}: ${what}`);
+  const step = <T>(what: string, p: () => Promise<T>): Promise<T> => withTimeout(p(), o.stepTimeoutMs, `${s.name}: ${what}`);
   const reps: Sample[] = [];
   let warmup: Sample | undefined;
   let error: string | undefined;

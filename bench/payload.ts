@@ -2,7 +2,10 @@
 
 import type { RunOptions } from './harness.js';
 
-export const PAYLOAD_SIZES = [{ label: '64KB', bytes: 64 * 1024 }, { label: '16MB', bytes: 16 * 1024 * 1024 }] as const;
+export const PAYLOAD_SIZES = [
+  { label: '64KB', bytes: 64 * 1024 },
+  { label: '16MB', bytes: 16 * 1024 * 1024 },
+] as const;
 
 /** Calls per repetition (fewer for big payloads); each gets a buffer of its own, made before the clock starts. */
 export const payloadCalls = (o: RunOptions, bytes: number): number => Math.ceil((bytes <= 1 << 20 ? 200 : 10) / (o.quick ? 4 : 1));

@@ -67,7 +67,9 @@ try {
   const calleeProfile = JSON.parse(await callee.profileStop());
   const callerProfile = caller ? JSON.parse(await caller.profileStop()) : (await session.post('Profiler.stop')).profile;
   if (!caller) session.disconnect();
-  console.log(`${pair} ${args.notify ? 'notify' : 'pipelined'}: ${Math.round(rate)} ${args.notify ? 'notifies' : 'calls'}/s while profiled (${ms} ms, sampling every 100 µs)\n`);
+  console.log(
+    `${pair} ${args.notify ? 'notify' : 'pipelined'}: ${Math.round(rate)} ${args.notify ? 'notifies' : 'calls'}/s while profiled (${ms} ms, sampling every 100 µs)\n`,
+  );
 
   await mkdir(args.out!, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -50,16 +50,30 @@ export function toJson(outcomes: readonly Outcome[], info: RunInfo, date: Date) 
     date: date.toISOString(),
     ...info,
     machine: machine(),
-    ratioConvention: 'timesBetter = how many times better than the baseline, from medians: this/baseline when higher is better, baseline/this otherwise',
+    ratioConvention:
+      'timesBetter = how many times better than the baseline, from medians: this/baseline when higher is better, baseline/this otherwise',
     scenarios: outcomes.map((o) => {
       const { name, group, unit, higherIsBetter, baseline } = o.scenario;
       const metrics = Object.fromEntries(
-        all.filter((r) => r.outcome === o).map((r) => [
-          r.metric,
-          { median: r.stat.median, min: r.stat.min, max: r.stat.max, ...(r.ratio === undefined ? {} : { timesBetter: r.ratio }) },
-        ]),
+        all
+          .filter((r) => r.outcome === o)
+          .map((r) => [
+            r.metric,
+            { median: r.stat.median, min: r.stat.min, max: r.stat.max, ...(r.ratio === undefined ? {} : { timesBetter: r.ratio }) },
+          ]),
       );
-      return { name, group, unit, higherIsBetter, baseline, seconds: o.seconds, warmup: o.warmup, reps: o.reps, metrics, ...(o.error ? { error: o.error } : {}) };
+      return {
+        name,
+        group,
+        unit,
+        higherIsBetter,
+        baseline,
+        seconds: o.seconds,
+        warmup: o.warmup,
+        reps: o.reps,
+        metrics,
+        ...(o.error ? { error: o.error } : {}),
+      };
     }),
   };
 }
@@ -92,7 +106,15 @@ export function formatTable(outcomes: readonly Outcome[], info: RunInfo, date: D
     }
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.filter((r) => r.length > 1).map((r) => r[i]?.length ?? 0)));
-  for (const r of table) lines.push(r.length === 1 ? r[0]! : r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of table)
+    lines.push(
+      r.length === 1
+        ? r[0]!
+        : r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+    );
   return lines.join('\n');
 }
 

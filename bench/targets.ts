@@ -54,8 +54,20 @@ export const TARGETS: Target[] = [
   ratio('coord↔thread pipelined ≥ 5× birpc', pipe('convoy/coord-thread/pipelined'), pipe('birpc/pipelined'), '>=', 5),
   ratio('thread↔thread one at a time p50 ≤ 1.3× raw port', p50('convoy/thread-thread/rtt'), p50('port/pingpong/rtt'), '<=', 1.3),
   ratio('coord↔thread one at a time p50 ≤ 1.3× raw port', p50('convoy/coord-thread/rtt'), p50('port/pingpong/rtt'), '<=', 1.3),
-  ratio('process↔process pipelined ≥ 0.7× raw batched TCP', pipe('convoy/process-process/pipelined'), pipe('tcp/batch-msgpackr/pipelined'), '>=', 0.7),
-  ratio('coord↔process pipelined ≥ 0.7× raw batched TCP', pipe('convoy/coord-process/pipelined'), pipe('tcp/batch-msgpackr/pipelined'), '>=', 0.7),
+  ratio(
+    'process↔process pipelined ≥ 0.7× raw batched TCP',
+    pipe('convoy/process-process/pipelined'),
+    pipe('tcp/batch-msgpackr/pipelined'),
+    '>=',
+    0.7,
+  ),
+  ratio(
+    'coord↔process pipelined ≥ 0.7× raw batched TCP',
+    pipe('convoy/coord-process/pipelined'),
+    pipe('tcp/batch-msgpackr/pipelined'),
+    '>=',
+    0.7,
+  ),
   ratio('process↔process one at a time p50 ≤ 1.3× raw TCP', p50('convoy/process-process/rtt'), p50('tcp/pingpong/rtt'), '<=', 1.3),
   ratio('coord↔process one at a time p50 ≤ 1.3× raw TCP', p50('convoy/coord-process/rtt'), p50('tcp/pingpong/rtt'), '<=', 1.3),
   ...['coord-thread', 'thread-thread', 'coord-process', 'process-process'].map((p) =>
@@ -113,6 +125,11 @@ export function formatTargets(results: readonly TargetResult[]): string {
   const checked = results.filter((r) => !r.missing).length;
   return [
     `targets (issue 5): ${met} of ${checked} checked met${checked < results.length ? `, ${results.length - checked} not checked` : ''}`,
-    ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()),
+    ...rows.map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    ),
   ].join('\n');
 }

@@ -86,8 +86,8 @@ function isDeath(error: unknown): boolean {
   if (error instanceof WorkerDiedError) return true;
   let data: Record<string, unknown> | undefined = error instanceof RemoteError ? error.data : undefined;
   while (data) {
-    if (data['code'] === 'ERR_CONVOY_WORKER_DIED') return true;
-    data = data['data'] as Record<string, unknown> | undefined;
+    if (data.code === 'ERR_CONVOY_WORKER_DIED') return true;
+    data = data.data as Record<string, unknown> | undefined;
   }
   return false;
 }
@@ -199,17 +199,20 @@ async function lane(): Promise<void> {
 let chaosTimer: NodeJS.Timeout | undefined;
 function scheduleKill(): void {
   if (!KILLS) return;
-  chaosTimer = setTimeout(() => {
-    // Any ready worker, even while others restart (test/hardening-restart.test.ts has the races this hits).
-    const candidates = !argv['one-restart-at-a-time'] || ready.size === names.length ? [...ready] : [];
-    if (candidates.length > 0) {
-      const victim = pick(candidates);
-      ready.delete(victim);
-      kills++;
-      cluster.kill(victim).catch((error: unknown) => fail(`kill ${victim}: ${String(error)}`));
-    }
-    scheduleKill();
-  }, KILL_EVERY_MS * (0.5 + random()));
+  chaosTimer = setTimeout(
+    () => {
+      // Any ready worker, even while others restart (test/hardening-restart.test.ts has the races this hits).
+      const candidates = !argv['one-restart-at-a-time'] || ready.size === names.length ? [...ready] : [];
+      if (candidates.length > 0) {
+        const victim = pick(candidates);
+        ready.delete(victim);
+        kills++;
+        cluster.kill(victim).catch((error: unknown) => fail(`kill ${victim}: ${String(error)}`));
+      }
+      scheduleKill();
+    },
+    KILL_EVERY_MS * (0.5 + random()),
+  );
 }
 
 // --- progress ------------------------------------------------------------------------------------
@@ -250,7 +253,9 @@ if ((await Promise.race([Promise.all(Array.from({ length: CONCURRENCY }, lane)),
 clearTimeout(chaosTimer);
 clearInterval(progress);
 const trafficSeconds = (performance.now() - startedAt) / 1000;
-console.log(`${TOTAL} calls issued in ${trafficSeconds.toFixed(1)} s: ok ${ok}, died ${died}, unexpected ${unexpected}, wrong results ${wrong}`);
+console.log(
+  `${TOTAL} calls issued in ${trafficSeconds.toFixed(1)} s: ok ${ok}, died ${died}, unexpected ${unexpected}, wrong results ${wrong}`,
+);
 
 // --- checks --------------------------------------------------------------------------------------
 
@@ -266,12 +271,17 @@ for (const worker of stats.workers) {
   const { control } = worker;
   if (worker.state !== 'ready') fail(`${worker.name} is ${worker.state}`);
   if (!control || control.inFlight || control.queuedBytes || control.waiting) {
-    fail(`coordinator → ${worker.name}: ${JSON.stringify({ inFlight: control?.inFlight, queuedBytes: control?.queuedBytes, waiting: control?.waiting })}`);
+    fail(
+      `coordinator → ${worker.name}: ${JSON.stringify({ inFlight: control?.inFlight, queuedBytes: control?.queuedBytes, waiting: control?.waiting })}`,
+    );
   }
-  if (worker.peers.length !== names.length - 1) fail(`${worker.name} has ${worker.peers.length} peer channels, expected ${names.length - 1}`);
+  if (worker.peers.length !== names.length - 1)
+    fail(`${worker.name} has ${worker.peers.length} peer channels, expected ${names.length - 1}`);
   for (const peer of worker.peers) {
     if (peer.inFlight || peer.queuedBytes || peer.waiting) {
-      fail(`${worker.name} → ${peer.peer}: ${JSON.stringify({ inFlight: peer.inFlight, queuedBytes: peer.queuedBytes, waiting: peer.waiting })}`);
+      fail(
+        `${worker.name} → ${peer.peer}: ${JSON.stringify({ inFlight: peer.inFlight, queuedBytes: peer.queuedBytes, waiting: peer.waiting })}`,
+      );
     }
   }
 }
@@ -282,17 +292,20 @@ for (const name of names) {
   fifoChecked += fifo.checked;
   if (fifo.violations > 0) fail(`${name}: ${fifo.violations} messages from the coordinator arrived out of order`);
   const now = openResources(await w.activeResources());
-  if (!same(now, atStart.workers.get(name)!)) fail(`${name}: open resources ${JSON.stringify(now)}, at the start ${JSON.stringify(atStart.workers.get(name))}`);
+  if (!same(now, atStart.workers.get(name)!))
+    fail(`${name}: open resources ${JSON.stringify(now)}, at the start ${JSON.stringify(atStart.workers.get(name))}`);
   const memory = await w.memory();
   console.log(`${name}: heap ${MB(memory.heapUsed)}, external ${MB(memory.external)}`);
 }
-if (!same(openResources(), atStart.coordinator)) fail(`coordinator: open resources ${JSON.stringify(openResources())}, at the start ${JSON.stringify(atStart.coordinator)}`);
+if (!same(openResources(), atStart.coordinator))
+  fail(`coordinator: open resources ${JSON.stringify(openResources())}, at the start ${JSON.stringify(atStart.coordinator)}`);
 
 await cluster.close();
 await settleHandles();
 gc();
 const after = { resources: openResources(), memory: process.memoryUsage(), listeners: process.eventNames().length };
-if (!same(after.resources, before.resources)) fail(`after close: open resources ${JSON.stringify(after.resources)}, before ${JSON.stringify(before.resources)}`);
+if (!same(after.resources, before.resources))
+  fail(`after close: open resources ${JSON.stringify(after.resources)}, before ${JSON.stringify(before.resources)}`);
 if (after.listeners !== before.listeners) fail(`after close: ${after.listeners} process event names, before ${before.listeners}`);
 const heapGrowth = after.memory.heapUsed - before.memory.heapUsed;
 if (heapGrowth > HEAP_GROWTH) fail(`the coordinator's heap grew ${MB(heapGrowth)} over the run`);

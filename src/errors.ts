@@ -41,11 +41,7 @@ export class WorkerDiedError extends ConvoyError {
   constructor(info: WorkerDiedInfo, options?: { cause?: unknown }) {
     const how = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
     const call = info.method ? ` during call to \`${info.method}\`` : '';
-    super(
-      'ERR_CONVOY_WORKER_DIED',
-      `Worker "${info.worker}" died${call}: ${info.reason}${how}; the call may or may not have run`,
-      options,
-    );
+    super('ERR_CONVOY_WORKER_DIED', `Worker "${info.worker}" died${call}: ${info.reason}${how}; the call may or may not have run`, options);
     this.worker = info.worker;
     this.reason = info.reason;
     if (info.exitCode !== undefined) this.exitCode = info.exitCode;
@@ -209,11 +205,17 @@ export function plainWireError(wire: WireError): WireError {
 /** Rebuilds a received error: convoy's own errors keep their class, a handler's error becomes `RemoteError`. */
 export function errorFromWire(wire: WireError, worker?: string): Error {
   if (wire.internal === 'ERR_CONVOY_NO_METHOD') {
-    return new MethodNotFoundError(String(wire.data?.['method'] ?? '?'), worker);
+    return new MethodNotFoundError(String(wire.data?.method ?? '?'), worker);
   }
   if (wire.internal === 'ERR_CONVOY_SERIALIZE') return new SerializationError(wire.message);
   // A non-Error cause (`{ cause: 17 }`) travels as a wire error holding `value`: give back the value itself.
-  const cause = wire.cause ? ('value' in wire.cause ? wire.cause.value : errorFromWire(wire.cause, worker)) : 'value' in wire ? wire.value : undefined;
+  const cause = wire.cause
+    ? 'value' in wire.cause
+      ? wire.cause.value
+      : errorFromWire(wire.cause, worker)
+    : 'value' in wire
+      ? wire.value
+      : undefined;
   const fields: ConstructorParameters<typeof RemoteError>[1] = { remoteName: wire.name, cause };
   if (wire.stack !== undefined) fields.remoteStack = wire.stack;
   if (wire.data) fields.data = wire.data;

@@ -107,8 +107,12 @@ export function fillRpcOptions(options?: RpcOptions): FilledRpcOptions {
 
 export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions {
   const filled = {
-    heartbeatIntervalMs: expectNumber('heartbeatIntervalMs', pick(options, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs), { exclusiveMin: true }),
-    heartbeatTimeoutMs: expectNumber('heartbeatTimeoutMs', pick(options, 'heartbeatTimeoutMs', DEFAULTS.heartbeatTimeoutMs), { exclusiveMin: true }),
+    heartbeatIntervalMs: expectNumber('heartbeatIntervalMs', pick(options, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs), {
+      exclusiveMin: true,
+    }),
+    heartbeatTimeoutMs: expectNumber('heartbeatTimeoutMs', pick(options, 'heartbeatTimeoutMs', DEFAULTS.heartbeatTimeoutMs), {
+      exclusiveMin: true,
+    }),
     startTimeoutMs: expectNumber('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
     maxRestarts: expectNumber('maxRestarts', pick(options, 'maxRestarts', DEFAULTS.maxRestarts), { integer: true }),
     restartDelayMs: expectNumber('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),

@@ -8,14 +8,23 @@ import { join } from 'node:path';
 import test from 'ava';
 import { check } from '../examples/bank/checker.js';
 import {
-  allOpeningBalances, createRng, isTeller, openingBalances, pickTransfer, shardName, walPath,
-  type BankConfig, type ShardRecord, type TellerRecord,
+  allOpeningBalances,
+  createRng,
+  isTeller,
+  openingBalances,
+  pickTransfer,
+  shardName,
+  walPath,
+  type BankConfig,
+  type ShardRecord,
+  type TellerRecord,
 } from '../examples/bank/config.js';
 import { InDoubtResolver } from '../examples/bank/in-doubt.js';
 import { ShardState } from '../examples/bank/shard-state.js';
 import { driveTransfers, Teller, type ShardPort, type TransferResult } from '../examples/bank/teller-state.js';
 import { openWal, readWal, type Wal } from '../examples/bank/wal.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: handlers of every shape
 type Api = Record<string, (...args: any[]) => unknown>;
 const died = (name: string) => Object.assign(new Error(`${name} died`), { code: 'ERR_CONVOY_WORKER_DIED' });
 
@@ -25,8 +34,12 @@ class Link {
   #pending = new Set<(e: Error) => void>();
   #scheduled = false;
   dead = false;
-  constructor(readonly to: string, readonly api: Api) {}
+  constructor(
+    readonly to: string,
+    readonly api: Api,
+  ) {}
 
+  // biome-ignore lint/suspicious/noExplicitAny: stands in for Remote<T>, whose results are typed by the caller
   call(method: string, args: unknown[]): Promise<any> {
     if (this.dead) return Promise.reject(died(this.to));
     return new Promise((resolve, reject) => {
@@ -34,7 +47,10 @@ class Link {
       const settle = (fn: () => void) => this.#pending.delete(reject) && fn(); // replies die with the link
       this.#push(() => {
         try {
-          Promise.resolve(this.api[method]!(...args)).then((v) => settle(() => resolve(v)), (e) => settle(() => reject(e)));
+          Promise.resolve(this.api[method]!(...args)).then(
+            (v) => settle(() => resolve(v)),
+            (e) => settle(() => reject(e)),
+          );
         } catch (e) {
           settle(() => reject(e));
         }
@@ -75,7 +91,7 @@ class Link {
 interface Incarnation {
   id: number;
   api: Api;
-  wal: Wal<any>;
+  wal: Wal<unknown>;
   abort: AbortController;
   links: Set<Link>;
   teller?: Teller;
@@ -88,7 +104,10 @@ class FakeBank {
   live = new Map<string, Incarnation>();
   #links = new Map<string, Link>();
   #ids = 0;
-  constructor(readonly cfg: BankConfig, readonly tellers: string[]) {}
+  constructor(
+    readonly cfg: BankConfig,
+    readonly tellers: string[],
+  ) {}
 
   get shards(): string[] {
     return Array.from({ length: this.cfg.shards }, (_, i) => shardName(i));
@@ -109,7 +128,7 @@ class FakeBank {
 
   start(name: string): void {
     if (this.live.has(name)) return; // one incarnation at a time, as the runtime guarantees
-    const { wal, replay } = openWal<any>(walPath(this.cfg.dataDir, name));
+    const { wal, replay } = openWal<unknown>(walPath(this.cfg.dataDir, name));
     const me: Incarnation = { id: ++this.#ids, api: {}, wal, abort: new AbortController(), links: new Set() };
     if (isTeller(name)) {
       const port = (shard: string): ShardPort => ({
@@ -123,7 +142,12 @@ class FakeBank {
       this.live.set(name, me);
       void teller.resend().catch(() => {});
     } else {
-      const shard = (me.shard = new ShardState({ name, wal, records: replay.records as ShardRecord[], opening: openingBalances(this.cfg, name) }));
+      const shard = (me.shard = new ShardState({
+        name,
+        wal,
+        records: replay.records as ShardRecord[],
+        opening: openingBalances(this.cfg, name),
+      }));
       me.resolver = new InDoubtResolver(shard, {
         ask: (teller, txId) => this.link(me, teller).call('outcome', [txId]),
         readTellerLog: (teller) => readWal<TellerRecord>(walPath(this.cfg.dataDir, teller)).records,
@@ -188,10 +212,20 @@ const deadLink = (to: string): Link => Object.assign(new Link(to, {}), { dead: t
 function setup(t: { teardown(fn: () => unknown): void }, over: Partial<BankConfig> = {}, tellers = 2): FakeBank {
   const dataDir = mkdtempSync(join(tmpdir(), 'bank-2pc-'));
   const cfg: BankConfig = {
-    dataDir, shards: 3, accountsPerShard: 4, initialBalance: 100, maxAmount: 60, seed: 7, tellerGoneAfterMs: 60_000, prepareTimeoutMs: 0,
+    dataDir,
+    shards: 3,
+    accountsPerShard: 4,
+    initialBalance: 100,
+    maxAmount: 60,
+    seed: 7,
+    tellerGoneAfterMs: 60_000,
+    prepareTimeoutMs: 0,
     ...over,
   };
-  const bank = new FakeBank(cfg, Array.from({ length: tellers }, (_, i) => `teller-${i}`));
+  const bank = new FakeBank(
+    cfg,
+    Array.from({ length: tellers }, (_, i) => `teller-${i}`),
+  );
   for (const n of [...bank.shards, ...bank.tellers]) bank.start(n);
   t.teardown(async () => {
     await bank.close();
@@ -221,8 +255,14 @@ test('concurrent transfers from two tellers keep the total and commit exactly on
   for (const r of results) if (r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
   t.log(`committed=${committed}`, causes);
   t.true(committed > 200, `only ${committed} committed`);
-  t.true(results.some((r) => r.cause === 'locked'), 'contention produced lock conflicts');
-  t.true(results.some((r) => r.cause === 'funds'), 'small balances produced overdraft refusals');
+  t.true(
+    results.some((r) => r.cause === 'locked'),
+    'contention produced lock conflicts',
+  );
+  t.true(
+    results.some((r) => r.cause === 'funds'),
+    'small balances produced overdraft refusals',
+  );
   for (const n of bank.tellers) t.is(bank.live.get(n)!.teller!.stats().unacked, 0);
 });
 

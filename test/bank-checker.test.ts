@@ -28,9 +28,23 @@ function cleanRun(): CheckInput {
   ];
   const teller: TellerRecord[] = [
     { t: 'boot', incarnation: 1 },
-    { t: 'commit', txId: A, parts: [{ shard: 'shard-0', account: 's0a0', delta: -30 }, { shard: 'shard-1', account: 's1a0', delta: 30 }] },
+    {
+      t: 'commit',
+      txId: A,
+      parts: [
+        { shard: 'shard-0', account: 's0a0', delta: -30 },
+        { shard: 'shard-1', account: 's1a0', delta: 30 },
+      ],
+    },
     { t: 'abort', txId: B, cause: 'locked' },
-    { t: 'commit', txId: C, parts: [{ shard: 'shard-1', account: 's1a1', delta: -10 }, { shard: 'shard-0', account: 's0a1', delta: 10 }] },
+    {
+      t: 'commit',
+      txId: C,
+      parts: [
+        { shard: 'shard-1', account: 's1a1', delta: -10 },
+        { shard: 'shard-0', account: 's0a1', delta: 10 },
+      ],
+    },
     { t: 'ack', txId: A },
   ];
   return {
@@ -44,7 +58,9 @@ function cleanRun(): CheckInput {
 }
 
 const whatFor = (input: CheckInput, txId: string | null) =>
-  check(input).violations.filter((v) => v.txId === txId).map((v) => v.what);
+  check(input)
+    .violations.filter((v) => v.txId === txId)
+    .map((v) => v.what);
 
 test('a clean run passes, with totals', (t) => {
   const verdict = check(cleanRun());

@@ -105,7 +105,14 @@ test('presumed abort: in-doubt txs resolve to the logged commit, or abort when t
   t.teardown(b.close);
   const teller = tellerWith(dir, [
     { t: 'boot', incarnation: 1 },
-    { t: 'commit', txId: 'teller-0/1/1', parts: [{ shard: 'shard-0', account: 's0a0', delta: -30 }, { shard: 'shard-1', account: 's1a0', delta: 30 }] },
+    {
+      t: 'commit',
+      txId: 'teller-0/1/1',
+      parts: [
+        { shard: 'shard-0', account: 's0a0', delta: -30 },
+        { shard: 'shard-1', account: 's1a0', delta: 30 },
+      ],
+    },
   ]);
   const resolver = new InDoubtResolver(b.shard, {
     ask: (_teller, txId) => teller.outcome(txId),
@@ -158,12 +165,15 @@ test('a stray commit written after a later incarnation booted is not a decision'
   t.is(await teller.outcome('teller-0/2/5'), 'abort');
 });
 
-test("outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort", async (t) => {
+test('outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort', async (t) => {
   const dir = tempDir(t);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const port: ShardPort = {
-    prepare: async () => (await gate, { vote: 'yes' }),
+    prepare: async () => {
+      await gate;
+      return { vote: 'yes' };
+    },
     sync: async () => {},
     commit: async () => {},
     abort: async () => {},
@@ -208,23 +218,37 @@ test('a commit is acknowledged by the reply to the next call on the same channel
   t.is(await teller.resend(), 0, 'a sync barrier acknowledges the rest');
   await wal.flushed();
   const acks = readWal<TellerRecord>(join(dir, 'teller-0.wal')).records.filter((r) => r.t === 'ack');
-  t.deepEqual(acks.map((r) => r.txId), [first.txId, second.txId]);
+  t.deepEqual(
+    acks.map((r) => r.txId),
+    [first.txId, second.txId],
+  );
   // A restart re-sends nothing: every commit was acknowledged.
-  const again = new Teller({ name: 'teller-0', wal, records: readWal<TellerRecord>(join(dir, 'teller-0.wal')).records, port: () => recordingPort(sent) });
+  const again = new Teller({
+    name: 'teller-0',
+    wal,
+    records: readWal<TellerRecord>(join(dir, 'teller-0.wal')).records,
+    port: () => recordingPort(sent),
+  });
   t.is(again.stats().unacked, 0);
 });
 
 test('a restarted teller re-sends unacknowledged commits; a slow prepare times out into an abort', async (t) => {
   const dir = tempDir(t);
   const sent: string[] = [];
-  const parts = [{ shard: 'shard-0', account: 's0a0', delta: -5 }, { shard: 'shard-1', account: 's1a0', delta: 5 }];
+  const parts = [
+    { shard: 'shard-0', account: 's0a0', delta: -5 },
+    { shard: 'shard-1', account: 's1a0', delta: 5 },
+  ];
   const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
   t.teardown(() => wal.close());
   const stuck: ShardPort = { ...recordingPort(sent), prepare: () => new Promise(() => {}) };
   const teller = new Teller({
     name: 'teller-0',
     wal,
-    records: [{ t: 'boot', incarnation: 1 }, { t: 'commit', txId: 'teller-0/1/1', parts }],
+    records: [
+      { t: 'boot', incarnation: 1 },
+      { t: 'commit', txId: 'teller-0/1/1', parts },
+    ],
     port: (shard) => (shard === 'shard-1' ? stuck : recordingPort(sent)),
     prepareTimeoutMs: 30,
   });

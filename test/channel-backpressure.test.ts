@@ -14,7 +14,13 @@ failOnLeaks(test);
 /** True if `promise` is still pending once the microtask queue has drained. */
 async function isPending(promise: Promise<unknown>): Promise<boolean> {
   const marker = Symbol('pending');
-  const first = await Promise.race([promise.then(() => 'settled', () => 'settled'), nextTurn().then(() => marker)]);
+  const first = await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    nextTurn().then(() => marker),
+  ]);
   return first === marker;
 }
 
@@ -55,7 +61,10 @@ for (const kind of TRANSPORT_KINDS) {
     t.true(await isPending(accepted[total - 2]!));
     await withDeadline(Promise.all(accepted), 10_000, 'all accepted');
     await r.count.reach(total, 10_000, 'all handled');
-    t.deepEqual(r.seen, Array.from({ length: total }, (_, i) => i));
+    t.deepEqual(
+      r.seen,
+      Array.from({ length: total }, (_, i) => i),
+    );
     t.true(a.channel.stats.waits > 0);
   });
 
@@ -75,7 +84,10 @@ for (const kind of TRANSPORT_KINDS) {
     await r.count.reach(500, 10_000, 'all handled');
     t.true(waited > 0, 'some notifies had to wait');
     t.true(maxWindow <= maxQueuedBytes);
-    t.deepEqual(r.seen, Array.from({ length: 500 }, (_, i) => i));
+    t.deepEqual(
+      r.seen,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
   });
 
   test(`${kind}: maxInFlight holds further calls (and the notifies behind them) until replies free a place`, async (t) => {

@@ -71,7 +71,10 @@ test('a burst issued in one turn leaves as one frame', async (t) => {
   await handled.reach(200, 5000, 'notifies handled');
   t.deepEqual(messagesPerFrame(), [200]);
   t.is(b.channel.stats.messagesReceived, 200);
-  t.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
+  t.deepEqual(
+    seen,
+    Array.from({ length: 200 }, (_, i) => i),
+  );
 });
 
 test('a lone message leaves when its turn ends, without waiting for company', async (t) => {
@@ -96,7 +99,10 @@ test('maxBatchBytes splits a burst into frames no larger than the limit, in orde
   );
   // The frame header ([acked, dataBytes]) is a few bytes on top of the batch.
   for (const frame of recording.frames) t.true(frame.byteLength <= maxBatchBytes + 16, `frame of ${frame.byteLength} bytes`);
-  t.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i));
+  t.deepEqual(
+    seen,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test('a single message larger than maxBatchBytes goes alone in its own frame', async (t) => {
@@ -120,7 +126,10 @@ test('with calls in flight, a growing batch leaves each time it holds EARLY_FLUS
   for (const frame of recording.frames) t.true(frame.byteLength <= EARLY_FLUSH_BYTES + oneCall, `frame of ${frame.byteLength} bytes`);
   await Promise.all(calls);
   await handled.reach(1000, 5000, 'calls handled');
-  t.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    seen,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 test('flushDelayMs keeps its batches whole, calls in flight or not', async (t) => {

@@ -47,7 +47,10 @@ for (const kind of TRANSPORT_KINDS) {
 
       // Replies that arrive before the close resolve normally.
       const early = await Promise.all(Array.from({ length: 10 }, (_, i) => a.call('fast', [i])));
-      t.deepEqual(early, Array.from({ length: 10 }, (_, i) => i));
+      t.deepEqual(
+        early,
+        Array.from({ length: 10 }, (_, i) => i),
+      );
 
       let settlements = 0;
       const results: Promise<Outcome<unknown>>[] = [];
@@ -71,10 +74,17 @@ for (const kind of TRANSPORT_KINDS) {
 
       const outcomes = await withDeadline(Promise.all(results), 5000, 'every call settles');
       t.is(outcomes.length, CALLS);
-      t.true(outcomes.every((r) => !r.ok), 'no call resolved');
+      t.true(
+        outcomes.every((r) => !r.ok),
+        'no call resolved',
+      );
       const errors = outcomes.map((r) => (r.ok ? undefined : r.error));
       t.true(errors.every((e) => e instanceof Error));
-      if (side === 'caller') t.true(errors.every((e) => e === cut), 'the caller sees the error it was destroyed with');
+      if (side === 'caller')
+        t.true(
+          errors.every((e) => e === cut),
+          'the caller sees the error it was destroyed with',
+        );
       // Give any stray second settlement a chance to show up: there must be none.
       await nextTurn();
       t.is(settlements, CALLS);

@@ -4,7 +4,7 @@
  * last byte, and the sender's pings wait behind the frame. Bytes of an unfinished frame count as life on
  * the receiving side, and the receiver sends keep-alive frames back while it takes them in.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import test from 'ava';
 import { Channel } from '../src/channel/channel.js';
 import { Endpoint } from '../src/rpc/endpoint.js';

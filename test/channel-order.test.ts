@@ -80,8 +80,14 @@ type Op =
   | { op: 'await-turn' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('call' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), payload: fc.nat(3000) }) },
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('notify' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), payload: fc.nat(3000) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('call' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), payload: fc.nat(3000) }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('notify' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), payload: fc.nat(3000) }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'await-last' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'await-turn' as const }) },
 );

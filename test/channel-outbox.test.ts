@@ -30,7 +30,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     weight: 5,
     arbitrary: fc.record({
       kind: fc.constant('push' as const),
-      size: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: ARENA_MESSAGE_BYTES - 16, max: ARENA_MESSAGE_BYTES + 16 }), fc.integer({ min: 20_000, max: 70_000 })),
+      size: fc.oneof(
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: ARENA_MESSAGE_BYTES - 16, max: ARENA_MESSAGE_BYTES + 16 }),
+        fc.integer({ min: 20_000, max: 70_000 }),
+      ),
       cost: fc.integer({ min: 0, max: 5000 }),
       kept: fc.boolean(),
       transfers: fc.boolean(),
@@ -76,12 +80,19 @@ function check(steps: readonly Step[]): void {
   }
   while (outbox.length > 0) takeOne(64 * 1024);
   assert.equal(outbox.bytes, 0, 'no bytes left queued');
-  assert.deepStrictEqual(got, queued.map((q) => q.message));
-  assert.equal(gotCost, queued.reduce((sum, q) => sum + q.cost, 0), 'the headers sum the costs');
+  assert.deepStrictEqual(
+    got,
+    queued.map((q) => q.message),
+  );
+  assert.equal(
+    gotCost,
+    queued.reduce((sum, q) => sum + q.cost, 0),
+    'the headers sum the costs',
+  );
   // The same buffers, not copies, in their messages' order.
   const expected = queued.flatMap((q) => q.transfer ?? []);
   assert.equal(gotTransfers.length, expected.length);
-  gotTransfers.forEach((buffer, i) => assert.ok(buffer === expected[i], `transfer ${i} follows its message`));
+  for (const [i, buffer] of gotTransfers.entries()) assert.ok(buffer === expected[i], `transfer ${i} follows its message`);
 }
 
 test('any mix of small, large and kept messages and cuts: every message once, byte-exact, in order, with its cost and transfers', (t) => {

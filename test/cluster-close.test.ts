@@ -66,7 +66,12 @@ test('close() settles every pending call with ERR_CONVOY_CLOSED, ends the worker
   await t.throwsAsync(() => cluster.kill('a'), { instanceOf: ClusterClosedError });
   // A third close(), after the fact, resolves too.
   await within(cluster.close(), 1000, 'close() again');
-  t.like(await cluster.stats(), { workers: [{ name: 'a', state: 'closed' }, { name: 'b', state: 'closed' }] });
+  t.like(await cluster.stats(), {
+    workers: [
+      { name: 'a', state: 'closed' },
+      { name: 'b', state: 'closed' },
+    ],
+  });
 });
 
 test('await using closes the cluster at the end of the block', async (t) => {

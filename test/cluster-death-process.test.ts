@@ -14,7 +14,8 @@ test.serial('process calls process.exit(3) inside a handler', (t) =>
     exitCode: 3,
     queuedMustFail: false,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('process SIGKILLed from outside (process.kill(pid))', (t) =>
   runDeathScenario(t, {
@@ -27,7 +28,8 @@ test.serial('process SIGKILLed from outside (process.kill(pid))', (t) =>
     // Sent in the same turn as the signal: the process may, in theory, still have answered it.
     queuedMustFail: false,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('process killed with cluster.kill()', (t) =>
   runDeathScenario(t, {
@@ -39,7 +41,8 @@ test.serial('process killed with cluster.kill()', (t) =>
     signal: 'SIGKILL',
     queuedMustFail: true,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('hung process (busy loop) is found by heartbeats and ended', (t) =>
   runDeathScenario(t, {
@@ -52,4 +55,5 @@ test.serial('hung process (busy loop) is found by heartbeats and ended', (t) =>
     signal: 'SIGKILL',
     queuedMustFail: false,
     deathMs: 2000 + DEATH_MS,
-  }));
+  }),
+);

@@ -14,7 +14,8 @@ test.serial('thread calls process.exit(3) inside a handler', (t) =>
     exitCode: 3,
     queuedMustFail: false,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('thread throws an uncaught error (throwLater)', (t) =>
   runDeathScenario(t, {
@@ -26,7 +27,8 @@ test.serial('thread throws an uncaught error (throwLater)', (t) =>
     exitCode: 1,
     queuedMustFail: false,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('thread killed with cluster.kill()', (t) =>
   runDeathScenario(t, {
@@ -38,7 +40,8 @@ test.serial('thread killed with cluster.kill()', (t) =>
     exitCode: 1,
     queuedMustFail: true,
     deathMs: DEATH_MS,
-  }));
+  }),
+);
 
 test.serial('hung thread (busy loop) is found by heartbeats and ended', (t) =>
   runDeathScenario(t, {
@@ -51,5 +54,5 @@ test.serial('hung thread (busy loop) is found by heartbeats and ended', (t) =>
     exitCode: 1,
     queuedMustFail: false,
     deathMs: 2000 + DEATH_MS,
-  }));
-
+  }),
+);

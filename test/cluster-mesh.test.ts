@@ -15,8 +15,24 @@ let cluster: Cluster;
 test.before(async () => {
   starting = startCluster({
     workers: [
-      { name: 't', module: fixture('counter.ts'), kind: 'thread', count: 2, data: { role: 'thread' }, env: { CONVOY_TEST_ROLE: 't' }, argv: ['--role=t'] },
-      { name: 'p', module: fixture('counter.ts'), kind: 'process', count: 2, data: { role: 'process' }, env: { CONVOY_TEST_ROLE: 'p' }, argv: ['--role=p'] },
+      {
+        name: 't',
+        module: fixture('counter.ts'),
+        kind: 'thread',
+        count: 2,
+        data: { role: 'thread' },
+        env: { CONVOY_TEST_ROLE: 't' },
+        argv: ['--role=t'],
+      },
+      {
+        name: 'p',
+        module: fixture('counter.ts'),
+        kind: 'process',
+        count: 2,
+        data: { role: 'process' },
+        env: { CONVOY_TEST_ROLE: 'p' },
+        argv: ['--role=p'],
+      },
     ],
   });
   cluster = await within(starting, 40_000, 'startCluster with 4 workers');
@@ -34,34 +50,37 @@ test('names and ctx.peers: each worker knows every other worker, not itself', as
   for (const name of NAMES) {
     const w = cluster.worker<Counter>(name);
     t.is(await w.name(), name);
-    t.deepEqual(
-      [...(await w.peers())].sort(),
-      NAMES.filter((n) => n !== name).sort(),
-      `ctx.peers of ${name}`,
-    );
+    t.deepEqual([...(await w.peers())].sort(), NAMES.filter((n) => n !== name).sort(), `ctx.peers of ${name}`);
   }
 });
 
 test('each worker gets its spec: data as ctx.data, env, argv', async (t) => {
   for (const name of NAMES) {
     const kind = name.startsWith('t') ? 'thread' : 'process';
-    t.deepEqual(await cluster.worker<Counter>(name).spec('CONVOY_TEST_ROLE'), {
-      data: { role: kind },
-      env: name[0],
-      argv: [`--role=${name[0]}`],
-    }, name);
+    t.deepEqual(
+      await cluster.worker<Counter>(name).spec('CONVOY_TEST_ROLE'),
+      {
+        data: { role: kind },
+        env: name[0],
+        argv: [`--role=${name[0]}`],
+      },
+      name,
+    );
   }
-  t.is(process.env['CONVOY_TEST_ROLE'], undefined, "a thread's env does not leak into the coordinator");
+  t.is(process.env.CONVOY_TEST_ROLE, undefined, "a thread's env does not leak into the coordinator");
 });
 
 test('unknown names fail clearly; `await remote` does not hang', async (t) => {
   t.throws(() => cluster.worker('nobody'), { instanceOf: TypeError });
-  const { outcome } = await cluster.worker<Counter>('t-0').tryCall('t-0', 'name', []).catch((error: unknown) => ({ outcome: error }));
+  const { outcome } = await cluster
+    .worker<Counter>('t-0')
+    .tryCall('t-0', 'name', [])
+    .catch((error: unknown) => ({ outcome: error }));
   // A worker has no channel to itself: ctx.peer(own name) throws inside the handler, and that comes back.
   t.like(outcome, { code: 'ERR_CONVOY_REMOTE', remoteName: 'TypeError' });
   const remote = cluster.worker<Counter>('p-0');
   t.is(await within(Promise.resolve(remote), 1000, 'await remote'), remote);
-  const missing = await cluster.worker<Record<string, () => Promise<unknown>>>('p-0')['noSuchMethod']!().catch((error: unknown) => error);
+  const missing = await cluster.worker<Record<string, () => Promise<unknown>>>('p-0').noSuchMethod!().catch((error: unknown) => error);
   t.like(missing, { code: 'ERR_CONVOY_NO_METHOD' });
 });
 
@@ -81,9 +100,7 @@ test('every worker reaches every peer directly (thread↔thread, thread↔proces
 
 test('per-pair FIFO on all 12 ordered pairs under a mixed load of calls and notifies', async (t) => {
   const N = 400;
-  const sends = NAMES.flatMap((from) =>
-    NAMES.filter((to) => to !== from).map((to) => cluster.worker<Counter>(from).sendSequence(to, N)),
-  );
+  const sends = NAMES.flatMap((from) => NAMES.filter((to) => to !== from).map((to) => cluster.worker<Counter>(from).sendSequence(to, N)));
   await within(Promise.all(sends), 20_000, 'every worker sending to every peer');
   for (const receiver of NAMES) {
     for (const sender of NAMES.filter((n) => n !== receiver)) {
@@ -123,11 +140,7 @@ test('stats(): kind, pid, state, incarnation and restarts per worker; channel co
     if (w.kind === 'thread') t.true(w.threadId > 0, `threadId of ${w.name}`);
     else t.not(w.pid, process.pid);
     t.truthy(w.control, `control channel of ${w.name}`);
-    t.deepEqual(
-      w.peers.map((p) => p.peer).sort(),
-      NAMES.filter((n) => n !== w.name).sort(),
-      `peer channels of ${w.name}`,
-    );
+    t.deepEqual(w.peers.map((p) => p.peer).sort(), NAMES.filter((n) => n !== w.name).sort(), `peer channels of ${w.name}`);
   }
   t.is(before.pool, undefined);
 

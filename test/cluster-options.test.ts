@@ -10,13 +10,35 @@ const bad: [string, unknown, string][] = [
   ['no workers', { workers: [] }, 'workers'],
   ['a worker without a module', { workers: [{ name: 'a' }] }, 'workers[0].module'],
   ['a bad name', { workers: [{ name: 'a b', module: counter }] }, 'workers[0].name'],
-  ['a duplicate name', { workers: [{ name: 'a', module: counter }, { name: 'a', module: counter }] }, '"a"'],
-  ['a duplicate name from count', { workers: [{ name: 's', module: counter, count: 2 }, { name: 's-1', module: counter }] }, '"s-1"'],
+  [
+    'a duplicate name',
+    {
+      workers: [
+        { name: 'a', module: counter },
+        { name: 'a', module: counter },
+      ],
+    },
+    '"a"',
+  ],
+  [
+    'a duplicate name from count',
+    {
+      workers: [
+        { name: 's', module: counter, count: 2 },
+        { name: 's-1', module: counter },
+      ],
+    },
+    '"s-1"',
+  ],
   ['the reserved name coordinator', { workers: [{ name: 'coordinator', module: counter }] }, '"coordinator"'],
   ['an unknown kind', { workers: [{ name: 'a', module: counter, kind: 'fiber' }] }, 'workers[0].kind'],
   ['count 0', { workers: [{ name: 'a', module: counter, count: 0 }] }, 'workers[0].count'],
   ['an unknown restart policy', { workers: [{ name: 'a', module: counter, restart: 'always' }] }, 'workers[0].restart'],
-  ['heartbeatTimeoutMs not above heartbeatIntervalMs', { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 500, workers: [{ name: 'a', module: counter }] }, 'heartbeatTimeoutMs'],
+  [
+    'heartbeatTimeoutMs not above heartbeatIntervalMs',
+    { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 500, workers: [{ name: 'a', module: counter }] },
+    'heartbeatTimeoutMs',
+  ],
   ['maxBatchBytes 0 (process worker)', { maxBatchBytes: 0, workers: [{ name: 'a', module: counter, kind: 'process' }] }, 'maxBatchBytes'],
   ['a negative callTimeoutMs', { callTimeoutMs: -5, workers: [{ name: 'a', module: counter }] }, 'callTimeoutMs'],
   ['an unknown backpressure mode', { backpressure: 'drop', workers: [{ name: 'a', module: counter }] }, 'backpressure'],

@@ -85,7 +85,7 @@ test('a pool task error keeps its own properties in RemoteError.data (code)', as
 test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', async (t) => {
   const cluster = await start(t);
   const pool = cluster.pool<Record<string, () => Promise<unknown>>>();
-  const result = await settle(pool['noSuchTask']!());
+  const result = await settle(pool.noSuchTask!());
   t.false(result.ok);
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
 });

@@ -160,7 +160,10 @@ test('a restart that keeps failing ends in one terminal death, and no spawn afte
     ],
   });
   const log = exitLog(cluster);
-  void cluster.worker<{ exit(code: number): void }>('f').exit(1).catch(() => {});
+  void cluster
+    .worker<{ exit(code: number): void }>('f')
+    .exit(1)
+    .catch(() => {});
   t.like(await log.nth('f', 1, EVENT_MS), { incarnation: 0, restarting: true });
   // Restart attempts fail (the factory throws from the second start on) until the worker is given up.
   await within(

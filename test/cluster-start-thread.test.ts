@@ -27,11 +27,13 @@ test.serial('a coordinator process whose clusters failed to start exits by itsel
     'the coordinator process exiting by itself',
   );
   t.deepEqual([code, signal], [0, null]);
-  const lines = out.trim().split('\n').map((line) => JSON.parse(line) as { started: boolean; message?: string });
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { started: boolean; message?: string });
   t.is(lines.length, 2);
   t.like(lines[0], { started: false });
   t.true(lines[0]!.message!.includes('"bad-thread"'));
   t.like(lines[1], { started: false });
   t.true(lines[1]!.message!.includes('"bad-process"'));
 });
-

@@ -72,21 +72,30 @@ test.serial('thread → thread: 100 MB transferred; thread → process: the same
   t.deepEqual(exits.events, []);
 });
 
-test.serial('coordinator → process: 100 MB cannot move over TCP; at the default maxFrameBytes only that call fails and the buffer stays', async (t) => {
-  const cluster = await start(t);
-  const p = cluster.worker<TransferWorker>('p');
-  const bytes = patternBytes(SIZE, 5);
-  const error = await t.throwsAsync(within(p.digest(transfer(bytes, [bytes.buffer as ArrayBuffer])), LEG_MS, '100 MB to p'), {
-    instanceOf: SerializationError,
-  });
-  t.regex(error!.message, /maxFrameBytes/);
-  t.is(bytes.byteLength, SIZE, 'not detached: the call never left');
-  const small = new Uint8Array([1, 2, 3]);
-  t.deepEqual(await within(p.digest(transfer(small, [small.buffer as ArrayBuffer])), LEG_MS, 'then a small one'), digest(new Uint8Array([1, 2, 3])));
-});
+test.serial(
+  'coordinator → process: 100 MB cannot move over TCP; at the default maxFrameBytes only that call fails and the buffer stays',
+  async (t) => {
+    const cluster = await start(t);
+    const p = cluster.worker<TransferWorker>('p');
+    const bytes = patternBytes(SIZE, 5);
+    const error = await t.throwsAsync(within(p.digest(transfer(bytes, [bytes.buffer as ArrayBuffer])), LEG_MS, '100 MB to p'), {
+      instanceOf: SerializationError,
+    });
+    t.regex(error!.message, /maxFrameBytes/);
+    t.is(bytes.byteLength, SIZE, 'not detached: the call never left');
+    const small = new Uint8Array([1, 2, 3]);
+    t.deepEqual(
+      await within(p.digest(transfer(small, [small.buffer as ArrayBuffer])), LEG_MS, 'then a small one'),
+      digest(new Uint8Array([1, 2, 3])),
+    );
+  },
+);
 
 test.serial('pool: transfer() marks move nested buffers to a task and back', async (t) => {
-  const cluster = await startFor(t, { pool: { module: fixture('hardening-pool.ts'), maxThreads: 1 }, workers: [{ name: 'a', module: WORKER }] });
+  const cluster = await startFor(t, {
+    pool: { module: fixture('hardening-pool.ts'), maxThreads: 1 },
+    workers: [{ name: 'a', module: WORKER }],
+  });
   const pool = cluster.pool<typeof import('./fixtures/hardening-pool.js')>();
   const bytes = patternBytes(INLINE_SIZE, 6);
   const expected = digest(bytes);

@@ -177,7 +177,7 @@ test("convoy's verdict on a call keeps its class across the wire; the same class
   const thrown = errorFromWire(errorToWire(new SerializationError('from a nested call')));
   t.true(thrown instanceof RemoteError);
   t.is((thrown as RemoteError).remoteName, 'SerializationError');
-  t.is((thrown as RemoteError).data['code'], 'ERR_CONVOY_SERIALIZE');
+  t.is((thrown as RemoteError).data.code, 'ERR_CONVOY_SERIALIZE');
 });
 
 test('plainWireError keeps only what always encodes: strings, numbers, booleans, null', (t) => {

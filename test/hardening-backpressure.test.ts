@@ -146,16 +146,19 @@ test.serial('process (TCP): 200k awaited notifies to a sync handler that spins; 
  * handlers in flight (~550 MB) and the heartbeat killed the receiver. Each data message now counts its
  * size plus MESSAGE_OVERHEAD_BYTES against the window.
  */
-test.serial('thread, default options: 1M small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive', async (t) => {
-  const maxQueuedBytes = 16 * MB;
-  await flood(t, {
-    kind: 'thread',
-    count: 1_000_000,
-    padLength: 8,
-    handler: 'async',
-    senderBound: 2 * maxQueuedBytes + 30 * MB,
-    receiverBound: 4 * maxQueuedBytes,
-    // Here the point is the number of messages, not their bytes: ~25 MB of tiny notifies.
-    minBytesSent: 16 * MB,
-  });
-});
+test.serial(
+  'thread, default options: 1M small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive',
+  async (t) => {
+    const maxQueuedBytes = 16 * MB;
+    await flood(t, {
+      kind: 'thread',
+      count: 1_000_000,
+      padLength: 8,
+      handler: 'async',
+      senderBound: 2 * maxQueuedBytes + 30 * MB,
+      receiverBound: 4 * maxQueuedBytes,
+      // Here the point is the number of messages, not their bytes: ~25 MB of tiny notifies.
+      minBytesSent: 16 * MB,
+    });
+  },
+);

@@ -18,27 +18,33 @@ const BURST = 5000;
 const PAD = 'r'.repeat(100);
 
 for (const kind of ['thread', 'process'] as const) {
-  test.serial(`${kind}: with backpressure 'reject', a fast coordinator gets ERR_CONVOY_BACKPRESSURE for what does not fit; the rest arrives in order`, async (t) => {
-    const cluster = await startFor(t, { ...REJECT, workers: [{ name: 'r', module: SINK, kind }] });
-    const r = cluster.worker<Sink>('r');
-    await r.resetSink(0);
-    const outcomes = await Promise.all(Array.from({ length: BURST }, (_, seq) => settle(notify(r).spinSink('coordinator', seq, PAD, 0))));
-    const accepted = outcomes.flatMap((o, seq) => (o.ok ? [seq] : []));
-    const refused = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
-    t.log(`${accepted.length} accepted, ${refused.length} refused`);
-    t.true(accepted.length > 0 && refused.length > 0, 'some fit, some did not');
-    // Nothing is acknowledged within one synchronous burst, so what fits is a prefix.
-    t.deepEqual(accepted, Array.from({ length: accepted.length }, (_, i) => i));
-    for (const error of refused) {
-      t.true(error instanceof ChannelFullError, String(error));
-      t.is((error as ChannelFullError).code, 'ERR_CONVOY_BACKPRESSURE');
-    }
-    // The channel goes on: once the receiver has caught up, a call gets through, behind every accepted notify.
-    const report = await untilRoom(() => r.sinkReport());
-    t.is(report.received, accepted.length);
-    t.deepEqual(report.bySender, { coordinator: { next: accepted.length } });
-    t.is(await r.inc(1), 2);
-  });
+  test.serial(
+    `${kind}: with backpressure 'reject', a fast coordinator gets ERR_CONVOY_BACKPRESSURE for what does not fit; the rest arrives in order`,
+    async (t) => {
+      const cluster = await startFor(t, { ...REJECT, workers: [{ name: 'r', module: SINK, kind }] });
+      const r = cluster.worker<Sink>('r');
+      await r.resetSink(0);
+      const outcomes = await Promise.all(Array.from({ length: BURST }, (_, seq) => settle(notify(r).spinSink('coordinator', seq, PAD, 0))));
+      const accepted = outcomes.flatMap((o, seq) => (o.ok ? [seq] : []));
+      const refused = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+      t.log(`${accepted.length} accepted, ${refused.length} refused`);
+      t.true(accepted.length > 0 && refused.length > 0, 'some fit, some did not');
+      // Nothing is acknowledged within one synchronous burst, so what fits is a prefix.
+      t.deepEqual(
+        accepted,
+        Array.from({ length: accepted.length }, (_, i) => i),
+      );
+      for (const error of refused) {
+        t.true(error instanceof ChannelFullError, String(error));
+        t.is((error as ChannelFullError).code, 'ERR_CONVOY_BACKPRESSURE');
+      }
+      // The channel goes on: once the receiver has caught up, a call gets through, behind every accepted notify.
+      const report = await untilRoom(() => r.sinkReport());
+      t.is(report.received, accepted.length);
+      t.deepEqual(report.bySender, { coordinator: { next: accepted.length } });
+      t.is(await r.inc(1), 2);
+    },
+  );
 }
 
 test.serial("thread → process: 'reject' reaches the workers' own channels too", async (t) => {
@@ -55,9 +61,13 @@ test.serial("thread → process: 'reject' reaches the workers' own channels too"
   const { acceptedSeqs, failures, barrier } = await within(a.burst('b', BURST, 100), 20_000, 'burst a → b');
   t.log(`${acceptedSeqs.length} accepted, refused: ${JSON.stringify(failures)}`);
   t.true(acceptedSeqs.length > 0);
-  t.deepEqual(acceptedSeqs, Array.from({ length: acceptedSeqs.length }, (_, i) => i), 'what fits is a prefix');
+  t.deepEqual(
+    acceptedSeqs,
+    Array.from({ length: acceptedSeqs.length }, (_, i) => i),
+    'what fits is a prefix',
+  );
   t.deepEqual(Object.keys(failures), ['ERR_CONVOY_BACKPRESSURE']);
-  t.is(acceptedSeqs.length + failures['ERR_CONVOY_BACKPRESSURE']!, BURST);
+  t.is(acceptedSeqs.length + failures.ERR_CONVOY_BACKPRESSURE!, BURST);
   t.is(barrier, acceptedSeqs.length, 'b handled exactly the accepted notifies before the barrier call');
   t.deepEqual((await b.sinkReport()).bySender, { a: { next: acceptedSeqs.length } });
 });
@@ -91,8 +101,10 @@ for (const kinds of TRIO) {
     for (let i = 0; i < 20; i++) latencies.push((await within(a.timedCall('c', 'inc', [i]), 5000, `a → c call ${i}`)).ms);
     const after = await a.floodState();
     const sorted = [...latencies].sort((x, y) => x - y);
-    t.log(`a had sent ${sentBefore} notifies when the window filled, ${after.sent} after the calls; ` +
-      `a → c latencies: median ${sorted[10]!.toFixed(1)} ms, max ${sorted[19]!.toFixed(1)} ms`);
+    t.log(
+      `a had sent ${sentBefore} notifies when the window filled, ${after.sent} after the calls; ` +
+        `a → c latencies: median ${sorted[10]!.toFixed(1)} ms, max ${sorted[19]!.toFixed(1)} ms`,
+    );
     t.true(after.waiting, 'b was still backed up after the calls');
     // Generous for a shared 2-core machine; a stalled channel would wait for b's whole backlog.
     t.true(sorted[19]! < 1000, `every a → c call under 1 s: ${latencies.map((ms) => ms.toFixed(0)).join(', ')}`);

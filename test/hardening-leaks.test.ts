@@ -31,7 +31,7 @@ function processListeners(): Record<string, number> {
 
 /** A death seen by a caller: directly, or through a relaying worker whose peer died. */
 function isDeath(error: unknown): boolean {
-  return error instanceof WorkerDiedError || (error instanceof RemoteError && error.data['code'] === 'ERR_CONVOY_WORKER_DIED');
+  return error instanceof WorkerDiedError || (error instanceof RemoteError && error.data.code === 'ERR_CONVOY_WORKER_DIED');
 }
 
 /** One wave of calls: every kind of traffic the mesh carries, spread over every worker. */
@@ -40,7 +40,7 @@ function wave(cluster: Cluster, base: number): Promise<unknown>[] {
   for (let i = 0; i < WAVE; i++) {
     const n = base + i;
     const from = cluster.worker<Sink>(NAMES[n % 4]!);
-    const to = NAMES[(n + 1 + (n >> 2) % 3) % 4]!; // never `from` itself
+    const to = NAMES[(n + 1 + ((n >> 2) % 3)) % 4]!; // never `from` itself
     if (n % 10 === 9) calls.push(notify(from).inc(n));
     else if (n % 2 === 0) calls.push(from.inc(n));
     else calls.push(from.relay(to, n));
@@ -72,7 +72,9 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
         resolve();
       }),
     );
-  const workerResourcesAtStart = await Promise.all(NAMES.map(async (name) => openResources(await cluster.worker<Sink>(name).activeResources())));
+  const workerResourcesAtStart = await Promise.all(
+    NAMES.map(async (name) => openResources(await cluster.worker<Sink>(name).activeResources())),
+  );
   const coordinatorAtStart = openResources();
 
   let failed = 0;
@@ -116,7 +118,11 @@ test('50k calls with a kill and restart of a thread and a process leave no pendi
   for (const worker of stats.workers) {
     t.is(worker.state, 'ready', `${worker.name} ready`);
     t.like(worker.control, { inFlight: 0, queuedBytes: 0, waiting: 0 }, `coordinator → ${worker.name}`);
-    t.deepEqual(worker.peers.map((p) => p.peer).sort(), NAMES.filter((n) => n !== worker.name).sort(), `${worker.name} has one channel per peer`);
+    t.deepEqual(
+      worker.peers.map((p) => p.peer).sort(),
+      NAMES.filter((n) => n !== worker.name).sort(),
+      `${worker.name} has one channel per peer`,
+    );
     for (const peer of worker.peers) {
       t.like(peer, { inFlight: 0, queuedBytes: 0, waiting: 0 }, `${worker.name} → ${peer.peer}`);
     }

@@ -64,7 +64,11 @@ test('two workers restarting at the same time get a channel to each other', asyn
   z.release();
   await Promise.all([restarts.nth('x', 1, 30_000), restarts.nth('y', 1, 30_000)]);
   const stats = await cluster.stats();
-  const peersOf = (name: string) => stats.workers.find((w) => w.name === name)!.peers.map((p) => p.peer).sort();
+  const peersOf = (name: string) =>
+    stats.workers
+      .find((w) => w.name === name)!
+      .peers.map((p) => p.peer)
+      .sort();
   t.deepEqual(peersOf('x'), ['y', 'z'], 'x has a channel to y');
   t.deepEqual(peersOf('y'), ['x', 'z'], 'y has a channel to x');
   t.like(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [1]), 5000, 'x → y after the restarts'), { ok: true, value: 2 });

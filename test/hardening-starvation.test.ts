@@ -45,7 +45,9 @@ async function slowReceiverStaysReachable(t: ExecutionContext, kind: 'thread' | 
   t.deepEqual((await b.sinkReport()).bySender, { a: { next: sent } });
 }
 
-test.serial('process b (TCP): while b drains a flood from a, the coordinator still reaches b promptly', (t) => slowReceiverStaysReachable(t, 'process'));
+test.serial('process b (TCP): while b drains a flood from a, the coordinator still reaches b promptly', (t) =>
+  slowReceiverStaysReachable(t, 'process'),
+);
 
 /*
  * Regression: a thread that receives a steady stream of frames on one MessagePort serviced no other port
@@ -54,4 +56,5 @@ test.serial('process b (TCP): while b drains a flood from a, the coordinator sti
  * PortTransport now works through frames in 10 ms slices.
  */
 test.serial('thread b (MessagePort): while b drains a flood from a, the coordinator still reaches b promptly', (t) =>
-  slowReceiverStaysReachable(t, 'thread'));
+  slowReceiverStaysReachable(t, 'thread'),
+);

@@ -3,8 +3,15 @@ import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { ProtocolError, SerializationError } from '../src/errors.js';
 
 /** Values that must come back as the same type and contents (what structured clone would give). */
-export const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
-  ['Map with mixed keys', new Map<unknown, unknown>([[1, 'one'], ['k', { x: [1, 2] }], [2n, null]])],
+const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
+  [
+    'Map with mixed keys',
+    new Map<unknown, unknown>([
+      [1, 'one'],
+      ['k', { x: [1, 2] }],
+      [2n, null],
+    ]),
+  ],
   ['Set', new Set([1, 'a', 3n])],
   ['undefined', undefined],
   ['undefined in an array', [undefined, 1, undefined]],

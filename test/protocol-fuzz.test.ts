@@ -56,13 +56,11 @@ const message = fc.oneof(
   fc.tuple(fc.constant(Kind.Goodbye), fc.record({ exitCode: fc.integer({ min: 0, max: 255 }), crashed: fc.boolean() })),
 );
 /** A frame as a channel writes it: the `[acked, dataBytes]` header, then messages. */
-const validFrame = fc
-  .tuple(fc.nat({ max: 1 << 20 }), fc.array(message, { minLength: 0, maxLength: 6 }))
-  .map(([acked, messages]) => {
-    const body = messages.map((m) => encoder.encode(m));
-    const dataBytes = body.reduce((sum, b, i) => sum + (messages[i]![0] <= Kind.Notify ? b.byteLength : 0), 0);
-    return Buffer.concat([encoder.encode([acked, dataBytes]), ...body]);
-  });
+const validFrame = fc.tuple(fc.nat({ max: 1 << 20 }), fc.array(message, { minLength: 0, maxLength: 6 })).map(([acked, messages]) => {
+  const body = messages.map((m) => encoder.encode(m));
+  const dataBytes = body.reduce((sum, b, i) => sum + (messages[i]![0] <= Kind.Notify ? b.byteLength : 0), 0);
+  return Buffer.concat([encoder.encode([acked, dataBytes]), ...body]);
+});
 
 type Mutation =
   | { op: 'flip'; at: number; bit: number }
@@ -73,7 +71,11 @@ type Mutation =
   | { op: 'duplicate'; at: number; length: number };
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), byte: fc.constantFrom(0x00, 0x7f, 0x80, 0x90, 0xc1, 0xc4, 0xd4, 0xdc, 0xdd, 0xdf, 0xff) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    byte: fc.constantFrom(0x00, 0x7f, 0x80, 0x90, 0xc1, 0xc4, 0xd4, 0xdc, 0xdd, 0xdf, 0xff),
+  }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
@@ -111,7 +113,11 @@ function mutate(frame: Buffer, mutations: Mutation[]): Buffer {
 const mutatedFrame = fc.tuple(validFrame, fc.array(mutation, { minLength: 1, maxLength: 5 })).map(([frame, ms]) => mutate(frame, ms));
 const randomFrame = fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b));
 /** Hostile input: valid, mutated and random frames, mutated ones most often. */
-const anyFrame = fc.oneof({ arbitrary: mutatedFrame, weight: 3 }, { arbitrary: validFrame, weight: 3 }, { arbitrary: randomFrame, weight: 1 });
+const anyFrame = fc.oneof(
+  { arbitrary: mutatedFrame, weight: 3 },
+  { arbitrary: validFrame, weight: 3 },
+  { arbitrary: randomFrame, weight: 1 },
+);
 
 // --- a channel fed raw frames --------------------------------------------------------------------
 
@@ -183,24 +189,29 @@ function serve(): Served {
 
 test('FrameDecoder: random bytes in random chunks only ever throw ProtocolError, and never buffer past maxFrameBytes (fast-check)', (t) => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 20 }), fc.nat({ max: 600 }), (bytes, cuts, maxFrameBytes) => {
-      const decoder = new FrameDecoder(maxFrameBytes);
-      const points = [...new Set(cuts.map((c) => c % (bytes.length + 1))), bytes.length].sort((x, y) => x - y);
-      let from = 0;
-      for (const point of points) {
-        let frames: Buffer[];
-        try {
-          frames = decoder.push(Buffer.from(bytes.subarray(from, point)));
-        } catch (error) {
-          return error instanceof ProtocolError;
+    fc.property(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      fc.nat({ max: 600 }),
+      (bytes, cuts, maxFrameBytes) => {
+        const decoder = new FrameDecoder(maxFrameBytes);
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1))), bytes.length].sort((x, y) => x - y);
+        let from = 0;
+        for (const point of points) {
+          let frames: Buffer[];
+          try {
+            frames = decoder.push(Buffer.from(bytes.subarray(from, point)));
+          } catch (error) {
+            return error instanceof ProtocolError;
+          }
+          from = point;
+          if (frames.some((f) => f.length > maxFrameBytes)) return false;
+          // What is held is a partial header (< 4 bytes) or part of one frame that fits the limit.
+          if (decoder.buffered > Math.max(3, maxFrameBytes)) return false;
         }
-        from = point;
-        if (frames.some((f) => f.length > maxFrameBytes)) return false;
-        // What is held is a partial header (< 4 bytes) or part of one frame that fits the limit.
-        if (decoder.buffered > Math.max(3, maxFrameBytes)) return false;
-      }
-      return true;
-    }),
+        return true;
+      },
+    ),
     { numRuns: 1000 },
   );
   t.pass();
@@ -244,7 +255,10 @@ test('valid frames decode to exactly the messages encoded, and every one validat
     fc.property(fc.array(message, { maxLength: 6 }), (messages) => {
       const frame = Buffer.concat([encoder.encode([0, 0]), ...messages.map((m) => encoder.encode(m))]);
       const values = decoder.decodeAll(frame);
-      t.deepEqual(values.slice(1).map((v) => validateMessage(v)), messages);
+      t.deepEqual(
+        values.slice(1).map((v) => validateMessage(v)),
+        messages,
+      );
     }),
     { numRuns: 500 },
   );

@@ -48,7 +48,10 @@ const VIEW_MAKERS = [
 /** One message's plan: some 16-byte buffers, views over them placed in arrays, objects and maps. */
 const plan = fc.record({
   buffers: fc.integer({ min: 0, max: 3 }),
-  views: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: VIEW_MAKERS.length - 1 }), fc.constantFrom('array', 'object', 'map', 'set')), { maxLength: 6 }),
+  views: fc.array(
+    fc.tuple(fc.nat(), fc.integer({ min: 0, max: VIEW_MAKERS.length - 1 }), fc.constantFrom('array', 'object', 'map', 'set')),
+    { maxLength: 6 },
+  ),
   listAll: fc.boolean(),
 });
 
@@ -76,7 +79,9 @@ test('property: any views over marked buffers, several messages to a frame, deco
   fc.assert(
     fc.property(fc.array(plan, { minLength: 1, maxLength: 4 }), (plans) => {
       const built = plans.map((p, i) => build(p, i));
-      const { bytes, buffers } = frameOf(built.map(({ value, list }, i) => ({ message: [Kind.Notify, `m${i}`, [value]] as Message, list })));
+      const { bytes, buffers } = frameOf(
+        built.map(({ value, list }, i) => ({ message: [Kind.Notify, `m${i}`, [value]] as Message, list })),
+      );
       const { messages } = parseFrame(decoder, bytes, buffers.length > 0 ? buffers : undefined);
       t.is(messages.length, built.length);
       messages.forEach((message, i) => {
@@ -96,10 +101,19 @@ test('a placeholder past the buffers that came, a bad view kind, or out of bound
   const frame = (slot: TransferSlot) => frameOfParts([encoder.encode([Kind.Notify, 'm', [slot]])]);
   const one = [new ArrayBuffer(8)];
   t.throws(() => parseFrame(decoder, frame(new TransferSlot(1, 0, 0, 8)), one), { instanceOf: ProtocolError, message: /has no buffer/ });
-  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 99, 0, 1)), one), { instanceOf: ProtocolError, message: /Unknown view kind/ });
-  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 3, 4, 100)), one), { instanceOf: ProtocolError, message: /out of its buffer's bounds/ });
+  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 99, 0, 1)), one), {
+    instanceOf: ProtocolError,
+    message: /Unknown view kind/,
+  });
+  t.throws(() => parseFrame(decoder, frame(new TransferSlot(0, 3, 4, 100)), one), {
+    instanceOf: ProtocolError,
+    message: /out of its buffer's bounds/,
+  });
   const junk = frameOfParts([encoder.encode([Kind.Notify, 'm', []])]);
-  t.throws(() => parseFrame(decoder, junk, one), { instanceOf: ProtocolError, message: /1 buffers came beside a frame whose messages use 0/ });
+  t.throws(() => parseFrame(decoder, junk, one), {
+    instanceOf: ProtocolError,
+    message: /1 buffers came beside a frame whose messages use 0/,
+  });
 });
 
 test('property: random bytes with random buffers beside them only ever give ProtocolError', (t) => {

@@ -54,7 +54,9 @@ for (const kind of TRANSPORT_KINDS) {
     const { a, b } = await createPair(t, kind, { b: { api: c.api } });
     const remote = createRemote<Api>(a);
     const started = performance.now();
-    const error = await t.throwsAsync(withDeadline(withOptions(remote, { timeoutMs: 50 }).hang('t1'), 5000, 'timeout'), { instanceOf: TimeoutError });
+    const error = await t.throwsAsync(withDeadline(withOptions(remote, { timeoutMs: 50 }).hang('t1'), 5000, 'timeout'), {
+      instanceOf: TimeoutError,
+    });
     t.true(performance.now() - started >= 45, 'not before the timeout');
     t.is(error?.code, 'ERR_CONVOY_TIMEOUT');
     t.is((error as TimeoutError).method, 'hang');

@@ -32,8 +32,17 @@ interface Expected {
 }
 
 const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Expected; async?: boolean }> = [
-  { name: 'TypeError', make: () => new TypeError('not a number'), expected: { message: 'not a number', remoteName: 'TypeError', data: {}, causes: [] } },
-  { name: 'RangeError, rejected by an async handler', async: true, make: () => new RangeError('too big'), expected: { message: 'too big', remoteName: 'RangeError', data: {}, causes: [] } },
+  {
+    name: 'TypeError',
+    make: () => new TypeError('not a number'),
+    expected: { message: 'not a number', remoteName: 'TypeError', data: {}, causes: [] },
+  },
+  {
+    name: 'RangeError, rejected by an async handler',
+    async: true,
+    make: () => new RangeError('too big'),
+    expected: { message: 'too big', remoteName: 'RangeError', data: {}, causes: [] },
+  },
   {
     name: 'custom class with code, extra own props and a cause chain',
     make: () => {
@@ -150,7 +159,18 @@ for (const kind of TRANSPORT_KINDS) {
     }
     const api = Object.assign(new Api(), { own: () => 'own', notAFunction: 42 });
     const { a } = await createPair(t, kind, { b: { api } });
-    for (const method of ['missing', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'notAFunction', 'fromPrototype', '']) {
+    for (const method of [
+      'missing',
+      'toString',
+      'constructor',
+      '__proto__',
+      'hasOwnProperty',
+      'valueOf',
+      '__defineGetter__',
+      'notAFunction',
+      'fromPrototype',
+      '',
+    ]) {
       const error = await t.throwsAsync(a.call(method, []), { instanceOf: MethodNotFoundError }, method);
       t.is(error?.code, 'ERR_CONVOY_NO_METHOD');
       t.is((error as MethodNotFoundError).method, method);
@@ -197,13 +217,16 @@ test("convoy's verdict on a call keeps its class; the same errors from a handler
 
   // About the caller's own call: the class says what went wrong with it.
   await t.throwsAsync(withDeadline(a.call('missing', []), 5000, 'missing'), { instanceOf: MethodNotFoundError });
-  await t.throwsAsync(withDeadline(a.call('returnsFunction', []), 5000, 'result'), { instanceOf: SerializationError, message: /returnsFunction/ });
+  await t.throwsAsync(withDeadline(a.call('returnsFunction', []), 5000, 'result'), {
+    instanceOf: SerializationError,
+    message: /returnsFunction/,
+  });
 
   // From inside the handler: not a verdict on the caller's call, so a RemoteError that still names the cause.
   const missing = await t.throwsAsync(withDeadline(a.call('callsMissing', []), 5000, 'nested missing'), { instanceOf: RemoteError });
   t.is((missing as RemoteError).remoteName, 'MethodNotFoundError');
-  t.is((missing as RemoteError).data['code'], 'ERR_CONVOY_NO_METHOD');
+  t.is((missing as RemoteError).data.code, 'ERR_CONVOY_NO_METHOD');
   const unsendable = await t.throwsAsync(withDeadline(a.call('sendsFunction', []), 5000, 'nested serialize'), { instanceOf: RemoteError });
   t.is((unsendable as RemoteError).remoteName, 'SerializationError');
-  t.is((unsendable as RemoteError).data['code'], 'ERR_CONVOY_SERIALIZE');
+  t.is((unsendable as RemoteError).data.code, 'ERR_CONVOY_SERIALIZE');
 });

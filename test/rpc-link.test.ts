@@ -19,7 +19,15 @@ type Api = { echo(x: number): number; log(x: number): void };
 
 function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endpoint {
   const [a, b] = createMemoryTransportPair();
-  const server = new Endpoint(new Channel(b), { api: { echo: (x: number) => (seen.push(x), x), log: (x: number) => void seen.push(x) } });
+  const server = new Endpoint(new Channel(b), {
+    api: {
+      echo: (x: number) => {
+        seen.push(x);
+        return x;
+      },
+      log: (x: number) => void seen.push(x),
+    },
+  });
   const client = new Endpoint(new Channel(a), { peerName: 'b' });
   t.teardown(() => {
     client.destroy(new ClusterClosedError());
@@ -122,7 +130,7 @@ test('whenBound: true once that incarnation (or a later one) is bound; false onc
   t.false(await link.whenBound(9));
 });
 
-test("word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next", async (t) => {
+test('word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next', async (t) => {
   const link = new Link('b', { waitMs: 5000 });
   const remote = createRemote<Api>(link);
   const first = serve(t);

@@ -11,28 +11,36 @@ const entry = (id: number) => ({ id });
 
 test('property: against a Map, any interleaving of new ids and takes (in any order) agrees', (t) => {
   fc.assert(
-    fc.property(fc.array(fc.oneof(fc.constant('add' as const), fc.nat()), { maxLength: 3000 }), fc.integer({ min: 1, max: 6 }), (ops, log2) => {
-      const table = new PendingTable<{ id: number }>(1 << log2);
-      const model = new Map<number, { id: number }>();
-      let next = 0;
-      for (const op of ops) {
-        if (op === 'add') {
-          const e = entry(++next);
-          table.set(e);
-          model.set(e.id, e);
-        } else {
-          // Take a live id (picked by the op's number) or, one time in four, one never added or already taken.
-          const ids = [...model.keys()];
-          const id = ids.length > 0 && op % 4 !== 0 ? ids[op % ids.length]! : next + 1 + (op % 3);
-          const expected = model.get(id);
-          model.delete(id);
-          if (table.take(id) !== expected) return false;
+    fc.property(
+      fc.array(fc.oneof(fc.constant('add' as const), fc.nat()), { maxLength: 3000 }),
+      fc.integer({ min: 1, max: 6 }),
+      (ops, log2) => {
+        const table = new PendingTable<{ id: number }>(1 << log2);
+        const model = new Map<number, { id: number }>();
+        let next = 0;
+        for (const op of ops) {
+          if (op === 'add') {
+            const e = entry(++next);
+            table.set(e);
+            model.set(e.id, e);
+          } else {
+            // Take a live id (picked by the op's number) or, one time in four, one never added or already taken.
+            const ids = [...model.keys()];
+            const id = ids.length > 0 && op % 4 !== 0 ? ids[op % ids.length]! : next + 1 + (op % 3);
+            const expected = model.get(id);
+            model.delete(id);
+            if (table.take(id) !== expected) return false;
+          }
+          if (table.size !== model.size) return false;
         }
-        if (table.size !== model.size) return false;
-      }
-      const drained = table.drain();
-      return drained.length === model.size && drained.every((e, i) => e === [...model.values()].sort((a, b) => a.id - b.id)[i]) && table.size === 0;
-    }),
+        const drained = table.drain();
+        return (
+          drained.length === model.size &&
+          drained.every((e, i) => e === [...model.values()].sort((a, b) => a.id - b.id)[i]) &&
+          table.size === 0
+        );
+      },
+    ),
     { numRuns: 300 },
   );
   t.pass();

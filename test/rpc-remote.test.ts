@@ -92,9 +92,12 @@ test('symbol keys are undefined: iteration, coercion and inspection stay local',
 test('a remote cannot be written to', async (t) => {
   const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
   const remote = createRemote<CounterApi>(a) as unknown as Record<string, unknown>;
-  t.throws(() => {
-    remote['inc'] = () => 0;
-  }, { instanceOf: TypeError });
+  t.throws(
+    () => {
+      remote.inc = () => 0;
+    },
+    { instanceOf: TypeError },
+  );
 });
 
 test('notify() and withOptions() refuse objects that are not convoy remotes', (t) => {
@@ -122,29 +125,36 @@ for (const kind of TRANSPORT_KINDS) {
     t.deepEqual(lines, ['first', 'second', 'third']);
   });
 
-  test.serial(`${kind}: fire-and-forget notify on a closed channel causes no unhandled rejection; awaiting it still sees the error`, async (t) => {
-    const { api } = counterApi();
-    const { a } = await createPair(t, kind, { channel: { maxQueuedBytes: 256 }, b: { api } });
-    const n = notify(createRemote<CounterApi>(a));
-    const unhandled = await watchUnhandledRejections(async () => {
-      // Some notifies wait for room; the channel closes under them; more are sent after the close.
-      for (let i = 0; i < 50; i++) void n.log('x'.repeat(100));
-      t.true(a.channel.waiting > 0);
-      a.destroy(new Error('gone'));
-      for (let i = 0; i < 10; i++) void n.log('after close');
-      await t.throwsAsync(n.log('awaited'), { message: 'gone' });
-      // Positive control: a rejection nobody handles is seen, so silence about the others means something.
-      return { control: Promise.reject(new Error(`control ${kind}`)) };
-    });
-    t.deepEqual(
-      unhandled.map((e) => (e as Error).message),
-      [`control ${kind}`],
-    );
-  });
+  test.serial(
+    `${kind}: fire-and-forget notify on a closed channel causes no unhandled rejection; awaiting it still sees the error`,
+    async (t) => {
+      const { api } = counterApi();
+      const { a } = await createPair(t, kind, { channel: { maxQueuedBytes: 256 }, b: { api } });
+      const n = notify(createRemote<CounterApi>(a));
+      const unhandled = await watchUnhandledRejections(async () => {
+        // Some notifies wait for room; the channel closes under them; more are sent after the close.
+        for (let i = 0; i < 50; i++) void n.log('x'.repeat(100));
+        t.true(a.channel.waiting > 0);
+        a.destroy(new Error('gone'));
+        for (let i = 0; i < 10; i++) void n.log('after close');
+        await t.throwsAsync(n.log('awaited'), { message: 'gone' });
+        // Positive control: a rejection nobody handles is seen, so silence about the others means something.
+        return { control: Promise.reject(new Error(`control ${kind}`)) };
+      });
+      t.deepEqual(
+        unhandled.map((e) => (e as Error).message),
+        [`control ${kind}`],
+      );
+    },
+  );
 
   test(`${kind}: backpressure 'reject' rejects notify and call with ChannelFullError, handled for fire-and-forget`, async (t) => {
     const { api, lines, logged } = counterApi();
-    const { a, b } = await createPair(t, kind, { channel: { maxQueuedBytes: 300, backpressure: 'reject' }, a: { api: { sync: () => true } }, b: { api } });
+    const { a, b } = await createPair(t, kind, {
+      channel: { maxQueuedBytes: 300, backpressure: 'reject' },
+      a: { api: { sync: () => true } },
+      b: { api },
+    });
     const n = notify(createRemote<CounterApi>(a));
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => n.log(`${i}`.padEnd(100, '.'))));
     const rejected = results.filter((r) => r.status === 'rejected');

@@ -45,7 +45,13 @@ function overlapProbe() {
       throw new Error(`failed ${seq}`);
     },
   };
-  return { api, finished, get maxActive() { return maxActive; } };
+  return {
+    api,
+    finished,
+    get maxActive() {
+      return maxActive;
+    },
+  };
 }
 
 async function drive(a: Endpoint, count: number): Promise<void> {

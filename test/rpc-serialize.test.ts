@@ -12,7 +12,14 @@ import { failOnLeaks } from './helpers/leaks.js';
 failOnLeaks(test);
 
 const ROUND_TRIP: ReadonlyArray<[string, unknown]> = [
-  ['Map', new Map<unknown, unknown>([[1, 'one'], ['k', { x: [1, 2] }], [3n, new Set([1])]])],
+  [
+    'Map',
+    new Map<unknown, unknown>([
+      [1, 'one'],
+      ['k', { x: [1, 2] }],
+      [3n, new Set([1])],
+    ]),
+  ],
   ['Set', new Set([1, 'a', 3n, null])],
   ['undefined', undefined],
   ['undefined inside arrays and objects', { list: [undefined, 1], missing: undefined }],
@@ -130,7 +137,11 @@ for (const kind of TRANSPORT_KINDS) {
       results.map((r) => (r.ok ? r.value : (r.error as Error).constructor.name)),
       [1, 'SerializationError', 2, 'SerializationError', 'SerializationError', 3],
     );
-    for (const [i, method] of [[1, 'giveFunction'], [3, 'giveSymbol'], [4, 'giveLater']] as const) {
+    for (const [i, method] of [
+      [1, 'giveFunction'],
+      [3, 'giveSymbol'],
+      [4, 'giveLater'],
+    ] as const) {
       const r = results[i]!;
       t.true(!r.ok && (r.error as Error).message.includes(method), `#${i} names ${method}`);
     }

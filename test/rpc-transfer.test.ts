@@ -94,7 +94,10 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(got.window.byteOffset, moves ? 8 : got.window.byteOffset);
     t.deepEqual(got.words, snapshot.words);
     t.true(got.view instanceof DataView);
-    t.deepEqual([0, 1, 2].map((i) => got.view.getUint8(i)), snapshot.view);
+    t.deepEqual(
+      [0, 1, 2].map((i) => got.view.getUint8(i)),
+      snapshot.view,
+    );
     t.deepEqual(got.inMap.get('k'), snapshot.int8);
     t.deepEqual([...got.inSet][0], snapshot.float);
     t.true(Buffer.isBuffer(got.node), 'a Buffer arrives as a Buffer, as it does when copied');
@@ -167,7 +170,10 @@ test('transfer() refuses what cannot be marked, with errors that say what to pas
   t.throws(() => transfer(42, []), { instanceOf: TypeError, message: /marks an object/ });
   t.throws(() => transfer(null, []), { instanceOf: TypeError, message: /got null/ });
   const bytes = new Uint8Array(4);
-  t.throws(() => transfer(bytes, [bytes as unknown as ArrayBuffer]), { instanceOf: TypeError, message: /Uint8Array \(pass its \.buffer\)/ });
+  t.throws(() => transfer(bytes, [bytes as unknown as ArrayBuffer]), {
+    instanceOf: TypeError,
+    message: /Uint8Array \(pass its \.buffer\)/,
+  });
   t.throws(() => transfer(bytes, bytes.buffer as unknown as ArrayBuffer[]), { instanceOf: TypeError, message: /array of ArrayBuffers/ });
   t.is(transfer(bytes, [bytes.buffer as ArrayBuffer]), bytes, 'returns the value it marked');
 });

@@ -79,8 +79,15 @@ const HOSTILE: ReadonlyArray<{ name: string; bytes: () => Buffer; end?: boolean 
   { name: 'a reply to an unknown call id', bytes: () => frameOf(HEADER, [Kind.Reply, 12_345, 'v']) },
   { name: 'a fault for an unknown call id', bytes: () => frameOf(HEADER, [Kind.Fault, 7, { name: 'Error', message: 'x' }]) },
   // errorFromWire once threw a TypeError on this (uncaught: the process died).
-  { name: 'a fault whose cause is not an error object', bytes: () => frameOf(HEADER, [Kind.Fault, 1, { name: 'Error', message: 'x', cause: 5 }]) },
-  { name: 'a frame truncated by the end of the connection', bytes: () => frameOf(HEADER, [Kind.Notify, 'echo', ['x'.repeat(50)]]).subarray(0, 20), end: true },
+  {
+    name: 'a fault whose cause is not an error object',
+    bytes: () => frameOf(HEADER, [Kind.Fault, 1, { name: 'Error', message: 'x', cause: 5 }]),
+  },
+  {
+    name: 'a frame truncated by the end of the connection',
+    bytes: () => frameOf(HEADER, [Kind.Notify, 'echo', ['x'.repeat(50)]]).subarray(0, 20),
+    end: true,
+  },
 ];
 
 const isProtocolFailure = (error: unknown): boolean =>

@@ -6,7 +6,9 @@ import { notify, transfer, withOptions, type Notifier, type Remote } from '../sr
 
 /** Exact type equality, so a check cannot pass by assignability alone. */
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
-function expectType<T extends true>(): T | void {}
+function expectType<T extends true>(): T | undefined {
+  return undefined;
+}
 
 interface Api {
   inc(by: number): number;

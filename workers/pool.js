@@ -16,7 +16,7 @@ const tasks = await import(module);
  * `cause`) or MethodNotFoundError as from any worker.
  */
 export default async function runTask({ method, args }) {
-  const fn = Object.prototype.hasOwnProperty.call(tasks, method) ? tasks[method] : undefined;
+  const fn = Object.hasOwn(tasks, method) ? tasks[method] : undefined;
   // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
   if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, 'the pool')) };
   let result;

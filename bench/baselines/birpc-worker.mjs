@@ -4,8 +4,5 @@ import { createBirpc } from 'birpc';
 
 const { port } = workerData;
 let n = 0;
-createBirpc(
-  { inc: (by) => (n += by) },
-  { post: (data) => port.postMessage(data), on: (fn) => port.on('message', fn) },
-);
+createBirpc({ inc: (by) => (n += by) }, { post: (data) => port.postMessage(data), on: (fn) => port.on('message', fn) });
 port.postMessage('ready');

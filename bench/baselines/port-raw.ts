@@ -45,14 +45,20 @@ function batches(port: MessagePort, durationMs: number, codec: Codec | undefined
     const send = (): void => {
       const batch = callBatch(nextId, INFLIGHT);
       nextId += INFLIGHT;
-      if (!codec) return port.postMessage(batch);
+      if (!codec) {
+        port.postMessage(batch);
+        return;
+      }
       const bytes = codec.encode(batch);
       port.postMessage(bytes.buffer, [bytes.buffer]);
     };
     const onReply = (msg: unknown): void => {
       const replies = (codec ? codec.decode(new Uint8Array(msg as ArrayBuffer)) : msg) as unknown[];
       meter.completed += replies.length;
-      if (meter.open) return send();
+      if (meter.open) {
+        send();
+        return;
+      }
       port.off('message', onReply);
       resolve(meter.perSecond());
     };
@@ -70,7 +76,10 @@ async function rtt(port: MessagePort, count: number, codec: Codec | undefined) {
   };
   let nextId = 0;
   const send = (): void => {
-    if (!codec) return port.postMessage(callEnvelope(nextId++));
+    if (!codec) {
+      port.postMessage(callEnvelope(nextId++));
+      return;
+    }
     const bytes = codec.encode(callEnvelope(nextId++));
     port.postMessage(bytes.buffer, [bytes.buffer]);
   };

@@ -64,11 +64,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Waits for `ready`, or rejects if the thread or process exits or fails first; leaves no listener behind. */
-async function untilReady<T>(
-  emitter: Worker | ChildProcess,
-  script: URL,
-  ready: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+async function untilReady<T>(emitter: Worker | ChildProcess, script: URL, ready: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const failed = Promise.race([once(emitter, 'exit', { signal: ac.signal }), once(emitter, 'error', { signal: ac.signal })]).then(
     ([code]) => {

@@ -108,7 +108,10 @@ function pairScenarios(pair: Pair): Scenario[] {
   const notifyRun = (fx: PairFixture, o: RunOptions): Promise<number> =>
     fx.caller ? fx.caller.benchNotify('callee', pipelineMs(o), INFLIGHT) : notifyRate(fx.callee, INFLIGHT, pipelineMs(o));
   return [
-    withFixture({ name: `${name}/pipelined`, ...tput, baseline: pair.baselines.pipelined }, { open, measure: pipelinedRun, close: closePair }),
+    withFixture(
+      { name: `${name}/pipelined`, ...tput, baseline: pair.baselines.pipelined },
+      { open, measure: pipelinedRun, close: closePair },
+    ),
     withFixture({ name: `${name}/rtt`, ...lat, baseline: pair.baselines.rtt }, { open, measure: rttRun, close: closePair }),
     withFixture(
       { name: `${name}/notify`, group: GROUPS.notify, unit: 'calls/s', higherIsBetter: true, baseline: `${name}/pipelined` },

@@ -96,4 +96,3 @@ export function callMany(call: () => Promise<unknown>, count: number): Promise<v
     for (let i = 0; i < Math.min(INFLIGHT, count); i++) issue();
   });
 }
-

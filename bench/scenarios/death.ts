@@ -53,7 +53,9 @@ function holdCalls(remote: Remote<BenchApi>, count: number): Promise<Settled> {
 
 function check(s: Pick<Settled, 'died' | 'other'>, expected: number, reasons?: Set<string>, reason?: string): void {
   if (s.died !== expected || s.other.length > 0) {
-    throw new Error(`expected ${expected} WorkerDiedError rejections, got ${s.died} (others: ${[...new Set(s.other)].join(', ') || 'none'})`);
+    throw new Error(
+      `expected ${expected} WorkerDiedError rejections, got ${s.died} (others: ${[...new Set(s.other)].join(', ') || 'none'})`,
+    );
   }
   if (reasons && reason && (reasons.size !== 1 || !reasons.has(reason))) {
     throw new Error(`expected reason ${reason}, got ${[...reasons].join(', ')}`);
@@ -84,7 +86,7 @@ function killScenario(name: string, kind: Kind, how: 'cluster' | 'sigkill', expe
         const held = await victim.held();
         if (held !== IN_FLIGHT) throw new Error(`worker holds ${held} calls, expected ${IN_FLIGHT}`);
         const t0 = performance.now();
-        const killed = how === 'cluster' ? cluster.kill('victim') : (process.kill(pid, 'SIGKILL'), undefined);
+        const killed = how === 'cluster' ? cluster.kill('victim') : sigkill(pid);
         const s = await settled;
         const ms = performance.now() - t0;
         await killed;
@@ -104,7 +106,7 @@ function peerKillScenario(name: string, kind: Kind, how: 'cluster' | 'sigkill'):
         const pid = await victim.pid();
         await caller.holdPeer('victim', IN_FLIGHT);
         const t0 = performance.timeOrigin + performance.now();
-        const killed = how === 'cluster' ? cluster.kill('victim') : (process.kill(pid, 'SIGKILL'), undefined);
+        const killed = how === 'cluster' ? cluster.kill('victim') : sigkill(pid);
         const s = await caller.peerHoldSettled();
         await killed;
         check({ died: s.died, other: s.rejected - s.died > 0 || s.resolved > 0 ? ['not WorkerDiedError'] : [] }, IN_FLIGHT);
@@ -147,7 +149,15 @@ export const deathScenarios: Scenario[] = [
   killScenario('process-sigkill', 'process', 'sigkill'),
   // Left out of --quick: process-kill (process-sigkill covers processes), the peer deaths (two workers per
   // repetition) and the hang of a process.
-  ...(QUICK ? [] : [peerKillScenario('peer-thread-kill', 'thread', 'cluster'), peerKillScenario('peer-process-sigkill', 'process', 'sigkill')]),
+  ...(QUICK
+    ? []
+    : [peerKillScenario('peer-thread-kill', 'thread', 'cluster'), peerKillScenario('peer-process-sigkill', 'process', 'sigkill')]),
   hangScenario('hung-thread', 'thread'),
   ...(QUICK ? [] : [hangScenario('hung-process', 'process')]),
 ];
+
+/** SIGKILLs `pid` behind convoy's back; nothing to await. */
+function sigkill(pid: number): undefined {
+  process.kill(pid, 'SIGKILL');
+  return undefined;
+}

@@ -15,4 +15,11 @@ process.stderr.write(`convoy scenarios measure ${flavor === 'dist' ? 'the compil
 /** Recorded in the JSON: which convoy build was measured, and why. */
 export const convoyBuild = { flavor, note: flavorNote, revision };
 
-export const scenarios: Scenario[] = [...callScenarios, ...deathScenarios, ...startScenarios, ...meshScenarios, ...memoryScenarios, ...payloadScenarios];
+export const scenarios: Scenario[] = [
+  ...callScenarios,
+  ...deathScenarios,
+  ...startScenarios,
+  ...meshScenarios,
+  ...memoryScenarios,
+  ...payloadScenarios,
+];

@@ -58,11 +58,29 @@ function meshScenario(kind: Shape, n: number): Scenario {
 
 const START: [Shape, number][] = QUICK
   ? [['mixed', 2]]
-  : [['thread', 4], ['thread', 16], ['thread', 32], ['process', 4], ['process', 16], ['process', 32], ['mixed', 4], ['mixed', 16], ['mixed', 32]];
+  : [
+      ['thread', 4],
+      ['thread', 16],
+      ['thread', 32],
+      ['process', 4],
+      ['process', 16],
+      ['process', 32],
+      ['mixed', 4],
+      ['mixed', 16],
+      ['mixed', 32],
+    ];
 
 const MESH: [Shape, number][] = QUICK
   ? [['thread', 4]]
-  : [['thread', 4], ['thread', 8], ['thread', 16], ['process', 4], ['process', 8], ['mixed', 4], ['mixed', 16]];
+  : [
+      ['thread', 4],
+      ['thread', 8],
+      ['thread', 16],
+      ['process', 4],
+      ['process', 8],
+      ['mixed', 4],
+      ['mixed', 16],
+    ];
 
 export const startScenarios: Scenario[] = START.map(([k, n]) => startScenario(k, n));
 export const meshScenarios: Scenario[] = MESH.map(([k, n]) => meshScenario(k, n));

@@ -173,11 +173,15 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved.
     const deadline = performance.now() + (o.settleTimeoutMs ?? 20_000);
     await until(async () => down.size === 0, deadline);
-    await until(async () => {
-      await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
-      const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
-      return st.every((s) => s.inDoubt === 0);
-    }, deadline, 100);
+    await until(
+      async () => {
+        await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
+        const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
+        return st.every((s) => s.inDoubt === 0);
+      },
+      deadline,
+      100,
+    );
     await Promise.all(watchers);
 
     // The books: what the live shards hold, and what every log says (read after a sync, so complete).

@@ -93,7 +93,8 @@ export class ShardState {
     const tx = this.#txs.get(txId);
     if (tx?.status === 'committed') return;
     if (tx?.status !== 'prepared') {
-      return this.#anomaly(txId, `commit received while ${tx ? tx.status : 'unknown'} on ${this.name}`);
+      this.#anomaly(txId, `commit received while ${tx ? tx.status : 'unknown'} on ${this.name}`);
+      return;
     }
     this.#apply({ t: 'commit', txId });
     this.#log({ t: 'commit', txId });
@@ -103,7 +104,10 @@ export class ShardState {
   abort(txId: string): void {
     const tx = this.#txs.get(txId);
     if (tx?.status === 'aborted') return;
-    if (tx?.status === 'committed') return this.#anomaly(txId, `abort received after commit on ${this.name}`);
+    if (tx?.status === 'committed') {
+      this.#anomaly(txId, `abort received after commit on ${this.name}`);
+      return;
+    }
     if (!tx) {
       this.#txs.set(txId, { status: 'aborted', teller: '', account: '', delta: 0, sinceMs: 0 });
       return; // nothing was locked or logged, so nothing to undo or to log

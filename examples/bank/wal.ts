@@ -100,7 +100,10 @@ interface Group {
 function newGroup(): Group {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   done.catch(() => {}); // callers that don't await an append must not cause an unhandled rejection
   return { lines: [], done, resolve, reject };
 }
@@ -110,14 +113,14 @@ const writeAll = (fd: number, buf: Buffer): Promise<void> =>
     const step = (offset: number): void =>
       write(fd, buf, offset, buf.length - offset, null, (err, n) => {
         if (err) reject(err);
-        else if (offset + n < buf.length) step(offset + n); // short writes are legal; finish them
+        else if (offset + n < buf.length)
+          step(offset + n); // short writes are legal; finish them
         else resolve();
       });
     step(0);
   });
 
-const datasync = (fd: number): Promise<void> =>
-  new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+const datasync = (fd: number): Promise<void> => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 
 export class Wal<R> {
   readonly path: string;

@@ -34,10 +34,9 @@ export interface Cli {
   values: Record<string, string | boolean | undefined>;
 }
 
-export function parseCli(argv: string[]): Cli {
-  let parsed;
+function parseFlags(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -61,6 +60,10 @@ export function parseCli(argv: string[]): Cli {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+export function parseCli(argv: string[]): Cli {
+  const parsed = parseFlags(argv);
   const [command, ...rest] = parsed.positionals;
   if (parsed.values.help || command === 'help') return { command: 'help', json: false, values: parsed.values };
   if (command !== 'bank' && command !== 'counter' && command !== 'replication') {

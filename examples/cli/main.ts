@@ -9,7 +9,7 @@ import { createProgress } from './progress.js';
 async function bank(cli: Cli): Promise<number> {
   const { values } = cli;
   const seconds = numberFlag(values, 'seconds', 10, { min: 1 });
-  const chaosEveryMs = numberFlag(values, 'chaos-ms', values['crash'] ? Math.max(1500, (seconds * 1000) / 3) : 0);
+  const chaosEveryMs = numberFlag(values, 'chaos-ms', values.crash ? Math.max(1500, (seconds * 1000) / 3) : 0);
   const progress = createProgress(seconds * 1000, 'bank');
   const options: BankOptions = {
     seconds,
@@ -23,14 +23,14 @@ async function bank(cli: Cli): Promise<number> {
     onProgress: (p) => progress.update(p.elapsedMs, { results: p.results, deaths: p.deaths }),
   };
   if (typeof values['data-dir'] === 'string') options.dataDir = values['data-dir'];
-  let report;
+  let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
   } finally {
     progress.stop();
   }
   console.log(cli.json ? reportJson(report) : formatReport(report));
-  if (values['crash'] && report.restarts === 0) {
+  if (values.crash && report.restarts === 0) {
     console.error('convoy: --crash asked for at least one crash and restart, and none happened');
     return 1;
   }
@@ -43,7 +43,10 @@ async function counter(cli: Cli): Promise<number> {
     kind: choiceFlag(cli.values, 'kind', ['thread', 'process'] as const, 'process'),
   });
   if (cli.json) console.log(JSON.stringify(report, null, 2));
-  else console.log(`counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}, ${report.callsPerSecond} calls/s`);
+  else
+    console.log(
+      `counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}, ${report.callsPerSecond} calls/s`,
+    );
   return report.inOrder ? 0 : 1;
 }
 
@@ -56,7 +59,10 @@ async function replication(cli: Cli): Promise<number> {
   if (cli.json) console.log(JSON.stringify(results, null, 2));
   else {
     console.log('mode      writes  diverged replicas  out-of-order applies');
-    for (const r of results) console.log(`${r.mode.padEnd(9)} ${String(r.writes).padStart(6)}  ${String(r.divergedReplicas).padStart(17)}  ${String(r.outOfOrder).padStart(20)}`);
+    for (const r of results)
+      console.log(
+        `${r.mode.padEnd(9)} ${String(r.writes).padStart(6)}  ${String(r.divergedReplicas).padStart(17)}  ${String(r.outOfOrder).padStart(20)}`,
+      );
   }
   const ordered = results.find((r) => r.mode === 'ordered')!;
   // The ordered path must never diverge; the pooled one is expected to.

@@ -21,7 +21,9 @@ export function createProgress(total: number, label: string): Progress {
       // One line a second is enough for a log.
       if (done - lastPrinted < 1000 && done < total) return;
       lastPrinted = done;
-      const extra = Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ');
+      const extra = Object.entries(fields)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       process.stderr.write(`${label}: ${(done / 1000).toFixed(1)}s/${(total / 1000).toFixed(0)}s ${extra}\n`);
     },
     stop() {},

@@ -22,7 +22,10 @@ export default defineWorker((ctx) => {
         await Promise.all(send(write));
       } else {
         // The pool is unordered by design: the write comes back whenever its thread finishes.
-        void ctx.pool<typeof Tasks>().validate(write).then((checked) => send(checked));
+        void ctx
+          .pool<typeof Tasks>()
+          .validate(write)
+          .then((checked) => send(checked));
       }
       return write.seq;
     },

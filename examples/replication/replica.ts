@@ -20,7 +20,7 @@ export default defineWorker(() => {
     },
     /** Is this replica's history a prefix of 0, 1, 2, ... (the primary's)? */
     state() {
-      let prefix = history.every((seq, i) => seq === i);
+      const prefix = history.every((seq, i) => seq === i);
       return { applied: history.length, outOfOrder, prefix, store: Object.fromEntries(store) };
     },
   };

@@ -39,7 +39,10 @@ export async function runReplication({ writes = 2000, replicas = 2, kind = 'thre
     const base = await primary.length();
     await Promise.all(Array.from({ length: writes }, (_, i) => primary.write(`k${i % 100}`, base + i, mode)));
     const names = cluster.names.filter((n) => n.startsWith('replica'));
-    const states = await waitForApplied(names.map((n) => cluster.worker<WorkerApi<typeof Replica>>(n)), base + writes);
+    const states = await waitForApplied(
+      names.map((n) => cluster.worker<WorkerApi<typeof Replica>>(n)),
+      base + writes,
+    );
     const ms = performance.now() - started;
     results.push({
       mode,

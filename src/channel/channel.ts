@@ -32,6 +32,7 @@ export interface ChannelListener {
    * Handles one message. Returning a promise holds back the acknowledgement of the message's frame until
    * it settles: a slow consumer then slows its producer instead of piling up work.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a listener may return nothing at all
   message(message: Message): Promise<unknown> | void;
   /** Called once, with the error every unsettled operation on this channel should fail with. */
   close(error: Error): void;

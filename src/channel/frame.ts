@@ -23,17 +23,21 @@ export function parseFrame(decoder: Decoder, bytes: Uint8Array, transferred?: re
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
-    decoder.decodeEach(bytes, (value, index) => {
-      if (index > 0) {
-        messages.push(validateMessage(value));
+    decoder.decodeEach(
+      bytes,
+      (value, index) => {
+        if (index > 0) {
+          messages.push(validateMessage(value));
+          return true;
+        }
+        if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
+          throw new ProtocolError('Frame without a valid header');
+        }
+        header = value as [number, number];
         return true;
-      }
-      if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
-        throw new ProtocolError('Frame without a valid header');
-      }
-      header = value as [number, number];
-      return true;
-    }, transferred);
+      },
+      transferred,
+    );
   } catch (error) {
     // decodeEach wraps what the callback threw: report the validation error itself when there is one.
     throw error instanceof ProtocolError && error.cause instanceof ProtocolError ? error.cause : error;

@@ -200,7 +200,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       return;
     }
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
-    const restarting = handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
+    const restarting =
+      handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
     if (!restarting) handle.link.kill(diedError(handle.name, event.reason, event));
     this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });

@@ -28,7 +28,10 @@ export class ControlListener {
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs;
   }
 
-  static async open(host: string, options: { secret: Uint8Array; maxFrameBytes: number; handshakeTimeoutMs: number }): Promise<ControlListener> {
+  static async open(
+    host: string,
+    options: { secret: Uint8Array; maxFrameBytes: number; handshakeTimeoutMs: number },
+  ): Promise<ControlListener> {
     const server = createServer({ noDelay: true, pauseOnConnect: true });
     const listener = new ControlListener(server, options);
     server.on('connection', (socket) => listener.#accept(socket));

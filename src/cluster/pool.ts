@@ -32,7 +32,11 @@ export class Pool implements Caller {
 
   async call(method: string, args: unknown[]): Promise<unknown> {
     const found = args.flatMap((arg) =>
-      arg instanceof ArrayBuffer ? [arg] : ArrayBuffer.isView(arg) && arg.buffer instanceof ArrayBuffer && arg.byteOffset === 0 && arg.byteLength === arg.buffer.byteLength ? [arg.buffer] : [],
+      arg instanceof ArrayBuffer
+        ? [arg]
+        : ArrayBuffer.isView(arg) && arg.buffer instanceof ArrayBuffer && arg.byteOffset === 0 && arg.byteLength === arg.buffer.byteLength
+          ? [arg.buffer]
+          : [],
     );
     const transferList = [...new Set([...found, ...(transferListOf(args) ?? [])])];
     try {

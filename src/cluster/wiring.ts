@@ -20,7 +20,7 @@ export class Wiring {
   /** `handles` in spec order; `timeoutMs` bounds each worker's connect call. */
   constructor(handles: readonly WorkerHandle[], host: string, timeoutMs: number) {
     this.#handles = handles;
-    handles.forEach((handle, index) => this.#order.set(handle.name, index));
+    for (const [index, handle] of handles.entries()) this.#order.set(handle.name, index);
     this.#host = host;
     this.#timeoutMs = timeoutMs;
   }

@@ -3,7 +3,7 @@
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
+import { ClusterClosedError, type WorkerDiedError, type DeathReason } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError } from '../rpc/link.js';
@@ -178,11 +178,7 @@ export class WorkerHandle {
     this.#deathReported = true;
     this.#env.forgetProcess(this.name);
     const reason: DeathReason =
-      this.#endingReason && this.#endingReason !== 'disconnected'
-        ? this.#endingReason
-        : exit.crashed
-          ? 'crash'
-          : 'exit';
+      this.#endingReason && this.#endingReason !== 'disconnected' ? this.#endingReason : exit.crashed ? 'crash' : 'exit';
     const error = diedError(this.name, reason, exit);
     this.#failCalls(error);
     const wasReady = this.state === 'ready';

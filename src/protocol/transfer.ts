@@ -33,7 +33,9 @@ const { marks } = registry;
  */
 export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
   if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`transfer() marks an object (an ArrayBuffer, a typed array, an array or an object holding them), got ${value === null ? 'null' : typeof value}`);
+    throw new TypeError(
+      `transfer() marks an object (an ArrayBuffer, a typed array, an array or an object holding them), got ${value === null ? 'null' : typeof value}`,
+    );
   }
   if (!Array.isArray(list)) throw new TypeError('transfer() expects an array of ArrayBuffers as its second argument');
   for (const buffer of list) {
@@ -237,7 +239,8 @@ export class InboundBuffers {
     const [index, view, byteOffset, length] = data as number[];
     const at = this.#base + index!;
     const buffer = this.buffers[at];
-    if (buffer === undefined) throw new ProtocolError(`Transfer placeholder ${at} has no buffer (${this.buffers.length} came with the frame)`);
+    if (buffer === undefined)
+      throw new ProtocolError(`Transfer placeholder ${at} has no buffer (${this.buffers.length} came with the frame)`);
     this.#next = Math.max(this.#next, at + 1);
     if (view === 0) return buffer;
     const View = VIEWS[view!];

@@ -55,12 +55,12 @@ function isWireError(v: unknown, depth = 0): boolean {
   if (typeof v !== 'object' || v === null) return false;
   const w = v as Record<string, unknown>;
   return (
-    typeof w['name'] === 'string' &&
-    typeof w['message'] === 'string' &&
-    (w['stack'] === undefined || typeof w['stack'] === 'string') &&
-    (w['internal'] === undefined || typeof w['internal'] === 'string') &&
-    (w['data'] === undefined || (typeof w['data'] === 'object' && w['data'] !== null)) &&
-    (w['cause'] === undefined || (depth < MAX_WIRE_CAUSE_DEPTH && isWireError(w['cause'], depth + 1)))
+    typeof w.name === 'string' &&
+    typeof w.message === 'string' &&
+    (w.stack === undefined || typeof w.stack === 'string') &&
+    (w.internal === undefined || typeof w.internal === 'string') &&
+    (w.data === undefined || (typeof w.data === 'object' && w.data !== null)) &&
+    (w.cause === undefined || (depth < MAX_WIRE_CAUSE_DEPTH && isWireError(w.cause, depth + 1)))
   );
 }
 

@@ -21,7 +21,7 @@ export class Dispatcher {
   handler(method: string): Handler | undefined {
     let handler = this.#cache.get(method);
     if (!handler) {
-      const value = Object.prototype.hasOwnProperty.call(this.#api, method) ? this.#api[method] : undefined;
+      const value = Object.hasOwn(this.#api, method) ? this.#api[method] : undefined;
       if (typeof value !== 'function') return undefined;
       handler = value as Handler;
       this.#cache.set(method, handler);

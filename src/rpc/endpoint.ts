@@ -133,15 +133,17 @@ export class Endpoint {
   }
 
   /** Routes one message from the peer: calls, notifies and cancels to the responder, replies and faults to their calls. */
-  #receive(message: Message): Promise<unknown> | void {
+  #receive(message: Message): Promise<unknown> | undefined {
     switch (message[0]) {
       case Kind.Call:
       case Kind.Notify:
         return this.#responder.receive(message);
       case Kind.Reply:
-        return this.#settle(message[1], true, message[2]);
+        this.#settle(message[1], true, message[2]);
+        return;
       case Kind.Fault:
-        return this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
+        this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
+        return;
       case Kind.Cancel:
         this.#responder.cancel(message[1]);
         return;

@@ -229,7 +229,6 @@ export class Link implements Caller {
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
     this.#waitTimer = undefined;
   }
-
 }
 
 /**
@@ -243,7 +242,11 @@ export function closedChannelError(worker: string, notice: ExitNotice | undefine
   return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
 }
 
-export function diedError(worker: string, reason: DeathReason, details: { exitCode?: number | null; signal?: string | null } = {}): WorkerDiedError {
+export function diedError(
+  worker: string,
+  reason: DeathReason,
+  details: { exitCode?: number | null; signal?: string | null } = {},
+): WorkerDiedError {
   const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker, reason };
   if (details.exitCode !== undefined && details.exitCode !== null) info.exitCode = details.exitCode;
   if (details.signal) info.signal = details.signal;

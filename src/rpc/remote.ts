@@ -13,6 +13,7 @@ export interface Caller {
 // Helper types. `Remote<T>` keeps only T's methods, because only own function-valued properties are
 // callable on the far side; each returns a Promise of its awaited result, because every call crosses a
 // channel; `Notifier<T>` returns Promise<void>, because a notify settles when it is accepted, not handled.
+// biome-ignore lint/suspicious/noExplicitAny: matches any method; `unknown` parameters would exclude most
 type Fn = (...args: any[]) => any;
 type MethodKeys<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;
 
@@ -21,7 +22,7 @@ export type Remote<T> = {
 };
 
 export type Notifier<T> = {
-  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => any ? (...args: A) => Promise<void> : never;
+  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
 };
 
 /** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
@@ -46,7 +47,11 @@ function makeProxy(target: (method: string) => (...args: unknown[]) => Promise<u
 
 /** A `Remote<T>` over `caller`. Each method returns a Promise; per-call options apply to every call. */
 export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {
-  const remote = makeProxy((method) => (...args) => caller.call(method, args, options));
+  const remote = makeProxy(
+    (method) =>
+      (...args) =>
+        caller.call(method, args, options),
+  );
   callers.set(remote, { caller, options });
   return remote as Remote<T>;
 }
@@ -58,7 +63,11 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
   let notifier = notifiers.get(remote as object);
   if (!notifier) {
     const { caller } = entry;
-    notifier = makeProxy((method) => (...args) => caller.notify(method, args));
+    notifier = makeProxy(
+      (method) =>
+        (...args) =>
+          caller.notify(method, args),
+    );
     notifiers.set(remote as object, notifier);
   }
   return notifier as Notifier<T>;

@@ -83,7 +83,7 @@ export class Responder {
    * flow-controlled end to end. A call's is not held: calls are bounded by `maxInFlight`, and holding them
    * could deadlock a call cycle.
    */
-  receive(message: CallMessage | NotifyMessage): Promise<unknown> | void {
+  receive(message: CallMessage | NotifyMessage): Promise<unknown> | undefined {
     const isNotify = message[0] === Kind.Notify;
     if (!isNotify) {
       // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
@@ -141,7 +141,9 @@ export class Responder {
       this.#contextId = id;
       result = dispatcher.run(handler, args);
       // Inside the try: a result whose `then` getter throws is that handler's failure, not ours.
-      thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
+      thenable =
+        result instanceof Promise ||
+        (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
     } catch (error) {
       this.#finish(isCall, id, method, false, error);
       return undefined;

@@ -11,7 +11,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { ProtocolError, toError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { FrameDecoder, frameHeader } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, type HandshakeChallenge, type HandshakeHello, type HandshakeWelcome } from '../protocol/messages.js';

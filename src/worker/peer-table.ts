@@ -5,7 +5,7 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
-import { WorkerDiedError } from '../errors.js';
+import type { WorkerDiedError } from '../errors.js';
 import type { Bootstrap, PeerPlan } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';

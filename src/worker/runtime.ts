@@ -72,7 +72,7 @@ export class WorkerRuntime {
     } catch (error) {
       throw new Error(`Worker "${this.#boot.name}" failed to load ${this.#boot.module}`, { cause: error });
     }
-    const definition = loaded['default'];
+    const definition = loaded.default;
     if (!isWorkerDefinition(definition)) {
       throw new TypeError(
         `Worker "${this.#boot.name}": the default export of ${this.#boot.module} must be the result of defineWorker(), got ${typeof definition}`,
@@ -92,7 +92,9 @@ export class WorkerRuntime {
       throw new Error(`Worker "${this.#boot.name}": the defineWorker() factory threw`, { cause: error });
     }
     if (typeof api !== 'object' || api === null) {
-      throw new TypeError(`Worker "${this.#boot.name}": the defineWorker() factory must return an object of handlers, got ${api === null ? 'null' : typeof api}`);
+      throw new TypeError(
+        `Worker "${this.#boot.name}": the defineWorker() factory must return an object of handlers, got ${api === null ? 'null' : typeof api}`,
+      );
     }
     this.control.serve(api);
     this.peers.serve(api);

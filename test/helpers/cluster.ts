@@ -4,7 +4,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
-import { startCluster, type Cluster, type ClusterEvents, type ClusterOptions, type ClusterStats, type WorkerExitEvent } from '../../src/index.js';
+import {
+  startCluster,
+  type Cluster,
+  type ClusterEvents,
+  type ClusterOptions,
+  type ClusterStats,
+  type WorkerExitEvent,
+} from '../../src/index.js';
 
 import { DeadlineError, withDeadline as within } from './deadline.js';
 
@@ -169,6 +176,9 @@ export function eventLog<E extends WorkerEventName>(
 }
 
 /** Records every 'worker-exit' event; `nth(name, n, ms)` waits for the n-th one (1-based) of a worker. */
-export function exitLog(cluster: Cluster): { events: WorkerExitEvent[]; nth(name: string, n: number, ms: number): Promise<WorkerExitEvent> } {
+export function exitLog(cluster: Cluster): {
+  events: WorkerExitEvent[];
+  nth(name: string, n: number, ms: number): Promise<WorkerExitEvent>;
+} {
   return eventLog(cluster, 'worker-exit');
 }

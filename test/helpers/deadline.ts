@@ -18,7 +18,12 @@ export function withDeadline<T>(promise: PromiseLike<T>, ms: number, what: strin
 }
 
 /** The first `event` from `emitter`, within `ms`. */
-export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, ms: number, what = `event "${event}"`): Promise<T> {
+export function nextEvent<T extends unknown[] = unknown[]>(
+  emitter: EventEmitter,
+  event: string,
+  ms: number,
+  what = `event "${event}"`,
+): Promise<T> {
   return withDeadline(once(emitter, event) as Promise<T>, ms, what);
 }
 

@@ -116,7 +116,12 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
   // The survivor keeps working, for the coordinator and as a caller.
   t.is(await w.inc(2), 2);
   t.deepEqual(await w.peers(), ['v']);
-  t.like(await cluster.stats(), { workers: [{ name: 'v', state: 'dead' }, { name: 'w', state: 'ready' }] });
+  t.like(await cluster.stats(), {
+    workers: [
+      { name: 'v', state: 'dead' },
+      { name: 'w', state: 'ready' },
+    ],
+  });
   if (s.victim === 'process') t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the victim process is gone');
 
   // Exactly one exit event for v, and one peer-exit seen by w.

@@ -68,14 +68,14 @@ export const cases: Case[] = [
       title: `module file does not exist (${kind})`,
       module: fixture('no-such-module.ts'),
       kind,
-      cause: (chain) => chain.some((e) => isRemote(e) && e.data['code'] === 'ERR_MODULE_NOT_FOUND'),
+      cause: (chain) => chain.some((e) => isRemote(e) && e.data.code === 'ERR_MODULE_NOT_FOUND'),
     }),
   ),
   {
     title: 'module imports a missing package (process)',
     module: fixture('missing-dependency.ts'),
     kind: 'process',
-    cause: (chain) => chain.some((e) => isRemote(e) && e.data['code'] === 'ERR_MODULE_NOT_FOUND'),
+    cause: (chain) => chain.some((e) => isRemote(e) && e.data.code === 'ERR_MODULE_NOT_FOUND'),
   },
   ...(['thread', 'process'] as const).map(
     (kind): Case => ({
@@ -90,7 +90,7 @@ export const cases: Case[] = [
       title: `the factory throws (${kind})`,
       module: fixture('throwing-factory.ts'),
       kind,
-      cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'RangeError' && e.data['code'] === 'FIXTURE_FACTORY_FAILED'),
+      cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'RangeError' && e.data.code === 'FIXTURE_FACTORY_FAILED'),
     }),
   ),
   {
@@ -118,7 +118,9 @@ export async function checkLoadFailure(t: ExecutionContext, c: Case): Promise<vo
   const tcpBefore = tcpHandles();
   // A healthy bystander of the same kind starts alongside and must be gone too.
   const workers: WorkerSpec[] = [
-    ...(c.bystander === false ? [] : [{ name: 'ok', module: fixture('pid-reporter.ts'), kind: c.kind, env: { CONVOY_TEST_PID_FILE: pids } }]),
+    ...(c.bystander === false
+      ? []
+      : [{ name: 'ok', module: fixture('pid-reporter.ts'), kind: c.kind, env: { CONVOY_TEST_PID_FILE: pids } }]),
     { name: 'bad', module: c.module, kind: c.kind, env: { CONVOY_TEST_PID_FILE: pids } },
   ];
   const starting = startCluster({ workers, ...c.options });
@@ -135,7 +137,10 @@ export async function checkLoadFailure(t: ExecutionContext, c: Case): Promise<vo
   t.false(error.message.includes('"ok"'), 'and only the failed worker');
   const chain = causes(error);
   t.true(chain.length > 1, 'a cause is kept');
-  t.true(c.cause(chain), `the cause is identified: ${chain.map((e) => (isRemote(e) ? `${e.remoteName}: ${e.message}` : String(e))).join(' <- ')}`);
+  t.true(
+    c.cause(chain),
+    `the cause is identified: ${chain.map((e) => (isRemote(e) ? `${e.remoteName}: ${e.message}` : String(e))).join(' <- ')}`,
+  );
 
   // Nothing left: no worker process of ours (checked at once: startCluster waited for their exit) ...
   t.deepEqual(workerProcessPids(), [], 'no worker process remains');

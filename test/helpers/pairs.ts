@@ -209,8 +209,16 @@ export interface Pair {
 /** Two Endpoints connected over a fresh transport pair of `kind`. */
 export async function createPair(t: ExecutionContext, kind: TransportKind, config: PairConfig = {}): Promise<Pair> {
   const [transportA, transportB] = await createTransportPair(t, kind, config);
-  const a = new Endpoint(new Channel(transportA, { ...config.channel, ...config.channelA }), { peerName: 'b', localName: 'a', ...config.a });
-  const b = new Endpoint(new Channel(transportB, { ...config.channel, ...config.channelB }), { peerName: 'a', localName: 'b', ...config.b });
+  const a = new Endpoint(new Channel(transportA, { ...config.channel, ...config.channelA }), {
+    peerName: 'b',
+    localName: 'a',
+    ...config.a,
+  });
+  const b = new Endpoint(new Channel(transportB, { ...config.channel, ...config.channelB }), {
+    peerName: 'a',
+    localName: 'b',
+    ...config.b,
+  });
   const destroy = (): void => {
     a.destroy(new Error('test teardown'));
     b.destroy(new Error('test teardown'));
