@@ -77,10 +77,10 @@ test('parked calls fail with the last death when nothing binds within waitMs', a
   await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError, code: 'ERR_CONVOY_WORKER_DIED' });
 });
 
-test('kill fails parked and later calls at once; refuse leaves the current endpoint open', async (t) => {
+test('destroy fails parked and later calls at once; close leaves the current endpoint open', async (t) => {
   const dead = new Link('b', { waitMs: 60_000 });
   const parked = createRemote<Api>(dead).echo(1);
-  dead.kill(new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  dead.destroy(new WorkerDiedError({ worker: 'b', reason: 'crash' }));
   await t.throwsAsync(parked, { code: 'ERR_CONVOY_WORKER_DIED' });
   await t.throwsAsync(createRemote<Api>(dead).echo(2), { code: 'ERR_CONVOY_WORKER_DIED' });
   await t.throwsAsync(notify(createRemote<Api>(dead)).log(3), { code: 'ERR_CONVOY_WORKER_DIED' });
@@ -89,7 +89,7 @@ test('kill fails parked and later calls at once; refuse leaves the current endpo
   const endpoint = serve(t);
   closing.bind(endpoint, 0);
   const inFlight = createRemote<Api>(closing).echo(4);
-  closing.refuse(new ClusterClosedError());
+  closing.close(new ClusterClosedError());
   await t.throwsAsync(createRemote<Api>(closing).echo(5), { code: 'ERR_CONVOY_CLOSED' });
   t.is(await inFlight, 4);
   t.false(endpoint.closed);
@@ -116,16 +116,16 @@ test('whenBound: true once that incarnation (or a later one) is bound; false onc
   const died = new WorkerDiedError({ worker: 'b', reason: 'killed' });
   const first = link.whenBound(0);
   const second = link.whenBound(1);
-  link.ended(0, died);
+  link.peerExited(0, died);
   t.false(await first, 'incarnation 0 ended before it was bound');
   link.bind(serve(t), 1);
   t.true(await second);
   t.true(await link.whenBound(0), 'a later incarnation is bound');
   const third = link.whenBound(2);
   const later = link.whenBound(5);
-  link.ended(2, died);
+  link.peerExited(2, died);
   t.false(await third);
-  link.kill(died);
+  link.destroy(died);
   t.false(await later, 'a dead link binds nothing more');
   t.false(await link.whenBound(9));
 });
@@ -138,7 +138,7 @@ test('word that an incarnation ended drops its endpoint at once: in-flight calls
   t.is(await remote.echo(1), 1);
   // The old endpoint has not seen any close (as when the coordinator's word beats the socket's end).
   const inFlight = remote.echo(2);
-  link.ended(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
   t.true(first.closed);
   t.is(link.state, 'down');
   const error = await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
@@ -147,7 +147,7 @@ test('word that an incarnation ended drops its endpoint at once: in-flight calls
   link.bind(serve(t), 1);
   t.is(await later, 3, 'a call made after the word landed on the next incarnation');
   // Word about an older incarnation than the bound one changes nothing.
-  link.ended(0, new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash' }));
   t.is(link.state, 'open');
   t.is(await remote.echo(4), 4);
 });

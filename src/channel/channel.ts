@@ -15,7 +15,7 @@
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
-import { Kind, type Message } from '../protocol/messages.js';
+import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { Transport } from '../transport/transport.js';
@@ -171,41 +171,34 @@ export class Channel {
     this.#pump();
   }
 
-  /** Flushes what is queued, then closes the transport. Later sends throw ClusterClosedError. */
-  close(): void {
+  /**
+   * Flushes what is queued, then closes the transport. Later sends throw ClusterClosedError. With `exit`
+   * these are the last words of a thread or process that is exiting: everything queued leaves now,
+   * synchronously, because no later turn of the event loop will come, and the peer learns how it exited.
+   */
+  close(exit?: ExitNotice): void {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
     this.#window.rejectAll(new ClusterClosedError('The channel closed before this message could be sent'));
-    this.#queue([Kind.Goodbye]);
+    try {
+      this.#queue(exit ? [Kind.Goodbye, exit] : [Kind.Goodbye]);
+    } catch {
+      // An unencodable goodbye must not stop the rest from leaving.
+    }
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);
     this.#transport.close();
   }
 
   /**
-   * Last words before this thread or process exits: sends everything queued plus `message` now,
-   * synchronously, because no later turn of the event loop will come.
+   * Closes at once: everything unsettled fails. A ProtocolError is a verdict on the connection, so it is
+   * taken as the transport's own failure would be (calls fail with the close error built from it, e.g.
+   * WorkerDiedError 'disconnected'); any other `error` is what they fail with. Idempotent.
    */
-  sendFinal(message: Message): void {
-    if (this.#closed) return;
-    try {
-      this.#queue(message);
-    } catch {
-      // An unencodable goodbye must not stop the rest from leaving.
-    }
-    this.#flush(true);
-  }
-
-  /** Closes at once: everything unsettled fails with `error`. Idempotent. */
   destroy(error: Error): void {
     if (this.#closed) return;
-    this.#fail(error);
+    this.#fail(error instanceof ProtocolError ? this.#closeError(error) : error);
     this.#transport.destroy(error);
-  }
-
-  /** Closes because of `cause` (a protocol violation seen above the channel); fails everything as a transport close would. */
-  abort(cause: Error): void {
-    this.destroy(this.#closeError(cause));
   }
 
   get queuedBytes(): number {
@@ -294,14 +287,14 @@ export class Channel {
     this.lastReceivedAt = performance.now();
     this.#keepalive.frameDone();
     if (bytes.byteLength > this.#options.maxFrameBytes) {
-      this.abort(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
+      this.destroy(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
     }
     let frame: ParsedFrame;
     try {
       frame = parseFrame(this.#decoder, bytes, transferred);
     } catch (error) {
-      this.abort(toError(error));
+      this.destroy(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
     }
     const { acked, dataCost: dataBytes, messages } = frame;

@@ -78,7 +78,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     }
     this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs);
-    this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.end('heartbeat'));
+    this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.kill('heartbeat'));
     this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
   }
 
@@ -111,7 +111,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
     if (this.#closing) throw new ClusterClosedError();
     const child = handle.child;
-    handle.end('killed');
+    handle.kill('killed');
     await child?.exited;
   }
 
@@ -202,7 +202,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting =
       handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
-    if (!restarting) handle.link.kill(diedError(handle.name, event.reason, event));
+    if (!restarting) handle.link.destroy(diedError(handle.name, event.reason, event));
     this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });
     if (restarting) void this.#restart(handle);
@@ -240,7 +240,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       { worker: handle.name, reason: 'crash' },
       { cause: new Error(`Gave up after ${handle.restarts} restarts`, lastError === undefined ? undefined : { cause: lastError }) },
     );
-    handle.link.kill(error);
+    handle.link.destroy(error);
     // The last incarnation never became ready: announce the end once, as the terminal exit.
     const event: WorkerExitEvent = { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false };
     this.#wiring.tellPeers(handle, event);
@@ -259,13 +259,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   async #close(): Promise<void> {
-    this.#heartbeat.stop();
+    this.#heartbeat.close();
     this.#backoff.cancelAll();
     const closed = new ClusterClosedError();
     const handles = [...this.#handles.values()];
     // New calls fail now; calls already sent may still be answered while each worker is asked to shut
     // down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
-    for (const handle of handles) handle.link.refuse(closed);
+    for (const handle of handles) handle.link.close(closed);
     await Promise.all(
       handles.map(async (handle) => {
         const child = handle.child;
@@ -276,7 +276,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS)))]);
           clearTimeout(timer);
         }
-        handle.stop(closed);
+        handle.destroy(closed);
         await child?.exited;
       }),
     );

@@ -33,7 +33,7 @@ export class Heartbeat {
     this.#watched.delete(handle);
   }
 
-  stop(): void {
+  close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#watched.clear();

@@ -120,7 +120,7 @@ export class WorkerHandle {
   }
 
   /** Ends this incarnation at once with `reason` (kill, hung): calls fail now, the process or thread is stopped. */
-  end(reason: DeathReason): void {
+  kill(reason: DeathReason): void {
     if (!this.child || this.child.hasExited || this.#endingReason) return;
     this.#endingReason = reason;
     this.#failCalls(diedError(this.name, reason));
@@ -128,10 +128,10 @@ export class WorkerHandle {
   }
 
   /** Forced stop as part of close(): no death event. */
-  stop(error: Error): void {
+  destroy(error: Error): void {
     this.state = 'closed';
     this.#deathReported = true;
-    this.link.kill(error);
+    this.link.destroy(error);
     this.control?.destroy(error);
     this.child?.kill();
   }

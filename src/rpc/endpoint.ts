@@ -162,7 +162,7 @@ export class Endpoint {
   #settle(id: number, ok: boolean, value: unknown): void {
     const pending = this.#pending.take(id);
     if (!pending) {
-      this.channel.abort(new ProtocolError(`Reply to unknown call id ${id}`));
+      this.channel.destroy(new ProtocolError(`Reply to unknown call id ${id}`));
       return;
     }
     this.channel.callSettled();

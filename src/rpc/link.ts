@@ -103,16 +103,16 @@ export class Link implements Caller {
    * drop it now, failing its calls with `error`, so that calls from here on wait for the next incarnation
    * instead of going to the dead one.
    */
-  ended(incarnation: number, error: WorkerDiedError): void {
+  peerExited(incarnation: number, error: WorkerDiedError): void {
     if (this.#endpoint && this.#incarnation <= incarnation) this.#endpoint.destroy(error);
     this.#endedUpTo = Math.max(this.#endedUpTo, incarnation);
     this.#wakeBindWaiters(incarnation, false);
   }
 
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
-  kill(error: Error): void {
+  destroy(error: Error): void {
     const endpoint = this.#endpoint;
-    this.refuse(error);
+    this.close(error);
     endpoint?.destroy(error);
   }
 
@@ -120,7 +120,7 @@ export class Link implements Caller {
    * Every parked and later call fails with `error`, but the current endpoint is left open: calls already
    * on it may still settle (a graceful close waits for them, then destroys it).
    */
-  refuse(error: Error): void {
+  close(error: Error): void {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#deadError = error;

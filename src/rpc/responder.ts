@@ -89,7 +89,7 @@ export class Responder {
       // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
       const id = message[1];
       if (id <= this.#lastCallId) {
-        this.#channel.abort(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId}`));
+        this.#channel.destroy(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId}`));
         return;
       }
       this.#lastCallId = id;

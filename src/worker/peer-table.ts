@@ -94,21 +94,21 @@ export class PeerTable {
     }
   }
 
-  /** The peer is gone for good: its link fails every call at once from now on. */
-  kill(name: string, error: WorkerDiedError): void {
-    this.links.get(name)?.kill(error);
-  }
-
-  /** Incarnation `incarnation` of the peer ended and a new one is coming: later calls wait for it. */
-  restarting(name: string, incarnation: number, error: WorkerDiedError): void {
-    this.links.get(name)?.ended(incarnation, error);
+  /**
+   * Incarnation `incarnation` of peer `name` exited. If a new one is coming, later calls wait for it;
+   * otherwise the peer is gone for good and its link fails every call at once from now on.
+   */
+  peerExited(name: string, incarnation: number, restarting: boolean, error: WorkerDiedError): void {
+    const link = this.links.get(name);
+    if (restarting) link?.peerExited(incarnation, error);
+    else link?.destroy(error);
   }
 
   /** Closes every peer channel (flushing what is queued) and the listener. */
   close(error: Error): void {
     for (const link of this.links.values()) {
       link.endpoint?.close(error);
-      link.kill(error);
+      link.destroy(error);
     }
     this.#server?.close();
     for (const socket of this.#sockets) socket.destroy();

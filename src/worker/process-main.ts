@@ -50,7 +50,7 @@ async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
   });
   new WorkerRuntime(boot, secretBytes, new TcpTransport(socket, { maxFrameBytes: boot.channel.maxFrameBytes, leftover }), {
     threadId: 0,
-    onEnd: () => {
+    onClose: () => {
       // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.
       setTimeout(() => process.exit(0), 50).unref();
       process.disconnect?.();

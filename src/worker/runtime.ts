@@ -5,7 +5,6 @@
 import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type PeerExit, type PeerPlan, type StartResult } from '../protocol/control.js';
-import { Kind } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
@@ -17,7 +16,7 @@ export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
   threadId: number;
   /** Called once the runtime has shut down or lost its coordinator. */
-  onEnd(reason: 'shutdown' | 'coordinator-lost'): void;
+  onClose(reason: 'shutdown' | 'coordinator-lost'): void;
 }
 
 export class WorkerRuntime {
@@ -27,7 +26,7 @@ export class WorkerRuntime {
   readonly #hooks: RuntimeHooks;
   readonly #abort = new AbortController();
   #context: WorkerContext | undefined;
-  #ended = false;
+  #closed = false;
 
   constructor(boot: Bootstrap, secret: Uint8Array, controlTransport: Transport, hooks: RuntimeHooks) {
     this.#boot = boot;
@@ -46,11 +45,11 @@ export class WorkerRuntime {
         [System.start]: () => this.#start(),
         [System.connect]: (plans: PeerPlan[]) => this.peers.connect(plans),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
-        [System.shutdown]: () => this.#end('shutdown'),
+        [System.shutdown]: () => this.#close('shutdown'),
         [System.stats]: () => [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
       },
     });
-    this.control.onClose(() => this.#end('coordinator-lost'));
+    this.control.onClose(() => this.#close('coordinator-lost'));
     // Last words: when this thread or process exits (process.exit, an uncaught exception), tell the
     // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
     let crashed = false;
@@ -58,10 +57,10 @@ export class WorkerRuntime {
       crashed = true;
     });
     process.once('exit', (exitCode) => {
-      const goodbye = [Kind.Goodbye, { exitCode, crashed }] as const;
-      this.control.channel.sendFinal([...goodbye]);
+      const exit = { exitCode, crashed };
+      this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
-      for (const link of this.peers.links.values()) link.endpoint?.channel.sendFinal([...goodbye]);
+      for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
     });
   }
 
@@ -107,17 +106,16 @@ export class WorkerRuntime {
     const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker: exit.name, reason: exit.reason as DeathReason };
     if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
     if (exit.signal !== undefined) info.signal = exit.signal;
-    if (exit.restarting) this.peers.restarting(exit.name, exit.incarnation, new WorkerDiedError(info));
-    else this.peers.kill(exit.name, new WorkerDiedError(info));
+    this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, new WorkerDiedError(info));
     if (!exit.silent) this.#context?.emit('peer-exit', exit);
   }
 
-  #end(reason: 'shutdown' | 'coordinator-lost'): void {
-    if (this.#ended) return;
-    this.#ended = true;
+  #close(reason: 'shutdown' | 'coordinator-lost'): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#abort.abort(new ClusterClosedError(reason === 'shutdown' ? 'The cluster is shutting down' : 'The coordinator is gone'));
     this.peers.close(new ClusterClosedError('The cluster is shutting down'));
     // Reply to the shutdown call first, then let the owner end the thread or process.
-    setImmediate(() => this.#hooks.onEnd(reason));
+    setImmediate(() => this.#hooks.onClose(reason));
   }
 }

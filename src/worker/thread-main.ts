@@ -16,7 +16,7 @@ export function runThread(): void {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const runtime = new WorkerRuntime(boot, secret, new PortTransport(control), {
     threadId,
-    onEnd: () => {
+    onClose: () => {
       // With every port closed the thread's loop empties and it exits by itself (unless user code
       // keeps it busy; then the coordinator terminates it).
       parentPort?.off('message', onHandoff);
