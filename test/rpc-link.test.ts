@@ -15,7 +15,10 @@ import { failOnLeaks } from './helpers/leaks.js';
 // (it kept the process alive for the whole waitMs, 60 s here).
 failOnLeaks(test);
 
-type Api = { echo(x: number): number; log(x: number): void };
+type Api = { echo(x: number): number; log(x: number): void; never(): Promise<never> };
+
+/** A client endpoint to a fresh server; `die(client)` ends the server's side, as the peer's death would. */
+const servers = new WeakMap<Endpoint, Endpoint>();
 
 function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endpoint {
   const [a, b] = createMemoryTransportPair();
@@ -26,14 +29,28 @@ function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endp
         return x;
       },
       log: (x: number) => void seen.push(x),
+      never: () => new Promise(() => {}),
     },
   });
   const client = new Endpoint(new Channel(a), { peerName: 'b' });
+  servers.set(client, server);
   t.teardown(() => {
     client.destroy(new ClusterClosedError());
     server.destroy(new ClusterClosedError());
   });
   return client;
+}
+
+/** How a promise settled, and when. */
+function settle<T>(promise: Promise<T>): Promise<{ ok: true; at: number } | { ok: false; error: unknown; at: number }> {
+  return promise.then(
+    () => ({ ok: true as const, at: performance.now() }),
+    (error: unknown) => ({ ok: false as const, error, at: performance.now() }),
+  );
+}
+
+function die(client: Endpoint): void {
+  servers.get(client)!.destroy(new Error('the peer died'));
 }
 
 test('calls and notifies made before the first endpoint run on it, in the order they were made', async (t) => {
@@ -77,6 +94,24 @@ test('parked calls fail with the last death when nothing binds within waitMs', a
   await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError, code: 'ERR_CONVOY_WORKER_DIED' });
 });
 
+test("each parked call waits its own full waitMs from when it was made, not the first call's", async (t) => {
+  const waitMs = 400;
+  const link = new Link('b', { waitMs });
+  const remote = createRemote<Api>(link);
+  const first = settle(remote.echo(1));
+  // A gap between the two parks: the second must not expire with the first.
+  await new Promise((resolve) => setTimeout(resolve, waitMs / 2));
+  const secondAt = performance.now();
+  const second = settle(remote.echo(2));
+  const a = await first;
+  t.false(a.ok, 'the first call gave up');
+  t.is(await Promise.race([second.then(() => 'settled'), Promise.resolve('pending')]), 'pending', 'the second still waits');
+  const b = await second;
+  t.false(b.ok, 'the second gave up too');
+  t.true(b.at - secondAt >= waitMs - 5, `the second waited its own ${waitMs} ms (${(b.at - secondAt).toFixed(0)} ms)`);
+  t.like(b.ok ? {} : b.error, { code: 'ERR_CONVOY_WORKER_DIED', mayHaveRun: false });
+});
+
 test('destroy fails parked and later calls at once; close leaves the current endpoint open', async (t) => {
   const dead = new Link('b', { waitMs: 60_000 });
   const parked = createRemote<Api>(dead).echo(1);
@@ -103,12 +138,16 @@ test('an endpoint of an older incarnation is refused; a newer one replaces the c
   link.bind(stale, 1);
   t.true(stale.closed);
   t.is(link.endpoint, first);
+  const inFlight = createRemote<Api>(link).never();
   const next = serve(t);
   link.bind(next, 3);
-  t.true(first.closed);
+  t.is(link.endpoint, next);
   t.is(link.incarnation, 3);
   t.true(await link.whenBound(3));
   t.is(await createRemote<Api>(link).echo(9), 9);
+  // The replaced endpoint's peer is dead: its calls fail once its transport closes.
+  die(first);
+  await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
 });
 
 test('whenBound: true once that incarnation (or a later one) is bound; false once it ended or the link died, so wiring never waits for a peer that is gone', async (t) => {
@@ -130,18 +169,22 @@ test('whenBound: true once that incarnation (or a later one) is bound; false onc
   t.false(await link.whenBound(9));
 });
 
-test('word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next', async (t) => {
+test('word that an incarnation exited moves later calls to the next one; calls already sent still get replies that were on their way, and fail with the word once the transport closes', async (t) => {
   const link = new Link('b', { waitMs: 5000 });
   const remote = createRemote<Api>(link);
   const first = serve(t);
   link.bind(first, 0);
   t.is(await remote.echo(1), 1);
-  // The old endpoint has not seen any close (as when the coordinator's word beats the socket's end).
-  const inFlight = remote.echo(2);
+  // The word comes before the old endpoint saw any close (as when the coordinator's word beats the
+  // socket's end): what the peer answered before it died still arrives.
+  const answered = remote.echo(2);
+  const unanswered = remote.never();
   link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
-  t.true(first.closed);
   t.is(link.state, 'down');
-  const error = await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
+  t.false(first.closed, 'the old endpoint stays open for what is on its way');
+  t.is(await answered, 2, 'a reply sent before the death resolves');
+  die(first);
+  const error = await t.throwsAsync(unanswered, { instanceOf: WorkerDiedError });
   t.like(error, { reason: 'crash', signal: 'SIGKILL' });
   const later = remote.echo(3);
   link.bind(serve(t), 1);

@@ -79,6 +79,37 @@ for (const kind of TRANSPORT_KINDS) {
     );
   });
 
+  test(`${kind}: a slow receiver is handed every frame sent before the other side closed, and only then the close`, async (t) => {
+    // The receiver falls far behind (work per frame); the other side's close arrives while most frames
+    // still wait on this side. They were received: each must be delivered before the close is reported.
+    const [a, b] = await createTransportPair(t, kind, { framesPerTurn: 16 });
+    const count = 20_000;
+    let closedAfter = -1;
+    const frames: number[] = [];
+    const closed = deferred<Error | undefined>();
+    b.start({
+      frame(bytes) {
+        frames.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0));
+        const end = performance.now() + 0.02;
+        while (performance.now() < end);
+      },
+      close(error) {
+        closedAfter = frames.length;
+        closed.resolve(error);
+      },
+      drain() {},
+    });
+    record(a).start();
+    for (let i = 0; i < count; i++) a.send(frame(i, 64));
+    a.close();
+    t.is(await withDeadline(closed.promise, 20_000, 'the close'), undefined, 'a clean close');
+    t.is(closedAfter, count, 'every frame was delivered before the close');
+    t.true(
+      frames.every((seq, i) => seq === i),
+      'in order',
+    );
+  });
+
   test(`${kind}: a graceful close delivers every frame sent before it, then both sides report one clean close`, async (t) => {
     const [a, b] = await createTransportPair(t, kind);
     const ra = record(a);

@@ -65,6 +65,8 @@ export class Channel {
   readonly #keepalive = new Keepalive();
   #closed: Error | undefined;
   #closing = false;
+  /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
+  #peerDeath: Error | undefined;
 
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
@@ -87,7 +89,7 @@ export class Channel {
     this.#listener = listener;
     this.#transport.start({
       frame: (bytes, transferred) => this.#receive(bytes, transferred),
-      close: (cause) => this.#fail(this.#closeError(cause)),
+      close: (cause) => this.#fail(this.#peerDeath ?? this.#closeError(cause)),
       drain: () => {
         this.#transportFull = false;
         this.#scheduleFlush();
@@ -104,6 +106,7 @@ export class Channel {
    */
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
+    if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
@@ -127,6 +130,7 @@ export class Channel {
    */
   sendSystem(message: Message, isCall: boolean): void {
     if (this.#closed) throw this.#closed;
+    if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     this.#queue(message);
     if (isCall) this.#window.inFlight++;
@@ -188,6 +192,19 @@ export class Channel {
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);
     this.#transport.close();
+  }
+
+  /**
+   * The peer is known to be dead (its exit was seen, or the coordinator said so). What it sent before it
+   * died may still be on its way, and a reply in it must still resolve: so nothing more is sent, and what
+   * is unsettled fails with `error` when the transport reports its close. That close comes once every
+   * frame the transport received has been delivered, and it does come: the operating system closes a
+   * dead thread's port and a dead process's sockets.
+   */
+  peerDied(error: Error): void {
+    if (this.#closed || this.#peerDeath) return;
+    this.#peerDeath = error;
+    this.#window.rejectAll(error);
   }
 
   /**

@@ -202,7 +202,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting =
       handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
-    if (!restarting) handle.link.destroy(diedError(handle.name, event.reason, event));
+    if (!restarting) handle.link.close(diedError(handle.name, event.reason, event));
     this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });
     if (restarting) void this.#restart(handle);

@@ -119,11 +119,14 @@ export class WorkerHandle {
     this.link.bind(this.control!, this.incarnation);
   }
 
-  /** Ends this incarnation at once with `reason` (kill, hung): calls fail now, the process or thread is stopped. */
+  /**
+   * Ends this incarnation at once with `reason` (kill, hung): the thread or process is stopped; new calls
+   * fail now, and calls in flight fail as soon as what it sent before it stopped has been read.
+   */
   kill(reason: DeathReason): void {
     if (!this.child || this.child.hasExited || this.#endingReason) return;
     this.#endingReason = reason;
-    this.#failCalls(diedError(this.name, reason));
+    this.#peerDied(diedError(this.name, reason));
     this.child.kill();
   }
 
@@ -169,8 +172,10 @@ export class WorkerHandle {
     return closedChannelError(this.name, this.control?.exitNotice, 'disconnected', cause);
   }
 
-  #failCalls(error: WorkerDiedError): void {
-    this.control?.destroy(error);
+  /** Calls to this incarnation fail with `error`, once what it sent before it died has been read. */
+  #peerDied(error: WorkerDiedError): void {
+    this.link.peerExited(this.incarnation, error);
+    this.control?.channel.peerDied(error);
   }
 
   #exited(incarnation: number, exit: ExitInfo): void {
@@ -179,8 +184,7 @@ export class WorkerHandle {
     this.#env.forgetProcess(this.name);
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected' ? this.#endingReason : exit.crashed ? 'crash' : 'exit';
-    const error = diedError(this.name, reason, exit);
-    this.#failCalls(error);
+    this.#peerDied(diedError(this.name, reason, exit));
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };

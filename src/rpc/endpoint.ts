@@ -19,6 +19,8 @@ import { Responder, type ResponderConfig } from './responder.js';
 export interface EndpointConfig extends RpcOptions, ResponderConfig {}
 
 const RESOLVED = Promise.resolve();
+/** For a call or notify refused before it was queued: it did not run. */
+const NOT_SENT = { sent: false } as const;
 const noop = (): void => {};
 
 export class Endpoint {
@@ -67,7 +69,7 @@ export class Endpoint {
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
-    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method));
+    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
     const id = ++this.#nextId;
     let waiting: Promise<void> | undefined;
     try {
@@ -75,7 +77,7 @@ export class Endpoint {
       if (isSystemMethod(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
       else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
-      return Promise.reject(errorForMethod(toError(error), method));
+      return Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
     this.counts.calls++;
     // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
@@ -99,11 +101,11 @@ export class Endpoint {
   notify(method: string, args: unknown[]): Promise<void> {
     let accepted: Promise<void> | undefined;
     try {
-      if (this.#closedWith) throw errorForMethod(this.#closedWith, method);
+      if (this.#closedWith) throw errorForMethod(this.#closedWith, method, NOT_SENT);
       if (isSystemMethod(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
-      accepted = Promise.reject(errorForMethod(toError(error), method));
+      accepted = Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
     this.counts.notifies++;
     if (!accepted) return RESOLVED;

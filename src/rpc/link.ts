@@ -12,13 +12,16 @@ import { TimeoutError, WorkerDiedError, errorForMethod, toError, type DeathReaso
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
 import type { CallOptions } from './pending-call.js';
+import { ParkedCalls, type Parked } from './parked-calls.js';
 import type { Caller } from './remote.js';
 
 type LinkState = 'connecting' | 'open' | 'down' | 'dead';
 
-interface Parked {
+/** Calls failed by the link itself never reached a channel: they did not run. */
+const NOT_SENT = { sent: false } as const;
+
+interface ParkedCall extends Parked {
   run(endpoint: Endpoint): void;
-  fail(error: Error): void;
 }
 
 export class Link implements Caller {
@@ -26,10 +29,9 @@ export class Link implements Caller {
   readonly #waitMs: number;
   #state: LinkState = 'connecting';
   #endpoint: Endpoint | undefined;
-  #parked: Parked[] = [];
+  readonly #parked: ParkedCalls<ParkedCall>;
   #deadError: Error | undefined;
   #lastDeath: WorkerDiedError | undefined;
-  #waitTimer: NodeJS.Timeout | undefined;
   #incarnation = -1;
   /** The latest incarnation the coordinator said has ended (-1: none). */
   #endedUpTo = -1;
@@ -45,6 +47,7 @@ export class Link implements Caller {
     this.name = name;
     this.#waitMs = waitMs;
     this.#callTimeoutMs = callTimeoutMs;
+    this.#parked = new ParkedCalls(waitMs, (expired) => this.#waitExpired(expired));
   }
 
   get state(): LinkState {
@@ -82,12 +85,10 @@ export class Link implements Caller {
     const previous = this.#endpoint;
     this.#incarnation = incarnation;
     this.#endpoint = endpoint;
-    if (previous && previous !== endpoint) previous.destroy(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+    // A newer incarnation replaces one whose end was not reported yet: the old one is dead.
+    if (previous && previous !== endpoint) previous.channel.peerDied(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
     this.#state = 'open';
-    this.#stopWaitTimer();
-    const parked = this.#parked;
-    this.#parked = [];
-    for (const call of parked) call.run(endpoint);
+    for (const call of this.#parked.takeAll()) call.run(endpoint);
     this.#wakeBindWaiters(incarnation, true);
     endpoint.onClose((error) => {
       if (this.#endpoint !== endpoint) return;
@@ -98,15 +99,22 @@ export class Link implements Caller {
   }
 
   /**
-   * Incarnation `incarnation` of the peer has ended (the coordinator says so, and a new one is coming).
-   * Its endpoint may not have seen the close yet (a socket's end can arrive after the coordinator's word):
-   * drop it now, failing its calls with `error`, so that calls from here on wait for the next incarnation
-   * instead of going to the dead one.
+   * Incarnation `incarnation` of the peer has exited. Its endpoint may not have seen the close yet (the
+   * word of the death can come before the last frames the peer sent): it leaves the link now, so calls
+   * from here on wait for the next incarnation (`restarting`) or fail at once, while calls already on it
+   * still get the replies that are on their way, and fail with `error` once its transport is closed.
    */
-  peerExited(incarnation: number, error: WorkerDiedError): void {
-    if (this.#endpoint && this.#incarnation <= incarnation) this.#endpoint.destroy(error);
+  peerExited(incarnation: number, error: WorkerDiedError, restarting = true): void {
+    const endpoint = this.#endpoint;
+    if (endpoint && this.#incarnation <= incarnation) {
+      this.#endpoint = undefined;
+      this.#lastDeath = error;
+      if (this.#state === 'open') this.#state = 'down';
+      endpoint.channel.peerDied(error);
+    }
     this.#endedUpTo = Math.max(this.#endedUpTo, incarnation);
     this.#wakeBindWaiters(incarnation, false);
+    if (!restarting) this.close(error);
   }
 
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
@@ -124,11 +132,8 @@ export class Link implements Caller {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#deadError = error;
-    this.#stopWaitTimer();
     this.#endpoint = undefined;
-    const parked = this.#parked;
-    this.#parked = [];
-    for (const call of parked) call.fail(error);
+    for (const call of this.#parked.takeAll()) call.fail(error);
     this.#wakeBindWaiters(Infinity, false);
   }
 
@@ -144,7 +149,7 @@ export class Link implements Caller {
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.#endpoint) return this.#endpoint.call(method, args, options);
-    if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method));
+    if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     return new Promise((resolve, reject) => {
       // The call's timeout and signal count from when it was made, including the time spent parked.
       const parkedAt = performance.now();
@@ -161,17 +166,18 @@ export class Link implements Caller {
       };
       const giveUp = (error: unknown): void => {
         if (!finish()) return;
-        this.#unpark(parked);
+        this.#parked.remove(parked);
         reject(error);
       };
       const onAbort = (): void => giveUp(signal!.reason);
-      const parked: Parked = {
+      const parked: ParkedCall = {
+        parkedAt,
         run: (endpoint) => {
           if (!finish()) return;
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
           endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
         },
-        fail: (error) => giveUp(errorForMethod(error, method)),
+        fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };
       if (signal?.aborted) return giveUp(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -179,7 +185,7 @@ export class Link implements Caller {
         // Not unref'd: while the call is parked, this timer is what will settle it.
         timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
       }
-      this.#park(parked);
+      this.#parked.push(parked);
     });
   }
 
@@ -187,12 +193,13 @@ export class Link implements Caller {
     if (this.#endpoint) return this.#endpoint.notify(method, args);
     let result: Promise<void>;
     if (this.#deadError) {
-      result = Promise.reject(errorForMethod(this.#deadError, method));
+      result = Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     } else {
       result = new Promise((resolve, reject) => {
-        this.#park({
+        this.#parked.push({
+          parkedAt: performance.now(),
           run: (endpoint) => endpoint.notify(method, args).then(resolve, reject),
-          fail: (error) => reject(errorForMethod(error, method)),
+          fail: (error) => reject(errorForMethod(error, method, NOT_SENT)),
         });
       });
     }
@@ -200,34 +207,11 @@ export class Link implements Caller {
     return result;
   }
 
-  #park(call: Parked): void {
-    this.#parked.push(call);
-    if (!this.#waitTimer) {
-      // Not unref'd: parked calls are settled by a bind, a kill, or this timer.
-      this.#waitTimer = setTimeout(() => this.#waitExpired(), this.#waitMs);
-    }
-  }
-
-  /** A parked call gave up (timeout, abort): it leaves the queue, and the wait ends with the last one. */
-  #unpark(call: Parked): void {
-    const index = this.#parked.indexOf(call);
-    if (index >= 0) this.#parked.splice(index, 1);
-    if (this.#parked.length === 0) this.#stopWaitTimer();
-  }
-
-  #waitExpired(): void {
-    this.#waitTimer = undefined;
-    const parked = this.#parked;
-    this.#parked = [];
+  #waitExpired(expired: ParkedCall[]): void {
     const error =
       this.#lastDeath ??
       new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error(`No connection within ${this.#waitMs} ms`) });
-    for (const call of parked) call.fail(error);
-  }
-
-  #stopWaitTimer(): void {
-    if (this.#waitTimer) clearTimeout(this.#waitTimer);
-    this.#waitTimer = undefined;
+    for (const call of expired) call.fail(error);
   }
 }
 

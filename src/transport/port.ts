@@ -26,6 +26,8 @@ export class PortTransport implements Transport {
   #sliceStart = 0;
   #sliceOpen = false;
   #closeScheduled = false;
+  /** The port closed while frames still waited in the inbox: report it once they are delivered. */
+  #closeAfterInbox = false;
   readonly #closeSlice = (): void => {
     this.#sliceOpen = false;
     this.#closeScheduled = false;
@@ -44,6 +46,7 @@ export class PortTransport implements Transport {
     }
     this.#inbox = [];
     this.#draining = false;
+    if (this.#closeAfterInbox) this.#closeOnce.report(this.#pendingError);
   };
 
   constructor(port: MessagePort) {
@@ -105,7 +108,12 @@ export class PortTransport implements Transport {
       }
     });
     this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
-    this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
+    // Node emits 'close' only after handing us every message posted before the other side went, but
+    // some of those may still wait in our inbox: they were received, so they are delivered first.
+    this.#port.on('close', () => {
+      if (this.#draining) this.#closeAfterInbox = true;
+      else this.#closeOnce.report(this.#pendingError);
+    });
     // A port that receives messages keeps its thread alive; that is the owner's choice, not ours.
     this.#port.start();
   }

@@ -99,9 +99,7 @@ export class PeerTable {
    * otherwise the peer is gone for good and its link fails every call at once from now on.
    */
   peerExited(name: string, incarnation: number, restarting: boolean, error: WorkerDiedError): void {
-    const link = this.links.get(name);
-    if (restarting) link?.peerExited(incarnation, error);
-    else link?.destroy(error);
+    this.links.get(name)?.peerExited(incarnation, error, restarting);
   }
 
   /** Closes every peer channel (flushing what is queued) and the listener. */

@@ -147,6 +147,8 @@ export interface TransportPairOptions {
   maxFrameBytes?: number;
   /** TCP only: pass the bytes through a re-chunking proxy driven by this random source. */
   rechunk?: () => number;
+  /** Memory only: frames a receiver takes per macrotask (see MemoryTransportOptions). */
+  framesPerTurn?: number;
 }
 
 /** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
@@ -158,7 +160,7 @@ export async function createTransportPair(
   let pair: [Transport, Transport];
   switch (kind) {
     case 'memory':
-      pair = createMemoryTransportPair();
+      pair = createMemoryTransportPair(options.framesPerTurn === undefined ? undefined : { framesPerTurn: options.framesPerTurn });
       break;
     case 'port': {
       const { port1, port2 } = new MessageChannel();
