@@ -7,7 +7,7 @@
  *   otherwise encode a function as `undefined` and silently drop the argument.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
  *   message must decode on its own, because a message whose encoding fails half-way is never sent, and a
- *   sequential structure defined inside it would be lost with it (seen: the stream after such a failure
+ *   sequential structure defined inside it would be lost with it (the stream after such a failure
  *   decodes to garbage).
  */
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
@@ -17,10 +17,14 @@ import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js'
 const OPTIONS = { moreTypes: true } as const;
 
 /**
- * msgpackr keeps writing into the buffer of its largest message: after a 100 MB argument every later
- * buffer would be that large. Past this size the encoder is replaced by a fresh one.
+ * msgpackr encodes into one buffer per thread, shared by every Packr (a module-level variable in its
+ * pack.js), and keeps the largest it ever grew: after one 100 MB argument, 100+ MB would stay allocated
+ * for good. After a message past this size, the next encode hands msgpackr a small buffer again (its
+ * `useBuffer`); a fresh Packr would not help, as the buffer is not the Packr's.
  */
 const LARGE_MESSAGE_BYTES = 1 << 20;
+/** The buffer msgpackr starts with. */
+const INITIAL_BUFFER_BYTES = 8192;
 
 /**
  * Where a transferred buffer stands in a message (see transfer.ts). msgpackr's extensions are global to
@@ -43,9 +47,9 @@ function refuseFunction(): never {
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
 export class Encoder {
-  #packr = Encoder.#create();
-  /** The last encode was large: the next one starts on a fresh packr (see LARGE_MESSAGE_BYTES). */
-  #replace = false;
+  readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction });
+  /** The last encode was large: the next one starts on a small buffer (see LARGE_MESSAGE_BYTES). */
+  #shrink = false;
   /**
    * The bytes of the last `encodeScratch` are `scratch[scratchStart, scratchEnd)`: msgpackr's own buffer,
    * valid until the next encode unless `keep()` is called first.
@@ -53,10 +57,6 @@ export class Encoder {
   scratch: Uint8Array = new Uint8Array(0);
   scratchStart = 0;
   scratchEnd = 0;
-
-  static #create(): Packr {
-    return new Packr({ ...OPTIONS, writeFunction: refuseFunction });
-  }
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
   encode(value: unknown): Uint8Array {
@@ -69,9 +69,10 @@ export class Encoder {
    * `scratch[scratchStart, scratchEnd)` until the next encode. Copy them out, or `keep()` them.
    */
   encodeScratch(value: unknown): number {
-    if (this.#replace) {
-      this.#packr = Encoder.#create();
-      this.#replace = false;
+    if (this.#shrink) {
+      // Bytes kept from the large encode are views of the old buffer: they keep it only as long as they live.
+      this.#packr.useBuffer(Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES));
+      this.#shrink = false;
     }
     let buffer: ScratchBuffer;
     try {
@@ -85,7 +86,7 @@ export class Encoder {
     this.scratchStart = buffer.start;
     this.scratchEnd = buffer.end;
     const length = buffer.end - buffer.start;
-    if (length > LARGE_MESSAGE_BYTES) this.#replace = true;
+    if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
     return length;
   }
 
