@@ -1,5 +1,5 @@
 /**
- * Batching policy (DESIGN "Wire and batching"): a burst issued in one event-loop turn leaves as one
+ * Batching policy (docs/architecture.md, Batching): a burst issued in one event-loop turn leaves as one
  * frame; `maxBatchBytes` splits batches (a single larger message goes alone); `flushDelayMs` coalesces
  * across turns. And the channel's options are validated with errors naming the option and the value.
  */
@@ -17,6 +17,7 @@ failOnLeaks(test);
 
 /** Wraps a transport and records every frame sent through it. */
 class RecordingTransport implements Transport {
+  readonly kind = 'recording';
   readonly frames: Uint8Array[] = [];
   constructor(readonly inner: Transport) {}
   get closed(): boolean {

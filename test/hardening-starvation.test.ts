@@ -1,5 +1,5 @@
 /**
- * The slow receiver's other channels (issue 6): while a worker drains a flood of notifies from one peer,
+ * The slow receiver's other channels: while a worker drains a flood of notifies from one peer,
  * its other channels — the coordinator's control channel, with its heartbeats and calls — must still be
  * served promptly, and the heartbeat must not take it for hung.
  */

@@ -1,5 +1,5 @@
 /**
- * Replies match their calls (DESIGN "Semantics" 2): under 10k concurrent calls whose handlers finish in
+ * Replies match their calls (docs/semantics.md §2): under 10k concurrent calls whose handlers finish in
  * random order, every call resolves with its own result, exactly once.
  */
 import test from 'ava';

@@ -1,5 +1,5 @@
 /**
- * Hostile and broken input on TCP (DESIGN "Security"): malformed, truncated or oversized frames close
+ * Hostile and broken input on TCP (docs/semantics.md §11): malformed, truncated or oversized frames close
  * that one connection with ProtocolError; the process and every other connection keep working.
  */
 import type net from 'node:net';

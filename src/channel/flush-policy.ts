@@ -13,10 +13,9 @@
  */
 
 /**
- * While calls are in flight a batch this large leaves at once. Measured against end-of-turn only (paired
- * A/B, 1000 calls in flight): +50–70% calls/s on every pair; 2 KiB gained half as much (more frames),
- * 8 KiB a little less; flushing early with nothing in flight (replies, notify bursts) gained nothing for
- * calls and cost notifies.
+ * While calls are in flight a batch this large leaves at once, so the peer works on it while this side
+ * builds the next. Smaller sizes send more frames; with nothing in flight (replies, notify bursts) an
+ * early flush only splits batches.
  */
 export const EARLY_FLUSH_BYTES = 4 * 1024;
 
