@@ -70,6 +70,19 @@ export class WorkerDiedError extends ConvoyError {
   }
 }
 
+/**
+ * A worker could not be started: its module failed to load, its factory threw, or it exited or ran out
+ * of time while starting. `worker` names it; `cause` holds what went wrong.
+ */
+export class WorkerStartError extends ConvoyError {
+  readonly worker: string;
+
+  constructor(worker: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_CONVOY_START', `Worker "${worker}" failed to start: ${message}`, options);
+    this.worker = worker;
+  }
+}
+
 /** A handler threw. `message` is the original message; the rest of the original travels alongside. */
 export class RemoteError extends ConvoyError {
   readonly remoteName: string;

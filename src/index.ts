@@ -18,6 +18,7 @@ export { WorkerContext, type PeerExitEvent } from './worker/context.js';
 export {
   ConvoyError,
   WorkerDiedError,
+  WorkerStartError,
   RemoteError,
   MethodNotFoundError,
   SerializationError,
@@ -33,14 +34,4 @@ export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
 export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions } from './options.js';
 
-// --- For people extending convoy: transports, channels, the codec --------------------------------
-export type { Transport, TransportHandlers } from './transport/transport.js';
-export { createMemoryTransportPair } from './transport/memory.js';
-export { PortTransport } from './transport/port.js';
-export { TcpTransport } from './transport/tcp.js';
-export { Channel, type ChannelConfig } from './channel/channel.js';
-export { Endpoint, type EndpointConfig } from './rpc/endpoint.js';
-export { createRemote, type Caller } from './rpc/remote.js';
-export { Encoder, Decoder } from './protocol/codec.js';
-export { FrameDecoder, frameHeader } from './protocol/framing.js';
-export { PROTOCOL_VERSION, Kind, type Message } from './protocol/messages.js';
+// Transports, channels, the codec: `convoy/internals` (docs/internals.md).

@@ -44,6 +44,11 @@ export interface HealthOptions {
   maxRestarts?: number;
   /** Delay before the first restart; doubles each time up to 5 s. @default 100 */
   restartDelayMs?: number;
+  /**
+   * How long a TCP peer has to complete the authentication handshake; one that fails or stalls is
+   * dropped. @default 1000
+   */
+  handshakeTimeoutMs?: number;
 }
 
 export type FilledChannelOptions = Required<ChannelOptions>;
@@ -63,6 +68,7 @@ export const DEFAULTS = Object.freeze({
   startTimeoutMs: 30_000,
   maxRestarts: 5,
   restartDelayMs: 100,
+  handshakeTimeoutMs: 1000,
 } as const);
 
 export function expectNumber(name: string, value: unknown, { min = 0, integer = false, exclusiveMin = false } = {}): number {
@@ -116,6 +122,9 @@ export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions 
     startTimeoutMs: expectNumber('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
     maxRestarts: expectNumber('maxRestarts', pick(options, 'maxRestarts', DEFAULTS.maxRestarts), { integer: true }),
     restartDelayMs: expectNumber('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),
+    handshakeTimeoutMs: expectNumber('handshakeTimeoutMs', pick(options, 'handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs), {
+      exclusiveMin: true,
+    }),
   };
   if (filled.heartbeatTimeoutMs <= filled.heartbeatIntervalMs) {
     throw new TypeError(

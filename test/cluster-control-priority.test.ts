@@ -24,6 +24,7 @@ for (const kind of ['thread', 'process'] as const) {
     const exits = exitLog(cluster);
     const a = cluster.worker<Sink>('a');
     await a.resetSink(0);
+    await a.relay('b', 0); // opens a ↔ b, the channel a's report must list
     const oneWay = notify(a);
     const accepted: Promise<void>[] = [];
     for (let seq = 0; seq < FLOOD; seq++) accepted.push(oneWay.sink('coordinator', seq, ''));

@@ -43,6 +43,19 @@ const bad: [string, unknown, string][] = [
   ['a negative callTimeoutMs', { callTimeoutMs: -5, workers: [{ name: 'a', module: counter }] }, 'callTimeoutMs'],
   ['an unknown backpressure mode', { backpressure: 'drop', workers: [{ name: 'a', module: counter }] }, 'backpressure'],
   ['a negative heartbeatIntervalMs', { heartbeatIntervalMs: -1, workers: [{ name: 'a', module: counter }] }, 'heartbeatIntervalMs'],
+  ['a negative handshakeTimeoutMs', { handshakeTimeoutMs: -1, workers: [{ name: 'a', module: counter }] }, 'handshakeTimeoutMs'],
+  [
+    'a misspelt option (with the closest known name)',
+    { heartbeatTimeoutMS: 100, workers: [{ name: 'a', module: counter }] },
+    'did you mean `heartbeatTimeoutMs`',
+  ],
+  ['an unknown option', { frobnicate: true, workers: [{ name: 'a', module: counter }] }, '`frobnicate`'],
+  [
+    'an unknown worker spec field (with the closest known name)',
+    { workers: [{ name: 'a', module: counter, restarts: 'on-failure' }] },
+    '`workers[0]`; did you mean `restart`',
+  ],
+  ['an unknown pool field', { pool: { module: counter, threads: 2 }, workers: [{ name: 'a', module: counter }] }, '`threads` in `pool`'],
 ];
 
 for (const [title, options, names] of bad) {

@@ -7,9 +7,13 @@ import { Channel } from '../src/channel/channel.js';
 import { ClusterClosedError, WorkerDiedError } from '../src/errors.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { Link } from '../src/rpc/link.js';
+import { transfer } from '../src/protocol/transfer.js';
 import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
+import type { OpenReply } from '../src/protocol/control.js';
+import { deferred } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
+import { endpointClosed } from './helpers/pairs.js';
 
 // A call that gives up while parked must take the link's wait timer with it when it was the last one
 // (it kept the process alive for the whole waitMs, 60 s here).
@@ -112,6 +116,32 @@ test("each parked call waits its own full waitMs from when it was made, not the 
   t.like(b.ok ? {} : b.error, { code: 'ERR_CONVOY_WORKER_DIED', mayHaveRun: false });
 });
 
+test('a parked call that transfers buffers detaches them when it is made, and they arrive intact when it runs', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const remote = createRemote<{ sum(v: { bytes: Uint8Array; tail: Buffer }): { sum: number; kinds: string[] } }>(link);
+  const backing = new ArrayBuffer(16);
+  const bytes = new Uint8Array(backing, 4, 8).fill(3);
+  const tail = Buffer.from(backing, 12, 4).fill(1);
+  const result = remote.sum(transfer({ bytes, tail }, [backing]));
+  t.is(backing.byteLength, 0, 'detached at once, though the call waits for a channel');
+  const [a, b] = createMemoryTransportPair();
+  const server = new Endpoint(new Channel(b), {
+    api: {
+      sum: (v: { bytes: Uint8Array; tail: Buffer }) => ({
+        sum: [...v.bytes, ...v.tail].reduce((x, y) => x + y, 0),
+        kinds: [v.bytes.constructor.name, v.tail.constructor.name, `${v.bytes.byteOffset}+${v.bytes.length}`],
+      }),
+    },
+  });
+  const client = new Endpoint(new Channel(a), { peerName: 'b' });
+  t.teardown(() => {
+    client.destroy(new ClusterClosedError());
+    server.destroy(new ClusterClosedError());
+  });
+  link.bind(client, 0);
+  t.deepEqual(await result, { sum: 8 * 3 + 4, kinds: ['Uint8Array', 'Buffer', '4+8'] });
+});
+
 test('destroy fails parked and later calls at once; close leaves the current endpoint open', async (t) => {
   const dead = new Link('b', { waitMs: 60_000 });
   const parked = createRemote<Api>(dead).echo(1);
@@ -143,30 +173,58 @@ test('an endpoint of an older incarnation is refused; a newer one replaces the c
   link.bind(next, 3);
   t.is(link.endpoint, next);
   t.is(link.incarnation, 3);
-  t.true(await link.whenBound(3));
   t.is(await createRemote<Api>(link).echo(9), 9);
   // The replaced endpoint's peer is dead: its calls fail once its transport closes.
   die(first);
   await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
 });
 
-test('whenBound: true once that incarnation (or a later one) is bound; false once it ended or the link died, so wiring never waits for a peer that is gone', async (t) => {
-  const link = new Link('b', { waitMs: 60_000 });
-  const died = new WorkerDiedError({ worker: 'b', reason: 'killed' });
-  const first = link.whenBound(0);
-  const second = link.whenBound(1);
-  link.peerExited(0, died);
-  t.false(await first, 'incarnation 0 ended before it was bound');
-  link.bind(serve(t), 1);
-  t.true(await second);
-  t.true(await link.whenBound(0), 'a later incarnation is bound');
-  const third = link.whenBound(2);
-  const later = link.whenBound(5);
-  link.peerExited(2, died);
-  t.false(await third);
-  link.destroy(died);
-  t.false(await later, 'a dead link binds nothing more');
-  t.false(await link.whenBound(9));
+test('the first parked call asks for a channel, once; a lost channel is named in the next ask; an endpoint to an ended incarnation is refused', async (t) => {
+  const asks: number[] = [];
+  let answer = deferred<OpenReply>();
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: (had) => {
+      asks.push(had);
+      return answer.promise;
+    },
+  });
+  const remote = createRemote<Api>(link);
+  const first = remote.echo(1);
+  const second = remote.echo(2);
+  void notify(remote).log(3);
+  t.deepEqual(asks, [0], 'one ask for three parked messages, naming no previous channel');
+  answer.resolve({ ok: true });
+  const endpoint = serve(t);
+  link.bind(endpoint, 0, 7);
+  t.deepEqual([await first, await second], [1, 2]);
+  // The channel is lost while the peer lives (no word of its exit): the next call asks again, naming pair 7.
+  answer = deferred<OpenReply>();
+  die(endpoint);
+  await endpointClosed(endpoint, 5000);
+  const third = remote.echo(4);
+  t.deepEqual(asks, [0, 7]);
+  answer.resolve({ ok: true });
+  // A hand-off for an incarnation that has ended meanwhile is refused; the next one is taken.
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  const stale = serve(t);
+  link.bind(stale, 0, 8);
+  t.true(stale.closed, 'an endpoint to the ended incarnation is closed, not bound');
+  link.bind(serve(t), 1, 9);
+  t.is(await third, 4);
+});
+
+test('an ask answered with a final exit fails the parked calls with that death, and every later call at once', async (t) => {
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: async () => ({ ok: false, exit: { name: 'b', incarnation: 0, reason: 'exit', exitCode: 3, restarting: false } }),
+  });
+  const remote = createRemote<Api>(link);
+  const parked = await t.throwsAsync(remote.echo(1), { instanceOf: WorkerDiedError });
+  t.like(parked, { reason: 'exit', exitCode: 3, mayHaveRun: false });
+  const later = await t.throwsAsync(remote.echo(2), { instanceOf: WorkerDiedError });
+  t.like(later, { reason: 'exit', mayHaveRun: false });
+  t.is(link.state, 'dead');
 });
 
 test('word that an incarnation exited moves later calls to the next one; calls already sent still get replies that were on their way, and fail with the word once the transport closes', async (t) => {

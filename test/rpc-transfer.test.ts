@@ -1,5 +1,5 @@
 /**
- * transfer(value, list) inside ordered calls (issue 6): on a MessagePort (and the in-memory pair) the
+ * transfer(value, list) inside ordered calls: on a MessagePort (and the in-memory pair) the
  * marked ArrayBuffers move beside the frame instead of being copied into it; over TCP they are encoded
  * inline. On every transport the sender's buffers are detached once the call is made, views keep their
  * type, offset and length, and order with the other calls and notifies is kept.

@@ -84,6 +84,11 @@ export class Channel {
     return this.#transport.label;
   }
 
+  /** The transport's kind: `port`, `tcp`, `memory`, … */
+  get transportKind(): string {
+    return this.#transport.kind;
+  }
+
   /** Starts delivery. Call once, before or after the first send. */
   start(listener: ChannelListener): void {
     this.#listener = listener;

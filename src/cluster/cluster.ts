@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '../errors.js';
 import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
@@ -18,7 +18,8 @@ import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
-import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
+import { rejectUnknownKeys } from '../option-keys.js';
+import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent } from './types.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
@@ -59,7 +60,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
     const specs = expandSpecs(options.workers);
-    const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
+    const system = (handle: WorkerHandle) => ({
+      [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args),
+      [System.open]: (peer: string, had: number) => this.#wiring.open(handle, peer, had),
+    });
     for (const { name, spec } of specs) {
       this.#handles.set(
         name,
@@ -138,19 +142,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#listener = await ControlListener.open(this.#host, {
         secret: this.#secret,
         maxFrameBytes: this.#channel.maxFrameBytes,
-        handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+        handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
       });
     }
     const started = performance.now();
     try {
-      const results = await settleLimited(handles, START_CONCURRENCY, (h) => h.start());
+      // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
+      const results = await settleLimited(handles, START_CONCURRENCY, async (h) => {
+        await h.start();
+        h.markReady();
+      });
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
         const cause = (results[failed] as PromiseRejectedResult).reason;
-        throw new Error(`Worker "${handles[failed]!.name}" failed to start: ${toError(cause).message}`, { cause });
+        throw cause instanceof WorkerStartError ? cause : new WorkerStartError(handles[failed]!.name, toError(cause).message, { cause });
       }
-      await this.#wiring.wire(handles);
-      for (const handle of handles) handle.markReady();
     } catch (error) {
       await this.close();
       throw error;
@@ -180,7 +186,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       channel: this.#channel,
       callTimeoutMs: this.#callTimeoutMs,
       linkWaitMs: this.#health.startTimeoutMs,
-      handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+      handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
       host: this.#host,
     };
     if (this.#listener) {
@@ -202,7 +208,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting =
       handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
-    if (!restarting) handle.link.close(diedError(handle.name, event.reason, event));
+    if (!restarting) {
+      handle.gaveUp();
+      handle.link.close(diedError(handle.name, event.reason, event));
+    }
     this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });
     if (restarting) void this.#restart(handle);
@@ -220,13 +229,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const started = performance.now();
       try {
         await handle.start();
-        // Ready, watched and announced in the wiring's own step: a death from then on is an ordinary death.
-        await this.#wiring.wireAlone(handle, () => {
-          if (this.#closing) return;
-          handle.markReady();
-          this.#heartbeat.watch(handle);
-          this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
-        });
+        if (this.#closing) return;
+        // Ready, watched and announced in one step: a death from then on is an ordinary death.
+        handle.markReady();
+        this.#heartbeat.watch(handle);
+        this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
@@ -236,6 +243,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     if (this.#closing) return;
     handle.state = 'dead';
+    handle.gaveUp();
     const error = new WorkerDiedError(
       { worker: handle.name, reason: 'crash' },
       { cause: new Error(`Gave up after ${handle.restarts} restarts`, lastError === undefined ? undefined : { cause: lastError }) },
@@ -288,6 +296,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 /** Starts a cluster; resolves once every worker is loaded and connected to every other. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   if (typeof options !== 'object' || options === null) throw new TypeError('startCluster() expects an options object');
+  rejectUnknownKeys(options, CLUSTER_OPTION_KEYS, 'startCluster() options');
+  if (options.pool !== undefined) rejectUnknownKeys(options.pool, POOL_SPEC_KEYS, '`pool`');
   const cluster = new Cluster(options);
   await cluster.start();
   return cluster;

@@ -46,8 +46,6 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
   pool?: PoolSpec;
   /** Interface every listener binds. @default '127.0.0.1' */
   host?: string;
-  /** How long a TCP peer has to complete the authentication handshake. @default 1000 */
-  handshakeTimeoutMs?: number;
 }
 
 export interface WorkerExitEvent {
@@ -79,3 +77,48 @@ export interface ClusterEvents {
   'worker-exit': [event: WorkerExitEvent];
   'worker-restart': [event: WorkerRestartEvent];
 }
+
+// Every option name, so that an unknown one is an error (see option-keys.ts). The checks below fail to
+// compile when an option is added to a type and not here.
+export const CLUSTER_OPTION_KEYS = [
+  'workers',
+  'expose',
+  'pool',
+  'host',
+  'flushDelayMs',
+  'maxBatchBytes',
+  'maxFrameBytes',
+  'maxQueuedBytes',
+  'maxInFlight',
+  'backpressure',
+  'callTimeoutMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'startTimeoutMs',
+  'maxRestarts',
+  'restartDelayMs',
+  'handshakeTimeoutMs',
+] as const satisfies readonly (keyof ClusterOptions)[];
+
+export const WORKER_SPEC_KEYS = [
+  'name',
+  'module',
+  'kind',
+  'count',
+  'restart',
+  'maxRestarts',
+  'serial',
+  'data',
+  'env',
+  'argv',
+  'execArgv',
+  'resourceLimits',
+] as const satisfies readonly (keyof WorkerSpec)[];
+
+export const POOL_SPEC_KEYS = ['module', 'maxThreads', 'minThreads'] as const satisfies readonly (keyof PoolSpec)[];
+
+type Exhaustive<Listed, All> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
+const allClusterOptions: Exhaustive<(typeof CLUSTER_OPTION_KEYS)[number], keyof ClusterOptions> = true;
+const allWorkerSpecKeys: Exhaustive<(typeof WORKER_SPEC_KEYS)[number], keyof WorkerSpec> = true;
+const allPoolSpecKeys: Exhaustive<(typeof POOL_SPEC_KEYS)[number], keyof PoolSpec> = true;
+void [allClusterOptions, allWorkerSpecKeys, allPoolSpecKeys];

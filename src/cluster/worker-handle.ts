@@ -22,7 +22,8 @@ export interface HandleEnv {
   expectProcess(name: string, incarnation: number): Promise<Transport>;
   forgetProcess(name: string): void;
   expose: object;
-  system: object;
+  /** convoy's own handlers for this worker's calls to the coordinator (`\0open`, `\0pool`). */
+  system(handle: WorkerHandle): object;
   startTimeoutMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
@@ -51,6 +52,9 @@ export class WorkerHandle {
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
+  /** Waiting for this worker to be ready (true) or gone for good (false). */
+  readonly #readyWaiters = new Set<(ready: boolean) => void>();
+  #gaveUp = false;
 
   constructor(name: string, spec: WorkerSpec, env: HandleEnv) {
     this.name = name;
@@ -112,11 +116,40 @@ export class WorkerHandle {
    */
   markReady(): void {
     if (this.state !== 'starting' || !this.control || this.control.closed || !this.child || this.child.hasExited) {
-      throw new Error(`Worker "${this.name}" died while the mesh was being wired`);
+      throw new Error(`Worker "${this.name}" died before it was ready`);
     }
     this.state = 'ready';
     this.readyAt = performance.now();
     this.link.bind(this.control!, this.incarnation);
+    this.#wakeReadyWaiters(true);
+  }
+
+  /**
+   * Resolves true once this worker is ready (at once if it is), false once it is gone for good
+   * (`gaveUp()`, `destroy()`) or after `timeoutMs`.
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state === 'closed' || this.#gaveUp) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ready: boolean): void => {
+        clearTimeout(timer);
+        this.#readyWaiters.delete(done);
+        resolve(ready);
+      };
+      this.#readyWaiters.add(done);
+    });
+  }
+
+  /** This worker will not be started again: whoever waits for it to be ready stops waiting. */
+  gaveUp(): void {
+    this.#gaveUp = true;
+    this.#wakeReadyWaiters(false);
+  }
+
+  #wakeReadyWaiters(ready: boolean): void {
+    for (const wake of [...this.#readyWaiters]) wake(ready);
   }
 
   /**
@@ -133,6 +166,7 @@ export class WorkerHandle {
   /** Forced stop as part of close(): no death event. */
   destroy(error: Error): void {
     this.state = 'closed';
+    this.#wakeReadyWaiters(false);
     this.#deathReported = true;
     this.link.destroy(error);
     this.control?.destroy(error);
@@ -148,7 +182,7 @@ export class WorkerHandle {
     });
     const control = new Endpoint(channel, {
       api: this.#env.expose,
-      system: this.#env.system,
+      system: this.#env.system(this),
       peerName: this.name,
       localName: COORDINATOR,
       callTimeoutMs: this.#env.callTimeoutMs,

@@ -12,6 +12,7 @@ export interface MemoryTransportOptions {
 }
 
 class MemoryTransport implements Transport {
+  readonly kind = 'memory';
   readonly label = 'memory';
   readonly #framesPerTurn: number;
   readonly transfers = true;

@@ -14,6 +14,7 @@ const SLICE_MS = 10;
 const SLICE_CHECK_MS = 1;
 
 export class PortTransport implements Transport {
+  readonly kind = 'port';
   readonly label = 'port';
   readonly transfers = true;
   readonly #port: MessagePort;

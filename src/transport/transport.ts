@@ -32,7 +32,9 @@ export interface Transport {
   /** Closes at once, dropping anything unsent; `close` is reported with `error`. Idempotent. */
   destroy(error?: Error): void;
   readonly closed: boolean;
-  /** A short description for errors and stats: `port`, `tcp 127.0.0.1:4242`, `memory`. */
+  /** What kind of transport this is, for stats: `port`, `tcp`, `memory`. */
+  readonly kind: string;
+  /** A short description for errors: `port`, `tcp 127.0.0.1:4242`, `memory`. */
   readonly label: string;
 }
 

@@ -4,12 +4,10 @@
  * a TCP connection to the coordinator. When the IPC channel disconnects, the coordinator is gone (even
  * SIGKILLed): the process exits at once, so no worker outlives its cluster.
  */
-import { connect } from 'node:net';
 import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { dialHandshake } from '../transport/tcp-handshake.js';
-import { TcpTransport } from '../transport/tcp.js';
+import { dialTcp } from '../transport/tcp-auth.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ProcessBootMessage {
@@ -34,21 +32,18 @@ export function runProcess(): void {
 
 async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
-  const socket = connect({ host: boot.coordinatorHost!, port: boot.coordinatorPort!, noDelay: true });
-  socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('close', () => reject(new Error('Could not reach the coordinator')));
-  });
   const secretBytes = new Uint8Array(secret);
-  const { leftover } = await dialHandshake(socket, {
+  const control = await dialTcp({
+    host: boot.coordinatorHost!,
+    port: boot.coordinatorPort!,
     secret: secretBytes,
     from: boot.name,
     to: COORDINATOR,
     incarnation: boot.incarnation,
-    timeoutMs: boot.handshakeTimeoutMs,
+    handshakeTimeoutMs: boot.handshakeTimeoutMs,
+    maxFrameBytes: boot.channel.maxFrameBytes,
   });
-  new WorkerRuntime(boot, secretBytes, new TcpTransport(socket, { maxFrameBytes: boot.channel.maxFrameBytes, leftover }), {
+  new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
     onClose: () => {
       // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.

@@ -25,7 +25,7 @@ export function runThread(): void {
     },
   });
   const onHandoff = (message: PortHandoff): void => {
-    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.port);
+    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port);
   };
   parentPort!.on('message', onHandoff);
 }
