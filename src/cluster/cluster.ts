@@ -9,6 +9,7 @@ import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '
 import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
 import { Heartbeat } from './heartbeat.js';
@@ -61,7 +62,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#host = options.host ?? '127.0.0.1';
     const specs = expandSpecs(options.workers);
     const system = (handle: WorkerHandle) => ({
-      [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args),
+      [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
       [System.open]: (peer: string, had: number) => this.#wiring.open(handle, peer, had),
     });
     for (const { name, spec } of specs) {
@@ -165,6 +166,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#heartbeat.watch(handle);
       this.emit('worker-ready', this.#readyEvent(handle, started));
     }
+  }
+
+  /**
+   * A worker's pool task. What the worker transferred arrived as buffers this side owns: they move on to
+   * the pool thread, and the result's buffers move back to the worker, so nothing is copied on the way.
+   */
+  async #relayToPool(method: string, args: unknown[]): Promise<unknown> {
+    const result = await this.#requirePool().call(method, args.map(transferAll));
+    return transferAll(result);
   }
 
   #requirePool(): Pool {

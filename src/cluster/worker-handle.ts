@@ -12,6 +12,8 @@ import type { FilledChannelOptions } from '../options.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
+const POOL_CALLS: ReadonlySet<string> = new Set([System.pool]);
+
 export type HandleState = 'starting' | 'ready' | 'dead' | 'restarting' | 'closed';
 
 export interface HandleEnv {
@@ -183,6 +185,9 @@ export class WorkerHandle {
     const control = new Endpoint(channel, {
       api: this.#env.expose,
       system: this.#env.system(this),
+      // A worker's pool tasks count against its window until they finish: its outstanding pool work is
+      // bounded like its notifies. No call cycle passes through the pool.
+      heldCalls: POOL_CALLS,
       peerName: this.name,
       localName: COORDINATOR,
       callTimeoutMs: this.#env.callTimeoutMs,

@@ -79,6 +79,15 @@ export function isSystemMethod(method: string): boolean {
   return method.charCodeAt(0) === 0;
 }
 
+/**
+ * Whether a call is convoy's own bookkeeping (stats, opening a pair, exit notices), which flow control
+ * does not hold: it must not queue behind a user's flood. A worker's pool task is convoy's call too, but
+ * it is user work carrying user data, so it is flow-controlled and transfers buffers like any call.
+ */
+export function skipsFlowControl(method: string): boolean {
+  return isSystemMethod(method) && method !== System.pool;
+}
+
 export const System = {
   start: '\0start',
   connect: '\0connect',

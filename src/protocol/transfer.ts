@@ -172,6 +172,36 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
   return copy;
 }
 
+/**
+ * Marks `value` so that every ArrayBuffer in it is transferred: for values this side owns outright and
+ * only passes on (what arrived in a message, relayed elsewhere). Buffers that cannot move (a pooled
+ * Buffer's) are copied by the transfer as usual. Returns `value`; primitives come back unmarked.
+ */
+export function transferAll<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const found = new Set<ArrayBuffer>();
+  collectBuffers(value, found, new Set());
+  return found.size > 0 ? transfer(value, [...found]) : value;
+}
+
+function collectBuffers(value: unknown, found: Set<ArrayBuffer>, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof ArrayBuffer) found.add(value);
+  else if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) found.add(value.buffer);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) {
+      collectBuffers(key, found, seen);
+      collectBuffers(item, found, seen);
+    }
+  } else if (value instanceof Set || Array.isArray(value)) {
+    for (const item of value) collectBuffers(item, found, seen);
+  } else {
+    for (const item of Object.values(value)) collectBuffers(item, found, seen);
+  }
+}
+
 /** The bytes in `buffers`, together. */
 export function totalByteLength(buffers: readonly ArrayBuffer[]): number {
   let total = 0;

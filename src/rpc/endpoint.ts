@@ -7,7 +7,7 @@
  */
 import type { Channel } from '../channel/channel.js';
 import { ProtocolError, errorForMethod, errorFromWire, toError } from '../errors.js';
-import { isSystemMethod } from '../protocol/control.js';
+import { skipsFlowControl } from '../protocol/control.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
@@ -74,7 +74,7 @@ export class Endpoint {
     let waiting: Promise<void> | undefined;
     try {
       // convoy's own calls (NUL-prefixed) are not user messages: no flow control, no place in the user's queue.
-      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
+      if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
       else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
       return Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
@@ -102,7 +102,7 @@ export class Endpoint {
     let accepted: Promise<void> | undefined;
     try {
       if (this.#closedWith) throw errorForMethod(this.#closedWith, method, NOT_SENT);
-      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
+      if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
       accepted = Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
