@@ -65,6 +65,8 @@ export class Channel {
   readonly #keepalive = new Keepalive();
   #closed: Error | undefined;
   #closing = false;
+  /** A received frame is being handled: what it queues leaves when it is done (see #receive). */
+  #receiving = false;
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
 
@@ -258,8 +260,11 @@ export class Channel {
   #enqueue(bytes: Uint8Array | undefined, cost = 0, transfer?: ArrayBuffer[]): void {
     if (bytes) this.#outbox.push(bytes, cost, transfer);
     else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
-    if (this.#flushPolicy.leaveNow(this.#window.inFlight)) this.#flush();
-    else this.#scheduleFlush();
+    const inFlight = this.#window.inFlight;
+    if (this.#flushPolicy.leaveNow(inFlight) || (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight))) {
+      this.#flush();
+    }
+    this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
@@ -281,7 +286,7 @@ export class Channel {
     if (this.#closed || (this.#transportFull && !force)) return;
     if (this.#outbox.length === 0 && this.#toAck === 0) return;
     do {
-      const { frame, messages, transfer } = this.#outbox.take(this.#encoder, this.#toAck, this.#options.maxBatchBytes);
+      const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
       this.stats.recordSent(messages, frame.byteLength, transfer);
       if (!this.#transport.send(frame, transfer)) {
@@ -300,7 +305,7 @@ export class Channel {
       this.#flush();
       return;
     }
-    const { frame } = this.#outbox.take(this.#encoder, 0, this.#options.maxBatchBytes);
+    const { frame } = this.#outbox.take(0, this.#options.maxBatchBytes);
     this.stats.recordSent(0, frame.byteLength);
     if (!this.#transport.send(frame)) this.#transportFull = true;
   }
@@ -321,27 +326,37 @@ export class Channel {
     }
     const { acked, dataCost: dataBytes, messages } = frame;
     this.stats.recordReceived(messages.length, bytes.byteLength, transferred);
-    if (acked > 0) {
-      this.#window.credit(acked);
-      this.#pump();
+    this.#receiving = true;
+    try {
+      if (acked > 0) {
+        this.#window.credit(acked);
+        this.#pump();
+      }
+      const listener = this.#listener!;
+      let holds: Promise<unknown>[] | undefined;
+      for (const message of messages) {
+        if (this.#closed) return;
+        const hold = listener.message(message);
+        if (hold) (holds ??= []).push(hold);
+      }
+      if (dataBytes > 0) {
+        if (!holds) this.#ack(dataBytes);
+        else {
+          this.stats.heldFrames++;
+          const release = (): void => {
+            this.stats.heldFrames--;
+            this.#ack(dataBytes);
+          };
+          void Promise.allSettled(holds).then(release);
+        }
+      }
+    } finally {
+      this.#receiving = false;
     }
-    const listener = this.#listener!;
-    let holds: Promise<unknown>[] | undefined;
-    for (const message of messages) {
-      if (this.#closed) return;
-      const hold = listener.message(message);
-      if (hold) (holds ??= []).push(hold);
-    }
-    if (dataBytes === 0) return;
-    if (!holds) this.#ack(dataBytes);
-    else {
-      this.stats.heldFrames++;
-      const release = (): void => {
-        this.stats.heldFrames--;
-        this.#ack(dataBytes);
-      };
-      void Promise.allSettled(holds).then(release);
-    }
+    // What handling the frame queued (its replies, its ack) leaves with no further wait: nothing else can
+    // join it before the next frame arrives. With calls of our own in flight the batch still waits for
+    // the end of the turn, so the replies to several frames travel together.
+    if (this.#flushPolicy.afterFrame(this.#outbox.length + this.#toAck, this.#window.inFlight)) this.#flush();
   }
 
   #ack(dataBytes: number): void {

@@ -7,6 +7,7 @@
  * copied straight in). Larger ones are kept as their own bytes and copied once, into their frame.
  */
 import type { Encoder } from '../protocol/codec.js';
+import { headerLength, writeHeader } from './frame.js';
 
 export interface OutgoingFrame {
   frame: Uint8Array;
@@ -73,7 +74,7 @@ export class Outbox {
    * Takes the next frame from the head of the queue, behind a header acking `acked`: as many messages as
    * fit in `maxBatchBytes`, or one larger message alone. An empty queue gives a header-only frame (an ack).
    */
-  take(encoder: Encoder, acked: number, maxBatchBytes: number): OutgoingFrame {
+  take(acked: number, maxBatchBytes: number): OutgoingFrame {
     const start = this.#head;
     const count = this.#sizes.length;
     let end = count;
@@ -90,10 +91,10 @@ export class Outbox {
         end++;
       }
     }
-    const headerLength = encoder.encodeScratch([acked, cost]);
-    const frame = new Uint8Array(headerLength + bytes);
-    copy(encoder.scratch, encoder.scratchStart, frame, 0, headerLength);
-    this.#copyOut(frame, headerLength, start, end);
+    const header = headerLength(acked, cost);
+    const frame = new Uint8Array(header + bytes);
+    writeHeader(frame, acked, cost);
+    this.#copyOut(frame, header, start, end);
     const transfer = this.#transfers && collectTransfers(this.#transfers, start, end);
     this.#bytes -= bytes;
     this.#cost -= cost;

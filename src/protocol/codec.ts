@@ -32,6 +32,24 @@ const INITIAL_BUFFER_BYTES = 8192;
  */
 const TRANSFER_SLOT_TYPE = 0x54;
 let inbound: Pick<InboundBuffers, 'resolve'> = NO_INBOUND_BUFFERS;
+/**
+ * A Buffer is its own extension, decoded into a Buffer with memory of its own — as structured clone gives
+ * it, instead of a view that would keep a whole frame alive and show its neighbours' bytes. (msgpackr
+ * writes a Buffer as plain `bin`, which decodes into whatever the frame is: a Buffer over TCP, but a
+ * Uint8Array over a MessagePort, unless every port frame were first wrapped in a Buffer.)
+ */
+const BUFFER_TYPE = 0x46;
+addExtension({
+  Class: Buffer,
+  type: BUFFER_TYPE,
+  pack: (buffer: Buffer) => buffer,
+  unpack: (bytes: Uint8Array) => {
+    const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+    own.set(bytes);
+    return own;
+  },
+});
+
 addExtension({
   Class: TransferSlot,
   type: TRANSFER_SLOT_TYPE,
@@ -98,27 +116,44 @@ export class Encoder {
 }
 
 /**
- * msgpackr gives binary values back as slices of its source, so a frame that came as a plain Uint8Array
- * (a MessagePort) would turn every Buffer argument into a Uint8Array while TCP (Buffer frames) kept it a
- * Buffer. Decoding from a Buffer view (no copy) gives the same types on every transport.
+ * msgpackr keeps a DataView on each source it decodes (`source.dataView`), creating it and adding the
+ * property on first use. Every frame is a fresh typed array, so every decode paid for both — the larger
+ * part of decoding a small frame. Small frames are therefore copied into a source of their exact size that
+ * already has one (a few bytes to copy, per thread a handful of sizes in use). Decoded values never point
+ * into the source (binaries and typed arrays are copied out), so it can be reused at once.
  */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const REUSED_SOURCE_BYTES = 512;
+const MAX_REUSED_SOURCES = 64;
+const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
+/** Decodes under way in this thread: a nested one (never expected) leaves the shared sources alone. */
+let decodeDepth = 0;
+
+function sourceFor(bytes: Uint8Array): Uint8Array {
+  const length = bytes.byteLength;
+  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) return bytes;
+  let source = reusedSources.get(length);
+  if (!source) {
+    if (reusedSources.size >= MAX_REUSED_SOURCES) reusedSources.clear();
+    source = Buffer.allocUnsafeSlow(length);
+    source.dataView = new DataView(source.buffer, source.byteOffset, length);
+    reusedSources.set(length, source);
+  }
+  source.set(bytes);
+  return source;
 }
 
 export class Decoder {
   /**
-   * `copyBuffers`: a Buffer value gets a buffer of its own, as with structured clone, instead of being a
-   * view into the frame — which would keep a whole batch alive for as long as a handler keeps one small
-   * Buffer, and show it the neighbouring messages' bytes through `.buffer`. (Other typed arrays are always
-   * copied, to align them.)
+   * `copyBuffers`: a binary value gets memory of its own, as with structured clone, instead of being a
+   * view into the frame (Buffers do anyway, see BUFFER_TYPE; other typed arrays are always copied, to
+   * align them).
    */
   readonly #unpackr = new Unpackr({ ...OPTIONS, copyBuffers: true });
 
   /** Decodes a frame holding one or more concatenated values. */
   decodeAll(bytes: Uint8Array): unknown[] {
     try {
-      return this.#unpackr.unpackMultiple(asBuffer(bytes)) as unknown[];
+      return this.#unpackr.unpackMultiple(bytes) as unknown[];
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }
@@ -134,8 +169,10 @@ export class Decoder {
     let index = 0;
     const buffers = transferred ? new InboundBuffers(transferred) : undefined;
     if (buffers) inbound = buffers;
+    const source = sourceFor(bytes);
+    decodeDepth++;
     try {
-      this.#unpackr.unpackMultiple(asBuffer(bytes), (value: unknown) => {
+      this.#unpackr.unpackMultiple(source, (value: unknown) => {
         buffers?.messageDone();
         return each(value, index++);
       });
@@ -143,13 +180,14 @@ export class Decoder {
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     } finally {
+      decodeDepth--;
       inbound = NO_INBOUND_BUFFERS;
     }
   }
 
   decode(bytes: Uint8Array): unknown {
     try {
-      return this.#unpackr.unpack(asBuffer(bytes));
+      return this.#unpackr.unpack(bytes);
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }
