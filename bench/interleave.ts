@@ -1,0 +1,263 @@
+// Interleaved comparisons: a subject and its baseline, both alive side by side in this process, measured in
+// alternating short windows (subject, baseline, then baseline, subject, …). The ratio is taken per pair of
+// windows, so a drift in the machine's load hits both sides of a pair alike, and a target is judged on the
+// median of those per-pair ratios, with their spread (min–max) shown. This is how every target is checked.
+
+import type { RunOptions, Sample, Unit } from './harness.js';
+
+/** One side of a comparison: something that can be measured for one short window. */
+export interface Arm {
+  /** e.g. `convoy/coord-thread/rtt`, `port/clone/rtt`: a row of the table. */
+  readonly name: string;
+  readonly unit: Unit;
+  window(): Promise<Sample>;
+}
+
+export interface TargetSpec {
+  /** e.g. `coord↔thread one at a time p50 ≤ 1.2× raw port ping-pong`. */
+  readonly what: string;
+  /** `value` for single-figure arms, else `p50`, `p99`, …. */
+  readonly metric?: string;
+  /** `ratio` (default): subject / baseline, per pair. `subject`: the subject's own figure, per window. */
+  readonly of?: 'ratio' | 'subject';
+  /** `≈`: |ratio − 1| ≤ bound (the A-vs-A calibration). */
+  readonly op: '<=' | '>=' | '≈';
+  readonly bound: number;
+}
+
+export interface Comparison {
+  readonly subject: Arm;
+  /** Absent: the subject's windows alone (absolute targets, rows with no floor). */
+  readonly baseline?: Arm;
+  readonly targets?: readonly TargetSpec[];
+  /** Window pairs; default `defaultPairs(opts)`. */
+  readonly pairs?: number;
+  /** Unmeasured windows of each arm before the first pair; default 1. */
+  readonly warmWindows?: number;
+}
+
+/** A set of comparisons sharing their setup (a cluster, raw callees), opened once, all arms alive together. */
+export interface Suite {
+  /** `--only` matches a substring of it. */
+  readonly name: string;
+  /** Heading of its rows in the table. */
+  readonly group: string;
+  open(opts: RunOptions): Promise<{ comparisons: Comparison[]; close(): Promise<void> }>;
+}
+
+export const defaultPairs = (opts: RunOptions): number => (opts.quick ? 5 : 9);
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface MetricResult {
+  subject: Spread;
+  baseline?: Spread;
+  /** subject / baseline per pair. */
+  ratio?: Spread;
+}
+
+export interface TargetResult {
+  what: string;
+  /** `≤ 1.2×`, `≥ 2×`, `≤ 50 ms`, `≈ 1 ± 0.1`. */
+  required: string;
+  /** The median ratio (or the subject's median, for absolute targets). */
+  actual?: number;
+  spread?: { min: number; max: number };
+  met?: boolean;
+  /** How far from the bound, as a factor (> 1 met with room, < 1 missed). */
+  margin?: number;
+  /** Whether every pair (not only the median) met the bound. */
+  everyPair?: boolean;
+  /** Why it could not be judged: the comparison failed, or was left out. */
+  missing?: string;
+  /** Medians of both sides, e.g. `41.5 vs 37.8 µs`. */
+  detail: string;
+}
+
+export interface ComparisonResult {
+  suite: string;
+  group: string;
+  subject: string;
+  baseline?: string;
+  unit: Unit;
+  pairs: number;
+  metrics: Record<string, MetricResult>;
+  /** Every window, in order: `[subject, baseline]` per pair. */
+  windows: { subject: Sample; baseline?: Sample }[];
+  targets: TargetResult[];
+  seconds: number;
+  error?: string;
+}
+
+const metricsOf = (s: Sample): [string, number][] => (typeof s === 'number' ? [['value', s]] : Object.entries(s));
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+/**
+ * Alternates `pairs` windows of `a` and `b` (a first in even pairs, b first in odd ones), after
+ * `warm` unmeasured windows of each. Resolves every pair's samples.
+ */
+export async function alternate<T>(a: () => Promise<T>, b: () => Promise<T>, pairs: number, warm = 1): Promise<[T, T][]> {
+  for (let i = 0; i < warm; i++) {
+    await a();
+    await b();
+  }
+  const out: [T, T][] = [];
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      const x = await a();
+      out.push([x, await b()]);
+    } else {
+      const y = await b();
+      out.push([await a(), y]);
+    }
+  }
+  return out;
+}
+
+/** Runs one comparison; a window that throws (or outlasts `windowTimeoutMs`) fails the comparison, not the run. */
+export async function runComparison(
+  c: Comparison,
+  ctx: { suite: string; group: string; opts: RunOptions; windowTimeoutMs: number },
+): Promise<ComparisonResult> {
+  const started = performance.now();
+  const pairs = c.pairs ?? defaultPairs(ctx.opts);
+  const bounded = (arm: Arm) => () => withTimeout(arm.window(), ctx.windowTimeoutMs, `${arm.name}: a window`);
+  const base: Omit<ComparisonResult, 'metrics' | 'windows' | 'targets' | 'seconds'> = {
+    suite: ctx.suite,
+    group: ctx.group,
+    subject: c.subject.name,
+    unit: c.subject.unit,
+    pairs,
+    ...(c.baseline ? { baseline: c.baseline.name } : {}),
+  };
+  let windows: { subject: Sample; baseline?: Sample }[] = [];
+  let error: string | undefined;
+  try {
+    if (c.baseline) {
+      const got = await alternate(bounded(c.subject), bounded(c.baseline), pairs, c.warmWindows ?? 1);
+      windows = got.map(([subject, baseline]) => ({ subject, baseline }));
+    } else {
+      const one = bounded(c.subject);
+      for (let i = 0; i < (c.warmWindows ?? 1); i++) await one();
+      for (let i = 0; i < pairs; i++) windows.push({ subject: await one() });
+    }
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const metrics = error ? {} : summarizeWindows(windows);
+  const targets = (c.targets ?? []).map((t) => judge(t, metrics, c.subject.unit, error));
+  return { ...base, metrics, windows, targets, seconds: (performance.now() - started) / 1000, ...(error ? { error } : {}) };
+}
+
+function summarizeWindows(windows: readonly { subject: Sample; baseline?: Sample }[]): Record<string, MetricResult> {
+  const out: Record<string, MetricResult> = {};
+  for (const [metric] of metricsOf(windows[0]!.subject)) {
+    const pick = (s: Sample | undefined): number | undefined =>
+      s === undefined ? undefined : metricsOf(s).find(([k]) => k === metric)?.[1];
+    const subj = windows.map((w) => pick(w.subject)!);
+    const hasBase = windows.every((w) => pick(w.baseline) !== undefined);
+    const baseVals = hasBase ? windows.map((w) => pick(w.baseline)!) : undefined;
+    out[metric] = {
+      subject: spread(subj),
+      ...(baseVals ? { baseline: spread(baseVals), ratio: spread(subj.map((v, i) => v / baseVals[i]!)) } : {}),
+    };
+  }
+  return out;
+}
+
+const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+function judge(t: TargetSpec, metrics: Record<string, MetricResult>, unit: Unit, error: string | undefined): TargetResult {
+  const ofRatio = (t.of ?? 'ratio') === 'ratio';
+  const suffix = ofRatio ? '×' : ` ${unit}`;
+  const required = t.op === '≈' ? `≈ 1 ± ${t.bound}` : `${t.op === '>=' ? '≥' : '≤'} ${t.bound}${suffix}`;
+  if (error) return { what: t.what, required, met: false, missing: `failed: ${error}`, detail: '' };
+  const m = metrics[t.metric ?? 'value'];
+  const s = m && (ofRatio ? m.ratio : m.subject);
+  if (!m || !s) return { what: t.what, required, missing: `no ${t.metric ?? 'value'}${ofRatio ? ' ratio' : ''}`, detail: '' };
+  const meets = (v: number): boolean => (t.op === '>=' ? v >= t.bound : t.op === '<=' ? v <= t.bound : Math.abs(v - 1) <= t.bound);
+  // A two-sided bound has no direction to spare room in: its verdict is only met or missed.
+  const margin = t.op === '>=' ? s.median / t.bound : t.op === '<=' ? t.bound / s.median : Number.NaN;
+  const detail = m.baseline ? `${num(m.subject.median)} vs ${num(m.baseline.median)} ${unit}` : `median ${num(m.subject.median)} ${unit}`;
+  return {
+    what: t.what,
+    required,
+    actual: s.median,
+    spread: { min: s.min, max: s.max },
+    met: meets(s.median),
+    margin,
+    everyPair: meets(s.min) && meets(s.max),
+    detail,
+  };
+}
+
+/** `met, 2.3× the bound` / `met, 12% to spare` / `MISSED by 35%`; `(not at every pair)` when the spread crosses it. */
+export function verdict(r: TargetResult): string {
+  if (r.missing) return r.met === false ? `MISSED (${r.missing})` : `not checked (${r.missing})`;
+  const m = r.margin!;
+  const crossing = r.everyPair ? '' : ' (not at every pair)';
+  if (Number.isNaN(m)) return `${r.met ? 'met' : 'MISSED'}${crossing}`;
+  if (r.met) return `${m >= 1.995 ? `met, ${m.toFixed(1)}× the bound` : `met, ${((m - 1) * 100).toFixed(0)}% to spare`}${crossing}`;
+  return `${m <= 0.5 ? `MISSED, ${(1 / m).toFixed(1)}× off` : `MISSED by ${((1 / m - 1) * 100).toFixed(0)}%`}${crossing}`;
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Opens a suite, runs its comparisons in order, closes it; a suite that fails to open yields one failed result. */
+export async function runSuite(
+  suite: Suite,
+  opts: RunOptions,
+  bounds: { openTimeoutMs: number; windowTimeoutMs: number },
+  onResult: (r: ComparisonResult) => void = () => {},
+): Promise<ComparisonResult[]> {
+  const started = performance.now();
+  let opened: Awaited<ReturnType<Suite['open']>>;
+  try {
+    opened = await withTimeout(suite.open(opts), bounds.openTimeoutMs, `${suite.name}: open`);
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    const failed: ComparisonResult = {
+      suite: suite.name,
+      group: suite.group,
+      subject: suite.name,
+      unit: 'ms',
+      pairs: 0,
+      metrics: {},
+      windows: [],
+      targets: [],
+      seconds: (performance.now() - started) / 1000,
+      error,
+    };
+    onResult(failed);
+    return [failed];
+  }
+  const out: ComparisonResult[] = [];
+  try {
+    for (const c of opened.comparisons) {
+      const r = await runComparison(c, { suite: suite.name, group: suite.group, opts, windowTimeoutMs: bounds.windowTimeoutMs });
+      out.push(r);
+      onResult(r);
+    }
+  } finally {
+    await withTimeout(opened.close(), bounds.openTimeoutMs, `${suite.name}: close`).catch((e) => {
+      process.stderr.write(`${suite.name}: close failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    });
+  }
+  return out;
+}
