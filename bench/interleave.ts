@@ -103,25 +103,27 @@ export function spread(values: readonly number[]): Spread {
 }
 
 /**
- * Alternates `pairs` windows of `a` and `b` (a first in even pairs, b first in odd ones), after
- * `warm` unmeasured windows of each. Resolves every pair's samples.
+ * Rounds of one window of each of `fns`, after `warm` unmeasured rounds; round r starts with fns[r mod n]
+ * and goes round in order, so every function goes first equally often (two functions: they alternate).
+ * Resolves each round's results in the order of `fns`.
  */
-export async function alternate<T>(a: () => Promise<T>, b: () => Promise<T>, pairs: number, warm = 1): Promise<[T, T][]> {
-  for (let i = 0; i < warm; i++) {
-    await a();
-    await b();
-  }
-  const out: [T, T][] = [];
-  for (let i = 0; i < pairs; i++) {
-    if (i % 2 === 0) {
-      const x = await a();
-      out.push([x, await b()]);
-    } else {
-      const y = await b();
-      out.push([await a(), y]);
+export async function rotate<T>(fns: readonly (() => Promise<T>)[], rounds: number, warm = 1): Promise<T[][]> {
+  for (let i = 0; i < warm; i++) for (const fn of fns) await fn();
+  const out: T[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    const got: T[] = new Array(fns.length);
+    for (let k = 0; k < fns.length; k++) {
+      const i = (r + k) % fns.length;
+      got[i] = await fns[i]!();
     }
+    out.push(got);
   }
   return out;
+}
+
+/** Alternating pairs of windows of `a` and `b` (a first in even pairs): `rotate` of two. */
+export async function alternate<T>(a: () => Promise<T>, b: () => Promise<T>, pairs: number, warm = 1): Promise<[T, T][]> {
+  return (await rotate([a, b], pairs, warm)) as [T, T][];
 }
 
 /** Runs one comparison; a window that throws (or outlasts `windowTimeoutMs`) fails the comparison, not the run. */

@@ -21,12 +21,12 @@ const sockets = [];
 async function handle(cmd) {
   switch (cmd.op) {
     case 'serve-port':
-      servePort(cmd.port, cmd.proto);
+      await servePort(cmd.port, cmd.proto);
       return true;
     case 'listen': {
       const server = net.createServer({ noDelay: true }, (socket) => {
         sockets.push(socket);
-        serveSocket(socket, cmd.proto);
+        void serveSocket(socket, cmd.proto);
       });
       servers.push(server);
       await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -34,13 +34,13 @@ async function handle(cmd) {
     }
     case 'connect': {
       if (cmd.port) {
-        callers.set(cmd.conn, portCaller(cmd.port, cmd.proto));
+        callers.set(cmd.conn, await portCaller(cmd.port, cmd.proto));
         return true;
       }
       const socket = net.connect({ host: '127.0.0.1', port: cmd.tcpPort, noDelay: true });
       sockets.push(socket);
       await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-      callers.set(cmd.conn, socketCaller(socket, cmd.proto));
+      callers.set(cmd.conn, await socketCaller(socket, cmd.proto));
       return true;
     }
     case 'run': {

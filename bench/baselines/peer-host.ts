@@ -93,7 +93,7 @@ export async function connectHere(to: Host, proto: PortProto): Promise<{ caller:
   if (to.kind === 'thread') {
     const { port1, port2 } = new MessageChannel();
     await to.request({ op: 'serve-port', proto, port: port2 }, [port2]);
-    const caller = portCaller(port1, proto);
+    const caller = await portCaller(port1, proto);
     return {
       caller,
       close() {
@@ -102,11 +102,11 @@ export async function connectHere(to: Host, proto: PortProto): Promise<{ caller:
       },
     };
   }
-  if (proto !== 'msgpackr' && proto !== 'records') throw new Error(`protocol ${proto} does not run over TCP`);
+  if (proto === 'clone' || proto === 'birpc' || proto === 'comlink') throw new Error(`protocol ${proto} does not run over TCP`);
   const tcpPort = await to.request<number>({ op: 'listen', proto });
   const socket = net.connect({ host: '127.0.0.1', port: tcpPort, noDelay: true });
   await once(socket, 'connect');
-  const caller = socketCaller(socket, proto);
+  const caller = await socketCaller(socket, proto);
   return {
     caller,
     close() {

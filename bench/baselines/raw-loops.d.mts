@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import type { Latency } from '../loops.mjs';
 
-export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink';
-export type SocketProto = 'msgpackr' | 'records';
+export type LayerProto = 'convoy-transport' | 'convoy-endpoint';
+export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink' | LayerProto;
+export type SocketProto = 'msgpackr' | 'records' | LayerProto;
 
 export interface RawCaller {
   rtt(count: number): Promise<Latency>;
@@ -14,7 +15,7 @@ export interface RawCaller {
 
 export const INFLIGHT: number;
 export const BATCH: number;
-export function portCaller(port: MessagePort, proto: PortProto): RawCaller;
-export function socketCaller(socket: Socket, proto: SocketProto): RawCaller;
-export function servePort(port: MessagePort, proto: PortProto): void;
-export function serveSocket(socket: Socket, proto: SocketProto): void;
+export function portCaller(port: MessagePort, proto: PortProto): Promise<RawCaller>;
+export function socketCaller(socket: Socket, proto: SocketProto): Promise<RawCaller>;
+export function servePort(port: MessagePort, proto: PortProto): Promise<void>;
+export function serveSocket(socket: Socket, proto: SocketProto): Promise<void>;

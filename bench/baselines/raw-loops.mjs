@@ -7,6 +7,7 @@
 //   msgpackr  msgpackr maps; a port's message is the packed bytes' ArrayBuffer, transferred
 //   records   the same with msgpackr records (the structure goes once per packed value)
 //   birpc, comlink   (port only) the library's own call over the port, default options
+//   convoy-transport, convoy-endpoint   convoy's own layers without a cluster (layer-loops.mjs)
 // What a caller measures, per protocol:
 //   rtt(count)      one call at a time (p50/p99 µs): one envelope per message (one frame per write)
 //   pipelined(ms)   INFLIGHT calls in flight, calls/s: clone, birpc, comlink keep INFLIGHT single calls
@@ -111,8 +112,13 @@ function libraryCaller(inc, close) {
   };
 }
 
+/** convoy's layers (layer-loops.mjs) load convoy, so only the breakdown that uses them pays for it. */
+const isLayer = (proto) => proto.startsWith('convoy-');
+const layers = () => import('./layer-loops.mjs');
+
 /** The calling end over a MessagePort: `{ rtt(count), pipelined(ms), close() }`. */
-export function portCaller(port, proto) {
+export async function portCaller(port, proto) {
+  if (isLayer(proto)) return (await layers()).layerCaller({ port }, proto);
   if (proto === 'birpc') {
     const remote = createBirpc(
       {},
@@ -135,7 +141,8 @@ export function portCaller(port, proto) {
 }
 
 /** The calling end over a connected socket. */
-export function socketCaller(socket, proto) {
+export async function socketCaller(socket, proto) {
+  if (isLayer(proto)) return (await layers()).layerCaller({ socket }, proto);
   return wireCaller(socketWire(socket, proto), proto);
 }
 
@@ -145,7 +152,8 @@ function serveWire(wire) {
   wire.listen((msg) => wire.send(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
 }
 
-export function servePort(port, proto) {
+export async function servePort(port, proto) {
+  if (isLayer(proto)) return (await layers()).serveLayer({ port }, proto);
   let n = 0;
   const api = { inc: (by) => (n += by) };
   if (proto === 'birpc') createBirpc(api, { post: (data) => port.postMessage(data), on: (fn) => port.on('message', fn) });
@@ -153,7 +161,8 @@ export function servePort(port, proto) {
   else serveWire(portWire(port, proto));
 }
 
-export function serveSocket(socket, proto) {
+export async function serveSocket(socket, proto) {
   socket.setNoDelay(true);
+  if (isLayer(proto)) return (await layers()).serveLayer({ socket }, proto);
   serveWire(socketWire(socket, proto));
 }
