@@ -10,10 +10,10 @@ export const INFLIGHT = 1000;
 
 /** Length of one pipelined window. */
 export function pipelineMs(opts: RunOptions): number {
-  return opts.quick ? 150 : 300;
+  return opts.quick ? 100 : 150;
 }
 
 /** Round trips timed by one latency window. */
 export function roundTripCount(opts: RunOptions): number {
-  return opts.quick ? 1000 : 3000;
+  return opts.quick ? 500 : 1000;
 }
