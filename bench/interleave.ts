@@ -95,6 +95,8 @@ export interface ComparisonResult {
   targets: TargetResult[];
   seconds: number;
   error?: string;
+  /** The baseline measured alone, in as many windows, when the subject failed. */
+  baselineAlone?: Record<string, Spread>;
 }
 
 const metricsOf = (s: Sample): [string, number][] => (typeof s === 'number' ? [['value', s]] : Object.entries(s));
@@ -148,9 +150,16 @@ export async function runComparison(
   };
   let windows: { subject: Sample; baseline?: Sample }[] = [];
   let error: string | undefined;
+  let subjectFailed = false;
+  const subject = bounded(c.subject);
+  const subjectWindow = () =>
+    subject().catch((e: unknown) => {
+      subjectFailed = true;
+      throw e;
+    });
   try {
     if (c.baseline) {
-      const got = await alternate(bounded(c.subject), bounded(c.baseline), pairs, c.warmWindows ?? 1);
+      const got = await alternate(subjectWindow, bounded(c.baseline), pairs, c.warmWindows ?? 1);
       windows = got.map(([subject, baseline]) => ({ subject, baseline }));
     } else {
       const one = bounded(c.subject);
@@ -162,20 +171,49 @@ export async function runComparison(
   }
   const metrics = error ? {} : summarizeWindows(windows);
   const targets = (c.targets ?? []).map((t) => judge(t, metrics, c.subject.unit, error));
-  return { ...base, metrics, windows, targets, seconds: (performance.now() - started) / 1000, ...(error ? { error } : {}) };
+  // When the subject fails (a start that does not start), the baseline is still worth its figures.
+  const baselineAlone = error && subjectFailed && c.baseline ? await measureAlone(bounded(c.baseline), pairs) : undefined;
+  return {
+    ...base,
+    metrics,
+    windows,
+    targets,
+    seconds: (performance.now() - started) / 1000,
+    ...(error ? { error } : {}),
+    ...(baselineAlone ? { baselineAlone } : {}),
+  };
 }
 
+async function measureAlone(window: () => Promise<Sample>, count: number): Promise<Record<string, Spread> | undefined> {
+  const samples: Sample[] = [];
+  try {
+    for (let i = 0; i < count; i++) samples.push(await window());
+  } catch {
+    // figures of the windows that worked are still figures
+  }
+  if (samples.length === 0) return undefined;
+  const metrics = summarizeWindows(samples.map((subject) => ({ subject })));
+  return Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, m.subject]));
+}
+
+/** Per metric (any window may lack one: a figure that could not be taken that time), subject, baseline, ratio. */
 function summarizeWindows(windows: readonly { subject: Sample; baseline?: Sample }[]): Record<string, MetricResult> {
   const out: Record<string, MetricResult> = {};
-  for (const [metric] of metricsOf(windows[0]!.subject)) {
+  const names = new Set(windows.flatMap((w) => metricsOf(w.subject).map(([k]) => k)));
+  for (const metric of names) {
     const pick = (s: Sample | undefined): number | undefined =>
       s === undefined ? undefined : metricsOf(s).find(([k]) => k === metric)?.[1];
-    const subj = windows.map((w) => pick(w.subject)!);
-    const hasBase = windows.every((w) => pick(w.baseline) !== undefined);
-    const baseVals = hasBase ? windows.map((w) => pick(w.baseline)!) : undefined;
+    const subj = windows.flatMap((w) => (pick(w.subject) === undefined ? [] : [pick(w.subject)!]));
+    const base = windows.flatMap((w) => (pick(w.baseline) === undefined ? [] : [pick(w.baseline)!]));
+    const ratios = windows.flatMap((w) => {
+      const x = pick(w.subject);
+      const y = pick(w.baseline);
+      return x === undefined || y === undefined ? [] : [x / y];
+    });
     out[metric] = {
       subject: spread(subj),
-      ...(baseVals ? { baseline: spread(baseVals), ratio: spread(subj.map((v, i) => v / baseVals[i]!)) } : {}),
+      ...(base.length ? { baseline: spread(base) } : {}),
+      ...(ratios.length ? { ratio: spread(ratios) } : {}),
     };
   }
   return out;

@@ -147,6 +147,10 @@ export function comparisonRows(results: readonly ComparisonResult[]): { group?: 
     if (r.group !== group) out.push({ group: (group = r.group) });
     if (r.error) {
       out.push({ cells: [r.subject, `FAILED: ${r.error}`, r.baseline ?? '', '', ''] });
+      for (const [metric, b] of Object.entries(r.baselineAlone ?? {})) {
+        const u = metricUnit(metric, r.unit);
+        out.push({ cells: [`  (measured alone) ${metric}`, '', `${r.baseline}: ${range(b, u)}`, '', ''] });
+      }
       continue;
     }
     for (const [metric, m] of Object.entries(r.metrics)) {

@@ -80,7 +80,7 @@ test('A vs A: a two-sided bound is met or missed, with no margin', async (t) => 
   t.is(verdict(r.targets[0]!), 'met');
 });
 
-test('a window that fails fails its comparison, and its targets read MISSED with the error', async (t) => {
+test('a window that fails fails its comparison, its targets read MISSED with the error, its floor is still measured', async (t) => {
   const failing: Arm = {
     name: 'broken',
     unit: 'ms',
@@ -88,10 +88,16 @@ test('a window that fails fails its comparison, and its targets read MISSED with
       throw new Error('Connection closed during the handshake');
     },
   };
-  const r = await runComparison({ subject: failing, pairs: 3, targets: [{ what: 'starts', of: 'subject', op: '<=', bound: 60_000 }] }, ctx);
+  const floor = scripted('floor', [100, 300, 200], []);
+  const r = await runComparison(
+    { subject: failing, baseline: floor, pairs: 3, targets: [{ what: 'starts', of: 'subject', op: '<=', bound: 60_000 }] },
+    ctx,
+  );
   t.regex(r.error!, /handshake/);
   t.false(r.targets[0]!.met);
   t.regex(verdict(r.targets[0]!), /^MISSED \(failed: .*handshake\)$/);
+  // The floor is still measured, alone, for the record.
+  t.deepEqual(r.baselineAlone, { value: { median: 200, min: 100, max: 300 } });
 });
 
 test('absolute targets read the subject alone', async (t) => {
