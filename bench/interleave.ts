@@ -55,6 +55,9 @@ export interface Spread {
   median: number;
   min: number;
   max: number;
+  /** The 25th and 75th percentiles (nearest rank): the middle half of the values lies between them. */
+  q1: number;
+  q3: number;
 }
 
 export interface MetricResult {
@@ -70,12 +73,15 @@ export interface TargetResult {
   required: string;
   /** The median ratio (or the subject's median, for absolute targets). */
   actual?: number;
-  spread?: { min: number; max: number };
+  spread?: Spread;
   met?: boolean;
   /** How far from the bound, as a factor (> 1 met with room, < 1 missed). */
   margin?: number;
-  /** Whether every pair (not only the median) met the bound. */
-  everyPair?: boolean;
+  /**
+   * Whether the middle half of the pairs (q1–q3) lies on the median's side of the bound: a firm verdict.
+   * A borderline one (the middle half straddles the bound) could flip in another run.
+   */
+  firm?: boolean;
   /** Why it could not be judged: the comparison failed, or was left out. */
   missing?: string;
   /** Medians of both sides, e.g. `41.5 vs 37.8 µs`. */
@@ -105,7 +111,8 @@ export function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+  const rank = (q: number) => sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, q1: rank(0.25), q3: rank(0.75) };
 }
 
 /**
@@ -237,19 +244,19 @@ function judge(t: TargetSpec, metrics: Record<string, MetricResult>, unit: Unit,
     what: t.what,
     required,
     actual: s.median,
-    spread: { min: s.min, max: s.max },
+    spread: s,
     met: meets(s.median),
     ...(margin === undefined ? {} : { margin }),
-    everyPair: meets(s.min) && meets(s.max),
+    firm: meets(s.q1) === meets(s.median) && meets(s.q3) === meets(s.median),
     detail,
   };
 }
 
-/** `met, 2.3× the bound` / `met, 12% to spare` / `MISSED by 35%`; `(not at every pair)` when the spread crosses it. */
+/** `met, 2.3× the bound` / `met, 12% to spare` / `MISSED by 35%`; `(borderline)` when the middle half of the pairs straddles the bound. */
 export function verdict(r: TargetResult): string {
   if (r.missing) return r.met === false ? `MISSED (${r.missing})` : `not checked (${r.missing})`;
   const m = r.margin;
-  const crossing = r.everyPair ? '' : ' (not at every pair)';
+  const crossing = r.firm ? '' : ' (borderline)';
   if (m === undefined) return `${r.met ? 'met' : 'MISSED'}${crossing}`;
   if (r.met) return `${m >= 1.995 ? `met, ${m.toFixed(1)}× the bound` : `met, ${((m - 1) * 100).toFixed(0)}% to spare`}${crossing}`;
   return `${m <= 0.5 ? `MISSED, ${(1 / m).toFixed(1)}× off` : `MISSED by ${((1 / m - 1) * 100).toFixed(0)}%`}${crossing}`;

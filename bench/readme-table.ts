@@ -74,12 +74,15 @@ export function renderSection(r: RunJson): string {
   const targets = r.targets ?? [];
   if (targets.length) {
     out.push(`**Targets**: ${summaryLine(targets)}.`, '');
-    out.push('| target | median | spread (pairs) | verdict | medians |', '| --- | ---: | ---: | --- | --- |');
+    out.push('| target | median | pairs: q1 – q3 (min – max) | verdict | medians |', '| --- | ---: | ---: | --- | --- |');
     for (const t of targets) out.push(row(targetCells(t)));
     out.push('');
   }
   if (r.comparisons?.length) {
-    out.push('| subject | median (min – max) | baseline: median (min – max) | ratio | spread |', '| --- | ---: | --- | ---: | ---: |');
+    out.push(
+      '| subject | median (min – max) | baseline: median (min – max) | ratio | ratio q1 – q3 (min – max) |',
+      '| --- | ---: | --- | ---: | ---: |',
+    );
     for (const x of comparisonRows(r.comparisons)) out.push(x.group ? `| **${esc(x.group)}** | | | | |` : row(x.cells!));
     out.push('');
   }

@@ -161,7 +161,7 @@ export function comparisonRows(results: readonly ComparisonResult[]): { group?: 
           range(m.subject, u),
           m.baseline ? `${r.baseline}: ${range(m.baseline, u)}` : '',
           m.ratio ? `${m.ratio.median.toFixed(2)}×` : '',
-          m.ratio ? `${m.ratio.min.toFixed(2)} – ${m.ratio.max.toFixed(2)}` : '',
+          m.ratio ? `${m.ratio.q1.toFixed(2)} – ${m.ratio.q3.toFixed(2)} (${m.ratio.min.toFixed(2)} – ${m.ratio.max.toFixed(2)})` : '',
         ],
       });
     }
@@ -171,7 +171,7 @@ export function comparisonRows(results: readonly ComparisonResult[]): { group?: 
 
 export function formatComparisons(results: readonly ComparisonResult[]): string {
   const rows = comparisonRows(results);
-  const header = ['subject', 'median (min – max) over windows', 'baseline: median (min – max)', 'ratio', 'ratio spread'];
+  const header = ['subject', 'median (min – max) over windows', 'baseline: median (min – max)', 'ratio', 'ratio q1 – q3 (min – max)'];
   const cells = [header, ...rows.flatMap((r) => (r.cells ? [r.cells] : []))];
   const widths = header.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
@@ -180,7 +180,7 @@ export function formatComparisons(results: readonly ComparisonResult[]): string 
       .join('  ')
       .trimEnd();
   return [
-    'interleaved comparisons: ratio = subject / baseline per pair of windows, median over the pairs (spread = min – max)',
+    'interleaved comparisons: ratio = subject / baseline per pair of windows, median over the pairs, their middle half (q1 – q3) and range',
     line(header),
     ...rows.map((r) => (r.group ? `── ${r.group}` : line(r.cells!))),
   ].join('\n');

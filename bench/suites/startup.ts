@@ -69,8 +69,8 @@ export const startupSuite: Suite = {
         5,
         1,
       ),
-      startComparison('threads', 64, [starts('threads', 64)], 5, 0),
-      startComparison('processes', 64, [starts('processes', 64)], 5, 0),
+      startComparison('threads', 64, [starts('threads', 64)], 3, 0),
+      startComparison('processes', 64, [starts('processes', 64)], 3, 0),
       ...(['threads', 'processes', 'mixed'] as const).map((s) => startComparison(s, 128, [starts(s, 128)], 2, 0)),
     ];
     return { comparisons, close: async () => {} };
