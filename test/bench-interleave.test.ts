@@ -1,7 +1,8 @@
 // The benchmark's judging machinery (bench/interleave.ts): window order, per-pair ratios, verdicts. No
 // spawning: arms are functions returning scripted figures.
 import test from 'ava';
-import { alternate, rotate, runComparison, verdict, type Arm } from '../bench/interleave.js';
+import { alternate, rotate, runComparison, type Arm } from '../bench/interleave.js';
+import { verdict } from '../bench/targets.js';
 
 const ctx = { suite: 's', group: 'g', opts: { quick: true }, windowTimeoutMs: 1000 };
 

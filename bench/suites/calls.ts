@@ -9,7 +9,8 @@ import type { Cluster, Remote } from '../../src/index.js';
 import { connect, connectHere, runOn, startHost, type Host } from '../baselines/peer-host.js';
 import type { PortProto, RawCaller } from '../baselines/raw-loops.mjs';
 import type { RunOptions } from '../harness.js';
-import type { Arm, Comparison, Suite, TargetSpec } from '../interleave.js';
+import type { Arm, Comparison, Suite } from '../interleave.js';
+import type { TargetSpec } from '../targets.js';
 import { INFLIGHT, notifyRate, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
 import { QUICK, callMany, convoy, flavorLabel, spec, start, type BenchApi, type Kind } from '../scenarios/common.js';
 

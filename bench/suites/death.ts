@@ -16,7 +16,8 @@
 
 import type { Cluster, Remote } from '../../src/index.js';
 import { startHost, type Host } from '../baselines/peer-host.js';
-import type { Arm, Comparison, Suite, TargetSpec } from '../interleave.js';
+import type { Arm, Comparison, Suite } from '../interleave.js';
+import type { TargetSpec } from '../targets.js';
 import { wallNow } from '../measure.js';
 import { QUICK, flavorLabel, spec, start, type BenchApi, type Kind } from '../scenarios/common.js';
 

@@ -9,7 +9,8 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { Sample } from '../harness.js';
-import type { Arm, Comparison, Suite, TargetSpec } from '../interleave.js';
+import type { Arm, Comparison, Suite } from '../interleave.js';
+import type { TargetSpec } from '../targets.js';
 import { QUICK, flavor, flavorLabel } from '../scenarios/common.js';
 
 type Shape = 'threads' | 'processes' | 'mixed';
