@@ -23,7 +23,8 @@ import type { PortProto } from './baselines/raw-loops.mjs';
 import type { Latency } from './loops.mjs';
 import { rotate, spread } from './interleave.js';
 import { INFLIGHT, roundTrips } from './measure.js';
-import { callMany, convoy, flavorLabel, spec, start, type BenchApi, type Kind } from './scenarios/common.js';
+import { callMany, flavorLabel, spec, start, type BenchApi, type Kind } from './scenarios/common.js';
+import { loadLayers } from './layers.mjs';
 import { STAMP, installStamps, recordStamps, stamp, takeStamps } from './stamps.mjs';
 
 const { values: args } = parseArgs({
@@ -43,7 +44,7 @@ const stamped = Number(args.stamped);
 
 // Stamps must wrap the transports before any starts: this process's now, the workers' at load.
 process.env.CONVOY_BENCH_STAMPS = '1';
-installStamps(convoy);
+installStamps(await loadLayers());
 
 interface Rung {
   name: string;

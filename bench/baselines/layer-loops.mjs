@@ -8,7 +8,9 @@
 import { SingleFlight, pipelined, roundTrips } from '../loops.mjs';
 import { INFLIGHT } from './raw-loops.mjs';
 
-const { DEFAULTS, Channel, Endpoint, PortTransport, TcpTransport, createRemote } = await import(process.env.CONVOY_BENCH_INDEX);
+import { loadLayers } from '../layers.mjs';
+
+const { DEFAULTS, Channel, Endpoint, PortTransport, TcpTransport, createRemote } = await loadLayers();
 
 const FRAME_BYTES = 24;
 
