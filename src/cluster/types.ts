@@ -1,5 +1,5 @@
 /** The coordinator's public option and event types. */
-import type { ChannelOptions, HealthOptions, RpcOptions } from '../options.js';
+import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
 
@@ -48,6 +48,12 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
   host?: string;
   /** How long a TCP peer has to complete the authentication handshake. @default 1000 */
   handshakeTimeoutMs?: number;
+  /**
+   * Serve the live dashboard (a web page, `/api/snapshot`, `/events`, `/metrics`) from the coordinator;
+   * its address, with the access token, is `cluster.dashboardUrl`. `true` takes every default.
+   * @default undefined (no dashboard)
+   */
+  dashboard?: DashboardOptions | true;
 }
 
 export interface WorkerExitEvent {

@@ -5,12 +5,14 @@
 import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type PeerExit, type PeerPlan, type StartResult } from '../protocol/control.js';
+import type { StatsAnswer } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
+import { readProcessHealth } from './process-health.js';
 
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
@@ -46,7 +48,10 @@ export class WorkerRuntime {
         [System.connect]: (plans: PeerPlan[]) => this.peers.connect(plans),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
         [System.shutdown]: () => this.#close('shutdown'),
-        [System.stats]: () => [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+        [System.stats]: (): StatsAnswer => ({
+          peers: [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+          process: readProcessHealth(),
+        }),
       },
     });
     this.control.onClose(() => this.#close('coordinator-lost'));
