@@ -63,10 +63,10 @@ export class Collector {
     return this.#source.events;
   }
 
-  /** The latest reading if it is at most `maxAgeMs` old (or the cluster has closed), else a new one. */
+  /** The latest reading if it is younger than `maxAgeMs` (or the cluster has closed), else a new one. */
   read(maxAgeMs = 0): Promise<Reading> {
     const latest = this.#latest;
-    if (latest && (this.#closed || Date.now() - latest.at <= maxAgeMs)) return Promise.resolve(latest);
+    if (latest && (this.#closed || Date.now() - latest.at < maxAgeMs)) return Promise.resolve(latest);
     this.#reading ??= this.#take().finally(() => {
       this.#reading = undefined;
     });
