@@ -67,14 +67,16 @@ const waitFor = (selector: string, ms: number) => page.waitForSelector(selector,
 
 /** The matrix cell's value (calls and notifies per second from `from` to `to`). */
 const cell = (from: string, to: string) =>
-  page.$eval(`#matrix td[data-from="${from}"][data-to="${to}"]`, (td) => Number((td as HTMLElement).dataset.value));
+  page.$eval(`#matrix td[data-from="${from}"][data-to="${to}"]`, (td) => Number(td.getAttribute('data-value')));
 
 test.serial('every worker has a row in state ready, and the address bar lost the token', async (t) => {
   for (const name of cluster.names) await waitFor(`#workers tr[data-worker="${name}"][data-state="ready"]`, 15_000);
-  const rows = await page.$$eval('#workers tbody tr', (trs) => trs.map((tr) => [(tr as HTMLElement).dataset.worker, (tr as HTMLElement).dataset.state]));
+  const rows = await page.$$eval('#workers tbody tr', (trs) =>
+    trs.map((tr) => [tr.getAttribute('data-worker'), tr.getAttribute('data-state')]),
+  );
   t.deepEqual(rows.sort(), cluster.names.map((n) => [n, 'ready']).sort());
   t.false(page.url().includes('token='), 'the token is not left in the address bar');
-  t.is(await page.$eval('body', (b) => (b as HTMLElement).dataset.freshness), 'live');
+  t.is(await page.$eval('body', (b) => b.getAttribute('data-freshness')), 'live');
   await shot('1-ready');
 });
 
@@ -111,7 +113,7 @@ test.serial('a killed worker: its death in the event log and its row within 2 s,
   await shot('3-death');
   await waitFor('#event-log li[data-event="restart"][data-worker="store"]', 30_000);
   await waitFor('#workers tr[data-worker="store"][data-state="ready"]', 30_000);
-  const newest = await page.$eval('#event-log li', (li) => (li as HTMLElement).dataset.event);
+  const newest = await page.$eval('#event-log li', (li) => li.getAttribute('data-event'));
   t.is(newest, 'restart', 'newest first');
   // The new incarnation starts idle: set it pumping again, and its traffic shows on the new channels.
   await cluster.worker<Pump>('store').pump('audit');
@@ -155,10 +157,10 @@ test.serial('without the token the page answers 401 and shows nothing', async (t
 
 test.serial('the page says when it is paused', async (t) => {
   await page.click('#pause');
-  await page.waitForFunction(() => document.body.dataset.freshness === 'paused', { timeout: 5000 });
+  await page.waitForFunction(`document.body.dataset.freshness === 'paused'`, { timeout: 5000 });
   t.regex((await page.$eval('#freshness', (s) => s.textContent))!, /^paused/);
   await page.click('#pause');
-  await page.waitForFunction(() => document.body.dataset.freshness === 'live', { timeout: 5000 });
+  await page.waitForFunction(`document.body.dataset.freshness === 'live'`, { timeout: 5000 });
 });
 
 test.serial('a cluster that stops answering shows as stale instead of freezing; a closed one as closed', async (t) => {
@@ -167,7 +169,14 @@ test.serial('a cluster that stops answering shows as stale instead of freezing; 
   let answered = false;
   const stats = await cluster.stats();
   const stuck = await Dashboard.start(
-    { events, stats: () => (answered ? new Promise<never>(() => {}) : ((answered = true), Promise.resolve(stats))) },
+    {
+      events,
+      stats: () => {
+        if (answered) return new Promise<never>(() => {});
+        answered = true;
+        return Promise.resolve(stats);
+      },
+    },
     fillDashboardOptions({ port: 0, refreshMs: 250, hold: true }),
   );
   t.teardown(() => stuck.close());
@@ -175,11 +184,11 @@ test.serial('a cluster that stops answering shows as stale instead of freezing; 
   t.teardown(() => other.close());
   await other.goto(stuck.url);
   await other.waitForSelector('#workers tr[data-worker="front"]', { timeout: 10_000 });
-  await other.waitForFunction(() => document.body.dataset.freshness === 'stale', { timeout: 10_000 });
+  await other.waitForFunction(`document.body.dataset.freshness === 'stale'`, { timeout: 10_000 });
   t.regex((await other.$eval('#freshness', (s) => s.textContent))!, /^stale: no update for \d+ s/);
   await other.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-6-stale.png'), fullPage: true });
 
   await stuck.clusterClosed();
-  await other.waitForFunction(() => document.body.dataset.freshness === 'closed', { timeout: 10_000 });
+  await other.waitForFunction(`document.body.dataset.freshness === 'closed'`, { timeout: 10_000 });
   t.regex((await other.$eval('#freshness', (s) => s.textContent))!, /^cluster closed · last state updated/);
 });

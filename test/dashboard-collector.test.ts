@@ -60,7 +60,8 @@ function source(readings: ClusterStats[], gapMs = 100) {
   };
 }
 
-const pair = (reading: Awaited<ReturnType<Collector['read']>>, from: string, to: string) => reading.pairs.find((p) => p.from === from && p.to === to)!;
+const pair = (reading: Awaited<ReturnType<Collector['read']>>, from: string, to: string) =>
+  reading.pairs.find((p) => p.from === from && p.to === to)!;
 
 test('rates are the increase since the reading before, per second; the first reading has none', async (t) => {
   const collector = new Collector(

@@ -106,15 +106,17 @@ export class LatencyBook {
       entry.lastCount = entry.lastSumMs = 0;
       entry.last.fill(0);
     }
-    const current = new Float64Array(BUCKET_COUNT);
-    for (let i = 0; i < reading.buckets.length; i += 2) current[reading.buckets[i]!] = reading.buckets[i + 1]!;
     const newCalls = reading.count - entry.lastCount;
     entry.count += newCalls;
     entry.sumMs += reading.sumMs - entry.lastSumMs;
-    for (let i = 0; i < BUCKET_COUNT; i++) {
-      const delta = current[i]! - entry.last[i]!;
-      entry.buckets[i]! += delta;
-      if (elapsedMs > 0) entry.recent[i]! += delta;
+    // Counts only grow within a channel, and the reading lists every bucket that is not empty.
+    for (let i = 0; i < reading.buckets.length; i += 2) {
+      const bucket = reading.buckets[i]!;
+      const delta = reading.buckets[i + 1]! - entry.last[bucket]!;
+      if (delta === 0) continue;
+      entry.last[bucket] = reading.buckets[i + 1]!;
+      entry.buckets[bucket]! += delta;
+      if (elapsedMs > 0) entry.recent[bucket]! += delta;
     }
     if (elapsedMs > 0) {
       entry.recentCount += newCalls;
@@ -122,7 +124,6 @@ export class LatencyBook {
     }
     entry.lastCount = reading.count;
     entry.lastSumMs = reading.sumMs;
-    entry.last.set(current);
   }
 }
 

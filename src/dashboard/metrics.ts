@@ -69,6 +69,11 @@ export function createMetrics(collector: Collector): Registry {
   const registry = new Registry();
   const registers = [registry];
   const latest = () => collector.latest;
+  /** The coordinator and every worker, with their event-loop delay and heap. */
+  const healthRows = () => {
+    const reading = collector.latest;
+    return reading ? [{ name: COORDINATOR, ...reading.coordinator }, ...reading.workers] : [];
+  };
 
   new Gauge({
     name: 'convoy_workers',
@@ -127,9 +132,7 @@ export function createMetrics(collector: Collector): Registry {
     registers,
     collect() {
       this.reset();
-      const reading = latest();
-      if (!reading) return;
-      for (const row of [{ name: COORDINATOR, ...reading.coordinator }, ...reading.workers]) {
+      for (const row of healthRows()) {
         const delay = row.eventLoopDelayMs;
         if (!delay) continue;
         this.set({ worker: row.name, quantile: '0.5' }, delay.p50 / 1000);
@@ -144,9 +147,7 @@ export function createMetrics(collector: Collector): Registry {
     registers,
     collect() {
       this.reset();
-      const reading = latest();
-      if (!reading) return;
-      for (const row of [{ name: COORDINATOR, ...reading.coordinator }, ...reading.workers]) {
+      for (const row of healthRows()) {
         if (row.heapUsedBytes !== null) this.set({ worker: row.name }, row.heapUsedBytes);
       }
     },

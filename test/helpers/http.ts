@@ -29,7 +29,12 @@ export function request(url: string | URL, options: { method?: string; headers?:
 }
 
 /** The first `count` server-sent events of `url` (name and parsed data), then the connection is closed. */
-export function readEvents(url: string | URL, count: number, headers: Record<string, string>, ms = 15_000): Promise<{ event: string; data: unknown }[]> {
+export function readEvents(
+  url: string | URL,
+  count: number,
+  headers: Record<string, string>,
+  ms = 15_000,
+): Promise<{ event: string; data: unknown }[]> {
   const events: { event: string; data: unknown }[] = [];
   let close = (): void => {};
   const reading = new Promise<{ event: string; data: unknown }[]>((resolve, reject) => {
