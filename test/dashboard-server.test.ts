@@ -277,3 +277,36 @@ test('bad dashboard options fail before any worker starts, naming the option', a
     t.true(error.message.includes(`\`${option}\``), error.message);
   }
 });
+
+test('a hung worker is logged as hung, then its exit (heartbeat)', async (t) => {
+  const small = await startFor(t, {
+    workers: [{ name: 'h', module: fixture('counter.ts') }],
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 1000,
+    dashboard: { port: 0 },
+  });
+  void small
+    .worker<{ hang(): void }>('h')
+    .hang()
+    .catch(() => {});
+  // The token in the address: the snapshot is read the way a browser would first open it.
+  const url = new URL(small.dashboardUrl!);
+  url.pathname = '/api/snapshot';
+  let events: DashboardSnapshot['events'] = [];
+  await pollUntil(
+    async () => {
+      events = (JSON.parse((await request(url)).body) as DashboardSnapshot).events;
+      return events.some((e) => e.type === 'exit');
+    },
+    20_000,
+    'the exit of the hung worker in /api/snapshot',
+    200,
+  );
+  t.like(
+    events.filter((e) => e.type !== 'ready').map((e) => ({ type: e.type, worker: e.worker, reason: e.reason })),
+    [
+      { type: 'hung', worker: 'h', reason: undefined },
+      { type: 'exit', worker: 'h', reason: 'heartbeat' },
+    ],
+  );
+});

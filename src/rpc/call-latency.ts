@@ -4,8 +4,9 @@
  *
  * Timing every call would cost two clock reads per call, a large share of a pipelined call's budget, so
  * calls are sampled: a call whose id has the low bits of `mask` clear is timed, and it counts for
- * `mask + 1` calls. The mask adapts to the pace of timed calls: every call is timed while they are rare
- * (latency of a slow, one-at-a-time workload is complete), and about one per SAMPLE_GAP_MS in a flood.
+ * `mask + 1` calls. Every ADAPT_WINDOW_MS (judged when a timed call settles, from the ids issued since)
+ * the mask is set for the pace of calls: every call is timed below TIMED_PER_SECOND calls a second (a
+ * slow, one-at-a-time workload is measured completely), and about that many a second in a flood.
  */
 
 /** Buckets per doubling of the latency: each bucket is 2^(1/4) ≈ 1.19 times as wide as the one before. */
@@ -13,11 +14,18 @@ export const BUCKETS_PER_DOUBLING = 4;
 /** Bucket i holds latencies below 2^((i + 1) / 4) µs; the last also holds everything slower (≈ 268 s). */
 export const BUCKET_COUNT = 112;
 
-/** Timed calls closer together than this make the sampling sparser; further apart, denser. */
-const MIN_SAMPLE_GAP_MS = 0.1;
-const MAX_SAMPLE_GAP_MS = 1;
+/** How often the sampling is judged, and how many calls a second it aims to time. */
+const ADAPT_WINDOW_MS = 50;
+const TIMED_PER_SECOND = 500;
 /** However fast calls come, at least one in 1024 is timed. */
 const MAX_MASK = 1023;
+
+/** The mask that times about TIMED_PER_SECOND of `callsPerSecond`. */
+function maskFor(callsPerSecond: number): number {
+  let mask = 0;
+  while (mask < MAX_MASK && callsPerSecond / (mask + 1) > TIMED_PER_SECOND) mask = mask * 2 + 1;
+  return mask;
+}
 
 /** The bucket of a latency in milliseconds. */
 export function bucketOf(ms: number): number {
@@ -48,11 +56,15 @@ interface MethodTally {
 export class CallLatency {
   /** A call is timed when `(id & mask) === 0`. */
   mask = 0;
-  #lastTimedAt = 0;
+  #windowStart = 0;
+  #windowStartId = 0;
   readonly #methods = new Map<string, MethodTally>();
 
-  /** Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now. */
-  record(method: string, startedAt: number): void {
+  /**
+   * Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now;
+   * `lastId` is the latest call id issued on the channel, which tells the pace of calls.
+   */
+  record(method: string, startedAt: number, lastId: number): void {
     const now = performance.now();
     const ms = now - startedAt;
     const weight = this.mask + 1;
@@ -61,11 +73,11 @@ export class CallLatency {
     tally.count += weight;
     tally.sumMs += ms * weight;
     tally.buckets[bucketOf(ms)]! += weight;
-    const gap = now - this.#lastTimedAt;
-    this.#lastTimedAt = now;
-    if (gap < MIN_SAMPLE_GAP_MS) {
-      if (this.mask < MAX_MASK) this.mask = this.mask * 2 + 1;
-    } else if (gap > MAX_SAMPLE_GAP_MS && this.mask > 0) this.mask >>>= 1;
+    const elapsedMs = now - this.#windowStart;
+    if (elapsedMs < ADAPT_WINDOW_MS) return;
+    this.mask = maskFor(((lastId - this.#windowStartId) * 1000) / elapsedMs);
+    this.#windowStart = now;
+    this.#windowStartId = lastId;
   }
 
   snapshot(): MethodLatency[] {

@@ -171,7 +171,7 @@ export class Endpoint {
       return;
     }
     this.channel.callSettled();
-    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt);
+    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, this.#nextId);
     if (ok) this.counts.replies++;
     else this.counts.faults++;
     pending.settle(ok, value);
