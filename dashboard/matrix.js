@@ -32,6 +32,9 @@ export class PairMatrix {
   #mode;
   #onPick;
   #last;
+  /** The rows and columns drawn, and their cells by "from NUL to". */
+  #layout = '';
+  #cells = new Map();
 
   constructor(table, modeSelect, onPick) {
     this.#table = table;
@@ -66,7 +69,27 @@ export class PairMatrix {
     let max = 0;
     for (const from of nodes) for (const to of nodes) if (from !== to) max = Math.max(max, value(at(from, to)));
     const labelled = nodes.length <= LABEL_CELLS_UP_TO;
+    // Cells are updated in place while the rows stay the same, so a hover or a click is never lost to a redraw.
+    const layout = `${grouped}|${nodes.join('\u0000')}`;
+    if (layout !== this.#layout) this.#build(nodes, grouped, layout);
+    for (const [key, cell] of this.#cells) {
+      const [from, to] = key.split('\u0000');
+      const pair = at(from, to);
+      const v = value(pair);
+      const heat = v > 0 && max > 0 ? Math.log10(1 + v) / Math.log10(1 + max) : 0;
+      cell.className = v > 0 ? 'busy' : pair ? 'idle' : 'none';
+      cell.dataset.value = String(v);
+      cell.dataset.open = String(pair !== undefined);
+      cell.title = `${describe(from, to, pair)}\n${describe(to, from, at(to, from))}`;
+      cell.textContent = labelled && v > 0 ? (byBytes ? bytes(v) : rate(v)) : '';
+      cell.style.background = v > 0 ? `hsl(217 85% ${Math.round(90 - heat * 52)}%)` : '';
+      cell.style.color = heat > 0.55 ? '#fff' : '';
+    }
+  }
 
+  #build(nodes, grouped, layout) {
+    this.#layout = layout;
+    this.#cells = new Map();
     const head = el(
       'tr',
       {},
@@ -80,22 +103,8 @@ export class PairMatrix {
         el('th', { class: 'row', title: from }, from),
         ...nodes.map((to) => {
           if (from === to) return el('td', { class: 'self', dataset: { from, to, value: '0' } });
-          const pair = at(from, to);
-          const v = value(pair);
-          const heat = v > 0 && max > 0 ? Math.log10(1 + v) / Math.log10(1 + max) : 0;
-          const cell = el(
-            'td',
-            {
-              class: v > 0 ? 'busy' : pair ? 'idle' : 'none',
-              dataset: { from, to, value: String(v), open: String(pair !== undefined), grouped: String(grouped) },
-              title: `${describe(from, to, pair)}\n${describe(to, from, at(to, from))}`,
-            },
-            labelled && v > 0 ? (byBytes ? bytes(v) : rate(v)) : '',
-          );
-          if (v > 0) {
-            cell.style.background = `hsl(217 85% ${Math.round(90 - heat * 52)}%)`;
-            if (heat > 0.55) cell.style.color = '#fff';
-          }
+          const cell = el('td', { dataset: { from, to, grouped: String(grouped) } });
+          this.#cells.set(`${from}\u0000${to}`, cell);
           return cell;
         }),
       ),
