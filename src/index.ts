@@ -32,6 +32,19 @@ export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js
 export { transfer } from './protocol/transfer.js';
 export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
-export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions } from './options.js';
+export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions, type DashboardOptions } from './options.js';
+export type { DashboardServer } from './dashboard/server.js';
+export type {
+  DashboardSnapshot,
+  ClusterSummary,
+  WorkerRow,
+  PairRow,
+  LatencyRow,
+  HistoryPoint,
+  HealthRow,
+} from './dashboard/snapshot.js';
+export type { ClusterLogEvent, ClusterLogEventType } from './cluster/event-log.js';
+export type { ProcessHealth } from './worker/process-health.js';
+export type { MethodLatency } from './rpc/call-latency.js';
 
 // Transports, channels, the codec: `convoy/internals` (docs/internals.md).

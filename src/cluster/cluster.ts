@@ -6,12 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '../errors.js';
+import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
+import type { DashboardServer } from '../dashboard/server.js';
 import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
+import type { DashboardOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
+import { EventLog } from './event-log.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
 import { moduleUrl } from './paths.js';
@@ -51,6 +55,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
   readonly #backoff: RestartBackoff;
   readonly #wiring: Wiring;
+  /** What happened to the workers, for dashboards (fed by every event this cluster emits). */
+  readonly #log = new EventLog();
+  readonly #dashboards: ClusterDashboards;
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -60,6 +67,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#channel = fillChannelOptions(options);
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
+    this.#dashboards = new ClusterDashboards(
+      { stats: () => this.stats(), events: this.#log },
+      () => this.#closing !== undefined,
+      options.dashboard,
+    );
     const specs = expandSpecs(options.workers);
     const system = (handle: WorkerHandle) => ({
       [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
@@ -83,8 +95,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     }
     this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs);
-    this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.kill('heartbeat'));
+    this.#heartbeat = new Heartbeat(this.#health, (handle) => {
+      this.#log.add({ type: 'hung', worker: handle.name, incarnation: handle.incarnation });
+      handle.kill('heartbeat');
+    });
     this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
+  }
+
+  override emit<K extends keyof ClusterEvents>(event: K, ...args: ClusterEvents[K]): boolean {
+    this.#log.recordClusterEvent(event, args[0]);
+    return super.emit(event, ...(args as never));
   }
 
   /** Every worker name, in spec order. */
@@ -123,6 +143,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Counters for every worker and channel (the coordinator's and the workers' own). */
   stats(): Promise<ClusterStats> {
     return collectStats([...this.#handles.values()], this.#pool);
+  }
+
+  /** The address of the live dashboard (with its token), if one is served: `startCluster({ dashboard })`. */
+  get dashboardUrl(): string | undefined {
+    return this.#dashboards.url;
+  }
+
+  /**
+   * Serves the live dashboard of this cluster: a web page, `/api/snapshot`, `/events` and `/metrics`.
+   * It stops when the cluster closes (or, with `hold`, keeps showing the last state).
+   */
+  serveDashboard(options?: DashboardOptions): Promise<DashboardServer> {
+    return this.#dashboards.serve(options);
   }
 
   /** Ends every worker and settles every pending call (ERR_CONVOY_CLOSED). Idempotent. */
@@ -166,6 +199,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#heartbeat.watch(handle);
       this.emit('worker-ready', this.#readyEvent(handle, started));
     }
+    await this.#dashboards.serveConfigured().catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
   }
 
   /**
@@ -300,6 +337,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
     this.#listener?.close();
     await this.#pool?.close();
+    await this.#dashboards.clusterClosed();
   }
 }
 

@@ -1,5 +1,5 @@
 /** The coordinator's public option and event types. */
-import type { ChannelOptions, HealthOptions, RpcOptions } from '../options.js';
+import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
 
@@ -46,6 +46,12 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
   pool?: PoolSpec;
   /** Interface every listener binds. @default '127.0.0.1' */
   host?: string;
+  /**
+   * Serve the live dashboard (a web page, `/api/snapshot`, `/events`, `/metrics`) from the coordinator;
+   * its address, with the access token, is `cluster.dashboardUrl`. `true` takes every default.
+   * @default undefined (no dashboard)
+   */
+  dashboard?: DashboardOptions | true;
 }
 
 export interface WorkerExitEvent {
@@ -98,6 +104,7 @@ export const CLUSTER_OPTION_KEYS = [
   'maxRestarts',
   'restartDelayMs',
   'handshakeTimeoutMs',
+  'dashboard',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
 export const WORKER_SPEC_KEYS = [

@@ -4,6 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FilledChannelOptions } from '../options.js';
+import type { ChannelSnapshot } from '../rpc/endpoint-stats.js';
+import type { ProcessHealth } from '../worker/process-health.js';
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -72,6 +74,12 @@ export interface PeerExit {
    * what they have of it but emit no 'peer-exit'.
    */
   silent?: true;
+}
+
+/** A worker's answer to `System.stats`: its direct channels, and how its thread or process is doing. */
+export interface StatsAnswer {
+  peers: ChannelSnapshot[];
+  process: ProcessHealth;
 }
 
 /** Whether `method` names one of convoy's own calls (NUL-prefixed): no user API can have such a name. */

@@ -1,4 +1,5 @@
 /** The numbers a dashboard shows for one channel, read from an endpoint and its channel. */
+import type { MethodLatency } from './call-latency.js';
 import type { Endpoint } from './endpoint.js';
 
 export interface ChannelSnapshot {
@@ -23,6 +24,8 @@ export interface ChannelSnapshot {
   queuedBytes: number;
   /** Data messages waiting for room (backpressure). */
   waiting: number;
+  /** Latency of the calls this side made on the channel, per method (sampled: see CallLatency). */
+  latency: MethodLatency[];
 }
 
 export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
@@ -40,5 +43,6 @@ export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
     inFlight: endpoint.pendingCalls,
     queuedBytes: endpoint.channel.queuedBytes,
     waiting: endpoint.channel.waiting,
+    latency: endpoint.latency.snapshot(),
   };
 }

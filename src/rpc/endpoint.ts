@@ -7,10 +7,11 @@
  */
 import type { Channel } from '../channel/channel.js';
 import { ProtocolError, errorForMethod, errorFromWire, toError } from '../errors.js';
-import { skipsFlowControl } from '../protocol/control.js';
+import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
+import { CallLatency } from './call-latency.js';
 import { PendingCall, type CallOptions } from './pending-call.js';
 import { PendingTable } from './pending-table.js';
 import { Responder, type ResponderConfig } from './responder.js';
@@ -35,6 +36,8 @@ export class Endpoint {
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
   readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
+  /** Latency of this side's calls (not convoy's own), per method, sampled. */
+  readonly latency = new CallLatency();
 
   constructor(channel: Channel, config: EndpointConfig = {}) {
     this.channel = channel;
@@ -71,6 +74,7 @@ export class Endpoint {
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
     const id = ++this.#nextId;
+    const system = isSystemMethod(method);
     let waiting: Promise<void> | undefined;
     try {
       // convoy's own calls (NUL-prefixed) are not user messages: no flow control, no place in the user's queue.
@@ -85,6 +89,7 @@ export class Endpoint {
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(id, method, resolve, reject);
+      if ((id & this.latency.mask) === 0 && !system) pending.startedAt = performance.now();
       this.#pending.set(pending);
       if (timeoutMs > 0 || options?.signal) {
         // A call still waiting for room is cancelled once it has left: a cancel sent now would overtake it.
@@ -168,6 +173,7 @@ export class Endpoint {
       return;
     }
     this.channel.callSettled();
+    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, this.#nextId);
     if (ok) this.counts.replies++;
     else this.counts.faults++;
     pending.settle(ok, value);

@@ -11,6 +11,7 @@ import {
   type OpenReply,
   type PeerExit,
   type StartResult,
+  type StatsAnswer,
   System,
 } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
@@ -20,6 +21,7 @@ import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
+import { readProcessHealth } from './process-health.js';
 
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
@@ -58,7 +60,10 @@ export class WorkerRuntime {
         [System.connect]: (plan: DialPlan) => this.peers.dial(plan),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
         [System.shutdown]: () => this.#close('shutdown'),
-        [System.stats]: () => [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+        [System.stats]: (): StatsAnswer => ({
+          peers: [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+          process: readProcessHealth(),
+        }),
       },
     });
     this.control.onClose(() => this.#close('coordinator-lost'));
