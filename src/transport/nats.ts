@@ -86,6 +86,11 @@ export class NatsTransport implements Transport {
     return this.#closeOnce.done;
   }
 
+  /** Numbered messages so far, each way (frames, pieces, close): for stats, and for tests that forge one. */
+  get numbered(): { sent: number; received: number } {
+    return { sent: this.#sendSeq, received: this.#receiveSeq };
+  }
+
   /** Settles once the other side has bound its transport (true), or this one ended first (false). */
   get opened(): Promise<boolean> {
     return this.#open.promise;
