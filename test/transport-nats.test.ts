@@ -60,6 +60,14 @@ function expectDisconnected(t: ExecutionContext, error: unknown, { caused = fals
 
 const echo = { echo: (value: unknown) => value };
 
+/** A handler that counts its starts and never settles: calls to it stay in flight. */
+function holding(started: Counter) {
+  return () => {
+    started.add();
+    return new Promise(() => {});
+  };
+}
+
 test('a 100 MB transfer()ed argument crosses a 1 MB max_payload server in pieces, SHA-256 intact', async (t) => {
   const server = await startNatsServer(t, { maxPayloadBytes: MB });
   const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
@@ -102,7 +110,7 @@ for (const [what, offset] of [
     const [ta, tb] = await openPair(hubA, hubB);
     const started = new Counter();
     const a = endpointOver(t, ta, 'b');
-    const b = endpointOver(t, tb, 'a', { api: { ...echo, hold: () => (started.add(), new Promise(() => {})) } });
+    const b = endpointOver(t, tb, 'a', { api: { ...echo, hold: holding(started) } });
     t.is(await a.call('echo', [1]), 1);
     const inFlight = outcome(a.call('hold', []));
     await started.reach(1, DEADLINE_MS, 'hold started');
@@ -172,7 +180,7 @@ test('killing the NATS server fails every call in flight at once; once it is bac
   const [ta, tb] = await openPair(hubA, hubB);
   const started = new Counter();
   const a = endpointOver(t, ta, 'b');
-  endpointOver(t, tb, 'a', { api: { hold: () => (started.add(), new Promise(() => {})) } });
+  endpointOver(t, tb, 'a', { api: { hold: holding(started) } });
   const inFlight = Array.from({ length: 100 }, () => outcome(a.call('hold', [])));
   await started.reach(100, DEADLINE_MS, 'calls started');
   await server.kill();
@@ -196,7 +204,10 @@ test('a 2-server cluster: 100k mixed calls and notifies between endpoints on dif
   const a = endpointOver(t, ta, 'b');
   endpointOver(t, tb, 'a', {
     api: {
-      call: (seq: number) => (started.push(seq), seq),
+      call: (seq: number) => {
+        started.push(seq);
+        return seq;
+      },
       note: (seq: number) => void started.push(seq),
     },
   });
