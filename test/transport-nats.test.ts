@@ -68,6 +68,26 @@ function holding(started: Counter) {
   };
 }
 
+test('a side that binds late gets every frame the other queued before it was there', async (t) => {
+  const server = await startNatsServer(t);
+  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
+  const a = hubA.open('a', 'b', { maxFrameBytes: MB });
+  a.start({ frame() {}, close() {}, drain() {} });
+  for (let i = 0; i < 10; i++) a.send(new Uint8Array([i]));
+  // a's first open reached the server and was dropped: nobody listened yet.
+  await hubA.connection.flush();
+  const b = hubB.open('b', 'a', { maxFrameBytes: MB });
+  const frames: number[] = [];
+  const all = deferred();
+  b.start({
+    frame: (bytes) => frames.push(bytes[0]!) === 10 && all.resolve(),
+    close() {},
+    drain() {},
+  });
+  await withDeadline(all.promise, DEADLINE_MS, 'ten frames');
+  t.deepEqual(frames, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
 test('a 100 MB transfer()ed argument crosses a 1 MB max_payload server in pieces, SHA-256 intact', async (t) => {
   const server = await startNatsServer(t, { maxPayloadBytes: MB });
   const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);

@@ -257,17 +257,18 @@ export class NatsTransport implements Transport {
   }
 
   #opened(message: WireMessage): void {
-    if (this.#peerStream === 0) {
-      this.#peerStream = message.stream;
-      this.#open.resolve(true);
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.pump();
-    } else if (message.stream !== this.#peerStream) {
+    if (this.#peerStream !== 0 && message.stream !== this.#peerStream) {
       this.destroy(new ProtocolError(`NATS transport: "${this.#config.remote}" opened a new stream over this one`));
       return;
     }
+    // The answer goes first: the other side takes frames only from a stream it has heard announced.
     if (message.kind === WireKind.Open) this.#hub.publish(this.subject, encodeWire(WireKind.OpenAck, this.stream));
+    if (this.#peerStream !== 0) return;
+    this.#peerStream = message.stream;
+    this.#open.resolve(true);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.pump();
   }
 
   #sendOpen = (): void => {
