@@ -88,6 +88,27 @@ test('a side that binds late gets every frame the other queued before it was the
   t.deepEqual(frames, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
 
+test('past maxPendingBytes unsent on the connection, send returns false and drain follows once it has room', async (t) => {
+  const server = await startNatsServer(t);
+  const [hubA, hubB] = await Promise.all([connectHub(t, server.url, { maxPendingBytes: 256 * 1024 }), connectHub(t, server.url)]);
+  const [ta, tb] = await openPair(hubA, hubB);
+  const drained = deferred();
+  ta.start({ frame() {}, close() {}, drain: drained.resolve });
+  const arrived = deferred<Uint8Array>();
+  tb.start({ frame: arrived.resolve, close() {}, drain() {} });
+  // A stopped server reads nothing: once the kernel's buffers are full, the bytes stay in the client.
+  server.signal('SIGSTOP');
+  t.teardown(() => server.signal('SIGCONT'));
+  const frame = randomFillSync(new Uint8Array(48 * MB));
+  const expected = createHash('sha256').update(frame).digest('hex');
+  t.false(ta.send(frame), 'the frame waits for room');
+  server.signal('SIGCONT');
+  await withDeadline(drained.promise, 30_000, 'drain');
+  const received = await withDeadline(arrived.promise, 30_000, 'the frame');
+  t.is(createHash('sha256').update(received).digest('hex'), expected);
+  t.true(ta.send(new Uint8Array(10)), 'room again');
+});
+
 test('a 100 MB transfer()ed argument crosses a 1 MB max_payload server in pieces, SHA-256 intact', async (t) => {
   const server = await startNatsServer(t, { maxPayloadBytes: MB });
   const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);

@@ -89,7 +89,14 @@ export class NatsServer {
     if (!child) return;
     this.#child = undefined;
     child.kill(signal);
+    // A stopped server must be resumed to act on anything but SIGKILL.
+    child.kill('SIGCONT');
     await withDeadline(this.#exited, STOP_DEADLINE_MS, 'nats-server exit');
+  }
+
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the running server: its clients' bytes pile up in the meantime. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.#child?.kill(signal);
   }
 
   /** Kills and removes its files. */
