@@ -5,7 +5,10 @@
  * reported at once.
  */
 import test from 'ava';
+import { Agent } from '../src/agent/agent.js';
 import { AgentRefusedError } from '../src/agent/errors.js';
+import { readSecret } from '../src/agent/secret.js';
+import { connectNats } from '../src/transport/nats-connect.js';
 import { WorkerDiedError } from '../src/errors.js';
 import { nextEvent, withDeadline } from './helpers/deadline.js';
 import { connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
@@ -76,4 +79,28 @@ test('two clusters on one NATS server: an agent joins only the coordinator of it
   await green.waitFor(['b'], JOIN_MS);
   t.deepEqual(blue.list(), []);
   await t.throwsAsync(blue.waitFor(['b'], 500), { code: 'ERR_CONVOY_HOST_DOWN' });
+});
+
+test('an agent announcing itself again before its join is answered still joins (several joins out at once)', async (t) => {
+  const server = await startNatsServer(t);
+  const secret = secretFile(t);
+  const hosts = await connectHosts(t, { servers: server.url, secretFile: secret, cluster: 'eager' }, health);
+  const connection = await connectNats({ servers: server.url }, 'in-process agent');
+  t.teardown(() => connection.close());
+  // Announcing every millisecond, it has many joins in flight when it answers the first.
+  const agent = new Agent({
+    connection,
+    connect: { servers: server.url },
+    cluster: 'eager',
+    host: 'd',
+    secret: await readSecret(secret),
+    announceIntervalMs: 1,
+  });
+  t.teardown(() => agent.close());
+  const refusals: Error[] = [];
+  hosts.on('refused', (error) => refusals.push(error));
+  agent.start();
+  await hosts.waitFor(['d'], JOIN_MS);
+  t.deepEqual(refusals, []);
+  t.truthy(agent.session);
 });

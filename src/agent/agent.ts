@@ -142,6 +142,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const joined: Joined = {
       t: 'joined',
       host: this.host,
+      nonce: join.nonce,
       pid: process.pid,
       proof: joinedProof(secret, this.host, join.session, join.nonce, this.#nonce),
     };

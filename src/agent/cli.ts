@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { TlsOptions } from 'nats';
-import { type NatsConnectOptions, connectNats } from '../transport/nats-connect.js';
+import { type NatsConnectOptions, closeNats, connectNats } from '../transport/nats-connect.js';
 import { subjectToken } from '../transport/nats-wire.js';
 import { Agent } from './agent.js';
 import { readCredential, readSecret } from './secret.js';
@@ -126,6 +126,6 @@ export async function main(argv: string[]): Promise<number> {
   });
   log(`convoy agent "${cli.host}": stopping (${await stop})`);
   await agent.close();
-  await connection.close();
+  await closeNats(connection);
   return 0;
 }

@@ -56,6 +56,8 @@ export interface Join {
 export interface Joined {
   t: 'joined';
   host: string;
+  /** The join's nonce, echoed: a coordinator may have sent several joins before the first answer. */
+  nonce: Uint8Array;
   proof: Uint8Array;
   /** Where the agent runs: its process id, for the coordinator's listing. */
   pid: number;

@@ -65,6 +65,7 @@ export interface HostsEvents {
 }
 
 const NONCE_BYTES = 16;
+const MAX_PENDING_JOINS = 8;
 
 export class Hosts extends EventEmitter<HostsEvents> {
   readonly cluster: string;
@@ -77,8 +78,11 @@ export class Hosts extends EventEmitter<HostsEvents> {
   readonly #encoder = new Encoder();
   readonly #decoder = new Decoder();
   readonly #hosts = new Map<string, HostEntry>();
-  /** Joins sent and not answered, by host: our nonce and the agent's. */
-  readonly #joining = new Map<string, { nonce: Uint8Array; agentNonce: Uint8Array }>();
+  /**
+   * Joins sent and not answered, by host, then by our nonce (hex): the agent's nonce each answered.
+   * An agent announces itself until joined, so several joins may be out before the first answer.
+   */
+  readonly #joining = new Map<string, Map<string, Uint8Array>>();
   /** Why an agent is not joining, for the error of someone waiting for it. */
   readonly #refusals = new Map<string, AgentRefusedError>();
   readonly #subscriptions: Subscription[] = [];
@@ -183,7 +187,11 @@ export class Hosts extends EventEmitter<HostsEvents> {
     if (known?.up && !announce.busy) this.#down(known, 'its agent left the session');
     if (announce.busy || this.#hosts.get(announce.host)?.up) return;
     const nonce = randomBytes(NONCE_BYTES);
-    this.#joining.set(announce.host, { nonce, agentNonce: announce.nonce });
+    const joins = this.#joining.get(announce.host) ?? new Map<string, Uint8Array>();
+    this.#joining.set(announce.host, joins);
+    // Bounded: an agent that never answers must not make this grow.
+    if (joins.size >= MAX_PENDING_JOINS) joins.delete(joins.keys().next().value!);
+    joins.set(Buffer.from(nonce).toString('hex'), announce.nonce);
     const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#health;
     const join: Join = {
       t: 'join',
@@ -221,10 +229,10 @@ export class Hosts extends EventEmitter<HostsEvents> {
   }
 
   #joined(joined: Joined): void {
-    const pending = this.#joining.get(joined.host);
-    if (!pending) return;
+    const nonce = joined.nonce;
+    const agentNonce = nonce instanceof Uint8Array ? this.#joining.get(joined.host)?.get(Buffer.from(nonce).toString('hex')) : undefined;
+    if (!agentNonce || this.#hosts.get(joined.host)?.up) return;
     this.#joining.delete(joined.host);
-    const { nonce, agentNonce } = pending;
     if (!sameBytes(joined.proof, joinedProof(this.#secret, joined.host, this.session, nonce, agentNonce))) {
       const reason = `agent "${joined.host}" failed to prove the cluster secret (is the secret file the same on both?)`;
       const refused: Refused = { t: 'refused', host: joined.host, session: this.session, reason };

@@ -41,3 +41,19 @@ export function natsClientOptions(options: NatsConnectOptions, name: string): Co
 export function connectNats(options: NatsConnectOptions, name: string): Promise<NatsConnection> {
   return connect(natsClientOptions(options, name));
 }
+
+/** How long a close waits for what was published last to reach the server. */
+const FLUSH_ON_CLOSE_MS = 1000;
+
+/**
+ * Closes `connection` after what was published last (resets, a goodbye) has reached the server: the
+ * client's close() drops what it has not written yet. Bounded, as a lost server never answers a flush.
+ */
+export async function closeNats(connection: NatsConnection): Promise<void> {
+  if (connection.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_ON_CLOSE_MS)));
+  await Promise.race([connection.flush().catch(() => undefined), bound]);
+  clearTimeout(timer);
+  await connection.close();
+}

@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { ProtocolError } from '../errors.js';
+import { closeNats } from './nats-connect.js';
 import { NatsTransport, type NatsTransportOptions } from './nats.js';
 import { WireKind, decodeWire, encodeWire, endpointSubject, transportSubject } from './nats-wire.js';
 
@@ -116,7 +117,7 @@ export class NatsHub {
     if (this.#closed) return;
     this.#closed = true;
     for (const transport of [...this.#routes.values()]) transport.destroy(error);
-    if (!this.connection.isClosed()) await this.connection.close();
+    await closeNats(this.connection);
   }
 
   readonly #wake = (): void => {

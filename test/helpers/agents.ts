@@ -50,6 +50,8 @@ export interface AgentArgs {
   cluster?: string;
   cwd?: string;
   extra?: string[];
+  /** Written to its standard input (for `--secret-file -`). */
+  stdin?: string;
 }
 
 /** `convoy agent …` as a process of its own; SIGKILLed (with its workers) in teardown if still running. */
@@ -57,7 +59,8 @@ export function startAgent(t: ExecutionContext, args: AgentArgs): AgentProcess {
   const argv = ['bin/convoy.js', 'agent', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
-  const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+  if (args.stdin !== undefined) child.stdin!.end(args.stdin);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let log = '';
   let offset = 0;
