@@ -1,8 +1,8 @@
 /**
  * One NATS connection shared by every NATS transport of a process (or thread): one subscription per
- * local endpoint (`convoy.<cluster>.w.<endpoint>.*`), whose messages are handed to the transport of
- * their subject (`…<endpoint>.<peer>`); room in the connection's outbound buffer for all of them; and
- * the connection's losses. When the connection drops, every transport breaks at once (frames may have
+ * transport, on the exact subject of its inbound direction (`convoy.<scope>.w.<local>.<remote>`: the
+ * client then dispatches by subscription id; one wildcard subscription per endpoint would make it decode
+ * each message's subject to find the transport); room in the connection's outbound buffer for all of them; and the connection's losses. When the connection drops, every transport breaks at once (frames may have
  * been lost with the server, and the numbering could not tell a lost tail), and once it is back the
  * peers of those transports are told with a reset.
  */
@@ -12,7 +12,7 @@ import { Events, type Msg, type NatsConnection, type NatsError, type Subscriptio
 import { ProtocolError } from '../errors.js';
 import { closeNats } from './nats-connect.js';
 import { NatsTransport, type NatsTransportOptions } from './nats.js';
-import { WireKind, decodeWire, encodeWire, endpointSubject, transportSubject } from './nats-wire.js';
+import { WireKind, decodeWire, encodeWire, transportSubject } from './nats-wire.js';
 
 export interface NatsHubOptions {
   /** The cluster's name: its subjects never meet another cluster's on the same server. */
@@ -33,9 +33,8 @@ export class NatsHub {
   readonly connection: NatsConnection;
   readonly cluster: string;
   readonly #maxPendingBytes: number;
-  /** Transports by the subject their frames arrive on. */
-  readonly #routes = new Map<string, NatsTransport>();
-  readonly #subscriptions = new Map<string, { subscription: Subscription; users: number }>();
+  /** Transports by the subject their frames arrive on, with its subscription. */
+  readonly #routes = new Map<string, { transport: NatsTransport; subscription: Subscription }>();
   readonly #waiting = new Set<NatsTransport>();
   #wakeArmed = false;
   /** Streams broken by a lost connection, whose peers hear a reset once it is back. */
@@ -63,7 +62,6 @@ export class NatsHub {
     if (this.#closed || this.connection.isClosed()) throw new ProtocolError('The NATS connection is closed');
     const inbound = transportSubject(this.cluster, local, remote);
     if (this.#routes.has(inbound)) throw new Error(`A NATS transport from "${remote}" to "${local}" is already open`);
-    this.#subscribe(local);
     this.#stream = (this.#stream + 1) >>> 0 || 1;
     const transport = new NatsTransport(this, {
       local,
@@ -72,7 +70,9 @@ export class NatsHub {
       subject: transportSubject(this.cluster, remote, local),
       ...options,
     });
-    this.#routes.set(inbound, transport);
+    // Subscribed before its open is published: the server takes the two in that order.
+    const subscription = this.connection.subscribe(inbound, { callback: (error, message) => this.#receive(transport, error, message) });
+    this.#routes.set(inbound, { transport, subscription });
     transport.announce();
     return transport;
   }
@@ -99,24 +99,21 @@ export class NatsHub {
     else setImmediate(this.#wake);
   }
 
-  /** A transport has ended: its subject is free, and its endpoint's subscription may go. */
+  /** A transport has ended: its subject and subscription are free. */
   release(transport: NatsTransport, local: string, remote: string): void {
     const inbound = transportSubject(this.cluster, local, remote);
-    if (this.#routes.get(inbound) !== transport) return;
+    const route = this.#routes.get(inbound);
+    if (route?.transport !== transport) return;
     this.#routes.delete(inbound);
     this.#waiting.delete(transport);
-    const entry = this.#subscriptions.get(local)!;
-    if (--entry.users === 0) {
-      this.#subscriptions.delete(local);
-      if (!this.connection.isClosed()) entry.subscription.unsubscribe();
-    }
+    if (!this.connection.isClosed()) route.subscription.unsubscribe();
   }
 
   /** Destroys every transport with `error` (they tell their peers), and closes the connection. */
   async close(error = new ProtocolError('The NATS connection was closed')): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const transport of [...this.#routes.values()]) transport.destroy(error);
+    for (const { transport } of [...this.#routes.values()]) transport.destroy(error);
     await closeNats(this.connection);
   }
 
@@ -127,23 +124,8 @@ export class NatsHub {
     for (const transport of waiting) transport.pump();
   };
 
-  #subscribe(local: string): void {
-    const entry = this.#subscriptions.get(local);
-    if (entry) {
-      entry.users++;
-      return;
-    }
-    const subscription = this.connection.subscribe(endpointSubject(this.cluster, local), {
-      callback: (error, message) => this.#receive(error, message),
-    });
-    this.#subscriptions.set(local, { subscription, users: 1 });
-  }
-
-  #receive(error: NatsError | null, message: Msg): void {
+  #receive(transport: NatsTransport, error: NatsError | null, message: Msg): void {
     if (error) return;
-    const transport = this.#routes.get(message.subject);
-    // No transport bound here (yet, or any more): an open is sent again until it is, the rest is stale.
-    if (!transport) return;
     let wire: ReturnType<typeof decodeWire>;
     try {
       wire = decodeWire(message.data);
@@ -164,7 +146,7 @@ export class NatsHub {
   }
 
   #loseAll(how: string): void {
-    for (const transport of [...this.#routes.values()]) {
+    for (const { transport } of [...this.#routes.values()]) {
       if (transport.lose(new ProtocolError(`The NATS connection was ${how}`))) {
         this.#lost.push({ subject: transport.subject, stream: transport.stream });
       }

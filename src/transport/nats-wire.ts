@@ -103,8 +103,3 @@ export function subjectToken(name: string): string {
 export function transportSubject(cluster: string, to: string, from: string): string {
   return `convoy.${subjectToken(cluster)}.w.${subjectToken(to)}.${subjectToken(from)}`;
 }
-
-/** What an endpoint subscribes to: every transport's frames addressed to it. */
-export function endpointSubject(cluster: string, endpoint: string): string {
-  return `convoy.${subjectToken(cluster)}.w.${subjectToken(endpoint)}.*`;
-}
