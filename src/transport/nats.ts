@@ -12,6 +12,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { NatsHub } from './nats-hub.js';
+import { PieceAssembler } from './nats-pieces.js';
 import { MAX_HEADER_BYTES, WireKind, type WireMessage, encodeWire, nextSeq } from './nats-wire.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
@@ -68,8 +69,7 @@ export class NatsTransport implements Transport {
   #closing = false;
   #closeSent = false;
   #peerClosed = false;
-  /** A frame arriving in pieces. */
-  #assembly: { bytes: Uint8Array; filled: number } | undefined;
+  readonly #pieces: PieceAssembler;
   #timer: NodeJS.Timeout | undefined;
   #retryMs = OPEN_RETRY_FIRST_MS;
   #openDeadline = 0;
@@ -80,6 +80,7 @@ export class NatsTransport implements Transport {
     this.subject = config.subject;
     this.stream = config.stream;
     this.label = `nats ${config.local}→${config.remote}`;
+    this.#pieces = new PieceAssembler(config.maxFrameBytes);
   }
 
   get closed(): boolean {
@@ -213,42 +214,17 @@ export class NatsTransport implements Transport {
     }
   }
 
-  #numbered({ kind, body, total }: WireMessage): void {
-    const assembly = this.#assembly;
-    if (kind === WireKind.More) {
-      if (!assembly || assembly.filled + body.byteLength > assembly.bytes.byteLength)
-        throw new ProtocolError('NATS transport: a piece outside a frame');
-      assembly.bytes.set(body, assembly.filled);
-      assembly.filled += body.byteLength;
-      if (assembly.filled < assembly.bytes.byteLength) this.#handlers?.progress?.();
-      else {
-        this.#assembly = undefined;
-        this.#deliver(assembly.bytes);
-      }
+  #numbered(message: WireMessage): void {
+    if (message.kind !== WireKind.Close) {
+      const frame = this.#pieces.take(message);
+      if (frame) this.#deliver(frame);
+      else this.#handlers?.progress?.();
       return;
     }
-    if (assembly) throw new ProtocolError('NATS transport: a frame ended before all its pieces arrived');
-    if (kind === WireKind.Frame) this.#checkSize(body.byteLength);
-    else if (kind === WireKind.First) {
-      this.#checkSize(total);
-      if (body.byteLength >= total) throw new ProtocolError('NATS transport: a first piece as large as its frame');
-      const bytes = new Uint8Array(total);
-      bytes.set(body);
-      this.#assembly = { bytes, filled: body.byteLength };
-      this.#handlers?.progress?.();
-    } else {
-      this.#peerClosed = true;
-      if (!this.#closing) this.close();
-      else this.pump();
-      return;
-    }
-    if (kind === WireKind.Frame) this.#deliver(body);
-  }
-
-  #checkSize(bytes: number): void {
-    if (bytes > this.#config.maxFrameBytes) {
-      throw new ProtocolError(`Frame of ${bytes} bytes exceeds maxFrameBytes (${this.#config.maxFrameBytes})`);
-    }
+    if (this.#pieces.partial) throw new ProtocolError('NATS transport: closed inside a frame');
+    this.#peerClosed = true;
+    if (!this.#closing) this.close();
+    else this.pump();
   }
 
   #deliver(frame: Uint8Array): void {
@@ -296,7 +272,7 @@ export class NatsTransport implements Transport {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue = [];
-    this.#assembly = undefined;
+    this.#pieces.clear();
     this.#closeOnce.report(error);
     this.#open.resolve(false);
     this.#hub.release(this, this.#config.local, this.#config.remote);
