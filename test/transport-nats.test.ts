@@ -187,6 +187,20 @@ test('a message of an earlier stream between the same endpoints is ignored, not 
   t.false(tb.closed);
 });
 
+test('NATS credentials are passed through: user and password open the pair, a wrong password is refused', async (t) => {
+  const server = await startNatsServer(t, { user: 'convoy', pass: 'hunter2-hunter2' });
+  const [hubA, hubB] = await Promise.all([
+    connectHub(t, server.url, { user: 'convoy', pass: 'hunter2-hunter2' }),
+    connectHub(t, server.url, { user: 'convoy', pass: 'hunter2-hunter2' }),
+  ]);
+  const [ta, tb] = await openPair(hubA, hubB);
+  const a = endpointOver(t, ta, 'b');
+  endpointOver(t, tb, 'a', { api: echo });
+  t.is(await a.call('echo', ['in']), 'in');
+  const error = await t.throwsAsync(connectNats({ servers: server.url, user: 'convoy', pass: 'wrong' }, 'intruder'));
+  t.regex(String((error as { code?: string }).code), /AUTHORIZATION_VIOLATION/);
+});
+
 test('two clusters on one server with the same endpoint names never see each other’s traffic', async (t) => {
   const server = await startNatsServer(t);
   const spy = await connectNats({ servers: server.url }, 'spy');
