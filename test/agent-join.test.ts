@@ -14,6 +14,7 @@ import { nextEvent, withDeadline } from './helpers/deadline.js';
 import { connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { startNatsServer } from './helpers/nats-server.js';
+import { makeCertificates } from './helpers/tls.js';
 
 failOnLeaks(test);
 
@@ -103,4 +104,17 @@ test('an agent announcing itself again before its join is answered still joins (
   await hosts.waitFor(['d'], JOIN_MS);
   t.deepEqual(refusals, []);
   t.truthy(agent.session);
+});
+
+test('TLS to the NATS server: the coordinator and an agent trusting its CA join; a client that does not is refused', async (t) => {
+  const certificates = makeCertificates(t);
+  const server = await startNatsServer(t, { tls: certificates });
+  const secret = secretFile(t);
+  const tls = { caFile: certificates.caFile };
+  const hosts = await connectHosts(t, { servers: server.url, tls, secretFile: secret, cluster: 'tls' }, health);
+  startAgent(t, { nats: server.url, host: 'b', secretFile: secret, cluster: 'tls', extra: ['--tls-ca', certificates.caFile] });
+  await hosts.waitFor(['b'], JOIN_MS);
+  const worker = await startRemoteWorker(t, hosts, 'b', 'w', counter, { kind: 'thread' });
+  t.is(await worker.control.call('inc', [6]), 6);
+  await t.throwsAsync(connectNats({ servers: server.url }, 'no CA'));
 });

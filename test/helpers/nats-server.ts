@@ -17,6 +17,8 @@ export interface NatsServerOptions {
   pass?: string;
   /** The server's `max_payload`. @default the server's own (1 MiB) */
   maxPayloadBytes?: number;
+  /** Serve TLS only, with this certificate and key. */
+  tls?: { certFile: string; keyFile: string };
   /** Join a cluster: this server's route listener, and the route URLs of the others. */
   cluster?: { name: string; routes: string[] };
 }
@@ -106,11 +108,12 @@ export class NatsServer {
   }
 
   #config(): string {
-    const { token, user, pass, maxPayloadBytes, cluster } = this.#options;
+    const { token, user, pass, maxPayloadBytes, cluster, tls } = this.#options;
     const lines = ['host: 127.0.0.1', `port: ${this.port}`];
     if (maxPayloadBytes !== undefined) lines.push(`max_payload: ${maxPayloadBytes}`);
     if (token !== undefined) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
     else if (user !== undefined) lines.push(`authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(pass ?? '')} }`);
+    if (tls) lines.push(`tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }`);
     if (cluster) {
       const routes = cluster.routes.map((route) => JSON.stringify(route)).join(', ');
       lines.push(`cluster { name: ${JSON.stringify(cluster.name)}, host: 127.0.0.1, port: ${this.routePort}, routes: [${routes}] }`);
