@@ -14,8 +14,10 @@ import { PortTransport } from '../../src/transport/port.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
+import { connectHub } from './nats-hub.js';
+import { type NatsServerOptions, startNatsServer } from './nats-server.js';
 
-export const TRANSPORT_KINDS = ['memory', 'port', 'tcp'] as const;
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'nats'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 const CLOSE_DEADLINE_MS = 5000;
@@ -149,6 +151,8 @@ export interface TransportPairOptions {
   rechunk?: () => number;
   /** Memory only: frames a receiver takes per macrotask (see MemoryTransportOptions). */
   framesPerTurn?: number;
+  /** NATS only: how the test's own nats-server is configured (e.g. a small `maxPayloadBytes`). */
+  natsServer?: NatsServerOptions;
 }
 
 /** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
@@ -172,6 +176,18 @@ export async function createTransportPair(
       const { client, server } = options.rechunk ? await connectSocketsViaProxy(t, options.rechunk) : await connectSockets(t);
       const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
       pair = [new TcpTransport(client, { maxFrameBytes }), new TcpTransport(server, { maxFrameBytes })];
+      break;
+    }
+    case 'nats': {
+      // Two connections, as two hosts would have, to a server of the test's own.
+      const server = await startNatsServer(t, options.natsServer);
+      const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
+      const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
+      const a = hubA.open('a', 'b', { maxFrameBytes });
+      const b = hubB.open('b', 'a', { maxFrameBytes });
+      pair = [a, b];
+      // Connected, as the other kinds' pairs are: each side knows the other is bound.
+      await withDeadline(Promise.all([a.opened, b.opened]), CLOSE_DEADLINE_MS, 'NATS transports open');
       break;
     }
   }
