@@ -10,6 +10,14 @@ test('counter: A awaits B in order over the batched stream, B in a process', asy
   const report = await runCounter({ rounds: 400, kind: 'process' });
   t.true(report.inOrder);
   t.is(report.last, 400);
+  t.is(report.firstMismatch, undefined);
+});
+
+test('counter: the order check fails when B sees two calls swapped', async (t) => {
+  const report = await runCounter({ rounds: 400, kind: 'thread', serverB: new URL('./fixtures/counter-swapping-b.ts', import.meta.url) });
+  t.false(report.inOrder, 'replies still match their calls, but B saw the calls in another order');
+  t.is(report.last, 400);
+  t.deepEqual(report.firstMismatch, { index: 1, sent: 1, seen: 2 });
 });
 
 test('replication: notify keeps every replica a prefix of the primary; the pooled path diverges', async (t) => {

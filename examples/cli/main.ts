@@ -43,10 +43,13 @@ async function counter(cli: Cli): Promise<number> {
     kind: choiceFlag(cli.values, 'kind', ['thread', 'process'] as const, 'process'),
   });
   if (cli.json) console.log(JSON.stringify(report, null, 2));
-  else
+  else {
+    const m = report.firstMismatch;
+    const where = m ? ` (call ${m.index}: A sent ${m.sent}, B saw ${m.seen})` : '';
     console.log(
-      `counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}, ${report.callsPerSecond} calls/s`,
+      `counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}${where}, ${report.callsPerSecond} calls/s`,
     );
+  }
   return report.inOrder ? 0 : 1;
 }
 
