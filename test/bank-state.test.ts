@@ -9,6 +9,7 @@ import { InDoubtResolver } from '../examples/bank/in-doubt.js';
 import { ShardState } from '../examples/bank/shard-state.js';
 import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
 import { openWal, readWal } from '../examples/bank/wal.js';
+import { outcome as settled, withDeadline } from './helpers/deadline.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bank-state-'));
@@ -191,6 +192,40 @@ test('outcome() of a tx the teller is still deciding waits for the decision inst
   t.is((await transfer).outcome, 'committed');
   await outcome;
   t.is(answered, 'commit');
+});
+
+test('a commit record that fails to write settles outcome() callers: they are refused, never left hanging', async (t) => {
+  const dir = tempDir(t);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const port: ShardPort = {
+    prepare: async () => {
+      await gate;
+      return { vote: 'yes' };
+    },
+    sync: async () => {},
+    commit: async () => {},
+    abort: async () => {},
+  };
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  t.teardown(() => wal.close());
+  const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const append = wal.append.bind(wal);
+  wal.append = (r) => (r.t === 'commit' ? Promise.reject(diskFull) : append(r));
+  const fatal: Error[] = [];
+  const teller = new Teller({ name: 'teller-0', wal, records: [], port: () => port, onFatal: (e) => fatal.push(e) });
+  const transfer = settled(teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 }));
+  await teller.ready;
+  await new Promise((r) => setImmediate(r));
+  const txId = `teller-0/${teller.incarnation}/1`;
+  const asked = settled(teller.outcome(txId)); // a recovering shard's question, while the tx is being decided
+  release();
+  const answer = await withDeadline(asked, 2000, 'outcome() of a tx whose commit record failed');
+  t.false(answer.ok, 'neither commit (the record may be missing) nor abort (it may be on disk)');
+  t.is(answer.ok ? undefined : answer.error, diskFull);
+  t.false((await transfer).ok);
+  t.deepEqual(fatal, [diskFull], 'the teller stops (fail-stop) once');
+  await t.throwsAsync(teller.outcome(txId), { is: diskFull }, 'later questions are refused too');
 });
 
 /** A port that answers at once and records the one-way decisions it was sent. */

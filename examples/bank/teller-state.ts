@@ -100,8 +100,17 @@ export class Teller {
       { shard: shardOf(req.from), account: req.from, delta: -req.amount },
       { shard: shardOf(req.to), account: req.to, delta: req.amount },
     ];
+    // What `outcome(txId)` answers while the transfer runs. It settles on every path: with the
+    // decision, or with the error that stopped the transfer (a commit record that failed to write may
+    // still be on disk, so neither answer would be safe).
     let decide!: (d: Decision) => void;
-    this.#active.set(txId, new Promise<Decision>((resolve) => (decide = resolve)));
+    let fail!: (e: unknown) => void;
+    const decision = new Promise<Decision>((resolve, reject) => {
+      decide = resolve;
+      fail = reject;
+    });
+    decision.catch(() => {}); // nobody may be asking
+    this.#active.set(txId, decision);
     try {
       const votes = await Promise.allSettled(
         parts.map((p) =>
@@ -128,6 +137,9 @@ export class Teller {
       for (const p of parts) this.#send(p.shard, txId, 'abort');
       this.#log({ t: 'abort', txId, cause }); // not awaited: presumed abort needs no abort record
       return { txId, outcome: 'aborted', cause, latencyMs: this.#now() - t0 };
+    } catch (e) {
+      fail(e);
+      throw e;
     } finally {
       this.#active.delete(txId);
     }
