@@ -166,8 +166,8 @@ test('a stray commit written after a later incarnation booted is not a decision'
   t.is(await teller.outcome('teller-0/2/5'), 'abort');
 });
 
-test('outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort', async (t) => {
-  const dir = tempDir(t);
+/** A port whose prepares vote yes only once `release()` is called: a transfer held mid-decision. */
+function gatedPort(): { port: ShardPort; release: () => void } {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const port: ShardPort = {
@@ -179,6 +179,12 @@ test('outcome() of a tx the teller is still deciding waits for the decision inst
     commit: async () => {},
     abort: async () => {},
   };
+  return { port, release };
+}
+
+test('outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort', async (t) => {
+  const dir = tempDir(t);
+  const { port, release } = gatedPort();
   const teller = tellerWith(dir, [], () => port);
   const transfer = teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 });
   await teller.ready;
@@ -196,17 +202,7 @@ test('outcome() of a tx the teller is still deciding waits for the decision inst
 
 test('a commit record that fails to write settles outcome() callers: they are refused, never left hanging', async (t) => {
   const dir = tempDir(t);
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const port: ShardPort = {
-    prepare: async () => {
-      await gate;
-      return { vote: 'yes' };
-    },
-    sync: async () => {},
-    commit: async () => {},
-    abort: async () => {},
-  };
+  const { port, release } = gatedPort();
   const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
   t.teardown(() => wal.close());
   const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
