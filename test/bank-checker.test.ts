@@ -118,6 +118,15 @@ test('a half-applied transfer: committed, applied on one side only', (t) => {
   t.false(check(run).ok);
 });
 
+test('a committed transfer applied on neither side is lost, not half-applied', (t) => {
+  const run = cleanRun();
+  for (const shard of run.shards) shard.log = shard.log.map((r) => (r.t === 'commit' && r.txId === C ? { t: 'abort', txId: C } : r));
+  run.shards[0]!.balances.s0a1 = 100;
+  run.shards[1]!.balances.s1a1 = 100;
+  t.deepEqual(whatFor(run, C), ['lost: committed, but not applied on shard-1', 'lost: committed, but not applied on shard-0']);
+  t.false(check(run).ok);
+});
+
 test('a transfer applied twice on one side', (t) => {
   const run = cleanRun();
   run.shards[0]!.log.push({ t: 'commit', txId: A });

@@ -37,10 +37,12 @@ export interface BankOptions {
   chaosEveryMs?: number;
   /** @default 'all' */
   chaosTargets?: 'all' | 'shards' | 'tellers';
-  /** Where the logs go; must be empty or absent. @default a fresh temporary directory */
+  /** Where the logs go; must be empty or absent. A directory named here is kept. @default a fresh temporary directory */
   dataDir?: string;
-  /** Keep the data directory afterwards. @default false */
+  /** Keep the temporary data directory afterwards (one named by `dataDir` is always kept). @default false */
   keepData?: boolean;
+  /** The shard worker module. The tests put a faulty shard here to show the checker can fail. @default ./shard */
+  shardModule?: URL;
   /** @default 1 */
   seed?: number;
   /** @default 5000 */
@@ -70,6 +72,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'convoy-bank-'));
   mkdirSync(dataDir, { recursive: true });
   if (readdirSync(dataDir).length > 0) throw new Error(`Expected \`dataDir\` to be empty, ${dataDir} is not`);
+  // Only a directory made here is removed: one the caller named holds logs they asked for.
+  const removeData = (): void => {
+    if (o.dataDir === undefined && !o.keepData) rmSync(dataDir, { recursive: true, force: true });
+  };
   const cfg: BankConfig = {
     dataDir,
     shards: o.shards,
@@ -86,7 +92,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const specs = (role: 'shard' | 'teller', count: number) =>
     Array.from({ length: count }, (_, i) => ({
       name: `${role}-${i}`,
-      module: new URL(`./${role}${ext}`, import.meta.url),
+      module: role === 'shard' && o.shardModule ? o.shardModule : new URL(`./${role}${ext}`, import.meta.url),
       kind: o.kind === 'mixed' ? (i % 2 === 0 ? ('thread' as const) : ('process' as const)) : o.kind,
       restart: 'on-failure' as const,
       maxRestarts: 1000, // chaos kills a lot; each one must come back
@@ -94,7 +100,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     }));
   const cluster = await startCluster({ workers: [...specs('shard', o.shards), ...specs('teller', o.tellers)], restartDelayMs: 20 }).catch(
     (e: unknown) => {
-      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+      removeData();
       throw e;
     },
   );
@@ -198,6 +204,6 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict });
   } finally {
     await cluster.close();
-    if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+    removeData();
   }
 }
