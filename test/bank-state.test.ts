@@ -1,33 +1,18 @@
 // The bank's state machines on their own: a shard's half of 2PC, its replay, and in-doubt resolution
 // (presumed abort) against a teller's decision log. No runtime, no channels.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import type { PrepareRequest, ShardRecord, TellerRecord } from '../examples/bank/config.js';
+import type { TellerRecord } from '../examples/bank/config.js';
 import { InDoubtResolver } from '../examples/bank/in-doubt.js';
-import { ShardState } from '../examples/bank/shard-state.js';
 import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
 import { openWal, readWal } from '../examples/bank/wal.js';
+import { openShard, req, tempDir } from './helpers/bank.js';
 import { outcome as settled, withDeadline } from './helpers/deadline.js';
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bank-state-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function openShard(dir: string, name = 'shard-0'): { shard: ShardState; close: () => Promise<void>; crash: () => void } {
-  const { wal, replay } = openWal<ShardRecord>(join(dir, `${name}.wal`));
-  const shard = new ShardState({ name, wal, records: replay.records, opening: { s0a0: 100, s0a1: 100 } });
-  return { shard, close: () => wal.close(), crash: () => wal.crash() };
-}
-
-const req = (txId: string, account: string, delta: number, teller = 'teller-0'): PrepareRequest => ({ txId, teller, account, delta });
 const died = () => Object.assign(new Error('teller-0 died'), { code: 'ERR_CONVOY_WORKER_DIED' });
 
-test('prepare locks, refuses a second tx on the account and overdrafts; commit applies once', async (t) => {
-  const { shard, close } = openShard(tempDir(t));
+test('prepare locks, refuses a second tx on the account (no-wait) and overdrafts; commit applies once', async (t) => {
+  const { shard, close } = openShard(tempDir(t), 'shard-0', { policy: 'no-wait' });
   t.teardown(close);
   t.deepEqual(await shard.prepare(req('t/1/1', 's0a0', -60)), { vote: 'yes' });
   t.deepEqual(await shard.prepare(req('t/1/2', 's0a0', 10)), { vote: 'no', cause: 'locked' });

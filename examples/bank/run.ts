@@ -8,6 +8,7 @@ import { startCluster } from '../../src/index.js';
 import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
 import { allOpeningBalances, createRng, isWorkerDied, walPath } from './config.js';
+import { LOCK_DEFAULTS, type LockPolicy } from './lock-table.js';
 import { buildReport, type Death, type Recovery, type Report } from './report.js';
 import type { ShardApi } from './shard.js';
 import type { TellerApi } from './teller.js';
@@ -49,6 +50,10 @@ export interface BankOptions {
   tellerGoneAfterMs?: number;
   /** @default 1000 */
   prepareTimeoutMs?: number;
+  /** What a prepare on a locked account does: wait its turn, or refuse at once. @default 'wound-wait' */
+  lockPolicy?: LockPolicy;
+  /** How long a prepare may wait for a lock under wound-wait. @default 250 */
+  lockWaitTimeoutMs?: number;
   /** How long the end of the run may take to resolve every in-doubt transaction. @default 20000 */
   settleTimeoutMs?: number;
   /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
@@ -85,6 +90,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     seed: o.seed ?? 1,
     tellerGoneAfterMs: o.tellerGoneAfterMs ?? 5000,
     prepareTimeoutMs: o.prepareTimeoutMs ?? 1000,
+    lockPolicy: o.lockPolicy ?? LOCK_DEFAULTS.policy,
+    lockWaitTimeoutMs: o.lockWaitTimeoutMs ?? LOCK_DEFAULTS.waitTimeoutMs,
   };
   // Under tsx the workers load as .ts, from dist/ as .js: follow whatever this file is.
   const ext = extname(fileURLToPath(import.meta.url));
@@ -201,7 +208,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     );
     const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
     const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
-    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict });
+    const locks = { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs };
+    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict, locks });
   } finally {
     await cluster.close();
     removeData();

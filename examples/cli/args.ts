@@ -21,6 +21,8 @@ Options (bank):
   --crash            inject at least one crash and restart (what npm start does)
   --data-dir DIR     where the write-ahead logs go (default: a fresh temporary directory)
   --seed N           seed of the transfer generator (default 1)
+  --lock-policy P    wound-wait | no-wait: wait for a locked account, or refuse at once (default wound-wait)
+  --lock-wait-ms N   how long a prepare may wait for a lock under wound-wait (default 250)
 Options (counter):   --rounds N (default 10000), --kind thread | process (default process)
 Options (replication): --writes N (default 2000), --replicas N (default 2), --kind thread | process
 Common:
@@ -50,6 +52,8 @@ function parseFlags(argv: string[]) {
         crash: { type: 'boolean' },
         'data-dir': { type: 'string' },
         seed: { type: 'string' },
+        'lock-policy': { type: 'string' },
+        'lock-wait-ms': { type: 'string' },
         rounds: { type: 'string' },
         writes: { type: 'string' },
         replicas: { type: 'string' },

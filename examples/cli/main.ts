@@ -20,6 +20,8 @@ async function bank(cli: Cli): Promise<number> {
     kind: choiceFlag(values, 'kind', ['thread', 'process', 'mixed'] as const, 'mixed'),
     chaosEveryMs,
     seed: numberFlag(values, 'seed', 1),
+    lockPolicy: choiceFlag(values, 'lock-policy', ['wound-wait', 'no-wait'] as const, 'wound-wait'),
+    lockWaitTimeoutMs: numberFlag(values, 'lock-wait-ms', 250, { min: 1 }),
     onProgress: (p) => progress.update(p.elapsedMs, { results: p.results, deaths: p.deaths }),
   };
   if (typeof values['data-dir'] === 'string') options.dataDir = values['data-dir'];
