@@ -59,7 +59,7 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
     },
   },
   counter: {
-    summary: "The proposal's example: A awaits B's inc(x) in order over the batched stream",
+    summary: "Ordered, awaited calls: A awaits B's inc(x) in order over one batched stream, and B checks the order",
     flags: {
       rounds: { type: 'string', arg: 'N', help: 'inc() calls, half one at a time and half pipelined (default 10000)' },
       kind: { type: 'string', arg: 'K', help: 'thread | process: what B runs in (default process)' },

@@ -1,4 +1,4 @@
-/** The proposal's `inc` example on a real cluster: A (a thread) awaits B (a process) in order. */
+/** The counter example on a real cluster: A (a thread) awaits B's `inc(x)` (B a process) in order. */
 import { startCluster } from '../../src/index.js';
 import type ServerA from './server-a.js';
 import type { Mismatch } from './server-a.js';

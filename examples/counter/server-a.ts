@@ -1,6 +1,8 @@
-// Server A of the proposal: `await b.inc(x)` is an ordered, awaited call over the batched stream to B.
-// Before convoy this took a one-way `write({ op: 'inc' })`, a separate `inc-response` handler, and no way
-// to keep the caller's local context. Here the result comes back to the line that asked for it.
+// The classic case for an ordered call: server A increments a counter on server B over a batched,
+// ordered stream, and needs each answer back in order. With a one-way stream only, A writes
+// `{ op: 'inc', x }`, B writes back a separate `inc-response` message, and A needs a handler for it
+// that has lost the caller's local context. Here `await b.inc(x)` is an ordered, awaited call on that
+// same stream, and the result comes back to the line that asked for it.
 import { defineWorker, notify } from '../../src/index.js';
 import type ServerB from './server-b.js';
 import type { WorkerApi } from '../../src/index.js';
