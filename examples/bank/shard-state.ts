@@ -271,17 +271,12 @@ export class ShardState {
       case 'init':
         this.#balances = new Map(Object.entries(r.balances));
         return;
-      case 'prepare':
-        this.#txs.set(r.txId, {
-          status: 'prepared',
-          teller: r.teller,
-          account: r.account,
-          delta: r.delta,
-          startedAt: r.startedAt ?? 0,
-          sinceMs: performance.now(),
-        });
-        this.#locks.take(r.account, r.txId);
+      case 'prepare': {
+        const { txId, teller, account, delta, startedAt = 0 } = r;
+        this.#txs.set(txId, { status: 'prepared', teller, account, delta, startedAt, sinceMs: performance.now() });
+        this.#locks.take(account, txId);
         return;
+      }
       case 'commit': {
         const tx = this.#txs.get(r.txId);
         if (tx?.status !== 'prepared') return; // replay of a damaged log: the checker reports it
