@@ -15,4 +15,17 @@ if (existsSync(compiled)) {
   register();
   cli = await import(new URL(`../${entry}.ts`, import.meta.url).href);
 }
-process.exitCode = await cli.main(process.argv.slice(command === 'agent' ? 3 : 2));
+if (command === 'agent') {
+  process.exitCode = await cli.main(process.argv.slice(3));
+} else {
+  // An error nothing awaited (a stray rejection, a throw in a callback) is still an unexpected failure:
+  // one line and exit code 3, like one that reaches main().
+  const verbose = process.argv.includes('--verbose');
+  const fail = (error) => {
+    console.error(`convoy: failed: ${cli.describeFailure(error, verbose)}`);
+    process.exit(cli.EXIT.failed);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  process.exitCode = await cli.main(process.argv.slice(2));
+}

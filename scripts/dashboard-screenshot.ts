@@ -27,6 +27,8 @@ const cfg: BankConfig = {
   seed: 1,
   tellerGoneAfterMs: 5000,
   prepareTimeoutMs: 1000,
+  lockPolicy: 'wound-wait',
+  lockWaitTimeoutMs: 250,
 };
 const spec = (role: 'shard' | 'teller', i: number) => ({
   name: `${role}-${i}`,
