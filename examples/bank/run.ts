@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster } from '../../src/index.js';
+import { type Cluster, type DashboardOptions, startCluster } from '../../src/index.js';
 import { injectFaults } from './chaos.js';
 import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
@@ -59,6 +59,10 @@ export interface BankOptions {
   lockWaitTimeoutMs?: number;
   /** How long the end of the run may take to resolve every in-doubt transaction. @default 20000 */
   settleTimeoutMs?: number;
+  /** Serve the live dashboard for the run (see startCluster's `dashboard`). @default none */
+  dashboard?: DashboardOptions | true;
+  /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
+  onStart?: (cluster: Cluster) => void;
   /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
   onProgress?: (p: { elapsedMs: number; totalMs: number; results: number; deaths: number }) => void;
 }
@@ -111,12 +115,14 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       maxRestarts: 1000, // chaos kills a lot; each one must come back
       data: cfg,
     }));
-  const cluster = await startCluster({ workers: [...specs('shard', o.shards), ...specs('teller', o.tellers)], restartDelayMs: 20 }).catch(
+  const workers = [...specs('shard', o.shards), ...specs('teller', o.tellers)];
+  const cluster = await startCluster({ workers, restartDelayMs: 20, ...(o.dashboard ? { dashboard: o.dashboard } : {}) }).catch(
     (e: unknown) => {
       removeData();
       throw e;
     },
   );
+  o.onStart?.(cluster);
 
   const t0 = performance.now();
   const deaths: Death[] = [];

@@ -28,6 +28,12 @@ export function bankOptions(values: Values): BankOptions {
   };
   // A third of the way in: the run goes on long enough after it to see the restart and recovery.
   if (values.crash) options.crashAtMs = (seconds * 1000) / 3;
+  if (values.dashboard) {
+    const port = values.port === undefined ? undefined : numberFlag(values, 'port', 0, { max: 65_535 });
+    options.dashboard = { ...(port === undefined ? {} : { port }), hold: values.hold === true };
+  } else if (values.port !== undefined || values.hold) {
+    throw new UsageError(`--${values.port !== undefined ? 'port' : 'hold'} goes with --dashboard`, 'bank');
+  }
   const dataDir = values['data-dir'];
   if (typeof dataDir === 'string') {
     options.dataDir = resolve(dataDir);
@@ -42,6 +48,11 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   const options = bankOptions(values);
   const progress = createProgress(options.seconds! * 1000, 'bank');
   options.onProgress = (p) => progress.update(p.elapsedMs, { results: p.results, deaths: p.deaths });
+  let dashboardUrl: string | undefined;
+  options.onStart = (cluster) => {
+    dashboardUrl = cluster.dashboardUrl;
+    if (dashboardUrl) console.error(`convoy: dashboard at ${dashboardUrl}`);
+  };
   let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
@@ -50,6 +61,10 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
+  if (dashboardUrl && values.hold) {
+    console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
   if (options.crashAtMs !== undefined && report.restarts === 0) {
     console.error('convoy: --crash asked for a crash and a restart, and none happened');
     return 1;
