@@ -89,6 +89,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           expose: options.expose ?? {},
           system,
           startTimeoutMs: this.#health.startTimeoutMs,
+          exitGraceMs: this.#health.heartbeatTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
