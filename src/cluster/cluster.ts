@@ -74,10 +74,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       options.dashboard,
     );
     const specs = expandSpecs(options.workers);
-    const system = (handle: WorkerHandle) => ({
-      [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
-      [System.open]: (peer: string, had: number) => this.#wiring.open(handle, peer, had),
-    });
+    // Built for each incarnation's control channel: an open is asked by that incarnation, not its successor.
+    const system = (handle: WorkerHandle) => {
+      const incarnation = handle.incarnation;
+      return {
+        [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
+        [System.open]: (peer: string, had: number) => this.#wiring.open(handle, incarnation, peer, had),
+      };
+    };
     for (const { name, spec } of specs) {
       this.#handles.set(
         name,

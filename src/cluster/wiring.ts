@@ -43,19 +43,21 @@ export class Wiring {
   }
 
   /**
-   * Opens the channel between `requester` and `peerName`, or joins the opening under way. `had` is the
-   * pair number of the channel the requester last had (0: none): a record with that number was lost on
-   * the requester's side and is replaced; any newer one is on its way to it. Waits for a peer that is
-   * starting or restarting; answers `ok: false` when the peer is gone for good or not ready in time.
+   * Opens the channel between incarnation `incarnation` of `requester` and `peerName`, or joins the opening
+   * under way. `had` is the pair number of the channel the requester last had (0: none): a record with that
+   * number was lost on the requester's side and is replaced; any newer one is on its way to it. Waits for
+   * a peer that is starting or restarting; answers `ok: false` when the peer is gone for good or not ready
+   * in time, and when the asking incarnation ended meanwhile. Its successor asks for its own channels: one
+   * handed to it in the middle of its start would be bound before its handlers exist.
    */
-  async open(requester: WorkerHandle, peerName: string, had: number): Promise<OpenReply> {
+  async open(requester: WorkerHandle, incarnation: number, peerName: string, had: number): Promise<OpenReply> {
     const peer = this.#handles.get(peerName);
     if (!peer || peer === requester) return { ok: false };
     const deadline = performance.now() + this.#timeoutMs;
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0 || !(await peer.whenReady(left))) return this.#gone(peer);
-      if (requester.state !== 'ready' && requester.state !== 'starting') return { ok: false };
+      if (requester.incarnation !== incarnation || (requester.state !== 'ready' && requester.state !== 'starting')) return { ok: false };
       const key = pairKey(requester.name, peer.name);
       let record = this.#pairs.get(key);
       if (!record || record.pair === had || !this.#current(record, requester, peer)) {

@@ -33,9 +33,13 @@ export class PeerTable {
     }
   }
 
-  /** The handlers peers reach; set once the worker module has loaded. */
+  /**
+   * The handlers peers reach; set once the worker module has loaded. A channel already bound then was
+   * opened by this worker's own factory calling a peer: it serves them from now on too.
+   */
   serve(api: object): void {
     this.#api = api;
+    for (const link of this.links.values()) link.endpoint?.serve(api);
   }
 
   /** Processes listen for peers that dial them. Returns the port. */
