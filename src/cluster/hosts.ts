@@ -130,6 +130,22 @@ export class Hosts extends EventEmitter<HostsEvents> {
     return this.#hosts.get(name)?.up ?? false;
   }
 
+  /** The host named `name`, as last joined (up or down). */
+  entry(name: string): HostEntry | undefined {
+    return this.#hosts.get(name);
+  }
+
+  /**
+   * Takes `name` down now if its agent has not been heard for two beats: a worker there that went
+   * silent went with its host (an agent killed or cut off), and is lost with it rather than hung.
+   */
+  downIfSilent(name: string): boolean {
+    const host = this.#hosts.get(name);
+    if (!host?.up || performance.now() - host.lastHeard <= this.#health.heartbeatIntervalMs * 2) return false;
+    this.#down(host, `its agent was silent for ${Math.round(performance.now() - host.lastHeard)} ms`);
+    return true;
+  }
+
   /** Resolves once every host in `names` is up; rejects at a refusal, or after `timeoutMs`. */
   waitFor(names: readonly string[], timeoutMs: number): Promise<void> {
     const missing = (): string[] => names.filter((name) => !this.isUp(name));

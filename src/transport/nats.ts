@@ -70,6 +70,7 @@ export class NatsTransport implements Transport {
   #closing = false;
   #closeSent = false;
   #peerClosed = false;
+  #peerGone = false;
   readonly #pieces: PieceAssembler;
   #timer: NodeJS.Timeout | undefined;
   #retryMs = OPEN_RETRY_FIRST_MS;
@@ -135,6 +136,18 @@ export class NatsTransport implements Transport {
     if (this.closed) return;
     this.#end(error);
     if (!this.#hub.connection.isClosed()) this.#hub.publish(this.subject, encodeWire(WireKind.Reset, this.stream));
+  }
+
+  /**
+   * The other side is gone: its death was reported by another path (its agent, then the coordinator),
+   * which may overtake its last frames. A round trip to the server after that word delivers first what
+   * the server had already taken in from it; then this transport ends (telling the other side, in case
+   * it is still running, that its stream is over).
+   */
+  peerGone(): void {
+    if (this.closed || this.#peerGone) return;
+    this.#peerGone = true;
+    void this.#hub.roundTrip().then(() => this.destroy());
   }
 
   /** The connection was lost: ends without a word to the other side. Returns false if already ended. */

@@ -8,10 +8,11 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { RemoteWorkerNats } from '../agent/protocol.js';
-import type { Bootstrap } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { connectNats } from '../transport/nats-connect.js';
 import { NatsHub } from '../transport/nats-hub.js';
+import { sharedNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
 /** What the agent hands a worker it starts. */
@@ -25,22 +26,38 @@ export interface RemoteBootMessage extends RemoteWorkerData {
   convoy: 'remote-boot';
 }
 
-async function start({ boot, secret, nats }: RemoteWorkerData, tid: number, exit: () => void): Promise<void> {
+async function start({ boot, secret, nats }: RemoteWorkerData, tid: number, exit: () => void): Promise<WorkerRuntime> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const connection = await connectNats(nats.connect, `convoy worker ${nats.self}`);
   const hub = new NatsHub(connection, { cluster: nats.scope });
   const control = hub.open(nats.self, nats.coordinator, { maxFrameBytes: boot.channel.maxFrameBytes });
-  new WorkerRuntime(boot, new Uint8Array(secret), control, {
+  return new WorkerRuntime(boot, new Uint8Array(secret), control, {
     threadId: tid,
     // Closing the hub lets the control transport's close leave, then frees the connection.
     onClose: () => void hub.close().finally(exit),
+    // Peers on other hosts are reached over the same connection.
+    nats: sharedNats(hub),
   });
 }
 
 export function runThread(): void {
   const { convoy } = workerData as { convoy: RemoteWorkerData };
+  // A peer thread of the same agent: the agent hands over one port of their MessageChannel.
+  let runtime: WorkerRuntime | undefined;
+  const onHandoff = (message: PortHandoff): void => {
+    if (message?.convoy !== 'peer-port') return;
+    if (runtime) runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port);
+    else message.port.close();
+  };
+  parentPort!.on('message', onHandoff);
+  const exit = (): void => {
+    parentPort?.off('message', onHandoff);
+    parentPort?.close();
+  };
   // A failure to start is an unhandled rejection: it ends the thread, and the agent reports a crash.
-  void start(convoy, threadId, () => parentPort?.close());
+  void start(convoy, threadId, exit).then((started) => {
+    runtime = started;
+  });
 }
 
 export function runProcess(): void {

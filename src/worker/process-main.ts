@@ -7,13 +7,17 @@
 import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { dialTcp } from '../transport/tcp-auth.js';
+import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ProcessBootMessage {
   convoy: 'boot';
   boot: Bootstrap;
   secret: Uint8Array;
+  /** In a cluster with workers on other hosts: how to reach them. */
+  nats?: NatsScope;
 }
 
 export function runProcess(): void {
@@ -30,7 +34,7 @@ export function runProcess(): void {
   });
 }
 
-async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
+async function start({ boot, secret, nats }: ProcessBootMessage): Promise<void> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const secretBytes = new Uint8Array(secret);
   const control = await dialTcp({
@@ -45,6 +49,7 @@ async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
   });
   new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
+    ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
     onClose: () => {
       // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.
       setTimeout(() => process.exit(0), 50).unref();

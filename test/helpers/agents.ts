@@ -20,12 +20,13 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { Endpoint } from '../../src/rpc/endpoint.js';
 import { closedChannelError, diedError } from '../../src/rpc/link.js';
 import { withDeadline } from './deadline.js';
+import type { Teardown } from './nats-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_DEADLINE_MS = 10_000;
 
 /** A secret file of fresh random bytes (or of `text`), removed in teardown. */
-export function secretFile(t: ExecutionContext, text = randomBytes(32).toString('hex')): string {
+export function secretFile(t: Teardown, text = randomBytes(32).toString('hex')): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'convoy-secret-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'secret');
@@ -55,7 +56,7 @@ export interface AgentArgs {
 }
 
 /** `convoy agent …` as a process of its own; SIGKILLed (with its workers) in teardown if still running. */
-export function startAgent(t: ExecutionContext, args: AgentArgs): AgentProcess {
+export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
   const argv = ['bin/convoy.js', 'agent', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
