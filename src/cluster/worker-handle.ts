@@ -223,6 +223,9 @@ export class WorkerHandle {
       // The control channel closing is the first sign of a death (a thread's port closes before its
       // 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
       if (this.incarnation === incarnation && this.state !== 'closed' && this.child && !this.child.hasExited) {
+        // One on another host that said it is exiting is left to its agent, which reports how it ended:
+        // a kill sent now could reach it before its exit does, and hide its exit code.
+        if (this.host !== undefined && control.exitNotice) return;
         this.#endingReason ??= 'disconnected';
         this.child.kill();
       }

@@ -29,9 +29,6 @@ interface ClientInternals {
   protocol?: { outbound?: { size(): number }; transport?: { socket?: Socket }; flushPending?(): void };
 }
 
-/** A round trip to a server that does not answer (lost, or stopped) is given up after this. */
-const ROUND_TRIP_MAX_MS = 1000;
-
 export class NatsHub {
   readonly connection: NatsConnection;
   readonly cluster: string;
@@ -100,18 +97,6 @@ export class NatsHub {
     // the socket's, and it says when it has drained.
     if (socket?.writableNeedDrain) socket.once('drain', this.#wake);
     else setImmediate(this.#wake);
-  }
-
-  /**
-   * Resolves once the server has answered a ping sent now: what it had taken in for this connection
-   * before the ping has been delivered by then. Never rejects; gives up after a second.
-   */
-  async roundTrip(): Promise<void> {
-    if (this.connection.isClosed()) return;
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ROUND_TRIP_MAX_MS)));
-    await Promise.race([this.connection.flush().catch(() => undefined), bound]);
-    clearTimeout(timer);
   }
 
   /**

@@ -36,6 +36,12 @@ export interface NatsTransportConfig extends NatsTransportOptions {
 
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * How long a peer known to be gone may still deliver its last frames and its close. They travel on its
+ * own connection, the word of its death on its agent's: through one server the word comes after them,
+ * but through a cluster of servers it may come first, by up to the time a message takes on a route.
+ */
+const PEER_GONE_GRACE_MS = 250;
 /** The first wait before an unanswered open is sent again; it doubles up to the cap. */
 const OPEN_RETRY_FIRST_MS = 20;
 const OPEN_RETRY_MAX_MS = 500;
@@ -70,7 +76,8 @@ export class NatsTransport implements Transport {
   #closing = false;
   #closeSent = false;
   #peerClosed = false;
-  #peerGone = false;
+  /** Set once the other side is known gone: ends the transport if its close does not come first. */
+  #goneTimer: NodeJS.Timeout | undefined;
   readonly #pieces: PieceAssembler;
   #timer: NodeJS.Timeout | undefined;
   #retryMs = OPEN_RETRY_FIRST_MS;
@@ -139,15 +146,14 @@ export class NatsTransport implements Transport {
   }
 
   /**
-   * The other side is gone: its death was reported by another path (its agent, then the coordinator),
-   * which may overtake its last frames. A round trip to the server after that word delivers first what
-   * the server had already taken in from it; then this transport ends (telling the other side, in case
-   * it is still running, that its stream is over).
+   * The other side is gone. The word of it came another way (its agent, then the coordinator) and may
+   * overtake its last frames: they, and its close, are still taken for `PEER_GONE_GRACE_MS`. Its close
+   * ends the transport as usual, after every frame before it; without one (it was killed) the transport
+   * ends when the grace is over, telling the other side, in case it still runs, that its stream is over.
    */
   peerGone(): void {
-    if (this.closed || this.#peerGone) return;
-    this.#peerGone = true;
-    void this.#hub.roundTrip().then(() => this.destroy());
+    if (this.closed || this.#goneTimer) return;
+    this.#goneTimer = setTimeout(() => this.destroy(), PEER_GONE_GRACE_MS).unref();
   }
 
   /** The connection was lost: ends without a word to the other side. Returns false if already ended. */
@@ -285,6 +291,7 @@ export class NatsTransport implements Transport {
   #end(error?: Error): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#goneTimer);
     this.#queue = [];
     this.#pieces.clear();
     this.#closeOnce.report(error);

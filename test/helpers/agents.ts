@@ -1,6 +1,6 @@
 /**
- * Agents and the coordinator's side of them, for tests: each agent is a separate `node bin/convoy.js
- * agent` process standing for a host of its own; its log lines can be awaited. Everything is stopped in
+ * Agents and the coordinator's side of them, for tests: each agent is a separate `convoy agent` process
+ * (run from the sources) standing for a host of its own; its log lines can be awaited. Everything is stopped in
  * `t.teardown()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -55,9 +55,22 @@ export interface AgentArgs {
   stdin?: string;
 }
 
-/** `convoy agent …` as a process of its own; SIGKILLed (with its workers) in teardown if still running. */
+/**
+ * `convoy agent …` as a process of its own, from the sources (test/helpers/agent-main.ts); SIGKILLed
+ * (with its workers) in teardown if still running.
+ */
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
-  const argv = ['bin/convoy.js', 'agent', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
+  const argv = [
+    '--import',
+    'tsx',
+    'test/helpers/agent-main.ts',
+    '--nats',
+    args.nats,
+    '--host',
+    args.host,
+    '--secret-file',
+    args.secretFile,
+  ];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
   const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
