@@ -86,6 +86,8 @@ export class Hosts extends EventEmitter<HostsEvents> {
   /** Why an agent is not joining, for the error of someone waiting for it. */
   readonly #refusals = new Map<string, AgentRefusedError>();
   readonly #subscriptions: Subscription[] = [];
+  /** Whoever waits for hosts to come up (a start, a restart): told at close. */
+  readonly #waiters = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #lastTick = performance.now();
   #closed = false;
@@ -146,18 +148,22 @@ export class Hosts extends EventEmitter<HostsEvents> {
     return true;
   }
 
-  /** Resolves once every host in `names` is up; rejects at a refusal, or after `timeoutMs`. */
+  /** Resolves once every host in `names` is up; rejects at a refusal, after `timeoutMs`, or at close. */
   waitFor(names: readonly string[], timeoutMs: number): Promise<void> {
     const missing = (): string[] => names.filter((name) => !this.isUp(name));
     if (missing().length === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new HostDownError(missing()[0]!, 'The cluster is closed'));
     return new Promise((resolve, reject) => {
       const done = (error?: Error): void => {
         clearTimeout(timer);
+        this.#waiters.delete(closed);
         this.off('host-up', check);
         this.off('refused', refused);
         if (error) reject(error);
         else resolve();
       };
+      const closed = (): void => done(new HostDownError(missing()[0]!, `Host "${missing()[0]}": the cluster closed while waiting for it`));
+      this.#waiters.add(closed);
       const check = (): void => {
         if (missing().length === 0) done();
       };
@@ -188,6 +194,7 @@ export class Hosts extends EventEmitter<HostsEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const closed of [...this.#waiters]) closed();
     for (const host of this.#hosts.values()) {
       if (host.up) host.send({ t: 'goodbye', reason: 'the cluster is closing' });
       host.down('the cluster closed');
