@@ -86,3 +86,26 @@ test.serial('replies sent before an exit still resolve: coordinator → b, and b
   const burst = await within(caller.burst('callee', calls, 20), 30_000, 'the burst settles');
   t.deepEqual(burst, { resolved: calls, wrong: 0, failures: {} }, 'b → c');
 });
+
+test.serial('a worker on an agent that hangs is found by its heartbeats and killed (heartbeat), while its agent lives on', async (t) => {
+  const cluster = await startFor(t, {
+    nats: hosts().nats,
+    ...HOST_HEALTH,
+    workers: [
+      { name: 'hung', module: counter, host: 'b' },
+      { name: 'other', module: counter, host: 'b', kind: 'process' },
+    ],
+  });
+  const exits = exitLog(cluster);
+  const hung = cluster.worker<RemoteCounter>('hung');
+  void hung.hang().catch(() => {});
+  const call = hung.inc(1);
+  const error = await rejection(call, HOST_HEALTH.heartbeatTimeoutMs + 3000, 'the call to the hung worker fails');
+  t.like(error, { reason: 'heartbeat' });
+  t.like(await exits.nth('hung', 1, 1000), { reason: 'heartbeat' });
+  t.is(await cluster.worker<RemoteCounter>('other').inc(2), 2, 'its host is fine');
+  t.like(
+    cluster.hosts().find((host) => host.name === 'b'),
+    { state: 'up' },
+  );
+});
