@@ -28,6 +28,12 @@ export function bankOptions(values: Values): BankOptions {
   };
   // A third of the way in: the run goes on long enough after it to see the restart and recovery.
   if (values.crash) options.crashAtMs = (seconds * 1000) / 3;
+  const agents = numberFlag(values, 'agents', 0);
+  if (agents > 0) options.agents = agents;
+  if (typeof values.nats === 'string') {
+    if (agents === 0) throw new UsageError('--nats names the NATS server of the agents: it needs --agents N');
+    options.natsUrl = values.nats;
+  }
   const dataDir = values['data-dir'];
   if (typeof dataDir === 'string') {
     options.dataDir = resolve(dataDir);
