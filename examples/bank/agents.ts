@@ -24,9 +24,9 @@ export interface LocalAgents {
 }
 
 const SERVER_START_MS = 10_000;
-/** The same flavour as this file: the compiled agent, or its sources through tsx. */
+/** The same build as this file: the compiled agent, or its sources through tsx. */
 const ext = extname(fileURLToPath(import.meta.url));
-const agentMain = fileURLToPath(new URL(`./agent-main${ext}`, import.meta.url));
+const agentMain = fileURLToPath(new URL(`../../src/agent/main${ext}`, import.meta.url));
 
 export async function startLocalAgents(count: number, natsUrl?: string): Promise<LocalAgents> {
   const dir = mkdtempSync(join(tmpdir(), 'convoy-bank-agents-'));

@@ -56,21 +56,11 @@ export interface AgentArgs {
 }
 
 /**
- * `convoy agent …` as a process of its own, from the sources (test/helpers/agent-main.ts); SIGKILLed
+ * `convoy agent …` as a process of its own, from the sources (src/agent/main.ts); SIGKILLed
  * (with its workers) in teardown if still running.
  */
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
-  const argv = [
-    '--import',
-    'tsx',
-    'test/helpers/agent-main.ts',
-    '--nats',
-    args.nats,
-    '--host',
-    args.host,
-    '--secret-file',
-    args.secretFile,
-  ];
+  const argv = ['--import', 'tsx', 'src/agent/main.ts', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
   const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
