@@ -60,6 +60,9 @@ for (const [args, what] of [
   [['--lock-policy', 'maybe'], 'Expected --lock-policy to be one of wound-wait, no-wait, got "maybe"'],
   [['--agents', 'two'], 'Expected --agents to be an integer >= 0, got "two"'],
   [['--nats', 'nats://127.0.0.1:4222'], '--nats names the NATS server of the agents: it needs --agents N'],
+  [['--port', '8080'], '--port goes with --dashboard'],
+  [['--hold'], '--hold goes with --dashboard'],
+  [['--dashboard', '--port', '70000'], 'Expected --port to be an integer from 0 to 65535, got "70000"'],
   [
     ['--data-dir', 'test/fixtures'],
     'Expected --data-dir to be a new or empty directory (the bank starts from fresh logs), test/fixtures is not',
@@ -145,6 +148,12 @@ test('`convoy bank --crash --seconds 3` crashes and restarts a worker, and keeps
   t.true(report.restarts >= 1, 'and it came back');
   for (const log of ['shard-0.wal', 'shard-3.wal', 'teller-0.wal', 'teller-1.wal']) t.true(existsSync(join(dataDir, log)), `${log} kept`);
   t.true(stderr.includes(`the logs are kept in ${dataDir}`));
+});
+
+test('`convoy bank --dashboard --port 0` serves the dashboard during the run and prints its address', async (t) => {
+  const { code, stderr } = await cli(['bank', '--seconds', '2', '--kind', 'thread', '--dashboard', '--port', '0', '--json']);
+  t.is(code, 0, stderr);
+  t.regex(stderr, /convoy: dashboard at http:\/\/127\.0\.0\.1:\d+\/\?token=\S{16,}/);
 });
 
 test('every command in the bank README is a valid convoy command, and every file it names exists', (t) => {

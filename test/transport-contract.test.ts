@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { Transport, TransportHandlers } from '../src/transport/transport.js';
 import { deferred, withDeadline } from './helpers/deadline.js';
-import { TRANSPORT_KINDS, createTransportPair } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, createTransportPair, frameBytes } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -19,8 +19,8 @@ function record(transport: Transport) {
   let arrived = deferred();
   let want = Infinity;
   const handlers: TransportHandlers = {
-    frame(bytes) {
-      frames.push(bytes);
+    frame(data) {
+      frames.push(frameBytes(data));
       if (frames.length >= want) arrived.resolve();
     },
     close(error) {
@@ -88,7 +88,8 @@ for (const kind of TRANSPORT_KINDS) {
     const frames: number[] = [];
     const closed = deferred<Error | undefined>();
     b.start({
-      frame(bytes) {
+      frame(data) {
+        const bytes = frameBytes(data);
         frames.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0));
         const end = performance.now() + 0.02;
         while (performance.now() < end);

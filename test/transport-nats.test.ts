@@ -16,6 +16,7 @@ import { closedChannelError } from '../src/rpc/link.js';
 import { connectNats } from '../src/transport/nats-connect.js';
 import type { NatsHub } from '../src/transport/nats-hub.js';
 import { WireKind, encodeWire } from '../src/transport/nats-wire.js';
+import { frameBytes } from './helpers/pairs.js';
 import type { NatsTransport } from '../src/transport/nats.js';
 import { Counter, deferred, outcome, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -80,7 +81,7 @@ test('a side that binds late gets every frame the other queued before it was the
   const frames: number[] = [];
   const all = deferred();
   b.start({
-    frame: (bytes) => frames.push(bytes[0]!) === 10 && all.resolve(),
+    frame: (data) => frames.push(frameBytes(data)[0]!) === 10 && all.resolve(),
     close() {},
     drain() {},
   });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Cluster, startCluster, type WorkerSpec } from '../../src/index.js';
+import { type Cluster, type DashboardOptions, startCluster, type WorkerSpec } from '../../src/index.js';
 import { startLocalAgents } from './agents.js';
 import { injectFaults } from './chaos.js';
 import { check } from './checker.js';
@@ -72,6 +72,10 @@ export interface BankOptions {
    * again once its host is seen down. @default half the run, when there is chaos (`chaosEveryMs` or `crashAtMs`)
    */
   agentKillAtMs?: number;
+  /** Serve the live dashboard for the run (see startCluster's `dashboard`). @default none */
+  dashboard?: DashboardOptions | true;
+  /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
+  onStart?: (cluster: Cluster) => void;
   /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
   onProgress?: (p: { elapsedMs: number; totalMs: number; results: number; deaths: number }) => void;
 }
@@ -154,10 +158,12 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     }));
   const workers = [...specs('shard', o.shards), ...specs('teller', o.tellers)];
   const hosts = agents ? { nats: agents.nats, ...AGENT_HEALTH } : {};
-  const cluster = await startCluster({ workers, restartDelayMs: 20, ...hosts }).catch(async (e: unknown) => {
+  const dashboard = o.dashboard ? { dashboard: o.dashboard } : {};
+  const cluster = await startCluster({ workers, restartDelayMs: 20, ...hosts, ...dashboard }).catch(async (e: unknown) => {
     await agents?.close();
     return failed(e);
   });
+  o.onStart?.(cluster);
   const agentKillAtMs = o.agentKillAtMs ?? (o.chaosEveryMs > 0 || o.crashAtMs !== undefined ? (o.seconds * 1000) / 2 : undefined);
 
   const t0 = performance.now();

@@ -62,6 +62,9 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
         help: 'run the shards on N local agents over NATS, each standing for a host of its own (default 0); chaos kills one agent too',
       },
       nats: { type: 'string', arg: 'URL', help: 'with --agents: the NATS server to use (default: start one; needs nats-server)' },
+      dashboard: { type: 'boolean', help: 'serve the live dashboard during the run and print its address' },
+      port: { type: 'string', arg: 'N', help: 'with --dashboard: its port (default 8787, or a free one if taken)' },
+      hold: { type: 'boolean', help: 'with --dashboard: keep it open after the report, until Ctrl-C' },
     },
   },
   counter: {
@@ -172,12 +175,19 @@ function parseFlags(command: Command, args: string[]): Values {
 }
 
 /** A flag's value as a number within bounds, or its default. */
-export function numberFlag(values: Values, name: string, fallback: number, { min = 0, integer = true } = {}): number {
+export function numberFlag(
+  values: Values,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.POSITIVE_INFINITY, integer = true } = {},
+): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`Expected --${name} to be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${String(raw)}"`);
+  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value));
+  if (bad || value < min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`Expected --${name} to be ${integer ? 'an integer' : 'a number'} ${range}, got "${String(raw)}"`);
   }
   return value;
 }

@@ -31,8 +31,14 @@ export function bankOptions(values: Values): BankOptions {
   const agents = numberFlag(values, 'agents', 0);
   if (agents > 0) options.agents = agents;
   if (typeof values.nats === 'string') {
-    if (agents === 0) throw new UsageError('--nats names the NATS server of the agents: it needs --agents N');
+    if (agents === 0) throw new UsageError('--nats names the NATS server of the agents: it needs --agents N', 'bank');
     options.natsUrl = values.nats;
+  }
+  if (values.dashboard) {
+    const port = values.port === undefined ? undefined : numberFlag(values, 'port', 0, { max: 65_535 });
+    options.dashboard = { ...(port === undefined ? {} : { port }), hold: values.hold === true };
+  } else if (values.port !== undefined || values.hold) {
+    throw new UsageError(`--${values.port !== undefined ? 'port' : 'hold'} goes with --dashboard`, 'bank');
   }
   const dataDir = values['data-dir'];
   if (typeof dataDir === 'string') {
@@ -48,6 +54,11 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   const options = bankOptions(values);
   const progress = createProgress(options.seconds! * 1000, 'bank');
   options.onProgress = (p) => progress.update(p.elapsedMs, { results: p.results, deaths: p.deaths });
+  let dashboardUrl: string | undefined;
+  options.onStart = (cluster) => {
+    dashboardUrl = cluster.dashboardUrl;
+    if (dashboardUrl) console.error(`convoy: dashboard at ${dashboardUrl}`);
+  };
   let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
@@ -56,6 +67,10 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
+  if (dashboardUrl && values.hold) {
+    console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
   if (options.crashAtMs !== undefined && report.restarts === 0) {
     console.error('convoy: --crash asked for a crash and a restart, and none happened');
     return 1;

@@ -18,7 +18,7 @@ import { Decoder, Encoder } from '../protocol/codec.js';
 import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
-import type { Transport } from '../transport/transport.js';
+import type { FrameData, Transport } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
 import { parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
@@ -95,7 +95,7 @@ export class Channel {
   start(listener: ChannelListener): void {
     this.#listener = listener;
     this.#transport.start({
-      frame: (bytes, transferred) => this.#receive(bytes, transferred),
+      frame: (data, transferred) => this.#receive(data, transferred),
       close: (cause) => this.#fail(this.#peerDeath ?? this.#closeError(cause)),
       drain: () => {
         this.#transportFull = false;
@@ -312,22 +312,23 @@ export class Channel {
     if (!this.#transport.send(frame)) this.#transportFull = true;
   }
 
-  #receive(bytes: Uint8Array, transferred: ArrayBuffer[] | undefined): void {
+  #receive(data: FrameData, transferred: ArrayBuffer[] | undefined): void {
+    const length = typeof data === 'string' ? data.length : data.byteLength;
     this.lastReceivedAt = performance.now();
     this.#keepalive.frameDone();
-    if (bytes.byteLength > this.#options.maxFrameBytes) {
-      this.destroy(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
+    if (length > this.#options.maxFrameBytes) {
+      this.destroy(new ProtocolError(`Frame of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
     }
     let frame: ParsedFrame;
     try {
-      frame = parseFrame(this.#decoder, bytes, transferred);
+      frame = parseFrame(this.#decoder, data, transferred);
     } catch (error) {
       this.destroy(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
     }
     const { acked, dataCost: dataBytes, messages } = frame;
-    this.stats.recordReceived(messages.length, bytes.byteLength, transferred);
+    this.stats.recordReceived(messages.length, length, transferred);
     this.#receiving = true;
     try {
       if (acked > 0) {

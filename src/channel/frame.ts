@@ -3,7 +3,7 @@
  * own and concatenated (outbox.ts cuts them). Parsing is pure: no state and no I/O.
  */
 import { ProtocolError } from '../errors.js';
-import type { Decoder } from '../protocol/codec.js';
+import type { Decoder, FrameData } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
 
@@ -19,7 +19,7 @@ export interface ParsedFrame {
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: Uint8Array, transferred?: readonly ArrayBuffer[]): ParsedFrame {
+export function parseFrame(decoder: Decoder, bytes: FrameData, transferred?: readonly ArrayBuffer[]): ParsedFrame {
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {

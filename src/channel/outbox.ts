@@ -17,6 +17,8 @@ export interface OutgoingFrame {
   transfer: ArrayBuffer[] | undefined;
 }
 
+/** Frames up to this size are carved from Node's Buffer pool. */
+const POOLED_FRAME_BYTES = 4096;
 /** Messages up to this size go into the arena; larger ones keep their own bytes (no second copy). */
 export const ARENA_MESSAGE_BYTES = 16 * 1024;
 const INITIAL_ARENA_BYTES = 4 * 1024;
@@ -92,10 +94,12 @@ export class Outbox {
       }
     }
     const header = headerLength(acked, cost);
-    const frame = new Uint8Array(header + bytes);
+    const transfer = this.#transfers && collectTransfers(this.#transfers, start, end);
+    // A small frame comes from Node's Buffer pool (no buffer of its own to allocate; a MessagePort sends it
+    // as a string). One that carries transferred buffers owns its buffer, so that it can move with them.
+    const frame = !transfer && header + bytes <= POOLED_FRAME_BYTES ? Buffer.allocUnsafe(header + bytes) : new Uint8Array(header + bytes);
     writeHeader(frame, acked, cost);
     this.#copyOut(frame, header, start, end);
-    const transfer = this.#transfers && collectTransfers(this.#transfers, start, end);
     this.#bytes -= bytes;
     this.#cost -= cost;
     this.#advance(end);

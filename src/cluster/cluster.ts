@@ -32,10 +32,11 @@ import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
 
 /**
- * Workers started at once. Booting is CPU-bound; starting 32 processes together on 2 cores starves
- * each of them (and the coordinator) for seconds, past the 1 s authentication deadline.
+ * Workers started at once. Booting is CPU-bound: enough at once keeps every core busy while some wait on
+ * I/O, but a whole large cluster at once starves each worker for longer than its own start may take
+ * (`startTimeoutMs`), and its handshake for longer than its deadline (a process then connects again).
  */
-const START_CONCURRENCY = Math.max(2, availableParallelism() * 2);
+const START_CONCURRENCY = Math.max(4, availableParallelism() * 8);
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
@@ -90,6 +91,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           expose: options.expose ?? {},
           system,
           startTimeoutMs: this.#health.startTimeoutMs,
+          exitGraceMs: this.#health.heartbeatTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
           place: (host, boot, spec) => this.#hosts!.place(host, boot, spec, this.#health.startTimeoutMs),

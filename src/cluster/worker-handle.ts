@@ -29,6 +29,8 @@ export interface HandleEnv {
   /** convoy's own handlers for this worker's calls to the coordinator (`\0open`, `\0pool`). */
   system(handle: WorkerHandle): object;
   startTimeoutMs: number;
+  /** How long a worker that said its last words may take to finish exiting before it is taken for hung. */
+  exitGraceMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
   /** Starts a worker on another host (`spec.host`) and opens its control transport. */
@@ -220,15 +222,22 @@ export class WorkerHandle {
     });
     this.control = control;
     control.onClose(() => {
-      // The control channel closing is the first sign of a death (a thread's port closes before its
-      // 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
-      if (this.incarnation === incarnation && this.state !== 'closed' && this.child && !this.child.hasExited) {
-        // One on another host that said it is exiting is left to its agent, which reports how it ended:
-        // a kill sent now could reach it before its exit does, and hide its exit code.
-        if (this.host !== undefined && control.exitNotice) return;
-        this.#endingReason ??= 'disconnected';
-        this.child.kill();
+      const child = this.child;
+      if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
+      if (control.exitNotice) {
+        // Its last words said it is exiting by itself: stopping it now would race its own exit, and a
+        // thread terminate()d while it exits is reported with exit code 1 instead of its own. It is
+        // stopped only if it fails to finish exiting.
+        const grace = setTimeout(() => {
+          if (this.incarnation === incarnation) this.kill('heartbeat');
+        }, this.#env.exitGraceMs).unref();
+        void child.exited.then(() => clearTimeout(grace));
+        return;
       }
+      // Otherwise the control channel closing is the first sign of a death (a thread's port closes before
+      // its 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
+      this.#endingReason ??= 'disconnected';
+      child.kill();
     });
     return control;
   }

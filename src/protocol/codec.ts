@@ -128,9 +128,15 @@ const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
 /** Decodes under way in this thread: a nested one (never expected) leaves the shared sources alone. */
 let decodeDepth = 0;
 
-function sourceFor(bytes: Uint8Array): Uint8Array {
-  const length = bytes.byteLength;
-  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) return bytes;
+/**
+ * A frame's bytes, or the same bytes as a binary string (one character per byte, 0–255): the cheapest
+ * form in which a MessagePort moves a small frame.
+ */
+export type FrameData = Uint8Array | string;
+
+function sourceFor(data: FrameData): Uint8Array {
+  const length = data.length;
+  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
   let source = reusedSources.get(length);
   if (!source) {
     if (reusedSources.size >= MAX_REUSED_SOURCES) reusedSources.clear();
@@ -138,7 +144,8 @@ function sourceFor(bytes: Uint8Array): Uint8Array {
     source.dataView = new DataView(source.buffer, source.byteOffset, length);
     reusedSources.set(length, source);
   }
-  source.set(bytes);
+  if (typeof data === 'string') source.write(data, 0, 'latin1');
+  else source.set(data);
   return source;
 }
 
@@ -165,7 +172,7 @@ export class Decoder {
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
    * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
-  decodeEach(bytes: Uint8Array, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
+  decodeEach(bytes: FrameData, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
     let index = 0;
     const buffers = transferred ? new InboundBuffers(transferred) : undefined;
     if (buffers) inbound = buffers;
@@ -178,7 +185,7 @@ export class Decoder {
       });
       buffers?.finish();
     } catch (error) {
-      throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+      throw new ProtocolError(`Undecodable frame of ${bytes.length} bytes: ${toError(error).message}`, { cause: error });
     } finally {
       decodeDepth--;
       inbound = NO_INBOUND_BUFFERS;

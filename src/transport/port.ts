@@ -60,6 +60,10 @@ export class PortTransport implements Transport {
 
   send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
     if (this.closed) return false;
+    if (!transfer && frame.byteLength <= STRING_FRAME_BYTES) {
+      this.#port.postMessage(toBinaryString(frame));
+      return true;
+    }
     // Transfer only when the frame owns its whole buffer; otherwise the structured clone copies it.
     const owns = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
     const list = owns ? [frame.buffer as ArrayBuffer] : [];
@@ -134,11 +138,23 @@ export class PortTransport implements Transport {
   }
 }
 
-/** What one postMessage carries: a frame alone, or a frame and the buffers transferred beside it. */
-type PortFrame = Uint8Array | [Uint8Array, ArrayBuffer[]];
+/**
+ * Frames up to this size cross as binary strings. A small typed array is the dearest thing to post: it
+ * lives in V8's heap until something asks for its buffer, which posting does (and transferring does more
+ * work still), while a short string is copied as it is. Past a few KiB, moving the buffer wins.
+ */
+const STRING_FRAME_BYTES = 4096;
+
+/** The frame's bytes as a binary string (one character per byte). */
+function toBinaryString(frame: Uint8Array): string {
+  return (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)).toString('latin1');
+}
+
+/** What one postMessage carries: a small frame as a binary string, a frame, or a frame with the buffers transferred beside it. */
+type PortFrame = string | Uint8Array | [Uint8Array, ArrayBuffer[]];
 
 function isPortFrame(data: unknown): data is PortFrame {
-  if (data instanceof Uint8Array) return true;
+  if (typeof data === 'string' || data instanceof Uint8Array) return true;
   return (
     Array.isArray(data) &&
     data.length === 2 &&
@@ -149,6 +165,6 @@ function isPortFrame(data: unknown): data is PortFrame {
 }
 
 function deliver(handlers: TransportHandlers, data: PortFrame): void {
-  if (data instanceof Uint8Array) handlers.frame(data);
+  if (typeof data === 'string' || data instanceof Uint8Array) handlers.frame(data);
   else handlers.frame(data[0], data[1]);
 }

@@ -2,9 +2,16 @@
  * The narrow waist below the channel: move opaque frames, report close once. A transport knows nothing
  * of messages, batching or RPC.
  */
+import type { FrameData } from '../protocol/codec.js';
+
+export type { FrameData };
+
 export interface TransportHandlers {
-  /** One whole frame, in the order the other side sent it, with the buffers transferred beside it. */
-  frame(bytes: Uint8Array, transferred?: ArrayBuffer[]): void;
+  /**
+   * One whole frame, in the order the other side sent it, with the buffers transferred beside it. The
+   * data is read only during this call: a receiver that keeps anything copies it out.
+   */
+  frame(data: FrameData, transferred?: ArrayBuffer[]): void;
   /** Called exactly once: `error` is undefined for a clean close by either side. */
   close(error?: Error): void;
   /** The transport has room again after `send` returned false. */

@@ -81,7 +81,9 @@ export class PeerTable {
       to: name,
       incarnation: this.#boot.incarnation,
       pair,
-      handshakeTimeoutMs: this.#boot.handshakeTimeoutMs,
+      // The accepting side enforces the handshake deadline. Were this side to give up on its own, it could
+      // abandon a connection the peer has just bound, and the peer's calls on it would fail for nothing.
+      handshakeTimeoutMs: Math.max(this.#boot.handshakeTimeoutMs, this.#boot.linkWaitMs),
       maxFrameBytes: this.#boot.channel.maxFrameBytes,
       onSocket: (socket) => this.#track(socket),
     });

@@ -12,7 +12,7 @@ import { Endpoint, type EndpointConfig } from '../../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { FrameData, Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
 import { connectHub } from './nats-hub.js';
 import { type NatsServerOptions, startNatsServer } from './nats-server.js';
@@ -248,4 +248,9 @@ export async function createPair(t: ExecutionContext, kind: TransportKind, confi
 /** Resolves with the error `endpoint` closed with, within `ms`. */
 export function endpointClosed(endpoint: Endpoint, ms = CLOSE_DEADLINE_MS): Promise<Error> {
   return withDeadline(new Promise<Error>((resolve) => endpoint.onClose(resolve)), ms, 'endpoint close');
+}
+
+/** A copy of a frame's bytes, whichever form the transport handed it in (bytes or a binary string). */
+export function frameBytes(data: FrameData): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'latin1') : data.slice();
 }
