@@ -7,7 +7,7 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import test from 'ava';
-import { type WorkerSpec, startCluster, transfer } from '../src/index.js';
+import { HostDownError, type WorkerSpec, startCluster, transfer } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
 import type { TransferWorker } from './fixtures/transfer-worker.js';
 import { fixture, startFor, within } from './helpers/cluster.js';
@@ -95,6 +95,26 @@ test.serial('a 100 MB transfer()ed argument crosses hosts intact, coordinator â†
   const report = await within(sender.sendTo('receiver', 100 * MB, 7), 60_000, 'b â†’ c');
   t.deepEqual(report.got, report.expected);
   t.is(report.afterCall, 0);
+});
+
+test.serial('a host no agent serves fails the start with HostDownError naming it, within startTimeoutMs', async (t) => {
+  const startTimeoutMs = 1500;
+  const started = performance.now();
+  const error = await t.throwsAsync(
+    startCluster({
+      nats: hosts().nats,
+      ...HOST_HEALTH,
+      startTimeoutMs,
+      workers: [
+        { name: 'b1', module: counter, host: 'b' },
+        { name: 'n1', module: counter, host: 'nowhere' },
+      ],
+    }),
+    { instanceOf: HostDownError },
+  );
+  t.is(error?.code, 'ERR_CONVOY_HOST_DOWN');
+  t.is((error as HostDownError).host, 'nowhere');
+  t.true(performance.now() - started < startTimeoutMs + 10_000, 'bounded by startTimeoutMs, with room for a loaded machine');
 });
 
 test('options: a host without `nats`, an unknown `nats` key, a bad host name are refused before anything starts', async (t) => {
