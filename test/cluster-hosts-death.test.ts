@@ -55,11 +55,13 @@ test.serial('a worker on an agent that exits is reported at once: exit code, its
 
 test.serial('replies sent before an exit still resolve: coordinator → b, and b → c', async (t) => {
   const calls = 20_000;
+  // Not a test of heartbeats: a caller busy with 20k replies on a loaded machine must not be taken for hung.
+  const health = { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 15_000 };
   const workers = [
     { name: 'caller', module: fixture('answers-then-exits.ts'), host: 'b' },
     { name: 'callee', module: fixture('answers-then-exits.ts'), host: 'c' },
   ];
-  const cluster = await startFor(t, { nats: hosts().nats, ...HOST_HEALTH, maxQueuedBytes: 128 << 20, workers });
+  const cluster = await startFor(t, { nats: hosts().nats, ...health, maxQueuedBytes: 128 << 20, workers });
   const callee = cluster.worker<{ exitAfter(n: number): void; answer(i: number): number }>('callee');
   await callee.exitAfter(calls);
   const outcome: Burst = { resolved: 0, wrong: 0, failures: {} };
@@ -81,7 +83,7 @@ test.serial('replies sent before an exit still resolve: coordinator → b, and b
   t.deepEqual(outcome, { resolved: calls, wrong: 0, failures: {} }, 'coordinator → c');
   await cluster.close();
 
-  const again = await startFor(t, { nats: hosts().nats, ...HOST_HEALTH, maxQueuedBytes: 128 << 20, workers });
+  const again = await startFor(t, { nats: hosts().nats, ...health, maxQueuedBytes: 128 << 20, workers });
   const caller = again.worker<{ burst(to: string, n: number, workMicros: number): Burst }>('caller');
   const burst = await within(caller.burst('callee', calls, 20), 30_000, 'the burst settles');
   t.deepEqual(burst, { resolved: calls, wrong: 0, failures: {} }, 'b → c');

@@ -90,8 +90,11 @@ export class ClusterHosts extends EventEmitter<ClusterHostsEvents> {
   async place(host: string, boot: Bootstrap, spec: WorkerSpec, timeoutMs: number): Promise<PlacedWorker> {
     await this.#hosts.waitFor([host], timeoutMs);
     const child = await this.#hosts.spawn(host, boot, remoteSpawn(spec));
+    // The worker binds its side once it has booted and connected, which a loaded host may take most of
+    // the start to do: the start's own deadline bounds it, not the transport's shorter default.
     const control = this.#hosts.hub.open(COORDINATOR_ENDPOINT, workerEndpoint(boot.name, boot.incarnation), {
       maxFrameBytes: boot.channel.maxFrameBytes,
+      openTimeoutMs: timeoutMs,
     });
     return { child, control };
   }

@@ -24,6 +24,8 @@ import type { Teardown } from './nats-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_DEADLINE_MS = 10_000;
+/** A worker's boot on an agent, on a loaded machine: its control transport waits as long for its side. */
+const START_DEADLINE_MS = 30_000;
 
 /** A secret file of fresh random bytes (or of `text`), removed in teardown. */
 export function secretFile(t: Teardown, text = randomBytes(32).toString('hex')): string {
@@ -155,12 +157,13 @@ export async function startRemoteWorker(
   t.teardown(() => child.kill());
   const transport = hosts.hub.open(COORDINATOR_ENDPOINT, workerEndpoint(name, boot.incarnation), {
     maxFrameBytes: boot.channel.maxFrameBytes,
+    openTimeoutMs: START_DEADLINE_MS,
   });
   const channel = new Channel(transport, { closeError: (cause) => closedChannelError(name, undefined, 'disconnected', cause) });
   const control = new Endpoint(channel, { peerName: name, localName: COORDINATOR });
   t.teardown(() => control.destroy(new Error('test teardown')));
   // As the cluster does for any child: its exit, reported by its agent, fails its calls at once.
   void child.exited.then((exit) => control.destroy(diedError(name, exit.crashed ? 'crash' : 'exit', exit)));
-  await withDeadline(control.call(System.start, []), 30_000, `worker ${name} loads on ${host}`);
+  await withDeadline(control.call(System.start, []), START_DEADLINE_MS, `worker ${name} loads on ${host}`);
   return { child, control };
 }
