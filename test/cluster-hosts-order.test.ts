@@ -8,7 +8,7 @@
 import test from 'ava';
 import { notify } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
-import { fixture, startFor, within } from './helpers/cluster.js';
+import { fixture, sendMixedFromCoordinator, startFor, within } from './helpers/cluster.js';
 import { HOST_HEALTH, sharedHosts } from './helpers/hosts.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
@@ -29,19 +29,7 @@ test.serial(`coordinator → b and b → c: ${COUNT} mixed calls and notifies ea
     ],
   });
   const b1 = cluster.worker<RemoteCounter>('b1');
-  const sending = (async () => {
-    let inFlight: Promise<unknown>[] = [];
-    for (let seq = 0; seq < COUNT; seq++) {
-      if (seq % 2 === 0) inFlight.push(b1.record('coordinator', seq));
-      else void notify(b1).record('coordinator', seq);
-      if (inFlight.length === 1000) {
-        await Promise.all(inFlight);
-        inFlight = [];
-      }
-    }
-    await Promise.all(inFlight);
-  })();
-  await within(sending, DEADLINE_MS, 'coordinator → b1');
+  await within(sendMixedFromCoordinator(b1, COUNT), DEADLINE_MS, 'coordinator → b1');
   t.deepEqual(await b1.orderOf('coordinator'), { count: COUNT, firstOutOfOrder: -1 });
 
   await within(b1.sendMixed('c1', COUNT), DEADLINE_MS, 'b1 → c1');
