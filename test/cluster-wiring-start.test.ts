@@ -113,7 +113,11 @@ function threadHandle(name: string, state: WorkerHandle['state'], incarnation: n
 test('an open whose asking incarnation ended while it waited for the peer is refused, and nothing is handed to the next one', async (t) => {
   const a = threadHandle('a', 'ready', 0);
   const b = threadHandle('b', 'restarting', 0);
-  const wiring = new Wiring([a, b] as unknown as WorkerHandle[], '127.0.0.1', EVENT_MS);
+  const wiring = new Wiring([a, b] as unknown as WorkerHandle[], {
+    listenHost: '127.0.0.1',
+    timeoutMs: EVENT_MS,
+    pairAgentThreads: () => false,
+  });
   const asked = wiring.open(a as unknown as WorkerHandle, 0, 'b', 0);
   // a#0 dies and a#1 is loading when b#1 becomes ready.
   a.incarnation = 1;

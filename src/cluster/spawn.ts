@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { PortTransport } from '../transport/port.js';
 import type { Transport } from '../transport/transport.js';
 import type { ProcessBootMessage } from '../worker/process-main.js';
@@ -17,6 +18,8 @@ export interface ExitInfo {
   signal?: string;
   /** A thread threw an uncaught error. */
   crashed: boolean;
+  /** A worker on another host whose host was lost: how, or whether, it ended is not known. */
+  disconnected?: true;
   error?: Error;
 }
 
@@ -36,9 +39,10 @@ export interface SpawnedThread extends Child {
   control: Transport;
 }
 
-export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): SpawnedThread {
+/** `nats`: how the worker reaches peers on other hosts, in a cluster that has any. */
+export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array, nats?: NatsScope): SpawnedThread {
   const { port1, port2 } = new MessageChannel();
-  const convoy: ThreadData = { boot, secret, control: port2 };
+  const convoy: ThreadData = { boot, secret, control: port2, ...(nats ? { nats } : {}) };
   const worker = new Worker(threadEntry, {
     workerData: { convoy, convoyEntry: { runtime: threadRuntime, tsx: needsTsx(boot.module) } },
     transferList: [port2 as unknown as TransferListItem],
@@ -71,8 +75,9 @@ export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arra
   };
 }
 
-export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): Child {
-  return forkWorker(spec, processRuntime, needsTsx(boot.module), { convoy: 'boot', boot, secret } satisfies ProcessBootMessage);
+export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array, nats?: NatsScope): Child {
+  const message: ProcessBootMessage = { convoy: 'boot', boot, secret, ...(nats ? { nats } : {}) };
+  return forkWorker(spec, processRuntime, needsTsx(boot.module), message);
 }
 
 /**

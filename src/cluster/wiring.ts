@@ -7,6 +7,7 @@
  *
  * Also here: telling the workers when an incarnation of a peer ended, so they drop its channel.
  */
+import type { PairEnd } from '../agent/protocol.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
 import type { WorkerExitEvent } from './types.js';
@@ -22,11 +23,20 @@ interface PairRecord {
   opening: Promise<boolean>;
 }
 
+export interface WiringConfig {
+  /** Where the coordinator's own processes listen. */
+  listenHost: string;
+  /** How long an open waits for a peer and for its channel. */
+  timeoutMs: number;
+  /** Asks an agent to connect two of its threads; false if it cannot be asked (its host is down). */
+  pairAgentThreads(host: string, pair: number, ends: [PairEnd, PairEnd]): boolean;
+}
+
 export class Wiring {
   readonly #handles: ReadonlyMap<string, WorkerHandle>;
   /** Each worker's position in the cluster, for the dialing rule. */
   readonly #order = new Map<string, number>();
-  readonly #host: string;
+  readonly #config: WiringConfig;
   readonly #timeoutMs: number;
   /** The latest channel of each pair, by the pair's two names. */
   readonly #pairs = new Map<string, PairRecord>();
@@ -34,12 +44,12 @@ export class Wiring {
   readonly #finalExits = new Map<string, PeerExit>();
   #nextPair = 0;
 
-  /** `handles` in spec order; `timeoutMs` bounds how long an open waits for a peer and for its channel. */
-  constructor(handles: readonly WorkerHandle[], host: string, timeoutMs: number) {
+  /** `handles` in spec order. */
+  constructor(handles: readonly WorkerHandle[], config: WiringConfig) {
     this.#handles = new Map(handles.map((handle) => [handle.name, handle]));
     for (const [index, handle] of handles.entries()) this.#order.set(handle.name, index);
-    this.#host = host;
-    this.#timeoutMs = timeoutMs;
+    this.#config = config;
+    this.#timeoutMs = config.timeoutMs;
   }
 
   /**
@@ -95,21 +105,36 @@ export class Wiring {
       [a.name, a.incarnation],
       [b.name, b.incarnation],
     ]);
-    const plan = planPair(a, b, pair, this.#order, this.#host);
+    const plan = planPair(a, b, pair, this.#order, this.#config.listenHost);
     let opening: Promise<boolean>;
-    if (plan.via === 'port') {
-      for (const [to, handoff] of plan.handoffs) to.child?.handOff?.(handoff);
-      opening = Promise.resolve(true);
-    } else {
-      const control = plan.dialer.control;
-      opening = control
-        ? control.call(System.connect, [plan.plan], { timeoutMs: this.#timeoutMs }).then(
-            () => true,
-            () => false,
-          )
-        : Promise.resolve(false);
+    switch (plan.via) {
+      case 'port':
+        for (const [to, handoff] of plan.handoffs) to.child?.handOff?.(handoff);
+        opening = Promise.resolve(true);
+        break;
+      case 'agent-port':
+        opening = Promise.resolve(this.#config.pairAgentThreads(plan.host, pair, plan.ends));
+        break;
+      case 'tcp':
+        opening = this.#tell(plan.dialer, System.connect, plan.plan);
+        break;
+      case 'nats': {
+        const bound = plan.binds.map(([to, bind]) => this.#tell(to, System.natsPair, bind));
+        opening = Promise.all(bound).then((both) => both.every(Boolean));
+        break;
+      }
     }
     return { incarnations, pair, opening };
+  }
+
+  /** One of convoy's calls to `handle`: true once it answered, false if it failed or could not be made. */
+  #tell(handle: WorkerHandle, method: string, plan: unknown): Promise<boolean> {
+    const control = handle.control;
+    if (!control) return Promise.resolve(false);
+    return control.call(method, [plan], { timeoutMs: this.#timeoutMs }).then(
+      () => true,
+      () => false,
+    );
   }
 
   #current(record: PairRecord, a: WorkerHandle, b: WorkerHandle): boolean {
