@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import test from 'ava';
 import type { TellerRecord } from '../examples/bank/config.js';
+import { replayDecisions } from '../examples/bank/decision-log.js';
 import { InDoubtResolver } from '../examples/bank/in-doubt.js';
 import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
 import { openWal, readWal } from '../examples/bank/wal.js';
@@ -275,4 +276,32 @@ test('a restarted teller re-sends unacknowledged commits; a slow prepare times o
   t.is(r.outcome, 'aborted');
   t.is(r.cause, 'timeout');
   t.true(sent.includes(`abort ${r.txId}`), 'the abort follows the late prepare on its channel');
+});
+
+/*
+ * A teller's last group of records can still be in flight when it dies (a terminated thread's write
+ * runs on in the shared thread pool), and land after its restart has read the log but before the new
+ * boot record. Every later replay (the checker's, the next incarnation's) counts that commit, so the
+ * restarted teller must answer "commit" for it too, never presume abort.
+ */
+test('a commit that lands after the restarted teller read its log, before its boot record, is a commit to it too', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'teller-0.wal');
+  const parts = [
+    { shard: 'shard-0', account: 's0a0', delta: -5 },
+    { shard: 'shard-1', account: 's1a0', delta: 5 },
+  ];
+  const previous = openWal<TellerRecord>(path);
+  t.teardown(() => previous.wal.close());
+  await previous.wal.append({ t: 'boot', incarnation: 1 });
+  const readAtRestart = readWal<TellerRecord>(path).records;
+  await previous.wal.append({ t: 'commit', txId: 'teller-0/1/7', parts }); // the late write
+  const sent: string[] = [];
+  const teller = tellerWith(dir, readAtRestart, () => recordingPort(sent));
+  await teller.ready;
+  t.is(replayDecisions(readWal<TellerRecord>(path).records).committed.has('teller-0/1/7'), true, 'the log says commit');
+  t.is(await teller.outcome('teller-0/1/7'), 'commit');
+  t.is(teller.stats().unacked, 1);
+  t.is(await teller.resend(), 0);
+  t.deepEqual(sent, ['commit teller-0/1/7', 'commit teller-0/1/7'], 'and it re-sends it, as any unacknowledged commit');
 });

@@ -9,7 +9,7 @@
 import type { AbortCause, Decision, Part, PrepareRequest, TellerRecord, Vote } from './config.js';
 import { isWorkerDied, shardOf } from './config.js';
 import { decisionOf, replayDecisions, type Decisions } from './decision-log.js';
-import type { Wal } from './wal.js';
+import { readWal, type Wal } from './wal.js';
 
 /** What the teller needs of one shard: calls and one-way decisions on the same ordered channel. */
 export interface ShardPort {
@@ -85,11 +85,9 @@ export class Teller {
     this.#now = opts.now ?? (() => performance.now());
     this.#prepareTimeoutMs = opts.prepareTimeoutMs ?? 0;
     this.#decisions = replayDecisions(opts.records);
-    for (const txId of this.#decisions.unacked) {
-      this.#sidesLeft.set(txId, new Set(this.#decisions.committed.get(txId)!.map((p) => p.shard)));
-    }
+    for (const txId of this.#decisions.unacked) this.#awaitAcks(txId, this.#decisions.committed.get(txId)!);
     this.incarnation = this.#decisions.incarnation + 1;
-    this.ready = this.#durable({ t: 'boot', incarnation: this.incarnation });
+    this.ready = this.#durable({ t: 'boot', incarnation: this.incarnation }).then(() => this.#adoptLateCommits());
     this.ready.catch(() => {});
   }
 
@@ -130,7 +128,7 @@ export class Teller {
         // restart of this teller must still say "commit" to the other.
         await this.#durable({ t: 'commit', txId, parts });
         this.#decisions.committed.set(txId, parts);
-        this.#sidesLeft.set(txId, new Set(parts.map((p) => p.shard)));
+        this.#awaitAcks(txId, parts);
         decide('commit');
         for (const p of parts) this.#send(p.shard, txId, 'commit');
         return { txId, outcome: 'committed', latencyMs: this.#now() - t0, ...waited };
@@ -153,6 +151,7 @@ export class Teller {
   /** A recovering shard's question. Unknown means abort; an undecided tx is waited for. */
   async outcome(txId: string): Promise<Decision> {
     if (this.#broken) throw this.#broken;
+    await this.ready; // until then a commit of the previous incarnation may be missing (see #adoptLateCommits)
     const deciding = this.#active.get(txId);
     if (deciding) return deciding;
     return decisionOf(this.#decisions, txId);
@@ -183,6 +182,32 @@ export class Teller {
       committed: this.#decisions.committed.size,
       aborted: this.#decisions.aborted.size,
     };
+  }
+
+  /**
+   * The previous incarnation's last group of records may still have been in flight when it died (a
+   * terminated thread's write runs on in the shared thread pool) and land after `records` was read, but
+   * before this incarnation's boot record. Every later replay of the log counts such a commit, so this
+   * incarnation must know it too before it answers anyone. Once the boot record is durable, a write
+   * landing later follows it, and the replay rule ignores it for everyone alike.
+   */
+  #adoptLateCommits(): void {
+    let onDisk: Decisions;
+    try {
+      onDisk = replayDecisions(readWal<TellerRecord>(this.#wal.path).records);
+    } catch (e) {
+      this.#fatal(e as Error);
+      throw e;
+    }
+    for (const [txId, parts] of onDisk.committed) {
+      if (this.#decisions.committed.has(txId)) continue;
+      this.#decisions.committed.set(txId, parts);
+      if (onDisk.unacked.has(txId)) this.#awaitAcks(txId, parts);
+    }
+  }
+
+  #awaitAcks(txId: string, parts: readonly Part[]): void {
+    this.#sidesLeft.set(txId, new Set(parts.map((p) => p.shard)));
   }
 
   /** A call whose reply acknowledges every decision sent to that shard before it. */
