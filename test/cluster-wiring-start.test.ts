@@ -30,18 +30,29 @@ function gate(t: ExecutionContext): { dir: string; arm(): void; release(): void;
   };
 }
 
-test('a channel a worker opened from its factory, before its handlers existed, serves them once it has loaded', async (t) => {
-  const cluster = await startFor(t, {
-    workers: [
-      { name: 'y', module: fixture('hardening-sink.ts'), kind: 'thread' },
-      { name: 'x', module: fixture('calls-peer-at-start.ts'), kind: 'thread', data: { callAtStart: 'y' } },
-    ],
+// Every kind of pair: with a process in it, the process listens and the other side dials, so a process
+// whose factory calls a peer must already be listening for that peer to reach it.
+const FACTORY_PAIRS = [
+  ['thread', 'thread'],
+  ['process', 'thread'],
+  ['process', 'process'],
+  ['thread', 'process'],
+] as const;
+
+for (const [xKind, yKind] of FACTORY_PAIRS) {
+  test(`a channel a ${xKind} opened from its factory to a ${yKind}, before its handlers existed, serves them once it has loaded`, async (t) => {
+    const cluster = await startFor(t, {
+      workers: [
+        { name: 'y', module: fixture('hardening-sink.ts'), kind: yKind },
+        { name: 'x', module: fixture('calls-peer-at-start.ts'), kind: xKind, data: { callAtStart: 'y' } },
+      ],
+    });
+    const y = cluster.worker<Sink>('y');
+    // y reaches x over the channel x's factory opened.
+    t.deepEqual(await within(y.tryCall('x', 'inc', [1]), EVENT_MS, 'y → x'), { ok: true, value: 2 });
+    t.deepEqual(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [2]), EVENT_MS, 'x → y'), { ok: true, value: 3 });
   });
-  const y = cluster.worker<Sink>('y');
-  // y reaches x over the channel x's factory opened.
-  t.deepEqual(await within(y.tryCall('x', 'inc', [1]), EVENT_MS, 'y → x'), { ok: true, value: 2 });
-  t.deepEqual(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [2]), EVENT_MS, 'x → y'), { ok: true, value: 3 });
-});
+}
 
 /*
  * a asks for a channel to b while b restarts, and dies before b is back. When b is ready, the open that

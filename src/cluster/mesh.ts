@@ -56,7 +56,7 @@ export function planPair(a: WorkerHandle, b: WorkerHandle, pair: number, order: 
   return {
     via: 'tcp',
     dialer,
-    plan: { name: listener.name, incarnation: listener.incarnation, host, port: listener.started!.port!, pair },
+    plan: { name: listener.name, incarnation: listener.incarnation, host, port: listener.listenPort!, pair },
   };
 }
 

@@ -59,6 +59,8 @@ export class WorkerHandle {
   child: Child | undefined;
   control: Endpoint | undefined;
   started: StartResult | undefined;
+  /** A process's peer listener, known before its module has loaded (its factory may call peers). */
+  listenPort: number | undefined;
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
@@ -94,6 +96,7 @@ export class WorkerHandle {
     this.#endingReason = undefined;
     this.#deathReported = false;
     this.started = undefined;
+    this.listenPort = undefined;
     try {
       return await this.#spawnAndLoad();
     } catch (error) {
@@ -127,6 +130,10 @@ export class WorkerHandle {
     void child.exited.then((exit) => this.#exited(incarnation, exit));
     const control = this.#openControl(transport, incarnation);
     try {
+      if (this.kind === 'process') {
+        const listening = control.call(System.listen, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<number>;
+        this.listenPort = await this.#untilExit(child, listening, 'listen for peers');
+      }
       this.started = await this.#untilExit(
         child,
         control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,

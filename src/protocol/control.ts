@@ -108,6 +108,7 @@ export function skipsFlowControl(method: string): boolean {
 
 export const System = {
   start: '\0start',
+  listen: '\0listen',
   connect: '\0connect',
   natsPair: '\0natsPair',
   open: '\0open',

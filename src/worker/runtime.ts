@@ -41,6 +41,7 @@ export class WorkerRuntime {
   readonly #hooks: RuntimeHooks;
   readonly #abort = new AbortController();
   #context: WorkerContext | undefined;
+  #listening: Promise<number> | undefined;
   #closed = false;
 
   constructor(boot: Bootstrap, secret: Uint8Array, controlTransport: Transport, hooks: RuntimeHooks) {
@@ -60,6 +61,7 @@ export class WorkerRuntime {
       callTimeoutMs: boot.callTimeoutMs,
       serial: boot.serial,
       system: {
+        [System.listen]: () => this.#listen(),
         [System.start]: () => this.#start(),
         [System.connect]: (plan: DialPlan) => this.peers.dial(plan),
         [System.natsPair]: (plan: NatsPairPlan) => this.peers.bindNats(plan),
@@ -122,8 +124,17 @@ export class WorkerRuntime {
     this.control.serve(api);
     this.peers.serve(api);
     const result: StartResult = { pid: process.pid, threadId: this.#hooks.threadId };
-    if (this.#boot.kind === 'process') result.port = await this.peers.listen();
+    if (this.#boot.kind === 'process') result.port = await this.#listen();
     return result;
+  }
+
+  /**
+   * A process listens for the peers that dial it before its factory runs: a factory that calls a peer
+   * opens a channel whose dialer needs this port while this worker is still starting.
+   */
+  #listen(): Promise<number> {
+    this.#listening ??= this.peers.listen();
+    return this.#listening;
   }
 
   #peerExit(exit: PeerExit): void {
