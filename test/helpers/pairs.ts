@@ -1,7 +1,8 @@
 /**
  * Connected pairs for tests: two transports, or two Endpoints over them, for each real transport —
- * the in-memory pair, a MessageChannel's two ports, and a loopback TCP connection (optionally through a
- * proxy that re-chunks the byte stream). Everything a factory opens is closed in `t.teardown()`.
+ * the in-memory pair, a MessageChannel's two ports, a loopback TCP connection (optionally through a
+ * proxy that re-chunks the byte stream), and shared-memory rings beside a MessageChannel (with and without
+ * a spin). Everything a factory opens is closed in `t.teardown()`.
  */
 import net from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -11,11 +12,12 @@ import { DEFAULTS } from '../../src/options.js';
 import { Endpoint, type EndpointConfig } from '../../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
+import { ShmTransport, createShmPair } from '../../src/transport/shm.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
 
-export const TRANSPORT_KINDS = ['memory', 'port', 'tcp'] as const;
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'shm', 'shm-spin'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 const CLOSE_DEADLINE_MS = 5000;
@@ -147,7 +149,14 @@ export interface TransportPairOptions {
   maxFrameBytes?: number;
   /** TCP only: pass the bytes through a re-chunking proxy driven by this random source. */
   rechunk?: () => number;
+  /** Shared memory only: the record area of each ring. */
+  ringBytes?: number;
 }
+
+/** Rings of the `shm` kinds: small, so that suites wrap them and fill them. */
+const TEST_RING_BYTES = 64 * 1024;
+/** The `shm-spin` kind's spin: enough to run that path, short since both ends share this one thread. */
+const TEST_SPIN_MICROS = 20;
 
 /** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
 export async function createTransportPair(
@@ -164,6 +173,14 @@ export async function createTransportPair(
       const { port1, port2 } = new MessageChannel();
       t.teardown(() => closePorts(port1, port2));
       pair = [new PortTransport(port1), new PortTransport(port2)];
+      break;
+    }
+    case 'shm':
+    case 'shm-spin': {
+      const { port1, port2 } = new MessageChannel();
+      t.teardown(() => closePorts(port1, port2));
+      const [endA, endB] = createShmPair(options.ringBytes ?? TEST_RING_BYTES, kind === 'shm-spin' ? TEST_SPIN_MICROS : 0);
+      pair = [new ShmTransport(port1, endA), new ShmTransport(port2, endB)];
       break;
     }
     case 'tcp': {
