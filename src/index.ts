@@ -31,7 +31,7 @@ export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js
 export { transfer } from './protocol/transfer.js';
 export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
-export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions } from './options.js';
+export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions, type SharedMemoryOptions } from './options.js';
 
 // --- For people extending convoy: transports, channels, the codec --------------------------------
 export type { Transport, TransportHandlers } from './transport/transport.js';

@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
-import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
+import {
+  fillChannelOptions,
+  fillHealthOptions,
+  fillRpcOptions,
+  fillSharedMemoryOptions,
+  type FilledChannelOptions,
+  type FilledHealthOptions,
+} from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
@@ -16,6 +23,7 @@ import { ControlListener } from './listener.js';
 import { moduleUrl } from './paths.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
+import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
@@ -58,6 +66,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#channel = fillChannelOptions(options);
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
+    const shm = new SharedMemoryPlan(fillSharedMemoryOptions(options));
     const specs = expandSpecs(options.workers);
     const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
     for (const { name, spec } of specs) {
@@ -73,11 +82,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           startTimeoutMs: this.#health.startTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
+          shm,
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
         }),
       );
     }
-    this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs);
+    this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs, shm);
     this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.kill('heartbeat'));
     this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
   }

@@ -5,6 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { PeerPlan, PortHandoff } from '../protocol/control.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 export interface MeshPlan {
@@ -16,7 +17,13 @@ export interface MeshPlan {
  * Plans the channels between `fresh` workers and every worker in `live` (fresh ones included).
  * `order` gives each worker's position in the cluster, for the dialing rule.
  */
-export function planMesh(fresh: WorkerHandle[], live: WorkerHandle[], order: Map<string, number>, host: string): MeshPlan {
+export function planMesh(
+  fresh: WorkerHandle[],
+  live: WorkerHandle[],
+  order: Map<string, number>,
+  host: string,
+  shm?: SharedMemoryPlan,
+): MeshPlan {
   const plan: MeshPlan = { plans: new Map(), handoffs: [] };
   const add = (handle: WorkerHandle, peerPlan: PeerPlan): void => {
     let list = plan.plans.get(handle);
@@ -32,8 +39,11 @@ export function planMesh(fresh: WorkerHandle[], live: WorkerHandle[], order: Map
       done.add(key);
       if (a.kind === 'thread' && b.kind === 'thread') {
         const { port1, port2 } = new MessageChannel();
-        plan.handoffs.push({ to: a, handoff: { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, port: port1 } });
-        plan.handoffs.push({ to: b, handoff: { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, port: port2 } });
+        const toA: PortHandoff = { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, port: port1 };
+        const toB: PortHandoff = { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, port: port2 };
+        const rings = shm?.forPair(a.spec, b.spec);
+        if (rings) [toA.shm, toB.shm] = rings;
+        plan.handoffs.push({ to: a, handoff: toA }, { to: b, handoff: toB });
         add(a, { name: b.name, incarnation: b.incarnation, via: 'port' });
         add(b, { name: a.name, incarnation: a.incarnation, via: 'port' });
         continue;

@@ -21,6 +21,12 @@ export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[
     const spec: WorkerSpec = { ...raw, kind: expectOneOf(`${at}.kind`, raw.kind ?? 'thread', ['thread', 'process'] as const) };
     expectOneOf(`${at}.restart`, raw.restart ?? 'never', ['never', 'on-failure'] as const);
     if (raw.maxRestarts !== undefined) expectNumber(`${at}.maxRestarts`, raw.maxRestarts, { integer: true });
+    if (raw.sharedMemory !== undefined && typeof raw.sharedMemory !== 'boolean') {
+      throw new TypeError(`Expected \`${at}.sharedMemory\` to be a boolean, got ${describe(raw.sharedMemory)}`);
+    }
+    if (raw.sharedMemory && spec.kind === 'process') {
+      throw new TypeError(`\`${at}.sharedMemory\`: a process shares no memory with others; use kind 'thread' or leave it out`);
+    }
     const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
     const names = count === undefined ? [raw.name] : Array.from({ length: count }, (_, i) => `${raw.name}-${i}`);
     for (const name of names) {

@@ -1,5 +1,5 @@
 /** The coordinator's public option and event types. */
-import type { ChannelOptions, HealthOptions, RpcOptions } from '../options.js';
+import type { ChannelOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
 
@@ -18,6 +18,11 @@ export interface WorkerSpec {
   maxRestarts?: number;
   /** Finish each message from one sender before starting the next. @default false */
   serial?: boolean;
+  /**
+   * This thread's channels (to the coordinator, and to peer threads that use it too) over shared-memory
+   * rings; overrides the cluster's `sharedMemory`. Threads only. @default the cluster's `sharedMemory`
+   */
+  sharedMemory?: boolean;
   /** Any serialisable value, handed to the worker as `ctx.data`. */
   data?: unknown;
   /** Extra environment variables (threads and processes). */
@@ -38,7 +43,7 @@ export interface PoolSpec {
   minThreads?: number;
 }
 
-export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions {
+export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions, SharedMemoryOptions {
   workers: WorkerSpec[];
   /** Handlers the coordinator serves to workers (`ctx.coordinator<T>()`). */
   expose?: object;

@@ -6,6 +6,7 @@
  */
 import { System, type PeerExit } from '../protocol/control.js';
 import { planMesh } from './mesh.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import type { WorkerExitEvent } from './types.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -15,14 +16,16 @@ export class Wiring {
   readonly #order = new Map<string, number>();
   readonly #host: string;
   readonly #timeoutMs: number;
+  readonly #shm: SharedMemoryPlan | undefined;
   #last: Promise<unknown> = Promise.resolve();
 
-  /** `handles` in spec order; `timeoutMs` bounds each worker's connect call. */
-  constructor(handles: readonly WorkerHandle[], host: string, timeoutMs: number) {
+  /** `handles` in spec order; `timeoutMs` bounds each worker's connect call; `shm` picks the thread pairs on rings. */
+  constructor(handles: readonly WorkerHandle[], host: string, timeoutMs: number, shm?: SharedMemoryPlan) {
     this.#handles = handles;
     for (const [index, handle] of handles.entries()) this.#order.set(handle.name, index);
     this.#host = host;
     this.#timeoutMs = timeoutMs;
+    this.#shm = shm;
   }
 
   /**
@@ -31,7 +34,7 @@ export class Wiring {
    */
   async wire(fresh: WorkerHandle[]): Promise<void> {
     const live = this.#handles.filter((h) => fresh.includes(h) || h.state === 'ready');
-    const { plans, handoffs } = planMesh(fresh, live, this.#order, this.#host);
+    const { plans, handoffs } = planMesh(fresh, live, this.#order, this.#host, this.#shm);
     for (const { to, handoff } of handoffs) to.child!.handOff!(handoff);
     await Promise.all(
       [...plans].map(([handle, peerPlans]) =>

@@ -9,6 +9,7 @@ import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
@@ -26,6 +27,8 @@ export interface HandleEnv {
   startTimeoutMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
+  /** Which threads talk to the coordinator over shared-memory rings. */
+  shm?: SharedMemoryPlan;
   /**
    * Called once per incarnation that dies after it loaded (not during close). `wasReady` is false for one
    * that died while being wired: that is the failure of whoever is starting it, not a death to answer.
@@ -86,7 +89,7 @@ export class WorkerHandle {
     let transport: Transport;
     const incarnation = this.incarnation;
     if (this.kind === 'thread') {
-      const thread = spawnThread(this.spec, boot, this.#env.secret);
+      const thread = spawnThread(this.spec, boot, this.#env.secret, this.#env.shm?.forControl(this.spec));
       this.child = thread;
       transport = thread.control;
     } else {

@@ -44,6 +44,16 @@ export function isRingCapacity(bytes: number): boolean {
   return Number.isInteger(bytes) && bytes >= MIN_RING_BYTES && bytes <= MAX_RING_BYTES && (bytes & (bytes - 1)) === 0;
 }
 
+/**
+ * Moves a fresh ring's indices to `index` (a multiple of 8), as if that many bytes had passed through it:
+ * for tests of wrap-around, at the end of the record area and at 2^32.
+ */
+export function positionRing(buffer: SharedArrayBuffer, index: number): void {
+  const control = new Int32Array(buffer, 0, RING_CONTROL_BYTES / 4);
+  Atomics.store(control, HEAD, index | 0);
+  Atomics.store(control, TAIL, index | 0);
+}
+
 /** Bytes a record of `length` payload bytes takes in the ring. */
 export function recordBytes(length: number): number {
   return (RECORD_HEADER_BYTES + length + 7) & ~7;

@@ -16,19 +16,18 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
-import { SLICE_MS } from './port.js';
+import type { ShmEnd } from '../protocol/control.js';
+import { PortTransport, SLICE_MS } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
 import { spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
-/** One side's share of a thread pair's shared memory. */
-export interface ShmEnd {
-  /** The ring this side writes. */
-  send: SharedArrayBuffer;
-  /** The ring this side reads. */
-  receive: SharedArrayBuffer;
-  /** How long this side's reader polls for data before it sleeps, after sending or taking a frame. */
-  spinMicros: number;
+/**
+ * The transport of a channel between two threads (or a thread and the coordinator): over shared-memory
+ * rings when `shm` is given, else the MessagePort alone.
+ */
+export function createThreadTransport(port: MessagePort, shm: ShmEnd | undefined): Transport {
+  return shm ? new ShmTransport(port, shm) : new PortTransport(port);
 }
 
 /** Two rings, and each side's view of them. */
@@ -222,12 +221,24 @@ export class ShmTransport implements Transport, SpinningReader {
     this.#reader.awake();
     const started = performance.now();
     let taken = false;
+    let gap = false;
     try {
-      while (!this.closed && this.#deliverNext()) {
-        taken = true;
-        if (sliced && performance.now() - started > SLICE_MS) {
-          setImmediate(() => this.#drain());
-          return;
+      for (;;) {
+        while (!this.closed && this.#deliverNext()) {
+          taken = true;
+          if (sliced && performance.now() - started > SLICE_MS) {
+            setImmediate(() => this.#drain());
+            return;
+          }
+        }
+        if (this.closed) return;
+        // Stopped: the ring is empty, or its next record comes after a frame still on its way on the port
+        // (or one was published just now, after the last look).
+        const next = this.#reader.peek();
+        if (next === undefined) break;
+        if (next.seq !== this.#receiveSeq) {
+          gap = true;
+          break;
         }
       }
     } catch (error) {
@@ -239,9 +250,9 @@ export class ShmTransport implements Transport, SpinningReader {
       this.#draining = false;
       if (taken && !this.closed && this.#reader.takeWriterWaits()) this.#port.postMessage(ROOM_FREED);
     }
-    if (this.closed || this.#peerClosed) return;
-    // Data came, so more may follow soon: poll before sleeping. A gap (the next frame is on its way on the
-    // port) needs neither: the port message will come.
+    // A gap needs neither a spin nor a sleep: the port frame's message resumes delivery.
+    if (gap || this.#peerClosed) return;
+    // Data came, so more may follow soon: poll before sleeping.
     if (this.#spinMs > 0 && taken) this.#spin();
     else this.#sleep();
   }

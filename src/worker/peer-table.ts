@@ -6,11 +6,11 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
-import type { Bootstrap, PeerPlan } from '../protocol/control.js';
+import type { Bootstrap, PeerPlan, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
 import { acceptHandshake, dialHandshake } from '../transport/tcp-handshake.js';
-import { PortTransport } from '../transport/port.js';
+import { createThreadTransport } from '../transport/shm.js';
 import { TcpTransport } from '../transport/tcp.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -50,13 +50,13 @@ export class PeerTable {
     return (server.address() as { port: number }).port;
   }
 
-  /** A port for peer `name` arrived from the coordinator. */
-  adoptPort(name: string, incarnation: number, port: MessagePort): void {
+  /** A port for peer `name` arrived from the coordinator (with the pair's rings, if it uses shared memory). */
+  adoptPort(name: string, incarnation: number, port: MessagePort, shm?: ShmEnd): void {
     if (!this.links.has(name)) {
       port.close();
       return;
     }
-    this.#bind(name, incarnation, new PortTransport(port));
+    this.#bind(name, incarnation, createThreadTransport(port, shm));
   }
 
   /**

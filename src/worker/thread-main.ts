@@ -1,20 +1,22 @@
 /** Entry of a worker thread (reached from workers/thread.js): control over a MessagePort from the coordinator. */
 import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
-import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { PortTransport } from '../transport/port.js';
+import { createThreadTransport } from '../transport/shm.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ThreadData {
   boot: Bootstrap;
   secret: Uint8Array;
   control: MessagePort;
+  /** The control channel's shared-memory rings, when it uses them. */
+  controlShm?: ShmEnd;
 }
 
 export function runThread(): void {
-  const { boot, secret, control } = (workerData as { convoy: ThreadData }).convoy;
+  const { boot, secret, control, controlShm } = (workerData as { convoy: ThreadData }).convoy;
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
-  const runtime = new WorkerRuntime(boot, secret, new PortTransport(control), {
+  const runtime = new WorkerRuntime(boot, secret, createThreadTransport(control, controlShm), {
     threadId,
     onClose: () => {
       // With every port closed the thread's loop empties and it exits by itself (unless user code
@@ -25,7 +27,7 @@ export function runThread(): void {
     },
   });
   const onHandoff = (message: PortHandoff): void => {
-    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.port);
+    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.port, message.shm);
   };
   parentPort!.on('message', onHandoff);
 }
