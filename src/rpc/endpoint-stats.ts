@@ -3,6 +3,8 @@ import type { Endpoint } from './endpoint.js';
 
 export interface ChannelSnapshot {
   peer: string;
+  /** What the channel travels on: `port`, `shm` (shared-memory rings), `tcp 127.0.0.1:4242`, `memory`. */
+  transport: string;
   calls: number;
   notifies: number;
   replies: number;
@@ -27,6 +29,7 @@ export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
   const { stats } = endpoint.channel;
   return {
     peer,
+    transport: endpoint.channel.label,
     ...endpoint.counts,
     batchesSent: stats.batchesSent,
     batchesReceived: stats.batchesReceived,
