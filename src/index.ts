@@ -37,6 +37,7 @@ export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions, typ
 export type { Transport, TransportHandlers } from './transport/transport.js';
 export { createMemoryTransportPair } from './transport/memory.js';
 export { PortTransport } from './transport/port.js';
+export { ShmTransport, createShmPair } from './transport/shm.js';
 export { TcpTransport } from './transport/tcp.js';
 export { Channel, type ChannelConfig } from './channel/channel.js';
 export { Endpoint, type EndpointConfig } from './rpc/endpoint.js';

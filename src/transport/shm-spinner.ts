@@ -10,6 +10,46 @@
  * data the step ends, so the thread's microtasks and I/O run between deliveries.
  */
 
+/** Spins shorter than this are not worth starting. */
+const MIN_SPIN_MS = 0.001;
+/** A side whose spins stopped paying still tries a full one this often (one chance in so many). */
+const PROBE_EVERY = 16;
+
+/**
+ * How long one side spins: `spinMicros` while spins pay, half as long after each spin that found nothing,
+ * down to none — with a full spin now and then, to notice when they pay again. A spin pays when the other
+ * side answers within it; it cannot when the other side has no core to run on (a machine with more busy
+ * threads than cores), and then spinning only takes CPU from it: the budget falls to zero and the side
+ * sleeps as it would without a spin.
+ */
+export class SpinBudget {
+  readonly #fullMs: number;
+  #ms: number;
+  #skipped = 0;
+
+  constructor(spinMicros: number) {
+    this.#fullMs = spinMicros / 1000;
+    this.#ms = this.#fullMs;
+  }
+
+  /** Milliseconds to spin now; 0: sleep instead. */
+  next(): number {
+    if (this.#ms >= MIN_SPIN_MS) return this.#ms;
+    if (this.#fullMs === 0 || ++this.#skipped % PROBE_EVERY !== 0) return 0;
+    return this.#fullMs;
+  }
+
+  /** A spin found data. */
+  paid(): void {
+    this.#ms = this.#fullMs;
+  }
+
+  /** A spin ran out with nothing found. */
+  wasted(): void {
+    this.#ms /= 2;
+  }
+}
+
 export interface SpinningReader {
   /** Whether a record (or anything else worth waking for) is ready. Called in a tight loop: cheap. */
   poll(): boolean;

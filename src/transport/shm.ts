@@ -19,7 +19,7 @@ import { ProtocolError } from '../errors.js';
 import type { ShmEnd } from '../protocol/control.js';
 import { PortTransport, SLICE_MS } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
-import { spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
+import { SpinBudget, spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 /**
@@ -58,7 +58,7 @@ export class ShmTransport implements Transport, SpinningReader {
   readonly #port: MessagePort;
   readonly #writer: RingWriter;
   readonly #reader: RingReader;
-  readonly #spinMs: number;
+  readonly #spins: SpinBudget;
   /** Frames larger than this go on the port: copying them through the ring twice costs more than a transfer. */
   readonly #maxRingFrameBytes: number;
   readonly #closeOnce = new CloseOnce();
@@ -81,7 +81,7 @@ export class ShmTransport implements Transport, SpinningReader {
     this.#port = port;
     this.#writer = new RingWriter(end.send);
     this.#reader = new RingReader(end.receive);
-    this.#spinMs = end.spinMicros / 1000;
+    this.#spins = new SpinBudget(end.spinMicros);
     this.#maxRingFrameBytes = Math.min(this.#writer.maxRecordBytes, this.#writer.capacity / 4);
   }
 
@@ -101,7 +101,7 @@ export class ShmTransport implements Transport, SpinningReader {
     }
     // A side that sent expects an answer: its reader polls for it instead of sleeping (a reader that is
     // draining decides when it is done).
-    if (this.#spinMs > 0 && !this.#draining) this.#spin();
+    if (!this.#draining) this.#spin();
     return true;
   }
 
@@ -253,8 +253,7 @@ export class ShmTransport implements Transport, SpinningReader {
     // A gap needs neither a spin nor a sleep: the port frame's message resumes delivery.
     if (gap || this.#peerClosed) return;
     // Data came, so more may follow soon: poll before sleeping.
-    if (this.#spinMs > 0 && taken) this.#spin();
-    else this.#sleep();
+    if (!taken || !this.#spin()) this.#sleep();
   }
 
   /** Delivers the next frame in sequence, from the port or the ring; false when it is not here yet. */
@@ -279,10 +278,14 @@ export class ShmTransport implements Transport, SpinningReader {
     else setImmediate(() => this.#drain());
   }
 
-  #spin(): void {
+  /** Polls the ring for the spin budget's time (extending a spin under way); false: no spin now. */
+  #spin(): boolean {
+    const ms = this.#spins.next();
+    if (ms === 0) return false;
     this.#asleep = false;
     this.#reader.awake();
-    spinUntil(this, performance.now() + this.#spinMs);
+    spinUntil(this, performance.now() + ms);
+    return true;
   }
 
   poll(): boolean {
@@ -290,10 +293,12 @@ export class ShmTransport implements Transport, SpinningReader {
   }
 
   ready(): void {
+    this.#spins.paid();
     this.#drain();
   }
 
   expired(): void {
+    this.#spins.wasted();
     if (!this.closed && !this.#draining) this.#sleep();
   }
 
