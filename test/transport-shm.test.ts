@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { ProtocolError } from '../src/errors.js';
 import { ShmTransport, createShmPair } from '../src/transport/shm.js';
+import { SpinBudget } from '../src/transport/shm-spinner.js';
 import type { TransportHandlers } from '../src/transport/transport.js';
 import { pollUntil } from './helpers/cluster.js';
 import { Counter, deferred, nextTurn, withDeadline } from './helpers/deadline.js';
@@ -224,4 +225,26 @@ test('spinMicros: a reader polls after traffic, then stops — a quiet channel l
   // Spinning is a chain of Immediates; once both sides' 2 ms are up, none is left.
   await pollUntil(() => !process.getActiveResourcesInfo().includes('Immediate'), 2000, 'the spin ends', 5);
   t.pass();
+});
+
+test('the spin budget: full while spins pay, halved by each that finds nothing, down to none but for a full probe every 16th chance', (t) => {
+  const budget = new SpinBudget(64);
+  t.is(budget.next(), 0.064);
+  budget.wasted();
+  t.is(budget.next(), 0.032);
+  budget.paid();
+  t.is(budget.next(), 0.064, 'a spin that pays restores the full budget');
+  for (let i = 0; i < 6; i++) budget.wasted();
+  t.true(Math.abs(budget.next() - 0.001) < 1e-12, 'down to 1 µs');
+  budget.wasted();
+  // Half a microsecond is not worth starting: no spin, but for a full one every 16th chance.
+  const chances = Array.from({ length: 32 }, () => budget.next());
+  t.deepEqual(
+    chances.filter((ms) => ms > 0),
+    [0.064, 0.064],
+  );
+  t.is(chances.indexOf(0.064), 15);
+  budget.paid();
+  t.is(budget.next(), 0.064);
+  t.is(new SpinBudget(0).next(), 0, 'spinMicros 0 never spins');
 });
