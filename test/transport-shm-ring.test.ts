@@ -179,6 +179,14 @@ test('room: a writer waiting for room is told once, when the reader frees some; 
   expectRecord(t, reader, 1, length);
   t.true(writer.awaitRoom(length), 'the room is already there');
   t.false(reader.takeWriterWaits(), 'a writer that found room waits for nothing');
+  // Told only once enough is free: with a quarter free, a writer asking for half is not told yet.
+  t.true(writer.tryWrite(payload(5, length), 5));
+  t.false(writer.awaitRoom(length));
+  expectRecord(t, reader, 2, length);
+  t.false(reader.takeWriterWaits(512), 'a quarter free');
+  expectRecord(t, reader, 3, length);
+  t.true(reader.takeWriterWaits(512), 'half free');
+  t.false(reader.takeWriterWaits(0), 'once');
 });
 
 /** A thread running test/fixtures/ring-peer.mjs, terminated in teardown. */

@@ -9,7 +9,7 @@ import { ProtocolError } from '../errors.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 /** How long a port works through frames before the thread's other ports and timers get a turn. */
-export const SLICE_MS = 10;
+const SLICE_MS = 10;
 /** A slice that has run this long gets its end marked (see the message handler). */
 const SLICE_CHECK_MS = 1;
 

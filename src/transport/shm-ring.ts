@@ -236,9 +236,14 @@ export class RingReader {
     Atomics.store(this.#ring.control, READER_ASLEEP, 0);
   }
 
-  /** Whether the writer waits for room that has been freed since; clears its flag (one notice per wait). */
-  takeWriterWaits(): boolean {
-    const { control } = this.#ring;
-    return Atomics.load(control, WRITER_WAITS) !== 0 && Atomics.exchange(control, WRITER_WAITS, 0) !== 0;
+  /**
+   * Whether the writer waits for room and at least `minFreeBytes` are free now; clears its flag (one
+   * notice per wait).
+   */
+  takeWriterWaits(minFreeBytes = 0): boolean {
+    const { control, capacity } = this.#ring;
+    if (Atomics.load(control, WRITER_WAITS) === 0) return false;
+    const used = (Atomics.load(control, HEAD) - this.#tail) >>> 0;
+    return capacity - used >= minFreeBytes && Atomics.exchange(control, WRITER_WAITS, 0) !== 0;
   }
 }

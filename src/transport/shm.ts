@@ -17,7 +17,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
 import type { ShmEnd } from '../protocol/control.js';
-import { PortTransport, SLICE_MS } from './port.js';
+import { PortTransport } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
 import { SpinBudget, spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
@@ -39,6 +39,15 @@ export function createShmPair(ringBytes: number, spinMicros: number): [ShmEnd, S
     { send: ba, receive: ab, spinMicros },
   ];
 }
+
+/**
+ * Bytes of frames delivered before the reader lets the event loop turn. A port runs the microtasks a
+ * frame's handlers queue before it delivers the next frame, so their replies leave while the peer is
+ * still sending; a reader that took every waiting frame in one go would hold all replies back until the
+ * end, and the two threads would take turns instead of working at once. A turn also gives the thread's
+ * other channels and timers their share.
+ */
+const PASS_BYTES = 4096;
 
 /** Port messages besides frames. */
 const WAKE_READER = 0;
@@ -212,21 +221,25 @@ export class ShmTransport implements Transport, SpinningReader {
 
   /**
    * Delivers frames in sequence order, from the ring and the port, until neither has the next one; then
-   * spins or sleeps. Yields to the event loop after a slice, as the port transport does.
+   * spins or sleeps. Yields to the event loop after PASS_BYTES (`sliced`: all but the last drain at close).
    */
   #drain(sliced = true): void {
     if (this.#draining || !this.#handlers) return;
     this.#draining = true;
     this.#asleep = false;
     this.#reader.awake();
-    const started = performance.now();
+    let passBytes = 0;
     let taken = false;
     let gap = false;
     try {
       for (;;) {
-        while (!this.closed && this.#deliverNext()) {
+        for (let bytes = this.#deliverNext(); bytes >= 0 && !this.closed; bytes = this.#deliverNext()) {
           taken = true;
-          if (sliced && performance.now() - started > SLICE_MS) {
+          passBytes += bytes;
+          // A writer held back by a full ring hears of room once half of it is free, not only when this
+          // side is done: it fills that half while this side reads the other.
+          if (this.#reader.takeWriterWaits(this.#reader.capacity / 2)) this.#port.postMessage(ROOM_FREED);
+          if (sliced && passBytes >= PASS_BYTES) {
             setImmediate(() => this.#drain());
             return;
           }
@@ -256,21 +269,21 @@ export class ShmTransport implements Transport, SpinningReader {
     if (!taken || !this.#spin()) this.#sleep();
   }
 
-  /** Delivers the next frame in sequence, from the port or the ring; false when it is not here yet. */
-  #deliverNext(): boolean {
+  /** Delivers the next frame in sequence, from the port or the ring: its size, or -1 when it is not here yet. */
+  #deliverNext(): number {
     const early = this.#early[0];
     if (early !== undefined && early[0] === this.#receiveSeq) {
       this.#early.shift();
       this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
       this.#handlers!.frame(early[1], early[2]);
-      return true;
+      return early[1].byteLength;
     }
     const header = this.#reader.peek();
-    if (header === undefined || header.seq !== this.#receiveSeq) return false;
+    if (header === undefined || header.seq !== this.#receiveSeq) return -1;
     const frame = this.#reader.take();
     this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
     this.#handlers!.frame(frame);
-    return true;
+    return frame.byteLength;
   }
 
   #sleep(): void {
