@@ -33,9 +33,9 @@ test('which channels use the rings: threads that opt in (or all, by default of t
   const stats = await cluster.stats();
   const byName = Object.fromEntries(stats.workers.map((w) => [w.name, transportsOf(w)]));
   t.like(byName.on, { coordinator: 'shm', on2: 'shm', off: 'port' });
-  t.regex(byName.on!.proc!, /^tcp /);
+  t.regex(byName.on!.proc!, /^tcp/);
   t.like(byName.off, { coordinator: 'port', on: 'port' });
-  t.regex(byName.proc!.coordinator!, /^tcp /);
+  t.regex(byName.proc!.coordinator!, /^tcp/);
 
   const all = await startFor(t, {
     sharedMemory: true,

@@ -62,6 +62,7 @@ interface Held {
 }
 
 export class ShmTransport implements Transport, SpinningReader {
+  readonly kind = 'shm';
   readonly label = 'shm';
   readonly transfers = true;
   readonly #port: MessagePort;
@@ -236,8 +237,9 @@ export class ShmTransport implements Transport, SpinningReader {
         for (let bytes = this.#deliverNext(); bytes >= 0 && !this.closed; bytes = this.#deliverNext()) {
           taken = true;
           passBytes += bytes;
-          // A writer held back by a full ring hears of room once half of it is free, not only when this
-          // side is done: it fills that half while this side reads the other.
+          // A writer held back by a full ring hears of room once half of it is free: it fills that half
+          // while this side reads the other, and one notice serves many frames. (It looks for room itself
+          // after raising its flag, so a notice it misses was for room it already saw.)
           if (this.#reader.takeWriterWaits(this.#reader.capacity / 2)) this.#port.postMessage(ROOM_FREED);
           if (sliced && passBytes >= PASS_BYTES) {
             setImmediate(() => this.#drain());
@@ -261,7 +263,6 @@ export class ShmTransport implements Transport, SpinningReader {
       return;
     } finally {
       this.#draining = false;
-      if (taken && !this.closed && this.#reader.takeWriterWaits()) this.#port.postMessage(ROOM_FREED);
     }
     // A gap needs neither a spin nor a sleep: the port frame's message resumes delivery.
     if (gap || this.#peerClosed) return;
