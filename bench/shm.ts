@@ -57,11 +57,12 @@ const spec = (name: string) => ({
 });
 const start = (options: Partial<ClusterOptions>) => convoy.startCluster({ ...options, workers: [spec('caller'), spec('callee')] });
 
-/** One window's result: the figure(s) and how many calls it made. */
+/** One window's result: the figure(s), how many calls it made and in how many frames they left. */
 interface Window {
   value: number;
   p99?: number;
   calls: number;
+  frames?: number;
 }
 type Measure = () => Promise<Window>;
 
@@ -84,6 +85,20 @@ async function coordinatorNotifies(remote: import('../src/index.js').Remote<Benc
 function subjectMeasures(cluster: import('../src/index.js').Cluster): Record<string, Measure> {
   const callee = cluster.worker<BenchApi>('callee');
   const caller = cluster.worker<BenchApi>('caller');
+  /** Frames sent so far on the measured channel, by the coordinator or by the caller thread. */
+  const framesSent = async (from: 'coord' | 'caller'): Promise<number> => {
+    const { workers } = await cluster.stats();
+    if (from === 'coord') return workers.find((w) => w.name === 'callee')!.control!.batchesSent;
+    return workers.find((w) => w.name === 'caller')!.peers.find((p) => p.peer === 'callee')!.batchesSent;
+  };
+  /** A rate measured elsewhere, with the calls it made (rate × this side's elapsed time) and their frames. */
+  const rated = async (from: 'coord' | 'caller', measure: () => Promise<number>): Promise<Window> => {
+    const frames = await framesSent(from);
+    const began = performance.now();
+    const rate = await measure();
+    const made = (rate * (performance.now() - began)) / 1000;
+    return { value: rate, calls: made, frames: (await framesSent(from)) - frames };
+  };
   return {
     'coord↔thread one at a time': async () => {
       const { p50, p99 } = await roundTrips(() => callee.inc(1), calls);
@@ -93,19 +108,10 @@ function subjectMeasures(cluster: import('../src/index.js').Cluster): Record<str
       const { p50, p99 } = await caller.pingPeer('callee', calls);
       return { value: p50, p99, calls };
     },
-    'coord→thread pipelined': async () => {
-      const rate = await pipelined(() => callee.inc(1), INFLIGHT, windowMs);
-      return { value: rate, calls: (rate * windowMs) / 1000 };
-    },
-    'thread→thread pipelined': async () => {
-      const rate = await caller.benchPeer('callee', windowMs, INFLIGHT);
-      return { value: rate, calls: (rate * windowMs) / 1000 };
-    },
-    'coord→thread notify': () => coordinatorNotifies(callee, windowMs),
-    'thread→thread notify': async () => {
-      const rate = await caller.benchNotify('callee', windowMs, INFLIGHT);
-      return { value: rate, calls: (rate * windowMs) / 1000 };
-    },
+    'coord→thread pipelined': () => rated('coord', () => pipelined(() => callee.inc(1), INFLIGHT, windowMs)),
+    'thread→thread pipelined': () => rated('caller', () => caller.benchPeer('callee', windowMs, INFLIGHT)),
+    'coord→thread notify': () => rated('coord', async () => (await coordinatorNotifies(callee, windowMs)).value),
+    'thread→thread notify': () => rated('caller', () => caller.benchNotify('callee', windowMs, INFLIGHT)),
   };
 }
 
@@ -190,23 +196,26 @@ async function interleave(scenario: string, subjects: Record<string, Measure>, l
     }
   }
   log(`\n## ${scenario} (${latency ? 'µs per round trip' : 'per second'}; ratios > 1: better than the baseline)`);
-  log(
-    `| subject | ${latency ? 'p50 | p99' : 'per second'} | CPU µs each | × convoy port | × raw port${latency ? ' (p50) | × raw port (p99)' : ''} |`,
-  );
-  log(`| --- | ${latency ? '---: | ---: ' : '---: '}| ---: | ---: | ---:${latency ? ' | ---:' : ''} |`);
+  const head = latency
+    ? ['p50', 'p99', 'CPU µs each', '× convoy port (p50)', '× raw port (p50)', '× raw port (p99)']
+    : ['per second', 'CPU µs each', '× convoy port', 'calls per frame'];
+  log(`| subject | ${head.join(' | ')} |\n| --- |${head.map(() => ' ---: |').join('')}`);
   for (const name of names) {
     const runs = results[name]!;
     // Better-than ratios per round: baseline/this for latencies, this/baseline for rates.
     const ratio = (base: string, pick: (w: Window) => number) =>
       results[base] ? spread(runs.map((w, r) => (latency ? pick(results[base]![r]!) / pick(w) : pick(w) / pick(results[base]![r]!)))) : '';
-    const cells = [fmt(median(runs.map((w) => w.value)))];
-    if (latency) cells.push(fmt(median(runs.map((w) => w.p99!))));
-    cells.push(
-      fmt(median(runs.map((w) => w.cpuPerCall))),
-      ratio('port', (w) => w.value),
-      ratio('raw', (w) => w.value),
-    );
-    if (latency) cells.push(ratio('raw', (w) => w.p99!));
+    const of = (pick: (w: Window & { cpuPerCall: number }) => number) => fmt(median(runs.map(pick)));
+    const cells = latency
+      ? [
+          of((w) => w.value),
+          of((w) => w.p99!),
+          of((w) => w.cpuPerCall),
+          ratio('port', (w) => w.value),
+          ratio('raw', (w) => w.value),
+          ratio('raw', (w) => w.p99!),
+        ]
+      : [of((w) => w.value), of((w) => w.cpuPerCall), ratio('port', (w) => w.value), runs[0]!.frames ? of((w) => w.calls / w.frames!) : ''];
     log(`| ${name} | ${cells.join(' | ')} |`);
   }
 }
