@@ -200,6 +200,27 @@ test('a sender thread terminated mid-burst: what it published arrives whole and 
   t.deepEqual(r.problems, [], 'every frame whole and in its place');
 });
 
+test('a listener that destroys the transport gets no frame after it, not even one already in the ring', async (t) => {
+  const { a, b } = pair(t, 0, 64 * 1024);
+  sender(a);
+  let frames = 0;
+  const closed = deferred<Error | undefined>();
+  b.start({
+    frame() {
+      frames++;
+      // After this pass, before the next: the continuation already scheduled must deliver nothing.
+      queueMicrotask(() => b.destroy(new Error('enough')));
+    },
+    close: (error) => closed.resolve(error),
+    drain() {},
+  });
+  // Three ring records, each larger than a pass: delivery yields to the event loop between them.
+  for (let k = 0; k < 3; k++) a.send(new Uint8Array(5000));
+  t.like(await withDeadline(closed.promise, 5000, 'close'), { message: 'enough' });
+  for (let i = 0; i < 5; i++) await nextTurn();
+  t.is(frames, 1);
+});
+
 test('junk on the port destroys the transport with ProtocolError', async (t) => {
   const { b, portA } = pair(t);
   const r = receiver(b);

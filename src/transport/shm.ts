@@ -234,7 +234,10 @@ export class ShmTransport implements Transport, SpinningReader {
     let gap = false;
     try {
       for (;;) {
-        for (let bytes = this.#deliverNext(); bytes >= 0 && !this.closed; bytes = this.#deliverNext()) {
+        // Closed (by the listener, or before a continuation ran): not one frame more.
+        while (!this.closed) {
+          const bytes = this.#deliverNext();
+          if (bytes < 0) break;
           taken = true;
           passBytes += bytes;
           // A writer held back by a full ring hears of room once half of it is free: it fills that half
