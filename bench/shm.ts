@@ -136,6 +136,8 @@ log(`# convoy shared-memory transport, ${new Date().toISOString()}, Node ${proce
 log(`load average at start: ${load()}; ${rounds} rounds, ${calls} calls per one-at-a-time window, ${windowMs} ms windows\n`);
 
 // --- idle CPU: each kind of cluster alone, doing nothing but its heartbeats ---------------------------
+// A first cluster loads and compiles what every later one reuses: started and closed before measuring.
+await (await start({})).close();
 log('## Idle cluster (caller + callee threads, heartbeats only): process CPU');
 log('| cluster | CPU µs per second | % of one core |\n| --- | ---: | ---: |');
 for (const [name, options] of Object.entries({ none: undefined, ...kinds })) {

@@ -244,7 +244,7 @@ export class ShmTransport implements Transport, SpinningReader {
           // while this side reads the other, and one notice serves many frames. (It looks for room itself
           // after raising its flag, so a notice it misses was for room it already saw.)
           if (this.#reader.takeWriterWaits(this.#reader.capacity / 2)) this.#port.postMessage(ROOM_FREED);
-          if (sliced && passBytes >= PASS_BYTES) {
+          if (sliced && passBytes >= PASS_BYTES && this.#reader.ready) {
             setImmediate(() => this.#drain());
             return;
           }
