@@ -85,14 +85,15 @@ function sender(transport: ShmTransport) {
   };
 }
 
-test('order across both paths (fast-check): ring records, large frames and transferred buffers interleaved, the reader started at any point', async (t) => {
+test('order across both paths (fast-check): ring records, large frames and transferred buffers interleaved, the reader started at any point, with and without a spin', async (t) => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 300 }),
       fc.integer({ min: 0, max: 300 }),
       fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
-      async (count, startAt, yields) => {
-        const { a, b } = pair(t);
+      fc.constantFrom(0, 20),
+      async (count, startAt, yields, spinMicros) => {
+        const { a, b } = pair(t, spinMicros);
         sender(a);
         const r = receiver(b);
         for (let k = 0; k < count; k++) {

@@ -1,8 +1,7 @@
 /**
  * Connected pairs for tests: two transports, or two Endpoints over them, for each real transport —
  * the in-memory pair, a MessageChannel's two ports, a loopback TCP connection (optionally through a
- * proxy that re-chunks the byte stream), and shared-memory rings beside a MessageChannel (with and without
- * a spin). Everything a factory opens is closed in `t.teardown()`.
+ * proxy that re-chunks the byte stream), and shared-memory rings beside a MessageChannel. Everything a factory opens is closed in `t.teardown()`.
  */
 import net from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -17,7 +16,7 @@ import { TcpTransport } from '../../src/transport/tcp.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
 
-export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'shm', 'shm-spin'] as const;
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'shm'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 const CLOSE_DEADLINE_MS = 5000;
@@ -153,10 +152,8 @@ export interface TransportPairOptions {
   ringBytes?: number;
 }
 
-/** Rings of the `shm` kinds: small, so that suites wrap them and fill them. */
+/** Rings of the `shm` kind: small, so that suites wrap them and fill them. */
 const TEST_RING_BYTES = 64 * 1024;
-/** The `shm-spin` kind's spin: enough to run that path, short since both ends share this one thread. */
-const TEST_SPIN_MICROS = 20;
 
 /** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
 export async function createTransportPair(
@@ -175,11 +172,12 @@ export async function createTransportPair(
       pair = [new PortTransport(port1), new PortTransport(port2)];
       break;
     }
-    case 'shm':
-    case 'shm-spin': {
+    case 'shm': {
+      // No spin: both ends share this one thread, where a spin can only wait for itself (spinning is
+      // tested where the other side runs: transport-shm and cluster-shm).
       const { port1, port2 } = new MessageChannel();
       t.teardown(() => closePorts(port1, port2));
-      const [endA, endB] = createShmPair(options.ringBytes ?? TEST_RING_BYTES, kind === 'shm-spin' ? TEST_SPIN_MICROS : 0);
+      const [endA, endB] = createShmPair(options.ringBytes ?? TEST_RING_BYTES, 0);
       pair = [new ShmTransport(port1, endA), new ShmTransport(port2, endB)];
       break;
     }
