@@ -4,8 +4,9 @@
 //                                 [--rounds 10] [--window-ms 1000]
 //
 // Each checkout must have been built (`npm run build`: its dist/ is what runs). One cluster per build runs
-// in this process; they take turns, one window each per round (the order alternates), and the report is
-// the median of the per-round ratios new/old: the machine's drift hits both builds of a round alike.
+// in this process; they take turns, one window each per round (the order alternates, as in interleave.ts),
+// and the report is the median of the per-round ratios new/old: the machine's drift hits both builds of a
+// round alike.
 // Modes: `pipelined` (1000 calls in flight, calls/s), `rtt` (one call at a time, 3000 calls, p50 as calls/s
 // so that higher is better), `notify` (worker → peer bursts of 1000 notifies; needs a worker caller).
 // Example: git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s $PWD/node_modules . && npm run build)
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchApi } from './fixtures/bench-worker.mjs';
+import { alternate, spread } from './interleave.js';
 import { INFLIGHT, pipelined, roundTrips } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -70,20 +72,15 @@ async function open(root: string): Promise<{ run: () => Promise<number>; close: 
 }
 
 const builds = { old: await open(args.old), new: await open(args.new!) };
-const rates: Record<'old' | 'new', number[]> = { old: [], new: [] };
-const ratios: number[] = [];
-for (let round = 0; round < rounds; round++) {
-  const got: Partial<Record<'old' | 'new', number>> = {};
-  for (const name of round % 2 === 0 ? (['new', 'old'] as const) : (['old', 'new'] as const)) got[name] = await builds[name].run();
-  rates.old.push(got.old!);
-  rates.new.push(got.new!);
-  ratios.push(got.new! / got.old!);
-}
+// The same alternation as every target's (interleave.ts): new first in even rounds, old first in odd ones.
+const pairs = await alternate(builds.new.run, builds.old.run, rounds, 0);
 await builds.old.close();
 await builds.new.close();
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios = spread(pairs.map(([n, o]) => n / o));
 const unit = mode === 'rtt' ? 'calls/s one at a time (1 / p50)' : `${mode === 'notify' ? 'notifies' : 'calls'}/s`;
 console.log(`${args.pair} ${mode}, ${rounds} rounds, ${unit}`);
-console.log(`  old ${Math.round(median(rates.old))}   new ${Math.round(median(rates.new))}`);
-console.log(`  paired new/old: median ${median(ratios).toFixed(3)}  (${ratios.map((r) => r.toFixed(2)).join(' ')})`);
+console.log(`  old ${Math.round(spread(pairs.map(([, o]) => o)).median)}   new ${Math.round(spread(pairs.map(([n]) => n)).median)}`);
+console.log(
+  `  paired new/old: median ${ratios.median.toFixed(3)} (${ratios.min.toFixed(2)} – ${ratios.max.toFixed(2)}; ${pairs.map(([n, o]) => (n / o).toFixed(2)).join(' ')})`,
+);

@@ -2,8 +2,9 @@
 // sides of the channel for the measured window only (after a warm-up), then summarised by self time.
 //
 //   node --import tsx bench/profile-calls.ts [--pair coord-thread|thread-thread|coord-process|process-process]
-//                                            [--notify] [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
-// --notify profiles one-way notifies instead (bursts of 1000 from a worker caller: thread-thread, process-process).
+//                                            [--notify | --rtt] [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
+// --notify profiles one-way notifies instead (bursts of 1000 from a worker caller: thread-thread, process-process);
+// --rtt one call at a time.
 //
 // Both sides are profiled with the inspector (node:inspector Session in this thread and in the workers,
 // sampling every 100 µs), so the profile holds only the measured window; the .cpuprofile files are written
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
   options: {
     pair: { type: 'string', default: 'coord-thread' },
     notify: { type: 'boolean', default: false },
+    rtt: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
@@ -46,12 +48,30 @@ const cluster = await start(workers);
 const callee = cluster.worker<BenchApi>('callee');
 const caller = callerKind === 'coord' ? undefined : cluster.worker<BenchApi>('caller');
 if (args.notify && !caller) throw new Error('--notify needs a worker caller: --pair thread-thread or process-process');
+/** One call at a time for `duration` (from the coordinator, or from the caller worker in batches). */
+async function oneAtATime(duration: number): Promise<number> {
+  const end = performance.now() + duration;
+  let calls = 0;
+  const t0 = performance.now();
+  while (performance.now() < end) {
+    if (caller) {
+      await caller.pingPeer('callee', 1000);
+      calls += 1000;
+    } else {
+      await callee.inc(1);
+      calls++;
+    }
+  }
+  return (calls * 1000) / (performance.now() - t0);
+}
 const run = (duration: number): Promise<number> =>
-  args.notify
-    ? caller!.benchNotify('callee', duration, INFLIGHT)
-    : caller
-      ? caller.benchPeer('callee', duration, INFLIGHT)
-      : pipelined(() => callee.inc(1), INFLIGHT, duration);
+  args.rtt
+    ? oneAtATime(duration)
+    : args.notify
+      ? caller!.benchNotify('callee', duration, INFLIGHT)
+      : caller
+        ? caller.benchPeer('callee', duration, INFLIGHT)
+        : pipelined(() => callee.inc(1), INFLIGHT, duration);
 
 try {
   console.error(`warm-up ${warmupMs} ms: ${Math.round(await run(warmupMs))} calls/s`);
@@ -68,7 +88,7 @@ try {
   const callerProfile = caller ? JSON.parse(await caller.profileStop()) : (await session.post('Profiler.stop')).profile;
   if (!caller) session.disconnect();
   console.log(
-    `${pair} ${args.notify ? 'notify' : 'pipelined'}: ${Math.round(rate)} ${args.notify ? 'notifies' : 'calls'}/s while profiled (${ms} ms, sampling every 100 µs)\n`,
+    `${pair} ${args.rtt ? 'one at a time' : args.notify ? 'notify' : 'pipelined'}: ${Math.round(rate)} ${args.notify ? 'notifies' : 'calls'}/s while profiled (${ms} ms, sampling every 100 µs)\n`,
   );
 
   await mkdir(args.out!, { recursive: true });

@@ -1,17 +1,20 @@
 // `node --import tsx bench/readme-table.ts [results.json] [--readme README.md] [--print]`
 // Regenerates the benchmark section of the project README from a bench run's JSON record
 // (bench/results/latest.json by default): only the text between `<!-- bench:start -->` and
-// `<!-- bench:end -->` is replaced. Without those markers the README is left alone and the table is
+// `<!-- bench:end -->` is replaced. Without those markers the README is left alone and the section is
 // printed, with a note. `--print` only prints.
 //
-// The section: the run's machine and settings, the targets of issue 5 (met / missed and by how much), and
-// one table of convoy's scenarios plus the baselines they are compared with (median, min – max, ratio).
+// The section: the run's machine, the load it ran under and the build; the targets (each judged on the
+// median of interleaved per-pair ratios, with the spread); the interleaved comparisons; then the
+// sequential figures that have no target.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TARGETS, checkTargets, verdict, type MetricStat, type TargetResult } from './targets.js';
+import type { ComparisonResult } from './interleave.js';
+import { comparisonRows, fmt } from './report.js';
+import { summaryLine, targetCells, type JudgedTarget } from './targets.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -20,9 +23,8 @@ interface Scenario {
   name: string;
   group: string;
   unit: string;
-  higherIsBetter: boolean;
   baseline?: string;
-  metrics: Record<string, MetricStat & { timesBetter?: number }>;
+  metrics: Record<string, { median: number; min: number; max: number; timesBetter?: number }>;
   error?: string;
 }
 
@@ -31,10 +33,13 @@ interface RunJson {
   quick: boolean;
   repetitions: number;
   only: string[];
+  minutes?: number;
   machine: { cpuModel: string; cpuCount: number; node: string; loadavg: number[] };
+  loadDuringRun?: { start: number; end: number; min: number; max: number; mean: number };
   convoyBuild?: { flavor: string; note: string; revision?: string };
+  comparisons?: ComparisonResult[];
+  targets?: JudgedTarget[];
   scenarios: Scenario[];
-  targets?: TargetResult[];
 }
 
 const { values: args, positionals } = parseArgs({
@@ -46,76 +51,65 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsFile = path.resolve(positionals[0] ?? path.join(here, 'results/latest.json'));
 const readmeFile = path.resolve(args.readme ?? path.join(here, '../README.md'));
 
-function fmt(v: number, unit: string): string {
-  if (unit === 'calls/s') {
-    if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-    if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
-    return v.toFixed(0);
-  }
-  if (unit === 'MB') return v.toFixed(2);
-  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
-}
-
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
+const row = (cells: string[]): string => `| ${cells.map(esc).join(' | ')} |`;
 
 export function renderSection(r: RunJson): string {
   const m = r.machine;
-  const out: string[] = [];
-  out.push(
-    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${m.cpuModel}, Node ${m.node}, load ${m.loadavg.map((l) => l.toFixed(1)).join(' ')} ` +
-      `(a shared machine: absolute figures move ±25% between runs, ratios less), ` +
-      `${r.quick ? '**quick run** (shorter repetitions; not for quoting), ' : ''}1 warm-up + ${r.repetitions} repetitions per scenario, ` +
-      `convoy ${r.convoyBuild?.flavor === 'dist' ? 'compiled (dist/)' : r.convoyBuild ? 'from source (tsx)' : '(build not recorded)'}` +
-      `${r.convoyBuild?.revision ? ` at ${r.convoyBuild.revision}` : ''}` +
-      `${r.only.length ? `, only ${r.only.join(', ')}` : ''}. Regenerate: \`npm run bench\`, then \`node --import tsx bench/readme-table.ts\`.`,
-  );
-  out.push('');
-  const targets = r.targets ?? checkTargets(r);
-  out.push(`**Targets** (${targets.filter((t) => t.met).length} of ${targets.filter((t) => !t.missing).length} met):`);
-  out.push('');
-  out.push('| target | actual | verdict | medians |');
-  out.push('| --- | --- | --- | --- |');
-  for (const t of targets) {
-    const actual = t.actual === undefined ? '–' : t.detail.includes(' vs ') ? `${t.actual.toFixed(2)}×` : t.actual.toFixed(1);
-    out.push(`| ${esc(t.what)} | ${actual} | ${verdict(t)} | ${esc(t.detail)} |`);
+  const load = r.loadDuringRun;
+  const loadText = load
+    ? `1-minute load ${load.min.toFixed(1)}–${load.max.toFixed(1)} during the run (mean ${load.mean.toFixed(1)})`
+    : `load ${m.loadavg.map((l) => l.toFixed(1)).join(' ')} at the end`;
+  const build = r.convoyBuild
+    ? `convoy ${r.convoyBuild.flavor === 'dist' ? 'compiled (dist/)' : 'from source (tsx)'}${r.convoyBuild.revision ? ` at ${r.convoyBuild.revision}` : ''}`
+    : 'convoy (build not recorded)';
+  const out: string[] = [
+    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${m.cpuModel}, Node ${m.node}, ${loadText}; ${build}` +
+      `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
+      `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}. Every target is judged on the median of per-pair ratios of ` +
+      'interleaved windows (subject and baseline alive side by side, alternating), so a ratio means the same on a quiet ' +
+      'and a loaded machine; absolute figures do not. Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
+    '',
+  ];
+  const targets = r.targets ?? [];
+  if (targets.length) {
+    out.push(`**Targets**: ${summaryLine(targets)}.`, '');
+    out.push('| target | median | pairs: q1 – q3 (min – max) | verdict | medians |', '| --- | ---: | ---: | --- | --- |');
+    for (const t of targets) out.push(row(targetCells(t)));
+    out.push('');
   }
-  out.push('');
-  // convoy's scenarios, and the baselines any of them (or a target) is compared with.
-  const convoy = r.scenarios.filter((s) => s.name.startsWith('convoy/'));
-  const referenced = new Set<string>([
-    ...convoy.flatMap((s) => (s.baseline ? [s.baseline] : [])),
-    ...TARGETS.flatMap((t) => (t.versus ? [t.versus.scenario] : [])),
-  ]);
-  // ... and the baselines those are compared with, so every ratio names a row of the table.
-  for (let more = true; more; ) {
-    more = false;
+  if (r.comparisons?.length) {
+    out.push(
+      '| subject | median (min – max) | baseline: median (min – max) | ratio | ratio q1 – q3 (min – max) |',
+      '| --- | ---: | --- | ---: | ---: |',
+    );
+    for (const x of comparisonRows(r.comparisons)) out.push(x.group ? `| **${esc(x.group)}** | | | | |` : row(x.cells!));
+    out.push('');
+  }
+  if (r.scenarios.length) {
+    out.push(`Sequential figures (no target; 1 warm-up + ${r.repetitions} repetitions each):`, '');
+    out.push('| scenario | median | min – max | × baseline (> 1 = better) |', '| --- | ---: | ---: | --- |');
+    let group: string | undefined;
     for (const s of r.scenarios) {
-      if (referenced.has(s.name) && s.baseline && !referenced.has(s.baseline)) {
-        referenced.add(s.baseline);
-        more = true;
+      if (s.group !== group) out.push(`| **${esc((group = s.group))}** | | | |`);
+      if (s.error) {
+        out.push(row([s.name, `FAILED: ${s.error}`, '', '']));
+        continue;
+      }
+      for (const [metric, st] of Object.entries(s.metrics)) {
+        const ratio = st.timesBetter === undefined ? '' : `${st.timesBetter.toFixed(2)}× ${s.baseline}`;
+        out.push(
+          row([
+            metric === 'value' ? s.name : `${s.name} ${metric}`,
+            `${fmt(st.median, s.unit)} ${s.unit}`,
+            `${fmt(st.min, s.unit)} – ${fmt(st.max, s.unit)}`,
+            ratio,
+          ]),
+        );
       }
     }
   }
-  const shown = r.scenarios.filter((s) => s.name.startsWith('convoy/') || referenced.has(s.name));
-  out.push('| scenario | median | min – max | × baseline (> 1 = better) |');
-  out.push('| --- | ---: | ---: | --- |');
-  let group: string | undefined;
-  for (const s of shown) {
-    if (s.group !== group) {
-      group = s.group;
-      out.push(`| **${esc(group)}** | | | |`);
-    }
-    if (s.error) {
-      out.push(`| ${s.name} | FAILED: ${esc(s.error)} | | |`);
-      continue;
-    }
-    for (const [metric, st] of Object.entries(s.metrics)) {
-      const label = metric === 'value' ? s.name : `${s.name} ${metric}`;
-      const ratio = st.timesBetter === undefined ? '' : `${st.timesBetter.toFixed(2)}× ${s.baseline}`;
-      out.push(`| ${label} | ${fmt(st.median, s.unit)} ${s.unit} | ${fmt(st.min, s.unit)} – ${fmt(st.max, s.unit)} | ${ratio} |`);
-    }
-  }
-  return out.join('\n');
+  return out.join('\n').trimEnd();
 }
 
 const record = JSON.parse(await readFile(resultsFile, 'utf8')) as RunJson;

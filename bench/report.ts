@@ -2,6 +2,7 @@
 
 import os from 'node:os';
 import { summarize, timesBetter, type Outcome, type Stat, type Unit } from './harness.js';
+import type { ComparisonResult } from './interleave.js';
 
 export interface RunInfo {
   readonly quick: boolean;
@@ -118,11 +119,82 @@ export function formatTable(outcomes: readonly Outcome[], info: RunInfo, date: D
   return lines.join('\n');
 }
 
-function fmt(v: number, unit: Unit): string {
+export function fmt(v: number, unit: string): string {
   if (unit === 'calls/s') {
     if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
     if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
     return v.toFixed(0);
   }
-  return v.toFixed(unit === 'ms' ? 2 : 1);
+  if (unit === '') return v.toFixed(0);
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(unit === 'ms' || unit === 'MB' ? 2 : 1);
+}
+
+/** The unit of one metric of an arm: `rssPerWorkerMB` is in MB whatever the arm's unit, `openPairs` a count. */
+export function metricUnit(metric: string, unit: Unit): string {
+  if (metric.endsWith('MB')) return 'MB';
+  if (metric.endsWith('KB')) return 'KB';
+  if (metric.endsWith('Pairs')) return '';
+  return unit;
+}
+
+/** One row per comparison and metric: the subject's median (range), the baseline's, and the per-pair ratio. */
+export function comparisonRows(results: readonly ComparisonResult[]): { group?: string; cells?: string[] }[] {
+  const out: { group?: string; cells?: string[] }[] = [];
+  let group: string | undefined;
+  const range = (x: { median: number; min: number; max: number }, u: string) =>
+    `${fmt(x.median, u)}${u ? ` ${u}` : ''} (${fmt(x.min, u)} – ${fmt(x.max, u)})`;
+  for (const r of results) {
+    if (r.group !== group) out.push({ group: (group = r.group) });
+    if (r.error) {
+      out.push({ cells: [r.subject, `FAILED: ${r.error}`, r.baseline ?? '', '', ''] });
+      for (const [metric, b] of Object.entries(r.baselineAlone ?? {})) {
+        const u = metricUnit(metric, r.unit);
+        out.push({ cells: [`  (measured alone) ${metric}`, '', `${r.baseline}: ${range(b, u)}`, '', ''] });
+      }
+      continue;
+    }
+    for (const [metric, m] of Object.entries(r.metrics)) {
+      const u = metricUnit(metric, r.unit);
+      out.push({
+        cells: [
+          `${r.subject}${metric === 'value' ? '' : ` ${metric}`}`,
+          range(m.subject, u),
+          m.baseline ? `${r.baseline}: ${range(m.baseline, u)}` : '',
+          m.ratio ? `${m.ratio.median.toFixed(2)}×` : '',
+          m.ratio ? `${m.ratio.q1.toFixed(2)} – ${m.ratio.q3.toFixed(2)} (${m.ratio.min.toFixed(2)} – ${m.ratio.max.toFixed(2)})` : '',
+        ],
+      });
+    }
+  }
+  return out;
+}
+
+export function formatComparisons(results: readonly ComparisonResult[]): string {
+  const rows = comparisonRows(results);
+  const header = ['subject', 'median (min – max) over windows', 'baseline: median (min – max)', 'ratio', 'ratio q1 – q3 (min – max)'];
+  const cells = [header, ...rows.flatMap((r) => (r.cells ? [r.cells] : []))];
+  const widths = header.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    'interleaved comparisons: ratio = subject / baseline per pair of windows, median over the pairs, their middle half (q1 – q3) and range',
+    line(header),
+    ...rows.map((r) => (r.group ? `── ${r.group}` : line(r.cells!))),
+  ].join('\n');
+}
+
+/** The machine's 1-minute load average, sampled through the run (the figures mean little without it). */
+export class LoadWatch {
+  readonly #samples: number[] = [os.loadavg()[0]!];
+  readonly #timer = setInterval(() => this.#samples.push(os.loadavg()[0]!), 5_000).unref();
+
+  stop(): { start: number; end: number; min: number; max: number; mean: number } {
+    clearInterval(this.#timer);
+    this.#samples.push(os.loadavg()[0]!);
+    const s = this.#samples;
+    return { start: s[0]!, end: s[s.length - 1]!, min: Math.min(...s), max: Math.max(...s), mean: s.reduce((a, b) => a + b, 0) / s.length };
+  }
 }

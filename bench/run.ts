@@ -1,66 +1,106 @@
-// `npm run bench [-- --quick] [--only <substring>]... [--json <file>]`: runs the baselines, then convoy's
-// scenarios, prints the table and writes every repetition to bench/results/latest.json (or --json <file>).
+// `npm run bench [-- --quick] [--only <substring>]... [--json <file>] [--no-sequential]`
+// First the interleaved suites (every target is judged there: bench/suites/), then the sequential scenarios
+// (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the targets, and
+// writes every window and repetition to bench/results/latest.json (or --json <file>).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
-import { runScenario, type Outcome, type Scenario } from './harness.js';
-import { formatTable, toJson, type RunInfo } from './report.js';
+import { runScenario, type Outcome, type RunOptions, type Scenario } from './harness.js';
+import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
+import { LoadWatch, formatComparisons, formatTable, machine, toJson, type RunInfo } from './report.js';
 import { convoyBuild, scenarios } from './scenarios/index.js';
-import { TARGETS, checkTargets, formatTargets } from './targets.js';
+import { callSuites } from './suites/calls.js';
+import { deathSuite } from './suites/death.js';
+import { startupSuite } from './suites/startup.js';
+import { collectTargets, formatTargets } from './targets.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
+    'no-sequential': { type: 'boolean', default: false },
   },
 });
 
-const all: Scenario[] = [...baselines, ...scenarios];
+/** Every interleaved suite, in table order. Add a suite here (see bench/README.md, "Adding a target"). */
+const SUITES: Suite[] = [...callSuites, deathSuite, startupSuite];
+
+const sequential: Scenario[] = args['no-sequential'] ? [] : [...baselines, ...scenarios];
 const names = new Set<string>();
-for (const s of all) {
+for (const s of sequential) {
   if (names.has(s.name)) throw new Error(`two scenarios are named ${s.name}`);
   names.add(s.name);
 }
-for (const s of all) {
+for (const s of sequential) {
   if (s.baseline !== undefined && !names.has(s.baseline)) throw new Error(`${s.name}: no baseline scenario named ${s.baseline}`);
 }
 
-// --only keeps the scenarios whose name contains one of the substrings, plus the baselines they name.
+// --only keeps the suites and scenarios whose name contains one of the substrings (plus the baselines
+// those scenarios name).
 const only = args.only;
-const picked = new Set(all.filter((s) => only.length === 0 || only.some((o) => s.name.includes(o))).map((s) => s.name));
-for (const s of all) if (picked.has(s.name) && s.baseline !== undefined) picked.add(s.baseline);
-// ... and the baselines of the targets whose convoy scenario is kept (comlink for thread↔thread, ...).
-for (const t of TARGETS) if (t.versus && picked.has(t.subject.scenario)) picked.add(t.versus.scenario);
-const chosen = all.filter((s) => picked.has(s.name));
+const keep = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
+const suites = SUITES.filter((s) => keep(s.name));
+const picked = new Set(sequential.filter((s) => keep(s.name)).map((s) => s.name));
+for (const s of sequential) if (picked.has(s.name) && s.baseline !== undefined) picked.add(s.baseline);
+const chosen = sequential.filter((s) => picked.has(s.name));
 
+const opts: RunOptions = { quick: args.quick };
 const info: RunInfo = { quick: args.quick, repetitions: args.quick ? 3 : 5, only };
 const date = new Date();
+const load = new LoadWatch();
+const started = performance.now();
+
+const results: ComparisonResult[] = [];
+for (const suite of suites) {
+  process.stderr.write(`suite ${suite.name}\n`);
+  await runSuite(suite, opts, { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 }, (r) => {
+    results.push(r);
+    const ratio = Object.entries(r.metrics)
+      .filter(([, m]) => m.ratio)
+      .map(([k, m]) => `${k} ${m.ratio!.median.toFixed(2)}×`)
+      .join(', ');
+    process.stderr.write(
+      `${r.error ? 'FAILED' : 'done  '} ${r.subject}${r.baseline ? ` vs ${r.baseline}` : ''} (${r.seconds.toFixed(1)} s)` +
+        `${r.error ? `: ${r.error}` : ratio ? `: ${ratio}` : ''}\n`,
+    );
+  });
+}
+
 const outcomes: Outcome[] = [];
 for (const s of chosen) {
   const o = await runScenario(s, { ...info, stepTimeoutMs: 60_000 });
   outcomes.push(o);
   process.stderr.write(`${o.error ? 'FAILED' : 'done  '} ${s.name} (${o.seconds.toFixed(1)} s)${o.error ? `: ${o.error}` : ''}\n`);
 }
+const loadDuringRun = load.stop();
+const minutes = (performance.now() - started) / 60_000;
 
-console.log(`\n${formatTable(outcomes, info, date)}`);
-
-const record = toJson(outcomes, info, date);
-const targets = checkTargets(record);
-console.log(`\n${formatTargets(targets)}`);
+const m = machine();
+console.log(
+  `\nconvoy bench${info.quick ? ' · quick' : ''} · Node ${m.node} · ${m.cpuCount} × ${m.cpuModel} · ${date.toISOString()} · ` +
+    `${minutes.toFixed(1)} min · load during the run ${loadDuringRun.min.toFixed(1)}–${loadDuringRun.max.toFixed(1)} ` +
+    `(mean ${loadDuringRun.mean.toFixed(1)}) · convoy ${convoyBuild.flavor} at ${convoyBuild.revision}`,
+);
+if (results.length) console.log(`\n${formatComparisons(results)}`);
+if (outcomes.length) console.log(`\n${formatTable(outcomes, info, date)}`);
+const targets = collectTargets(results);
+if (targets.length) console.log(`\n${formatTargets(targets)}`);
 
 const out = args.json ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-await writeFile(out, `${JSON.stringify({ ...record, convoyBuild, targets }, null, 2)}\n`);
+const record = { ...toJson(outcomes, info, date), minutes, loadDuringRun, convoyBuild, comparisons: results, targets };
+await writeFile(out, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`\nwrote ${path.resolve(out)}`);
 
-if (outcomes.some((o) => o.error)) process.exitCode = 1;
+// A comparison that failed is a measured outcome (its targets say MISSED); a failure nothing judged is a broken bench.
+if (outcomes.some((o) => o.error) || results.some((r) => r.error && r.targets.length === 0)) process.exitCode = 1;
 
-// Every scenario ends what it started, so the process exits by itself; if something leaked, say what and
-// exit anyway rather than hang (the timer is unref'd: it fires only if something else keeps us alive).
+// Every suite and scenario ends what it started, so the process exits by itself; if something leaked, say
+// what and exit anyway rather than hang (the timer is unref'd: it fires only if something else keeps us alive).
 setTimeout(() => {
   console.error(`bench: still alive 5 s after the last scenario; leaked: ${process.getActiveResourcesInfo().join(', ')}`);
   process.exit(1);

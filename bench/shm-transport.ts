@@ -4,9 +4,9 @@
 
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Transport } from '../src/transport/transport.js';
-import { type Latency, RateMeter, SingleFlight, roundTrips } from './measure.js';
+import { type Latency, SingleFlight, roundTrips } from './measure.js';
 
-type Convoy = typeof import('../src/index.js');
+type Internals = typeof import('../src/internals.js');
 
 const SCRIPT = new URL('./fixtures/shm-echo-worker.mjs', import.meta.url);
 
@@ -17,12 +17,15 @@ export interface EchoLink {
   close(): Promise<void>;
 }
 
-/** A thread echoing frames over a port transport (`ring` undefined) or a ring of `ring.bytes`. */
-export async function startEcho(convoy: Convoy, index: string, ring?: { bytes: number; spinMicros: number }): Promise<EchoLink> {
+/**
+ * A thread echoing frames over a port transport (`ring` undefined) or a ring of `ring.bytes`; `index` is
+ * the file of `internals`, which the thread loads too.
+ */
+export async function startEcho(internals: Internals, index: string, ring?: { bytes: number; spinMicros: number }): Promise<EchoLink> {
   const { port1, port2 } = new MessageChannel();
-  const ends = ring ? convoy.createShmPair(ring.bytes, ring.spinMicros) : undefined;
+  const ends = ring ? internals.createShmPair(ring.bytes, ring.spinMicros) : undefined;
   const worker = new Worker(SCRIPT, { workerData: { index, port: port2, end: ends?.[1] }, transferList: [port2] });
-  const transport: Transport = ends ? new convoy.ShmTransport(port1, ends[0]) : new convoy.PortTransport(port1);
+  const transport: Transport = ends ? new internals.ShmTransport(port1, ends[0]) : new internals.PortTransport(port1);
   let onFrame = (): void => {};
   let onDrain = (): void => {};
   transport.start({ frame: () => onFrame(), close() {}, drain: () => onDrain() });
@@ -33,7 +36,9 @@ export async function startEcho(convoy: Convoy, index: string, ring?: { bytes: n
   return {
     pipelined(frameBytes, inflight, durationMs) {
       return new Promise((resolve) => {
-        const meter = new RateMeter(durationMs);
+        const started = performance.now();
+        const open = (): boolean => performance.now() - started < durationMs;
+        let completed = 0;
         let outstanding = 0;
         let blocked = false;
         const send = (): void => {
@@ -42,14 +47,14 @@ export async function startEcho(convoy: Convoy, index: string, ring?: { bytes: n
         };
         onDrain = () => {
           blocked = false;
-          while (!blocked && meter.open && outstanding < inflight) send();
+          while (!blocked && open() && outstanding < inflight) send();
         };
         onFrame = () => {
-          meter.completed++;
+          completed++;
           outstanding--;
-          if (meter.open) {
+          if (open()) {
             if (!blocked) send();
-          } else if (outstanding === 0) resolve(meter.perSecond());
+          } else if (outstanding === 0) resolve((completed * 1000) / (performance.now() - started));
         };
         for (let i = 0; i < inflight && !blocked; i++) send();
       });

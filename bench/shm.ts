@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchApi } from './fixtures/bench-worker.mjs';
-import { INFLIGHT, pipelined, roundTrips } from './measure.js';
+import { INFLIGHT, notifyRate, pipelined, roundTrips } from './measure.js';
 import { startFloors } from './shm-floors.js';
 import { type EchoLink, startEcho } from './shm-transport.js';
 
@@ -40,7 +40,9 @@ const idleMs = Number(args['idle-ms']);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const index = path.join(root, 'dist/src/index.js');
+const internalsIndex = path.join(root, 'dist/src/internals.js');
 const convoy = (await import(pathToFileURL(index).href)) as typeof import('../src/index.js');
+const internals = (await import(pathToFileURL(internalsIndex).href)) as typeof import('../src/internals.js');
 type ClusterOptions = import('../src/index.js').ClusterOptions;
 
 const kinds: Record<string, Partial<ClusterOptions>> = args.rings
@@ -65,22 +67,6 @@ interface Window {
   frames?: number;
 }
 type Measure = () => Promise<Window>;
-
-/** Bursts of `burst` notifies per turn from the coordinator, then an awaited call behind them: notifies/s. */
-async function coordinatorNotifies(remote: import('../src/index.js').Remote<BenchApi>, ms: number): Promise<Window> {
-  const oneWay = convoy.notify(remote);
-  const began = performance.now();
-  let sent = 0;
-  while (performance.now() - began < ms) {
-    let last: Promise<void> | undefined;
-    for (let i = 0; i < INFLIGHT; i++) last = oneWay.inc(1);
-    sent += INFLIGHT;
-    await last;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await remote.get();
-  return { value: (sent * 1000) / (performance.now() - began), calls: sent };
-}
 
 function subjectMeasures(cluster: import('../src/index.js').Cluster): Record<string, Measure> {
   const callee = cluster.worker<BenchApi>('callee');
@@ -110,7 +96,17 @@ function subjectMeasures(cluster: import('../src/index.js').Cluster): Record<str
     },
     'coord→thread pipelined': () => rated('coord', () => pipelined(() => callee.inc(1), INFLIGHT, windowMs)),
     'thread→thread pipelined': () => rated('caller', () => caller.benchPeer('callee', windowMs, INFLIGHT)),
-    'coord→thread notify': () => rated('coord', async () => (await coordinatorNotifies(callee, windowMs)).value),
+    'coord→thread notify': () => {
+      const oneWay = convoy.notify(callee);
+      return rated('coord', () =>
+        notifyRate(
+          () => oneWay.inc(1),
+          () => callee.get(),
+          INFLIGHT,
+          windowMs,
+        ),
+      );
+    },
     'thread→thread notify': () => rated('caller', () => caller.benchNotify('callee', windowMs, INFLIGHT)),
   };
 }
@@ -225,9 +221,9 @@ async function interleave(scenario: string, subjects: Record<string, Measure>, l
 // --- the transports alone: frames echoed by a thread --------------------------------------------------
 if (!args.rings) {
   const links = {
-    port: await startEcho(convoy, index),
-    shm: await startEcho(convoy, index, { bytes: convoy.DEFAULTS.ringBytes, spinMicros: 0 }),
-    spin: await startEcho(convoy, index, { bytes: convoy.DEFAULTS.ringBytes, spinMicros }),
+    port: await startEcho(internals, internalsIndex),
+    shm: await startEcho(internals, internalsIndex, { bytes: convoy.DEFAULTS.ringBytes, spinMicros: 0 }),
+    spin: await startEcho(internals, internalsIndex, { bytes: convoy.DEFAULTS.ringBytes, spinMicros }),
   };
   const each = (measure: (link: EchoLink) => Promise<Window>) =>
     Object.fromEntries(Object.entries(links).map(([name, link]) => [name, () => measure(link)]));

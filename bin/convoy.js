@@ -3,13 +3,29 @@
 // otherwise the TypeScript sources through tsx.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/examples/cli/main.js', import.meta.url);
+const [command] = process.argv.slice(2);
+// `convoy agent` is part of the library (src/agent/cli.ts); every other command is an example's.
+const entry = command === 'agent' ? 'src/agent/cli' : 'examples/cli/main';
+const compiled = new URL(`../dist/${entry}.js`, import.meta.url);
 let cli;
 if (existsSync(compiled)) {
   cli = await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  cli = await import(new URL('../examples/cli/main.ts', import.meta.url).href);
+  cli = await import(new URL(`../${entry}.ts`, import.meta.url).href);
 }
-process.exitCode = await cli.main(process.argv.slice(2));
+if (command === 'agent') {
+  process.exitCode = await cli.main(process.argv.slice(3));
+} else {
+  // An error nothing awaited (a stray rejection, a throw in a callback) is still an unexpected failure:
+  // one line and exit code 3, like one that reaches main().
+  const verbose = process.argv.includes('--verbose');
+  const fail = (error) => {
+    console.error(`convoy: failed: ${cli.describeFailure(error, verbose)}`);
+    process.exit(cli.EXIT.failed);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  process.exitCode = await cli.main(process.argv.slice(2));
+}

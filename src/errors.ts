@@ -26,34 +26,60 @@ export interface WorkerDiedInfo {
   signal?: string;
   /** The method of the call that failed, when the error belongs to one call. */
   method?: string;
+  /** Whether the call had left when the death was seen: false means it certainly did not run. @default true */
+  mayHaveRun?: boolean;
 }
 
 /**
- * The callee died, was killed, or stopped answering heartbeats before the call settled.
- * At-most-once: the call may or may not have run.
+ * The callee died, was killed, or stopped answering heartbeats before the call settled. At-most-once:
+ * a call that had left may or may not have run (`mayHaveRun`); one made after the death never left.
  */
 export class WorkerDiedError extends ConvoyError {
   readonly worker: string;
   readonly reason: DeathReason;
   readonly exitCode?: number;
   readonly signal?: string;
+  /** False when the call was never sent (the worker was already known dead): it did not run. */
+  readonly mayHaveRun: boolean;
 
   constructor(info: WorkerDiedInfo, options?: { cause?: unknown }) {
     const how = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
-    const call = info.method ? ` during call to \`${info.method}\`` : '';
-    super('ERR_CONVOY_WORKER_DIED', `Worker "${info.worker}" died${call}: ${info.reason}${how}; the call may or may not have run`, options);
+    const mayHaveRun = info.mayHaveRun ?? true;
+    const message = !info.method
+      ? `Worker "${info.worker}" died: ${info.reason}${how}`
+      : mayHaveRun
+        ? `Worker "${info.worker}" died during the call to \`${info.method}\`: ${info.reason}${how}; the call may or may not have run`
+        : `Worker "${info.worker}" had died (${info.reason}${how}) when \`${info.method}\` was called: the call was not sent and did not run`;
+    super('ERR_CONVOY_WORKER_DIED', message, options);
     this.worker = info.worker;
     this.reason = info.reason;
+    this.mayHaveRun = mayHaveRun;
     if (info.exitCode !== undefined) this.exitCode = info.exitCode;
     if (info.signal !== undefined) this.signal = info.signal;
   }
 
-  /** The same death, for one more call (keeps `worker`, `reason`, exit details). */
-  forMethod(method: string): WorkerDiedError {
-    const info: WorkerDiedInfo = { worker: this.worker, reason: this.reason, method };
+  /**
+   * The same death, for one call (keeps `worker`, `reason`, exit details). `sent`: whether the call had
+   * left when the death was seen.
+   */
+  forMethod(method: string, { sent = true }: { sent?: boolean } = {}): WorkerDiedError {
+    const info: WorkerDiedInfo = { worker: this.worker, reason: this.reason, method, mayHaveRun: sent };
     if (this.exitCode !== undefined) info.exitCode = this.exitCode;
     if (this.signal !== undefined) info.signal = this.signal;
     return new WorkerDiedError(info);
+  }
+}
+
+/**
+ * A worker could not be started: its module failed to load, its factory threw, or it exited or ran out
+ * of time while starting. `worker` names it; `cause` holds what went wrong.
+ */
+export class WorkerStartError extends ConvoyError {
+  readonly worker: string;
+
+  constructor(worker: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_CONVOY_START', `Worker "${worker}" failed to start: ${message}`, options);
+    this.worker = worker;
   }
 }
 
@@ -177,8 +203,8 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
 }
 
 /** `error` as the failure of a call to `method`: a death names the call it failed. */
-export function errorForMethod(error: Error, method: string): Error {
-  return error instanceof WorkerDiedError ? error.forMethod(method) : error;
+export function errorForMethod(error: Error, method: string, options?: { sent?: boolean }): Error {
+  return error instanceof WorkerDiedError ? error.forMethod(method, options) : error;
 }
 
 /** The wire form of an error convoy raised about the call it answers (see WireError.internal). */

@@ -18,6 +18,7 @@ export { WorkerContext, type PeerExitEvent } from './worker/context.js';
 export {
   ConvoyError,
   WorkerDiedError,
+  WorkerStartError,
   RemoteError,
   MethodNotFoundError,
   SerializationError,
@@ -31,17 +32,26 @@ export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js
 export { transfer } from './protocol/transfer.js';
 export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
-export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions, type SharedMemoryOptions } from './options.js';
+export {
+  DEFAULTS,
+  type ChannelOptions,
+  type RpcOptions,
+  type HealthOptions,
+  type DashboardOptions,
+  type SharedMemoryOptions,
+} from './options.js';
+export type { DashboardServer } from './dashboard/server.js';
+export type {
+  DashboardSnapshot,
+  ClusterSummary,
+  WorkerRow,
+  PairRow,
+  LatencyRow,
+  HistoryPoint,
+  HealthRow,
+} from './dashboard/snapshot.js';
+export type { ClusterLogEvent, ClusterLogEventType } from './cluster/event-log.js';
+export type { ProcessHealth } from './worker/process-health.js';
+export type { MethodLatency } from './rpc/call-latency.js';
 
-// --- For people extending convoy: transports, channels, the codec --------------------------------
-export type { Transport, TransportHandlers } from './transport/transport.js';
-export { createMemoryTransportPair } from './transport/memory.js';
-export { PortTransport } from './transport/port.js';
-export { ShmTransport, createShmPair } from './transport/shm.js';
-export { TcpTransport } from './transport/tcp.js';
-export { Channel, type ChannelConfig } from './channel/channel.js';
-export { Endpoint, type EndpointConfig } from './rpc/endpoint.js';
-export { createRemote, type Caller } from './rpc/remote.js';
-export { Encoder, Decoder } from './protocol/codec.js';
-export { FrameDecoder, frameHeader } from './protocol/framing.js';
-export { PROTOCOL_VERSION, Kind, type Message } from './protocol/messages.js';
+// Transports, channels, the codec: `convoy/internals` (docs/internals.md).

@@ -3,6 +3,7 @@
  * name the option and the value.
  */
 import { describe } from './errors.js';
+import { rejectUnknownKeys } from './option-keys.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, isRingCapacity } from './transport/shm-ring.js';
 
 /** How a channel batches, bounds and frames what it sends. */
@@ -45,6 +46,31 @@ export interface HealthOptions {
   maxRestarts?: number;
   /** Delay before the first restart; doubles each time up to 5 s. @default 100 */
   restartDelayMs?: number;
+  /**
+   * How long a TCP peer has to complete the authentication handshake; one that fails or stalls is
+   * dropped. @default 1000
+   */
+  handshakeTimeoutMs?: number;
+}
+
+/** The live dashboard: `startCluster({ dashboard })` or `cluster.serveDashboard(options)`. */
+export interface DashboardOptions {
+  /** TCP port; 0 picks a free one. @default 8787 (or a free port, if 8787 is taken) */
+  port?: number;
+  /** Interface the server binds. @default '127.0.0.1' */
+  host?: string;
+  /** How often the page updates unless it asks for another pace (it may pick 250–10000 ms). @default 1000 */
+  refreshMs?: number;
+  /**
+   * The secret every request must carry: `?token=` (which also sets a cookie), that cookie, or
+   * `Authorization: Bearer <token>` (for a Prometheus scraper). At least 16 characters.
+   * @default a random one for each server
+   */
+  token?: string;
+  /** How far back the time series go. @default 300000 (5 minutes) */
+  historyMs?: number;
+  /** Keep serving the last state after the cluster closes, until `close()` or the process exits. @default false */
+  hold?: boolean;
 }
 
 /**
@@ -79,6 +105,7 @@ export type FilledChannelOptions = Required<ChannelOptions>;
 export type FilledRpcOptions = Required<RpcOptions>;
 export type FilledHealthOptions = Required<HealthOptions>;
 export type FilledSharedMemoryOptions = Required<SharedMemoryOptions>;
+export type FilledDashboardOptions = Required<Omit<DashboardOptions, 'token'>> & { token: string | undefined; portIsDefault: boolean };
 
 export const DEFAULTS = Object.freeze({
   flushDelayMs: 0,
@@ -93,6 +120,8 @@ export const DEFAULTS = Object.freeze({
   startTimeoutMs: 30_000,
   maxRestarts: 5,
   restartDelayMs: 100,
+  handshakeTimeoutMs: 1000,
+  dashboard: Object.freeze({ port: 8787, host: '127.0.0.1', refreshMs: 1000, historyMs: 300_000, hold: false }),
   sharedMemory: false,
   ringBytes: 256 * 1024,
   spinMicros: 0,
@@ -100,6 +129,18 @@ export const DEFAULTS = Object.freeze({
 
 /** The longest `spinMicros`: a spin blocks its thread's event loop, so it must stay short. */
 export const MAX_SPIN_MICROS = 10_000;
+
+const DASHBOARD_OPTION_KEYS = [
+  'port',
+  'host',
+  'refreshMs',
+  'token',
+  'historyMs',
+  'hold',
+] as const satisfies readonly (keyof DashboardOptions)[];
+
+/** The pace a page may ask the dashboard for. */
+export const DASHBOARD_REFRESH_RANGE_MS = Object.freeze({ min: 250, max: 10_000 });
 
 export function expectNumber(name: string, value: unknown, { min = 0, integer = false, exclusiveMin = false } = {}): number {
   const ok =
@@ -152,6 +193,9 @@ export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions 
     startTimeoutMs: expectNumber('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
     maxRestarts: expectNumber('maxRestarts', pick(options, 'maxRestarts', DEFAULTS.maxRestarts), { integer: true }),
     restartDelayMs: expectNumber('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),
+    handshakeTimeoutMs: expectNumber('handshakeTimeoutMs', pick(options, 'handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs), {
+      exclusiveMin: true,
+    }),
   };
   if (filled.heartbeatTimeoutMs <= filled.heartbeatIntervalMs) {
     throw new TypeError(
@@ -159,6 +203,37 @@ export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions 
     );
   }
   return filled;
+}
+
+export function fillDashboardOptions(options: DashboardOptions | true | undefined): FilledDashboardOptions {
+  const given = options === true || options === undefined ? {} : options;
+  if (typeof given !== 'object' || given === null)
+    throw new TypeError(`Expected \`dashboard\` to be an options object or true, got ${describe(given)}`);
+  rejectUnknownKeys(given, DASHBOARD_OPTION_KEYS, '`dashboard`');
+  const { min, max } = DASHBOARD_REFRESH_RANGE_MS;
+  const defaults = DEFAULTS.dashboard;
+  const token = pick(given, 'token', undefined);
+  if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
+    throw new TypeError(`Expected \`dashboard.token\` to be a string of at least 16 characters, got ${describe(token)}`);
+  }
+  const host = pick(given, 'host', defaults.host);
+  if (typeof host !== 'string' || host === '')
+    throw new TypeError(`Expected \`dashboard.host\` to be a non-empty string, got ${describe(host)}`);
+  const hold = pick(given, 'hold', defaults.hold);
+  if (typeof hold !== 'boolean') throw new TypeError(`Expected \`dashboard.hold\` to be a boolean, got ${describe(hold)}`);
+  const refreshMs = expectNumber('dashboard.refreshMs', pick(given, 'refreshMs', defaults.refreshMs), { min });
+  if (refreshMs > max) throw new TypeError(`Expected \`dashboard.refreshMs\` to be at most ${max}, got ${refreshMs}`);
+  const port = expectNumber('dashboard.port', pick(given, 'port', defaults.port), { integer: true });
+  if (port > 65535) throw new TypeError(`Expected \`dashboard.port\` to be at most 65535, got ${port}`);
+  return {
+    port,
+    portIsDefault: (given as DashboardOptions).port === undefined,
+    host,
+    refreshMs,
+    token: token as string | undefined,
+    historyMs: expectNumber('dashboard.historyMs', pick(given, 'historyMs', defaults.historyMs), { min: 1000 }),
+    hold,
+  };
 }
 
 export function fillSharedMemoryOptions(options?: SharedMemoryOptions): FilledSharedMemoryOptions {

@@ -147,6 +147,7 @@ class FakeBank {
         wal,
         records: replay.records as ShardRecord[],
         opening: openingBalances(this.cfg, name),
+        locks: { policy: this.cfg.lockPolicy, waitTimeoutMs: this.cfg.lockWaitTimeoutMs },
       }));
       me.resolver = new InDoubtResolver(shard, {
         ask: (teller, txId) => this.link(me, teller).call('outcome', [txId]),
@@ -220,6 +221,8 @@ function setup(t: { teardown(fn: () => unknown): void }, over: Partial<BankConfi
     seed: 7,
     tellerGoneAfterMs: 60_000,
     prepareTimeoutMs: 0,
+    lockPolicy: 'wound-wait',
+    lockWaitTimeoutMs: 250,
     ...over,
   };
   const bank = new FakeBank(
@@ -234,75 +237,75 @@ function setup(t: { teardown(fn: () => unknown): void }, over: Partial<BankConfi
   return bank;
 }
 
-test('concurrent transfers from two tellers keep the total and commit exactly once on both sides', async (t) => {
-  const bank = setup(t, { accountsPerShard: 10, maxAmount: 40 });
-  const rng = createRng(bank.cfg.seed);
-  const results = (
-    await Promise.all(
-      bank.tellers.map((n) =>
-        driveTransfers(bank.live.get(n)!.teller!, { count: 300, concurrency: 4, next: () => pickTransfer(bank.cfg, rng) }),
-      ),
-    )
-  ).flat();
-  await bank.settle();
-  const verdict = bank.verdict();
-  t.deepEqual(verdict.violations, []);
-  t.true(verdict.ok);
-  t.is(verdict.totals.finalTotal, verdict.totals.openingTotal);
-  const committed = results.filter((r) => r.outcome === 'committed').length;
-  t.is(verdict.totals.committed, committed);
-  const causes: Record<string, number> = {};
-  for (const r of results) if (r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
-  t.log(`committed=${committed}`, causes);
-  t.true(committed > 200, `only ${committed} committed`);
-  t.true(
-    results.some((r) => r.cause === 'locked'),
-    'contention produced lock conflicts',
-  );
-  t.true(
-    results.some((r) => r.cause === 'funds'),
-    'small balances produced overdraft refusals',
-  );
-  for (const n of bank.tellers) t.is(bank.live.get(n)!.teller!.stats().unacked, 0);
-});
+for (const lockPolicy of ['wound-wait', 'no-wait'] as const) {
+  test(`${lockPolicy}: concurrent transfers from two tellers keep the total and commit exactly once on both sides`, async (t) => {
+    const bank = setup(t, { accountsPerShard: 10, maxAmount: 40, lockPolicy });
+    const rng = createRng(bank.cfg.seed);
+    const results = (
+      await Promise.all(
+        bank.tellers.map((n) =>
+          driveTransfers(bank.live.get(n)!.teller!, { count: 300, concurrency: 4, next: () => pickTransfer(bank.cfg, rng) }),
+        ),
+      )
+    ).flat();
+    await bank.settle();
+    const verdict = bank.verdict();
+    t.deepEqual(verdict.violations, []);
+    t.true(verdict.ok);
+    t.is(verdict.totals.finalTotal, verdict.totals.openingTotal);
+    const committed = results.filter((r) => r.outcome === 'committed').length;
+    t.is(verdict.totals.committed, committed);
+    const causes: Record<string, number> = {};
+    for (const r of results) if (r.cause) causes[r.cause] = (causes[r.cause] ?? 0) + 1;
+    const waited = results.filter((r) => r.lockWaitMs !== undefined).length;
+    t.log(`committed=${committed} waited=${waited}`, causes);
+    t.true(committed > 200, `only ${committed} committed`);
+    if (lockPolicy === 'no-wait') {
+      t.true((causes.locked ?? 0) > 0, 'contention produced lock conflicts');
+      t.is(waited, 0);
+    } else t.true(waited > 0, 'contention made prepares wait for locks');
+    t.true((causes.funds ?? 0) > 0, 'small balances produced overdraft refusals');
+    for (const n of bank.tellers) t.is(bank.live.get(n)!.teller!.stats().unacked, 0);
+  });
 
-test('random SIGKILLs of shards and tellers: after recovery the checker finds nothing', async (t) => {
-  const bank = setup(t, { seed: 11, accountsPerShard: 10, maxAmount: 40 });
-  const rng = createRng(99);
-  const stopAt = Date.now() + 1500;
-  const results: TransferResult[] = [];
-  const drive = async (name: string): Promise<void> => {
-    while (Date.now() < stopAt) {
-      const me = bank.live.get(name);
-      if (!me) {
-        await new Promise((r) => setTimeout(r, 5));
-        continue;
+  test(`${lockPolicy}: random SIGKILLs of shards and tellers: after recovery the checker finds nothing`, async (t) => {
+    const bank = setup(t, { seed: 11, accountsPerShard: 10, maxAmount: 40, lockPolicy });
+    const rng = createRng(99);
+    const stopAt = Date.now() + 1500;
+    const results: TransferResult[] = [];
+    const drive = async (name: string): Promise<void> => {
+      while (Date.now() < stopAt) {
+        const me = bank.live.get(name);
+        if (!me) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+        const next = () => pickTransfer(bank.cfg, rng);
+        results.push(...(await driveTransfers(me.teller!, { count: 20, concurrency: 6, next }).catch(() => [])));
       }
-      const next = () => pickTransfer(bank.cfg, rng);
-      results.push(...(await driveTransfers(me.teller!, { count: 20, concurrency: 6, next }).catch(() => [])));
-    }
-  };
-  let kills = 0;
-  const chaos = (async () => {
-    while (Date.now() < stopAt - 200) {
-      await new Promise((r) => setTimeout(r, 20 + rng() * 60));
-      const all = [...bank.shards, ...bank.tellers];
-      const victim = all[Math.floor(rng() * all.length)]!;
-      bank.kill(victim);
-      kills++;
-      setTimeout(() => bank.start(victim), 10 + rng() * 80); // the runtime's restart: 'on-failure'
-    }
-  })();
-  await Promise.all([chaos, ...bank.tellers.map(drive)]);
-  await new Promise((r) => setTimeout(r, 120)); // let pending restarts happen
-  await bank.settle();
-  const verdict = bank.verdict();
-  t.deepEqual(verdict.violations, []);
-  t.is(verdict.totals.inDoubt, 0);
-  t.true(kills >= 5, `only ${kills} kills`);
-  t.true(verdict.totals.committed > 0);
-  t.log(`kills=${kills} committed=${verdict.totals.committed} aborted=${verdict.totals.aborted} reported=${results.length}`);
-});
+    };
+    let kills = 0;
+    const chaos = (async () => {
+      while (Date.now() < stopAt - 200) {
+        await new Promise((r) => setTimeout(r, 20 + rng() * 60));
+        const all = [...bank.shards, ...bank.tellers];
+        const victim = all[Math.floor(rng() * all.length)]!;
+        bank.kill(victim);
+        kills++;
+        setTimeout(() => bank.start(victim), 10 + rng() * 80); // the runtime's restart: 'on-failure'
+      }
+    })();
+    await Promise.all([chaos, ...bank.tellers.map(drive)]);
+    await new Promise((r) => setTimeout(r, 120)); // let pending restarts happen
+    await bank.settle();
+    const verdict = bank.verdict();
+    t.deepEqual(verdict.violations, []);
+    t.is(verdict.totals.inDoubt, 0);
+    t.true(kills >= 5, `only ${kills} kills`);
+    t.true(verdict.totals.committed > 0);
+    t.log(`kills=${kills} committed=${verdict.totals.committed} aborted=${verdict.totals.aborted} reported=${results.length}`);
+  });
+}
 
 test('a teller killed between logging commit and sending it: the shards still commit (pull and re-send)', async (t) => {
   const bank = setup(t, {}, 1);

@@ -118,6 +118,15 @@ test('a half-applied transfer: committed, applied on one side only', (t) => {
   t.false(check(run).ok);
 });
 
+test('a committed transfer applied on neither side is lost, not half-applied', (t) => {
+  const run = cleanRun();
+  for (const shard of run.shards) shard.log = shard.log.map((r) => (r.t === 'commit' && r.txId === C ? { t: 'abort', txId: C } : r));
+  run.shards[0]!.balances.s0a1 = 100;
+  run.shards[1]!.balances.s1a1 = 100;
+  t.deepEqual(whatFor(run, C), ['lost: committed, but not applied on shard-1', 'lost: committed, but not applied on shard-0']);
+  t.false(check(run).ok);
+});
+
 test('a transfer applied twice on one side', (t) => {
   const run = cleanRun();
   run.shards[0]!.log.push({ t: 'commit', txId: A });
@@ -151,27 +160,43 @@ test('the report counts commits from the logs and attributes unreported aborts t
   const report = buildReport({
     durationMs: 2000,
     results: [
-      { txId: A, outcome: 'committed', latencyMs: 2 },
+      { txId: A, outcome: 'committed', latencyMs: 2, lockWaitMs: 6 },
       { txId: 'x', outcome: 'aborted', cause: 'funds', latencyMs: 4 },
     ],
     deaths: [{ name: 'teller-0', reason: 'killed', atMs: 500, chaos: true }],
     restarts: 1,
     recoveries: [{ name: 'teller-0', restartMs: 80, recoveredMs: 120 }],
     verdict,
+    locks: { policy: 'wound-wait', waitTimeoutMs: 250 },
   });
   t.is(report.committed, 2);
   t.is(report.transfersPerSec, 1);
   t.deepEqual(report.aborted.byCause, { funds: 1 });
   t.deepEqual(report.latencyMs, { p50: 2, p99: 4, max: 4, samples: 2 });
   t.deepEqual(report.recoveryMs, { p50: 120, max: 120 });
+  t.is(report.transfers, 3, 'two committed (from the logs) and one aborted');
+  t.deepEqual(report.locks, { policy: 'wound-wait', waitTimeoutMs: 250, waited: 1, waitMs: { p50: 6, p99: 6, max: 6 } });
   const text = formatReport(report);
-  t.regex(text, /committed\s+2/);
+  t.regex(text, /lock policy\s+wound-wait \(waits up to 250 ms\)/);
+  t.regex(text, /committed\s+2 \(66\.7%\)/);
+  t.regex(text, /\n {2}funds\s+1 \(33\.3%\)/);
+  t.regex(text, /waited for a lock\s+1 \(33\.3%\), p50 6\.00 ms/);
   t.regex(text, /deaths\s+1 \(1 by chaos\)/);
   t.regex(text, /checker\s+OK/);
   t.deepEqual(JSON.parse(reportJson(report)), JSON.parse(JSON.stringify(report)));
 
   const bad = check({ ...cleanRun(), opening: { ...cleanRun().opening, s0a0: 90 } });
-  const badText = formatReport(buildReport({ durationMs: 1, results: [], deaths: [], restarts: 0, recoveries: [], verdict: bad }));
+  const badText = formatReport(
+    buildReport({
+      durationMs: 1,
+      results: [],
+      deaths: [],
+      restarts: 0,
+      recoveries: [],
+      verdict: bad,
+      locks: { policy: 'no-wait', waitTimeoutMs: 250 },
+    }),
+  );
   t.regex(badText, /checker\s+FAILED/);
   t.regex(badText, /! \(no tx\) \[s0a0\]/);
 });

@@ -1,32 +1,18 @@
 // The bank's state machines on their own: a shard's half of 2PC, its replay, and in-doubt resolution
 // (presumed abort) against a teller's decision log. No runtime, no channels.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import type { PrepareRequest, ShardRecord, TellerRecord } from '../examples/bank/config.js';
+import type { TellerRecord } from '../examples/bank/config.js';
 import { InDoubtResolver } from '../examples/bank/in-doubt.js';
-import { ShardState } from '../examples/bank/shard-state.js';
 import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
 import { openWal, readWal } from '../examples/bank/wal.js';
+import { openShard, req, tempDir } from './helpers/bank.js';
+import { outcome as settled, withDeadline } from './helpers/deadline.js';
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bank-state-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function openShard(dir: string, name = 'shard-0'): { shard: ShardState; close: () => Promise<void>; crash: () => void } {
-  const { wal, replay } = openWal<ShardRecord>(join(dir, `${name}.wal`));
-  const shard = new ShardState({ name, wal, records: replay.records, opening: { s0a0: 100, s0a1: 100 } });
-  return { shard, close: () => wal.close(), crash: () => wal.crash() };
-}
-
-const req = (txId: string, account: string, delta: number, teller = 'teller-0'): PrepareRequest => ({ txId, teller, account, delta });
 const died = () => Object.assign(new Error('teller-0 died'), { code: 'ERR_CONVOY_WORKER_DIED' });
 
-test('prepare locks, refuses a second tx on the account and overdrafts; commit applies once', async (t) => {
-  const { shard, close } = openShard(tempDir(t));
+test('prepare locks, refuses a second tx on the account (no-wait) and overdrafts; commit applies once', async (t) => {
+  const { shard, close } = openShard(tempDir(t), 'shard-0', { policy: 'no-wait' });
   t.teardown(close);
   t.deepEqual(await shard.prepare(req('t/1/1', 's0a0', -60)), { vote: 'yes' });
   t.deepEqual(await shard.prepare(req('t/1/2', 's0a0', 10)), { vote: 'no', cause: 'locked' });
@@ -165,8 +151,8 @@ test('a stray commit written after a later incarnation booted is not a decision'
   t.is(await teller.outcome('teller-0/2/5'), 'abort');
 });
 
-test('outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort', async (t) => {
-  const dir = tempDir(t);
+/** A port whose prepares vote yes only once `release()` is called: a transfer held mid-decision. */
+function gatedPort(): { port: ShardPort; release: () => void } {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const port: ShardPort = {
@@ -178,6 +164,12 @@ test('outcome() of a tx the teller is still deciding waits for the decision inst
     commit: async () => {},
     abort: async () => {},
   };
+  return { port, release };
+}
+
+test('outcome() of a tx the teller is still deciding waits for the decision instead of presuming abort', async (t) => {
+  const dir = tempDir(t);
+  const { port, release } = gatedPort();
   const teller = tellerWith(dir, [], () => port);
   const transfer = teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 });
   await teller.ready;
@@ -191,6 +183,30 @@ test('outcome() of a tx the teller is still deciding waits for the decision inst
   t.is((await transfer).outcome, 'committed');
   await outcome;
   t.is(answered, 'commit');
+});
+
+test('a commit record that fails to write settles outcome() callers: they are refused, never left hanging', async (t) => {
+  const dir = tempDir(t);
+  const { port, release } = gatedPort();
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  t.teardown(() => wal.close());
+  const diskFull = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const append = wal.append.bind(wal);
+  wal.append = (r) => (r.t === 'commit' ? Promise.reject(diskFull) : append(r));
+  const fatal: Error[] = [];
+  const teller = new Teller({ name: 'teller-0', wal, records: [], port: () => port, onFatal: (e) => fatal.push(e) });
+  const transfer = settled(teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 }));
+  await teller.ready;
+  await new Promise((r) => setImmediate(r));
+  const txId = `teller-0/${teller.incarnation}/1`;
+  const asked = settled(teller.outcome(txId)); // a recovering shard's question, while the tx is being decided
+  release();
+  const answer = await withDeadline(asked, 2000, 'outcome() of a tx whose commit record failed');
+  t.false(answer.ok, 'neither commit (the record may be missing) nor abort (it may be on disk)');
+  t.is(answer.ok ? undefined : answer.error, diskFull);
+  t.false((await transfer).ok);
+  t.deepEqual(fatal, [diskFull], 'the teller stops (fail-stop) once');
+  await t.throwsAsync(teller.outcome(txId), { is: diskFull }, 'later questions are refused too');
 });
 
 /** A port that answers at once and records the one-way decisions it was sent. */

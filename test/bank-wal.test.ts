@@ -1,14 +1,8 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { openWal, readWal } from '../examples/bank/wal.js';
-
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bank-wal-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { openWal, readWal, WalCorruptError } from '../examples/bank/wal.js';
+import { tempDir } from './helpers/bank.js';
 
 test('appends of one turn share one write+fsync, and replay returns them in order', async (t) => {
   const path = join(tempDir(t), 'a.wal');
@@ -69,6 +63,37 @@ test('a complete-looking last line with a bad checksum is also torn', async (t) 
   const { records, tornBytes } = readWal<{ n: number }>(path);
   t.deepEqual(records, [{ n: 1 }]);
   t.is(tornBytes, text.length);
+});
+
+test('damage in the middle of the log is refused, not truncated: acknowledged records after it must not vanish', async (t) => {
+  const path = join(tempDir(t), 'm.wal');
+  const { wal } = openWal<{ n: number }>(path);
+  for (let n = 1; n <= 4; n++) await wal.append({ n }); // each acknowledged
+  await wal.close();
+  const text = readFileSync(path, 'utf8');
+  const damaged = text.replace('"n":2', '"n":9'); // line 2 rots; lines 3 and 4 stay intact
+  writeFileSync(path, damaged);
+
+  for (const open of [() => openWal(path), () => readWal(path)]) {
+    const err = t.throws(open, { instanceOf: WalCorruptError });
+    t.is(err?.code, 'ERR_BANK_WAL_CORRUPT');
+    t.like(err, { path, line: 2, offset: text.indexOf('\n') + 1, intactAfter: 2 });
+    t.true(err?.message.includes(path) && err.message.includes('line 2'), err?.message);
+  }
+  t.is(readFileSync(path, 'utf8'), damaged, 'the file is left as it was');
+});
+
+test('several damaged lines at the end, with nothing intact after them, are still a torn tail', async (t) => {
+  const path = join(tempDir(t), 'n.wal');
+  const { wal } = openWal<{ n: number }>(path);
+  await wal.append({ n: 1 });
+  await wal.close();
+  const good = readFileSync(path, 'utf8');
+  writeFileSync(path, `${good}00000000 {"n":2}\n1234abcd {"n`);
+  const again = openWal<{ n: number }>(path);
+  t.deepEqual(again.replay.records, [{ n: 1 }]);
+  t.is(readFileSync(path, 'utf8'), good);
+  await again.wal.close();
 });
 
 test('crash() loses the unflushed group and rejects its appends; what was acknowledged survives', async (t) => {

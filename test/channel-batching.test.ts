@@ -1,5 +1,5 @@
 /**
- * Batching policy (DESIGN "Wire and batching"): a burst issued in one event-loop turn leaves as one
+ * Batching policy (docs/architecture.md, Batching): a burst issued in one event-loop turn leaves as one
  * frame; `maxBatchBytes` splits batches (a single larger message goes alone); `flushDelayMs` coalesces
  * across turns. And the channel's options are validated with errors naming the option and the value.
  */
@@ -17,6 +17,7 @@ failOnLeaks(test);
 
 /** Wraps a transport and records every frame sent through it. */
 class RecordingTransport implements Transport {
+  readonly kind = 'recording';
   readonly frames: Uint8Array[] = [];
   constructor(readonly inner: Transport) {}
   get closed(): boolean {
@@ -65,11 +66,11 @@ function setup(t: ExecutionContext, channel: ChannelConfig) {
   return { a, b, recording, seen, handled, messagesPerFrame };
 }
 
-test('a burst issued in one turn leaves as one frame', async (t) => {
+test('a burst on a quiet channel: its first message leaves at once, the rest of it as one frame', async (t) => {
   const { a, b, handled, seen, messagesPerFrame } = setup(t, {});
   for (let seq = 0; seq < 200; seq++) void a.notify('note', [seq]);
   await handled.reach(200, 5000, 'notifies handled');
-  t.deepEqual(messagesPerFrame(), [200]);
+  t.deepEqual(messagesPerFrame(), [1, 199]);
   t.is(b.channel.stats.messagesReceived, 200);
   t.deepEqual(
     seen,
@@ -151,13 +152,20 @@ test('flushDelayMs coalesces messages issued over several turns into one frame',
   t.deepEqual(messagesPerFrame(), [15]);
 });
 
-test('without flushDelayMs, each turn sends its own frame', async (t) => {
+test('without flushDelayMs, each turn sends its own frames: the first message at once, the rest together', async (t) => {
   const { a, handled, messagesPerFrame } = setup(t, {});
   for (let turn = 0; turn < 3; turn++) {
     for (let i = 0; i < 5; i++) void a.notify('note', [turn * 5 + i]);
     await handled.reach((turn + 1) * 5, 5000, `turn ${turn}`);
   }
-  t.deepEqual(messagesPerFrame(), [5, 5, 5]);
+  t.deepEqual(messagesPerFrame(), [1, 4, 1, 4, 1, 4]);
+});
+
+test('a loop that awaits each notify still fills one batch behind its first message', async (t) => {
+  const { a, handled, messagesPerFrame } = setup(t, {});
+  for (let seq = 0; seq < 100; seq++) await a.notify('note', [seq]);
+  await handled.reach(100, 5000, 'notifies handled');
+  t.deepEqual(messagesPerFrame(), [1, 99]);
 });
 
 test('stats count messages, batches and bytes on both sides', async (t) => {

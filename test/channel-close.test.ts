@@ -1,5 +1,5 @@
 /**
- * A transport that dies mid-flight (DESIGN "Semantics" 5, at channel level): every call still waiting —
+ * A transport that dies mid-flight (docs/semantics.md §5, at channel level): every call still waiting —
  * in the wait queue, queued for the next batch, or sent — rejects exactly once; later calls reject at
  * once; replies that arrived before the close still resolve; nothing hangs.
  */

@@ -1,5 +1,5 @@
 /**
- * Per-pair FIFO (DESIGN "Semantics" 1): every call and notify arrives exactly once and starts in issue
+ * Per-pair FIFO (docs/semantics.md §1): every call and notify arrives exactly once and starts in issue
  * order, whatever the batch boundaries, the transport's chunking, or the handlers' timing.
  */
 import test, { type ExecutionContext } from 'ava';

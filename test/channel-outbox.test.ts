@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import test from 'ava';
 import fc from 'fast-check';
-import { parseFrame } from '../src/channel/frame.js';
+import { headerLength, parseFrame, writeHeader } from '../src/channel/frame.js';
 import { ARENA_MESSAGE_BYTES, Outbox } from '../src/channel/outbox.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
@@ -55,7 +55,7 @@ function check(steps: readonly Step[]): void {
   let gotCost = 0;
   const takeOne = (maxBatchBytes: number): void => {
     const before = outbox.length;
-    const { frame, messages, transfer } = outbox.take(encoder, 7, maxBatchBytes);
+    const { frame, messages, transfer } = outbox.take(7, maxBatchBytes);
     const parsed = parseFrame(decoder, frame);
     assert.equal(parsed.messages.length, messages, 'the frame holds the messages it says');
     assert.equal(parsed.acked, 7);
@@ -112,7 +112,7 @@ test('a long backlog drained in small frames (the queue compacts as its head mov
 test('an emptied outbox gives a header-only frame; a steady trickle of batches leaves nothing queued', (t) => {
   const encoder = new Encoder();
   const outbox = new Outbox();
-  const empty = outbox.take(encoder, 3, 1024);
+  const empty = outbox.take(3, 1024);
   t.is(empty.messages, 0);
   t.like(parseFrame(decoder, empty.frame), { acked: 3, dataCost: 0, messages: [] });
   for (let round = 0; round < 1000; round++) {
@@ -120,10 +120,22 @@ test('an emptied outbox gives a header-only frame; a steady trickle of batches l
       encoder.encodeScratch(notifyOf(i, 100));
       outbox.pushEncoded(encoder, 1);
     }
-    const { frame, messages } = outbox.take(encoder, 0, 1 << 20);
+    const { frame, messages } = outbox.take(0, 1 << 20);
     t.is(messages, 10);
     if (round === 999) t.is(parseFrame(decoder, frame).messages.length, 10);
   }
   t.is(outbox.length, 0);
   t.is(outbox.bytes, 0);
+});
+
+test('the hand-written frame header is ordinary MessagePack: every count decodes back, at every size boundary', (t) => {
+  const counts = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+  const decoder = new Decoder();
+  for (const acked of counts) {
+    for (const cost of [0, 300, 2 ** 32 + 1]) {
+      const frame = new Uint8Array(headerLength(acked, cost));
+      writeHeader(frame, acked, cost);
+      t.deepEqual(decoder.decode(frame), [acked, cost], `[${acked}, ${cost}]`);
+    }
+  }
 });

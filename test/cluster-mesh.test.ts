@@ -146,6 +146,14 @@ for (const { label } of THREAD_TRANSPORTS) {
 }
 
 test('stats(): kind, pid, state, incarnation and restarts per worker; channel counters move after calls', async (t) => {
+  // Channels open on first use: make every pair talk once, so every worker lists every peer.
+  await within(
+    Promise.all(
+      NAMES.flatMap((from) => NAMES.filter((to) => to !== from).map((to) => cluster.worker<Counter>(from).tryCall(to, 'name', []))),
+    ),
+    10_000,
+    'a call on every pair',
+  );
   const pids = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await cluster.worker<Counter>(n).pid()] as const)));
   const before = await cluster.stats();
   t.deepEqual(

@@ -58,6 +58,20 @@ const bad: [string, unknown, string][] = [
     { workers: [{ name: 'a', module: counter, kind: 'process', sharedMemory: true }] },
     'workers[0].sharedMemory',
   ],
+  ['a negative handshakeTimeoutMs', { handshakeTimeoutMs: -1, workers: [{ name: 'a', module: counter }] }, 'handshakeTimeoutMs'],
+  [
+    'a misspelt option (with the closest known name)',
+    { heartbeatTimeoutMS: 100, workers: [{ name: 'a', module: counter }] },
+    'did you mean `heartbeatTimeoutMs`',
+  ],
+  ['an unknown option', { frobnicate: true, workers: [{ name: 'a', module: counter }] }, '`frobnicate`'],
+  [
+    'an unknown worker spec field (with the closest known name)',
+    { workers: [{ name: 'a', module: counter, restarts: 'on-failure' }] },
+    '`workers[0]`; did you mean `restart`',
+  ],
+  ['an unknown pool field', { pool: { module: counter, threads: 2 }, workers: [{ name: 'a', module: counter }] }, '`threads` in `pool`'],
+  ['a misspelt shared-memory option', { ringbytes: 4096, workers: [{ name: 'a', module: counter }] }, 'did you mean `ringBytes`'],
 ];
 
 for (const [title, options, names] of bad) {

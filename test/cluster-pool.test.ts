@@ -2,6 +2,7 @@
 import test from 'ava';
 import { RemoteError, startCluster, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
+import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import { fixture, settle, within } from './helpers/cluster.js';
 
 type PoolTasks = typeof import('./fixtures/pool-tasks.js');
@@ -88,4 +89,40 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   const result = await settle(pool.noSuchTask!());
   t.false(result.ok);
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
+});
+
+test('a worker transfers 100 MB to a pool task and gets it back: moved on every hop, not copied', async (t) => {
+  const cluster = await start(t);
+  const size = 100_000_000;
+  const before = (await cluster.stats()).workers.find((w) => w.name === 'wt')!.control!;
+  const result = await within(cluster.worker<Counter>('wt').poolBytes(size), 60_000, '100 MB through the pool');
+  t.deepEqual(result, { detachedAfterCall: true, size, first: 9, last: 5 });
+  const after = (await cluster.stats()).workers.find((w) => w.name === 'wt')!.control!;
+  // Worker → coordinator and back: the bytes moved beside the frames, they were not encoded into them.
+  t.true(after.bytesTransferredReceived - before.bytesTransferredReceived >= size, 'moved from the worker');
+  t.true(after.bytesTransferredSent - before.bytesTransferredSent >= size, 'moved back to the worker');
+  t.true(after.bytesReceived - before.bytesReceived < 1 << 20, 'not copied into a frame');
+});
+
+test('pool tasks from a worker are flow-controlled: a flood of them keeps the pool queue, and memory, bounded', async (t) => {
+  t.timeout(180_000);
+  const cluster = await start(t);
+  // Past the window (16 MiB of cost, about 1 KiB per task: some 16k tasks) every further task only
+  // replaces one that finished, so a few window-fulls show the bound as well as a million would.
+  const count = 50_000;
+  let maxQueued = 0;
+  let peak = 0;
+  const before = retained(readMemory());
+  // Retained memory (after a full GC) read now and then while the flood runs, and the pool's queue.
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    if (++ticks % 10 === 0) peak = Math.max(peak, retained(readMemory()));
+    void cluster.stats().then((s) => (maxQueued = Math.max(maxQueued, s.pool?.queued ?? 0)));
+  }, 50);
+  t.teardown(() => clearInterval(sampler));
+  await within(cluster.worker<Counter>('wt').poolFlood(count), 150_000, `${count} pool tasks`);
+  clearInterval(sampler);
+  t.log(`${count} pool tasks: pool queue at most ${maxQueued}; coordinator retained at most ${mb(peak)} (before: ${mb(before)})`);
+  t.true(maxQueued <= 20_000, `pool queue bounded by the window (${maxQueued})`);
+  t.true(peak - before < 64 * MB, `coordinator memory bounded by the window (+${mb(peak - before)} at most)`);
 });

@@ -8,9 +8,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkerDiedError, type WorkerRestartEvent } from '../src/index.js';
 import type { CallOutcome, Counter } from './fixtures/counter.js';
-import { exitLog, fixture, pidAlive, settle, startFor, within } from './helpers/cluster.js';
+import { exitLog, fixture, handled, pidAlive, settle, startFor, within } from './helpers/cluster.js';
 
-const EVENT_MS = 10_000;
+/**
+ * For an exit, a restart, a call parked across one. A restart is a spawn and a module load: ~0.6 s for a
+ * process on a quiet machine, over 10 s at load 40-60. What a bug gives is never.
+ */
+const EVENT_MS = 40_000;
+/**
+ * A call to a worker that will not come back must fail without waiting: a call parked for a restart
+ * that never comes would wait startTimeoutMs (30 s) for it.
+ */
+const AT_ONCE_MS = 10_000;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 for (const [kind, peerKind] of [
@@ -49,10 +58,11 @@ for (const [kind, peerKind] of [
     let stateAtExit = '';
     let peerDuring: Promise<{ outcome: CallOutcome }> | undefined;
     cluster.once('worker-exit', () => {
-      duringRestart = [r.inc(1), ...range(N).map((seq) => r.record('coordinator', seq)), r.pid()];
+      const calls: Promise<unknown>[] = [r.inc(1), ...range(N).map((seq) => r.record('coordinator', seq)), r.pid()];
+      duringRestart = calls.map(handled);
       // The peer, once told of the restart, calls r: that call waits for (or finds) the new incarnation.
-      peerDuring = w.waitPeerExit('r').then(() => w.tryCall('r', 'pid', []));
-      void cluster.stats().then((s) => (stateAtExit = s.workers[0]!.state));
+      peerDuring = handled(w.waitPeerExit('r').then(() => w.tryCall('r', 'pid', [])));
+      void handled(cluster.stats().then((s) => (stateAtExit = s.workers[0]!.state)));
     });
 
     if (kind === 'process') process.kill(first.pid, 'SIGKILL');
@@ -119,7 +129,7 @@ test('no restart after a clean exit (code 0), and none past maxRestarts: then ca
 
   void clean.exit(0).catch(() => {});
   t.like(await log.nth('clean', 1, EVENT_MS), { reason: 'exit', exitCode: 0, restarting: false });
-  const error = await within(settle(clean.inc(1)), 1000, 'a call to the cleanly exited worker');
+  const error = await within(settle(clean.inc(1)), AT_ONCE_MS, 'a call to the cleanly exited worker');
   t.false(error.ok);
   if (!error.ok) t.like(error.error, { code: 'ERR_CONVOY_WORKER_DIED', worker: 'clean', reason: 'exit' });
 
@@ -131,7 +141,7 @@ test('no restart after a clean exit (code 0), and none past maxRestarts: then ca
 
   await cluster.kill('once');
   t.like(await log.nth('once', 2, EVENT_MS), { reason: 'killed', restarting: false, incarnation: 1 });
-  const later = await within(settle(once.inc(1)), 1000, 'a call after the last restart');
+  const later = await within(settle(once.inc(1)), AT_ONCE_MS, 'a call after the last restart');
   t.false(later.ok);
   if (!later.ok) t.like(later.error, { code: 'ERR_CONVOY_WORKER_DIED', worker: 'once', reason: 'killed' });
   t.like((await cluster.stats()).workers, [
@@ -165,6 +175,7 @@ test('a restart that keeps failing ends in one terminal death, and no spawn afte
     .exit(1)
     .catch(() => {});
   t.like(await log.nth('f', 1, EVENT_MS), { incarnation: 0, restarting: true });
+  const firstExitAt = performance.now();
   // Restart attempts fail (the factory throws from the second start on) until the worker is given up.
   await within(
     new Promise<void>((resolve) => {
@@ -177,9 +188,14 @@ test('a restart that keeps failing ends in one terminal death, and no spawn afte
     EVENT_MS,
     'the terminal worker-exit',
   );
+  // Two backoffs and two failed starts, as long as they take on this machine now.
+  const twoAttemptsMs = performance.now() - firstExitAt;
   const { incarnation } = (await cluster.stats()).workers[0]!;
-  // Window for a stray restart: its backoff (2 × 200 ms) and a thread start, with slack.
-  const stray = await settle(log.nth('f', log.events.filter((e) => e.name === 'f').length + 1, 4000));
+  // Window for a stray restart: its backoff (2 × 200 ms) and a start, with slack — at least as long as the
+  // two attempts before it took, so a loaded machine, slower to start a thread, gets a longer look.
+  const strayWindowMs = Math.max(4000, twoAttemptsMs);
+  t.log(`two failed attempts took ${twoAttemptsMs.toFixed(0)} ms; watching ${strayWindowMs.toFixed(0)} ms for a stray one`);
+  const stray = await settle(log.nth('f', log.events.filter((e) => e.name === 'f').length + 1, strayWindowMs));
   t.false(stray.ok, `no worker-exit after the terminal one${stray.ok ? `: got ${JSON.stringify(stray.value)}` : ''}`);
   const after = (await cluster.stats()).workers[0]!;
   t.like(after, { name: 'f', state: 'dead', incarnation }, 'no incarnation started after the terminal death');

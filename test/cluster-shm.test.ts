@@ -21,6 +21,16 @@ function transportsOf(worker: WorkerStats): Record<string, string> {
   return Object.fromEntries([['coordinator', worker.control!.transport], ...worker.peers.map((p) => [p.peer, p.transport])]);
 }
 
+/** A call on each pair of `names`: a pair's channel opens on its first use. */
+async function openPairs(cluster: Cluster, names: string[]): Promise<void> {
+  const pairs = names.flatMap((from, i) => names.slice(i + 1).map((to) => [from, to] as const));
+  await within(
+    Promise.all(pairs.map(([from, to]) => cluster.worker<ShmWorker>(from).sendMixed(to, 1, [], 0))),
+    30_000,
+    'a call on every pair',
+  );
+}
+
 test('which channels use the rings: threads that opt in (or all, by default of the cluster), never a process', async (t) => {
   const cluster = await startFor(t, {
     workers: [
@@ -30,6 +40,7 @@ test('which channels use the rings: threads that opt in (or all, by default of t
       { name: 'proc', module: WORKER, kind: 'process' },
     ],
   });
+  await openPairs(cluster, ['on', 'on2', 'off', 'proc']);
   const stats = await cluster.stats();
   const byName = Object.fromEntries(stats.workers.map((w) => [w.name, transportsOf(w)]));
   t.like(byName.on, { coordinator: 'shm', on2: 'shm', off: 'port' });
@@ -45,6 +56,7 @@ test('which channels use the rings: threads that opt in (or all, by default of t
       { name: 'out', module: WORKER, sharedMemory: false },
     ],
   });
+  await openPairs(all, ['a', 'b', 'out']);
   const allStats = Object.fromEntries((await all.stats()).workers.map((w) => [w.name, transportsOf(w)]));
   t.deepEqual(allStats.a, { coordinator: 'shm', b: 'shm', out: 'port' });
   t.deepEqual(allStats.out, { coordinator: 'port', a: 'port', b: 'port' });

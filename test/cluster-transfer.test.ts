@@ -1,5 +1,5 @@
 /**
- * transfer() across a real cluster (issue 6), at the default maxFrameBytes: 100 MB moves between the
+ * transfer() across a real cluster, at the default maxFrameBytes: 100 MB moves between the
  * coordinator and a thread and between two threads without being copied into a frame — so without
  * `maxFrameBytes` in the way — while to a process the same call is encoded inline (8 MB here), and a
  * 100 MB one fails only its own call, leaving the buffer with its owner.

@@ -1,5 +1,5 @@
 /**
- * A sender that outruns its receiver must not grow memory without bound (issue 6). The coordinator
+ * A sender that outruns its receiver must not grow memory without bound. The coordinator
  * floods one worker with notifies, each awaited (`await notify(r).m(i)`), the receiver handles each
  * slowly, and both sides' retained memory (read after a full GC) stays under a bound stated from
  * `maxQueuedBytes`, while far more bytes than that bound cross the channel; every message arrives once,

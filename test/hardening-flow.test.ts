@@ -1,5 +1,5 @@
 /**
- * Flow control across a real cluster (issue 6): `backpressure: 'reject'` refuses what does not fit,
+ * Flow control across a real cluster: `backpressure: 'reject'` refuses what does not fit,
  * from the coordinator and between workers, and the channel goes on; a slow pair never stalls the
  * flooding worker's other channels. (The slow receiver's own channels: hardening-starvation.test.ts.)
  *

@@ -1,5 +1,5 @@
 /**
- * Large payloads over TCP (issue 6): with `maxFrameBytes: 256 MiB`, 100 MB arguments and results arrive
+ * Large payloads over TCP: with `maxFrameBytes: 256 MiB`, 100 MB arguments and results arrive
  * byte-exact between the coordinator and a process (both ways) and between two processes, and a big
  * message on one pair does not hold up another. (Loopback TCP here moves only ~15-50 MB/s: one
  * direction between processes is enough; the reply path is the same framing.)

@@ -1,5 +1,5 @@
 /**
- * Large payloads over MessagePorts (issue 6): with `maxFrameBytes: 256 MiB`, 100 MB arguments and
+ * Large payloads over MessagePorts: with `maxFrameBytes: 256 MiB`, 100 MB arguments and
  * results arrive byte-exact between the coordinator and a thread and between two threads, and a big
  * message on one pair does not hold up another.
  */

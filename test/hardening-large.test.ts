@@ -1,5 +1,5 @@
 /**
- * Large payloads (issue 6), part 1: a message over `maxFrameBytes` fails only its own call, cleanly,
+ * Large payloads, part 1: a message over `maxFrameBytes` fails only its own call, cleanly,
  * wherever it is encoded; and the pooled path takes a 100 MB ArrayBuffer by transfer. Byte-exact 100 MB
  * transfers: hardening-large-thread.test.ts (MessagePort) and hardening-large-tcp.test.ts (TCP).
  *

@@ -1,5 +1,5 @@
 /**
- * Leaks (issue 6): after 50k calls across a mixed mesh (coordinator → worker calls and notifies, worker →
+ * Leaks: after 50k calls across a mixed mesh (coordinator → worker calls and notifies, worker →
  * peer relays), with a thread and a process killed and restarted in the middle of it, nothing is left
  * behind: no pending call, queued byte or waiting message on any channel (cluster.stats()), no timer or
  * stale socket or port in any worker, the coordinator's retained heap back where it was, and after
@@ -33,6 +33,11 @@ function processListeners(): Record<string, number> {
 /** A death seen by a caller: directly, or through a relaying worker whose peer died. */
 function isDeath(error: unknown): boolean {
   return error instanceof WorkerDiedError || (error instanceof RemoteError && error.data.code === 'ERR_CONVOY_WORKER_DIED');
+}
+
+/** A call on every ordered pair: channels open on first use, so this opens the whole mesh. */
+async function openEveryPair(cluster: Cluster): Promise<void> {
+  await Promise.all(NAMES.flatMap((from) => NAMES.filter((to) => to !== from).map((to) => cluster.worker<Sink>(from).relay(to, 0))));
 }
 
 /** One wave of calls: every kind of traffic the mesh carries, spread over every worker. */
@@ -77,6 +82,8 @@ for (const { label, options } of THREAD_TRANSPORTS) {
             resolve();
           }),
         );
+      // The baseline is a whole mesh: every pair's channel open, as after the run below.
+      await within(openEveryPair(cluster), 30_000, 'a call on every pair');
       const workerResourcesAtStart = await Promise.all(
         NAMES.map(async (name) => openResources(await cluster.worker<Sink>(name).activeResources())),
       );
@@ -118,6 +125,8 @@ for (const { label, options } of THREAD_TRANSPORTS) {
       );
       t.is(failed, deaths);
 
+      // The restarted workers' pairs open again on their next use; make sure every pair has had one.
+      await within(openEveryPair(cluster), 30_000, 'a call on every pair after the restarts');
       // Every channel, both ends, is empty (read at a moment no heartbeat ping is passing through).
       const stats = await statsAtRest(cluster, 5000);
       for (const worker of stats.workers) {

@@ -1,15 +1,15 @@
 /**
- * Restarts under concurrency (found by hardening-leaks.test.ts and scripts/soak.ts, issue 6): workers
- * that restart at the same time, die while being wired, or lose a peer while being wired must end up
- * connected to each other, like any pair of the mesh, without waiting out a timeout.
+ * Restarts under concurrency: workers that restart at the same time, die while loading, or lose a peer
+ * meanwhile must end up reaching each other, like any pair of the mesh, without waiting out a timeout —
+ * and a restart waits for no other worker (pairs open on first use), not even a blocked one.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
-import { notify, type Cluster, type Remote } from '../src/index.js';
+import { notify, type Remote } from '../src/index.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { eventLog, exitLog, fixture, pollUntil, startFor, within } from './helpers/cluster.js';
 
@@ -32,23 +32,12 @@ function block(t: ExecutionContext, worker: Remote<Sink>, exitCode?: number): { 
   return { release: () => writeFileSync(file, '') };
 }
 
-/** Waits until incarnation `incarnation` of `name` has loaded (stats show its pid): it is being wired, or ready. */
-function loaded(cluster: Cluster, name: string, incarnation: number): Promise<void> {
-  return pollUntil(
-    async () => (await cluster.stats()).workers.some((w) => w.name === name && w.incarnation === incarnation && w.pid > 0),
-    30_000,
-    `${name}#${incarnation} loaded`,
-  );
-}
-
 /*
- * Regression: Cluster#restart wired a new incarnation only to the workers 'ready' at that moment, and a
- * worker became ready only after its own wiring, so two workers restarting together skipped each other
- * and calls between them parked until startTimeoutMs, then failed for good. Restarts now wire one at a
- * time. Here the overlap is made certain: z blocks until both have loaded, so the connect calls to z —
- * and with them both wirings — wait for it.
+ * Restarts used to wire the new incarnation to every live worker, one restart at a time, so a restart could
+ * wait for a busy worker and two overlapping restarts could miss each other. A restart now waits for no
+ * other worker: here z stays blocked (it reads nothing) through both restarts.
  */
-test('two workers restarting at the same time get a channel to each other', async (t) => {
+test('two workers restarting at the same time reach each other, while a third worker is blocked', async (t) => {
   const cluster = await startFor(t, {
     ...PATIENT,
     workers: [
@@ -58,30 +47,30 @@ test('two workers restarting at the same time get a channel to each other', asyn
     ],
   });
   const restarts = eventLog(cluster, 'worker-restart');
+  // A channel x ↔ y exists before the deaths: the restarted pair must open a new one.
+  t.like(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [0]), 5000, 'x → y before'), { ok: true });
   const z = block(t, cluster.worker<Sink>('z'));
   await Promise.all([cluster.kill('x'), cluster.kill('y')]);
-  await Promise.all([loaded(cluster, 'x', 1), loaded(cluster, 'y', 1)]);
-  z.release();
   await Promise.all([restarts.nth('x', 1, 30_000), restarts.nth('y', 1, 30_000)]);
+  t.like(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [1]), 5000, 'x → y after the restarts'), { ok: true, value: 2 });
+  t.like(await within(cluster.worker<Sink>('y').tryCall('x', 'inc', [2]), 5000, 'y → x after the restarts'), { ok: true, value: 3 });
   const stats = await cluster.stats();
   const peersOf = (name: string) =>
     stats.workers
       .find((w) => w.name === name)!
       .peers.map((p) => p.peer)
       .sort();
-  t.deepEqual(peersOf('x'), ['y', 'z'], 'x has a channel to y');
-  t.deepEqual(peersOf('y'), ['x', 'z'], 'y has a channel to x');
-  t.like(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [1]), 5000, 'x → y after the restarts'), { ok: true, value: 2 });
-  t.like(await within(cluster.worker<Sink>('y').tryCall('x', 'inc', [2]), 5000, 'y → x after the restarts'), { ok: true, value: 3 });
+  t.deepEqual(peersOf('x'), ['y'], 'x has one channel, to the new y');
+  t.deepEqual(peersOf('y'), ['x'], 'y has one channel, to the new x');
+  z.release();
 });
 
 /*
- * Regression (found by scripts/soak.ts --overlap-restarts: every call stalled for 30 s): a worker being
- * wired was not told of deaths — only ready workers were — so a restarting p waiting for t to dial it
- * waited out startTimeoutMs when t died first, and every other restart queued behind p's wiring. Here t
- * is blocked while p restarts, then exits without reading the plan to dial p.
+ * A worker whose peer dies while it restarts: the restart does not wait for the peer (it used to wait for
+ * the peer to dial it, and a peer that died first left it waiting out startTimeoutMs), and once both are
+ * back they reach each other.
  */
-test('a restarting worker whose peer dies before connecting to it is told, and does not wait out startTimeoutMs', async (t) => {
+test('a worker restarts while its peer is blocked; the peer then dies and restarts; they reach each other', async (t) => {
   const cluster = await startFor(t, {
     ...PATIENT,
     startTimeoutMs: 30_000,
@@ -92,13 +81,12 @@ test('a restarting worker whose peer dies before connecting to it is told, and d
   });
   const exits = exitLog(cluster);
   const restarts = eventLog(cluster, 'worker-restart');
+  t.like(await within(cluster.worker<Sink>('p').tryCall('t', 'inc', [0]), 5000, 'p → t before'), { ok: true });
   const blocked = block(t, cluster.worker<Sink>('t'), 3);
   await cluster.kill('p');
-  await loaded(cluster, 'p', 1);
+  t.like(await restarts.nth('p', 1, 10_000), { incarnation: 1 }, 'p restarts though t is blocked');
   blocked.release();
   t.like(await exits.nth('t', 1, 10_000), { incarnation: 0, reason: 'exit', exitCode: 3, restarting: true });
-  // Told of t's death, p's wiring ends at once (not after startTimeoutMs); t's restart then wires t to p.
-  t.like(await restarts.nth('p', 1, 10_000), { incarnation: 1 });
   t.like(await restarts.nth('t', 1, 10_000), { incarnation: 1 });
   t.like(await within(cluster.worker<Sink>('t').tryCall('p', 'inc', [1]), 5000, 't → p'), { ok: true, value: 2 });
   t.like(await within(cluster.worker<Sink>('p').tryCall('t', 'inc', [2]), 5000, 'p → t'), { ok: true, value: 3 });
@@ -112,27 +100,27 @@ test('a restarting worker whose peer dies before connecting to it is told, and d
 });
 
 /*
- * Regression: a worker that died while its restart was being wired was treated as a ready worker's death
- * — a 'worker-exit' for an incarnation never announced, and a second restart loop beside the first — and
- * the first loop, its wiring done without it, then marked the dead incarnation ready. The restart under
- * way now answers it alone, as a failed try.
+ * An incarnation that dies before it is ready is a failed try of the restart under way: no 'worker-exit'
+ * for it, no second restart loop, and the next try becomes ready. Here x's second incarnation is killed
+ * while its factory waits at a gate.
  */
-test('a worker that dies while its restart is being wired is restarted by that same restart, once', async (t) => {
+test('a worker that dies while its restart is loading is restarted by that same restart, once', async (t) => {
+  const gate = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
+  t.teardown(() => rmSync(gate, { recursive: true, force: true }));
   const cluster = await startFor(t, {
     ...PATIENT,
     workers: [
-      { name: 'x', module: SINK, kind: 'thread', restart: 'on-failure' },
+      { name: 'x', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gate } },
       { name: 'z', module: SINK, kind: 'thread' },
     ],
   });
   const exits = exitLog(cluster);
   const restarts = eventLog(cluster, 'worker-restart');
-  // z is blocked: x's new incarnation loads, then its wiring waits for z.
-  const z = block(t, cluster.worker<Sink>('z'));
+  writeFileSync(join(gate, 'armed'), '');
   await cluster.kill('x');
-  await loaded(cluster, 'x', 1);
+  await pollUntil(() => readdirSync(gate).some((f) => f.startsWith('waiting-')), 30_000, 'x#1 waiting in its factory');
   await cluster.kill('x');
-  z.release();
+  rmSync(join(gate, 'armed'));
   t.like(await restarts.nth('x', 1, 30_000), { incarnation: 2, restarts: 2 });
   t.like(await within(cluster.worker<Sink>('x').tryCall('z', 'inc', [1]), 5000, 'x → z'), { ok: true, value: 2 });
   t.like(await within(cluster.worker<Sink>('z').tryCall('x', 'inc', [2]), 5000, 'z → x'), { ok: true, value: 3 });

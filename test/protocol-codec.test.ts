@@ -88,3 +88,24 @@ for (const [name, bytes] of UNDECODABLE) {
     t.throws(() => new Decoder().decodeAll(Buffer.from(bytes)), { instanceOf: ProtocolError });
   });
 }
+
+test('values decoded from a small frame stay intact when the next frame of the same size is decoded', (t) => {
+  // Small frames are decoded from a reused source of their size: nothing decoded may point into it.
+  const encoder = new Encoder();
+  const decoder = new Decoder();
+  const value = (fill: number) => ({
+    buffer: Buffer.alloc(8, fill),
+    bytes: new Uint8Array(8).fill(fill),
+    floats: new Float64Array([fill, fill]),
+    text: String.fromCharCode(97 + fill).repeat(20),
+    map: new Map([[fill, String.fromCharCode(107 + fill).repeat(3)]]),
+  });
+  const first = encoder.encode(value(1)).slice();
+  const second = encoder.encode(value(2)).slice();
+  t.is(first.byteLength, second.byteLength, 'the same size, so the same reused source');
+  const decoded: unknown[] = [];
+  decoder.decodeEach(first, (v) => decoded.push(v) > 0);
+  decoder.decodeEach(second, (v) => decoded.push(v) > 0);
+  t.deepEqual(decoded, [value(1), value(2)]);
+  t.true(Buffer.isBuffer((decoded[0] as { buffer: unknown }).buffer), 'a Buffer stays a Buffer');
+});

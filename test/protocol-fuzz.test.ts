@@ -1,5 +1,5 @@
 /**
- * Fuzzing the receive path (issue 6): random and mutated bytes fed to the FrameDecoder, to the codec and
+ * Fuzzing the receive path: random and mutated bytes fed to the FrameDecoder, to the codec and
  * validator, and to a real Channel + Endpoint over a fake transport that hands them over as raw frames.
  * Only ProtocolError ever comes out — thrown by the pure layers, or as the cause of the channel's
  * close — nothing throws out of the transport's frame callback, nothing is left unhandled, and a forged
@@ -123,6 +123,7 @@ const anyFrame = fc.oneof(
 
 /** A transport whose received frames are whatever the test hands to `feed`; what the channel sends is kept. */
 class FakeTransport implements Transport {
+  readonly kind = 'fake';
   readonly label = 'fake';
   readonly transfers = false;
   readonly sent: Uint8Array[] = [];
@@ -375,7 +376,7 @@ test('a call with a million arguments fails alone (a fault for that id); the cha
 });
 
 /*
- * Regression: call ids are "one increasing counter per channel direction" (DESIGN); the endpoint did
+ * Regression: call ids are "one increasing counter per channel direction" (docs/architecture.md, Wire); the endpoint did
  * not check them, so a reused id ran twice and took over the first call's cancel. A repeated or smaller
  * id is now a ProtocolError on that connection.
  */

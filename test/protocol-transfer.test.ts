@@ -20,7 +20,7 @@ const decoder = new Decoder();
 function frameOfParts(parts: Uint8Array[]): Uint8Array {
   const outbox = new Outbox();
   for (const part of parts) outbox.push(part, 0);
-  return outbox.take(encoder, 0, Infinity).frame;
+  return outbox.take(0, Infinity).frame;
 }
 
 /** Encodes `messages`, each with its own transfer list, into one frame; returns it and the buffers beside it. */

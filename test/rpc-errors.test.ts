@@ -1,5 +1,5 @@
 /**
- * Error fidelity across the wire (DESIGN "Errors"): a handler's error becomes RemoteError with the
+ * Error fidelity across the wire (docs/semantics.md §10): a handler's error becomes RemoteError with the
  * original message, name, stack, own data and cause chain; unknown or non-own method names become
  * MethodNotFoundError. Checked over every transport, table-driven.
  */

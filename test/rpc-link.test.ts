@@ -7,15 +7,22 @@ import { Channel } from '../src/channel/channel.js';
 import { ClusterClosedError, WorkerDiedError } from '../src/errors.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { Link } from '../src/rpc/link.js';
+import { transfer } from '../src/protocol/transfer.js';
 import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
+import type { OpenReply } from '../src/protocol/control.js';
+import { deferred } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
+import { endpointClosed } from './helpers/pairs.js';
 
 // A call that gives up while parked must take the link's wait timer with it when it was the last one
 // (it kept the process alive for the whole waitMs, 60 s here).
 failOnLeaks(test);
 
-type Api = { echo(x: number): number; log(x: number): void };
+type Api = { echo(x: number): number; log(x: number): void; never(): Promise<never> };
+
+/** A client endpoint to a fresh server; `die(client)` ends the server's side, as the peer's death would. */
+const servers = new WeakMap<Endpoint, Endpoint>();
 
 function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endpoint {
   const [a, b] = createMemoryTransportPair();
@@ -26,14 +33,28 @@ function serve(t: { teardown(fn: () => void): void }, seen: number[] = []): Endp
         return x;
       },
       log: (x: number) => void seen.push(x),
+      never: () => new Promise(() => {}),
     },
   });
   const client = new Endpoint(new Channel(a), { peerName: 'b' });
+  servers.set(client, server);
   t.teardown(() => {
     client.destroy(new ClusterClosedError());
     server.destroy(new ClusterClosedError());
   });
   return client;
+}
+
+/** How a promise settled, and when. */
+function settle<T>(promise: Promise<T>): Promise<{ ok: true; at: number } | { ok: false; error: unknown; at: number }> {
+  return promise.then(
+    () => ({ ok: true as const, at: performance.now() }),
+    (error: unknown) => ({ ok: false as const, error, at: performance.now() }),
+  );
+}
+
+function die(client: Endpoint): void {
+  servers.get(client)!.destroy(new Error('the peer died'));
 }
 
 test('calls and notifies made before the first endpoint run on it, in the order they were made', async (t) => {
@@ -77,6 +98,50 @@ test('parked calls fail with the last death when nothing binds within waitMs', a
   await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError, code: 'ERR_CONVOY_WORKER_DIED' });
 });
 
+test("each parked call waits its own full waitMs from when it was made, not the first call's", async (t) => {
+  const waitMs = 400;
+  const link = new Link('b', { waitMs });
+  const remote = createRemote<Api>(link);
+  const first = settle(remote.echo(1));
+  // A gap between the two parks: the second must not expire with the first.
+  await new Promise((resolve) => setTimeout(resolve, waitMs / 2));
+  const secondAt = performance.now();
+  const second = settle(remote.echo(2));
+  const a = await first;
+  t.false(a.ok, 'the first call gave up');
+  t.is(await Promise.race([second.then(() => 'settled'), Promise.resolve('pending')]), 'pending', 'the second still waits');
+  const b = await second;
+  t.false(b.ok, 'the second gave up too');
+  t.true(b.at - secondAt >= waitMs - 5, `the second waited its own ${waitMs} ms (${(b.at - secondAt).toFixed(0)} ms)`);
+  t.like(b.ok ? {} : b.error, { code: 'ERR_CONVOY_WORKER_DIED', mayHaveRun: false });
+});
+
+test('a parked call that transfers buffers detaches them when it is made, and they arrive intact when it runs', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const remote = createRemote<{ sum(v: { bytes: Uint8Array; tail: Buffer }): { sum: number; kinds: string[] } }>(link);
+  const backing = new ArrayBuffer(16);
+  const bytes = new Uint8Array(backing, 4, 8).fill(3);
+  const tail = Buffer.from(backing, 12, 4).fill(1);
+  const result = remote.sum(transfer({ bytes, tail }, [backing]));
+  t.is(backing.byteLength, 0, 'detached at once, though the call waits for a channel');
+  const [a, b] = createMemoryTransportPair();
+  const server = new Endpoint(new Channel(b), {
+    api: {
+      sum: (v: { bytes: Uint8Array; tail: Buffer }) => ({
+        sum: [...v.bytes, ...v.tail].reduce((x, y) => x + y, 0),
+        kinds: [v.bytes.constructor.name, v.tail.constructor.name, `${v.bytes.byteOffset}+${v.bytes.length}`],
+      }),
+    },
+  });
+  const client = new Endpoint(new Channel(a), { peerName: 'b' });
+  t.teardown(() => {
+    client.destroy(new ClusterClosedError());
+    server.destroy(new ClusterClosedError());
+  });
+  link.bind(client, 0);
+  t.deepEqual(await result, { sum: 8 * 3 + 4, kinds: ['Uint8Array', 'Buffer', '4+8'] });
+});
+
 test('destroy fails parked and later calls at once; close leaves the current endpoint open', async (t) => {
   const dead = new Link('b', { waitMs: 60_000 });
   const parked = createRemote<Api>(dead).echo(1);
@@ -103,45 +168,81 @@ test('an endpoint of an older incarnation is refused; a newer one replaces the c
   link.bind(stale, 1);
   t.true(stale.closed);
   t.is(link.endpoint, first);
+  const inFlight = createRemote<Api>(link).never();
   const next = serve(t);
   link.bind(next, 3);
-  t.true(first.closed);
+  t.is(link.endpoint, next);
   t.is(link.incarnation, 3);
-  t.true(await link.whenBound(3));
   t.is(await createRemote<Api>(link).echo(9), 9);
+  // The replaced endpoint's peer is dead: its calls fail once its transport closes.
+  die(first);
+  await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
 });
 
-test('whenBound: true once that incarnation (or a later one) is bound; false once it ended or the link died, so wiring never waits for a peer that is gone', async (t) => {
-  const link = new Link('b', { waitMs: 60_000 });
-  const died = new WorkerDiedError({ worker: 'b', reason: 'killed' });
-  const first = link.whenBound(0);
-  const second = link.whenBound(1);
-  link.peerExited(0, died);
-  t.false(await first, 'incarnation 0 ended before it was bound');
-  link.bind(serve(t), 1);
-  t.true(await second);
-  t.true(await link.whenBound(0), 'a later incarnation is bound');
-  const third = link.whenBound(2);
-  const later = link.whenBound(5);
-  link.peerExited(2, died);
-  t.false(await third);
-  link.destroy(died);
-  t.false(await later, 'a dead link binds nothing more');
-  t.false(await link.whenBound(9));
+test('the first parked call asks for a channel, once; a lost channel is named in the next ask; an endpoint to an ended incarnation is refused', async (t) => {
+  const asks: number[] = [];
+  let answer = deferred<OpenReply>();
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: (had) => {
+      asks.push(had);
+      return answer.promise;
+    },
+  });
+  const remote = createRemote<Api>(link);
+  const first = remote.echo(1);
+  const second = remote.echo(2);
+  void notify(remote).log(3);
+  t.deepEqual(asks, [0], 'one ask for three parked messages, naming no previous channel');
+  answer.resolve({ ok: true });
+  const endpoint = serve(t);
+  link.bind(endpoint, 0, 7);
+  t.deepEqual([await first, await second], [1, 2]);
+  // The channel is lost while the peer lives (no word of its exit): the next call asks again, naming pair 7.
+  answer = deferred<OpenReply>();
+  die(endpoint);
+  await endpointClosed(endpoint, 5000);
+  const third = remote.echo(4);
+  t.deepEqual(asks, [0, 7]);
+  answer.resolve({ ok: true });
+  // A hand-off for an incarnation that has ended meanwhile is refused; the next one is taken.
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+  const stale = serve(t);
+  link.bind(stale, 0, 8);
+  t.true(stale.closed, 'an endpoint to the ended incarnation is closed, not bound');
+  link.bind(serve(t), 1, 9);
+  t.is(await third, 4);
 });
 
-test('word that an incarnation ended drops its endpoint at once: in-flight calls fail, later ones wait for the next', async (t) => {
+test('an ask answered with a final exit fails the parked calls with that death, and every later call at once', async (t) => {
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: async () => ({ ok: false, exit: { name: 'b', incarnation: 0, reason: 'exit', exitCode: 3, restarting: false } }),
+  });
+  const remote = createRemote<Api>(link);
+  const parked = await t.throwsAsync(remote.echo(1), { instanceOf: WorkerDiedError });
+  t.like(parked, { reason: 'exit', exitCode: 3, mayHaveRun: false });
+  const later = await t.throwsAsync(remote.echo(2), { instanceOf: WorkerDiedError });
+  t.like(later, { reason: 'exit', mayHaveRun: false });
+  t.is(link.state, 'dead');
+});
+
+test('word that an incarnation exited moves later calls to the next one; calls already sent still get replies that were on their way, and fail with the word once the transport closes', async (t) => {
   const link = new Link('b', { waitMs: 5000 });
   const remote = createRemote<Api>(link);
   const first = serve(t);
   link.bind(first, 0);
   t.is(await remote.echo(1), 1);
-  // The old endpoint has not seen any close (as when the coordinator's word beats the socket's end).
-  const inFlight = remote.echo(2);
+  // The word comes before the old endpoint saw any close (as when the coordinator's word beats the
+  // socket's end): what the peer answered before it died still arrives.
+  const answered = remote.echo(2);
+  const unanswered = remote.never();
   link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
-  t.true(first.closed);
   t.is(link.state, 'down');
-  const error = await t.throwsAsync(inFlight, { instanceOf: WorkerDiedError });
+  t.false(first.closed, 'the old endpoint stays open for what is on its way');
+  t.is(await answered, 2, 'a reply sent before the death resolves');
+  die(first);
+  const error = await t.throwsAsync(unanswered, { instanceOf: WorkerDiedError });
   t.like(error, { reason: 'crash', signal: 'SIGKILL' });
   const later = remote.echo(3);
   link.bind(serve(t), 1);

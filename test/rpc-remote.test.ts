@@ -1,5 +1,5 @@
 /**
- * The typed proxies (DESIGN "Public API", STYLE "Proxies"): memoized methods, no `then` (so `await
+ * The typed proxies (the Remote<T> rules in src/rpc/remote.ts): memoized methods, no `then` (so `await
  * remote` does not hang), no symbol keys, and `notify(remote)` whose promises are marked handled.
  */
 import { inspect } from 'node:util';

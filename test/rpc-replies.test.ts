@@ -1,5 +1,5 @@
 /**
- * Replies match their calls (DESIGN "Semantics" 2): under 10k concurrent calls whose handlers finish in
+ * Replies match their calls (docs/semantics.md §2): under 10k concurrent calls whose handlers finish in
  * random order, every call resolves with its own result, exactly once.
  */
 import test from 'ava';
@@ -57,5 +57,37 @@ for (const kind of TRANSPORT_KINDS) {
       resolvedOrder,
       Array.from({ length: 2000 }, (_, n) => n),
     );
+  });
+}
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a peer that answers and goes away at once: every call it answered resolves, though the caller was far behind`, async (t) => {
+    // Replies pile up on the caller (work per reply, a receiver that takes a few frames per turn); the
+    // callee closes right after its last answer. What it sent was received: each call must resolve.
+    const count = 20_000;
+    let answered = 0;
+    let pair: Awaited<ReturnType<typeof createPair>> | undefined;
+    const api = {
+      answer(i: number) {
+        if (++answered === count) setImmediate(() => pair!.b.close(new Error('the callee went away')));
+        return i;
+      },
+    };
+    pair = await createPair(t, kind, { framesPerTurn: 4, channel: { maxQueuedBytes: 64 << 20 }, b: { api } });
+    const { a } = pair;
+    let resolved = 0;
+    const failed: unknown[] = [];
+    const calls = Array.from({ length: count }, (_, i) =>
+      a.call('answer', [i]).then(
+        (value) => {
+          if (value === i) resolved++;
+          const end = performance.now() + 0.02;
+          while (performance.now() < end);
+        },
+        (error: unknown) => void failed.push(error),
+      ),
+    );
+    await withDeadline(Promise.all(calls), 30_000, `${count} calls`);
+    t.deepEqual({ resolved, failed: failed.length }, { resolved: count, failed: 0 });
   });
 }

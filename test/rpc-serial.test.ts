@@ -1,5 +1,5 @@
 /**
- * Serial mode (DESIGN "Semantics" 3): a receiver in serial mode finishes each message from a sender
+ * Serial mode (docs/semantics.md §3): a receiver in serial mode finishes each message from a sender
  * before it starts the next. The default, start-order mode lets call cycles A→B→A complete.
  */
 import test from 'ava';

@@ -1,5 +1,5 @@
 /**
- * Encoding failures are per call (DESIGN "Errors", SerializationError): a bad argument or result fails
+ * Encoding failures are per call (docs/semantics.md §10, SerializationError): a bad argument or result fails
  * only its own call; the channel and the rest of its batch go on. And values round-trip the same over
  * every transport.
  */

@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { Transport, TransportHandlers } from '../src/transport/transport.js';
 import { deferred, withDeadline } from './helpers/deadline.js';
-import { TRANSPORT_KINDS, createTransportPair } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, createTransportPair, frameBytes } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -19,8 +19,8 @@ function record(transport: Transport) {
   let arrived = deferred();
   let want = Infinity;
   const handlers: TransportHandlers = {
-    frame(bytes) {
-      frames.push(bytes);
+    frame(data) {
+      frames.push(frameBytes(data));
       if (frames.length >= want) arrived.resolve();
     },
     close(error) {
@@ -76,6 +76,39 @@ for (const kind of TRANSPORT_KINDS) {
     t.deepEqual(
       rb.frames.map((f) => new DataView(f.buffer, f.byteOffset).getUint32(0)),
       Array.from({ length: 50 }, (_, i) => i),
+    );
+  });
+
+  // Serial: the receiver's work is a busy wait in this thread, which concurrent tests would share.
+  test.serial(`${kind}: a slow receiver is handed every frame sent before the other side closed, and only then the close`, async (t) => {
+    // The receiver falls far behind (work per frame); the other side's close arrives while most frames
+    // still wait on this side. They were received: each must be delivered before the close is reported.
+    const [a, b] = await createTransportPair(t, kind, { framesPerTurn: 16 });
+    const count = 20_000;
+    let closedAfter = -1;
+    const frames: number[] = [];
+    const closed = deferred<Error | undefined>();
+    b.start({
+      frame(data) {
+        const bytes = frameBytes(data);
+        frames.push(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0));
+        const end = performance.now() + 0.02;
+        while (performance.now() < end);
+      },
+      close(error) {
+        closedAfter = frames.length;
+        closed.resolve(error);
+      },
+      drain() {},
+    });
+    record(a).start();
+    for (let i = 0; i < count; i++) a.send(frame(i, 64));
+    a.close();
+    t.is(await withDeadline(closed.promise, 20_000, 'the close'), undefined, 'a clean close');
+    t.is(closedAfter, count, 'every frame was delivered before the close');
+    t.true(
+      frames.every((seq, i) => seq === i),
+      'in order',
     );
   });
 

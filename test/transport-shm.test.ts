@@ -233,7 +233,8 @@ test('junk on the port destroys the transport with ProtocolError', async (t) => 
   t.true(b.closed);
 });
 
-test('spinMicros: a reader polls after traffic, then stops — a quiet channel leaves no spin scheduled', async (t) => {
+// Serial: the Immediates of the other tests' readers would look like a spin still running.
+test.serial('spinMicros: a reader polls after traffic, then stops — a quiet channel leaves no spin scheduled', async (t) => {
   const { a, b } = pair(t, 2000);
   sender(a);
   const r = receiver(b);
@@ -245,7 +246,7 @@ test('spinMicros: a reader polls after traffic, then stops — a quiet channel l
   await r.received.reach(200, 5000, 'every frame');
   t.deepEqual(r.problems, []);
   // Spinning is a chain of Immediates; once both sides' 2 ms are up, none is left.
-  await pollUntil(() => !process.getActiveResourcesInfo().includes('Immediate'), 2000, 'the spin ends', 5);
+  await pollUntil(() => !process.getActiveResourcesInfo().includes('Immediate'), 5000, 'the spin ends', 5);
   t.pass();
 });
 

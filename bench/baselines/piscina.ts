@@ -7,7 +7,6 @@ import { callScenarios } from '../call-scenarios.js';
 export const piscinaScenarios = callScenarios({
   prefix: 'piscina',
   group: 'RPC libraries, one worker thread',
-  baselines: { pipelined: 'port/pingpong/pipelined', rtt: 'port/pingpong/rtt' },
   async open() {
     const pool = new Piscina({
       filename: new URL('./piscina-task.mjs', import.meta.url).href,

@@ -1,7 +1,7 @@
 // What convoy's scenarios share: the build under test, starting a cluster of bench workers, quick mode.
 
 import type { Cluster, ClusterOptions, WorkerSpec } from '../../src/index.js';
-import { INFLIGHT } from '../measure.js';
+import { INFLIGHT, callMany as callManyInFlight } from '../measure.js';
 import { BENCH_WORKER, convoy, flavorLabel } from './convoy.js';
 
 export { convoy, flavor, flavorLabel, flavorNote } from './convoy.js';
@@ -15,10 +15,6 @@ export type { BenchApi, Latency, PeerHoldResult } from '../fixtures/bench-worker
 export const QUICK = process.argv.includes('--quick');
 
 export const GROUPS = {
-  calls: `convoy calls, ${flavorLabel}`,
-  notify: `convoy notify, ${flavorLabel}`,
-  death: `convoy death (time until the last in-flight call is rejected), ${flavorLabel}`,
-  start: `convoy startCluster(), ${flavorLabel}`,
   mesh: `convoy whole-mesh calls/s, ${flavorLabel}`,
   memory: `convoy memory (heap, after full GC), ${flavorLabel}`,
   payload: `convoy one large argument per call, coordinator → thread (ms per call), ${flavorLabel}`,
@@ -82,17 +78,5 @@ export const MB = 2 ** 20;
 
 /** Makes `count` calls with INFLIGHT in flight; resolves when all are answered. */
 export function callMany(call: () => Promise<unknown>, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    const onDone = (): void => {
-      if (++done === count) resolve();
-      else if (issued < count) issue();
-    };
-    const issue = (): void => {
-      issued++;
-      call().then(onDone, reject);
-    };
-    for (let i = 0; i < Math.min(INFLIGHT, count); i++) issue();
-  });
+  return callManyInFlight(call, count, INFLIGHT);
 }

@@ -1,12 +1,10 @@
-// Scale: startCluster() time as the cluster grows, and calls/s across the whole mesh.
-//   start/<kind>-<n>   `start` = startCluster() until it resolves (every worker loaded and connected to
-//                      every other: n(n-1)/2 channels), `close` = cluster.close() after it
+// Scale: calls/s across the whole mesh (start-up is measured against its floor in suites/startup.ts).
 //   mesh/<kind>-<n>    every worker keeps INFLIGHT calls in flight, spread round-robin over all its peers,
 //                      for the pipelined duration; the sum of the workers' calls/s
-// `mixed` alternates thread and process. --quick keeps only start/mixed-2 and mesh/threads-4.
-// Clusters of 16 or more workers get `handshakeTimeoutMs: 10000`: with the default (1000 ms), 16–32
-// processes booting at once on a loaded 2-core machine sometimes miss it ("Connection closed during the
-// handshake", the worker exits 70 and startCluster() fails); that is a finding, not a figure to measure.
+// `mixed` alternates thread and process. --quick keeps only mesh/threads-4.
+// Meshes of 16 or more workers get `handshakeTimeoutMs: 10000`: with the default (1000 ms), 16–32
+// processes booting at once on a loaded 2-core machine sometimes miss it; whether defaults start is the
+// start-up suite's question, not this one's.
 
 import type { Cluster } from '../../src/index.js';
 import { withFixture, type Scenario } from '../harness.js';
@@ -18,24 +16,6 @@ const plural = (k: Shape) => (k === 'mixed' ? 'mixed' : k === 'thread' ? 'thread
 
 /** See the note at the top. */
 const options = (n: number) => (n >= 16 ? { handshakeTimeoutMs: 10_000 } : {});
-
-function startScenario(kind: Shape, n: number): Scenario {
-  return {
-    name: `convoy/start/${plural(kind)}-${n}`,
-    group: GROUPS.start,
-    unit: 'ms',
-    higherIsBetter: false,
-    async run() {
-      const t0 = performance.now();
-      const cluster = await start(specs(n, kind), options(n));
-      const started = performance.now() - t0;
-      if (cluster.names.length !== n) throw new Error(`expected ${n} workers, got ${cluster.names.length}`);
-      const t1 = performance.now();
-      await cluster.close();
-      return { start: started, close: performance.now() - t1 };
-    },
-  };
-}
 
 function meshScenario(kind: Shape, n: number): Scenario {
   return withFixture<Cluster>(
@@ -56,20 +36,6 @@ function meshScenario(kind: Shape, n: number): Scenario {
   );
 }
 
-const START: [Shape, number][] = QUICK
-  ? [['mixed', 2]]
-  : [
-      ['thread', 4],
-      ['thread', 16],
-      ['thread', 32],
-      ['process', 4],
-      ['process', 16],
-      ['process', 32],
-      ['mixed', 4],
-      ['mixed', 16],
-      ['mixed', 32],
-    ];
-
 const MESH: [Shape, number][] = QUICK
   ? [['thread', 4]]
   : [
@@ -82,5 +48,4 @@ const MESH: [Shape, number][] = QUICK
       ['mixed', 16],
     ];
 
-export const startScenarios: Scenario[] = START.map(([k, n]) => startScenario(k, n));
 export const meshScenarios: Scenario[] = MESH.map(([k, n]) => meshScenario(k, n));

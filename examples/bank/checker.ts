@@ -72,17 +72,19 @@ export function check(input: CheckInput): Verdict {
   for (const [txId, parts] of committed) {
     const sum = parts.reduce((a, p) => a + p.delta, 0);
     if (sum !== 0) flag(txId, `committed parts sum to ${sum}: money ${sum > 0 ? 'created' : 'destroyed'}`);
-    for (const p of parts) {
+    const applied = parts.map((p) => views.get(p.shard)?.commits.get(txId) ?? 0);
+    const missing = applied.some((n) => n > 0) ? 'half-applied' : 'lost';
+    parts.forEach((p, i) => {
       const v = views.get(p.shard);
       const prep = v?.prepares.get(txId);
-      const n = v?.commits.get(txId) ?? 0;
+      const n = applied[i]!;
       if (!v) flag(txId, `committed, but no log from ${p.shard}`, p.account);
       else if (!prep) flag(txId, `committed, but never prepared on ${p.shard}`, p.account);
       else if (prep.account !== p.account || prep.delta !== p.delta) {
         flag(txId, `prepared on ${p.shard} as ${prep.account} ${prep.delta}, committed as ${p.account} ${p.delta}`, p.account);
-      } else if (n === 0) flag(txId, `half-applied: committed, but not applied on ${p.shard}`, p.account);
+      } else if (n === 0) flag(txId, `${missing}: committed, but not applied on ${p.shard}`, p.account);
       if (n > 1) flag(txId, `applied ${n} times on ${p.shard}`, p.account);
-    }
+    });
   }
 
   // 2. Nothing applied that was not committed; nothing left undecided; shard-side anomalies.

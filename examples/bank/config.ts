@@ -1,6 +1,7 @@
 // Shared vocabulary of the bank example: configuration, account layout, wire and log record types.
 // Pure: no I/O and no runtime import, so the state machines and the checker can be unit-tested alone.
 import { join } from 'node:path';
+import type { LockPolicy } from './lock-table.js';
 
 /** What every bank worker receives as its spec's `data`. Plain JSON so it crosses any channel. */
 export interface BankConfig {
@@ -20,6 +21,10 @@ export interface BankConfig {
   tellerGoneAfterMs: number;
   /** A teller aborts a transfer whose prepare takes longer (a shard restarting); 0: wait. */
   prepareTimeoutMs: number;
+  /** What a prepare on a locked account does: wait its turn (wound-wait) or refuse at once. */
+  lockPolicy: LockPolicy;
+  /** How long a prepare may wait for a lock under wound-wait. */
+  lockWaitTimeoutMs: number;
 }
 
 /** The data directory's log file for a worker. One file per worker: no two writers share a log. */
@@ -67,15 +72,20 @@ export interface PrepareRequest {
   teller: string;
   account: string;
   delta: number;
+  /** When the transfer started (epoch ms, sub-millisecond): its age for wound-wait. */
+  startedAt: number;
 }
 
 /**
- * Why a transfer did not commit. `shard-died`, `timeout` and `error`: a prepare call failed or took
- * too long (a shard restarting) rather than voted.
+ * Why a transfer did not commit. `locked`: the account was locked and the prepare did not wait (no-wait,
+ * or an older transfer meeting a holder that already voted yes); `lock-timeout`: it waited too long;
+ * `wounded`: an older transfer took the lock from it before it voted. `shard-died`, `timeout` and
+ * `error`: a prepare call failed or took too long (a shard restarting) rather than voted.
  */
-export type AbortCause = 'funds' | 'locked' | 'no-account' | 'aborted' | 'shard-died' | 'timeout' | 'error';
+export type AbortCause = 'funds' | 'locked' | 'lock-timeout' | 'wounded' | 'no-account' | 'aborted' | 'shard-died' | 'timeout' | 'error';
 
-export type Vote = { vote: 'yes' } | { vote: 'no'; cause: AbortCause };
+/** A shard's answer to a prepare; `waitedMs`: how long it waited for the account's lock, if at all. */
+export type Vote = ({ vote: 'yes' } | { vote: 'no'; cause: AbortCause }) & { waitedMs?: number };
 
 export type Decision = 'commit' | 'abort';
 
@@ -83,7 +93,7 @@ export type Decision = 'commit' | 'abort';
 
 export type ShardRecord =
   | { t: 'init'; balances: Record<string, number> }
-  | { t: 'prepare'; txId: string; teller: string; account: string; delta: number }
+  | { t: 'prepare'; txId: string; teller: string; account: string; delta: number; startedAt?: number }
   | { t: 'commit'; txId: string }
   | { t: 'abort'; txId: string }
   /** A decision that contradicts the shard's state; kept so the checker reports it. */

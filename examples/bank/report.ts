@@ -1,6 +1,7 @@
 // The run's report: throughput, latency, faults and recovery, and the checker's verdict, as JSON and
 // as a plain-text table for the terminal.
 import type { Verdict } from './checker.js';
+import type { LockPolicy } from './lock-table.js';
 import type { TransferResult } from './teller-state.js';
 
 export interface Death {
@@ -28,14 +29,24 @@ export interface ReportInput {
   restarts: number;
   recoveries: Recovery[];
   verdict: Verdict;
+  locks: { policy: LockPolicy; waitTimeoutMs: number };
 }
 
 export interface Report {
   durationMs: number;
+  /** Committed plus aborted: every transfer the logs or the results know of. */
+  transfers: number;
   /** From the checker (the logs), so it includes transfers whose results died with a teller. */
   committed: number;
   aborted: { total: number; byCause: Record<string, number> };
   transfersPerSec: number;
+  /** The lock policy, and the transfers that waited for a lock (from the results), with how long. */
+  locks: {
+    policy: LockPolicy;
+    waitTimeoutMs: number;
+    waited: number;
+    waitMs: { p50: number; p99: number; max: number };
+  };
   latencyMs: { p50: number; p99: number; max: number; samples: number };
   deaths: Death[];
   restarts: number;
@@ -69,11 +80,22 @@ export function buildReport(input: ReportInput): Report {
     .filter((x): x is number => x !== undefined)
     .sort((a, b) => a - b);
   const committed = input.verdict.totals.committed;
+  const aborted = Math.max(input.verdict.totals.aborted, reportedAborts);
+  const waits = input.results
+    .map((r) => r.lockWaitMs)
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b);
   return {
     durationMs: input.durationMs,
+    transfers: committed + aborted,
     committed,
-    aborted: { total: Math.max(input.verdict.totals.aborted, reportedAborts), byCause },
+    aborted: { total: aborted, byCause },
     transfersPerSec: input.durationMs > 0 ? (committed * 1000) / input.durationMs : 0,
+    locks: {
+      ...input.locks,
+      waited: waits.length,
+      waitMs: { p50: percentile(waits, 50), p99: percentile(waits, 99), max: waits.at(-1) ?? 0 },
+    },
     latencyMs: {
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
@@ -92,14 +114,19 @@ const ms = (x: number): string => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 
 /** The report as an aligned two-column table, then one line per violation. */
 export function formatReport(r: Report): string {
+  const share = (n: number): string => `${n} (${r.transfers > 0 ? ((n * 100) / r.transfers).toFixed(1) : '0.0'}%)`;
+  const { locks } = r;
   const rows: [string, string][] = [
     ['duration', ms(r.durationMs)],
-    ['committed', String(r.committed)],
-    ['aborted', String(r.aborted.total)],
+    ['lock policy', locks.policy === 'wound-wait' ? `wound-wait (waits up to ${locks.waitTimeoutMs} ms)` : 'no-wait (refuses at once)'],
+    ['transfers', String(r.transfers)],
+    ['committed', share(r.committed)],
+    ['aborted', share(r.aborted.total)],
     ...Object.entries(r.aborted.byCause)
       .sort(([, a], [, b]) => b - a)
-      .map(([cause, n]): [string, string] => [`  ${cause}`, String(n)]),
+      .map(([cause, n]): [string, string] => [`  ${cause}`, share(n)]),
     ['committed transfers/s', r.transfersPerSec.toFixed(0)],
+    ['waited for a lock', `${share(locks.waited)}, p50 ${ms(locks.waitMs.p50)}, p99 ${ms(locks.waitMs.p99)}, max ${ms(locks.waitMs.max)}`],
     ['latency p50', ms(r.latencyMs.p50)],
     ['latency p99', ms(r.latencyMs.p99)],
     ['latency max', ms(r.latencyMs.max)],

@@ -4,10 +4,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster } from '../../src/index.js';
+import { type Cluster, type DashboardOptions, startCluster } from '../../src/index.js';
+import { injectFaults } from './chaos.js';
 import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
-import { allOpeningBalances, createRng, isWorkerDied, walPath } from './config.js';
+import { allOpeningBalances, isWorkerDied, walPath } from './config.js';
+import { LOCK_DEFAULTS, type LockPolicy } from './lock-table.js';
 import { buildReport, type Death, type Recovery, type Report } from './report.js';
 import type { ShardApi } from './shard.js';
 import type { TellerApi } from './teller.js';
@@ -33,22 +35,34 @@ export interface BankOptions {
   batch?: number;
   /** Threads, processes, or both alternating (`shard-0` a thread, `shard-1` a process, ...). @default 'thread' */
   kind?: 'thread' | 'process' | 'mixed';
-  /** Kill a random worker this often (0: never). @default 0 */
+  /** Kill a random worker about this often (0: never). @default 0 */
   chaosEveryMs?: number;
+  /** Kill one worker this many ms into the run, always (it must be less than the run). @default none */
+  crashAtMs?: number;
   /** @default 'all' */
   chaosTargets?: 'all' | 'shards' | 'tellers';
-  /** Where the logs go; must be empty or absent. @default a fresh temporary directory */
+  /** Where the logs go; must be empty or absent. A directory named here is kept. @default a fresh temporary directory */
   dataDir?: string;
-  /** Keep the data directory afterwards. @default false */
+  /** Keep the temporary data directory afterwards (one named by `dataDir` is always kept). @default false */
   keepData?: boolean;
+  /** The shard worker module. The tests put a faulty shard here to show the checker can fail. @default ./shard */
+  shardModule?: URL;
   /** @default 1 */
   seed?: number;
   /** @default 5000 */
   tellerGoneAfterMs?: number;
   /** @default 1000 */
   prepareTimeoutMs?: number;
+  /** What a prepare on a locked account does: wait its turn, or refuse at once. @default 'wound-wait' */
+  lockPolicy?: LockPolicy;
+  /** How long a prepare may wait for a lock under wound-wait. @default 250 */
+  lockWaitTimeoutMs?: number;
   /** How long the end of the run may take to resolve every in-doubt transaction. @default 20000 */
   settleTimeoutMs?: number;
+  /** Serve the live dashboard for the run (see startCluster's `dashboard`). @default none */
+  dashboard?: DashboardOptions | true;
+  /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
+  onStart?: (cluster: Cluster) => void;
   /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
   onProgress?: (p: { elapsedMs: number; totalMs: number; results: number; deaths: number }) => void;
 }
@@ -67,9 +81,16 @@ async function until(probe: () => Promise<boolean>, deadline: number, everyMs = 
 export async function runBank(options: BankOptions = {}): Promise<Report> {
   const o = { seconds: 5, shards: 4, tellers: 2, concurrency: 16, batch: 200, kind: 'thread' as const, chaosEveryMs: 0, ...options };
   if (o.shards < 2) throw new RangeError(`Expected \`shards\` to be at least 2 (transfers cross shards), got ${o.shards}`);
+  if (o.crashAtMs !== undefined && !(o.crashAtMs >= 0 && o.crashAtMs < o.seconds * 1000)) {
+    throw new RangeError(`Expected \`crashAtMs\` to be within the run (0 to ${o.seconds * 1000} ms), got ${o.crashAtMs}`);
+  }
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'convoy-bank-'));
   mkdirSync(dataDir, { recursive: true });
   if (readdirSync(dataDir).length > 0) throw new Error(`Expected \`dataDir\` to be empty, ${dataDir} is not`);
+  // Only a directory made here is removed: one the caller named holds logs they asked for.
+  const removeData = (): void => {
+    if (o.dataDir === undefined && !o.keepData) rmSync(dataDir, { recursive: true, force: true });
+  };
   const cfg: BankConfig = {
     dataDir,
     shards: o.shards,
@@ -79,6 +100,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     seed: o.seed ?? 1,
     tellerGoneAfterMs: o.tellerGoneAfterMs ?? 5000,
     prepareTimeoutMs: o.prepareTimeoutMs ?? 1000,
+    lockPolicy: o.lockPolicy ?? LOCK_DEFAULTS.policy,
+    lockWaitTimeoutMs: o.lockWaitTimeoutMs ?? LOCK_DEFAULTS.waitTimeoutMs,
   };
   // Under tsx the workers load as .ts, from dist/ as .js: follow whatever this file is.
   const ext = extname(fileURLToPath(import.meta.url));
@@ -86,18 +109,20 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const specs = (role: 'shard' | 'teller', count: number) =>
     Array.from({ length: count }, (_, i) => ({
       name: `${role}-${i}`,
-      module: new URL(`./${role}${ext}`, import.meta.url),
+      module: role === 'shard' && o.shardModule ? o.shardModule : new URL(`./${role}${ext}`, import.meta.url),
       kind: o.kind === 'mixed' ? (i % 2 === 0 ? ('thread' as const) : ('process' as const)) : o.kind,
       restart: 'on-failure' as const,
       maxRestarts: 1000, // chaos kills a lot; each one must come back
       data: cfg,
     }));
-  const cluster = await startCluster({ workers: [...specs('shard', o.shards), ...specs('teller', o.tellers)], restartDelayMs: 20 }).catch(
+  const workers = [...specs('shard', o.shards), ...specs('teller', o.tellers)];
+  const cluster = await startCluster({ workers, restartDelayMs: 20, ...(o.dashboard ? { dashboard: o.dashboard } : {}) }).catch(
     (e: unknown) => {
-      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+      removeData();
       throw e;
     },
   );
+  o.onStart?.(cluster);
 
   const t0 = performance.now();
   const deaths: Death[] = [];
@@ -145,21 +170,34 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
         }
       }
     };
-    const chaos = async (): Promise<void> => {
-      if (!(o.chaosEveryMs > 0)) return;
-      const rng = createRng(cfg.seed * 7919);
-      const targets = o.chaosTargets === 'shards' ? shardNames : o.chaosTargets === 'tellers' ? tellerNames : cluster.names;
-      for (;;) {
-        await sleep(o.chaosEveryMs * (0.5 + rng()));
-        // The last kill leaves time to restart before the end, so the run measures recovery too.
-        if (performance.now() + o.chaosEveryMs >= stopAt) return;
-        const alive = targets.filter((n) => !down.has(n));
-        const victim = alive[Math.floor(rng() * alive.length)];
-        if (!victim) continue;
-        killedByUs.add(victim);
-        await cluster.kill(victim).catch(() => {});
-      }
-    };
+    // A kill counts once its worker-exit arrives: one that was already dying gets none.
+    const kill = (name: string): Promise<boolean> =>
+      new Promise((resolve) => {
+        const done = (died: boolean): void => {
+          clearTimeout(timer);
+          cluster.off('worker-exit', onExit);
+          if (!died) killedByUs.delete(name);
+          resolve(died);
+        };
+        const onExit = (e: { name: string }): void => {
+          if (e.name === name) done(true);
+        };
+        const timer = setTimeout(() => done(false), 5000);
+        cluster.on('worker-exit', onExit);
+        killedByUs.add(name);
+        cluster.kill(name).catch(() => done(false));
+      });
+    const chaos = (): Promise<void> =>
+      injectFaults({
+        targets: o.chaosTargets === 'shards' ? shardNames : o.chaosTargets === 'tellers' ? tellerNames : cluster.names,
+        everyMs: o.chaosEveryMs,
+        crashAtMs: o.crashAtMs,
+        seed: cfg.seed,
+        startedAt: t0,
+        stopAt,
+        isDown: (name) => down.has(name),
+        kill,
+      });
     const progress = setInterval(() => {
       o.onProgress?.({ elapsedMs: performance.now() - t0, totalMs, results: results.length, deaths: deaths.length });
     }, 250);
@@ -195,9 +233,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     );
     const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
     const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
-    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict });
+    const locks = { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs };
+    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict, locks });
   } finally {
     await cluster.close();
-    if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+    removeData();
   }
 }

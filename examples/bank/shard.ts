@@ -53,6 +53,7 @@ export default defineWorker((ctx): ShardApi => {
     wal,
     records: replay.records,
     opening: openingBalances(cfg, ctx.name),
+    locks: { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs },
     onFatal: crash,
   });
   const replayMs = performance.now() - started;

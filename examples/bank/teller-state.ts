@@ -33,6 +33,8 @@ export interface TransferResult {
   cause?: AbortCause;
   /** From start to decision sent. */
   latencyMs: number;
+  /** The longest a shard made its prepare wait for an account's lock, if any did. */
+  lockWaitMs?: number;
 }
 
 export interface TellerOptions {
@@ -95,23 +97,34 @@ export class Teller {
   async transfer(req: TransferRequest): Promise<TransferResult> {
     await this.ready;
     const t0 = this.#now();
+    // The transfer's age for wound-wait: comparable across tellers, threads and processes of one host.
+    const startedAt = performance.timeOrigin + performance.now();
     const txId = `${this.name}/${this.incarnation}/${++this.#counter}`;
     const parts: Part[] = [
       { shard: shardOf(req.from), account: req.from, delta: -req.amount },
       { shard: shardOf(req.to), account: req.to, delta: req.amount },
     ];
+    // What `outcome(txId)` answers while the transfer runs. It settles on every path: with the
+    // decision, or with the error that stopped the transfer (a commit record that failed to write may
+    // still be on disk, so neither answer would be safe).
     let decide!: (d: Decision) => void;
-    this.#active.set(txId, new Promise<Decision>((resolve) => (decide = resolve)));
+    let fail!: (e: unknown) => void;
+    const decision = new Promise<Decision>((resolve, reject) => {
+      decide = resolve;
+      fail = reject;
+    });
+    decision.catch(() => {}); // nobody may be asking
+    this.#active.set(txId, decision);
     try {
-      const votes = await Promise.allSettled(
+      const { cause, waitedMs } = await firstRefusal(
         parts.map((p) =>
           deadline(
-            this.#call(p.shard, (port) => port.prepare({ txId, teller: this.name, account: p.account, delta: p.delta })),
+            this.#call(p.shard, (port) => port.prepare({ txId, teller: this.name, account: p.account, delta: p.delta, startedAt })),
             this.#prepareTimeoutMs,
           ),
         ),
       );
-      const cause = causeOf(votes);
+      const waited = waitedMs > 0 ? { lockWaitMs: waitedMs } : {};
       if (cause === undefined) {
         // Logged and fsynced before any shard can hear it: once one shard applies the commit, a
         // restart of this teller must still say "commit" to the other.
@@ -120,14 +133,18 @@ export class Teller {
         this.#sidesLeft.set(txId, new Set(parts.map((p) => p.shard)));
         decide('commit');
         for (const p of parts) this.#send(p.shard, txId, 'commit');
-        return { txId, outcome: 'committed', latencyMs: this.#now() - t0 };
+        return { txId, outcome: 'committed', latencyMs: this.#now() - t0, ...waited };
       }
       this.#decisions.aborted.set(txId, cause);
       decide('abort');
-      // Abort goes to both sides, also to one whose vote was lost: it may hold a lock for us.
+      // Abort goes to both sides, also to one whose vote was lost or has not come yet: it may hold a
+      // lock for us, or wait for one (the abort follows its prepare on the channel and ends the wait).
       for (const p of parts) this.#send(p.shard, txId, 'abort');
       this.#log({ t: 'abort', txId, cause }); // not awaited: presumed abort needs no abort record
-      return { txId, outcome: 'aborted', cause, latencyMs: this.#now() - t0 };
+      return { txId, outcome: 'aborted', cause, latencyMs: this.#now() - t0, ...waited };
+    } catch (e) {
+      fail(e);
+      throw e;
     } finally {
       this.#active.delete(txId);
     }
@@ -226,13 +243,27 @@ export class Teller {
   }
 }
 
-/** Why a transfer cannot commit, or undefined when both shards voted yes. The debit side's reason wins. */
-function causeOf(votes: PromiseSettledResult<Vote>[]): AbortCause | undefined {
-  for (const v of votes) {
-    if (v.status === 'rejected') return isWorkerDied(v.reason) ? 'shard-died' : v.reason === TIMED_OUT ? 'timeout' : 'error';
-  }
-  for (const v of votes) if (v.status === 'fulfilled' && v.value.vote === 'no') return v.value.cause;
-  return undefined;
+/**
+ * Settles once every shard voted yes (no cause), or at the first refusal: a no vote, or a prepare call
+ * that failed or timed out. Deciding abort without waiting for the other vote matters under lock
+ * waiting: the other side may be queued for a lock the transfer will never use. `waitedMs`: the
+ * longest lock wait among the votes in by then.
+ */
+function firstRefusal(votes: Promise<Vote>[]): Promise<{ cause?: AbortCause; waitedMs: number }> {
+  return new Promise((resolve) => {
+    let yes = 0;
+    let waitedMs = 0;
+    for (const vote of votes) {
+      vote.then(
+        (v) => {
+          waitedMs = Math.max(waitedMs, v.waitedMs ?? 0);
+          if (v.vote === 'no') resolve({ cause: v.cause, waitedMs });
+          else if (++yes === votes.length) resolve({ waitedMs });
+        },
+        (e: unknown) => resolve({ cause: isWorkerDied(e) ? 'shard-died' : e === TIMED_OUT ? 'timeout' : 'error', waitedMs }),
+      );
+    }
+  });
 }
 
 const TIMED_OUT = Symbol('prepare timed out');
@@ -256,7 +287,12 @@ export async function driveTransfers(
   const lane = async (): Promise<void> => {
     while (left > 0 && !opts.stop?.()) {
       left--;
-      results.push(await teller.transfer(opts.next()));
+      const result = await teller.transfer(opts.next());
+      results.push(result);
+      // A dead shard that is not coming back refuses calls at once, so such a transfer ends within
+      // microtasks: without a yield, the lane would spin and starve the event loop (timers, I/O,
+      // the runtime's heartbeats) until its count ran out.
+      if (result.cause === 'shard-died' || result.cause === 'error') await new Promise((resolve) => setImmediate(resolve));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, lane));

@@ -1,9 +1,12 @@
 // An append-only write-ahead log with group commit.
 //
 // Format: one record per line, `<crc32 as 8 hex digits> <json>\n`. A SIGKILL or power cut can leave the
-// last line half-written; the checksum (not just the missing newline) tells a torn or garbled record
-// from a good one, and replay stops at the first bad record: everything after it was never
-// acknowledged, because an append only resolves after the write *and* the fsync covering it.
+// end of the log half-written; the checksum (not just the missing newline) tells a torn or garbled
+// record from a good one. Damage with no intact record after it is a torn tail: nothing in it was
+// acknowledged, because an append only resolves after the write *and* the fsync covering it, and the
+// group being written is always the last one. Damage *followed* by intact records is something else
+// (a bad sector, an edit): the records after it may have been acknowledged, so the log is refused
+// rather than cut there.
 //
 // Group commit: every append made in one event-loop turn goes out as one write + one fdatasync. While
 // that fsync runs, new appends gather into the next group, so a busy shard pays one fsync per group,
@@ -16,6 +19,35 @@ export interface WalReplay<R> {
   records: R[];
   /** Bytes after the last good record (a torn tail), dropped by `openWal`. */
   tornBytes: number;
+}
+
+/** Where a log is damaged with intact records after the damage: replaying or cutting it would lose them. */
+export class WalCorruptError extends Error {
+  readonly code = 'ERR_BANK_WAL_CORRUPT';
+  readonly path: string;
+  /** 1-based line number of the first damaged record. */
+  readonly line: number;
+  /** Byte offset where that record starts. */
+  readonly offset: number;
+  /** Intact records found after the damage. */
+  readonly intactAfter: number;
+
+  constructor(path: string, damage: WalDamage) {
+    super(
+      `WAL ${path} is damaged at line ${damage.line} (byte ${damage.offset}) and ${damage.intactAfter} intact record(s) follow: ` +
+        'they may have been acknowledged, so the log is refused rather than cut there. Restore the file from a copy, or move it aside to start over.',
+    );
+    this.path = path;
+    this.line = damage.line;
+    this.offset = damage.offset;
+    this.intactAfter = damage.intactAfter;
+  }
+}
+
+export interface WalDamage {
+  line: number;
+  offset: number;
+  intactAfter: number;
 }
 
 export interface WalStats {
@@ -35,27 +67,46 @@ const encode = (record: unknown): string => {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 };
 
-/** Parses a log image: good records, and the byte offset where the good prefix ends. */
-export function parseWal<R>(buf: Buffer): { records: R[]; goodBytes: number } {
-  const records: R[] = [];
-  let at = 0;
-  while (at < buf.length) {
-    const nl = buf.indexOf(0x0a, at);
-    if (nl < 0) break; // no newline: the last write was cut short
-    const line = buf.toString('utf8', at, nl);
-    const json = line.slice(9);
-    if (line[8] !== ' ' || line.slice(0, 8) !== crc32(json).toString(16).padStart(8, '0')) break;
-    try {
-      records.push(JSON.parse(json) as R);
-    } catch {
-      break; // checksum matched garbage: treat as torn, never guess
-    }
-    at = nl + 1;
+/** The record on the line `buf[start, end)`, or undefined if its checksum or JSON is bad. */
+function decodeLine<R>(buf: Buffer, start: number, end: number): R | undefined {
+  const line = buf.toString('utf8', start, end);
+  const json = line.slice(9);
+  if (line[8] !== ' ' || line.slice(0, 8) !== crc32(json).toString(16).padStart(8, '0')) return undefined;
+  try {
+    return JSON.parse(json) as R;
+  } catch {
+    return undefined; // checksum matched garbage: never guess
   }
-  return { records, goodBytes: at };
 }
 
-/** Reads a log without changing it (the checker reads logs this way). A missing file is empty. */
+/** `[start, end)` of every newline-terminated line from `from` on (a last line with no newline is left out). */
+function* lines(buf: Buffer, from: number): Generator<[number, number]> {
+  for (let nl = buf.indexOf(0x0a, from); nl >= 0; from = nl + 1, nl = buf.indexOf(0x0a, from)) yield [from, nl];
+}
+
+/**
+ * Parses a log image: the good records, the byte offset where the good prefix ends, and `damage` when
+ * intact records follow the first bad one (so what comes after the prefix is not a torn tail).
+ */
+export function parseWal<R>(buf: Buffer): { records: R[]; goodBytes: number; damage?: WalDamage } {
+  const records: R[] = [];
+  let goodBytes = 0;
+  for (const [start, end] of lines(buf, 0)) {
+    const record = decodeLine<R>(buf, start, end);
+    if (record === undefined) break;
+    records.push(record);
+    goodBytes = end + 1;
+  }
+  let intactAfter = 0;
+  for (const [start, end] of lines(buf, goodBytes)) if (start > goodBytes && decodeLine(buf, start, end) !== undefined) intactAfter++;
+  if (intactAfter === 0) return { records, goodBytes };
+  return { records, goodBytes, damage: { line: records.length + 1, offset: goodBytes, intactAfter } };
+}
+
+/**
+ * Reads a log without changing it (the checker reads logs this way). A missing file is empty; damage
+ * with intact records after it throws WalCorruptError.
+ */
 export function readWal<R>(path: string): WalReplay<R> {
   let buf: Buffer;
   try {
@@ -64,14 +115,16 @@ export function readWal<R>(path: string): WalReplay<R> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornBytes: 0 };
     throw e;
   }
-  const { records, goodBytes } = parseWal<R>(buf);
+  const { records, goodBytes, damage } = parseWal<R>(buf);
+  if (damage) throw new WalCorruptError(path, damage);
   return { records, tornBytes: buf.length - goodBytes };
 }
 
 /**
  * Opens (creating if needed) a log for appending and replays it. Synchronous on purpose: a worker
  * rebuilds its state from the log before it answers its first message, with no async init step.
- * A torn tail is cut off, so new records never follow garbage.
+ * A torn tail is cut off, so new records never follow garbage; a log damaged before intact records
+ * throws WalCorruptError and is left untouched.
  */
 export function openWal<R>(path: string): { wal: Wal<R>; replay: WalReplay<R> } {
   const replay = readWal<R>(path);

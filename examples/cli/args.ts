@@ -1,90 +1,192 @@
-/** Command-line parsing for `convoy`: node's own parseArgs, with errors that name the flag and value. */
+/**
+ * Command-line parsing for `convoy`: each command declares its own flags, and a flag that is not one of
+ * them (a typo, or another command's flag) is a usage error naming it. Usage text is generated from
+ * the same declarations, so `convoy <command> --help` shows that command's options and nothing else.
+ */
 import { parseArgs } from 'node:util';
 
-export class UsageError extends Error {}
+export type Command = 'bank' | 'counter' | 'replication';
 
-export const USAGE = `Usage: convoy <command> [options]
+export class UsageError extends Error {
+  readonly code = 'ERR_CONVOY_USAGE';
+  /** The command whose usage to show; undefined: the overview. */
+  readonly command: Command | undefined;
 
-Commands:
-  bank          Two-phase-commit transfers between shards, with optional chaos, then a checker
-  counter       The proposal's example: A awaits B's inc(x) in order over the batched stream
-  replication   Ordered replication with notify vs the same writes through the unordered pool
-
-Options (bank):
-  --seconds N        how long transfers run (default 10)
-  --shards N         shard workers (default 4)
-  --tellers N        teller workers (default 2)
-  --accounts N       accounts per shard (default 200)
-  --concurrency N    transfers in flight per teller (default 64)
-  --kind K           thread | process | mixed (default mixed)
-  --chaos-ms N       kill a random worker about every N ms; 0 = never (default 0)
-  --crash            inject at least one crash and restart (what npm start does)
-  --data-dir DIR     where the write-ahead logs go (default: a fresh temporary directory)
-  --seed N           seed of the transfer generator (default 1)
-Options (counter):   --rounds N (default 10000), --kind thread | process (default process)
-Options (replication): --writes N (default 2000), --replicas N (default 2), --kind thread | process
-Common:
-  --json             print the final report as JSON
-  -h, --help         show this help
-`;
-
-export interface Cli {
-  command: 'bank' | 'counter' | 'replication' | 'help';
-  json: boolean;
-  values: Record<string, string | boolean | undefined>;
+  constructor(message: string, command?: Command) {
+    super(message);
+    this.command = command;
+  }
 }
 
-function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        seconds: { type: 'string' },
-        shards: { type: 'string' },
-        tellers: { type: 'string' },
-        accounts: { type: 'string' },
-        concurrency: { type: 'string' },
-        kind: { type: 'string' },
-        'chaos-ms': { type: 'string' },
-        crash: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        seed: { type: 'string' },
-        rounds: { type: 'string' },
-        writes: { type: 'string' },
-        replicas: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+interface Flag {
+  type: 'string' | 'boolean';
+  /** The value's placeholder in the usage, e.g. `N`. */
+  arg?: string;
+  help: string;
+  short?: string;
+}
+
+const COMMON: Record<string, Flag> = {
+  json: { type: 'boolean', help: 'print the final report as JSON' },
+  verbose: { type: 'boolean', help: 'on an unexpected failure, print the whole stack' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }> = {
+  bank: {
+    summary: 'Two-phase-commit transfers between shards, with optional chaos, then a checker',
+    flags: {
+      seconds: { type: 'string', arg: 'N', help: 'how long transfers run (default 10)' },
+      shards: { type: 'string', arg: 'N', help: 'shard workers, at least 2 (default 4)' },
+      tellers: { type: 'string', arg: 'N', help: 'teller workers (default 2)' },
+      accounts: { type: 'string', arg: 'N', help: 'accounts per shard (default 200)' },
+      concurrency: { type: 'string', arg: 'N', help: 'transfers in flight per teller (default 64)' },
+      kind: { type: 'string', arg: 'K', help: 'thread | process | mixed (default mixed)' },
+      crash: { type: 'boolean', help: 'kill one worker a third of the way in: every run crashes and restarts one (npm start)' },
+      'chaos-ms': { type: 'string', arg: 'N', help: 'also kill a random worker about every N ms; 0 = never (default 0)' },
+      'lock-policy': {
+        type: 'string',
+        arg: 'P',
+        help: 'wound-wait | no-wait: wait for a locked account, or refuse at once (default wound-wait)',
       },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+      'lock-wait-ms': { type: 'string', arg: 'N', help: 'how long a prepare may wait for a lock under wound-wait (default 250)' },
+      'data-dir': {
+        type: 'string',
+        arg: 'DIR',
+        help: 'where the write-ahead logs go, kept afterwards (default: a temporary directory, removed)',
+      },
+      seed: { type: 'string', arg: 'N', help: 'seed of the transfer generator (default 1)' },
+      dashboard: { type: 'boolean', help: 'serve the live dashboard during the run and print its address' },
+      port: { type: 'string', arg: 'N', help: 'with --dashboard: its port (default 8787, or a free one if taken)' },
+      hold: { type: 'boolean', help: 'with --dashboard: keep it open after the report, until Ctrl-C' },
+    },
+  },
+  counter: {
+    summary: "Ordered, awaited calls: A awaits B's inc(x) in order over one batched stream, and B checks the order",
+    flags: {
+      rounds: { type: 'string', arg: 'N', help: 'inc() calls, half one at a time and half pipelined (default 10000)' },
+      kind: { type: 'string', arg: 'K', help: 'thread | process: what B runs in (default process)' },
+    },
+  },
+  replication: {
+    summary: 'Ordered replication with notify vs the same writes through the unordered pool',
+    flags: {
+      writes: { type: 'string', arg: 'N', help: 'writes per mode (default 2000)' },
+      replicas: { type: 'string', arg: 'N', help: 'replica workers (default 2)' },
+      kind: { type: 'string', arg: 'K', help: 'thread | process: what the replicas run in (default thread)' },
+    },
+  },
+};
+
+const EXIT_CODES = `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly.`;
+
+function flagLines(flags: Record<string, Flag>): string[] {
+  const left = Object.entries(flags).map(([name, f]) => `${f.short ? `-${f.short}, ` : ''}--${name}${f.arg ? ` ${f.arg}` : ''}`);
+  const width = Math.max(...left.map((l) => l.length));
+  return Object.values(flags).map((f, i) => `  ${left[i]!.padEnd(width)}  ${f.help}`);
 }
 
-export function parseCli(argv: string[]): Cli {
-  const parsed = parseFlags(argv);
-  const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || command === 'help') return { command: 'help', json: false, values: parsed.values };
-  if (command !== 'bank' && command !== 'counter' && command !== 'replication') {
-    throw new UsageError(command ? `Unknown command "${command}"` : 'Missing command');
+/** The overview, or one command's usage with its options only. */
+export function usage(command?: Command): string {
+  if (command) {
+    const { summary, flags } = COMMANDS[command];
+    return [
+      `Usage: convoy ${command} [options]`,
+      '',
+      summary,
+      '',
+      'Options:',
+      ...flagLines({ ...flags, ...COMMON }),
+      '',
+      EXIT_CODES,
+      '',
+    ].join('\n');
   }
-  if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);
-  return { command, json: parsed.values.json ?? false, values: parsed.values };
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'Usage: convoy <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    `  ${'agent'.padEnd(width)}  Serve a cluster's workers on this host, over NATS (see \`convoy agent --help\`)`,
+    '',
+    'Run `convoy <command> --help` for its options.',
+    EXIT_CODES,
+    '',
+  ].join('\n');
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export type Cli =
+  | { help: true; command: Command | undefined }
+  | { help: false; command: Command; values: Values; json: boolean; verbose: boolean };
+
+const isCommand = (word: string | undefined): word is Command => word !== undefined && Object.hasOwn(COMMANDS, word);
+
+/** `convoy <command> [options]`, `convoy [<command>] --help`, `convoy help [<command>]`. */
+export function parseCli(argv: readonly string[]): Cli {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError('Missing command');
+  if (first === 'help' && rest.length <= 1) {
+    if (rest[0] !== undefined && !isCommand(rest[0])) throw new UsageError(`Unknown command "${rest[0]}"`);
+    return { help: true, command: rest[0] as Command | undefined };
+  }
+  if (first === '--help' || first === '-h') return { help: true, command: undefined };
+  if (first.startsWith('-')) throw new UsageError(`Expected a command before the options, got "${first}"`);
+  if (!isCommand(first)) throw new UsageError(`Unknown command "${first}"`);
+  const values = parseFlags(first, rest);
+  if (values.help) return { help: true, command: first };
+  return { help: false, command: first, values, json: values.json === true, verbose: values.verbose === true };
+}
+
+/**
+ * The command's flags, strictly: an option it does not declare, a missing value or a stray argument
+ * is a UsageError. Parsed leniently and checked token by token, so errors name the flag and the
+ * command in our own words.
+ */
+function parseFlags(command: Command, args: string[]): Values {
+  const flags = { ...COMMANDS[command].flags, ...COMMON };
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, f]) => [name, f.short ? { type: f.type, short: f.short } : { type: f.type }]),
+  );
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  const values: Values = {};
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new UsageError(`Unexpected argument "${token.value}"`, command);
+    if (token.kind !== 'option') continue;
+    const flag = Object.hasOwn(flags, token.name) ? flags[token.name] : undefined;
+    if (!flag) {
+      const owners = (Object.keys(COMMANDS) as Command[]).filter((c) => Object.hasOwn(COMMANDS[c].flags, token.name));
+      const where = owners.length > 0 ? ` (it belongs to ${owners.map((c) => `"convoy ${c}"`).join(', ')})` : '';
+      throw new UsageError(`Unknown option ${token.rawName} for "convoy ${command}"${where}`, command);
+    }
+    if (flag.type === 'string' && token.value === undefined) throw new UsageError(`Option --${token.name} needs a value`, command);
+    if (flag.type === 'boolean' && token.inlineValue) throw new UsageError(`Option --${token.name} takes no value`, command);
+    values[token.name] = token.value ?? true;
+  }
+  return values;
 }
 
 /** A flag's value as a number within bounds, or its default. */
-export function numberFlag(values: Cli['values'], name: string, fallback: number, { min = 0, integer = true } = {}): number {
+export function numberFlag(
+  values: Values,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.POSITIVE_INFINITY, integer = true } = {},
+): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`Expected --${name} to be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${String(raw)}"`);
+  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value));
+  if (bad || value < min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`Expected --${name} to be ${integer ? 'an integer' : 'a number'} ${range}, got "${String(raw)}"`);
   }
   return value;
 }
 
-export function choiceFlag<T extends string>(values: Cli['values'], name: string, allowed: readonly T[], fallback: T): T {
+export function choiceFlag<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const raw = values[name];
   if (raw === undefined) return fallback;
   if (!allowed.includes(raw as T)) throw new UsageError(`Expected --${name} to be one of ${allowed.join(', ')}, got "${String(raw)}"`);

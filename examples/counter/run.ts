@@ -1,32 +1,40 @@
-/** The proposal's `inc` example on a real cluster: A (a thread) awaits B (a process) in order. */
+/** The counter example on a real cluster: A (a thread) awaits B's `inc(x)` (B a process) in order. */
 import { startCluster } from '../../src/index.js';
 import type ServerA from './server-a.js';
+import type { Mismatch } from './server-a.js';
 import type { WorkerApi } from '../../src/index.js';
 
 export interface CounterOptions {
   rounds?: number;
   kind?: 'thread' | 'process';
+  /** B's module. The tests put a faulty B here to show that the order check can fail. @default ./server-b */
+  serverB?: URL;
 }
 
 export interface CounterReport {
   rounds: number;
   last: number | undefined;
+  /** Every reply answered its call, and B saw the calls in the order A made them. */
   inOrder: boolean;
+  /** The first place where B's record of the calls differs from A's, if any. */
+  firstMismatch?: Mismatch;
   ms: number;
   callsPerSecond: number;
 }
 
-export async function runCounter({ rounds = 10_000, kind = 'process' }: CounterOptions = {}): Promise<CounterReport> {
+export async function runCounter({ rounds = 10_000, kind = 'process', serverB }: CounterOptions = {}): Promise<CounterReport> {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   await using cluster = await startCluster({
     workers: [
       { name: 'a', module: new URL(`./server-a${ext}`, import.meta.url), kind: 'thread' },
-      { name: 'b', module: new URL(`./server-b${ext}`, import.meta.url), kind },
+      { name: 'b', module: serverB ?? new URL(`./server-b${ext}`, import.meta.url), kind },
     ],
   });
   const a = cluster.worker<WorkerApi<typeof ServerA>>('a');
   const started = performance.now();
-  const { last, inOrder } = await a.run(rounds);
+  const { last, inOrder, firstMismatch } = await a.run(rounds);
   const ms = performance.now() - started;
-  return { rounds, last, inOrder, ms, callsPerSecond: Math.round((rounds / ms) * 1000) };
+  const report: CounterReport = { rounds, last, inOrder, ms, callsPerSecond: Math.round((rounds / ms) * 1000) };
+  if (firstMismatch) report.firstMismatch = firstMismatch;
+  return report;
 }

@@ -18,7 +18,7 @@ import { Decoder, Encoder } from '../protocol/codec.js';
 import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
-import type { Transport } from '../transport/transport.js';
+import type { FrameData, Transport } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
 import { parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
@@ -65,6 +65,10 @@ export class Channel {
   readonly #keepalive = new Keepalive();
   #closed: Error | undefined;
   #closing = false;
+  /** A received frame is being handled: what it queues leaves when it is done (see #receive). */
+  #receiving = false;
+  /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
+  #peerDeath: Error | undefined;
 
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
@@ -82,12 +86,17 @@ export class Channel {
     return this.#transport.label;
   }
 
+  /** The transport's kind: `port`, `tcp`, `memory`, … */
+  get transportKind(): string {
+    return this.#transport.kind;
+  }
+
   /** Starts delivery. Call once, before or after the first send. */
   start(listener: ChannelListener): void {
     this.#listener = listener;
     this.#transport.start({
-      frame: (bytes, transferred) => this.#receive(bytes, transferred),
-      close: (cause) => this.#fail(this.#closeError(cause)),
+      frame: (data, transferred) => this.#receive(data, transferred),
+      close: (cause) => this.#fail(this.#peerDeath ?? this.#closeError(cause)),
       drain: () => {
         this.#transportFull = false;
         this.#scheduleFlush();
@@ -104,6 +113,7 @@ export class Channel {
    */
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
+    if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
@@ -127,6 +137,7 @@ export class Channel {
    */
   sendSystem(message: Message, isCall: boolean): void {
     if (this.#closed) throw this.#closed;
+    if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     this.#queue(message);
     if (isCall) this.#window.inFlight++;
@@ -191,6 +202,19 @@ export class Channel {
   }
 
   /**
+   * The peer is known to be dead (its exit was seen, or the coordinator said so). What it sent before it
+   * died may still be on its way, and a reply in it must still resolve: so nothing more is sent, and what
+   * is unsettled fails with `error` when the transport reports its close. That close comes once every
+   * frame the transport received has been delivered, and it does come: the operating system closes a
+   * dead thread's port and a dead process's sockets.
+   */
+  peerDied(error: Error): void {
+    if (this.#closed || this.#peerDeath) return;
+    this.#peerDeath = error;
+    this.#window.rejectAll(error);
+  }
+
+  /**
    * Closes at once: everything unsettled fails. A ProtocolError is a verdict on the connection, so it is
    * taken as the transport's own failure would be (calls fail with the close error built from it, e.g.
    * WorkerDiedError 'disconnected'); any other `error` is what they fail with. Idempotent.
@@ -236,8 +260,11 @@ export class Channel {
   #enqueue(bytes: Uint8Array | undefined, cost = 0, transfer?: ArrayBuffer[]): void {
     if (bytes) this.#outbox.push(bytes, cost, transfer);
     else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
-    if (this.#flushPolicy.leaveNow(this.#window.inFlight)) this.#flush();
-    else this.#scheduleFlush();
+    const inFlight = this.#window.inFlight;
+    if (this.#flushPolicy.leaveNow(inFlight) || (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight))) {
+      this.#flush();
+    }
+    this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
@@ -259,7 +286,7 @@ export class Channel {
     if (this.#closed || (this.#transportFull && !force)) return;
     if (this.#outbox.length === 0 && this.#toAck === 0) return;
     do {
-      const { frame, messages, transfer } = this.#outbox.take(this.#encoder, this.#toAck, this.#options.maxBatchBytes);
+      const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
       this.stats.recordSent(messages, frame.byteLength, transfer);
       if (!this.#transport.send(frame, transfer)) {
@@ -278,48 +305,59 @@ export class Channel {
       this.#flush();
       return;
     }
-    const { frame } = this.#outbox.take(this.#encoder, 0, this.#options.maxBatchBytes);
+    const { frame } = this.#outbox.take(0, this.#options.maxBatchBytes);
     this.stats.recordSent(0, frame.byteLength);
     if (!this.#transport.send(frame)) this.#transportFull = true;
   }
 
-  #receive(bytes: Uint8Array, transferred: ArrayBuffer[] | undefined): void {
+  #receive(data: FrameData, transferred: ArrayBuffer[] | undefined): void {
+    const length = typeof data === 'string' ? data.length : data.byteLength;
     this.lastReceivedAt = performance.now();
     this.#keepalive.frameDone();
-    if (bytes.byteLength > this.#options.maxFrameBytes) {
-      this.destroy(new ProtocolError(`Frame of ${bytes.byteLength} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
+    if (length > this.#options.maxFrameBytes) {
+      this.destroy(new ProtocolError(`Frame of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));
       return;
     }
     let frame: ParsedFrame;
     try {
-      frame = parseFrame(this.#decoder, bytes, transferred);
+      frame = parseFrame(this.#decoder, data, transferred);
     } catch (error) {
       this.destroy(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
     }
     const { acked, dataCost: dataBytes, messages } = frame;
-    this.stats.recordReceived(messages.length, bytes.byteLength, transferred);
-    if (acked > 0) {
-      this.#window.credit(acked);
-      this.#pump();
+    this.stats.recordReceived(messages.length, length, transferred);
+    this.#receiving = true;
+    try {
+      if (acked > 0) {
+        this.#window.credit(acked);
+        this.#pump();
+      }
+      const listener = this.#listener!;
+      let holds: Promise<unknown>[] | undefined;
+      for (const message of messages) {
+        if (this.#closed) return;
+        const hold = listener.message(message);
+        if (hold) (holds ??= []).push(hold);
+      }
+      if (dataBytes > 0) {
+        if (!holds) this.#ack(dataBytes);
+        else {
+          this.stats.heldFrames++;
+          const release = (): void => {
+            this.stats.heldFrames--;
+            this.#ack(dataBytes);
+          };
+          void Promise.allSettled(holds).then(release);
+        }
+      }
+    } finally {
+      this.#receiving = false;
     }
-    const listener = this.#listener!;
-    let holds: Promise<unknown>[] | undefined;
-    for (const message of messages) {
-      if (this.#closed) return;
-      const hold = listener.message(message);
-      if (hold) (holds ??= []).push(hold);
-    }
-    if (dataBytes === 0) return;
-    if (!holds) this.#ack(dataBytes);
-    else {
-      this.stats.heldFrames++;
-      const release = (): void => {
-        this.stats.heldFrames--;
-        this.#ack(dataBytes);
-      };
-      void Promise.allSettled(holds).then(release);
-    }
+    // What handling the frame queued (its replies, its ack) leaves with no further wait: nothing else can
+    // join it before the next frame arrives. With calls of our own in flight the batch still waits for
+    // the end of the turn, so the replies to several frames travel together.
+    if (this.#flushPolicy.afterFrame(this.#outbox.length + this.#toAck, this.#window.inFlight)) this.#flush();
   }
 
   #ack(dataBytes: number): void {

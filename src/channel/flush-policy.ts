@@ -1,10 +1,14 @@
 /**
  * When a channel's batch leaves. Batching must add no latency to a lone call and still fill frames
- * under load, so there are three paths:
+ * under load, so there are four paths:
  *
- * - nothing in flight: the batch leaves once the microtask queue stops adding to it — a lone call goes
- *   out a microtask or two after it was made (no timer, no macrotask), while a burst, including a loop
- *   that awaits each `notify`, keeps growing one batch until it pauses;
+ * - a message on a quiet channel (nothing in flight, no batch forming) leaves at once, alone: a call made
+ *   one at a time waits for nothing. Its followers form a batch behind it (next path);
+ * - nothing in flight: the batch leaves once the microtask queue stops adding to it (no timer, no
+ *   macrotask), so a burst, including a loop that awaits each `notify`, keeps growing one batch until it
+ *   pauses;
+ * - what handling a received frame queues (replies, the frame's ack) leaves when the frame is done, unless
+ *   calls of this side's are in flight (then the end of the turn, below);
  * - calls in flight: replies are on their way and more calls will follow them, and a MessagePort delivers
  *   each reply frame in a callback of its own, so a microtask flush would send one small frame per frame
  *   received: the batch waits for the end of the turn — or leaves as soon as it holds EARLY_FLUSH_BYTES,
@@ -13,10 +17,9 @@
  */
 
 /**
- * While calls are in flight a batch this large leaves at once. Measured against end-of-turn only (paired
- * A/B, 1000 calls in flight): +50–70% calls/s on every pair; 2 KiB gained half as much (more frames),
- * 8 KiB a little less; flushing early with nothing in flight (replies, notify bursts) gained nothing for
- * calls and cost notifies.
+ * While calls are in flight a batch this large leaves at once, so the peer works on it while this side
+ * builds the next. Smaller sizes send more frames; with nothing in flight (replies, notify bursts) an
+ * early flush only splits batches.
  */
 export const EARLY_FLUSH_BYTES = 4 * 1024;
 
@@ -57,6 +60,16 @@ export class FlushPolicy {
   /** Whether the batch should leave now rather than when scheduled (it just grew). */
   leaveNow(inFlight: number): boolean {
     return inFlight > 0 && this.#delayMs === 0 && this.#batch.bytes >= EARLY_FLUSH_BYTES;
+  }
+
+  /** Whether the message just queued is alone on a quiet channel, and leaves at once. */
+  leavesAlone(inFlight: number): boolean {
+    return inFlight === 0 && this.#delayMs === 0 && !this.#scheduled && this.#batch.length === 1;
+  }
+
+  /** Whether what handling a received frame queued (`queued`: messages plus ack bytes) leaves now. */
+  afterFrame(queued: number, inFlight: number): boolean {
+    return queued > 0 && inFlight === 0 && this.#delayMs === 0;
   }
 
   /** Makes sure a flush comes; `inFlight` is the number of calls awaiting replies. */

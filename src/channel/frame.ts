@@ -3,7 +3,7 @@
  * own and concatenated (outbox.ts cuts them). Parsing is pure: no state and no I/O.
  */
 import { ProtocolError } from '../errors.js';
-import type { Decoder } from '../protocol/codec.js';
+import type { Decoder, FrameData } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
 
@@ -19,7 +19,7 @@ export interface ParsedFrame {
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: Uint8Array, transferred?: readonly ArrayBuffer[]): ParsedFrame {
+export function parseFrame(decoder: Decoder, bytes: FrameData, transferred?: readonly ArrayBuffer[]): ParsedFrame {
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
@@ -48,4 +48,53 @@ export function parseFrame(decoder: Decoder, bytes: Uint8Array, transferred?: re
 
 function isCount(value: unknown): boolean {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * The header is written by hand, not by the codec: it is two counts, and a codec call per frame costs
+ * more than the rest of a small frame's encoding. The bytes are ordinary MessagePack (a 2-array of
+ * unsigned integers), so the frame decodes as before. Counts past 32 bits (a window of 4 GiB and more)
+ * are written as float64, exact for every safe integer.
+ */
+export function headerLength(acked: number, dataCost: number): number {
+  return 1 + uintLength(acked) + uintLength(dataCost);
+}
+
+/** Writes the header `[acked, dataCost]` at the start of `frame` (it has `headerLength` bytes for it). */
+export function writeHeader(frame: Uint8Array, acked: number, dataCost: number): void {
+  frame[0] = 0x92; // fixarray of 2
+  writeUint(frame, writeUint(frame, 1, acked), dataCost);
+}
+
+function uintLength(value: number): number {
+  return value < 0x80 ? 1 : value <= 0xff ? 2 : value <= 0xffff ? 3 : value <= 0xffffffff ? 5 : 9;
+}
+
+function writeUint(target: Uint8Array, at: number, value: number): number {
+  if (value < 0x80) {
+    target[at] = value;
+    return at + 1;
+  }
+  if (value <= 0xff) {
+    target[at] = 0xcc;
+    target[at + 1] = value;
+    return at + 2;
+  }
+  if (value <= 0xffff) {
+    target[at] = 0xcd;
+    target[at + 1] = value >>> 8;
+    target[at + 2] = value & 0xff;
+    return at + 3;
+  }
+  if (value <= 0xffffffff) {
+    target[at] = 0xce;
+    target[at + 1] = value >>> 24;
+    target[at + 2] = (value >>> 16) & 0xff;
+    target[at + 3] = (value >>> 8) & 0xff;
+    target[at + 4] = value & 0xff;
+    return at + 5;
+  }
+  target[at] = 0xcb;
+  new DataView(target.buffer, target.byteOffset + at + 1, 8).setFloat64(0, value);
+  return at + 9;
 }

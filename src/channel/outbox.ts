@@ -7,6 +7,7 @@
  * copied straight in). Larger ones are kept as their own bytes and copied once, into their frame.
  */
 import type { Encoder } from '../protocol/codec.js';
+import { headerLength, writeHeader } from './frame.js';
 
 export interface OutgoingFrame {
   frame: Uint8Array;
@@ -16,6 +17,8 @@ export interface OutgoingFrame {
   transfer: ArrayBuffer[] | undefined;
 }
 
+/** Frames up to this size are carved from Node's Buffer pool. */
+const POOLED_FRAME_BYTES = 4096;
 /** Messages up to this size go into the arena; larger ones keep their own bytes (no second copy). */
 export const ARENA_MESSAGE_BYTES = 16 * 1024;
 const INITIAL_ARENA_BYTES = 4 * 1024;
@@ -73,7 +76,7 @@ export class Outbox {
    * Takes the next frame from the head of the queue, behind a header acking `acked`: as many messages as
    * fit in `maxBatchBytes`, or one larger message alone. An empty queue gives a header-only frame (an ack).
    */
-  take(encoder: Encoder, acked: number, maxBatchBytes: number): OutgoingFrame {
+  take(acked: number, maxBatchBytes: number): OutgoingFrame {
     const start = this.#head;
     const count = this.#sizes.length;
     let end = count;
@@ -90,11 +93,13 @@ export class Outbox {
         end++;
       }
     }
-    const headerLength = encoder.encodeScratch([acked, cost]);
-    const frame = new Uint8Array(headerLength + bytes);
-    copy(encoder.scratch, encoder.scratchStart, frame, 0, headerLength);
-    this.#copyOut(frame, headerLength, start, end);
+    const header = headerLength(acked, cost);
     const transfer = this.#transfers && collectTransfers(this.#transfers, start, end);
+    // A small frame comes from Node's Buffer pool (no buffer of its own to allocate; a MessagePort sends it
+    // as a string). One that carries transferred buffers owns its buffer, so that it can move with them.
+    const frame = !transfer && header + bytes <= POOLED_FRAME_BYTES ? Buffer.allocUnsafe(header + bytes) : new Uint8Array(header + bytes);
+    writeHeader(frame, acked, cost);
+    this.#copyOut(frame, header, start, end);
     this.#bytes -= bytes;
     this.#cost -= cost;
     this.#advance(end);

@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { ClusterClosedError, WorkerDiedError, toError } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '../errors.js';
+import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
+import type { DashboardServer } from '../dashboard/server.js';
 import {
   fillChannelOptions,
   fillHealthOptions,
@@ -14,10 +16,13 @@ import {
   type FilledChannelOptions,
   type FilledHealthOptions,
 } from '../options.js';
+import type { DashboardOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
+import { EventLog } from './event-log.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
 import { moduleUrl } from './paths.js';
@@ -26,7 +31,8 @@ import { settleLimited } from './settle-limited.js';
 import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
-import type { ClusterEvents, ClusterOptions, WorkerExitEvent } from './types.js';
+import { rejectUnknownKeys } from '../option-keys.js';
+import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent } from './types.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
@@ -35,10 +41,11 @@ import { Wiring } from './wiring.js';
 const SHUTDOWN_GRACE_MS = 1000;
 const EXIT_GRACE_MS = 500;
 /**
- * Workers started at once. Booting is CPU-bound; starting 32 processes together on 2 cores starves
- * each of them (and the coordinator) for seconds, past the 1 s authentication deadline.
+ * Workers started at once. Booting is CPU-bound: enough at once keeps every core busy while some wait on
+ * I/O, but a whole large cluster at once starves each worker for longer than its own start may take
+ * (`startTimeoutMs`), and its handshake for longer than its deadline (a process then connects again).
  */
-const START_CONCURRENCY = Math.max(2, availableParallelism() * 2);
+const START_CONCURRENCY = Math.max(4, availableParallelism() * 8);
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
@@ -57,6 +64,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
   readonly #backoff: RestartBackoff;
   readonly #wiring: Wiring;
+  /** What happened to the workers, for dashboards (fed by every event this cluster emits). */
+  readonly #log = new EventLog();
+  readonly #dashboards: ClusterDashboards;
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -67,8 +77,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
     const shm = new SharedMemoryPlan(fillSharedMemoryOptions(options));
+    this.#dashboards = new ClusterDashboards(
+      { stats: () => this.stats(), events: this.#log },
+      () => this.#closing !== undefined,
+      options.dashboard,
+    );
     const specs = expandSpecs(options.workers);
-    const system = { [System.pool]: (method: string, args: unknown[]) => this.#requirePool().call(method, args) };
+    const system = (handle: WorkerHandle) => ({
+      [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
+      [System.open]: (peer: string, had: number) => this.#wiring.open(handle, peer, had),
+    });
     for (const { name, spec } of specs) {
       this.#handles.set(
         name,
@@ -80,6 +98,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           expose: options.expose ?? {},
           system,
           startTimeoutMs: this.#health.startTimeoutMs,
+          exitGraceMs: this.#health.heartbeatTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
           shm,
@@ -88,8 +107,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     }
     this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs, shm);
-    this.#heartbeat = new Heartbeat(this.#health, (handle) => handle.kill('heartbeat'));
+    this.#heartbeat = new Heartbeat(this.#health, (handle) => {
+      this.#log.add({ type: 'hung', worker: handle.name, incarnation: handle.incarnation });
+      handle.kill('heartbeat');
+    });
     this.#backoff = new RestartBackoff(this.#health.restartDelayMs);
+  }
+
+  override emit<K extends keyof ClusterEvents>(event: K, ...args: ClusterEvents[K]): boolean {
+    this.#log.recordClusterEvent(event, args[0]);
+    return super.emit(event, ...(args as never));
   }
 
   /** Every worker name, in spec order. */
@@ -130,6 +157,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return collectStats([...this.#handles.values()], this.#pool);
   }
 
+  /** The address of the live dashboard (with its token), if one is served: `startCluster({ dashboard })`. */
+  get dashboardUrl(): string | undefined {
+    return this.#dashboards.url;
+  }
+
+  /**
+   * Serves the live dashboard of this cluster: a web page, `/api/snapshot`, `/events` and `/metrics`.
+   * It stops when the cluster closes (or, with `hold`, keeps showing the last state).
+   */
+  serveDashboard(options?: DashboardOptions): Promise<DashboardServer> {
+    return this.#dashboards.serve(options);
+  }
+
   /** Ends every worker and settles every pending call (ERR_CONVOY_CLOSED). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -148,19 +188,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#listener = await ControlListener.open(this.#host, {
         secret: this.#secret,
         maxFrameBytes: this.#channel.maxFrameBytes,
-        handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+        handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
       });
     }
     const started = performance.now();
     try {
-      const results = await settleLimited(handles, START_CONCURRENCY, (h) => h.start());
+      // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
+      const results = await settleLimited(handles, START_CONCURRENCY, async (h) => {
+        await h.start();
+        h.markReady();
+      });
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
         const cause = (results[failed] as PromiseRejectedResult).reason;
-        throw new Error(`Worker "${handles[failed]!.name}" failed to start: ${toError(cause).message}`, { cause });
+        throw cause instanceof WorkerStartError ? cause : new WorkerStartError(handles[failed]!.name, toError(cause).message, { cause });
       }
-      await this.#wiring.wire(handles);
-      for (const handle of handles) handle.markReady();
     } catch (error) {
       await this.close();
       throw error;
@@ -169,6 +211,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#heartbeat.watch(handle);
       this.emit('worker-ready', this.#readyEvent(handle, started));
     }
+    await this.#dashboards.serveConfigured().catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
+  }
+
+  /**
+   * A worker's pool task. What the worker transferred arrived as buffers this side owns: they move on to
+   * the pool thread, and the result's buffers move back to the worker, so nothing is copied on the way.
+   */
+  async #relayToPool(method: string, args: unknown[]): Promise<unknown> {
+    const result = await this.#requirePool().call(method, args.map(transferAll));
+    return transferAll(result);
   }
 
   #requirePool(): Pool {
@@ -190,7 +245,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       channel: this.#channel,
       callTimeoutMs: this.#callTimeoutMs,
       linkWaitMs: this.#health.startTimeoutMs,
-      handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 1000,
+      handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
       host: this.#host,
     };
     if (this.#listener) {
@@ -212,7 +267,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting =
       handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
-    if (!restarting) handle.link.destroy(diedError(handle.name, event.reason, event));
+    if (!restarting) {
+      handle.gaveUp();
+      handle.link.close(diedError(handle.name, event.reason, event));
+    }
     this.#wiring.tellPeers(handle, { ...event, restarting });
     this.emit('worker-exit', { ...event, restarting });
     if (restarting) void this.#restart(handle);
@@ -230,13 +288,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const started = performance.now();
       try {
         await handle.start();
-        // Ready, watched and announced in the wiring's own step: a death from then on is an ordinary death.
-        await this.#wiring.wireAlone(handle, () => {
-          if (this.#closing) return;
-          handle.markReady();
-          this.#heartbeat.watch(handle);
-          this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
-        });
+        if (this.#closing) return;
+        // Ready, watched and announced in one step: a death from then on is an ordinary death.
+        handle.markReady();
+        this.#heartbeat.watch(handle);
+        this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
@@ -246,6 +302,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     if (this.#closing) return;
     handle.state = 'dead';
+    handle.gaveUp();
     const error = new WorkerDiedError(
       { worker: handle.name, reason: 'crash' },
       { cause: new Error(`Gave up after ${handle.restarts} restarts`, lastError === undefined ? undefined : { cause: lastError }) },
@@ -292,12 +349,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
     this.#listener?.close();
     await this.#pool?.close();
+    await this.#dashboards.clusterClosed();
   }
 }
 
 /** Starts a cluster; resolves once every worker is loaded and connected to every other. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   if (typeof options !== 'object' || options === null) throw new TypeError('startCluster() expects an options object');
+  rejectUnknownKeys(options, CLUSTER_OPTION_KEYS, 'startCluster() options');
+  if (options.pool !== undefined) rejectUnknownKeys(options.pool, POOL_SPEC_KEYS, '`pool`');
   const cluster = new Cluster(options);
   await cluster.start();
   return cluster;

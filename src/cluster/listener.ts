@@ -4,8 +4,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { COORDINATOR } from '../protocol/control.js';
-import { acceptHandshake } from '../transport/tcp-handshake.js';
-import { TcpTransport } from '../transport/tcp.js';
+import { acceptTcp } from '../transport/tcp-auth.js';
+import type { TcpTransport } from '../transport/tcp.js';
 
 interface Expected {
   incarnation: number;
@@ -68,21 +68,22 @@ export class ControlListener {
     this.#pending.add(socket);
     socket.on('error', () => {});
     socket.once('close', () => this.#pending.delete(socket));
-    acceptHandshake(socket, {
+    acceptTcp(socket, {
       secret: this.#secret,
       self: COORDINATOR,
       accept: (peer) => this.#expected.has(peer),
-      timeoutMs: this.#handshakeTimeoutMs,
+      handshakeTimeoutMs: this.#handshakeTimeoutMs,
+      maxFrameBytes: this.#maxFrameBytes,
     }).then(
-      ({ peer, incarnation, leftover }) => {
+      ({ peer, incarnation, transport }) => {
         this.#pending.delete(socket);
         const expected = this.#expected.get(peer);
         if (!expected || expected.incarnation !== incarnation) {
-          socket.destroy();
+          transport.destroy();
           return;
         }
         this.#expected.delete(peer);
-        expected.resolve(new TcpTransport(socket, { maxFrameBytes: this.#maxFrameBytes, leftover }));
+        expected.resolve(transport);
       },
       () => socket.destroy(),
     );

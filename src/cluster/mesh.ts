@@ -1,58 +1,51 @@
 /**
- * Who connects to whom. Every pair of workers gets one direct channel: a MessageChannel between two
- * threads (the coordinator hands each side a port), TCP whenever a process is involved (the process
- * listens; a thread dials it; of two processes, the one listed first dials).
+ * How two workers are connected, once one of them needs the other: a MessageChannel between two threads
+ * (the coordinator hands each side a port), TCP whenever a process is involved (the process listens; a
+ * thread dials it; of two processes, the one listed first dials).
  */
 import { MessageChannel } from 'node:worker_threads';
-import type { PeerPlan, PortHandoff } from '../protocol/control.js';
+import type { DialPlan, PortHandoff } from '../protocol/control.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
 import type { WorkerHandle } from './worker-handle.js';
 
-export interface MeshPlan {
-  plans: Map<WorkerHandle, PeerPlan[]>;
-  handoffs: { to: WorkerHandle; handoff: PortHandoff }[];
-}
+export type PairPlan =
+  /** Hand each thread its port. */
+  | { via: 'port'; handoffs: [to: WorkerHandle, handoff: PortHandoff][] }
+  /** Tell `dialer` to dial its peer's listener. */
+  | { via: 'tcp'; dialer: WorkerHandle; plan: DialPlan };
 
 /**
- * Plans the channels between `fresh` workers and every worker in `live` (fresh ones included).
- * `order` gives each worker's position in the cluster, for the dialing rule.
+ * Plans pair number `pair` between ready workers `a` and `b` (their current incarnations). `order` gives
+ * each worker's position in the cluster, for the dialing rule; `shm` says which thread pairs also get
+ * shared-memory rings beside their port.
  */
-export function planMesh(
-  fresh: WorkerHandle[],
-  live: WorkerHandle[],
-  order: Map<string, number>,
+export function planPair(
+  a: WorkerHandle,
+  b: WorkerHandle,
+  pair: number,
+  order: ReadonlyMap<string, number>,
   host: string,
   shm?: SharedMemoryPlan,
-): MeshPlan {
-  const plan: MeshPlan = { plans: new Map(), handoffs: [] };
-  const add = (handle: WorkerHandle, peerPlan: PeerPlan): void => {
-    let list = plan.plans.get(handle);
-    if (!list) plan.plans.set(handle, (list = []));
-    list.push(peerPlan);
-  };
-  const done = new Set<string>();
-  for (const a of fresh) {
-    for (const b of live) {
-      if (a === b) continue;
-      const key = a.name < b.name ? `${a.name}\0${b.name}` : `${b.name}\0${a.name}`;
-      if (done.has(key)) continue;
-      done.add(key);
-      if (a.kind === 'thread' && b.kind === 'thread') {
-        const { port1, port2 } = new MessageChannel();
-        const toA: PortHandoff = { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, port: port1 };
-        const toB: PortHandoff = { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, port: port2 };
-        const rings = shm?.forPair(a.spec, b.spec);
-        if (rings) [toA.shm, toB.shm] = rings;
-        plan.handoffs.push({ to: a, handoff: toA }, { to: b, handoff: toB });
-        add(a, { name: b.name, incarnation: b.incarnation, via: 'port' });
-        add(b, { name: a.name, incarnation: a.incarnation, via: 'port' });
-        continue;
-      }
-      const [dialer, listener] =
-        a.kind === 'thread' ? [a, b] : b.kind === 'thread' ? [b, a] : order.get(a.name)! < order.get(b.name)! ? [a, b] : [b, a];
-      add(dialer, { name: listener.name, incarnation: listener.incarnation, via: 'dial', host, port: listener.started!.port! });
-      add(listener, { name: dialer.name, incarnation: dialer.incarnation, via: 'accept' });
-    }
+): PairPlan {
+  if (a.kind === 'thread' && b.kind === 'thread') {
+    const { port1, port2 } = new MessageChannel();
+    const toA: PortHandoff = { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, pair, port: port1 };
+    const toB: PortHandoff = { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, pair, port: port2 };
+    const rings = shm?.forPair(a.spec, b.spec);
+    if (rings) [toA.shm, toB.shm] = rings;
+    return {
+      via: 'port',
+      handoffs: [
+        [a, toA],
+        [b, toB],
+      ],
+    };
   }
-  return plan;
+  const [dialer, listener] =
+    a.kind === 'thread' ? [a, b] : b.kind === 'thread' ? [b, a] : order.get(a.name)! < order.get(b.name)! ? [a, b] : [b, a];
+  return {
+    via: 'tcp',
+    dialer,
+    plan: { name: listener.name, incarnation: listener.incarnation, host, port: listener.started!.port!, pair },
+  };
 }

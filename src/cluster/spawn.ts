@@ -74,6 +74,19 @@ export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arra
 }
 
 export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): Child {
+  return forkWorker(spec, processRuntime, needsTsx(boot.module), { convoy: 'boot', boot, secret } satisfies ProcessBootMessage);
+}
+
+/**
+ * A worker process running `runtime` (loaded by workers/process.js), which receives `boot` as its first
+ * IPC message: nothing secret goes on its command line or in its environment.
+ */
+export function forkWorker(
+  spec: Pick<WorkerSpec, 'argv' | 'execArgv' | 'env' | 'resourceLimits'>,
+  runtime: string,
+  tsx: boolean,
+  boot: object,
+): Child {
   const execArgv = [...(spec.execArgv ?? [])];
   const heap = spec.resourceLimits?.maxOldGenerationSizeMb;
   if (heap) execArgv.push(`--max-old-space-size=${heap}`);
@@ -82,8 +95,8 @@ export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arr
     env: {
       ...process.env,
       ...spec.env,
-      CONVOY_RUNTIME: processRuntime,
-      CONVOY_TSX: needsTsx(boot.module) ? '1' : '0',
+      CONVOY_RUNTIME: runtime,
+      CONVOY_TSX: tsx ? '1' : '0',
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // Advanced serialisation carries the secret as bytes over IPC.
@@ -100,7 +113,7 @@ export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arr
     });
   });
   child.on('error', () => {});
-  child.send({ convoy: 'boot', boot, secret } satisfies ProcessBootMessage, (error) => {
+  child.send(boot, (error) => {
     if (error && !hasExited) child.kill('SIGKILL');
   });
   return {

@@ -1,7 +1,8 @@
 /** Validates worker specs and expands `count` into numbered workers, with errors naming the field and value. */
 import { describe } from '../errors.js';
 import { expectNumber, expectOneOf } from '../options.js';
-import type { WorkerSpec } from './types.js';
+import { rejectUnknownKeys } from '../option-keys.js';
+import { WORKER_SPEC_KEYS, type WorkerSpec } from './types.js';
 
 export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[] {
   if (!Array.isArray(specs) || specs.length === 0) {
@@ -12,6 +13,7 @@ export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[
   specs.forEach((raw: WorkerSpec, index) => {
     const at = `workers[${index}]`;
     if (typeof raw !== 'object' || raw === null) throw new TypeError(`Expected \`${at}\` to be an object, got ${describe(raw)}`);
+    rejectUnknownKeys(raw, WORKER_SPEC_KEYS, `\`${at}\``);
     if (typeof raw.name !== 'string' || !/^[\w.-]+$/.test(raw.name)) {
       throw new TypeError(`Expected \`${at}.name\` to be a non-empty name of letters, digits, '_', '.', '-', got ${describe(raw.name)}`);
     }

@@ -1,11 +1,14 @@
 /** `cluster.stats()`: per worker (kind, pid, state, incarnation, restarts) and per channel counters. */
-import { System } from '../protocol/control.js';
+import { System, type StatsAnswer } from '../protocol/control.js';
 import { snapshot, type ChannelSnapshot } from '../rpc/endpoint-stats.js';
+import type { ProcessHealth } from '../worker/process-health.js';
 import type { Pool } from './pool.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 export interface WorkerStats {
   name: string;
+  /** The name of the spec it comes from (`shard` for `shard-0`..`shard-3`). */
+  spec: string;
   kind: 'thread' | 'process';
   pid: number;
   threadId: number;
@@ -16,6 +19,8 @@ export interface WorkerStats {
   control: ChannelSnapshot | undefined;
   /** This worker's direct channels to its peers (empty if it did not answer in time). */
   peers: ChannelSnapshot[];
+  /** Event-loop delay and heap of its thread or process (absent if it did not answer in time). */
+  process?: ProcessHealth;
 }
 
 export interface ClusterStats {
@@ -29,12 +34,13 @@ export async function collectStats(handles: WorkerHandle[], pool: Pool | undefin
   const workers = await Promise.all(
     handles.map(async (handle): Promise<WorkerStats> => {
       const control = handle.control;
-      let peers: ChannelSnapshot[] = [];
+      let answer: StatsAnswer | undefined;
       if (handle.state === 'ready' && control && !control.closed) {
-        peers = ((await control.call(System.stats, [], { timeoutMs: STATS_TIMEOUT_MS }).catch(() => [])) as ChannelSnapshot[]) ?? [];
+        answer = (await control.call(System.stats, [], { timeoutMs: STATS_TIMEOUT_MS }).catch(() => undefined)) as StatsAnswer | undefined;
       }
-      return {
+      const stats: WorkerStats = {
         name: handle.name,
+        spec: handle.spec.name,
         kind: handle.kind,
         pid: handle.started?.pid ?? 0,
         threadId: handle.started?.threadId ?? 0,
@@ -42,8 +48,10 @@ export async function collectStats(handles: WorkerHandle[], pool: Pool | undefin
         incarnation: handle.incarnation,
         restarts: handle.restarts,
         control: control ? snapshot(handle.name, control) : undefined,
-        peers,
+        peers: answer?.peers ?? [],
       };
+      if (answer) stats.process = answer.process;
+      return stats;
     }),
   );
   return pool ? { workers, pool: pool.stats } : { workers };

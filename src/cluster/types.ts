@@ -1,5 +1,5 @@
 /** The coordinator's public option and event types. */
-import type { ChannelOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
+import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
 
@@ -51,8 +51,12 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
   pool?: PoolSpec;
   /** Interface every listener binds. @default '127.0.0.1' */
   host?: string;
-  /** How long a TCP peer has to complete the authentication handshake. @default 1000 */
-  handshakeTimeoutMs?: number;
+  /**
+   * Serve the live dashboard (a web page, `/api/snapshot`, `/events`, `/metrics`) from the coordinator;
+   * its address, with the access token, is `cluster.dashboardUrl`. `true` takes every default.
+   * @default undefined (no dashboard)
+   */
+  dashboard?: DashboardOptions | true;
 }
 
 export interface WorkerExitEvent {
@@ -84,3 +88,53 @@ export interface ClusterEvents {
   'worker-exit': [event: WorkerExitEvent];
   'worker-restart': [event: WorkerRestartEvent];
 }
+
+// Every option name, so that an unknown one is an error (see option-keys.ts). The checks below fail to
+// compile when an option is added to a type and not here.
+export const CLUSTER_OPTION_KEYS = [
+  'workers',
+  'expose',
+  'pool',
+  'host',
+  'flushDelayMs',
+  'maxBatchBytes',
+  'maxFrameBytes',
+  'maxQueuedBytes',
+  'maxInFlight',
+  'backpressure',
+  'callTimeoutMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'startTimeoutMs',
+  'maxRestarts',
+  'restartDelayMs',
+  'handshakeTimeoutMs',
+  'dashboard',
+  'sharedMemory',
+  'ringBytes',
+  'spinMicros',
+] as const satisfies readonly (keyof ClusterOptions)[];
+
+export const WORKER_SPEC_KEYS = [
+  'name',
+  'module',
+  'kind',
+  'count',
+  'restart',
+  'maxRestarts',
+  'serial',
+  'sharedMemory',
+  'data',
+  'env',
+  'argv',
+  'execArgv',
+  'resourceLimits',
+] as const satisfies readonly (keyof WorkerSpec)[];
+
+export const POOL_SPEC_KEYS = ['module', 'maxThreads', 'minThreads'] as const satisfies readonly (keyof PoolSpec)[];
+
+type Exhaustive<Listed, All> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
+const allClusterOptions: Exhaustive<(typeof CLUSTER_OPTION_KEYS)[number], keyof ClusterOptions> = true;
+const allWorkerSpecKeys: Exhaustive<(typeof WORKER_SPEC_KEYS)[number], keyof WorkerSpec> = true;
+const allPoolSpecKeys: Exhaustive<(typeof POOL_SPEC_KEYS)[number], keyof PoolSpec> = true;
+void [allClusterOptions, allWorkerSpecKeys, allPoolSpecKeys];

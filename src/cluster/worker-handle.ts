@@ -13,6 +13,8 @@ import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
+const POOL_CALLS: ReadonlySet<string> = new Set([System.pool]);
+
 export type HandleState = 'starting' | 'ready' | 'dead' | 'restarting' | 'closed';
 
 export interface HandleEnv {
@@ -23,8 +25,11 @@ export interface HandleEnv {
   expectProcess(name: string, incarnation: number): Promise<Transport>;
   forgetProcess(name: string): void;
   expose: object;
-  system: object;
+  /** convoy's own handlers for this worker's calls to the coordinator (`\0open`, `\0pool`). */
+  system(handle: WorkerHandle): object;
   startTimeoutMs: number;
+  /** How long a worker that said its last words may take to finish exiting before it is taken for hung. */
+  exitGraceMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
   /** Which threads talk to the coordinator over shared-memory rings. */
@@ -54,6 +59,9 @@ export class WorkerHandle {
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
+  /** Waiting for this worker to be ready (true) or gone for good (false). */
+  readonly #readyWaiters = new Set<(ready: boolean) => void>();
+  #gaveUp = false;
 
   constructor(name: string, spec: WorkerSpec, env: HandleEnv) {
     this.name = name;
@@ -115,24 +123,57 @@ export class WorkerHandle {
    */
   markReady(): void {
     if (this.state !== 'starting' || !this.control || this.control.closed || !this.child || this.child.hasExited) {
-      throw new Error(`Worker "${this.name}" died while the mesh was being wired`);
+      throw new Error(`Worker "${this.name}" died before it was ready`);
     }
     this.state = 'ready';
     this.readyAt = performance.now();
     this.link.bind(this.control!, this.incarnation);
+    this.#wakeReadyWaiters(true);
   }
 
-  /** Ends this incarnation at once with `reason` (kill, hung): calls fail now, the process or thread is stopped. */
+  /**
+   * Resolves true once this worker is ready (at once if it is), false once it is gone for good
+   * (`gaveUp()`, `destroy()`) or after `timeoutMs`.
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state === 'closed' || this.#gaveUp) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ready: boolean): void => {
+        clearTimeout(timer);
+        this.#readyWaiters.delete(done);
+        resolve(ready);
+      };
+      this.#readyWaiters.add(done);
+    });
+  }
+
+  /** This worker will not be started again: whoever waits for it to be ready stops waiting. */
+  gaveUp(): void {
+    this.#gaveUp = true;
+    this.#wakeReadyWaiters(false);
+  }
+
+  #wakeReadyWaiters(ready: boolean): void {
+    for (const wake of [...this.#readyWaiters]) wake(ready);
+  }
+
+  /**
+   * Ends this incarnation at once with `reason` (kill, hung): the thread or process is stopped; new calls
+   * fail now, and calls in flight fail as soon as what it sent before it stopped has been read.
+   */
   kill(reason: DeathReason): void {
     if (!this.child || this.child.hasExited || this.#endingReason) return;
     this.#endingReason = reason;
-    this.#failCalls(diedError(this.name, reason));
+    this.#peerDied(diedError(this.name, reason));
     this.child.kill();
   }
 
   /** Forced stop as part of close(): no death event. */
   destroy(error: Error): void {
     this.state = 'closed';
+    this.#wakeReadyWaiters(false);
     this.#deathReported = true;
     this.link.destroy(error);
     this.control?.destroy(error);
@@ -148,19 +189,32 @@ export class WorkerHandle {
     });
     const control = new Endpoint(channel, {
       api: this.#env.expose,
-      system: this.#env.system,
+      system: this.#env.system(this),
+      // A worker's pool tasks count against its window until they finish: its outstanding pool work is
+      // bounded like its notifies. No call cycle passes through the pool.
+      heldCalls: POOL_CALLS,
       peerName: this.name,
       localName: COORDINATOR,
       callTimeoutMs: this.#env.callTimeoutMs,
     });
     this.control = control;
     control.onClose(() => {
-      // The control channel closing is the first sign of a death (a thread's port closes before its
-      // 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
-      if (this.incarnation === incarnation && this.state !== 'closed' && this.child && !this.child.hasExited) {
-        this.#endingReason ??= 'disconnected';
-        this.child.kill();
+      const child = this.child;
+      if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
+      if (control.exitNotice) {
+        // Its last words said it is exiting by itself: stopping it now would race its own exit, and a
+        // thread terminate()d while it exits is reported with exit code 1 instead of its own. It is
+        // stopped only if it fails to finish exiting.
+        const grace = setTimeout(() => {
+          if (this.incarnation === incarnation) this.kill('heartbeat');
+        }, this.#env.exitGraceMs).unref();
+        void child.exited.then(() => clearTimeout(grace));
+        return;
       }
+      // Otherwise the control channel closing is the first sign of a death (a thread's port closes before
+      // its 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
+      this.#endingReason ??= 'disconnected';
+      child.kill();
     });
     return control;
   }
@@ -172,8 +226,10 @@ export class WorkerHandle {
     return closedChannelError(this.name, this.control?.exitNotice, 'disconnected', cause);
   }
 
-  #failCalls(error: WorkerDiedError): void {
-    this.control?.destroy(error);
+  /** Calls to this incarnation fail with `error`, once what it sent before it died has been read. */
+  #peerDied(error: WorkerDiedError): void {
+    this.link.peerExited(this.incarnation, error);
+    this.control?.channel.peerDied(error);
   }
 
   #exited(incarnation: number, exit: ExitInfo): void {
@@ -182,8 +238,7 @@ export class WorkerHandle {
     this.#env.forgetProcess(this.name);
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected' ? this.#endingReason : exit.crashed ? 'crash' : 'exit';
-    const error = diedError(this.name, reason, exit);
-    this.#failCalls(error);
+    this.#peerDied(diedError(this.name, reason, exit));
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };

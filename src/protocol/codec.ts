@@ -7,7 +7,7 @@
  *   otherwise encode a function as `undefined` and silently drop the argument.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
  *   message must decode on its own, because a message whose encoding fails half-way is never sent, and a
- *   sequential structure defined inside it would be lost with it (seen: the stream after such a failure
+ *   sequential structure defined inside it would be lost with it (the stream after such a failure
  *   decodes to garbage).
  */
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
@@ -17,10 +17,14 @@ import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js'
 const OPTIONS = { moreTypes: true } as const;
 
 /**
- * msgpackr keeps writing into the buffer of its largest message: after a 100 MB argument every later
- * buffer would be that large. Past this size the encoder is replaced by a fresh one.
+ * msgpackr encodes into one buffer per thread, shared by every Packr (a module-level variable in its
+ * pack.js), and keeps the largest it ever grew: after one 100 MB argument, 100+ MB would stay allocated
+ * for good. After a message past this size, the next encode hands msgpackr a small buffer again (its
+ * `useBuffer`); a fresh Packr would not help, as the buffer is not the Packr's.
  */
 const LARGE_MESSAGE_BYTES = 1 << 20;
+/** The buffer msgpackr starts with. */
+const INITIAL_BUFFER_BYTES = 8192;
 
 /**
  * Where a transferred buffer stands in a message (see transfer.ts). msgpackr's extensions are global to
@@ -28,6 +32,24 @@ const LARGE_MESSAGE_BYTES = 1 << 20;
  */
 const TRANSFER_SLOT_TYPE = 0x54;
 let inbound: Pick<InboundBuffers, 'resolve'> = NO_INBOUND_BUFFERS;
+/**
+ * A Buffer is its own extension, decoded into a Buffer with memory of its own — as structured clone gives
+ * it, instead of a view that would keep a whole frame alive and show its neighbours' bytes. (msgpackr
+ * writes a Buffer as plain `bin`, which decodes into whatever the frame is: a Buffer over TCP, but a
+ * Uint8Array over a MessagePort, unless every port frame were first wrapped in a Buffer.)
+ */
+const BUFFER_TYPE = 0x46;
+addExtension({
+  Class: Buffer,
+  type: BUFFER_TYPE,
+  pack: (buffer: Buffer) => buffer,
+  unpack: (bytes: Uint8Array) => {
+    const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+    own.set(bytes);
+    return own;
+  },
+});
+
 addExtension({
   Class: TransferSlot,
   type: TRANSFER_SLOT_TYPE,
@@ -43,9 +65,9 @@ function refuseFunction(): never {
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
 export class Encoder {
-  #packr = Encoder.#create();
-  /** The last encode was large: the next one starts on a fresh packr (see LARGE_MESSAGE_BYTES). */
-  #replace = false;
+  readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction });
+  /** The last encode was large: the next one starts on a small buffer (see LARGE_MESSAGE_BYTES). */
+  #shrink = false;
   /**
    * The bytes of the last `encodeScratch` are `scratch[scratchStart, scratchEnd)`: msgpackr's own buffer,
    * valid until the next encode unless `keep()` is called first.
@@ -53,10 +75,6 @@ export class Encoder {
   scratch: Uint8Array = new Uint8Array(0);
   scratchStart = 0;
   scratchEnd = 0;
-
-  static #create(): Packr {
-    return new Packr({ ...OPTIONS, writeFunction: refuseFunction });
-  }
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
   encode(value: unknown): Uint8Array {
@@ -69,9 +87,10 @@ export class Encoder {
    * `scratch[scratchStart, scratchEnd)` until the next encode. Copy them out, or `keep()` them.
    */
   encodeScratch(value: unknown): number {
-    if (this.#replace) {
-      this.#packr = Encoder.#create();
-      this.#replace = false;
+    if (this.#shrink) {
+      // Bytes kept from the large encode are views of the old buffer: they keep it only as long as they live.
+      this.#packr.useBuffer(Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES));
+      this.#shrink = false;
     }
     let buffer: ScratchBuffer;
     try {
@@ -85,7 +104,7 @@ export class Encoder {
     this.scratchStart = buffer.start;
     this.scratchEnd = buffer.end;
     const length = buffer.end - buffer.start;
-    if (length > LARGE_MESSAGE_BYTES) this.#replace = true;
+    if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
     return length;
   }
 
@@ -97,27 +116,51 @@ export class Encoder {
 }
 
 /**
- * msgpackr gives binary values back as slices of its source, so a frame that came as a plain Uint8Array
- * (a MessagePort) would turn every Buffer argument into a Uint8Array while TCP (Buffer frames) kept it a
- * Buffer. Decoding from a Buffer view (no copy) gives the same types on every transport.
+ * msgpackr keeps a DataView on each source it decodes (`source.dataView`), creating it and adding the
+ * property on first use. Every frame is a fresh typed array, so every decode paid for both — the larger
+ * part of decoding a small frame. Small frames are therefore copied into a source of their exact size that
+ * already has one (a few bytes to copy, per thread a handful of sizes in use). Decoded values never point
+ * into the source (binaries and typed arrays are copied out), so it can be reused at once.
  */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const REUSED_SOURCE_BYTES = 512;
+const MAX_REUSED_SOURCES = 64;
+const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
+/** Decodes under way in this thread: a nested one (never expected) leaves the shared sources alone. */
+let decodeDepth = 0;
+
+/**
+ * A frame's bytes, or the same bytes as a binary string (one character per byte, 0–255): the cheapest
+ * form in which a MessagePort moves a small frame.
+ */
+export type FrameData = Uint8Array | string;
+
+function sourceFor(data: FrameData): Uint8Array {
+  const length = data.length;
+  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  let source = reusedSources.get(length);
+  if (!source) {
+    if (reusedSources.size >= MAX_REUSED_SOURCES) reusedSources.clear();
+    source = Buffer.allocUnsafeSlow(length);
+    source.dataView = new DataView(source.buffer, source.byteOffset, length);
+    reusedSources.set(length, source);
+  }
+  if (typeof data === 'string') source.write(data, 0, 'latin1');
+  else source.set(data);
+  return source;
 }
 
 export class Decoder {
   /**
-   * `copyBuffers`: a Buffer value gets a buffer of its own, as with structured clone, instead of being a
-   * view into the frame — which would keep a whole batch alive for as long as a handler keeps one small
-   * Buffer, and show it the neighbouring messages' bytes through `.buffer`. (Other typed arrays are always
-   * copied, to align them.)
+   * `copyBuffers`: a binary value gets memory of its own, as with structured clone, instead of being a
+   * view into the frame (Buffers do anyway, see BUFFER_TYPE; other typed arrays are always copied, to
+   * align them).
    */
   readonly #unpackr = new Unpackr({ ...OPTIONS, copyBuffers: true });
 
   /** Decodes a frame holding one or more concatenated values. */
   decodeAll(bytes: Uint8Array): unknown[] {
     try {
-      return this.#unpackr.unpackMultiple(asBuffer(bytes)) as unknown[];
+      return this.#unpackr.unpackMultiple(bytes) as unknown[];
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }
@@ -129,26 +172,29 @@ export class Decoder {
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
    * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
-  decodeEach(bytes: Uint8Array, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
+  decodeEach(bytes: FrameData, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
     let index = 0;
     const buffers = transferred ? new InboundBuffers(transferred) : undefined;
     if (buffers) inbound = buffers;
+    const source = sourceFor(bytes);
+    decodeDepth++;
     try {
-      this.#unpackr.unpackMultiple(asBuffer(bytes), (value: unknown) => {
+      this.#unpackr.unpackMultiple(source, (value: unknown) => {
         buffers?.messageDone();
         return each(value, index++);
       });
       buffers?.finish();
     } catch (error) {
-      throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
+      throw new ProtocolError(`Undecodable frame of ${bytes.length} bytes: ${toError(error).message}`, { cause: error });
     } finally {
+      decodeDepth--;
       inbound = NO_INBOUND_BUFFERS;
     }
   }
 
   decode(bytes: Uint8Array): unknown {
     try {
-      return this.#unpackr.unpack(asBuffer(bytes));
+      return this.#unpackr.unpack(bytes);
     } catch (error) {
       throw new ProtocolError(`Undecodable frame of ${bytes.byteLength} bytes: ${toError(error).message}`, { cause: error });
     }

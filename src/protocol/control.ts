@@ -4,6 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FilledChannelOptions } from '../options.js';
+import type { ChannelSnapshot } from '../rpc/endpoint-stats.js';
+import type { ProcessHealth } from '../worker/process-health.js';
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -30,12 +32,26 @@ export interface Bootstrap {
   host: string;
 }
 
-/** How a worker reaches one peer: a MessagePort from the coordinator, or TCP (dial or accept). */
-export type PeerPlan = { name: string; incarnation: number } & (
-  | { via: 'port' }
-  | { via: 'dial'; host: string; port: number }
-  | { via: 'accept' }
-);
+/**
+ * A pair's channel opens on its first use: a worker with a call for a peer it has no channel to asks the
+ * coordinator (`\0open`), which opens one — a MessagePort handed to two threads, or a TCP connection one
+ * side dials — and numbers it. `had` is the pair number of the channel the asker last had to that peer (0:
+ * none), so the coordinator can tell a channel that was lost from one still on its way.
+ */
+export type OpenReply =
+  /** The channel is open, or on its way to both sides. */
+  | { ok: true }
+  /** No channel: the peer is gone for good (`exit`), or did not become ready in time. */
+  | { ok: false; exit?: PeerExit };
+
+/** The coordinator's word to a worker: dial this peer's listener and bind the connection as pair `pair`. */
+export interface DialPlan {
+  name: string;
+  incarnation: number;
+  host: string;
+  port: number;
+  pair: number;
+}
 
 export interface StartResult {
   /** Processes: the port of the worker's peer listener. */
@@ -60,14 +76,30 @@ export interface PeerExit {
   silent?: true;
 }
 
+/** A worker's answer to `System.stats`: its direct channels, and how its thread or process is doing. */
+export interface StatsAnswer {
+  peers: ChannelSnapshot[];
+  process: ProcessHealth;
+}
+
 /** Whether `method` names one of convoy's own calls (NUL-prefixed): no user API can have such a name. */
 export function isSystemMethod(method: string): boolean {
   return method.charCodeAt(0) === 0;
 }
 
+/**
+ * Whether a call is convoy's own bookkeeping (stats, opening a pair, exit notices), which flow control
+ * does not hold: it must not queue behind a user's flood. A worker's pool task is convoy's call too, but
+ * it is user work carrying user data, so it is flow-controlled and transfers buffers like any call.
+ */
+export function skipsFlowControl(method: string): boolean {
+  return isSystemMethod(method) && method !== System.pool;
+}
+
 export const System = {
   start: '\0start',
   connect: '\0connect',
+  open: '\0open',
   peerExit: '\0peerExit',
   shutdown: '\0shutdown',
   pool: '\0pool',
@@ -79,6 +111,8 @@ export interface PortHandoff {
   convoy: 'peer-port';
   peer: string;
   incarnation: number;
+  /** The pair's number (see OpenReply). */
+  pair: number;
   port: MessagePort;
   /** The pair's shared-memory rings, when it uses them. */
   shm?: ShmEnd;

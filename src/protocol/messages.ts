@@ -5,7 +5,7 @@
 import type { WireError } from '../errors.js';
 
 /** Checked in the TCP handshake and in every thread bootstrap; bump on any incompatible change. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const Kind = {
   Call: 0,
@@ -65,6 +65,8 @@ export interface HandshakeHello {
   to: string;
   /** The dialer's incarnation (0, then 1 after its first restart...), so a stale connection is never taken for a new one. */
   incarnation: number;
+  /** The number the coordinator gave this pair's channel (0 for a worker's control connection). */
+  pair: number;
   nonce: Uint8Array;
   proof: Uint8Array;
 }

@@ -140,6 +140,68 @@ export function prepareTransfer(value: unknown, list: readonly ArrayBuffer[], in
   return { value: substituted, bytes: totalByteLength(used), commit: () => detach(buffers, used) };
 }
 
+/**
+ * For a message that will be sent later (a call parked until its channel opens): moves the buffers marked
+ * on `values` out of the caller's hands now, as sending would, and returns the values rebuilt over the
+ * moved buffers — views keep their kind, offset and length — marked for transfer again. Values without
+ * marks come back as they are. Throws SerializationError like `prepareTransfer`.
+ */
+export function detachNow(values: unknown[]): unknown[] {
+  const list = transferListOf(values);
+  if (!list) return values;
+  const prepared = prepareTransfer(values, list, false);
+  const moved = prepared.commit()!;
+  const inbound = new InboundBuffers(moved);
+  const rebuilt = restore(prepared.value, inbound) as unknown[];
+  for (const value of rebuilt) {
+    if (typeof value === 'object' && value !== null) transfer(value, moved);
+  }
+  return rebuilt;
+}
+
+/** The reverse of `substitute`: views over `inbound`'s buffers where TransferSlots are. */
+function restore(value: unknown, inbound: InboundBuffers): unknown {
+  if (value instanceof TransferSlot) return inbound.resolve([value.index, value.view, value.byteOffset, value.length]);
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((item) => restore(item, inbound));
+  if (value instanceof Map) return new Map([...value].map(([key, item]) => [restore(key, inbound), restore(item, inbound)]));
+  if (value instanceof Set) return new Set([...value].map((item) => restore(item, inbound)));
+  const copy: Record<string, unknown> = { ...value };
+  for (const key of Object.keys(copy)) copy[key] = restore(copy[key], inbound);
+  return copy;
+}
+
+/**
+ * Marks `value` so that every ArrayBuffer in it is transferred: for values this side owns outright and
+ * only passes on (what arrived in a message, relayed elsewhere). Buffers that cannot move (a pooled
+ * Buffer's) are copied by the transfer as usual. Returns `value`; primitives come back unmarked.
+ */
+export function transferAll<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const found = new Set<ArrayBuffer>();
+  collectBuffers(value, found, new Set());
+  return found.size > 0 ? transfer(value, [...found]) : value;
+}
+
+function collectBuffers(value: unknown, found: Set<ArrayBuffer>, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof ArrayBuffer) found.add(value);
+  else if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) found.add(value.buffer);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) {
+      collectBuffers(key, found, seen);
+      collectBuffers(item, found, seen);
+    }
+  } else if (value instanceof Set || Array.isArray(value)) {
+    for (const item of value) collectBuffers(item, found, seen);
+  } else {
+    for (const item of Object.values(value)) collectBuffers(item, found, seen);
+  }
+}
+
 /** The bytes in `buffers`, together. */
 export function totalByteLength(buffers: readonly ArrayBuffer[]): number {
   let total = 0;

@@ -1,9 +1,10 @@
 /** The numbers a dashboard shows for one channel, read from an endpoint and its channel. */
+import type { MethodLatency } from './call-latency.js';
 import type { Endpoint } from './endpoint.js';
 
 export interface ChannelSnapshot {
   peer: string;
-  /** What the channel travels on: `port`, `shm` (shared-memory rings), `tcp 127.0.0.1:4242`, `memory`. */
+  /** What carries the channel: `port` (MessagePort), `shm` (shared-memory rings), `tcp`, … */
   transport: string;
   calls: number;
   notifies: number;
@@ -23,13 +24,15 @@ export interface ChannelSnapshot {
   queuedBytes: number;
   /** Data messages waiting for room (backpressure). */
   waiting: number;
+  /** Latency of the calls this side made on the channel, per method (sampled: see CallLatency). */
+  latency: MethodLatency[];
 }
 
 export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
   const { stats } = endpoint.channel;
   return {
     peer,
-    transport: endpoint.channel.label,
+    transport: endpoint.channel.transportKind,
     ...endpoint.counts,
     batchesSent: stats.batchesSent,
     batchesReceived: stats.batchesReceived,
@@ -40,5 +43,6 @@ export function snapshot(peer: string, endpoint: Endpoint): ChannelSnapshot {
     inFlight: endpoint.pendingCalls,
     queuedBytes: endpoint.channel.queuedBytes,
     waiting: endpoint.channel.waiting,
+    latency: endpoint.latency.snapshot(),
   };
 }

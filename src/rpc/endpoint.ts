@@ -7,10 +7,11 @@
  */
 import type { Channel } from '../channel/channel.js';
 import { ProtocolError, errorForMethod, errorFromWire, toError } from '../errors.js';
-import { isSystemMethod } from '../protocol/control.js';
+import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
+import { CallLatency } from './call-latency.js';
 import { PendingCall, type CallOptions } from './pending-call.js';
 import { PendingTable } from './pending-table.js';
 import { Responder, type ResponderConfig } from './responder.js';
@@ -19,6 +20,8 @@ import { Responder, type ResponderConfig } from './responder.js';
 export interface EndpointConfig extends RpcOptions, ResponderConfig {}
 
 const RESOLVED = Promise.resolve();
+/** For a call or notify refused before it was queued: it did not run. */
+const NOT_SENT = { sent: false } as const;
 const noop = (): void => {};
 
 export class Endpoint {
@@ -33,6 +36,8 @@ export class Endpoint {
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
   readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
+  /** Latency of this side's calls (not convoy's own), per method, sampled. */
+  readonly latency = new CallLatency();
 
   constructor(channel: Channel, config: EndpointConfig = {}) {
     this.channel = channel;
@@ -67,15 +72,16 @@ export class Endpoint {
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
-    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method));
+    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
     const id = ++this.#nextId;
+    const system = isSystemMethod(method);
     let waiting: Promise<void> | undefined;
     try {
       // convoy's own calls (NUL-prefixed) are not user messages: no flow control, no place in the user's queue.
-      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
+      if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
       else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
-      return Promise.reject(errorForMethod(toError(error), method));
+      return Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
     this.counts.calls++;
     // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
@@ -83,6 +89,7 @@ export class Endpoint {
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(id, method, resolve, reject);
+      if ((id & this.latency.mask) === 0 && !system) pending.startedAt = performance.now();
       this.#pending.set(pending);
       if (timeoutMs > 0 || options?.signal) {
         // A call still waiting for room is cancelled once it has left: a cancel sent now would overtake it.
@@ -99,11 +106,11 @@ export class Endpoint {
   notify(method: string, args: unknown[]): Promise<void> {
     let accepted: Promise<void> | undefined;
     try {
-      if (this.#closedWith) throw errorForMethod(this.#closedWith, method);
-      if (isSystemMethod(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
+      if (this.#closedWith) throw errorForMethod(this.#closedWith, method, NOT_SENT);
+      if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
-      accepted = Promise.reject(errorForMethod(toError(error), method));
+      accepted = Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
     this.counts.notifies++;
     if (!accepted) return RESOLVED;
@@ -166,6 +173,7 @@ export class Endpoint {
       return;
     }
     this.channel.callSettled();
+    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, this.#nextId);
     if (ok) this.counts.replies++;
     else this.counts.faults++;
     pending.settle(ok, value);

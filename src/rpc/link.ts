@@ -1,50 +1,67 @@
 /**
  * A named target that outlives its channels: a proxy to worker "b" keeps working across b's restarts.
  *
- *   connecting ──bind──▶ open ──unbind──▶ down ──bind──▶ open ...
- *        └──────────────────────kill────────────────────▶ dead
+ *   connecting ──bind──▶ open ──peer exited / channel lost──▶ down ──bind──▶ open ...
+ *        └────────────────────────close / destroy────────────────────────▶ dead
  *
- * Calls made while the link is connecting or down wait, in order, for the next endpoint (bounded by
- * `waitMs`); in-flight calls of a closed endpoint have already failed there (at-most-once). On a dead
- * link every call rejects at once.
+ * Calls made while the link has no endpoint wait, in order, for the next one (each for at most `waitMs`),
+ * and the first of them asks for a channel (`open`) when the link has someone to ask. In-flight calls of
+ * an endpoint whose peer died fail there, once what the peer sent before dying has been read
+ * (at-most-once). On a dead link every call rejects at once.
  */
 import { TimeoutError, WorkerDiedError, errorForMethod, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import type { OpenReply } from '../protocol/control.js';
+import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
+import { ParkedCalls, type Parked } from './parked-calls.js';
 import type { CallOptions } from './pending-call.js';
 import type { Caller } from './remote.js';
 
 type LinkState = 'connecting' | 'open' | 'down' | 'dead';
 
-interface Parked {
+/** Calls failed by the link itself never reached a channel: they did not run. */
+const NOT_SENT = { sent: false } as const;
+
+interface ParkedCall extends Parked {
   run(endpoint: Endpoint): void;
-  fail(error: Error): void;
+}
+
+export interface LinkOptions {
+  /** How long a call waits for an endpoint while the peer connects or restarts. */
+  waitMs: number;
+  /** The default per-call timeout, which also bounds the time a call waits here. */
+  callTimeoutMs?: number;
+  /**
+   * Asks for a channel to the peer; `had` is the pair number of the last channel this link had (0: none).
+   * Without it, endpoints only come from outside (`bind`).
+   */
+  open?: (had: number) => Promise<OpenReply>;
 }
 
 export class Link implements Caller {
   readonly name: string;
   readonly #waitMs: number;
+  readonly #callTimeoutMs: number;
+  readonly #open: ((had: number) => Promise<OpenReply>) | undefined;
   #state: LinkState = 'connecting';
   #endpoint: Endpoint | undefined;
-  #parked: Parked[] = [];
+  readonly #parked: ParkedCalls<ParkedCall>;
   #deadError: Error | undefined;
   #lastDeath: WorkerDiedError | undefined;
-  #waitTimer: NodeJS.Timeout | undefined;
   #incarnation = -1;
-  /** The latest incarnation the coordinator said has ended (-1: none). */
+  /** The pair number of the current (or last) endpoint's channel; 0 before the first. */
+  #pair = 0;
+  /** The latest incarnation known to have ended (-1: none): an endpoint to it is never bound. */
   #endedUpTo = -1;
-  readonly #bindWaiters = new Set<{ incarnation: number; resolve: (bound: boolean) => void }>();
+  #opening = false;
 
-  readonly #callTimeoutMs: number;
-
-  /**
-   * @param waitMs how long calls wait for an endpoint while the peer connects or restarts.
-   * @param callTimeoutMs the default per-call timeout, which also bounds the time a call waits here.
-   */
-  constructor(name: string, { waitMs, callTimeoutMs = 0 }: { waitMs: number; callTimeoutMs?: number }) {
+  constructor(name: string, { waitMs, callTimeoutMs = 0, open }: LinkOptions) {
     this.name = name;
     this.#waitMs = waitMs;
     this.#callTimeoutMs = callTimeoutMs;
+    this.#open = open;
+    this.#parked = new ParkedCalls(waitMs, (expired) => this.#waitExpired(expired));
   }
 
   get state(): LinkState {
@@ -61,34 +78,23 @@ export class Link implements Caller {
   }
 
   /**
-   * Resolves with true once an endpoint of `incarnation` or later is bound, or with false once that
-   * incarnation has ended or the link is dead: wiring waits for a channel, never for a peer that is gone.
+   * Routes calls to `endpoint` (of the peer's `incarnation`, on channel `pair`); parked calls go first, in
+   * the order they were made. An endpoint to an incarnation older than the bound one, or known to have
+   * ended, is refused and closed.
    */
-  whenBound(incarnation: number): Promise<boolean> {
-    if (this.#endpoint && this.#incarnation >= incarnation) return Promise.resolve(true);
-    if (this.#state === 'dead' || this.#endedUpTo >= incarnation) return Promise.resolve(false);
-    return new Promise((resolve) => this.#bindWaiters.add({ incarnation, resolve }));
-  }
-
-  /**
-   * Routes calls to `endpoint` (of the peer's `incarnation`); parked calls go first, in the order they
-   * were made. An endpoint of an older incarnation than the bound one is refused and closed.
-   */
-  bind(endpoint: Endpoint, incarnation = this.#incarnation + 1): void {
-    if (this.#state === 'dead' || incarnation < this.#incarnation) {
-      endpoint.destroy(this.#deadError ?? new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+  bind(endpoint: Endpoint, incarnation = this.#incarnation + 1, pair = this.#pair): void {
+    if (this.#state === 'dead' || incarnation < this.#incarnation || incarnation <= this.#endedUpTo) {
+      endpoint.destroy(this.#deadError ?? this.#lastDeath ?? new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
       return;
     }
     const previous = this.#endpoint;
     this.#incarnation = incarnation;
+    this.#pair = pair;
     this.#endpoint = endpoint;
-    if (previous && previous !== endpoint) previous.destroy(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+    // A newer channel replaces one whose end was not reported yet: that one's peer is gone or it was lost.
+    if (previous && previous !== endpoint) previous.channel.peerDied(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
     this.#state = 'open';
-    this.#stopWaitTimer();
-    const parked = this.#parked;
-    this.#parked = [];
-    for (const call of parked) call.run(endpoint);
-    this.#wakeBindWaiters(incarnation, true);
+    for (const call of this.#parked.takeAll()) call.run(endpoint);
     endpoint.onClose((error) => {
       if (this.#endpoint !== endpoint) return;
       this.#endpoint = undefined;
@@ -98,15 +104,21 @@ export class Link implements Caller {
   }
 
   /**
-   * Incarnation `incarnation` of the peer has ended (the coordinator says so, and a new one is coming).
-   * Its endpoint may not have seen the close yet (a socket's end can arrive after the coordinator's word):
-   * drop it now, failing its calls with `error`, so that calls from here on wait for the next incarnation
-   * instead of going to the dead one.
+   * Incarnation `incarnation` of the peer has exited. Its endpoint may not have seen the close yet (the
+   * word of the death can come before the last frames the peer sent): it leaves the link now, so calls
+   * from here on wait for the next incarnation (`restarting`) or fail at once, while calls already on it
+   * still get the replies that are on their way, and fail with `error` once its transport is closed.
    */
-  peerExited(incarnation: number, error: WorkerDiedError): void {
-    if (this.#endpoint && this.#incarnation <= incarnation) this.#endpoint.destroy(error);
+  peerExited(incarnation: number, error: WorkerDiedError, restarting = true): void {
+    const endpoint = this.#endpoint;
+    if (endpoint && this.#incarnation <= incarnation) {
+      this.#endpoint = undefined;
+      if (this.#state === 'open') this.#state = 'down';
+      endpoint.channel.peerDied(error);
+    }
+    this.#lastDeath = error;
     this.#endedUpTo = Math.max(this.#endedUpTo, incarnation);
-    this.#wakeBindWaiters(incarnation, false);
+    if (!restarting) this.close(error);
   }
 
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
@@ -124,27 +136,19 @@ export class Link implements Caller {
     if (this.#state === 'dead') return;
     this.#state = 'dead';
     this.#deadError = error;
-    this.#stopWaitTimer();
     this.#endpoint = undefined;
-    const parked = this.#parked;
-    this.#parked = [];
-    for (const call of parked) call.fail(error);
-    this.#wakeBindWaiters(Infinity, false);
-  }
-
-  /** Settles the `whenBound` waits for `incarnation` and older. */
-  #wakeBindWaiters(incarnation: number, bound: boolean): void {
-    for (const waiter of this.#bindWaiters) {
-      if (waiter.incarnation <= incarnation) {
-        this.#bindWaiters.delete(waiter);
-        waiter.resolve(bound);
-      }
-    }
+    for (const call of this.#parked.takeAll()) call.fail(error);
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.#endpoint) return this.#endpoint.call(method, args, options);
-    if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method));
+    if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
+    try {
+      // Transferred buffers leave the caller's hands when the call is made, even one that waits here.
+      args = detachNow(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       // The call's timeout and signal count from when it was made, including the time spent parked.
       const parkedAt = performance.now();
@@ -161,19 +165,23 @@ export class Link implements Caller {
       };
       const giveUp = (error: unknown): void => {
         if (!finish()) return;
-        this.#unpark(parked);
+        this.#parked.remove(parked);
         reject(error);
       };
       const onAbort = (): void => giveUp(signal!.reason);
-      const parked: Parked = {
+      const parked: ParkedCall = {
+        parkedAt,
         run: (endpoint) => {
           if (!finish()) return;
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
           endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
         },
-        fail: (error) => giveUp(errorForMethod(error, method)),
+        fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };
-      if (signal?.aborted) return giveUp(signal.reason);
+      if (signal?.aborted) {
+        giveUp(signal.reason);
+        return;
+      }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs > 0) {
         // Not unref'd: while the call is parked, this timer is what will settle it.
@@ -187,12 +195,14 @@ export class Link implements Caller {
     if (this.#endpoint) return this.#endpoint.notify(method, args);
     let result: Promise<void>;
     if (this.#deadError) {
-      result = Promise.reject(errorForMethod(this.#deadError, method));
+      result = Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     } else {
       result = new Promise((resolve, reject) => {
+        args = detachNow(args);
         this.#park({
+          parkedAt: performance.now(),
           run: (endpoint) => endpoint.notify(method, args).then(resolve, reject),
-          fail: (error) => reject(errorForMethod(error, method)),
+          fail: (error) => reject(errorForMethod(error, method, NOT_SENT)),
         });
       });
     }
@@ -200,35 +210,52 @@ export class Link implements Caller {
     return result;
   }
 
-  #park(call: Parked): void {
+  #park(call: ParkedCall): void {
     this.#parked.push(call);
-    if (!this.#waitTimer) {
-      // Not unref'd: parked calls are settled by a bind, a kill, or this timer.
-      this.#waitTimer = setTimeout(() => this.#waitExpired(), this.#waitMs);
-    }
+    this.#requestOpen();
   }
 
-  /** A parked call gave up (timeout, abort): it leaves the queue, and the wait ends with the last one. */
-  #unpark(call: Parked): void {
-    const index = this.#parked.indexOf(call);
-    if (index >= 0) this.#parked.splice(index, 1);
-    if (this.#parked.length === 0) this.#stopWaitTimer();
+  /** Asks for a channel, once at a time, while calls wait and there is someone to ask. */
+  #requestOpen(): void {
+    if (!this.#open || this.#opening || this.#state === 'dead') return;
+    this.#opening = true;
+    this.#open(this.#pair).then(
+      (reply) => {
+        this.#opening = false;
+        // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
+        if (reply.ok) return;
+        if (reply.exit && !reply.exit.restarting) this.close(peerExitError(reply.exit));
+        else
+          this.#failParked(
+            new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error('No channel could be opened') }),
+          );
+      },
+      (error: unknown) => {
+        this.#opening = false;
+        this.#failParked(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: toError(error) }));
+      },
+    );
   }
 
-  #waitExpired(): void {
-    this.#waitTimer = undefined;
-    const parked = this.#parked;
-    this.#parked = [];
+  #failParked(error: Error): void {
+    if (this.#endpoint) return;
+    for (const call of this.#parked.takeAll()) call.fail(error);
+  }
+
+  #waitExpired(expired: ParkedCall[]): void {
     const error =
       this.#lastDeath ??
       new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error(`No connection within ${this.#waitMs} ms`) });
-    for (const call of parked) call.fail(error);
+    for (const call of expired) call.fail(error);
   }
+}
 
-  #stopWaitTimer(): void {
-    if (this.#waitTimer) clearTimeout(this.#waitTimer);
-    this.#waitTimer = undefined;
-  }
+/** The WorkerDiedError a word of a peer's exit stands for. */
+export function peerExitError(exit: { name: string; reason: string; exitCode?: number; signal?: string }): WorkerDiedError {
+  const info: WorkerDiedInfo = { worker: exit.name, reason: exit.reason as DeathReason };
+  if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
+  if (exit.signal !== undefined) info.signal = exit.signal;
+  return new WorkerDiedError(info);
 }
 
 /**

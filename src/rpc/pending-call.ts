@@ -11,6 +11,8 @@ export interface CallOptions {
 export class PendingCall {
   readonly id: number;
   readonly method: string;
+  /** `performance.now()` when the call was made, if its latency is timed (see CallLatency); else 0. */
+  startedAt = 0;
   #resolve: ((value: unknown) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;

@@ -36,6 +36,12 @@ export interface ResponderConfig {
    * coordinator and a worker. A user API can never be reached by those names, nor can they by a user name.
    */
   system?: object;
+  /**
+   * Calls to these methods hold back their frame's acknowledgement until they settle, as notifies do, so
+   * the caller's window bounds the work it has outstanding here. Only for methods no call cycle can pass
+   * through (a cycle under held acks could deadlock).
+   */
+  heldCalls?: ReadonlySet<string>;
   /** Where errors thrown by notify handlers go (nobody awaits them). @default process.emitWarning */
   onNotifyError?: (error: Error, method: string) => void;
 }
@@ -101,7 +107,7 @@ export class Responder {
       return isNotify ? done : undefined;
     }
     const running = this.#serve(message);
-    return isNotify ? running : undefined;
+    return isNotify || this.#config.heldCalls?.has(message[2]) ? running : undefined;
   }
 
   /** The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn). */

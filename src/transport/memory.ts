@@ -1,11 +1,20 @@
 /**
  * An in-memory transport pair for tests: frames are copied, as a real transport would, and delivered
- * asynchronously in order, one macrotask later.
+ * asynchronously in order, one macrotask later. With `framesPerTurn`, a receiver takes at most that many
+ * frames per macrotask, as a busy receiver on a real transport falls behind: the other side's close then
+ * arrives while frames still wait, and must be reported only after they are delivered.
  */
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
+export interface MemoryTransportOptions {
+  /** Frames delivered per macrotask at most. @default Infinity */
+  framesPerTurn?: number;
+}
+
 class MemoryTransport implements Transport {
+  readonly kind = 'memory';
   readonly label = 'memory';
+  readonly #framesPerTurn: number;
   readonly transfers = true;
   other!: MemoryTransport;
   readonly #closeOnce = new CloseOnce();
@@ -14,6 +23,10 @@ class MemoryTransport implements Transport {
   #delivering = false;
   /** Set when the other side closed cleanly: report close after the inbox drains. */
   #closing = false;
+
+  constructor({ framesPerTurn = Number.POSITIVE_INFINITY }: MemoryTransportOptions = {}) {
+    this.#framesPerTurn = framesPerTurn;
+  }
 
   get closed(): boolean {
     return this.#closeOnce.done;
@@ -62,21 +75,21 @@ class MemoryTransport implements Transport {
     this.#delivering = true;
     setImmediate(() => {
       this.#delivering = false;
-      const frames = this.#inbox;
-      this.#inbox = [];
+      const frames = this.#inbox.splice(0, this.#framesPerTurn);
       for (const [frame, transfer] of frames) {
         if (this.closed) return;
         this.#handlers!.frame(frame, transfer);
       }
-      if (this.#closing && this.#inbox.length === 0) this.#closeOnce.report();
+      if (this.#inbox.length > 0) this.#schedule();
+      else if (this.#closing) this.#closeOnce.report();
     });
   }
 }
 
 /** Two connected transports: what one sends, the other receives. */
-export function createMemoryTransportPair(): [Transport, Transport] {
-  const a = new MemoryTransport();
-  const b = new MemoryTransport();
+export function createMemoryTransportPair(options?: MemoryTransportOptions): [Transport, Transport] {
+  const a = new MemoryTransport(options);
+  const b = new MemoryTransport(options);
   a.other = b;
   b.other = a;
   return [a, b];

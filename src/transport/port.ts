@@ -14,6 +14,7 @@ const SLICE_MS = 10;
 const SLICE_CHECK_MS = 1;
 
 export class PortTransport implements Transport {
+  readonly kind = 'port';
   readonly label = 'port';
   readonly transfers = true;
   readonly #port: MessagePort;
@@ -26,6 +27,8 @@ export class PortTransport implements Transport {
   #sliceStart = 0;
   #sliceOpen = false;
   #closeScheduled = false;
+  /** The port closed while frames still waited in the inbox: report it once they are delivered. */
+  #closeAfterInbox = false;
   readonly #closeSlice = (): void => {
     this.#sliceOpen = false;
     this.#closeScheduled = false;
@@ -44,6 +47,7 @@ export class PortTransport implements Transport {
     }
     this.#inbox = [];
     this.#draining = false;
+    if (this.#closeAfterInbox) this.#closeOnce.report(this.#pendingError);
   };
 
   constructor(port: MessagePort) {
@@ -56,6 +60,10 @@ export class PortTransport implements Transport {
 
   send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
     if (this.closed) return false;
+    if (!transfer && frame.byteLength <= STRING_FRAME_BYTES) {
+      this.#port.postMessage(toBinaryString(frame));
+      return true;
+    }
     // Transfer only when the frame owns its whole buffer; otherwise the structured clone copies it.
     const owns = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
     const list = owns ? [frame.buffer as ArrayBuffer] : [];
@@ -105,7 +113,12 @@ export class PortTransport implements Transport {
       }
     });
     this.#port.on('messageerror', (error: Error) => this.destroy(new ProtocolError('Undeserializable port message', { cause: error })));
-    this.#port.on('close', () => this.#closeOnce.report(this.#pendingError));
+    // Node emits 'close' only after handing us every message posted before the other side went, but
+    // some of those may still wait in our inbox: they were received, so they are delivered first.
+    this.#port.on('close', () => {
+      if (this.#draining) this.#closeAfterInbox = true;
+      else this.#closeOnce.report(this.#pendingError);
+    });
     // A port that receives messages keeps its thread alive; that is the owner's choice, not ours.
     this.#port.start();
   }
@@ -125,11 +138,23 @@ export class PortTransport implements Transport {
   }
 }
 
-/** What one postMessage carries: a frame alone, or a frame and the buffers transferred beside it. */
-type PortFrame = Uint8Array | [Uint8Array, ArrayBuffer[]];
+/**
+ * Frames up to this size cross as binary strings. A small typed array is the dearest thing to post: it
+ * lives in V8's heap until something asks for its buffer, which posting does (and transferring does more
+ * work still), while a short string is copied as it is. Past a few KiB, moving the buffer wins.
+ */
+const STRING_FRAME_BYTES = 4096;
+
+/** The frame's bytes as a binary string (one character per byte). */
+function toBinaryString(frame: Uint8Array): string {
+  return (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)).toString('latin1');
+}
+
+/** What one postMessage carries: a small frame as a binary string, a frame, or a frame with the buffers transferred beside it. */
+type PortFrame = string | Uint8Array | [Uint8Array, ArrayBuffer[]];
 
 function isPortFrame(data: unknown): data is PortFrame {
-  if (data instanceof Uint8Array) return true;
+  if (typeof data === 'string' || data instanceof Uint8Array) return true;
   return (
     Array.isArray(data) &&
     data.length === 2 &&
@@ -140,6 +165,6 @@ function isPortFrame(data: unknown): data is PortFrame {
 }
 
 function deliver(handlers: TransportHandlers, data: PortFrame): void {
-  if (data instanceof Uint8Array) handlers.frame(data);
+  if (typeof data === 'string' || data instanceof Uint8Array) handlers.frame(data);
   else handlers.frame(data[0], data[1]);
 }

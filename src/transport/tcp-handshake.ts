@@ -2,7 +2,7 @@
  * Challenge–response authentication for TCP connections, before any message is handled.
  *
  *   listener → dialer : { v, nonce: Ns }
- *   dialer → listener : { v, from, to, incarnation, nonce: Nd, proof: HMAC(secret, "dial" | Ns | from | to | incarnation) }
+ *   dialer → listener : { v, from, to, incarnation, pair, nonce: Nd, proof: HMAC(secret, "dial" | Ns | from | to | incarnation | pair) }
  *   listener → dialer : { proof: HMAC(secret, "accept" | Nd | Ns) }
  *
  * Both sides prove knowledge of the cluster secret without sending it; fresh nonces stop replays. A peer
@@ -25,6 +25,8 @@ export interface Handshaken {
   peer: string;
   /** The dialer's incarnation (for a dialed connection: our own). */
   incarnation: number;
+  /** The pair number the dialer claims (proven with the rest). */
+  pair: number;
   /** Bytes read past the handshake: the first frames of the channel. */
   leftover: Buffer[];
 }
@@ -125,25 +127,26 @@ export function acceptHandshake(
       typeof hello.from !== 'string' ||
       typeof hello.to !== 'string' ||
       !Number.isSafeInteger(hello.incarnation) ||
+      !Number.isSafeInteger(hello.pair) ||
       !(hello.nonce instanceof Uint8Array)
     ) {
       throw new ProtocolError('Malformed handshake hello');
     }
-    if (!same(hello.proof, proof(options.secret, 'dial', nonce, hello.from, hello.to, String(hello.incarnation)))) {
+    if (!same(hello.proof, proof(options.secret, 'dial', nonce, hello.from, hello.to, String(hello.incarnation), String(hello.pair)))) {
       throw new ProtocolError('Handshake proof rejected');
     }
     if (hello.to !== options.self || !options.accept(hello.from)) {
       throw new ProtocolError(`Unexpected connection from "${hello.from}" to "${hello.to}"`);
     }
     write(socket, { proof: proof(options.secret, 'accept', hello.nonce, nonce) } satisfies HandshakeWelcome);
-    return { peer: hello.from, incarnation: hello.incarnation!, leftover: reader.detach() };
+    return { peer: hello.from, incarnation: hello.incarnation!, pair: hello.pair!, leftover: reader.detach() };
   });
 }
 
 /** The dialer's side: proves itself, then checks the listener's proof. */
 export function dialHandshake(
   socket: Socket,
-  options: { secret: Uint8Array; from: string; to: string; incarnation: number; timeoutMs: number },
+  options: { secret: Uint8Array; from: string; to: string; incarnation: number; pair?: number; timeoutMs: number },
 ): Promise<Handshaken> {
   return withDeadline(socket, options.timeoutMs, async () => {
     const reader = new HandshakeReader(socket);
@@ -152,19 +155,21 @@ export function dialHandshake(
       throw new ProtocolError(`Unexpected handshake challenge (protocol version ${String(challenge.v)})`);
     }
     const nonce = randomBytes(NONCE_BYTES);
+    const pair = options.pair ?? 0;
     const hello: HandshakeHello = {
       v: PROTOCOL_VERSION,
       from: options.from,
       to: options.to,
       incarnation: options.incarnation,
+      pair,
       nonce,
-      proof: proof(options.secret, 'dial', challenge.nonce, options.from, options.to, String(options.incarnation)),
+      proof: proof(options.secret, 'dial', challenge.nonce, options.from, options.to, String(options.incarnation), String(pair)),
     };
     write(socket, hello);
     const welcome = (await reader.next()) as Partial<HandshakeWelcome>;
     if (!same(welcome.proof, proof(options.secret, 'accept', nonce, challenge.nonce))) {
       throw new ProtocolError(`Listener "${options.to}" failed to prove the cluster secret`);
     }
-    return { peer: options.to, incarnation: options.incarnation, leftover: reader.detach() };
+    return { peer: options.to, incarnation: options.incarnation, pair, leftover: reader.detach() };
   });
 }

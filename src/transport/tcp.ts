@@ -8,6 +8,7 @@ import { FrameDecoder, frameHeader } from '../protocol/framing.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 export class TcpTransport implements Transport {
+  readonly kind = 'tcp';
   readonly label: string;
   /** Nothing moves between processes: the channel encodes transferred buffers inline. */
   readonly transfers = false;

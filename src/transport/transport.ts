@@ -2,9 +2,16 @@
  * The narrow waist below the channel: move opaque frames, report close once. A transport knows nothing
  * of messages, batching or RPC.
  */
+import type { FrameData } from '../protocol/codec.js';
+
+export type { FrameData };
+
 export interface TransportHandlers {
-  /** One whole frame, in the order the other side sent it, with the buffers transferred beside it. */
-  frame(bytes: Uint8Array, transferred?: ArrayBuffer[]): void;
+  /**
+   * One whole frame, in the order the other side sent it, with the buffers transferred beside it. The
+   * data is read only during this call: a receiver that keeps anything copies it out.
+   */
+  frame(data: FrameData, transferred?: ArrayBuffer[]): void;
   /** Called exactly once: `error` is undefined for a clean close by either side. */
   close(error?: Error): void;
   /** The transport has room again after `send` returned false. */
@@ -32,7 +39,9 @@ export interface Transport {
   /** Closes at once, dropping anything unsent; `close` is reported with `error`. Idempotent. */
   destroy(error?: Error): void;
   readonly closed: boolean;
-  /** A short description for errors and stats: `port`, `tcp 127.0.0.1:4242`, `memory`. */
+  /** What kind of transport this is, for stats: `port`, `tcp`, `memory`. */
+  readonly kind: string;
+  /** A short description for errors: `port`, `tcp 127.0.0.1:4242`, `memory`. */
   readonly label: string;
 }
 

@@ -57,13 +57,17 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
     return this.#coordinator as Remote<T>;
   }
 
-  /** The cluster's piscina pool (unordered, parallel); calls travel through the coordinator. */
+  /**
+   * The cluster's piscina pool (unordered, parallel); calls travel through the coordinator, under the
+   * control channel's flow control, with `transfer()`ed buffers moved both ways.
+   */
   pool<T>(): Remote<T> {
     if (!this.#pool) {
       const control = this.#control;
+      // The task's arguments stay top-level, where the channel looks for transfer() marks.
       const caller: Caller = {
-        call: (method, args, options) => control.call(System.pool, [method, args], options),
-        notify: (method, args) => control.notify(System.pool, [method, args]),
+        call: (method, args, options) => control.call(System.pool, [method, ...args], options),
+        notify: (method, args) => control.notify(System.pool, [method, ...args]),
       };
       this.#pool = createRemote(caller);
     }

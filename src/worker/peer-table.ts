@@ -1,17 +1,17 @@
 /**
- * A worker's peers: one Link per other worker, bound to a direct channel — a MessagePort handed over by
- * the coordinator (thread↔thread) or a TCP connection this worker dials or accepts.
+ * A worker's peers: one Link per other worker, bound on first use to a direct channel — a MessagePort
+ * handed over by the coordinator (thread↔thread) or a TCP connection this worker dials or accepts. The
+ * first call for a peer without a channel asks the coordinator to open one (see cluster/wiring.ts).
  */
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
-import type { Bootstrap, PeerPlan, ShmEnd } from '../protocol/control.js';
+import type { Bootstrap, DialPlan, OpenReply, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
-import { acceptHandshake, dialHandshake } from '../transport/tcp-handshake.js';
 import { createThreadTransport } from '../transport/shm.js';
-import { TcpTransport } from '../transport/tcp.js';
+import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
 import type { Transport } from '../transport/transport.js';
 
 export class PeerTable {
@@ -22,11 +22,14 @@ export class PeerTable {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
 
-  constructor(boot: Bootstrap, secret: Uint8Array) {
+  /** `open(name, had)` asks the coordinator for a channel to peer `name` (see Link's `open`). */
+  constructor(boot: Bootstrap, secret: Uint8Array, open: (name: string, had: number) => Promise<OpenReply>) {
     this.#boot = boot;
     this.#secret = secret;
     for (const name of boot.names) {
-      if (name !== boot.name) this.links.set(name, new Link(name, { waitMs: boot.linkWaitMs, callTimeoutMs: boot.callTimeoutMs }));
+      if (name === boot.name) continue;
+      const options = { waitMs: boot.linkWaitMs, callTimeoutMs: boot.callTimeoutMs, open: (had: number) => open(name, had) };
+      this.links.set(name, new Link(name, options));
     }
   }
 
@@ -50,48 +53,33 @@ export class PeerTable {
     return (server.address() as { port: number }).port;
   }
 
-  /** A port for peer `name` arrived from the coordinator (with the pair's rings, if it uses shared memory). */
-  adoptPort(name: string, incarnation: number, port: MessagePort, shm?: ShmEnd): void {
+  /** The port of pair `pair` with peer `name` arrived from the coordinator (with the pair's rings, if it uses shared memory). */
+  adoptPort(name: string, incarnation: number, pair: number, port: MessagePort, shm?: ShmEnd): void {
     if (!this.links.has(name)) {
       port.close();
       return;
     }
-    this.#bind(name, incarnation, createThreadTransport(port, shm));
+    this.#bind(name, incarnation, pair, createThreadTransport(port, shm));
   }
 
-  /**
-   * Connects (or waits to be connected) to each planned peer; resolves when every one is bound or known
-   * to have ended meanwhile (the coordinator says so): that peer's own restart wires it again.
-   */
-  async connect(plans: PeerPlan[]): Promise<void> {
-    await Promise.all(
-      plans.map(async (plan) => {
-        const link = this.links.get(plan.name);
-        if (!link) throw new TypeError(`Unknown peer "${plan.name}" in the connect plan`);
-        if (plan.via === 'dial') {
-          try {
-            await this.#dial(plan.name, plan.host, plan.port, plan.incarnation);
-          } catch (error) {
-            // Refused or cut off: if the peer died, the coordinator's word comes within moments.
-            if (await this.#endsWithin(link, plan.incarnation, this.#boot.handshakeTimeoutMs)) return;
-            throw error;
-          }
-        }
-        await link.whenBound(plan.incarnation);
-      }),
-    );
-  }
-
-  /** Whether the coordinator says, within `ms`, that `incarnation` of the link's peer has ended. */
-  async #endsWithin(link: Link, incarnation: number, ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<true>((resolve) => (timer = setTimeout(resolve, ms, true)));
-    try {
-      // whenBound is false once the incarnation ended; a bind (true) or the deadline means it did not.
-      return !(await Promise.race([link.whenBound(incarnation), deadline]));
-    } finally {
-      clearTimeout(timer);
-    }
+  /** The coordinator's word: dial a peer's listener and bind the connection. Rejects if it cannot. */
+  async dial({ name, incarnation, host, port, pair }: DialPlan): Promise<void> {
+    if (!this.links.has(name)) throw new TypeError(`Unknown peer "${name}" in a dial plan`);
+    const transport = await dialTcp({
+      host,
+      port,
+      secret: this.#secret,
+      from: this.#boot.name,
+      to: name,
+      incarnation: this.#boot.incarnation,
+      pair,
+      // The accepting side enforces the handshake deadline. Were this side to give up on its own, it could
+      // abandon a connection the peer has just bound, and the peer's calls on it would fail for nothing.
+      handshakeTimeoutMs: Math.max(this.#boot.handshakeTimeoutMs, this.#boot.linkWaitMs),
+      maxFrameBytes: this.#boot.channel.maxFrameBytes,
+      onSocket: (socket) => this.#track(socket),
+    });
+    this.#bind(name, incarnation, pair, transport);
   }
 
   /**
@@ -99,9 +87,7 @@ export class PeerTable {
    * otherwise the peer is gone for good and its link fails every call at once from now on.
    */
   peerExited(name: string, incarnation: number, restarting: boolean, error: WorkerDiedError): void {
-    const link = this.links.get(name);
-    if (restarting) link?.peerExited(incarnation, error);
-    else link?.destroy(error);
+    this.links.get(name)?.peerExited(incarnation, error, restarting);
   }
 
   /** Closes every peer channel (flushing what is queued) and the listener. */
@@ -114,34 +100,16 @@ export class PeerTable {
     for (const socket of this.#sockets) socket.destroy();
   }
 
-  async #dial(name: string, host: string, port: number, peerIncarnation: number): Promise<void> {
-    const socket = netConnect({ host, port, noDelay: true });
-    this.#track(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const { leftover } = await dialHandshake(socket, {
-      secret: this.#secret,
-      from: this.#boot.name,
-      to: name,
-      incarnation: this.#boot.incarnation,
-      timeoutMs: this.#boot.handshakeTimeoutMs,
-    });
-    this.#bind(name, peerIncarnation, new TcpTransport(socket, { maxFrameBytes: this.#boot.channel.maxFrameBytes, leftover }));
-  }
-
   #accept(socket: Socket): void {
     this.#track(socket);
-    acceptHandshake(socket, {
+    acceptTcp(socket, {
       secret: this.#secret,
       self: this.#boot.name,
       accept: (peer) => this.links.has(peer),
-      timeoutMs: this.#boot.handshakeTimeoutMs,
+      handshakeTimeoutMs: this.#boot.handshakeTimeoutMs,
+      maxFrameBytes: this.#boot.channel.maxFrameBytes,
     }).then(
-      ({ peer, incarnation, leftover }) => {
-        this.#bind(peer, incarnation, new TcpTransport(socket, { maxFrameBytes: this.#boot.channel.maxFrameBytes, leftover }));
-      },
+      ({ peer, incarnation, pair, transport }) => this.#bind(peer, incarnation, pair, transport),
       // A failed or silent handshake only drops that connection; nothing else notices.
       () => socket.destroy(),
     );
@@ -153,7 +121,7 @@ export class PeerTable {
     socket.once('close', () => this.#sockets.delete(socket));
   }
 
-  #bind(name: string, incarnation: number, transport: Transport): void {
+  #bind(name: string, incarnation: number, pair: number, transport: Transport): void {
     // Declared first: a transport that is already closed reports it while the endpoint is being built.
     let endpoint: Endpoint | undefined;
     const channel = new Channel(transport, {
@@ -170,6 +138,6 @@ export class PeerTable {
       serial: this.#boot.serial,
       callTimeoutMs: this.#boot.callTimeoutMs,
     });
-    this.links.get(name)!.bind(endpoint, incarnation);
+    this.links.get(name)!.bind(endpoint, incarnation, pair);
   }
 }

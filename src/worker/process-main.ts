@@ -4,12 +4,12 @@
  * a TCP connection to the coordinator. When the IPC channel disconnects, the coordinator is gone (even
  * SIGKILLed): the process exits at once, so no worker outlives its cluster.
  */
-import { connect } from 'node:net';
 import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { dialHandshake } from '../transport/tcp-handshake.js';
-import { TcpTransport } from '../transport/tcp.js';
+import { ProtocolError } from '../errors.js';
+import { dialTcp } from '../transport/tcp-auth.js';
+import type { TcpTransport } from '../transport/tcp.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ProcessBootMessage {
@@ -34,21 +34,9 @@ export function runProcess(): void {
 
 async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
-  const socket = connect({ host: boot.coordinatorHost!, port: boot.coordinatorPort!, noDelay: true });
-  socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('close', () => reject(new Error('Could not reach the coordinator')));
-  });
   const secretBytes = new Uint8Array(secret);
-  const { leftover } = await dialHandshake(socket, {
-    secret: secretBytes,
-    from: boot.name,
-    to: COORDINATOR,
-    incarnation: boot.incarnation,
-    timeoutMs: boot.handshakeTimeoutMs,
-  });
-  new WorkerRuntime(boot, secretBytes, new TcpTransport(socket, { maxFrameBytes: boot.channel.maxFrameBytes, leftover }), {
+  const control = await connectControl(boot, secretBytes);
+  new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
     onClose: () => {
       // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.
@@ -57,3 +45,35 @@ async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
     },
   });
 }
+
+/**
+ * The control connection to the coordinator. A machine starved by many workers starting at once can make
+ * one handshake miss the coordinator's deadline (`handshakeTimeoutMs`): that attempt is dropped, as any
+ * slow peer is, and this side tries again — each attempt must still prove the secret within the deadline
+ * — for as long as the start may take. This side waits for the coordinator's answer that long too: had it
+ * a deadline of its own, it could give up on a connection the coordinator has just taken as this worker's.
+ */
+async function connectControl(boot: Bootstrap, secret: Uint8Array): Promise<TcpTransport> {
+  const giveUpAt = performance.now() + boot.linkWaitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dialTcp({
+        host: boot.coordinatorHost!,
+        port: boot.coordinatorPort!,
+        secret,
+        from: boot.name,
+        to: COORDINATOR,
+        incarnation: boot.incarnation,
+        handshakeTimeoutMs: Math.max(boot.handshakeTimeoutMs, giveUpAt - performance.now()),
+        maxFrameBytes: boot.channel.maxFrameBytes,
+      });
+    } catch (error) {
+      const pauseMs = Math.min(RETRY_PAUSE_MS * attempt, MAX_RETRY_PAUSE_MS);
+      if (!(error instanceof ProtocolError) || performance.now() + pauseMs > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
+const RETRY_PAUSE_MS = 50;
+const MAX_RETRY_PAUSE_MS = 500;

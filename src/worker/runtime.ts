@@ -3,14 +3,25 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, WorkerDiedError, type DeathReason } from '../errors.js';
-import { COORDINATOR, System, type Bootstrap, type PeerExit, type PeerPlan, type StartResult } from '../protocol/control.js';
+import { ClusterClosedError } from '../errors.js';
+import {
+  type Bootstrap,
+  COORDINATOR,
+  type DialPlan,
+  type OpenReply,
+  type PeerExit,
+  type StartResult,
+  type StatsAnswer,
+  System,
+} from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
+import { peerExitError } from '../rpc/link.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
+import { readProcessHealth } from './process-health.js';
 
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
@@ -31,7 +42,10 @@ export class WorkerRuntime {
   constructor(boot: Bootstrap, secret: Uint8Array, controlTransport: Transport, hooks: RuntimeHooks) {
     this.#boot = boot;
     this.#hooks = hooks;
-    this.peers = new PeerTable(boot, secret);
+    // Asked on a peer's first use; the coordinator answers once the channel is open or on its way.
+    const open = (name: string, had: number) =>
+      this.control.call(System.open, [name, had], { timeoutMs: boot.linkWaitMs }) as Promise<OpenReply>;
+    this.peers = new PeerTable(boot, secret, open);
     const channel = new Channel(controlTransport, {
       ...boot.channel,
       closeError: () => new ClusterClosedError('The coordinator is gone'),
@@ -43,10 +57,13 @@ export class WorkerRuntime {
       serial: boot.serial,
       system: {
         [System.start]: () => this.#start(),
-        [System.connect]: (plans: PeerPlan[]) => this.peers.connect(plans),
+        [System.connect]: (plan: DialPlan) => this.peers.dial(plan),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
         [System.shutdown]: () => this.#close('shutdown'),
-        [System.stats]: () => [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+        [System.stats]: (): StatsAnswer => ({
+          peers: [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
+          process: readProcessHealth(),
+        }),
       },
     });
     this.control.onClose(() => this.#close('coordinator-lost'));
@@ -103,10 +120,7 @@ export class WorkerRuntime {
   }
 
   #peerExit(exit: PeerExit): void {
-    const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker: exit.name, reason: exit.reason as DeathReason };
-    if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
-    if (exit.signal !== undefined) info.signal = exit.signal;
-    this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, new WorkerDiedError(info));
+    this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, peerExitError(exit));
     if (!exit.silent) this.#context?.emit('peer-exit', exit);
   }
 

@@ -27,7 +27,9 @@ export function runThread(): void {
     },
   });
   const onHandoff = (message: PortHandoff): void => {
-    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.port, message.shm);
+    if (message?.convoy === 'peer-port') {
+      runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port, message.shm);
+    }
   };
   parentPort!.on('message', onHandoff);
 }

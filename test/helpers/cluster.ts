@@ -13,10 +13,10 @@ import {
   type WorkerExitEvent,
 } from '../../src/index.js';
 
-import { DeadlineError, withDeadline as within } from './deadline.js';
+import { DeadlineError, handled, withDeadline as within } from './deadline.js';
 
 /** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
-export { DeadlineError, within };
+export { DeadlineError, handled, within };
 
 /**
  * How threads' channels travel, for the suites that run over each: the MessagePort alone, or

@@ -1,7 +1,7 @@
 /**
  * One death scenario, run the same way for every cause: a victim `v` and a peer `w` in a fresh cluster;
  * calls in flight to `v` from the coordinator and from `w`; then `v` dies; then every promise the
- * contract makes about death is checked (DESIGN.md, Semantics 5).
+ * contract makes about death is checked (docs/semantics.md §5).
  */
 import type { ExecutionContext } from 'ava';
 import { WorkerDiedError, type Cluster, type ClusterOptions, type DeathReason, type Remote } from '../../src/index.js';

@@ -1,5 +1,5 @@
 /**
- * "A leaked worker or socket is a failure" (STYLE "Tests"): after every test of a file has torn down,
+ * "A leaked worker or socket is a failure" : after every test of a file has torn down,
  * no socket, server, port or timer may be left open.
  */
 import type { TestFn } from 'ava';

@@ -13,10 +13,12 @@ import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
 import { ShmTransport, createShmPair } from '../../src/transport/shm.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
-import type { Transport } from '../../src/transport/transport.js';
+import type { FrameData, Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
+import { connectHub } from './nats-hub.js';
+import { type NatsServerOptions, startNatsServer } from './nats-server.js';
 
-export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'shm'] as const;
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'nats', 'shm'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 const CLOSE_DEADLINE_MS = 5000;
@@ -150,6 +152,10 @@ export interface TransportPairOptions {
   rechunk?: () => number;
   /** Shared memory only: the record area of each ring. */
   ringBytes?: number;
+  /** Memory only: frames a receiver takes per macrotask (see MemoryTransportOptions). */
+  framesPerTurn?: number;
+  /** NATS only: how the test's own nats-server is configured (e.g. a small `maxPayloadBytes`). */
+  natsServer?: NatsServerOptions;
 }
 
 /** Rings of the `shm` kind: small, so that suites wrap them and fill them. */
@@ -164,7 +170,7 @@ export async function createTransportPair(
   let pair: [Transport, Transport];
   switch (kind) {
     case 'memory':
-      pair = createMemoryTransportPair();
+      pair = createMemoryTransportPair(options.framesPerTurn === undefined ? undefined : { framesPerTurn: options.framesPerTurn });
       break;
     case 'port': {
       const { port1, port2 } = new MessageChannel();
@@ -185,6 +191,18 @@ export async function createTransportPair(
       const { client, server } = options.rechunk ? await connectSocketsViaProxy(t, options.rechunk) : await connectSockets(t);
       const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
       pair = [new TcpTransport(client, { maxFrameBytes }), new TcpTransport(server, { maxFrameBytes })];
+      break;
+    }
+    case 'nats': {
+      // Two connections, as two hosts would have, to a server of the test's own.
+      const server = await startNatsServer(t, options.natsServer);
+      const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
+      const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
+      const a = hubA.open('a', 'b', { maxFrameBytes });
+      const b = hubB.open('b', 'a', { maxFrameBytes });
+      pair = [a, b];
+      // Connected, as the other kinds' pairs are: each side knows the other is bound.
+      await withDeadline(Promise.all([a.opened, b.opened]), CLOSE_DEADLINE_MS, 'NATS transports open');
       break;
     }
   }
@@ -245,4 +263,9 @@ export async function createPair(t: ExecutionContext, kind: TransportKind, confi
 /** Resolves with the error `endpoint` closed with, within `ms`. */
 export function endpointClosed(endpoint: Endpoint, ms = CLOSE_DEADLINE_MS): Promise<Error> {
   return withDeadline(new Promise<Error>((resolve) => endpoint.onClose(resolve)), ms, 'endpoint close');
+}
+
+/** A copy of a frame's bytes, whichever form the transport handed it in (bytes or a binary string). */
+export function frameBytes(data: FrameData): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'latin1') : data.slice();
 }

@@ -1,0 +1,73 @@
+// What the always-on caller latency costs per call: CPU time of pipelined calls between two endpoints
+// in one thread (a memory transport: no I/O, no other thread, so the figure is the code's own): the
+// sampling as it runs, no call ever timed, and (for comparison) every call timed, in alternating windows;
+// medians of the per-round ratios against "never".
+//
+//   node --import tsx bench/latency-sampling-cost.ts [--rounds 20] [--calls 200000]
+import { parseArgs } from 'node:util';
+import { Channel, Endpoint, createMemoryTransportPair } from '../src/internals.js';
+
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '20' }, calls: { type: 'string', default: '200000' } },
+});
+const rounds = Number(args.rounds);
+const calls = Number(args.calls);
+const INFLIGHT = 1000;
+/** A mask no call id reaches: nothing is timed. */
+const NEVER = 2 ** 30 - 1;
+
+function open() {
+  const [x, y] = createMemoryTransportPair();
+  const caller = new Endpoint(new Channel(x), { peerName: 'callee' });
+  new Endpoint(new Channel(y), { api: { inc: (n: number) => n + 1 } });
+  return caller;
+}
+
+/** CPU µs per call for `calls` pipelined calls. */
+function run(caller: Endpoint): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const cpu = process.cpuUsage();
+    let issued = 0;
+    let done = 0;
+    const issue = (): void => {
+      issued++;
+      caller.call('inc', [issued]).then(() => {
+        if (++done === calls) {
+          const used = process.cpuUsage(cpu);
+          resolve((used.user + used.system) / calls);
+        } else if (issued < calls) issue();
+      }, reject);
+    };
+    for (let i = 0; i < INFLIGHT; i++) issue();
+  });
+}
+
+type Arm = 'sampled' | 'never' | 'every';
+const arms: Record<Arm, Endpoint> = { sampled: open(), never: open(), every: open() };
+arms.never.latency.mask = NEVER;
+// Every call timed: the adaptation is undone after each timed call.
+const every = arms.every.latency;
+const record = every.record.bind(every);
+every.record = (method, startedAt, lastId) => {
+  record(method, startedAt, lastId);
+  every.mask = 0;
+};
+for (let i = 0; i < 3; i++) for (const arm of Object.values(arms)) await run(arm);
+const cost: Record<Arm, number[]> = { sampled: [], never: [], every: [] };
+const ratios: Record<'sampled' | 'every', number[]> = { sampled: [], every: [] };
+for (let round = 0; round < rounds; round++) {
+  const order: Arm[] = round % 2 === 0 ? ['sampled', 'never', 'every'] : ['every', 'never', 'sampled'];
+  const got: Partial<Record<Arm, number>> = {};
+  for (const arm of order) got[arm] = await run(arms[arm]);
+  for (const arm of order) cost[arm].push(got[arm]!);
+  ratios.sampled.push(got.sampled! / got.never!);
+  ratios.every.push(got.every! / got.never!);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const list = (xs: number[]) => xs.map((r) => r.toFixed(2)).join(' ');
+console.log(`${rounds} rounds of ${calls} pipelined calls (${INFLIGHT} in flight), CPU µs per call`);
+console.log(
+  `  never timed ${median(cost.never).toFixed(3)}   sampled ${median(cost.sampled).toFixed(3)} (mask now ${arms.sampled.latency.mask})   every call timed ${median(cost.every).toFixed(3)}`,
+);
+console.log(`  paired sampled/never: median ${median(ratios.sampled).toFixed(3)}  (${list(ratios.sampled)})`);
+console.log(`  paired every/never:   median ${median(ratios.every).toFixed(3)}  (${list(ratios.every)})`);

@@ -1,0 +1,200 @@
+// Calls and notifies per pair, each against its strongest raw floor and the RPC libraries, interleaved.
+//   coord-thread, coord-process     the coordinator calls a worker; the raw baselines are called from here too
+//   thread-thread, process-process  a worker calls its peer over their direct channel, timed in the calling
+//                                   worker; the raw baselines run between two peer hosts of the same kinds,
+//                                   timed in the calling host
+// One suite per pair: one convoy cluster and the raw hosts, all alive while its comparisons run.
+
+import type { Cluster, Remote } from '../../src/index.js';
+import { connect, connectHere, runOn, startHost, type Host } from '../baselines/peer-host.js';
+import type { PortProto, RawCaller } from '../baselines/raw-loops.mjs';
+import type { RunOptions } from '../harness.js';
+import type { Arm, Comparison, Suite } from '../interleave.js';
+import type { TargetSpec } from '../targets.js';
+import { INFLIGHT, notifyRate, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
+import { QUICK, callMany, convoy, flavorLabel, spec, start, type BenchApi, type Kind } from '../scenarios/common.js';
+
+interface Pair {
+  /** e.g. `thread-thread`. */
+  readonly id: string;
+  /** `↔` spelling for target names. */
+  readonly label: string;
+  readonly callee: Kind;
+  /** Undefined: the coordinator calls. */
+  readonly caller?: Kind;
+}
+
+const PAIRS: Pair[] = [
+  { id: 'coord-thread', label: 'coord↔thread', callee: 'thread' },
+  { id: 'thread-thread', label: 'thread↔thread', caller: 'thread', callee: 'thread' },
+  { id: 'coord-process', label: 'coord↔process', callee: 'process' },
+  { id: 'process-process', label: 'process↔process', caller: 'process', callee: 'process' },
+];
+
+/**
+ * Calls a new cluster makes before any window: in a freshly started worker V8 needs tens of thousands of
+ * calls (seconds, on a loaded 2-core machine) before convoy's path runs optimised.
+ */
+const WARM_CALLS = QUICK ? 10_000 : 50_000;
+
+/** The three convoy arms of a pair: pipelined calls, one call at a time, notifies. */
+async function convoyArms(pair: Pair, opts: RunOptions): Promise<{ arms: Record<'pipelined' | 'rtt' | 'notify', Arm>; cluster: Cluster }> {
+  const workers = pair.caller ? [spec('caller', pair.caller), spec('callee', pair.callee)] : [spec('callee', pair.callee)];
+  const cluster = await start(workers);
+  const callee: Remote<BenchApi> = cluster.worker<BenchApi>('callee');
+  const caller = pair.caller ? cluster.worker<BenchApi>('caller') : undefined;
+  await callMany(() => callee.inc(1), WARM_CALLS);
+  if (caller) for (let made = 0; made < WARM_CALLS; ) made += ((await caller.benchPeer('callee', 100, INFLIGHT)) * 100) / 1000;
+  const oneWay = convoy.notify<BenchApi>(callee);
+  const name = (mode: string) => `convoy/${pair.id}/${mode}`;
+  return {
+    cluster,
+    arms: {
+      pipelined: {
+        name: name('pipelined'),
+        unit: 'calls/s',
+        window: () =>
+          caller ? caller.benchPeer('callee', pipelineMs(opts), INFLIGHT) : pipelined(() => callee.inc(1), INFLIGHT, pipelineMs(opts)),
+      },
+      rtt: {
+        name: name('rtt'),
+        unit: 'µs',
+        window: () => (caller ? caller.pingPeer('callee', roundTripCount(opts)) : roundTrips(() => callee.inc(1), roundTripCount(opts))),
+      },
+      notify: {
+        name: name('notify'),
+        unit: 'calls/s',
+        window: () =>
+          caller
+            ? caller.benchNotify('callee', pipelineMs(opts), INFLIGHT)
+            : notifyRate(
+                () => oneWay.inc(1),
+                () => callee.get(),
+                INFLIGHT,
+                pipelineMs(opts),
+              ),
+      },
+    },
+  };
+}
+
+/** A raw protocol between the same kinds as the pair: `rtt` and `pipelined` arms timed by the caller. */
+interface RawLink {
+  rtt: Arm;
+  pipelined: Arm;
+  close(): void;
+}
+
+async function rawLink(pair: Pair, proto: PortProto, hosts: { caller?: Host; callee: Host }, opts: RunOptions): Promise<RawLink> {
+  const family = proto === 'birpc' || proto === 'comlink' ? proto : pair.callee === 'thread' ? 'port' : 'tcp';
+  const name = (mode: string) => `${family}/${pair.id}${family === proto ? '' : `/${proto}`}/${mode}`;
+  let here: { caller: RawCaller; close(): void } | undefined;
+  let rtt: () => Promise<unknown>;
+  let tput: () => Promise<number>;
+  if (hosts.caller) {
+    const conn = `${proto}`;
+    await connect(hosts.caller, hosts.callee, conn, proto);
+    const from = hosts.caller;
+    rtt = () => runOn(from, conn, 'rtt', roundTripCount(opts));
+    tput = () => runOn(from, conn, 'pipelined', pipelineMs(opts));
+  } else {
+    const h = await connectHere(hosts.callee, proto);
+    here = h;
+    rtt = () => h.caller.rtt(roundTripCount(opts));
+    tput = () => h.caller.pipelined(pipelineMs(opts));
+  }
+  return {
+    rtt: { name: name('rtt'), unit: 'µs', window: rtt as Arm['window'] },
+    pipelined: { name: name('pipelined'), unit: 'calls/s', window: tput },
+    close: () => here?.close(),
+  };
+}
+
+const ratio = (what: string, op: TargetSpec['op'], bound: number, metric?: string): TargetSpec => ({
+  what,
+  op,
+  bound,
+  ...(metric ? { metric } : {}),
+});
+
+function pairSuite(pair: Pair): Suite {
+  const threads = pair.callee === 'thread';
+  return {
+    name: `calls/${pair.id}`,
+    group: `calls ${pair.label} (convoy ${flavorLabel})`,
+    async open(opts) {
+      const closers: (() => Promise<void> | void)[] = [];
+      const close = async (): Promise<void> => {
+        for (const c of closers.reverse()) await c();
+      };
+      try {
+        const { arms: c, cluster } = await convoyArms(pair, opts);
+        closers.push(() => cluster.close());
+        const callee = await startHost(pair.callee);
+        closers.push(() => callee.close());
+        const hosts: { caller?: Host; callee: Host } = { callee };
+        if (pair.caller) {
+          const caller = await startHost(pair.caller);
+          closers.push(() => caller.close());
+          hosts.caller = caller;
+        }
+        const raw = async (proto: PortProto): Promise<RawLink> => {
+          const link = await rawLink(pair, proto, hosts, opts);
+          closers.push(() => link.close());
+          return link;
+        };
+        // The one-at-a-time floor: structured clone between threads, a msgpackr frame over TCP.
+        const floor = await raw(threads ? 'clone' : 'msgpackr');
+        const batched = await raw('records');
+        const L = pair.label;
+        const comparisons: Comparison[] = [
+          {
+            subject: c.rtt,
+            baseline: floor.rtt,
+            targets: [
+              ratio(
+                `${L} one at a time p50 ≤ ${threads ? 1.2 : 1.15}× raw ${threads ? 'port' : 'TCP'} ping-pong`,
+                '<=',
+                threads ? 1.2 : 1.15,
+                'p50',
+              ),
+              ratio(`${L} one at a time p99 ≤ 2× raw p99`, '<=', 2, 'p99'),
+            ],
+          },
+          {
+            subject: c.pipelined,
+            baseline: batched.pipelined,
+            targets: [ratio(`${L} pipelined ≥ 0.7× raw batched ${threads ? 'port' : 'TCP'} (records, overlapped)`, '>=', 0.7)],
+          },
+          { subject: c.notify, baseline: c.pipelined, targets: [ratio(`${L} notify ≥ 2× its pipelined calls`, '>=', 2)] },
+        ];
+        if (threads) {
+          const birpc = await raw('birpc');
+          const comlink = await raw('comlink');
+          comparisons.push(
+            { subject: c.rtt, baseline: birpc.rtt, targets: [ratio(`${L} one at a time p50 faster than birpc`, '<=', 1, 'p50')] },
+            { subject: c.pipelined, baseline: comlink.pipelined, targets: [ratio(`${L} pipelined ≥ 10× comlink`, '>=', 10)] },
+            { subject: c.pipelined, baseline: birpc.pipelined, targets: [ratio(`${L} pipelined ≥ 5× birpc`, '>=', 5)] },
+          );
+        }
+        if (pair.id === 'coord-thread' || pair.id === 'coord-process') {
+          // A vs A: the same arm as subject and baseline. The ratios must come out ~1 with a narrow spread,
+          // or the method (window length, warm-up, alternation) cannot separate the targets' margins.
+          const calib = (arm: Arm, metric?: string): Comparison => ({
+            subject: arm,
+            baseline: arm,
+            targets: [ratio(`calibration: ${arm.name}${metric ? ` ${metric}` : ''} A vs A`, '≈', 0.1, metric)],
+          });
+          comparisons.push(calib(c.rtt, 'p50'), calib(floor.rtt, 'p50'));
+          if (pair.id === 'coord-thread') comparisons.push(calib(c.pipelined));
+        }
+        return { comparisons, close };
+      } catch (e) {
+        await close();
+        throw e;
+      }
+    },
+  };
+}
+
+export const callSuites: Suite[] = PAIRS.map(pairSuite);

@@ -1,0 +1,106 @@
+/** What each `convoy` command runs: flags turned into options (validated before anything starts), then the run. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatReport, reportJson } from '../bank/report.js';
+import { runBank, type BankOptions } from '../bank/run.js';
+import { runCounter } from '../counter/run.js';
+import { runReplication } from '../replication/run.js';
+import { choiceFlag, numberFlag, UsageError, type Values } from './args.js';
+import { createProgress } from './progress.js';
+
+/** Exit status of a run that completed: 0 it passed its check, 1 it did not. */
+export type Verdict = 0 | 1;
+
+/** The bank's options from its flags; every flag is checked here, so a bad one fails before any worker starts. */
+export function bankOptions(values: Values): BankOptions {
+  const seconds = numberFlag(values, 'seconds', 10, { min: 1 });
+  const options: BankOptions = {
+    seconds,
+    shards: numberFlag(values, 'shards', 4, { min: 2 }),
+    tellers: numberFlag(values, 'tellers', 2, { min: 1 }),
+    accountsPerShard: numberFlag(values, 'accounts', 200, { min: 2 }),
+    concurrency: numberFlag(values, 'concurrency', 64, { min: 1 }),
+    kind: choiceFlag(values, 'kind', ['thread', 'process', 'mixed'] as const, 'mixed'),
+    chaosEveryMs: numberFlag(values, 'chaos-ms', 0),
+    lockPolicy: choiceFlag(values, 'lock-policy', ['wound-wait', 'no-wait'] as const, 'wound-wait'),
+    lockWaitTimeoutMs: numberFlag(values, 'lock-wait-ms', 250, { min: 1 }),
+    seed: numberFlag(values, 'seed', 1),
+  };
+  // A third of the way in: the run goes on long enough after it to see the restart and recovery.
+  if (values.crash) options.crashAtMs = (seconds * 1000) / 3;
+  if (values.dashboard) {
+    const port = values.port === undefined ? undefined : numberFlag(values, 'port', 0, { max: 65_535 });
+    options.dashboard = { ...(port === undefined ? {} : { port }), hold: values.hold === true };
+  } else if (values.port !== undefined || values.hold) {
+    throw new UsageError(`--${values.port !== undefined ? 'port' : 'hold'} goes with --dashboard`, 'bank');
+  }
+  const dataDir = values['data-dir'];
+  if (typeof dataDir === 'string') {
+    options.dataDir = resolve(dataDir);
+    if (existsSync(dataDir) && (!statSync(dataDir).isDirectory() || readdirSync(dataDir).length > 0)) {
+      throw new UsageError(`Expected --data-dir to be a new or empty directory (the bank starts from fresh logs), ${dataDir} is not`);
+    }
+  }
+  return options;
+}
+
+export async function bank(values: Values, json: boolean): Promise<Verdict> {
+  const options = bankOptions(values);
+  const progress = createProgress(options.seconds! * 1000, 'bank');
+  options.onProgress = (p) => progress.update(p.elapsedMs, { results: p.results, deaths: p.deaths });
+  let dashboardUrl: string | undefined;
+  options.onStart = (cluster) => {
+    dashboardUrl = cluster.dashboardUrl;
+    if (dashboardUrl) console.error(`convoy: dashboard at ${dashboardUrl}`);
+  };
+  let report: Awaited<ReturnType<typeof runBank>>;
+  try {
+    report = await runBank(options);
+  } finally {
+    progress.stop();
+  }
+  console.log(json ? reportJson(report) : formatReport(report));
+  if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
+  if (dashboardUrl && values.hold) {
+    console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
+  if (options.crashAtMs !== undefined && report.restarts === 0) {
+    console.error('convoy: --crash asked for a crash and a restart, and none happened');
+    return 1;
+  }
+  return report.verdict.ok ? 0 : 1;
+}
+
+export async function counter(values: Values, json: boolean): Promise<Verdict> {
+  const rounds = numberFlag(values, 'rounds', 10_000, { min: 2 });
+  const kind = choiceFlag(values, 'kind', ['thread', 'process'] as const, 'process');
+  const report = await runCounter({ rounds, kind });
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else {
+    const m = report.firstMismatch;
+    const where = m ? ` (call ${m.index}: A sent ${m.sent}, B saw ${m.seen})` : '';
+    console.log(
+      `counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}${where}, ${report.callsPerSecond} calls/s`,
+    );
+  }
+  return report.inOrder ? 0 : 1;
+}
+
+export async function replication(values: Values, json: boolean): Promise<Verdict> {
+  const writes = numberFlag(values, 'writes', 2000, { min: 1 });
+  const replicas = numberFlag(values, 'replicas', 2, { min: 1 });
+  const kind = choiceFlag(values, 'kind', ['thread', 'process'] as const, 'thread');
+  const results = await runReplication({ writes, replicas, kind });
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {
+    console.log('mode      writes  diverged replicas  out-of-order applies');
+    for (const r of results)
+      console.log(
+        `${r.mode.padEnd(9)} ${String(r.writes).padStart(6)}  ${String(r.divergedReplicas).padStart(17)}  ${String(r.outOfOrder).padStart(20)}`,
+      );
+  }
+  const ordered = results.find((r) => r.mode === 'ordered')!;
+  // The ordered path must never diverge; the pooled one is expected to.
+  return ordered.divergedReplicas === 0 && ordered.outOfOrder === 0 ? 0 : 1;
+}

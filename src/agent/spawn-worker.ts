@@ -1,0 +1,55 @@
+/**
+ * Starting a worker on the agent's host, as a thread of the agent or a process of its own, with the
+ * remote runtime (worker/nats-main.ts): the bootstrap, secret and NATS options go in workerData or over
+ * IPC. The user's module is resolved here, against the agent's working directory.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { fromSource, needsTsx, threadEntry } from '../cluster/paths.js';
+import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
+import type { Bootstrap } from '../protocol/control.js';
+import type { RemoteBootMessage, RemoteWorkerData } from '../worker/nats-main.js';
+import type { RemoteSpawn, RemoteWorkerNats } from './protocol.js';
+
+const remoteRuntime = new URL(`../worker/nats-main${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
+
+export interface LocalWorker {
+  readonly pid: number;
+  readonly threadId: number;
+  readonly exited: Promise<ExitInfo>;
+  kill(): void;
+}
+
+/** `module` as the coordinator's user wrote it (a path or a URL), as a file URL on this host. */
+export function resolveModule(module: string, cwd: string): string {
+  if (/^file:/.test(module)) return new URL(module).href;
+  return pathToFileURL(path.resolve(cwd, module)).href;
+}
+
+export function spawnWorker(boot: Bootstrap, spawn: RemoteSpawn, secret: Uint8Array, nats: RemoteWorkerNats): LocalWorker {
+  const data: RemoteWorkerData = { boot, secret, nats };
+  return spawn.kind === 'thread' ? spawnThread(data, spawn) : spawnProcess(data, spawn);
+}
+
+function spawnThread(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
+  const worker = new Worker(threadEntry, {
+    workerData: { convoy: data, convoyEntry: { runtime: remoteRuntime, tsx: needsTsx(data.boot.module) } },
+    env: spawn.env ? { ...process.env, ...spawn.env } : process.env,
+    argv: spawn.argv ?? [],
+    execArgv: spawn.execArgv ?? [],
+    ...(spawn.resourceLimits ? { resourceLimits: spawn.resourceLimits } : {}),
+  });
+  let error: Error | undefined;
+  worker.on('error', (e) => {
+    error = e;
+  });
+  const exited = new Promise<ExitInfo>((resolve) => {
+    worker.once('exit', (exitCode) => resolve({ exitCode, crashed: error !== undefined, ...(error ? { error } : {}) }));
+  });
+  return { pid: process.pid, threadId: worker.threadId, exited, kill: () => void worker.terminate() };
+}
+
+function spawnProcess(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
+  return forkWorker(spawn, remoteRuntime, needsTsx(data.boot.module), { convoy: 'remote-boot', ...data } satisfies RemoteBootMessage);
+}

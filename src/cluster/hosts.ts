@@ -1,0 +1,304 @@
+/**
+ * The coordinator's side of agents: one NATS connection (with the user's credentials), a session of
+ * its own, the challenge–response with each agent that announces itself, the hosts that are up, and
+ * heartbeats both ways. A host silent past `heartbeatTimeoutMs`, one whose agent leaves, and every host
+ * when this connection is lost, goes down: its workers count as exited at once (`RemoteChild`). Agents
+ * that come back are joined again.
+ *
+ * The session's worker transports share the connection through `hub`, scoped to this session.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { AgentRefusedError, HostDownError } from '../agent/errors.js';
+import {
+  AGENT_PROTOCOL_VERSION,
+  type Announce,
+  type Join,
+  type Joined,
+  type Refused,
+  type RemoteSpawn,
+  type ToCoordinator,
+  agentSubject,
+  announceSubject,
+  discoverSubject,
+  sessionScope,
+  sessionSubjects,
+} from '../agent/protocol.js';
+import { Sealer, joinProof, joinedProof, sameBytes } from '../agent/seal.js';
+import { readSecret } from '../agent/secret.js';
+import { Decoder, Encoder } from '../protocol/codec.js';
+import type { Bootstrap } from '../protocol/control.js';
+import { type NatsConnectOptions, connectNats } from '../transport/nats-connect.js';
+import { NatsHub } from '../transport/nats-hub.js';
+import { HostEntry, type HostInfo } from './host-entry.js';
+import type { RemoteChild } from './remote-child.js';
+
+/** `startCluster({ nats })`: where the agents are, and the secret they prove. */
+export interface NatsClusterOptions extends NatsConnectOptions {
+  /** A file holding the cluster secret (the same file the agents read). */
+  secretFile: string;
+  /** The cluster's name on the NATS server (`convoy agent --cluster`). @default 'convoy' */
+  cluster?: string;
+}
+
+export interface HostsHealth {
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface HostUpEvent {
+  name: string;
+  pid: number;
+}
+
+export interface HostDownEvent {
+  name: string;
+  reason: string;
+}
+
+export interface HostsEvents {
+  'host-up': [event: HostUpEvent];
+  'host-down': [event: HostDownEvent];
+  /** An agent and this coordinator did not accept each other (a wrong secret on one side). */
+  refused: [error: AgentRefusedError];
+}
+
+const NONCE_BYTES = 16;
+const MAX_PENDING_JOINS = 8;
+
+export class Hosts extends EventEmitter<HostsEvents> {
+  readonly cluster: string;
+  /** This coordinator's session: agents serve one at a time, and worker transports are scoped to it. */
+  readonly session = randomBytes(8).toString('hex');
+  readonly hub: NatsHub;
+  readonly #connection: NatsConnection;
+  readonly #secret: Uint8Array;
+  readonly #health: HostsHealth;
+  readonly #encoder = new Encoder();
+  readonly #decoder = new Decoder();
+  readonly #hosts = new Map<string, HostEntry>();
+  /**
+   * Joins sent and not answered, by host, then by our nonce (hex): the agent's nonce each answered.
+   * An agent announces itself until joined, so several joins may be out before the first answer.
+   */
+  readonly #joining = new Map<string, Map<string, Uint8Array>>();
+  /** Why an agent is not joining, for the error of someone waiting for it. */
+  readonly #refusals = new Map<string, AgentRefusedError>();
+  readonly #subscriptions: Subscription[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #lastTick = performance.now();
+  #closed = false;
+
+  /** Connects with the user's options, reads the secret file, and starts looking for agents. */
+  static async connect(options: NatsClusterOptions, health: HostsHealth): Promise<Hosts> {
+    const secret = await readSecret(options.secretFile);
+    const connection = await connectNats(options, 'convoy coordinator');
+    const hosts = new Hosts(connection, secret, options.cluster ?? 'convoy', health);
+    hosts.start();
+    return hosts;
+  }
+
+  constructor(connection: NatsConnection, secret: Uint8Array, cluster: string, health: HostsHealth) {
+    super();
+    this.#connection = connection;
+    this.#secret = secret;
+    this.cluster = cluster;
+    this.#health = health;
+    this.hub = new NatsHub(connection, { cluster: sessionScope(cluster, this.session) });
+  }
+
+  start(): void {
+    const on = (subject: string, handle: (message: Msg) => void): void => {
+      this.#subscriptions.push(
+        this.#connection.subscribe(subject, { callback: (error: NatsError | null, message: Msg) => error || handle(message) }),
+      );
+    };
+    on(announceSubject(this.cluster), (message) => this.#announced(message.data));
+    on(sessionSubjects(this.cluster, this.session), (message) => this.#receive(message));
+    this.#timer = setInterval(() => this.#tick(), this.#health.heartbeatIntervalMs).unref();
+    void this.#watchConnection();
+    this.#connection.publish(discoverSubject(this.cluster));
+  }
+
+  /** Every host that has joined this session, up or down. */
+  list(): HostInfo[] {
+    return [...this.#hosts.values()].map((host) => host.info());
+  }
+
+  isUp(name: string): boolean {
+    return this.#hosts.get(name)?.up ?? false;
+  }
+
+  /** Resolves once every host in `names` is up; rejects at a refusal, or after `timeoutMs`. */
+  waitFor(names: readonly string[], timeoutMs: number): Promise<void> {
+    const missing = (): string[] => names.filter((name) => !this.isUp(name));
+    if (missing().length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error): void => {
+        clearTimeout(timer);
+        this.off('host-up', check);
+        this.off('refused', refused);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = (): void => {
+        if (missing().length === 0) done();
+      };
+      const refused = (error: AgentRefusedError): void => {
+        if (names.includes(error.host)) done(error);
+      };
+      const timer = setTimeout(() => {
+        const [first] = missing();
+        const why = this.#refusals.get(first!)?.message ?? 'no agent of that name announced itself';
+        done(
+          new HostDownError(first!, `Host${missing().length > 1 ? 's' : ''} ${missing().join(', ')} not up within ${timeoutMs} ms: ${why}`),
+        );
+      }, timeoutMs);
+      this.on('host-up', check);
+      this.on('refused', refused);
+    });
+  }
+
+  /** Starts a worker on `host`'s agent. `boot.module` is resolved there, against the agent's `--cwd`. */
+  spawn(host: string, boot: Bootstrap, spawn: RemoteSpawn): Promise<RemoteChild> {
+    const entry = this.#hosts.get(host);
+    if (!entry) return Promise.reject(new HostDownError(host, `Host "${host}" has not joined the cluster`));
+    return entry.spawn(boot, spawn);
+  }
+
+  /** Says goodbye to every agent (they end our workers and wait for the next coordinator), then disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const host of this.#hosts.values()) {
+      if (host.up) host.send({ t: 'goodbye', reason: 'the cluster is closing' });
+      host.down('the cluster closed');
+    }
+    await this.hub.close();
+  }
+
+  #announced(bytes: Uint8Array): void {
+    const announce = this.#decode(bytes) as Partial<Announce> | undefined;
+    if (this.#closed || announce?.t !== 'announce' || typeof announce.host !== 'string' || !(announce.nonce instanceof Uint8Array)) return;
+    const known = this.#hosts.get(announce.host);
+    // An agent we count as up that announces itself idle has ended our session (it lost its connection).
+    if (known?.up && !announce.busy) this.#down(known, 'its agent left the session');
+    if (announce.busy || this.#hosts.get(announce.host)?.up) return;
+    const nonce = randomBytes(NONCE_BYTES);
+    const joins = this.#joining.get(announce.host) ?? new Map<string, Uint8Array>();
+    this.#joining.set(announce.host, joins);
+    // Bounded: an agent that never answers must not make this grow.
+    if (joins.size >= MAX_PENDING_JOINS) joins.delete(joins.keys().next().value!);
+    joins.set(Buffer.from(nonce).toString('hex'), announce.nonce);
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#health;
+    const join: Join = {
+      t: 'join',
+      v: AGENT_PROTOCOL_VERSION,
+      session: this.session,
+      nonce,
+      agentNonce: announce.nonce,
+      proof: joinProof(this.#secret, announce.host, this.session, announce.nonce, nonce),
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
+    };
+    this.#connection.publish(agentSubject(this.cluster, announce.host), this.#encoder.encode(join));
+  }
+
+  #receive(message: Msg): void {
+    if (this.#closed) return;
+    const decoded = this.#decode(message.data);
+    const host = this.#hosts.get(message.subject.slice(message.subject.lastIndexOf('.') + 1).replaceAll('~', '.'));
+    if (Array.isArray(decoded)) {
+      if (!host?.up) return;
+      let sealed: ToCoordinator;
+      try {
+        sealed = host.sealer.open<ToCoordinator>(message.data);
+      } catch {
+        return;
+      }
+      if (sealed.t === 'goodbye') this.#down(host, `its agent left: ${sealed.reason}`);
+      else host.receive(sealed);
+      return;
+    }
+    const reply = decoded as Partial<Joined> | Partial<Refused> | undefined;
+    if (reply?.t === 'joined') this.#joined(reply as Joined);
+    else if (reply?.t === 'refused' && typeof reply.host === 'string')
+      this.#refused(reply.host, `agent "${reply.host}" refused this coordinator: ${String(reply.reason)}`);
+  }
+
+  #joined(joined: Joined): void {
+    const nonce = joined.nonce;
+    const agentNonce = nonce instanceof Uint8Array ? this.#joining.get(joined.host)?.get(Buffer.from(nonce).toString('hex')) : undefined;
+    if (!agentNonce || this.#hosts.get(joined.host)?.up) return;
+    this.#joining.delete(joined.host);
+    if (!sameBytes(joined.proof, joinedProof(this.#secret, joined.host, this.session, nonce, agentNonce))) {
+      const reason = `agent "${joined.host}" failed to prove the cluster secret (is the secret file the same on both?)`;
+      const refused: Refused = { t: 'refused', host: joined.host, session: this.session, reason };
+      this.#connection.publish(agentSubject(this.cluster, joined.host), this.#encoder.encode(refused));
+      this.#refused(joined.host, reason);
+      return;
+    }
+    const sealer = new Sealer(this.#secret, 'coordinator', joined.host, this.session, nonce, agentNonce);
+    const subject = agentSubject(this.cluster, joined.host);
+    const host = new HostEntry(
+      joined.host,
+      Number(joined.pid),
+      sealer,
+      (bytes) => this.#connection.isClosed() || this.#connection.publish(subject, bytes),
+    );
+    this.#hosts.set(joined.host, host);
+    this.#refusals.delete(joined.host);
+    this.emit('host-up', { name: host.name, pid: host.pid });
+  }
+
+  #refused(host: string, reason: string): void {
+    const error = new AgentRefusedError(host, reason);
+    this.#refusals.set(host, error);
+    this.emit('refused', error);
+  }
+
+  #down(host: HostEntry, reason: string): void {
+    if (host.down(reason)) this.emit('host-down', { name: host.name, reason });
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#health;
+    // A late tick means this process was stalled: the agents' beats may be waiting unread.
+    const stalled = now - this.#lastTick > heartbeatIntervalMs * 2;
+    this.#lastTick = now;
+    for (const host of this.#hosts.values()) {
+      if (!host.up) continue;
+      if (stalled) host.lastHeard = Math.max(host.lastHeard, now - heartbeatIntervalMs);
+      else if (now - host.lastHeard > heartbeatTimeoutMs) {
+        // Told, in case it is only slow: when it reads this it ends our workers and waits for the next.
+        host.send({ t: 'goodbye', reason: `silent for ${heartbeatTimeoutMs} ms` });
+        this.#down(host, `its agent was silent for ${heartbeatTimeoutMs} ms`);
+        continue;
+      }
+      host.send({ t: 'beat' });
+    }
+  }
+
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.#connection.status()) {
+      if (status.type === Events.Disconnect) {
+        for (const host of this.#hosts.values()) this.#down(host, 'the coordinator lost its NATS connection');
+      } else if (status.type === Events.Reconnect) {
+        // Agents whose own connection held still serve the old session: end it, then join them anew.
+        for (const host of this.#hosts.values()) host.send({ t: 'goodbye', reason: 'the coordinator lost its NATS connection' });
+        this.#connection.publish(discoverSubject(this.cluster));
+      }
+    }
+  }
+
+  #decode(bytes: Uint8Array): unknown {
+    try {
+      return this.#decoder.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+}

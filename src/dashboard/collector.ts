@@ -1,0 +1,206 @@
+/**
+ * Turns `cluster.stats()` readings into what the dashboard shows: rates per channel and worker, cluster
+ * totals, a bounded history, fault events, and the totals /metrics exports. It reads only when asked (a
+ * page streaming, a snapshot, a scrape): a cluster nobody watches pays nothing. Concurrent askers share
+ * one reading.
+ */
+import { hostname } from 'node:os';
+import type { EventLog } from '../cluster/event-log.js';
+import type { ClusterStats } from '../cluster/stats.js';
+import { readProcessHealth } from '../worker/process-health.js';
+import { COORDINATOR, pairKey, readChannels, type ChannelReading } from './channels.js';
+import { LatencyBook } from './latency-book.js';
+import { SNAPSHOT_VERSION, type DashboardSnapshot, type HistoryPoint, type PairRow, type WorkerRow } from './snapshot.js';
+
+/** What the dashboard watches: a cluster's stats and its event log. */
+export interface DashboardSource {
+  stats(): Promise<ClusterStats>;
+  readonly events: EventLog;
+}
+
+/** One reading: the snapshot without the parts that depend on the reader (events seen, history, pace). */
+export type Reading = Omit<DashboardSnapshot, 'events' | 'history' | 'refreshMs'>;
+
+/** Monotonic totals of one direction since the dashboard first read it, across restarts. */
+export interface PairTotals {
+  from: string;
+  to: string;
+  calls: number;
+  notifies: number;
+  faults: number;
+  bytes: number;
+}
+
+const COUNTERS = ['calls', 'notifies', 'faults', 'bytes'] as const;
+
+export class Collector {
+  readonly #source: DashboardSource;
+  readonly #historyMs: number;
+  readonly #host = hostname();
+  readonly latency = new LatencyBook();
+  readonly pairTotals = new Map<string, PairTotals>();
+  readonly #previous = new Map<string, ChannelReading>();
+  readonly #history: HistoryPoint[] = [];
+  #latest: Reading | undefined;
+  #reading: Promise<Reading> | undefined;
+  #lastDeathSeq = 0;
+  #closed = false;
+
+  constructor(source: DashboardSource, historyMs: number) {
+    this.#source = source;
+    this.#historyMs = historyMs;
+  }
+
+  get latest(): Reading | undefined {
+    return this.#latest;
+  }
+
+  get history(): HistoryPoint[] {
+    return this.#history;
+  }
+
+  get events(): EventLog {
+    return this.#source.events;
+  }
+
+  /** The latest reading if it is younger than `maxAgeMs` (or the cluster has closed), else a new one. */
+  read(maxAgeMs = 0): Promise<Reading> {
+    const latest = this.#latest;
+    if (latest && (this.#closed || Date.now() - latest.at < maxAgeMs)) return Promise.resolve(latest);
+    this.#reading ??= this.#take().finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
+  }
+
+  /** The cluster has closed: the latest reading stays as its last state. */
+  freeze(): void {
+    this.#closed = true;
+    if (this.#latest) this.#latest = { ...this.#latest, closed: true };
+  }
+
+  async #take(): Promise<Reading> {
+    const stats = await this.#source.stats();
+    if (this.#closed && this.#latest) return this.#latest;
+    const coordinator = readProcessHealth();
+    const at = Date.now();
+    const elapsedMs = this.#latest ? Math.max(1, at - this.#latest.at) : 0;
+    const asked = new Set(stats.workers.filter((w) => w.state === 'ready' && w.control).map((w) => w.name));
+    const channels = readChannels(stats);
+    const pairs = channels.map((channel) => this.#pairRow(channel, elapsedMs, asked.has(channel.to) && channel.from === COORDINATOR));
+    const open = new Set(channels.map((c) => pairKey(c.from, c.to)));
+    for (const key of this.#previous.keys()) if (!open.has(key)) this.#previous.delete(key);
+    this.latency.ingest(channels, elapsedMs);
+
+    const workers = stats.workers.map((w): WorkerRow => {
+      const from = pairs.filter((p) => p.from === w.name);
+      const to = pairs.filter((p) => p.to === w.name);
+      const sum = (rows: PairRow[], field: 'callsPerSec' | 'notifiesPerSec' | 'bytesPerSec' | 'inFlight' | 'queuedBytes') =>
+        rows.reduce((total, row) => total + (row[field] ?? 0), 0);
+      return {
+        name: w.name,
+        spec: w.spec,
+        kind: w.kind,
+        host: (w as { host?: string }).host ?? this.#host,
+        pid: w.pid,
+        threadId: w.threadId,
+        state: w.state,
+        incarnation: w.incarnation,
+        restarts: w.restarts,
+        answered: w.process !== undefined,
+        callsInPerSec: sum(to, 'callsPerSec'),
+        callsOutPerSec: sum(from, 'callsPerSec'),
+        notifiesInPerSec: sum(to, 'notifiesPerSec'),
+        notifiesOutPerSec: sum(from, 'notifiesPerSec'),
+        bytesPerSec: sum(from, 'bytesPerSec') + sum(to, 'bytesPerSec'),
+        inFlight: sum(from, 'inFlight'),
+        queuedBytes: sum(from, 'queuedBytes'),
+        eventLoopDelayMs: w.process?.eventLoopDelayMs ?? null,
+        heapUsedBytes: w.process?.heapUsedBytes ?? null,
+      };
+    });
+
+    const byState: Record<string, number> = { ready: 0, starting: 0, restarting: 0, dead: 0, closed: 0 };
+    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
+    const total = (field: 'callsPerSec' | 'notifiesPerSec' | 'bytesPerSec' | 'faultsPerSec') => pairs.reduce((t, p) => t + p[field], 0);
+    const log = this.#source.events;
+    const count = (tally: Iterable<number>) => [...tally].reduce((t, n) => t + n, 0);
+    const point: HistoryPoint = {
+      at,
+      callsPerSec: total('callsPerSec'),
+      notifiesPerSec: total('notifiesPerSec'),
+      bytesPerSec: total('bytesPerSec'),
+      faultsPerSec: total('faultsPerSec'),
+      deaths: log.since(this.#lastDeathSeq).filter((e) => e.type === 'exit').length,
+    };
+    this.#lastDeathSeq = log.lastSeq;
+    // The first reading has no rates: it is where they start from, not a point of the series.
+    if (elapsedMs > 0) this.#history.push(point);
+    while (this.#history.length > 0 && this.#history[0]!.at < at - this.#historyMs) this.#history.shift();
+
+    const reading: Reading = {
+      version: SNAPSHOT_VERSION,
+      at,
+      intervalMs: elapsedMs,
+      closed: this.#closed,
+      cluster: {
+        workers: byState,
+        callsPerSec: point.callsPerSec,
+        notifiesPerSec: point.notifiesPerSec,
+        bytesPerSec: point.bytesPerSec,
+        faultsPerSec: point.faultsPerSec,
+        faults: count([...this.pairTotals.values()].map((p) => p.faults)),
+        deaths: count([...log.deaths.values()].flatMap((byReason) => [...byReason.values()])),
+        restarts: count(log.restarts.values()),
+      },
+      coordinator: { eventLoopDelayMs: coordinator.eventLoopDelayMs, heapUsedBytes: coordinator.heapUsedBytes },
+      workers,
+      pairs,
+      latency: this.latency.rows(),
+    };
+    this.#latest = reading;
+    return reading;
+  }
+
+  /**
+   * One direction's rates since the reading before. `ownCall`: this reading asked the worker for its
+   * stats over this channel, a call the rates should not show.
+   */
+  #pairRow(channel: ChannelReading, elapsedMs: number, ownCall: boolean): PairRow {
+    const key = pairKey(channel.from, channel.to);
+    const previous = this.#previous.get(key);
+    // A new incarnation at either end is a new channel, counting from zero. The incarnation is counted up
+    // as a restart begins, while the old channel may still be read: a counter that went down says so too.
+    const continues = previous?.generation === channel.generation && COUNTERS.every((field) => previous[field] <= channel[field]);
+    const base = continues ? previous : undefined;
+    const delta = (field: (typeof COUNTERS)[number]) => channel[field] - (base?.[field] ?? 0);
+    const calls = Math.max(0, delta('calls') - (ownCall ? 1 : 0));
+    const notifies = delta('notifies');
+    const faults = delta('faults');
+    const bytes = delta('bytes');
+    this.#previous.set(key, channel);
+    let totals = this.pairTotals.get(key);
+    if (!totals) this.pairTotals.set(key, (totals = { from: channel.from, to: channel.to, calls: 0, notifies: 0, faults: 0, bytes: 0 }));
+    totals.calls += calls;
+    totals.notifies += notifies;
+    totals.faults += faults;
+    totals.bytes += bytes;
+    if (faults > 0 && elapsedMs > 0) this.#source.events.add({ type: 'fault', worker: channel.to, from: channel.from, count: faults });
+    const perSec = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0);
+    return {
+      from: channel.from,
+      to: channel.to,
+      callsPerSec: perSec(calls),
+      notifiesPerSec: perSec(notifies),
+      faultsPerSec: perSec(faults),
+      bytesPerSec: perSec(bytes),
+      calls: channel.calls,
+      notifies: channel.notifies,
+      faults: channel.faults,
+      bytes: channel.bytes,
+      inFlight: channel.inFlight,
+      queuedBytes: channel.queuedBytes,
+      waiting: channel.waiting,
+    };
+  }
+}

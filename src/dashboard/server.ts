@@ -1,0 +1,157 @@
+/**
+ * The dashboard's HTTP server (node:http): the page, `GET /api/snapshot`, `GET /events` (server-sent
+ * events) and `GET /metrics` (Prometheus). Read-only, no CORS, every request checked for the token; it
+ * binds 127.0.0.1 unless told otherwise.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import type { FilledDashboardOptions } from '../options.js';
+import { TokenCheck, randomToken } from './auth.js';
+import { Collector, type DashboardSource } from './collector.js';
+import { createMetrics } from './metrics.js';
+import type { DashboardSnapshot } from './snapshot.js';
+import { staticFiles } from './static-files.js';
+import { Viewers } from './viewers.js';
+
+/** A running dashboard: where to open it, and how to stop it. */
+export interface DashboardServer {
+  /** The page's address, with its token: `http://127.0.0.1:8787/?token=…`. */
+  readonly url: string;
+  /** Stops serving: open pages see the stream end. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How old a reading `/api/snapshot` and `/metrics` may reuse: a page streaming at 250 ms shares its readings. */
+const REUSE_READING_MS = 250;
+/** Events in a `/api/snapshot` answer. */
+const SNAPSHOT_EVENTS = 200;
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-store',
+  // uPlot sets inline styles on the elements it draws; nothing else is allowed in.
+  'Content-Security-Policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+};
+
+export class Dashboard implements DashboardServer {
+  readonly url: string;
+  readonly #server: Server;
+  readonly #options: FilledDashboardOptions;
+  readonly #tokens: TokenCheck;
+  readonly #collector: Collector;
+  readonly #viewers: Viewers;
+  readonly #metrics: Registry;
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: Server, source: DashboardSource, options: FilledDashboardOptions) {
+    this.#server = server;
+    this.#options = options;
+    const { port } = server.address() as AddressInfo;
+    this.#tokens = new TokenCheck(options.token ?? randomToken(), port);
+    this.#collector = new Collector(source, options.historyMs);
+    this.#viewers = new Viewers(this.#collector);
+    this.#metrics = createMetrics(this.#collector);
+    this.url = `http://${urlHost(options.host)}:${port}/?token=${encodeURIComponent(this.#tokens.token)}`;
+    server.on('request', (request, response) => void this.#handle(request, response));
+  }
+
+  /** Listens on the options' host and port (a free port if the default one is taken). */
+  static async start(source: DashboardSource, options: FilledDashboardOptions): Promise<Dashboard> {
+    const server = createServer();
+    try {
+      await listen(server, options.port, options.host);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.portIsDefault) throw error;
+      await listen(server, 0, options.host);
+    }
+    return new Dashboard(server, source, options);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#viewers.endAll();
+      const closed = once(this.#server, 'close');
+      this.#server.close();
+      this.#server.closeAllConnections();
+      await closed;
+    })();
+    return this.#closing;
+  }
+
+  /** The cluster has closed: keep its last state on show (`hold`) or stop serving. */
+  async clusterClosed(): Promise<void> {
+    if (!this.#options.hold) return this.close();
+    this.#collector.freeze();
+    await this.#viewers.clusterClosed();
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://dashboard');
+    const via = this.#tokens.check(request, url);
+    if (!via) return end(response, 401);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return end(response, 405);
+    }
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    if (via === 'query') response.setHeader('Set-Cookie', this.#tokens.setCookie);
+    try {
+      switch (url.pathname) {
+        case '/api/snapshot':
+          return send(response, 'application/json; charset=utf-8', JSON.stringify(await this.#snapshot()));
+        case '/events':
+          return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs));
+        case '/metrics':
+          await this.#collector.read(REUSE_READING_MS);
+          return send(response, this.#metrics.contentType, await this.#metrics.metrics());
+        default: {
+          const file = staticFiles().get(url.pathname === '/index.html' ? '/' : url.pathname);
+          if (!file) return end(response, 404);
+          return send(response, file.contentType, file.body);
+        }
+      }
+    } catch {
+      if (!response.headersSent) end(response, 500);
+      else response.destroy();
+    }
+  }
+
+  async #snapshot(): Promise<DashboardSnapshot> {
+    const reading = await this.#collector.read(REUSE_READING_MS);
+    const events = this.#collector.events.since(0, SNAPSHOT_EVENTS);
+    return { ...reading, refreshMs: this.#options.refreshMs, events, history: this.#collector.history };
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => reject(error);
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+}
+
+/** How the page's address names the host: the machine's name for a wildcard bind, brackets for IPv6. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return hostname();
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** An answer with nothing in it: a 401 tells nothing but "no". */
+function end(response: ServerResponse, status: number): void {
+  response.writeHead(status, { 'Content-Length': 0 });
+  response.end();
+}
+
+function send(response: ServerResponse, contentType: string, body: string | Buffer): void {
+  response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}

@@ -1,0 +1,127 @@
+/**
+ * `GET /events`: server-sent events, one `snapshot` message per reading at the pace each page asked for
+ * (`?intervalMs=`, 250–10000). One timer serves every open page, and only while one is open; a page that
+ * reads slower than it is sent to skips readings rather than piling them up in memory.
+ */
+import type { ServerResponse } from 'node:http';
+import { DASHBOARD_REFRESH_RANGE_MS } from '../options.js';
+import type { Collector, Reading } from './collector.js';
+import type { DashboardSnapshot } from './snapshot.js';
+
+/** Events a new page gets at once; later messages carry only what is new to it. */
+const FIRST_EVENTS = 200;
+/** How long the browser waits before reconnecting a dropped stream. */
+const RETRY_MS = 2000;
+
+interface Viewer {
+  readonly response: ServerResponse;
+  readonly intervalMs: number;
+  dueAt: number;
+  lastSeq: number;
+  blocked: boolean;
+  first: boolean;
+}
+
+export class Viewers {
+  readonly #collector: Collector;
+  readonly #viewers = new Set<Viewer>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #closed = false;
+
+  constructor(collector: Collector) {
+    this.#collector = collector;
+  }
+
+  get size(): number {
+    return this.#viewers.size;
+  }
+
+  /** The pace asked for in `?intervalMs=`, within range, or `fallbackMs`. */
+  static intervalOf(url: URL, fallbackMs: number): number {
+    const asked = Number(url.searchParams.get('intervalMs'));
+    if (!Number.isFinite(asked) || asked <= 0) return fallbackMs;
+    return Math.min(DASHBOARD_REFRESH_RANGE_MS.max, Math.max(DASHBOARD_REFRESH_RANGE_MS.min, Math.round(asked)));
+  }
+
+  add(response: ServerResponse, intervalMs: number): void {
+    response.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+    });
+    response.write(`retry: ${RETRY_MS}\n\n`);
+    const viewer: Viewer = { response, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
+    this.#viewers.add(viewer);
+    response.on('drain', () => {
+      viewer.blocked = false;
+    });
+    response.on('close', () => {
+      this.#viewers.delete(viewer);
+      if (this.#viewers.size === 0) this.#stop();
+    });
+    this.#schedule();
+  }
+
+  /** The cluster closed: every page gets its last state, marked closed, and the timer stops. */
+  async clusterClosed(): Promise<void> {
+    this.#closed = true;
+    this.#stop();
+    const reading = this.#collector.latest;
+    if (reading) for (const viewer of this.#viewers) this.#send(viewer, reading);
+  }
+
+  /** Ends every stream (the server is closing). */
+  endAll(): void {
+    this.#stop();
+    for (const viewer of this.#viewers) viewer.response.end();
+    this.#viewers.clear();
+  }
+
+  #stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#ticking || this.#viewers.size === 0) return;
+    this.#stop();
+    let dueAt = Number.POSITIVE_INFINITY;
+    for (const viewer of this.#viewers) dueAt = Math.min(dueAt, viewer.dueAt);
+    this.#timer = setTimeout(() => void this.#tick(), Math.max(0, dueAt - Date.now()));
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined;
+    this.#ticking = true;
+    try {
+      const now = Date.now();
+      const due = [...this.#viewers].filter((viewer) => viewer.dueAt <= now + 5);
+      if (due.length === 0) return;
+      // Half the fastest pace: two pages a little out of step share one reading.
+      const maxAgeMs = Math.min(...due.map((viewer) => viewer.intervalMs)) / 2;
+      const reading = await this.#collector.read(this.#closed ? Number.POSITIVE_INFINITY : maxAgeMs);
+      const sentAt = Date.now();
+      for (const viewer of due) {
+        if (!this.#viewers.has(viewer)) continue;
+        this.#send(viewer, reading);
+        viewer.dueAt = Math.max(viewer.dueAt + viewer.intervalMs, sentAt + viewer.intervalMs / 2);
+      }
+    } catch {
+      // A reading that failed (the cluster closing under it) is skipped; the next tick tries again.
+    } finally {
+      this.#ticking = false;
+      if (!this.#closed) this.#schedule();
+    }
+  }
+
+  #send(viewer: Viewer, reading: Reading): void {
+    if (viewer.blocked) return;
+    const events = this.#collector.events.since(viewer.lastSeq, viewer.first ? FIRST_EVENTS : undefined);
+    const message: DashboardSnapshot = { ...reading, refreshMs: viewer.intervalMs, events };
+    if (viewer.first) message.history = this.#collector.history;
+    viewer.first = false;
+    viewer.lastSeq = this.#collector.events.lastSeq;
+    viewer.blocked = !viewer.response.write(`event: snapshot\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+}

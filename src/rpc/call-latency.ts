@@ -1,0 +1,94 @@
+/**
+ * Call latency as the caller sees it, per method: from the call to its reply or fault, counted in
+ * log-spaced buckets (four per doubling, from 1 µs) that merge across channels and processes by adding.
+ *
+ * Timing every call would cost two clock reads per call, a large share of a pipelined call's budget, so
+ * calls are sampled: a call whose id has the low bits of `mask` clear is timed, and it counts for
+ * `mask + 1` calls. Every ADAPT_WINDOW_MS (judged when a timed call settles, from the ids issued since)
+ * the mask is set for the pace of calls: every call is timed below TIMED_PER_SECOND calls a second (a
+ * slow, one-at-a-time workload is measured completely), and about that many a second in a flood.
+ */
+
+/** Buckets per doubling of the latency: each bucket is 2^(1/4) ≈ 1.19 times as wide as the one before. */
+export const BUCKETS_PER_DOUBLING = 4;
+/** Bucket i holds latencies below 2^((i + 1) / 4) µs; the last also holds everything slower (≈ 268 s). */
+export const BUCKET_COUNT = 112;
+
+/** How often the sampling is judged, and how many calls a second it aims to time. */
+const ADAPT_WINDOW_MS = 50;
+const TIMED_PER_SECOND = 500;
+/** However fast calls come, at least one in 1024 is timed. */
+const MAX_MASK = 1023;
+
+/** The mask that times about TIMED_PER_SECOND of `callsPerSecond`. */
+function maskFor(callsPerSecond: number): number {
+  let mask = 0;
+  while (mask < MAX_MASK && callsPerSecond / (mask + 1) > TIMED_PER_SECOND) mask = mask * 2 + 1;
+  return mask;
+}
+
+/** The bucket of a latency in milliseconds. */
+export function bucketOf(ms: number): number {
+  const index = Math.floor(Math.log2(ms * 1000) * BUCKETS_PER_DOUBLING);
+  return index < 0 ? 0 : index >= BUCKET_COUNT ? BUCKET_COUNT - 1 : index;
+}
+
+/** The upper bound of bucket `index`, in milliseconds. */
+export function bucketUpperMs(index: number): number {
+  return 2 ** ((index + 1) / BUCKETS_PER_DOUBLING) / 1000;
+}
+
+/** One method's latency on one channel since the channel opened; `buckets` is sparse: [index, count, ...]. */
+export interface MethodLatency {
+  method: string;
+  /** Calls the timed ones stand for (each counts `mask + 1` as sampled). */
+  count: number;
+  sumMs: number;
+  buckets: number[];
+}
+
+interface MethodTally {
+  count: number;
+  sumMs: number;
+  readonly buckets: Float64Array;
+}
+
+export class CallLatency {
+  /** A call is timed when `(id & mask) === 0`. */
+  mask = 0;
+  #windowStart = 0;
+  #windowStartId = 0;
+  readonly #methods = new Map<string, MethodTally>();
+
+  /**
+   * Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now;
+   * `lastId` is the latest call id issued on the channel, which tells the pace of calls.
+   */
+  record(method: string, startedAt: number, lastId: number): void {
+    const now = performance.now();
+    const ms = now - startedAt;
+    const weight = this.mask + 1;
+    let tally = this.#methods.get(method);
+    if (!tally) this.#methods.set(method, (tally = { count: 0, sumMs: 0, buckets: new Float64Array(BUCKET_COUNT) }));
+    tally.count += weight;
+    tally.sumMs += ms * weight;
+    tally.buckets[bucketOf(ms)]! += weight;
+    const elapsedMs = now - this.#windowStart;
+    if (elapsedMs < ADAPT_WINDOW_MS) return;
+    this.mask = maskFor(((lastId - this.#windowStartId) * 1000) / elapsedMs);
+    this.#windowStart = now;
+    this.#windowStartId = lastId;
+  }
+
+  snapshot(): MethodLatency[] {
+    const out: MethodLatency[] = [];
+    for (const [method, tally] of this.#methods) {
+      const buckets: number[] = [];
+      tally.buckets.forEach((count, index) => {
+        if (count > 0) buckets.push(index, count);
+      });
+      out.push({ method, count: tally.count, sumMs: tally.sumMs, buckets });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Connecting to NATS with the user's credentials, the same way everywhere convoy does it (the
+ * coordinator, an agent, a remote worker): reconnect forever (an agent outlives server restarts), and
+ * no async stack traces (they cost a stack capture per request).
+ */
+import { connect, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
+
+/** How to reach the NATS server(s): passed through to the `nats` client as they are. */
+export interface NatsConnectOptions {
+  /** `nats://host:port`, or several (the client picks one and fails over to the others). */
+  servers: string | string[];
+  /** A token the server requires (`nats-server --auth`). */
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** TLS to the server: CA, client certificate and key (files or PEM text), as the `nats` client takes them. */
+  tls?: TlsOptions;
+}
+
+/** Between two tries to reach a lost server. Short: a cross-host call waits on it. */
+const RECONNECT_WAIT_MS = 250;
+
+/** The `nats` client options for `options`; `name` shows in the server's connection list. */
+export function natsClientOptions(options: NatsConnectOptions, name: string): ConnectionOptions {
+  const client: ConnectionOptions = {
+    servers: options.servers,
+    name,
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    // Failing over to another server of a cluster is the point of giving several.
+    noRandomize: false,
+  };
+  if (options.token !== undefined) client.token = options.token;
+  if (options.user !== undefined) client.user = options.user;
+  if (options.pass !== undefined) client.pass = options.pass;
+  if (options.tls !== undefined) client.tls = options.tls;
+  return client;
+}
+
+export function connectNats(options: NatsConnectOptions, name: string): Promise<NatsConnection> {
+  return connect(natsClientOptions(options, name));
+}
+
+/** How long a close waits for what was published last to reach the server. */
+const FLUSH_ON_CLOSE_MS = 1000;
+
+/**
+ * Closes `connection` after what was published last (resets, a goodbye) has reached the server: the
+ * client's close() drops what it has not written yet. Bounded, as a lost server never answers a flush.
+ */
+export async function closeNats(connection: NatsConnection): Promise<void> {
+  if (connection.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_ON_CLOSE_MS)));
+  await Promise.race([connection.flush().catch(() => undefined), bound]);
+  clearTimeout(timer);
+  await connection.close();
+}

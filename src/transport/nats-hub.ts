@@ -1,0 +1,173 @@
+/**
+ * One NATS connection shared by every NATS transport of a process (or thread): one subscription per
+ * transport, on the exact subject of its inbound direction (`convoy.<scope>.w.<local>.<remote>`: the
+ * client then dispatches by subscription id; one wildcard subscription per endpoint would make it decode
+ * each message's subject to find the transport); room in the connection's outbound buffer for all of them; and the connection's losses. When the connection drops, every transport breaks at once (frames may have
+ * been lost with the server, and the numbering could not tell a lost tail), and once it is back the
+ * peers of those transports are told with a reset.
+ */
+import { randomInt } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { ProtocolError } from '../errors.js';
+import { closeNats } from './nats-connect.js';
+import { NatsTransport, type NatsTransportOptions } from './nats.js';
+import { WireKind, decodeWire, encodeWire, transportSubject } from './nats-wire.js';
+
+export interface NatsHubOptions {
+  /** The cluster's name: its subjects never meet another cluster's on the same server. */
+  cluster: string;
+  /** Bytes the connection may hold unsent before transports wait for room. @default 8388608 (8 MiB) */
+  maxPendingBytes?: number;
+}
+
+const DEFAULT_MAX_PENDING_BYTES = 8 << 20;
+/** The server's default, until its info arrives. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
+
+interface ClientInternals {
+  protocol?: { outbound?: { size(): number }; transport?: { socket?: Socket } };
+}
+
+export class NatsHub {
+  readonly connection: NatsConnection;
+  readonly cluster: string;
+  readonly #maxPendingBytes: number;
+  /** Transports by the subject their frames arrive on, with its subscription. */
+  readonly #routes = new Map<string, { transport: NatsTransport; subscription: Subscription }>();
+  readonly #waiting = new Set<NatsTransport>();
+  #wakeArmed = false;
+  /** Streams broken by a lost connection, whose peers hear a reset once it is back. */
+  #lost: { subject: string; stream: number }[] = [];
+  #stream = randomInt(1, 0xffff_ffff);
+  #closed = false;
+
+  constructor(connection: NatsConnection, options: NatsHubOptions) {
+    this.connection = connection;
+    this.cluster = options.cluster;
+    this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    void this.#watch();
+  }
+
+  /** The largest message the connected server takes (its `max_payload`). */
+  get maxPayloadBytes(): number {
+    return this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
+  /**
+   * A transport between endpoint `local` (served by this connection) and `remote`, which must open its
+   * own transport towards `local`; frames wait until both are bound.
+   */
+  open(local: string, remote: string, options: NatsTransportOptions): NatsTransport {
+    if (this.#closed || this.connection.isClosed()) throw new ProtocolError('The NATS connection is closed');
+    const inbound = transportSubject(this.cluster, local, remote);
+    if (this.#routes.has(inbound)) throw new Error(`A NATS transport from "${remote}" to "${local}" is already open`);
+    this.#stream = (this.#stream + 1) >>> 0 || 1;
+    const transport = new NatsTransport(this, {
+      local,
+      remote,
+      stream: this.#stream,
+      subject: transportSubject(this.cluster, remote, local),
+      ...options,
+    });
+    // Subscribed before its open is published: the server takes the two in that order.
+    const subscription = this.connection.subscribe(inbound, { callback: (error, message) => this.#receive(transport, error, message) });
+    this.#routes.set(inbound, { transport, subscription });
+    transport.announce();
+    return transport;
+  }
+
+  /** Publishes one message. */
+  publish(subject: string, data: Uint8Array): void {
+    this.connection.publish(subject, data);
+  }
+
+  /** Whether the connection's unsent bytes are under `maxPendingBytes`. */
+  hasRoom(): boolean {
+    return this.#pendingBytes() < this.#maxPendingBytes;
+  }
+
+  /** Calls `transport.pump()` once the connection has room again. */
+  waitForRoom(transport: NatsTransport): void {
+    this.#waiting.add(transport);
+    if (this.#wakeArmed) return;
+    this.#wakeArmed = true;
+    const socket = this.#socket();
+    // The client flushes its own buffer into the socket within a turn; past that, what is unsent is
+    // the socket's, and it says when it has drained.
+    if (socket?.writableNeedDrain) socket.once('drain', this.#wake);
+    else setImmediate(this.#wake);
+  }
+
+  /** A transport has ended: its subject and subscription are free. */
+  release(transport: NatsTransport, local: string, remote: string): void {
+    const inbound = transportSubject(this.cluster, local, remote);
+    const route = this.#routes.get(inbound);
+    if (route?.transport !== transport) return;
+    this.#routes.delete(inbound);
+    this.#waiting.delete(transport);
+    if (!this.connection.isClosed()) route.subscription.unsubscribe();
+  }
+
+  /** Destroys every transport with `error` (they tell their peers), and closes the connection. */
+  async close(error = new ProtocolError('The NATS connection was closed')): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { transport } of [...this.#routes.values()]) transport.destroy(error);
+    await closeNats(this.connection);
+  }
+
+  readonly #wake = (): void => {
+    this.#wakeArmed = false;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const transport of waiting) transport.pump();
+  };
+
+  #receive(transport: NatsTransport, error: NatsError | null, message: Msg): void {
+    if (error) return;
+    let wire: ReturnType<typeof decodeWire>;
+    try {
+      wire = decodeWire(message.data);
+    } catch (failure) {
+      transport.destroy(failure as ProtocolError);
+      return;
+    }
+    transport.receive(wire);
+  }
+
+  async #watch(): Promise<void> {
+    const closed = this.connection.closed().then(() => this.#loseAll('closed'));
+    for await (const status of this.connection.status()) {
+      if (status.type === Events.Disconnect) this.#loseAll(`lost (${String(status.data)})`);
+      else if (status.type === Events.Reconnect) this.#resetLost();
+    }
+    await closed;
+  }
+
+  #loseAll(how: string): void {
+    for (const { transport } of [...this.#routes.values()]) {
+      if (transport.lose(new ProtocolError(`The NATS connection was ${how}`))) {
+        this.#lost.push({ subject: transport.subject, stream: transport.stream });
+      }
+    }
+    this.#waiting.clear();
+  }
+
+  #resetLost(): void {
+    const lost = this.#lost;
+    this.#lost = [];
+    for (const { subject, stream } of lost) this.publish(subject, encodeWire(WireKind.Reset, stream));
+  }
+
+  #socket(): Socket | undefined {
+    // The nats client does not expose its socket or its outbound buffer; both are read here only, to
+    // tell when publishing faster would only grow memory (src/node_transport.ts, protocol.ts).
+    return (this.connection as unknown as ClientInternals).protocol?.transport?.socket;
+  }
+
+  #pendingBytes(): number {
+    const protocol = (this.connection as unknown as ClientInternals).protocol;
+    return (protocol?.outbound?.size() ?? 0) + (this.#socket()?.writableLength ?? 0);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Authenticated TCP transports: a connection proves the cluster secret (tcp-handshake.ts) before it
+ * becomes a transport, on the dialing and on the accepting side alike. The only way convoy itself makes
+ * TCP transports, and the one extenders should use.
+ */
+import { type Socket, connect } from 'node:net';
+import { DEFAULTS } from '../options.js';
+import { acceptHandshake, dialHandshake } from './tcp-handshake.js';
+import { TcpTransport } from './tcp.js';
+
+export interface DialTcpOptions {
+  host: string;
+  port: number;
+  secret: Uint8Array;
+  /** This side's name, and the name it expects to reach. */
+  from: string;
+  to: string;
+  /** This side's incarnation, proven with the rest. @default 0 */
+  incarnation?: number;
+  /** The pair number, proven with the rest. @default 0 */
+  pair?: number;
+  /** @default DEFAULTS.handshakeTimeoutMs */
+  handshakeTimeoutMs?: number;
+  /** @default DEFAULTS.maxFrameBytes */
+  maxFrameBytes?: number;
+  /** Sees the socket as soon as it exists, e.g. to destroy it when its owner closes mid-handshake. */
+  onSocket?: (socket: Socket) => void;
+}
+
+/** Dials, proves the secret, checks the listener's proof, and returns the transport. */
+export async function dialTcp(options: DialTcpOptions): Promise<TcpTransport> {
+  const socket = connect({ host: options.host, port: options.port, noDelay: true });
+  socket.on('error', () => {});
+  options.onSocket?.(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('close', () => reject(new Error(`Could not reach "${options.to}" at ${options.host}:${options.port}`)));
+  });
+  const { leftover } = await dialHandshake(socket, {
+    secret: options.secret,
+    from: options.from,
+    to: options.to,
+    incarnation: options.incarnation ?? 0,
+    pair: options.pair ?? 0,
+    timeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+  });
+  return new TcpTransport(socket, { maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes, leftover });
+}
+
+export interface AcceptTcpOptions {
+  secret: Uint8Array;
+  /** This side's name: a dialer must name it. */
+  self: string;
+  /** Which (proven) dialer names to take. */
+  accept: (peer: string) => boolean;
+  /** @default DEFAULTS.handshakeTimeoutMs */
+  handshakeTimeoutMs?: number;
+  /** @default DEFAULTS.maxFrameBytes */
+  maxFrameBytes?: number;
+}
+
+export interface AcceptedTcp {
+  transport: TcpTransport;
+  /** The dialer's proven name, incarnation and pair number. */
+  peer: string;
+  incarnation: number;
+  pair: number;
+}
+
+/** Authenticates an accepted socket; the socket is destroyed if the dialer fails or stalls. */
+export async function acceptTcp(socket: Socket, options: AcceptTcpOptions): Promise<AcceptedTcp> {
+  const { peer, incarnation, pair, leftover } = await acceptHandshake(socket, {
+    secret: options.secret,
+    self: options.self,
+    accept: options.accept,
+    timeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+  });
+  const transport = new TcpTransport(socket, { maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes, leftover });
+  return { transport, peer, incarnation, pair };
+}

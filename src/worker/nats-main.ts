@@ -1,0 +1,59 @@
+/**
+ * Entry of a worker placed on an agent's host (reached from workers/thread.js or workers/process.js, as
+ * the coordinator's own workers are): its control channel to the coordinator is a NATS transport over a
+ * connection of its own. The bootstrap, the cluster secret and the NATS credentials come from the agent
+ * in workerData or over IPC, never on the command line or in the environment. A process exits when its
+ * agent's IPC channel closes (the agent was killed), a thread dies with its agent, so no worker
+ * outlives the agent that started it.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import type { RemoteWorkerNats } from '../agent/protocol.js';
+import type { Bootstrap } from '../protocol/control.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { connectNats } from '../transport/nats-connect.js';
+import { NatsHub } from '../transport/nats-hub.js';
+import { WorkerRuntime } from './runtime.js';
+
+/** What the agent hands a worker it starts. */
+export interface RemoteWorkerData {
+  boot: Bootstrap;
+  secret: Uint8Array;
+  nats: RemoteWorkerNats;
+}
+
+export interface RemoteBootMessage extends RemoteWorkerData {
+  convoy: 'remote-boot';
+}
+
+async function start({ boot, secret, nats }: RemoteWorkerData, tid: number, exit: () => void): Promise<void> {
+  if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
+  const connection = await connectNats(nats.connect, `convoy worker ${nats.self}`);
+  const hub = new NatsHub(connection, { cluster: nats.scope });
+  const control = hub.open(nats.self, nats.coordinator, { maxFrameBytes: boot.channel.maxFrameBytes });
+  new WorkerRuntime(boot, new Uint8Array(secret), control, {
+    threadId: tid,
+    // Closing the hub lets the control transport's close leave, then frees the connection.
+    onClose: () => void hub.close().finally(exit),
+  });
+}
+
+export function runThread(): void {
+  const { convoy } = workerData as { convoy: RemoteWorkerData };
+  // A failure to start is an unhandled rejection: it ends the thread, and the agent reports a crash.
+  void start(convoy, threadId, () => parentPort?.close());
+}
+
+export function runProcess(): void {
+  if (!process.send) throw new Error('A convoy worker process must be started by an agent (no IPC channel)');
+  process.on('disconnect', () => process.exit(0));
+  process.once('message', (message: RemoteBootMessage) => {
+    if (message?.convoy !== 'remote-boot') process.exit(70);
+    start(message, 0, () => {
+      process.disconnect?.();
+      process.exit(0);
+    }).catch((error: unknown) => {
+      console.error('convoy worker failed to start:', error);
+      process.exit(70);
+    });
+  });
+}

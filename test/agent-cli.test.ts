@@ -1,0 +1,69 @@
+/**
+ * `convoy agent` on the command line: usage errors name the flag (exit 2), a secret too short or
+ * unreadable stops it before it touches NATS (exit 1), the secret can come from standard input, and
+ * SIGTERM ends it cleanly after a coordinator's goodbye has ended its workers.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
+import { pidAlive, pollUntil } from './helpers/cluster.js';
+import { withDeadline } from './helpers/deadline.js';
+import { failOnLeaks } from './helpers/leaks.js';
+import { startNatsServer } from './helpers/nats-server.js';
+
+failOnLeaks(test);
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const health = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 3000 };
+
+/** Runs `convoy agent …args` to its end, feeding `stdin`. */
+function run(args: string[], stdin = ''): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const child = spawn(process.execPath, ['bin/convoy.js', 'agent', ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stdin.end(stdin);
+  const done = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr, stdout })),
+  );
+  return withDeadline(done, 30_000, `convoy agent ${args.join(' ')}`);
+}
+
+test('usage errors name the missing flag and exit 2; --help exits 0', async (t) => {
+  const missing = await run(['--nats', 'nats://127.0.0.1:1', '--secret-file', '/dev/null']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /--host is required/);
+  const badName = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'a b', '--secret-file', '/dev/null']);
+  t.is(badName.code, 2);
+  t.regex(badName.stderr, /--host must be/);
+  const help = await run(['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--secret-file FILE/);
+});
+
+test('a secret too short is refused before anything else (exit 1)', async (t) => {
+  const result = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secretFile(t, 'short')]);
+  t.is(result.code, 1);
+  t.regex(result.stderr, /at least 16/);
+});
+
+test('the secret from standard input; SIGTERM after a goodbye that ended its workers', async (t) => {
+  const server = await startNatsServer(t);
+  const secret = randomBytes(32).toString('hex');
+  const hosts = await connectHosts(t, { servers: server.url, secretFile: secretFile(t, secret), cluster: 'stdin' }, health);
+  const agent = startAgent(t, { nats: server.url, host: 'b', secretFile: '-', cluster: 'stdin', stdin: secret });
+  await hosts.waitFor(['b'], 20_000);
+  const worker = await startRemoteWorker(t, hosts, 'b', 'w', 'test/fixtures/counter.ts', { kind: 'process' });
+  t.is(await worker.control.call('inc', [1]), 1);
+  const ended = agent.line(/session \w+ ended: the coordinator said goodbye/, 10_000, 'goodbye ends the session');
+  await hosts.close();
+  await ended;
+  t.false(pidAlive(worker.child.pid), 'its workers ended before the session did');
+  t.true(pidAlive(agent.pid), 'the agent outlives its coordinator');
+  agent.child.kill('SIGTERM');
+  t.is(await withDeadline(agent.exited, 10_000, 'agent exit'), 0);
+  await pollUntil(() => !pidAlive(agent.pid), 5000, 'agent gone');
+});

@@ -1,0 +1,182 @@
+/**
+ * The `convoy` command's contract, through bin/convoy.js as a user runs it: per-command help, usage
+ * errors (exit 2) that name the flag, the exit code of an unexpected failure (3, one line), and what
+ * `bank --crash` and `--data-dir` promise. Also: the bank README's commands are valid ones.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { parseCli, UsageError, usage } from '../examples/cli/args.js';
+import { bankOptions } from '../examples/cli/commands.js';
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/convoy.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const OVERVIEW = 'Usage: convoy <command> [options]';
+const usageOf = (command: string) => `Usage: convoy ${command} [options]`;
+
+// Parsing, in-process: each bad command line is a UsageError naming the flag, and carries the command
+// whose usage to show (none: the overview).
+for (const [args, what, command] of [
+  [['nope'], 'Unknown command "nope"', undefined],
+  [[], 'Missing command', undefined],
+  [['help', 'nope'], 'Unknown command "nope"', undefined],
+  [['--json', 'counter'], 'Expected a command before the options, got "--json"', undefined],
+  [['bank', '--seconds'], 'Option --seconds needs a value', 'bank'],
+  [['bank', '--crash=yes'], 'Option --crash takes no value', 'bank'],
+  [['bank', 'now'], 'Unexpected argument "now"', 'bank'],
+  [['bank', '--constructor'], 'Unknown option --constructor for "convoy bank"', 'bank'],
+  [['counter', '--bogus'], 'Unknown option --bogus for "convoy counter"', 'counter'],
+  [['counter', '--shards', '3'], 'Unknown option --shards for "convoy counter" (it belongs to "convoy bank")', 'counter'],
+  [['replication', '--rounds', '5'], 'Unknown option --rounds for "convoy replication" (it belongs to "convoy counter")', 'replication'],
+] as const) {
+  test(`\`convoy ${args.join(' ')}\` is a usage error: ${what}`, (t) => {
+    const error = t.throws(() => parseCli([...args]), { instanceOf: UsageError });
+    t.is(error?.message, what);
+    t.is(error?.command, command);
+  });
+}
+
+// The bank's values, checked before any worker starts.
+for (const [args, what] of [
+  [['--shards', '1'], 'Expected --shards to be an integer >= 2, got "1"'],
+  [['--kind', 'fiber'], 'Expected --kind to be one of thread, process, mixed, got "fiber"'],
+  [['--seconds', 'soon'], 'Expected --seconds to be an integer >= 1, got "soon"'],
+  [['--lock-policy', 'maybe'], 'Expected --lock-policy to be one of wound-wait, no-wait, got "maybe"'],
+  [['--port', '8080'], '--port goes with --dashboard'],
+  [['--hold'], '--hold goes with --dashboard'],
+  [['--dashboard', '--port', '70000'], 'Expected --port to be an integer from 0 to 65535, got "70000"'],
+  [
+    ['--data-dir', 'test/fixtures'],
+    'Expected --data-dir to be a new or empty directory (the bank starts from fresh logs), test/fixtures is not',
+  ],
+] as const) {
+  test(`\`convoy bank ${args.join(' ')}\` is a usage error: ${what}`, (t) => {
+    const parsed = parseCli(['bank', ...args]);
+    if (parsed.help) return t.fail('not a help request');
+    t.throws(() => bankOptions(parsed.values), { instanceOf: UsageError, message: what });
+  });
+}
+
+for (const [command, own, foreign] of [
+  ['bank', ['--crash', '--lock-policy', '--data-dir', '--json', '--verbose'], ['--rounds', '--writes', '--replicas']],
+  ['counter', ['--rounds', '--kind', '--json'], ['--shards', '--seconds', '--writes', '--crash']],
+  ['replication', ['--writes', '--replicas', '--kind'], ['--shards', '--rounds', '--crash']],
+] as const) {
+  test(`${command}'s help shows its own options only`, (t) => {
+    for (const args of [
+      [command, '--help'],
+      [command, '-h'],
+      ['help', command],
+    ])
+      t.deepEqual(parseCli(args), { help: true, command });
+    const text = usage(command);
+    t.true(text.startsWith(usageOf(command)));
+    for (const flag of own) t.true(text.includes(flag), `${flag} missing`);
+    for (const flag of foreign) t.false(text.includes(flag), `${flag} shown`);
+  });
+}
+
+// The same contract through the bin, as a user meets it: exit codes, stderr and stdout.
+
+test('a usage error exits 2 with a one-line error, then the usage of the command it is about', async (t) => {
+  const foreign = await cli(['counter', '--shards', '3']);
+  t.is(foreign.code, 2);
+  t.is(foreign.stderr, `convoy: Unknown option --shards for "convoy counter" (it belongs to "convoy bank")\n\n${usage('counter')}\n`);
+  const bad = await cli(['bank', '--seconds', 'soon']);
+  t.is(bad.code, 2);
+  t.is(bad.stderr, `convoy: Expected --seconds to be an integer >= 1, got "soon"\n\n${usage('bank')}\n`);
+  const unknown = await cli(['nope']);
+  t.is(unknown.code, 2);
+  t.is(unknown.stderr, `convoy: Unknown command "nope"\n\n${usage()}\n`);
+});
+
+test("--help exits 0 with the overview, or with one command's usage", async (t) => {
+  const overview = await cli(['--help']);
+  t.is(overview.code, 0);
+  t.is(overview.stdout, `${usage()}\n`);
+  t.true(overview.stdout.startsWith(OVERVIEW));
+  const bank = await cli(['bank', '--help']);
+  t.is(bank.code, 0);
+  t.is(bank.stdout, `${usage('bank')}\n`);
+});
+
+test('an unexpected failure prints one line and exits 3; --verbose adds the stack', async (t) => {
+  const args = ['bank', '--seconds', '1', '--data-dir', '/dev/null/bank'];
+  const plain = await cli(args);
+  t.is(plain.code, 3, 'distinct from 1, "the check failed"');
+  t.is(plain.stderr.trimEnd().split('\n').length, 1, plain.stderr);
+  t.regex(
+    plain.stderr,
+    /^convoy: bank failed: ENOTDIR: not a directory, mkdir '\/dev\/null\/bank' \(run with --verbose for the stack\)\n$/,
+  );
+  const verbose = await cli([...args, '--verbose']);
+  t.is(verbose.code, 3);
+  t.regex(verbose.stderr, /^convoy: bank failed: Error: ENOTDIR/);
+  t.regex(verbose.stderr, /\n {4}at /, 'the stack');
+});
+
+test('`convoy bank --crash --seconds 3` crashes and restarts a worker, and keeps the --data-dir it was given', async (t) => {
+  const parent = mkdtempSync(join(tmpdir(), 'convoy-cli-'));
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  const dataDir = join(parent, 'logs');
+  const { code, stdout, stderr } = await cli(['bank', '--crash', '--seconds', '3', '--data-dir', dataDir, '--json']);
+  t.is(code, 0, stderr);
+  const report = JSON.parse(stdout) as { restarts: number; deaths: { chaos: boolean }[]; verdict: { ok: boolean } };
+  t.true(report.verdict.ok);
+  t.true(
+    report.deaths.some((d) => d.chaos),
+    'the run killed a worker',
+  );
+  t.true(report.restarts >= 1, 'and it came back');
+  for (const log of ['shard-0.wal', 'shard-3.wal', 'teller-0.wal', 'teller-1.wal']) t.true(existsSync(join(dataDir, log)), `${log} kept`);
+  t.true(stderr.includes(`the logs are kept in ${dataDir}`));
+});
+
+test('`convoy bank --dashboard --port 0` serves the dashboard during the run and prints its address', async (t) => {
+  const { code, stderr } = await cli(['bank', '--seconds', '2', '--kind', 'thread', '--dashboard', '--port', '0', '--json']);
+  t.is(code, 0, stderr);
+  t.regex(stderr, /convoy: dashboard at http:\/\/127\.0\.0\.1:\d+\/\?token=\S{16,}/);
+});
+
+test('every command in the bank README is a valid convoy command, and every file it names exists', (t) => {
+  const readme = readFileSync('examples/bank/README.md', 'utf8');
+  const commands = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap(([, block]) =>
+    block!
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim())
+      .filter(Boolean),
+  );
+  t.true(commands.length >= 3, 'the README shows how to run the bank');
+  for (const line of commands) {
+    const [npx, bin, ...args] = line.split(/\s+/);
+    t.deepEqual([npx, bin], ['npx', 'convoy'], line);
+    const parsed = parseCli(args);
+    t.is(parsed.command, 'bank', line);
+    if (!parsed.help) t.notThrows(() => bankOptions(parsed.values), line);
+  }
+  for (const [path] of readme.matchAll(/\bexamples\/[\w/.-]+\.ts\b/g)) t.true(existsSync(path), `${path} exists`);
+});
+
+test('`convoy counter --json` prints its report and exits 0', async (t) => {
+  const { code, stdout } = await cli(['counter', '--rounds', '200', '--kind', 'thread', '--json']);
+  t.is(code, 0);
+  const report = JSON.parse(stdout) as { inOrder: boolean; rounds: number };
+  t.true(report.inOrder);
+  t.is(report.rounds, 200);
+});

@@ -1,0 +1,66 @@
+/**
+ * A pair's channel opens on its first use, not at start: `stats()` lists only the pairs that talked, both
+ * sides of each; calls and notifies made while the channel opens arrive once, in order; two workers that
+ * call each other first at the same moment share one channel; a worker can call a peer from its factory.
+ */
+import test from 'ava';
+import { notify } from '../src/index.js';
+import type { RemoteCounter } from './fixtures/counter.js';
+import { fixture, startFor, within } from './helpers/cluster.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+test('a fresh cluster has no peer channel open; a first call opens exactly its pair, on both sides', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'a', module: fixture('counter.ts') },
+      { name: 'b', module: fixture('counter.ts'), kind: 'process' },
+      { name: 'c', module: fixture('counter.ts') },
+    ],
+  });
+  const open = async () =>
+    Object.fromEntries((await cluster.stats()).workers.map((w) => [w.name, w.peers.map((p) => `${p.peer}:${p.transport}`).sort()]));
+  t.deepEqual(await open(), { a: [], b: [], c: [] }, 'nothing is wired at start');
+  t.is(await cluster.worker<RemoteCounter>('a').relay('b', 2), 2);
+  t.deepEqual(await open(), { a: ['b:tcp'], b: ['a:tcp'], c: [] }, 'a ↔ b, and nothing else');
+  t.is(await cluster.worker<RemoteCounter>('c').relay('a', 1), 1);
+  t.deepEqual(await open(), { a: ['b:tcp', 'c:port'], b: ['a:tcp'], c: ['a:port'] });
+});
+
+for (const kinds of [
+  ['thread', 'thread'],
+  ['thread', 'process'],
+  ['process', 'process'],
+] as const) {
+  test(`${kinds.join(' ↔ ')}: messages sent while the channel opens arrive once and in order; both sides calling first share one channel`, async (t) => {
+    const cluster = await startFor(t, {
+      workers: [
+        { name: 'x', module: fixture('counter.ts'), kind: kinds[0] },
+        { name: 'y', module: fixture('counter.ts'), kind: kinds[1] },
+      ],
+    });
+    const x = cluster.worker<RemoteCounter>('x');
+    const y = cluster.worker<RemoteCounter>('y');
+    // Both start sending to each other at once: calls, notifies and calls left in flight, mixed.
+    const N = 400;
+    await within(Promise.all([x.sendSequence('y', N), y.sendSequence('x', N)]), 20_000, 'both sequences');
+    t.deepEqual(await y.seen('x'), range(N), 'x → y in order, each once');
+    t.deepEqual(await x.seen('y'), range(N), 'y → x in order, each once');
+    const stats = await cluster.stats();
+    for (const w of stats.workers) t.is(w.peers.length, 1, `${w.name} has one channel`);
+  });
+}
+
+test('a notify as the very first message to a peer arrives, before the calls that follow it', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'x', module: fixture('counter.ts') },
+      { name: 'y', module: fixture('counter.ts'), kind: 'process' },
+    ],
+  });
+  void notify(cluster.worker<RemoteCounter>('x')).relay('y', 5);
+  t.is(await cluster.worker<RemoteCounter>('x').relay('y', 1), 6);
+});

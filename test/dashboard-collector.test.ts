@@ -1,0 +1,169 @@
+/**
+ * The collector on hand-made `cluster.stats()` readings: rates over the time between readings, restarts
+ * counted from zero (never a negative rate), its own stats call left out, faults turned into events, and
+ * totals for /metrics that only grow.
+ */
+import test from 'ava';
+import { EventLog } from '../src/cluster/event-log.js';
+import type { ClusterStats, WorkerStats } from '../src/cluster/stats.js';
+import { Collector } from '../src/dashboard/collector.js';
+import type { ChannelSnapshot } from '../src/rpc/endpoint-stats.js';
+
+function channel(peer: string, counts: Partial<ChannelSnapshot> = {}): ChannelSnapshot {
+  return {
+    peer,
+    calls: 0,
+    notifies: 0,
+    replies: 0,
+    faults: 0,
+    served: 0,
+    batchesSent: 0,
+    batchesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    bytesTransferredSent: 0,
+    bytesTransferredReceived: 0,
+    inFlight: 0,
+    queuedBytes: 0,
+    waiting: 0,
+    latency: [],
+    ...counts,
+    transport: counts.transport ?? 'port',
+  };
+}
+
+function worker(name: string, incarnation: number, peers: ChannelSnapshot[], control: Partial<ChannelSnapshot> = {}): WorkerStats {
+  return {
+    name,
+    spec: name,
+    kind: 'thread',
+    pid: 1,
+    threadId: 2,
+    state: 'ready',
+    incarnation,
+    restarts: incarnation,
+    control: channel(name, control),
+    peers,
+    process: { eventLoopDelayMs: { p50: 0.1, p99: 2, max: 3 }, heapUsedBytes: 1000, heapTotalBytes: 2000 },
+  };
+}
+
+/** A source that answers with the readings given, one per call, and waits `gapMs` before each after the first. */
+function source(readings: ClusterStats[], gapMs = 100) {
+  const events = new EventLog();
+  let next = 0;
+  return {
+    events,
+    async stats() {
+      if (next > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      return readings[Math.min(next++, readings.length - 1)]!;
+    },
+  };
+}
+
+const pair = (reading: Awaited<ReturnType<Collector['read']>>, from: string, to: string) =>
+  reading.pairs.find((p) => p.from === from && p.to === to)!;
+
+test('rates are the increase since the reading before, per second; the first reading has none', async (t) => {
+  const collector = new Collector(
+    source([
+      { workers: [worker('a', 0, [channel('b', { calls: 100, bytesSent: 1000 })]), worker('b', 0, [])] },
+      { workers: [worker('a', 0, [channel('b', { calls: 300, bytesSent: 5000, inFlight: 7 })]), worker('b', 0, [])] },
+    ]),
+    60_000,
+  );
+  const first = await collector.read();
+  t.is(first.intervalMs, 0);
+  t.is(pair(first, 'a', 'b').callsPerSec, 0);
+  const second = await collector.read();
+  const ab = pair(second, 'a', 'b');
+  t.is(ab.callsPerSec, (200 * 1000) / second.intervalMs);
+  t.is(ab.bytesPerSec, (4000 * 1000) / second.intervalMs);
+  t.is(ab.inFlight, 7);
+  t.is(ab.calls, 300, 'totals of the channel as it reports them');
+  const a = second.workers.find((w) => w.name === 'a')!;
+  t.is(a.callsOutPerSec, ab.callsPerSec);
+  t.is(second.workers.find((w) => w.name === 'b')!.callsInPerSec, ab.callsPerSec);
+  t.is(second.cluster.callsPerSec, ab.callsPerSec);
+  t.is(collector.history.length, 1, 'one point: the first reading only starts the series');
+});
+
+test('a restarted end counts from zero: no negative rate, totals only grow', async (t) => {
+  const collector = new Collector(
+    source([
+      { workers: [worker('a', 0, [channel('b', { calls: 500 })]), worker('b', 0, [])] },
+      // b restarted: a's channel to it is new and has made 20 calls.
+      { workers: [worker('a', 0, [channel('b', { calls: 20 })]), worker('b', 1, [])] },
+      // The incarnation went up while the old channel was still read, then the new one came: same generation, fewer calls.
+      { workers: [worker('a', 0, [channel('b', { calls: 30 })]), worker('b', 1, [])] },
+      { workers: [worker('a', 0, [channel('b', { calls: 5 })]), worker('b', 1, [])] },
+    ]),
+    60_000,
+  );
+  await collector.read();
+  const restarted = await collector.read();
+  t.is(pair(restarted, 'a', 'b').callsPerSec, (20 * 1000) / restarted.intervalMs);
+  await collector.read();
+  const reset = await collector.read();
+  t.is(pair(reset, 'a', 'b').callsPerSec, (5 * 1000) / reset.intervalMs);
+  t.is(collector.pairTotals.get('a\u0000b')!.calls, 500 + 20 + 10 + 5);
+});
+
+test("the coordinator's own stats call is not shown as traffic", async (t) => {
+  const collector = new Collector(
+    source([
+      { workers: [worker('a', 0, [], { calls: 10 })] },
+      { workers: [worker('a', 0, [], { calls: 11 })] },
+      { workers: [worker('a', 0, [], { calls: 16 })] },
+    ]),
+    60_000,
+  );
+  await collector.read();
+  t.is(pair(await collector.read(), 'coordinator', 'a').callsPerSec, 0, 'one call since: the reading itself');
+  const busy = await collector.read();
+  t.is(pair(busy, 'coordinator', 'a').callsPerSec, (4 * 1000) / busy.intervalMs);
+});
+
+test('new faults become events naming the callee and the caller', async (t) => {
+  const src = source([
+    { workers: [worker('a', 0, [channel('b', { calls: 10, faults: 1 })]), worker('b', 0, [])] },
+    { workers: [worker('a', 0, [channel('b', { calls: 20, faults: 4 })]), worker('b', 0, [])] },
+  ]);
+  const collector = new Collector(src, 60_000);
+  await collector.read();
+  t.deepEqual(src.events.since(0), [], 'faults from before the dashboard started are no event');
+  const reading = await collector.read();
+  const [fault] = src.events.since(0);
+  t.like(fault, { type: 'fault', worker: 'b', from: 'a', count: 3 });
+  t.is(reading.cluster.faults, 4, 'every fault counts in the total');
+});
+
+test('concurrent askers share one reading; a fresh enough reading is reused', async (t) => {
+  let calls = 0;
+  const events = new EventLog();
+  const collector = new Collector(
+    {
+      events,
+      async stats() {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return { workers: [worker('a', 0, [])] };
+      },
+    },
+    60_000,
+  );
+  const [x, y] = await Promise.all([collector.read(), collector.read()]);
+  t.is(x, y);
+  t.is(calls, 1);
+  t.is(await collector.read(60_000), x, 'young enough');
+  t.is(calls, 1);
+});
+
+test('a frozen collector keeps its last reading, marked closed', async (t) => {
+  const collector = new Collector(source([{ workers: [worker('a', 0, [])] }]), 60_000);
+  await collector.read();
+  collector.freeze();
+  const last = await collector.read();
+  t.true(last.closed);
+  t.is(last.workers[0]!.state, 'ready', 'the state before the close, not the closed workers');
+});

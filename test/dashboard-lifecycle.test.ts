@@ -1,0 +1,104 @@
+/**
+ * The dashboard's lifetime: served on a running cluster, closed by its own close() or with the cluster,
+ * `hold` keeping the last state, the default port and its fallback, options checked before any worker
+ * starts, and the event log of a hung worker.
+ */
+import { createServer } from 'node:net';
+import test from 'ava';
+import type { DashboardSnapshot } from '../src/index.js';
+import { startCluster } from '../src/index.js';
+import { fixture, pollUntil, startFor } from './helpers/cluster.js';
+import { request } from './helpers/http.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
+
+test('serveDashboard() on a running cluster: its own address, closed by close() or with the cluster, and hold', async (t) => {
+  const small = await startFor(t, { workers: [{ name: 'x', module: fixture('dashboard-pump.ts') }] });
+  t.is(small.dashboardUrl, undefined);
+  const served = await small.serveDashboard({ port: 0 });
+  t.is(small.dashboardUrl, served.url);
+  t.is((await request(served.url)).status, 200);
+  await served.close();
+  await t.throwsAsync(request(served.url), { code: 'ECONNREFUSED' });
+  t.is(small.dashboardUrl, undefined);
+
+  const held = await small.serveDashboard({ port: 0, hold: true, token: 'a-token-of-twenty-chars' });
+  t.regex(held.url, /\?token=a-token-of-twenty-chars$/);
+  const plain = await small.serveDashboard({ port: 0 });
+  await request(new URL('/api/snapshot', held.url), { headers: { authorization: 'Bearer a-token-of-twenty-chars' } });
+  await small.close();
+  await t.throwsAsync(request(plain.url), { code: 'ECONNREFUSED' }, 'closes with the cluster');
+  const last = JSON.parse(
+    (await request(new URL('/api/snapshot', held.url), { headers: { authorization: 'Bearer a-token-of-twenty-chars' } })).body,
+  );
+  t.true(last.closed, 'hold: the last state stays on show, marked closed');
+  t.is(last.workers[0].state, 'ready');
+  await held.close();
+  await t.throwsAsync(request(held.url), { code: 'ECONNREFUSED' });
+  await t.throwsAsync(small.serveDashboard(), { code: 'ERR_CONVOY_CLOSED' });
+});
+
+test('the default port 8787, or a free one when it is taken; a taken port asked for fails', async (t) => {
+  const small = await startFor(t, { workers: [{ name: 'x', module: fixture('dashboard-pump.ts') }] });
+  // Hold 8787 (unless something else already does): the dashboard must then pick another port.
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.once('error', () => resolve()).listen(8787, '127.0.0.1', () => resolve()));
+  t.teardown(() => blocker.close());
+  const fallback = await small.serveDashboard();
+  t.not(new URL(fallback.url).port, '8787');
+  t.is((await request(fallback.url)).status, 200);
+  await fallback.close();
+  const taken = await small.serveDashboard({ port: 0 });
+  t.teardown(() => taken.close());
+  await t.throwsAsync(small.serveDashboard({ port: Number(new URL(taken.url).port) }), { code: 'EADDRINUSE' });
+});
+
+test('bad dashboard options fail before any worker starts, naming the option', async (t) => {
+  const workers = [{ name: 'x', module: fixture('dashboard-pump.ts') }];
+  for (const [dashboard, option] of [
+    [{ port: -1 }, 'dashboard.port'],
+    [{ port: 70_000 }, 'dashboard.port'],
+    [{ refreshMs: 100 }, 'dashboard.refreshMs'],
+    [{ refreshMs: 60_000 }, 'dashboard.refreshMs'],
+    [{ token: 'short' }, 'dashboard.token'],
+    [{ host: '' }, 'dashboard.host'],
+    [{ hold: 'yes' }, 'dashboard.hold'],
+  ] as const) {
+    const error = await t.throwsAsync(startCluster({ workers, dashboard: dashboard as never }), { instanceOf: TypeError });
+    t.true(error.message.includes(`\`${option}\``), error.message);
+  }
+});
+
+test('a hung worker is logged as hung, then its exit (heartbeat)', async (t) => {
+  const small = await startFor(t, {
+    workers: [{ name: 'h', module: fixture('counter.ts') }],
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 1000,
+    dashboard: { port: 0 },
+  });
+  void small
+    .worker<{ hang(): void }>('h')
+    .hang()
+    .catch(() => {});
+  // The token in the address: the snapshot is read the way a browser would first open it.
+  const url = new URL(small.dashboardUrl!);
+  url.pathname = '/api/snapshot';
+  let events: DashboardSnapshot['events'] = [];
+  await pollUntil(
+    async () => {
+      events = (JSON.parse((await request(url)).body) as DashboardSnapshot).events;
+      return events.some((e) => e.type === 'exit');
+    },
+    20_000,
+    'the exit of the hung worker in /api/snapshot',
+    200,
+  );
+  t.like(
+    events.filter((e) => e.type !== 'ready').map((e) => ({ type: e.type, worker: e.worker, reason: e.reason })),
+    [
+      { type: 'hung', worker: 'h', reason: undefined },
+      { type: 'exit', worker: 'h', reason: 'heartbeat' },
+    ],
+  );
+});

@@ -1,0 +1,162 @@
+/**
+ * Agents and the coordinator's side of them, for tests: each agent is a separate `node bin/convoy.js
+ * agent` process standing for a host of its own; its log lines can be awaited. Everything is stopped in
+ * `t.teardown()`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import { Channel } from '../../src/channel/channel.js';
+import { Hosts, type HostsHealth, type NatsClusterOptions } from '../../src/cluster/hosts.js';
+import type { RemoteChild } from '../../src/cluster/remote-child.js';
+import { COORDINATOR_ENDPOINT, type RemoteSpawn, workerEndpoint } from '../../src/agent/protocol.js';
+import { fillChannelOptions } from '../../src/options.js';
+import { COORDINATOR, System, type Bootstrap } from '../../src/protocol/control.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { Endpoint } from '../../src/rpc/endpoint.js';
+import { closedChannelError, diedError } from '../../src/rpc/link.js';
+import { withDeadline } from './deadline.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const STOP_DEADLINE_MS = 10_000;
+
+/** A secret file of fresh random bytes (or of `text`), removed in teardown. */
+export function secretFile(t: ExecutionContext, text = randomBytes(32).toString('hex')): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'convoy-secret-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'secret');
+  writeFileSync(file, `${text}\n`, { mode: 0o600 });
+  return file;
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Everything it logged so far. */
+  readonly log: string;
+  /** Resolves at the first log line (from now on, or already logged when `past`) matching `pattern`. */
+  line(pattern: RegExp, ms: number, what: string, past?: boolean): Promise<string>;
+  readonly exited: Promise<number | null>;
+}
+
+export interface AgentArgs {
+  nats: string;
+  host: string;
+  secretFile: string;
+  cluster?: string;
+  cwd?: string;
+  extra?: string[];
+  /** Written to its standard input (for `--secret-file -`). */
+  stdin?: string;
+}
+
+/** `convoy agent …` as a process of its own; SIGKILLed (with its workers) in teardown if still running. */
+export function startAgent(t: ExecutionContext, args: AgentArgs): AgentProcess {
+  const argv = ['bin/convoy.js', 'agent', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
+  if (args.cluster) argv.push('--cluster', args.cluster);
+  argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
+  const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+  if (args.stdin !== undefined) child.stdin!.end(args.stdin);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let log = '';
+  let offset = 0;
+  const waiters = new Set<{ pattern: RegExp; from: number; resolve: (line: string) => void }>();
+  const check = (): void => {
+    for (const waiter of waiters) {
+      const match = waiter.pattern.exec(log.slice(waiter.from));
+      if (match) {
+        waiters.delete(waiter);
+        waiter.resolve(match[0]);
+      }
+    }
+  };
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    log += chunk;
+    check();
+  });
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+    await withDeadline(exited, STOP_DEADLINE_MS, `agent ${args.host} exit`);
+  });
+  return {
+    child,
+    pid: child.pid!,
+    get log() {
+      return log;
+    },
+    line(pattern, ms, what, past = false) {
+      const from = past ? 0 : log.length;
+      offset = from;
+      const found = new Promise<string>((resolve) => waiters.add({ pattern, from: offset, resolve }));
+      check();
+      return withDeadline(found, ms, `agent ${args.host}: ${what}`);
+    },
+    exited,
+  };
+}
+
+/** The coordinator's side of agents, closed in teardown. */
+export async function connectHosts(t: ExecutionContext, options: NatsClusterOptions, health: HostsHealth): Promise<Hosts> {
+  const hosts = await Hosts.connect(options, health);
+  t.teardown(() => hosts.close());
+  return hosts;
+}
+
+/** A bootstrap for a worker placed on an agent; `module` is resolved there. */
+export function remoteBootstrap(name: string, module: string, kind: Bootstrap['kind'], incarnation = 0): Bootstrap {
+  return {
+    v: PROTOCOL_VERSION,
+    name,
+    incarnation,
+    kind,
+    module,
+    serial: false,
+    data: undefined,
+    names: [name],
+    channel: fillChannelOptions(),
+    callTimeoutMs: 0,
+    linkWaitMs: 10_000,
+    handshakeTimeoutMs: 1000,
+    host: '127.0.0.1',
+  };
+}
+
+export interface RemoteWorker {
+  child: RemoteChild;
+  control: Endpoint;
+}
+
+/**
+ * Starts `module` on `host`'s agent and loads it, as the cluster will: the agent spawns it, the
+ * coordinator binds a NATS transport to its endpoint, and `\0start` loads the user's module.
+ */
+export async function startRemoteWorker(
+  t: ExecutionContext,
+  hosts: Hosts,
+  host: string,
+  name: string,
+  module: string,
+  spawn: RemoteSpawn,
+): Promise<RemoteWorker> {
+  const boot = remoteBootstrap(name, module, spawn.kind);
+  const child = await hosts.spawn(host, boot, spawn);
+  t.teardown(() => child.kill());
+  const transport = hosts.hub.open(COORDINATOR_ENDPOINT, workerEndpoint(name, boot.incarnation), {
+    maxFrameBytes: boot.channel.maxFrameBytes,
+  });
+  const channel = new Channel(transport, { closeError: (cause) => closedChannelError(name, undefined, 'disconnected', cause) });
+  const control = new Endpoint(channel, { peerName: name, localName: COORDINATOR });
+  t.teardown(() => control.destroy(new Error('test teardown')));
+  // As the cluster does for any child: its exit, reported by its agent, fails its calls at once.
+  void child.exited.then((exit) => control.destroy(diedError(name, exit.crashed ? 'crash' : 'exit', exit)));
+  await withDeadline(control.call(System.start, []), 30_000, `worker ${name} loads on ${host}`);
+  return { child, control };
+}

@@ -1,0 +1,19 @@
+/** NATS connections and hubs for tests, closed in `t.teardown()`. */
+import type { ExecutionContext } from 'ava';
+import { connectNats, type NatsConnectOptions } from '../../src/transport/nats-connect.js';
+import { NatsHub, type NatsHubOptions } from '../../src/transport/nats-hub.js';
+
+let connections = 0;
+
+/** A hub over a fresh connection to `servers`, for cluster `cluster` (default `test`). */
+export async function connectHub(
+  t: ExecutionContext,
+  servers: string | string[],
+  options: Partial<NatsHubOptions> & Omit<NatsConnectOptions, 'servers'> = {},
+): Promise<NatsHub> {
+  const { cluster = 'test', maxPendingBytes, ...credentials } = options;
+  const connection = await connectNats({ servers, ...credentials }, `test-${++connections}`);
+  const hub = new NatsHub(connection, { cluster, ...(maxPendingBytes !== undefined ? { maxPendingBytes } : {}) });
+  t.teardown(() => hub.close());
+  return hub;
+}

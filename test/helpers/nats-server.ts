@@ -1,0 +1,138 @@
+/**
+ * A real `nats-server` (the Debian package) for tests and benchmarks: started on a free loopback port
+ * (the server picks it: `port: -1`, read back from its log), with a token or user/password, a smaller
+ * `max_payload`, or as one of a 2-server cluster joined by routes. It can be killed and started again on
+ * the same port, for the server-loss tests, and is always stopped in `t.teardown()`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { withDeadline } from './deadline.js';
+
+export interface NatsServerOptions {
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** The server's `max_payload`. @default the server's own (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Serve TLS only, with this certificate and key. */
+  tls?: { certFile: string; keyFile: string };
+  /** Join a cluster: this server's route listener, and the route URLs of the others. */
+  cluster?: { name: string; routes: string[] };
+}
+
+const START_DEADLINE_MS = 10_000;
+const STOP_DEADLINE_MS = 5000;
+
+export class NatsServer {
+  readonly #options: NatsServerOptions;
+  readonly #dir = mkdtempSync(path.join(tmpdir(), 'convoy-nats-'));
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  /** Fixed after the first start, so a restart comes back where the clients look for it. */
+  port = -1;
+  routePort = -1;
+
+  constructor(options: NatsServerOptions = {}) {
+    this.#options = options;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get routeUrl(): string {
+    return `nats://127.0.0.1:${this.routePort}`;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  /** Starts the server and resolves once it accepts clients (and routes, in a cluster). */
+  async start(): Promise<void> {
+    if (this.#child) throw new Error('nats-server is already running');
+    const config = path.join(this.#dir, 'server.conf');
+    writeFileSync(config, this.#config());
+    const child = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let log = '';
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => reject(new Error(`nats-server exited (${code ?? signal}) before it was ready:\n${log}`)));
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        if (log.length < 64 << 10) log += chunk;
+        const clients = /Listening for client connections on [^\s:]+:(\d+)/.exec(log);
+        const routes = /Listening for route connections on [^\s:]+:(\d+)/.exec(log);
+        // A server that solicits routes is ready once one is up: before that, its clients reach no one else.
+        const routed = !this.#options.cluster?.routes.length || /Route connection created/.test(log);
+        if (clients && (!this.#options.cluster || routes) && routed) {
+          this.port = Number(clients[1]);
+          if (routes) this.routePort = Number(routes[1]);
+          resolve();
+        }
+      });
+    });
+    try {
+      await withDeadline(ready, START_DEADLINE_MS, 'nats-server start');
+    } catch (error) {
+      await this.kill();
+      throw error;
+    }
+  }
+
+  /** Stops the server at once (SIGKILL): its clients see their connections drop. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    this.#child = undefined;
+    child.kill(signal);
+    // A stopped server must be resumed to act on anything but SIGKILL.
+    child.kill('SIGCONT');
+    await withDeadline(this.#exited, STOP_DEADLINE_MS, 'nats-server exit');
+  }
+
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the running server: its clients' bytes pile up in the meantime. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.#child?.kill(signal);
+  }
+
+  /** Kills and removes its files. */
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #config(): string {
+    const { token, user, pass, maxPayloadBytes, cluster, tls } = this.#options;
+    const lines = ['host: 127.0.0.1', `port: ${this.port}`];
+    if (maxPayloadBytes !== undefined) lines.push(`max_payload: ${maxPayloadBytes}`);
+    if (token !== undefined) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
+    else if (user !== undefined) lines.push(`authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(pass ?? '')} }`);
+    if (tls) lines.push(`tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }`);
+    if (cluster) {
+      const routes = cluster.routes.map((route) => JSON.stringify(route)).join(', ');
+      lines.push(`cluster { name: ${JSON.stringify(cluster.name)}, host: 127.0.0.1, port: ${this.routePort}, routes: [${routes}] }`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+/** A running nats-server, stopped in teardown. */
+export async function startNatsServer(t: ExecutionContext, options: NatsServerOptions = {}): Promise<NatsServer> {
+  const server = new NatsServer(options);
+  t.teardown(() => server.stop());
+  await server.start();
+  return server;
+}
+
+/** Two nats-servers joined by a route, each stopped in teardown. Clients of either reach clients of both. */
+export async function startNatsCluster(t: ExecutionContext, options: NatsServerOptions = {}): Promise<[NatsServer, NatsServer]> {
+  const first = await startNatsServer(t, { ...options, cluster: { name: 'convoy-test', routes: [] } });
+  const second = await startNatsServer(t, { ...options, cluster: { name: 'convoy-test', routes: [first.routeUrl] } });
+  return [first, second];
+}

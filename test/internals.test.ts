@@ -1,0 +1,44 @@
+/**
+ * `convoy/internals`: what an extender builds on. RPC between two endpoints over an authenticated TCP
+ * connection, made only with what that entry exports; a dialer without the secret is refused; the
+ * package's export map names the built file of that entry.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { Channel, Endpoint, acceptTcp, createRemote, dialTcp } from '../src/internals.js';
+import { deferred, withDeadline } from './helpers/deadline.js';
+import { failOnLeaks } from './helpers/leaks.js';
+import { listen, portOf } from './helpers/pairs.js';
+
+failOnLeaks(test);
+
+test('two endpoints over dialTcp/acceptTcp call each other; a dialer with the wrong secret is refused', async (t) => {
+  const secret = randomBytes(32);
+  const accepted = deferred<Endpoint>();
+  const refused = deferred<unknown>();
+  const server = await listen(t, (socket) => {
+    acceptTcp(socket, { secret, self: 'server', accept: (peer) => peer === 'client' }).then(({ transport, peer }) => {
+      accepted.resolve(new Endpoint(new Channel(transport), { peerName: peer, api: { double: (x: number) => 2 * x } }));
+    }, refused.resolve);
+  });
+  const transport = await dialTcp({ host: '127.0.0.1', port: portOf(server), secret, from: 'client', to: 'server' });
+  const client = new Endpoint(new Channel(transport), { peerName: 'server' });
+  const serverSide = await withDeadline(accepted.promise, 5000, 'accept');
+  t.teardown(() => {
+    client.destroy(new Error('teardown'));
+    serverSide.destroy(new Error('teardown'));
+  });
+  t.is(await createRemote<{ double(x: number): number }>(client).double(21), 42);
+
+  await t.throwsAsync(dialTcp({ host: '127.0.0.1', port: portOf(server), secret: randomBytes(32), from: 'client', to: 'server' }), {
+    code: 'ERR_CONVOY_PROTOCOL',
+  });
+  t.like(await withDeadline(refused.promise, 5000, 'the refusal'), { code: 'ERR_CONVOY_PROTOCOL' });
+});
+
+test('the package exports `convoy/internals` from the built entry, beside the user API', (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  t.is(pkg.exports['./internals'].default, './dist/src/internals.js');
+  t.is(pkg.exports['.'].default, './dist/src/index.js');
+});

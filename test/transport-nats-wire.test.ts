@@ -1,0 +1,62 @@
+/**
+ * The NATS transport's wire, without a server: headers round-trip, names map to subject tokens one to
+ * one, sequence numbers wrap, and pieces reassemble into whole frames or are refused with ProtocolError.
+ */
+import test from 'ava';
+import { ProtocolError } from '../src/errors.js';
+import { PieceAssembler } from '../src/transport/nats-pieces.js';
+import { WireKind, decodeWire, encodeWire, nextSeq, subjectToken, transportSubject } from '../src/transport/nats-wire.js';
+
+test('every kind round-trips its header, and a body is copied in, never shared', (t) => {
+  const body = new Uint8Array([1, 2, 3, 4, 5]);
+  const first = encodeWire(WireKind.First, 0xfedcba98, 7, body, 1, 4, 99);
+  body.fill(0);
+  t.like(decodeWire(first), { kind: WireKind.First, stream: 0xfedcba98, seq: 7, total: 99 });
+  t.deepEqual([...decodeWire(first).body], [2, 3, 4]);
+  t.like(decodeWire(encodeWire(WireKind.Open, 5)), { kind: WireKind.Open, stream: 5, seq: 0, total: 0 });
+  t.like(decodeWire(encodeWire(WireKind.Close, 5, 0xffffffff)), { kind: WireKind.Close, seq: 0xffffffff });
+  t.throws(() => decodeWire(new Uint8Array([9, 0, 0, 0, 0])), { instanceOf: ProtocolError });
+  t.throws(() => decodeWire(new Uint8Array([WireKind.Frame, 0, 0])), { instanceOf: ProtocolError });
+});
+
+test('sequence numbers wrap past 2^32 - 1 to 1, never 0', (t) => {
+  t.is(nextSeq(0), 1);
+  t.is(nextSeq(0xffffffff), 1);
+});
+
+test('names become subject tokens one to one; what no name may hold is refused', (t) => {
+  t.is(subjectToken('shard-0.2'), 'shard-0~2');
+  t.not(subjectToken('a.b'), subjectToken('a-b'));
+  t.is(transportSubject('c.x', 'to.1', 'from'), 'convoy.c~x.w.to~1.from');
+  for (const bad of ['a b', 'a*', 'a>', '', 'a~b']) t.throws(() => subjectToken(bad), { instanceOf: TypeError }, bad);
+});
+
+const piece = (kind: WireKind, bytes: number[], total = 0) =>
+  decodeWire(encodeWire(kind, 1, 1, new Uint8Array(bytes), 0, bytes.length, total));
+
+test('pieces reassemble into the whole frame; a lone frame passes as it is', (t) => {
+  const assembler = new PieceAssembler(100);
+  t.deepEqual([...assembler.take(piece(WireKind.Frame, [9]))!], [9]);
+  t.is(assembler.take(piece(WireKind.First, [1, 2], 5)), undefined);
+  t.true(assembler.partial);
+  t.is(assembler.take(piece(WireKind.More, [3, 4])), undefined);
+  t.deepEqual([...assembler.take(piece(WireKind.More, [5]))!], [1, 2, 3, 4, 5]);
+  t.false(assembler.partial);
+});
+
+test('what cannot be a well-formed sequence of pieces is a ProtocolError', (t) => {
+  const cases: [string, ...ReturnType<typeof piece>[]][] = [
+    ['a piece outside a frame', piece(WireKind.More, [1])],
+    ['a frame inside a frame', piece(WireKind.First, [1], 3), piece(WireKind.Frame, [2])],
+    ['a piece past the total', piece(WireKind.First, [1], 2), piece(WireKind.More, [2, 3])],
+    ['a frame over maxFrameBytes', piece(WireKind.Frame, [1, 2, 3, 4, 5])],
+    ['a first piece announcing over maxFrameBytes', piece(WireKind.First, [1], 1000)],
+    ['a first piece as large as its frame', piece(WireKind.First, [1, 2], 2)],
+  ];
+  for (const [what, ...messages] of cases) {
+    const assembler = new PieceAssembler(4);
+    const last = messages.pop()!;
+    for (const message of messages) assembler.take(message);
+    t.throws(() => assembler.take(last), { instanceOf: ProtocolError }, what);
+  }
+});
