@@ -1,7 +1,7 @@
 /**
  * What the shared-memory transport (src/transport/shm.ts) adds to the Transport contract, which it passes
  * with the other kinds (transport-contract.test.ts): exact order across its two paths (the ring, and the
- * port for large frames and transferred buffers), backpressure when the ring is full, a sender thread
+ * port for large frames and transferred buffers), frames read in place, backpressure when the ring is full, a sender thread
  * terminated mid-burst, junk on the port, and a spin that ends when the channel goes quiet.
  */
 import { once } from 'node:events';
@@ -129,6 +129,32 @@ test('order across both paths, from frame 0: every frame whole and in its place'
   }
   await r.received.reach(count, 10_000, 'every frame');
   t.deepEqual(r.problems, []);
+});
+
+test('a frame is read in place, its space freed only after its delivery: a writer filling the ring meanwhile leaves it whole', async (t) => {
+  const { a, b } = pair(t);
+  sender(a);
+  const first = new Uint8Array(64).fill(0x11);
+  // The smallest record (16 bytes): the writer fills the ring up to the last byte it is allowed.
+  const filler = new Uint8Array(8).fill(0xee);
+  const checked = deferred<{ intact: boolean; fillers: number }>();
+  let delivered = 0;
+  b.start({
+    frame(bytes) {
+      if (delivered++ > 0) return;
+      const before = Buffer.from(bytes);
+      // Every byte the writer may use: were this record's space free already, the fillers would wrap onto it.
+      let fillers = 0;
+      while (a.send(filler.slice())) fillers++;
+      checked.resolve({ intact: Buffer.from(bytes).equals(before) && before.equals(first), fillers });
+    },
+    close() {},
+    drain() {},
+  });
+  a.send(first.slice());
+  const { intact, fillers } = await withDeadline(checked.promise, 5000, 'the first frame');
+  t.true(fillers >= (RING_BYTES - 80) / 16, `the writer filled the ring (${fillers} fillers)`);
+  t.true(intact, 'the frame under delivery kept its bytes');
 });
 
 test('a full ring is backpressure: send returns false without blocking, and drain follows once the reader catches up', async (t) => {

@@ -162,6 +162,8 @@ export class RingReader {
   /** The writer's `head` as last loaded: records up to it are complete. */
   #head: number;
   readonly #next: RecordHeader = { length: 0, seq: 0 };
+  /** Where a record that wraps around the end of the ring is put together (see read()). */
+  #wrapped = new Uint8Array(0);
 
   constructor(buffer: SharedArrayBuffer) {
     this.#ring = new RingViews(buffer);
@@ -198,23 +200,35 @@ export class RingReader {
     return this.#next;
   }
 
-  /** Copies the record `peek()` returned into a buffer of its own and frees its space in the ring. */
-  take(): Uint8Array {
+  /**
+   * The record `peek()` returned, readable until `release()`: a view into the ring when the record lies in
+   * one piece (no copy, no allocation but the view), else the record copied into a buffer this reader
+   * reuses. Either way its bytes change after `release()`; whoever keeps them copies them first.
+   */
+  read(): Uint8Array {
     const { length } = this.#next;
-    const { capacity, mask, bytes, control } = this.#ring;
+    const { capacity, mask, bytes } = this.#ring;
     const start = ((this.#tail & mask) + RECORD_HEADER_BYTES) & mask;
     const first = Math.min(length, capacity - start);
-    let out: Uint8Array;
-    if (first === length) {
-      // slice() of a view over shared memory copies into a new, unshared ArrayBuffer.
-      out = bytes.slice(start, start + length);
-    } else {
-      out = new Uint8Array(length);
-      out.set(bytes.subarray(start, capacity));
-      out.set(bytes.subarray(0, length - first), first);
-    }
-    this.#tail = (this.#tail + recordBytes(length)) >>> 0;
-    Atomics.store(control, TAIL, this.#tail | 0);
+    if (first === length) return bytes.subarray(start, start + length);
+    if (this.#wrapped.byteLength < length) this.#wrapped = new Uint8Array(Math.max(length, 2 * this.#wrapped.byteLength));
+    const out = this.#wrapped.subarray(0, length);
+    out.set(bytes.subarray(start, capacity));
+    out.set(bytes.subarray(0, length - first), first);
+    return out;
+  }
+
+  /** Frees the space of the record `peek()` returned: the writer may write over it from now on. */
+  release(): void {
+    this.#tail = (this.#tail + recordBytes(this.#next.length)) >>> 0;
+    Atomics.store(this.#ring.control, TAIL, this.#tail | 0);
+  }
+
+  /** The record `peek()` returned, copied into a buffer of its own, and its space freed. */
+  take(): Uint8Array {
+    // slice() of a view over shared memory copies into a new, unshared ArrayBuffer.
+    const out = this.read().slice();
+    this.release();
     return out;
   }
 

@@ -284,9 +284,15 @@ export class ShmTransport implements Transport, SpinningReader {
     }
     const header = this.#reader.peek();
     if (header === undefined || header.seq !== this.#receiveSeq) return -1;
-    const frame = this.#reader.take();
+    // Handed over in place: a transport's frame is read only during the call, so the record's space is
+    // freed after it (also when the listener throws: the frame was delivered).
+    const frame = this.#reader.read();
     this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
-    this.#handlers!.frame(frame);
+    try {
+      this.#handlers!.frame(frame);
+    } finally {
+      this.#reader.release();
+    }
     return frame.byteLength;
   }
 
