@@ -13,6 +13,7 @@ import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
 import { LoadWatch, formatComparisons, formatTable, machine, toJson, type RunInfo } from './report.js';
 import { convoyBuild, scenarios } from './scenarios/index.js';
 import { callSuites } from './suites/calls.js';
+import { dashboardSuite } from './suites/dashboard.js';
 import { deathSuite } from './suites/death.js';
 import { startupSuite } from './suites/startup.js';
 import { collectTargets, formatTargets } from './targets.js';
@@ -27,7 +28,7 @@ const { values: args } = parseArgs({
 });
 
 /** Every interleaved suite, in table order. Add a suite here (see bench/README.md, "Adding a target"). */
-const SUITES: Suite[] = [...callSuites, deathSuite, startupSuite];
+const SUITES: Suite[] = [...callSuites, deathSuite, startupSuite, dashboardSuite];
 
 const sequential: Scenario[] = args['no-sequential'] ? [] : [...baselines, ...scenarios];
 const names = new Set<string>();

@@ -14,7 +14,7 @@ export function callBatch(firstId, size) {
   return out;
 }
 
-/** The callee's handler: a counter, as in the proposal's example. Returns the reply envelope `{t, id, v}`. */
+/** The callee's handler: a counter, the smallest handler that does anything. Returns the reply envelope `{t, id, v}`. */
 export function createCounter() {
   let n = 0;
   return (env) => ({ t: 1, id: env.id, v: (n += env.a[0]) });

@@ -261,9 +261,12 @@ export class Channel {
     if (bytes) this.#outbox.push(bytes, cost, transfer);
     else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
     const inFlight = this.#window.inFlight;
-    if (this.#flushPolicy.leaveNow(inFlight) || (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight))) {
+    if (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight)) {
       this.#flush();
+      this.#flushPolicy.followLone();
+      return;
     }
+    if (this.#flushPolicy.leaveNow(inFlight)) this.#flush();
     this.#scheduleFlush();
   }
 
@@ -294,6 +297,7 @@ export class Channel {
         if (!force) return;
       }
     } while (this.#outbox.length > 0);
+    this.#flushPolicy.sent();
   }
 
   /** Part of a frame arrived: the peer is alive, and when a keep-alive is due it hears that we are too. */

@@ -39,6 +39,12 @@ export interface Batch {
   readonly bytes: number;
 }
 
+/**
+ * Microtask hops go through a resolved promise: Node's queueMicrotask() makes an AsyncResource per call,
+ * which cost a one-at-a-time round trip several hops' worth of allocation.
+ */
+const RESOLVED = Promise.resolve();
+
 export class FlushPolicy {
   readonly #batch: Batch;
   readonly #flush: () => void;
@@ -82,25 +88,49 @@ export class FlushPolicy {
       this.#hops = 0;
       this.#idleHops = 0;
       this.#lengthAtHop = this.#batch.length;
-      queueMicrotask(this.#settle);
+      void RESOLVED.then(this.#settle);
     }
+  }
+
+  /**
+   * A lone message has just left: what follows it in the same burst forms one batch behind it, sent once
+   * the microtask queue stops adding to it. Microtasks, not the end of the turn, even with the lone call
+   * in flight: its reply cannot come before then, and a call made one at a time then costs no Immediate.
+   */
+  followLone(): void {
+    if (this.#scheduled || this.#delayMs > 0) return;
+    this.#scheduled = true;
+    this.#hops = 0;
+    this.#idleHops = 0;
+    this.#lengthAtHop = this.#batch.length;
+    void RESOLVED.then(this.#settle);
   }
 
   /** Waits while the batch keeps growing, within `maxBatchBytes` and a hop limit (a producer that never pauses still gets its messages sent). */
   readonly #settle = (): void => {
+    if (!this.#scheduled) return;
     if (this.#batch.length !== this.#lengthAtHop) this.#idleHops = 0;
     else this.#idleHops++;
     if (this.#idleHops < IDLE_HOPS && this.#hops < MAX_FLUSH_HOPS && this.#batch.bytes < this.#maxBatchBytes) {
       this.#hops++;
       this.#lengthAtHop = this.#batch.length;
-      queueMicrotask(this.#settle);
+      void RESOLVED.then(this.#settle);
       return;
     }
     this.#run();
   };
 
   readonly #run = (): void => {
+    if (!this.#scheduled) return;
     this.#scheduled = false;
     this.#flush();
   };
+
+  /**
+   * Everything queued has left by another path (a frame's end, an early flush): the scheduled flush has
+   * nothing to send, so it stops where it is, and a lone message may leave at once again.
+   */
+  sent(): void {
+    this.#scheduled = false;
+  }
 }
