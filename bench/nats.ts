@@ -14,12 +14,12 @@
 
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import type { NatsConnection } from 'nats';
 import { Channel } from '../src/channel/channel.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { connectNats } from '../src/transport/nats-connect.js';
 import { NatsHub } from '../src/transport/nats-hub.js';
 import { NatsServer } from '../test/helpers/nats-server.js';
+import { pubsubPipelined, rawRequest, serveRawEcho } from './baselines/nats-raw.js';
 import { pipelined, roundTrips } from './measure.js';
 
 const { values: args } = parseArgs({
@@ -40,11 +40,7 @@ async function serve(url: string): Promise<void> {
   const hub = new NatsHub(connection, { cluster: SCOPE });
   const transport = hub.open('server', 'client', { maxFrameBytes: 64 << 20 });
   new Endpoint(new Channel(transport), { api: { echo: (bytes: Uint8Array) => bytes } });
-  connection.subscribe('raw.req', { callback: (_error, message) => message.respond(message.data.slice()) });
-  connection.subscribe('raw.pub', {
-    callback: (_error, message) => message.reply && connection.publish(message.reply, message.data.slice()),
-  });
-  await connection.flush();
+  await serveRawEcho(connection);
   process.send!('ready');
   process.on('disconnect', () => void hub.close().finally(() => process.exit(0)));
 }
@@ -53,35 +49,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-/** Raw publish/subscribe with `inflight` messages in flight: each echo that returns sends the next. */
-function pubsubPipelined(connection: NatsConnection, inflight: number, windowMs: number): Promise<number> {
-  const inbox = `raw.echo.${process.pid}`;
-  return new Promise((resolve) => {
-    const start = performance.now();
-    const end = start + windowMs;
-    let outstanding = 0;
-    let completed = 0;
-    const send = (): void => {
-      outstanding++;
-      connection.publish('raw.pub', new Uint8Array(payloadBytes), { reply: inbox });
-    };
-    const subscription = connection.subscribe(inbox, {
-      callback: () => {
-        completed++;
-        outstanding--;
-        if (performance.now() < end) send();
-        else if (outstanding === 0) {
-          subscription.unsubscribe();
-          resolve((completed * 1000) / (performance.now() - start));
-        }
-      },
-    });
-    void connection.flush().then(() => {
-      for (let i = 0; i < inflight; i++) send();
-    });
-  });
 }
 
 async function main(): Promise<void> {
@@ -101,14 +68,14 @@ async function main(): Promise<void> {
   const inflight = Number(args.inflight);
   const rtts = Math.max(200, Math.round(windowMs * 2));
   const convoyCall = () => client.call('echo', [new Uint8Array(payloadBytes)]);
-  const rawRequest = () => connection.request('raw.req', new Uint8Array(payloadBytes), { timeout: 10_000 });
+  const rawCall = rawRequest(connection, payloadBytes);
   const subjects: Record<string, () => Promise<number>> = {
     'convoy pipelined (calls/s)': () => pipelined(convoyCall, inflight, windowMs),
-    'raw req/rep pipelined (req/s)': () => pipelined(rawRequest, inflight, windowMs),
-    'raw req/rep serial (req/s)': () => pipelined(rawRequest, 1, windowMs),
-    'raw pub/sub pipelined (msg/s)': () => pubsubPipelined(connection, inflight, windowMs),
+    'raw req/rep pipelined (req/s)': () => pipelined(rawCall, inflight, windowMs),
+    'raw req/rep serial (req/s)': () => pipelined(rawCall, 1, windowMs),
+    'raw pub/sub pipelined (msg/s)': () => pubsubPipelined(connection, payloadBytes, inflight, windowMs),
     'convoy one at a time p50 (µs)': async () => (await roundTrips(convoyCall, rtts)).p50,
-    'raw req/rep one at a time p50 (µs)': async () => (await roundTrips(rawRequest, rtts)).p50,
+    'raw req/rep one at a time p50 (µs)': async () => (await roundTrips(rawCall, rtts)).p50,
   };
   const names = Object.keys(subjects);
   const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));

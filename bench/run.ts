@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [--only <substring>]... [--json <file>] [--no-sequential]`
+// `npm run bench [-- --quick] [--only <substring>]... [--json <file>] [--no-sequential]`; `--only nats` adds the
+// suite across hosts over NATS, which needs `nats-server`.
 // First the interleaved suites (every target is judged there: bench/suites/), then the sequential scenarios
 // (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the targets, and
 // writes every window and repetition to bench/results/latest.json (or --json <file>).
@@ -15,6 +16,7 @@ import { convoyBuild, scenarios } from './scenarios/index.js';
 import { callSuites } from './suites/calls.js';
 import { dashboardSuite } from './suites/dashboard.js';
 import { deathSuite } from './suites/death.js';
+import { natsSuite } from './suites/nats.js';
 import { startupSuite } from './suites/startup.js';
 import { collectTargets, formatTargets } from './targets.js';
 
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
 
 /** Every interleaved suite, in table order. Add a suite here (see bench/README.md, "Adding a target"). */
 const SUITES: Suite[] = [...callSuites, deathSuite, startupSuite, dashboardSuite];
+/** Suites that need more than Node (`nats-server` on the PATH): run only when `--only` names them. */
+const OPT_IN_SUITES: Suite[] = [natsSuite];
 
 const sequential: Scenario[] = args['no-sequential'] ? [] : [...baselines, ...scenarios];
 const names = new Set<string>();
@@ -44,7 +48,7 @@ for (const s of sequential) {
 // those scenarios name).
 const only = args.only;
 const keep = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
-const suites = SUITES.filter((s) => keep(s.name));
+const suites = [...SUITES.filter((s) => keep(s.name)), ...OPT_IN_SUITES.filter((s) => only.length > 0 && keep(s.name))];
 const picked = new Set(sequential.filter((s) => keep(s.name)).map((s) => s.name));
 for (const s of sequential) if (picked.has(s.name) && s.baseline !== undefined) picked.add(s.baseline);
 const chosen = sequential.filter((s) => picked.has(s.name));

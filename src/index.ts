@@ -12,6 +12,9 @@ export type {
   WorkerRestartEvent,
 } from './cluster/types.js';
 export type { ClusterStats, WorkerStats } from './cluster/stats.js';
+export type { NatsClusterOptions, HostUpEvent, HostDownEvent } from './cluster/hosts.js';
+export type { HostInfo } from './cluster/host-entry.js';
+export { AgentRefusedError, HostDownError } from './agent/errors.js';
 export type { ChannelSnapshot } from './rpc/endpoint-stats.js';
 export { defineWorker, type WorkerDefinition, type WorkerFactory, type WorkerApi } from './worker/define-worker.js';
 export { WorkerContext, type PeerExitEvent } from './worker/context.js';

@@ -58,6 +58,8 @@ for (const [args, what] of [
   [['--kind', 'fiber'], 'Expected --kind to be one of thread, process, mixed, got "fiber"'],
   [['--seconds', 'soon'], 'Expected --seconds to be an integer >= 1, got "soon"'],
   [['--lock-policy', 'maybe'], 'Expected --lock-policy to be one of wound-wait, no-wait, got "maybe"'],
+  [['--agents', 'two'], 'Expected --agents to be an integer >= 0, got "two"'],
+  [['--nats', 'nats://127.0.0.1:4222'], '--nats names the NATS server of the agents: it needs --agents N'],
   [['--port', '8080'], '--port goes with --dashboard'],
   [['--hold'], '--hold goes with --dashboard'],
   [['--dashboard', '--port', '70000'], 'Expected --port to be an integer from 0 to 65535, got "70000"'],

@@ -97,17 +97,20 @@ for (const kinds of TRIO) {
     t.teardown(() => a.stopFlood(false).catch(() => undefined));
     const sentBefore = await untilBackedUp(a, 15_000);
 
+    // The first call opens the a–c pair (the mesh is lazy): a round of messages through the coordinator
+    // while a's event loop is busy flooding, so it gets the 5 s of `within`, not the 1 s bound below.
+    const openMs = (await within(a.timedCall('c', 'inc', [0]), 5000, 'a → c, the call that opens the pair')).ms;
     const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) latencies.push((await within(a.timedCall('c', 'inc', [i]), 5000, `a → c call ${i}`)).ms);
+    for (let i = 1; i <= 20; i++) latencies.push((await within(a.timedCall('c', 'inc', [i]), 5000, `a → c call ${i}`)).ms);
     const after = await a.floodState();
     const sorted = [...latencies].sort((x, y) => x - y);
     t.log(
-      `a had sent ${sentBefore} notifies when the window filled, ${after.sent} after the calls; ` +
-        `a → c latencies: median ${sorted[10]!.toFixed(1)} ms, max ${sorted[19]!.toFixed(1)} ms`,
+      `a had sent ${sentBefore} notifies when the window filled, ${after.sent} after the calls; opening a → c took ` +
+        `${openMs.toFixed(0)} ms; then a → c latencies: median ${sorted[10]!.toFixed(1)} ms, max ${sorted[19]!.toFixed(1)} ms`,
     );
     t.true(after.waiting, 'b was still backed up after the calls');
     // Generous for a shared 2-core machine; a stalled channel would wait for b's whole backlog.
-    t.true(sorted[19]! < 1000, `every a → c call under 1 s: ${latencies.map((ms) => ms.toFixed(0)).join(', ')}`);
+    t.true(sorted[19]! < 1000, `every a → c call under 1 s once open: ${latencies.map((ms) => ms.toFixed(0)).join(', ')}`);
 
     const { sent, error } = await within(a.stopFlood(true), 30_000, 'stop the flood and drain b');
     t.is(error, undefined);

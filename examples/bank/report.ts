@@ -30,6 +30,8 @@ export interface ReportInput {
   recoveries: Recovery[];
   verdict: Verdict;
   locks: { policy: LockPolicy; waitTimeoutMs: number };
+  /** The agents' hosts the run killed (`agents` with chaos), each taking its shards with it. */
+  agentKills?: string[];
 }
 
 export interface Report {
@@ -52,6 +54,7 @@ export interface Report {
   restarts: number;
   recoveries: Recovery[];
   recoveryMs: { p50: number; max: number };
+  agentKills: string[];
   verdict: Verdict;
 }
 
@@ -106,6 +109,7 @@ export function buildReport(input: ReportInput): Report {
     restarts: input.restarts,
     recoveries: input.recoveries,
     recoveryMs: { p50: percentile(recovered, 50), max: recovered.at(-1) ?? 0 },
+    agentKills: input.agentKills ?? [],
     verdict: input.verdict,
   };
 }
@@ -131,6 +135,7 @@ export function formatReport(r: Report): string {
     ['latency p99', ms(r.latencyMs.p99)],
     ['latency max', ms(r.latencyMs.max)],
     ['deaths', `${r.deaths.length} (${r.deaths.filter((d) => d.chaos).length} by chaos)`],
+    ...(r.agentKills.length > 0 ? [['agents killed', r.agentKills.join(', ')] as [string, string]] : []),
     ['restarts', String(r.restarts)],
     ['recovery p50', ms(r.recoveryMs.p50)],
     ['recovery max', ms(r.recoveryMs.max)],

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Cluster, type DashboardOptions, startCluster } from '../../src/index.js';
+import { type Cluster, type DashboardOptions, startCluster, type WorkerSpec } from '../../src/index.js';
+import { startLocalAgents } from './agents.js';
 import { injectFaults } from './chaos.js';
 import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
@@ -59,6 +60,18 @@ export interface BankOptions {
   lockWaitTimeoutMs?: number;
   /** How long the end of the run may take to resolve every in-doubt transaction. @default 20000 */
   settleTimeoutMs?: number;
+  /**
+   * Run the shards on this many local agents — `convoy agent` processes, each standing for a host of its
+   * own — over NATS; the tellers stay on this host. @default 0 (everything on this host)
+   */
+  agents?: number;
+  /** With `agents`: the NATS server to use. @default one started for the run (needs `nats-server`) */
+  natsUrl?: string;
+  /**
+   * With `agents`: SIGKILL one agent (its shards go with it) this many ms into the run, and start it
+   * again once its host is seen down. @default half the run, when there is chaos (`chaosEveryMs` or `crashAtMs`)
+   */
+  agentKillAtMs?: number;
   /** Serve the live dashboard for the run (see startCluster's `dashboard`). @default none */
   dashboard?: DashboardOptions | true;
   /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
@@ -68,6 +81,25 @@ export interface BankOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Heartbeats across hosts: a killed agent is seen down within 2 s. */
+const AGENT_HEALTH = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 2000 };
+
+/** Resolves when `host` goes down, or after `ms` (a kill that went unseen must not stall the run). */
+function hostDown(cluster: Cluster, host: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      cluster.off('host-down', onDown);
+      resolve();
+    };
+    const onDown = (e: { name: string }): void => {
+      if (e.name === host) done();
+    };
+    const timer = setTimeout(done, ms);
+    cluster.on('host-down', onDown);
+  });
+}
 
 /** Polls `probe` until it returns true, or gives up at `deadline` (performance.now() clock). */
 async function until(probe: () => Promise<boolean>, deadline: number, everyMs = 20): Promise<boolean> {
@@ -91,6 +123,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const removeData = (): void => {
     if (o.dataDir === undefined && !o.keepData) rmSync(dataDir, { recursive: true, force: true });
   };
+  const failed = (e: unknown): never => {
+    removeData();
+    throw e;
+  };
   const cfg: BankConfig = {
     dataDir,
     shards: o.shards,
@@ -106,7 +142,11 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   // Under tsx the workers load as .ts, from dist/ as .js: follow whatever this file is.
   const ext = extname(fileURLToPath(import.meta.url));
   // One spec per worker, so 'mixed' can alternate threads and processes under the usual names.
-  const specs = (role: 'shard' | 'teller', count: number) =>
+  const agents = o.agents ? await startLocalAgents(o.agents, o.natsUrl).catch(failed) : undefined;
+  // With agents, shards take turns on their hosts and tellers stay here: every transfer crosses hosts.
+  const hostOf = (role: 'shard' | 'teller', i: number): { host?: string } =>
+    agents && role === 'shard' ? { host: agents.names[i % agents.names.length]! } : {};
+  const specs = (role: 'shard' | 'teller', count: number): WorkerSpec[] =>
     Array.from({ length: count }, (_, i) => ({
       name: `${role}-${i}`,
       module: role === 'shard' && o.shardModule ? o.shardModule : new URL(`./${role}${ext}`, import.meta.url),
@@ -114,21 +154,25 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       restart: 'on-failure' as const,
       maxRestarts: 1000, // chaos kills a lot; each one must come back
       data: cfg,
+      ...hostOf(role, i),
     }));
   const workers = [...specs('shard', o.shards), ...specs('teller', o.tellers)];
-  const cluster = await startCluster({ workers, restartDelayMs: 20, ...(o.dashboard ? { dashboard: o.dashboard } : {}) }).catch(
-    (e: unknown) => {
-      removeData();
-      throw e;
-    },
-  );
+  const hosts = agents ? { nats: agents.nats, ...AGENT_HEALTH } : {};
+  const dashboard = o.dashboard ? { dashboard: o.dashboard } : {};
+  const cluster = await startCluster({ workers, restartDelayMs: 20, ...hosts, ...dashboard }).catch(async (e: unknown) => {
+    await agents?.close();
+    return failed(e);
+  });
   o.onStart?.(cluster);
+  const agentKillAtMs = o.agentKillAtMs ?? (o.chaosEveryMs > 0 || o.crashAtMs !== undefined ? (o.seconds * 1000) / 2 : undefined);
 
   const t0 = performance.now();
   const deaths: Death[] = [];
   const recoveries: Recovery[] = [];
   const down = new Map<string, number>(); // name → time of death
   const killedByUs = new Set<string>();
+  const agentKills: string[] = [];
+  const hostByName = new Map(workers.map((spec) => [spec.name, spec.host]));
   let restarts = 0;
   const watchers: Promise<void>[] = [];
   cluster.on('worker-exit', (e) => {
@@ -187,6 +231,17 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
         killedByUs.add(name);
         cluster.kill(name).catch(() => done(false));
       });
+    const killAgent = async (): Promise<void> => {
+      if (!agents || agentKillAtMs === undefined) return;
+      await sleep(Math.max(0, t0 + agentKillAtMs - performance.now()));
+      const victim = agents.names[cfg.seed % agents.names.length]!;
+      for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) killedByUs.add(name);
+      const lost = hostDown(cluster, victim, AGENT_HEALTH.heartbeatTimeoutMs * 5);
+      await agents.kill(victim);
+      await lost;
+      agentKills.push(victim);
+      agents.start(victim);
+    };
     const chaos = (): Promise<void> =>
       injectFaults({
         targets: o.chaosTargets === 'shards' ? shardNames : o.chaosTargets === 'tellers' ? tellerNames : cluster.names,
@@ -202,7 +257,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       o.onProgress?.({ elapsedMs: performance.now() - t0, totalMs, results: results.length, deaths: deaths.length });
     }, 250);
     try {
-      await Promise.all([...tellerNames.map(drive), chaos()]);
+      await Promise.all([...tellerNames.map(drive), chaos(), killAgent()]);
     } finally {
       clearInterval(progress);
     }
@@ -234,9 +289,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
     const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
     const locks = { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs };
-    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict, locks });
+    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict, locks, agentKills });
   } finally {
     await cluster.close();
+    await agents?.close();
     removeData();
   }
 }

@@ -56,6 +56,12 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
         help: 'where the write-ahead logs go, kept afterwards (default: a temporary directory, removed)',
       },
       seed: { type: 'string', arg: 'N', help: 'seed of the transfer generator (default 1)' },
+      agents: {
+        type: 'string',
+        arg: 'N',
+        help: 'run the shards on N local agents over NATS, each standing for a host of its own (default 0); chaos kills one agent too',
+      },
+      nats: { type: 'string', arg: 'URL', help: 'with --agents: the NATS server to use (default: start one; needs nats-server)' },
       dashboard: { type: 'boolean', help: 'serve the live dashboard during the run and print its address' },
       port: { type: 'string', arg: 'N', help: 'with --dashboard: its port (default 8787, or a free one if taken)' },
       hold: { type: 'boolean', help: 'with --dashboard: keep it open after the report, until Ctrl-C' },

@@ -28,6 +28,12 @@ export function bankOptions(values: Values): BankOptions {
   };
   // A third of the way in: the run goes on long enough after it to see the restart and recovery.
   if (values.crash) options.crashAtMs = (seconds * 1000) / 3;
+  const agents = numberFlag(values, 'agents', 0);
+  if (agents > 0) options.agents = agents;
+  if (typeof values.nats === 'string') {
+    if (agents === 0) throw new UsageError('--nats names the NATS server of the agents: it needs --agents N', 'bank');
+    options.natsUrl = values.nats;
+  }
   if (values.dashboard) {
     const port = values.port === undefined ? undefined : numberFlag(values, 'port', 0, { max: 65_535 });
     options.dashboard = { ...(port === undefined ? {} : { port }), hold: values.hold === true };

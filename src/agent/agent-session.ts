@@ -3,6 +3,7 @@
  * the end — a goodbye from the coordinator, its silence past the heartbeat timeout, the agent's own
  * connection lost, or the agent closing — which always ends every worker it started.
  */
+import { MessageChannel } from 'node:worker_threads';
 import type { NatsConnection } from 'nats';
 import type { ExitInfo } from '../cluster/spawn.js';
 import { toError } from '../errors.js';
@@ -76,6 +77,9 @@ export class AgentSession {
       case 'kill':
         this.#workers.get(message.id)?.kill();
         return;
+      case 'pair':
+        this.#pair(message);
+        return;
       case 'goodbye':
         void this.end(`the coordinator said goodbye (${message.reason})`, false);
         return;
@@ -126,6 +130,19 @@ export class AgentSession {
       if (exit.error) report.message = exit.error.message;
       this.#send(report);
     });
+  }
+
+  /**
+   * Two threads of this agent need a channel: one MessageChannel, a port to each, as the coordinator
+   * does for its own threads. If either has exited, the other hears of it from the coordinator instead.
+   */
+  #pair({ pair, ends: [a, b] }: Extract<ToAgent, { t: 'pair' }>): void {
+    const first = this.#workers.get(a.id);
+    const second = this.#workers.get(b.id);
+    if (!first?.handOff || !second?.handOff) return;
+    const { port1, port2 } = new MessageChannel();
+    first.handOff({ convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, pair, port: port1 });
+    second.handOff({ convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, pair, port: port2 });
   }
 
   #tick(): void {

@@ -11,7 +11,7 @@
  * and both nonces, so nobody on the NATS server without the secret can spawn, kill or impersonate.
  */
 import type { Bootstrap, WorkerKind } from '../protocol/control.js';
-import type { NatsConnectOptions } from '../transport/nats-connect.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { subjectToken } from '../transport/nats-wire.js';
 
 /** Checked in the join; bump on any incompatible change. */
@@ -79,9 +79,18 @@ export interface RemoteSpawn {
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
 }
 
+/** One thread of a pair the agent connects with a MessageChannel: its id here, its name and incarnation. */
+export interface PairEnd {
+  id: number;
+  name: string;
+  incarnation: number;
+}
+
 /** Sealed messages of a session, coordinator → agent. */
 export type ToAgent =
   | { t: 'spawn'; id: number; boot: Bootstrap; spawn: RemoteSpawn }
+  /** Two threads of this agent talk: hand each a port of one MessageChannel, as pair `pair`. */
+  | { t: 'pair'; pair: number; ends: [PairEnd, PairEnd] }
   | { t: 'kill'; id: number }
   | { t: 'beat' }
   | { t: 'goodbye'; reason: string };
@@ -99,9 +108,7 @@ export type ToCoordinator =
  * line or in its environment): the agent's own connection options, the session's scope, and the two
  * endpoints of its control transport.
  */
-export interface RemoteWorkerNats {
-  connect: NatsConnectOptions;
-  scope: string;
+export interface RemoteWorkerNats extends NatsScope {
   /** This worker's endpoint (`workerEndpoint(name, incarnation)`). */
   self: string;
   /** The coordinator's endpoint. */
@@ -114,4 +121,12 @@ export const COORDINATOR_ENDPOINT = 'coordinator';
 /** A worker incarnation's endpoint: `shard-0.2`. Names cannot be "coordinator", so no clash. */
 export function workerEndpoint(name: string, incarnation: number): string {
   return `${name}.${incarnation}`;
+}
+
+/**
+ * A worker incarnation's endpoint in pair channel `pair` (`shard-0.2.p7`): each channel of a pair has
+ * subjects of its own, so a new one never meets what is left of one it replaces.
+ */
+export function pairEndpoint(name: string, incarnation: number, pair: number): string {
+  return `${workerEndpoint(name, incarnation)}.p${pair}`;
 }

@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type TransferListItem, Worker } from 'node:worker_threads';
 import { fromSource, needsTsx, threadEntry } from '../cluster/paths.js';
 import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
-import type { Bootstrap } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff } from '../protocol/control.js';
 import type { RemoteBootMessage, RemoteWorkerData } from '../worker/nats-main.js';
 import type { RemoteSpawn, RemoteWorkerNats } from './protocol.js';
 
@@ -19,6 +19,8 @@ export interface LocalWorker {
   readonly threadId: number;
   readonly exited: Promise<ExitInfo>;
   kill(): void;
+  /** Threads only: hands the thread one port of a channel to a peer thread of this agent. */
+  handOff?(handoff: PortHandoff): void;
 }
 
 /** `module` as the coordinator's user wrote it (a path or a URL), as a file URL on this host. */
@@ -47,7 +49,13 @@ function spawnThread(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
   const exited = new Promise<ExitInfo>((resolve) => {
     worker.once('exit', (exitCode) => resolve({ exitCode, crashed: error !== undefined, ...(error ? { error } : {}) }));
   });
-  return { pid: process.pid, threadId: worker.threadId, exited, kill: () => void worker.terminate() };
+  return {
+    pid: process.pid,
+    threadId: worker.threadId,
+    exited,
+    kill: () => void worker.terminate(),
+    handOff: (handoff) => worker.postMessage(handoff, [handoff.port as unknown as TransferListItem]),
+  };
 }
 
 function spawnProcess(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {

@@ -206,12 +206,14 @@ export class Channel {
    * died may still be on its way, and a reply in it must still resolve: so nothing more is sent, and what
    * is unsettled fails with `error` when the transport reports its close. That close comes once every
    * frame the transport received has been delivered, and it does come: the operating system closes a
-   * dead thread's port and a dead process's sockets.
+   * dead thread's port and a dead process's sockets, and a transport that cannot see the death itself
+   * is told (`peerGone`).
    */
   peerDied(error: Error): void {
     if (this.#closed || this.#peerDeath) return;
     this.#peerDeath = error;
     this.#window.rejectAll(error);
+    this.#transport.peerGone?.();
   }
 
   /**

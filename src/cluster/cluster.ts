@@ -18,14 +18,16 @@ import {
 } from '../options.js';
 import type { DashboardOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { buildBootstrap } from './bootstrap.js';
+import { ClusterHosts, checkNatsOptions } from './cluster-hosts.js';
+import type { HostInfo } from './host-entry.js';
+import { shutDownWorker } from './shutdown.js';
 import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
 import { EventLog } from './event-log.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
-import { moduleUrl } from './paths.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
 import { SharedMemoryPlan } from './shared-memory.js';
@@ -37,9 +39,6 @@ import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
 
-/** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
-const SHUTDOWN_GRACE_MS = 1000;
-const EXIT_GRACE_MS = 500;
 /**
  * Workers started at once. Booting is CPU-bound: enough at once keeps every core busy while some wait on
  * I/O, but a whole large cluster at once starves each worker for longer than its own start may take
@@ -58,6 +57,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #host: string;
   readonly #heartbeat: Heartbeat;
   #listener: ControlListener | undefined;
+  /** The agents' hosts, in a cluster with the `nats` option. */
+  #hosts: ClusterHosts | undefined;
   #pool: Pool | undefined;
   #poolRemote: Remote<unknown> | undefined;
   #closing: Promise<void> | undefined;
@@ -82,11 +83,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       () => this.#closing !== undefined,
       options.dashboard,
     );
-    const specs = expandSpecs(options.workers);
-    const system = (handle: WorkerHandle) => ({
-      [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
-      [System.open]: (peer: string, had: number) => this.#wiring.open(handle, peer, had),
-    });
+    if (options.nats !== undefined) checkNatsOptions(options.nats);
+    const specs = expandSpecs(options.workers, options.nats !== undefined);
+    // Built for each incarnation's control channel: an open is asked by that incarnation, not its successor.
+    const system = (handle: WorkerHandle) => {
+      const incarnation = handle.incarnation;
+      return {
+        [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
+        [System.open]: (peer: string, had: number) => this.#wiring.open(handle, incarnation, peer, had),
+      };
+    };
     for (const { name, spec } of specs) {
       this.#handles.set(
         name,
@@ -102,12 +108,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
           shm,
+          place: (host, boot, spec) => this.#hosts!.place(host, boot, spec, this.#health.startTimeoutMs),
+          natsScope: () => this.#hosts?.workerNats,
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
         }),
       );
     }
-    this.#wiring = new Wiring([...this.#handles.values()], this.#host, this.#health.startTimeoutMs, shm);
+    this.#wiring = new Wiring([...this.#handles.values()], {
+      listenHost: this.#host,
+      timeoutMs: this.#health.startTimeoutMs,
+      pairAgentThreads: (host, pair, ends) => this.#hosts?.pairThreads(host, pair, ends) ?? false,
+      shm,
+    });
     this.#heartbeat = new Heartbeat(this.#health, (handle) => {
+      // A worker on a host whose agent went silent too is lost with its host, not hung.
+      if (handle.host !== undefined && this.#hosts?.lostIfSilent(handle.host)) return;
       this.#log.add({ type: 'hung', worker: handle.name, incarnation: handle.incarnation });
       handle.kill('heartbeat');
     });
@@ -152,6 +167,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     await child?.exited;
   }
 
+  /** The agents' hosts that have joined this cluster, up or down (none without the `nats` option). */
+  hosts(): HostInfo[] {
+    return this.#hosts?.list() ?? [];
+  }
+
   /** Counters for every worker and channel (the coordinator's and the workers' own). */
   stats(): Promise<ClusterStats> {
     return collectStats([...this.#handles.values()], this.#pool);
@@ -193,6 +213,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     const started = performance.now();
     try {
+      await this.#joinHosts(handles);
       // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
       const results = await settleLimited(handles, START_CONCURRENCY, async (h) => {
         await h.start();
@@ -217,6 +238,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     });
   }
 
+  /** Connects to the agents (`nats`) and waits, up to `startTimeoutMs`, for every host a spec names. */
+  async #joinHosts(handles: WorkerHandle[]): Promise<void> {
+    if (!this.#options.nats) return;
+    const hosts = await ClusterHosts.connect(this.#options.nats, this.#health);
+    this.#hosts = hosts;
+    hosts.on('host-up', (event) => this.emit('host-up', event));
+    hosts.on('host-down', (event) => this.emit('host-down', event));
+    const names = new Set(handles.flatMap((handle) => (handle.host === undefined ? [] : [handle.host])));
+    await hosts.waitFor([...names], this.#health.startTimeoutMs);
+  }
+
   /**
    * A worker's pool task. What the worker transferred arrived as buffers this side owns: they move on to
    * the pool thread, and the result's buffers move back to the worker, so nothing is copied on the way.
@@ -232,27 +264,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   #bootstrap(name: string, incarnation: number): Bootstrap {
-    const handle = this.#handles.get(name)!;
-    const boot: Bootstrap = {
-      v: PROTOCOL_VERSION,
-      name,
-      incarnation,
-      kind: handle.kind,
-      module: moduleUrl(handle.spec.module),
-      serial: handle.spec.serial ?? false,
-      data: handle.spec.data,
+    return buildBootstrap(this.#handles.get(name)!, incarnation, {
       names: this.names,
       channel: this.#channel,
       callTimeoutMs: this.#callTimeoutMs,
-      linkWaitMs: this.#health.startTimeoutMs,
-      handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
-      host: this.#host,
-    };
-    if (this.#listener) {
-      boot.coordinatorPort = this.#listener.port;
-      boot.coordinatorHost = this.#host;
-    }
-    return boot;
+      health: this.#health,
+      listenHost: this.#host,
+      controlPort: this.#listener?.port,
+    });
   }
 
   #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void {
@@ -333,20 +352,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     // New calls fail now; calls already sent may still be answered while each worker is asked to shut
     // down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
     for (const handle of handles) handle.link.close(closed);
-    await Promise.all(
-      handles.map(async (handle) => {
-        const child = handle.child;
-        if (child && !child.hasExited && handle.control?.closed === false) {
-          await handle.control.call(System.shutdown, [], { timeoutMs: SHUTDOWN_GRACE_MS }).catch(() => {});
-          handle.control.destroy(closed);
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS)))]);
-          clearTimeout(timer);
-        }
-        handle.destroy(closed);
-        await child?.exited;
-      }),
-    );
+    await Promise.all(handles.map((handle) => shutDownWorker(handle, closed)));
+    // Every agent is told goodbye: it ends whatever of ours still runs there, and waits for the next.
+    await this.#hosts?.close();
     this.#listener?.close();
     await this.#pool?.close();
     await this.#dashboards.clusterClosed();

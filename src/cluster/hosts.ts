@@ -86,6 +86,8 @@ export class Hosts extends EventEmitter<HostsEvents> {
   /** Why an agent is not joining, for the error of someone waiting for it. */
   readonly #refusals = new Map<string, AgentRefusedError>();
   readonly #subscriptions: Subscription[] = [];
+  /** Whoever waits for hosts to come up (a start, a restart): told at close. */
+  readonly #waiters = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #lastTick = performance.now();
   #closed = false;
@@ -130,18 +132,38 @@ export class Hosts extends EventEmitter<HostsEvents> {
     return this.#hosts.get(name)?.up ?? false;
   }
 
-  /** Resolves once every host in `names` is up; rejects at a refusal, or after `timeoutMs`. */
+  /** The host named `name`, as last joined (up or down). */
+  entry(name: string): HostEntry | undefined {
+    return this.#hosts.get(name);
+  }
+
+  /**
+   * Takes `name` down now if its agent has not been heard for two beats: a worker there that went
+   * silent went with its host (an agent killed or cut off), and is lost with it rather than hung.
+   */
+  downIfSilent(name: string): boolean {
+    const host = this.#hosts.get(name);
+    if (!host?.up || performance.now() - host.lastHeard <= this.#health.heartbeatIntervalMs * 2) return false;
+    this.#down(host, `its agent was silent for ${Math.round(performance.now() - host.lastHeard)} ms`);
+    return true;
+  }
+
+  /** Resolves once every host in `names` is up; rejects at a refusal, after `timeoutMs`, or at close. */
   waitFor(names: readonly string[], timeoutMs: number): Promise<void> {
     const missing = (): string[] => names.filter((name) => !this.isUp(name));
     if (missing().length === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new HostDownError(missing()[0]!, 'The cluster is closed'));
     return new Promise((resolve, reject) => {
       const done = (error?: Error): void => {
         clearTimeout(timer);
+        this.#waiters.delete(closed);
         this.off('host-up', check);
         this.off('refused', refused);
         if (error) reject(error);
         else resolve();
       };
+      const closed = (): void => done(new HostDownError(missing()[0]!, `Host "${missing()[0]}": the cluster closed while waiting for it`));
+      this.#waiters.add(closed);
       const check = (): void => {
         if (missing().length === 0) done();
       };
@@ -172,6 +194,7 @@ export class Hosts extends EventEmitter<HostsEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const closed of [...this.#waiters]) closed();
     for (const host of this.#hosts.values()) {
       if (host.up) host.send({ t: 'goodbye', reason: 'the cluster is closing' });
       host.down('the cluster closed');

@@ -29,6 +29,14 @@ export function moduleUrl(module: string | URL): string {
   return pathToFileURL(path.resolve(module)).href;
 }
 
+/**
+ * A user module for a worker on another host, as its agent takes it: a URL as it is, a path as written
+ * (the agent resolves it against its own working directory).
+ */
+export function agentModule(module: string | URL): string {
+  return module instanceof URL ? module.href : module;
+}
+
 /** tsx is needed in the worker when the runtime or the user's module is TypeScript. */
 export function needsTsx(module: string): boolean {
   return fromSource || /\.[cm]?tsx?$/.test(fileURLToPath(module));

@@ -43,10 +43,10 @@ export class RemoteChild implements Child {
   }
 
   /**
-   * Its host was lost: whatever the worker does now, it can reach nobody (its agent ends it when it
-   * can). Taken as a crash, with the reason in `error`.
+   * Its host was lost: whatever the worker does now, it counts as gone (its agent ends it when it can,
+   * and its channels are closed). How it ended is not known: `disconnected`, with the reason in `error`.
    */
   hostLost(error: HostDownError): void {
-    this.reportExit({ crashed: true, error });
+    this.reportExit({ crashed: false, disconnected: true, error });
   }
 }

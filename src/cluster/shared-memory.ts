@@ -11,9 +11,12 @@ export class SharedMemoryPlan {
     this.#options = options;
   }
 
-  /** Whether a worker's channels use shared memory: its own choice, else the cluster's; threads only. */
+  /**
+   * Whether a worker's channels use shared memory: its own choice, else the cluster's; the coordinator's
+   * own threads only (a worker on another host shares no memory with this process).
+   */
   uses(spec: WorkerSpec): boolean {
-    return (spec.kind ?? 'thread') === 'thread' && (spec.sharedMemory ?? this.#options.sharedMemory);
+    return (spec.kind ?? 'thread') === 'thread' && spec.host === undefined && (spec.sharedMemory ?? this.#options.sharedMemory);
   }
 
   /** Rings for the coordinator's channel to a thread: [the coordinator's end, the thread's end]. */

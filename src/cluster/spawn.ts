@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { createThreadTransport } from '../transport/shm.js';
 import type { Transport } from '../transport/transport.js';
 import type { ProcessBootMessage } from '../worker/process-main.js';
@@ -17,6 +18,8 @@ export interface ExitInfo {
   signal?: string;
   /** A thread threw an uncaught error. */
   crashed: boolean;
+  /** A worker on another host whose host was lost: how, or whether, it ended is not known. */
+  disconnected?: true;
   error?: Error;
 }
 
@@ -36,10 +39,19 @@ export interface SpawnedThread extends Child {
   control: Transport;
 }
 
-/** `shm`: the control channel's shared-memory rings, [the coordinator's end, the thread's end]. */
-export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array, shm?: [ShmEnd, ShmEnd]): SpawnedThread {
+/**
+ * `nats`: how the worker reaches peers on other hosts, in a cluster that has any. `shm`: the control
+ * channel's shared-memory rings, [the coordinator's end, the thread's end].
+ */
+export function spawnThread(
+  spec: WorkerSpec,
+  boot: Bootstrap,
+  secret: Uint8Array,
+  nats?: NatsScope,
+  shm?: [ShmEnd, ShmEnd],
+): SpawnedThread {
   const { port1, port2 } = new MessageChannel();
-  const convoy: ThreadData = { boot, secret, control: port2 };
+  const convoy: ThreadData = { boot, secret, control: port2, ...(nats ? { nats } : {}) };
   if (shm) convoy.controlShm = shm[1];
   const worker = new Worker(threadEntry, {
     workerData: { convoy, convoyEntry: { runtime: threadRuntime, tsx: needsTsx(boot.module) } },
@@ -73,8 +85,9 @@ export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arra
   };
 }
 
-export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array): Child {
-  return forkWorker(spec, processRuntime, needsTsx(boot.module), { convoy: 'boot', boot, secret } satisfies ProcessBootMessage);
+export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array, nats?: NatsScope): Child {
+  const message: ProcessBootMessage = { convoy: 'boot', boot, secret, ...(nats ? { nats } : {}) };
+  return forkWorker(spec, processRuntime, needsTsx(boot.module), message);
 }
 
 /**

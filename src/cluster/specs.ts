@@ -4,7 +4,8 @@ import { expectNumber, expectOneOf } from '../options.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { WORKER_SPEC_KEYS, type WorkerSpec } from './types.js';
 
-export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[] {
+/** `hasNats`: the cluster has the `nats` option, so a spec may name a `host`. */
+export function expandSpecs(specs: unknown, hasNats = false): { name: string; spec: WorkerSpec }[] {
   if (!Array.isArray(specs) || specs.length === 0) {
     throw new TypeError(`Expected \`workers\` to be a non-empty array of worker specs, got ${describe(specs)}`);
   }
@@ -28,6 +29,15 @@ export function expandSpecs(specs: unknown): { name: string; spec: WorkerSpec }[
     }
     if (raw.sharedMemory && spec.kind === 'process') {
       throw new TypeError(`\`${at}.sharedMemory\`: a process shares no memory with others; use kind 'thread' or leave it out`);
+    }
+    if (raw.host !== undefined) {
+      // The name goes into NATS subjects: the characters of worker names only.
+      if (typeof raw.host !== 'string' || !/^[\w.-]+$/.test(raw.host)) {
+        throw new TypeError(
+          `Expected \`${at}.host\` to be an agent's host name (letters, digits, '_', '.', '-'), got ${describe(raw.host)}`,
+        );
+      }
+      if (!hasNats) throw new TypeError(`\`${at}.host\` places the worker on agent "${raw.host}": the cluster needs the \`nats\` option`);
     }
     const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
     const names = count === undefined ? [raw.name] : Array.from({ length: count }, (_, i) => `${raw.name}-${i}`);

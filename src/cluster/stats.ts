@@ -10,6 +10,9 @@ export interface WorkerStats {
   /** The name of the spec it comes from (`shard` for `shard-0`..`shard-3`). */
   spec: string;
   kind: 'thread' | 'process';
+  /** The agent's host it runs on (`WorkerSpec.host`); absent on the coordinator's own host. */
+  host?: string;
+  /** Its pid (on its host). */
   pid: number;
   threadId: number;
   state: string;
@@ -51,6 +54,7 @@ export async function collectStats(handles: WorkerHandle[], pool: Pool | undefin
         peers: answer?.peers ?? [],
       };
       if (answer) stats.process = answer.process;
+      if (handle.host !== undefined) stats.host = handle.host;
       return stats;
     }),
   );

@@ -2,6 +2,7 @@
 import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
+import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './hosts.js';
 
 export interface WorkerSpec {
   /** Unique name; with `count`, workers are named `name-0` .. `name-(count-1)`. */
@@ -33,6 +34,12 @@ export interface WorkerSpec {
   execArgv?: string[];
   /** Heap limits: a thread's resourceLimits; for a process, maxOldGenerationSizeMb becomes --max-old-space-size. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
+  /**
+   * The host that runs this worker: the name a `convoy agent --host NAME` joined with (needs the cluster's
+   * `nats` option). `module` is then resolved on that host, against the agent's `--cwd`.
+   * @default the coordinator's host
+   */
+  host?: string;
 }
 
 export interface PoolSpec {
@@ -57,6 +64,12 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
    * @default undefined (no dashboard)
    */
   dashboard?: DashboardOptions | true;
+  /**
+   * Workers on other hosts: the NATS server(s) their agents joined, its credentials, and the cluster
+   * secret file the agents share. `startCluster` waits (up to `startTimeoutMs`) for every host a worker
+   * spec names. @default undefined (every worker on this host)
+   */
+  nats?: NatsClusterOptions;
 }
 
 export interface WorkerExitEvent {
@@ -87,6 +100,10 @@ export interface ClusterEvents {
   'worker-ready': [event: WorkerReadyEvent];
   'worker-exit': [event: WorkerExitEvent];
   'worker-restart': [event: WorkerRestartEvent];
+  /** An agent joined this cluster (again). */
+  'host-up': [event: HostUpEvent];
+  /** An agent left, went silent past `heartbeatTimeoutMs`, or was cut off: its workers are lost. */
+  'host-down': [event: HostDownEvent];
 }
 
 // Every option name, so that an unknown one is an error (see option-keys.ts). The checks below fail to
@@ -113,6 +130,7 @@ export const CLUSTER_OPTION_KEYS = [
   'sharedMemory',
   'ringBytes',
   'spinMicros',
+  'nats',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
 export const WORKER_SPEC_KEYS = [
@@ -129,12 +147,24 @@ export const WORKER_SPEC_KEYS = [
   'argv',
   'execArgv',
   'resourceLimits',
+  'host',
 ] as const satisfies readonly (keyof WorkerSpec)[];
 
 export const POOL_SPEC_KEYS = ['module', 'maxThreads', 'minThreads'] as const satisfies readonly (keyof PoolSpec)[];
+
+export const NATS_OPTION_KEYS = [
+  'servers',
+  'token',
+  'user',
+  'pass',
+  'tls',
+  'secretFile',
+  'cluster',
+] as const satisfies readonly (keyof NatsClusterOptions)[];
 
 type Exhaustive<Listed, All> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
 const allClusterOptions: Exhaustive<(typeof CLUSTER_OPTION_KEYS)[number], keyof ClusterOptions> = true;
 const allWorkerSpecKeys: Exhaustive<(typeof WORKER_SPEC_KEYS)[number], keyof WorkerSpec> = true;
 const allPoolSpecKeys: Exhaustive<(typeof POOL_SPEC_KEYS)[number], keyof PoolSpec> = true;
-void [allClusterOptions, allWorkerSpecKeys, allPoolSpecKeys];
+const allNatsOptions: Exhaustive<(typeof NATS_OPTION_KEYS)[number], keyof NatsClusterOptions> = true;
+void [allClusterOptions, allWorkerSpecKeys, allPoolSpecKeys, allNatsOptions];

@@ -7,6 +7,7 @@
  *
  * Also here: telling the workers when an incarnation of a peer ended, so they drop its channel.
  */
+import type { PairEnd } from '../agent/protocol.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
@@ -23,45 +24,53 @@ interface PairRecord {
   opening: Promise<boolean>;
 }
 
+export interface WiringConfig {
+  /** Where the coordinator's own processes listen. */
+  listenHost: string;
+  /** How long an open waits for a peer and for its channel. */
+  timeoutMs: number;
+  /** Asks an agent to connect two of its threads; false if it cannot be asked (its host is down). */
+  pairAgentThreads(host: string, pair: number, ends: [PairEnd, PairEnd]): boolean;
+  /** Which of the coordinator's thread pairs use shared-memory rings. */
+  shm?: SharedMemoryPlan;
+}
+
 export class Wiring {
   readonly #handles: ReadonlyMap<string, WorkerHandle>;
   /** Each worker's position in the cluster, for the dialing rule. */
   readonly #order = new Map<string, number>();
-  readonly #host: string;
+  readonly #config: WiringConfig;
   readonly #timeoutMs: number;
-  readonly #shm: SharedMemoryPlan | undefined;
   /** The latest channel of each pair, by the pair's two names. */
   readonly #pairs = new Map<string, PairRecord>();
   /** The last end of each worker's incarnation that will not be followed by another. */
   readonly #finalExits = new Map<string, PeerExit>();
   #nextPair = 0;
 
-  /**
-   * `handles` in spec order; `timeoutMs` bounds how long an open waits for a peer and for its channel;
-   * `shm` picks the thread pairs on rings.
-   */
-  constructor(handles: readonly WorkerHandle[], host: string, timeoutMs: number, shm?: SharedMemoryPlan) {
+  /** `handles` in spec order. */
+  constructor(handles: readonly WorkerHandle[], config: WiringConfig) {
     this.#handles = new Map(handles.map((handle) => [handle.name, handle]));
     for (const [index, handle] of handles.entries()) this.#order.set(handle.name, index);
-    this.#host = host;
-    this.#timeoutMs = timeoutMs;
-    this.#shm = shm;
+    this.#config = config;
+    this.#timeoutMs = config.timeoutMs;
   }
 
   /**
-   * Opens the channel between `requester` and `peerName`, or joins the opening under way. `had` is the
-   * pair number of the channel the requester last had (0: none): a record with that number was lost on
-   * the requester's side and is replaced; any newer one is on its way to it. Waits for a peer that is
-   * starting or restarting; answers `ok: false` when the peer is gone for good or not ready in time.
+   * Opens the channel between incarnation `incarnation` of `requester` and `peerName`, or joins the opening
+   * under way. `had` is the pair number of the channel the requester last had (0: none): a record with that
+   * number was lost on the requester's side and is replaced; any newer one is on its way to it. Waits for
+   * a peer that is starting or restarting; answers `ok: false` when the peer is gone for good or not ready
+   * in time, and when the asking incarnation ended meanwhile. Its successor asks for its own channels: one
+   * handed to it in the middle of its start would be bound before its handlers exist.
    */
-  async open(requester: WorkerHandle, peerName: string, had: number): Promise<OpenReply> {
+  async open(requester: WorkerHandle, incarnation: number, peerName: string, had: number): Promise<OpenReply> {
     const peer = this.#handles.get(peerName);
     if (!peer || peer === requester) return { ok: false };
     const deadline = performance.now() + this.#timeoutMs;
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0 || !(await peer.whenReady(left))) return this.#gone(peer);
-      if (requester.state !== 'ready' && requester.state !== 'starting') return { ok: false };
+      if (requester.incarnation !== incarnation || (requester.state !== 'ready' && requester.state !== 'starting')) return { ok: false };
       const key = pairKey(requester.name, peer.name);
       let record = this.#pairs.get(key);
       if (!record || record.pair === had || !this.#current(record, requester, peer)) {
@@ -99,21 +108,36 @@ export class Wiring {
       [a.name, a.incarnation],
       [b.name, b.incarnation],
     ]);
-    const plan = planPair(a, b, pair, this.#order, this.#host, this.#shm);
+    const plan = planPair(a, b, pair, this.#order, this.#config.listenHost, this.#config.shm);
     let opening: Promise<boolean>;
-    if (plan.via === 'port') {
-      for (const [to, handoff] of plan.handoffs) to.child?.handOff?.(handoff);
-      opening = Promise.resolve(true);
-    } else {
-      const control = plan.dialer.control;
-      opening = control
-        ? control.call(System.connect, [plan.plan], { timeoutMs: this.#timeoutMs }).then(
-            () => true,
-            () => false,
-          )
-        : Promise.resolve(false);
+    switch (plan.via) {
+      case 'port':
+        for (const [to, handoff] of plan.handoffs) to.child?.handOff?.(handoff);
+        opening = Promise.resolve(true);
+        break;
+      case 'agent-port':
+        opening = Promise.resolve(this.#config.pairAgentThreads(plan.host, pair, plan.ends));
+        break;
+      case 'tcp':
+        opening = this.#tell(plan.dialer, System.connect, plan.plan);
+        break;
+      case 'nats': {
+        const bound = plan.binds.map(([to, bind]) => this.#tell(to, System.natsPair, bind));
+        opening = Promise.all(bound).then((both) => both.every(Boolean));
+        break;
+      }
     }
     return { incarnations, pair, opening };
+  }
+
+  /** One of convoy's calls to `handle`: true once it answered, false if it failed or could not be made. */
+  #tell(handle: WorkerHandle, method: string, plan: unknown): Promise<boolean> {
+    const control = handle.control;
+    if (!control) return Promise.resolve(false);
+    return control.call(method, [plan], { timeoutMs: this.#timeoutMs }).then(
+      () => true,
+      () => false,
+    );
   }
 
   #current(record: PairRecord, a: WorkerHandle, b: WorkerHandle): boolean {

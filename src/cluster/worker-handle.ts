@@ -3,12 +3,14 @@
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, type WorkerDiedError, type DeathReason } from '../errors.js';
+import { ClusterClosedError, type WorkerDiedError, type DeathReason, toError } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
+import type { NatsScope } from '../transport/nats-connect.js';
+import { RemoteChild } from './remote-child.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
@@ -32,6 +34,10 @@ export interface HandleEnv {
   exitGraceMs: number;
   callTimeoutMs: number;
   channel: FilledChannelOptions;
+  /** Starts a worker on another host (`spec.host`) and opens its control transport. */
+  place(host: string, boot: Bootstrap, spec: WorkerSpec): Promise<{ child: Child; control: Transport }>;
+  /** How the coordinator's own workers reach peers on other hosts, in a cluster that has any. */
+  natsScope(): NatsScope | undefined;
   /** Which threads talk to the coordinator over shared-memory rings. */
   shm?: SharedMemoryPlan;
   /**
@@ -74,6 +80,16 @@ export class WorkerHandle {
     return this.spec.kind ?? 'thread';
   }
 
+  /** The agent's host this worker runs on; undefined: the coordinator's own. */
+  get host(): string | undefined {
+    return this.spec.host;
+  }
+
+  /** On an agent: the agent's number for the current incarnation. */
+  get agentId(): number | undefined {
+    return this.child instanceof RemoteChild ? this.child.id : undefined;
+  }
+
   /** Spawns the next incarnation, connects its control channel and loads its module. Rejects naming the cause. */
   async start(): Promise<StartResult> {
     this.incarnation++;
@@ -96,24 +112,34 @@ export class WorkerHandle {
     const boot = this.#env.bootstrap(this.name, this.incarnation);
     let transport: Transport;
     const incarnation = this.incarnation;
-    if (this.kind === 'thread') {
-      const thread = spawnThread(this.spec, boot, this.#env.secret, this.#env.shm?.forControl(this.spec));
+    if (this.host !== undefined) {
+      const placed = await this.#env.place(this.host, boot, this.spec);
+      this.child = placed.child;
+      transport = placed.control;
+    } else if (this.kind === 'thread') {
+      const thread = spawnThread(this.spec, boot, this.#env.secret, this.#env.natsScope(), this.#env.shm?.forControl(this.spec));
       this.child = thread;
       transport = thread.control;
     } else {
       const connected = this.#env.expectProcess(this.name, incarnation);
-      const child = spawnProcess(this.spec, boot, this.#env.secret);
+      const child = spawnProcess(this.spec, boot, this.#env.secret, this.#env.natsScope());
       this.child = child;
       transport = await this.#untilExit(child, connected, 'connect to the coordinator');
     }
     const child = this.child;
     void child.exited.then((exit) => this.#exited(incarnation, exit));
     const control = this.#openControl(transport, incarnation);
-    this.started = await this.#untilExit(
-      child,
-      control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,
-      'load',
-    );
+    try {
+      this.started = await this.#untilExit(
+        child,
+        control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,
+        'load',
+      );
+    } catch (error) {
+      // Not only its child: a control transport that cannot see the worker die (NATS) ends here too.
+      control.destroy(toError(error));
+      throw error;
+    }
     return this.started;
   }
 
@@ -237,7 +263,13 @@ export class WorkerHandle {
     this.#deathReported = true;
     this.#env.forgetProcess(this.name);
     const reason: DeathReason =
-      this.#endingReason && this.#endingReason !== 'disconnected' ? this.#endingReason : exit.crashed ? 'crash' : 'exit';
+      this.#endingReason && this.#endingReason !== 'disconnected'
+        ? this.#endingReason
+        : exit.disconnected
+          ? 'disconnected'
+          : exit.crashed
+            ? 'crash'
+            : 'exit';
     this.#peerDied(diedError(this.name, reason, exit));
     const wasReady = this.state === 'ready';
     this.state = 'dead';

@@ -53,6 +53,16 @@ export interface DialPlan {
   pair: number;
 }
 
+/**
+ * The coordinator's word to each worker of a pair on different hosts: bind a NATS transport to peer
+ * `name`'s incarnation `incarnation` as pair `pair`. Both sides bind; neither dials.
+ */
+export interface NatsPairPlan {
+  name: string;
+  incarnation: number;
+  pair: number;
+}
+
 export interface StartResult {
   /** Processes: the port of the worker's peer listener. */
   port?: number;
@@ -99,6 +109,7 @@ export function skipsFlowControl(method: string): boolean {
 export const System = {
   start: '\0start',
   connect: '\0connect',
+  natsPair: '\0natsPair',
   open: '\0open',
   peerExit: '\0peerExit',
   shutdown: '\0shutdown',

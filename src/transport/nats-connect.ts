@@ -17,6 +17,15 @@ export interface NatsConnectOptions {
   tls?: TlsOptions;
 }
 
+/**
+ * How a worker reaches NATS for its cross-host channels: the connection options, and the scope of its
+ * cluster session's transports (NatsHub `cluster`), so two sessions never see each other's frames.
+ */
+export interface NatsScope {
+  connect: NatsConnectOptions;
+  scope: string;
+}
+
 /** Between two tries to reach a lost server. Short: a cross-host call waits on it. */
 const RECONNECT_WAIT_MS = 250;
 

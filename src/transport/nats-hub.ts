@@ -26,7 +26,7 @@ const DEFAULT_MAX_PENDING_BYTES = 8 << 20;
 const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
 
 interface ClientInternals {
-  protocol?: { outbound?: { size(): number }; transport?: { socket?: Socket } };
+  protocol?: { outbound?: { size(): number }; transport?: { socket?: Socket }; flushPending?(): void };
 }
 
 export class NatsHub {
@@ -97,6 +97,14 @@ export class NatsHub {
     // the socket's, and it says when it has drained.
     if (socket?.writableNeedDrain) socket.once('drain', this.#wake);
     else setImmediate(this.#wake);
+  }
+
+  /**
+   * Hands what the client holds unsent to the socket now. The client writes on a later microtask, which
+   * an exiting thread or process never reaches: its last frames would stay behind.
+   */
+  flushNow(): void {
+    (this.connection as unknown as ClientInternals).protocol?.flushPending?.();
   }
 
   /** A transport has ended: its subject and subscription are free. */

@@ -36,6 +36,12 @@ export interface NatsTransportConfig extends NatsTransportOptions {
 
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+/**
+ * How long a peer known to be gone may still deliver its last frames and its close. They travel on its
+ * own connection, the word of its death on its agent's: through one server the word comes after them,
+ * but through a cluster of servers it may come first, by up to the time a message takes on a route.
+ */
+const PEER_GONE_GRACE_MS = 250;
 /** The first wait before an unanswered open is sent again; it doubles up to the cap. */
 const OPEN_RETRY_FIRST_MS = 20;
 const OPEN_RETRY_MAX_MS = 500;
@@ -70,6 +76,8 @@ export class NatsTransport implements Transport {
   #closing = false;
   #closeSent = false;
   #peerClosed = false;
+  /** Set once the other side is known gone: ends the transport if its close does not come first. */
+  #goneTimer: NodeJS.Timeout | undefined;
   readonly #pieces: PieceAssembler;
   #timer: NodeJS.Timeout | undefined;
   #retryMs = OPEN_RETRY_FIRST_MS;
@@ -135,6 +143,17 @@ export class NatsTransport implements Transport {
     if (this.closed) return;
     this.#end(error);
     if (!this.#hub.connection.isClosed()) this.#hub.publish(this.subject, encodeWire(WireKind.Reset, this.stream));
+  }
+
+  /**
+   * The other side is gone. The word of it came another way (its agent, then the coordinator) and may
+   * overtake its last frames: they, and its close, are still taken for `PEER_GONE_GRACE_MS`. Its close
+   * ends the transport as usual, after every frame before it; without one (it was killed) the transport
+   * ends when the grace is over, telling the other side, in case it still runs, that its stream is over.
+   */
+  peerGone(): void {
+    if (this.closed || this.#goneTimer) return;
+    this.#goneTimer = setTimeout(() => this.destroy(), PEER_GONE_GRACE_MS).unref();
   }
 
   /** The connection was lost: ends without a word to the other side. Returns false if already ended. */
@@ -272,6 +291,7 @@ export class NatsTransport implements Transport {
   #end(error?: Error): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#goneTimer);
     this.#queue = [];
     this.#pieces.clear();
     this.#closeOnce.report(error);

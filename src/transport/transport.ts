@@ -38,6 +38,12 @@ export interface Transport {
   close(): void;
   /** Closes at once, dropping anything unsent; `close` is reported with `error`. Idempotent. */
   destroy(error?: Error): void;
+  /**
+   * The other side is known to be gone (its exit was seen elsewhere). A transport whose close the
+   * operating system reports when the other side dies (a port, a socket) needs nothing here; one that
+   * cannot see it go (NATS) closes once what the other side sent before it died has been delivered.
+   */
+  peerGone?(): void;
   readonly closed: boolean;
   /** What kind of transport this is, for stats: `port`, `tcp`, `memory`. */
   readonly kind: string;

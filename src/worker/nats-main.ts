@@ -8,10 +8,12 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { RemoteWorkerNats } from '../agent/protocol.js';
-import type { Bootstrap } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import { ProtocolError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { connectNats } from '../transport/nats-connect.js';
 import { NatsHub } from '../transport/nats-hub.js';
+import { sharedNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
 /** What the agent hands a worker it starts. */
@@ -25,35 +27,73 @@ export interface RemoteBootMessage extends RemoteWorkerData {
   convoy: 'remote-boot';
 }
 
-async function start({ boot, secret, nats }: RemoteWorkerData, tid: number, exit: () => void): Promise<void> {
+async function start(
+  { boot, secret, nats }: RemoteWorkerData,
+  tid: number,
+  exit: () => void,
+): Promise<{ runtime: WorkerRuntime; hub: NatsHub }> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const connection = await connectNats(nats.connect, `convoy worker ${nats.self}`);
   const hub = new NatsHub(connection, { cluster: nats.scope });
   const control = hub.open(nats.self, nats.coordinator, { maxFrameBytes: boot.channel.maxFrameBytes });
-  new WorkerRuntime(boot, new Uint8Array(secret), control, {
+  const runtime = new WorkerRuntime(boot, new Uint8Array(secret), control, {
     threadId: tid,
     // Closing the hub lets the control transport's close leave, then frees the connection.
     onClose: () => void hub.close().finally(exit),
+    // Peers on other hosts are reached over the same connection.
+    nats: sharedNats(hub),
   });
+  return { runtime, hub };
 }
 
 export function runThread(): void {
   const { convoy } = workerData as { convoy: RemoteWorkerData };
+  // A peer thread of the same agent: the agent hands over one port of their MessageChannel.
+  let runtime: WorkerRuntime | undefined;
+  const onHandoff = (message: PortHandoff): void => {
+    if (message?.convoy !== 'peer-port') return;
+    if (runtime) runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port);
+    else message.port.close();
+  };
+  parentPort!.on('message', onHandoff);
+  const exit = (): void => {
+    parentPort?.off('message', onHandoff);
+    parentPort?.close();
+  };
   // A failure to start is an unhandled rejection: it ends the thread, and the agent reports a crash.
-  void start(convoy, threadId, () => parentPort?.close());
+  void start(convoy, threadId, exit).then((started) => {
+    runtime = started.runtime;
+  });
 }
 
 export function runProcess(): void {
   if (!process.send) throw new Error('A convoy worker process must be started by an agent (no IPC channel)');
-  process.on('disconnect', () => process.exit(0));
+  let hub: NatsHub | undefined;
+  let ending = false;
+  // The IPC channel closed and this worker did not end it: its agent is gone (killed), and so is the
+  // worker, at once. Its channels are reset rather than closed — it has no last words: it did not exit
+  // of its own accord, and its calls are lost with its host (`disconnected`).
+  process.on('disconnect', () => {
+    if (!ending && hub) {
+      void hub.close(new ProtocolError('The worker’s agent is gone'));
+      hub.flushNow();
+    }
+    process.exit(0);
+  });
   process.once('message', (message: RemoteBootMessage) => {
     if (message?.convoy !== 'remote-boot') process.exit(70);
     start(message, 0, () => {
+      ending = true;
       process.disconnect?.();
       process.exit(0);
-    }).catch((error: unknown) => {
-      console.error('convoy worker failed to start:', error);
-      process.exit(70);
-    });
+    }).then(
+      (started) => {
+        hub = started.hub;
+      },
+      (error: unknown) => {
+        console.error('convoy worker failed to start:', error);
+        process.exit(70);
+      },
+    );
   });
 }

@@ -1,18 +1,21 @@
 /**
  * A worker's peers: one Link per other worker, bound on first use to a direct channel — a MessagePort
- * handed over by the coordinator (thread↔thread) or a TCP connection this worker dials or accepts. The
- * first call for a peer without a channel asks the coordinator to open one (see cluster/wiring.ts).
+ * handed over by whoever started both threads (the coordinator, or their agent), a TCP connection this
+ * worker dials or accepts on its own host, or a NATS transport to a peer on another host. The first call
+ * for a peer without a channel asks the coordinator to open one (see cluster/wiring.ts).
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
-import type { Bootstrap, DialPlan, OpenReply, ShmEnd } from '../protocol/control.js';
+import { pairEndpoint } from '../agent/protocol.js';
+import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
 import { createThreadTransport } from '../transport/shm.js';
 import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
 import type { Transport } from '../transport/transport.js';
+import type { NatsAccess } from './nats-access.js';
 
 export class PeerTable {
   readonly links = new Map<string, Link>();
@@ -21,11 +24,16 @@ export class PeerTable {
   #api: object = {};
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
+  readonly #nats: NatsAccess | undefined;
 
-  /** `open(name, had)` asks the coordinator for a channel to peer `name` (see Link's `open`). */
-  constructor(boot: Bootstrap, secret: Uint8Array, open: (name: string, had: number) => Promise<OpenReply>) {
+  /**
+   * `open(name, had)` asks the coordinator for a channel to peer `name` (see Link's `open`); `nats` is
+   * how this worker reaches peers on other hosts, in a cluster that has any.
+   */
+  constructor(boot: Bootstrap, secret: Uint8Array, open: (name: string, had: number) => Promise<OpenReply>, nats?: NatsAccess) {
     this.#boot = boot;
     this.#secret = secret;
+    this.#nats = nats;
     for (const name of boot.names) {
       if (name === boot.name) continue;
       const options = { waitMs: boot.linkWaitMs, callTimeoutMs: boot.callTimeoutMs, open: (had: number) => open(name, had) };
@@ -33,9 +41,13 @@ export class PeerTable {
     }
   }
 
-  /** The handlers peers reach; set once the worker module has loaded. */
+  /**
+   * The handlers peers reach; set once the worker module has loaded. A channel already bound then was
+   * opened by this worker's own factory calling a peer: it serves them from now on too.
+   */
   serve(api: object): void {
     this.#api = api;
+    for (const link of this.links.values()) link.endpoint?.serve(api);
   }
 
   /** Processes listen for peers that dial them. Returns the port. */
@@ -82,6 +94,23 @@ export class PeerTable {
     this.#bind(name, incarnation, pair, transport);
   }
 
+  /** The coordinator's word: peer `name` is on another host; bind a NATS transport to it as pair `pair`. */
+  async bindNats({ name, incarnation, pair }: NatsPairPlan): Promise<void> {
+    if (!this.links.has(name)) throw new TypeError(`Unknown peer "${name}" in a NATS pair plan`);
+    if (!this.#nats) throw new Error(`Worker "${this.#boot.name}" has no NATS connection to reach "${name}" on another host`);
+    const hub = await this.#nats.hub();
+    const { name: self, incarnation: own, channel } = this.#boot;
+    const transport = hub.open(pairEndpoint(self, own, pair), pairEndpoint(name, incarnation, pair), {
+      maxFrameBytes: channel.maxFrameBytes,
+    });
+    this.#bind(name, incarnation, pair, transport);
+  }
+
+  /** Last words: what this worker's NATS connection holds unsent leaves now. */
+  flushNats(): void {
+    this.#nats?.flushNow();
+  }
+
   /**
    * Incarnation `incarnation` of peer `name` exited. If a new one is coming, later calls wait for it;
    * otherwise the peer is gone for good and its link fails every call at once from now on.
@@ -98,6 +127,8 @@ export class PeerTable {
     }
     this.#server?.close();
     for (const socket of this.#sockets) socket.destroy();
+    // After the channels' closes were published: they leave before the connection does.
+    void this.#nats?.close();
   }
 
   #accept(socket: Socket): void {

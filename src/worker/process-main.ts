@@ -8,14 +8,18 @@ import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { ProtocolError } from '../errors.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { dialTcp } from '../transport/tcp-auth.js';
 import type { TcpTransport } from '../transport/tcp.js';
+import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ProcessBootMessage {
   convoy: 'boot';
   boot: Bootstrap;
   secret: Uint8Array;
+  /** In a cluster with workers on other hosts: how to reach them. */
+  nats?: NatsScope;
 }
 
 export function runProcess(): void {
@@ -32,12 +36,13 @@ export function runProcess(): void {
   });
 }
 
-async function start({ boot, secret }: ProcessBootMessage): Promise<void> {
+async function start({ boot, secret, nats }: ProcessBootMessage): Promise<void> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const secretBytes = new Uint8Array(secret);
   const control = await connectControl(boot, secretBytes);
   new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
+    ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
     onClose: () => {
       // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.
       setTimeout(() => process.exit(0), 50).unref();

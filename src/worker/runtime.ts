@@ -8,6 +8,7 @@ import {
   type Bootstrap,
   COORDINATOR,
   type DialPlan,
+  type NatsPairPlan,
   type OpenReply,
   type PeerExit,
   type StartResult,
@@ -21,6 +22,7 @@ import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
+import type { NatsAccess } from './nats-access.js';
 import { readProcessHealth } from './process-health.js';
 
 export interface RuntimeHooks {
@@ -28,6 +30,8 @@ export interface RuntimeHooks {
   threadId: number;
   /** Called once the runtime has shut down or lost its coordinator. */
   onClose(reason: 'shutdown' | 'coordinator-lost'): void;
+  /** How this worker reaches peers on other hosts, in a cluster that has any. */
+  nats?: NatsAccess;
 }
 
 export class WorkerRuntime {
@@ -45,7 +49,7 @@ export class WorkerRuntime {
     // Asked on a peer's first use; the coordinator answers once the channel is open or on its way.
     const open = (name: string, had: number) =>
       this.control.call(System.open, [name, had], { timeoutMs: boot.linkWaitMs }) as Promise<OpenReply>;
-    this.peers = new PeerTable(boot, secret, open);
+    this.peers = new PeerTable(boot, secret, open, hooks.nats);
     const channel = new Channel(controlTransport, {
       ...boot.channel,
       closeError: () => new ClusterClosedError('The coordinator is gone'),
@@ -58,6 +62,7 @@ export class WorkerRuntime {
       system: {
         [System.start]: () => this.#start(),
         [System.connect]: (plan: DialPlan) => this.peers.dial(plan),
+        [System.natsPair]: (plan: NatsPairPlan) => this.peers.bindNats(plan),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
         [System.shutdown]: () => this.#close('shutdown'),
         [System.stats]: (): StatsAnswer => ({
@@ -78,6 +83,8 @@ export class WorkerRuntime {
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
+      // A NATS client writes on a later microtask, which an exiting thread or process never reaches.
+      this.peers.flushNats();
     });
   }
 

@@ -2,22 +2,27 @@
 import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { NatsScope } from '../transport/nats-connect.js';
 import { createThreadTransport } from '../transport/shm.js';
+import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
 export interface ThreadData {
   boot: Bootstrap;
   secret: Uint8Array;
   control: MessagePort;
+  /** In a cluster with workers on other hosts: how to reach them. */
+  nats?: NatsScope;
   /** The control channel's shared-memory rings, when it uses them. */
   controlShm?: ShmEnd;
 }
 
 export function runThread(): void {
-  const { boot, secret, control, controlShm } = (workerData as { convoy: ThreadData }).convoy;
+  const { boot, secret, control, nats, controlShm } = (workerData as { convoy: ThreadData }).convoy;
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const runtime = new WorkerRuntime(boot, secret, createThreadTransport(control, controlShm), {
     threadId,
+    ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
     onClose: () => {
       // With every port closed the thread's loop empties and it exits by itself (unless user code
       // keeps it busy; then the coordinator terminates it).

@@ -1,6 +1,6 @@
 /**
- * Agents and the coordinator's side of them, for tests: each agent is a separate `node bin/convoy.js
- * agent` process standing for a host of its own; its log lines can be awaited. Everything is stopped in
+ * Agents and the coordinator's side of them, for tests: each agent is a separate `convoy agent` process
+ * (run from the sources) standing for a host of its own; its log lines can be awaited. Everything is stopped in
  * `t.teardown()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -20,12 +20,15 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { Endpoint } from '../../src/rpc/endpoint.js';
 import { closedChannelError, diedError } from '../../src/rpc/link.js';
 import { withDeadline } from './deadline.js';
+import type { Teardown } from './nats-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const STOP_DEADLINE_MS = 10_000;
+/** A worker's boot on an agent, on a loaded machine: its control transport waits as long for its side. */
+const START_DEADLINE_MS = 30_000;
 
 /** A secret file of fresh random bytes (or of `text`), removed in teardown. */
-export function secretFile(t: ExecutionContext, text = randomBytes(32).toString('hex')): string {
+export function secretFile(t: Teardown, text = randomBytes(32).toString('hex')): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'convoy-secret-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'secret');
@@ -54,9 +57,12 @@ export interface AgentArgs {
   stdin?: string;
 }
 
-/** `convoy agent …` as a process of its own; SIGKILLed (with its workers) in teardown if still running. */
-export function startAgent(t: ExecutionContext, args: AgentArgs): AgentProcess {
-  const argv = ['bin/convoy.js', 'agent', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
+/**
+ * `convoy agent …` as a process of its own, from the sources (src/agent/main.ts); SIGKILLed
+ * (with its workers) in teardown if still running.
+ */
+export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
+  const argv = ['--import', 'tsx', 'src/agent/main.ts', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
   const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
@@ -151,12 +157,13 @@ export async function startRemoteWorker(
   t.teardown(() => child.kill());
   const transport = hosts.hub.open(COORDINATOR_ENDPOINT, workerEndpoint(name, boot.incarnation), {
     maxFrameBytes: boot.channel.maxFrameBytes,
+    openTimeoutMs: START_DEADLINE_MS,
   });
   const channel = new Channel(transport, { closeError: (cause) => closedChannelError(name, undefined, 'disconnected', cause) });
   const control = new Endpoint(channel, { peerName: name, localName: COORDINATOR });
   t.teardown(() => control.destroy(new Error('test teardown')));
   // As the cluster does for any child: its exit, reported by its agent, fails its calls at once.
   void child.exited.then((exit) => control.destroy(diedError(name, exit.crashed ? 'crash' : 'exit', exit)));
-  await withDeadline(control.call(System.start, []), 30_000, `worker ${name} loads on ${host}`);
+  await withDeadline(control.call(System.start, []), START_DEADLINE_MS, `worker ${name} loads on ${host}`);
   return { child, control };
 }

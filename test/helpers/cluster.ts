@@ -5,14 +5,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import {
+  notify,
   startCluster,
   type Cluster,
   type ClusterEvents,
   type ClusterOptions,
   type ClusterStats,
+  type Remote,
   type WorkerExitEvent,
 } from '../../src/index.js';
 
+import type { RemoteCounter } from '../fixtures/counter.js';
 import { DeadlineError, handled, withDeadline as within } from './deadline.js';
 
 /** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
@@ -190,4 +193,21 @@ export function exitLog(cluster: Cluster): {
   nth(name: string, n: number, ms: number): Promise<WorkerExitEvent>;
 } {
   return eventLog(cluster, 'worker-exit');
+}
+
+/**
+ * The coordinator's side of the counter fixture's `sendMixed`: `count` messages `record('coordinator', seq)`
+ * to `remote`, calls and notifies alternating, waiting for the calls in flight every 1000 of them.
+ */
+export async function sendMixedFromCoordinator(remote: Remote<RemoteCounter>, count: number): Promise<void> {
+  let inFlight: Promise<unknown>[] = [];
+  for (let seq = 0; seq < count; seq++) {
+    if (seq % 2 === 0) inFlight.push(remote.record('coordinator', seq));
+    else void notify(remote).record('coordinator', seq);
+    if (inFlight.length === 1000) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(inFlight);
 }

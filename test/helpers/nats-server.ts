@@ -11,6 +11,9 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { withDeadline } from './deadline.js';
 
+/** What starting something needs of a test: where its stop goes (a test's teardown, or a file's shared cleanup). */
+export type Teardown = Pick<ExecutionContext, 'teardown'>;
+
 export interface NatsServerOptions {
   token?: string;
   user?: string;
@@ -123,7 +126,7 @@ export class NatsServer {
 }
 
 /** A running nats-server, stopped in teardown. */
-export async function startNatsServer(t: ExecutionContext, options: NatsServerOptions = {}): Promise<NatsServer> {
+export async function startNatsServer(t: Teardown, options: NatsServerOptions = {}): Promise<NatsServer> {
   const server = new NatsServer(options);
   t.teardown(() => server.stop());
   await server.start();
@@ -131,7 +134,7 @@ export async function startNatsServer(t: ExecutionContext, options: NatsServerOp
 }
 
 /** Two nats-servers joined by a route, each stopped in teardown. Clients of either reach clients of both. */
-export async function startNatsCluster(t: ExecutionContext, options: NatsServerOptions = {}): Promise<[NatsServer, NatsServer]> {
+export async function startNatsCluster(t: Teardown, options: NatsServerOptions = {}): Promise<[NatsServer, NatsServer]> {
   const first = await startNatsServer(t, { ...options, cluster: { name: 'convoy-test', routes: [] } });
   const second = await startNatsServer(t, { ...options, cluster: { name: 'convoy-test', routes: [first.routeUrl] } });
   return [first, second];

@@ -1,0 +1,107 @@
+// The bank across hosts (`convoy bank --agents N`): a NATS server (started here unless one is named),
+// N local agents — `convoy agent` processes, each standing for a machine of its own — and, for the
+// chaos run, a way to kill one (its workers go with it) and to start it again.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsClusterOptions } from '../../src/index.js';
+
+export interface LocalAgents {
+  /** The cluster's `nats` option for them. */
+  nats: NatsClusterOptions;
+  /** Their host names: `agent-0` .. `agent-<n-1>`. */
+  names: string[];
+  /** SIGKILLs the agent of host `name`; resolves once it has exited. */
+  kill(name: string): Promise<void>;
+  /** Starts the agent of host `name` (again). */
+  start(name: string): void;
+  /** Stops the agents, and the NATS server if it was started here. */
+  close(): Promise<void>;
+}
+
+const SERVER_START_MS = 10_000;
+/** The same build as this file: the compiled agent, or its sources through tsx. */
+const ext = extname(fileURLToPath(import.meta.url));
+const agentMain = fileURLToPath(new URL(`../../src/agent/main${ext}`, import.meta.url));
+
+export async function startLocalAgents(count: number, natsUrl?: string): Promise<LocalAgents> {
+  const dir = mkdtempSync(join(tmpdir(), 'convoy-bank-agents-'));
+  const secretFile = join(dir, 'secret');
+  writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const server = natsUrl
+    ? undefined
+    : await startNatsServer().catch((error: unknown) => {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      });
+  const url = natsUrl ?? server!.url;
+  // A name of its own on the server: another bank run there never meets this one.
+  const cluster = `bank-${randomBytes(4).toString('hex')}`;
+  const agents = new Map<string, ChildProcess>();
+  const names = Array.from({ length: count }, (_, i) => `agent-${i}`);
+  const start = (name: string): void => {
+    const argv = [...(ext === '.ts' ? ['--import', 'tsx'] : []), agentMain];
+    argv.push('--nats', url, '--host', name, '--secret-file', secretFile, '--cluster', cluster);
+    const child = spawn(process.execPath, argv, { stdio: 'ignore' });
+    child.on('error', () => {});
+    agents.set(name, child);
+  };
+  const stop = async (name: string, signal: NodeJS.Signals): Promise<void> => {
+    const child = agents.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  };
+  for (const name of names) start(name);
+  return {
+    nats: { servers: url, secretFile, cluster },
+    names,
+    kill: (name) => stop(name, 'SIGKILL'),
+    start,
+    async close() {
+      await Promise.all(names.map((name) => stop(name, 'SIGTERM')));
+      server?.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A nats-server of its own on a free loopback port. */
+async function startNatsServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${SERVER_START_MS} ms:\n${log}`)), SERVER_START_MS);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      fail(
+        error.code === 'ENOENT'
+          ? new Error(
+              '`convoy bank --agents` starts a NATS server: install nats-server (apt-get install nats-server), or name one with --nats URL',
+            )
+          : error,
+      ),
+    );
+    const onLog = (chunk: string): void => {
+      log += chunk;
+      const listening = /Listening for client connections on [^\s:]+:(\d+)/.exec(log);
+      if (!listening) return;
+      clearTimeout(timer);
+      // Its later lines are read and dropped.
+      child.stderr!.off('data', onLog).resume();
+      resolve(Number(listening[1]));
+    };
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', onLog);
+  });
+  return { url: `nats://127.0.0.1:${port}`, child };
+}

@@ -1,0 +1,152 @@
+/**
+ * Losing a host (semantics §5): an agent SIGKILLed with hundreds of calls in flight to its workers, or
+ * stopped (SIGSTOP) past the heartbeat timeout, takes its workers with it — every call in flight to them,
+ * from the coordinator and from peers on this host and on another one, rejects within the heartbeat
+ * timeout with reason `disconnected` — and `restart: 'on-failure'` brings them back once the host is.
+ * Each test has its own server and agents: it kills one.
+ */
+import test from 'ava';
+import { type HostDownEvent, WorkerDiedError, type WorkerSpec } from '../src/index.js';
+import type { CallOutcome, RemoteCounter } from './fixtures/counter.js';
+import { eventLog, exitLog, fixture, pidAlive, pollUntil, settle, startFor, within } from './helpers/cluster.js';
+import { nextEvent } from './helpers/deadline.js';
+import { HOST_HEALTH, startTestHosts } from './helpers/hosts.js';
+import { failOnLeaks } from './helpers/leaks.js';
+
+failOnLeaks(test);
+
+const counter = fixture('counter.ts');
+/** The heartbeat timeout, plus a tick, the transport's grace and room for a loaded machine. */
+const LOST_WITHIN_MS = HOST_HEALTH.heartbeatTimeoutMs + 2000;
+const BACK_MS = 30_000;
+
+const workers: WorkerSpec[] = [
+  { name: 'k1', module: counter, host: 'k', restart: 'on-failure' },
+  { name: 'kp', module: counter, host: 'k', kind: 'process', restart: 'on-failure' },
+  { name: 'c1', module: counter, host: 'c' },
+  { name: 'a', module: counter },
+];
+
+/** Calls in flight to k1 and kp: 500 from the coordinator, 100 each from `a` (this host) and `c1` (host c). */
+async function callsInFlight(cluster: Awaited<ReturnType<typeof startFor>>) {
+  const fromCoordinator = ['k1', 'kp'].flatMap((name) =>
+    Array.from({ length: 250 }, () => settle(cluster.worker<RemoteCounter>(name).sleep(60_000))),
+  );
+  const fromPeers: { caller: RemoteCounter; id: number }[] = [];
+  for (const callerName of ['a', 'c1']) {
+    const caller = cluster.worker<RemoteCounter>(callerName);
+    for (const target of ['k1', 'kp']) {
+      for (let i = 0; i < 50; i++) fromPeers.push({ caller, id: await caller.startCall(target, 'sleep', [60_000]) });
+    }
+  }
+  // Each caller's calls are on their way once a later call on the same channels has answered.
+  for (const name of ['k1', 'kp']) await cluster.worker<RemoteCounter>(name).inc(0);
+  for (const callerName of ['a', 'c1']) for (const name of ['k1', 'kp']) await cluster.worker<RemoteCounter>(callerName).relay(name, 0);
+  return {
+    fromCoordinator,
+    fromPeers: () => Promise.all(fromPeers.map(({ caller, id }) => caller.callResult(id) as Promise<CallOutcome>)),
+  };
+}
+
+test.serial(
+  'an agent SIGKILLed with 700 calls in flight: all reject within the heartbeat timeout (disconnected); its workers restart when it is back',
+  async (t) => {
+    const hosts = await startTestHosts(t, ['k', 'c'], { cluster: 'sigkill' });
+    const cluster = await startFor(t, { nats: hosts.nats, ...HOST_HEALTH, workers });
+    const exits = exitLog(cluster);
+    const restarts = eventLog(cluster, 'worker-restart');
+    const kpPid = await cluster.worker<RemoteCounter>('kp').pid();
+    const calls = await callsInFlight(cluster);
+    const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+    const killedAt = performance.now();
+    hosts.agents.get('k')!.child.kill('SIGKILL');
+    t.is((await down)[0].name, 'k');
+    const fromCoordinator = await within(Promise.all(calls.fromCoordinator), LOST_WITHIN_MS, 'the coordinator’s calls fail');
+    const lostAfterMs = Math.max(...fromCoordinator.map((result) => result.at)) - killedAt;
+    t.true(lostAfterMs < LOST_WITHIN_MS, `the last call failed ${Math.round(lostAfterMs)} ms after the kill`);
+    t.deepEqual(
+      new Set(
+        fromCoordinator.map(
+          (result) => !result.ok && `${(result.error as WorkerDiedError).name} ${(result.error as WorkerDiedError).reason}`,
+        ),
+      ),
+      new Set(['WorkerDiedError disconnected']),
+    );
+    const fromPeers = await within(calls.fromPeers(), LOST_WITHIN_MS, 'the peers’ calls fail');
+    t.deepEqual(
+      new Set(fromPeers.map((outcome) => !outcome.ok && `${outcome.code} ${outcome.reason}`)),
+      new Set(['ERR_CONVOY_WORKER_DIED disconnected']),
+    );
+    t.like(await exits.nth('k1', 1, 1000), { reason: 'disconnected', restarting: true });
+    t.like(await exits.nth('kp', 1, 1000), { reason: 'disconnected', restarting: true });
+    await pollUntil(() => !pidAlive(kpPid), 5000, 'kp’s process ends with its agent');
+    // c1's calls to others go on.
+    t.is(await cluster.worker<RemoteCounter>('c1').relay('a', 1), 1);
+
+    const up = nextEvent(cluster, 'host-up', BACK_MS, 'host k up again');
+    hosts.startAgent('k');
+    await up;
+    await restarts.nth('k1', 1, BACK_MS);
+    await restarts.nth('kp', 1, BACK_MS);
+    t.is(await cluster.worker<RemoteCounter>('a').relay('kp', 2), 2, 'a reaches the new kp');
+    t.is(await cluster.worker<RemoteCounter>('k1').inc(3), 3);
+    t.like(
+      cluster.hosts().find((host) => host.name === 'k'),
+      { state: 'up', pid: hosts.agents.get('k')!.pid },
+    );
+  },
+);
+
+test.serial(
+  'an agent stopped (SIGSTOP) past the heartbeat timeout: its workers are lost (disconnected); resumed, it rejoins and they come back',
+  async (t) => {
+    const hosts = await startTestHosts(t, ['k', 'c'], { cluster: 'sigstop' });
+    const cluster = await startFor(t, { nats: hosts.nats, ...HOST_HEALTH, workers });
+    const restarts = eventLog(cluster, 'worker-restart');
+    const kpPid = await cluster.worker<RemoteCounter>('kp').pid();
+    const calls = await callsInFlight(cluster);
+    const agent = hosts.agents.get('k')!;
+    const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+    agent.child.kill('SIGSTOP');
+    t.teardown(() => agent.child.kill('SIGCONT'));
+    t.regex((await down)[0].reason, /silent/);
+    const fromCoordinator = await within(Promise.all(calls.fromCoordinator), LOST_WITHIN_MS, 'the coordinator’s calls fail');
+    t.true(
+      fromCoordinator.every((result) => !result.ok && result.error instanceof WorkerDiedError && result.error.reason === 'disconnected'),
+    );
+    const fromPeers = await within(calls.fromPeers(), LOST_WITHIN_MS, 'the peers’ calls fail');
+    t.true(fromPeers.every((outcome) => !outcome.ok && outcome.reason === 'disconnected'));
+    // kp is a process of its own, not stopped with its agent: told its channels are over, it exits.
+    await pollUntil(() => !pidAlive(kpPid), 5000, 'kp exits');
+
+    const up = nextEvent(cluster, 'host-up', BACK_MS, 'host k up again');
+    agent.child.kill('SIGCONT');
+    await up;
+    await restarts.nth('k1', 1, BACK_MS);
+    await restarts.nth('kp', 1, BACK_MS);
+    t.is(await cluster.worker<RemoteCounter>('c1').relay('k1', 4), 4);
+  },
+);
+
+test.serial('closing while restarts wait for a host that is down ends at once, and leaves nothing waiting', async (t) => {
+  const hosts = await startTestHosts(t, ['k'], { cluster: 'close-while-down' });
+  const cluster = await startFor(t, { nats: hosts.nats, ...HOST_HEALTH, workers: workers.slice(0, 2) });
+  const exits = exitLog(cluster);
+  const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+  hosts.agents.get('k')!.child.kill('SIGKILL');
+  await down;
+  t.like(await exits.nth('k1', 1, 1000), { restarting: true });
+  // The next incarnations are being started: they wait for their host to come back.
+  await pollUntil(
+    async () => (await cluster.stats()).workers.every((worker) => worker.incarnation === 1 && worker.state === 'starting'),
+    5000,
+    'the restarts wait for host k',
+  );
+  const closing = performance.now();
+  await within(cluster.close(), 5000, 'close');
+  t.true(performance.now() - closing < 5000);
+  t.deepEqual(
+    cluster.hosts().map(({ name, state }) => [name, state]),
+    [['k', 'down']],
+  );
+});

@@ -1,0 +1,131 @@
+/**
+ * Channels and starting workers. A worker's handlers exist once its factory has returned; a channel
+ * bound before that must serve them from then on, and a channel asked for by an incarnation that has
+ * ended must not be handed to its successor in the middle of the successor's start.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import type { WorkerHandle } from '../src/cluster/worker-handle.js';
+import { Wiring } from '../src/cluster/wiring.js';
+import type { PortHandoff } from '../src/protocol/control.js';
+import type { Sink } from './fixtures/hardening-sink.js';
+import { eventLog, fixture, handled, pollUntil, startFor, within } from './helpers/cluster.js';
+
+/** A call between two ready workers, a restart: seconds on a loaded machine. What a bug gives is never. */
+const EVENT_MS = 30_000;
+/** Health settings: a worker held at its gate is starting, not hung. */
+const PATIENT = { restartDelayMs: 10, heartbeatTimeoutMs: 60_000 } as const;
+
+/** A gate for `fixtures/gated-factory.ts`: while armed, an incarnation that starts waits in its factory. */
+function gate(t: ExecutionContext): { dir: string; arm(): void; release(): void; waiting(): boolean } {
+  const dir = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    dir,
+    arm: () => writeFileSync(join(dir, 'armed'), ''),
+    release: () => rmSync(join(dir, 'armed'), { force: true }),
+    waiting: () => readdirSync(dir).some((f) => f.startsWith('waiting-')),
+  };
+}
+
+test('a channel a worker opened from its factory, before its handlers existed, serves them once it has loaded', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'y', module: fixture('hardening-sink.ts'), kind: 'thread' },
+      { name: 'x', module: fixture('calls-peer-at-start.ts'), kind: 'thread', data: { callAtStart: 'y' } },
+    ],
+  });
+  const y = cluster.worker<Sink>('y');
+  // y reaches x over the channel x's factory opened.
+  t.deepEqual(await within(y.tryCall('x', 'inc', [1]), EVENT_MS, 'y → x'), { ok: true, value: 2 });
+  t.deepEqual(await within(cluster.worker<Sink>('x').tryCall('y', 'inc', [2]), EVENT_MS, 'x → y'), { ok: true, value: 3 });
+});
+
+/*
+ * a asks for a channel to b while b restarts, and dies before b is back. When b is ready, the open that
+ * a's dead incarnation asked for must not be carried out for a's next incarnation, which is still in its
+ * factory: that one would get a channel before its handlers exist.
+ */
+test('an open asked by an incarnation that died is not carried out for the next one, which is still starting', async (t) => {
+  const gateA = gate(t);
+  const gateB = gate(t);
+  const cluster = await startFor(t, {
+    ...PATIENT,
+    workers: [
+      { name: 'a', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gateA.dir } },
+      { name: 'b', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gateB.dir } },
+    ],
+  });
+  const restarts = eventLog(cluster, 'worker-restart');
+  const a = cluster.worker<Sink>('a');
+  const b = cluster.worker<Sink>('b');
+
+  gateB.arm();
+  await cluster.kill('b');
+  await pollUntil(gateB.waiting, EVENT_MS, 'b#1 waiting in its factory');
+  // a's call to b waits for b; the open it asked for has reached the coordinator once a answers the
+  // next call, which a handles after it, on the same control channel.
+  handled(a.tryCall('b', 'inc', [0]));
+  await within(a.inc(0), EVENT_MS, 'a answers');
+  gateA.arm();
+  await cluster.kill('a');
+  await pollUntil(gateA.waiting, EVENT_MS, 'a#1 waiting in its factory');
+
+  gateB.release();
+  await restarts.nth('b', 1, EVENT_MS);
+  // b's call to a is made while a#1 is still in its factory: it must wait for a#1's handlers.
+  const bToA = handled(b.tryCall('a', 'inc', [1]));
+  gateA.release();
+  await restarts.nth('a', 1, EVENT_MS);
+  t.deepEqual(await within(bToA, EVENT_MS, 'b → a, made while a was starting'), { ok: true, value: 2 });
+  t.deepEqual(await within(b.tryCall('a', 'inc', [2]), EVENT_MS, 'b → a'), { ok: true, value: 3 });
+  t.deepEqual(await within(a.tryCall('b', 'inc', [3]), EVENT_MS, 'a → b'), { ok: true, value: 4 });
+});
+
+/** A thread worker as the wiring sees it: who it is now, and the channels handed to it. */
+function threadHandle(name: string, state: WorkerHandle['state'], incarnation: number) {
+  let wake: ((ready: boolean) => void) | undefined;
+  const handle = {
+    name,
+    kind: 'thread' as const,
+    state,
+    incarnation,
+    received: [] as string[],
+    whenReady: (_ms: number) => (handle.state === 'ready' ? Promise.resolve(true) : new Promise<boolean>((resolve) => (wake = resolve))),
+    /** Incarnation `incarnation` is now ready. */
+    ready(next: number) {
+      handle.incarnation = next;
+      handle.state = 'ready';
+      wake?.(true);
+    },
+    child: {
+      handOff: (h: PortHandoff) => {
+        handle.received.push(`${h.peer}#${h.incarnation}`);
+        h.port.close();
+      },
+    },
+  };
+  return handle;
+}
+
+test('an open whose asking incarnation ended while it waited for the peer is refused, and nothing is handed to the next one', async (t) => {
+  const a = threadHandle('a', 'ready', 0);
+  const b = threadHandle('b', 'restarting', 0);
+  const wiring = new Wiring([a, b] as unknown as WorkerHandle[], {
+    listenHost: '127.0.0.1',
+    timeoutMs: EVENT_MS,
+    pairAgentThreads: () => false,
+  });
+  const asked = wiring.open(a as unknown as WorkerHandle, 0, 'b', 0);
+  // a#0 dies and a#1 is loading when b#1 becomes ready.
+  a.incarnation = 1;
+  a.state = 'starting';
+  b.ready(1);
+  t.deepEqual(await asked, { ok: false });
+  t.deepEqual([a.received, b.received], [[], []], 'no channel for a pair nobody asked for');
+  // a#1's own open, once it wants the channel, gets one.
+  t.deepEqual(await wiring.open(a as unknown as WorkerHandle, 1, 'b', 0), { ok: true });
+  t.deepEqual([a.received, b.received], [['b#1'], ['a#1']]);
+});
