@@ -21,7 +21,8 @@ export interface WorkerSpec {
   serial?: boolean;
   /**
    * This thread's channels (to the coordinator, and to peer threads that use it too) over shared-memory
-   * rings; overrides the cluster's `sharedMemory`. Threads only. @default the cluster's `sharedMemory`
+   * rings; overrides the cluster's `sharedMemory`. The coordinator's own threads only (not a process, not a
+   * worker on another host). @default the cluster's `sharedMemory`
    */
   sharedMemory?: boolean;
   /** Any serialisable value, handed to the worker as `ctx.data`. */
