@@ -1,12 +1,13 @@
 // Paired A/B of two convoy builds on real workers, for judging a change on a shared, noisy machine:
 //
 //   node --import tsx bench/ab.ts --old <checkout> [--new <checkout>] [--pair coord-process] [--mode pipelined]
-//                                 [--rounds 10] [--window-ms 1000]
+//                                 [--rounds 10] [--window-ms 1000] [--options '{"sharedMemory":true}']
 //
 // Each checkout must have been built (`npm run build`: its dist/ is what runs). One cluster per build runs
 // in this process; they take turns, one window each per round (the order alternates, as in interleave.ts),
 // and the report is the median of the per-round ratios new/old: the machine's drift hits both builds of a
 // round alike.
+// `--options`: cluster options (JSON) both builds start with.
 // Modes: `pipelined` (1000 calls in flight, calls/s), `rtt` (one call at a time, 3000 calls, p50 as calls/s
 // so that higher is better), `notify` (worker → peer bursts of 1000 notifies; needs a worker caller).
 // Example: git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s $PWD/node_modules . && npm run build)
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'pipelined' },
     rounds: { type: 'string', default: '10' },
     'window-ms': { type: 'string', default: '1000' },
+    options: { type: 'string', default: '{}' },
   },
 });
 if (!args.old) throw new Error('--old <checkout> is required (a built convoy checkout to compare with)');
@@ -39,6 +41,7 @@ if (!['pipelined', 'rtt', 'notify'].includes(mode)) throw new Error(`--mode: exp
 if (mode === 'notify' && callerKind === 'coord') throw new Error('--mode notify needs a worker caller (thread-thread, process-process)');
 const windowMs = Number(args['window-ms']);
 const rounds = Number(args.rounds);
+const clusterOptions = JSON.parse(args.options!) as Record<string, unknown>;
 
 type Convoy = typeof import('../src/index.js');
 
@@ -53,7 +56,7 @@ async function open(root: string): Promise<{ run: () => Promise<number>; close: 
     env: { CONVOY_BENCH_INDEX: index },
   });
   const workers = callerKind === 'coord' ? [spec('callee', calleeKind)] : [spec('caller', callerKind), spec('callee', calleeKind)];
-  const cluster = await convoy.startCluster({ workers });
+  const cluster = await convoy.startCluster({ ...clusterOptions, workers });
   const callee = cluster.worker<BenchApi>('callee');
   const caller = callerKind === 'coord' ? undefined : cluster.worker<BenchApi>('caller');
   // One call at a time, from whoever calls (a worker measures its own calls to its peer); 1 / p50.
@@ -79,7 +82,7 @@ await builds.new.close();
 
 const ratios = spread(pairs.map(([n, o]) => n / o));
 const unit = mode === 'rtt' ? 'calls/s one at a time (1 / p50)' : `${mode === 'notify' ? 'notifies' : 'calls'}/s`;
-console.log(`${args.pair} ${mode}, ${rounds} rounds, ${unit}`);
+console.log(`${args.pair} ${mode} ${args.options}, ${rounds} rounds, ${unit}`);
 console.log(`  old ${Math.round(spread(pairs.map(([, o]) => o)).median)}   new ${Math.round(spread(pairs.map(([n]) => n)).median)}`);
 console.log(
   `  paired new/old: median ${ratios.median.toFixed(3)} (${ratios.min.toFixed(2)} – ${ratios.max.toFixed(2)}; ${pairs.map(([n, o]) => (n / o).toFixed(2)).join(' ')})`,

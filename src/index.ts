@@ -35,7 +35,14 @@ export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js
 export { transfer } from './protocol/transfer.js';
 export { currentCall, type CallContext } from './rpc/call-context.js';
 export type { CallOptions } from './rpc/pending-call.js';
-export { DEFAULTS, type ChannelOptions, type RpcOptions, type HealthOptions, type DashboardOptions } from './options.js';
+export {
+  DEFAULTS,
+  type ChannelOptions,
+  type RpcOptions,
+  type HealthOptions,
+  type DashboardOptions,
+  type SharedMemoryOptions,
+} from './options.js';
 export type { DashboardServer } from './dashboard/server.js';
 export type {
   DashboardSnapshot,

@@ -7,6 +7,7 @@
 export type { Transport, TransportHandlers } from './transport/transport.js';
 export { createMemoryTransportPair, type MemoryTransportOptions } from './transport/memory.js';
 export { PortTransport } from './transport/port.js';
+export { ShmTransport, createShmPair } from './transport/shm.js';
 // TCP only authenticated: both sides prove the cluster secret before any frame is handled.
 export { dialTcp, acceptTcp, type DialTcpOptions, type AcceptTcpOptions, type AcceptedTcp } from './transport/tcp-auth.js';
 

@@ -1,19 +1,33 @@
 /**
  * A 4-worker mesh — two threads and two processes, all loading the `.ts` counter fixture — shared by
  * every test in this file (none of them kills a worker): reachability, per-pair FIFO under a mixed load
- * of calls and notifies, coordinator → worker FIFO, and stats().
+ * of calls and notifies, coordinator → worker FIFO, and stats(). Reachability and FIFO run on two such
+ * meshes: threads' channels on their MessagePorts, and on shared-memory rings.
  */
 import test from 'ava';
-import { notify, startCluster, type Cluster } from '../src/index.js';
+import { notify, startCluster, type Cluster, type ClusterOptions } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
-import { fixture, within } from './helpers/cluster.js';
+import { THREAD_TRANSPORTS, fixture, within } from './helpers/cluster.js';
 
 const NAMES = ['t-0', 't-1', 'p-0', 'p-1'];
-let starting: Promise<Cluster> | undefined;
+type Label = (typeof THREAD_TRANSPORTS)[number]['label'];
+const starting: Promise<Cluster>[] = [];
+const meshes = new Map<Label, Cluster>();
+/** The mesh on MessagePorts, for the tests that do not depend on the thread transport. */
 let cluster: Cluster;
 
 test.before(async () => {
-  starting = startCluster({
+  for (const { label, options } of THREAD_TRANSPORTS) {
+    const mesh = startMesh(options);
+    starting.push(mesh);
+    meshes.set(label, await within(mesh, 40_000, `startCluster with 4 workers (${label})`));
+  }
+  cluster = meshes.get('port')!;
+});
+
+function startMesh(options: Partial<ClusterOptions>): Promise<Cluster> {
+  return startCluster({
+    ...options,
     workers: [
       {
         name: 't',
@@ -35,12 +49,11 @@ test.before(async () => {
       },
     ],
   });
-  cluster = await within(starting, 40_000, 'startCluster with 4 workers');
-});
+}
 
 test.after.always(async () => {
-  // Closes the cluster even if the start outlived the deadline above.
-  await (await starting?.catch(() => undefined))?.close();
+  // Closes the clusters even if a start outlived the deadline above.
+  await Promise.all(starting.map(async (mesh) => (await mesh.catch(() => undefined))?.close()));
 });
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -84,48 +97,53 @@ test('unknown names fail clearly; `await remote` does not hang', async (t) => {
   t.like(missing, { code: 'ERR_CONVOY_NO_METHOD' });
 });
 
-test('every worker reaches every peer directly (thread↔thread, thread↔process, process↔process)', async (t) => {
-  const checks = NAMES.flatMap((from) =>
-    NAMES.filter((to) => to !== from).map(async (to) => {
-      const { outcome } = await cluster.worker<Counter>(from).tryCall(to, 'name', []);
-      t.deepEqual(outcome, { ok: true, value: to }, `${from} → ${to}`);
-    }),
-  );
-  await within(Promise.all(checks), 10_000, 'all 12 pair calls');
-  // relay: the callee's counter really moves.
-  const before = await cluster.worker<Counter>('p-1').get();
-  t.is(await cluster.worker<Counter>('t-0').relay('p-1', 5), before + 5);
-  t.is(await cluster.worker<Counter>('p-0').relay('t-1', 0), await cluster.worker<Counter>('t-1').get());
-});
+for (const { label } of THREAD_TRANSPORTS) {
+  test(`${label}: every worker reaches every peer directly (thread↔thread, thread↔process, process↔process)`, async (t) => {
+    const cluster = meshes.get(label)!;
+    const checks = NAMES.flatMap((from) =>
+      NAMES.filter((to) => to !== from).map(async (to) => {
+        const { outcome } = await cluster.worker<Counter>(from).tryCall(to, 'name', []);
+        t.deepEqual(outcome, { ok: true, value: to }, `${from} → ${to}`);
+      }),
+    );
+    await within(Promise.all(checks), 10_000, 'all 12 pair calls');
+    // relay: the callee's counter really moves.
+    const before = await cluster.worker<Counter>('p-1').get();
+    t.is(await cluster.worker<Counter>('t-0').relay('p-1', 5), before + 5);
+    t.is(await cluster.worker<Counter>('p-0').relay('t-1', 0), await cluster.worker<Counter>('t-1').get());
+  });
 
-test('per-pair FIFO on all 12 ordered pairs under a mixed load of calls and notifies', async (t) => {
-  const N = 400;
-  const sends = NAMES.flatMap((from) => NAMES.filter((to) => to !== from).map((to) => cluster.worker<Counter>(from).sendSequence(to, N)));
-  await within(Promise.all(sends), 20_000, 'every worker sending to every peer');
-  for (const receiver of NAMES) {
-    for (const sender of NAMES.filter((n) => n !== receiver)) {
-      const seen = await cluster.worker<Counter>(receiver).seen(sender);
-      t.deepEqual(seen, range(N), `${sender} → ${receiver}`);
-    }
-  }
-});
-
-test('coordinator → worker FIFO with awaited calls, calls in flight and notifies mixed', async (t) => {
-  const N = 1000;
-  await Promise.all(
-    NAMES.map(async (name) => {
-      const w = cluster.worker<Counter>(name);
-      const inFlight: Promise<unknown>[] = [];
-      for (let seq = 0; seq < N; seq++) {
-        if (seq % 4 === 0) await w.record('coordinator', seq);
-        else if (seq % 4 === 2) inFlight.push(w.record('coordinator', seq));
-        else void notify(w).record('coordinator', seq);
+  test(`${label}: per-pair FIFO on all 12 ordered pairs under a mixed load of calls and notifies`, async (t) => {
+    const cluster = meshes.get(label)!;
+    const N = 400;
+    const sends = NAMES.flatMap((from) => NAMES.filter((to) => to !== from).map((to) => cluster.worker<Counter>(from).sendSequence(to, N)));
+    await within(Promise.all(sends), 20_000, 'every worker sending to every peer');
+    for (const receiver of NAMES) {
+      for (const sender of NAMES.filter((n) => n !== receiver)) {
+        const seen = await cluster.worker<Counter>(receiver).seen(sender);
+        t.deepEqual(seen, range(N), `${sender} → ${receiver}`);
       }
-      await within(Promise.all(inFlight), 10_000, `calls to ${name}`);
-      t.deepEqual(await w.seen('coordinator'), range(N), `coordinator → ${name}`);
-    }),
-  );
-});
+    }
+  });
+
+  test(`${label}: coordinator → worker FIFO with awaited calls, calls in flight and notifies mixed`, async (t) => {
+    const cluster = meshes.get(label)!;
+    const N = 1000;
+    await Promise.all(
+      NAMES.map(async (name) => {
+        const w = cluster.worker<Counter>(name);
+        const inFlight: Promise<unknown>[] = [];
+        for (let seq = 0; seq < N; seq++) {
+          if (seq % 4 === 0) await w.record('coordinator', seq);
+          else if (seq % 4 === 2) inFlight.push(w.record('coordinator', seq));
+          else void notify(w).record('coordinator', seq);
+        }
+        await within(Promise.all(inFlight), 10_000, `calls to ${name}`);
+        t.deepEqual(await w.seen('coordinator'), range(N), `coordinator → ${name}`);
+      }),
+    );
+  });
+}
 
 test('stats(): kind, pid, state, incarnation and restarts per worker; channel counters move after calls', async (t) => {
   // Channels open on first use: make every pair talk once, so every worker lists every peer.

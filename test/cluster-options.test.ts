@@ -43,6 +43,21 @@ const bad: [string, unknown, string][] = [
   ['a negative callTimeoutMs', { callTimeoutMs: -5, workers: [{ name: 'a', module: counter }] }, 'callTimeoutMs'],
   ['an unknown backpressure mode', { backpressure: 'drop', workers: [{ name: 'a', module: counter }] }, 'backpressure'],
   ['a negative heartbeatIntervalMs', { heartbeatIntervalMs: -1, workers: [{ name: 'a', module: counter }] }, 'heartbeatIntervalMs'],
+  ['sharedMemory that is not a boolean', { sharedMemory: 'yes', workers: [{ name: 'a', module: counter }] }, 'sharedMemory'],
+  ['a ringBytes that is not a power of two', { ringBytes: 1_000_000, workers: [{ name: 'a', module: counter }] }, 'ringBytes'],
+  ['a ringBytes below 1 KiB', { sharedMemory: true, ringBytes: 512, workers: [{ name: 'a', module: counter }] }, 'ringBytes'],
+  ['a negative spinMicros', { spinMicros: -1, workers: [{ name: 'a', module: counter }] }, 'spinMicros'],
+  ['a spinMicros above 10 000', { sharedMemory: true, spinMicros: 20_000, workers: [{ name: 'a', module: counter }] }, 'spinMicros'],
+  [
+    'a worker sharedMemory that is not a boolean',
+    { workers: [{ name: 'a', module: counter, sharedMemory: 1 }] },
+    'workers[0].sharedMemory',
+  ],
+  [
+    'sharedMemory on a process worker',
+    { workers: [{ name: 'a', module: counter, kind: 'process', sharedMemory: true }] },
+    'workers[0].sharedMemory',
+  ],
   ['a negative handshakeTimeoutMs', { handshakeTimeoutMs: -1, workers: [{ name: 'a', module: counter }] }, 'handshakeTimeoutMs'],
   [
     'a misspelt option (with the closest known name)',
@@ -56,6 +71,7 @@ const bad: [string, unknown, string][] = [
     '`workers[0]`; did you mean `restart`',
   ],
   ['an unknown pool field', { pool: { module: counter, threads: 2 }, workers: [{ name: 'a', module: counter }] }, '`threads` in `pool`'],
+  ['a misspelt shared-memory option', { ringbytes: 4096, workers: [{ name: 'a', module: counter }] }, 'did you mean `ringBytes`'],
 ];
 
 for (const [title, options, names] of bad) {

@@ -10,7 +10,7 @@
  */
 import test from 'ava';
 import type { WorkerSpec } from '../src/index.js';
-import { fixture, startFor, within } from './helpers/cluster.js';
+import { THREAD_TRANSPORTS, fixture, startFor, within } from './helpers/cluster.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -40,10 +40,14 @@ function spin(micros: number): void {
   while (performance.now() < end);
 }
 
-for (const callee of ['thread'] as const) {
-  test.serial(`coordinator → ${callee}: ${CALLS} answered calls all resolve though the callee exits right after`, async (t) => {
+for (const { label, options } of THREAD_TRANSPORTS) {
+  test.serial(`${label}: coordinator → thread: ${CALLS} answered calls all resolve though the callee exits right after`, async (t) => {
     for (let round = 0; round < ROUNDS; round++) {
-      const cluster = await startFor(t, { ...OPTIONS, workers: [{ name: 'b', module: fixture('answers-then-exits.ts'), kind: callee }] });
+      const cluster = await startFor(t, {
+        ...OPTIONS,
+        ...options,
+        workers: [{ name: 'b', module: fixture('answers-then-exits.ts'), kind: 'thread' }],
+      });
       const b = cluster.worker<{ exitAfter(n: number): void; answer(i: number): number }>('b');
       await b.exitAfter(CALLS);
       let resolved = 0;
@@ -71,18 +75,19 @@ for (const callee of ['thread'] as const) {
   });
 }
 
-const pairs: [Kind, Kind][] = [
-  ['thread', 'thread'],
-  ['process', 'thread'],
+// Threads over their MessagePort and over shared memory; a process caller's channel is TCP either way.
+const pairs: [Kind, Kind, (typeof THREAD_TRANSPORTS)[number]][] = [
+  ...THREAD_TRANSPORTS.map((transport) => ['thread', 'thread', transport] as [Kind, Kind, (typeof THREAD_TRANSPORTS)[number]]),
+  ['process', 'thread', THREAD_TRANSPORTS[0]],
 ];
-for (const [caller, callee] of pairs) {
-  test.serial(`${caller} → ${callee}: ${CALLS} answered calls all resolve though the callee exits right after`, async (t) => {
+for (const [caller, callee, { label, options }] of pairs) {
+  test.serial(`${label}: ${caller} → ${callee}: ${CALLS} answered calls all resolve though the callee exits right after`, async (t) => {
     for (let round = 0; round < ROUNDS; round++) {
       const workers: WorkerSpec[] = [
         { name: 'a', module: fixture('answers-then-exits.ts'), kind: caller },
         { name: 'b', module: fixture('answers-then-exits.ts'), kind: callee },
       ];
-      const cluster = await startFor(t, { ...OPTIONS, workers });
+      const cluster = await startFor(t, { ...OPTIONS, ...options, workers });
       const a = cluster.worker<{ burst(to: string, n: number, workMicros: number): Burst }>('a');
       const burst = await within(a.burst('b', CALLS, WORK_MICROS), ROUND_MS, `round ${round}: the burst settles`);
       t.deepEqual(burst, { resolved: CALLS, wrong: 0, failures: {} }, `round ${round}`);

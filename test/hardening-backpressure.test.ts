@@ -6,7 +6,8 @@
  * in order (the receiver checks `seq === expected` as it goes).
  *
  * The tests run one at a time: each floods the coordinator's own event loop, and two at once would
- * measure each other.
+ * measure each other. The thread tests run with the thread's channels on its MessagePort and on
+ * shared-memory rings (where a full ring holds the sender back too, below the window).
  *
  * Why the bounds hold: a data message may only be queued or unacknowledged while it fits the window
  * (`maxQueuedBytes`, each message counting its encoded size plus MESSAGE_OVERHEAD_BYTES for the handler
@@ -18,7 +19,7 @@ import test, { type ExecutionContext } from 'ava';
 import { notify, type ClusterOptions } from '../src/index.js';
 import { MB, mb, readMemory, retained, type MemoryReading } from './fixtures/hardening-memory.js';
 import type { Sink } from './fixtures/hardening-sink.js';
-import { exitLog, fixture, startFor, within } from './helpers/cluster.js';
+import { THREAD_TRANSPORTS, exitLog, fixture, startFor, within } from './helpers/cluster.js';
 
 /** Memory is read (after a GC) every this many messages, on both sides. */
 const SAMPLE_EVERY = 50_000;
@@ -104,25 +105,6 @@ async function flood(t: ExecutionContext, f: Flood): Promise<FloodResult> {
   return { waits, bytesSent, senderGrowth, receiverGrowth };
 }
 
-test.serial('thread: 1M awaited notifies to a slow async handler; both heaps stay bounded by the window, all in order', async (t) => {
-  // ~170 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame
-  // built from them) + 30 MiB for what one GC cycle may not have freed. Receiver: ≤ 1 window of frames,
-  // plus each pending message decoded (≤ 1.5 KB of objects while its handler awaits, < 1k of them) +
-  // slack: 64 MiB.
-  const maxQueuedBytes = 1 * MB;
-  await flood(t, {
-    kind: 'thread',
-    count: 1_000_000,
-    padLength: 150,
-    handler: 'async',
-    options: { maxQueuedBytes },
-    senderBound: 2 * maxQueuedBytes + 30 * MB,
-    receiverBound: 64 * MB,
-    // Twice the larger bound: a side that buffered the flood could not stay under it.
-    minBytesSent: 128 * MB,
-  });
-});
-
 test.serial('process (TCP): 200k awaited notifies to a sync handler that spins; default 16 MiB window', async (t) => {
   // Sender: ≤ 2 windows (encoded messages, then the frames the socket holds until written) = 32 MiB,
   // + 32 MiB slack. Receiver: sync handlers ack each frame at once; it holds a frame or two and the
@@ -140,25 +122,50 @@ test.serial('process (TCP): 200k awaited notifies to a sync handler that spins; 
   });
 });
 
-/*
- * Regression: the window used to bound encoded bytes only, while a message whose async handler is
- * pending costs the receiver ~1 KB of heap whatever its size on the wire: ~30-byte notifies put ~500k
- * handlers in flight (~550 MB) and the heartbeat killed the receiver. Each data message now counts its
- * size plus MESSAGE_OVERHEAD_BYTES against the window.
- */
-test.serial(
-  'thread, default options: 1M small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive',
-  async (t) => {
-    const maxQueuedBytes = 16 * MB;
-    await flood(t, {
-      kind: 'thread',
-      count: 1_000_000,
-      padLength: 8,
-      handler: 'async',
-      senderBound: 2 * maxQueuedBytes + 30 * MB,
-      receiverBound: 4 * maxQueuedBytes,
-      // Here the point is the number of messages, not their bytes: ~25 MB of tiny notifies.
-      minBytesSent: 16 * MB,
-    });
-  },
-);
+for (const { label, options } of THREAD_TRANSPORTS) {
+  test.serial(
+    `${label}: thread: 1M awaited notifies to a slow async handler; both heaps stay bounded by the window, all in order`,
+    async (t) => {
+      // ~170 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame
+      // built from them) + 30 MiB for what one GC cycle may not have freed. Receiver: ≤ 1 window of frames,
+      // plus each pending message decoded (≤ 1.5 KB of objects while its handler awaits, < 1k of them) +
+      // slack: 64 MiB.
+      const maxQueuedBytes = 1 * MB;
+      await flood(t, {
+        kind: 'thread',
+        count: 1_000_000,
+        padLength: 150,
+        handler: 'async',
+        options: { ...options, maxQueuedBytes },
+        senderBound: 2 * maxQueuedBytes + 30 * MB,
+        receiverBound: 64 * MB,
+        // Twice the larger bound: a side that buffered the flood could not stay under it.
+        minBytesSent: 128 * MB,
+      });
+    },
+  );
+
+  /*
+   * Regression: the window used to bound encoded bytes only, while a message whose async handler is
+   * pending costs the receiver ~1 KB of heap whatever its size on the wire: ~30-byte notifies put ~500k
+   * handlers in flight (~550 MB) and the heartbeat killed the receiver. Each data message now counts its
+   * size plus MESSAGE_OVERHEAD_BYTES against the window.
+   */
+  test.serial(
+    `${label}: thread, default options: 1M small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive`,
+    async (t) => {
+      const maxQueuedBytes = 16 * MB;
+      await flood(t, {
+        kind: 'thread',
+        count: 1_000_000,
+        padLength: 8,
+        handler: 'async',
+        options,
+        senderBound: 2 * maxQueuedBytes + 30 * MB,
+        receiverBound: 4 * maxQueuedBytes,
+        // Here the point is the number of messages, not their bytes: ~25 MB of tiny notifies.
+        minBytesSent: 16 * MB,
+      });
+    },
+  );
+}

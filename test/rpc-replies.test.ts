@@ -10,9 +10,11 @@ import { failOnLeaks } from './helpers/leaks.js';
 failOnLeaks(test);
 
 const CALLS = 10_000;
+// Serial: both ends of each pair, and every kind's pair, share this one thread; run at once, each test's
+// deadline would pay for the other tests' calls (at load 16-20 on 2 cores, 10-15 s against 0.3-3 s alone).
 
 for (const kind of TRANSPORT_KINDS) {
-  test(`${kind}: ${CALLS} concurrent calls with random async delays each get their own reply`, async (t) => {
+  test.serial(`${kind}: ${CALLS} concurrent calls with random async delays each get their own reply`, async (t) => {
     const finished: number[] = [];
     const api = {
       async work(id: number, delay: number, token: string) {
@@ -47,7 +49,7 @@ for (const kind of TRANSPORT_KINDS) {
 }
 
 for (const kind of TRANSPORT_KINDS) {
-  test(`${kind}: sync handlers complete, and their replies resolve, in issue order`, async (t) => {
+  test.serial(`${kind}: sync handlers complete, and their replies resolve, in issue order`, async (t) => {
     const api = { id: (n: number) => n };
     const { a } = await createPair(t, kind, { b: { api } });
     const resolvedOrder: number[] = [];
@@ -61,33 +63,36 @@ for (const kind of TRANSPORT_KINDS) {
 }
 
 for (const kind of TRANSPORT_KINDS) {
-  test(`${kind}: a peer that answers and goes away at once: every call it answered resolves, though the caller was far behind`, async (t) => {
-    // Replies pile up on the caller (work per reply, a receiver that takes a few frames per turn); the
-    // callee closes right after its last answer. What it sent was received: each call must resolve.
-    const count = 20_000;
-    let answered = 0;
-    let pair: Awaited<ReturnType<typeof createPair>> | undefined;
-    const api = {
-      answer(i: number) {
-        if (++answered === count) setImmediate(() => pair!.b.close(new Error('the callee went away')));
-        return i;
-      },
-    };
-    pair = await createPair(t, kind, { framesPerTurn: 4, channel: { maxQueuedBytes: 64 << 20 }, b: { api } });
-    const { a } = pair;
-    let resolved = 0;
-    const failed: unknown[] = [];
-    const calls = Array.from({ length: count }, (_, i) =>
-      a.call('answer', [i]).then(
-        (value) => {
-          if (value === i) resolved++;
-          const end = performance.now() + 0.02;
-          while (performance.now() < end);
+  test.serial(
+    `${kind}: a peer that answers and goes away at once: every call it answered resolves, though the caller was far behind`,
+    async (t) => {
+      // Replies pile up on the caller (work per reply, a receiver that takes a few frames per turn); the
+      // callee closes right after its last answer. What it sent was received: each call must resolve.
+      const count = 20_000;
+      let answered = 0;
+      let pair: Awaited<ReturnType<typeof createPair>> | undefined;
+      const api = {
+        answer(i: number) {
+          if (++answered === count) setImmediate(() => pair!.b.close(new Error('the callee went away')));
+          return i;
         },
-        (error: unknown) => void failed.push(error),
-      ),
-    );
-    await withDeadline(Promise.all(calls), 30_000, `${count} calls`);
-    t.deepEqual({ resolved, failed: failed.length }, { resolved: count, failed: 0 });
-  });
+      };
+      pair = await createPair(t, kind, { framesPerTurn: 4, channel: { maxQueuedBytes: 64 << 20 }, b: { api } });
+      const { a } = pair;
+      let resolved = 0;
+      const failed: unknown[] = [];
+      const calls = Array.from({ length: count }, (_, i) =>
+        a.call('answer', [i]).then(
+          (value) => {
+            if (value === i) resolved++;
+            const end = performance.now() + 0.02;
+            while (performance.now() < end);
+          },
+          (error: unknown) => void failed.push(error),
+        ),
+      );
+      await withDeadline(Promise.all(calls), 30_000, `${count} calls`);
+      t.deepEqual({ resolved, failed: failed.length }, { resolved: count, failed: 0 });
+    },
+  );
 }

@@ -44,8 +44,9 @@ function sameBytes(actual: unknown, expected: Uint8Array): boolean {
 const within = <T>(promise: Promise<T>, what: string): Promise<T> => withDeadline(promise, 10_000, what);
 
 for (const kind of TRANSPORT_KINDS) {
-  // Only a MessagePort (and the in-memory pair standing for one) moves buffers; across processes and hosts they are encoded inline.
-  const moves = kind === 'memory' || kind === 'port';
+  // Only a MessagePort (with or without shared memory beside it, and the in-memory pair standing for one)
+  // moves buffers; across processes and hosts they are encoded inline.
+  const moves = kind === 'memory' || kind === 'port' || kind === 'shm';
 
   test(`${kind}: a transferred argument arrives intact; the sender's buffer is detached as soon as the call is made`, async (t) => {
     const { a, received } = await recordingPair(t, kind);

@@ -79,7 +79,8 @@ for (const kind of TRANSPORT_KINDS) {
     );
   });
 
-  test(`${kind}: a slow receiver is handed every frame sent before the other side closed, and only then the close`, async (t) => {
+  // Serial: the receiver's work is a busy wait in this thread, which concurrent tests would share.
+  test.serial(`${kind}: a slow receiver is handed every frame sent before the other side closed, and only then the close`, async (t) => {
     // The receiver falls far behind (work per frame); the other side's close arrives while most frames
     // still wait on this side. They were received: each must be delivered before the close is reported.
     const [a, b] = await createTransportPair(t, kind, { framesPerTurn: 16 });
@@ -164,6 +165,7 @@ for (const kind of TRANSPORT_KINDS) {
 
   test(`${kind}: label names the transport`, async (t) => {
     const [a] = await createTransportPair(t, kind);
-    t.true(a.label.startsWith(kind), a.label);
+    // A TCP label adds the address.
+    t.is(a.label.split(' ')[0], kind);
   });
 }

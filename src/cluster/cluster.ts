@@ -8,7 +8,14 @@ import { availableParallelism } from 'node:os';
 import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '../errors.js';
 import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
 import type { DashboardServer } from '../dashboard/server.js';
-import { fillChannelOptions, fillHealthOptions, fillRpcOptions, type FilledChannelOptions, type FilledHealthOptions } from '../options.js';
+import {
+  fillChannelOptions,
+  fillHealthOptions,
+  fillRpcOptions,
+  fillSharedMemoryOptions,
+  type FilledChannelOptions,
+  type FilledHealthOptions,
+} from '../options.js';
 import type { DashboardOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { buildBootstrap } from './bootstrap.js';
@@ -23,6 +30,7 @@ import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
+import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import { rejectUnknownKeys } from '../option-keys.js';
@@ -69,6 +77,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#channel = fillChannelOptions(options);
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
     this.#host = options.host ?? '127.0.0.1';
+    const shm = new SharedMemoryPlan(fillSharedMemoryOptions(options));
     this.#dashboards = new ClusterDashboards(
       { stats: () => this.stats(), events: this.#log },
       () => this.#closing !== undefined,
@@ -98,6 +107,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           exitGraceMs: this.#health.heartbeatTimeoutMs,
           callTimeoutMs: this.#callTimeoutMs,
           channel: this.#channel,
+          shm,
           place: (host, boot, spec) => this.#hosts!.place(host, boot, spec, this.#health.startTimeoutMs),
           natsScope: () => this.#hosts?.workerNats,
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
@@ -108,6 +118,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       listenHost: this.#host,
       timeoutMs: this.#health.startTimeoutMs,
       pairAgentThreads: (host, pair, ends) => this.#hosts?.pairThreads(host, pair, ends) ?? false,
+      shm,
     });
     this.#heartbeat = new Heartbeat(this.#health, (handle) => {
       // A worker on a host whose agent went silent too is lost with its host, not hung.

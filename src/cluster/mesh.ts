@@ -9,6 +9,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { PairEnd } from '../agent/protocol.js';
 import type { DialPlan, NatsPairPlan, PortHandoff } from '../protocol/control.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** Where a worker on an agent's host listens for its peers there: that host's loopback. */
@@ -27,9 +28,17 @@ export type PairPlan =
 /**
  * Plans pair number `pair` between ready workers `a` and `b` (their current incarnations). `order` gives
  * each worker's position in the cluster, for the dialing rule; `listenHost` is where the coordinator's
- * own processes listen.
+ * own processes listen; `shm` says which of the coordinator's thread pairs also get shared-memory rings
+ * beside their port.
  */
-export function planPair(a: WorkerHandle, b: WorkerHandle, pair: number, order: ReadonlyMap<string, number>, listenHost: string): PairPlan {
+export function planPair(
+  a: WorkerHandle,
+  b: WorkerHandle,
+  pair: number,
+  order: ReadonlyMap<string, number>,
+  listenHost: string,
+  shm?: SharedMemoryPlan,
+): PairPlan {
   if (a.host !== b.host) {
     return {
       via: 'nats',
@@ -42,11 +51,15 @@ export function planPair(a: WorkerHandle, b: WorkerHandle, pair: number, order: 
   if (a.kind === 'thread' && b.kind === 'thread') {
     if (a.host !== undefined) return { via: 'agent-port', host: a.host, ends: [pairEnd(a), pairEnd(b)] };
     const { port1, port2 } = new MessageChannel();
+    const toA: PortHandoff = { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, pair, port: port1 };
+    const toB: PortHandoff = { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, pair, port: port2 };
+    const rings = shm?.forPair(a.spec, b.spec);
+    if (rings) [toA.shm, toB.shm] = rings;
     return {
       via: 'port',
       handoffs: [
-        [a, { convoy: 'peer-port', peer: b.name, incarnation: b.incarnation, pair, port: port1 }],
-        [b, { convoy: 'peer-port', peer: a.name, incarnation: a.incarnation, pair, port: port2 }],
+        [a, toA],
+        [b, toB],
       ],
     };
   }

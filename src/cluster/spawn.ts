@@ -4,9 +4,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
-import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import type { NatsScope } from '../transport/nats-connect.js';
-import { PortTransport } from '../transport/port.js';
+import { createThreadTransport } from '../transport/shm.js';
 import type { Transport } from '../transport/transport.js';
 import type { ProcessBootMessage } from '../worker/process-main.js';
 import type { ThreadData } from '../worker/thread-main.js';
@@ -39,10 +39,20 @@ export interface SpawnedThread extends Child {
   control: Transport;
 }
 
-/** `nats`: how the worker reaches peers on other hosts, in a cluster that has any. */
-export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Array, nats?: NatsScope): SpawnedThread {
+/**
+ * `nats`: how the worker reaches peers on other hosts, in a cluster that has any. `shm`: the control
+ * channel's shared-memory rings, [the coordinator's end, the thread's end].
+ */
+export function spawnThread(
+  spec: WorkerSpec,
+  boot: Bootstrap,
+  secret: Uint8Array,
+  nats?: NatsScope,
+  shm?: [ShmEnd, ShmEnd],
+): SpawnedThread {
   const { port1, port2 } = new MessageChannel();
   const convoy: ThreadData = { boot, secret, control: port2, ...(nats ? { nats } : {}) };
+  if (shm) convoy.controlShm = shm[1];
   const worker = new Worker(threadEntry, {
     workerData: { convoy, convoyEntry: { runtime: threadRuntime, tsx: needsTsx(boot.module) } },
     transferList: [port2 as unknown as TransferListItem],
@@ -65,7 +75,7 @@ export function spawnThread(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arra
   return {
     pid: process.pid,
     threadId: worker.threadId,
-    control: new PortTransport(port1),
+    control: createThreadTransport(port1, shm?.[0]),
     exited,
     get hasExited() {
       return hasExited;

@@ -24,6 +24,12 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
     const spec: WorkerSpec = { ...raw, kind: expectOneOf(`${at}.kind`, raw.kind ?? 'thread', ['thread', 'process'] as const) };
     expectOneOf(`${at}.restart`, raw.restart ?? 'never', ['never', 'on-failure'] as const);
     if (raw.maxRestarts !== undefined) expectNumber(`${at}.maxRestarts`, raw.maxRestarts, { integer: true });
+    if (raw.sharedMemory !== undefined && typeof raw.sharedMemory !== 'boolean') {
+      throw new TypeError(`Expected \`${at}.sharedMemory\` to be a boolean, got ${describe(raw.sharedMemory)}`);
+    }
+    if (raw.sharedMemory && spec.kind === 'process') {
+      throw new TypeError(`\`${at}.sharedMemory\`: a process shares no memory with others; use kind 'thread' or leave it out`);
+    }
     if (raw.host !== undefined) {
       // The name goes into NATS subjects: the characters of worker names only.
       if (typeof raw.host !== 'string' || !/^[\w.-]+$/.test(raw.host)) {

@@ -1,5 +1,5 @@
 /** The coordinator's public option and event types. */
-import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions } from '../options.js';
+import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
 import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './hosts.js';
@@ -19,6 +19,12 @@ export interface WorkerSpec {
   maxRestarts?: number;
   /** Finish each message from one sender before starting the next. @default false */
   serial?: boolean;
+  /**
+   * This thread's channels (to the coordinator, and to peer threads that use it too) over shared-memory
+   * rings; overrides the cluster's `sharedMemory`. The coordinator's own threads only (not a process, not a
+   * worker on another host). @default the cluster's `sharedMemory`
+   */
+  sharedMemory?: boolean;
   /** Any serialisable value, handed to the worker as `ctx.data`. */
   data?: unknown;
   /** Extra environment variables (threads and processes). */
@@ -45,7 +51,7 @@ export interface PoolSpec {
   minThreads?: number;
 }
 
-export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions {
+export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions, SharedMemoryOptions {
   workers: WorkerSpec[];
   /** Handlers the coordinator serves to workers (`ctx.coordinator<T>()`). */
   expose?: object;
@@ -122,6 +128,9 @@ export const CLUSTER_OPTION_KEYS = [
   'restartDelayMs',
   'handshakeTimeoutMs',
   'dashboard',
+  'sharedMemory',
+  'ringBytes',
+  'spinMicros',
   'nats',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
@@ -133,6 +142,7 @@ export const WORKER_SPEC_KEYS = [
   'restart',
   'maxRestarts',
   'serial',
+  'sharedMemory',
   'data',
   'env',
   'argv',

@@ -10,6 +10,7 @@
 import type { PairEnd } from '../agent/protocol.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import type { WorkerExitEvent } from './types.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -30,6 +31,8 @@ export interface WiringConfig {
   timeoutMs: number;
   /** Asks an agent to connect two of its threads; false if it cannot be asked (its host is down). */
   pairAgentThreads(host: string, pair: number, ends: [PairEnd, PairEnd]): boolean;
+  /** Which of the coordinator's thread pairs use shared-memory rings. */
+  shm?: SharedMemoryPlan;
 }
 
 export class Wiring {
@@ -105,7 +108,7 @@ export class Wiring {
       [a.name, a.incarnation],
       [b.name, b.incarnation],
     ]);
-    const plan = planPair(a, b, pair, this.#order, this.#config.listenHost);
+    const plan = planPair(a, b, pair, this.#order, this.#config.listenHost, this.#config.shm);
     let opening: Promise<boolean>;
     switch (plan.via) {
       case 'port':

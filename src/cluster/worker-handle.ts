@@ -11,6 +11,7 @@ import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
 import type { NatsScope } from '../transport/nats-connect.js';
 import { RemoteChild } from './remote-child.js';
+import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
@@ -37,6 +38,8 @@ export interface HandleEnv {
   place(host: string, boot: Bootstrap, spec: WorkerSpec): Promise<{ child: Child; control: Transport }>;
   /** How the coordinator's own workers reach peers on other hosts, in a cluster that has any. */
   natsScope(): NatsScope | undefined;
+  /** Which threads talk to the coordinator over shared-memory rings. */
+  shm?: SharedMemoryPlan;
   /**
    * Called once per incarnation that dies after it loaded (not during close). `wasReady` is false for one
    * that died while being wired: that is the failure of whoever is starting it, not a death to answer.
@@ -117,7 +120,7 @@ export class WorkerHandle {
       this.child = placed.child;
       transport = placed.control;
     } else if (this.kind === 'thread') {
-      const thread = spawnThread(this.spec, boot, this.#env.secret, this.#env.natsScope());
+      const thread = spawnThread(this.spec, boot, this.#env.secret, this.#env.natsScope(), this.#env.shm?.forControl(this.spec));
       this.child = thread;
       transport = thread.control;
     } else {

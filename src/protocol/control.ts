@@ -126,6 +126,18 @@ export interface PortHandoff {
   /** The pair's number (see OpenReply). */
   pair: number;
   port: MessagePort;
+  /** The pair's shared-memory rings, when it uses them. */
+  shm?: ShmEnd;
+}
+
+/**
+ * One side's share of a thread pair's shared memory, handed over beside the pair's port: the ring this
+ * side writes, the ring it reads, and how long its reader polls before it sleeps.
+ */
+export interface ShmEnd {
+  send: SharedArrayBuffer;
+  receive: SharedArrayBuffer;
+  spinMicros: number;
 }
 
 export const COORDINATOR = 'coordinator';

@@ -4,7 +4,7 @@ import type { Endpoint } from './endpoint.js';
 
 export interface ChannelSnapshot {
   peer: string;
-  /** What carries the channel: `port` (MessagePort), `tcp`, … */
+  /** What carries the channel: `port` (MessagePort), `shm` (shared-memory rings), `tcp`, … */
   transport: string;
   calls: number;
   notifies: number;

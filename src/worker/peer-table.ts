@@ -9,10 +9,10 @@ import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
 import { pairEndpoint } from '../agent/protocol.js';
-import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply } from '../protocol/control.js';
+import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
-import { PortTransport } from '../transport/port.js';
+import { createThreadTransport } from '../transport/shm.js';
 import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
 import type { Transport } from '../transport/transport.js';
 import type { NatsAccess } from './nats-access.js';
@@ -65,13 +65,13 @@ export class PeerTable {
     return (server.address() as { port: number }).port;
   }
 
-  /** The port of pair `pair` with peer `name` arrived from the coordinator. */
-  adoptPort(name: string, incarnation: number, pair: number, port: MessagePort): void {
+  /** The port of pair `pair` with peer `name` arrived from the coordinator (with the pair's rings, if it uses shared memory). */
+  adoptPort(name: string, incarnation: number, pair: number, port: MessagePort, shm?: ShmEnd): void {
     if (!this.links.has(name)) {
       port.close();
       return;
     }
-    this.#bind(name, incarnation, pair, new PortTransport(port));
+    this.#bind(name, incarnation, pair, createThreadTransport(port, shm));
   }
 
   /** The coordinator's word: dial a peer's listener and bind the connection. Rejects if it cannot. */

@@ -1,9 +1,9 @@
 /** Entry of a worker thread (reached from workers/thread.js): control over a MessagePort from the coordinator. */
 import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
-import type { Bootstrap, PortHandoff } from '../protocol/control.js';
+import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { NatsScope } from '../transport/nats-connect.js';
-import { PortTransport } from '../transport/port.js';
+import { createThreadTransport } from '../transport/shm.js';
 import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
@@ -13,12 +13,14 @@ export interface ThreadData {
   control: MessagePort;
   /** In a cluster with workers on other hosts: how to reach them. */
   nats?: NatsScope;
+  /** The control channel's shared-memory rings, when it uses them. */
+  controlShm?: ShmEnd;
 }
 
 export function runThread(): void {
-  const { boot, secret, control, nats } = (workerData as { convoy: ThreadData }).convoy;
+  const { boot, secret, control, nats, controlShm } = (workerData as { convoy: ThreadData }).convoy;
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
-  const runtime = new WorkerRuntime(boot, secret, new PortTransport(control), {
+  const runtime = new WorkerRuntime(boot, secret, createThreadTransport(control, controlShm), {
     threadId,
     ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
     onClose: () => {
@@ -30,7 +32,9 @@ export function runThread(): void {
     },
   });
   const onHandoff = (message: PortHandoff): void => {
-    if (message?.convoy === 'peer-port') runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port);
+    if (message?.convoy === 'peer-port') {
+      runtime.peers.adoptPort(message.peer, message.incarnation, message.pair, message.port, message.shm);
+    }
   };
   parentPort!.on('message', onHandoff);
 }

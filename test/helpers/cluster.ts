@@ -21,6 +21,15 @@ import { DeadlineError, handled, withDeadline as within } from './deadline.js';
 /** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
 export { DeadlineError, handled, within };
 
+/**
+ * How threads' channels travel, for the suites that run over each: the MessagePort alone, or
+ * shared-memory rings beside it (`sharedMemory`).
+ */
+export const THREAD_TRANSPORTS = [
+  { label: 'port', options: {} },
+  { label: 'shm', options: { sharedMemory: true } },
+] as const satisfies readonly { label: string; options: Partial<ClusterOptions> }[];
+
 /** How a promise settled and when (ms since `since`), without leaving a rejection unhandled. */
 export type Settled<T> = { ok: true; value: T; at: number } | { ok: false; error: unknown; at: number };
 

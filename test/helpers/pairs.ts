@@ -1,7 +1,7 @@
 /**
  * Connected pairs for tests: two transports, or two Endpoints over them, for each real transport —
- * the in-memory pair, a MessageChannel's two ports, and a loopback TCP connection (optionally through a
- * proxy that re-chunks the byte stream). Everything a factory opens is closed in `t.teardown()`.
+ * the in-memory pair, a MessageChannel's two ports, a loopback TCP connection (optionally through a
+ * proxy that re-chunks the byte stream), and shared-memory rings beside a MessageChannel. Everything a factory opens is closed in `t.teardown()`.
  */
 import net from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -11,13 +11,14 @@ import { DEFAULTS } from '../../src/options.js';
 import { Endpoint, type EndpointConfig } from '../../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
+import { ShmTransport, createShmPair } from '../../src/transport/shm.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { FrameData, Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
 import { connectHub } from './nats-hub.js';
 import { type NatsServerOptions, startNatsServer } from './nats-server.js';
 
-export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'nats'] as const;
+export const TRANSPORT_KINDS = ['memory', 'port', 'tcp', 'nats', 'shm'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 const CLOSE_DEADLINE_MS = 5000;
@@ -149,11 +150,16 @@ export interface TransportPairOptions {
   maxFrameBytes?: number;
   /** TCP only: pass the bytes through a re-chunking proxy driven by this random source. */
   rechunk?: () => number;
+  /** Shared memory only: the record area of each ring. */
+  ringBytes?: number;
   /** Memory only: frames a receiver takes per macrotask (see MemoryTransportOptions). */
   framesPerTurn?: number;
   /** NATS only: how the test's own nats-server is configured (e.g. a small `maxPayloadBytes`). */
   natsServer?: NatsServerOptions;
 }
+
+/** Rings of the `shm` kind: small, so that suites wrap them and fill them. */
+const TEST_RING_BYTES = 64 * 1024;
 
 /** Two connected transports of `kind`, not yet started; destroyed (and their sockets/ports closed) in teardown. */
 export async function createTransportPair(
@@ -170,6 +176,15 @@ export async function createTransportPair(
       const { port1, port2 } = new MessageChannel();
       t.teardown(() => closePorts(port1, port2));
       pair = [new PortTransport(port1), new PortTransport(port2)];
+      break;
+    }
+    case 'shm': {
+      // No spin: both ends share this one thread, where a spin can only wait for itself (spinning is
+      // tested where the other side runs: transport-shm and cluster-shm).
+      const { port1, port2 } = new MessageChannel();
+      t.teardown(() => closePorts(port1, port2));
+      const [endA, endB] = createShmPair(options.ringBytes ?? TEST_RING_BYTES, 0);
+      pair = [new ShmTransport(port1, endA), new ShmTransport(port2, endB)];
       break;
     }
     case 'tcp': {
