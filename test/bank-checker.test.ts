@@ -127,11 +127,28 @@ test('a committed transfer applied on neither side is lost, not half-applied', (
   t.false(check(run).ok);
 });
 
-test('a transfer applied twice on one side', (t) => {
+test('a transfer applied twice on one side: the balance the shard reports gives it away', (t) => {
+  const run = cleanRun();
+  run.shards[0]!.balances.s0a0 = 40;
+  t.deepEqual(whatFor(run, null), [
+    'balance 40 on shard-0, but opening + committed transfers give 70',
+    'total balance changed from 400 to 370',
+  ]);
+  t.false(check(run).ok);
+});
+
+test("a commit logged twice (a killed incarnation's late write, then its successor's) counts once, as the shard's replay applies it", (t) => {
   const run = cleanRun();
   run.shards[0]!.log.push({ t: 'commit', txId: A });
-  run.shards[0]!.balances.s0a0 = 40;
-  t.true(whatFor(run, A).includes('applied 2 times on shard-0'));
+  const verdict = check(run);
+  t.deepEqual(verdict.violations, []);
+  t.is(verdict.totals.committed, 2);
+});
+
+test('a commit record its replay ignores (never prepared) is reported', (t) => {
+  const run = cleanRun();
+  run.shards[1]!.log.push({ t: 'commit', txId: 'teller-0/1/9' });
+  t.true(whatFor(run, 'teller-0/1/9').includes('a commit record on shard-1 its replay ignores (not prepared, or aborted)'));
 });
 
 test('an aborted transfer applied on one side, and a lock left in doubt', (t) => {

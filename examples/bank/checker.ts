@@ -38,16 +38,28 @@ export interface Verdict {
 
 interface ShardView {
   prepares: Map<string, { account: string; delta: number }>;
+  /** Commits the shard's replay applies (1 each), in log order. */
   commits: Map<string, number>;
   aborts: Set<string>;
+  /** Commit records the shard's replay ignores: never prepared, or after an abort. */
+  strayCommits: string[];
 }
 
+/**
+ * A shard's log read with the shard's own replay rule (shard-state.ts): a commit applies to a prepared
+ * transaction, once. A second commit record of a committed transaction is not a second application: a
+ * killed incarnation's last write can land after its successor read the log, and the successor, which
+ * asked the teller and was told "commit", logs the commit again. Replay applies it once, as the shard did.
+ */
 function viewOf(log: ShardRecord[]): ShardView {
-  const v: ShardView = { prepares: new Map(), commits: new Map(), aborts: new Set() };
+  const v: ShardView = { prepares: new Map(), commits: new Map(), aborts: new Set(), strayCommits: [] };
   for (const r of log) {
     if (r.t === 'prepare') v.prepares.set(r.txId, { account: r.account, delta: r.delta });
-    else if (r.t === 'commit') v.commits.set(r.txId, (v.commits.get(r.txId) ?? 0) + 1);
-    else if (r.t === 'abort') v.aborts.add(r.txId);
+    else if (r.t === 'commit') {
+      if (v.commits.has(r.txId)) continue;
+      if (!v.prepares.has(r.txId) || v.aborts.has(r.txId)) v.strayCommits.push(r.txId);
+      else v.commits.set(r.txId, 1);
+    } else if (r.t === 'abort' && !v.commits.has(r.txId)) v.aborts.add(r.txId);
   }
   return v;
 }
@@ -101,6 +113,7 @@ export function check(input: CheckInput): Verdict {
     for (const txId of v.commits.keys()) {
       if (!committed.has(txId)) flag(txId, `applied on ${s.name}, but its teller never committed it`, v.prepares.get(txId)?.account);
     }
+    for (const txId of v.strayCommits) flag(txId, `a commit record on ${s.name} its replay ignores (not prepared, or aborted)`);
     for (const r of s.log) if (r.t === 'anomaly') flag(r.txId, `${s.name} reported: ${r.what}`);
     for (const [account, txId] of Object.entries(s.locks ?? {})) {
       if (v.prepares.has(txId) && !v.commits.has(txId) && !v.aborts.has(txId)) continue; // flagged above
@@ -118,9 +131,11 @@ export function check(input: CheckInput): Verdict {
   for (const s of input.shards) {
     const v = views.get(s.name)!;
     const running = new Map<string, number>();
+    const applied = new Set<string>();
     for (const r of s.log) {
       if (r.t === 'init') for (const [a, b] of Object.entries(r.balances)) running.set(a, b);
-      if (r.t !== 'commit' || !v.prepares.has(r.txId)) continue;
+      if (r.t !== 'commit' || !v.commits.has(r.txId) || applied.has(r.txId)) continue;
+      applied.add(r.txId);
       const { account, delta } = v.prepares.get(r.txId)!;
       const after = (running.get(account) ?? 0) + delta;
       if (after < 0 && (running.get(account) ?? 0) >= 0) flag(r.txId, `drove ${account} negative (${after})`, account);
