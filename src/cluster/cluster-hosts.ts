@@ -12,7 +12,7 @@ import type { Bootstrap } from '../protocol/control.js';
 import type { NatsScope } from '../transport/nats-connect.js';
 import type { Transport } from '../transport/transport.js';
 import type { HostInfo } from './host-entry.js';
-import { type HostDownEvent, type HostUpEvent, Hosts, type HostsHealth, type NatsClusterOptions } from './hosts.js';
+import type { HostDownEvent, HostUpEvent, Hosts, HostsHealth, NatsClusterOptions } from './hosts.js';
 import type { RemoteChild } from './remote-child.js';
 import { NATS_OPTION_KEYS, type WorkerSpec } from './types.js';
 
@@ -61,6 +61,9 @@ export class ClusterHosts extends EventEmitter<ClusterHostsEvents> {
   readonly workerNats: NatsScope;
 
   static async connect(options: NatsClusterOptions, health: HostsHealth): Promise<ClusterHosts> {
+    // Loaded here, not at the top: the NATS client costs every process and thread that imports convoy
+    // ~70 ms of CPU at start, and only a cluster across hosts needs it.
+    const { Hosts } = await import('./hosts.js');
     return new ClusterHosts(await Hosts.connect(options, health), options);
   }
 
