@@ -201,10 +201,14 @@ test('/metrics parses as Prometheus text, per pair and per worker, and its count
   await pollUntil(
     async () => {
       later = await scrape();
-      return (value(later, 'convoy_channel_calls_total', calls) ?? 0) > (value(first, 'convoy_channel_calls_total', calls) ?? 0);
+      // b's faults to c are counted when b's stats are read: the same scrape may not have them yet.
+      return (
+        (value(later, 'convoy_channel_calls_total', calls) ?? 0) > (value(first, 'convoy_channel_calls_total', calls) ?? 0) &&
+        (value(later, 'convoy_channel_faults_total', { from: 'b', to: 'c' }) ?? 0) > 0
+      );
     },
     15_000,
-    'convoy_channel_calls_total{from="a",to="b"} grows',
+    'convoy_channel_calls_total{from="a",to="b"} grows and b → c has faults',
     200,
   );
   t.true((value(later, 'convoy_channel_sent_bytes_total', calls) ?? 0) > 0);
