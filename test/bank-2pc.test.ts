@@ -23,6 +23,7 @@ import { InDoubtResolver } from '../examples/bank/in-doubt.js';
 import { ShardState } from '../examples/bank/shard-state.js';
 import { driveTransfers, Teller, type ShardPort, type TransferResult } from '../examples/bank/teller-state.js';
 import { openWal, readWal, type Wal } from '../examples/bank/wal.js';
+import { withDeadline } from './helpers/deadline.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers of every shape
 type Api = Record<string, (...args: any[]) => unknown>;
@@ -295,9 +296,11 @@ for (const lockPolicy of ['wound-wait', 'no-wait'] as const) {
         setTimeout(() => bank.start(victim), 10 + rng() * 80); // the runtime's restart: 'on-failure'
       }
     })();
-    await Promise.all([chaos, ...bank.tellers.map(drive)]);
+    // With a deadline: its timer also keeps this process's event loop alive while a prepare waits for a
+    // lock whose holder only the resolver's sweep (an unref'd timer, as in a worker) will decide.
+    await withDeadline(Promise.all([chaos, ...bank.tellers.map(drive)]), 60_000, 'transfers under chaos');
     await new Promise((r) => setTimeout(r, 120)); // let pending restarts happen
-    await bank.settle();
+    await withDeadline(bank.settle(), 60_000, 'recovery');
     const verdict = bank.verdict();
     t.deepEqual(verdict.violations, []);
     t.is(verdict.totals.inDoubt, 0);
