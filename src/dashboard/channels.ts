@@ -5,10 +5,11 @@
 import type { ClusterStats } from '../cluster/stats.js';
 import { COORDINATOR } from '../protocol/control.js';
 import type { MethodLatency } from '../rpc/call-latency.js';
+import type { ChannelFigures } from './snapshot.js';
 
 export { COORDINATOR };
 
-export interface ChannelReading {
+export interface ChannelReading extends ChannelFigures {
   from: string;
   to: string;
   /**
@@ -16,14 +17,6 @@ export interface ChannelReading {
    * with the reading before, it tells a restart from a counter that went down.
    */
   generation: string;
-  calls: number;
-  notifies: number;
-  faults: number;
-  bytes: number;
-  /** Gauges read on the sending side; null when read on the receiving side. */
-  inFlight: number | null;
-  queuedBytes: number | null;
-  waiting: number | null;
   latency: MethodLatency[];
 }
 

@@ -73,7 +73,19 @@ export interface WorkerRow extends HealthRow {
   queuedBytes: number;
 }
 
-export interface PairRow {
+/** One direction of a channel: totals since it opened, and gauges read on the sending side (null when read on the receiving side). */
+export interface ChannelFigures {
+  calls: number;
+  notifies: number;
+  faults: number;
+  bytes: number;
+  inFlight: number | null;
+  queuedBytes: number | null;
+  /** Messages waiting for room (backpressure). */
+  waiting: number | null;
+}
+
+export interface PairRow extends ChannelFigures {
   from: string;
   to: string;
   /**
@@ -86,15 +98,6 @@ export interface PairRow {
   faultsPerSec: number;
   /** Every byte `from` sent `to` on this channel (its calls, notifies and replies), transferred buffers included. */
   bytesPerSec: number;
-  /** Totals since the channel opened. */
-  calls: number;
-  notifies: number;
-  faults: number;
-  bytes: number;
-  inFlight: number | null;
-  queuedBytes: number | null;
-  /** Messages waiting for room (backpressure). */
-  waiting: number | null;
 }
 
 /** Call latency as callers see it, over the last few seconds (sampled calls; see docs/dashboard.md). */
