@@ -5,6 +5,7 @@
 
 import type { RunOptions, Sample, Unit } from './harness.js';
 import { judge, type TargetResult, type TargetSpec } from './targets.js';
+import { ALL_CPUS, pinTree } from './pin.js';
 
 /** One side of a comparison: something that can be measured for one short window. */
 export interface Arm {
@@ -23,6 +24,8 @@ export interface Comparison {
   readonly pairs?: number;
   /** Unmeasured windows of each arm before the first pair; default 1. */
   readonly warmWindows?: number;
+  /** Runs the windows with the whole process tree pinned to one CPU (pin.ts says why). */
+  readonly oneCpu?: boolean;
 }
 
 /** A set of comparisons sharing their setup (a cluster, raw callees), opened once, all arms alive together. */
@@ -63,6 +66,8 @@ export interface ComparisonResult {
   baseline?: string;
   unit: Unit;
   pairs: number;
+  /** The windows ran with the process tree pinned to one CPU. */
+  oneCpu?: boolean;
   metrics: Record<string, MetricResult>;
   /** Every window, in order: `[subject, baseline]` per pair. */
   windows: { subject: Sample; baseline?: Sample }[];
@@ -122,6 +127,7 @@ export async function runComparison(
     unit: c.subject.unit,
     pairs,
     ...(c.baseline ? { baseline: c.baseline.name } : {}),
+    ...(c.oneCpu ? { oneCpu: true } : {}),
   };
   let windows: { subject: Sample; baseline?: Sample }[] = [];
   let error: string | undefined;
@@ -133,6 +139,7 @@ export async function runComparison(
       throw e;
     });
   try {
+    if (c.oneCpu) pinTree('0');
     if (c.baseline) {
       const got = await alternate(subjectWindow, bounded(c.baseline), pairs, c.warmWindows ?? 1);
       windows = got.map(([subject, baseline]) => ({ subject, baseline }));
@@ -143,6 +150,8 @@ export async function runComparison(
     }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
+  } finally {
+    if (c.oneCpu) pinTree(ALL_CPUS);
   }
   const metrics = error ? {} : summarizeWindows(windows);
   const targets = (c.targets ?? []).map((t) => judge(t, metrics, c.subject.unit, error));

@@ -157,7 +157,7 @@ export function comparisonRows(results: readonly ComparisonResult[]): { group?: 
       const u = metricUnit(metric, r.unit);
       out.push({
         cells: [
-          `${r.subject}${metric === 'value' ? '' : ` ${metric}`}`,
+          `${r.subject}${metric === 'value' ? '' : ` ${metric}`}${r.oneCpu ? ' (one CPU)' : ''}`,
           range(m.subject, u),
           m.baseline ? `${r.baseline}: ${range(m.baseline, u)}` : '',
           m.ratio ? `${m.ratio.median.toFixed(2)}×` : '',

@@ -1,0 +1,49 @@
+// Pins this process, every thread of it and every process it spawned (and theirs) to a set of CPUs, with
+// `taskset` (util-linux). Used for one-at-a-time round trips: on a virtual machine whose idle CPUs sleep,
+// a message to a thread on the other CPU waits for that CPU to wake (~50 µs here), and which arm's thread
+// the scheduler happens to place beside the caller decides its window, not the code under test. On one
+// CPU every round trip costs the same context switches, so what differs between arms is their own work.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** The CPU list of the whole machine, as taskset takes it. */
+export const ALL_CPUS = `0-${availableParallelism() - 1}`;
+
+/** Pins this process tree (threads included, and those it starts later: they inherit it) to `cpus`. */
+export function pinTree(cpus: string): void {
+  for (const pid of processTree(process.pid)) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    } catch (e) {
+      // A process that exited meanwhile is fine; a missing taskset is not.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('taskset (util-linux) is needed to pin round trips to one CPU');
+    }
+  }
+}
+
+/** `root` and all its descendants, from the parent pid in /proc/<pid>/stat. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // The command name is in parentheses and may hold spaces: the fields after its closing one are fixed.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const walk = (pid: number): void => {
+    out.push(pid);
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  return out;
+}
