@@ -54,6 +54,42 @@ for (const [xKind, yKind] of FACTORY_PAIRS) {
   });
 }
 
+for (const kind of ['thread', 'process'] as const) {
+  test(`a peer's call that reaches a ${kind} still in its factory waits for its handlers`, async (t) => {
+    const gateX = gate(t);
+    const cluster = await startFor(t, {
+      ...PATIENT,
+      workers: [
+        { name: 'y', module: fixture('hardening-sink.ts'), kind: 'thread' },
+        {
+          name: 'x',
+          module: fixture('gated-factory.ts'),
+          kind,
+          restart: 'on-failure',
+          data: { callAtStart: 'y' },
+          env: { CONVOY_TEST_GATE: gateX.dir },
+        },
+      ],
+    });
+    const restarts = eventLog(cluster, 'worker-restart');
+    const y = cluster.worker<Sink>('y');
+    gateX.arm();
+    await cluster.kill('x');
+    // x#1 has called y (their channel is open) and waits at its gate, its handlers not there yet.
+    await pollUntil(gateX.waiting, EVENT_MS, 'x#1 waiting in its factory');
+    const yToX = handled(y.tryCall('x', 'inc', [1]));
+    const sent = async (): Promise<boolean> => {
+      const stats = await cluster.stats();
+      const peer = stats.workers.find((w) => w.name === 'y')?.peers.find((p) => p.peer === 'x');
+      return (peer?.inFlight ?? 0) > 0;
+    };
+    await pollUntil(sent, EVENT_MS, "y's call to x sent");
+    gateX.release();
+    await restarts.nth('x', 1, EVENT_MS);
+    t.deepEqual(await within(yToX, EVENT_MS, 'y → x, made while x was in its factory'), { ok: true, value: 2 });
+  });
+}
+
 /*
  * a asks for a channel to b while b restarts, and dies before b is back. When b is ready, the open that
  * a's dead incarnation asked for must not be carried out for a's next incarnation, which is still in its

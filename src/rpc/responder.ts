@@ -23,8 +23,17 @@ import { Dispatcher } from './dispatch.js';
 import { SerialQueue } from './serial-queue.js';
 
 export interface ResponderConfig {
-  /** The handlers this side serves to the peer. None: every call from the peer fails with ERR_CONVOY_NO_METHOD. */
+  /**
+   * The handlers this side serves to the peer. None: every call from the peer fails with
+   * ERR_CONVOY_NO_METHOD, unless `awaitApi` says they are still to come.
+   */
   api?: object;
+  /**
+   * The handlers come later, with `serve()` (a worker's peers may reach it while its factory still runs):
+   * until then what the peer sends waits for them, in order, instead of failing. Notifies hold their
+   * frame's acknowledgement meanwhile, so the peer cannot pile up work. Ignored when `api` is given.
+   */
+  awaitApi?: boolean;
   /** Finish each message from this peer before starting the next (awaiting async handlers). @default false */
   serial?: boolean;
   /** The peer's name, for errors and `currentCall().from`. */
@@ -63,6 +72,11 @@ export class Responder {
   /** The id of the last call received: ids must increase. */
   #lastCallId = 0;
   #closed = false;
+  /** What the peer sent before the handlers existed (`awaitApi`), in order; undefined once served. */
+  #early: (CallMessage | NotifyMessage)[] | undefined;
+  /** Settles when the early messages are served (or dropped on close): their notifies' acknowledgement. */
+  #earlyServed: Promise<void> | undefined;
+  #releaseEarly: (() => void) | undefined;
 
   constructor(channel: Channel, config: ResponderConfig, counts: { served: number }) {
     this.#channel = channel;
@@ -71,6 +85,10 @@ export class Responder {
     this.#dispatcher = new Dispatcher(config.api ?? {}, config.localName);
     if (config.system) this.#system = new Dispatcher(config.system, config.localName);
     if (config.serial) this.#serial = new SerialQueue();
+    if (config.awaitApi && !config.api) {
+      this.#early = [];
+      this.#earlyServed = new Promise((resolve) => (this.#releaseEarly = resolve));
+    }
   }
 
   /** Handlers running now that asked for an abort signal. */
@@ -81,6 +99,14 @@ export class Responder {
   /** Serves `api` from now on (a worker's API exists only once its module has loaded). */
   serve(api: object): void {
     this.#dispatcher = new Dispatcher(api, this.#config.localName);
+    const early = this.#early;
+    if (!early) return;
+    this.#early = undefined;
+    this.#releaseEarly!();
+    for (const message of early) {
+      if (this.#closed) return;
+      void this.#start(message);
+    }
   }
 
   /**
@@ -100,6 +126,17 @@ export class Responder {
       }
       this.#lastCallId = id;
     }
+    if (this.#early && !isSystemMethod(isNotify ? message[1] : message[2])) {
+      this.#early.push(message);
+      if (!isNotify) this.#queuedCalls.add(message[1]);
+      return isNotify ? this.#earlyServed : undefined;
+    }
+    return this.#start(message);
+  }
+
+  /** Serves a message now, or queues it in serial mode; returns what holds back its frame's acknowledgement. */
+  #start(message: CallMessage | NotifyMessage): Promise<unknown> | undefined {
+    const isNotify = message[0] === Kind.Notify;
     // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
     if (this.#serial && !isSystemMethod(isNotify ? message[1] : message[2])) {
       if (!isNotify) this.#queuedCalls.add(message[1]);
@@ -124,6 +161,8 @@ export class Responder {
     this.#signals.clear();
     this.#serial?.clear();
     this.#queuedCalls.clear();
+    this.#early = undefined;
+    this.#releaseEarly?.();
   }
 
   /** Runs one call or notify. Returns a promise only for async handlers, so serial mode can wait on it. */

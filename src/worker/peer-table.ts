@@ -21,7 +21,8 @@ export class PeerTable {
   readonly links = new Map<string, Link>();
   readonly #boot: Bootstrap;
   readonly #secret: Uint8Array;
-  #api: object = {};
+  /** The worker's handlers, once its module has loaded. */
+  #api: object | undefined;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #nats: NatsAccess | undefined;
@@ -43,7 +44,8 @@ export class PeerTable {
 
   /**
    * The handlers peers reach; set once the worker module has loaded. A channel already bound then was
-   * opened by this worker's own factory calling a peer: it serves them from now on too.
+   * opened by this worker's own factory calling a peer: what the peer sent over it meanwhile waited for
+   * them (`awaitApi`), and is served now, in order.
    */
   serve(api: object): void {
     this.#api = api;
@@ -164,6 +166,8 @@ export class PeerTable {
     });
     endpoint = new Endpoint(channel, {
       api: this.#api,
+      // A channel bound while this worker's factory runs serves its handlers once they exist.
+      awaitApi: true,
       peerName: name,
       localName: this.#boot.name,
       serial: this.#boot.serial,
