@@ -104,6 +104,9 @@ export class PeerTable {
     const { name: self, incarnation: own, channel } = this.#boot;
     const transport = hub.open(pairEndpoint(self, own, pair), pairEndpoint(name, incarnation, pair), {
       maxFrameBytes: channel.maxFrameBytes,
+      // The peer binds its side once its own hub is up, which a loaded host may take a while to do: the
+      // same patience as a link waiting for its peer (a dial waits as long).
+      openTimeoutMs: this.#boot.linkWaitMs,
     });
     this.#bind(name, incarnation, pair, transport);
   }
