@@ -5,7 +5,7 @@
 
 import type { RunOptions, Sample, Unit } from './harness.js';
 import { judge, type TargetResult, type TargetSpec } from './targets.js';
-import { ALL_CPUS, pinTree } from './pin.js';
+import { pinToOneCpu } from './pin.js';
 
 /** One side of a comparison: something that can be measured for one short window. */
 export interface Arm {
@@ -138,8 +138,9 @@ export async function runComparison(
       subjectFailed = true;
       throw e;
     });
+  let unpin: (() => void) | undefined;
   try {
-    if (c.oneCpu) pinTree('0');
+    if (c.oneCpu) unpin = pinToOneCpu();
     if (c.baseline) {
       const got = await alternate(subjectWindow, bounded(c.baseline), pairs, c.warmWindows ?? 1);
       windows = got.map(([subject, baseline]) => ({ subject, baseline }));
@@ -151,7 +152,7 @@ export async function runComparison(
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   } finally {
-    if (c.oneCpu) pinTree(ALL_CPUS);
+    unpin?.();
   }
   const metrics = error ? {} : summarizeWindows(windows);
   const targets = (c.targets ?? []).map((t) => judge(t, metrics, c.subject.unit, error));

@@ -4,14 +4,27 @@
 // the scheduler happens to place beside the caller decides its window, not the code under test. On one
 // CPU every round trip costs the same context switches, so what differs between arms is their own work.
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The CPU list of the whole machine, as taskset takes it. */
-export const ALL_CPUS = `0-${availableParallelism() - 1}`;
+/** The CPUs this process may run on, as taskset writes them (`0-1`, `2,5`). */
+export function allowedCpus(): string {
+  const match = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!match) throw new Error('No Cpus_allowed_list in /proc/self/status');
+  return match[1]!;
+}
+
+/**
+ * Pins this process tree to the first CPU it may use; returns what puts back the CPUs it was allowed
+ * before (threads and processes started meanwhile included).
+ */
+export function pinToOneCpu(): () => void {
+  const before = allowedCpus();
+  pinTree(/^\d+/.exec(before)![0]);
+  return () => pinTree(before);
+}
 
 /** Pins this process tree (threads included, and those it starts later: they inherit it) to `cpus`. */
-export function pinTree(cpus: string): void {
+function pinTree(cpus: string): void {
   for (const pid of processTree(process.pid)) {
     try {
       execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
@@ -21,7 +34,6 @@ export function pinTree(cpus: string): void {
     }
   }
 }
-
 /** `root` and all its descendants, from the parent pid in /proc/<pid>/stat. */
 function processTree(root: number): number[] {
   const children = new Map<number, number[]>();

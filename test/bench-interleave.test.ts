@@ -2,6 +2,7 @@
 // spawning: arms are functions returning scripted figures.
 import test from 'ava';
 import { alternate, rotate, runComparison, type Arm } from '../bench/interleave.js';
+import { allowedCpus } from '../bench/pin.js';
 import { verdict } from '../bench/targets.js';
 
 const ctx = { suite: 's', group: 'g', opts: { quick: true }, windowTimeoutMs: 1000 };
@@ -114,4 +115,22 @@ test('absolute targets read the subject alone', async (t) => {
   t.is(r.targets[0]!.actual, 25);
   t.true(r.targets[0]!.met);
   t.is(r.targets[0]!.detail, '25.0 vs 5.00 µs');
+});
+
+test('a one-CPU comparison runs its windows pinned to one CPU, then puts back the CPUs allowed before', async (t) => {
+  const before = allowedCpus();
+  const seen: string[] = [];
+  const arm: Arm = {
+    name: 'pinned',
+    unit: 'µs',
+    window: async () => {
+      seen.push(allowedCpus());
+      return 1;
+    },
+  };
+  const result = await runComparison({ subject: arm, baseline: arm, oneCpu: true, pairs: 2, warmWindows: 0 }, ctx);
+  t.is(result.error, undefined);
+  t.true(result.oneCpu);
+  t.deepEqual(new Set(seen), new Set([/^\d+/.exec(before)![0]]));
+  t.is(allowedCpus(), before);
 });
