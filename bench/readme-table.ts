@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ComparisonResult } from './interleave.js';
+import type { PartRun } from './merge-results.js';
 import { comparisonRows, fmt } from './report.js';
 import { summaryLine, targetCells, type JudgedTarget } from './targets.js';
 
@@ -41,6 +42,7 @@ interface RunJson {
   comparisons?: ComparisonResult[];
   targets?: JudgedTarget[];
   scenarios: Scenario[];
+  partRuns?: PartRun[];
 }
 
 const { values: args, positionals } = parseArgs({
@@ -72,6 +74,15 @@ export function renderSection(r: RunJson): string {
       'and a loaded machine; absolute figures do not. Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
     '',
   ];
+  for (const part of r.partRuns ?? []) {
+    const l = part.loadDuringRun;
+    out.push(
+      `Suite${part.suites.length > 1 ? 's' : ''} ${part.suites.map((s) => `\`${s}\``).join(', ')}: from a later run (\`--only\`, merged with ` +
+        `\`bench/merge-results.ts\`) on ${part.date.slice(0, 10)}${part.revision ? ` at ${part.revision}` : ''}` +
+        `${l ? `, load ${l.min.toFixed(1)}–${l.max.toFixed(1)} (mean ${l.mean.toFixed(1)})` : ''}${part.minutes ? `, ${part.minutes.toFixed(1)} min` : ''}.`,
+      '',
+    );
+  }
   const targets = r.targets ?? [];
   if (targets.length) {
     out.push(`**Targets**: ${summaryLine(targets)}.`, '');
