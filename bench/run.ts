@@ -1,5 +1,5 @@
-// `npm run bench [-- --quick] [--only <substring>]... [--json <file>] [--no-sequential]`; `--only nats` adds the
-// suite across hosts over NATS, which needs `nats-server`.
+// `npm run bench [-- --quick] [--only <substring>]... [--skip <substring>]... [--json <file>] [--no-sequential]`;
+// `--only nats` adds the suite across hosts over NATS, which needs `nats-server`.
 // First the interleaved suites (every target is judged there: bench/suites/), then the sequential scenarios
 // (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the targets, and
 // writes every window and repetition to bench/results/latest.json (or --json <file>).
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true, default: [] },
+    skip: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
     'no-sequential': { type: 'boolean', default: false },
   },
@@ -47,7 +48,9 @@ for (const s of sequential) {
 // --only keeps the suites and scenarios whose name contains one of the substrings (plus the baselines
 // those scenarios name).
 const only = args.only;
-const keep = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
+// --skip leaves out the suites and scenarios whose name contains one of its substrings.
+const keep = (name: string): boolean =>
+  (only.length === 0 || only.some((o) => name.includes(o))) && !args.skip.some((s) => name.includes(s));
 const suites = [...SUITES.filter((s) => keep(s.name)), ...OPT_IN_SUITES.filter((s) => only.length > 0 && keep(s.name))];
 const picked = new Set(sequential.filter((s) => keep(s.name)).map((s) => s.name));
 for (const s of sequential) if (picked.has(s.name) && s.baseline !== undefined) picked.add(s.baseline);
