@@ -39,6 +39,8 @@ test('two endpoints over dialTcp/acceptTcp call each other; a dialer with the wr
 
 test('the package exports `convoy/internals` from the built entry, beside the user API', (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  t.is(pkg.exports['./internals'].default, './dist/src/internals.js');
-  t.is(pkg.exports['.'].default, './dist/src/index.js');
+  t.is(pkg.exports['./internals'].default, './dist/bundle/internals.js');
+  t.is(pkg.exports['.'].default, './dist/bundle/convoy.js');
+  t.is(pkg.exports['./internals'].types, './dist/src/internals.d.ts');
+  t.is(pkg.exports['.'].types, './dist/src/index.d.ts');
 });

@@ -1,0 +1,47 @@
+/**
+ * The compiled package (`npm run build`: tsc, then the bundle) runs under plain `node`, without tsx: a
+ * thread and a process start, and each loads the one bundled module that its own `import 'convoy'`
+ * resolves to — one copy of convoy per worker, which `notify()` on a peer's proxy needs.
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { fixture, within } from './helpers/cluster.js';
+
+const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
+
+interface Loaded {
+  runtime: string;
+  convoy: string;
+  tsx: boolean;
+}
+
+interface Report {
+  convoy: string;
+  loaded: { bt: Loaded; bp: Loaded };
+  notesFromCoordinator: number;
+  notesFromPeer: { bt: number; bp: number };
+}
+
+test('without tsx, a compiled cluster starts and its workers load the bundle their `import convoy` resolves to', async (t) => {
+  if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
+  // execArgv: [] — not this test process's `--import tsx`.
+  const coordinator = fork(fileURLToPath(fixture('compiled-coordinator.mjs')), [], {
+    execArgv: [],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  t.teardown(() => {
+    // Its worker process exits with it (its IPC channel closes).
+    if (coordinator.exitCode === null && coordinator.signalCode === null) coordinator.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => coordinator.once('exit', resolve));
+  let out = '';
+  coordinator.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  t.is(await within(exited, 60_000, 'the compiled coordinator running to its end'), 0);
+  const report = JSON.parse(out) as Report;
+  t.is(report.convoy, BUNDLE.href, "the package's `convoy` is the bundle");
+  for (const loaded of Object.values(report.loaded)) t.deepEqual(loaded, { runtime: BUNDLE.href, convoy: BUNDLE.href, tsx: false });
+  t.is(report.notesFromCoordinator, 1);
+  t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
+});
