@@ -35,7 +35,8 @@ export function spawnWorker(boot: Bootstrap, spawn: RemoteSpawn, secret: Uint8Ar
 function spawnThread(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
   const worker = new Worker(threadEntry, {
     workerData: { convoy: data, convoyEntry: { runtime: remoteRuntime, tsx: needsTsx(data.boot.module) } },
-    env: spawn.env ? { ...process.env, ...spawn.env } : process.env,
+    // As the coordinator's threads (src/cluster/spawn.ts): no `env` unless the spec sets one.
+    ...(spawn.env ? { env: { ...process.env, ...spawn.env } } : {}),
     argv: spawn.argv ?? [],
     execArgv: spawn.execArgv ?? [],
     ...(spawn.resourceLimits ? { resourceLimits: spawn.resourceLimits } : {}),
