@@ -1,10 +1,12 @@
 // `npm run build`, after tsc: bundles what a compiled convoy runs into dist/bundle/ with esbuild.
-//   convoy.js     src/bundle.ts: the public API, the internals and the worker runtimes in one module, which
-//                 every worker thread and process loads (plus a few chunks, and lazy ones: the dashboard
-//                 server, clusters across hosts, the NATS client)
-//   internals.js  `convoy/internals`: convoy.js's names of src/internals.ts (the same module instances)
-//   nats-main.js  the runtime of a worker an agent starts, from convoy.js
+//   worker.js     src/bundle-worker.ts: `convoy/worker` and the worker runtimes, which every worker thread
+//                 and process loads (plus a few chunks)
+//   convoy.js     src/bundle.ts: the public API and the internals (the coordinator's code on top)
+//   internals.js  `convoy/internals`: convoy.js's names of src/internals.ts
+//   nats-main.js  the runtime of a worker an agent starts, from worker.js
 //   agent-cli.js  `convoy agent`: a process of its own, so a copy of its own
+// The first two share chunks, so each module of convoy exists once whichever entry loaded it; lazy
+// parts (the dashboard server, clusters across hosts, the NATS client) are chunks loaded on first use.
 // Packages stay imports, not copies (msgpackr loads its native accelerator from its own folder). Every
 // file is built with CONVOY_BUNDLED defined, by which src/cluster/paths.ts finds the bundle's entries.
 import { rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,12 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, entryPoints: { convoy: 'src/bundle.ts' }, splitting: true, chunkNames: 'chunk-[hash]' });
+await build({
+  ...common,
+  entryPoints: { convoy: 'src/bundle.ts', worker: 'src/bundle-worker.ts' },
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+});
 await build({ ...common, entryPoints: { 'agent-cli': 'src/agent/cli.ts' } });
 
 /** The names a module exports, as the bundler sees them. */
@@ -42,5 +49,5 @@ const internals = await exportsOf('src/internals.ts');
 writeFileSync(new URL('internals.js', outdir), `export { ${internals.join(', ')} } from './convoy.js';\n`);
 writeFileSync(
   new URL('nats-main.js', outdir),
-  `export { runRemoteThread as runThread, runRemoteProcess as runProcess } from './convoy.js';\n`,
+  `export { runRemoteThread as runThread, runRemoteProcess as runProcess } from './worker.js';\n`,
 );

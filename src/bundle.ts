@@ -1,12 +1,9 @@
-// The module the compiled package runs from (dist/bundle/convoy.js, built by scripts/bundle.mjs): the
-// public API, the internals, and the runtimes of worker threads and processes. A worker then loads one
-// module for its runtime and for its own `import 'convoy'` alike — one copy of convoy per thread, as
-// `notify()`, `currentCall()` and `instanceof` need — instead of the ~100 files tsc emits, which cost
-// every thread and process tens of milliseconds of CPU. The package's types stay those of index.ts and
-// internals.ts; the other names here are for the entries in workers/ and for dist/bundle/internals.js.
+// The entries of the bundle the compiled package runs from (built by scripts/bundle.mjs into
+// dist/bundle/; src/bundle-worker.ts is the other): `convoy` — the public API and the internals. Its
+// modules are shared with the worker entry, so one copy of convoy serves a thread or process whichever
+// entry its code imports. The package's types stay those of index.ts and internals.ts; the internals'
+// names here are for dist/bundle/internals.js.
 export * from './index.js';
 export * from './internals.js';
-export { runThread } from './worker/thread-main.js';
-export { runProcess } from './worker/process-main.js';
-// A worker an agent starts (its control channel over NATS); dist/bundle/nats-main.js re-exports them.
-export { runThread as runRemoteThread, runProcess as runRemoteProcess } from './worker/nats-main.js';
+// The raw TCP transport, for the benchmark's layer rungs (bench/layers.mjs): not a public name.
+export { TcpTransport } from './transport/tcp.js';

@@ -1,7 +1,8 @@
 /**
  * The compiled package (`npm run build`: tsc, then the bundle) runs under plain `node`, without tsx: a
- * thread and a process start, and each loads the one bundled module that its own `import 'convoy'`
- * resolves to — one copy of convoy per worker, which `notify()` on a peer's proxy needs.
+ * thread and a process start, each runs the bundle's worker entry, which its own `import 'convoy/worker'`
+ * resolves to, and its `import 'convoy'` shares that copy of convoy — `notify()` from one entry works on
+ * the proxies the other made.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,10 +11,12 @@ import test from 'ava';
 import { fixture, within } from './helpers/cluster.js';
 
 const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
+const WORKER_ENTRY = new URL('../dist/bundle/worker.js', import.meta.url);
 
 interface Loaded {
   runtime: string;
   convoy: string;
+  convoyWorker: string;
   tsx: boolean;
 }
 
@@ -24,7 +27,7 @@ interface Report {
   notesFromPeer: { bt: number; bp: number };
 }
 
-test('without tsx, a compiled cluster starts and its workers load the bundle their `import convoy` resolves to', async (t) => {
+test('without tsx, a compiled cluster starts and its workers run the bundle their imports of convoy resolve to', async (t) => {
   if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
   // execArgv: [] — not this test process's `--import tsx`.
   const coordinator = fork(fileURLToPath(fixture('compiled-coordinator.mjs')), [], {
@@ -41,7 +44,9 @@ test('without tsx, a compiled cluster starts and its workers load the bundle the
   t.is(await within(exited, 60_000, 'the compiled coordinator running to its end'), 0);
   const report = JSON.parse(out) as Report;
   t.is(report.convoy, BUNDLE.href, "the package's `convoy` is the bundle");
-  for (const loaded of Object.values(report.loaded)) t.deepEqual(loaded, { runtime: BUNDLE.href, convoy: BUNDLE.href, tsx: false });
+  for (const loaded of Object.values(report.loaded)) {
+    t.deepEqual(loaded, { runtime: WORKER_ENTRY.href, convoy: BUNDLE.href, convoyWorker: WORKER_ENTRY.href, tsx: false });
+  }
   t.is(report.notesFromCoordinator, 1);
   t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
 });

@@ -72,6 +72,10 @@ export const flavorLabel = flavor === 'dist' ? 'compiled dist/' : 'from source v
 
 const index = pathToFileURL(flavor === 'dist' ? distIndex : srcIndex).href;
 process.env.CONVOY_BENCH_INDEX = index;
+/** What the bench's worker module imports: the same build's `convoy/worker`. */
+process.env.CONVOY_BENCH_WORKER_INDEX = pathToFileURL(
+  path.join(root, flavor === 'dist' ? 'dist/bundle/worker.js' : 'src/worker-api.ts'),
+).href;
 
 export const convoy = (await import(index)) as Convoy;
 
