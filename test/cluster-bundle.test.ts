@@ -50,3 +50,22 @@ test('without tsx, a compiled cluster starts and its workers run the bundle thei
   t.is(report.notesFromCoordinator, 1);
   t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
 });
+
+test('the bundle exports what the sources export: convoy.js the index, internals.js the internals, worker.js convoy/worker', async (t) => {
+  if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
+  const load = (path: string) => import(new URL(path, import.meta.url).href) as Promise<Record<string, unknown>>;
+  const [index, internals, workerApi, bundle, bundleInternals, bundleWorker] = await Promise.all([
+    load('../src/index.js'),
+    load('../src/internals.js'),
+    load('../src/worker-api.js'),
+    load('../dist/bundle/convoy.js'),
+    load('../dist/bundle/internals.js'),
+    load('../dist/bundle/worker.js'),
+  ]);
+  const missing = (from: object, to: object) => Object.keys(from).filter((name) => !(name in to));
+  t.deepEqual(missing(index, bundle), []);
+  t.deepEqual(Object.keys(bundleInternals).sort(), Object.keys(internals).sort());
+  t.deepEqual(missing(workerApi, bundleWorker), []);
+  t.is(bundleInternals.Channel, bundle.Channel, 'internals.js re-exports convoy.js');
+  t.is(bundleWorker.notify, bundle.notify, 'worker.js and convoy.js share their modules');
+});
