@@ -1,17 +1,18 @@
 /**
  * The compiled package (`npm run build`: tsc, then the bundle) runs under plain `node`, without tsx: a
- * thread and a process start, each runs the bundle's worker entry, which its own `import 'convoy/worker'`
- * resolves to, and its `import 'convoy'` shares that copy of convoy — `notify()` from one entry works on
- * the proxies the other made.
+ * thread and a process start, each runs the bundle's first layer (core.js), and its module's imports of
+ * `convoy/worker` and `convoy` share that copy of convoy — `notify()` from one entry works on the
+ * proxies the other made.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { fixture, within } from './helpers/cluster.js';
 
 const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
 const WORKER_ENTRY = new URL('../dist/bundle/worker.js', import.meta.url);
+const CORE = new URL('../dist/bundle/core.js', import.meta.url);
 
 interface Loaded {
   runtime: string;
@@ -45,7 +46,7 @@ test('without tsx, a compiled cluster starts and its workers run the bundle thei
   const report = JSON.parse(out) as Report;
   t.is(report.convoy, BUNDLE.href, "the package's `convoy` is the bundle");
   for (const loaded of Object.values(report.loaded)) {
-    t.deepEqual(loaded, { runtime: WORKER_ENTRY.href, convoy: BUNDLE.href, convoyWorker: WORKER_ENTRY.href, tsx: false });
+    t.deepEqual(loaded, { runtime: CORE.href, convoy: BUNDLE.href, convoyWorker: WORKER_ENTRY.href, tsx: false });
   }
   t.is(report.notesFromCoordinator, 1);
   t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
@@ -68,4 +69,8 @@ test('the bundle exports what the sources export: convoy.js the index, internals
   t.deepEqual(missing(workerApi, bundleWorker), []);
   t.is(bundleInternals.Channel, bundle.Channel, 'internals.js re-exports convoy.js');
   t.is(bundleWorker.notify, bundle.notify, 'worker.js and convoy.js share their modules');
+  // Every file links: each name a chunk imports from core.js is there (the lazy ones load only on use).
+  const files = readdirSync(new URL('../dist/bundle/', import.meta.url)).filter((file) => file.endsWith('.js'));
+  await Promise.all(files.map((file) => load(`../dist/bundle/${file}`)));
+  t.true(files.includes('core.js') && files.includes('nats-main.js'));
 });

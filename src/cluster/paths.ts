@@ -3,8 +3,8 @@
  * thread or process must load the same one as the coordinator (one copy of convoy per thread, shared by
  * the runtime and the user's module):
  * - its TypeScript sources through tsx (development and tests): src/;
- * - the bundle (dist/bundle/, what the package exports): the worker runtimes are in its worker entry,
- *   which is `convoy/worker` too, so a worker loads one module for its runtime and its imports of convoy;
+ * - the bundle (dist/bundle/, what the package exports): the worker runtimes are in its first layer,
+ *   core.js, which `convoy/worker` and `convoy` import too: a worker loads one file of convoy;
  * - the compiled files one by one (dist/src/, which the compiled examples import).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,8 +28,8 @@ const workerModule = (name: string, bundleEntry: string): string =>
 export const threadEntry = new URL('workers/thread.js', root);
 export const processEntry = new URL('workers/process.js', root);
 export const poolEntry = new URL('workers/pool.js', root);
-export const threadRuntime = workerModule('thread-main', 'worker');
-export const processRuntime = workerModule('process-main', 'worker');
+export const threadRuntime = workerModule('thread-main', 'core');
+export const processRuntime = workerModule('process-main', 'core');
 /** The runtime of a worker an agent starts (its control channel over NATS). */
 export const remoteRuntime = workerModule('nats-main', 'nats-main');
 /** The error classes and their wire form, for pool threads (which load no other part of convoy). */
