@@ -13,6 +13,7 @@
 // Example: git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s $PWD/node_modules . && npm run build)
 //          node --import tsx bench/ab.ts --old /tmp/base --pair thread-thread
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,7 +47,9 @@ const clusterOptions = JSON.parse(args.options!) as Record<string, unknown>;
 type Convoy = typeof import('../src/index.js');
 
 async function open(root: string): Promise<{ run: () => Promise<number>; close: () => Promise<void> }> {
-  const index = path.join(path.resolve(root), 'dist/src/index.js');
+  // What the package exports: the bundle, in a checkout that builds one; before that, tsc's files.
+  const bundle = path.join(path.resolve(root), 'dist/bundle/convoy.js');
+  const index = existsSync(bundle) ? bundle : path.join(path.resolve(root), 'dist/src/index.js');
   const convoy = (await import(pathToFileURL(index).href)) as Convoy;
   // The bench worker loads the convoy named by CONVOY_BENCH_INDEX: this build's, in both threads and processes.
   const spec = (name: string, kind: 'thread' | 'process') => ({

@@ -4,16 +4,18 @@
 import { existsSync } from 'node:fs';
 
 const [command] = process.argv.slice(2);
-// `convoy agent` is part of the library (src/agent/cli.ts); every other command is an example's.
-const entry = command === 'agent' ? 'src/agent/cli' : 'examples/cli/main';
-const compiled = new URL(`../dist/${entry}.js`, import.meta.url);
+// `convoy agent` is part of the library (src/agent/cli.ts), compiled into the bundle: the workers it
+// starts load the bundle, as their modules' `import 'convoy'` does. Every other command is an example's.
+const [compiledEntry, sourceEntry] =
+  command === 'agent' ? ['dist/bundle/agent-cli.js', 'src/agent/cli.ts'] : ['dist/examples/cli/main.js', 'examples/cli/main.ts'];
+const compiled = new URL(`../${compiledEntry}`, import.meta.url);
 let cli;
 if (existsSync(compiled)) {
   cli = await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  cli = await import(new URL(`../${entry}.ts`, import.meta.url).href);
+  cli = await import(new URL(`../${sourceEntry}`, import.meta.url).href);
 }
 if (command === 'agent') {
   process.exitCode = await cli.main(process.argv.slice(3));

@@ -16,25 +16,8 @@ export type { NatsClusterOptions, HostUpEvent, HostDownEvent } from './cluster/h
 export type { HostInfo } from './cluster/host-entry.js';
 export { AgentRefusedError, HostDownError } from './agent/errors.js';
 export type { ChannelSnapshot } from './rpc/endpoint-stats.js';
-export { defineWorker, type WorkerDefinition, type WorkerFactory, type WorkerApi } from './worker/define-worker.js';
-export { WorkerContext, type PeerExitEvent } from './worker/context.js';
-export {
-  ConvoyError,
-  WorkerDiedError,
-  WorkerStartError,
-  RemoteError,
-  MethodNotFoundError,
-  SerializationError,
-  TimeoutError,
-  ClusterClosedError,
-  ProtocolError,
-  ChannelFullError,
-  type DeathReason,
-} from './errors.js';
-export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js';
-export { transfer } from './protocol/transfer.js';
-export { currentCall, type CallContext } from './rpc/call-context.js';
-export type { CallOptions } from './rpc/pending-call.js';
+// What a worker module uses (defineWorker, notify, the errors...), also its own entry: `convoy/worker`.
+export * from './worker-api.js';
 export {
   DEFAULTS,
   type ChannelOptions,

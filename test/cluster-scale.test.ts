@@ -3,15 +3,16 @@
  * and every worker answers; nothing is wired at start (pairs open on first use). The start's speed is the
  * benchmark's business; here the bound is only generous enough that a hang cannot pass.
  *
- * It runs the compiled library (dist/, built by `npm install`), as users do: from the sources every one
- * of the 128 workers would first load TypeScript support, which is the test's cost, not convoy's.
+ * It runs the compiled library as users do (the bundle the package exports, built by `npm install`): from
+ * the sources every one of the 128 workers would first load TypeScript support, which is the test's cost,
+ * not convoy's.
  */
 import { existsSync } from 'node:fs';
 import test from 'ava';
 import type * as Convoy from '../src/index.js';
 import { fixture, within } from './helpers/cluster.js';
 
-const COMPILED = new URL('../dist/src/index.js', import.meta.url);
+const COMPILED = new URL('../dist/bundle/convoy.js', import.meta.url);
 const WORKERS = 128;
 
 test('128 workers, threads and processes mixed, start with defaults and each answers a call', async (t) => {

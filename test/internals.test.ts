@@ -39,6 +39,16 @@ test('two endpoints over dialTcp/acceptTcp call each other; a dialer with the wr
 
 test('the package exports `convoy/internals` from the built entry, beside the user API', (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  t.is(pkg.exports['./internals'].default, './dist/src/internals.js');
-  t.is(pkg.exports['.'].default, './dist/src/index.js');
+  t.is(pkg.exports['./internals'].default, './dist/bundle/internals.js');
+  t.is(pkg.exports['.'].default, './dist/bundle/convoy.js');
+  t.is(pkg.exports['./internals'].types, './dist/src/internals.d.ts');
+  t.is(pkg.exports['.'].types, './dist/src/index.d.ts');
+  t.deepEqual(pkg.exports['./worker'], { types: './dist/src/worker-api.d.ts', default: './dist/bundle/worker.js' });
+});
+
+test('`convoy/worker` is a part of `convoy`: the same values under the same names', async (t) => {
+  const [workerApi, index] = await Promise.all([import('../src/worker-api.js'), import('../src/index.js')]);
+  const names = Object.keys(workerApi);
+  t.true(names.includes('defineWorker') && names.includes('notify'));
+  for (const name of names) t.is((workerApi as Record<string, unknown>)[name], (index as Record<string, unknown>)[name], name);
 });

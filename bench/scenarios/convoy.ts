@@ -14,19 +14,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 type Convoy = typeof import('../../src/index.js');
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const distIndex = path.join(root, 'dist/src/index.js');
+/** What the package exports (`import 'convoy'`): the bundle `npm run build` makes after tsc. */
+const distIndex = path.join(root, 'dist/bundle/convoy.js');
 const srcIndex = path.join(root, 'src/index.ts');
 
-/** Source files newer than their compiled counterpart (or not compiled at all). */
+/** Source files newer than their compiled counterpart or the bundle (or not compiled at all). */
 function staleFiles(): string[] {
   const out: string[] = [];
+  const bundledMs = statSync(distIndex).mtimeMs;
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
         const compiled = path.join(root, 'dist', path.relative(root, file)).replace(/\.ts$/, '.js');
-        if (!existsSync(compiled) || statSync(compiled).mtimeMs < statSync(file).mtimeMs) out.push(path.relative(root, file));
+        const editedMs = statSync(file).mtimeMs;
+        if (!existsSync(compiled) || statSync(compiled).mtimeMs < editedMs || bundledMs < editedMs) out.push(path.relative(root, file));
       }
     }
   };
@@ -69,6 +72,10 @@ export const flavorLabel = flavor === 'dist' ? 'compiled dist/' : 'from source v
 
 const index = pathToFileURL(flavor === 'dist' ? distIndex : srcIndex).href;
 process.env.CONVOY_BENCH_INDEX = index;
+/** What the bench's worker module imports: the same build's `convoy/worker`. */
+process.env.CONVOY_BENCH_WORKER_INDEX = pathToFileURL(
+  path.join(root, flavor === 'dist' ? 'dist/bundle/worker.js' : 'src/worker-api.ts'),
+).href;
 
 export const convoy = (await import(index)) as Convoy;
 

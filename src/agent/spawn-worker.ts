@@ -6,13 +6,11 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type TransferListItem, Worker } from 'node:worker_threads';
-import { fromSource, needsTsx, threadEntry } from '../cluster/paths.js';
+import { needsTsx, remoteRuntime, threadEntry } from '../cluster/paths.js';
 import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
 import type { RemoteBootMessage, RemoteWorkerData } from '../worker/nats-main.js';
 import type { RemoteSpawn, RemoteWorkerNats } from './protocol.js';
-
-const remoteRuntime = new URL(`../worker/nats-main${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
 
 export interface LocalWorker {
   readonly pid: number;
@@ -37,7 +35,8 @@ export function spawnWorker(boot: Bootstrap, spawn: RemoteSpawn, secret: Uint8Ar
 function spawnThread(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
   const worker = new Worker(threadEntry, {
     workerData: { convoy: data, convoyEntry: { runtime: remoteRuntime, tsx: needsTsx(data.boot.module) } },
-    env: spawn.env ? { ...process.env, ...spawn.env } : process.env,
+    // As the coordinator's threads (src/cluster/spawn.ts): no `env` unless the spec sets one.
+    ...(spawn.env ? { env: { ...process.env, ...spawn.env } } : {}),
     argv: spawn.argv ?? [],
     execArgv: spawn.execArgv ?? [],
     ...(spawn.resourceLimits ? { resourceLimits: spawn.resourceLimits } : {}),

@@ -20,8 +20,8 @@ export type PairPlan =
   | { via: 'port'; handoffs: [to: WorkerHandle, handoff: PortHandoff][] }
   /** Ask `host`'s agent to connect two of its threads. */
   | { via: 'agent-port'; host: string; ends: [PairEnd, PairEnd] }
-  /** Tell `dialer` to dial its peer's listener. */
-  | { via: 'tcp'; dialer: WorkerHandle; plan: DialPlan }
+  /** Have `listener` listen (if it does not yet), then tell `dialer` to dial it at that port. */
+  | { via: 'tcp'; dialer: WorkerHandle; listener: WorkerHandle; plan: Omit<DialPlan, 'port'> }
   /** Tell both to bind a NATS transport to the other. */
   | { via: 'nats'; binds: [to: WorkerHandle, plan: NatsPairPlan][] };
 
@@ -69,7 +69,8 @@ export function planPair(
   return {
     via: 'tcp',
     dialer,
-    plan: { name: listener.name, incarnation: listener.incarnation, host, port: listener.listenPort!, pair },
+    listener,
+    plan: { name: listener.name, incarnation: listener.incarnation, host, pair },
   };
 }
 

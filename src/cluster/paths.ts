@@ -1,26 +1,41 @@
 /**
- * Where the entry scripts and the worker runtime are. convoy runs from its TypeScript sources (through
- * tsx, in development and tests) or from dist/ (compiled, no tsx at all); a spawned thread or process
- * must load the same flavour as the coordinator.
+ * Where the entry scripts and the worker runtime are. convoy runs in one of three layouts, and a spawned
+ * thread or process must load the same one as the coordinator (one copy of convoy per thread, shared by
+ * the runtime and the user's module):
+ * - its TypeScript sources through tsx (development and tests): src/;
+ * - the bundle (dist/bundle/, what the package exports): the worker runtimes are in its first layer,
+ *   core.js, which `convoy/worker` and `convoy` import too: a worker loads one file of convoy;
+ * - the compiled files one by one (dist/src/, which the compiled examples import).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
+/** Defined (true) by the bundler, scripts/bundle.mjs; not declared at all in src/ and dist/src/. */
+declare const CONVOY_BUNDLED: boolean;
+
 const here = import.meta.url;
 /** True when this file itself is TypeScript (running under tsx). */
 export const fromSource = here.endsWith('.ts');
+const bundled = typeof CONVOY_BUNDLED === 'boolean' && CONVOY_BUNDLED;
 const ext = fromSource ? '.ts' : '.js';
 
-/** The package root: src/cluster/ → ../../, dist/src/cluster/ → ../../../ */
-const root = new URL(fromSource ? '../../' : '../../../', here);
+/** The package root: src/cluster/ and dist/bundle/ → ../../, dist/src/cluster/ → ../../../ */
+const root = new URL(fromSource || bundled ? '../../' : '../../../', here);
+/** A module of the worker side: the bundle's own entry, or src/worker/<name> beside this folder. */
+const workerModule = (name: string, bundleEntry: string): string =>
+  new URL(bundled ? `dist/bundle/${bundleEntry}.js` : `./../worker/${name}${ext}`, bundled ? root : here).href;
 
 export const threadEntry = new URL('workers/thread.js', root);
 export const processEntry = new URL('workers/process.js', root);
 export const poolEntry = new URL('workers/pool.js', root);
-export const threadRuntime = new URL(`./../worker/thread-main${ext}`, here).href;
-export const processRuntime = new URL(`./../worker/process-main${ext}`, here).href;
+export const threadRuntime = workerModule('thread-main', 'core');
+export const processRuntime = workerModule('process-main', 'core');
+/** The runtime of a worker an agent starts (its control channel over NATS). */
+export const remoteRuntime = workerModule('nats-main', 'nats-main');
 /** The error classes and their wire form, for pool threads (which load no other part of convoy). */
-export const errorsModule = new URL(`./../errors${ext}`, here).href;
+export const errorsModule = bundled ? new URL('dist/src/errors.js', root).href : new URL(`./../errors${ext}`, here).href;
+/** The dashboard page's files. */
+export const dashboardFolder = new URL('dashboard/', root);
 
 /** A user module (path relative to the current directory, or URL) as a file URL string. */
 export function moduleUrl(module: string | URL): string {

@@ -118,9 +118,14 @@ export class Wiring {
       case 'agent-port':
         opening = Promise.resolve(this.#config.pairAgentThreads(plan.host, pair, plan.ends));
         break;
-      case 'tcp':
-        opening = this.#tell(plan.dialer, System.connect, plan.plan);
+      case 'tcp': {
+        const { dialer, listener } = plan;
+        opening = listener.listen().then(
+          (port) => this.#tell(dialer, System.connect, { ...plan.plan, port }),
+          () => false,
+        );
         break;
+      }
       case 'nats': {
         const bound = plan.binds.map(([to, bind]) => this.#tell(to, System.natsPair, bind));
         opening = Promise.all(bound).then((both) => both.every(Boolean));

@@ -62,8 +62,8 @@ export class WorkerHandle {
   child: Child | undefined;
   control: Endpoint | undefined;
   started: StartResult | undefined;
-  /** A process's peer listener, known before its module has loaded (its factory may call peers). */
-  listenPort: number | undefined;
+  /** The port of this incarnation's peer listener (processes), once one of its pairs needed it. */
+  #listening: Promise<number> | undefined;
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
@@ -99,7 +99,7 @@ export class WorkerHandle {
     this.#endingReason = undefined;
     this.#deathReported = false;
     this.started = undefined;
-    this.listenPort = undefined;
+    this.#listening = undefined;
     try {
       return await this.#spawnAndLoad();
     } catch (error) {
@@ -133,10 +133,6 @@ export class WorkerHandle {
     void child.exited.then((exit) => this.#exited(incarnation, exit));
     const control = this.#openControl(transport, incarnation);
     try {
-      if (this.kind === 'process') {
-        const listening = control.call(System.listen, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<number>;
-        this.listenPort = await this.#untilExit(child, listening, 'listen for peers');
-      }
       this.started = await this.#untilExit(
         child,
         control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,
@@ -148,6 +144,24 @@ export class WorkerHandle {
       throw error;
     }
     return this.started;
+  }
+
+  /**
+   * A process opens its peer listener when the first pair that has it listen is planned, not at its
+   * start: listening loads Node's DNS module and binds a socket, a good part of a process's start, for
+   * pairs most never open. It answers even while its module loads, so a factory that calls a peer can be
+   * dialed.
+   */
+  listen(): Promise<number> {
+    if (!this.control) return Promise.reject(new Error(`Worker "${this.name}" has no control channel`));
+    const listening = (this.#listening ??= this.control.call(System.listen, [], {
+      timeoutMs: this.#env.startTimeoutMs,
+    }) as Promise<number>);
+    // A failed ask (this incarnation died, or missed the deadline on a loaded machine) is asked again by the next pair.
+    listening.catch(() => {
+      if (this.#listening === listening) this.#listening = undefined;
+    });
+    return listening;
   }
 
   /**

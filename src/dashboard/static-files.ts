@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { fromSource } from '../cluster/paths.js';
+import { dashboardFolder } from '../cluster/paths.js';
 
 export interface StaticFile {
   body: Buffer;
@@ -19,9 +19,6 @@ const CONTENT_TYPES: Record<string, string> = {
   css: 'text/css; charset=utf-8',
 };
 
-/** src/dashboard/ → ../../dashboard/, dist/src/dashboard/ → ../../../dashboard/ */
-const pageFolder = new URL(fromSource ? '../../dashboard/' : '../../../dashboard/', import.meta.url);
-
 let cached: Map<string, StaticFile> | undefined;
 
 /** Request path → file, for every file the page needs. */
@@ -33,7 +30,7 @@ export function staticFiles(): Map<string, StaticFile> {
     const contentType = CONTENT_TYPES[ext];
     if (contentType) files.set(route, { body: readFileSync(path), contentType });
   };
-  const folder = fileURLToPath(pageFolder);
+  const folder = fileURLToPath(dashboardFolder);
   for (const name of readdirSync(folder)) add(name === 'index.html' ? '/' : `/app/${name}`, `${folder}${name}`);
   const require = createRequire(import.meta.url);
   add('/vendor/uPlot.esm.js', require.resolve('uplot/dist/uPlot.esm.js'));

@@ -64,8 +64,6 @@ export interface NatsPairPlan {
 }
 
 export interface StartResult {
-  /** Processes: the port of the worker's peer listener. */
-  port?: number;
   pid: number;
   threadId: number;
 }

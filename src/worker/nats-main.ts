@@ -11,8 +11,7 @@ import type { RemoteWorkerNats } from '../agent/protocol.js';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
 import { ProtocolError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { connectNats } from '../transport/nats-connect.js';
-import { NatsHub } from '../transport/nats-hub.js';
+import type { NatsHub } from '../transport/nats-hub.js';
 import { sharedNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
@@ -33,6 +32,9 @@ async function start(
   exit: () => void,
 ): Promise<{ runtime: WorkerRuntime; hub: NatsHub }> {
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
+  // Loaded here, not imported: the bundle holds this runtime in the module every worker loads
+  // (dist/bundle/convoy.js), and a static import would load the NATS client into all of them.
+  const [{ connectNats }, { NatsHub }] = await Promise.all([import('../transport/nats-connect.js'), import('../transport/nats-hub.js')]);
   const connection = await connectNats(nats.connect, `convoy worker ${nats.self}`);
   const hub = new NatsHub(connection, { cluster: nats.scope });
   const control = hub.open(nats.self, nats.coordinator, { maxFrameBytes: boot.channel.maxFrameBytes });

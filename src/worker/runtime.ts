@@ -123,14 +123,12 @@ export class WorkerRuntime {
     }
     this.control.serve(api);
     this.peers.serve(api);
-    const result: StartResult = { pid: process.pid, threadId: this.#hooks.threadId };
-    if (this.#boot.kind === 'process') result.port = await this.#listen();
-    return result;
+    return { pid: process.pid, threadId: this.#hooks.threadId };
   }
 
   /**
-   * A process listens for the peers that dial it before its factory runs: a factory that calls a peer
-   * opens a channel whose dialer needs this port while this worker is still starting.
+   * A process listens for the peers that dial it when the coordinator first plans such a pair — maybe
+   * while this worker is still starting, for a pair its own factory opens.
    */
   #listen(): Promise<number> {
     this.#listening ??= this.peers.listen();

@@ -1,0 +1,116 @@
+// `npm run build`, after tsc: bundles what a compiled convoy runs into dist/bundle/ with esbuild, in two
+// layers, so that a worker thread or process loads one file of convoy:
+//   core.js       the worker runtimes (src/bundle-worker.ts) and every module they use, in one file, which
+//                 also exports every name of those modules for the second layer
+//   worker.js     `convoy/worker`: core.js's names of src/worker-api.ts
+//   convoy.js     src/bundle.ts: the public API and the internals: the coordinator's code, importing what
+//                 core.js has from core.js (one copy of each module, whichever entry loaded it)
+//   internals.js  `convoy/internals`: convoy.js's names of src/internals.ts
+//   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport and the coordinator's
+//                 lazy parts (the dashboard server, clusters across hosts) are second-layer chunks
+//   agent-cli.js  `convoy agent`: a process of its own, so a copy of its own
+// A worker runs core.js alone: loading each further file (resolve, read, compile, link) costs every
+// worker more than the size of its code does. Packages stay imports, not copies (msgpackr loads its native accelerator from its own
+// folder; the NATS client, piscina and prom-client load where convoy imports them lazily). Every file is
+// built with CONVOY_BUNDLED defined, by which src/cluster/paths.ts finds the bundle's entries.
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const outdir = path.resolve(root, process.env.CONVOY_BUNDLE_DIR ?? 'dist/bundle');
+rmSync(outdir, { recursive: true, force: true });
+
+const common = {
+  absWorkingDir: root,
+  outdir,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  packages: 'external',
+  define: { CONVOY_BUNDLED: 'true' },
+  // Classes keep their names (errors' `name`, stack traces) where the bundler renames one to avoid a clash.
+  keepNames: true,
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+/** The first layer's modules that are second-layer entries, loaded lazily: `import()`ed by their file name. */
+const LAZY = ['src/transport/nats-connect.ts', 'src/transport/nats-hub.ts'];
+const lazyName = (file) => path.basename(file, '.ts');
+
+/** Relative imports of `.js` names, resolved to the TypeScript file they name. */
+const sourceOf = (args) => path.resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+
+/** Leaves the lazy modules out of the first layer, as imports of their own entries. */
+const keepLazy = {
+  name: 'keep-lazy',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const file = path.relative(root, sourceOf(args));
+      return LAZY.includes(file) ? { path: `./${lazyName(file)}.js`, external: true } : undefined;
+    });
+  },
+};
+
+// The first layer's modules: what the worker runtimes import.
+const probe = await build({ ...common, entryPoints: ['src/bundle-worker.ts'], write: false, metafile: true, plugins: [keepLazy] });
+const coreModules = Object.keys(probe.metafile.inputs).filter((input) => input.startsWith('src/'));
+// Entries that only re-export the modules below add no name of their own.
+const REEXPORTS = ['src/bundle-worker.ts', 'src/worker-api.ts'];
+const barrelModules = coreModules.filter((file) => !REEXPORTS.includes(file));
+await checkNoClashes(barrelModules);
+const barrel = barrelModules.map((file) => `export * from './${file}';`).join('\n');
+await build({
+  ...common,
+  stdin: { contents: barrel, resolveDir: root, sourcefile: 'core-barrel.ts', loader: 'ts' },
+  outfile: path.join(outdir, 'core.js'),
+  outdir: undefined,
+  plugins: [keepLazy],
+});
+
+/** The second layer imports a first-layer module from core.js. */
+const fromCore = {
+  name: 'from-core',
+  setup(b) {
+    // The re-exporting entries are bundled again here: esbuild keeps an `export *` of an external module
+    // only in an entry point, so each of their names is imported from core.js by name instead.
+    const core = new Set(barrelModules.map((file) => path.join(root, file)));
+    b.onResolve({ filter: /^\./ }, (args) => (core.has(sourceOf(args)) ? { path: './core.js', external: true } : undefined));
+  },
+};
+await build({
+  ...common,
+  entryPoints: {
+    convoy: 'src/bundle.ts',
+    'nats-main': 'src/worker/nats-main.ts',
+    ...Object.fromEntries(LAZY.map((f) => [lazyName(f), f])),
+  },
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  plugins: [fromCore],
+});
+await build({ ...common, entryPoints: { 'agent-cli': 'src/agent/cli.ts' } });
+
+/** The names a module exports, as the bundler sees them. */
+async function exportsOf(entry, plugins = []) {
+  const { metafile } = await build({ ...common, entryPoints: [entry], write: false, metafile: true, sourcemap: false, plugins });
+  return Object.values(metafile.outputs).find((output) => output.entryPoint === entry).exports;
+}
+
+/** core.js exports every name of every first-layer module: two modules exporting one name would hide it. */
+async function checkNoClashes(files) {
+  const seen = new Map();
+  for (const file of files) {
+    for (const name of await exportsOf(file, [keepLazy])) {
+      if (seen.has(name)) throw new Error(`bundle: ${file} and ${seen.get(name)} both export "${name}"; rename one`);
+      seen.set(name, file);
+    }
+  }
+}
+
+const reexport = (names, from) => `export { ${names.join(', ')} } from './${from}';\n`;
+writeFileSync(path.join(outdir, 'worker.js'), reexport(await exportsOf('src/worker-api.ts'), 'core.js'));
+writeFileSync(path.join(outdir, 'internals.js'), reexport(await exportsOf('src/internals.ts'), 'convoy.js'));

@@ -1,0 +1,76 @@
+/**
+ * The compiled package (`npm run build`: tsc, then the bundle) runs under plain `node`, without tsx: a
+ * thread and a process start, each runs the bundle's first layer (core.js), and its module's imports of
+ * `convoy/worker` and `convoy` share that copy of convoy — `notify()` from one entry works on the
+ * proxies the other made.
+ */
+import { fork } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { fixture, within } from './helpers/cluster.js';
+
+const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
+const WORKER_ENTRY = new URL('../dist/bundle/worker.js', import.meta.url);
+const CORE = new URL('../dist/bundle/core.js', import.meta.url);
+
+interface Loaded {
+  runtime: string;
+  convoy: string;
+  convoyWorker: string;
+  tsx: boolean;
+}
+
+interface Report {
+  convoy: string;
+  loaded: { bt: Loaded; bp: Loaded };
+  notesFromCoordinator: number;
+  notesFromPeer: { bt: number; bp: number };
+}
+
+test('without tsx, a compiled cluster starts and its workers run the bundle their imports of convoy resolve to', async (t) => {
+  if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
+  // execArgv: [] — not this test process's `--import tsx`.
+  const coordinator = fork(fileURLToPath(fixture('compiled-coordinator.mjs')), [], {
+    execArgv: [],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  t.teardown(() => {
+    // Its worker process exits with it (its IPC channel closes).
+    if (coordinator.exitCode === null && coordinator.signalCode === null) coordinator.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => coordinator.once('exit', resolve));
+  let out = '';
+  coordinator.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  t.is(await within(exited, 60_000, 'the compiled coordinator running to its end'), 0);
+  const report = JSON.parse(out) as Report;
+  t.is(report.convoy, BUNDLE.href, "the package's `convoy` is the bundle");
+  for (const loaded of Object.values(report.loaded)) {
+    t.deepEqual(loaded, { runtime: CORE.href, convoy: BUNDLE.href, convoyWorker: WORKER_ENTRY.href, tsx: false });
+  }
+  t.is(report.notesFromCoordinator, 1);
+  t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
+});
+
+test('the bundle exports what the sources export: convoy.js the index, internals.js the internals, worker.js convoy/worker', async (t) => {
+  if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
+  const load = (path: string) => import(new URL(path, import.meta.url).href) as Promise<Record<string, unknown>>;
+  const [index, internals, workerApi, bundle, bundleInternals, bundleWorker] = await Promise.all([
+    load('../src/index.js'),
+    load('../src/internals.js'),
+    load('../src/worker-api.js'),
+    load('../dist/bundle/convoy.js'),
+    load('../dist/bundle/internals.js'),
+    load('../dist/bundle/worker.js'),
+  ]);
+  const missing = (from: object, to: object) => Object.keys(from).filter((name) => !(name in to));
+  t.deepEqual(missing(index, bundle), []);
+  t.deepEqual(Object.keys(bundleInternals).sort(), Object.keys(internals).sort());
+  t.deepEqual(missing(workerApi, bundleWorker), []);
+  t.is(bundleInternals.Channel, bundle.Channel, 'internals.js re-exports convoy.js');
+  t.is(bundleWorker.notify, bundle.notify, 'worker.js and convoy.js share their modules');
+  // Every file links: each name a chunk imports from core.js is there (the lazy ones load only on use).
+  const files = readdirSync(new URL('../dist/bundle/', import.meta.url)).filter((file) => file.endsWith('.js'));
+  await Promise.all(files.map((file) => load(`../dist/bundle/${file}`)));
+  t.true(files.includes('core.js') && files.includes('nats-main.js'));
+});
