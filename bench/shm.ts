@@ -2,7 +2,7 @@
 // coordinator ↔ thread and thread ↔ thread, interleaved for a shared, noisy machine:
 //
 //   npm run build && node --import tsx bench/shm.ts [--rounds 10] [--calls 2000] [--window-ms 300]
-//                                                   [--spin 50] [--rings 65536,262144,1048576] [--idle-ms 3000]
+//                                                   [--spin 200] [--rings 65536,262144,1048576] [--idle-ms 3000]
 //
 // Three clusters run in this process at once — `port` (convoy over MessagePort), `shm` (sharedMemory)
 // and `spin` (sharedMemory with spinMicros) — each a caller and a callee thread of bench-worker.mjs, plus
@@ -27,7 +27,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '10' },
     calls: { type: 'string', default: '2000' },
     'window-ms': { type: 'string', default: '300' },
-    spin: { type: 'string', default: '50' },
+    // Longer than a wake-up of this machine's idle CPUs (~55 µs p50): a spin shorter than the other side's
+    // wake-up never catches an answer once both sides have slept (README, shared memory).
+    spin: { type: 'string', default: '200' },
     rings: { type: 'string' },
     'idle-ms': { type: 'string', default: '3000' },
   },

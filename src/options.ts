@@ -96,7 +96,9 @@ export interface SharedMemoryOptions {
    * How long a thread that just sent or received a frame keeps polling for the next one before it
    * sleeps, in microseconds (at most 10 000). Sleeping threads are woken through their event loop, as by
    * a message; a polling one sees data within a microsecond, so one call at a time gets several times
-   * faster, at the cost of that much CPU per call on both sides. 0 never polls. @default 0
+   * faster, at the cost of that much CPU per call on both sides. It must outlast the machine's wake-up
+   * of a sleeping thread (idle virtual CPUs can take 50–100 µs): a shorter spin never catches an answer
+   * once both sides have slept. Only where cores are to spare. 0 never polls. @default 0
    */
   spinMicros?: number;
 }
