@@ -4,7 +4,8 @@
 // the scheduler happens to place beside the caller decides its window, not the code under test. On one
 // CPU every round trip costs the same context switches, so what differs between arms is their own work.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processes } from './procfs.js';
 
 /** The CPUs this process may run on, as taskset writes them (`0-1`, `2,5`). */
 export function allowedCpus(): string {
@@ -34,21 +35,13 @@ function pinTree(cpus: string): void {
     }
   }
 }
-/** `root` and all its descendants, from the parent pid in /proc/<pid>/stat. */
+
+/** `root` and all its descendants. */
 function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // The command name is in parentheses and may hold spaces: the fields after its closing one are fixed.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  for (const { pid, ppid } of processes()) {
     const list = children.get(ppid) ?? [];
-    list.push(Number(name));
+    list.push(pid);
     children.set(ppid, list);
   }
   const out: number[] = [];

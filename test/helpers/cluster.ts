@@ -2,7 +2,7 @@
  * Helpers for the cluster tests: deadlines instead of sleeps, fixture paths, and checks that no
  * process was left behind.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import {
   notify,
@@ -15,6 +15,7 @@ import {
   type WorkerExitEvent,
 } from '../../src/index.js';
 
+import { processes } from '../../bench/procfs.js';
 import type { RemoteCounter } from '../fixtures/counter.js';
 import { DeadlineError, handled, withDeadline as within } from './deadline.js';
 
@@ -116,20 +117,9 @@ export function workerProcessPids(parent = process.pid): number[] {
 
 /** Live (not zombie) child processes of `parent`, from /proc (Linux). */
 export function childPids(parent = process.pid): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === parent && state !== 'Z') out.push(Number(entry));
-  }
-  return out;
+  return processes()
+    .filter((p) => p.ppid === parent && p.state !== 'Z')
+    .map((p) => p.pid);
 }
 
 /** Closes the cluster when the test ends, whatever happened. */
