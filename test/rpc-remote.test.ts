@@ -173,3 +173,18 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await withDeadline(a.call('log', ['z'.repeat(100)]), 5000, 'call after acks'), undefined);
   });
 }
+
+test("convoy's own calls and notifies (NUL-prefixed methods) are not in the endpoint's counts; the user's are", async (t) => {
+  const { a, b } = await createPair(t, 'memory', {
+    a: { api: { ping: () => 'pong' } },
+    b: { api: { ping: () => 'pong' }, system: { '\0stats': () => 'internal', '\0note': () => undefined } },
+  });
+  t.is(await a.call('\0stats', []), 'internal');
+  await a.notify('\0note', []);
+  t.deepEqual([a.counts.calls, a.counts.notifies, a.counts.replies], [0, 0, 0]);
+  t.is(await a.call('ping', []), 'pong');
+  await a.notify('ping', []);
+  t.is(await a.call('ping', []), 'pong', 'the notify before it was served');
+  t.deepEqual([a.counts.calls, a.counts.notifies, a.counts.replies], [2, 1, 2]);
+  t.is(b.counts.served, 3);
+});

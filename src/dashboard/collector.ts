@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { EventLog } from '../cluster/event-log.js';
 import type { ClusterStats } from '../cluster/stats.js';
 import { readProcessHealth } from '../worker/process-health.js';
-import { COORDINATOR, pairKey, readChannels, type ChannelReading } from './channels.js';
+import { pairKey, readChannels, type ChannelReading } from './channels.js';
 import { LatencyBook } from './latency-book.js';
 import { SNAPSHOT_VERSION, type DashboardSnapshot, type HistoryPoint, type PairRow, type WorkerRow } from './snapshot.js';
 
@@ -85,9 +85,8 @@ export class Collector {
     const coordinator = readProcessHealth();
     const at = Date.now();
     const elapsedMs = this.#latest ? Math.max(1, at - this.#latest.at) : 0;
-    const asked = new Set(stats.workers.filter((w) => w.state === 'ready' && w.control).map((w) => w.name));
     const channels = readChannels(stats);
-    const pairs = channels.map((channel) => this.#pairRow(channel, elapsedMs, asked.has(channel.to) && channel.from === COORDINATOR));
+    const pairs = channels.map((channel) => this.#pairRow(channel, elapsedMs));
     const open = new Set(channels.map((c) => pairKey(c.from, c.to)));
     for (const key of this.#previous.keys()) if (!open.has(key)) this.#previous.delete(key);
     this.latency.ingest(channels, elapsedMs);
@@ -162,11 +161,8 @@ export class Collector {
     return reading;
   }
 
-  /**
-   * One direction's rates since the reading before. `ownCall`: this reading asked the worker for its
-   * stats over this channel, a call the rates should not show.
-   */
-  #pairRow(channel: ChannelReading, elapsedMs: number, ownCall: boolean): PairRow {
+  /** One direction's rates since the reading before (the counters hold no convoy-internal calls, so neither do they). */
+  #pairRow(channel: ChannelReading, elapsedMs: number): PairRow {
     const key = pairKey(channel.from, channel.to);
     const previous = this.#previous.get(key);
     // A new incarnation at either end is a new channel, counting from zero. The incarnation is counted up
@@ -174,7 +170,7 @@ export class Collector {
     const continues = previous?.generation === channel.generation && COUNTERS.every((field) => previous[field] <= channel[field]);
     const base = continues ? previous : undefined;
     const delta = (field: (typeof COUNTERS)[number]) => channel[field] - (base?.[field] ?? 0);
-    const calls = Math.max(0, delta('calls') - (ownCall ? 1 : 0));
+    const calls = delta('calls');
     const notifies = delta('notifies');
     const faults = delta('faults');
     const bytes = delta('bytes');

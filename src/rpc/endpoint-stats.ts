@@ -6,6 +6,10 @@ export interface ChannelSnapshot {
   peer: string;
   /** What carries the channel: `port` (MessagePort), `shm` (shared-memory rings), `tcp`, … */
   transport: string;
+  /**
+   * The user's traffic on the channel, from this side: calls made, notifies sent, their replies and faults,
+   * and messages served. convoy's own calls (stats, wiring, exits) are not counted.
+   */
   calls: number;
   notifies: number;
   replies: number;

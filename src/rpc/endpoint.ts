@@ -83,7 +83,8 @@ export class Endpoint {
     } catch (error) {
       return Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
-    this.counts.calls++;
+    // The counts are the user's traffic: convoy's own calls (stats, wiring, exits) are not in them.
+    if (!system) this.counts.calls++;
     // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
     waiting?.catch(noop);
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
@@ -112,7 +113,7 @@ export class Endpoint {
     } catch (error) {
       accepted = Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
     }
-    this.counts.notifies++;
+    if (!isSystemMethod(method)) this.counts.notifies++;
     if (!accepted) return RESOLVED;
     // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
     accepted.catch(noop);
@@ -174,8 +175,10 @@ export class Endpoint {
     }
     this.channel.callSettled();
     if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, this.#nextId);
-    if (ok) this.counts.replies++;
-    else this.counts.faults++;
+    if (!isSystemMethod(pending.method)) {
+      if (ok) this.counts.replies++;
+      else this.counts.faults++;
+    }
     pending.settle(ok, value);
   }
 

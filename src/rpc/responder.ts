@@ -167,13 +167,14 @@ export class Responder {
 
   /** Runs one call or notify. Returns a promise only for async handlers, so serial mode can wait on it. */
   #serve(message: CallMessage | NotifyMessage): Promise<void> | undefined {
-    this.#counts.served++;
     const isCall = message[0] === Kind.Call;
     const id = isCall ? message[1] : 0;
     const method = isCall ? message[2] : message[1];
+    const system = isSystemMethod(method);
+    if (!system) this.#counts.served++;
     const args = isCall ? message[3] : message[2];
     if (isCall) this.#queuedCalls.delete(id);
-    const dispatcher = isSystemMethod(method) ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
+    const dispatcher = system ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
     const handler = dispatcher.handler(method);
     if (!handler) {
       this.#finish(isCall, id, method, false, undefined, dispatcher.notFound(method));
