@@ -2,13 +2,12 @@
 // the layer-by-layer rungs and the stamps wrap. They live at `convoy/internals`, and the raw TCP transport
 // (the bench measures it alone, without the handshake) in its own module.
 export async function loadLayers(index = process.env.CONVOY_BENCH_INDEX) {
-  // The bundle the package exports has them all in its one module (src/bundle.ts).
-  if (index.endsWith('/bundle/convoy.js')) return import(index);
+  const beside = (file) => import(new URL(file, index).href);
   const ext = index.endsWith('.ts') ? 'ts' : 'js';
-  const [internals, tcp, options] = await Promise.all([
-    import(new URL(`./internals.${ext}`, index).href),
-    import(new URL(`./transport/tcp.${ext}`, index).href),
-    import(new URL(`./options.${ext}`, index).href),
-  ]);
+  // The bundle: `convoy/internals` is internals.js beside convoy.js; the raw TCP transport is in core.js,
+  // which holds every module a worker runs.
+  const [internals, tcp, options] = index.endsWith('/bundle/convoy.js')
+    ? await Promise.all([beside('./internals.js'), beside('./core.js'), import(index)])
+    : await Promise.all([beside(`./internals.${ext}`), beside(`./transport/tcp.${ext}`), beside(`./options.${ext}`)]);
   return { ...internals, TcpTransport: tcp.TcpTransport, DEFAULTS: options.DEFAULTS };
 }

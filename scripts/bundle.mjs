@@ -3,9 +3,10 @@
 //   core.js       the worker runtimes (src/bundle-worker.ts) and every module they use, in one file, which
 //                 also exports every name of those modules for the second layer
 //   worker.js     `convoy/worker`: core.js's names of src/worker-api.ts
-//   convoy.js     src/bundle.ts: the public API and the internals: the coordinator's code, importing what
-//                 core.js has from core.js (one copy of each module, whichever entry loaded it)
-//   internals.js  `convoy/internals`: convoy.js's names of src/internals.ts
+//   convoy.js     `convoy`: the public API (src/index.ts) and nothing more: the coordinator's code, importing
+//                 what core.js has from core.js (one copy of each module, whichever entry loaded it)
+//   internals.js  `convoy/internals` (src/internals.ts): the layers under the API; what it shares with
+//                 convoy.js is in core.js or a shared chunk
 //   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport and the coordinator's
 //                 lazy parts (the dashboard server, clusters across hosts) are second-layer chunks
 //   agent-cli.js  `convoy agent`: a process of its own, so a copy of its own
@@ -84,7 +85,8 @@ const fromCore = {
 await build({
   ...common,
   entryPoints: {
-    convoy: 'src/bundle.ts',
+    convoy: 'src/index.ts',
+    internals: 'src/internals.ts',
     'nats-main': 'src/worker/nats-main.ts',
     ...Object.fromEntries(LAZY.map((f) => [lazyName(f), f])),
   },
@@ -113,4 +115,3 @@ async function checkNoClashes(files) {
 
 const reexport = (names, from) => `export { ${names.join(', ')} } from './${from}';\n`;
 writeFileSync(path.join(outdir, 'worker.js'), reexport(await exportsOf('src/worker-api.ts'), 'core.js'));
-writeFileSync(path.join(outdir, 'internals.js'), reexport(await exportsOf('src/internals.ts'), 'convoy.js'));
