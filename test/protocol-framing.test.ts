@@ -80,3 +80,16 @@ test('frames before an oversized one are returned by earlier pushes', (t) => {
   t.deepEqual(decoder.push(stream([Buffer.from('ok')])), [Buffer.from('ok')]);
   t.throws(() => decoder.push(frameHeader(9)), { instanceOf: ProtocolError });
 });
+
+test('a chunk that is exactly one frame is that frame; after a header alone, the next chunk is its body, whatever it looks like', (t) => {
+  const decoder = new FrameDecoder(100);
+  for (const body of [Buffer.from('one'), Buffer.from('two!'), Buffer.alloc(100, 9)]) t.deepEqual(decoder.push(stream([body])), [body]);
+  // A body that itself reads as a length-prefixed frame: it must not be taken for one.
+  const body = Buffer.concat([frameHeader(4), Buffer.from('fake')]);
+  t.deepEqual(decoder.push(frameHeader(body.length)), []);
+  t.deepEqual(decoder.push(body), [body]);
+  // maxFrames 0 takes nothing, even a whole frame.
+  t.deepEqual(decoder.push(stream([Buffer.from('kept')]), 0), []);
+  t.is(decoder.buffered, 8);
+  t.throws(() => new FrameDecoder(10).push(stream([Buffer.alloc(11)])), { instanceOf: ProtocolError });
+});

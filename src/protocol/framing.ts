@@ -37,6 +37,14 @@ export class FrameDecoder {
    * With `maxFrames`, stops after that many and keeps the rest buffered (see `takeRemainder`).
    */
   push(chunk: Buffer, maxFrames = Infinity): Buffer[] {
+    // The common case on a connection with one call at a time: nothing buffered, and the chunk is exactly
+    // one whole frame. It is that frame, without the bookkeeping below.
+    if (this.#buffered === 0 && this.#expected < 0 && chunk.length >= FRAME_HEADER_BYTES && maxFrames > 0) {
+      const length = chunk.readUInt32BE(0);
+      if (chunk.length === FRAME_HEADER_BYTES + length && length > 0 && length <= this.#maxFrameBytes) {
+        return [chunk.subarray(FRAME_HEADER_BYTES)];
+      }
+    }
     const frames: Buffer[] = [];
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
