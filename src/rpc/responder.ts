@@ -173,7 +173,8 @@ export class Responder {
     const system = isSystemMethod(method);
     if (!system) this.#counts.served++;
     const args = isCall ? message[3] : message[2];
-    if (isCall) this.#queuedCalls.delete(id);
+    // Checked first: a hash lookup on every call costs more than the size test, and both are usually empty.
+    if (isCall && this.#queuedCalls.size > 0) this.#queuedCalls.delete(id);
     const dispatcher = system ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
     const handler = dispatcher.handler(method);
     if (!handler) {
@@ -231,7 +232,7 @@ export class Responder {
 
   /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
   #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown, own?: MethodNotFoundError | SerializationError): void {
-    if (isCall) this.#signals.delete(id);
+    if (isCall && this.#signals.size > 0) this.#signals.delete(id);
     if (this.#closed) return;
     if (!isCall) {
       if (!ok) this.#reportNotifyError(toError(own ?? value), method);
