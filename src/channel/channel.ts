@@ -26,6 +26,7 @@ import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
 import { SendWindow } from './send-window.js';
 import type { Waiter } from './wait-queue.js';
+import { clock } from '../clock.js';
 
 export interface ChannelListener {
   /**
@@ -46,7 +47,7 @@ export interface ChannelConfig extends ChannelOptions {
 export class Channel {
   readonly stats = new ChannelStats();
   /** `performance.now()` when the peer was last heard from (a frame, or part of one): what heartbeats watch. */
-  lastReceivedAt = performance.now();
+  lastReceivedAt = clock.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
   readonly #closeError: (cause: Error | undefined) => Error;
@@ -304,7 +305,7 @@ export class Channel {
 
   /** Part of a frame arrived: the peer is alive, and when a keep-alive is due it hears that we are too. */
   #progress(): void {
-    const now = performance.now();
+    const now = clock.now();
     this.lastReceivedAt = now;
     if (this.#closed || this.#transportFull || !this.#keepalive.due(now)) return;
     if (this.#outbox.length > 0 || this.#toAck > 0) {
@@ -318,7 +319,7 @@ export class Channel {
 
   #receive(data: FrameData, transferred: ArrayBuffer[] | undefined): void {
     const length = typeof data === 'string' ? data.length : data.byteLength;
-    this.lastReceivedAt = performance.now();
+    this.lastReceivedAt = clock.now();
     this.#keepalive.frameDone();
     if (length > this.#options.maxFrameBytes) {
       this.destroy(new ProtocolError(`Frame of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));

@@ -8,6 +8,7 @@
  */
 import type { Encoder } from '../protocol/codec.js';
 import { headerLength, writeHeader } from './frame.js';
+import { Buffer } from 'node:buffer';
 
 export interface OutgoingFrame {
   frame: Uint8Array;

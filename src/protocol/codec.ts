@@ -13,6 +13,7 @@
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
 import { ProtocolError, SerializationError, toError } from '../errors.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
+import { Buffer } from 'node:buffer';
 
 const OPTIONS = { moreTypes: true } as const;
 

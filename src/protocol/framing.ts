@@ -3,6 +3,7 @@
  * The decoder accepts chunks split or coalesced at any byte boundary.
  */
 import { ProtocolError } from '../errors.js';
+import { Buffer } from 'node:buffer';
 
 export const FRAME_HEADER_BYTES = 4;
 /** The largest length a u32 prefix can state. */

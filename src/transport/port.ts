@@ -7,6 +7,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+import { clock } from '../clock.js';
+import { Buffer } from 'node:buffer';
 
 /** How long a port works through frames before the thread's other ports and timers get a turn. */
 const SLICE_MS = 10;
@@ -35,11 +37,11 @@ export class PortTransport implements Transport {
   };
 
   readonly #drain = (): void => {
-    const started = performance.now();
+    const started = clock.now();
     let next = 0;
     while (next < this.#inbox.length && !this.closed) {
       deliver(this.#handlers!, this.#inbox[next++]!);
-      if (performance.now() - started > SLICE_MS && next < this.#inbox.length) {
+      if (clock.now() - started > SLICE_MS && next < this.#inbox.length) {
         this.#inbox = this.#inbox.slice(next);
         setImmediate(this.#drain);
         return;
@@ -89,7 +91,7 @@ export class PortTransport implements Transport {
         this.#inbox.push(data);
         return;
       }
-      const now = performance.now();
+      const now = clock.now();
       // A slice is one go of Node's port callback loop. Once it has run for SLICE_CHECK_MS, a setImmediate
       // marks where the loop yields; until then no close is scheduled, so a slice older than that with no
       // close pending must belong to an earlier turn — start a new one. (Only slow slices leave an
@@ -107,7 +109,7 @@ export class PortTransport implements Transport {
         return;
       }
       deliver(handlers, data);
-      if (!this.#closeScheduled && performance.now() - this.#sliceStart > SLICE_CHECK_MS) {
+      if (!this.#closeScheduled && clock.now() - this.#sliceStart > SLICE_CHECK_MS) {
         this.#closeScheduled = true;
         setImmediate(this.#closeSlice);
       }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { ProtocolError, toError } from '../errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, frameHeader } from '../protocol/framing.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+import { Buffer } from 'node:buffer';
 
 /** Frames up to this size are copied behind their prefix and written once; larger ones are not copied. */
 const ONE_WRITE_FRAME_BYTES = 4096;
