@@ -6,8 +6,9 @@
 //   convoy.js     src/bundle.ts: the public API and the internals: the coordinator's code, importing what
 //                 core.js has from core.js (one copy of each module, whichever entry loaded it)
 //   internals.js  `convoy/internals`: convoy.js's names of src/internals.ts
-//   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport and the coordinator's
-//                 lazy parts (the dashboard server, clusters across hosts) are second-layer chunks
+//   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport, the shared-memory
+//                 transport (shm.js) and the coordinator's lazy parts (the dashboard server, clusters
+//                 across hosts) are second-layer chunks
 //   agent-cli.js  `convoy agent`: a process of its own, so a copy of its own
 // A worker runs core.js alone: loading each further file (resolve, read, compile, link) costs every
 // worker more than the size of its code does. Packages stay imports, not copies (msgpackr loads its native accelerator from its own
@@ -37,8 +38,12 @@ const common = {
   logLevel: 'warning',
 };
 
-/** The first layer's modules that are second-layer entries, loaded lazily: `import()`ed by their file name. */
-const LAZY = ['src/transport/nats-connect.ts', 'src/transport/nats-hub.ts'];
+/**
+ * The first layer's modules that are second-layer entries, loaded lazily: `import()`ed by their file name.
+ * A worker loads them only when it uses them: the NATS transport for a pair across hosts, the
+ * shared-memory transport for a thread that opts in to it.
+ */
+const LAZY = ['src/transport/nats-connect.ts', 'src/transport/nats-hub.ts', 'src/transport/shm.ts'];
 const lazyName = (file) => path.basename(file, '.ts');
 
 /** Relative imports of `.js` names, resolved to the TypeScript file they name. */

@@ -12,10 +12,10 @@ import { pairEndpoint } from '../agent/protocol.js';
 import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
-import { createThreadTransport } from '../transport/shm.js';
 import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
 import type { Transport } from '../transport/transport.js';
 import type { NatsAccess } from './nats-access.js';
+import { threadTransport } from './thread-transport.js';
 
 export class PeerTable {
   readonly links = new Map<string, Link>();
@@ -73,7 +73,7 @@ export class PeerTable {
       port.close();
       return;
     }
-    this.#bind(name, incarnation, pair, createThreadTransport(port, shm));
+    this.#bind(name, incarnation, pair, threadTransport(port, shm));
   }
 
   /** The coordinator's word: dial a peer's listener and bind the connection. Rejects if it cannot. */
