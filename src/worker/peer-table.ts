@@ -4,7 +4,7 @@
  * worker dials or accepts on its own host, or a NATS transport to a peer on another host. The first call
  * for a peer without a channel asks the coordinator to open one (see cluster/wiring.ts).
  */
-import { type Server, type Socket, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
@@ -54,7 +54,10 @@ export class PeerTable {
 
   /** Processes listen for peers that dial them. Returns the port. */
   async listen(): Promise<number> {
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    // node:net is loaded here, not with the module: a thread never listens, and most never dial.
+    const server = process
+      .getBuiltinModule('node:net')
+      .createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
