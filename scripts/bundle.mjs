@@ -7,14 +7,15 @@
 //                 what core.js has from core.js (one copy of each module, whichever entry loaded it)
 //   internals.js  `convoy/internals` (src/internals.ts): the layers under the API; what it shares with
 //                 convoy.js is in core.js or a shared chunk
-//   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport and the coordinator's
-//                 lazy parts (the dashboard server, clusters across hosts) are second-layer chunks
+//   nats-main.js  the runtime of a worker an agent starts; it, the NATS transport, the shared-memory
+//                 transport (shm.js) and the coordinator's lazy parts (the dashboard server, clusters
+//                 across hosts) are second-layer chunks
 //   agent-cli.js  `convoy agent`: a process of its own, so a copy of its own
 // A worker runs core.js alone: loading each further file (resolve, read, compile, link) costs every
 // worker more than the size of its code does. Packages stay imports, not copies (msgpackr loads its native accelerator from its own
 // folder; the NATS client, piscina and prom-client load where convoy imports them lazily). Every file is
 // built with CONVOY_BUNDLED defined, by which src/cluster/paths.ts finds the bundle's entries.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -32,14 +33,20 @@ const common = {
   target: 'node20.19',
   packages: 'external',
   define: { CONVOY_BUNDLED: 'true' },
-  // Classes keep their names (errors' `name`, stack traces) where the bundler renames one to avoid a clash.
-  keepNames: true,
+  // No keepNames: it wraps every function and class in a naming call that each worker runs at start and
+  // some calls run on every use. Only a class's name matters (an error's `name`), and checkClassNames
+  // fails the build if the bundler renamed one to avoid a clash.
+  keepNames: false,
   sourcemap: true,
   logLevel: 'warning',
 };
 
-/** The first layer's modules that are second-layer entries, loaded lazily: `import()`ed by their file name. */
-const LAZY = ['src/transport/nats-connect.ts', 'src/transport/nats-hub.ts'];
+/**
+ * The first layer's modules that are second-layer entries, loaded lazily: `import()`ed by their file name.
+ * A worker loads them only when it uses them: the NATS transport for a pair across hosts, the
+ * shared-memory transport for a thread that opts in to it.
+ */
+const LAZY = ['src/transport/nats-connect.ts', 'src/transport/nats-hub.ts', 'src/transport/shm.ts'];
 const lazyName = (file) => path.basename(file, '.ts');
 
 /** Relative imports of `.js` names, resolved to the TypeScript file they name. */
@@ -112,6 +119,28 @@ async function checkNoClashes(files) {
     }
   }
 }
+
+/**
+ * A class the bundler renamed (`Foo2`, where two modules of one file each declare a `Foo`) would carry
+ * that name at run time: errors name themselves by their class. Fails the build naming the class.
+ */
+function checkClassNames() {
+  const classes = new Set();
+  for (const file of readdirSync(path.join(root, 'src'), { recursive: true }).filter((f) => f.endsWith('.ts'))) {
+    for (const [, name] of readFileSync(path.join(root, 'src', file), 'utf8').matchAll(/\bclass (\w+)/g)) classes.add(name);
+  }
+  for (const file of readdirSync(outdir).filter((f) => f.endsWith('.js'))) {
+    const code = readFileSync(path.join(outdir, file), 'utf8');
+    // `class Foo2 {`, or `var Foo2 = class {` (a class with private fields, lowered).
+    for (const [, declared, assigned] of code.matchAll(/\bclass (\w+\d)\b|\b(\w+\d) = class\b/g)) {
+      const name = declared ?? assigned;
+      const base = name.replace(/\d+$/, '');
+      if (classes.has(base) && !classes.has(name))
+        throw new Error(`bundle: class ${base} is renamed ${name} in ${file}; rename one of the classes named ${base}`);
+    }
+  }
+}
+checkClassNames();
 
 const reexport = (names, from) => `export { ${names.join(', ')} } from './${from}';\n`;
 writeFileSync(path.join(outdir, 'worker.js'), reexport(await exportsOf('src/worker-api.ts'), 'core.js'));

@@ -4,7 +4,7 @@
  */
 import { describe } from './errors.js';
 import { rejectUnknownKeys } from './option-keys.js';
-import { MAX_RING_BYTES, MIN_RING_BYTES, isRingCapacity } from './transport/shm-ring.js';
+import { MAX_RING_BYTES, MIN_RING_BYTES, isRingCapacity } from './transport/ring-capacity.js';
 
 /** How a channel batches, bounds and frames what it sends. */
 export interface ChannelOptions {

@@ -4,11 +4,10 @@
  * `convoy/worker` and `convoy` share that copy of convoy — `notify()` from one entry works on the
  * proxies the other made.
  */
-import { fork } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { fixture, within } from './helpers/cluster.js';
+import { fixture } from './helpers/cluster.js';
+import { runCompiled } from './helpers/compiled.js';
 
 const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
 const WORKER_ENTRY = new URL('../dist/bundle/worker.js', import.meta.url);
@@ -30,19 +29,7 @@ interface Report {
 
 test('without tsx, a compiled cluster starts and its workers run the bundle their imports of convoy resolve to', async (t) => {
   if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
-  // execArgv: [] — not this test process's `--import tsx`.
-  const coordinator = fork(fileURLToPath(fixture('compiled-coordinator.mjs')), [], {
-    execArgv: [],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  t.teardown(() => {
-    // Its worker process exits with it (its IPC channel closes).
-    if (coordinator.exitCode === null && coordinator.signalCode === null) coordinator.kill('SIGKILL');
-  });
-  const exited = new Promise<number | null>((resolve) => coordinator.once('exit', resolve));
-  let out = '';
-  coordinator.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  t.is(await within(exited, 60_000, 'the compiled coordinator running to its end'), 0);
+  const out = await runCompiled(t, fixture('compiled-coordinator.mjs'));
   const report = JSON.parse(out) as Report;
   t.is(report.convoy, BUNDLE.href, "the package's `convoy` is the bundle");
   for (const loaded of Object.values(report.loaded)) {

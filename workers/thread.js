@@ -9,4 +9,4 @@ if (tsx) {
   register();
 }
 const { runThread } = await import(runtime);
-runThread();
+await runThread();

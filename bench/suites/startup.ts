@@ -2,7 +2,9 @@
 // the same number of bare Node threads / processes that load msgpackr and report ready. Every window runs
 // in a fresh Node process (fixtures/start-probe.mjs), so none inherits the last one's threads or heap.
 //   start/<shape>-<n>   `start` ms (ratio to the floor), `close` ms, `rssPerWorkerMB` (this process's RSS
-//                       growth per worker); convoy's also `openPairs` after the start
+//                       growth per worker), CPU ms of the start per worker on the probe's main thread
+//                       (`cpuMainMsPerWorker`) and in the workers (`cpuWorkersMsPerWorker`); convoy's also
+//                       `openPairs` after the start
 //   threads-64 also has every worker call every peer once: `touchedPairs`, `rssPerOpenedPairKB`
 // A start that fails is reported as failed with its error (the class and code startCluster threw).
 

@@ -17,14 +17,12 @@
  * for the reader to misread: the torn bytes lie past `head`.
  */
 import { ProtocolError } from '../errors.js';
+import { MAX_RING_BYTES, MIN_RING_BYTES, isRingCapacity } from './ring-capacity.js';
 
 /** Bytes of the control block in front of the records. */
 export const RING_CONTROL_BYTES = 512;
 /** Bytes of a record's header: payload length and sequence number. */
 export const RECORD_HEADER_BYTES = 8;
-/** The smallest and largest record area a ring may have. */
-export const MIN_RING_BYTES = 1 << 10;
-export const MAX_RING_BYTES = 1 << 30;
 
 /** Control words (Int32Array indices), 128 bytes apart: a cache line and its adjacent-line prefetch. */
 const HEAD = 0;
@@ -38,10 +36,6 @@ export function createRingBuffer(capacityBytes: number): SharedArrayBuffer {
     throw new RangeError(`A ring's capacity must be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${capacityBytes}`);
   }
   return new SharedArrayBuffer(RING_CONTROL_BYTES + capacityBytes);
-}
-
-export function isRingCapacity(bytes: number): boolean {
-  return Number.isInteger(bytes) && bytes >= MIN_RING_BYTES && bytes <= MAX_RING_BYTES && (bytes & (bytes - 1)) === 0;
 }
 
 /**

@@ -3,7 +3,7 @@
  * becomes a transport, on the dialing and on the accepting side alike. The only way convoy itself makes
  * TCP transports, and the one extenders should use.
  */
-import { type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { DEFAULTS } from '../options.js';
 import { acceptHandshake, dialHandshake } from './tcp-handshake.js';
 import { TcpTransport } from './tcp.js';
@@ -29,7 +29,8 @@ export interface DialTcpOptions {
 
 /** Dials, proves the secret, checks the listener's proof, and returns the transport. */
 export async function dialTcp(options: DialTcpOptions): Promise<TcpTransport> {
-  const socket = connect({ host: options.host, port: options.port, noDelay: true });
+  // node:net is loaded on the first dial, not with the module: most worker threads never dial.
+  const socket = process.getBuiltinModule('node:net').connect({ host: options.host, port: options.port, noDelay: true });
   socket.on('error', () => {});
   options.onSocket?.(socket);
   await new Promise<void>((resolve, reject) => {

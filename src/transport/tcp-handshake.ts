@@ -9,7 +9,6 @@
  * that sends garbage, a wrong proof, or nothing within `timeoutMs` is dropped. Handshake frames are tiny,
  * so they are read with a 4 KiB frame limit: a forged length cannot make us buffer much.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
@@ -19,6 +18,12 @@ import { PROTOCOL_VERSION, type HandshakeChallenge, type HandshakeHello, type Ha
 const HANDSHAKE_FRAME_BYTES = 4096;
 const NONCE_BYTES = 16;
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * node:crypto, loaded on the first handshake rather than with the module: a worker thread that never
+ * opens a TCP channel (most of them) does not pay for loading it at its start.
+ */
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 export interface Handshaken {
   /** The other side's name (for an accepted connection: the dialer's claim, now proven). */
@@ -32,7 +37,7 @@ export interface Handshaken {
 }
 
 function proof(secret: Uint8Array, ...parts: (string | Uint8Array)[]): Buffer {
-  const hmac = createHmac('sha256', secret);
+  const hmac = crypto().createHmac('sha256', secret);
   for (const part of parts) {
     hmac.update(part);
     hmac.update('\0');
@@ -41,7 +46,7 @@ function proof(secret: Uint8Array, ...parts: (string | Uint8Array)[]): Buffer {
 }
 
 function same(a: unknown, b: Buffer): boolean {
-  return a instanceof Uint8Array && a.byteLength === b.byteLength && timingSafeEqual(a, b);
+  return a instanceof Uint8Array && a.byteLength === b.byteLength && crypto().timingSafeEqual(a, b);
 }
 
 /** Reads handshake frames one at a time from `socket`, with a deadline over the whole exchange. */
@@ -119,7 +124,7 @@ export function acceptHandshake(
 ): Promise<Handshaken> {
   return withDeadline(socket, options.timeoutMs, async () => {
     const reader = new HandshakeReader(socket);
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = crypto().randomBytes(NONCE_BYTES);
     write(socket, { v: PROTOCOL_VERSION, nonce } satisfies HandshakeChallenge);
     const hello = (await reader.next()) as Partial<HandshakeHello>;
     if (hello.v !== PROTOCOL_VERSION) throw new ProtocolError(`Protocol version ${String(hello.v)} is not ${PROTOCOL_VERSION}`);
@@ -154,7 +159,7 @@ export function dialHandshake(
     if (challenge.v !== PROTOCOL_VERSION || !(challenge.nonce instanceof Uint8Array)) {
       throw new ProtocolError(`Unexpected handshake challenge (protocol version ${String(challenge.v)})`);
     }
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = crypto().randomBytes(NONCE_BYTES);
     const pair = options.pair ?? 0;
     const hello: HandshakeHello = {
       v: PROTOCOL_VERSION,

@@ -4,7 +4,7 @@
  * worker dials or accepts on its own host, or a NATS transport to a peer on another host. The first call
  * for a peer without a channel asks the coordinator to open one (see cluster/wiring.ts).
  */
-import { type Server, type Socket, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
@@ -12,10 +12,10 @@ import { pairEndpoint } from '../agent/protocol.js';
 import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply, ShmEnd } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
-import { createThreadTransport } from '../transport/shm.js';
 import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
 import type { Transport } from '../transport/transport.js';
 import type { NatsAccess } from './nats-access.js';
+import { threadTransport } from './thread-transport.js';
 
 export class PeerTable {
   readonly links = new Map<string, Link>();
@@ -54,7 +54,10 @@ export class PeerTable {
 
   /** Processes listen for peers that dial them. Returns the port. */
   async listen(): Promise<number> {
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    // node:net is loaded here, not with the module: a thread never listens, and most never dial.
+    const server = process
+      .getBuiltinModule('node:net')
+      .createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -73,7 +76,7 @@ export class PeerTable {
       port.close();
       return;
     }
-    this.#bind(name, incarnation, pair, createThreadTransport(port, shm));
+    this.#bind(name, incarnation, pair, threadTransport(port, shm));
   }
 
   /** The coordinator's word: dial a peer's listener and bind the connection. Rejects if it cannot. */

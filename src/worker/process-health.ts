@@ -4,8 +4,7 @@
  * the delay monitor starts then, and stops again once no reading has come for IDLE_STOP_MS, so a cluster
  * nobody watches pays nothing for it.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import type { IntervalHistogram } from 'node:perf_hooks';
 
 export interface ProcessHealth {
   /**
@@ -36,12 +35,14 @@ function stop(): void {
 const lateMs = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - RESOLUTION_MS);
 
 export function readProcessHealth(): ProcessHealth {
-  const heap = getHeapStatistics();
+  // node:v8 and node:perf_hooks are loaded at the first reading, not with the module: every worker
+  // would pay for loading them at its start, and most are never asked.
+  const heap = process.getBuiltinModule('node:v8').getHeapStatistics();
   let eventLoopDelayMs: ProcessHealth['eventLoopDelayMs'] = null;
   if (idleStop) idleStop.refresh();
   else idleStop = setTimeout(stop, IDLE_STOP_MS).unref();
   if (!monitor) {
-    monitor = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    monitor = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     monitor.enable();
   } else if (monitor.count > 0) {
     eventLoopDelayMs = { p50: lateMs(monitor.percentile(50)), p99: lateMs(monitor.percentile(99)), max: lateMs(monitor.max) };

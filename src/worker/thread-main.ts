@@ -3,9 +3,9 @@ import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { NatsScope } from '../transport/nats-connect.js';
-import { createThreadTransport } from '../transport/shm.js';
 import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
+import { loadSharedMemory, threadTransport } from './thread-transport.js';
 
 export interface ThreadData {
   boot: Bootstrap;
@@ -17,10 +17,13 @@ export interface ThreadData {
   controlShm?: ShmEnd;
 }
 
-export function runThread(): void {
+export async function runThread(): Promise<void> {
   const { boot, secret, control, nats, controlShm } = (workerData as { convoy: ThreadData }).convoy;
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
-  const runtime = new WorkerRuntime(boot, secret, createThreadTransport(control, controlShm), {
+  // A thread's control channel uses shared memory exactly when its peer channels may: its own choice.
+  // What the coordinator posts meanwhile waits in the ports' queues.
+  if (controlShm) await loadSharedMemory();
+  const runtime = new WorkerRuntime(boot, secret, threadTransport(control, controlShm), {
     threadId,
     ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
     onClose: () => {
