@@ -16,6 +16,14 @@ export function frameHeader(length: number): Buffer {
   return header;
 }
 
+/** `bytes` behind their header, in one buffer (a copy of them): one write for a small frame. */
+export function prefixedFrame(bytes: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes.byteLength);
+  frame.writeUInt32BE(bytes.byteLength, 0);
+  frame.set(bytes, FRAME_HEADER_BYTES);
+  return frame;
+}
+
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
   #chunks: Buffer[] = [];

@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
-import { FrameDecoder, frameHeader } from '../protocol/framing.js';
+import { FrameDecoder, prefixedFrame } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, type HandshakeChallenge, type HandshakeHello, type HandshakeWelcome } from '../protocol/messages.js';
 
 const HANDSHAKE_FRAME_BYTES = 4096;
@@ -100,9 +100,7 @@ class HandshakeReader {
 }
 
 function write(socket: Socket, value: unknown): void {
-  const bytes = new Encoder().encode(value);
-  socket.write(frameHeader(bytes.byteLength));
-  socket.write(bytes);
+  socket.write(prefixedFrame(new Encoder().encode(value)));
 }
 
 async function withDeadline<T>(socket: Socket, timeoutMs: number, run: () => Promise<T>): Promise<T> {

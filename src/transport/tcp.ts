@@ -4,19 +4,11 @@
  */
 import type { Socket } from 'node:net';
 import { ProtocolError, toError } from '../errors.js';
-import { FRAME_HEADER_BYTES, FrameDecoder, frameHeader } from '../protocol/framing.js';
+import { FrameDecoder, frameHeader, prefixedFrame } from '../protocol/framing.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
-import { Buffer } from 'node:buffer';
 
 /** Frames up to this size are copied behind their prefix and written once; larger ones are not copied. */
 const ONE_WRITE_FRAME_BYTES = 4096;
-
-function prefixed(frame: Uint8Array): Buffer {
-  const bytes = Buffer.allocUnsafe(FRAME_HEADER_BYTES + frame.byteLength);
-  bytes.writeUInt32BE(frame.byteLength, 0);
-  bytes.set(frame, FRAME_HEADER_BYTES);
-  return bytes;
-}
 
 export class TcpTransport implements Transport {
   readonly kind = 'tcp';
@@ -59,7 +51,7 @@ export class TcpTransport implements Transport {
     if (this.closed || this.#socket.destroyed || this.#socket.writableEnded) return false;
     // A small frame goes behind its prefix in one buffer: one write costs the sender ~1–2 µs less than
     // cork, two writes and uncork (Node's writev path), and the copy is a few bytes.
-    if (frame.byteLength <= ONE_WRITE_FRAME_BYTES) return this.#socket.write(prefixed(frame));
+    if (frame.byteLength <= ONE_WRITE_FRAME_BYTES) return this.#socket.write(prefixedFrame(frame));
     this.#socket.cork();
     this.#socket.write(frameHeader(frame.byteLength));
     const more = this.#socket.write(frame);

@@ -16,11 +16,6 @@ export async function loadSharedMemory(): Promise<void> {
   sharedMemory ??= await import('../transport/shm.js');
 }
 
-/** Whether this thread has loaded the shared-memory transport. */
-export function sharedMemoryLoaded(): boolean {
-  return sharedMemory !== undefined;
-}
-
 /** The transport of a channel over `port`, and over the rings `shm` when the pair uses them. */
 export function threadTransport(port: MessagePort, shm: ShmEnd | undefined): Transport {
   if (!shm) return new PortTransport(port);
