@@ -5,7 +5,7 @@
 // CPU every round trip costs the same context switches, so what differs between arms is their own work.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { processes } from './procfs.js';
+import { processes } from './procfs.mjs';
 
 /** The CPUs this process may run on, as taskset writes them (`0-1`, `2,5`). */
 export function allowedCpus(): string {

@@ -15,7 +15,7 @@ import {
   type WorkerExitEvent,
 } from '../../src/index.js';
 
-import { processes } from '../../bench/procfs.js';
+import { processes } from '../../bench/procfs.mjs';
 import type { RemoteCounter } from '../fixtures/counter.js';
 import { DeadlineError, handled, withDeadline as within } from './deadline.js';
 

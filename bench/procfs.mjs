@@ -1,20 +1,14 @@
 // The processes of this machine as /proc lists them (Linux): for pinning the bench's process tree
-// (pin.ts) and for tests that look for the processes a cluster left behind.
+// (pin.ts), the start-up probe's CPU of child processes (fixtures/task-cpu.mjs, plain Node: hence .mjs),
+// and for tests that look for the processes a cluster left behind.
 import { readdirSync, readFileSync } from 'node:fs';
 
-export interface ProcessEntry {
-  pid: number;
-  ppid: number;
-  /** `R`, `S`, … `Z` for a zombie. */
-  state: string;
-}
-
-/** Every process now in /proc; one that exits while being read is left out. */
-export function processes(): ProcessEntry[] {
-  const out: ProcessEntry[] = [];
+/** Every process now in /proc, as `{ pid, ppid, state }`; one that exits while being read is left out. */
+export function processes() {
+  const out = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
+    let stat;
     try {
       stat = readFileSync(`/proc/${name}/stat`, 'utf8');
     } catch {
@@ -22,7 +16,7 @@ export function processes(): ProcessEntry[] {
     }
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
     const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.push({ pid: Number(name), ppid: Number(ppid), state: state! });
+    out.push({ pid: Number(name), ppid: Number(ppid), state });
   }
   return out;
 }
