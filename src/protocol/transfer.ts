@@ -40,7 +40,7 @@ export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
   if (!Array.isArray(list)) throw new TypeError('transfer() expects an array of ArrayBuffers as its second argument');
   for (const buffer of list) {
     if (!(buffer instanceof ArrayBuffer)) {
-      const what = ArrayBuffer.isView(buffer) ? `a ${(buffer as object).constructor.name} (pass its .buffer)` : describe(buffer);
+      const what = ArrayBuffer.isView(buffer) ? `a ${(buffer as object).constructor.name} (pass its .buffer)` : typeOf(buffer);
       throw new TypeError(`transfer() lists ArrayBuffers only, got ${what}`);
     }
   }
@@ -335,7 +335,8 @@ export const NO_INBOUND_BUFFERS: Pick<InboundBuffers, 'resolve'> = {
   },
 };
 
-function describe(value: unknown): string {
+/** `null`, `a Foo` for an object of class Foo, or the `typeof` of anything else. */
+function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
   return typeof value;

@@ -212,7 +212,7 @@ export class ShmTransport implements Transport, SpinningReader {
       if (this.#asleep) this.#drain();
     } else if (data === ROOM_FREED) {
       this.#onRoomFreed();
-    } else if (isPortFrame(data)) {
+    } else if (isShmPortFrame(data)) {
       this.#early.push(data);
       this.#drain();
     } else {
@@ -335,7 +335,7 @@ export class ShmTransport implements Transport, SpinningReader {
   }
 }
 
-function isPortFrame(data: unknown): data is PortFrame {
+function isShmPortFrame(data: unknown): data is PortFrame {
   return (
     Array.isArray(data) &&
     (data.length === 2 || (data.length === 3 && Array.isArray(data[2]) && data[2].every((b) => b instanceof ArrayBuffer))) &&

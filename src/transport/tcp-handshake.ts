@@ -99,8 +99,11 @@ class HandshakeReader {
   }
 }
 
+/** One encoder for every handshake in this thread (made on first use): prefixedFrame copies what it encodes. */
+let encoder: Encoder | undefined;
+
 function write(socket: Socket, value: unknown): void {
-  socket.write(prefixedFrame(new Encoder().encode(value)));
+  socket.write(prefixedFrame((encoder ??= new Encoder()).encode(value)));
 }
 
 async function withDeadline<T>(socket: Socket, timeoutMs: number, run: () => Promise<T>): Promise<T> {
