@@ -4,8 +4,9 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Latency } from '../loops.mjs';
 
 export type LayerProto = 'convoy-transport' | 'convoy-endpoint';
-export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink' | LayerProto;
-export type SocketProto = 'msgpackr' | 'records' | LayerProto;
+export type FloorProto = 'records-rpc' | 'minimal-rpc';
+export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink' | FloorProto | LayerProto;
+export type SocketProto = 'msgpackr' | 'records' | FloorProto | LayerProto;
 
 export interface RawCaller {
   rtt(count: number): Promise<Latency>;

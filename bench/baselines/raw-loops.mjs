@@ -7,6 +7,7 @@
 //   msgpackr  msgpackr maps; a port's message is the packed bytes' ArrayBuffer, transferred
 //   records   the same with msgpackr records (the structure goes once per packed value)
 //   birpc, comlink   (port only) the library's own call over the port, default options
+//   records-rpc, minimal-rpc   floors of any awaited-call design: a promise per call (rpc-floors.mjs)
 //   convoy-transport, convoy-endpoint   convoy's own layers without a cluster (layer-loops.mjs)
 // What a caller measures, per protocol:
 //   rtt(count)      one call at a time (p50/p99 µs): one envelope per message (one frame per write)
@@ -17,16 +18,26 @@
 import { createBirpc } from 'birpc';
 import { expose, releaseProxy, wrap } from 'comlink';
 import { SingleFlight, pipelined, roundTrips } from '../loops.mjs';
+import { floorClient, serveMinimal } from './rpc-floors.mjs';
 import { FrameReader, callBatch, callEnvelope, createCodec, createCounter } from './wire.mjs';
 
 export const INFLIGHT = 1000;
 /** Envelopes per batch: about 4 KiB of msgpackr, the size at which convoy flushes while calls are in flight. */
 export const BATCH = 250;
 
-/** A duplex of whole messages over a port or a socket: `send(value)`, `listen(fn)` → stop. */
+/**
+ * A duplex of whole messages over a port or a socket: `send(value)`, `listen(fn)` → stop, encoded by the
+ * protocol's codec; or bytes as they are, `sendBytes(bytes)`, `listenBytes(fn)` (minimal-rpc encodes its own).
+ */
 function portWire(port, proto) {
-  const codec = proto === 'clone' ? undefined : createCodec(proto === 'records');
+  const codec = proto === 'clone' ? undefined : createCodec(proto === 'records' || proto === 'records-rpc');
   return {
+    sendBytes(bytes) {
+      port.postMessage(bytes.buffer, [bytes.buffer]);
+    },
+    listenBytes(fn) {
+      port.on('message', (msg) => fn(new Uint8Array(msg)));
+    },
     send(value) {
       if (!codec) return port.postMessage(value);
       const bytes = codec.encode(value);
@@ -41,9 +52,23 @@ function portWire(port, proto) {
 }
 
 function socketWire(socket, proto) {
-  if (proto !== 'msgpackr' && proto !== 'records') throw new Error(`protocol ${proto} does not run over TCP`);
-  const codec = createCodec(proto === 'records');
+  if (!['msgpackr', 'records', 'records-rpc', 'minimal-rpc'].includes(proto)) throw new Error(`protocol ${proto} does not run over TCP`);
+  const codec = createCodec(proto === 'records' || proto === 'records-rpc');
   return {
+    sendBytes(bytes) {
+      const frame = Buffer.allocUnsafe(4 + bytes.length);
+      frame.writeUInt32BE(bytes.length, 0);
+      frame.set(bytes, 4);
+      socket.write(frame);
+    },
+    listenBytes(fn) {
+      const reader = new FrameReader(fn);
+      socket.on('data', (chunk) => {
+        socket.cork();
+        reader.push(chunk);
+        socket.uncork();
+      });
+    },
     send(value) {
       socket.write(codec.encodeFrame(value));
     },
@@ -96,6 +121,7 @@ function wireOverlapped(wire, durationMs, size, inflight) {
 }
 
 function wireCaller(wire, proto) {
+  if (isFloor(proto)) return libraryCaller(floorClient(wire, proto, BATCH), () => {});
   return {
     rtt: (count) => wireRtt(wire, count),
     pipelined: (ms) =>
@@ -111,6 +137,8 @@ function libraryCaller(inc, close) {
     close,
   };
 }
+
+const isFloor = (proto) => proto === 'records-rpc' || proto === 'minimal-rpc';
 
 /** convoy's layers (layer-loops.mjs) load convoy, so only the breakdown that uses them pays for it. */
 const isLayer = (proto) => proto.startsWith('convoy-');
@@ -147,7 +175,8 @@ export async function socketCaller(socket, proto) {
 }
 
 /** The answering end: a counter, one reply per envelope, one reply message per batch. */
-function serveWire(wire) {
+function serveWire(wire, proto) {
+  if (proto === 'minimal-rpc') return serveMinimal(wire);
   const answer = createCounter();
   wire.listen((msg) => wire.send(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
 }
@@ -158,11 +187,11 @@ export async function servePort(port, proto) {
   const api = { inc: (by) => (n += by) };
   if (proto === 'birpc') createBirpc(api, { post: (data) => port.postMessage(data), on: (fn) => port.on('message', fn) });
   else if (proto === 'comlink') expose(api, port);
-  else serveWire(portWire(port, proto));
+  else serveWire(portWire(port, proto), proto);
 }
 
 export async function serveSocket(socket, proto) {
   socket.setNoDelay(true);
   if (isLayer(proto)) return (await layers()).serveLayer({ socket }, proto);
-  serveWire(socketWire(socket, proto));
+  serveWire(socketWire(socket, proto), proto);
 }

@@ -172,6 +172,15 @@ function pairSuite(pair: Pair): Suite {
           },
           { subject: c.notify, baseline: c.pipelined, targets: [ratio(`${L} notify ≥ 2× its pipelined calls`, '>=', 2)] },
         ];
+        // Where the pipelined gap to the raw batched baseline goes, in two steps (baselines/rpc-floors.mjs):
+        // a promise per call, then each call encoded on its own; and convoy against the second floor.
+        const promisePerCall = await raw('records-rpc');
+        const encodedPerCall = await raw('minimal-rpc');
+        comparisons.push(
+          { subject: promisePerCall.pipelined, baseline: batched.pipelined },
+          { subject: encodedPerCall.pipelined, baseline: batched.pipelined },
+          { subject: c.pipelined, baseline: encodedPerCall.pipelined },
+        );
         if (threads) {
           const birpc = await raw('birpc');
           const comlink = await raw('comlink');

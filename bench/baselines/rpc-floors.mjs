@@ -1,0 +1,108 @@
+// Two minimal RPCs that say how much of the pipelined gap to the raw batched baseline any awaited-call design
+// pays, before convoy's own work (validation, flow control, ordering across faults, stats). Neither checks
+// anything or survives a fault: they are floors, not libraries.
+//
+//   records-rpc   the raw batched protocol (records, one packed array of envelopes per message) behind an
+//                 `inc(by)` that returns a promise: calls made in one turn leave together, `batch` at most per
+//                 message, and each reply settles its call by id. What a promise per call costs.
+//   minimal-rpc   the same with each call encoded on its own as it is made (a `[kind, id, method, args]`
+//                 array, as convoy's messages are), the encodings concatenated into one message per turn,
+//                 and each reply encoded on its own too. What per-call encoding adds: the smallest design in
+//                 which a bad argument fails its own call only.
+//
+// Plain .mjs because baseline threads and processes run it without tsx.
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE } from 'msgpackr';
+
+/** msgpackr writes into the buffer it reuses and returns it whole with the range (no view allocated). */
+const IN_PLACE = REUSE_BUFFER_MODE | RESET_BUFFER_MODE;
+
+/** A call's bytes are appended here until the turn's message leaves; grown on demand. */
+class Arena {
+  bytes = new Uint8Array(64 * 1024);
+  length = 0;
+
+  /** Appends what msgpackr just packed in place: `packed[packed.start, packed.end)`. */
+  append(packed) {
+    const size = packed.end - packed.start;
+    const end = this.length + size;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, this.bytes.length * 2));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    for (let i = 0; i < size; i++) this.bytes[this.length + i] = packed[packed.start + i];
+    this.length = end;
+  }
+
+  /** The appended bytes as a message of their own (transferable), and an empty arena. */
+  take() {
+    const out = this.bytes.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
+ * The calling end. `wire` moves whole messages: `send(value)` / `listen(fn)` with a codec for records-rpc,
+ * `sendBytes(bytes)` / `listenBytes(fn)` for minimal-rpc; a message carries `batch` calls at most.
+ * Returns `inc(by)` → Promise of the counter.
+ */
+export function floorClient(wire, proto, batch) {
+  const perCall = proto === 'minimal-rpc';
+  const packr = new Packr({ useRecords: false });
+  const arena = new Arena();
+  const pending = new Map();
+  let nextId = 0;
+  let queued = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (perCall) {
+      if (arena.length > 0) wire.sendBytes(arena.take());
+      queued = [];
+      return;
+    }
+    if (queued.length > 0) wire.send(queued);
+    queued = [];
+  };
+  const settle = (id, value) => {
+    const resolve = pending.get(id);
+    pending.delete(id);
+    resolve(value);
+  };
+  if (perCall) {
+    wire.listenBytes((bytes) => packr.unpackMultiple(bytes, (reply) => settle(reply[1], reply[2])));
+  } else {
+    wire.listen((replies) => {
+      for (const reply of replies) settle(reply.id, reply.v);
+    });
+  }
+  return (by) =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      if (perCall) {
+        arena.append(packr.pack([0, id, 'inc', [by]], IN_PLACE));
+        queued.push(id);
+      } else queued.push({ t: 0, id, m: 'inc', a: [by] });
+      if (queued.length >= batch) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(flush);
+      }
+    });
+}
+
+/** The answering end of minimal-rpc: each reply encoded on its own, one message of replies per message of calls. */
+export function serveMinimal(wire) {
+  const packr = new Packr({ useRecords: false });
+  const arena = new Arena();
+  let n = 0;
+  wire.listenBytes((bytes) => {
+    packr.unpackMultiple(bytes, (call) => {
+      n += call[3][0];
+      arena.append(packr.pack([1, call[1], n], IN_PLACE));
+    });
+    wire.sendBytes(arena.take());
+  });
+}
