@@ -102,7 +102,9 @@ export async function connectHere(to: Host, proto: PortProto): Promise<{ caller:
       },
     };
   }
-  if (proto === 'clone' || proto === 'birpc' || proto === 'comlink') throw new Error(`protocol ${proto} does not run over TCP`);
+  if (proto === 'clone' || proto === 'clone-rpc' || proto === 'birpc' || proto === 'comlink') {
+    throw new Error(`protocol ${proto} does not run over TCP`);
+  }
   const tcpPort = await to.request<number>({ op: 'listen', proto });
   const socket = net.connect({ host: '127.0.0.1', port: tcpPort, noDelay: true });
   await once(socket, 'connect');

@@ -5,7 +5,7 @@ import type { Latency } from '../loops.mjs';
 
 export type LayerProto = 'convoy-transport' | 'convoy-endpoint';
 export type FloorProto = 'records-rpc' | 'minimal-rpc';
-export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink' | FloorProto | LayerProto;
+export type PortProto = 'clone' | 'msgpackr' | 'records' | 'birpc' | 'comlink' | 'clone-rpc' | FloorProto | LayerProto;
 export type SocketProto = 'msgpackr' | 'records' | FloorProto | LayerProto;
 
 export interface RawCaller {

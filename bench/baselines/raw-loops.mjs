@@ -7,7 +7,7 @@
 //   msgpackr  msgpackr maps; a port's message is the packed bytes' ArrayBuffer, transferred
 //   records   the same with msgpackr records (the structure goes once per packed value)
 //   birpc, comlink   (port only) the library's own call over the port, default options
-//   records-rpc, minimal-rpc   floors of any awaited-call design: a promise per call (rpc-floors.mjs)
+//   records-rpc, minimal-rpc, clone-rpc   floors of any awaited-call design: a promise per call (rpc-floors.mjs)
 //   convoy-transport, convoy-endpoint   convoy's own layers without a cluster (layer-loops.mjs)
 // What a caller measures, per protocol:
 //   rtt(count)      one call at a time (p50/p99 µs): one envelope per message (one frame per write)
@@ -18,25 +18,29 @@
 import { createBirpc } from 'birpc';
 import { expose, releaseProxy, wrap } from 'comlink';
 import { SingleFlight, pipelined, roundTrips } from '../loops.mjs';
-import { floorClient, serveMinimal } from './rpc-floors.mjs';
+import { floorClient, serveClone, serveMinimal } from './rpc-floors.mjs';
 import { FrameReader, callBatch, callEnvelope, createCodec, createCounter } from './wire.mjs';
 
 export const INFLIGHT = 1000;
 /** Envelopes per batch: about 4 KiB of msgpackr, the size at which convoy flushes while calls are in flight. */
 export const BATCH = 250;
+/** Up to this size, minimal-rpc's messages cross a port as binary strings. */
+const SMALL_MESSAGE_BYTES = 4096;
 
 /**
  * A duplex of whole messages over a port or a socket: `send(value)`, `listen(fn)` → stop, encoded by the
  * protocol's codec; or bytes as they are, `sendBytes(bytes)`, `listenBytes(fn)` (minimal-rpc encodes its own).
  */
 function portWire(port, proto) {
-  const codec = proto === 'clone' ? undefined : createCodec(proto === 'records' || proto === 'records-rpc');
+  const codec = proto === 'clone' || proto === 'clone-rpc' ? undefined : createCodec(proto === 'records' || proto === 'records-rpc');
   return {
+    /** A small message travels as a binary string (the cheapest way a port moves a few bytes), a larger one transferred. */
     sendBytes(bytes) {
-      port.postMessage(bytes.buffer, [bytes.buffer]);
+      if (bytes.length <= SMALL_MESSAGE_BYTES) port.postMessage(Buffer.from(bytes.buffer, 0, bytes.length).toString('latin1'));
+      else port.postMessage(bytes.buffer, [bytes.buffer]);
     },
     listenBytes(fn) {
-      port.on('message', (msg) => fn(new Uint8Array(msg)));
+      port.on('message', (msg) => fn(typeof msg === 'string' ? Buffer.from(msg, 'latin1') : new Uint8Array(msg)));
     },
     send(value) {
       if (!codec) return port.postMessage(value);
@@ -138,7 +142,7 @@ function libraryCaller(inc, close) {
   };
 }
 
-const isFloor = (proto) => proto === 'records-rpc' || proto === 'minimal-rpc';
+const isFloor = (proto) => proto === 'records-rpc' || proto === 'minimal-rpc' || proto === 'clone-rpc';
 
 /** convoy's layers (layer-loops.mjs) load convoy, so only the breakdown that uses them pays for it. */
 const isLayer = (proto) => proto.startsWith('convoy-');
@@ -177,6 +181,7 @@ export async function socketCaller(socket, proto) {
 /** The answering end: a counter, one reply per envelope, one reply message per batch. */
 function serveWire(wire, proto) {
   if (proto === 'minimal-rpc') return serveMinimal(wire);
+  if (proto === 'clone-rpc') return serveClone(wire);
   const answer = createCounter();
   wire.listen((msg) => wire.send(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
 }

@@ -9,6 +9,8 @@
 //                 array, as convoy's messages are), the encodings concatenated into one message per turn,
 //                 and each reply encoded on its own too. What per-call encoding adds: the smallest design in
 //                 which a bad argument fails its own call only.
+//   clone-rpc     (ports only) minimal-rpc's calls and replies as values, structured-cloned by postMessage
+//                 instead of encoded: what the codec itself costs against the raw ping-pong.
 //
 // Plain .mjs because baseline threads and processes run it without tsx.
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE } from 'msgpackr';
@@ -43,12 +45,13 @@ class Arena {
 }
 
 /**
- * The calling end. `wire` moves whole messages: `send(value)` / `listen(fn)` with a codec for records-rpc,
- * `sendBytes(bytes)` / `listenBytes(fn)` for minimal-rpc; a message carries `batch` calls at most.
- * Returns `inc(by)` → Promise of the counter.
+ * The calling end. `wire` moves whole messages: `send(value)` / `listen(fn)` (encoded by the records codec,
+ * or cloned) for records-rpc and clone-rpc, `sendBytes(bytes)` / `listenBytes(fn)` for minimal-rpc; a message
+ * carries `batch` calls at most. Returns `inc(by)` → Promise of the counter.
  */
 export function floorClient(wire, proto, batch) {
   const perCall = proto === 'minimal-rpc';
+  const asArrays = proto === 'clone-rpc';
   const packr = new Packr({ useRecords: false });
   const arena = new Arena();
   const pending = new Map();
@@ -72,6 +75,10 @@ export function floorClient(wire, proto, batch) {
   };
   if (perCall) {
     wire.listenBytes((bytes) => packr.unpackMultiple(bytes, (reply) => settle(reply[1], reply[2])));
+  } else if (asArrays) {
+    wire.listen((replies) => {
+      for (const reply of replies) settle(reply[1], reply[2]);
+    });
   } else {
     wire.listen((replies) => {
       for (const reply of replies) settle(reply.id, reply.v);
@@ -84,7 +91,7 @@ export function floorClient(wire, proto, batch) {
       if (perCall) {
         arena.append(packr.pack([0, id, 'inc', [by]], IN_PLACE));
         queued.push(id);
-      } else queued.push({ t: 0, id, m: 'inc', a: [by] });
+      } else queued.push(asArrays ? [0, id, 'inc', [by]] : { t: 0, id, m: 'inc', a: [by] });
       if (queued.length >= batch) flush();
       else if (!scheduled) {
         scheduled = true;
@@ -104,5 +111,15 @@ export function serveMinimal(wire) {
       arena.append(packr.pack([1, call[1], n], IN_PLACE));
     });
     wire.sendBytes(arena.take());
+  });
+}
+
+/** The answering end of clone-rpc: one message of replies per message of calls, all as cloned arrays. */
+export function serveClone(wire) {
+  let n = 0;
+  wire.listen((calls) => {
+    const replies = new Array(calls.length);
+    for (let i = 0; i < calls.length; i++) replies[i] = [1, calls[i][1], (n += calls[i][3][0])];
+    wire.send(replies);
   });
 }

@@ -172,15 +172,23 @@ function pairSuite(pair: Pair): Suite {
           },
           { subject: c.notify, baseline: c.pipelined, targets: [ratio(`${L} notify ≥ 2× its pipelined calls`, '>=', 2)] },
         ];
-        // Where the pipelined gap to the raw batched baseline goes, in two steps (baselines/rpc-floors.mjs):
-        // a promise per call, then each call encoded on its own; and convoy against the second floor.
+        // Where the gaps to the raw baselines go (baselines/rpc-floors.mjs): pipelined, a promise per call,
+        // then each call encoded on its own; one at a time, the smallest msgpackr RPC against the raw
+        // ping-pong. And convoy against that smallest RPC.
         const promisePerCall = await raw('records-rpc');
         const encodedPerCall = await raw('minimal-rpc');
         comparisons.push(
           { subject: promisePerCall.pipelined, baseline: batched.pipelined },
           { subject: encodedPerCall.pipelined, baseline: batched.pipelined },
           { subject: c.pipelined, baseline: encodedPerCall.pipelined },
+          { subject: encodedPerCall.rtt, baseline: floor.rtt, oneCpu: true },
+          { subject: c.rtt, baseline: encodedPerCall.rtt, oneCpu: true },
         );
+        if (threads) {
+          // The same smallest RPC with its messages structured-cloned instead of encoded: the codec's share.
+          const clonedPerCall = await raw('clone-rpc');
+          comparisons.push({ subject: clonedPerCall.rtt, baseline: floor.rtt, oneCpu: true });
+        }
         if (threads) {
           const birpc = await raw('birpc');
           const comlink = await raw('comlink');
