@@ -11,22 +11,31 @@
  * Buffers marked with `transfer()` travel beside the frame on transports that can move them (a
  * MessagePort) and count against the window like encoded bytes; elsewhere they are encoded inline.
  *
+ * On a transport that carries values (a MessagePort), a plain message (numbers, strings, ...; plain.ts) that
+ * finds the queue empty is not encoded at once: if it leaves alone, as one call at a time does, it leaves
+ * as a value frame, cloned by the port — cheaper than encoding, posting and decoding its bytes. If another
+ * message joins it first, it is encoded then, ahead of that one, and leaves in the batch like any other.
+ *
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
+import { plainMessageBytes } from '../protocol/plain.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
-import type { FrameData, Transport } from '../transport/transport.js';
+import type { ReceivedFrame, Transport, ValueFrame } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { parseFrame, type ParsedFrame } from './frame.js';
+import { frameLength, headerLength, parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
 import { SendWindow } from './send-window.js';
 import type { Waiter } from './wait-queue.js';
 import { clock } from '../clock.js';
+
+/** A message must leave this much of `maxFrameBytes` for the frame's header. */
+const FRAME_HEADER_ROOM_BYTES = 64;
 
 export interface ChannelListener {
   /**
@@ -116,6 +125,8 @@ export class Channel {
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
+    if (!transfer && this.#deferred(message, isCall)) return undefined;
+    this.#encodeDeferred();
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
     // Encoded into the encoder's scratch: copied from there into the batch, or kept if it must wait.
@@ -151,6 +162,7 @@ export class Channel {
       this.#queue(message);
       return;
     }
+    this.#encodeDeferred();
     const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
     this.#encode(prepared.value);
     this.#enqueue(undefined, 0, prepared.commit());
@@ -162,8 +174,7 @@ export class Channel {
    */
   #encode(message: unknown): number {
     const length = this.#encoder.encodeScratch(message);
-    // The frame adds a few header bytes; leave room for them.
-    if (length + 64 > this.#options.maxFrameBytes) {
+    if (length + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) {
       throw new SerializationError(
         `Message of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,
       );
@@ -172,9 +183,34 @@ export class Channel {
   }
 
   /** Encodes and queues a message that does not count against the window (control, system, goodbye). */
-  #queue(message: unknown): void {
+  #queue(message: Message): void {
+    if (this.#deferred(message, false, true)) return;
+    this.#encodeDeferred();
     this.#encode(message);
     this.#enqueue(undefined);
+  }
+
+  /**
+   * Queues a plain message unencoded, when it finds the queue empty on a transport that carries values
+   * (see the top of this file). `control`: it does not count against the window. False: take the
+   * common path.
+   */
+  #deferred(message: Message, isCall: boolean, control = false): boolean {
+    if (this.#outbox.length > 0 || this.#transport.sendValue === undefined) return false;
+    const size = plainMessageBytes(message);
+    // Past maxFrameBytes by its bound, a message takes the common path, which checks its real size.
+    if (size < 0 || size + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) return false;
+    if (!control && !this.#window.admits(size, isCall)) return false;
+    this.#outbox.pushValue(message, size, control ? 0 : this.#window.charge(size));
+    // As #accept does: the call is counted once it is queued (and perhaps sent).
+    this.#queued();
+    if (isCall) this.#window.inFlight++;
+    return true;
+  }
+
+  /** A deferred message is encoded before anything else joins it (the encoder's scratch is then free). */
+  #encodeDeferred(): void {
+    this.#outbox.encodeValue(this.#encoder);
   }
 
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
@@ -263,6 +299,11 @@ export class Channel {
   #enqueue(bytes: Uint8Array | undefined, cost = 0, transfer?: ArrayBuffer[]): void {
     if (bytes) this.#outbox.push(bytes, cost, transfer);
     else this.#outbox.pushEncoded(this.#encoder, cost, transfer);
+    this.#queued();
+  }
+
+  /** A message was queued: it leaves now, or when the flush policy says. */
+  #queued(): void {
     const inFlight = this.#window.inFlight;
     if (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight)) {
       this.#flush();
@@ -278,7 +319,10 @@ export class Channel {
     if (!this.#closed) this.#window.release(this.#acceptWaiter);
   }
 
-  readonly #acceptWaiter = (waiter: Waiter): void => this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
+  readonly #acceptWaiter = (waiter: Waiter): void => {
+    this.#encodeDeferred();
+    this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
+  };
 
   #scheduleFlush(): void {
     if (!this.#transportFull) this.#flushPolicy.schedule(this.#window.inFlight);
@@ -291,6 +335,11 @@ export class Channel {
   #flush(force = false): void {
     if (this.#closed || (this.#transportFull && !force)) return;
     if (this.#outbox.length === 0 && this.#toAck === 0) return;
+    const lone = this.#outbox.loneValue;
+    if (lone !== undefined) {
+      this.#flushValue(lone);
+      return;
+    }
     do {
       const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
@@ -300,6 +349,18 @@ export class Channel {
         if (!force) return;
       }
     } while (this.#outbox.length > 0);
+    this.#flushPolicy.sent();
+  }
+
+  /** Sends the queue's one message, deferred and plain, as a value frame. */
+  #flushValue(message: Message): void {
+    const bytes = this.#outbox.bytes;
+    const cost = this.#outbox.cost;
+    const frame: ValueFrame = [this.#toAck, cost, bytes, message];
+    this.stats.recordSent(1, headerLength(this.#toAck, cost) + bytes);
+    this.#outbox.clear();
+    this.#toAck = 0;
+    if (!this.#transport.sendValue!(frame)) this.#transportFull = true;
     this.#flushPolicy.sent();
   }
 
@@ -317,8 +378,8 @@ export class Channel {
     if (!this.#transport.send(frame)) this.#transportFull = true;
   }
 
-  #receive(data: FrameData, transferred: ArrayBuffer[] | undefined): void {
-    const length = typeof data === 'string' ? data.length : data.byteLength;
+  #receive(data: ReceivedFrame, transferred: ArrayBuffer[] | undefined): void {
+    const length = frameLength(data);
     this.lastReceivedAt = clock.now();
     this.#keepalive.frameDone();
     if (length > this.#options.maxFrameBytes) {

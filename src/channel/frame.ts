@@ -1,11 +1,13 @@
 /**
  * A channel frame: a header `[acked, dataCost]` followed by the batch's messages, each encoded on its
- * own and concatenated (outbox.ts cuts them). Parsing is pure: no state and no I/O.
+ * own and concatenated (outbox.ts cuts them); or a value frame, the same for one plain message, as values.
+ * Parsing is pure: no state and no I/O.
  */
 import { ProtocolError } from '../errors.js';
-import type { Decoder, FrameData } from '../protocol/codec.js';
+import type { Decoder } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
+import type { ReceivedFrame, ValueFrame } from '../transport/transport.js';
 
 export interface ParsedFrame {
   /** Window cost of our data the peer has handled since its last frame. */
@@ -19,7 +21,8 @@ export interface ParsedFrame {
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: FrameData, transferred?: readonly ArrayBuffer[]): ParsedFrame {
+export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?: readonly ArrayBuffer[]): ParsedFrame {
+  if (isValueFrame(bytes)) return parseValueFrame(bytes);
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
@@ -44,6 +47,27 @@ export function parseFrame(decoder: Decoder, bytes: FrameData, transferred?: rea
   }
   if (!header) throw new ProtocolError('Empty frame');
   return { acked: header[0], dataCost: header[1], messages };
+}
+
+function isValueFrame(data: ReceivedFrame): data is ValueFrame {
+  return Array.isArray(data);
+}
+
+/** A value frame (transport.ts) carries its header and one message as values: checked as a decoded frame is. */
+function parseValueFrame(frame: ValueFrame): ParsedFrame {
+  const [acked, dataCost, encodedBytes, message] = frame;
+  if (frame.length !== 4 || !isCount(acked) || !isCount(dataCost) || !isCount(encodedBytes)) {
+    throw new ProtocolError('Value frame without a valid header');
+  }
+  return { acked, dataCost, messages: [validateMessage(message)] };
+}
+
+/** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */
+export function frameLength(data: ReceivedFrame): number {
+  if (typeof data === 'string') return data.length;
+  if (!isValueFrame(data)) return data.byteLength;
+  const [acked, dataCost, encodedBytes] = data;
+  return isCount(acked) && isCount(dataCost) && isCount(encodedBytes) ? headerLength(acked, dataCost) + encodedBytes : 0;
 }
 
 function isCount(value: unknown): boolean {

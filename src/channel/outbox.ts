@@ -7,6 +7,7 @@
  * copied straight in). Larger ones are kept as their own bytes and copied once, into their frame.
  */
 import type { Encoder } from '../protocol/codec.js';
+import type { Message } from '../protocol/messages.js';
 import { headerLength, writeHeader } from './frame.js';
 import { Buffer } from 'node:buffer';
 
@@ -41,6 +42,11 @@ export class Outbox {
   #own: Map<number, Uint8Array> | undefined;
   /** For each message, the buffers it transfers; created with the first message that has any. */
   #transfers: (ArrayBuffer[] | undefined)[] | undefined;
+  /**
+   * A message queued unencoded (Channel's deferred plain message): only ever the one message queued, with
+   * an upper bound of its encoded size for its size. Encoded with `encodeValue` before anything joins it.
+   */
+  #value: Message | undefined;
   /** Messages before this index have been taken. */
   #head = 0;
   #bytes = 0;
@@ -56,6 +62,11 @@ export class Outbox {
     return this.#bytes;
   }
 
+  /** Window cost of the data messages queued. */
+  get cost(): number {
+    return this.#cost;
+  }
+
   /** Queues the encoder's last scratch encode: copied into the arena when small, kept when large. */
   pushEncoded(encoder: Encoder, cost: number, transfer?: ArrayBuffer[]): void {
     const size = encoder.scratchEnd - encoder.scratchStart;
@@ -65,6 +76,28 @@ export class Outbox {
     }
     this.#copyIn(encoder.scratch, encoder.scratchStart, size);
     this.#record(size, cost, transfer);
+  }
+
+  /** Queues `message` unencoded, as the only message; `size` bounds its encoded size. */
+  pushValue(message: Message, size: number, cost: number): void {
+    if (this.length > 0) throw new Error('A message is queued unencoded only into an empty outbox');
+    this.#record(size, cost, undefined);
+    this.#value = message;
+  }
+
+  /** The message queued unencoded, while it is the only one. */
+  get loneValue(): Message | undefined {
+    return this.#value;
+  }
+
+  /** Encodes the message queued unencoded, if there is one, keeping its cost: it can then be batched. */
+  encodeValue(encoder: Encoder): void {
+    const message = this.#value;
+    if (message === undefined) return;
+    const cost = this.#cost;
+    this.clear();
+    encoder.encodeScratch(message);
+    this.pushEncoded(encoder, cost);
   }
 
   /** Queues a message's own bytes (they must stay unchanged until taken). */
@@ -78,6 +111,7 @@ export class Outbox {
    * fit in `maxBatchBytes`, or one larger message alone. An empty queue gives a header-only frame (an ack).
    */
   take(acked: number, maxBatchBytes: number): OutgoingFrame {
+    if (this.#value !== undefined) throw new Error('The outbox holds a message not yet encoded');
     const start = this.#head;
     const count = this.#sizes.length;
     let end = count;
@@ -108,6 +142,7 @@ export class Outbox {
   }
 
   clear(): void {
+    this.#value = undefined;
     this.#sizes = [];
     this.#costs = [];
     this.#own = undefined;

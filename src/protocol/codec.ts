@@ -62,6 +62,8 @@ function refuseFunction(): never {
   throw new SerializationError('A function cannot be sent');
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** msgpackr's buffer of the last scratch encode, with the range it wrote. */
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
@@ -73,7 +75,7 @@ export class Encoder {
    * The bytes of the last `encodeScratch` are `scratch[scratchStart, scratchEnd)`: msgpackr's own buffer,
    * valid until the next encode unless `keep()` is called first.
    */
-  scratch: Uint8Array = new Uint8Array(0);
+  scratch: Uint8Array = NO_BYTES;
   scratchStart = 0;
   scratchEnd = 0;
 
@@ -88,11 +90,7 @@ export class Encoder {
    * `scratch[scratchStart, scratchEnd)` until the next encode. Copy them out, or `keep()` them.
    */
   encodeScratch(value: unknown): number {
-    if (this.#shrink) {
-      // Bytes kept from the large encode are views of the old buffer: they keep it only as long as they live.
-      this.#packr.useBuffer(Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES));
-      this.#shrink = false;
-    }
+    if (this.#shrink) this.#startSmall();
     let buffer: ScratchBuffer;
     try {
       // Written where the last one was (the buffer is reused), and returned whole with the range.
@@ -112,7 +110,18 @@ export class Encoder {
   /** The bytes of the last `encodeScratch`, kept: later encodes write after them, never over them. */
   keep(): Uint8Array {
     this.#packr.position = this.scratchEnd;
-    return this.scratch.subarray(this.scratchStart, this.scratchEnd);
+    const bytes = this.scratch.subarray(this.scratchStart, this.scratchEnd);
+    // Now, not at the next encode: the next one may be a long time coming (a plain message is not encoded
+    // at all over a port, see Channel), and meanwhile msgpackr's buffer would hold the large one's memory.
+    if (this.#shrink) this.#startSmall();
+    return bytes;
+  }
+
+  /** Hands msgpackr a small buffer. Bytes kept from a large encode are views of the old one: they keep it only as long as they live. */
+  #startSmall(): void {
+    this.#packr.useBuffer(Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES));
+    this.#shrink = false;
+    this.scratch = NO_BYTES;
   }
 }
 
@@ -124,6 +133,9 @@ export class Encoder {
  * into the source (binaries and typed arrays are copied out), so it can be reused at once.
  */
 const REUSED_SOURCE_BYTES = 512;
+/** A MessagePack nil with its DataView: decoded after a large frame (see Decoder, #releaseSource). */
+const RELEASE_SOURCE: Buffer & { dataView?: DataView } = Buffer.from([0xc0]);
+RELEASE_SOURCE.dataView = new DataView(RELEASE_SOURCE.buffer, RELEASE_SOURCE.byteOffset, 1);
 const MAX_REUSED_SOURCES = 64;
 const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
 /** Decodes under way in this thread: a nested one (never expected) leaves the shared sources alone. */
@@ -190,7 +202,18 @@ export class Decoder {
     } finally {
       decodeDepth--;
       inbound = NO_INBOUND_BUFFERS;
+      if (bytes.length > LARGE_MESSAGE_BYTES && decodeDepth === 0) this.#releaseSource();
     }
+  }
+
+  /**
+   * msgpackr keeps a DataView on the last source it decoded (a module-level variable, not cleared after
+   * the decode): after a large frame, that would hold the frame's memory until the next decode, which
+   * may be a long time coming (a MessagePort's plain messages are not decoded at all, see Channel). A
+   * one-byte decode moves it off.
+   */
+  #releaseSource(): void {
+    this.#unpackr.unpack(RELEASE_SOURCE);
   }
 
   decode(bytes: Uint8Array): unknown {

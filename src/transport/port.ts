@@ -1,12 +1,13 @@
 /**
- * A transport over a MessagePort, between two threads of one process. Each frame is posted as a
- * Uint8Array whose buffer is transferred, not copied; a frame with buffers transferred beside it is
- * posted as `[frame, buffers]`. A port emits `close` within milliseconds when the
- * thread on the other side exits or is terminated, which is how a thread's death reaches its peers.
+ * A transport over a MessagePort, between two threads of one process. A small frame is posted as a
+ * binary string, a larger one as a Uint8Array whose buffer is transferred, not copied; a frame with
+ * buffers transferred beside it as `[frame, buffers]`; a value frame as it is, cloned. A port emits
+ * `close` within milliseconds when the thread on the other side exits or is terminated, which is how a
+ * thread's death reaches its peers.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
-import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+import { CloseOnce, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
 import { clock } from '../clock.js';
 import { Buffer } from 'node:buffer';
 
@@ -75,6 +76,12 @@ export class PortTransport implements Transport {
     } else {
       this.#port.postMessage(frame, list);
     }
+    return true;
+  }
+
+  sendValue(frame: ValueFrame): boolean {
+    if (this.closed) return false;
+    this.#port.postMessage(frame);
     return true;
   }
 
@@ -152,13 +159,17 @@ function toBinaryString(frame: Uint8Array): string {
   return (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)).toString('latin1');
 }
 
-/** What one postMessage carries: a small frame as a binary string, a frame, or a frame with the buffers transferred beside it. */
-type PortFrame = string | Uint8Array | [Uint8Array, ArrayBuffer[]];
+/**
+ * What one postMessage carries: a small frame as a binary string, a frame, a frame with the buffers
+ * transferred beside it, or a value frame (four elements, the first a number; the channel checks the rest).
+ */
+type PortFrame = string | Uint8Array | [Uint8Array, ArrayBuffer[]] | ValueFrame;
 
 function isPortFrame(data: unknown): data is PortFrame {
   if (typeof data === 'string' || data instanceof Uint8Array) return true;
+  if (!Array.isArray(data)) return false;
+  if (data.length === 4) return typeof data[0] === 'number';
   return (
-    Array.isArray(data) &&
     data.length === 2 &&
     data[0] instanceof Uint8Array &&
     Array.isArray(data[1]) &&
@@ -167,6 +178,6 @@ function isPortFrame(data: unknown): data is PortFrame {
 }
 
 function deliver(handlers: TransportHandlers, data: PortFrame): void {
-  if (typeof data === 'string' || data instanceof Uint8Array) handlers.frame(data);
+  if (typeof data === 'string' || data instanceof Uint8Array || data.length === 4) handlers.frame(data);
   else handlers.frame(data[0], data[1]);
 }

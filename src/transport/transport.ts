@@ -3,15 +3,25 @@
  * of messages, batching or RPC.
  */
 import type { FrameData } from '../protocol/codec.js';
+import type { Message } from '../protocol/messages.js';
 
 export type { FrameData };
+
+/**
+ * A frame of one plain message posted as a value (`sendValue`): `[acked, dataCost, encodedBytes, message]`,
+ * the header a byte frame would carry, the size its encoding had, and the message itself.
+ */
+export type ValueFrame = [acked: number, dataCost: number, encodedBytes: number, message: Message];
+
+/** What a transport delivers: a frame's bytes (or the same bytes as a binary string), or a value frame. */
+export type ReceivedFrame = FrameData | ValueFrame;
 
 export interface TransportHandlers {
   /**
    * One whole frame, in the order the other side sent it, with the buffers transferred beside it. The
    * data is read only during this call: a receiver that keeps anything copies it out.
    */
-  frame(data: FrameData, transferred?: ArrayBuffer[]): void;
+  frame(data: ReceivedFrame, transferred?: ArrayBuffer[]): void;
   /** Called exactly once: `error` is undefined for a clean close by either side. */
   close(error?: Error): void;
   /** The transport has room again after `send` returned false. */
@@ -32,6 +42,12 @@ export interface Transport {
   send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean;
   /** Whether `send` can move ArrayBuffers to the other side without copying them (a MessagePort can). */
   readonly transfers: boolean;
+  /**
+   * Sends a value frame as it is, where the transport can carry values (a MessagePort clones them): for a
+   * lone plain message, cloning it costs less than encoding it, posting the bytes and decoding them.
+   * Same ordering and return value as `send`.
+   */
+  sendValue?(frame: ValueFrame): boolean;
   /** Installs the one listener and starts delivery. Frames that arrived earlier are delivered now. */
   start(handlers: TransportHandlers): void;
   /** Closes after every frame sent so far has been handed to the other side. Idempotent. */

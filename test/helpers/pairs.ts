@@ -13,7 +13,7 @@ import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
 import { ShmTransport, createShmPair } from '../../src/transport/shm.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
-import type { FrameData, Transport } from '../../src/transport/transport.js';
+import type { ReceivedFrame, Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
 import { connectHub } from './nats-hub.js';
 import { type NatsServerOptions, startNatsServer } from './nats-server.js';
@@ -266,6 +266,8 @@ export function endpointClosed(endpoint: Endpoint, ms = CLOSE_DEADLINE_MS): Prom
 }
 
 /** A copy of a frame's bytes, whichever form the transport handed it in (bytes or a binary string). */
-export function frameBytes(data: FrameData): Uint8Array {
+export function frameBytes(data: ReceivedFrame): Uint8Array {
+  // A transport delivers a value frame only when one was sent as a value; these tests send bytes.
+  if (Array.isArray(data)) throw new Error('Expected a frame of bytes, got a value frame');
   return typeof data === 'string' ? Buffer.from(data, 'latin1') : data.slice();
 }

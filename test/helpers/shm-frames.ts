@@ -5,7 +5,7 @@
  * larger than a quarter of the ring (it travels on the port), every 11th transfers a buffer beside it
  * (also the port); the rest go through the ring.
  */
-import type { FrameData } from '../../src/transport/transport.js';
+import type { ReceivedFrame } from '../../src/transport/transport.js';
 
 /** Frame k for a ring of `ringBytes`. */
 export function frameBytes(k: number, ringBytes: number): Uint8Array {
@@ -27,10 +27,16 @@ export function frameTransfer(k: number): ArrayBuffer[] | undefined {
 }
 
 /** Why `bytes` is not a whole frame k with its transfers, or undefined if it is. */
-export function frameProblem(k: number, bytes: FrameData, transferred: ArrayBuffer[] | undefined, ringBytes: number): string | undefined {
+export function frameProblem(
+  k: number,
+  bytes: ReceivedFrame,
+  transferred: ArrayBuffer[] | undefined,
+  ringBytes: number,
+): string | undefined {
   const expected = frameBytes(k, ringBytes);
   // The rings and the port beside them carry bytes: a frame never arrives as a string.
   if (typeof bytes === 'string') return `frame ${k}: a string`;
+  if (Array.isArray(bytes)) return `frame ${k}: a value frame`;
   if (bytes.byteLength < 8) return `frame ${k}: ${bytes.byteLength} bytes`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0) !== k) return `frame ${k}: got frame ${view.getUint32(0)}`;

@@ -1,0 +1,141 @@
+/**
+ * Value frames: over a MessagePort, a plain message that leaves alone is posted as a value (cloned)
+ * instead of its encoding. Which way a message went must not show: same values, same order, same flow
+ * control and stats, and a forged value frame is a protocol error like a forged byte frame.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import test, { type ExecutionContext } from 'ava';
+import { Channel } from '../src/channel/channel.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
+import { PortTransport } from '../src/transport/port.js';
+import type { ValueFrame } from '../src/transport/transport.js';
+import { withDeadline } from './helpers/deadline.js';
+import { failOnLeaks } from './helpers/leaks.js';
+import { endpointClosed } from './helpers/pairs.js';
+
+failOnLeaks(test);
+
+/** A PortTransport that counts how each frame left. */
+class CountingPortTransport extends PortTransport {
+  values = 0;
+  bytes = 0;
+
+  override send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
+    this.bytes++;
+    return super.send(frame, transfer);
+  }
+
+  override sendValue(frame: ValueFrame): boolean {
+    this.values++;
+    return super.sendValue(frame);
+  }
+}
+
+/** Two endpoints over a MessageChannel; `b` serves `api`. The raw ports are returned for forging. */
+function portPair(t: ExecutionContext, api: object) {
+  const { port1, port2 } = new MessageChannel();
+  const transportA = new CountingPortTransport(port1);
+  const transportB = new CountingPortTransport(port2);
+  const a = new Endpoint(new Channel(transportA), { peerName: 'b', localName: 'a' });
+  const b = new Endpoint(new Channel(transportB), { peerName: 'a', localName: 'b', api });
+  t.teardown(() => {
+    a.destroy(new Error('test teardown'));
+    b.destroy(new Error('test teardown'));
+    port1.close();
+  });
+  return { a, b, transportA, transportB, port1, port2 };
+}
+
+const echo = { echo: (value: unknown) => value, inc: (by: number) => by + 1 };
+
+test('one call at a time with plain arguments goes as value frames both ways', async (t) => {
+  const { a, transportA, transportB } = portPair(t, echo);
+  for (let i = 0; i < 20; i++) t.is(await withDeadline(a.call('inc', [i]), 5000, 'call'), i + 1);
+  t.is(transportA.values, 20, 'every call left as a value frame');
+  t.is(transportB.values, 20, 'every reply left as a value frame');
+  t.is(transportA.bytes, 0);
+});
+
+test('a call whose argument is not plain goes as bytes, and its reply as a value when the result is plain', async (t) => {
+  const { a, transportA, transportB } = portPair(t, { size: (m: Map<string, number>) => m.size });
+  t.is(await withDeadline(a.call('size', [new Map([['k', 1]])]), 5000, 'call'), 1);
+  t.is(transportA.values, 0);
+  t.is(transportA.bytes, 1);
+  t.is(transportB.values, 1);
+});
+
+test('calls issued together leave as one byte frame, and all settle in order', async (t) => {
+  const { a, transportA } = portPair(t, echo);
+  const results = await withDeadline(Promise.all(Array.from({ length: 100 }, (_, i) => a.call('inc', [i]))), 5000, 'calls');
+  t.deepEqual(
+    results,
+    Array.from({ length: 100 }, (_, i) => i + 1),
+  );
+  // The first call leaves alone (a value frame); the 99 queued behind it in the same turn leave together.
+  t.is(transportA.values, 1);
+  t.true(transportA.bytes >= 1 && transportA.bytes <= 3, `${transportA.bytes} byte frames`);
+});
+
+test('a value arrives the same whether its call left alone (as a value) or in a batch (as bytes)', async (t) => {
+  const { a, transportA } = portPair(t, echo);
+  const values = [
+    0,
+    1,
+    -1,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53 - 1,
+    0.1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    '',
+    'é🙂',
+    true,
+    false,
+    null,
+    undefined,
+  ];
+  for (const value of values) {
+    const before = transportA.values;
+    const alone = await withDeadline(a.call('echo', [value]), 5000, 'lone call');
+    t.is(transportA.values, before + 1, `${String(value)} left alone as a value`);
+    // Two in one turn: the second waits behind the first and leaves in a byte frame.
+    const [, batched] = await withDeadline(Promise.all([a.call('echo', [0]), a.call('echo', [value])]), 5000, 'batched calls');
+    t.true(Object.is(alone, value), `${String(value)} alone`);
+    t.true(Object.is(batched, value), `${String(value)} batched`);
+  }
+  // -0 is not plain: it goes as bytes and arrives as the codec carries it, the same both ways.
+  const before = transportA.values;
+  const zero = await a.call('echo', [-0]);
+  t.is(transportA.values, before);
+  t.true(Object.is(zero, 0));
+});
+
+test('value frames count in the stats and the window like the bytes they stand for', async (t) => {
+  const { a, b } = portPair(t, echo);
+  await a.call('inc', [1]);
+  const sent = a.channel.stats;
+  const received = b.channel.stats;
+  t.is(sent.messagesSent, 1);
+  t.is(sent.batchesSent, 1);
+  t.true(sent.bytesSent > 0);
+  t.is(received.bytesReceived, sent.bytesSent);
+  t.is(received.messagesReceived, 1);
+  // The reply acked the call's cost: nothing stays charged against the window.
+  t.is(a.channel.windowBytes, 0);
+});
+
+test('a forged value frame is a protocol error on that channel', async (t) => {
+  const forgeries: [string, unknown][] = [
+    ['a header that is not counts', [-1, 0, 10, [3, 1, 5]]],
+    ['a size that is not a count', [0, 0, 'x', [3, 1, 5]]],
+    ['a message that is not one', [0, 0, 10, { kind: 1 }]],
+    ['an unknown message kind', [0, 0, 10, [99, 1]]],
+  ];
+  for (const [what, forged] of forgeries) {
+    const { b, port1 } = portPair(t, echo);
+    port1.postMessage(forged);
+    const error = await endpointClosed(b);
+    t.is((error as { code?: string }).code, 'ERR_CONVOY_PROTOCOL', what);
+  }
+});
