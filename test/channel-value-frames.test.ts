@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Channel } from '../src/channel/channel.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { PortTransport } from '../src/transport/port.js';
+import { ShmTransport, createShmPair } from '../src/transport/shm.js';
 import type { ValueFrame } from '../src/transport/transport.js';
 import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -138,4 +139,41 @@ test('a forged value frame is a protocol error on that channel', async (t) => {
     const error = await endpointClosed(b);
     t.is((error as { code?: string }).code, 'ERR_CONVOY_PROTOCOL', what);
   }
+});
+
+test('shared memory without a spin budget posts value frames on its port, in order with its ring records', async (t) => {
+  const { port1, port2 } = new MessageChannel();
+  const [endA, endB] = createShmPair(64 * 1024, 0);
+  const transportA = new ShmTransport(port1, endA);
+  const sendValue = transportA.sendValue!;
+  let values = 0;
+  (transportA as { sendValue: typeof sendValue }).sendValue = (frame) => {
+    values++;
+    return sendValue(frame);
+  };
+  const a = new Endpoint(new Channel(transportA), { peerName: 'b', localName: 'a' });
+  const b = new Endpoint(new Channel(new ShmTransport(port2, endB)), { peerName: 'a', localName: 'b', api: echo });
+  t.teardown(() => {
+    a.destroy(new Error('test teardown'));
+    b.destroy(new Error('test teardown'));
+    port1.close();
+  });
+  // Lone calls (value frames on the port) and bursts (the first call alone, the rest as bytes in the ring).
+  const results: unknown[] = [];
+  for (let round = 0; round < 20; round++) {
+    results.push(await withDeadline(a.call('inc', [round]), 5000, 'lone call'));
+    const burst = ['a', 'b', 'c'].map((x) => a.call('echo', [`${round}${x}`]));
+    results.push(...(await withDeadline(Promise.all(burst), 5000, 'burst')));
+  }
+  t.deepEqual(results, Array.from({ length: 20 }, (_, round) => [round + 1, `${round}a`, `${round}b`, `${round}c`]).flat());
+  t.is(values, 40, 'each lone call, and the first call of each burst, left as a value frame');
+  t.is(a.channel.stats.batchesSent, 60, 'the rest of each burst left as one frame of bytes');
+});
+
+test('shared memory with a spin budget sends everything through its rings (a spinning reader sees them at once)', (t) => {
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => port1.close());
+  const [endA] = createShmPair(64 * 1024, 50);
+  t.is(new ShmTransport(port1, endA).sendValue, undefined);
+  port2.close();
 });

@@ -12,7 +12,11 @@
  * - a writer whose ring is full keeps the frames and `send` returns false (backpressure, no busy wait);
  *   the reader posts one notice on the port when it frees space, and `drain` follows;
  * - the port's `close` still reports the end of the other thread, within milliseconds. Records the other
- *   side published before it ended are delivered first, as a port delivers the messages posted before.
+ *   side published before it ended are delivered first, as a port delivers the messages posted before;
+ * - without a spin budget, value frames (a lone plain message, see Transport.sendValue) go on the port too:
+ *   a reader with nothing to read is asleep then and would be woken through the port anyway, and a value
+ *   costs less there than its bytes. With a spin budget everything small takes the ring, which a spinning
+ *   reader sees at once.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
@@ -20,7 +24,7 @@ import type { ShmEnd } from '../protocol/control.js';
 import { PortTransport } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
 import { SpinBudget, spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
-import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
+import { CloseOnce, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
 
 /**
  * The transport of a channel between two threads (or a thread and the coordinator): over shared-memory
@@ -53,11 +57,11 @@ const PASS_BYTES = 4096;
 const WAKE_READER = 0;
 const ROOM_FREED = 1;
 
-/** A frame on the port: its sequence number, the bytes, and any buffers transferred beside them. */
-type PortFrame = [seq: number, frame: Uint8Array] | [seq: number, frame: Uint8Array, transfer: ArrayBuffer[]];
+/** A frame on the port: its sequence number, the bytes (or a value frame), and any buffers transferred beside them. */
+type PortFrame = [seq: number, frame: Uint8Array | ValueFrame] | [seq: number, frame: Uint8Array, transfer: ArrayBuffer[]];
 
 interface Held {
-  frame: Uint8Array;
+  frame: Uint8Array | ValueFrame;
   transfer: ArrayBuffer[] | undefined;
 }
 
@@ -86,6 +90,8 @@ export class ShmTransport implements Transport, SpinningReader {
   #draining = false;
   #peerClosed = false;
   #closing = false;
+  /** Defined only without a spin budget (see the top of this file). */
+  readonly sendValue?: (frame: ValueFrame) => boolean;
 
   constructor(port: MessagePort, end: ShmEnd) {
     this.#port = port;
@@ -93,6 +99,7 @@ export class ShmTransport implements Transport, SpinningReader {
     this.#reader = new RingReader(end.receive);
     this.#spins = new SpinBudget(end.spinMicros);
     this.#maxRingFrameBytes = Math.min(this.#writer.maxRecordBytes, this.#writer.capacity / 4);
+    if (end.spinMicros === 0) this.sendValue = (frame) => this.#sendValue(frame);
   }
 
   get closed(): boolean {
@@ -112,6 +119,16 @@ export class ShmTransport implements Transport, SpinningReader {
     // A side that sent expects an answer: its reader polls for it instead of sleeping (a reader that is
     // draining decides when it is done).
     if (!this.#draining) this.#spin();
+    return true;
+  }
+
+  #sendValue(frame: ValueFrame): boolean {
+    if (this.closed || this.#closing) return false;
+    if (this.#held.length > 0) {
+      this.#held.push({ frame, transfer: undefined });
+      return false;
+    }
+    this.#post(frame, undefined);
     return true;
   }
 
@@ -149,8 +166,8 @@ export class ShmTransport implements Transport, SpinningReader {
   // --- writing --------------------------------------------------------------------------------------
 
   /** Sends one frame on its path; false when it belongs in the ring and the ring has no room. */
-  #emit(frame: Uint8Array, transfer: ArrayBuffer[] | undefined): boolean {
-    if (transfer || frame.byteLength > this.#maxRingFrameBytes) {
+  #emit(frame: Uint8Array | ValueFrame, transfer: ArrayBuffer[] | undefined): boolean {
+    if (transfer || isValueFrame(frame) || frame.byteLength > this.#maxRingFrameBytes) {
       this.#post(frame, transfer);
       return true;
     }
@@ -160,11 +177,15 @@ export class ShmTransport implements Transport, SpinningReader {
     return true;
   }
 
-  #post(frame: Uint8Array, transfer: ArrayBuffer[] | undefined): void {
+  #post(frame: Uint8Array | ValueFrame, transfer: ArrayBuffer[] | undefined): void {
     const seq = this.#sendSeq;
     this.#sendSeq = (seq + 1) >>> 0;
     // The port message wakes a sleeping reader by itself; a separate wake would be one message more.
     this.#writer.takeReaderAsleep();
+    if (isValueFrame(frame)) {
+      this.#port.postMessage([seq, frame] satisfies PortFrame);
+      return;
+    }
     // Transfer only when the frame owns its whole buffer; otherwise the structured clone copies it.
     const owns = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
     const list: ArrayBuffer[] = owns ? [frame.buffer as ArrayBuffer] : [];
@@ -193,7 +214,8 @@ export class ShmTransport implements Transport, SpinningReader {
    * frame went out meanwhile.
    */
   #awaitRoom(): boolean {
-    while (this.#writer.awaitRoom(this.#held[0]!.frame.byteLength)) {
+    // The first held frame is bytes for the ring: a value frame at the head would have been posted.
+    while (this.#writer.awaitRoom((this.#held[0]!.frame as Uint8Array).byteLength)) {
       if (this.#sendHeld()) return true;
     }
     return false;
@@ -279,8 +301,13 @@ export class ShmTransport implements Transport, SpinningReader {
     if (early !== undefined && early[0] === this.#receiveSeq) {
       this.#early.shift();
       this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
-      this.#handlers!.frame(early[1], early[2]);
-      return early[1].byteLength;
+      const frame = early[1];
+      if (isValueFrame(frame)) {
+        this.#handlers!.frame(frame);
+        return 0;
+      }
+      this.#handlers!.frame(frame, early[2]);
+      return frame.byteLength;
     }
     const header = this.#reader.peek();
     if (header === undefined || header.seq !== this.#receiveSeq) return -1;
@@ -336,10 +363,15 @@ export class ShmTransport implements Transport, SpinningReader {
 }
 
 function isShmPortFrame(data: unknown): data is PortFrame {
+  if (!Array.isArray(data) || typeof data[0] !== 'number') return false;
+  // A value frame: four elements, the first a number (the channel checks the rest).
+  if (data.length === 2 && Array.isArray(data[1])) return data[1].length === 4 && typeof data[1][0] === 'number';
   return (
-    Array.isArray(data) &&
     (data.length === 2 || (data.length === 3 && Array.isArray(data[2]) && data[2].every((b) => b instanceof ArrayBuffer))) &&
-    typeof data[0] === 'number' &&
     data[1] instanceof Uint8Array
   );
+}
+
+function isValueFrame(frame: Uint8Array | ValueFrame): frame is ValueFrame {
+  return Array.isArray(frame);
 }
