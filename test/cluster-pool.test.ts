@@ -91,7 +91,9 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
 });
 
-test('a worker transfers 100 MB to a pool task and gets it back: moved on every hop, not copied', async (t) => {
+// The two floods below run alone (serial tests run before the others): sharing the pool's two threads
+// with them, another test's tasks wait behind thousands of queued ones, past its deadline.
+test.serial('a worker transfers 100 MB to a pool task and gets it back: moved on every hop, not copied', async (t) => {
   const cluster = await start(t);
   const size = 100_000_000;
   const before = (await cluster.stats()).workers.find((w) => w.name === 'wt')!.control!;
@@ -104,7 +106,7 @@ test('a worker transfers 100 MB to a pool task and gets it back: moved on every 
   t.true(after.bytesReceived - before.bytesReceived < 1 << 20, 'not copied into a frame');
 });
 
-test('pool tasks from a worker are flow-controlled: a flood of them keeps the pool queue, and memory, bounded', async (t) => {
+test.serial('pool tasks from a worker are flow-controlled: a flood of them keeps the pool queue, and memory, bounded', async (t) => {
   t.timeout(180_000);
   const cluster = await start(t);
   // Past the window (16 MiB of cost, about 1 KiB per task: some 16k tasks) every further task only

@@ -20,6 +20,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { Endpoint } from '../../src/rpc/endpoint.js';
 import { closedChannelError, diedError } from '../../src/rpc/link.js';
 import { withDeadline } from './deadline.js';
+import { logTee } from './log-tee.js';
 import type { Teardown } from './nats-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,8 +81,10 @@ export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
       }
     }
   };
+  const tee = logTee(`agent-${args.host}`, child.pid);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
+    tee(chunk);
     log += chunk;
     check();
   });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { withDeadline } from './deadline.js';
+import { logTee } from './log-tee.js';
 
 /** What starting something needs of a test: where its stop goes (a test's teardown, or a file's shared cleanup). */
 export type Teardown = Pick<ExecutionContext, 'teardown'>;
@@ -27,6 +28,13 @@ export interface NatsServerOptions {
 }
 
 const START_DEADLINE_MS = 10_000;
+/**
+ * How long the server waits on a client that does not read before it drops it as a slow consumer. Its
+ * own default (10 s) is shorter than the heartbeat timeouts tests give a loaded machine: a starved worker
+ * would be cut off by the server, `disconnected`, before convoy's heartbeat judged it. Longer than any
+ * test, so that convoy alone judges.
+ */
+const WRITE_DEADLINE = '90s';
 const STOP_DEADLINE_MS = 5000;
 
 export class NatsServer {
@@ -63,11 +71,13 @@ export class NatsServer {
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     let log = '';
+    const tee = logTee('nats-server', child.pid);
     const ready = new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => reject(new Error(`nats-server exited (${code ?? signal}) before it was ready:\n${log}`)));
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (chunk: string) => {
+        tee(chunk);
         if (log.length < 64 << 10) log += chunk;
         const clients = /Listening for client connections on [^\s:]+:(\d+)/.exec(log);
         const routes = /Listening for route connections on [^\s:]+:(\d+)/.exec(log);
@@ -112,7 +122,7 @@ export class NatsServer {
 
   #config(): string {
     const { token, user, pass, maxPayloadBytes, cluster, tls } = this.#options;
-    const lines = ['host: 127.0.0.1', `port: ${this.port}`];
+    const lines = ['host: 127.0.0.1', `port: ${this.port}`, `write_deadline: ${JSON.stringify(WRITE_DEADLINE)}`];
     if (maxPayloadBytes !== undefined) lines.push(`max_payload: ${maxPayloadBytes}`);
     if (token !== undefined) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
     else if (user !== undefined) lines.push(`authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(pass ?? '')} }`);
