@@ -9,7 +9,10 @@ test('shards on two agents, tellers here: random kills and a killed agent, then 
   const report = await runBank({
     agents: 2,
     kind: 'mixed',
-    seconds: 2,
+    // Long enough, and patient enough with silence, that a loaded machine commits transfers between the
+    // kills and no worker is taken for dead only because it was starved of CPU.
+    seconds: 4,
+    heartbeatTimeoutMs: 5000,
     shards: 4,
     tellers: 2,
     accountsPerShard: 20,

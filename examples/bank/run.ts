@@ -72,6 +72,11 @@ export interface BankOptions {
    * again once its host is seen down. @default half the run, when there is chaos (`chaosEveryMs` or `crashAtMs`)
    */
   agentKillAtMs?: number;
+  /**
+   * With `agents`: how long a worker or an agent may stay silent before it counts as dead. Short, so that a
+   * killed agent is seen down within a short run; a loaded machine may need more. @default 2000
+   */
+  heartbeatTimeoutMs?: number;
   /** Serve the live dashboard for the run (see startCluster's `dashboard`). @default none */
   dashboard?: DashboardOptions | true;
   /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
@@ -82,8 +87,9 @@ export interface BankOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Heartbeats across hosts: a killed agent is seen down within 2 s. */
-const AGENT_HEALTH = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 2000 };
+/** Heartbeats with agents: a killed agent is seen down within 2 s (unless `heartbeatTimeoutMs` says otherwise). */
+const AGENT_HEARTBEAT_INTERVAL_MS = 250;
+const AGENT_HEARTBEAT_TIMEOUT_MS = 2000;
 
 /** Resolves when `host` goes down, or after `ms` (a kill that went unseen must not stall the run). */
 function hostDown(cluster: Cluster, host: string, ms: number): Promise<void> {
@@ -157,7 +163,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       ...hostOf(role, i),
     }));
   const workers = [...specs('shard', o.shards), ...specs('teller', o.tellers)];
-  const hosts = agents ? { nats: agents.nats, ...AGENT_HEALTH } : {};
+  const heartbeatTimeoutMs = o.heartbeatTimeoutMs ?? AGENT_HEARTBEAT_TIMEOUT_MS;
+  const hosts = agents ? { nats: agents.nats, heartbeatIntervalMs: AGENT_HEARTBEAT_INTERVAL_MS, heartbeatTimeoutMs } : {};
   const dashboard = o.dashboard ? { dashboard: o.dashboard } : {};
   const cluster = await startCluster({ workers, restartDelayMs: 20, ...hosts, ...dashboard }).catch(async (e: unknown) => {
     await agents?.close();
@@ -236,7 +243,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       await sleep(Math.max(0, t0 + agentKillAtMs - performance.now()));
       const victim = agents.names[cfg.seed % agents.names.length]!;
       for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) killedByUs.add(name);
-      const lost = hostDown(cluster, victim, AGENT_HEALTH.heartbeatTimeoutMs * 5);
+      const lost = hostDown(cluster, victim, heartbeatTimeoutMs * 5);
       await agents.kill(victim);
       await lost;
       agentKills.push(victim);
