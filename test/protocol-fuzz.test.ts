@@ -282,8 +282,10 @@ test('Channel + Endpoint fed random, mutated and valid frames: nothing throws, a
           closes++;
           return isProtocolFailure(closed) && served.transport.closed;
         }
-        // Still open: it must still serve. (Fuzzed ids stay below 2^31, so this one is fresh.)
-        const probe = 2 ** 31 + 1;
+        // Still open: it must still serve. The probe's id must be above every id the fuzzed frames used
+        // (ids only go up): mutated bytes can make any 32-bit id, but an id must be a safe integer, so
+        // only an exact 2^53 - 1 in the fuzz could match this one.
+        const probe = Number.MAX_SAFE_INTEGER;
         served.transport.feed(frameOf([Kind.Call, probe, 'add', [1, 2]]));
         await nextTurn();
         return served.transport.sentMessages().some((m) => m[0] === Kind.Reply && m[1] === probe && m[2] === 3);
