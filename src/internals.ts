@@ -4,7 +4,7 @@
 // listed in the changelog of each release.
 
 // Transports: the narrow waist (send a frame, deliver frames, report close once) and convoy's own.
-export type { Transport, TransportHandlers } from './transport/transport.js';
+export type { FrameData, ReceivedFrame, Transport, TransportHandlers, ValueFrame } from './transport/transport.js';
 export { createMemoryTransportPair, type MemoryTransportOptions } from './transport/memory.js';
 export { PortTransport } from './transport/port.js';
 export { ShmTransport, createShmPair } from './transport/shm.js';
