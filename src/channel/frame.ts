@@ -22,7 +22,8 @@ export interface ParsedFrame {
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
 export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?: readonly ArrayBuffer[]): ParsedFrame {
-  if (isValueFrame(bytes)) return parseValueFrame(bytes);
+  // Frames of bytes are never arrays: any array is taken for a value frame, and checked as one.
+  if (Array.isArray(bytes)) return parseValueFrame(bytes);
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
@@ -49,10 +50,6 @@ export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?:
   return { acked: header[0], dataCost: header[1], messages };
 }
 
-function isValueFrame(data: ReceivedFrame): data is ValueFrame {
-  return Array.isArray(data);
-}
-
 /** A value frame (transport.ts) carries its header and one message as values: checked as a decoded frame is. */
 function parseValueFrame(frame: ValueFrame): ParsedFrame {
   const [acked, dataCost, encodedBytes, message] = frame;
@@ -65,7 +62,7 @@ function parseValueFrame(frame: ValueFrame): ParsedFrame {
 /** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */
 export function frameLength(data: ReceivedFrame): number {
   if (typeof data === 'string') return data.length;
-  if (!isValueFrame(data)) return data.byteLength;
+  if (!Array.isArray(data)) return data.byteLength;
   const [acked, dataCost, encodedBytes] = data;
   return isCount(acked) && isCount(dataCost) && isCount(encodedBytes) ? headerLength(acked, dataCost) + encodedBytes : 0;
 }

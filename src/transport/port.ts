@@ -7,7 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
-import { CloseOnce, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
+import { CloseOnce, isValueFrame, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
 import { clock } from '../clock.js';
 import { Buffer } from 'node:buffer';
 
@@ -161,15 +161,14 @@ function toBinaryString(frame: Uint8Array): string {
 
 /**
  * What one postMessage carries: a small frame as a binary string, a frame, a frame with the buffers
- * transferred beside it, or a value frame (four elements, the first a number; the channel checks the rest).
+ * transferred beside it, or a value frame.
  */
 type PortFrame = string | Uint8Array | [Uint8Array, ArrayBuffer[]] | ValueFrame;
 
 function isPortFrame(data: unknown): data is PortFrame {
-  if (typeof data === 'string' || data instanceof Uint8Array) return true;
-  if (!Array.isArray(data)) return false;
-  if (data.length === 4) return typeof data[0] === 'number';
+  if (typeof data === 'string' || data instanceof Uint8Array || isValueFrame(data)) return true;
   return (
+    Array.isArray(data) &&
     data.length === 2 &&
     data[0] instanceof Uint8Array &&
     Array.isArray(data[1]) &&
@@ -178,6 +177,6 @@ function isPortFrame(data: unknown): data is PortFrame {
 }
 
 function deliver(handlers: TransportHandlers, data: PortFrame): void {
-  if (typeof data === 'string' || data instanceof Uint8Array || data.length === 4) handlers.frame(data);
+  if (typeof data === 'string' || data instanceof Uint8Array || isValueFrame(data)) handlers.frame(data);
   else handlers.frame(data[0], data[1]);
 }

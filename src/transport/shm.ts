@@ -24,7 +24,7 @@ import type { ShmEnd } from '../protocol/control.js';
 import { PortTransport } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
 import { SpinBudget, spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
-import { CloseOnce, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
+import { CloseOnce, isValueFrame, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
 
 /**
  * The transport of a channel between two threads (or a thread and the coordinator): over shared-memory
@@ -364,14 +364,9 @@ export class ShmTransport implements Transport, SpinningReader {
 
 function isShmPortFrame(data: unknown): data is PortFrame {
   if (!Array.isArray(data) || typeof data[0] !== 'number') return false;
-  // A value frame: four elements, the first a number (the channel checks the rest).
-  if (data.length === 2 && Array.isArray(data[1])) return data[1].length === 4 && typeof data[1][0] === 'number';
+  if (data.length === 2 && isValueFrame(data[1])) return true;
   return (
     (data.length === 2 || (data.length === 3 && Array.isArray(data[2]) && data[2].every((b) => b instanceof ArrayBuffer))) &&
     data[1] instanceof Uint8Array
   );
-}
-
-function isValueFrame(frame: Uint8Array | ValueFrame): frame is ValueFrame {
-  return Array.isArray(frame);
 }

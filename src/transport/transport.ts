@@ -16,6 +16,14 @@ export type ValueFrame = [acked: number, dataCost: number, encodedBytes: number,
 /** What a transport delivers: a frame's bytes (or the same bytes as a binary string), or a value frame. */
 export type ReceivedFrame = FrameData | ValueFrame;
 
+/**
+ * Whether `data` has a value frame's shape: four elements, the first a number. A transport checks no more
+ * of what it received; the channel validates the rest. Frames of bytes are never arrays.
+ */
+export function isValueFrame(data: unknown): data is ValueFrame {
+  return Array.isArray(data) && data.length === 4 && typeof data[0] === 'number';
+}
+
 export interface TransportHandlers {
   /**
    * One whole frame, in the order the other side sent it, with the buffers transferred beside it. The
