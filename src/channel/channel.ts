@@ -126,7 +126,6 @@ export class Channel {
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
     if (!transfer && this.#deferred(message, isCall)) return undefined;
-    this.#encodeDeferred();
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
     // Encoded into the encoder's scratch: copied from there into the batch, or kept if it must wait.
@@ -162,7 +161,6 @@ export class Channel {
       this.#queue(message);
       return;
     }
-    this.#encodeDeferred();
     const prepared = prepareTransfer(message, transfer, !this.#transport.transfers);
     this.#encode(prepared.value);
     this.#enqueue(undefined, 0, prepared.commit());
@@ -170,9 +168,11 @@ export class Channel {
 
   /**
    * Encodes one message into the encoder's scratch and returns its length; one that could never fit in a
-   * frame the peer accepts fails here, alone.
+   * frame the peer accepts fails here, alone. A deferred message is encoded first: it goes ahead of this
+   * one, and the scratch is free only now.
    */
   #encode(message: unknown): number {
+    this.#encodeDeferred();
     const length = this.#encoder.encodeScratch(message);
     if (length + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) {
       throw new SerializationError(
@@ -185,7 +185,6 @@ export class Channel {
   /** Encodes and queues a message that does not count against the window (control, system, goodbye). */
   #queue(message: Message): void {
     if (this.#deferred(message, false, true)) return;
-    this.#encodeDeferred();
     this.#encode(message);
     this.#enqueue(undefined);
   }
@@ -208,7 +207,7 @@ export class Channel {
     return true;
   }
 
-  /** A deferred message is encoded before anything else joins it (the encoder's scratch is then free). */
+  /** A deferred message is encoded before anything else joins it: before an encode, or a waiting message's bytes. */
   #encodeDeferred(): void {
     this.#outbox.encodeValue(this.#encoder);
   }
