@@ -133,11 +133,11 @@ export class Encoder {
  * into the source (binaries and typed arrays are copied out), so it can be reused at once.
  */
 const REUSED_SOURCE_BYTES = 512;
+const MAX_REUSED_SOURCES = 64;
+const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
 /** A MessagePack nil with its DataView: decoded after a large frame (see Decoder, #releaseSource). */
 const RELEASE_SOURCE: Buffer & { dataView?: DataView } = Buffer.from([0xc0]);
 RELEASE_SOURCE.dataView = new DataView(RELEASE_SOURCE.buffer, RELEASE_SOURCE.byteOffset, 1);
-const MAX_REUSED_SOURCES = 64;
-const reusedSources = new Map<number, Buffer & { dataView?: DataView }>();
 /** Decodes under way in this thread: a nested one (never expected) leaves the shared sources alone. */
 let decodeDepth = 0;
 

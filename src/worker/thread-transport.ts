@@ -21,5 +21,5 @@ export function threadTransport(port: MessagePort, shm: ShmEnd | undefined): Tra
   if (!shm) return new PortTransport(port);
   // A thread whose channels use shared memory loads it before it starts (thread-main.ts).
   if (!sharedMemory) throw new Error('A channel over shared memory in a thread that did not load the shared-memory transport');
-  return sharedMemory.createThreadTransport(port, shm);
+  return new sharedMemory.ShmTransport(port, shm);
 }
