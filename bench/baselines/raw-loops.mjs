@@ -19,7 +19,7 @@ import { createBirpc } from 'birpc';
 import { expose, releaseProxy, wrap } from 'comlink';
 import { SingleFlight, pipelined, roundTrips } from '../loops.mjs';
 import { floorClient, serveClone, serveMinimal } from './rpc-floors.mjs';
-import { FrameReader, callBatch, callEnvelope, createCodec, createCounter } from './wire.mjs';
+import { FrameReader, callBatch, callEnvelope, createCodec, createCounter, lengthPrefixed } from './wire.mjs';
 
 export const INFLIGHT = 1000;
 /** Envelopes per batch: about 4 KiB of msgpackr, the size at which convoy flushes while calls are in flight. */
@@ -60,10 +60,7 @@ function socketWire(socket, proto) {
   const codec = createCodec(proto === 'records' || proto === 'records-rpc');
   return {
     sendBytes(bytes) {
-      const frame = Buffer.allocUnsafe(4 + bytes.length);
-      frame.writeUInt32BE(bytes.length, 0);
-      frame.set(bytes, 4);
-      socket.write(frame);
+      socket.write(lengthPrefixed(bytes));
     },
     listenBytes(fn) {
       const reader = new FrameReader(fn);

@@ -1,6 +1,6 @@
-// Two minimal RPCs that say how much of the pipelined gap to the raw batched baseline any awaited-call design
-// pays, before convoy's own work (validation, flow control, ordering across faults, stats). Neither checks
-// anything or survives a fault: they are floors, not libraries.
+// Three minimal RPCs that say how much of the gap to the raw baselines any awaited-call design pays, before
+// convoy's own work (validation, flow control, ordering across faults, stats). None checks anything or
+// survives a fault: they are floors, not libraries.
 //
 //   records-rpc   the raw batched protocol (records, one packed array of envelopes per message) behind an
 //                 `inc(by)` that returns a promise: calls made in one turn leave together, `batch` at most per

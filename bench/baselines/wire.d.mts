@@ -25,6 +25,8 @@ export interface Codec {
   decode(bytes: Uint8Array): unknown;
 }
 export function createCodec(records: boolean): Codec;
+/** `bytes` behind a u32 big-endian length prefix, in one buffer: a TCP frame. */
+export function lengthPrefixed(bytes: Uint8Array): Buffer;
 
 export class FrameReader {
   constructor(onFrame: (payload: Buffer) => void);

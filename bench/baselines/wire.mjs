@@ -35,16 +35,20 @@ export function createCodec(records) {
       return out;
     },
     encodeFrame(value) {
-      const packed = packr.pack(value);
-      const out = Buffer.allocUnsafe(4 + packed.length);
-      out.writeUInt32BE(packed.length, 0);
-      packed.copy(out, 4);
-      return out;
+      return lengthPrefixed(packr.pack(value));
     },
     decode(bytes) {
       return packr.unpack(bytes);
     },
   };
+}
+
+/** `bytes` behind a u32 big-endian length prefix, in one buffer: a TCP frame. */
+export function lengthPrefixed(bytes) {
+  const frame = Buffer.allocUnsafe(4 + bytes.length);
+  frame.writeUInt32BE(bytes.length, 0);
+  frame.set(bytes, 4);
+  return frame;
 }
 
 /** Splits a TCP byte stream into u32-length-prefixed frames. */
