@@ -1,5 +1,6 @@
 // Timestamps along one convoy call, for the one-at-a-time breakdown (bench/breakdown.ts), taken from
-// outside convoy: the transports' `send` (a frame posted) and the frame handler they are started with (a
+// outside convoy: the transports' `send` and `sendValue` (a frame posted; a lone plain message leaves a
+// MessagePort as a value frame) and the frame handler they are started with (a
 // frame received) are wrapped on the prototypes of the build's PortTransport and TcpTransport, so a
 // transport started after `installStamps` records both. Stamps are wall-clock ms (`wallNow`), comparable
 // across the threads and processes of one machine. Nothing is recorded until `recordStamps(true)`.
@@ -32,11 +33,17 @@ export function installStamps({ PortTransport, TcpTransport }) {
   if (installed) return;
   installed = true;
   for (const T of [PortTransport, TcpTransport]) {
-    const { send, start } = T.prototype;
+    const { send, sendValue, start } = T.prototype;
     T.prototype.send = function (...args) {
       stamp(STAMP.posted);
       return send.apply(this, args);
     };
+    if (sendValue) {
+      T.prototype.sendValue = function (frame) {
+        stamp(STAMP.posted);
+        return sendValue.call(this, frame);
+      };
+    }
     T.prototype.start = function (handlers) {
       return start.call(this, {
         frame(...args) {
