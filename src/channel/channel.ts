@@ -380,6 +380,7 @@ export class Channel {
   #receive(data: ReceivedFrame, transferred: ArrayBuffer[] | undefined): void {
     const length = frameLength(data);
     this.lastReceivedAt = clock.now();
+    this.#flushPolicy.frameArrived();
     this.#keepalive.frameDone();
     if (length > this.#options.maxFrameBytes) {
       this.destroy(new ProtocolError(`Frame of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes})`));

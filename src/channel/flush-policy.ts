@@ -3,7 +3,7 @@
  * under load, so there are four paths:
  *
  * - a message on a quiet channel (nothing in flight, no batch forming) leaves at once, alone: a call made
- *   one at a time waits for nothing. Its followers form a batch behind it (next path);
+ *   one at a time waits for nothing. Its followers in the same turn form a batch behind it (next path);
  * - nothing in flight: the batch leaves once the microtask queue stops adding to it (no timer, no
  *   macrotask), so a burst, including a loop that awaits each `notify`, keeps growing one batch until it
  *   pauses;
@@ -51,6 +51,8 @@ export class FlushPolicy {
   readonly #delayMs: number;
   readonly #maxBatchBytes: number;
   #scheduled = false;
+  /** A lone message left and no frame has arrived since: a follower is batched by microtasks (followLone). */
+  #afterLone = false;
   #hops = 0;
   #idleHops = 0;
   #lengthAtHop = 0;
@@ -70,7 +72,7 @@ export class FlushPolicy {
 
   /** Whether the message just queued is alone on a quiet channel, and leaves at once. */
   leavesAlone(inFlight: number): boolean {
-    return inFlight === 0 && this.#delayMs === 0 && !this.#scheduled && this.#batch.length === 1;
+    return inFlight === 0 && this.#delayMs === 0 && !this.#scheduled && !this.#afterLone && this.#batch.length === 1;
   }
 
   /** Whether what handling a received frame queued (`queued`: messages plus ack bytes) leaves now. */
@@ -83,7 +85,7 @@ export class FlushPolicy {
     if (this.#scheduled) return;
     this.#scheduled = true;
     if (this.#delayMs > 0) setTimeout(this.#run, this.#delayMs);
-    else if (inFlight > 0) setImmediate(this.#run);
+    else if (inFlight > 0 && !this.#afterLone) setImmediate(this.#run);
     else {
       this.#hops = 0;
       this.#idleHops = 0;
@@ -93,17 +95,18 @@ export class FlushPolicy {
   }
 
   /**
-   * A lone message has just left: what follows it in the same burst forms one batch behind it, sent once
-   * the microtask queue stops adding to it. Microtasks, not the end of the turn, even with the lone call
-   * in flight: its reply cannot come before then, and a call made one at a time then costs no Immediate.
+   * A lone message has just left: what follows it forms one batch behind it, sent once the microtask
+   * queue stops adding to it. Microtasks, not the end of the turn, even with the lone call in flight: its
+   * reply cannot come before then. Nothing is scheduled until a follower comes, so a call made one at a
+   * time costs no hop at all; a frame's arrival (`frameArrived`) ends the lone message's turn.
    */
   followLone(): void {
-    if (this.#scheduled || this.#delayMs > 0) return;
-    this.#scheduled = true;
-    this.#hops = 0;
-    this.#idleHops = 0;
-    this.#lengthAtHop = this.#batch.length;
-    void RESOLVED.then(this.#settle);
+    if (this.#delayMs === 0) this.#afterLone = true;
+  }
+
+  /** A frame arrived: a new turn, in which a message on a quiet channel may leave alone again. */
+  frameArrived(): void {
+    this.#afterLone = false;
   }
 
   /** Waits while the batch keeps growing, within `maxBatchBytes` and a hop limit (a producer that never pauses still gets its messages sent). */
@@ -123,6 +126,7 @@ export class FlushPolicy {
   readonly #run = (): void => {
     if (!this.#scheduled) return;
     this.#scheduled = false;
+    this.#afterLone = false;
     this.#flush();
   };
 
