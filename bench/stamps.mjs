@@ -1,6 +1,6 @@
 // Timestamps along one convoy call, for the one-at-a-time breakdown (bench/breakdown.ts), taken from
-// outside convoy: the transports' `send` and `sendValue` (a frame posted; a lone plain message leaves a
-// MessagePort as a value frame) and the frame handler they are started with (a
+// outside convoy: the transports' `send`, `sendValue` and `sendWithHeadroom` (a frame posted: a lone plain
+// message leaves a MessagePort as a value frame, and the channel sends TCP frames with room for the prefix) and the frame handler they are started with (a
 // frame received) are wrapped on the prototypes of the build's PortTransport and TcpTransport, so a
 // transport started after `installStamps` records both. Stamps are wall-clock ms (`wallNow`), comparable
 // across the threads and processes of one machine. Nothing is recorded until `recordStamps(true)`.
@@ -33,11 +33,17 @@ export function installStamps({ PortTransport, TcpTransport }) {
   if (installed) return;
   installed = true;
   for (const T of [PortTransport, TcpTransport]) {
-    const { send, sendValue, start } = T.prototype;
+    const { send, sendValue, sendWithHeadroom, start } = T.prototype;
     T.prototype.send = function (...args) {
       stamp(STAMP.posted);
       return send.apply(this, args);
     };
+    if (sendWithHeadroom) {
+      T.prototype.sendWithHeadroom = function (buffer) {
+        stamp(STAMP.posted);
+        return sendWithHeadroom.call(this, buffer);
+      };
+    }
     if (sendValue) {
       T.prototype.sendValue = function (frame) {
         stamp(STAMP.posted);

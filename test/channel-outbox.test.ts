@@ -134,7 +134,7 @@ test('the hand-written frame header is ordinary MessagePack: every count decodes
   for (const acked of counts) {
     for (const cost of [0, 300, 2 ** 32 + 1]) {
       const frame = new Uint8Array(headerLength(acked, cost));
-      writeHeader(frame, acked, cost);
+      writeHeader(frame, 0, acked, cost);
       t.deepEqual(decoder.decode(frame), [acked, cost], `[${acked}, ${cost}]`);
     }
   }

@@ -65,7 +65,9 @@ export class Channel {
   #listener: ChannelListener | undefined;
 
   /** Encoded messages waiting for the next flush, in order. */
-  readonly #outbox = new Outbox();
+  readonly #outbox: Outbox;
+  /** Bytes left free in front of each frame for the transport's prefix (it has `sendWithHeadroom`), or 0. */
+  readonly #headroomBytes: number;
   readonly #flushPolicy: FlushPolicy;
   /** What may still be sent: data cost unacked, calls unanswered, messages waiting for room. */
   readonly #window: SendWindow;
@@ -82,6 +84,9 @@ export class Channel {
 
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
+    // A frame sent with headroom moves no buffers beside it: a transport that transfers does without.
+    this.#headroomBytes = transport.sendWithHeadroom && !transport.transfers ? (transport.headroomBytes ?? 0) : 0;
+    this.#outbox = new Outbox(this.#headroomBytes);
     this.#options = fillChannelOptions(config);
     this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
@@ -342,8 +347,8 @@ export class Channel {
     do {
       const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
-      this.stats.recordSent(messages, frame.byteLength, transfer);
-      if (!this.#transport.send(frame, transfer)) {
+      this.stats.recordSent(messages, frame.byteLength - this.#headroomBytes, transfer);
+      if (!this.#send(frame, transfer)) {
         this.#transportFull = true;
         if (!force) return;
       }
@@ -373,8 +378,13 @@ export class Channel {
       return;
     }
     const { frame } = this.#outbox.take(0, this.#options.maxBatchBytes);
-    this.stats.recordSent(0, frame.byteLength);
-    if (!this.#transport.send(frame)) this.#transportFull = true;
+    this.stats.recordSent(0, frame.byteLength - this.#headroomBytes);
+    if (!this.#send(frame)) this.#transportFull = true;
+  }
+
+  /** Sends a frame taken from the outbox (behind its headroom, when the transport wants one). */
+  #send(frame: Uint8Array, transfer?: ArrayBuffer[]): boolean {
+    return this.#headroomBytes > 0 ? this.#transport.sendWithHeadroom!(frame) : this.#transport.send(frame, transfer);
   }
 
   #receive(data: ReceivedFrame, transferred: ArrayBuffer[] | undefined): void {

@@ -81,10 +81,10 @@ export function headerLength(acked: number, dataCost: number): number {
   return 1 + uintLength(acked) + uintLength(dataCost);
 }
 
-/** Writes the header `[acked, dataCost]` at the start of `frame` (it has `headerLength` bytes for it). */
-export function writeHeader(frame: Uint8Array, acked: number, dataCost: number): void {
-  frame[0] = 0x92; // fixarray of 2
-  writeUint(frame, writeUint(frame, 1, acked), dataCost);
+/** Writes the header `[acked, dataCost]` into `frame` at `at` (it has `headerLength` bytes there for it). */
+export function writeHeader(frame: Uint8Array, at: number, acked: number, dataCost: number): void {
+  frame[at] = 0x92; // fixarray of 2
+  writeUint(frame, writeUint(frame, at + 1, acked), dataCost);
 }
 
 function uintLength(value: number): number {

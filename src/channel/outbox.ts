@@ -12,6 +12,7 @@ import { headerLength, writeHeader } from './frame.js';
 import { Buffer } from 'node:buffer';
 
 export interface OutgoingFrame {
+  /** The frame, `headroomBytes` into this buffer: the bytes before it are left free for the transport. */
   frame: Uint8Array;
   /** Messages in the frame. */
   messages: number;
@@ -30,6 +31,7 @@ const MAX_IDLE_ARENA_BYTES = 256 * 1024;
 const LOOP_COPY_BYTES = 64;
 
 export class Outbox {
+  readonly #headroomBytes: number;
   #arena = new Uint8Array(INITIAL_ARENA_BYTES);
   /** The queued arena bytes are `#arena[#arenaHead, #arenaEnd)`, in message order. */
   #arenaHead = 0;
@@ -51,6 +53,11 @@ export class Outbox {
   #head = 0;
   #bytes = 0;
   #cost = 0;
+
+  /** `headroomBytes`: free bytes left in front of every frame taken, for the transport's own prefix. */
+  constructor(headroomBytes = 0) {
+    this.#headroomBytes = headroomBytes;
+  }
 
   /** Messages queued. */
   get length(): number {
@@ -109,6 +116,7 @@ export class Outbox {
   /**
    * Takes the next frame from the head of the queue, behind a header acking `acked`: as many messages as
    * fit in `maxBatchBytes`, or one larger message alone. An empty queue gives a header-only frame (an ack).
+   * The frame starts `headroomBytes` into the buffer returned.
    */
   take(acked: number, maxBatchBytes: number): OutgoingFrame {
     if (this.#value !== undefined) throw new Error('The outbox holds a message not yet encoded');
@@ -128,13 +136,15 @@ export class Outbox {
         end++;
       }
     }
+    const headroom = this.#headroomBytes;
     const header = headerLength(acked, cost);
+    const size = headroom + header + bytes;
     const transfer = this.#transfers && collectTransfers(this.#transfers, start, end);
     // A small frame comes from Node's Buffer pool (no buffer of its own to allocate; a MessagePort sends it
     // as a string). One that carries transferred buffers owns its buffer, so that it can move with them.
-    const frame = !transfer && header + bytes <= POOLED_FRAME_BYTES ? Buffer.allocUnsafe(header + bytes) : new Uint8Array(header + bytes);
-    writeHeader(frame, acked, cost);
-    this.#copyOut(frame, header, start, end);
+    const frame = !transfer && size <= POOLED_FRAME_BYTES ? Buffer.allocUnsafe(size) : new Uint8Array(size);
+    writeHeader(frame, headroom, acked, cost);
+    this.#copyOut(frame, headroom + header, start, end);
     this.#bytes -= bytes;
     this.#cost -= cost;
     this.#advance(end);

@@ -19,9 +19,17 @@ export function frameHeader(length: number): Buffer {
 /** `bytes` behind their header, in one buffer (a copy of them): one write for a small frame. */
 export function prefixedFrame(bytes: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bytes.byteLength);
-  frame.writeUInt32BE(bytes.byteLength, 0);
+  writeFrameHeader(frame, bytes.byteLength);
   frame.set(bytes, FRAME_HEADER_BYTES);
   return frame;
+}
+
+/** Writes the header of a frame of `length` bytes at the start of `target`. */
+export function writeFrameHeader(target: Uint8Array, length: number): void {
+  target[0] = length >>> 24;
+  target[1] = (length >>> 16) & 0xff;
+  target[2] = (length >>> 8) & 0xff;
+  target[3] = length & 0xff;
 }
 
 export class FrameDecoder {

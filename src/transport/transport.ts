@@ -56,6 +56,17 @@ export interface Transport {
    * Same ordering and return value as `send`.
    */
   sendValue?(frame: ValueFrame): boolean;
+  /**
+   * Bytes a stream transport writes in front of each frame (its length prefix). A sender that leaves that
+   * many bytes free before a frame, in the same buffer, sends it with `sendWithHeadroom`: the transport
+   * writes its prefix there instead of copying the frame behind one.
+   */
+  readonly headroomBytes?: number;
+  /**
+   * `send` for the frame that starts `headroomBytes` into `buffer` (no buffers transferred); the bytes
+   * before it are the transport's to write. Same ownership, ordering and return value as `send`.
+   */
+  sendWithHeadroom?(buffer: Uint8Array): boolean;
   /** Installs the one listener and starts delivery. Frames that arrived earlier are delivered now. */
   start(handlers: TransportHandlers): void;
   /** Closes after every frame sent so far has been handed to the other side. Idempotent. */
