@@ -315,7 +315,8 @@ export class Channel {
       return;
     }
     if (this.#flushPolicy.leaveNow(inFlight)) this.#flush();
-    this.#scheduleFlush();
+    // What handling a received frame queues is sent or scheduled once, when the frame is done.
+    if (!this.#receiving) this.#scheduleFlush();
   }
 
   /** Moves waiting messages into the queue while they fit, in order. */
@@ -435,13 +436,16 @@ export class Channel {
     // What handling the frame queued (its replies, its ack) leaves with no further wait: nothing else can
     // join it before the next frame arrives. With calls of our own in flight the batch still waits for
     // the end of the turn, so the replies to several frames travel together.
-    if (this.#flushPolicy.afterFrame(this.#outbox.length + this.#toAck, this.#window.inFlight)) this.#flush();
+    const queued = this.#outbox.length + this.#toAck;
+    if (queued === 0 || this.#closed) return;
+    if (this.#flushPolicy.afterFrame(queued, this.#window.inFlight)) this.#flush();
+    else this.#scheduleFlush();
   }
 
   #ack(dataBytes: number): void {
     if (this.#closed) return;
     this.#toAck += dataBytes;
-    this.#scheduleFlush();
+    if (!this.#receiving) this.#scheduleFlush();
   }
 
   #fail(error: Error): void {
