@@ -7,18 +7,21 @@
  *   well-formed string (the codec writes UTF-8, which has no lone surrogate; clone would keep one);
  * - an array of plain values that is an ordinary `Array`, dense, with no property besides its elements
  *   (clone keeps holes and extra properties; the codec writes `length` elements and nothing else);
- * - an object of plain values whose prototype is `Object.prototype`, whose keys are well-formed strings.
- * Either container must not be a Proxy (clone refuses one), and none of its enumerable own properties may
- * be an accessor: the check reads each value once and the clone reads it again, so a getter could answer
- * differently, or throw, the second time. Both sides skip symbol keys and non-enumerable properties, so
- * those do not matter. Some keys are not plain, because msgpackr treats them apart from other keys:
- * `__proto__` (decoded as `__proto_`), `constructor` (the encoder tells a plain object by
- * `value.constructor === Object`, and otherwise may call a `toJSON` key), `hasOwnProperty` (it filters
- * inherited keys with `object.hasOwnProperty`) and `__keys__` (its record cache keeps the keys of a
- * record under that name).
- * Anything else — null-prototype objects, class instances, Maps, BigInts, buffers, deeper nesting (which
- * also keeps out cycles, which clone carries and the codec cannot) — is left to the codec, whose rules then
- * apply on every transport alike.
+ * - an object of plain values whose prototype is `Object.prototype`, with well-formed string keys. Both
+ *   sides make it an ordinary object with the same keys in the same order. Other objects are not plain:
+ *   the codec calls the `toJSON` of a class instance (or the `toJSON` key of a null-prototype object),
+ *   which clone ignores.
+ * Neither container may be a Proxy (clone refuses one), nor have an enumerable property with a getter:
+ * the check reads each value once and clone reads it again, so a getter could answer differently, or
+ * throw, the second time. Both sides skip symbol keys and non-enumerable properties, so those do not
+ * matter. A few keys are not plain, because msgpackr treats them apart: `__proto__` (decoded as
+ * `__proto_`), `constructor` (the encoder tells a plain object by `value.constructor === Object`, and
+ * otherwise may call a `toJSON` key), `hasOwnProperty` (the encoder filters inherited keys with
+ * `object.hasOwnProperty`) and `__keys__` (the encoder's cache of records keeps their keys under that name).
+ * The arguments array of a call is the exception: see argumentsBytes.
+ * Anything else — Maps, BigInts, buffers, deeper nesting, larger messages (a cycle, which clone carries
+ * and the codec cannot, is past both bounds) — is left to the codec, whose rules then apply on every
+ * transport alike.
  */
 import { isProxy } from 'node:util/types';
 import { Kind } from './messages.js';
@@ -58,11 +61,11 @@ export function plainMessageBytes(message: readonly unknown[]): number {
 /**
  * The arguments array of a call is the RPC layer's own (a remote method's rest parameters), and what the
  * receiver does with it is `apply`, which reads its elements and nothing else: its elements are checked,
- * but not whether it has other properties or accessors, which rest parameters never have (that check
- * would cost more than the rest of the message's). A hole is refused, as the arguments array has none.
+ * but not whether it is a Proxy or has accessors or other properties, which rest parameters never are or
+ * have (those checks would cost more than all the rest for a call of a few numbers). A hole is refused.
  */
 function argumentsBytes(args: unknown, roomBytes: number): number {
-  if (!Array.isArray(args) || isProxy(args) || Object.getPrototypeOf(args) !== Array.prototype) return -1;
+  if (!Array.isArray(args) || args.constructor !== Array) return -1;
   let bytes = arrayHeaderBytes(args.length);
   for (let i = 0; i < args.length; i++) {
     if (!(i in args)) return -1;
