@@ -8,11 +8,13 @@ import test, { type ExecutionContext } from 'ava';
 import { Channel } from '../src/channel/channel.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { PortTransport } from '../src/transport/port.js';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { ShmTransport, createShmPair } from '../src/transport/shm.js';
 import type { ValueFrame } from '../src/transport/transport.js';
 import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { endpointClosed } from './helpers/pairs.js';
+import { sameValue } from './helpers/same-value.js';
 
 failOnLeaks(test);
 
@@ -110,6 +112,34 @@ test('a value arrives the same whether its call left alone (as a value) or in a 
   const zero = await a.call('echo', [-0]);
   t.is(transportA.values, before);
   t.true(Object.is(zero, 0));
+});
+
+test('a plain object argument leaves as a value frame, a class instance, null-prototype object or Map as bytes, and each arrives as the codec carries it', async (t) => {
+  const { a, transportA } = portPair(t, echo);
+  const encoder = new Encoder();
+  const decoder = new Decoder();
+  class Account {
+    constructor(readonly id: number) {}
+  }
+  const cases: [what: string, make: () => unknown, plain: boolean][] = [
+    ['a plain object', () => ({ from: 1, to: 2, amount: 5 }), true],
+    ['nested plain objects and arrays', () => ({ b: 1, 2: 'x', 1: 'y', list: [1, { c: 'é🙂' }], empty: {} }), true],
+    ['a class instance', () => new Account(3), false],
+    ['a null-prototype object', () => Object.assign(Object.create(null), { a: 1 }), false],
+    ['a Map', () => new Map([['k', { v: 1 }]]), false],
+  ];
+  for (const [what, make, plain] of cases) {
+    const values = transportA.values;
+    const bytes = transportA.bytes;
+    const alone = await withDeadline(a.call('echo', [make()]), 5000, `${what}, alone`);
+    t.is(transportA.values - values, plain ? 1 : 0, `${what}: value frames`);
+    t.is(transportA.bytes - bytes, plain ? 0 : 1, `${what}: byte frames`);
+    // Two in one turn: the second waits behind the first and leaves in a byte frame.
+    const [, batched] = await withDeadline(Promise.all([a.call('echo', [0]), a.call('echo', [make()])]), 5000, `${what}, batched`);
+    const codec = decoder.decode(encoder.encode(make()));
+    t.true(sameValue(alone, codec), `${what} alone`);
+    t.true(sameValue(batched, codec), `${what} batched`);
+  }
 });
 
 test('value frames count in the stats and the window like the bytes they stand for', async (t) => {
