@@ -43,6 +43,7 @@ const UNENCODABLE: ReadonlyArray<[string, unknown]> = [
   ['a method in an object', { f() {} }],
   ['a symbol deep in an array', [1, [2, [Symbol.iterator]]]],
   ['a function as a Map value', new Map([['k', () => 2]])],
+  ['an object with an own key __keys__', [{ a: 1, __keys__: 2 }]],
 ];
 
 for (const [name, value] of UNENCODABLE) {
@@ -62,6 +63,17 @@ test('a failed encode leaves the encoder usable: later messages of the same shap
   t.deepEqual(new Decoder().decode(after[0]!), { a: 2, b: 'y' });
   t.deepEqual(new Decoder().decode(after[1]!), [{ a: 3, b: 'z' }]);
   t.deepEqual(new Decoder().decodeAll(Buffer.concat([before, ...after])), [{ a: 0, b: 'x' }, { a: 2, b: 'y' }, [{ a: 3, b: 'z' }]]);
+});
+
+test('an object with a __keys__ key is refused before it can spoil the encoder: later objects of its shapes decode', (t) => {
+  const encoder = new Encoder();
+  t.throws(() => encoder.encode([{ a: 1, __keys__: 2 }]), { instanceOf: SerializationError });
+  t.throws(() => encoder.encode({ nested: { b: [{ __keys__: [] }] } }), { instanceOf: SerializationError });
+  // msgpackr keeps record keys in its shape cache under `__keys__`: unguarded, this shape encodes wrong from then on.
+  t.deepEqual(new Decoder().decode(encoder.encode([{ a: 1 }])), [{ a: 1 }]);
+  t.deepEqual(new Decoder().decode(encoder.encode({ nested: { b: [{}] } })), { nested: { b: [{}] } });
+  // A Map may have the key: Maps are not records.
+  t.deepEqual(new Decoder().decode(encoder.encode(new Map([['__keys__', 1]]))), new Map([['__keys__', 1]]));
 });
 
 test('encoded bytes stay valid while later messages are encoded (a channel queues them before flushing)', (t) => {

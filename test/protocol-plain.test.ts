@@ -249,9 +249,7 @@ test('each key kept out of plain objects is one msgpackr carries otherwise than 
   } finally {
     delete (Object.prototype as { inherited?: unknown }).inherited;
   }
-  // msgpackr keeps each record's keys in its cache of records under `__keys__`: an object with that key
-  // overwrites them, and a later object of a shorter shape is encoded wrong, for good.
-  const fresh = new Encoder();
-  t.deepEqual(decoder.decode(fresh.encode([{ a: 1, __keys__: 2 }])), [{ a: 1, __keys__: 2 }]);
-  t.throws(() => decoder.decode(fresh.encode([{ a: 1 }])), { code: 'ERR_CONVOY_PROTOCOL' });
+  // msgpackr keeps each record's keys in its cache of records under `__keys__`, so the codec refuses an
+  // object with that key (protocol-codec); clone would carry it.
+  t.true(differs({ a: 1, __keys__: 2 }), '__keys__');
 });

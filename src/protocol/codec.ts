@@ -5,6 +5,9 @@
  *   clone does (msgpackr's default turns a Map into a plain object).
  * - A function or symbol is an error (`SerializationError`), as it is for structured clone. msgpackr would
  *   otherwise encode a function as `undefined` and silently drop the argument.
+ * - So is an object with an own key `__keys__`: msgpackr's encoder keeps each record's keys under that
+ *   name in its cache of object shapes, which such a key overwrites, and later objects of some shapes
+ *   would then be encoded into bytes that do not decode, on that channel for good.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
  *   message must decode on its own, because a message whose encoding fails half-way is never sent, and a
  *   sequential structure defined inside it would be lost with it (the stream after such a failure
@@ -62,13 +65,21 @@ function refuseFunction(): never {
   throw new SerializationError('A function cannot be sent');
 }
 
+/** msgpackr asks, for every object it writes, whether to write it as a record: always, once its keys are safe. */
+function recordKeysChecked(object: object): boolean {
+  if (Object.hasOwn(object, '__keys__')) {
+    throw new SerializationError('An object with an own key "__keys__" cannot be sent (the codec keeps its cache of object shapes under that name)');
+  }
+  return true;
+}
+
 const NO_BYTES = new Uint8Array(0);
 
 /** msgpackr's buffer of the last scratch encode, with the range it wrote. */
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
 export class Encoder {
-  readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction });
+  readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction, useRecords: recordKeysChecked });
   /** The last encode was large: the next one starts on a small buffer (see LARGE_MESSAGE_BYTES). */
   #shrink = false;
   /**
