@@ -68,7 +68,9 @@ function refuseFunction(): never {
 /** msgpackr asks, for every object it writes, whether to write it as a record: always, once its keys are safe. */
 function recordKeysChecked(object: object): boolean {
   if (Object.hasOwn(object, '__keys__')) {
-    throw new SerializationError('An object with an own key "__keys__" cannot be sent (the codec keeps its cache of object shapes under that name)');
+    throw new SerializationError(
+      'An object with an own key "__keys__" cannot be sent (the codec keeps its cache of object shapes under that name)',
+    );
   }
   return true;
 }
