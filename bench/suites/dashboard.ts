@@ -20,7 +20,11 @@ const REFRESH_MS = 1000;
 const WINDOW_MS = QUICK ? 1000 : 2000;
 /** One call at a time for about WINDOW_MS (a call takes ~20–60 µs here). */
 const ROUND_TRIPS = QUICK ? 20_000 : 40_000;
-const PAIRS = QUICK ? 5 : 7;
+/**
+ * The true price is small (bench/dashboard-reading-cost.ts: ~1.5 ms of CPU per reading, 0.15% of a core at
+ * 1 s), far inside one pair's spread here (±10–15%): a ±3% bound needs enough pairs for the median to settle.
+ */
+const PAIRS = QUICK ? 5 : 11;
 
 interface Viewer {
   open(url: string): Promise<void>;
