@@ -12,7 +12,7 @@ import { nextTurn } from './deadline.js';
 const LEAKABLE = /^(TCPSocketWrap|TCPServerWrap|TCPWrap|MessagePort|Timeout|Immediate)$/;
 
 /** How long closed handles get to be released before they count as leaked. */
-const RELEASE_DEADLINE_MS = 1000;
+export const RELEASE_DEADLINE_MS = 1000;
 
 /** Frames kept of where a timer was armed: enough to get past the timer helpers to their caller. */
 const TIMER_STACK_FRAMES = 30;
@@ -83,9 +83,16 @@ function isLive(timer: NodeJS.Timeout): boolean {
   return timer.hasRef() && !(timer as unknown as { _destroyed: boolean })._destroyed;
 }
 
+/**
+ * Checks, once the file's `after.always` hooks registered before this call have finished, that nothing
+ * is left open. Call it after the file's own cleanup hooks (and after `sharedHosts`): ava starts the
+ * `after` hooks together, but a serial one only once every hook registered before it has ended, so a
+ * cleanup that outlasts the release deadline (stopping processes on a loaded machine) is not judged
+ * half-way through.
+ */
 export function failOnLeaks(test: TestFn): void {
   const origins = new TimerOrigins();
-  test.after.always('nothing left open: sockets, servers, ports, timers', async (t) => {
+  test.serial.after.always('nothing left open: sockets, servers, ports, timers', async (t) => {
     // Handles closed during teardown release a turn or a few later (a MessagePort closed by the last
     // test to finish needs more than one): wait for them to go, within a deadline.
     const leaked = (): string[] => process.getActiveResourcesInfo().filter((kind) => LEAKABLE.test(kind));
