@@ -2,7 +2,8 @@
 // (presumed abort) against a teller's decision log. No runtime, no channels.
 import { join } from 'node:path';
 import test from 'ava';
-import type { TellerRecord } from '../examples/bank/config.js';
+import { check } from '../examples/bank/checker.js';
+import type { ShardRecord, TellerRecord } from '../examples/bank/config.js';
 import { replayDecisions } from '../examples/bank/decision-log.js';
 import { InDoubtResolver } from '../examples/bank/in-doubt.js';
 import { Teller, type ShardPort } from '../examples/bank/teller-state.js';
@@ -304,4 +305,35 @@ test('a commit that lands after the restarted teller read its log, before its bo
   t.is(teller.stats().unacked, 1);
   t.is(await teller.resend(), 0);
   t.deepEqual(sent, ['commit teller-0/1/7', 'commit teller-0/1/7'], 'and it re-sends it, as any unacknowledged commit');
+});
+
+/*
+ * The same for a shard: a terminated shard thread's last group (a prepare) can land after its restart
+ * has read the log. Its teller saw the prepare fail (the shard died) and sent abort, which reaches the
+ * new incarnation as an abort of a transaction it has never heard of. Whatever lands later, the log must
+ * say the transaction was aborted: otherwise every later reader (the checker, the next incarnation) finds
+ * a prepare with no decision, a lock nobody will release.
+ */
+test('a prepare that lands after the restarted shard read its log, after the abort it got, is decided by the log', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'shard-0.wal');
+  const previous = openWal<ShardRecord>(path);
+  t.teardown(() => previous.wal.close());
+  await previous.wal.append({ t: 'init', balances: { s0a0: 100, s0a1: 100 } });
+  const { shard, close } = openShard(dir); // the next incarnation reads the log now
+  t.teardown(close);
+  shard.abort('teller-0/1/3'); // the teller's abort: the prepare failed with the shard's death
+  await shard.sync();
+  await previous.wal.append({ t: 'prepare', ...req('teller-0/1/3', 's0a0', -10) }); // the late write
+  const log = readWal<ShardRecord>(path).records;
+  const verdict = check({
+    opening: { s0a0: 100, s0a1: 100 },
+    shards: [{ name: 'shard-0', balances: shard.snapshot().balances, locks: shard.snapshot().locks, log }],
+    tellers: [{ name: 'teller-0', log: [{ t: 'boot', incarnation: 1 }] }],
+  });
+  t.deepEqual(verdict.violations, []);
+  const { shard: next, close: closeNext } = openShard(dir); // and the incarnation after replays it so
+  t.teardown(closeNext);
+  t.deepEqual(next.snapshot().locks, {});
+  t.deepEqual(next.inDoubt(), []);
 });

@@ -135,7 +135,8 @@ test('an unexpected failure prints one line and exits 3; --verbose adds the stac
 
 test('`convoy bank --crash --seconds 3` crashes and restarts a worker, and keeps the --data-dir it was given', async (t) => {
   const parent = mkdtempSync(join(tmpdir(), 'convoy-cli-'));
-  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  // A failed run keeps its logs (the WALs say what each side did); stderr names where they are.
+  t.teardown(() => t.passed && rmSync(parent, { recursive: true, force: true }));
   const dataDir = join(parent, 'logs');
   const { code, stdout, stderr } = await cli(['bank', '--crash', '--seconds', '3', '--data-dir', dataDir, '--json']);
   // A failed check exits 1 with the report on stdout: its verdict says why.

@@ -10,8 +10,6 @@ import { fixture, pollUntil, within } from './helpers/cluster.js';
 import { parsePrometheus, readEvents, request } from './helpers/http.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
-failOnLeaks(test);
-
 type Pump = { pump(to: string, method?: string): void; stop(): void; inc(by: number): number };
 
 let starting: Promise<Cluster> | undefined;
@@ -38,6 +36,7 @@ test.before(async () => {
 test.after.always(async () => {
   await (await starting?.catch(() => undefined))?.close();
 });
+failOnLeaks(test);
 
 const at = (path: string) => new URL(path, base);
 

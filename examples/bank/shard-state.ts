@@ -55,6 +55,9 @@ export interface ShardStateOptions {
 
 const ageOf = (txId: string, tx: { startedAt: number }): Age => ({ txId, startedAt: tx.startedAt });
 
+/** An aborted transaction this shard never prepared: a prepare of it that comes later is refused. */
+const tombstone = (): Tx => ({ status: 'aborted', teller: '', account: '', delta: 0, startedAt: 0, sinceMs: 0 });
+
 export class ShardState {
   readonly name: string;
   #wal: Wal<ShardRecord>;
@@ -232,8 +235,11 @@ export class ShardState {
       return;
     }
     if (!tx) {
-      this.#txs.set(txId, { status: 'aborted', teller: '', account: '', delta: 0, startedAt: 0, sinceMs: 0 });
-      return; // nothing was locked or logged, so nothing to undo or to log
+      // Nothing was locked here, but a prepare of it may still land in the log: a previous incarnation's
+      // last write, in flight when it died. The abort record decides it for whoever reads the log later.
+      this.#txs.set(txId, tombstone());
+      this.#log({ t: 'abort', txId });
+      return;
     }
     if (tx.status === 'waiting') {
       this.#locks.cancel(txId); // its prepare votes no; nothing was locked or logged
@@ -273,6 +279,7 @@ export class ShardState {
         return;
       case 'prepare': {
         const { txId, teller, account, delta, startedAt = 0 } = r;
+        if (this.#txs.get(txId)?.status === 'aborted') return; // landed after its abort (see #abort)
         this.#txs.set(txId, { status: 'prepared', teller, account, delta, startedAt, sinceMs: performance.now() });
         this.#locks.take(account, txId);
         return;
@@ -287,6 +294,7 @@ export class ShardState {
       }
       case 'abort': {
         const tx = this.#txs.get(r.txId);
+        if (!tx) this.#txs.set(r.txId, tombstone());
         if (!tx || tx.status === 'committed') return;
         tx.status = 'aborted';
         this.#locks.release(tx.account, r.txId);
