@@ -33,23 +33,16 @@ export function installStamps({ PortTransport, TcpTransport }) {
   if (installed) return;
   installed = true;
   for (const T of [PortTransport, TcpTransport]) {
-    const { send, sendValue, sendWithHeadroom, start } = T.prototype;
-    T.prototype.send = function (...args) {
-      stamp(STAMP.posted);
-      return send.apply(this, args);
-    };
-    if (sendWithHeadroom) {
-      T.prototype.sendWithHeadroom = function (buffer) {
+    // Every way a transport of this build sends a frame.
+    for (const name of ['send', 'sendValue', 'sendWithHeadroom']) {
+      const original = T.prototype[name];
+      if (!original) continue;
+      T.prototype[name] = function (...args) {
         stamp(STAMP.posted);
-        return sendWithHeadroom.call(this, buffer);
+        return original.apply(this, args);
       };
     }
-    if (sendValue) {
-      T.prototype.sendValue = function (frame) {
-        stamp(STAMP.posted);
-        return sendValue.call(this, frame);
-      };
-    }
+    const { start } = T.prototype;
     T.prototype.start = function (handlers) {
       return start.call(this, {
         frame(...args) {

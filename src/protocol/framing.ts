@@ -12,7 +12,7 @@ export const MAX_FRAME_LIMIT = 0xffff_ffff;
 /** The 4-byte header for a frame of `length` bytes. */
 export function frameHeader(length: number): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(length, 0);
+  writeFrameHeader(header, length);
   return header;
 }
 
