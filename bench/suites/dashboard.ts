@@ -1,7 +1,7 @@
 // What an open dashboard costs: one cluster with a dashboard, measured in alternating windows with a page
 // open on it (a viewer streaming /events at 1 s in its own process, parsing every message, as a browser
 // would) and with nobody watching. Same cluster, same build: the ratio is the price of being watched.
-//   coord-thread, coord-process   pipelined calls and one call at a time, the coordinator calling
+//   coord-thread, coord-process   pipelined calls, and one call at a time on one CPU, the coordinator calling
 // A window must outlast a refresh, or the page would cost nothing between its first reading and the
 // window's end: watched windows open the page, wait for its first reading, then run WINDOW_MS (2 s;
 // 1 s with --quick), so each pays for at least two readings.
@@ -18,7 +18,7 @@ import { QUICK, callMany, flavorLabel, spec, start, type BenchApi, type Kind } f
 
 const REFRESH_MS = 1000;
 const WINDOW_MS = QUICK ? 1000 : 2000;
-/** One call at a time for about WINDOW_MS (a call takes ~20–60 µs here). */
+/** One call at a time for about WINDOW_MS (a call takes ~40–80 µs here on one CPU). */
 const ROUND_TRIPS = QUICK ? 20_000 : 40_000;
 /**
  * The true price is small (bench/dashboard-reading-cost.ts: ~1.5 ms of CPU per reading, 0.15% of a core at
@@ -106,7 +106,13 @@ export const dashboardSuite: Suite = {
             subject: a.rtt.watched,
             baseline: a.rtt.unwatched,
             pairs: PAIRS,
-            targets: [{ what: `coord↔${kind}: an open dashboard costs ≤ 3% one call at a time`, metric: 'p50', op: '<=', bound: 1.03 }],
+            // On one CPU, as every one-at-a-time target is judged (bench/pin.ts): unpinned, a window's p50 here
+            // depends on where the scheduler put the callee (pairs read 0.33–2.59×). The page's viewer is in the
+            // pinned tree too, so its own work counts against the calls: stricter than a browser elsewhere.
+            oneCpu: true,
+            targets: [
+              { what: `coord↔${kind}: an open dashboard costs ≤ 3% one call at a time (one CPU)`, metric: 'p50', op: '<=', bound: 1.03 },
+            ],
           },
         );
       }
