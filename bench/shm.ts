@@ -10,6 +10,8 @@
 // short window (the order rotates), and the report gives each subject's median and the median [min–max]
 // of its per-round ratios to convoy over MessagePort and to raw MessagePort: the machine's drift hits
 // every subject of a round alike. CPU is the process's (every thread's) user+system time per call.
+// One call at a time is measured twice: as the scheduler places the threads (every subject), then with
+// the process pinned to one CPU (all but `spin`, which needs a CPU of its own), as the main bench judges it.
 // `--rings` adds a `shm` subject per ring size instead, to choose the default. Before that: the idle CPU
 // of each kind of cluster alone, and the floors (a busy-spin round trip, Atomics.waitAsync wakes).
 
@@ -19,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchApi } from './fixtures/bench-worker.mjs';
 import { INFLIGHT, notifyRate, pipelined, roundTrips } from './measure.js';
+import { pinToOneCpu } from './pin.js';
 import { startFloors } from './shm-floors.js';
 import { type EchoLink, startEcho } from './shm-transport.js';
 
@@ -275,6 +278,17 @@ for (const scenario of Object.keys(measures.port!)) {
   const subjects: Record<string, Measure> = Object.fromEntries(Object.entries(measures).map(([name, m]) => [name, m[scenario]!]));
   if (latency) subjects.raw = () => rawLatency(scenario);
   await interleave(scenario, subjects, latency);
+  if (!latency || args.rings) continue;
+  // Without a spin, again on one CPU, as the main bench judges one call at a time (bench/pin.ts): unpinned,
+  // a window here depends on which CPU the scheduler gave the callee. A spin needs a CPU of its own, so
+  // `spin` is left out of this one.
+  const unpin = pinToOneCpu();
+  try {
+    const { spin: _, ...sleeping } = subjects;
+    await interleave(`${scenario}, one CPU, no spin`, sleeping, latency);
+  } finally {
+    unpin();
+  }
 }
 
 await Promise.all(Object.values(clusters).map((c) => c.close()));
