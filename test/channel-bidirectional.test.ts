@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import type { ChannelConfig } from '../src/channel/channel.js';
 import { RemoteError } from '../src/errors.js';
 import { DEFAULTS } from '../src/options.js';
+import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
 import { transfer } from '../src/protocol/transfer.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { type Outcome, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
@@ -138,6 +139,7 @@ interface Back {
 /** One step of a side's script. */
 type Step =
   | { op: 'call' | 'notify'; payload: PayloadKind; reply: Reply; delay: Delay; back: Back | null; awaited: boolean }
+  | { op: 'burst'; payload: PayloadKind; count: number }
   | { op: 'await-last' | 'await-turn' | 'await-microtask' };
 
 const backArb: fc.Arbitrary<Back | null> = fc.option(
@@ -165,18 +167,22 @@ const sendArb = (op: 'call' | 'notify'): fc.Arbitrary<Step> =>
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: sendArb('call') },
   { weight: 5, arbitrary: sendArb('notify') },
+  // Many notifies in one go, as a producer sends: frames many at once, fill a small ring.
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('burst' as const), payload: payloadArb, count: fc.integer({ min: 2, max: 40 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'await-last' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'await-turn' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'await-microtask' as const }) },
 );
 
-const scriptArb = fc.array(stepArb, { minLength: 1, maxLength: 60 });
+// Any length up to the maximum, not fast-check's default bias towards a few steps.
+const scriptArb = fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' });
 
 /** A large window (with the default maxInFlight): nothing waits for room, so handlers that await what they sent cannot wait on each other. */
 const ROOMY_QUEUED_BYTES = 16 << 20;
 
 const channelArb: fc.Arbitrary<ChannelConfig> = fc.record({
-  maxBatchBytes: fc.integer({ min: 1, max: 16_384 }),
+  // Often tiny, so that one flush sends many frames (and fills a small ring).
+  maxBatchBytes: fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 16_384 })),
   flushDelayMs: fc.constantFrom(0, 0, 1, 3),
   maxQueuedBytes: fc.constantFrom(512, 8192, ROOMY_QUEUED_BYTES),
   maxInFlight: fc.constantFrom(1, 3, DEFAULTS.maxInFlight),
@@ -254,6 +260,15 @@ class Side {
   }
 }
 
+function stateOf(side: Side): string {
+  const { channel } = side.endpoint;
+  return (
+    `${side.name}→${side.peer.name}: ${side.sent} sent, ${side.peer.started.length} started; ${side.name}: ` +
+    `${side.endpoint.pendingCalls} calls pending, ${channel.inFlight} in flight, ${channel.queuedBytes} bytes queued, ` +
+    `${channel.windowBytes} unacked, ${channel.waiting} waiting for room`
+  );
+}
+
 function describe(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
@@ -271,6 +286,9 @@ async function runScript(side: Side, script: Step[]): Promise<void> {
         break;
       case 'await-microtask':
         await Promise.resolve();
+        break;
+      case 'burst':
+        for (let i = 0; i < step.count; i++) side.issue('notify', step.payload, 'number', 0, null);
         break;
       default: {
         const done = side.issue(step.op, step.payload, step.reply, step.delay, step.back);
@@ -321,6 +339,7 @@ async function runBoth(
     b: { api: b.api },
     ...(transport.framesPerTurn === null ? {} : { framesPerTurn: transport.framesPerTurn }),
     ...(transport.rechunkSeed === null ? {} : { rechunk: prng(transport.rechunkSeed) }),
+    ...(transport.ringBytes === null ? {} : { ringBytes: transport.ringBytes }),
   });
   a.endpoint = pair.a;
   b.endpoint = pair.b;
@@ -335,7 +354,12 @@ async function runBoth(
         await settle([a, b]);
       }
     };
-    await withDeadline(everything(), SCRIPT_DEADLINE_MS, `${kind} scripts ${JSON.stringify(options)}`);
+    try {
+      await withDeadline(everything(), SCRIPT_DEADLINE_MS, `${kind} scripts`);
+    } catch (error) {
+      // Where each direction stood when it hung: what was sent, started, and still queued or waiting.
+      throw new Error(`${String(error)}\n${stateOf(a)}\n${stateOf(b)}`, { cause: error });
+    }
     for (const side of [a, b]) {
       const { started, peer } = side;
       const wrong = started.findIndex((seq, i) => seq !== i);
@@ -353,17 +377,20 @@ async function runBoth(
 
 /**
  * How the transport itself varies: the in-memory pair can take only a few frames per macrotask (a busy
- * receiver falling behind), and TCP can pass through a proxy that re-chunks the bytes at random.
+ * receiver falling behind), TCP can pass through a proxy that re-chunks the bytes at random, and
+ * shared-memory rings can be small enough to fill (the transport holds frames back, then drains).
  */
 interface TransportVariant {
   framesPerTurn: number | null;
   rechunkSeed: number | null;
+  ringBytes: number | null;
 }
 
 function transportArb(kind: TransportKind): fc.Arbitrary<TransportVariant> {
   return fc.record({
     framesPerTurn: kind === 'memory' ? fc.option(fc.integer({ min: 1, max: 3 })) : fc.constant(null),
     rechunkSeed: kind === 'tcp' ? fc.option(fc.integer(), { freq: 2 }) : fc.constant(null),
+    ringBytes: kind === 'shm' ? fc.option(fc.constant(MIN_RING_BYTES), { freq: 3 }) : fc.constant(null),
   });
 }
 
@@ -383,6 +410,8 @@ for (const kind of TRANSPORT_KINDS) {
       }),
       {
         numRuns: Number(process.env.BIDI_RUNS ?? NUM_RUNS[kind]),
+        // The report says what went wrong (order, a reply, a hang and where), not only that something did.
+        includeErrorInReport: true,
         ...(process.env.BIDI_SEED ? { seed: Number(process.env.BIDI_SEED) } : {}),
       },
     );
