@@ -5,6 +5,8 @@
  * frames on a MessagePort) with values that must be encoded (large, deep, Maps, class instances,
  * transferred buffers), so replies, acks and new calls share frames in both directions. Per direction,
  * every message starts exactly once in issue order, every call gets its own reply, and nothing hangs.
+ *
+ * To hunt harder, or replay a failure: BIDI_RUNS=2000 (runs per kind), BIDI_SEED=<seed fast-check printed>.
  */
 import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
@@ -15,18 +17,20 @@ import { DEFAULTS } from '../src/options.js';
 import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
 import { transfer } from '../src/protocol/transfer.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
-import { type Outcome, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
+import { DeadlineError, type Outcome, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { TRANSPORT_KINDS, createPair, prng, type TransportKind } from './helpers/pairs.js';
 
 failOnLeaks(test);
 
 /**
- * How long one script, both sides together, may take before it counts as hung: one takes well under a
- * second even on a loaded machine, and a hang costs this much again for each step of shrinking.
+ * A script hangs when nothing moves for this long: no message sent, started, queued, acked or answered
+ * on either side. A slow run (a loaded machine, megabytes through the re-chunking proxy) keeps moving.
  */
-const SCRIPT_DEADLINE_MS = 4000;
-/** A failing property shrinks its case, a hang costing SCRIPT_DEADLINE_MS per attempt: ava must wait for it. */
+const STALL_MS = 4000;
+/** And a script that keeps moving but never ends (a livelock) fails after this long. */
+const SCRIPT_DEADLINE_MS = 60_000;
+/** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
 const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 
 /** When a handler acts: at once, after a microtask, after a macrotask, or after a 1 ms timer. */
@@ -260,6 +264,27 @@ class Side {
   }
 }
 
+/**
+ * Resolves when `done` does; rejects when `state()` (where each direction stands) has not changed for
+ * STALL_MS, or after SCRIPT_DEADLINE_MS in all, naming `what` and that state.
+ */
+async function untilStalled(done: Promise<void>, state: () => string, what: string): Promise<void> {
+  const startedAt = performance.now();
+  let last = state();
+  for (;;) {
+    try {
+      return await withDeadline(done, STALL_MS, what);
+    } catch (error) {
+      if (!(error instanceof DeadlineError)) throw error;
+    }
+    const now = state();
+    if (now === last) throw new DeadlineError(`${what}: nothing moved for ${STALL_MS} ms\n${now}`);
+    if (performance.now() - startedAt > SCRIPT_DEADLINE_MS)
+      throw new DeadlineError(`${what}: not done within ${SCRIPT_DEADLINE_MS} ms\n${now}`);
+    last = now;
+  }
+}
+
 function stateOf(side: Side): string {
   const { channel } = side.endpoint;
   return (
@@ -354,12 +379,7 @@ async function runBoth(
         await settle([a, b]);
       }
     };
-    try {
-      await withDeadline(everything(), SCRIPT_DEADLINE_MS, `${kind} scripts`);
-    } catch (error) {
-      // Where each direction stood when it hung: what was sent, started, and still queued or waiting.
-      throw new Error(`${String(error)}\n${stateOf(a)}\n${stateOf(b)}`, { cause: error });
-    }
+    await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`);
     for (const side of [a, b]) {
       const { started, peer } = side;
       const wrong = started.findIndex((seq, i) => seq !== i);
@@ -398,6 +418,8 @@ const sidesArbs = [fc.record({ a: channelArb, b: channelArb }), fc.record({ a: s
 
 /** Runs per kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
 const NUM_RUNS: Record<TransportKind, number> = { memory: 60, port: 40, shm: 30, tcp: 30, nats: 15 };
+const runsOverride = process.env.BIDI_RUNS === undefined ? undefined : Number(process.env.BIDI_RUNS);
+const seed = process.env.BIDI_SEED === undefined ? undefined : Number(process.env.BIDI_SEED);
 
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: both sides call and notify each other at once, handlers send back, payloads mixed: order, replies, no hang (fast-check)`, async (t) => {
@@ -409,10 +431,10 @@ for (const kind of TRANSPORT_KINDS) {
         if (problems.length > 0) throw new Error(problems.slice(0, 10).join('\n'));
       }),
       {
-        numRuns: Number(process.env.BIDI_RUNS ?? NUM_RUNS[kind]),
+        numRuns: runsOverride ?? NUM_RUNS[kind],
         // The report says what went wrong (order, a reply, a hang and where), not only that something did.
         includeErrorInReport: true,
-        ...(process.env.BIDI_SEED ? { seed: Number(process.env.BIDI_SEED) } : {}),
+        ...(seed === undefined ? {} : { seed }),
       },
     );
     t.pass();
