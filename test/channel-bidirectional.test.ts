@@ -417,7 +417,7 @@ function transportArb(kind: TransportKind): fc.Arbitrary<TransportVariant> {
 const sidesArbs = [fc.record({ a: channelArb, b: channelArb }), fc.record({ a: scriptArb, b: scriptArb })] as const;
 
 /** Runs per kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
-const NUM_RUNS: Record<TransportKind, number> = { memory: 60, port: 40, shm: 30, tcp: 30, nats: 15 };
+const NUM_RUNS: Record<TransportKind, number> = { memory: 100, port: 60, shm: 60, tcp: 50, nats: 25 };
 const runsOverride = process.env.BIDI_RUNS === undefined ? undefined : Number(process.env.BIDI_RUNS);
 const seed = process.env.BIDI_SEED === undefined ? undefined : Number(process.env.BIDI_SEED);
 
