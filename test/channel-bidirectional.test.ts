@@ -12,13 +12,20 @@ import { isDeepStrictEqual } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { ChannelConfig } from '../src/channel/channel.js';
-import { RemoteError } from '../src/errors.js';
 import { DEFAULTS } from '../src/options.js';
 import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
-import { transfer } from '../src/protocol/transfer.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
-import { DeadlineError, type Outcome, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
+import { DeadlineError, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
+import {
+  PAYLOAD_KINDS,
+  type PayloadKind,
+  type Reply,
+  ScriptedFault,
+  expectedPayload,
+  isAnswer,
+  makePayload,
+} from './helpers/mixed-payloads.js';
 import { TRANSPORT_KINDS, createPair, prng, type TransportKind } from './helpers/pairs.js';
 
 failOnLeaks(test);
@@ -49,84 +56,8 @@ function pause(delay: Delay): Promise<void> | undefined {
   }
 }
 
-// --- payloads ------------------------------------------------------------------------------------
-
-/**
- * What a message carries or a reply returns. The first four are plain (a lone one leaves a MessagePort
- * as a value frame); the others are encoded: past the plain size or depth bounds, past the outbox's
- * arena size, not plain at all, or buffers moved beside the frame.
- */
-const PAYLOAD_KINDS = ['number', 'string', 'object', 'array', 'large', 'huge', 'deep', 'map', 'instance', 'transfer'] as const;
-type PayloadKind = (typeof PAYLOAD_KINDS)[number];
-
-class Point {
-  constructor(
-    readonly x: number,
-    readonly label: string,
-  ) {}
-}
-
-function filled(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return bytes;
-}
-
-/** The value of `kind` for message `seq`, as the sender passes it. */
-function makePayload(kind: PayloadKind, seq: number): unknown {
-  switch (kind) {
-    case 'number':
-      return seq;
-    case 'string':
-      return `${'s'.repeat(seq % 40)}${seq}`;
-    case 'object':
-      return { seq, tag: 'o', list: [seq, 'x'] };
-    case 'array':
-      return [seq, 'a', [seq, null], { n: seq }];
-    case 'large':
-      return { seq, text: 'L'.repeat(1500 + (seq % 500)) };
-    case 'huge':
-      return `${'H'.repeat(20_000 + seq)}`;
-    case 'deep':
-      return [[[[[[seq]]]]]];
-    case 'map':
-      return new Map<unknown, unknown>([
-        [seq, 'm'],
-        ['k', [seq]],
-      ]);
-    case 'instance':
-      return new Point(seq, 'p');
-    case 'transfer': {
-      const bytes = filled(16 + ((seq * 97) % 6000), seq);
-      return transfer(bytes, [bytes.buffer as ArrayBuffer]);
-    }
-  }
-}
-
-/** The value of `kind` for message `seq`, as the receiver must see it (a class instance arrives as its fields). */
-function expectedPayload(kind: PayloadKind, seq: number): unknown {
-  if (kind === 'instance') return { x: seq, label: 'p' };
-  if (kind === 'transfer') return filled(16 + ((seq * 97) % 6000), seq);
-  return makePayload(kind, seq);
-}
-
 const payloadArb = fc.constantFrom<PayloadKind>(...PAYLOAD_KINDS);
-
-/** What a call's handler answers: a payload, or a fault (thrown, synchronously or not) naming the call. */
-type Reply = PayloadKind | 'fault';
 const replyArb = fc.constantFrom<Reply>(...PAYLOAD_KINDS, 'fault');
-
-class ScriptedFault extends Error {
-  constructor(readonly seq: number) {
-    super(`scripted fault of call ${seq}`);
-  }
-}
-
-/** Whether a call's outcome is the one its handler was told to give. */
-function isAnswer(reply: Reply, seq: number, result: Outcome<unknown>): boolean {
-  if (reply !== 'fault') return result.ok && isDeepStrictEqual(result.value, expectedPayload(reply, seq));
-  return !result.ok && result.error instanceof RemoteError && result.error.data.seq === seq;
-}
 
 // --- scripts -------------------------------------------------------------------------------------
 
