@@ -122,6 +122,9 @@ function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, max
   from.on('close', () => {
     if (!ended) to.destroy();
   });
+  // A reset (the far end destroyed with bytes unread) closes the other side too, as above: with no
+  // listener it would be an uncaught exception.
+  from.on('error', () => to.destroy());
 }
 
 /** A TCP connection whose bytes pass, both ways, through a proxy that re-chunks them at random. */
