@@ -15,7 +15,7 @@ import type { ChannelConfig } from '../src/channel/channel.js';
 import { DEFAULTS } from '../src/options.js';
 import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
-import { DeadlineError, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
+import { DeadlineError, type Delay, nextTurn, outcome, pause, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import {
   PAYLOAD_KINDS,
@@ -39,22 +39,6 @@ const STALL_MS = 4000;
 const SCRIPT_DEADLINE_MS = 60_000;
 /** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
 const SHRINKING_TIMEOUT_MS = 10 * 60_000;
-
-/** When a handler acts: at once, after a microtask, after a macrotask, or after a 1 ms timer. */
-type Delay = 0 | 1 | 2 | 3;
-
-function pause(delay: Delay): Promise<void> | undefined {
-  switch (delay) {
-    case 0:
-      return undefined;
-    case 1:
-      return Promise.resolve();
-    case 2:
-      return nextTurn();
-    case 3:
-      return new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 const payloadArb = fc.constantFrom<PayloadKind>(...PAYLOAD_KINDS);
 const replyArb = fc.constantFrom<Reply>(...PAYLOAD_KINDS, 'fault');

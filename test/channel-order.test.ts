@@ -4,27 +4,11 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import { nextTurn, withDeadline } from './helpers/deadline.js';
+import { type Delay, nextTurn, pause, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair, prng, type TransportKind } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
-
-/** How a test handler behaves before it returns: at once, after a microtask, a macrotask, or a timer. */
-type Delay = 0 | 1 | 2 | 3;
-
-function pause(delay: Delay): Promise<void> | undefined {
-  switch (delay) {
-    case 0:
-      return undefined;
-    case 1:
-      return Promise.resolve();
-    case 2:
-      return nextTurn();
-    case 3:
-      return new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 /** A receiver that logs the sequence number of each message as its handler starts. */
 function recorder() {

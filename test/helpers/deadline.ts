@@ -114,3 +114,20 @@ export class Counter {
     return withDeadline(d.promise, ms, `${what} (count ${this.#count} of ${target})`);
   }
 }
+
+/** When a test handler acts: 0 at once, 1 after a microtask, 2 after a macrotask, 3 after a 1 ms timer. */
+export type Delay = 0 | 1 | 2 | 3;
+
+/** Waits as `delay` says; undefined for 0, so a handler can stay synchronous. */
+export function pause(delay: Delay): Promise<void> | undefined {
+  switch (delay) {
+    case 0:
+      return undefined;
+    case 1:
+      return Promise.resolve();
+    case 2:
+      return nextTurn();
+    case 3:
+      return new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}

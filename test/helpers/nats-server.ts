@@ -37,6 +37,15 @@ const START_DEADLINE_MS = 10_000;
 const WRITE_DEADLINE = '90s';
 const STOP_DEADLINE_MS = 5000;
 
+/**
+ * Every server process still running. A test file that crashes never reaches its teardowns, and its
+ * servers would outlive it (their parent gone, nobody stops them): they are killed as the process exits.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class NatsServer {
   readonly #options: NatsServerOptions;
   readonly #dir = mkdtempSync(path.join(tmpdir(), 'convoy-nats-'));
@@ -69,7 +78,13 @@ export class NatsServer {
     writeFileSync(config, this.#config());
     const child = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
-    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    running.add(child);
+    this.#exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        running.delete(child);
+        resolve();
+      }),
+    );
     let log = '';
     const tee = logTee('nats-server', child.pid);
     const ready = new Promise<void>((resolve, reject) => {
