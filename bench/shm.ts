@@ -162,10 +162,9 @@ for (const [name, options] of Object.entries({ none: undefined, ...kinds })) {
     const used = process.cpuUsage(before);
     perSecond.push(((used.user + used.system) * 1000) / (performance.now() - began));
   }
-  const sorted = perSecond.sort((a, b) => a - b);
-  const median = sorted[sorted.length >> 1]!;
+  const middle = median(perSecond);
   const percent = (x: number): string => (x / 10_000).toFixed(2);
-  log(`| ${name} | ${median.toFixed(0)} | ${percent(median)}% | ${percent(sorted[0]!)} – ${percent(sorted.at(-1)!)} |`);
+  log(`| ${name} | ${middle.toFixed(0)} | ${percent(middle)}% | ${percent(Math.min(...perSecond))} – ${percent(Math.max(...perSecond))} |`);
   await cluster?.close();
 }
 

@@ -10,17 +10,12 @@ import { transfer } from '../src/protocol/transfer.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
+import { filled } from './helpers/mixed-payloads.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 
 failOnLeaks(test);
 
 const MB = 1 << 20;
-
-function filled(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return bytes;
-}
 
 /** An endpoint pair whose `b` records what each call and notify brought. */
 async function recordingPair(t: Parameters<typeof createPair>[0], kind: (typeof TRANSPORT_KINDS)[number], extra: object = {}) {

@@ -23,7 +23,8 @@ class Point {
   ) {}
 }
 
-function filled(size: number, seed: number): Uint8Array {
+/** `size` bytes that depend on `seed` and on each position, so a shifted or mixed-up copy does not compare equal. */
+export function filled(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
   return bytes;
