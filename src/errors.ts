@@ -5,6 +5,14 @@
 
 export type DeathReason = 'exit' | 'crash' | 'killed' | 'heartbeat' | 'disconnected';
 
+/**
+ * A method's name as a message shows it. convoy's own calls (starting a worker, opening a pair, stats)
+ * have names that begin with a NUL, so no user method can take them; a message names them in words.
+ */
+function shown(method: string): string {
+  return method.charCodeAt(0) === 0 ? `convoy's own \`${method.slice(1)}\`` : `\`${method}\``;
+}
+
 /** Base class of every error convoy raises itself. */
 export class ConvoyError extends Error {
   readonly code: string;
@@ -48,8 +56,8 @@ export class WorkerDiedError extends ConvoyError {
     const message = !info.method
       ? `Worker "${info.worker}" died: ${info.reason}${how}`
       : mayHaveRun
-        ? `Worker "${info.worker}" died during the call to \`${info.method}\`: ${info.reason}${how}; the call may or may not have run`
-        : `Worker "${info.worker}" had died (${info.reason}${how}) when \`${info.method}\` was called: the call was not sent and did not run`;
+        ? `Worker "${info.worker}" died during the call to ${shown(info.method)}: ${info.reason}${how}; the call may or may not have run`
+        : `Worker "${info.worker}" had died (${info.reason}${how}) when ${shown(info.method)} was called: the call was not sent and did not run`;
     super('ERR_CONVOY_WORKER_DIED', message, options);
     this.worker = info.worker;
     this.reason = info.reason;
@@ -100,7 +108,7 @@ export class RemoteError extends ConvoyError {
 export class MethodNotFoundError extends ConvoyError {
   readonly method: string;
   constructor(method: string, worker?: string) {
-    super('ERR_CONVOY_NO_METHOD', `No method \`${method}\` on ${worker ? `worker "${worker}"` : 'the remote API'}`);
+    super('ERR_CONVOY_NO_METHOD', `No method ${shown(method)} on ${worker ? `worker "${worker}"` : 'the remote API'}`);
     this.method = method;
   }
 }
@@ -115,7 +123,7 @@ export class TimeoutError extends ConvoyError {
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number, worker?: string) {
-    super('ERR_CONVOY_TIMEOUT', `Call to \`${method}\`${worker ? ` on worker "${worker}"` : ''} timed out after ${timeoutMs} ms`);
+    super('ERR_CONVOY_TIMEOUT', `Call to ${shown(method)}${worker ? ` on worker "${worker}"` : ''} timed out after ${timeoutMs} ms`);
     this.method = method;
     this.timeoutMs = timeoutMs;
   }

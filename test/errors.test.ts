@@ -1,4 +1,5 @@
 import test from 'ava';
+import { System } from '../src/protocol/control.js';
 import {
   ChannelFullError,
   ClusterClosedError,
@@ -72,6 +73,18 @@ test('MethodNotFoundError names the method and the worker', (t) => {
   const error = new MethodNotFoundError('frobnicate', 'shard-0');
   t.is(error.method, 'frobnicate');
   t.true(error.message.includes('frobnicate') && error.message.includes('shard-0'));
+});
+
+test("convoy's own calls are named in words in messages, not by their NUL-prefixed names; the method field keeps the name", (t) => {
+  const died = new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 7, method: System.start });
+  const timedOut = new TimeoutError(System.open, 250, 'b');
+  const missing = new MethodNotFoundError(System.stats, 'b');
+  for (const error of [died, timedOut, missing]) {
+    t.false(error.message.includes('\0'), JSON.stringify(error.message));
+  }
+  t.true(died.message.includes("convoy's own `start`"), died.message);
+  t.true(timedOut.message.includes("convoy's own `open`"), timedOut.message);
+  t.is(timedOut.method, System.open);
 });
 
 const TO_ERROR: ReadonlyArray<[string, unknown, (e: Error) => boolean]> = [

@@ -3,7 +3,7 @@
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, type WorkerDiedError, type DeathReason, toError } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, type DeathReason, toError } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError } from '../rpc/link.js';
@@ -16,6 +16,11 @@ import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
 const POOL_CALLS: ReadonlySet<string> = new Set([System.pool]);
+/**
+ * How long a start cut off by its control channel's close waits for the worker's exit, which says why it
+ * died: a thread's exit event follows its port's close within milliseconds.
+ */
+const EXIT_REPORT_WAIT_MS = 1000;
 
 export type HandleState = 'starting' | 'ready' | 'dead' | 'restarting' | 'closed';
 
@@ -313,10 +318,21 @@ export class WorkerHandle {
       const how = exit.error ? `: ${exit.error.message}` : exit.signal ? ` (signal ${exit.signal})` : ` (exit code ${exit.exitCode})`;
       throw new Error(`Worker "${this.name}" exited before it could ${what}${how}`, exit.error ? { cause: exit.error } : undefined);
     });
+    // A worker that dies while starting usually closes its control channel before its exit is known, and
+    // the call cut off by that close can only say so: the exit says why (its code, or the error that
+    // stopped a thread's bootstrap). It is waited for a little: a remote worker's exit may never come.
+    let grace: NodeJS.Timeout | undefined;
+    const explained = work.catch(async (error: unknown) => {
+      if (error instanceof WorkerDiedError) {
+        await Promise.race([died, new Promise((resolve) => (grace = setTimeout(resolve, EXIT_REPORT_WAIT_MS)))]);
+      }
+      throw error;
+    });
     try {
-      return await Promise.race([work, died, deadline]);
+      return await Promise.race([explained, died, deadline]);
     } finally {
       clearTimeout(timer);
+      clearTimeout(grace);
     }
   }
 }

@@ -93,12 +93,29 @@ export const cases: Case[] = [
       cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'RangeError' && e.data.code === 'FIXTURE_FACTORY_FAILED'),
     }),
   ),
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `the module exits while loading (${kind})`,
+      module: fixture('exits-on-load.ts'),
+      kind,
+      // Nothing remote to carry: the coordinator saw the worker exit before it loaded, and says with what
+      // code — not that its control channel closed, which a thread's does before its exit is known.
+      cause: (chain) => chain.some((e) => e instanceof Error && /\(exit code 7\)/.test(e.message)),
+    }),
+  ),
   {
-    title: 'the module exits while loading (process)',
-    module: fixture('exits-on-load.ts'),
+    title: 'the module crashes while loading, from a timer (thread)',
+    module: fixture('crashes-while-loading.ts'),
+    kind: 'thread',
+    // The thread's exit carries its uncaught error, which its port's close, seen first, could not.
+    cause: (chain) => chain.some((e) => e instanceof Error && e.message.includes('FIXTURE_CRASHED_WHILE_LOADING')),
+  },
+  {
+    title: 'the module crashes while loading, from a timer (process)',
+    module: fixture('crashes-while-loading.ts'),
     kind: 'process',
-    // Nothing remote to carry: the coordinator saw the process exit before it connected or loaded.
-    cause: () => true,
+    // A process's uncaught error goes to its stderr; its exit code says it crashed.
+    cause: (chain) => chain.some((e) => e instanceof Error && /\(exit code 1\)/.test(e.message)),
   },
   {
     title: 'the factory never finishes: startTimeoutMs (process)',
@@ -135,6 +152,7 @@ export async function checkLoadFailure(t: ExecutionContext, c: Case): Promise<vo
   t.true(error instanceof Error);
   t.true(error.message.includes('"bad"'), `the error names the worker: ${error.message}`);
   t.false(error.message.includes('"ok"'), 'and only the failed worker');
+  t.false(error.message.includes('\0'), `no internal method name shows: ${JSON.stringify(error.message)}`);
   const chain = causes(error);
   t.true(chain.length > 1, 'a cause is kept');
   t.true(
