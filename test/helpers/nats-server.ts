@@ -38,12 +38,15 @@ const WRITE_DEADLINE = '90s';
 const STOP_DEADLINE_MS = 5000;
 
 /**
- * Every server process still running. A test file that crashes never reaches its teardowns, and its
- * servers would outlive it (their parent gone, nobody stops them): they are killed as the process exits.
+ * Every server process still running, and every config directory not yet removed. A test file that
+ * crashes never reaches its teardowns, and its servers would outlive it (their parent gone, nobody stops
+ * them): they are killed, and their directories removed, as the process exits.
  */
 const running = new Set<ChildProcess>();
+const directories = new Set<string>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
 });
 
 export class NatsServer {
@@ -57,6 +60,7 @@ export class NatsServer {
 
   constructor(options: NatsServerOptions = {}) {
     this.#options = options;
+    directories.add(this.#dir);
   }
 
   get url(): string {
@@ -133,6 +137,7 @@ export class NatsServer {
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.#dir, { recursive: true, force: true });
+    directories.delete(this.#dir);
   }
 
   #config(): string {
