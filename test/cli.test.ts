@@ -4,12 +4,13 @@
  * `bank --crash` and `--data-dir` promise. Also: the bank README's commands are valid ones.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { parseCli, UsageError, usage } from '../examples/cli/args.js';
 import { bankOptions } from '../examples/cli/commands.js';
+import { pollUntil, within } from './helpers/cluster.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -151,6 +152,43 @@ test('`convoy bank --crash --seconds 3` crashes and restarts a worker, and keeps
   t.true(report.restarts >= 1, 'and it came back');
   for (const log of ['shard-0.wal', 'shard-3.wal', 'teller-0.wal', 'teller-1.wal']) t.true(existsSync(join(dataDir, log)), `${log} kept`);
   t.true(stderr.includes(`the logs are kept in ${dataDir}`));
+});
+
+test('Ctrl-C stops the bank early: it settles and checks what it did, removes its temporary logs, reports, and exits 130', async (t) => {
+  // The run's temporary directory is made under TMPDIR: one of this test's own, to see it removed.
+  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const child = spawn(process.execPath, ['bin/convoy.js', 'bank', '--seconds', '60', '--kind', 'mixed', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TMPDIR: tmp },
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Transfers are running once a progress line counts some.
+  await pollUntil(() => /results=[1-9]/.test(stderr), 30_000, 'transfers under way');
+  t.true(
+    readdirSync(tmp).some((name) => name.startsWith('convoy-bank-')),
+    'the run made its temporary log directory',
+  );
+  const interruptedAt = Date.now();
+  child.kill('SIGINT');
+  const code = await within(exited, 30_000, 'the bank ending after Ctrl-C');
+  t.is(code, 130, `${stderr}\n${stdout.slice(0, 4000)}`);
+  t.true(Date.now() - interruptedAt < 30_000);
+  t.regex(stderr, /convoy: interrupted/);
+  const report = JSON.parse(stdout) as { durationMs: number; verdict: { ok: boolean; violations: unknown[] } };
+  t.deepEqual(report.verdict.violations, [], 'no money created or lost by stopping early');
+  t.true(report.verdict.ok);
+  t.true(report.durationMs < 60_000, `the run stopped early (${report.durationMs} ms)`);
+  t.deepEqual(
+    readdirSync(tmp).filter((name) => name.startsWith('convoy-bank-')),
+    [],
+    'its temporary logs are removed',
+  );
 });
 
 test('`convoy bank --dashboard --port 0` serves the dashboard during the run and prints its address', async (t) => {

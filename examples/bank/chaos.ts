@@ -18,6 +18,19 @@ export interface ChaosOptions {
   isDown(name: string): boolean;
   /** Kills a worker; resolves to whether it died of it (one already dying may not). */
   kill(name: string): Promise<boolean>;
+  /** Stops the faults early, with the transfers (Ctrl-C): no kill, planned or random, comes after it. */
+  signal?: AbortSignal;
+}
+
+/** Waits `ms`; resolves false at once instead if `signal` aborts. */
+async function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+    return true;
+  } catch (error) {
+    if (signal?.aborted) return false;
+    throw error;
+  }
 }
 
 export async function injectFaults(o: ChaosOptions): Promise<void> {
@@ -29,7 +42,7 @@ export async function injectFaults(o: ChaosOptions): Promise<void> {
     if (!(o.everyMs > 0)) return;
     const rng = createRng(o.seed * 7919);
     for (;;) {
-      await sleep(o.everyMs * (0.5 + rng()));
+      if (!(await wait(o.everyMs * (0.5 + rng()), o.signal))) return;
       // The last kill leaves time to restart before the end, so the run measures recovery too.
       if (performance.now() + o.everyMs >= o.stopAt) return;
       const victim = pick(rng);
@@ -39,9 +52,9 @@ export async function injectFaults(o: ChaosOptions): Promise<void> {
   const planned = async (): Promise<void> => {
     if (o.crashAtMs === undefined) return;
     const rng = createRng(o.seed * 7919 + 1);
-    await sleep(Math.max(0, o.startedAt + o.crashAtMs - performance.now()));
+    if (!(await wait(Math.max(0, o.startedAt + o.crashAtMs - performance.now()), o.signal))) return;
     // Until one kill lands: every target may be restarting from a random kill just then.
-    while (!(await tryKill(pick(rng)))) await sleep(20);
+    while (!(await tryKill(pick(rng)))) if (!(await wait(20, o.signal))) return;
   };
   const tryKill = async (victim: string | undefined): Promise<boolean> => victim !== undefined && (await o.kill(victim));
   await Promise.all([random(), planned()]);

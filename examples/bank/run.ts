@@ -81,11 +81,30 @@ export interface BankOptions {
   dashboard?: DashboardOptions | true;
   /** Called once the cluster has started, before any transfer (e.g. to print the dashboard's address). */
   onStart?: (cluster: Cluster) => void;
+  /**
+   * Ends the transfers early when aborted (Ctrl-C): no new transfer starts and no more faults are
+   * injected, and the run settles and checks the books of what it did, as at its planned end.
+   */
+  signal?: AbortSignal;
   /** Called about every 250 ms while transfers run (e.g. to drive a progress bar). */
   onProgress?: (p: { elapsedMs: number; totalMs: number; results: number; deaths: number }) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits `ms`, or less if `signal` aborts meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted || ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** Heartbeats with agents: a killed agent is seen down within 2 s (unless `heartbeatTimeoutMs` says otherwise). */
 const AGENT_HEARTBEAT_INTERVAL_MS = 250;
@@ -206,7 +225,12 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const shardNames = cluster.names.filter((n) => n.startsWith('shard-'));
     const tellerNames = cluster.names.filter((n) => n.startsWith('teller-'));
     const totalMs = o.seconds * 1000;
-    const stopAt = t0 + totalMs;
+    let stopAt = t0 + totalMs;
+    const stopEarly = (): void => {
+      stopAt = Math.min(stopAt, performance.now());
+    };
+    if (o.signal?.aborted) stopEarly();
+    o.signal?.addEventListener('abort', stopEarly, { once: true });
     const results: TransferResult[] = [];
 
     const drive = async (name: string): Promise<void> => {
@@ -240,7 +264,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       });
     const killAgent = async (): Promise<void> => {
       if (!agents || agentKillAtMs === undefined) return;
-      await sleep(Math.max(0, t0 + agentKillAtMs - performance.now()));
+      await pause(t0 + agentKillAtMs - performance.now(), o.signal);
+      if (performance.now() >= stopAt) return;
       const victim = agents.names[cfg.seed % agents.names.length]!;
       for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) killedByUs.add(name);
       const lost = hostDown(cluster, victim, heartbeatTimeoutMs * 5);
@@ -257,6 +282,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
         seed: cfg.seed,
         startedAt: t0,
         stopAt,
+        ...(o.signal ? { signal: o.signal } : {}),
         isDown: (name) => down.has(name),
         kill,
       });
@@ -267,6 +293,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       await Promise.all([...tellerNames.map(drive), chaos(), killAgent()]);
     } finally {
       clearInterval(progress);
+      o.signal?.removeEventListener('abort', stopEarly);
     }
     const durationMs = performance.now() - t0;
 

@@ -84,7 +84,7 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
   },
 };
 
-const EXIT_CODES = `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly.`;
+const EXIT_CODES = `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (Ctrl-C; the bank still checks and reports what it did).`;
 
 function flagLines(flags: Record<string, Flag>): string[] {
   const left = Object.entries(flags).map(([name, f]) => `${f.short ? `-${f.short}, ` : ''}--${name}${f.arg ? ` ${f.arg}` : ''}`);

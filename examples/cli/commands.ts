@@ -8,8 +8,11 @@ import { runReplication } from '../replication/run.js';
 import { choiceFlag, numberFlag, UsageError, type Values } from './args.js';
 import { createProgress } from './progress.js';
 
-/** Exit status of a run that completed: 0 it passed its check, 1 it did not. */
-export type Verdict = 0 | 1;
+/**
+ * Exit status of a run that completed: 0 it passed its check, 1 it did not, 130 it was interrupted
+ * (Ctrl-C) and reported what it did before it stopped (the shell's code for a SIGINT).
+ */
+export type Verdict = 0 | 1 | 130;
 
 /** The bank's options from its flags; every flag is checked here, so a bad one fails before any worker starts. */
 export function bankOptions(values: Values): BankOptions {
@@ -59,11 +62,28 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     dashboardUrl = cluster.dashboardUrl;
     if (dashboardUrl) console.error(`convoy: dashboard at ${dashboardUrl}`);
   };
+  // The first Ctrl-C ends the transfers early: the run still settles, checks the books and removes its
+  // temporary logs. A second one quits at once.
+  const interrupt = new AbortController();
+  options.signal = interrupt.signal;
+  const quit = (): void => {
+    progress.stop();
+    process.exit(130);
+  };
+  const onInterrupt = (): void => {
+    progress.stop();
+    console.error('convoy: interrupted: stopping the transfers, then settling and checking the books (Ctrl-C again quits at once)');
+    process.once('SIGINT', quit);
+    interrupt.abort();
+  };
+  process.once('SIGINT', onInterrupt);
   let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
   } finally {
     progress.stop();
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGINT', quit);
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
@@ -71,6 +91,7 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
   }
+  if (interrupt.signal.aborted) return report.verdict.ok ? 130 : 1;
   if (options.crashAtMs !== undefined && report.restarts === 0) {
     console.error('convoy: --crash asked for a crash and a restart, and none happened');
     return 1;

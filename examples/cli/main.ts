@@ -1,11 +1,12 @@
 /**
  * `convoy`: runs the examples. Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad
- * usage, 3 the run failed unexpectedly (an error, not a verdict: one line, the stack with --verbose).
+ * usage, 3 the run failed unexpectedly (an error, not a verdict: one line, the stack with --verbose),
+ * 130 interrupted by Ctrl-C after the bank reported what it did.
  */
 import { type Cli, type Command, parseCli, UsageError, usage, type Values } from './args.js';
 import { bank, counter, replication, type Verdict } from './commands.js';
 
-export const EXIT = Object.freeze({ ok: 0, checkFailed: 1, usage: 2, failed: 3 });
+export const EXIT = Object.freeze({ ok: 0, checkFailed: 1, usage: 2, failed: 3, interrupted: 130 });
 
 const RUN: Record<Command, (values: Values, json: boolean) => Promise<Verdict>> = { bank, counter, replication };
 
