@@ -105,6 +105,23 @@ test('notify() and withOptions() refuse objects that are not convoy remotes', (t
   t.throws(() => withOptions({} as Remote<CounterApi>, { timeoutMs: 1 }), { instanceOf: TypeError });
 });
 
+test('withOptions() checks its options at once: unknown keys (with the closest known one), a bad timeoutMs or signal', (t) => {
+  const remote = createRemote<CounterApi>({ call: async () => 1, notify: async () => undefined });
+  const bad: [unknown, RegExp][] = [
+    [{ timeout: 500 }, /Unknown option `timeout` in withOptions\(\) options; did you mean `timeoutMs`\?/],
+    [{ timeoutMs: -1 }, /Expected `timeoutMs` to be a finite number >= 0, got -1/],
+    [{ timeoutMs: '500' }, /Expected `timeoutMs` to be a finite number >= 0, got "500"/],
+    [{ timeoutMs: Number.NaN }, /Expected `timeoutMs`/],
+    [{ signal: {} }, /Expected `signal` to be an AbortSignal/],
+    [null, /Expected withOptions\(\)'s options to be an object/],
+  ];
+  for (const [options, message] of bad) {
+    t.throws(() => withOptions(remote, options as never), { instanceOf: TypeError, message }, JSON.stringify(options));
+  }
+  t.notThrows(() => withOptions(remote, { timeoutMs: 0, signal: new AbortController().signal }));
+  t.notThrows(() => withOptions(remote, {}));
+});
+
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: calls and notifies through the proxies reach the API, in one order`, async (t) => {
     const { api, lines } = counterApi();

@@ -2,6 +2,9 @@
  * Typed proxies in comlink's spirit: `remote.method(...args)` is an ordered, awaited call, and
  * `notify(remote).method(...args)` its one-way twin on the same channel, in the same order.
  */
+import { describe } from '../errors.js';
+import { rejectUnknownKeys } from '../option-keys.js';
+import { expectNumber } from '../options.js';
 import type { CallOptions } from './pending-call.js';
 
 /** What a proxy needs from whatever carries its calls: an endpoint, or a link that follows restarts. */
@@ -73,9 +76,26 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
   return notifier as Notifier<T>;
 }
 
-/** The same remote, with a timeout or abort signal applied to each call made through it. */
+/**
+ * The same remote, with a timeout or abort signal applied to each call made through it. Bad options
+ * throw here, at once: a misspelt `timeout` would otherwise leave every call without one.
+ */
 export function withOptions<T>(remote: Remote<T>, options: CallOptions): Remote<T> {
   const entry = callers.get(remote as object);
   if (!entry) throw new TypeError('withOptions() expects a remote created by convoy');
-  return createRemote<T>(entry.caller, { ...entry.options, ...options });
+  return createRemote<T>(entry.caller, { ...entry.options, ...checkCallOptions(options) });
+}
+
+const CALL_OPTION_KEYS = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];
+
+function checkCallOptions(options: CallOptions): CallOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected withOptions()'s options to be an object, got ${describe(options)}`);
+  }
+  rejectUnknownKeys(options, CALL_OPTION_KEYS, 'withOptions() options');
+  if (options.timeoutMs !== undefined) expectNumber('timeoutMs', options.timeoutMs);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(options.signal)}`);
+  }
+  return options;
 }
