@@ -86,7 +86,10 @@ export class WorkerStartError extends ConvoyError {
   readonly worker: string;
 
   constructor(worker: string, message: string, options?: { cause?: unknown }) {
-    super('ERR_CONVOY_START', `Worker "${worker}" failed to start: ${message}`, options);
+    // The cause's message often names the worker too: it is said once.
+    const subject = `Worker "${worker}" `;
+    const detail = message.startsWith(subject) ? message.slice(subject.length) : message;
+    super('ERR_CONVOY_START', `${subject}failed to start: ${detail}`, options);
     this.worker = worker;
   }
 }

@@ -10,6 +10,7 @@ import {
   SerializationError,
   TimeoutError,
   WorkerDiedError,
+  WorkerStartError,
   describe,
   errorFromWire,
   errorToWire,
@@ -85,6 +86,13 @@ test("convoy's own calls are named in words in messages, not by their NUL-prefix
   t.true(died.message.includes("convoy's own `start`"), died.message);
   t.true(timedOut.message.includes("convoy's own `open`"), timedOut.message);
   t.is(timedOut.method, System.open);
+});
+
+test('WorkerStartError names the worker once, whether or not its cause does', (t) => {
+  const fromCause = new WorkerStartError('bad', 'Worker "bad" exited before it could load (exit code 7)');
+  t.is(fromCause.message, 'Worker "bad" failed to start: exited before it could load (exit code 7)');
+  t.like(fromCause, { worker: 'bad', code: 'ERR_CONVOY_START' });
+  t.is(new WorkerStartError('bad', 'no such host').message, 'Worker "bad" failed to start: no such host');
 });
 
 const TO_ERROR: ReadonlyArray<[string, unknown, (e: Error) => boolean]> = [
