@@ -13,6 +13,11 @@ function shown(method: string): string {
   return method.charCodeAt(0) === 0 ? `convoy's own \`${method.slice(1)}\`` : `\`${method}\``;
 }
 
+/** Who a message says answered: a worker by name, or the coordinator (a name no worker may take). */
+function whom(worker: string): string {
+  return worker === 'coordinator' ? 'the coordinator' : `worker "${worker}"`;
+}
+
 /** Base class of every error convoy raises itself. */
 export class ConvoyError extends Error {
   readonly code: string;
@@ -111,7 +116,7 @@ export class RemoteError extends ConvoyError {
 export class MethodNotFoundError extends ConvoyError {
   readonly method: string;
   constructor(method: string, worker?: string) {
-    super('ERR_CONVOY_NO_METHOD', `No method ${shown(method)} on ${worker ? `worker "${worker}"` : 'the remote API'}`);
+    super('ERR_CONVOY_NO_METHOD', `No method ${shown(method)} on ${worker ? whom(worker) : 'the remote API'}`);
     this.method = method;
   }
 }
@@ -126,7 +131,7 @@ export class TimeoutError extends ConvoyError {
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number, worker?: string) {
-    super('ERR_CONVOY_TIMEOUT', `Call to ${shown(method)}${worker ? ` on worker "${worker}"` : ''} timed out after ${timeoutMs} ms`);
+    super('ERR_CONVOY_TIMEOUT', `Call to ${shown(method)}${worker ? ` on ${whom(worker)}` : ''} timed out after ${timeoutMs} ms`);
     this.method = method;
     this.timeoutMs = timeoutMs;
   }

@@ -76,6 +76,12 @@ test('MethodNotFoundError names the method and the worker', (t) => {
   t.true(error.message.includes('frobnicate') && error.message.includes('shard-0'));
 });
 
+test('a call the coordinator could not answer names it as the coordinator, not as a worker', (t) => {
+  t.is(new MethodNotFoundError('hello', 'coordinator').message, 'No method `hello` on the coordinator');
+  t.is(new TimeoutError('hello', 50, 'coordinator').message, 'Call to `hello` on the coordinator timed out after 50 ms');
+  t.is(new TimeoutError('hello', 50, 'w').message, 'Call to `hello` on worker "w" timed out after 50 ms');
+});
+
 test("convoy's own calls are named in words in messages, not by their NUL-prefixed names; the method field keeps the name", (t) => {
   const died = new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 7, method: System.start });
   const timedOut = new TimeoutError(System.open, 250, 'b');
