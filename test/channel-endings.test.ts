@@ -26,10 +26,18 @@ import { currentCall } from '../src/rpc/call-context.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { DEFAULTS } from '../src/options.js';
 import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
-import { type Delay, type Outcome, nextTurn, outcome, pause, withDeadline } from './helpers/deadline.js';
+import { Counter, type Delay, type Outcome, deferred, nextTurn, outcome, pause, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
-import { PAYLOAD_KINDS, type PayloadKind, type Reply, ScriptedFault, expectedPayload, isAnswer, makePayload } from './helpers/mixed-payloads.js';
-import { TRANSPORT_KINDS, type TransportKind, createPair, prng } from './helpers/pairs.js';
+import {
+  PAYLOAD_KINDS,
+  type PayloadKind,
+  type Reply,
+  ScriptedFault,
+  expectedPayload,
+  isAnswer,
+  makePayload,
+} from './helpers/mixed-payloads.js';
+import { TRANSPORT_KINDS, type TransportKind, createPair, endpointClosed, prng } from './helpers/pairs.js';
 
 failOnLeaks(test);
 
@@ -85,14 +93,21 @@ const callArb: fc.Arbitrary<Step> = fc.record({
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: callArb },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('notify' as const), payload: fc.constantFrom(...PAYLOAD_KINDS), work: workArb }) },
-  { weight: 1, arbitrary: fc.constantFrom({ op: 'await-turn' as const }, { op: 'await-microtask' as const }, { op: 'await-timer' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom({ op: 'await-turn' as const }, { op: 'await-microtask' as const }, { op: 'await-timer' as const }),
+  },
 );
 
 const MAX_STEPS = 40;
 const scriptArb = fc.array(stepArb, { minLength: 1, maxLength: MAX_STEPS, size: 'max' });
 
 const endingArb: fc.Arbitrary<Ending | null> = fc.option(
-  fc.record({ side: fc.constantFrom('a' as const, 'b' as const), at: fc.nat(MAX_STEPS), how: fc.constantFrom('close' as const, 'destroy' as const) }),
+  fc.record({
+    side: fc.constantFrom('a' as const, 'b' as const),
+    at: fc.nat(MAX_STEPS),
+    how: fc.constantFrom('close' as const, 'destroy' as const),
+  }),
   { freq: 3 },
 );
 
@@ -170,7 +185,10 @@ class Side {
     const reason = new CallAborted(seq);
     const controller = step.abortAt === null ? undefined : new AbortController();
     if (step.abortAt === 'before') controller!.abort(reason);
-    const options = { ...(step.timeoutMs === null ? {} : { timeoutMs: step.timeoutMs }), ...(controller ? { signal: controller.signal } : {}) };
+    const options = {
+      ...(step.timeoutMs === null ? {} : { timeoutMs: step.timeoutMs }),
+      ...(controller ? { signal: controller.signal } : {}),
+    };
     const called = outcome(this.endpoint.call('call', args, options));
     if (controller) this.#abortLater(controller, reason, step.abortAt!);
     this.#watch(seq, closedBefore, called, (result) => this.#checkCall(seq, step, reason, closedBefore, result));
@@ -201,7 +219,13 @@ class Side {
     else if (at === 'timer') this.work.push(new Promise<void>((resolve) => setTimeout(resolve, 2)).then(abort));
   }
 
-  #checkCall(seq: number, step: Extract<Step, { op: 'call' }>, reason: CallAborted, closedBefore: Error | undefined, result: Outcome<unknown>): void {
+  #checkCall(
+    seq: number,
+    step: Extract<Step, { op: 'call' }>,
+    reason: CallAborted,
+    closedBefore: Error | undefined,
+    result: Outcome<unknown>,
+  ): void {
     const { error } = result.ok ? { error: undefined } : result;
     const wrong = (what: string): void => {
       this.problems.push(`${this.name}'s call ${seq} (${JSON.stringify(step)}) ${what}`);
@@ -217,14 +241,17 @@ class Side {
       else if (!isAnswer(step.reply, seq, result)) wrong(`got ${describe(result)}, not its own ${step.reply}`);
       else this.tally[result.ok ? 'reply' : 'fault']++;
     } else if (error instanceof TimeoutError) {
-      if (error.code !== 'ERR_CONVOY_TIMEOUT' || error.timeoutMs !== step.timeoutMs || error.method !== 'call') wrong(`got a timeout not its own: ${describe(result)}`);
+      if (error.code !== 'ERR_CONVOY_TIMEOUT' || error.timeoutMs !== step.timeoutMs || error.method !== 'call')
+        wrong(`got a timeout not its own: ${describe(result)}`);
       this.gaveUp.add(seq);
       this.tally.timeout++;
     } else if (error === reason) {
       this.gaveUp.add(seq);
       this.tally.aborted++;
     } else if (error === undefined || error !== this.closedWith) {
-      wrong(`got ${describe(result)}, which is neither its answer, its timeout, its reason nor its endpoint's close error (${String(this.closedWith)})`);
+      wrong(
+        `got ${describe(result)}, which is neither its answer, its timeout, its reason nor its endpoint's close error (${String(this.closedWith)})`,
+      );
     } else this.tally.ended++;
   }
 
@@ -244,7 +271,9 @@ class Side {
   #handle([seq, kind, payload, reply, work]: Args, isCall: boolean): unknown {
     this.started.push(seq);
     if (!isDeepStrictEqual(payload, expectedPayload(kind, seq))) {
-      this.problems.push(`${this.name} got ${this.peer.name}'s message ${seq} with ${describe({ ok: true, value: payload })}, not its ${kind}`);
+      this.problems.push(
+        `${this.name} got ${this.peer.name}'s message ${seq} with ${describe({ ok: true, value: payload })}, not its ${kind}`,
+      );
     }
     // Read synchronously at the start, as a handler must; for a notify it is the endpoint's lifetime signal.
     const signal = work.watches ? currentCall().signal : undefined;
@@ -335,7 +364,15 @@ async function settle(sides: Side[]): Promise<void> {
   }
 }
 
-const FENCE: Step = { op: 'call', payload: 'number', reply: 'number', work: { kind: 'quick', delay: 0, watches: false }, timeoutMs: null, abortAt: null, awaited: false };
+const FENCE: Step = {
+  op: 'call',
+  payload: 'number',
+  reply: 'number',
+  work: { kind: 'quick', delay: 0, watches: false },
+  timeoutMs: null,
+  abortAt: null,
+  awaited: false,
+};
 
 function stateOf(side: Side): string {
   const { endpoint } = side;
@@ -370,7 +407,9 @@ async function runBoth(
   });
   a.endpoint = pair.a;
   b.endpoint = pair.b;
-  const closed = [a, b].map((side) => new Promise<void>((resolve) => side.endpoint.onClose((error) => resolve(void (side.closedWith = error)))));
+  const closed = [a, b].map(
+    (side) => new Promise<void>((resolve) => side.endpoint.onClose((error) => resolve(void (side.closedWith = error)))),
+  );
   const seen: EndingSeen = { accepted: -1 };
   try {
     const everything = async (): Promise<void> => {
@@ -407,7 +446,10 @@ async function runBoth(
         );
       }
       for (const seq of side.abortedWhileOpen) {
-        if (!peer.gaveUp.has(seq)) problems.push(`${side.name}'s handler of ${peer.name}'s message ${seq} saw its signal abort, but its caller did not give up on it`);
+        if (!peer.gaveUp.has(seq))
+          problems.push(
+            `${side.name}'s handler of ${peer.name}'s message ${seq} saw its signal abort, but its caller did not give up on it`,
+          );
       }
       const { endpoint } = side;
       if (endpoint.pendingCalls > 0 || endpoint.activeSignals > 0 || endpoint.channel.waiting > 0 || side.timers.size > 0) {
@@ -445,7 +487,44 @@ for (const kind of TRANSPORT_KINDS) {
       ),
       { numRuns: runsOverride ?? NUM_RUNS[kind], includeErrorInReport: true, ...(seed === undefined ? {} : { seed }) },
     );
-    t.log(Object.entries(tally).map(([key, value]) => `${key} ${value}`).join(', '));
+    t.log(
+      Object.entries(tally)
+        .map(([key, value]) => `${key} ${value}`)
+        .join(', '),
+    );
     t.pass();
+  });
+}
+
+// --- a case the property found, pinned ------------------------------------------------------------
+
+/** Enough bytes of notifies that the closing side is still sending them when the reply comes back. */
+const BIG_NOTIFIES = 32;
+const BIG_NOTIFY_BYTES = 128 * 1024;
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a reply that reaches a closing endpoint after close() failed its call is dropped, and everything accepted before the close still arrives`, async (t) => {
+    const handled = new Counter();
+    const release = deferred();
+    const api = {
+      // Answers once the first notify after it has started: by then the caller has closed.
+      answerLater: () => release.promise.then(() => 'late'),
+      note() {
+        release.resolve();
+        handled.add();
+      },
+    };
+    const roomy = { maxQueuedBytes: 64 << 20, maxFrameBytes: 64 << 20 };
+    const { a, b } = await createPair(t, kind, { channel: roomy, b: { api } });
+    const call = outcome(a.call('answerLater', []));
+    for (let i = 0; i < BIG_NOTIFIES; i++) await a.notify('note', ['n'.repeat(BIG_NOTIFY_BYTES)]);
+    const peerClosed = endpointClosed(b, 10_000);
+    const reason = new ClusterClosedError('a is done');
+    a.close(reason);
+    const result = await withDeadline(call, 5000, 'the call fails with the close');
+    t.true(!result.ok && result.error === reason);
+    await handled.reach(BIG_NOTIFIES, 10_000, 'every notify accepted before the close handled');
+    const peerError = await peerClosed;
+    t.true(peerError instanceof ClusterClosedError, `b saw the close as ${String(peerError)}`);
   });
 }
