@@ -91,12 +91,16 @@ function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, max
   let pending: Buffer[] = [];
   let pumping = false;
   let ended = false;
+  // The proxy's sockets are not half-open: one ends its writing as its far side's FIN arrives. What is
+  // still on its way to that side (which closed) is dropped, not written after the end: that error's
+  // handler below would destroy the other direction, cutting a frame the closing side had sent.
+  const open = (): boolean => !to.destroyed && !to.writableEnded;
   const pump = async (): Promise<void> => {
     pumping = true;
-    while (pending.length > 0 && !to.destroyed) {
+    while (pending.length > 0 && open()) {
       let bytes = Buffer.concat(pending);
       pending = [];
-      while (bytes.length > 0 && !to.destroyed) {
+      while (bytes.length > 0 && open()) {
         const size = Math.min(bytes.length, 1 + Math.floor(random() * maxPiece));
         to.write(bytes.subarray(0, size));
         bytes = bytes.subarray(size);
@@ -109,7 +113,7 @@ function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, max
       }
     }
     pumping = false;
-    if (ended && !to.destroyed) to.end();
+    if (ended && open()) to.end();
   };
   from.on('data', (chunk: Buffer) => {
     pending.push(chunk);
