@@ -25,8 +25,8 @@ import { ClusterClosedError, RemoteError, TimeoutError } from '../src/errors.js'
 import { currentCall } from '../src/rpc/call-context.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { DEFAULTS } from '../src/options.js';
-import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
 import { Counter, type Delay, type Outcome, deferred, nextTurn, outcome, pause, withDeadline } from './helpers/deadline.js';
+import { type TransportVariant, settleAll, transportVariantArb, untilStalled, variantConfig } from './helpers/channel-scripts.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import {
   PAYLOAD_KINDS,
@@ -37,13 +37,18 @@ import {
   isAnswer,
   makePayload,
 } from './helpers/mixed-payloads.js';
-import { TRANSPORT_KINDS, type TransportKind, createPair, endpointClosed, prng } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, type TransportKind, createPair, endpointClosed } from './helpers/pairs.js';
 
 failOnLeaks(test);
 
-/** Every run's scripts, and everything they set off, end well within this (handlers run 15 ms at most). */
-const RUN_DEADLINE_MS = 30_000;
-/** A failing property shrinks its case, a hang costing RUN_DEADLINE_MS per attempt: ava must wait for it. */
+/**
+ * A run hangs when nothing moves for this long: no message sent or started, no call settled, no handler
+ * timer set or done, on either side (handlers run 15 ms at most).
+ */
+const STALL_MS = 4000;
+/** And a run that keeps moving but never ends (a livelock) fails after this long. */
+const RUN_DEADLINE_MS = 60_000;
+/** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
 const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 
 // --- scripts -------------------------------------------------------------------------------------
@@ -120,15 +125,6 @@ const channelArb: fc.Arbitrary<ChannelConfig> = fc.record({
   backpressure: fc.constant('wait' as const),
 });
 
-/** As in the bidirectional property: a slow in-memory receiver, a re-chunking TCP proxy, small shared-memory rings. */
-function transportArb(kind: TransportKind) {
-  return fc.record({
-    framesPerTurn: kind === 'memory' ? fc.option(fc.integer({ min: 1, max: 3 })) : fc.constant(null),
-    rechunkSeed: kind === 'tcp' ? fc.option(fc.integer(), { freq: 2 }) : fc.constant(null),
-    ringBytes: kind === 'shm' ? fc.option(fc.constant(MIN_RING_BYTES), { freq: 3 }) : fc.constant(null),
-  });
-}
-
 // --- the two sides -------------------------------------------------------------------------------
 
 type Args = [seq: number, kind: PayloadKind, payload: unknown, reply: Reply, work: Work];
@@ -157,6 +153,8 @@ class Side {
   /** The error this side's endpoint closed with, once it has. */
   closedWith: Error | undefined;
   sent = 0;
+  /** Calls and notifies of ours that have settled. */
+  settled = 0;
   /** Sequence numbers of the peer's messages, as their handlers start. */
   readonly started: number[] = [];
   /** Calls of ours that the caller gave up on (timeout or abort), by sequence number. */
@@ -199,6 +197,7 @@ class Side {
     let settled = false;
     const done = result.then((value) => {
       settled = true;
+      this.settled++;
       check(value);
     });
     this.work.push(done);
@@ -353,17 +352,6 @@ async function runScript(side: Side, script: Step[], ending: Ending | null, seen
   if (ending?.side === side.name && ending.at >= script.length) end();
 }
 
-/** Waits until both sides have nothing left running, including what settling added. */
-async function settle(sides: Side[]): Promise<void> {
-  const done = sides.map(() => 0);
-  for (;;) {
-    const pending = sides.flatMap((side, i) => side.work.slice(done[i]));
-    if (pending.length === 0) return;
-    for (const [i, side] of sides.entries()) done[i] = side.work.length;
-    await Promise.all(pending);
-  }
-}
-
 const FENCE: Step = {
   op: 'call',
   payload: 'number',
@@ -377,7 +365,7 @@ const FENCE: Step = {
 function stateOf(side: Side): string {
   const { endpoint } = side;
   return (
-    `${side.name}→${side.peer.name}: ${side.sent} sent, ${side.peer.started.length} started; ${side.name}: closed ${endpoint.closed}, ` +
+    `${side.name}→${side.peer.name}: ${side.sent} sent, ${side.peer.started.length} started, ${side.settled} settled; ${side.name}: closed ${endpoint.closed}, ` +
     `${endpoint.pendingCalls} calls pending, ${endpoint.activeSignals} signals, ${endpoint.channel.waiting} waiting for room, ${side.timers.size} handler timers`
   );
 }
@@ -385,7 +373,7 @@ function stateOf(side: Side): string {
 async function runBoth(
   t: ExecutionContext,
   kind: TransportKind,
-  transport: { framesPerTurn: number | null; rechunkSeed: number | null; ringBytes: number | null },
+  transport: TransportVariant,
   options: { a: ChannelConfig; b: ChannelConfig },
   scripts: { a: Step[]; b: Step[] },
   ending: Ending | null,
@@ -401,9 +389,7 @@ async function runBoth(
     channelB: options.b,
     a: { api: a.api, onNotifyError: () => {} },
     b: { api: b.api, onNotifyError: () => {} },
-    ...(transport.framesPerTurn === null ? {} : { framesPerTurn: transport.framesPerTurn }),
-    ...(transport.rechunkSeed === null ? {} : { rechunk: prng(transport.rechunkSeed) }),
-    ...(transport.ringBytes === null ? {} : { ringBytes: transport.ringBytes }),
+    ...variantConfig(transport),
   });
   a.endpoint = pair.a;
   b.endpoint = pair.b;
@@ -414,11 +400,11 @@ async function runBoth(
   try {
     const everything = async (): Promise<void> => {
       await Promise.all([runScript(a, scripts.a, ending, seen), runScript(b, scripts.b, ending, seen)]);
-      await settle([a, b]);
+      await settleAll([a.work, b.work]);
       if (ending) {
         // The other side learns of the end by itself: its transport closes.
         await Promise.all(closed);
-        await settle([a, b]);
+        await settleAll([a.work, b.work]);
         return;
       }
       // Two fences each way. The first one's reply means every message of the scripts has started, so
@@ -427,13 +413,16 @@ async function runBoth(
       // call has arrived (and been dropped).
       for (let fence = 0; fence < 2; fence++) {
         for (const side of [a, b]) side.issue(FENCE);
-        await settle([a, b]);
+        await settleAll([a.work, b.work]);
       }
     };
     try {
-      await withDeadline(everything(), RUN_DEADLINE_MS, `${kind} scripts`);
+      await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`, {
+        stallMs: STALL_MS,
+        deadlineMs: RUN_DEADLINE_MS,
+      });
     } catch (error) {
-      problems.push(`${String(error)}\n${stateOf(a)}\n${stateOf(b)}`);
+      problems.push(String(error));
       return problems;
     }
     for (const side of [a, b]) {
@@ -476,7 +465,7 @@ for (const kind of TRANSPORT_KINDS) {
     const tally = newTally();
     await fc.assert(
       fc.asyncProperty(
-        transportArb(kind),
+        transportVariantArb(kind),
         fc.record({ a: channelArb, b: channelArb }),
         fc.record({ a: scriptArb, b: scriptArb }),
         endingArb,
