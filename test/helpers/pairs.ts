@@ -91,16 +91,12 @@ function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, max
   let pending: Buffer[] = [];
   let pumping = false;
   let ended = false;
-  // The proxy's sockets are not half-open: one ends its writing as its far side's FIN arrives. What is
-  // still on its way to that side (which closed) is dropped, not written after the end: that error's
-  // handler below would destroy the other direction, cutting a frame the closing side had sent.
-  const open = (): boolean => !to.destroyed && !to.writableEnded;
   const pump = async (): Promise<void> => {
     pumping = true;
-    while (pending.length > 0 && open()) {
+    while (pending.length > 0 && !to.destroyed) {
       let bytes = Buffer.concat(pending);
       pending = [];
-      while (bytes.length > 0 && open()) {
+      while (bytes.length > 0 && !to.destroyed) {
         const size = Math.min(bytes.length, 1 + Math.floor(random() * maxPiece));
         to.write(bytes.subarray(0, size));
         bytes = bytes.subarray(size);
@@ -113,7 +109,7 @@ function rechunkPipe(from: net.Socket, to: net.Socket, random: () => number, max
       }
     }
     pumping = false;
-    if (ended && open()) to.end();
+    if (ended && !to.destroyed) to.end();
   };
   from.on('data', (chunk: Buffer) => {
     pending.push(chunk);
@@ -145,6 +141,10 @@ export async function connectSocketsViaProxy(
   const client = await dial(t, portOf(proxy));
   const inner = await withDeadline(proxySide, CLOSE_DEADLINE_MS, 'proxy accept');
   proxy.close();
+  // Half-open, as the connection it stands for: one side's FIN ends that direction only, and what the
+  // other side still sends is delivered (closed, a side still reads until the peer's FIN).
+  inner.allowHalfOpen = true;
+  upstream.client.allowHalfOpen = true;
   rechunkPipe(inner, upstream.client, random, maxPiece);
   rechunkPipe(upstream.client, inner, random, maxPiece);
   return { client, server: upstream.server };
