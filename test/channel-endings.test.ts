@@ -3,17 +3,20 @@
  * some calls with a small `timeoutMs`, some with an AbortSignal aborted at a random point (before the
  * call, right after it, after a microtask, a macrotask or a timer); handlers answer at once, after a
  * delay, or run longer than the timeouts, and some watch `currentCall().signal`. In some runs one side
- * ends its endpoint in the middle of the script, gracefully (`close(error)`) or abruptly
- * (`destroy(error)`), while both sides have messages queued, waiting for room and in flight.
+ * ends in the middle of the script, while both sides have messages queued, waiting for room and in
+ * flight: its endpoint gracefully (`close(error)`) or abruptly (`destroy(error)`), or only its channel
+ * (`channel.close()`, graceful).
  *
  * Checks: every call settles, with its own reply or fault, `TimeoutError` (its own timeout), its own
  * signal's reason, or the error its endpoint closed with, and nothing else; a call aborted before it was
  * made rejects with the reason; a handler's signal aborts only when its caller gave up or its channel
- * closed, and the caller never sees what that handler then threw; per direction, messages start exactly
- * once and in issue order, a prefix of what was issued (all of it when nothing ends, and everything
- * accepted before a graceful close); calls and notifies made after an endpoint closed are refused at
- * once with the error it closed with; late replies to cancelled calls are dropped without closing the
- * channel; in the end no call is pending, no handler signal active, nothing waits for room.
+ * closed, does abort when its channel closes, and the caller never sees what that handler then threw;
+ * per direction, messages start exactly once and in issue order, a prefix of what was issued (all of it
+ * when nothing ends, and everything accepted before a graceful close); the other side sees a graceful
+ * close as ClusterClosedError; calls and notifies made after a side ended are refused at once (with the
+ * error its endpoint closed with, or ClusterClosedError while its channel is closing); late replies to
+ * cancelled calls are dropped without closing the channel; in the end no call is pending, no handler
+ * signal active, nothing waits for room.
  *
  * To hunt harder, or replay a failure: ENDINGS_RUNS=2000 (runs per kind), ENDINGS_SEED=<seed fast-check printed>.
  */
@@ -73,12 +76,19 @@ type Step =
   | { op: 'notify'; payload: PayloadKind; work: Work }
   | { op: 'await-turn' | 'await-microtask' | 'await-timer' };
 
-/** One side ends its endpoint when its script reaches step `at`. */
+/**
+ * One side ends when its script reaches step `at`: its endpoint gracefully (`close`, which fails its
+ * unsettled calls at once) or abruptly (`destroy`), or only its channel, gracefully (`channel-close`: its
+ * calls still take the replies that arrive before the transport has closed).
+ */
 interface Ending {
   side: 'a' | 'b';
   at: number;
-  how: 'close' | 'destroy';
+  how: 'close' | 'destroy' | 'channel-close';
 }
+
+/** Endings after which everything the ending side had accepted must still start on the other side. */
+const GRACEFUL = new Set<Ending['how']>(['close', 'channel-close']);
 
 const workArb: fc.Arbitrary<Work> = fc.oneof(
   fc.record({ kind: fc.constant('quick' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), watches: fc.boolean() }),
@@ -111,7 +121,7 @@ const endingArb: fc.Arbitrary<Ending | null> = fc.option(
   fc.record({
     side: fc.constantFrom('a' as const, 'b' as const),
     at: fc.nat(MAX_STEPS),
-    how: fc.constantFrom('close' as const, 'destroy' as const),
+    how: fc.constantFrom('close' as const, 'destroy' as const, 'channel-close' as const),
   }),
   { freq: 3 },
 );
@@ -152,6 +162,8 @@ class Side {
   peer!: Side;
   /** The error this side's endpoint closed with, once it has. */
   closedWith: Error | undefined;
+  /** This side has ended its endpoint or its channel. */
+  ended = false;
   sent = 0;
   /** Calls and notifies of ours that have settled. */
   settled = 0;
@@ -174,10 +186,14 @@ class Side {
     if (step.op !== 'call' && step.op !== 'notify') return;
     const seq = this.sent++;
     const closedBefore = this.closedWith;
+    // Made after this side ended: refused at once, and before the endpoint knows, with ClusterClosedError.
+    const endedBefore = this.ended;
     const reply = step.op === 'call' ? step.reply : 'number';
     const args: Args = [seq, step.payload, makePayload(step.payload, seq), reply, step.work];
     if (step.op === 'notify') {
-      this.#watch(seq, closedBefore, outcome(this.endpoint.notify('note', args)), (result) => this.#checkNotify(seq, result));
+      this.#watch(seq, endedBefore || closedBefore !== undefined, outcome(this.endpoint.notify('note', args)), (result) =>
+        this.#checkNotify(seq, result),
+      );
       return;
     }
     const reason = new CallAborted(seq);
@@ -189,11 +205,13 @@ class Side {
     };
     const called = outcome(this.endpoint.call('call', args, options));
     if (controller) this.#abortLater(controller, reason, step.abortAt!);
-    this.#watch(seq, closedBefore, called, (result) => this.#checkCall(seq, step, reason, closedBefore, result));
+    this.#watch(seq, endedBefore || closedBefore !== undefined, called, (result) =>
+      this.#checkCall(seq, step, reason, closedBefore, endedBefore, result),
+    );
   }
 
   /** Runs `check` on the outcome; a message made on a closed endpoint must be refused before the next macrotask. */
-  #watch(seq: number, closedBefore: Error | undefined, result: Promise<Outcome<unknown>>, check: (result: Outcome<unknown>) => void): void {
+  #watch(seq: number, refused: boolean, result: Promise<Outcome<unknown>>, check: (result: Outcome<unknown>) => void): void {
     let settled = false;
     const done = result.then((value) => {
       settled = true;
@@ -201,7 +219,7 @@ class Side {
       check(value);
     });
     this.work.push(done);
-    if (closedBefore) {
+    if (refused) {
       this.work.push(
         nextTurn().then(() => {
           if (!settled) this.problems.push(`${this.name}'s message ${seq}, made after its endpoint closed, was not refused at once`);
@@ -223,6 +241,7 @@ class Side {
     step: Extract<Step, { op: 'call' }>,
     reason: CallAborted,
     closedBefore: Error | undefined,
+    endedBefore: boolean,
     result: Outcome<unknown>,
   ): void {
     const { error } = result.ok ? { error: undefined } : result;
@@ -231,6 +250,11 @@ class Side {
     };
     if (closedBefore) {
       if (error !== closedBefore) wrong(`made after its endpoint closed got ${describe(result)}, not the close error`);
+      this.tally.ended++;
+      return;
+    }
+    if (endedBefore) {
+      if (!(error instanceof ClusterClosedError)) wrong(`made after its channel closed got ${describe(result)}, not ClusterClosedError`);
       this.tally.ended++;
       return;
     }
@@ -258,7 +282,7 @@ class Side {
     if (result.ok) return;
     // Refused for good reason: the endpoint closed, or a graceful close refused it while it waited for room.
     if (result.error === this.closedWith) return;
-    if (result.error instanceof ClusterClosedError && this.closedWith) return;
+    if (result.error instanceof ClusterClosedError && (this.closedWith || this.ended)) return;
     this.problems.push(`${this.name}'s notify ${seq} got ${describe(result)}`);
   }
 
@@ -283,13 +307,23 @@ class Side {
     };
     if (work.kind === 'quick' && !signal) {
       const waiting = pause(work.delay);
-      return waiting ? waiting.then(answer) : answer();
+      if (!waiting) return answer();
+      // In `work`, as every handler still running is: the fences wait for its reply to be made.
+      const answered = waiting.then(answer);
+      this.work.push(answered.catch(() => {}));
+      return answered;
     }
+    const startedOpen = !this.endpoint.closed;
     const running = new Promise((resolve, reject) => {
       const ms = work.kind === 'long' ? work.ms : work.delay;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         signal?.removeEventListener('abort', onAbort);
+        if (signal && startedOpen && this.endpoint.closed) {
+          this.problems.push(
+            `${this.name}'s handler of ${this.peer.name}'s message ${seq} ran on after its endpoint closed: its signal did not abort`,
+          );
+        }
         try {
           resolve(answer());
         } catch (error) {
@@ -327,9 +361,11 @@ interface EndingSeen {
 async function runScript(side: Side, script: Step[], ending: Ending | null, seen: EndingSeen): Promise<void> {
   const end = (): void => {
     seen.accepted = side.sent - side.endpoint.channel.waiting;
+    side.ended = true;
     const error = new Error(`${side.name} ${ending!.how}s`);
     if (ending!.how === 'close') side.endpoint.close(error);
-    else side.endpoint.destroy(error);
+    else if (ending!.how === 'destroy') side.endpoint.destroy(error);
+    else side.endpoint.channel.close();
   };
   for (const [i, step] of script.entries()) {
     if (ending?.side === side.name && ending.at === i) end();
@@ -428,7 +464,7 @@ async function runBoth(
     for (const side of [a, b]) {
       const { started, peer } = side;
       const wrong = started.findIndex((seq, i) => seq !== i);
-      const mustStart = !ending ? peer.sent : ending.how === 'close' && ending.side === peer.name ? seen.accepted : 0;
+      const mustStart = !ending ? peer.sent : GRACEFUL.has(ending.how) && ending.side === peer.name ? seen.accepted : 0;
       if (wrong >= 0 || started.length < mustStart) {
         problems.push(
           `${peer.name}→${side.name}: ${peer.sent} sent, ${mustStart} must start, ${started.length} started, first out of order at ${wrong}: ${JSON.stringify(started.slice(Math.max(0, wrong - 5), wrong + 5))}`,
@@ -445,7 +481,10 @@ async function runBoth(
         problems.push(`left behind: ${stateOf(side)}`);
       }
       if (!ending && endpoint.closed) problems.push(`${side.name} closed with ${String(side.closedWith)} though nothing ended it`);
-      if (ending?.how === 'close' && ending.side === peer.name && !(side.closedWith instanceof ClusterClosedError)) {
+      if (ending?.how === 'channel-close' && ending.side === side.name && !(side.closedWith instanceof ClusterClosedError)) {
+        problems.push(`${side.name} closed its channel and saw it as ${String(side.closedWith)}, not ClusterClosedError`);
+      }
+      if (ending && GRACEFUL.has(ending.how) && ending.side === peer.name && !(side.closedWith instanceof ClusterClosedError)) {
         problems.push(`${side.name} saw ${peer.name}'s graceful close as ${String(side.closedWith)}, not ClusterClosedError`);
       }
     }
