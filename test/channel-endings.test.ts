@@ -60,8 +60,15 @@ const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 const ABORT_POINTS = ['before', 'sync', 'microtask', 'macrotask', 'timer'] as const;
 type AbortPoint = (typeof ABORT_POINTS)[number];
 
-/** What a handler does: answers after a short delay, or runs for `ms` (longer than any timeout), maybe watching its signal. */
-type Work = { kind: 'quick'; delay: Delay; watches: boolean } | { kind: 'long'; ms: number; watches: boolean };
+/**
+ * What a handler does: answers after a short delay, or runs for `ms` (longer than any timeout), maybe
+ * watching its signal; or, for a call its caller will give up on (it has a timeout or a signal), holds
+ * until its signal aborts, as the caller's cancel or the channel's close must make it.
+ */
+type Work =
+  | { kind: 'quick'; delay: Delay; watches: boolean }
+  | { kind: 'long'; ms: number; watches: boolean }
+  | { kind: 'hold'; watches: true };
 
 type Step =
   | {
@@ -95,15 +102,22 @@ const workArb: fc.Arbitrary<Work> = fc.oneof(
   fc.record({ kind: fc.constant('long' as const), ms: fc.integer({ min: 6, max: 15 }), watches: fc.boolean() }),
 );
 
-const callArb: fc.Arbitrary<Step> = fc.record({
-  op: fc.constant('call' as const),
-  payload: fc.constantFrom(...PAYLOAD_KINDS),
-  reply: fc.constantFrom<Reply>(...PAYLOAD_KINDS, 'fault'),
-  work: workArb,
-  timeoutMs: fc.option(fc.integer({ min: 1, max: 5 }), { freq: 2 }) as fc.Arbitrary<number | null>,
-  abortAt: fc.option(fc.constantFrom(...ABORT_POINTS), { freq: 2 }) as fc.Arbitrary<AbortPoint | null>,
-  awaited: fc.constantFrom(true, false, false, false),
-});
+const callArb: fc.Arbitrary<Step> = fc
+  .record({
+    op: fc.constant('call' as const),
+    payload: fc.constantFrom(...PAYLOAD_KINDS),
+    reply: fc.constantFrom<Reply>(...PAYLOAD_KINDS, 'fault'),
+    work: fc.oneof({ weight: 3, arbitrary: workArb }, { weight: 1, arbitrary: fc.constant<Work>({ kind: 'hold', watches: true }) }),
+    timeoutMs: fc.option(fc.integer({ min: 1, max: 5 }), { freq: 2 }) as fc.Arbitrary<number | null>,
+    abortAt: fc.option(fc.constantFrom(...ABORT_POINTS), { freq: 2 }) as fc.Arbitrary<AbortPoint | null>,
+    awaited: fc.constantFrom(true, false, false, false),
+  })
+  // Only a call its caller gives up on can hold: nothing else would end it.
+  .map((step) =>
+    step.work.kind === 'hold' && step.timeoutMs === null && step.abortAt === null
+      ? { ...step, work: { kind: 'long' as const, ms: 6, watches: true } }
+      : step,
+  );
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: callArb },
@@ -175,6 +189,8 @@ class Side {
   readonly abortedWhileOpen: number[] = [];
   readonly work: Promise<unknown>[] = [];
   readonly timers = new Set<NodeJS.Timeout>();
+  /** Handlers holding until their signal aborts. */
+  holding = 0;
 
   constructor(
     readonly name: 'a' | 'b',
@@ -315,9 +331,9 @@ class Side {
     }
     const startedOpen = !this.endpoint.closed;
     const running = new Promise((resolve, reject) => {
-      const ms = work.kind === 'long' ? work.ms : work.delay;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = (): void => {
+        this.timers.delete(timer!);
         signal?.removeEventListener('abort', onAbort);
         if (signal && startedOpen && this.endpoint.closed) {
           this.problems.push(
@@ -329,15 +345,18 @@ class Side {
         } catch (error) {
           reject(error);
         }
-      }, ms);
-      this.timers.add(timer);
+      };
       const onAbort = (): void => {
-        clearTimeout(timer);
-        this.timers.delete(timer);
+        if (timer) {
+          clearTimeout(timer);
+          this.timers.delete(timer);
+        } else this.holding--;
         this.tally.handlerAborts++;
         if (!this.closedWith && !this.endpoint.closed) this.abortedWhileOpen.push(isCall ? seq : -1 - seq);
         reject(new HandlerAborted(`${this.name}'s handler of ${seq} saw its signal abort`));
       };
+      if (work.kind === 'hold') this.holding++;
+      else this.timers.add((timer = setTimeout(timeUp, work.kind === 'long' ? work.ms : work.delay)));
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -402,7 +421,7 @@ function stateOf(side: Side): string {
   const { endpoint } = side;
   return (
     `${side.name}→${side.peer.name}: ${side.sent} sent, ${side.peer.started.length} started, ${side.settled} settled; ${side.name}: closed ${endpoint.closed}, ` +
-    `${endpoint.pendingCalls} calls pending, ${endpoint.activeSignals} signals, ${endpoint.channel.waiting} waiting for room, ${side.timers.size} handler timers`
+    `${endpoint.pendingCalls} calls pending, ${endpoint.activeSignals} signals, ${endpoint.channel.waiting} waiting for room, ${side.timers.size} handler timers, ${side.holding} handlers holding`
   );
 }
 
@@ -477,7 +496,13 @@ async function runBoth(
           );
       }
       const { endpoint } = side;
-      if (endpoint.pendingCalls > 0 || endpoint.activeSignals > 0 || endpoint.channel.waiting > 0 || side.timers.size > 0) {
+      if (
+        endpoint.pendingCalls > 0 ||
+        endpoint.activeSignals > 0 ||
+        endpoint.channel.waiting > 0 ||
+        side.timers.size > 0 ||
+        side.holding > 0
+      ) {
         problems.push(`left behind: ${stateOf(side)}`);
       }
       if (!ending && endpoint.closed) problems.push(`${side.name} closed with ${String(side.closedWith)} though nothing ended it`);
