@@ -2,7 +2,9 @@
  * How calls end, both ways at once: each side runs a random script of calls and notifies to the other,
  * some calls with a small `timeoutMs`, some with an AbortSignal aborted at a random point (before the
  * call, right after it, after a microtask, a macrotask or a timer); handlers answer at once, after a
- * delay, or run longer than the timeouts, and some watch `currentCall().signal`. In some runs one side
+ * delay, or run longer than the timeouts, and some watch `currentCall().signal`; a call that has a timeout
+ * or a signal may have a handler that holds until its signal aborts, so a cancel that never reaches it
+ * is a hang. In some runs one side
  * ends in the middle of the script, while both sides have messages queued, waiting for room and in
  * flight: its endpoint gracefully (`close(error)`) or abruptly (`destroy(error)`), or only its channel
  * (`channel.close()`, graceful).
@@ -50,7 +52,7 @@ failOnLeaks(test);
 
 /**
  * A run hangs when nothing moves for this long: no message sent or started, no call settled, no handler
- * timer set or done, on either side (handlers run 15 ms at most).
+ * started or done, on either side (handlers run 15 ms at most, or until their signal aborts).
  */
 const STALL_MS = 4000;
 /** And a run that keeps moving but never ends (a livelock) fails after this long. */
@@ -59,6 +61,7 @@ const RUN_DEADLINE_MS = 60_000;
 const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 
 // --- scripts -------------------------------------------------------------------------------------
+
 const workArb: fc.Arbitrary<Work> = fc.oneof(
   fc.record({ kind: fc.constant('quick' as const), delay: fc.constantFrom<Delay>(0, 1, 2, 3), watches: fc.boolean() }),
   fc.record({ kind: fc.constant('long' as const), ms: fc.integer({ min: 6, max: 15 }), watches: fc.boolean() }),
@@ -111,6 +114,12 @@ const channelArb: fc.Arbitrary<ChannelConfig> = fc.record({
   backpressure: fc.constant('wait' as const),
 });
 
+// --- the property ------------------------------------------------------------------------------
+
+/**
+ * Runs both scripts at once over a fresh pair, one side ending as `ending` says, then lets everything
+ * they set off finish, and returns what went wrong (empty: nothing).
+ */
 async function runBoth(
   t: ExecutionContext,
   kind: TransportKind,
@@ -125,6 +134,7 @@ async function runBoth(
   const b = new Side('b', problems, tally);
   a.peer = b;
   b.peer = a;
+  // A notify's handler that sees the close abort its signal throws: expected, not worth a warning.
   const pair = await createPair(t, kind, {
     channelA: options.a,
     channelB: options.b,
