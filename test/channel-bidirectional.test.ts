@@ -13,9 +13,9 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { ChannelConfig } from '../src/channel/channel.js';
 import { DEFAULTS } from '../src/options.js';
-import { MIN_RING_BYTES } from '../src/transport/ring-capacity.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
-import { DeadlineError, type Delay, nextTurn, outcome, pause, withDeadline } from './helpers/deadline.js';
+import { type TransportVariant, settleAll, transportVariantArb, untilStalled, variantConfig } from './helpers/channel-scripts.js';
+import { type Delay, nextTurn, outcome, pause } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import {
   PAYLOAD_KINDS,
@@ -26,7 +26,7 @@ import {
   isAnswer,
   makePayload,
 } from './helpers/mixed-payloads.js';
-import { TRANSPORT_KINDS, createPair, prng, type TransportKind } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, createPair, type TransportKind } from './helpers/pairs.js';
 
 failOnLeaks(test);
 
@@ -179,27 +179,6 @@ class Side {
   }
 }
 
-/**
- * Resolves when `done` does; rejects when `state()` (where each direction stands) has not changed for
- * STALL_MS, or after SCRIPT_DEADLINE_MS in all, naming `what` and that state.
- */
-async function untilStalled(done: Promise<void>, state: () => string, what: string): Promise<void> {
-  const startedAt = performance.now();
-  let last = state();
-  for (;;) {
-    try {
-      return await withDeadline(done, STALL_MS, what);
-    } catch (error) {
-      if (!(error instanceof DeadlineError)) throw error;
-    }
-    const now = state();
-    if (now === last) throw new DeadlineError(`${what}: nothing moved for ${STALL_MS} ms\n${now}`);
-    if (performance.now() - startedAt > SCRIPT_DEADLINE_MS)
-      throw new DeadlineError(`${what}: not done within ${SCRIPT_DEADLINE_MS} ms\n${now}`);
-    last = now;
-  }
-}
-
 function stateOf(side: Side): string {
   const { channel } = side.endpoint;
   return (
@@ -239,17 +218,6 @@ async function runScript(side: Side, script: Step[]): Promise<void> {
   }
 }
 
-/** Waits until both sides have nothing left in flight, including what settling added. */
-async function settle(sides: Side[]): Promise<void> {
-  const done = sides.map(() => 0);
-  for (;;) {
-    const pending = sides.flatMap((side, i) => side.work.slice(done[i]));
-    if (pending.length === 0) return;
-    for (const [i, side] of sides.entries()) done[i] = side.work.length;
-    await Promise.all(pending);
-  }
-}
-
 /**
  * Runs both scripts at once over a fresh pair, then lets everything they set off finish, and returns
  * what went wrong (empty: every message of each direction started once, in issue order, with its payload,
@@ -277,9 +245,7 @@ async function runBoth(
     channelB: options.b,
     a: { api: a.api },
     b: { api: b.api },
-    ...(transport.framesPerTurn === null ? {} : { framesPerTurn: transport.framesPerTurn }),
-    ...(transport.rechunkSeed === null ? {} : { rechunk: prng(transport.rechunkSeed) }),
-    ...(transport.ringBytes === null ? {} : { ringBytes: transport.ringBytes }),
+    ...variantConfig(transport),
   });
   a.endpoint = pair.a;
   b.endpoint = pair.b;
@@ -291,10 +257,13 @@ async function runBoth(
       for (let fence = 0; fence < 2; fence++) {
         a.issue('call', 'number', 'number', 0, null);
         b.issue('call', 'number', 'number', 0, null);
-        await settle([a, b]);
+        await settleAll([a.work, b.work]);
       }
     };
-    await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`);
+    await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`, {
+      stallMs: STALL_MS,
+      deadlineMs: SCRIPT_DEADLINE_MS,
+    });
     for (const side of [a, b]) {
       const { started, peer } = side;
       const wrong = started.findIndex((seq, i) => seq !== i);
@@ -310,25 +279,6 @@ async function runBoth(
   }
 }
 
-/**
- * How the transport itself varies: the in-memory pair can take only a few frames per macrotask (a busy
- * receiver falling behind), TCP can pass through a proxy that re-chunks the bytes at random, and
- * shared-memory rings can be small enough to fill (the transport holds frames back, then drains).
- */
-interface TransportVariant {
-  framesPerTurn: number | null;
-  rechunkSeed: number | null;
-  ringBytes: number | null;
-}
-
-function transportArb(kind: TransportKind): fc.Arbitrary<TransportVariant> {
-  return fc.record({
-    framesPerTurn: kind === 'memory' ? fc.option(fc.integer({ min: 1, max: 3 })) : fc.constant(null),
-    rechunkSeed: kind === 'tcp' ? fc.option(fc.integer(), { freq: 2 }) : fc.constant(null),
-    ringBytes: kind === 'shm' ? fc.option(fc.constant(MIN_RING_BYTES), { freq: 3 }) : fc.constant(null),
-  });
-}
-
 const sidesArbs = [fc.record({ a: channelArb, b: channelArb }), fc.record({ a: scriptArb, b: scriptArb })] as const;
 
 /** Runs per kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
@@ -340,7 +290,7 @@ for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: both sides call and notify each other at once, handlers send back, payloads mixed: order, replies, no hang (fast-check)`, async (t) => {
     t.timeout(SHRINKING_TIMEOUT_MS);
     await fc.assert(
-      fc.asyncProperty(transportArb(kind), ...sidesArbs, async (transport, options, scripts) => {
+      fc.asyncProperty(transportVariantArb(kind), ...sidesArbs, async (transport, options, scripts) => {
         const problems = await runBoth(t, kind, transport, options, scripts);
         // Thrown, not logged: fast-check reports the error of the shrunk case only.
         if (problems.length > 0) throw new Error(problems.slice(0, 10).join('\n'));

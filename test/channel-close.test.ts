@@ -192,3 +192,34 @@ test('tcp: a graceful close still sends every message accepted while the socket 
   t.is(handled.count, accepted);
   await closed;
 });
+
+/** Enough bytes of notifies that the closing side is still sending them when a reply comes back (found by channel-endings). */
+const BIG_NOTIFIES = 32;
+const BIG_NOTIFY_BYTES = 128 * 1024;
+
+for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a reply that reaches a closing endpoint after close() failed its call is dropped, and everything accepted before the close still arrives`, async (t) => {
+    const handled = new Counter();
+    const release = deferred();
+    const api = {
+      // Answers once the first notify after it has started: by then the caller has closed.
+      answerLater: () => release.promise.then(() => 'late'),
+      note() {
+        release.resolve();
+        handled.add();
+      },
+    };
+    const roomy = { maxQueuedBytes: 64 << 20, maxFrameBytes: 64 << 20 };
+    const { a, b } = await createPair(t, kind, { channel: roomy, b: { api } });
+    const call = outcome(a.call('answerLater', []));
+    for (let i = 0; i < BIG_NOTIFIES; i++) await a.notify('note', ['n'.repeat(BIG_NOTIFY_BYTES)]);
+    const peerClosed = endpointClosed(b, 10_000);
+    const reason = new ClusterClosedError('a is done');
+    a.close(reason);
+    const result = await withDeadline(call, 5000, 'the call fails with the close');
+    t.true(!result.ok && result.error === reason);
+    await handled.reach(BIG_NOTIFIES, 10_000, 'every notify accepted before the close handled');
+    const peerError = await peerClosed;
+    t.true(peerError instanceof ClusterClosedError, `b saw the close as ${String(peerError)}`);
+  });
+}

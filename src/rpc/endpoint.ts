@@ -170,7 +170,9 @@ export class Endpoint {
   #settle(id: number, ok: boolean, value: unknown): void {
     const pending = this.#pending.take(id);
     if (!pending) {
-      this.channel.destroy(new ProtocolError(`Reply to unknown call id ${id}`));
+      // After close() failed every call, replies the peer made before it learned of the close still come
+      // in: late, not forged. Destroying the channel for them would cut off what the close is still sending.
+      if (!this.#closedWith) this.channel.destroy(new ProtocolError(`Reply to unknown call id ${id}`));
       return;
     }
     this.channel.callSettled();

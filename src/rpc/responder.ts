@@ -157,7 +157,7 @@ export class Responder {
   close(error: Error): void {
     this.#closed = true;
     for (const controller of this.#signals.values()) controller.abort(error);
-    this.#lifetime?.abort(error);
+    (this.#lifetime ??= new AbortController()).abort(error);
     this.#signals.clear();
     this.#serial?.clear();
     this.#queuedCalls.clear();
@@ -222,7 +222,8 @@ export class Responder {
       get signal() {
         const id = responder.#contextId;
         // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close.
-        if (id === 0) return (responder.#lifetime ??= new AbortController()).signal;
+        // So is a call's that starts after the close (it arrived while the channel was closing): aborted already.
+        if (id === 0 || responder.#closed) return (responder.#lifetime ??= new AbortController()).signal;
         let controller = responder.#signals.get(id);
         if (!controller) responder.#signals.set(id, (controller = new AbortController()));
         return controller.signal;

@@ -141,6 +141,10 @@ export async function connectSocketsViaProxy(
   const client = await dial(t, portOf(proxy));
   const inner = await withDeadline(proxySide, CLOSE_DEADLINE_MS, 'proxy accept');
   proxy.close();
+  // Half-open, as the connection it stands for: one side's FIN ends that direction only, and what the
+  // other side still sends is delivered (closed, a side still reads until the peer's FIN).
+  inner.allowHalfOpen = true;
+  upstream.client.allowHalfOpen = true;
   rechunkPipe(inner, upstream.client, random, maxPiece);
   rechunkPipe(upstream.client, inner, random, maxPiece);
   return { client, server: upstream.server };
