@@ -120,6 +120,18 @@ for (const kind of TRANSPORT_KINDS) {
     await t.throwsAsync(withOptions(createRemote<Api>(a), { signal: AbortSignal.abort(reason) }).quick(1), { is: reason });
   });
 
+  test(`${kind}: a timed-out call keeps its maxInFlight place until its reply comes`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { channel: { maxInFlight: 1 }, b: { api: c.api } });
+    await t.throwsAsync(a.call('lateReply', [], { timeoutMs: 20 }), { instanceOf: TimeoutError });
+    // Its handler (which ignores the signal) still runs on the callee: the next call waits for room.
+    const next = a.call('quick', [5]);
+    t.is(a.channel.waiting, 1, 'the next call waits while the timed-out one is still running there');
+    c.releaseLate.resolve();
+    t.is(await withDeadline(next, 5000, 'the next call, once the late reply freed the place'), 5);
+    t.is(a.channel.waiting, 0);
+  });
+
   test(`${kind}: a reply that arrives after the timeout is dropped quietly; the channel stays open`, async (t) => {
     const c = callee();
     const { a } = await createPair(t, kind, { b: { api: c.api } });
