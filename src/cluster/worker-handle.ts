@@ -324,7 +324,9 @@ export class WorkerHandle {
     let grace: NodeJS.Timeout | undefined;
     const explained = work.catch(async (error: unknown) => {
       if (error instanceof WorkerDiedError) {
-        await Promise.race([died, new Promise((resolve) => (grace = setTimeout(resolve, EXIT_REPORT_WAIT_MS)))]);
+        // Unref'd: when the exit has already settled the start, nothing clears this timer, and it must not
+        // keep the process alive.
+        await Promise.race([died, new Promise((resolve) => (grace = setTimeout(resolve, EXIT_REPORT_WAIT_MS).unref()))]);
       }
       throw error;
     });
