@@ -14,8 +14,20 @@ import fc from 'fast-check';
 import type { ChannelConfig } from '../src/channel/channel.js';
 import { DEFAULTS } from '../src/options.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
-import { type TransportVariant, settleAll, transportVariantArb, untilStalled, variantConfig } from './helpers/channel-scripts.js';
-import { type Delay, nextTurn, outcome, pause } from './helpers/deadline.js';
+import {
+  ROOMY_QUEUED_BYTES,
+  SHRINKING_TIMEOUT_MS,
+  type TransportVariant,
+  type WaitStep,
+  channelConfigArb,
+  runParameters,
+  settleAll,
+  transportVariantArb,
+  untilStalled,
+  variantConfig,
+  waitOf,
+} from './helpers/channel-scripts.js';
+import { type Delay, outcome, pause } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import {
   PAYLOAD_KINDS,
@@ -29,16 +41,6 @@ import {
 import { TRANSPORT_KINDS, createPair, type TransportKind } from './helpers/pairs.js';
 
 failOnLeaks(test);
-
-/**
- * A script hangs when nothing moves for this long: no message sent, started, queued, acked or answered
- * on either side. A slow run (a loaded machine, megabytes through the re-chunking proxy) keeps moving.
- */
-const STALL_MS = 4000;
-/** And a script that keeps moving but never ends (a livelock) fails after this long. */
-const SCRIPT_DEADLINE_MS = 60_000;
-/** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
-const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 
 const payloadArb = fc.constantFrom<PayloadKind>(...PAYLOAD_KINDS);
 const replyArb = fc.constantFrom<Reply>(...PAYLOAD_KINDS, 'fault');
@@ -59,7 +61,7 @@ interface Back {
 type Step =
   | { op: 'call' | 'notify'; payload: PayloadKind; reply: Reply; delay: Delay; back: Back | null; awaited: boolean }
   | { op: 'burst'; payload: PayloadKind; count: number }
-  | { op: 'await-last' | 'await-turn' | 'await-microtask' };
+  | { op: 'await-last' | Exclude<WaitStep, 'await-timer'> };
 
 const backArb: fc.Arbitrary<Back | null> = fc.option(
   fc.record({
@@ -95,18 +97,6 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 // Any length up to the maximum, not fast-check's default bias towards a few steps.
 const scriptArb = fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' });
-
-/** A large window (with the default maxInFlight): nothing waits for room, so handlers that await what they sent cannot wait on each other. */
-const ROOMY_QUEUED_BYTES = 16 << 20;
-
-const channelArb: fc.Arbitrary<ChannelConfig> = fc.record({
-  // Often tiny, so that one flush sends many frames (and fills a small ring).
-  maxBatchBytes: fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 16_384 })),
-  flushDelayMs: fc.constantFrom(0, 0, 1, 3),
-  maxQueuedBytes: fc.constantFrom(512, 8192, ROOMY_QUEUED_BYTES),
-  maxInFlight: fc.constantFrom(1, 3, DEFAULTS.maxInFlight),
-  backpressure: fc.constant('wait' as const),
-});
 
 // --- the two sides -------------------------------------------------------------------------------
 
@@ -201,10 +191,8 @@ async function runScript(side: Side, script: Step[]): Promise<void> {
         await last;
         break;
       case 'await-turn':
-        await nextTurn();
-        break;
       case 'await-microtask':
-        await Promise.resolve();
+        await waitOf(step.op);
         break;
       case 'burst':
         for (let i = 0; i < step.count; i++) side.issue('notify', step.payload, 'number', 0, null);
@@ -260,10 +248,8 @@ async function runBoth(
         await settleAll([a.work, b.work]);
       }
     };
-    await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`, {
-      stallMs: STALL_MS,
-      deadlineMs: SCRIPT_DEADLINE_MS,
-    });
+    // A hang is nothing moving: no message sent, started, queued, acked or answered on either side.
+    await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`);
     for (const side of [a, b]) {
       const { started, peer } = side;
       const wrong = started.findIndex((seq, i) => seq !== i);
@@ -279,12 +265,7 @@ async function runBoth(
   }
 }
 
-const sidesArbs = [fc.record({ a: channelArb, b: channelArb }), fc.record({ a: scriptArb, b: scriptArb })] as const;
-
-/** Runs per kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
-const NUM_RUNS: Record<TransportKind, number> = { memory: 100, port: 60, shm: 60, tcp: 50, nats: 25 };
-const runsOverride = process.env.BIDI_RUNS === undefined ? undefined : Number(process.env.BIDI_RUNS);
-const seed = process.env.BIDI_SEED === undefined ? undefined : Number(process.env.BIDI_SEED);
+const sidesArbs = [fc.record({ a: channelConfigArb, b: channelConfigArb }), fc.record({ a: scriptArb, b: scriptArb })] as const;
 
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: both sides call and notify each other at once, handlers send back, payloads mixed: order, replies, no hang (fast-check)`, async (t) => {
@@ -296,10 +277,9 @@ for (const kind of TRANSPORT_KINDS) {
         if (problems.length > 0) throw new Error(problems.slice(0, 10).join('\n'));
       }),
       {
-        numRuns: runsOverride ?? NUM_RUNS[kind],
+        ...runParameters('BIDI', kind),
         // The report says what went wrong (order, a reply, a hang and where), not only that something did.
         includeErrorInReport: true,
-        ...(seed === undefined ? {} : { seed }),
       },
     );
     t.pass();

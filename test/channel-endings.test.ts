@@ -26,8 +26,16 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { ChannelConfig } from '../src/channel/channel.js';
 import { ClusterClosedError } from '../src/errors.js';
-import { DEFAULTS } from '../src/options.js';
-import { type TransportVariant, settleAll, transportVariantArb, untilStalled, variantConfig } from './helpers/channel-scripts.js';
+import {
+  SHRINKING_TIMEOUT_MS,
+  type TransportVariant,
+  channelConfigArb,
+  runParameters,
+  settleAll,
+  transportVariantArb,
+  untilStalled,
+  variantConfig,
+} from './helpers/channel-scripts.js';
 import type { Delay } from './helpers/deadline.js';
 import {
   ABORT_POINTS,
@@ -49,16 +57,6 @@ import { PAYLOAD_KINDS, type Reply } from './helpers/mixed-payloads.js';
 import { TRANSPORT_KINDS, type TransportKind, createPair } from './helpers/pairs.js';
 
 failOnLeaks(test);
-
-/**
- * A run hangs when nothing moves for this long: no message sent or started, no call settled, no handler
- * started or done, on either side (handlers run 15 ms at most, or until their signal aborts).
- */
-const STALL_MS = 4000;
-/** And a run that keeps moving but never ends (a livelock) fails after this long. */
-const RUN_DEADLINE_MS = 60_000;
-/** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
-const SHRINKING_TIMEOUT_MS = 10 * 60_000;
 
 // --- scripts -------------------------------------------------------------------------------------
 
@@ -104,15 +102,6 @@ const endingArb: fc.Arbitrary<Ending | null> = fc.option(
   }),
   { freq: 3 },
 );
-
-const channelArb: fc.Arbitrary<ChannelConfig> = fc.record({
-  maxBatchBytes: fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 16_384 })),
-  flushDelayMs: fc.constantFrom(0, 0, 1, 3),
-  // Small windows make messages wait for room, so an ending finds some waiting.
-  maxQueuedBytes: fc.constantFrom(512, 8192, 16 << 20),
-  maxInFlight: fc.constantFrom(1, 3, DEFAULTS.maxInFlight),
-  backpressure: fc.constant('wait' as const),
-});
 
 // --- the property ------------------------------------------------------------------------------
 
@@ -168,10 +157,9 @@ async function runBoth(
       }
     };
     try {
-      await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`, {
-        stallMs: STALL_MS,
-        deadlineMs: RUN_DEADLINE_MS,
-      });
+      // A hang is nothing moving: no message sent or started, no call settled, no handler started or done,
+      // on either side (handlers run 15 ms at most, or until their signal aborts).
+      await untilStalled(everything(), () => `${stateOf(a)}\n${stateOf(b)}`, `${kind} scripts`);
     } catch (error) {
       problems.push(String(error));
       return problems;
@@ -215,10 +203,6 @@ async function runBoth(
   }
 }
 
-const NUM_RUNS: Record<TransportKind, number> = { memory: 100, port: 60, shm: 60, tcp: 50, nats: 25 };
-const runsOverride = process.env.ENDINGS_RUNS === undefined ? undefined : Number(process.env.ENDINGS_RUNS);
-const seed = process.env.ENDINGS_SEED === undefined ? undefined : Number(process.env.ENDINGS_SEED);
-
 for (const kind of TRANSPORT_KINDS) {
   test(`${kind}: both sides call with timeouts and abort signals, one side may close or destroy mid-script: every call settles once with its own outcome, order holds, nothing hangs or leaks (fast-check)`, async (t) => {
     t.timeout(SHRINKING_TIMEOUT_MS);
@@ -226,7 +210,7 @@ for (const kind of TRANSPORT_KINDS) {
     await fc.assert(
       fc.asyncProperty(
         transportVariantArb(kind),
-        fc.record({ a: channelArb, b: channelArb }),
+        fc.record({ a: channelConfigArb, b: channelConfigArb }),
         fc.record({ a: scriptArb, b: scriptArb }),
         endingArb,
         async (transport, options, scripts, ending) => {
@@ -234,7 +218,7 @@ for (const kind of TRANSPORT_KINDS) {
           if (problems.length > 0) throw new Error(problems.slice(0, 10).join('\n'));
         },
       ),
-      { numRuns: runsOverride ?? NUM_RUNS[kind], includeErrorInReport: true, ...(seed === undefined ? {} : { seed }) },
+      { ...runParameters('ENDINGS', kind), includeErrorInReport: true },
     );
     t.log(
       Object.entries(tally)

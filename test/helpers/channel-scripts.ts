@@ -1,11 +1,64 @@
 /**
- * Pieces the channel property tests share: how the transport under a pair varies, waiting for work that
- * grows while it is awaited, and telling a hang from a slow run.
+ * Pieces the channel property tests share: how the transport and the channel options under a pair vary,
+ * the steps of a script that only wait, how many runs and which seed, waiting for work that grows while it
+ * is awaited, and telling a hang from a slow run.
  */
 import fc from 'fast-check';
+import type { ChannelConfig } from '../../src/channel/channel.js';
+import { DEFAULTS } from '../../src/options.js';
 import { MIN_RING_BYTES } from '../../src/transport/ring-capacity.js';
-import { DeadlineError, withDeadline } from './deadline.js';
+import { DeadlineError, type Delay, pause, withDeadline } from './deadline.js';
 import { type PairConfig, type TransportKind, prng } from './pairs.js';
+
+/**
+ * A script hangs when nothing moves for this long (what counts as moving is each test's `state()`). A slow
+ * run (a loaded machine, megabytes through the re-chunking proxy) keeps moving.
+ */
+export const STALL_MS = 4000;
+/** And a script that keeps moving but never ends (a livelock) fails after this long. */
+export const SCRIPT_DEADLINE_MS = 60_000;
+/** A failing property shrinks its case, a hang costing STALL_MS or more per attempt: ava must wait for it. */
+export const SHRINKING_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * A large window (with the default maxInFlight): nothing waits for room, so handlers that await what they
+ * sent cannot wait on each other.
+ */
+export const ROOMY_QUEUED_BYTES = 16 << 20;
+
+/**
+ * Each side's channel options: batches often tiny, so that one flush sends many frames (and fills a small
+ * ring); windows small enough that messages wait for room, or roomy.
+ */
+export const channelConfigArb: fc.Arbitrary<ChannelConfig> = fc.record({
+  maxBatchBytes: fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 16_384 })),
+  flushDelayMs: fc.constantFrom(0, 0, 1, 3),
+  maxQueuedBytes: fc.constantFrom(512, 8192, ROOMY_QUEUED_BYTES),
+  maxInFlight: fc.constantFrom(1, 3, DEFAULTS.maxInFlight),
+  backpressure: fc.constant('wait' as const),
+});
+
+/** The steps of a script that only wait, and how (see `pause`). */
+const WAIT_STEPS = { 'await-microtask': 1, 'await-turn': 2, 'await-timer': 3 } as const satisfies Record<string, Delay>;
+export type WaitStep = keyof typeof WAIT_STEPS;
+
+/** The wait of a step that only waits. */
+export function waitOf(op: WaitStep): Promise<void> | undefined {
+  return pause(WAIT_STEPS[op]);
+}
+
+/** Runs per transport kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
+const NUM_RUNS: Record<TransportKind, number> = { memory: 100, port: 60, shm: 60, tcp: 50, nats: 25 };
+
+/**
+ * fast-check's run count and seed for a property over `kind`, which `${prefix}_RUNS` (runs per kind) and
+ * `${prefix}_SEED` (a seed fast-check printed) override from the environment.
+ */
+export function runParameters(prefix: string, kind: TransportKind): { numRuns: number; seed?: number } {
+  const runs = process.env[`${prefix}_RUNS`];
+  const seed = process.env[`${prefix}_SEED`];
+  return { numRuns: runs === undefined ? NUM_RUNS[kind] : Number(runs), ...(seed === undefined ? {} : { seed: Number(seed) }) };
+}
 
 /**
  * How the transport itself varies: the in-memory pair can take only a few frames per macrotask (a busy
@@ -54,7 +107,7 @@ export async function untilStalled(
   done: Promise<void>,
   state: () => string,
   what: string,
-  { stallMs, deadlineMs }: { stallMs: number; deadlineMs: number },
+  { stallMs = STALL_MS, deadlineMs = SCRIPT_DEADLINE_MS }: { stallMs?: number; deadlineMs?: number } = {},
 ): Promise<void> {
   const startedAt = performance.now();
   let last = state();

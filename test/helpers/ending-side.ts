@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ClusterClosedError, RemoteError, TimeoutError } from '../../src/errors.js';
 import { currentCall } from '../../src/rpc/call-context.js';
 import type { Endpoint } from '../../src/rpc/endpoint.js';
+import { type WaitStep, waitOf } from './channel-scripts.js';
 import { type Delay, type Outcome, nextTurn, outcome, pause } from './deadline.js';
 import { type PayloadKind, type Reply, ScriptedFault, expectedPayload, isAnswer, makePayload } from './mixed-payloads.js';
 
@@ -35,7 +36,7 @@ export type Step =
       awaited: boolean;
     }
   | { op: 'notify'; payload: PayloadKind; work: Work }
-  | { op: 'await-turn' | 'await-microtask' | 'await-timer' };
+  | { op: WaitStep };
 
 /**
  * One side ends when its script reaches step `at`: its endpoint gracefully (`close`, which fails its
@@ -290,20 +291,11 @@ export async function runScript(side: Side, script: Step[], ending: Ending | nul
   };
   for (const [i, step] of script.entries()) {
     if (ending?.side === side.name && ending.at === i) end();
-    switch (step.op) {
-      case 'await-turn':
-        await nextTurn();
-        break;
-      case 'await-microtask':
-        await Promise.resolve();
-        break;
-      case 'await-timer':
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        break;
-      default: {
-        side.issue(step);
-        if (step.op === 'call' && step.awaited) await side.work.at(-1);
-      }
+    if (step.op === 'call' || step.op === 'notify') {
+      side.issue(step);
+      if (step.op === 'call' && step.awaited) await side.work.at(-1);
+    } else {
+      await waitOf(step.op);
     }
   }
   if (ending?.side === side.name && ending.at >= script.length) end();
