@@ -22,8 +22,8 @@ export interface ChaosOptions {
   signal?: AbortSignal;
 }
 
-/** Waits `ms`; resolves false at once instead if `signal` aborts. */
-async function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+/** Waits `ms` and resolves true; resolves false at once instead if `signal` aborts (or had). */
+export async function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   try {
     await sleep(ms, undefined, signal ? { signal } : {});
     return true;
@@ -42,7 +42,7 @@ export async function injectFaults(o: ChaosOptions): Promise<void> {
     if (!(o.everyMs > 0)) return;
     const rng = createRng(o.seed * 7919);
     for (;;) {
-      if (!(await wait(o.everyMs * (0.5 + rng()), o.signal))) return;
+      if (!(await waitUnlessAborted(o.everyMs * (0.5 + rng()), o.signal))) return;
       // The last kill leaves time to restart before the end, so the run measures recovery too.
       if (performance.now() + o.everyMs >= o.stopAt) return;
       const victim = pick(rng);
@@ -52,9 +52,9 @@ export async function injectFaults(o: ChaosOptions): Promise<void> {
   const planned = async (): Promise<void> => {
     if (o.crashAtMs === undefined) return;
     const rng = createRng(o.seed * 7919 + 1);
-    if (!(await wait(Math.max(0, o.startedAt + o.crashAtMs - performance.now()), o.signal))) return;
+    if (!(await waitUnlessAborted(Math.max(0, o.startedAt + o.crashAtMs - performance.now()), o.signal))) return;
     // Until one kill lands: every target may be restarting from a random kill just then.
-    while (!(await tryKill(pick(rng)))) if (!(await wait(20, o.signal))) return;
+    while (!(await tryKill(pick(rng)))) if (!(await waitUnlessAborted(20, o.signal))) return;
   };
   const tryKill = async (victim: string | undefined): Promise<boolean> => victim !== undefined && (await o.kill(victim));
   await Promise.all([random(), planned()]);

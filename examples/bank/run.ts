@@ -6,7 +6,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Cluster, type DashboardOptions, startCluster, type WorkerSpec } from '../../src/index.js';
 import { startLocalAgents } from './agents.js';
-import { injectFaults } from './chaos.js';
+import { injectFaults, waitUnlessAborted } from './chaos.js';
 import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
 import { allOpeningBalances, isWorkerDied, walPath } from './config.js';
@@ -91,20 +91,6 @@ export interface BankOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits `ms`, or less if `signal` aborts meanwhile. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Heartbeats with agents: a killed agent is seen down within 2 s (unless `heartbeatTimeoutMs` says otherwise). */
 const AGENT_HEARTBEAT_INTERVAL_MS = 250;
@@ -264,8 +250,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       });
     const killAgent = async (): Promise<void> => {
       if (!agents || agentKillAtMs === undefined) return;
-      await pause(t0 + agentKillAtMs - performance.now(), o.signal);
-      if (performance.now() >= stopAt) return;
+      // No agent is killed once the transfers have stopped early (Ctrl-C).
+      if (!(await waitUnlessAborted(Math.max(0, t0 + agentKillAtMs - performance.now()), o.signal))) return;
       const victim = agents.names[cfg.seed % agents.names.length]!;
       for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) killedByUs.add(name);
       const lost = hostDown(cluster, victim, heartbeatTimeoutMs * 5);
