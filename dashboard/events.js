@@ -8,7 +8,8 @@ function describe(e) {
     case 'ready':
       return `ready (${e.kind === 'thread' ? `thread ${e.threadId}` : `pid ${e.pid}`}, incarnation ${e.incarnation})`;
     case 'exit': {
-      const how = e.signal ? `signal ${e.signal}` : e.exitCode !== undefined ? `exit code ${e.exitCode}` : '';
+      const code = e.signal ? `signal ${e.signal}` : e.exitCode !== undefined ? `exit code ${e.exitCode}` : '';
+      const how = [code, e.error ? `uncaught ${e.error}` : ''].filter(Boolean).join(', ');
       return `exited: ${e.reason}${how ? ` (${how})` : ''}${e.restarting ? ', restarting' : ', not restarting'}`;
     }
     case 'restart':

@@ -41,6 +41,16 @@ export interface WorkerDiedInfo {
   method?: string;
   /** Whether the call had left when the death was seen: false means it certainly did not run. @default true */
   mayHaveRun?: boolean;
+  /** The uncaught error the worker crashed with, when its last words carried it: named in the message, kept as `cause`. */
+  error?: Error;
+}
+
+/** An uncaught error as a death's message names it: its class and the first line of its message, kept short. */
+function uncaughtShown(error: Error): string {
+  const name = error instanceof RemoteError ? error.remoteName : error.name;
+  let message = String(error.message).split('\n', 1)[0] ?? '';
+  if (message.length > 200) message = `${message.slice(0, 197)}...`;
+  return `, uncaught ${name}: ${message}`;
 }
 
 /**
@@ -55,15 +65,21 @@ export class WorkerDiedError extends ConvoyError {
   /** False when the call was never sent (the worker was already known dead): it did not run. */
   readonly mayHaveRun: boolean;
 
+  /** What it crashed with, passed on to the error of each call it fails. */
+  readonly #uncaught: Error | undefined;
+
   constructor(info: WorkerDiedInfo, options?: { cause?: unknown }) {
-    const how = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
+    const code = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
+    const how = info.error ? `${code}${uncaughtShown(info.error)}` : code;
     const mayHaveRun = info.mayHaveRun ?? true;
     const message = !info.method
       ? `Worker "${info.worker}" died: ${info.reason}${how}`
       : mayHaveRun
         ? `Worker "${info.worker}" died during the call to ${shown(info.method)}: ${info.reason}${how}; the call may or may not have run`
         : `Worker "${info.worker}" had died (${info.reason}${how}) when ${shown(info.method)} was called: the call was not sent and did not run`;
-    super('ERR_CONVOY_WORKER_DIED', message, options);
+    // The error it crashed with explains the death better than the transport's end that reported it.
+    super('ERR_CONVOY_WORKER_DIED', message, info.error ? { cause: info.error } : options);
+    this.#uncaught = info.error;
     this.worker = info.worker;
     this.reason = info.reason;
     this.mayHaveRun = mayHaveRun;
@@ -79,6 +95,7 @@ export class WorkerDiedError extends ConvoyError {
     const info: WorkerDiedInfo = { worker: this.worker, reason: this.reason, method, mayHaveRun: sent };
     if (this.exitCode !== undefined) info.exitCode = this.exitCode;
     if (this.signal !== undefined) info.signal = this.signal;
+    if (this.#uncaught) info.error = this.#uncaught;
     return new WorkerDiedError(info);
   }
 }

@@ -17,6 +17,20 @@ test.serial('process calls process.exit(3) inside a handler', (t) =>
   }),
 );
 
+test.serial('process throws an uncaught error (throwLater)', (t) =>
+  runDeathScenario(t, {
+    victim: 'process',
+    peer: 'process',
+    trigger: ({ v }) => v.throwLater(),
+    triggerDies: false,
+    reason: 'crash',
+    exitCode: 1,
+    uncaught: 'boom',
+    queuedMustFail: false,
+    deathMs: DEATH_MS,
+  }),
+);
+
 test.serial('process SIGKILLed from outside (process.kill(pid))', (t) =>
   runDeathScenario(t, {
     victim: 'process',

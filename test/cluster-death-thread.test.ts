@@ -32,6 +32,7 @@ for (const { label, options } of THREAD_TRANSPORTS) {
       triggerDies: false,
       reason: 'crash',
       exitCode: 1,
+      uncaught: 'boom',
       queuedMustFail: false,
       deathMs: DEATH_MS,
     }),

@@ -2,11 +2,13 @@
  * A worker thread that ends itself with process.exit(code) is reported with that code. Its port closes
  * (its last words sent) while the thread is still tearing down; the coordinator used to take that close
  * for a worker gone half-dead and terminate() it, and Node then reports terminate()'s exit code 1 instead
- * of the thread's own. A thread that never finishes exiting is still ended.
+ * of the thread's own. A thread that never finishes exiting is still ended. A worker that crashes says
+ * with what, whatever it threw.
  */
 import test from 'ava';
+import { RemoteError, WorkerDiedError, notify } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
-import { exitLog, fixture, startFor } from './helpers/cluster.js';
+import { exitLog, fixture, settle, startFor, within } from './helpers/cluster.js';
 
 test('a thread whose channel closes well before it has exited is reported with its own exit code', async (t) => {
   const cluster = await startFor(t, { workers: [{ name: 'v', module: fixture('counter.ts') }] });
@@ -32,4 +34,54 @@ test('a thread that said its last words but never exits is ended after heartbeat
     .catch(() => {});
   // Far inside its 10 minutes: only the coordinator can end it this soon.
   t.like(await log.nth('v', 1, 30_000), { name: 'v', reason: 'heartbeat' });
+});
+
+for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind} that crashes on an error the codec cannot carry whole, or on a thrown string, still says what it threw`, async (t) => {
+    const cluster = await startFor(t, {
+      workers: [
+        { name: 'hostile', module: fixture('counter.ts'), kind },
+        { name: 'value', module: fixture('counter.ts'), kind },
+      ],
+    });
+    const log = exitLog(cluster);
+    const expected = {
+      // The function is left behind, the rest of the error goes: its last words must encode.
+      hostile: { message: 'boom', data: { code: 'E_BOOM' } },
+      value: { message: 'Non-error thrown: "not an error" (string)', data: {} },
+    };
+    for (const [name, { message, data }] of Object.entries(expected)) {
+      const worker = cluster.worker<Counter>(name);
+      // Caught now: it fails as the worker dies, before the exit event this test waits for first.
+      const inFlight = settle(worker.sleep(60_000));
+      await worker.throwLater(name as 'hostile' | 'value');
+      const exit = await log.nth(name, 1, 10_000);
+      t.like(exit, { name, reason: 'crash', exitCode: 1 });
+      t.true(exit.error instanceof RemoteError, String(exit.error));
+      t.is(exit.error?.message, message);
+      t.deepEqual({ ...(exit.error as RemoteError).data }, data);
+      const died = await within(inFlight, 10_000, 'the call in flight');
+      t.true(!died.ok && died.error instanceof WorkerDiedError, String(died));
+      const diedMessage = died.ok ? '' : (died.error as Error).message;
+      t.true(diedMessage.includes(`, uncaught Error: ${message}`), diedMessage);
+    }
+  });
+}
+
+test('threads that crash while the coordinator is busy are reported from their last words, not from whichever of exit or port came first', async (t) => {
+  // Busy, the coordinator finds a thread's exit and its port's last message waiting together, and
+  // takes the exit first about as often as not: the exit event must still wait for the last words.
+  const names = Array.from({ length: 8 }, (_, i) => `v${i}`);
+  const cluster = await startFor(t, { workers: names.map((name) => ({ name, module: fixture('counter.ts') })) });
+  const log = exitLog(cluster);
+  for (const name of names) void notify(cluster.worker<Counter>(name)).throwLater();
+  const until = performance.now() + 500;
+  while (performance.now() < until) {
+    // Blocked on purpose: the threads crash and exit meanwhile.
+  }
+  for (const name of names) {
+    const exit = await log.nth(name, 1, 10_000);
+    t.like(exit, { name, reason: 'crash', exitCode: 1 });
+    t.true(exit.error instanceof RemoteError, `${name}: ${String(exit.error)}`);
+  }
 });

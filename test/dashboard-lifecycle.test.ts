@@ -1,7 +1,7 @@
 /**
  * The dashboard's lifetime: served on a running cluster, closed by its own close() or with the cluster,
  * `hold` keeping the last state, the default port and its fallback, options checked before any worker
- * starts, and the event log of a hung worker.
+ * starts, and the event log of a hung worker and of a crashed one.
  */
 import { createServer } from 'node:net';
 import test from 'ava';
@@ -70,6 +70,24 @@ test('bad dashboard options fail before any worker starts, naming the option', a
   }
 });
 
+/** The event log in /api/snapshot once it holds an exit. */
+async function eventsOnceExited(dashboardUrl: string, what: string): Promise<DashboardSnapshot['events']> {
+  // The token in the address: the snapshot is read the way a browser would first open it.
+  const url = new URL(dashboardUrl);
+  url.pathname = '/api/snapshot';
+  let events: DashboardSnapshot['events'] = [];
+  await pollUntil(
+    async () => {
+      events = (JSON.parse((await request(url)).body) as DashboardSnapshot).events;
+      return events.some((e) => e.type === 'exit');
+    },
+    20_000,
+    `the exit of the ${what} worker in /api/snapshot`,
+    200,
+  );
+  return events;
+}
+
 test('a hung worker is logged as hung, then its exit (heartbeat)', async (t) => {
   const small = await startFor(t, {
     workers: [{ name: 'h', module: fixture('counter.ts') }],
@@ -81,24 +99,22 @@ test('a hung worker is logged as hung, then its exit (heartbeat)', async (t) => 
     .worker<{ hang(): void }>('h')
     .hang()
     .catch(() => {});
-  // The token in the address: the snapshot is read the way a browser would first open it.
-  const url = new URL(small.dashboardUrl!);
-  url.pathname = '/api/snapshot';
-  let events: DashboardSnapshot['events'] = [];
-  await pollUntil(
-    async () => {
-      events = (JSON.parse((await request(url)).body) as DashboardSnapshot).events;
-      return events.some((e) => e.type === 'exit');
-    },
-    20_000,
-    'the exit of the hung worker in /api/snapshot',
-    200,
-  );
+  const events = await eventsOnceExited(small.dashboardUrl!, 'hung');
   t.like(
     events.filter((e) => e.type !== 'ready').map((e) => ({ type: e.type, worker: e.worker, reason: e.reason })),
     [
       { type: 'hung', worker: 'h', reason: undefined },
       { type: 'exit', worker: 'h', reason: 'heartbeat' },
     ],
+  );
+});
+
+test('a crashed worker is logged with the uncaught error it crashed with', async (t) => {
+  const small = await startFor(t, { workers: [{ name: 'c', module: fixture('counter.ts'), kind: 'process' }], dashboard: { port: 0 } });
+  await small.worker<{ throwLater(): void }>('c').throwLater();
+  const events = await eventsOnceExited(small.dashboardUrl!, 'crashed');
+  t.like(
+    events.find((e) => e.type === 'exit'),
+    { worker: 'c', reason: 'crash', exitCode: 1, error: 'Error: boom', restarting: false },
   );
 });

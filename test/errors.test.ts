@@ -64,6 +64,23 @@ test('WorkerDiedError keeps worker, reason, exit details, and forMethod names th
   t.not(forCall, killed);
 });
 
+test('WorkerDiedError names the uncaught error a worker crashed with, keeps it as its cause, and passes it to each call', (t) => {
+  const uncaught = new RemoteError('balance went negative\n  at line 2', { remoteName: 'RangeError' });
+  const died = new WorkerDiedError({ worker: 'bank', reason: 'crash', exitCode: 1, error: uncaught }, { cause: new Error('socket reset') });
+  t.is(died.message, 'Worker "bank" died: crash (exit code 1), uncaught RangeError: balance went negative');
+  t.is(died.cause, uncaught);
+  const forCall = died.forMethod('transfer');
+  t.is(forCall.cause, uncaught);
+  t.is(
+    forCall.message,
+    'Worker "bank" died during the call to `transfer`: crash (exit code 1), uncaught RangeError: balance went negative; the call may or may not have run',
+  );
+  // A long message is cut short: the cause holds it whole.
+  const long = new WorkerDiedError({ worker: 'w', reason: 'crash', error: new TypeError('x'.repeat(1000)) });
+  t.true(long.message.endsWith(`uncaught TypeError: ${'x'.repeat(197)}...`), long.message);
+  t.is((long.cause as Error).message.length, 1000);
+});
+
 test('TimeoutError names the method, the worker and the time', (t) => {
   const error = new TimeoutError('slowMethod', 250, 'worker-a');
   t.like(error, { method: 'slowMethod', timeoutMs: 250 });

@@ -59,7 +59,17 @@ const message = fc.oneof(
   fc.tuple(fc.constant(Kind.Fault), id, fc.record({ name: fc.string({ maxLength: 8 }), message: fc.string({ maxLength: 16 }) })),
   fc.tuple(fc.constantFrom(Kind.Cancel, Kind.Ping, Kind.Pong, Kind.Settled), id),
   fc.constant([Kind.Goodbye]),
-  fc.tuple(fc.constant(Kind.Goodbye), fc.record({ exitCode: fc.integer({ min: 0, max: 255 }), crashed: fc.boolean() })),
+  fc.tuple(
+    fc.constant(Kind.Goodbye),
+    fc.record(
+      {
+        exitCode: fc.integer({ min: 0, max: 255 }),
+        crashed: fc.boolean(),
+        error: fc.record({ name: fc.string({ maxLength: 8 }), message: fc.string({ maxLength: 16 }) }),
+      },
+      { requiredKeys: ['exitCode', 'crashed'] },
+    ),
+  ),
 );
 /** A frame as a channel writes it: the `[acked, dataBytes]` header, then messages. */
 const validFrame = fc.tuple(fc.nat({ max: 1 << 20 }), fc.array(message, { minLength: 0, maxLength: 6 })).map(([acked, messages]) => {

@@ -159,6 +159,10 @@ test('small messages of primitives, plain arrays and plain objects are plain', (
     [Kind.Cancel, 9],
     [Kind.Goodbye],
     [Kind.Goodbye, { exitCode: 1, crashed: true }],
+    [
+      Kind.Goodbye,
+      { exitCode: 1, crashed: true, error: { name: 'TypeError', message: 'boom', stack: 'TypeError: boom', data: { code: 'E' } } },
+    ],
   ];
   for (const message of messages) {
     const bound = plainMessageBytes(message);

@@ -26,6 +26,10 @@ const VALID: ReadonlyArray<[string, unknown[]]> = [
   ['pong', [Kind.Pong, 9]],
   ['goodbye', [Kind.Goodbye]],
   ['goodbye with an exit notice', [Kind.Goodbye, { exitCode: 3, crashed: false }]],
+  [
+    'goodbye with the uncaught error it crashed with',
+    [Kind.Goodbye, { exitCode: 1, crashed: true, error: { name: 'Error', message: 'boom', stack: 's' } }],
+  ],
   ['settled', [Kind.Settled, 12]],
 ];
 
@@ -59,6 +63,8 @@ const INVALID: ReadonlyArray<[string, unknown]> = [
   ['a fault with a forged 1000-deep cause chain', [Kind.Fault, 1, deepCause(1000)]],
   ['a cancel with a string id', [Kind.Cancel, '1']],
   ['a goodbye with a payload that is not an exit notice', [Kind.Goodbye, 1]],
+  ['a goodbye whose uncaught error has no message', [Kind.Goodbye, { exitCode: 1, crashed: true, error: { name: 'Error' } }]],
+  ['a goodbye whose uncaught error is a string', [Kind.Goodbye, { exitCode: 1, crashed: true, error: 'boom' }]],
 ];
 
 for (const [name, value] of INVALID) {

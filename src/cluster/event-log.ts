@@ -3,6 +3,7 @@
  * the faults a dashboard finds in the counters. A bounded ring, so a long run keeps its recent past, plus
  * running tallies that never drop anything (deaths by reason, restarts), for metrics.
  */
+import { RemoteError } from '../errors.js';
 import type { WorkerExitEvent, WorkerReadyEvent, WorkerRestartEvent } from './types.js';
 
 export type ClusterLogEventType = 'ready' | 'exit' | 'restart' | 'hung' | 'fault';
@@ -22,6 +23,8 @@ export interface ClusterLogEvent {
   reason?: string;
   exitCode?: number;
   signal?: string;
+  /** exit, for a crash: the uncaught error, as `Name: message`. */
+  error?: string;
   restarting?: boolean;
   /** restart: restarts of this worker so far. */
   restarts?: number;
@@ -86,6 +89,7 @@ export class EventLog {
       const entry: NewEvent = { type: 'exit', worker: e.name, incarnation: e.incarnation, reason: e.reason, restarting: e.restarting };
       if (e.exitCode !== undefined) entry.exitCode = e.exitCode;
       if (e.signal !== undefined) entry.signal = e.signal;
+      if (e.error) entry.error = `${e.error instanceof RemoteError ? e.error.remoteName : e.error.name}: ${e.error.message}`;
       this.add(entry);
     }
   }

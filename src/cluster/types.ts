@@ -78,6 +78,8 @@ export interface WorkerExitEvent {
   reason: DeathReason;
   exitCode?: number;
   signal?: string;
+  /** For a crash, the uncaught error it crashed with, when known (from another process: a `RemoteError`). */
+  error?: Error;
   incarnation: number;
   /** A new incarnation will be started. */
   restarting: boolean;

@@ -6,7 +6,7 @@ import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, WorkerDiedError, type DeathReason, toError } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
-import { Link, closedChannelError, diedError } from '../rpc/link.js';
+import { Link, closedChannelError, diedError, uncaughtError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
 import type { NatsScope } from '../transport/nats-connect.js';
@@ -18,7 +18,8 @@ import type { WorkerExitEvent, WorkerSpec } from './types.js';
 const POOL_CALLS: ReadonlySet<string> = new Set([System.pool]);
 /**
  * How long a start cut off by its control channel's close waits for the worker's exit, which says why it
- * died: a thread's exit event follows its port's close within milliseconds.
+ * died, and how long an exit waits for the control channel to hand over the worker's last words: the
+ * two follow each other within milliseconds, in either order.
  */
 const EXIT_REPORT_WAIT_MS = 1000;
 
@@ -284,25 +285,52 @@ export class WorkerHandle {
     this.control?.channel.peerDied(error);
   }
 
-  #exited(incarnation: number, exit: ExitInfo): void {
+  #exited(incarnation: number, exit: ExitInfo, waited = false): void {
     if (incarnation !== this.incarnation || this.#deathReported) return;
+    const control = this.control;
+    // A busy coordinator can see a thread's exit before its port has handed over the last words the
+    // thread sent as it exited, which say whether, and with what, it crashed: the death is reported
+    // once the channel has closed (the OS closes a local worker's port or socket as it exits). A
+    // remote worker's channel may never close: its agent's report is all there is.
+    if (!waited && this.host === undefined && control && !control.closed) {
+      const report = (): void => {
+        clearTimeout(timer);
+        if (this.state !== 'closed') this.#exited(incarnation, exit, true);
+      };
+      const timer = setTimeout(report, EXIT_REPORT_WAIT_MS);
+      control.onClose(report);
+      return;
+    }
     this.#deathReported = true;
     this.#env.forgetProcess(this.name);
+    const error = this.#uncaught(exit);
+    // A process that exits on an uncaught error has only an exit code to show for it: its last words
+    // say it crashed.
+    const crashed = exit.crashed || this.control?.exitNotice?.crashed === true;
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected'
         ? this.#endingReason
         : exit.disconnected
           ? 'disconnected'
-          : exit.crashed
+          : crashed
             ? 'crash'
             : 'exit';
-    this.#peerDied(diedError(this.name, reason, exit));
+    this.#peerDied(diedError(this.name, reason, { ...exit, error: reason === 'crash' ? error : undefined }));
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
     if (exit.exitCode !== undefined) event.exitCode = exit.exitCode;
     if (exit.signal !== undefined) event.signal = exit.signal;
+    if (reason === 'crash' && error) event.error = error;
     this.#env.onDeath(this, event, wasReady);
+  }
+
+  /**
+   * The uncaught error this incarnation died of: from its last words (a `RemoteError`, as for the calls
+   * its closing channel fails), else from its exit (a thread that failed before convoy's runtime ran).
+   */
+  #uncaught(exit: ExitInfo): Error | undefined {
+    return uncaughtError(this.name, this.control?.exitNotice) ?? exit.error;
   }
 
   /** Races `work` against the child's exit, so a worker that dies while starting rejects at once. */
@@ -315,8 +343,9 @@ export class WorkerHandle {
       );
     });
     const died = child.exited.then((exit) => {
-      const how = exit.error ? `: ${exit.error.message}` : exit.signal ? ` (signal ${exit.signal})` : ` (exit code ${exit.exitCode})`;
-      throw new Error(`Worker "${this.name}" exited before it could ${what}${how}`, exit.error ? { cause: exit.error } : undefined);
+      const error = this.#uncaught(exit);
+      const how = error ? `: ${error.message}` : exit.signal ? ` (signal ${exit.signal})` : ` (exit code ${exit.exitCode})`;
+      throw new Error(`Worker "${this.name}" exited before it could ${what}${how}`, error ? { cause: error } : undefined);
     });
     // A worker that dies while starting usually closes its control channel before its exit is known, and
     // the call cut off by that close can only say so: the exit says why (its code, or the error that

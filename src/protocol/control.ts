@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { FilledChannelOptions } from '../options.js';
 import type { ChannelSnapshot } from '../rpc/endpoint-stats.js';
 import type { ProcessHealth } from '../worker/process-health.js';
+import type { WireError } from '../errors.js';
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -75,6 +76,8 @@ export interface PeerExit {
   reason: string;
   exitCode?: number;
   signal?: string;
+  /** For a crash, the uncaught error it crashed with, when known (plain data, like its last words). */
+  error?: WireError;
   /** A new incarnation is coming: calls to it wait instead of failing. */
   restarting: boolean;
   /**

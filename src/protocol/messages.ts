@@ -35,6 +35,8 @@ export interface ExitNotice {
   exitCode: number;
   /** Exiting because of an uncaught exception. */
   crashed: boolean;
+  /** That exception, when it had one to tell (plain data only, so the last words always encode). */
+  error?: WireError;
 }
 export type SettledMessage = [kind: typeof Kind.Settled, count: number];
 

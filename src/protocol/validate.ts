@@ -43,7 +43,8 @@ function isExitNotice(v: unknown): boolean {
     typeof v === 'object' &&
     v !== null &&
     Number.isInteger((v as { exitCode?: unknown }).exitCode) &&
-    typeof (v as { crashed?: unknown }).crashed === 'boolean'
+    typeof (v as { crashed?: unknown }).crashed === 'boolean' &&
+    ((v as { error?: unknown }).error === undefined || isWireError((v as { error?: unknown }).error))
   );
 }
 

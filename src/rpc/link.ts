@@ -9,7 +9,7 @@
  * an endpoint whose peer died fail there, once what the peer sent before dying has been read
  * (at-most-once). On a dead link every call rejects at once.
  */
-import { TimeoutError, WorkerDiedError, errorForMethod, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import { TimeoutError, WorkerDiedError, errorForMethod, errorFromWire, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
 import type { OpenReply } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
@@ -251,10 +251,11 @@ export class Link implements Caller {
 }
 
 /** The WorkerDiedError a word of a peer's exit stands for. */
-export function peerExitError(exit: { name: string; reason: string; exitCode?: number; signal?: string }): WorkerDiedError {
+export function peerExitError(exit: { name: string; reason: string; exitCode?: number; signal?: string; error?: Error }): WorkerDiedError {
   const info: WorkerDiedInfo = { worker: exit.name, reason: exit.reason as DeathReason };
   if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
   if (exit.signal !== undefined) info.signal = exit.signal;
+  if (exit.error) info.error = exit.error;
   return new WorkerDiedError(info);
 }
 
@@ -266,16 +267,24 @@ export function closedChannelError(worker: string, notice: ExitNotice | undefine
   const info: WorkerDiedInfo = notice
     ? { worker, reason: notice.crashed ? 'crash' : 'exit', exitCode: notice.exitCode }
     : { worker, reason: fallback };
+  const uncaught = uncaughtError(worker, notice);
+  if (uncaught) info.error = uncaught;
   return new WorkerDiedError(info, cause ? { cause: toError(cause) } : undefined);
+}
+
+/** The error a worker's last words say it crashed with, as a `RemoteError` (like any error from a worker). */
+export function uncaughtError(worker: string, notice: ExitNotice | undefined): Error | undefined {
+  return notice?.error ? errorFromWire(notice.error, worker) : undefined;
 }
 
 export function diedError(
   worker: string,
   reason: DeathReason,
-  details: { exitCode?: number | null; signal?: string | null } = {},
+  details: { exitCode?: number | null; signal?: string | null; error?: Error | undefined } = {},
 ): WorkerDiedError {
   const info: ConstructorParameters<typeof WorkerDiedError>[0] = { worker, reason };
   if (details.exitCode !== undefined && details.exitCode !== null) info.exitCode = details.exitCode;
   if (details.signal) info.signal = details.signal;
+  if (details.error) info.error = details.error;
   return new WorkerDiedError(info);
 }

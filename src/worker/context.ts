@@ -5,7 +5,10 @@ import type { Link } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
 import { System, type PeerExit } from '../protocol/control.js';
 
-export type PeerExitEvent = Omit<PeerExit, 'silent'>;
+export type PeerExitEvent = Omit<PeerExit, 'silent' | 'error'> & {
+  /** For a crash, the uncaught error it crashed with, when known: a `RemoteError`. */
+  error?: Error;
+};
 
 export interface WorkerContextEvents {
   'peer-exit': [event: PeerExitEvent];

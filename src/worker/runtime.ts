@@ -3,7 +3,7 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError } from '../errors.js';
+import { ClusterClosedError, errorFromWire, errorToWire, plainWireError } from '../errors.js';
 import {
   type Bootstrap,
   COORDINATOR,
@@ -15,11 +15,12 @@ import {
   type StatsAnswer,
   System,
 } from '../protocol/control.js';
+import type { ExitNotice } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { peerExitError } from '../rpc/link.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
-import { WorkerContext } from './context.js';
+import { WorkerContext, type PeerExitEvent } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
@@ -76,12 +77,16 @@ export class WorkerRuntime {
     this.control.onClose(() => this.#close('coordinator-lost'));
     // Last words: when this thread or process exits (process.exit, an uncaught exception), tell the
     // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
-    let crashed = false;
-    process.on('uncaughtExceptionMonitor', () => {
-      crashed = true;
+    let uncaught: { error: unknown } | undefined;
+    process.on('uncaughtExceptionMonitor', (error) => {
+      uncaught ??= { error };
     });
     process.once('exit', (exitCode) => {
-      const exit = { exitCode, crashed };
+      // The error itself goes too, so the callers it fails learn what happened (a process's own error
+      // otherwise only reaches its stderr). Plain data only: the last words must encode.
+      const exit: ExitNotice = uncaught
+        ? { exitCode, crashed: true, error: plainWireError(errorToWire(uncaught.error)) }
+        : { exitCode, crashed: false };
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
@@ -136,8 +141,10 @@ export class WorkerRuntime {
   }
 
   #peerExit(exit: PeerExit): void {
-    this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, peerExitError(exit));
-    if (!exit.silent) this.#context?.emit('peer-exit', exit);
+    const { silent, error: wire, ...fields } = exit;
+    const event: PeerExitEvent = wire ? { ...fields, error: errorFromWire(wire, exit.name) } : fields;
+    this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, peerExitError(event));
+    if (!silent) this.#context?.emit('peer-exit', event);
   }
 
   #close(reason: 'shutdown' | 'coordinator-lost'): void {

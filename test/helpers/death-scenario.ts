@@ -19,6 +19,11 @@ export interface DeathScenario {
   reason: DeathReason;
   exitCode?: number;
   signal?: string;
+  /**
+   * The message of the uncaught error `v` crashes with: the exit event carries it, and every failure
+   * that says `crash` names it.
+   */
+  uncaught?: string;
   /** The call queued in the same turn as the trigger must fail (it cannot have been answered). */
   queuedMustFail: boolean;
   /** From the trigger to the death being seen everywhere. */
@@ -29,21 +34,34 @@ export interface DeathScenario {
 const AT_ONCE_MS = 250;
 const LONG_SLEEP_MS = 60_000;
 
-function assertDied(t: ExecutionContext, error: unknown, reason: DeathReason | undefined, what: string): void {
+function assertDied(t: ExecutionContext, error: unknown, reason: DeathReason | undefined, what: string, uncaught?: string): void {
   t.true(error instanceof WorkerDiedError, `${what}: WorkerDiedError, got ${String(error)}`);
   const e = error as WorkerDiedError;
   t.is(e.code, 'ERR_CONVOY_WORKER_DIED', what);
   t.is(e.worker, 'v', what);
   if (reason) t.is(e.reason, reason, what);
+  if (uncaught !== undefined && e.reason === 'crash') {
+    t.true(e.message.includes(`, uncaught Error: ${uncaught}`), `${what} names the uncaught error: ${e.message}`);
+    t.is((e.cause as Error | undefined)?.message, uncaught, `${what}: the uncaught error is the cause`);
+  }
 }
 
-function assertOutcomeDied(t: ExecutionContext, outcome: CallOutcome, reason: DeathReason | undefined, what: string): void {
+function assertOutcomeDied(
+  t: ExecutionContext,
+  outcome: CallOutcome,
+  reason: DeathReason | undefined,
+  what: string,
+  uncaught?: string,
+): void {
   t.false(outcome.ok, `${what}: rejected`);
   if (outcome.ok) return;
   t.is(outcome.name, 'WorkerDiedError', what);
   t.is(outcome.code, 'ERR_CONVOY_WORKER_DIED', what);
   t.is(outcome.worker, 'v', what);
   if (reason) t.is(outcome.reason, reason, what);
+  if (uncaught !== undefined && outcome.reason === 'crash') {
+    t.true(outcome.message.includes(`, uncaught Error: ${uncaught}`), `${what} names the uncaught error: ${outcome.message}`);
+  }
 }
 
 export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): Promise<void> {
@@ -75,12 +93,13 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
   t.like(exit, { name: 'v', reason: s.reason, incarnation: 0, restarting: false }, 'worker-exit event');
   t.is(exit.exitCode, s.exitCode, 'worker-exit exitCode');
   t.is(exit.signal, s.signal, 'worker-exit signal');
+  t.is(exit.error?.message, s.uncaught, 'worker-exit error');
 
   for (const [i, call] of fromCoordinator.entries()) {
     const result = await within(call, s.deathMs, `coordinator call ${i} in flight`);
     t.false(result.ok, `coordinator call ${i} rejected`);
     // A thread's port (a process's socket) may close before its exit is known: 'disconnected' is honest then.
-    if (!result.ok) assertDied(t, result.error, undefined, `coordinator call ${i} in flight`);
+    if (!result.ok) assertDied(t, result.error, undefined, `coordinator call ${i} in flight`, s.uncaught);
     if (!result.ok) {
       const { reason } = result.error as WorkerDiedError;
       t.log(`in-flight call ${i}: reason ${reason}`);
@@ -96,19 +115,20 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
   const queuedResult = await within(queued, s.deathMs, 'call queued with the trigger');
   if (s.queuedMustFail || !queuedResult.ok) {
     t.false(queuedResult.ok, 'call queued with the trigger rejected');
-    if (!queuedResult.ok) assertDied(t, queuedResult.error, undefined, 'call queued with the trigger');
+    if (!queuedResult.ok) assertDied(t, queuedResult.error, undefined, 'call queued with the trigger', s.uncaught);
   }
 
   const peerOutcome = await within(w.callResult(peerCall), s.deathMs, "peer's call in flight to v");
   // The peer may notice through its own channel closing ('disconnected') before the coordinator's word.
-  assertOutcomeDied(t, peerOutcome, undefined, "peer's call in flight");
+  assertOutcomeDied(t, peerOutcome, undefined, "peer's call in flight", s.uncaught);
 
   // Later calls fail at once, with the same death.
   const later = performance.now();
-  assertDied(t, await rejection(v.inc(1), AT_ONCE_MS, 'a later coordinator call'), s.reason, 'a later coordinator call');
+  assertDied(t, await rejection(v.inc(1), AT_ONCE_MS, 'a later coordinator call'), s.reason, 'a later coordinator call', s.uncaught);
   t.true(performance.now() - later < AT_ONCE_MS);
   const peerExit = await within(w.waitPeerExit('v'), s.deathMs, "w's peer-exit event for v");
   t.like(peerExit, { name: 'v', reason: s.reason, restarting: false }, 'peer-exit event');
+  t.deepEqual(peerExit.error, s.uncaught === undefined ? undefined : { class: 'RemoteError', message: s.uncaught }, 'peer-exit error');
   const laterFromPeer = await w.tryCall('v', 'inc', [1]);
   assertOutcomeDied(t, laterFromPeer.outcome, s.reason, 'a later call from the peer');
   t.true(laterFromPeer.ms < AT_ONCE_MS, `a later call from the peer failed in ${laterFromPeer.ms.toFixed(1)} ms`);

@@ -103,20 +103,18 @@ export const cases: Case[] = [
       cause: (chain) => chain.some((e) => e instanceof Error && /\(exit code 7\)/.test(e.message)),
     }),
   ),
-  {
-    title: 'the module crashes while loading, from a timer (thread)',
-    module: fixture('crashes-while-loading.ts'),
-    kind: 'thread',
-    // The thread's exit carries its uncaught error, which its port's close, seen first, could not.
-    cause: (chain) => chain.some((e) => e instanceof Error && e.message.includes('FIXTURE_CRASHED_WHILE_LOADING')),
-  },
-  {
-    title: 'the module crashes while loading, from a timer (process)',
-    module: fixture('crashes-while-loading.ts'),
-    kind: 'process',
-    // A process's uncaught error goes to its stderr; its exit code says it crashed.
-    cause: (chain) => chain.some((e) => e instanceof Error && /\(exit code 1\)/.test(e.message)),
-  },
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `the module crashes while loading, from a timer (${kind})`,
+      module: fixture('crashes-while-loading.ts'),
+      kind,
+      // The worker's last words carry its uncaught error, which its control channel's close, seen before
+      // its exit, could not; a process's would otherwise reach only its stderr.
+      cause: (chain) =>
+        chain.some((e) => isRemote(e) && e.remoteName === 'Error' && e.message === 'FIXTURE_CRASHED_WHILE_LOADING') &&
+        chain.some((e) => e instanceof Error && e.message.includes('before it could load: FIXTURE_CRASHED_WHILE_LOADING')),
+    }),
+  ),
   {
     title: 'the factory never finishes: startTimeoutMs (process)',
     module: fixture('never-ready.ts'),
