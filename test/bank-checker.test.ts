@@ -180,7 +180,10 @@ test('the report counts commits from the logs and attributes unreported aborts t
       { txId: A, outcome: 'committed', latencyMs: 2, lockWaitMs: 6 },
       { txId: 'x', outcome: 'aborted', cause: 'funds', latencyMs: 4 },
     ],
-    deaths: [{ name: 'teller-0', reason: 'killed', atMs: 500, chaos: true }],
+    deaths: [
+      { name: 'teller-0', reason: 'killed', atMs: 500, chaos: true },
+      { name: 'shard-1', reason: 'crash', atMs: 1500, chaos: false, error: 'WalClosedError: WAL shard-1.wal crashed' },
+    ],
     restarts: 1,
     recoveries: [{ name: 'teller-0', restartMs: 80, recoveredMs: 120 }],
     verdict,
@@ -198,7 +201,8 @@ test('the report counts commits from the logs and attributes unreported aborts t
   t.regex(text, /committed\s+2 \(66\.7%\)/);
   t.regex(text, /\n {2}funds\s+1 \(33\.3%\)/);
   t.regex(text, /waited for a lock\s+1 \(33\.3%\), p50 6\.00 ms/);
-  t.regex(text, /deaths\s+1 \(1 by chaos\)/);
+  t.regex(text, /deaths\s+2 \(1 by chaos\)\n {2}shard-1 at 1\.5 s\s+crash: WalClosedError: WAL shard-1\.wal crashed\n/);
+  t.notRegex(text, /teller-0 at/, 'a kill of the run is counted, not listed');
   t.regex(text, /checker\s+OK/);
   t.deepEqual(JSON.parse(reportJson(report)), JSON.parse(JSON.stringify(report)));
 

@@ -11,6 +11,8 @@ export interface Death {
   atMs: number;
   /** Whether the run caused it (`cluster.kill`) rather than the worker failing by itself. */
   chaos: boolean;
+  /** For a crash, the uncaught error it crashed with (`Name: message`), such as a log that failed. */
+  error?: string;
 }
 
 export interface Recovery {
@@ -135,6 +137,10 @@ export function formatReport(r: Report): string {
     ['latency p99', ms(r.latencyMs.p99)],
     ['latency max', ms(r.latencyMs.max)],
     ['deaths', `${r.deaths.length} (${r.deaths.filter((d) => d.chaos).length} by chaos)`],
+    // A worker that failed by itself says why: the one thing a reader of the report will ask.
+    ...r.deaths
+      .filter((d) => !d.chaos)
+      .map((d): [string, string] => [`  ${d.name} at ${(d.atMs / 1000).toFixed(1)} s`, `${d.reason}${d.error ? `: ${d.error}` : ''}`]),
     ...(r.agentKills.length > 0 ? [['agents killed', r.agentKills.join(', ')] as [string, string]] : []),
     ['restarts', String(r.restarts)],
     ['recovery p50', ms(r.recoveryMs.p50)],

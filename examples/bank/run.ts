@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Cluster, type DashboardOptions, startCluster, type WorkerSpec } from '../../src/index.js';
+import { type Cluster, type DashboardOptions, RemoteError, startCluster, type WorkerSpec } from '../../src/index.js';
 import { startLocalAgents } from './agents.js';
 import { injectFaults, waitUnlessAborted } from './chaos.js';
 import { check } from './checker.js';
@@ -189,7 +189,9 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const watchers: Promise<void>[] = [];
   cluster.on('worker-exit', (e) => {
     const at = performance.now();
-    deaths.push({ name: e.name, reason: e.reason, atMs: at - t0, chaos: killedByUs.delete(e.name) });
+    const death: Death = { name: e.name, reason: e.reason, atMs: at - t0, chaos: killedByUs.delete(e.name) };
+    if (e.error) death.error = `${e.error instanceof RemoteError ? e.error.remoteName : e.error.name}: ${e.error.message}`;
+    deaths.push(death);
     if (e.restarting) down.set(e.name, at);
   });
   cluster.on('worker-restart', (e) => {
