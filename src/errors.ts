@@ -96,7 +96,9 @@ export class WorkerDiedError extends ConvoyError {
     if (this.exitCode !== undefined) info.exitCode = this.exitCode;
     if (this.signal !== undefined) info.signal = this.signal;
     if (this.#uncaught) info.error = this.#uncaught;
-    return new WorkerDiedError(info);
+    // The cause goes too (what the transport said, e.g. why a NATS peer reset the pair): a call's error
+    // is often the only one its caller sees.
+    return new WorkerDiedError(info, this.cause === undefined ? undefined : { cause: this.cause });
   }
 }
 

@@ -62,6 +62,7 @@ test('WorkerDiedError keeps worker, reason, exit details, and forMethod names th
   t.like(forCall, { worker: 'b', reason: 'killed', signal: 'SIGKILL', code: 'ERR_CONVOY_WORKER_DIED' });
   t.true(forCall.message.includes('`inc`'));
   t.not(forCall, killed);
+  t.is(died.forMethod('inc').cause, cause, 'the cause of the death is the cause of each call it fails');
 });
 
 test('WorkerDiedError names the uncaught error a worker crashed with, keeps it as its cause, and passes it to each call', (t) => {

@@ -5,7 +5,16 @@
 import test from 'ava';
 import { ProtocolError } from '../src/errors.js';
 import { PieceAssembler } from '../src/transport/nats-pieces.js';
-import { WireKind, decodeWire, encodeWire, nextSeq, subjectToken, transportSubject } from '../src/transport/nats-wire.js';
+import {
+  WireKind,
+  decodeWire,
+  encodeReset,
+  encodeWire,
+  nextSeq,
+  resetReason,
+  subjectToken,
+  transportSubject,
+} from '../src/transport/nats-wire.js';
 
 test('every kind round-trips its header, and a body is copied in, never shared', (t) => {
   const body = new Uint8Array([1, 2, 3, 4, 5]);
@@ -17,6 +26,16 @@ test('every kind round-trips its header, and a body is copied in, never shared',
   t.like(decodeWire(encodeWire(WireKind.Close, 5, 0xffffffff)), { kind: WireKind.Close, seq: 0xffffffff });
   t.throws(() => decodeWire(new Uint8Array([9, 0, 0, 0, 0])), { instanceOf: ProtocolError });
   t.throws(() => decodeWire(new Uint8Array([WireKind.Frame, 0, 0])), { instanceOf: ProtocolError });
+});
+
+test('a reset carries its reason, cut short on a character boundary; one without a reason reads as empty', (t) => {
+  const reset = decodeWire(encodeReset(9, 'a gap (message 7, expected 5)'));
+  t.like(reset, { kind: WireKind.Reset, stream: 9 });
+  t.is(resetReason(reset), 'a gap (message 7, expected 5)');
+  // 'é' is two bytes: 240 bytes would split the 120th.
+  const long = resetReason(decodeWire(encodeReset(9, `x${'é'.repeat(200)}`)));
+  t.is(long, `x${'é'.repeat(119)}`);
+  t.is(resetReason(decodeWire(encodeWire(WireKind.Reset, 9))), '', 'from a sender that gives no reason');
 });
 
 test('sequence numbers wrap past 2^32 - 1 to 1, never 0', (t) => {

@@ -165,10 +165,13 @@ for (const [what, offset] of [
     const cause = (await withDeadline(bClosed, DEADLINE_MS, 'b breaks')) as WorkerDiedError;
     expectDisconnected(t, cause, { caused: true });
     t.regex((cause.cause as Error).message, what === 'a gap' ? /gap/ : /repeat/);
-    // a hears b's reset: its call in flight fails, and so does the next.
+    // a hears b's reset, and why: its call in flight fails, and so does the next.
     const result = await withDeadline(inFlight, DEADLINE_MS, 'in-flight call fails');
     t.false(result.ok);
-    if (!result.ok) expectDisconnected(t, result.error);
+    if (!result.ok) {
+      expectDisconnected(t, result.error);
+      t.regex(((result.error as Error).cause as Error)?.message, new RegExp(`reset by "[^"]+": NATS transport from "[^"]+": ${what}`));
+    }
     await t.throwsAsync(a.call('echo', [2]), { instanceOf: WorkerDiedError });
   });
 }

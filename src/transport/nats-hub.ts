@@ -12,7 +12,7 @@ import { Events, type Msg, type NatsConnection, type NatsError, type Subscriptio
 import { ProtocolError } from '../errors.js';
 import { closeNats } from './nats-connect.js';
 import { NatsTransport, type NatsTransportOptions } from './nats.js';
-import { WireKind, decodeWire, encodeWire, transportSubject } from './nats-wire.js';
+import { decodeWire, encodeReset, transportSubject } from './nats-wire.js';
 
 export interface NatsHubOptions {
   /** The cluster's name: its subjects never meet another cluster's on the same server. */
@@ -38,7 +38,7 @@ export class NatsHub {
   readonly #waiting = new Set<NatsTransport>();
   #wakeArmed = false;
   /** Streams broken by a lost connection, whose peers hear a reset once it is back. */
-  #lost: { subject: string; stream: number }[] = [];
+  #lost: { subject: string; stream: number; how: string }[] = [];
   #stream = randomInt(1, 0xffff_ffff);
   #closed = false;
 
@@ -156,7 +156,7 @@ export class NatsHub {
   #loseAll(how: string): void {
     for (const { transport } of [...this.#routes.values()]) {
       if (transport.lose(new ProtocolError(`The NATS connection was ${how}`))) {
-        this.#lost.push({ subject: transport.subject, stream: transport.stream });
+        this.#lost.push({ subject: transport.subject, stream: transport.stream, how });
       }
     }
     this.#waiting.clear();
@@ -165,7 +165,7 @@ export class NatsHub {
   #resetLost(): void {
     const lost = this.#lost;
     this.#lost = [];
-    for (const { subject, stream } of lost) this.publish(subject, encodeWire(WireKind.Reset, stream));
+    for (const { subject, stream, how } of lost) this.publish(subject, encodeReset(stream, `its NATS connection was ${how}`));
   }
 
   #socket(): Socket | undefined {

@@ -8,7 +8,8 @@
  *   first     [4][stream][seq][total] bytes the first piece of a frame larger than the server's max_payload
  *   more      [5][stream][seq] bytes        the next piece; the frame is whole once `total` bytes arrived
  *   close     [6][stream][seq]              graceful end: nothing follows on this stream
- *   reset     [7][stream]                   abrupt end, or "my connection was lost: this stream is broken"
+ *   reset     [7][stream] reason            abrupt end, or "my connection was lost: this stream is broken";
+ *                                           the reason (UTF-8, short; may be empty) says why, for the peer's error
  *
  * `stream` (u32) names the sender's transport, so frames of an earlier transport between the same two
  * endpoints are never taken for this one's. `seq` (u32) numbers every frame, piece and close of one
@@ -82,6 +83,26 @@ export function decodeWire(data: Uint8Array): WireMessage {
     total: kind === WireKind.First ? view.getUint32(9) : 0,
     body: data.subarray(headerBytes),
   };
+}
+
+/** At most this many bytes of a reset's reason are sent: enough to say why, never a large message. */
+const MAX_RESET_REASON_BYTES = 240;
+
+/** A reset of `stream`, saying why: the other side's error names the reason. */
+export function encodeReset(stream: number, reason: string): Uint8Array {
+  let bytes = new TextEncoder().encode(reason);
+  if (bytes.byteLength > MAX_RESET_REASON_BYTES) {
+    // Cut on a character boundary, so the reason still decodes whole.
+    let end = MAX_RESET_REASON_BYTES;
+    while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+    bytes = bytes.subarray(0, end);
+  }
+  return encodeWire(WireKind.Reset, stream, 0, bytes);
+}
+
+/** The reason a reset gives ('' from a sender that gives none). Never throws: a bad byte becomes U+FFFD. */
+export function resetReason(message: WireMessage): string {
+  return new TextDecoder().decode(message.body.subarray(0, MAX_RESET_REASON_BYTES));
 }
 
 /** The sequence number after `seq` (u32, wrapping). */

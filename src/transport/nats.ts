@@ -13,7 +13,7 @@
 import { ProtocolError } from '../errors.js';
 import type { NatsHub } from './nats-hub.js';
 import { PieceAssembler } from './nats-pieces.js';
-import { MAX_HEADER_BYTES, WireKind, type WireMessage, encodeWire, nextSeq } from './nats-wire.js';
+import { MAX_HEADER_BYTES, WireKind, type WireMessage, encodeReset, encodeWire, nextSeq, resetReason } from './nats-wire.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 export interface NatsTransportOptions {
@@ -142,7 +142,7 @@ export class NatsTransport implements Transport {
   destroy(error?: Error): void {
     if (this.closed) return;
     this.#end(error);
-    if (!this.#hub.connection.isClosed()) this.#hub.publish(this.subject, encodeWire(WireKind.Reset, this.stream));
+    if (!this.#hub.connection.isClosed()) this.#hub.publish(this.subject, encodeReset(this.stream, error?.message ?? 'destroyed'));
   }
 
   /**
@@ -213,7 +213,10 @@ export class NatsTransport implements Transport {
         this.#opened(message);
         return;
       case WireKind.Reset:
-        if (message.stream === this.#peerStream) this.#end(new ProtocolError(`NATS transport reset by "${this.#config.remote}"`));
+        if (message.stream === this.#peerStream) {
+          const reason = resetReason(message);
+          this.#end(new ProtocolError(`NATS transport reset by "${this.#config.remote}"${reason ? `: ${reason}` : ''}`));
+        }
         return;
     }
     // Numbered: from an earlier stream of this pair it is stale; from this one it must be the next.
