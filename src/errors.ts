@@ -45,12 +45,16 @@ export interface WorkerDiedInfo {
   error?: Error;
 }
 
+/** `Name: message` of an error, by its original class when it came from another worker. */
+export function errorHeadline(error: Error): string {
+  return `${error instanceof RemoteError ? error.remoteName : error.name}: ${error.message}`;
+}
+
 /** An uncaught error as a death's message names it: its class and the first line of its message, kept short. */
 function uncaughtShown(error: Error): string {
-  const name = error instanceof RemoteError ? error.remoteName : error.name;
-  let message = String(error.message).split('\n', 1)[0] ?? '';
-  if (message.length > 200) message = `${message.slice(0, 197)}...`;
-  return `, uncaught ${name}: ${message}`;
+  let headline = errorHeadline(error).split('\n', 1)[0] ?? '';
+  if (headline.length > 240) headline = `${headline.slice(0, 237)}...`;
+  return `, uncaught ${headline}`;
 }
 
 /**

@@ -78,7 +78,7 @@ test('WorkerDiedError names the uncaught error a worker crashed with, keeps it a
   );
   // A long message is cut short: the cause holds it whole.
   const long = new WorkerDiedError({ worker: 'w', reason: 'crash', error: new TypeError('x'.repeat(1000)) });
-  t.true(long.message.endsWith(`uncaught TypeError: ${'x'.repeat(197)}...`), long.message);
+  t.true(long.message.endsWith(`uncaught TypeError: ${'x'.repeat(226)}...`), long.message);
   t.is((long.cause as Error).message.length, 1000);
 });
 

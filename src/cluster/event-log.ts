@@ -3,7 +3,7 @@
  * the faults a dashboard finds in the counters. A bounded ring, so a long run keeps its recent past, plus
  * running tallies that never drop anything (deaths by reason, restarts), for metrics.
  */
-import { RemoteError } from '../errors.js';
+import { errorHeadline } from '../errors.js';
 import type { WorkerExitEvent, WorkerReadyEvent, WorkerRestartEvent } from './types.js';
 
 export type ClusterLogEventType = 'ready' | 'exit' | 'restart' | 'hung' | 'fault';
@@ -89,7 +89,7 @@ export class EventLog {
       const entry: NewEvent = { type: 'exit', worker: e.name, incarnation: e.incarnation, reason: e.reason, restarting: e.restarting };
       if (e.exitCode !== undefined) entry.exitCode = e.exitCode;
       if (e.signal !== undefined) entry.signal = e.signal;
-      if (e.error) entry.error = `${e.error instanceof RemoteError ? e.error.remoteName : e.error.name}: ${e.error.message}`;
+      if (e.error) entry.error = errorHeadline(e.error);
       this.add(entry);
     }
   }
