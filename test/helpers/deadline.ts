@@ -131,3 +131,18 @@ export function pause(delay: Delay): Promise<void> | undefined {
       return new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
+
+/**
+ * A rejection handler that logs the error's cause chain, then rethrows: ava shows a failure's message
+ * but not its `cause`, which often says what really happened (why a NATS peer reset a pair).
+ */
+export function logCauses(t: { log(...values: unknown[]): void }): (error: unknown) => never {
+  return (error) => {
+    const chain: string[] = [];
+    for (let e = error; e !== undefined && e !== null && chain.length < 8; e = (e as { cause?: unknown }).cause) {
+      chain.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    }
+    t.log(`cause chain: ${chain.join(' <- ')}`);
+    throw error;
+  };
+}
