@@ -53,6 +53,39 @@ test.serial('a worker on an agent that exits is reported at once: exit code, its
   t.true(performance.now() - started < REPORTED_MS);
 });
 
+test.serial('a worker on an agent that crashes is reported as a crash, with the error it threw, thread or process', async (t) => {
+  const cluster = await startFor(t, {
+    nats: hosts().nats,
+    ...HOST_HEALTH,
+    heartbeatTimeoutMs: 20_000,
+    workers: [
+      { name: 'bp', module: counter, host: 'b', kind: 'process' },
+      { name: 'bt', module: counter, host: 'b' },
+      { name: 'c1', module: counter, host: 'c' },
+    ],
+  });
+  const exits = exitLog(cluster);
+  const c1 = cluster.worker<RemoteCounter>('c1');
+  for (const name of ['bp', 'bt']) {
+    const victim = cluster.worker<RemoteCounter>(name);
+    const heard = settle(c1.waitPeerExit(name));
+    const sleeping = settle(victim.sleep(60_000));
+    await victim.throwLater();
+    const exit = await exits.nth(name, 1, REPORTED_MS);
+    t.like(exit, { reason: 'crash', exitCode: 1, restarting: false } satisfies Partial<WorkerExitEvent>, name);
+    t.is(exit.error?.message, 'boom', `${name}: the exit event's error`);
+    const call = await within(sleeping, REPORTED_MS, `${name}: the call in flight fails`);
+    t.true(
+      !call.ok && call.error instanceof WorkerDiedError && call.error.message.includes('uncaught Error: boom'),
+      `${name}: ${String(!call.ok && call.error)}`,
+    );
+    t.like(await within(heard, REPORTED_MS, `c1 hears of ${name}`), {
+      ok: true,
+      value: { name, reason: 'crash', error: { class: 'RemoteError', message: 'boom' } },
+    });
+  }
+});
+
 test.serial('replies sent before an exit still resolve: coordinator → b, and b → c', async (t) => {
   const calls = 20_000;
   // Not a test of heartbeats: a caller busy with 20k replies on a loaded machine must not be taken for hung.

@@ -290,9 +290,11 @@ export class WorkerHandle {
     const control = this.control;
     // A busy coordinator can see a thread's exit before its port has handed over the last words the
     // thread sent as it exited, which say whether, and with what, it crashed: the death is reported
-    // once the channel has closed (the OS closes a local worker's port or socket as it exits). A
-    // remote worker's channel may never close: its agent's report is all there is.
-    if (!waited && this.host === undefined && control && !control.closed) {
+    // once the channel has closed (the OS closes a local worker's port or socket as it exits). A remote
+    // worker's channel closes on its last words, which come only if it exited by itself: its agent's
+    // report of a kill, or of a lost host, is not held up.
+    const lastWordsComing = this.host === undefined || (exit.signal === undefined && !exit.disconnected && !this.#endingReason);
+    if (!waited && lastWordsComing && control && !control.closed) {
       const report = (): void => {
         clearTimeout(timer);
         if (this.state !== 'closed') this.#exited(incarnation, exit, true);
