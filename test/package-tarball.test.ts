@@ -53,6 +53,14 @@ test('the packed package runs from another project without tsx: both entries, a 
       `nothing under ${prefix} is published`,
     );
   }
+  // convoy runs from its bundle, the examples behind the `convoy` command included: tsc's module-per-file
+  // output is published for its types only.
+  t.deepEqual(
+    files.filter((file) => file.startsWith('dist/src/') && !file.endsWith('.d.ts')),
+    [],
+    'dist/src holds only type declarations',
+  );
+  t.true(files.includes('dist/src/index.d.ts') && files.includes('dist/bundle/convoy.js'), 'the types and the bundle are there');
 
   // An app whose node_modules holds the unpacked package and, beside it, only its declared dependencies.
   const app = path.join(dir, 'app');

@@ -24,9 +24,14 @@ export interface LocalAgents {
 }
 
 const SERVER_START_MS = 10_000;
-/** The same build as this file: the compiled agent, or its sources through tsx. */
-const ext = extname(fileURLToPath(import.meta.url));
-const agentMain = fileURLToPath(new URL(`../../src/agent/main${ext}`, import.meta.url));
+/**
+ * The same build as this file: compiled (dist/examples/bank/), the `convoy agent` command, which runs the
+ * bundle these examples import; or the sources through tsx.
+ */
+const compiled = extname(fileURLToPath(import.meta.url)) === '.js';
+const agentArgv = compiled
+  ? [fileURLToPath(new URL('../../../bin/convoy.js', import.meta.url)), 'agent']
+  : ['--import', 'tsx', fileURLToPath(new URL('../../src/agent/main.ts', import.meta.url))];
 
 export async function startLocalAgents(count: number, natsUrl?: string): Promise<LocalAgents> {
   const dir = mkdtempSync(join(tmpdir(), 'convoy-bank-agents-'));
@@ -44,8 +49,7 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
   const agents = new Map<string, ChildProcess>();
   const names = Array.from({ length: count }, (_, i) => `agent-${i}`);
   const start = (name: string): void => {
-    const argv = [...(ext === '.ts' ? ['--import', 'tsx'] : []), agentMain];
-    argv.push('--nats', url, '--host', name, '--secret-file', secretFile, '--cluster', cluster);
+    const argv = [...agentArgv, '--nats', url, '--host', name, '--secret-file', secretFile, '--cluster', cluster];
     const child = spawn(process.execPath, argv, { stdio: 'ignore' });
     child.on('error', () => {});
     agents.set(name, child);
