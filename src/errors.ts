@@ -182,11 +182,12 @@ export function toError(reason: unknown): Error {
 export function describe(value: unknown): string {
   let shown: string;
   try {
+    if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
     shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   } catch {
-    shown = Object.prototype.toString.call(value);
+    // A Proxy's traps can make every reading throw, even Object.prototype.toString's.
+    shown = 'an unreadable value';
   }
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `${shown} (${value === null ? 'null' : typeof value})`;
 }
@@ -216,10 +217,11 @@ const MAX_CAUSE_DEPTH = 8;
  * frame handler and take the process down.
  */
 export function errorToWire(thrown: unknown, depth = 0): WireError {
-  if (!(thrown instanceof Error)) {
-    return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
-  }
   try {
+    // Inside the try: `instanceof` and `describe` run a Proxy's traps, which may throw (a revoked one does).
+    if (!(thrown instanceof Error)) {
+      return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
+    }
     const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
     if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
     const data: Record<string, unknown> = {};

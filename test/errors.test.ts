@@ -149,6 +149,23 @@ test('describe shows value and type, and shortens long values', (t) => {
   t.is(describe([1, 2]), 'an array of 2');
 });
 
+test('describe and errorToWire never throw, even for a revoked Proxy or one whose every trap throws', (t) => {
+  const { proxy: revoked, revoke } = Proxy.revocable(new Error('revoked'), {});
+  revoke();
+  const trapping = new Proxy(new Error('trapped'), {
+    get() {
+      throw new Error('get trap');
+    },
+    getPrototypeOf() {
+      throw new Error('getPrototypeOf trap');
+    },
+  });
+  for (const value of [revoked, trapping]) {
+    t.is(describe(value), 'an unreadable value (object)');
+    t.regex(errorToWire(value).message, /^(Unreadable|Non-error) .*an unreadable value \(object\)$/);
+  }
+});
+
 class CodedError extends Error {
   code = 'E_CODED';
   retryable = true;

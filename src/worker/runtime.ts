@@ -79,7 +79,9 @@ export class WorkerRuntime {
     // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
     let uncaught: { error: unknown } | undefined;
     process.on('uncaughtExceptionMonitor', (error) => {
-      uncaught ??= { error };
+      // With an 'uncaughtException' listener of the worker's own, the exception is handled, not fatal:
+      // a later exit is no crash, and a later fatal exception is the one to report.
+      if (process.listenerCount('uncaughtException') === 0) uncaught ??= { error };
     });
     process.once('exit', (exitCode) => {
       // The error itself goes too, so the callers it fails learn what happened (a process's own error

@@ -1,0 +1,69 @@
+/**
+ * Adversarial probes of how a worker's crash is reported: whatever it throws, its last words must encode
+ * and arrive, so the exit is reported as a crash, once and quickly; an exception the worker survived is
+ * no crash.
+ */
+import test from 'ava';
+import { RemoteError, WorkerDiedError } from '../src/index.js';
+import type { Hostile } from './fixtures/crash-probe.js';
+import { exitLog, fixture, settle, startFor, within } from './helpers/cluster.js';
+
+interface Probe {
+  crashWith(what: Hostile): Promise<void>;
+  survive(): Promise<void>;
+  throwSoon(message: string): Promise<void>;
+  exit(code: number): Promise<void>;
+  sleep(ms: number): Promise<void>;
+  ping(): Promise<string>;
+}
+
+const EXIT_MS = 10_000;
+
+const HOSTILE: Record<Hostile, RegExp> = {
+  'revoked-proxy': /^Unreadable error thrown/,
+  'throwing-proxy': /^Unreadable error thrown/,
+  'circular-cause': /^a$/,
+  'throwing-getters': /^Unreadable error thrown/,
+  null: /^Non-error thrown: null \(null\)$/,
+  'bigint-data': /^with odd data$/,
+};
+
+for (const kind of ['thread', 'process'] as const) {
+  for (const [what, message] of Object.entries(HOSTILE) as [Hostile, RegExp][]) {
+    // Node 20 itself hangs a thread that dies of a circular cause chain after its 'exit' event (its
+    // error serialiser loops): the thread is ended as hung, not as crashed.
+    if (kind === 'thread' && what === 'circular-cause') continue;
+    test(`a ${kind} that throws a ${what} is reported as a crash that says so`, async (t) => {
+      const cluster = await startFor(t, {
+        workers: [
+          { name: 'v', module: fixture('crash-probe.ts'), kind },
+          { name: 'w', module: fixture('crash-probe.ts'), kind: 'thread' },
+        ],
+      });
+      const log = exitLog(cluster);
+      const v = cluster.worker<Probe>('v');
+      const inFlight = settle(v.sleep(60_000));
+      await v.crashWith(what);
+      const exit = await log.nth('v', 1, EXIT_MS);
+      t.like(exit, { name: 'v', reason: 'crash' });
+      t.true(exit.error instanceof RemoteError, String(exit.error));
+      t.regex(String(exit.error?.message), message);
+      const died = await within(inFlight, EXIT_MS, 'the call in flight');
+      t.true(!died.ok && died.error instanceof WorkerDiedError && died.error.reason === 'crash', String(!died.ok && died.error));
+    });
+  }
+
+  test(`a ${kind} that survived an uncaught exception through its own handler and then exits cleanly is no crash`, async (t) => {
+    const cluster = await startFor(t, { workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }] });
+    const log = exitLog(cluster);
+    const v = cluster.worker<Probe>('v');
+    await v.survive();
+    await v.throwSoon('survived');
+    // Still answering: the exception above did not end it.
+    t.is(await v.ping(), 'pong');
+    await v.exit(0);
+    const exit = await log.nth('v', 1, EXIT_MS);
+    t.like(exit, { name: 'v', reason: 'exit', exitCode: 0 });
+    t.is(exit.error, undefined);
+  });
+}
