@@ -11,6 +11,8 @@ import { exitLog, fixture, settle, startFor, within } from './helpers/cluster.js
 interface Probe {
   crashWith(what: Hostile): Promise<void>;
   survive(): Promise<void>;
+  exitOnUncaught(exitCode: number): Promise<void>;
+  rejectSoon(reason: string | number): Promise<void>;
   throwSoon(message: string): Promise<void>;
   exit(code: number): Promise<void>;
   sleep(ms: number): Promise<void>;
@@ -65,5 +67,36 @@ for (const kind of ['thread', 'process'] as const) {
     const exit = await log.nth('v', 1, EXIT_MS);
     t.like(exit, { name: 'v', reason: 'exit', exitCode: 0 });
     t.is(exit.error, undefined);
+  });
+}
+
+for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind} whose own uncaughtException handler exits is reported as a crash on that exception`, async (t) => {
+    const cluster = await startFor(t, { workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }] });
+    const log = exitLog(cluster);
+    const v = cluster.worker<Probe>('v');
+    await v.exitOnUncaught(3);
+    await v.throwSoon('logged, then exit');
+    const exit = await log.nth('v', 1, EXIT_MS);
+    t.like(exit, { name: 'v', reason: 'crash', exitCode: 3 });
+    t.is(exit.error?.message, 'logged, then exit');
+  });
+
+  test(`a ${kind} that dies of an unhandled rejection is reported as a crash with its reason`, async (t) => {
+    const cluster = await startFor(t, {
+      workers: [
+        { name: 'error', module: fixture('crash-probe.ts'), kind },
+        { name: 'value', module: fixture('crash-probe.ts'), kind },
+      ],
+    });
+    const log = exitLog(cluster);
+    await cluster.worker<Probe>('error').rejectSoon('rejected');
+    await cluster.worker<Probe>('value').rejectSoon(42);
+    const [byError, byValue] = await Promise.all([log.nth('error', 1, EXIT_MS), log.nth('value', 1, EXIT_MS)]);
+    t.like(byError, { reason: 'crash', exitCode: 1 });
+    t.is(byError.error?.message, 'rejected');
+    t.like(byValue, { reason: 'crash', exitCode: 1 });
+    // Node wraps a non-Error reason in an error that quotes it.
+    t.regex(String(byValue.error?.message), /42/);
   });
 }

@@ -78,16 +78,26 @@ export class WorkerRuntime {
     // Last words: when this thread or process exits (process.exit, an uncaught exception), tell the
     // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
     let uncaught: { error: unknown } | undefined;
+    let beingHandled: { error: unknown } | undefined;
     process.on('uncaughtExceptionMonitor', (error) => {
-      // With an 'uncaughtException' listener of the worker's own, the exception is handled, not fatal:
-      // a later exit is no crash, and a later fatal exception is the one to report.
-      if (process.listenerCount('uncaughtException') === 0) uncaught ??= { error };
+      if (process.listenerCount('uncaughtException') === 0) {
+        uncaught ??= { error };
+        return;
+      }
+      // The worker's own 'uncaughtException' listener handles it: a crash only if that listener ends
+      // the process (process.exit inside it exits before any microtask runs). An exception the worker
+      // survives makes no later exit a crash.
+      beingHandled = { error };
+      queueMicrotask(() => {
+        beingHandled = undefined;
+      });
     });
     process.once('exit', (exitCode) => {
+      const fatal = uncaught ?? beingHandled;
       // The error itself goes too, so the callers it fails learn what happened (a process's own error
       // otherwise only reaches its stderr). Plain data only: the last words must encode.
-      const exit: ExitNotice = uncaught
-        ? { exitCode, crashed: true, error: plainWireError(errorToWire(uncaught.error)) }
+      const exit: ExitNotice = fatal
+        ? { exitCode, crashed: true, error: plainWireError(errorToWire(fatal.error)) }
         : { exitCode, crashed: false };
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
