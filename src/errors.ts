@@ -253,19 +253,27 @@ export function ownErrorToWire(error: MethodNotFoundError | SerializationError):
   return { ...errorToWire(error), internal: error.code };
 }
 
-/** The same error without data that the codec could not carry: a fallback that always encodes. */
-export function plainWireError(wire: WireError): WireError {
-  const plain: WireError = { name: String(wire.name), message: String(wire.message) };
-  if (wire.stack !== undefined) plain.stack = String(wire.stack);
+/**
+ * The same error without data that the codec could not carry: a fallback that always encodes. With
+ * `maxStringChars`, every string in it is cut to that length, so that it also fits in a frame.
+ */
+export function plainWireError(wire: WireError, maxStringChars = Number.POSITIVE_INFINITY): WireError {
+  const clip = (text: unknown) => {
+    const whole = String(text);
+    return whole.length > maxStringChars ? `${whole.slice(0, maxStringChars)}... (${whole.length} characters)` : whole;
+  };
+  const plain: WireError = { name: clip(wire.name), message: clip(wire.message) };
+  if (wire.stack !== undefined) plain.stack = clip(wire.stack);
   if (wire.internal !== undefined) plain.internal = wire.internal;
   if (wire.data) {
     const data: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(wire.data)) {
-      if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) data[key] = value;
+      if (typeof value === 'string') data[key] = clip(value);
+      else if (value === null || ['number', 'boolean'].includes(typeof value)) data[key] = value;
     }
     plain.data = data;
   }
-  if (wire.cause) plain.cause = plainWireError(wire.cause);
+  if (wire.cause) plain.cause = plainWireError(wire.cause, maxStringChars);
   return plain;
 }
 

@@ -3,14 +3,15 @@
  * and arrive, so the exit is reported as a crash, once and quickly; an exception the worker survived is
  * no crash.
  */
-import test from 'ava';
-import { RemoteError, WorkerDiedError } from '../src/index.js';
+import test, { type ExecutionContext } from 'ava';
+import { type ClusterOptions, RemoteError, type Remote, WorkerDiedError, type WorkerExitEvent } from '../src/index.js';
 import type { Hostile } from './fixtures/crash-probe.js';
 import { exitLog, fixture, settle, startFor, within } from './helpers/cluster.js';
 
 interface Probe {
   crashWith(what: Hostile): Promise<void>;
   survive(): Promise<void>;
+  throwHuge(chars: number): Promise<void>;
   exitOnUncaught(exitCode: number): Promise<void>;
   rejectSoon(reason: string | number): Promise<void>;
   throwSoon(message: string): Promise<void>;
@@ -30,28 +31,43 @@ const HOSTILE: Record<Hostile, RegExp> = {
   'bigint-data': /^with odd data$/,
 };
 
+/**
+ * Starts `v` (of `kind`) and a thread peer `w`, leaves a call to `v` in flight, lets `crash` make `v`
+ * crash, and checks that the call fails as a crash. Resolves to `v`'s exit event.
+ */
+async function crashWithCallInFlight(
+  t: ExecutionContext,
+  kind: 'thread' | 'process',
+  crash: (v: Remote<Probe>) => Promise<void>,
+  options: Partial<ClusterOptions> = {},
+): Promise<WorkerExitEvent> {
+  const cluster = await startFor(t, {
+    ...options,
+    workers: [
+      { name: 'v', module: fixture('crash-probe.ts'), kind },
+      { name: 'w', module: fixture('crash-probe.ts'), kind: 'thread' },
+    ],
+  });
+  const log = exitLog(cluster);
+  const v = cluster.worker<Probe>('v');
+  const inFlight = settle(v.sleep(60_000));
+  await crash(v);
+  const exit = await log.nth('v', 1, EXIT_MS);
+  t.like(exit, { name: 'v', reason: 'crash' });
+  const died = await within(inFlight, EXIT_MS, 'the call in flight');
+  t.true(!died.ok && died.error instanceof WorkerDiedError && died.error.reason === 'crash', String(!died.ok && died.error));
+  return exit;
+}
+
 for (const kind of ['thread', 'process'] as const) {
   for (const [what, message] of Object.entries(HOSTILE) as [Hostile, RegExp][]) {
     // Node 20 itself hangs a thread that dies of a circular cause chain after its 'exit' event (its
     // error serialiser loops): the thread is ended as hung, not as crashed.
     if (kind === 'thread' && what === 'circular-cause') continue;
     test(`a ${kind} that throws a ${what} is reported as a crash that says so`, async (t) => {
-      const cluster = await startFor(t, {
-        workers: [
-          { name: 'v', module: fixture('crash-probe.ts'), kind },
-          { name: 'w', module: fixture('crash-probe.ts'), kind: 'thread' },
-        ],
-      });
-      const log = exitLog(cluster);
-      const v = cluster.worker<Probe>('v');
-      const inFlight = settle(v.sleep(60_000));
-      await v.crashWith(what);
-      const exit = await log.nth('v', 1, EXIT_MS);
-      t.like(exit, { name: 'v', reason: 'crash' });
+      const exit = await crashWithCallInFlight(t, kind, (v) => v.crashWith(what));
       t.true(exit.error instanceof RemoteError, String(exit.error));
       t.regex(String(exit.error?.message), message);
-      const died = await within(inFlight, EXIT_MS, 'the call in flight');
-      t.true(!died.ok && died.error instanceof WorkerDiedError && died.error.reason === 'crash', String(!died.ok && died.error));
     });
   }
 
@@ -98,5 +114,15 @@ for (const kind of ['thread', 'process'] as const) {
     t.like(byValue, { reason: 'crash', exitCode: 1 });
     // Node wraps a non-Error reason in an error that quotes it.
     t.regex(String(byValue.error?.message), /42/);
+  });
+}
+
+for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind} that crashes on an error larger than a frame still reports the crash, with the error cut short`, async (t) => {
+    const maxFrameBytes = 1 << 20;
+    const exit = await crashWithCallInFlight(t, kind, (v) => v.throwHuge(maxFrameBytes), { maxFrameBytes });
+    t.is(exit.exitCode, 1);
+    const message = String(exit.error?.message);
+    t.true(message.startsWith('xxxx') && message.length < maxFrameBytes / 4, `${message.length} characters`);
   });
 }

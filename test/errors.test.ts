@@ -250,3 +250,16 @@ test('plainWireError keeps only what always encodes: strings, numbers, booleans,
   t.is(plain.message, 'top');
   t.is(plain.cause?.message, 'inner');
 });
+
+test('plainWireError with maxStringChars cuts every string, through the cause chain, and says how long it was', (t) => {
+  const long = 'z'.repeat(100);
+  const wire = plainWireError(
+    { name: 'Error', message: long, stack: long, data: { detail: long, n: 1 }, cause: { name: 'Error', message: long } },
+    10,
+  );
+  t.is(wire.message, 'zzzzzzzzzz... (100 characters)');
+  t.is(wire.stack, wire.message);
+  t.deepEqual(wire.data, { detail: wire.message, n: 1 });
+  t.is(wire.cause?.message, wire.message);
+  t.is(plainWireError({ name: 'Error', message: long }).message, long, 'whole without a limit');
+});

@@ -26,6 +26,12 @@ import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
 import { readProcessHealth } from './process-health.js';
 
+/**
+ * Every string of the error in a worker's last words is cut to this: they go on every channel, at once,
+ * from an exiting thread or process, and must fit in a frame.
+ */
+const LAST_WORDS_MAX_STRING_CHARS = 16_384;
+
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
   threadId: number;
@@ -97,7 +103,7 @@ export class WorkerRuntime {
       // The error itself goes too, so the callers it fails learn what happened (a process's own error
       // otherwise only reaches its stderr). Plain data only: the last words must encode.
       const exit: ExitNotice = fatal
-        ? { exitCode, crashed: true, error: plainWireError(errorToWire(fatal.error)) }
+        ? { exitCode, crashed: true, error: plainWireError(errorToWire(fatal.error), LAST_WORDS_MAX_STRING_CHARS) }
         : { exitCode, crashed: false };
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
