@@ -126,3 +126,27 @@ for (const kind of ['thread', 'process'] as const) {
     t.true(message.startsWith('xxxx') && message.length < maxFrameBytes / 4, `${message.length} characters`);
   });
 }
+
+test('a crash storm: 8 workers crash at once with calls in flight, some killed as they crash; each exit is reported once', async (t) => {
+  const names = Array.from({ length: 8 }, (_, i) => `s${i}`);
+  const cluster = await startFor(t, {
+    workers: names.map((name, i) => ({ name, module: fixture('crash-probe.ts'), kind: i % 4 === 3 ? 'process' : 'thread' })),
+  });
+  const log = exitLog(cluster);
+  const inFlight = names.map((name) => settle(cluster.worker<Probe>(name).sleep(60_000)));
+  await Promise.all(names.map((name) => cluster.worker<Probe>(name).throwSoon(`storm ${name}`)));
+  // A kill racing the crash of every other one.
+  const kills = names.filter((_, i) => i % 2 === 1).map((name) => settle(cluster.kill(name)));
+  const exits = await Promise.all(names.map((name) => log.nth(name, 1, EXIT_MS)));
+  for (const [i, exit] of exits.entries()) {
+    // A kill that lands first reports a kill; a crash reported says which error.
+    t.true(['crash', 'killed'].includes(exit.reason), `${exit.name}: ${exit.reason}`);
+    if (exit.reason === 'crash') t.is(exit.error?.message, `storm ${names[i]}`);
+  }
+  for (const died of await within(Promise.all(inFlight), EXIT_MS, 'the calls in flight')) {
+    t.true(!died.ok && died.error instanceof WorkerDiedError, String(!died.ok && died.error));
+  }
+  await within(Promise.all(kills), EXIT_MS, 'the kills');
+  await cluster.close();
+  t.deepEqual(log.events.map((e) => e.name).sort(), [...names].sort(), 'one exit event each');
+});
