@@ -182,11 +182,12 @@ export function toError(reason: unknown): Error {
 export function describe(value: unknown): string {
   let shown: string;
   try {
+    if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
     shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   } catch {
-    shown = Object.prototype.toString.call(value);
+    // A Proxy's traps can make every reading throw, even Object.prototype.toString's.
+    shown = 'an unreadable value';
   }
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `${shown} (${value === null ? 'null' : typeof value})`;
 }
@@ -216,10 +217,11 @@ const MAX_CAUSE_DEPTH = 8;
  * frame handler and take the process down.
  */
 export function errorToWire(thrown: unknown, depth = 0): WireError {
-  if (!(thrown instanceof Error)) {
-    return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
-  }
   try {
+    // Inside the try: `instanceof` and `describe` run a Proxy's traps, which may throw (a revoked one does).
+    if (!(thrown instanceof Error)) {
+      return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
+    }
     const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
     if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
     const data: Record<string, unknown> = {};
@@ -251,19 +253,27 @@ export function ownErrorToWire(error: MethodNotFoundError | SerializationError):
   return { ...errorToWire(error), internal: error.code };
 }
 
-/** The same error without data that the codec could not carry: a fallback that always encodes. */
-export function plainWireError(wire: WireError): WireError {
-  const plain: WireError = { name: String(wire.name), message: String(wire.message) };
-  if (wire.stack !== undefined) plain.stack = String(wire.stack);
+/**
+ * The same error without data that the codec could not carry: a fallback that always encodes. With
+ * `maxStringChars`, every string in it is cut to that length, so that it also fits in a frame.
+ */
+export function plainWireError(wire: WireError, maxStringChars = Number.POSITIVE_INFINITY): WireError {
+  const clip = (text: unknown) => {
+    const whole = String(text);
+    return whole.length > maxStringChars ? `${whole.slice(0, maxStringChars)}... (${whole.length} characters)` : whole;
+  };
+  const plain: WireError = { name: clip(wire.name), message: clip(wire.message) };
+  if (wire.stack !== undefined) plain.stack = clip(wire.stack);
   if (wire.internal !== undefined) plain.internal = wire.internal;
   if (wire.data) {
     const data: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(wire.data)) {
-      if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) data[key] = value;
+      if (typeof value === 'string') data[key] = clip(value);
+      else if (value === null || ['number', 'boolean'].includes(typeof value)) data[key] = value;
     }
     plain.data = data;
   }
-  if (wire.cause) plain.cause = plainWireError(wire.cause);
+  if (wire.cause) plain.cause = plainWireError(wire.cause, maxStringChars);
   return plain;
 }
 

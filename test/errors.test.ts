@@ -149,6 +149,23 @@ test('describe shows value and type, and shortens long values', (t) => {
   t.is(describe([1, 2]), 'an array of 2');
 });
 
+test('describe and errorToWire never throw, even for a revoked Proxy or one whose every trap throws', (t) => {
+  const { proxy: revoked, revoke } = Proxy.revocable(new Error('revoked'), {});
+  revoke();
+  const trapping = new Proxy(new Error('trapped'), {
+    get() {
+      throw new Error('get trap');
+    },
+    getPrototypeOf() {
+      throw new Error('getPrototypeOf trap');
+    },
+  });
+  for (const value of [revoked, trapping]) {
+    t.is(describe(value), 'an unreadable value (object)');
+    t.regex(errorToWire(value).message, /^(Unreadable|Non-error) .*an unreadable value \(object\)$/);
+  }
+});
+
 class CodedError extends Error {
   code = 'E_CODED';
   retryable = true;
@@ -232,4 +249,17 @@ test('plainWireError keeps only what always encodes: strings, numbers, booleans,
   t.deepEqual(plain.data, { code: 'E', n: 1, ok: false, nil: null });
   t.is(plain.message, 'top');
   t.is(plain.cause?.message, 'inner');
+});
+
+test('plainWireError with maxStringChars cuts every string, through the cause chain, and says how long it was', (t) => {
+  const long = 'z'.repeat(100);
+  const wire = plainWireError(
+    { name: 'Error', message: long, stack: long, data: { detail: long, n: 1 }, cause: { name: 'Error', message: long } },
+    10,
+  );
+  t.is(wire.message, 'zzzzzzzzzz... (100 characters)');
+  t.is(wire.stack, wire.message);
+  t.deepEqual(wire.data, { detail: wire.message, n: 1 });
+  t.is(wire.cause?.message, wire.message);
+  t.is(plainWireError({ name: 'Error', message: long }).message, long, 'whole without a limit');
 });

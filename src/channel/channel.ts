@@ -235,7 +235,10 @@ export class Channel {
     try {
       this.#queue(exit ? [Kind.Goodbye, exit] : [Kind.Goodbye]);
     } catch {
-      // An unencodable goodbye must not stop the rest from leaving.
+      // An unencodable goodbye must not stop the rest from leaving; without its error it still tells how.
+      try {
+        if (exit?.error) this.#queue([Kind.Goodbye, { exitCode: exit.exitCode, crashed: exit.crashed }]);
+      } catch {}
     }
     // Past the transport's backpressure too: messages already accepted must not be dropped by a close.
     this.#flush(true);

@@ -26,6 +26,12 @@ import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
 import { readProcessHealth } from './process-health.js';
 
+/**
+ * Every string of the error in a worker's last words is cut to this: they go on every channel, at once,
+ * from an exiting thread or process, and must fit in a frame.
+ */
+const LAST_WORDS_MAX_STRING_CHARS = 16_384;
+
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
   threadId: number;
@@ -78,14 +84,26 @@ export class WorkerRuntime {
     // Last words: when this thread or process exits (process.exit, an uncaught exception), tell the
     // coordinator how, so the calls it fails carry the real exit code rather than "disconnected".
     let uncaught: { error: unknown } | undefined;
+    let beingHandled: { error: unknown } | undefined;
     process.on('uncaughtExceptionMonitor', (error) => {
-      uncaught ??= { error };
+      if (process.listenerCount('uncaughtException') === 0) {
+        uncaught ??= { error };
+        return;
+      }
+      // The worker's own 'uncaughtException' listener handles it: a crash only if that listener ends
+      // the process (process.exit inside it exits before any microtask runs). An exception the worker
+      // survives makes no later exit a crash.
+      beingHandled = { error };
+      queueMicrotask(() => {
+        beingHandled = undefined;
+      });
     });
     process.once('exit', (exitCode) => {
+      const fatal = uncaught ?? beingHandled;
       // The error itself goes too, so the callers it fails learn what happened (a process's own error
       // otherwise only reaches its stderr). Plain data only: the last words must encode.
-      const exit: ExitNotice = uncaught
-        ? { exitCode, crashed: true, error: plainWireError(errorToWire(uncaught.error)) }
+      const exit: ExitNotice = fatal
+        ? { exitCode, crashed: true, error: plainWireError(errorToWire(fatal.error), LAST_WORDS_MAX_STRING_CHARS) }
         : { exitCode, crashed: false };
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
