@@ -277,6 +277,18 @@ export function plainWireError(wire: WireError, maxStringChars = Number.POSITIVE
   return plain;
 }
 
+/**
+ * Every string of a death's error, as it travels, is cut to this: a worker's last words go on every
+ * channel at once from an exiting thread or process, and the coordinator passes the error on to every
+ * peer; each must fit in a frame.
+ */
+const DEATH_ERROR_MAX_STRING_CHARS = 16_384;
+
+/** The error a worker died of, as its last words and its peers' word of its exit carry it: plain and bounded. */
+export function deathErrorToWire(thrown: unknown): WireError {
+  return plainWireError(errorToWire(thrown), DEATH_ERROR_MAX_STRING_CHARS);
+}
+
 /** Rebuilds a received error: convoy's own errors keep their class, a handler's error becomes `RemoteError`. */
 export function errorFromWire(wire: WireError, worker?: string): Error {
   if (wire.internal === 'ERR_CONVOY_NO_METHOD') {

@@ -15,6 +15,7 @@ import {
   errorFromWire,
   errorToWire,
   ownErrorToWire,
+  deathErrorToWire,
   plainWireError,
   toError,
 } from '../src/errors.js';
@@ -262,4 +263,13 @@ test('plainWireError with maxStringChars cuts every string, through the cause ch
   t.deepEqual(wire.data, { detail: wire.message, n: 1 });
   t.is(wire.cause?.message, wire.message);
   t.is(plainWireError({ name: 'Error', message: long }).message, long, 'whole without a limit');
+});
+
+test('deathErrorToWire: the error a worker died of travels plain and cut to 16 KiB a string, as its last words and as its peers hear of it', (t) => {
+  const error = Object.assign(new RangeError('x'.repeat(20_000)), { code: 'E_DEAD', retry: () => 1 });
+  const wire = deathErrorToWire(error);
+  t.is(wire.name, 'RangeError');
+  t.is(wire.message, `${'x'.repeat(16_384)}... (20000 characters)`);
+  t.deepEqual(wire.data, { code: 'E_DEAD' }, 'the function is left behind');
+  t.is(deathErrorToWire('not an error').message, 'Non-error thrown: "not an error" (string)');
 });

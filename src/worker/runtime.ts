@@ -3,7 +3,7 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, errorFromWire, errorToWire, plainWireError } from '../errors.js';
+import { ClusterClosedError, deathErrorToWire, errorFromWire } from '../errors.js';
 import {
   type Bootstrap,
   COORDINATOR,
@@ -25,12 +25,6 @@ import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
 import { readProcessHealth } from './process-health.js';
-
-/**
- * Every string of the error in a worker's last words is cut to this: they go on every channel, at once,
- * from an exiting thread or process, and must fit in a frame.
- */
-const LAST_WORDS_MAX_STRING_CHARS = 16_384;
 
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
@@ -102,9 +96,7 @@ export class WorkerRuntime {
       const fatal = uncaught ?? beingHandled;
       // The error itself goes too, so the callers it fails learn what happened (a process's own error
       // otherwise only reaches its stderr). Plain data only: the last words must encode.
-      const exit: ExitNotice = fatal
-        ? { exitCode, crashed: true, error: plainWireError(errorToWire(fatal.error), LAST_WORDS_MAX_STRING_CHARS) }
-        : { exitCode, crashed: false };
+      const exit: ExitNotice = fatal ? { exitCode, crashed: true, error: deathErrorToWire(fatal.error) } : { exitCode, crashed: false };
       this.control.channel.close(exit);
       // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
