@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { Channel } from '../src/channel/channel.js';
-import { ClusterClosedError, WorkerDiedError } from '../src/errors.js';
+import { ClusterClosedError, RemoteError, WorkerDiedError } from '../src/errors.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { Link } from '../src/rpc/link.js';
 import { transfer } from '../src/protocol/transfer.js';
@@ -225,6 +225,19 @@ test('an ask answered with a final exit fails the parked calls with that death, 
   const later = await t.throwsAsync(remote.echo(2), { instanceOf: WorkerDiedError });
   t.like(later, { reason: 'exit', mayHaveRun: false });
   t.is(link.state, 'dead');
+});
+
+test('an ask answered with a final crash names the uncaught error, rebuilt as a RemoteError, in the calls it fails', async (t) => {
+  const error = { name: 'RangeError', message: 'balance went negative', stack: 'RangeError: balance went negative' };
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: async () => ({ ok: false, exit: { name: 'b', incarnation: 0, reason: 'crash', exitCode: 1, error, restarting: false } }),
+  });
+  const parked = await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError });
+  t.like(parked, { reason: 'crash', exitCode: 1 });
+  t.true(parked?.message.includes('uncaught RangeError: balance went negative'), parked?.message);
+  t.true(parked?.cause instanceof RemoteError, String(parked?.cause));
+  t.like(parked?.cause, { remoteName: 'RangeError', message: 'balance went negative' });
 });
 
 test('word that an incarnation exited moves later calls to the next one; calls already sent still get replies that were on their way, and fail with the word once the transport closes', async (t) => {

@@ -10,7 +10,7 @@
  * (at-most-once). On a dead link every call rejects at once.
  */
 import { TimeoutError, WorkerDiedError, errorForMethod, errorFromWire, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
-import type { OpenReply } from '../protocol/control.js';
+import type { OpenReply, PeerExit } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
@@ -224,7 +224,7 @@ export class Link implements Caller {
         this.#opening = false;
         // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
         if (reply.ok) return;
-        if (reply.exit && !reply.exit.restarting) this.close(peerExitError(reply.exit));
+        if (reply.exit && !reply.exit.restarting) this.close(peerExitError(receivedPeerExit(reply.exit)));
         else
           this.#failParked(
             new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error('No channel could be opened') }),
@@ -250,13 +250,18 @@ export class Link implements Caller {
   }
 }
 
+/**
+ * The coordinator's word of a peer's exit with its error rebuilt (a `RemoteError`): what a worker's
+ * code sees, and what the calls it fails carry.
+ */
+export function receivedPeerExit(exit: PeerExit): Omit<PeerExit, 'error'> & { error?: Error } {
+  const { error, ...fields } = exit;
+  return error ? { ...fields, error: errorFromWire(error, exit.name) } : fields;
+}
+
 /** The WorkerDiedError a word of a peer's exit stands for. */
-export function peerExitError(exit: { name: string; reason: string; exitCode?: number; signal?: string; error?: Error }): WorkerDiedError {
-  const info: WorkerDiedInfo = { worker: exit.name, reason: exit.reason as DeathReason };
-  if (exit.exitCode !== undefined) info.exitCode = exit.exitCode;
-  if (exit.signal !== undefined) info.signal = exit.signal;
-  if (exit.error) info.error = exit.error;
-  return new WorkerDiedError(info);
+export function peerExitError(exit: Omit<PeerExit, 'error'> & { error?: Error }): WorkerDiedError {
+  return diedError(exit.name, exit.reason as DeathReason, exit);
 }
 
 /**

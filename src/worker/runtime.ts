@@ -3,7 +3,7 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, deathErrorToWire, errorFromWire } from '../errors.js';
+import { ClusterClosedError, deathErrorToWire } from '../errors.js';
 import {
   type Bootstrap,
   COORDINATOR,
@@ -17,10 +17,10 @@ import {
 } from '../protocol/control.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
-import { peerExitError } from '../rpc/link.js';
+import { peerExitError, receivedPeerExit } from '../rpc/link.js';
 import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
-import { WorkerContext, type PeerExitEvent } from './context.js';
+import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
@@ -151,8 +151,7 @@ export class WorkerRuntime {
   }
 
   #peerExit(exit: PeerExit): void {
-    const { silent, error: wire, ...fields } = exit;
-    const event: PeerExitEvent = wire ? { ...fields, error: errorFromWire(wire, exit.name) } : fields;
+    const { silent, ...event } = receivedPeerExit(exit);
     this.peers.peerExited(exit.name, exit.incarnation, exit.restarting, peerExitError(event));
     if (!silent) this.#context?.emit('peer-exit', event);
   }
