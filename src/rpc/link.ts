@@ -250,17 +250,23 @@ export class Link implements Caller {
   }
 }
 
+/** The coordinator's word of a peer's exit, its error rebuilt. */
+export type ReceivedPeerExit = Omit<PeerExit, 'error'> & {
+  /** For a crash, the uncaught error it crashed with, when known: a `RemoteError`. */
+  error?: Error;
+};
+
 /**
  * The coordinator's word of a peer's exit with its error rebuilt (a `RemoteError`): what a worker's
  * code sees, and what the calls it fails carry.
  */
-export function receivedPeerExit(exit: PeerExit): Omit<PeerExit, 'error'> & { error?: Error } {
+export function receivedPeerExit(exit: PeerExit): ReceivedPeerExit {
   const { error, ...fields } = exit;
   return error ? { ...fields, error: errorFromWire(error, exit.name) } : fields;
 }
 
 /** The WorkerDiedError a word of a peer's exit stands for. */
-export function peerExitError(exit: Omit<PeerExit, 'error'> & { error?: Error }): WorkerDiedError {
+export function peerExitError(exit: ReceivedPeerExit): WorkerDiedError {
   return diedError(exit.name, exit.reason as DeathReason, exit);
 }
 

@@ -1,14 +1,11 @@
 /** What a worker's factory receives: its name, its peers, and proxies to reach them. */
 import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../rpc/endpoint.js';
-import type { Link } from '../rpc/link.js';
+import type { Link, ReceivedPeerExit } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
-import { System, type PeerExit } from '../protocol/control.js';
+import { System } from '../protocol/control.js';
 
-export type PeerExitEvent = Omit<PeerExit, 'silent' | 'error'> & {
-  /** For a crash, the uncaught error it crashed with, when known: a `RemoteError`. */
-  error?: Error;
-};
+export type PeerExitEvent = Omit<ReceivedPeerExit, 'silent'>;
 
 export interface WorkerContextEvents {
   'peer-exit': [event: PeerExitEvent];
