@@ -50,11 +50,21 @@ export function errorHeadline(error: Error): string {
   return `${error instanceof RemoteError ? error.remoteName : error.name}: ${error.message}`;
 }
 
-/** An uncaught error as a death's message names it: its class and the first line of its message, kept short. */
-function uncaughtShown(error: Error): string {
-  let headline = errorHeadline(error).split('\n', 1)[0] ?? '';
-  if (headline.length > 240) headline = `${headline.slice(0, 237)}...`;
-  return `, uncaught ${headline}`;
+/** An error as a death's message names it: its class and the first line of its message, kept short. */
+function shortHeadline(error: Error): string {
+  const headline = errorHeadline(error).split('\n', 1)[0] ?? '';
+  return headline.length > 240 ? `${headline.slice(0, 237)}...` : headline;
+}
+
+/**
+ * What a death's message adds to its reason: the uncaught error a crash was on, or what ended the
+ * channel of a worker that disconnected (a reset, a lost connection, a closed socket), which is all a
+ * caller learns of why.
+ */
+function deathDetail(info: WorkerDiedInfo, cause: unknown): string {
+  if (info.error) return `, uncaught ${shortHeadline(info.error)}`;
+  if (info.reason === 'disconnected' && cause instanceof Error && !(cause instanceof WorkerDiedError)) return `, ${shortHeadline(cause)}`;
+  return '';
 }
 
 /**
@@ -74,7 +84,7 @@ export class WorkerDiedError extends ConvoyError {
 
   constructor(info: WorkerDiedInfo, options?: { cause?: unknown }) {
     const code = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
-    const how = info.error ? `${code}${uncaughtShown(info.error)}` : code;
+    const how = `${code}${deathDetail(info, options?.cause)}`;
     const mayHaveRun = info.mayHaveRun ?? true;
     const message = !info.method
       ? `Worker "${info.worker}" died: ${info.reason}${how}`

@@ -19,6 +19,10 @@ test('shards on two agents, tellers here: random kills and a killed agent, then 
     chaosEveryMs: 700,
     seed: 3,
   });
+  // First, so that a failure below shows every death and what caused it.
+  t.log(
+    `committed=${report.committed} deaths=${report.deaths.map((d) => `${d.name}:${d.reason}${d.chaos ? '' : '(not ours)'}@${Math.round(d.atMs)}`).join(' ')}`,
+  );
   t.deepEqual(report.verdict.violations, []);
   t.true(report.verdict.ok);
   t.true(report.committed > 0, 'some transfers committed');
@@ -31,5 +35,4 @@ test('shards on two agents, tellers here: random kills and a killed agent, then 
   );
   t.is(report.restarts, report.deaths.length, 'every lost worker came back');
   t.is(report.verdict.totals.inDoubt, 0);
-  t.log(`committed=${report.committed} deaths=${report.deaths.map((d) => `${d.name}:${d.reason}`).join(' ')}`);
 });

@@ -2,8 +2,8 @@
  * A worker thread that ends itself with process.exit(code) is reported with that code. Its port closes
  * (its last words sent) while the thread is still tearing down; the coordinator used to take that close
  * for a worker gone half-dead and terminate() it, and Node then reports terminate()'s exit code 1 instead
- * of the thread's own. A thread that never finishes exiting is still ended. A worker that crashes says
- * with what, whatever it threw.
+ * of the thread's own. A thread that never finishes exiting is still ended, and reported as its last
+ * words said. A worker that crashes says with what, whatever it threw.
  */
 import test from 'ava';
 import { RemoteError, WorkerDiedError, notify } from '../src/index.js';
@@ -21,20 +21,29 @@ test('a thread whose channel closes well before it has exited is reported with i
   t.like(await log.nth('v', 1, 10_000), { name: 'v', reason: 'exit', exitCode: 3 });
 });
 
-test('a thread that said its last words but never exits is ended after heartbeatTimeoutMs, as hung', async (t) => {
-  const cluster = await startFor(t, {
-    heartbeatIntervalMs: 100,
-    heartbeatTimeoutMs: 1000,
-    workers: [{ name: 'v', module: fixture('counter.ts') }],
+for (const how of ['exit', 'crash'] as const) {
+  test(`a thread that said its last words (${how}) but never finishes exiting is stopped after heartbeatTimeoutMs, its death the one it told`, async (t) => {
+    const cluster = await startFor(t, {
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 1000,
+      workers: [{ name: 'v', module: fixture('counter.ts') }],
+    });
+    const log = exitLog(cluster);
+    const v = cluster.worker<Counter>('v');
+    const inFlight = settle(v.sleep(600_000));
+    void (how === 'exit' ? v.exitSlowly(3, 600_000) : v.crashSlowly(600_000)).catch(() => {});
+    // Far inside its 10 minutes: only the coordinator can end it this soon. Hanging while it exits does
+    // not make it hung: its exit code is the one it was exiting with, not terminate()'s.
+    const exit = await log.nth('v', 1, 30_000);
+    if (how === 'exit') t.like(exit, { name: 'v', reason: 'exit', exitCode: 3 });
+    else {
+      t.like(exit, { name: 'v', reason: 'crash', exitCode: 1 });
+      t.is(exit.error?.message, 'boom, slowly');
+    }
+    const died = await within(inFlight, 10_000, 'the call in flight');
+    t.true(!died.ok && died.error instanceof WorkerDiedError && died.error.reason === how, String(!died.ok && died.error));
   });
-  const log = exitLog(cluster);
-  void cluster
-    .worker<Counter>('v')
-    .exitSlowly(3, 600_000)
-    .catch(() => {});
-  // Far inside its 10 minutes: only the coordinator can end it this soon.
-  t.like(await log.nth('v', 1, 30_000), { name: 'v', reason: 'heartbeat' });
-});
+}
 
 for (const kind of ['thread', 'process'] as const) {
   test(`a ${kind} that crashes on an error the codec cannot carry whole, or on a thrown string, still says what it threw`, async (t) => {

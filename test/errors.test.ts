@@ -83,6 +83,24 @@ test('WorkerDiedError names the uncaught error a worker crashed with, keeps it a
   t.is((long.cause as Error).message.length, 1000);
 });
 
+test('a disconnected WorkerDiedError names what ended the channel, for itself and each call it fails; other deaths do not', (t) => {
+  const reset = new ProtocolError('NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)\nmore');
+  const lost = new WorkerDiedError({ worker: 'receiver', reason: 'disconnected' }, { cause: reset });
+  t.is(
+    lost.message,
+    'Worker "receiver" died: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)',
+  );
+  t.is(lost.cause, reset);
+  t.is(
+    lost.forMethod('record').message,
+    'Worker "receiver" died during the call to `record`: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET); the call may or may not have run',
+  );
+  // A death that was reported first is not said twice; a kill or a hang is ours, its transport's end says nothing more.
+  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }, { cause: lost }).message, 'Worker "w" died: disconnected');
+  t.is(new WorkerDiedError({ worker: 'w', reason: 'killed' }, { cause: reset }).message, 'Worker "w" died: killed');
+  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }).message, 'Worker "w" died: disconnected');
+});
+
 test('TimeoutError names the method, the worker and the time', (t) => {
   const error = new TimeoutError('slowMethod', 250, 'worker-a');
   t.like(error, { method: 'slowMethod', timeoutMs: 250 });

@@ -182,14 +182,17 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   const deaths: Death[] = [];
   const recoveries: Recovery[] = [];
   const down = new Map<string, number>(); // name → time of death
-  const killedByUs = new Set<string>();
+  // Shards on an agent we killed: they die 'disconnected', which only this set tells from a fault of
+  // ours. A worker we kill ourselves dies 'killed', whenever its exit comes (its host may be down).
+  const lostWithAgent = new Set<string>();
   const agentKills: string[] = [];
   const hostByName = new Map(workers.map((spec) => [spec.name, spec.host]));
   let restarts = 0;
   const watchers: Promise<void>[] = [];
   cluster.on('worker-exit', (e) => {
     const at = performance.now();
-    const death: Death = { name: e.name, reason: e.reason, atMs: at - t0, chaos: killedByUs.delete(e.name) };
+    const ours = lostWithAgent.delete(e.name);
+    const death: Death = { name: e.name, reason: e.reason, atMs: at - t0, chaos: ours || e.reason === 'killed' };
     if (e.error) death.error = `${e.error instanceof RemoteError ? e.error.remoteName : e.error.name}: ${e.error.message}`;
     deaths.push(death);
     if (e.restarting) down.set(e.name, at);
@@ -233,21 +236,20 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
         }
       }
     };
-    // A kill counts once its worker-exit arrives: one that was already dying gets none.
+    // A kill lands when its worker dies of it ('killed'); one already dying dies of what it was dying
+    // of. Waited for a while only: the exit of a worker whose host is down comes once the host is seen down.
     const kill = (name: string): Promise<boolean> =>
       new Promise((resolve) => {
         const done = (died: boolean): void => {
           clearTimeout(timer);
           cluster.off('worker-exit', onExit);
-          if (!died) killedByUs.delete(name);
           resolve(died);
         };
-        const onExit = (e: { name: string }): void => {
-          if (e.name === name) done(true);
+        const onExit = (e: { name: string; reason: string }): void => {
+          if (e.name === name) done(e.reason === 'killed');
         };
         const timer = setTimeout(() => done(false), 5000);
         cluster.on('worker-exit', onExit);
-        killedByUs.add(name);
         cluster.kill(name).catch(() => done(false));
       });
     const killAgent = async (): Promise<void> => {
@@ -255,7 +257,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       // No agent is killed once the transfers have stopped early (Ctrl-C).
       if (!(await waitUnlessAborted(Math.max(0, t0 + agentKillAtMs - performance.now()), o.signal))) return;
       const victim = agents.names[cfg.seed % agents.names.length]!;
-      for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) killedByUs.add(name);
+      for (const name of shardNames) if (hostByName.get(name) === victim && !down.has(name)) lostWithAgent.add(name);
       const lost = hostDown(cluster, victim, heartbeatTimeoutMs * 5);
       await agents.kill(victim);
       await lost;

@@ -257,9 +257,10 @@ export class WorkerHandle {
       if (control.exitNotice) {
         // Its last words said it is exiting by itself: stopping it now would race its own exit, and a
         // thread terminate()d while it exits is reported with exit code 1 instead of its own. It is
-        // stopped only if it fails to finish exiting.
+        // stopped only if it fails to finish exiting (Node 20 can hang a thread after its 'exit' event,
+        // and a starved one takes seconds), and its death is still the one its last words told.
         const grace = setTimeout(() => {
-          if (this.incarnation === incarnation) this.kill('heartbeat');
+          if (this.incarnation === incarnation && !child.hasExited) child.kill();
         }, this.#env.exitGraceMs).unref();
         void child.exited.then(() => clearTimeout(grace));
         return;
@@ -317,11 +318,15 @@ export class WorkerHandle {
           : crashed
             ? 'crash'
             : 'exit';
-    this.#peerDied(diedError(this.name, reason, { ...exit, error: reason === 'crash' ? error : undefined }));
+    // A worker stopped after its last words, because it did not finish exiting, exits with terminate()'s
+    // code: the code it was exiting with is the one it told.
+    const told = reason === 'crash' || reason === 'exit' ? this.control?.exitNotice?.exitCode : undefined;
+    const exitCode = told ?? exit.exitCode;
+    this.#peerDied(diedError(this.name, reason, { ...exit, exitCode, error: reason === 'crash' ? error : undefined }));
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
-    if (exit.exitCode !== undefined) event.exitCode = exit.exitCode;
+    if (exitCode !== undefined) event.exitCode = exitCode;
     if (exit.signal !== undefined) event.signal = exit.signal;
     if (reason === 'crash' && error) event.error = error;
     this.#env.onDeath(this, event, wasReady);
