@@ -6,9 +6,9 @@
  * cross-host pairs are checked to go over NATS.
  */
 import test from 'ava';
-import { notify } from '../src/index.js';
+import { RemoteError, notify } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
-import { fixture, sendMixedFromCoordinator, startFor, within } from './helpers/cluster.js';
+import { fixture, pollUntil, sendMixedFromCoordinator, settle, startFor, within } from './helpers/cluster.js';
 import { logCauses } from './helpers/deadline.js';
 import { HOST_HEALTH, sharedHosts } from './helpers/hosts.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -86,3 +86,57 @@ test.serial(
     t.deepEqual(transports, { b1: 'nats', b2: 'nats', c2: 'port', a: 'nats' });
   },
 );
+
+/**
+ * A pair across hosts opens on its first call: the coordinator tells both sides to bind it, over their
+ * control channels, where the word waits behind whatever came before it. A receiver busy longer than
+ * `startTimeoutMs` (the deadline its opening used to have) binds late: the calls wait for it.
+ */
+// Not a test of heartbeats: a receiver busy this long is not hung.
+const PATIENT = { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 60_000 } as const;
+const START_TIMEOUT_MS = 15_000;
+const BUSY_MS = 18_000;
+
+test.serial(`a pair whose receiver binds its side ${BUSY_MS} ms late, past startTimeoutMs: no call is lost or reordered`, async (t) => {
+  const cluster = await startFor(t, {
+    nats: hosts().nats,
+    ...PATIENT,
+    startTimeoutMs: START_TIMEOUT_MS,
+    workers: [
+      { name: 'receiver', module: counter, host: 'c' },
+      { name: 'b1', module: counter, host: 'b' },
+    ],
+  });
+  const receiver = cluster.worker<RemoteCounter>('receiver');
+  // Its event loop held: the word to bind the pair comes after this call.
+  const busy = receiver.spin(BUSY_MS);
+  const sent = cluster.worker<RemoteCounter>('b1').sendMixed('receiver', 2000);
+  await within(Promise.all([busy, sent]), BUSY_MS + DEADLINE_MS, 'b1 → receiver').catch(logCauses(t));
+  t.deepEqual(await receiver.orderOf('b1'), { count: 2000, firstOutOfOrder: -1 });
+});
+
+test.serial('a pair whose receiver is killed before it binds its side: the calls waiting on it fail with that death', async (t) => {
+  const cluster = await startFor(t, {
+    nats: hosts().nats,
+    ...PATIENT,
+    workers: [
+      { name: 'receiver', module: counter, host: 'c' },
+      { name: 'b1', module: counter, host: 'b' },
+    ],
+  });
+  const receiver = cluster.worker<RemoteCounter>('receiver');
+  void receiver.spin(60_000).catch(() => {});
+  const sent = settle(cluster.worker<RemoteCounter>('b1').sendMixed('receiver', 2000));
+  // b1 has bound its side of the pair, and its calls wait there for the other side.
+  await pollUntil(
+    async () => (await cluster.stats()).workers.find((w) => w.name === 'b1')?.peers.some((p) => p.peer === 'receiver') === true,
+    30_000,
+    "b1's side of the pair",
+  );
+  await cluster.kill('receiver');
+  const result = await within(sent, 10_000, "b1's calls");
+  t.false(result.ok);
+  const error = result.ok ? undefined : result.error;
+  t.true(error instanceof RemoteError && error.remoteName === 'WorkerDiedError', String(error));
+  t.like((error as RemoteError).data, { worker: 'receiver', reason: 'killed' });
+});

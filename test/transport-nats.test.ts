@@ -89,6 +89,28 @@ test('a side that binds late gets every frame the other queued before it was the
   t.deepEqual(frames, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
 
+test('openTimeoutMs bounds the wait for the other side with a ProtocolError naming it; 0 waits as long as it takes', async (t) => {
+  const server = await startNatsServer(t);
+  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
+  const bounded = hubA.open('a', 'b', { maxFrameBytes: MB, openTimeoutMs: 300 });
+  const ended = deferred<Error | undefined>();
+  bounded.start({ frame() {}, close: (error) => ended.resolve(error), drain() {} });
+  const patient = hubA.open('c', 'd', { maxFrameBytes: MB, openTimeoutMs: 0 });
+  let over = false;
+  patient.start({ frame() {}, close: () => over || t.fail('the patient side ended'), drain() {} });
+  patient.send(new Uint8Array([7]));
+  const error = await withDeadline(ended.promise, DEADLINE_MS, 'the bounded side gives up');
+  t.true(error instanceof ProtocolError && /"b" did not bind its side within 300 ms/.test(error.message), String(error));
+  t.false(await bounded.opened);
+  // Later than the bound above: the side with none still waits, and gets what was sent meanwhile.
+  const late = hubB.open('d', 'c', { maxFrameBytes: MB });
+  const frame = deferred<number>();
+  late.start({ frame: (data) => frame.resolve(frameBytes(data)[0]!), close() {}, drain() {} });
+  t.true(await withDeadline(patient.opened, DEADLINE_MS, 'the patient side opens'));
+  t.is(await withDeadline(frame.promise, DEADLINE_MS, 'the frame sent before'), 7);
+  over = true;
+});
+
 test('past maxPendingBytes unsent on the connection, send returns false and drain follows once it has room', async (t) => {
   const server = await startNatsServer(t);
   const [hubA, hubB] = await Promise.all([connectHub(t, server.url, { maxPendingBytes: 256 * 1024 }), connectHub(t, server.url)]);

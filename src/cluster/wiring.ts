@@ -137,11 +137,17 @@ export class Wiring {
     return { incarnations, pair, opening };
   }
 
-  /** One of convoy's calls to `handle`: true once it answered, false if it failed or could not be made. */
+  /**
+   * One of convoy's calls to `handle`: true once it answered, false if it failed or could not be made.
+   * No deadline: the word waits in line behind whatever the coordinator sent the worker before it, which
+   * a busy worker may take long to get through. Given up on a live worker, it would still be carried
+   * out, and the pair planned again in its place would replace a channel already in use, failing its
+   * calls. A worker that stops answering is ended by the heartbeat, and the call fails then.
+   */
   #tell(handle: WorkerHandle, method: string, plan: unknown): Promise<boolean> {
     const control = handle.control;
     if (!control) return Promise.resolve(false);
-    return control.call(method, [plan], { timeoutMs: this.#timeoutMs }).then(
+    return control.call(method, [plan], { timeoutMs: 0 }).then(
       () => true,
       () => false,
     );

@@ -19,7 +19,7 @@ import { CloseOnce, type Transport, type TransportHandlers } from './transport.j
 export interface NatsTransportOptions {
   /** A received frame larger than this breaks the transport with ProtocolError. */
   maxFrameBytes: number;
-  /** How long to wait for the other side to bind its transport. @default 10000 */
+  /** How long to wait for the other side to bind its transport; 0: until the transport is ended otherwise. @default 10000 */
   openTimeoutMs?: number;
   /** After a graceful close, how long to wait for the other side's. @default 5000 */
   closeTimeoutMs?: number;
@@ -108,7 +108,8 @@ export class NatsTransport implements Transport {
 
   /** Says "bound" to the other side, and again until it answers. Called by the hub once routed. */
   announce(): void {
-    this.#openDeadline = performance.now() + (this.#config.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS);
+    const timeoutMs = this.#config.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+    this.#openDeadline = timeoutMs > 0 ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
     this.#sendOpen();
   }
 

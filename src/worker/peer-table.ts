@@ -107,9 +107,11 @@ export class PeerTable {
     const { name: self, incarnation: own, channel } = this.#boot;
     const transport = hub.open(pairEndpoint(self, own, pair), pairEndpoint(name, incarnation, pair), {
       maxFrameBytes: channel.maxFrameBytes,
-      // The peer binds its side once its own hub is up, which a loaded host may take a while to do: the
-      // same patience as a link waiting for its peer (a dial waits as long).
-      openTimeoutMs: this.#boot.linkWaitMs,
+      // No deadline: the peer binds its side when the coordinator's word reaches it, behind whatever the
+      // coordinator sent it before, and once its own hub is up; a busy or loaded peer may take long. A
+      // peer that dies meanwhile is ended by the coordinator's word of its exit (peerGone), as is a pair
+      // the coordinator planned again.
+      openTimeoutMs: 0,
     });
     this.#bind(name, incarnation, pair, transport);
   }
