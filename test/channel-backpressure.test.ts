@@ -95,6 +95,27 @@ for (const kind of TRANSPORT_KINDS) {
     );
   });
 
+  test(`${kind}: convoy's own call overtakes calls held by flow control, and neither breaks the channel`, async (t) => {
+    // Its id is above theirs, yet it arrives first: the callee takes each kind in its own order.
+    const gate = deferred();
+    const started = new Counter();
+    const api = {
+      async slow(n: number) {
+        started.add();
+        await gate.promise;
+        return n;
+      },
+    };
+    const { a, b } = await createPair(t, kind, { channel: { maxInFlight: 2 }, b: { api, system: { '\0stats': () => 'internal' } } });
+    const calls = [0, 1, 2, 3].map((n) => a.call('slow', [n]));
+    await started.reach(2, 5000, 'two calls started');
+    t.is(a.channel.waiting, 2, 'two calls wait for a place');
+    t.is(await withDeadline(a.call('\0stats', []), 5000, "convoy's own call"), 'internal');
+    gate.resolve();
+    t.deepEqual(await withDeadline(Promise.all(calls), 5000, 'the held calls'), [0, 1, 2, 3]);
+    t.false(b.closed || a.closed, 'both ends still open');
+  });
+
   test(`${kind}: maxInFlight holds further calls (and the notifies behind them) until replies free a place`, async (t) => {
     const gate = deferred();
     const started = new Counter();

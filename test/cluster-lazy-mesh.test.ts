@@ -64,3 +64,20 @@ test('a notify as the very first message to a peer arrives, before the calls tha
   void notify(cluster.worker<RemoteCounter>('x')).relay('y', 5);
   t.is(await cluster.worker<RemoteCounter>('x').relay('y', 1), 6);
 });
+
+test("a pair opened while the coordinator's calls to one side wait for room: convoy's own calls overtake them, nothing breaks", async (t) => {
+  const cluster = await startFor(t, {
+    // A small window: most of the coordinator's calls below wait for room when the pair opens.
+    maxInFlight: 8,
+    workers: [
+      { name: 'r', module: fixture('counter.ts'), kind: 'process' },
+      { name: 's', module: fixture('counter.ts') },
+    ],
+  });
+  const r = cluster.worker<RemoteCounter>('r');
+  const calls = range(2000).map((seq) => r.record('coordinator', seq));
+  // s's first call to r opens their pair: the coordinator asks r to listen, ahead of the calls waiting.
+  t.is(await within(cluster.worker<RemoteCounter>('s').relay('r', 3), 30_000, 's → r'), 3);
+  await within(Promise.all(calls), 30_000, "the coordinator's calls");
+  t.deepEqual(await r.orderOf('coordinator'), { count: 2000, firstOutOfOrder: -1 });
+});

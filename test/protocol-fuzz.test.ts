@@ -416,6 +416,29 @@ test('a call reusing the id of an earlier, answered call: ProtocolError', async 
 });
 
 /*
+ * Regression: one counter numbers a side's calls, but convoy's own calls skip flow control and can leave
+ * before user calls made earlier that wait for room. The callee took the user call that came after for
+ * a decreasing id and broke the channel (a cluster's flood of calls to a worker while a pair was being
+ * opened). Ids increase within each kind; a repeat in either is still a ProtocolError.
+ */
+test("convoy's own call may arrive before user calls with smaller ids; each kind's ids must still increase", async (t) => {
+  const served = serve();
+  served.transport.feed(frameOf([Kind.Call, 1, 'echo', ['a']], [Kind.Call, 3, '\0stats', []], [Kind.Call, 2, 'echo', ['b']]));
+  await nextTurn();
+  t.is(served.closedWith(), undefined);
+  t.deepEqual(
+    served.transport.sentMessages().filter((m) => m[0] === Kind.Reply),
+    [
+      [Kind.Reply, 1, 'a'],
+      [Kind.Reply, 2, 'b'],
+    ],
+  );
+  served.transport.feed(frameOf([Kind.Call, 3, '\0stats', []]));
+  await nextTurn();
+  t.true(isProtocolFailure(served.closedWith()), `closed with ${String(served.closedWith())}`);
+});
+
+/*
  * Regression: the channel decoded a whole frame before validating its first message, and msgpack
  * amplifies (one byte 0x80 decodes to an empty object): 8 MiB of them took 1.7 GB and 23 s. Each value
  * is now validated as it is decoded and the frame is refused at the first bad one.

@@ -15,7 +15,7 @@ import {
   type MethodNotFoundError,
   type WireError,
 } from '../errors.js';
-import { isSystemMethod } from '../protocol/control.js';
+import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
 import { transferListOfValue } from '../protocol/transfer.js';
 import { enterCall, exitCall, type CallContext } from './call-context.js';
@@ -69,8 +69,12 @@ export class Responder {
   readonly #serial: SerialQueue | undefined;
   /** Ids of calls from the peer still waiting their turn in serial mode, so a cancel can reach them. */
   readonly #queuedCalls = new Set<number>();
-  /** The id of the last call received: ids must increase. */
-  #lastCallId = 0;
+  /**
+   * The id of the last call received, of the user's calls and of convoy's own: ids must increase within
+   * each. One counter numbers both on the caller's side, but convoy's own calls skip flow control, so
+   * one can leave, and arrive, before user calls made earlier that wait for room.
+   */
+  #lastCallId = { user: 0, own: 0 };
   #closed = false;
   /** What the peer sent before the handlers existed (`awaitApi`), in order; undefined once served. */
   #early: (CallMessage | NotifyMessage)[] | undefined;
@@ -120,11 +124,12 @@ export class Responder {
     if (!isNotify) {
       // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
       const id = message[1];
-      if (id <= this.#lastCallId) {
-        this.#channel.destroy(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId}`));
+      const lane = skipsFlowControl(message[2]) ? 'own' : 'user';
+      if (id <= this.#lastCallId[lane]) {
+        this.#channel.destroy(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId[lane]}`));
         return;
       }
-      this.#lastCallId = id;
+      this.#lastCallId[lane] = id;
     }
     if (this.#early && !isSystemMethod(isNotify ? message[1] : message[2])) {
       this.#early.push(message);
