@@ -5,8 +5,8 @@
  * each sender's order. The agents run on this machine, but stand for machines of their own: the
  * cross-host pairs are checked to go over NATS.
  */
-import test from 'ava';
-import { RemoteError, notify } from '../src/index.js';
+import test, { type ExecutionContext } from 'ava';
+import { type ClusterOptions, RemoteError, notify } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
 import { fixture, pollUntil, sendMixedFromCoordinator, settle, startFor, within } from './helpers/cluster.js';
 import { logCauses } from './helpers/deadline.js';
@@ -99,16 +99,21 @@ const PATIENT = { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 60_000 } as cons
 const START_TIMEOUT_MS = 15_000;
 const BUSY_MS = 18_000;
 
-test.serial(`a pair whose receiver binds its side ${BUSY_MS} ms late, past startTimeoutMs: no call is lost or reordered`, async (t) => {
-  const cluster = await startFor(t, {
+/** A receiver on host c and a sender on host b, patient with a busy worker. */
+function startReceiverAndSender(t: ExecutionContext, options: Partial<ClusterOptions> = {}) {
+  return startFor(t, {
     nats: hosts().nats,
     ...PATIENT,
-    startTimeoutMs: START_TIMEOUT_MS,
+    ...options,
     workers: [
       { name: 'receiver', module: counter, host: 'c' },
       { name: 'b1', module: counter, host: 'b' },
     ],
   });
+}
+
+test.serial(`a pair whose receiver binds its side ${BUSY_MS} ms late, past startTimeoutMs: no call is lost or reordered`, async (t) => {
+  const cluster = await startReceiverAndSender(t, { startTimeoutMs: START_TIMEOUT_MS });
   const receiver = cluster.worker<RemoteCounter>('receiver');
   // Its event loop held: the word to bind the pair comes after this call.
   const busy = receiver.spin(BUSY_MS);
@@ -118,14 +123,7 @@ test.serial(`a pair whose receiver binds its side ${BUSY_MS} ms late, past start
 });
 
 test.serial('a pair whose receiver is killed before it binds its side: the calls waiting on it fail with that death', async (t) => {
-  const cluster = await startFor(t, {
-    nats: hosts().nats,
-    ...PATIENT,
-    workers: [
-      { name: 'receiver', module: counter, host: 'c' },
-      { name: 'b1', module: counter, host: 'b' },
-    ],
-  });
+  const cluster = await startReceiverAndSender(t);
   const receiver = cluster.worker<RemoteCounter>('receiver');
   void receiver.spin(60_000).catch(() => {});
   const sent = settle(cluster.worker<RemoteCounter>('b1').sendMixed('receiver', 2000));
