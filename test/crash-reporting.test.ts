@@ -32,8 +32,8 @@ const HOSTILE: Record<Hostile, RegExp> = {
 };
 
 /**
- * Starts `v` (of `kind`) and a thread peer `w`, leaves a call to `v` in flight, lets `crash` make `v`
- * crash, and checks that the call fails as a crash. Resolves to `v`'s exit event.
+ * Starts `v` (of `kind`), leaves a call to it in flight, lets `crash` make it crash, and checks that
+ * the call fails as a crash. Resolves to `v`'s exit event.
  */
 async function crashWithCallInFlight(
   t: ExecutionContext,
@@ -43,10 +43,7 @@ async function crashWithCallInFlight(
 ): Promise<WorkerExitEvent> {
   const cluster = await startFor(t, {
     ...options,
-    workers: [
-      { name: 'v', module: fixture('crash-probe.ts'), kind },
-      { name: 'w', module: fixture('crash-probe.ts'), kind: 'thread' },
-    ],
+    workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }],
   });
   const log = exitLog(cluster);
   const v = cluster.worker<Probe>('v');

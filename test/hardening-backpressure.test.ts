@@ -124,17 +124,17 @@ test.serial('process (TCP): 200k awaited notifies to a sync handler that spins; 
 
 for (const { label, options } of THREAD_TRANSPORTS) {
   test.serial(
-    `${label}: thread: 1M awaited notifies to a slow async handler; both heaps stay bounded by the window, all in order`,
+    `${label}: thread: 400k awaited notifies to a slow async handler; both heaps stay bounded by the window, all in order`,
     async (t) => {
-      // ~170 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame
+      // ~420 B per notify on the wire, 1 MiB window. Sender: ≤ 2 windows (queued messages and the frame
       // built from them) + 30 MiB for what one GC cycle may not have freed. Receiver: ≤ 1 window of frames,
-      // plus each pending message decoded (≤ 1.5 KB of objects while its handler awaits, < 1k of them) +
-      // slack: 64 MiB.
+      // plus each pending message decoded (≤ 2 KB of objects while its handler awaits, < 1k of them) +
+      // slack: 64 MiB. What costs time is the number of messages, so they carry bytes enough to matter.
       const maxQueuedBytes = 1 * MB;
       await flood(t, {
         kind: 'thread',
-        count: 1_000_000,
-        padLength: 150,
+        count: 400_000,
+        padLength: 400,
         handler: 'async',
         options: { ...options, maxQueuedBytes },
         senderBound: 2 * maxQueuedBytes + 30 * MB,
@@ -152,19 +152,20 @@ for (const { label, options } of THREAD_TRANSPORTS) {
    * size plus MESSAGE_OVERHEAD_BYTES against the window.
    */
   test.serial(
-    `${label}: thread, default options: 1M small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive`,
+    `${label}: thread, default options: 300k small notifies to a slow async handler keep the receiver within 4 × maxQueuedBytes, alive`,
     async (t) => {
       const maxQueuedBytes = 16 * MB;
       await flood(t, {
         kind: 'thread',
-        count: 1_000_000,
+        count: 300_000,
         padLength: 8,
         handler: 'async',
         options,
         senderBound: 2 * maxQueuedBytes + 30 * MB,
         receiverBound: 4 * maxQueuedBytes,
-        // Here the point is the number of messages, not their bytes: ~25 MB of tiny notifies.
-        minBytesSent: 16 * MB,
+        // Here the point is the number of messages, not their bytes: ~9 MB of tiny notifies, all of which
+        // fit one window by bytes alone, and would then hold ~300 MB of pending handlers.
+        minBytesSent: 8 * MB,
       });
     },
   );

@@ -47,8 +47,12 @@ export function waitOf(op: WaitStep): Promise<void> | undefined {
   return pause(WAIT_STEPS[op]);
 }
 
-/** Runs per transport kind: the shared-memory, TCP and NATS pairs cost more to open and run than the in-process ones. */
-const NUM_RUNS: Record<TransportKind, number> = { memory: 100, port: 60, shm: 60, tcp: 50, nats: 25 };
+/**
+ * Runs per transport kind: the shared-memory, TCP and NATS pairs cost more to open and run than the
+ * in-process ones. Sized for the suite's time budget; every run draws new cases, and a deeper search
+ * sets `${prefix}_RUNS` (e.g. `BIDI_RUNS=500 npx ava test/channel-bidirectional.test.ts`).
+ */
+const NUM_RUNS: Record<TransportKind, number> = { memory: 60, port: 35, shm: 35, tcp: 30, nats: 15 };
 
 /**
  * fast-check's run count and seed for a property over `kind`, which `${prefix}_RUNS` (runs per kind) and
