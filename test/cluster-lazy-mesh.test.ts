@@ -7,6 +7,7 @@ import test from 'ava';
 import { notify } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
 import { fixture, startFor, within } from './helpers/cluster.js';
+import { logCauses } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -81,3 +82,32 @@ test("a pair opened while the coordinator's calls to one side wait for room: con
   await within(Promise.all(calls), 30_000, "the coordinator's calls");
   t.deepEqual(await r.orderOf('coordinator'), { count: 2000, firstOutOfOrder: -1 });
 });
+
+/*
+ * A TCP pair opens on its first call: the coordinator asks the listening side to listen, then the other
+ * to dial, each over its control channel, where the word waits behind whatever that worker is busy with.
+ * Calls made meanwhile wait for as long as the busy peer lives, past `startTimeoutMs` (the bound they used
+ * to have), whichever side of the pair is busy. Processes dial in spec order: the busy receiver listens
+ * for `before` and dials `after`.
+ */
+const START_TIMEOUT_MS = 10_000;
+const BUSY_MS = 12_000;
+test.serial(
+  'TCP pairs whose side is busy past startTimeoutMs when the first calls come, listener or dialer: they wait, none lost or reordered',
+  async (t) => {
+    const worker = (name: string) => ({ name, module: fixture('counter.ts'), kind: 'process' as const });
+    const cluster = await startFor(t, {
+      startTimeoutMs: START_TIMEOUT_MS,
+      // Not a test of heartbeats: a worker busy this long is not hung.
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: 60_000,
+      workers: [worker('before'), worker('receiver'), worker('after')],
+    });
+    const receiver = cluster.worker<RemoteCounter>('receiver');
+    const held = receiver.spin(BUSY_MS);
+    const senders = ['before', 'after'];
+    const sent = senders.map((name) => cluster.worker<RemoteCounter>(name).sendMixed('receiver', 2000));
+    await within(Promise.all([held, ...sent]), BUSY_MS + 30_000, 'before and after → receiver').catch(logCauses(t));
+    for (const name of senders) t.deepEqual(await receiver.orderOf(name), { count: 2000, firstOutOfOrder: -1 }, name);
+  },
+);

@@ -214,6 +214,34 @@ test('the first parked call asks for a channel, once; a lost channel is named in
   t.is(await third, 4);
 });
 
+test('parked calls do not expire while their ask for a channel is under way; after a yes, each waits waitMs for the channel', async (t) => {
+  const waitMs = 100;
+  let answer = deferred<OpenReply>();
+  const link = new Link('b', { waitMs, open: () => answer.promise });
+  const remote = createRemote<Api>(link);
+  const first = settle(remote.echo(1));
+  // Far past waitMs, with the ask unanswered (a busy peer): the call still waits.
+  await new Promise((resolve) => setTimeout(resolve, 4 * waitMs));
+  t.is(await Promise.race([first.then(() => 'settled'), Promise.resolve('pending')]), 'pending', 'still waiting for the answer');
+  answer.resolve({ ok: true });
+  const endpoint = serve(t);
+  link.bind(endpoint, 0, 1);
+  t.like(await first, { ok: true });
+
+  // Lost, asked again, answered yes, and the channel never comes: the wait counts from the answer.
+  answer = deferred<OpenReply>();
+  die(endpoint);
+  await endpointClosed(endpoint, 5000);
+  const second = settle(remote.echo(2));
+  await new Promise((resolve) => setTimeout(resolve, 2 * waitMs));
+  const answeredAt = performance.now();
+  answer.resolve({ ok: true });
+  const late = await second;
+  t.false(late.ok, 'no channel came');
+  t.true(late.at - answeredAt >= waitMs - 5, `waited ${(late.at - answeredAt).toFixed(0)} ms after the answer`);
+  t.like(late.ok ? {} : late.error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'disconnected', mayHaveRun: false });
+});
+
 test('an ask answered with a final exit fails the parked calls with that death, and every later call at once', async (t) => {
   const link = new Link('b', {
     waitMs: 60_000,

@@ -28,7 +28,7 @@ interface PairRecord {
 export interface WiringConfig {
   /** Where the coordinator's own processes listen. */
   listenHost: string;
-  /** How long an open waits for a peer and for its channel. */
+  /** How long an open waits for a peer that is starting, and keeps dialing a live one that refuses. */
   timeoutMs: number;
   /** Asks an agent to connect two of its threads; false if it cannot be asked (its host is down). */
   pairAgentThreads(host: string, pair: number, ends: [PairEnd, PairEnd]): boolean;
@@ -60,17 +60,18 @@ export class Wiring {
    * Opens the channel between incarnation `incarnation` of `requester` and `peerName`, or joins the opening
    * under way. `had` is the pair number of the channel the requester last had (0: none): a record with that
    * number was lost on the requester's side and is replaced; any newer one is on its way to it. Waits for
-   * a peer that is starting or restarting; answers `ok: false` when the peer is gone for good or not ready
-   * in time, and when the asking incarnation ended meanwhile. Its successor asks for its own channels: one
-   * handed to it in the middle of its start would be bound before its handlers exist.
+   * a peer that is starting or restarting (each time up to the timeout), and for a live one that is busy
+   * (as long as it lives); answers `ok: false` when the peer is gone for good or not ready in time, when
+   * dials between two live workers kept failing for the timeout, and when the asking incarnation ended
+   * meanwhile. Its successor asks for its own channels: one handed to it in the middle of its start would
+   * be bound before its handlers exist.
    */
   async open(requester: WorkerHandle, incarnation: number, peerName: string, had: number): Promise<OpenReply> {
     const peer = this.#handles.get(peerName);
     if (!peer || peer === requester) return { ok: false };
-    const deadline = performance.now() + this.#timeoutMs;
+    let failedSince: number | undefined;
     for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0 || !(await peer.whenReady(left))) return this.#gone(peer);
+      if (!(await peer.whenReady(this.#timeoutMs))) return this.#gone(peer);
       if (requester.incarnation !== incarnation || (requester.state !== 'ready' && requester.state !== 'starting')) return { ok: false };
       const key = pairKey(requester.name, peer.name);
       let record = this.#pairs.get(key);
@@ -81,8 +82,13 @@ export class Wiring {
       if (await record.opening) return { ok: true };
       if (this.#pairs.get(key) === record) this.#pairs.delete(key);
       // The peer (or the requester) died while the pair was being opened: try again with who is there now.
-      // Both alive and the dial still failed (a loaded machine can miss a handshake deadline): pause first.
-      if (this.#current(record, requester, peer)) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      if (!this.#current(record, requester, peer)) continue;
+      // Both alive and the dial still failed (the listener refused or dropped the connection): pause, and
+      // give up once that has gone on for the timeout.
+      const now = performance.now();
+      failedSince ??= now;
+      if (now - failedSince >= this.#timeoutMs) return this.#gone(peer);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
 

@@ -156,14 +156,13 @@ export class WorkerHandle {
    * A process opens its peer listener when the first pair that has it listen is planned, not at its
    * start: listening loads Node's DNS module and binds a socket, a good part of a process's start, for
    * pairs most never open. It answers even while its module loads, so a factory that calls a peer can be
-   * dialed.
+   * dialed. No deadline: the word waits behind whatever the worker is busy with, and a worker that stops
+   * answering is ended by the heartbeat, which fails it (see Wiring's #tell).
    */
   listen(): Promise<number> {
     if (!this.control) return Promise.reject(new Error(`Worker "${this.name}" has no control channel`));
-    const listening = (this.#listening ??= this.control.call(System.listen, [], {
-      timeoutMs: this.#env.startTimeoutMs,
-    }) as Promise<number>);
-    // A failed ask (this incarnation died, or missed the deadline on a loaded machine) is asked again by the next pair.
+    const listening = (this.#listening ??= this.control.call(System.listen, [], { timeoutMs: 0 }) as Promise<number>);
+    // A failed ask (this incarnation died) is asked again by the next pair.
     listening.catch(() => {
       if (this.#listening === listening) this.#listening = undefined;
     });

@@ -4,8 +4,10 @@
  *   connecting ──bind──▶ open ──peer exited / channel lost──▶ down ──bind──▶ open ...
  *        └────────────────────────close / destroy────────────────────────▶ dead
  *
- * Calls made while the link has no endpoint wait, in order, for the next one (each for at most `waitMs`),
- * and the first of them asks for a channel (`open`) when the link has someone to ask. In-flight calls of
+ * Calls made while the link has no endpoint wait, in order, for the next one, and the first of them asks
+ * for a channel (`open`) when the link has someone to ask. While that ask is under way they wait for its
+ * answer however long it takes: the one asked bounds it (it waits for a peer that is starting, and for
+ * a live one that is busy). Otherwise each waits at most `waitMs`. In-flight calls of
  * an endpoint whose peer died fail there, once what the peer sent before dying has been read
  * (at-most-once). On a dead link every call rejects at once.
  */
@@ -28,7 +30,10 @@ interface ParkedCall extends Parked {
 }
 
 export interface LinkOptions {
-  /** How long a call waits for an endpoint while the peer connects or restarts. */
+  /**
+   * How long a call waits for an endpoint while the peer connects or restarts, not counting the time an
+   * `open` is under way (after a successful one, the time its channel takes to arrive).
+   */
   waitMs: number;
   /** The default per-call timeout, which also bounds the time a call waits here. */
   callTimeoutMs?: number;
@@ -219,9 +224,11 @@ export class Link implements Caller {
   #requestOpen(): void {
     if (!this.#open || this.#opening || this.#state === 'dead') return;
     this.#opening = true;
+    this.#parked.hold();
     this.#open(this.#pair).then(
       (reply) => {
         this.#opening = false;
+        this.#parked.release();
         // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
         if (reply.ok) return;
         if (reply.exit && !reply.exit.restarting) this.close(peerExitError(receivedPeerExit(reply.exit)));
@@ -232,6 +239,7 @@ export class Link implements Caller {
       },
       (error: unknown) => {
         this.#opening = false;
+        this.#parked.release();
         this.#failParked(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: toError(error) }));
       },
     );

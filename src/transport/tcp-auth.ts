@@ -19,7 +19,7 @@ export interface DialTcpOptions {
   incarnation?: number;
   /** The pair number, proven with the rest. @default 0 */
   pair?: number;
-  /** @default DEFAULTS.handshakeTimeoutMs */
+  /** 0: no deadline (the listener's own deadline, or the listener's death, ends it). @default DEFAULTS.handshakeTimeoutMs */
   handshakeTimeoutMs?: number;
   /** @default DEFAULTS.maxFrameBytes */
   maxFrameBytes?: number;

@@ -106,8 +106,12 @@ function write(socket: Socket, value: unknown): void {
   socket.write(prefixedFrame((encoder ??= new Encoder()).encode(value)));
 }
 
+/** Runs a handshake that ends the socket unless done within `timeoutMs` (0: no deadline). */
 async function withDeadline<T>(socket: Socket, timeoutMs: number, run: () => Promise<T>): Promise<T> {
-  const timer = setTimeout(() => socket.destroy(new ProtocolError(`Handshake not completed within ${timeoutMs} ms`)), timeoutMs);
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => socket.destroy(new ProtocolError(`Handshake not completed within ${timeoutMs} ms`)), timeoutMs)
+      : undefined;
   try {
     return await run();
   } catch (error) {

@@ -90,9 +90,11 @@ export class PeerTable {
       to: name,
       incarnation: this.#boot.incarnation,
       pair,
-      // The accepting side enforces the handshake deadline. Were this side to give up on its own, it could
-      // abandon a connection the peer has just bound, and the peer's calls on it would fail for nothing.
-      handshakeTimeoutMs: Math.max(this.#boot.handshakeTimeoutMs, this.#boot.linkWaitMs),
+      // The accepting side enforces the handshake deadline, from when it takes the connection: a busy
+      // peer takes it late. Were this side to give up on its own, it could abandon a connection the peer
+      // has just bound, and the peer's calls on it would fail for nothing. A peer that dies closes the
+      // connection; one that hangs is ended by the heartbeat.
+      handshakeTimeoutMs: 0,
       maxFrameBytes: this.#boot.channel.maxFrameBytes,
       onSocket: (socket) => this.#track(socket),
     });

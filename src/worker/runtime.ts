@@ -48,9 +48,10 @@ export class WorkerRuntime {
   constructor(boot: Bootstrap, secret: Uint8Array, controlTransport: Transport, hooks: RuntimeHooks) {
     this.#boot = boot;
     this.#hooks = hooks;
-    // Asked on a peer's first use; the coordinator answers once the channel is open or on its way.
-    const open = (name: string, had: number) =>
-      this.control.call(System.open, [name, had], { timeoutMs: boot.linkWaitMs }) as Promise<OpenReply>;
+    // Asked on a peer's first use; the coordinator answers once the channel is open or on its way. No
+    // deadline here: the coordinator bounds the wait for a peer that is starting, and waits for a live
+    // one that is busy as long as it lives (the heartbeat ends a hung one). Calls wait meanwhile.
+    const open = (name: string, had: number) => this.control.call(System.open, [name, had], { timeoutMs: 0 }) as Promise<OpenReply>;
     this.peers = new PeerTable(boot, secret, open, hooks.nats);
     const channel = new Channel(controlTransport, {
       ...boot.channel,
