@@ -7,15 +7,16 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
+import { agentFixture, connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
 import { pidAlive, pollUntil } from './helpers/cluster.js';
 import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { startNatsServer } from './helpers/nats-server.js';
+import { repoRoot } from './helpers/repo.js';
 
 failOnLeaks(test);
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const root = fileURLToPath(repoRoot);
 const health = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 3000 };
 
 /** Runs `convoy agent …args` to its end, feeding `stdin`. */
@@ -56,7 +57,7 @@ test('the secret from standard input; SIGTERM after a goodbye that ended its wor
   const hosts = await connectHosts(t, { servers: server.url, secretFile: secretFile(t, secret), cluster: 'stdin' }, health);
   const agent = startAgent(t, { nats: server.url, host: 'b', secretFile: '-', cluster: 'stdin', stdin: secret });
   await hosts.waitFor(['b'], 20_000);
-  const worker = await startRemoteWorker(t, hosts, 'b', 'w', 'test/fixtures/counter.ts', { kind: 'process' });
+  const worker = await startRemoteWorker(t, hosts, 'b', 'w', agentFixture('counter.ts'), { kind: 'process' });
   t.is(await worker.control.call('inc', [1]), 1);
   const ended = agent.line(/session \w+ ended: the coordinator said goodbye/, 10_000, 'goodbye ends the session');
   await hosts.close();

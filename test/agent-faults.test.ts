@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { HostDownError } from '../src/agent/errors.js';
 import type { HostDownEvent, Hosts } from '../src/cluster/hosts.js';
 import { WorkerDiedError } from '../src/errors.js';
-import { connectHosts, secretFile, startAgent, startRemoteWorker, type AgentProcess } from './helpers/agents.js';
+import { agentFixture, connectHosts, secretFile, startAgent, startRemoteWorker, type AgentProcess } from './helpers/agents.js';
 import { pidAlive, pollUntil } from './helpers/cluster.js';
 import { nextEvent, outcome, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -21,7 +21,7 @@ const health = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 };
 /** The heartbeat timeout plus room for a loaded machine: what "within the heartbeat timeout" may take here. */
 const DOWN_MS = health.heartbeatTimeoutMs + 3000;
 const JOIN_MS = 20_000;
-const counter = 'test/fixtures/counter.ts';
+const counter = agentFixture('counter.ts');
 
 interface Setup {
   server: NatsServer;

@@ -11,7 +11,7 @@ import { readSecret } from '../src/agent/secret.js';
 import { connectNats } from '../src/transport/nats-connect.js';
 import { WorkerDiedError } from '../src/errors.js';
 import { nextEvent, withDeadline } from './helpers/deadline.js';
-import { connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
+import { agentFixture, connectHosts, secretFile, startAgent, startRemoteWorker } from './helpers/agents.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { makeCertificates } from './helpers/tls.js';
@@ -20,7 +20,7 @@ failOnLeaks(test);
 
 const health = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000 };
 const JOIN_MS = 20_000;
-const counter = 'test/fixtures/counter.ts';
+const counter = agentFixture('counter.ts');
 
 test('an agent proves the secret and joins; workers it starts, thread and process, answer calls over NATS; an exit is reported at once', async (t) => {
   const server = await startNatsServer(t, { token: 'nats-token' });

@@ -1,12 +1,13 @@
 // The bank on the real runtime: threads, processes and both mixed, chaos kills, restarts, recovery from
 // the logs, and the checker's verdict — which must also be able to fail. Each run takes a few seconds
-// (processes load tsx when they start and restart), so they run one at a time; runBank closes the
+// (processes start and restart), so they run one at a time; runBank closes the
 // cluster and removes its data itself.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { runBank } from '../examples/bank/run.js';
+import { fixtureFile } from './helpers/repo.js';
 
 const clusters = { thread: 'threads', process: 'processes', mixed: 'threads and processes' } as const;
 
@@ -36,7 +37,7 @@ test.serial('a shard that loses commits fails the checker, which names each lost
     tellers: 1,
     accountsPerShard: 50,
     dataDir,
-    shardModule: new URL('./fixtures/bank-shard-losing-commits.ts', import.meta.url),
+    shardModule: fixtureFile('bank-shard-losing-commits.ts'),
   });
   const lost = ['shard-0', 'shard-1'].flatMap((name) => {
     const path = join(dataDir, `${name}.lost`);

@@ -8,10 +8,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import test from 'ava';
 import { fixture } from './helpers/cluster.js';
 import { runCompiled } from './helpers/compiled.js';
+import { repoFile } from './helpers/repo.js';
 
-const BUNDLE = new URL('../dist/bundle/convoy.js', import.meta.url);
-const WORKER_ENTRY = new URL('../dist/bundle/worker.js', import.meta.url);
-const CORE = new URL('../dist/bundle/core.js', import.meta.url);
+const BUNDLE = repoFile('dist/bundle/convoy.js');
+const WORKER_ENTRY = repoFile('dist/bundle/worker.js');
+const CORE = repoFile('dist/bundle/core.js');
 
 interface Loaded {
   runtime: string;
@@ -42,14 +43,15 @@ test('without tsx, a compiled cluster starts and its workers run the bundle thei
 test('the bundle exports what the sources export, and no more: convoy.js the index, internals.js the internals, worker.js convoy/worker', async (t) => {
   if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
   const load = (path: string) => import(new URL(path, import.meta.url).href) as Promise<Record<string, unknown>>;
+  const loadRepo = (path: string) => import(repoFile(path).href) as Promise<Record<string, unknown>>;
   const [index, internals, workerApi, bundle, bundleInternals, bundleWorker, core] = await Promise.all([
     load('../src/index.js'),
     load('../src/internals.js'),
     load('../src/worker-api.js'),
-    load('../dist/bundle/convoy.js'),
-    load('../dist/bundle/internals.js'),
-    load('../dist/bundle/worker.js'),
-    load('../dist/bundle/core.js'),
+    loadRepo('dist/bundle/convoy.js'),
+    loadRepo('dist/bundle/internals.js'),
+    loadRepo('dist/bundle/worker.js'),
+    loadRepo('dist/bundle/core.js'),
   ]);
   const names = (module: object) => Object.keys(module).sort();
   // `import 'convoy'` at run time offers exactly what its types declare: the layers stay in convoy/internals.
@@ -59,7 +61,7 @@ test('the bundle exports what the sources export, and no more: convoy.js the ind
   t.is(bundleWorker.notify, bundle.notify, 'worker.js and convoy.js share their modules');
   t.is(bundleInternals.Channel, core.Channel, 'internals.js and the worker runtime share their modules');
   // Every file links: each name a chunk imports from core.js is there (the lazy ones load only on use).
-  const files = readdirSync(new URL('../dist/bundle/', import.meta.url)).filter((file) => file.endsWith('.js'));
-  await Promise.all(files.map((file) => load(`../dist/bundle/${file}`)));
+  const files = readdirSync(repoFile('dist/bundle/')).filter((file) => file.endsWith('.js'));
+  await Promise.all(files.map((file) => loadRepo(`dist/bundle/${file}`)));
   t.true(files.includes('core.js') && files.includes('nats-main.js'));
 });

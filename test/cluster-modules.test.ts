@@ -2,6 +2,8 @@
  * Worker modules of either flavour: a plain `.mjs` module runs as a thread and as a process, and such
  * workers call each other. (Every other cluster test loads `.ts` fixtures in threads and processes.)
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { fixture, startFor } from './helpers/cluster.js';
 
@@ -29,6 +31,8 @@ test('a plain .mjs worker module runs in a thread and in a process, and they cal
 });
 
 test('a module given as a path string relative to the current directory loads too', async (t) => {
-  const cluster = await startFor(t, { workers: [{ name: 'rel', module: 'test/fixtures/plain.mjs' }] });
+  const relative = path.relative(process.cwd(), fileURLToPath(fixture('plain.mjs')));
+  t.false(path.isAbsolute(relative));
+  const cluster = await startFor(t, { workers: [{ name: 'rel', module: relative }] });
   t.is(await cluster.worker<Plain>('rel').double(4), 8);
 });

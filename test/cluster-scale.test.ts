@@ -11,8 +11,9 @@ import { existsSync } from 'node:fs';
 import test from 'ava';
 import type * as Convoy from '../src/index.js';
 import { fixture, within } from './helpers/cluster.js';
+import { repoFile } from './helpers/repo.js';
 
-const COMPILED = new URL('../dist/bundle/convoy.js', import.meta.url);
+const COMPILED = repoFile('dist/bundle/convoy.js');
 const WORKERS = 128;
 
 test('128 workers, threads and processes mixed, start with defaults and each answers a call', async (t) => {

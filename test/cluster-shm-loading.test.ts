@@ -9,6 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { fixture, startFor, within } from './helpers/cluster.js';
 import { runCompiled } from './helpers/compiled.js';
 import { type ShmLoadingReport, shmLoadingReport, shmLoadingWorkers } from './fixtures/shm-loading-report.mjs';
+import { compiled, repoFile } from './helpers/repo.js';
 
 function check(t: ExecutionContext, report: ShmLoadingReport): void {
   t.deepEqual(report.loaded, { thread: false, process: false, shm1: true, shm2: true });
@@ -27,14 +28,15 @@ function check(t: ExecutionContext, report: ShmLoadingReport): void {
 }
 
 test('from source: only the threads with sharedMemory load the shared-memory transport, and their rings carry their calls', async (t) => {
-  // The fixture imports convoy's worker entry from source, not the compiled package.
-  process.env.CONVOY_TEST_WORKER_ENTRY = new URL('../src/worker-api.ts', import.meta.url).href;
+  // The fixture imports the worker entry of the convoy this test runs (src/, as written or compiled by
+  // tsc), not the package's bundle.
+  process.env.CONVOY_TEST_WORKER_ENTRY = new URL(`../src/worker-api${compiled ? '.js' : '.ts'}`, import.meta.url).href;
   const cluster = await startFor(t, { workers: shmLoadingWorkers(fixture('shm-loading-worker.mjs')) });
   check(t, await within(shmLoadingReport(cluster), 30_000, 'the report'));
 });
 
 test('compiled, without tsx: only the threads with sharedMemory load the shared-memory chunk, and their rings carry their calls', async (t) => {
-  if (!existsSync(new URL('../dist/bundle/shm.js', import.meta.url))) return t.fail('dist/bundle/ is not built: run `npm run build`');
+  if (!existsSync(repoFile('dist/bundle/shm.js'))) return t.fail('dist/bundle/ is not built: run `npm run build`');
   // No entry from source in its environment: its workers import the compiled `convoy/worker`.
   const { CONVOY_TEST_WORKER_ENTRY: _, ...env } = process.env;
   const out = await runCompiled(t, fixture('shm-loading-coordinator.mjs'), env);

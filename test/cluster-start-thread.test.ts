@@ -6,14 +6,17 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { cases, checkLoadFailure } from './helpers/load-failures.js';
-import { fixture, within } from './helpers/cluster.js';
+import { within } from './helpers/cluster.js';
+import { repoFile } from './helpers/repo.js';
 
 for (const c of cases.filter((c) => c.kind === 'thread')) {
   test.serial(`startCluster() rejects: ${c.title}; nothing is left running`, (t) => checkLoadFailure(t, c));
 }
 
+// From source, through tsx, unlike the rest of the suite (compiled): the layout a convoy developer runs,
+// with the coordinator's threads and processes each registering tsx to load the sources.
 test.serial('a coordinator process whose clusters failed to start exits by itself: no thread, process or socket left', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(fixture('load-failure-coordinator.ts'))], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(repoFile('test/fixtures/load-failure-coordinator.ts'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   t.teardown(() => {

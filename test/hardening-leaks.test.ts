@@ -58,7 +58,7 @@ for (const { label, options } of THREAD_TRANSPORTS) {
   test.serial(
     `${label}: 50k calls with a kill and restart of a thread and a process leave no pending call, timer, socket or listener behind`,
     async (t) => {
-      // Warm up first (module loading, tsx's caches), so the baselines below see only what a cluster leaves.
+      // Warm up first (module loading, lazily opened handles), so the baselines below see only what a cluster leaves.
       await (await startCluster({ workers: [{ name: 'w', module: SINK, kind: 'process' }] })).close();
       await handlesSettled();
       const resourcesBefore = openResources();

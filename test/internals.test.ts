@@ -10,6 +10,7 @@ import { Channel, Endpoint, acceptTcp, createRemote, dialTcp } from '../src/inte
 import { deferred, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { listen, portOf } from './helpers/pairs.js';
+import { repoFile } from './helpers/repo.js';
 
 failOnLeaks(test);
 
@@ -38,7 +39,7 @@ test('two endpoints over dialTcp/acceptTcp call each other; a dialer with the wr
 });
 
 test('the package exports `convoy/internals` from the built entry, beside the user API', (t) => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const pkg = JSON.parse(readFileSync(repoFile('package.json'), 'utf8'));
   t.is(pkg.exports['./internals'].default, './dist/bundle/internals.js');
   t.is(pkg.exports['.'].default, './dist/bundle/convoy.js');
   t.is(pkg.exports['./internals'].types, './dist/src/internals.d.ts');

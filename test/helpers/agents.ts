@@ -22,8 +22,9 @@ import { closedChannelError, diedError } from '../../src/rpc/link.js';
 import { withDeadline } from './deadline.js';
 import { logTee } from './log-tee.js';
 import type { Teardown } from './nats-server.js';
+import { compiled, fixtureFile, repoRoot } from './repo.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(repoRoot);
 const STOP_DEADLINE_MS = 10_000;
 /** A worker's boot on an agent, on a loaded machine: its control transport waits as long for its side. */
 const START_DEADLINE_MS = 30_000;
@@ -58,12 +59,19 @@ export interface AgentArgs {
   stdin?: string;
 }
 
+/** A fixture as an agent takes a module path: relative to its working directory (the repository's root). */
+export function agentFixture(file: string): string {
+  return path.relative(root, fileURLToPath(fixtureFile(file)));
+}
+
 /**
- * `convoy agent …` as a process of its own, from the sources (src/agent/main.ts); SIGKILLed
- * (with its workers) in teardown if still running.
+ * `convoy agent …` as a process of its own, from the sources the tests run (src/agent/main.ts through
+ * tsx, or compiled: its workers must load the same convoy as the fixtures the tests give them);
+ * SIGKILLed (with its workers) in teardown if still running.
  */
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
-  const argv = ['--import', 'tsx', 'src/agent/main.ts', '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
+  const main = compiled ? [fileURLToPath(new URL('../../src/agent/main.js', import.meta.url))] : ['--import', 'tsx', 'src/agent/main.ts'];
+  const argv = [...main, '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
   const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });

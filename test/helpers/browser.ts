@@ -5,7 +5,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { repoFile } from './repo.js';
 
 export const CHROMIUM = process.env.CONVOY_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -20,7 +22,7 @@ const FLAGS = [
 ];
 
 /** Where tests put their screenshots (git-ignored). */
-export const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-output/screenshots');
+export const SCREENSHOTS = fileURLToPath(repoFile('test-output/screenshots'));
 
 export async function launchChromium(): Promise<{ browser: Browser; close(): Promise<void> }> {
   if (!existsSync(CHROMIUM)) {

@@ -18,6 +18,7 @@ import {
 import { processes } from '../../bench/procfs.mjs';
 import type { RemoteCounter } from '../fixtures/counter.js';
 import { DeadlineError, handled, withDeadline as within } from './deadline.js';
+import { fixtureFile } from './repo.js';
 
 /** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
 export { DeadlineError, handled, within };
@@ -77,9 +78,9 @@ export async function statsAtRest(cluster: Cluster, ms: number, everyMs = 10): P
   }
 }
 
-/** A fixture module's file URL. */
+/** A fixture module's file URL (see fixtureFile). */
 export function fixture(file: string): URL {
-  return new URL(`../fixtures/${file}`, import.meta.url);
+  return fixtureFile(file);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ExecutionContext } from 'ava';
 import { withDeadline } from './deadline.js';
 
 /**
- * Runs `script` without tsx (execArgv: [] — not this test process's `--import tsx`) and with `env`,
+ * Runs `script` without tsx (execArgv: [], none of this test process's options) and with `env`,
  * asserts that it exits with 0 within `ms`, and returns what it printed. It is killed when the test ends;
  * the worker processes of a cluster it started exit with it (their IPC channel closes).
  */
