@@ -2,7 +2,7 @@
 // and emits it into .test-build/ (tsconfig.test.json), then the JavaScript modules that tsc does not
 // emit (.mjs files, some of them typed by a .d.mts) are copied beside the compiled files that import them.
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const out = '.test-build';
@@ -17,7 +17,8 @@ try {
 for (const folder of ['bench', 'test']) {
   cpSync(folder, `${out}/${folder}`, {
     recursive: true,
-    filter: (source) => !/\.[^/]*$/.test(source.split('/').pop()) || (source.endsWith('.mjs') && !source.endsWith('bad-syntax.mjs')),
+    // Every folder, to reach the .mjs files in it; not the fixture with a syntax error, which stays as written.
+    filter: (source) => statSync(source).isDirectory() || (source.endsWith('.mjs') && !source.endsWith('bad-syntax.mjs')),
   });
 }
 // What test/helpers/fresh-build.mjs compares the sources with: a test run never runs an older build.
