@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { runBank } from '../examples/bank/run.js';
-import { fixtureFile } from './helpers/repo.js';
+import { fixture } from './helpers/repo.js';
 
 const clusters = { thread: 'threads', process: 'processes', mixed: 'threads and processes' } as const;
 
@@ -37,7 +37,7 @@ test.serial('a shard that loses commits fails the checker, which names each lost
     tellers: 1,
     accountsPerShard: 50,
     dataDir,
-    shardModule: fixtureFile('bank-shard-losing-commits.ts'),
+    shardModule: fixture('bank-shard-losing-commits.ts'),
   });
   const lost = ['shard-0', 'shard-1'].flatMap((name) => {
     const path = join(dataDir, `${name}.lost`);

@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { fixture, pidAlive, pollUntil, within } from './helpers/cluster.js';
-import { nodeArgs } from './helpers/repo.js';
 
 test('worker processes exit when their coordinator is SIGKILLed', async (t) => {
-  const coordinator = spawn(process.execPath, [...nodeArgs, fileURLToPath(fixture('orphan-coordinator.ts'))], {
+  const coordinator = spawn(process.execPath, [fileURLToPath(fixture('orphan-coordinator.ts'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let pids: number[] = [];

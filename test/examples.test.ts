@@ -2,7 +2,7 @@
 import test from 'ava';
 import { runCounter } from '../examples/counter/run.js';
 import { runReplication } from '../examples/replication/run.js';
-import { fixtureFile } from './helpers/repo.js';
+import { fixture } from './helpers/repo.js';
 
 test('counter: A awaits B in order over the batched stream, B in a process', async (t) => {
   const report = await runCounter({ rounds: 400, kind: 'process' });
@@ -12,7 +12,7 @@ test('counter: A awaits B in order over the batched stream, B in a process', asy
 });
 
 test('counter: the order check fails when B sees two calls swapped', async (t) => {
-  const report = await runCounter({ rounds: 400, kind: 'thread', serverB: fixtureFile('counter-swapping-b.ts') });
+  const report = await runCounter({ rounds: 400, kind: 'thread', serverB: fixture('counter-swapping-b.ts') });
   t.false(report.inOrder, 'replies still match their calls, but B saw the calls in another order');
   t.is(report.last, 400);
   t.deepEqual(report.firstMismatch, { index: 1, sent: 1, seen: 2 });

@@ -12,7 +12,6 @@ import test, { type ExecutionContext } from 'ava';
 import { notify, type Remote } from '../src/index.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { eventLog, exitLog, fixture, pollUntil, startFor, within } from './helpers/cluster.js';
-import { nodeArgs } from './helpers/repo.js';
 
 const SINK = fixture('hardening-sink.ts');
 
@@ -144,7 +143,7 @@ test('a worker that dies while its restart is loading is restarted by that same 
  * restartDelayMs instead of restarting the worker.
  */
 test('a coordinator with nothing else to do stays alive while its only worker restarts', async (t) => {
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(fixture('hardening-restart-coordinator.ts'))], {
+  const child = spawn(process.execPath, [fileURLToPath(fixture('hardening-restart-coordinator.ts'))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

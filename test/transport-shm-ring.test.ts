@@ -12,7 +12,7 @@ import { ProtocolError } from '../src/errors.js';
 import { RECORD_HEADER_BYTES, RingReader, RingWriter, createRingBuffer, positionRing, recordBytes } from '../src/transport/shm-ring.js';
 import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
-import { fixtureFile } from './helpers/repo.js';
+import { fixture } from './helpers/repo.js';
 
 failOnLeaks(test);
 
@@ -195,7 +195,7 @@ async function ringPeer(
   t: ExecutionContext,
 ): Promise<(role: 'write' | 'read', buffer: SharedArrayBuffer, lengths: number[]) => Promise<void>> {
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(fixtureFile('ring-peer.mjs'), { workerData: { port: port2 }, transferList: [port2] });
+  const worker = new Worker(fixture('ring-peer.mjs'), { workerData: { port: port2 }, transferList: [port2] });
   t.teardown(async () => {
     port1.close();
     await worker.terminate();

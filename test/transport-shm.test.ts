@@ -16,7 +16,7 @@ import { pollUntil } from './helpers/cluster.js';
 import { Counter, deferred, nextTurn, withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { frameBytes, frameProblem, frameTransfer } from './helpers/shm-frames.js';
-import { fixtureFile } from './helpers/repo.js';
+import { fixture } from './helpers/repo.js';
 
 failOnLeaks(test);
 
@@ -207,7 +207,7 @@ test('a sender thread terminated mid-burst: what it published arrives whole and 
   const { port1, port2 } = new MessageChannel();
   const ringBytes = 16 * 1024;
   const [mine, theirs] = createShmPair(ringBytes, 0);
-  const worker = new Worker(fixtureFile('shm-sender.mjs'), {
+  const worker = new Worker(fixture('shm-sender.mjs'), {
     workerData: { port: port2, end: theirs, ringBytes },
     transferList: [port2],
   });

@@ -22,7 +22,7 @@ import { closedChannelError, diedError } from '../../src/rpc/link.js';
 import { withDeadline } from './deadline.js';
 import { logTee } from './log-tee.js';
 import type { Teardown } from './nats-server.js';
-import { compiled, fixtureFile, repoRoot } from './repo.js';
+import { fixture, repoRoot } from './repo.js';
 
 const root = fileURLToPath(repoRoot);
 const STOP_DEADLINE_MS = 10_000;
@@ -61,17 +61,17 @@ export interface AgentArgs {
 
 /** A fixture as an agent takes a module path: relative to its working directory (the repository's root). */
 export function agentFixture(file: string): string {
-  return path.relative(root, fileURLToPath(fixtureFile(file)));
+  return path.relative(root, fileURLToPath(fixture(file)));
 }
 
 /**
- * `convoy agent …` as a process of its own, from the sources the tests run (src/agent/main.ts through
- * tsx, or compiled: its workers must load the same convoy as the fixtures the tests give them);
- * SIGKILLed (with its workers) in teardown if still running.
+ * `convoy agent …` as a process of its own, compiled as the tests are (src/agent/main.ts: its workers must
+ * load the same convoy as the fixtures the tests give them); SIGKILLed (with its workers) in teardown if
+ * still running.
  */
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
-  const main = compiled ? [fileURLToPath(new URL('../../src/agent/main.js', import.meta.url))] : ['--import', 'tsx', 'src/agent/main.ts'];
-  const argv = [...main, '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
+  const main = fileURLToPath(new URL('../../src/agent/main.js', import.meta.url));
+  const argv = [main, '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
   if (args.cluster) argv.push('--cluster', args.cluster);
   argv.push('--cwd', args.cwd ?? root, ...(args.extra ?? []));
   const child = spawn(process.execPath, argv, { cwd: root, stdio: [args.stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });

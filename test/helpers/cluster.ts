@@ -18,7 +18,7 @@ import {
 import { processes } from '../../bench/procfs.mjs';
 import type { RemoteCounter } from '../fixtures/counter.js';
 import { DeadlineError, handled, withDeadline as within } from './deadline.js';
-import { fixtureFile } from './repo.js';
+import { fixture } from './repo.js';
 
 /** The one deadline helper (test/helpers/deadline.ts), under the name the cluster tests use. */
 export { DeadlineError, handled, within };
@@ -78,10 +78,8 @@ export async function statsAtRest(cluster: Cluster, ms: number, everyMs = 10): P
   }
 }
 
-/** A fixture module's file URL (see fixtureFile). */
-export function fixture(file: string): URL {
-  return fixtureFile(file);
-}
+/** A fixture module's file URL (test/helpers/repo.ts). */
+export { fixture };
 
 /**
  * Whether process `pid` still runs. `process.kill(pid, 0)` alone also succeeds for a zombie (exited,

@@ -1,19 +1,14 @@
 /**
- * Where the repository's files are. `npm test` runs the tests compiled (tsc, into .test-build/, see
- * tsconfig.test.json): the coordinator, its workers and the fixtures then run as plain JavaScript, and no
- * thread or process a test starts loads tsx (which costs each one a loader thread and ~0.4 s of CPU).
- * Files that are not compiled (the repository's own, and fixtures kept as source) are found from here.
+ * Where the repository's files are, seen from the compiled tests. ava runs the tests compiled (tsc, into
+ * .test-build/, see tsconfig.test.json and scripts/build-tests.mjs): the coordinator, its workers and the
+ * fixtures then run as plain JavaScript, and no thread or process a test starts loads tsx (which costs
+ * each one a loader thread and ~0.4 s of CPU). Files that are not compiled (the repository's own, and
+ * fixtures kept as written) are found from here.
  */
 import { existsSync } from 'node:fs';
 
-/** True when this file runs compiled, from .test-build/test/helpers/. */
-export const compiled = import.meta.url.endsWith('.js');
-
-/** What `node` needs, before a fixture's path, to run that fixture as a program the way this test runs. */
-export const nodeArgs: readonly string[] = compiled ? [] : ['--import', 'tsx'];
-
-/** The repository's root folder. */
-export const repoRoot = new URL(compiled ? '../../../' : '../../', import.meta.url);
+/** The repository's root folder (this file is .test-build/test/helpers/repo.js). */
+export const repoRoot = new URL('../../../', import.meta.url);
 
 /** A file of the repository, by its path from the root, as it is in the working tree. */
 export function repoFile(path: string): URL {
@@ -21,15 +16,11 @@ export function repoFile(path: string): URL {
 }
 
 /**
- * A fixture module. When the tests run compiled: its form beside this file (`x.ts` compiled to `x.js`,
- * an `.mjs` copied, so that its imports of convoy reach the compiled sources). Otherwise, and for a
- * fixture the build leaves out (one with a syntax error), the source file as written, which a worker
- * loads through tsx.
+ * A fixture module's file URL: its compiled form beside this file (`x.ts` compiled to `x.js`, an `.mjs`
+ * copied, so that its imports of convoy reach the compiled sources), or, for a fixture the build leaves
+ * out (one with a syntax error), the source file as written, which a worker loads through tsx.
  */
-export function fixtureFile(file: string): URL {
-  if (compiled) {
-    const built = new URL(`../fixtures/${file.replace(/\.ts$/, '.js')}`, import.meta.url);
-    if (existsSync(built)) return built;
-  }
-  return repoFile(`test/fixtures/${file}`);
+export function fixture(file: string): URL {
+  const built = new URL(`../fixtures/${file.replace(/\.ts$/, '.js')}`, import.meta.url);
+  return existsSync(built) ? built : repoFile(`test/fixtures/${file}`);
 }
