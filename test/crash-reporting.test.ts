@@ -16,6 +16,7 @@ interface Probe {
   rejectSoon(reason: string | number): Promise<void>;
   throwSoon(message: string): Promise<void>;
   exit(code: number): Promise<void>;
+  exitThenHang(code: number): Promise<void>;
   sleep(ms: number): Promise<void>;
   ping(): Promise<string>;
 }
@@ -58,11 +59,9 @@ async function crashWithCallInFlight(
 
 for (const kind of ['thread', 'process'] as const) {
   for (const [what, message] of Object.entries(HOSTILE) as [Hostile, RegExp][]) {
-    // Node 20 itself hangs a thread that dies of a circular cause chain after its 'exit' event (its
-    // error serialiser loops): the thread is ended as hung, not as crashed.
-    if (kind === 'thread' && what === 'circular-cause') continue;
     test(`a ${kind} that throws a ${what} is reported as a crash that says so`, async (t) => {
-      const exit = await crashWithCallInFlight(t, kind, (v) => v.crashWith(what));
+      // No heartbeat or exit grace within the test's wait: the worker must finish exiting by itself.
+      const exit = await crashWithCallInFlight(t, kind, (v) => v.crashWith(what), { heartbeatTimeoutMs: 60_000 });
       t.true(exit.error instanceof RemoteError, String(exit.error));
       t.regex(String(exit.error?.message), message);
     });
@@ -115,6 +114,23 @@ for (const kind of ['thread', 'process'] as const) {
 }
 
 for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind} that hangs after its last words is stopped and reported as they said, not as hung`, async (t) => {
+    const heartbeatTimeoutMs = 1_500;
+    const cluster = await startFor(t, {
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs,
+      workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }],
+    });
+    const log = exitLog(cluster);
+    const v = cluster.worker<Probe>('v');
+    const inFlight = settle(v.sleep(60_000));
+    await v.exitThenHang(7);
+    const exit = await log.nth('v', 1, EXIT_MS);
+    t.like(exit, { name: 'v', reason: 'exit', exitCode: 7 });
+    const died = await within(inFlight, EXIT_MS, 'the call in flight');
+    t.true(!died.ok && died.error instanceof WorkerDiedError && died.error.reason === 'exit', String(!died.ok && died.error));
+  });
+
   test(`a ${kind} that crashes on an error larger than a frame still reports the crash, with the error cut short`, async (t) => {
     const maxFrameBytes = 1 << 20;
     const exit = await crashWithCallInFlight(t, kind, (v) => v.throwHuge(maxFrameBytes), { maxFrameBytes });

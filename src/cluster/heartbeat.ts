@@ -48,7 +48,8 @@ export class Heartbeat {
     this.#lastTick = now;
     for (const handle of this.#watched) {
       const control = handle.control;
-      if (!control || control.closed) continue;
+      // One that said its last words is exiting, not hung: the exit grace stops it if it never finishes.
+      if (!control || control.closed || control.exitNotice) continue;
       if (stalled) control.channel.lastReceivedAt = Math.max(control.channel.lastReceivedAt, now - this.#options.heartbeatIntervalMs);
       else if (now - control.channel.lastReceivedAt > this.#options.heartbeatTimeoutMs) {
         this.#watched.delete(handle);

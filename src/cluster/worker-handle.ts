@@ -73,6 +73,8 @@ export class WorkerHandle {
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
+  /** We stopped the current incarnation after its last words: its exit is the one they told, not our kill. */
+  #stoppedAfterLastWords = false;
   /** Waiting for this worker to be ready (true) or gone for good (false). */
   readonly #readyWaiters = new Set<(ready: boolean) => void>();
   #gaveUp = false;
@@ -104,6 +106,7 @@ export class WorkerHandle {
     this.state = 'starting';
     this.#endingReason = undefined;
     this.#deathReported = false;
+    this.#stoppedAfterLastWords = false;
     this.started = undefined;
     this.#listening = undefined;
     try {
@@ -250,20 +253,26 @@ export class WorkerHandle {
       callTimeoutMs: this.#env.callTimeoutMs,
     });
     this.control = control;
+    control.onLastWords(() => {
+      const child = this.child;
+      if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
+      // It said it is exiting by itself: stopping it now would race its own exit, and a thread
+      // terminate()d while it exits is reported with exit code 1 instead of its own. It is stopped only
+      // if it fails to finish exiting, counted from its last words, not from its channel's close: one
+      // that hangs after them (an 'exit' listener that never returns; Node 20's error serialiser on some
+      // errors) never closes its channel. Its death is still the one its last words told.
+      const grace = setTimeout(() => {
+        if (this.incarnation !== incarnation || child.hasExited) return;
+        this.#stoppedAfterLastWords = true;
+        child.kill();
+      }, this.#env.exitGraceMs).unref();
+      void child.exited.then(() => clearTimeout(grace));
+    });
     control.onClose(() => {
       const child = this.child;
       if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
-      if (control.exitNotice) {
-        // Its last words said it is exiting by itself: stopping it now would race its own exit, and a
-        // thread terminate()d while it exits is reported with exit code 1 instead of its own. It is
-        // stopped only if it fails to finish exiting (Node 20 can hang a thread after its 'exit' event,
-        // and a starved one takes seconds), and its death is still the one its last words told.
-        const grace = setTimeout(() => {
-          if (this.incarnation === incarnation && !child.hasExited) child.kill();
-        }, this.#env.exitGraceMs).unref();
-        void child.exited.then(() => clearTimeout(grace));
-        return;
-      }
+      // After last words, the grace above decides.
+      if (control.exitNotice) return;
       // Otherwise the control channel closing is the first sign of a death (a thread's port closes before
       // its 'exit' event). Make sure it is really gone, so it cannot come back half-alive.
       this.#endingReason ??= 'disconnected';
@@ -308,7 +317,9 @@ export class WorkerHandle {
     const error = this.#uncaught(exit);
     // A process that exits on an uncaught error has only an exit code to show for it: its last words
     // say it crashed.
-    const crashed = exit.crashed || this.control?.exitNotice?.crashed === true;
+    const lastWords = this.control?.exitNotice;
+    // Stopped by us after its last words, its exit is what they told: our kill is no crash of its own.
+    const crashed = this.#stoppedAfterLastWords ? lastWords?.crashed === true : exit.crashed || lastWords?.crashed === true;
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected'
         ? this.#endingReason
@@ -319,14 +330,16 @@ export class WorkerHandle {
             : 'exit';
     // A worker stopped after its last words, because it did not finish exiting, exits with terminate()'s
     // code: the code it was exiting with is the one it told.
-    const told = reason === 'crash' || reason === 'exit' ? this.control?.exitNotice?.exitCode : undefined;
+    const told = reason === 'crash' || reason === 'exit' ? lastWords?.exitCode : undefined;
     const exitCode = told ?? exit.exitCode;
-    this.#peerDied(diedError(this.name, reason, { ...exit, exitCode, error: reason === 'crash' ? error : undefined }));
+    // Nor is the signal that stopped it the one it died of.
+    const signal = this.#stoppedAfterLastWords ? undefined : exit.signal;
+    this.#peerDied(diedError(this.name, reason, { ...exit, exitCode, signal, error: reason === 'crash' ? error : undefined }));
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
     if (exitCode !== undefined) event.exitCode = exitCode;
-    if (exit.signal !== undefined) event.signal = exit.signal;
+    if (signal !== undefined) event.signal = signal;
     if (reason === 'crash' && error) event.error = error;
     this.#env.onDeath(this, event, wasReady);
   }

@@ -35,6 +35,7 @@ export class Endpoint {
   #closedWith: Error | undefined;
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
+  #lastWordsListener: ((notice: ExitNotice) => void) | undefined;
   readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
   /** Latency of this side's calls (not convoy's own), per method, sampled. */
   readonly latency = new CallLatency();
@@ -69,6 +70,11 @@ export class Endpoint {
   onClose(listener: (error: Error) => void): void {
     if (this.#closedWith) listener(this.#closedWith);
     else this.#closeListeners.push(listener);
+  }
+
+  /** `listener` hears the peer's last words (it said it is exiting) as they arrive, before the channel closes. */
+  onLastWords(listener: (notice: ExitNotice) => void): void {
+    this.#lastWordsListener = listener;
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
@@ -159,7 +165,10 @@ export class Endpoint {
         this.channel.sendControl([Kind.Pong, message[1]]);
         return;
       case Kind.Goodbye:
-        if (message[1]) this.exitNotice = message[1];
+        if (message[1]) {
+          this.exitNotice = message[1];
+          this.#lastWordsListener?.(message[1]);
+        }
         return;
       case Kind.Pong:
       case Kind.Settled:
