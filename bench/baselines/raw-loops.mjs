@@ -55,7 +55,8 @@ function portWire(port, proto) {
   };
 }
 
-function socketWire(socket, proto) {
+/** A raw protocol's wire over a socket: length-prefixed frames, a chunk's answers in one write. */
+export function socketWire(socket, proto) {
   if (!['msgpackr', 'records', 'records-rpc', 'minimal-rpc'].includes(proto)) throw new Error(`protocol ${proto} does not run over TCP`);
   const codec = createCodec(proto === 'records' || proto === 'records-rpc');
   return {
