@@ -253,6 +253,31 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
   }
 }
 
+/**
+ * Cuts `error`'s chain of causes where errorToWire stops following it, or where it loops back. For the
+ * error a thread dies of, once its last words have carried it: Node 20's serialiser, which hands that
+ * error to the thread's parent next, takes time that grows with the square of the chain's length (2.5 s
+ * for 1 000 errors here) and never ends on a loop (`a.cause = b; b.cause = a`). Never throws; an error
+ * that cannot be changed stays as it is.
+ */
+export function cutCauseChain(error: unknown): void {
+  const seen = new Set<unknown>();
+  let node = error;
+  try {
+    for (let depth = 0; node instanceof Error; depth++) {
+      seen.add(node);
+      const next = node.cause;
+      if (next !== undefined && (depth === MAX_CAUSE_DEPTH || seen.has(next))) {
+        Reflect.deleteProperty(node, 'cause');
+        return;
+      }
+      node = next;
+    }
+  } catch {
+    // A getter that throws, a revoked proxy: Node's serialiser gives up on those by itself.
+  }
+}
+
 /** `error` as the failure of a call to `method`: a death names the call it failed. */
 export function errorForMethod(error: Error, method: string, options?: { sent?: boolean }): Error {
   return error instanceof WorkerDiedError ? error.forMethod(method, options) : error;

@@ -27,6 +27,7 @@ const HOSTILE: Record<Hostile, RegExp> = {
   'revoked-proxy': /^Unreadable error thrown/,
   'throwing-proxy': /^Unreadable error thrown/,
   'circular-cause': /^a$/,
+  'deep-cause': /^9999$/,
   'throwing-getters': /^Unreadable error thrown/,
   null: /^Non-error thrown: null \(null\)$/,
   'bigint-data': /^with odd data$/,

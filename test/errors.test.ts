@@ -11,6 +11,7 @@ import {
   TimeoutError,
   WorkerDiedError,
   WorkerStartError,
+  cutCauseChain,
   describe,
   errorFromWire,
   errorToWire,
@@ -225,6 +226,46 @@ test('a cycle in the cause chain is cut, not followed forever', (t) => {
   let depth = 0;
   for (let wire = errorToWire(a); wire.cause; wire = wire.cause) depth++;
   t.true(depth > 0 && depth <= 8, `depth ${depth}`);
+});
+
+/** The messages along `error`'s chain of Error causes, as far as it goes without repeating. */
+function chainOf(error: unknown): string[] {
+  const messages: string[] = [];
+  const seen = new Set<unknown>();
+  for (let node = error; node instanceof Error && !seen.has(node); node = node.cause) {
+    seen.add(node);
+    messages.push(node.message);
+  }
+  return messages;
+}
+
+test('cutCauseChain keeps what errorToWire carries and cuts the rest, or the cause that closes a loop', (t) => {
+  let deep = new Error('0');
+  for (let i = 1; i < 20; i++) deep = new Error(String(i), { cause: deep });
+  let carried = 0;
+  for (let wire = errorToWire(deep); wire.cause; wire = wire.cause) carried++;
+  cutCauseChain(deep);
+  t.is(chainOf(deep).length, carried + 1, 'the top error and the causes the last words carry');
+  let last: Error = deep;
+  while (last.cause instanceof Error) last = last.cause;
+  t.false('cause' in last, 'the chain ends where it was cut');
+
+  const a = new Error('a');
+  const b = new Error('b', { cause: a });
+  a.cause = b;
+  cutCauseChain(a);
+  t.deepEqual(chainOf(a), ['a', 'b']);
+  t.false('cause' in b);
+
+  const short = new Error('top', { cause: new Error('inner', { cause: { not: 'an error' } }) });
+  cutCauseChain(short);
+  t.deepEqual((short.cause as Error).cause, { not: 'an error' }, 'a short chain, and a value cause, stay as they are');
+
+  const frozen = new Error('frozen');
+  frozen.cause = frozen;
+  Object.freeze(frozen);
+  t.notThrows(() => cutCauseChain(frozen));
+  t.is(frozen.cause, frozen);
 });
 
 test('errorToWire never throws: an error whose getters throw becomes a readable stand-in', (t) => {

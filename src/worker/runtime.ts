@@ -3,7 +3,7 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, deathErrorToWire } from '../errors.js';
+import { ClusterClosedError, cutCauseChain, deathErrorToWire } from '../errors.js';
 import {
   type Bootstrap,
   COORDINATOR,
@@ -103,9 +103,9 @@ export class WorkerRuntime {
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
       // A NATS client writes on a later microtask, which an exiting thread or process never reaches.
       this.peers.flushNats();
-      // Node then hands a thread's error to its parent, and its serialiser never ends on an error that
-      // is its own cause, however far down (Node 20). The last words above carry it whole.
-      if (uncaught) cutCauseCycle(uncaught.error);
+      // Node then hands a thread's error to its parent: past what the last words carry, its cause chain
+      // only costs that serialiser time, without end for a loop (Node 20).
+      if (uncaught) cutCauseChain(uncaught.error);
     });
   }
 
@@ -167,28 +167,5 @@ export class WorkerRuntime {
     this.peers.close(new ClusterClosedError('The cluster is shutting down'));
     // Reply to the shutdown call first, then let the owner end the thread or process.
     setImmediate(() => this.#hooks.onClose(reason));
-  }
-}
-
-/**
- * Removes the `cause` that closes a loop of errors (`a.cause = b; b.cause = a`), if there is one, so that
- * Node can serialise the uncaught error a thread dies of. Done only to that error, as the thread exits;
- * one that cannot be changed stays as it is, and the coordinator stops the thread after its exit grace.
- */
-function cutCauseCycle(error: unknown): void {
-  const seen = new Set<unknown>();
-  let node = error;
-  try {
-    while (typeof node === 'object' && node !== null && !seen.has(node)) {
-      seen.add(node);
-      const next: unknown = (node as { cause?: unknown }).cause;
-      if (seen.has(next)) {
-        Reflect.deleteProperty(node, 'cause');
-        return;
-      }
-      node = next;
-    }
-  } catch {
-    // A getter that throws, a revoked proxy: nothing to cut that Node could reach either.
   }
 }
