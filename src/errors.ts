@@ -253,28 +253,41 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
   }
 }
 
+/** An Error's own properties that Node hands to a thread's parent and that are strings by nature. */
+const KEPT_ERROR_KEYS = new Set<PropertyKey>(['message', 'stack', 'name']);
+
 /**
- * Cuts `error`'s chain of causes where errorToWire stops following it, or where it loops back. For the
- * error a thread dies of, once its last words have carried it: Node 20's serialiser, which hands that
- * error to the thread's parent next, takes time that grows with the square of the chain's length (2.5 s
- * for 1 000 errors here) and never ends on a loop (`a.cause = b; b.cause = a`). Never throws; an error
- * that cannot be changed stays as it is.
+ * Leaves `thrown`, the uncaught error a thread is dying of, with no more than Node 20 can hand to the
+ * thread's parent, once the thread's last words have carried it (errorToWire). Node's serialiser takes
+ * time growing with the square of a chain of causes (2.5 s for 1 000 errors here) and never ends on a
+ * loop (`a.cause = b; b.cause = a`); and data nested ~10 000 deep is serialised, then overflows the
+ * stack of the parent's deserialiser, in the parent's event loop, where the RangeError is uncaught: the
+ * coordinator would go down with the thread. So each error keeps its message, stack and name, and its
+ * cause as far as errorToWire follows it; any other data is removed. Never throws; what cannot be
+ * changed stays as it is.
  */
-export function cutCauseChain(error: unknown): void {
+export function stripForHandOff(thrown: unknown): void {
   const seen = new Set<unknown>();
-  let node = error;
+  let node = thrown;
   try {
-    for (let depth = 0; node instanceof Error; depth++) {
+    for (let depth = 0; typeof node === 'object' && node !== null && !seen.has(node); depth++) {
       seen.add(node);
-      const next = node.cause;
-      if (next !== undefined && (depth === MAX_CAUSE_DEPTH || seen.has(next))) {
+      const isError = node instanceof Error;
+      const next: unknown = isError ? (node as Error).cause : undefined;
+      for (const key of Reflect.ownKeys(node)) {
+        if (!isError || !(KEPT_ERROR_KEYS.has(key) || key === 'cause')) Reflect.deleteProperty(node, key);
+      }
+      if (!isError) return;
+      // An error cause past errorToWire's depth, or one that loops back, goes. Any other cause is next:
+      // an object is stripped like a thrown one, a plain value stays.
+      if (next instanceof Error && (depth === MAX_CAUSE_DEPTH || seen.has(next))) {
         Reflect.deleteProperty(node, 'cause');
         return;
       }
       node = next;
     }
   } catch {
-    // A getter that throws, a revoked proxy: Node's serialiser gives up on those by itself.
+    // A getter or a proxy trap that throws: Node's serialiser falls back on its own for those.
   }
 }
 

@@ -28,6 +28,8 @@ const HOSTILE: Record<Hostile, RegExp> = {
   'throwing-proxy': /^Unreadable error thrown/,
   'circular-cause': /^a$/,
   'deep-cause': /^9999$/,
+  'deep-data': /^deep data$/,
+  'deep-value': /^Non-error thrown: /,
   'throwing-getters': /^Unreadable error thrown/,
   null: /^Non-error thrown: null \(null\)$/,
   'bigint-data': /^with odd data$/,

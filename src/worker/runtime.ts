@@ -3,7 +3,7 @@
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
 import { Channel } from '../channel/channel.js';
-import { ClusterClosedError, cutCauseChain, deathErrorToWire } from '../errors.js';
+import { ClusterClosedError, deathErrorToWire, stripForHandOff } from '../errors.js';
 import {
   type Bootstrap,
   COORDINATOR,
@@ -103,9 +103,9 @@ export class WorkerRuntime {
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
       // A NATS client writes on a later microtask, which an exiting thread or process never reaches.
       this.peers.flushNats();
-      // Node then hands a thread's error to its parent: past what the last words carry, its cause chain
-      // only costs that serialiser time, without end for a loop (Node 20).
-      if (uncaught) cutCauseChain(uncaught.error);
+      // Node then hands a thread's error to its parent, which some errors hang or crash (Node 20): it
+      // keeps only what that needs, now that the last words have carried it whole.
+      if (uncaught) stripForHandOff(uncaught.error);
     });
   }
 
