@@ -26,7 +26,17 @@ interface Report {
   loaded: { bt: Loaded; bp: Loaded };
   notesFromCoordinator: number;
   notesFromPeer: { bt: number; bp: number };
+  pool: { sum: number; failure: unknown };
 }
+
+/** What compiled-coordinator.mjs reports of its pool task that fails. */
+const POOL_FAILURE = {
+  name: 'RemoteError',
+  code: 'ERR_CONVOY_REMOTE',
+  remoteName: 'RangeError',
+  data: { code: 'E_COMPILED_POOL' },
+  message: 'no',
+};
 
 test('without tsx, a compiled cluster starts and its workers run the bundle their imports of convoy resolve to', async (t) => {
   if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
@@ -38,6 +48,7 @@ test('without tsx, a compiled cluster starts and its workers run the bundle thei
   }
   t.is(report.notesFromCoordinator, 1);
   t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 }, "a worker's notify() works on its peers' proxies");
+  t.deepEqual(report.pool, { sum: 5, failure: POOL_FAILURE }, 'the pool runs its tasks and sends back their errors');
 });
 
 test('the bundle exports what the sources export, and no more: convoy.js the index, internals.js the internals, worker.js convoy/worker', async (t) => {

@@ -40,7 +40,7 @@ async function pack(into: string): Promise<Packed> {
   return (JSON.parse(stdout) as Packed[])[0]!;
 }
 
-test('the packed package runs from another project without tsx: both entries, a thread and a process, and the convoy command', async (t) => {
+test('the packed package runs from another project without tsx: both entries, a thread, a process, a pool, and the convoy command', async (t) => {
   if (!existsSync(path.join(ROOT, 'dist/bundle/convoy.js'))) return t.fail('dist/ is not built: run `npm run build` (npm install does it)');
   const dir = mkdtempSync(path.join(tmpdir(), 'convoy-packed-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,7 +72,7 @@ test('the packed package runs from another project without tsx: both entries, a 
     symlinkSync(path.join(ROOT, 'node_modules', dependency), path.join(app, 'node_modules', dependency), 'dir');
   }
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  for (const script of ['compiled-coordinator.mjs', 'compiled-worker.mjs']) {
+  for (const script of ['compiled-coordinator.mjs', 'compiled-worker.mjs', 'compiled-pool-tasks.mjs']) {
     copyFileSync(path.join(ROOT, 'test/fixtures', script), path.join(app, script));
   }
 
@@ -80,6 +80,7 @@ test('the packed package runs from another project without tsx: both entries, a 
     convoy: string;
     loaded: Record<string, Loaded>;
     notesFromPeer: Record<string, number>;
+    pool: { sum: number; failure: unknown };
   };
   const bundle = (name: string) => pathToFileURL(path.join(installed, 'dist/bundle', name)).href;
   t.is(report.convoy, bundle('convoy.js'), "the app's `convoy` is the unpacked package");
@@ -91,6 +92,22 @@ test('the packed package runs from another project without tsx: both entries, a 
     );
   }
   t.deepEqual(report.notesFromPeer, { bt: 2, bp: 1 });
+  // Its threads take convoy's error classes and wire form from the packed bundle (dist/src's modules are
+  // not published: before, a pool thread failed to load here).
+  t.deepEqual(
+    report.pool,
+    {
+      sum: 5,
+      failure: {
+        name: 'RemoteError',
+        code: 'ERR_CONVOY_REMOTE',
+        remoteName: 'RangeError',
+        data: { code: 'E_COMPILED_POOL' },
+        message: 'no',
+      },
+    },
+    'the packed pool runs tasks and sends back their errors',
+  );
 
   const bin = path.join(installed, manifest.bin.convoy!);
   const { stdout } = await run(process.execPath, [bin, 'counter', '--rounds', '200', '--kind', 'process', '--json'], {

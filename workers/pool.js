@@ -2,13 +2,31 @@
 // called with the arguments the caller passed. tsx is registered when the module is TypeScript.
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 
-const { module, tsx, errors } = workerData;
+const { module, tsx, support } = workerData;
 if (tsx) {
   const { register } = await import('tsx/esm/api');
   register();
 }
-const { MethodNotFoundError, errorToWire, ownErrorToWire } = await import(errors);
+const {
+  MAX_NESTING_DEPTH,
+  MethodNotFoundError,
+  SerializationError,
+  errorToWire,
+  nestsDeeperThan,
+  ownErrorToWire,
+  plainWireError,
+  stripForHandOff,
+} = await import(support);
 const tasks = await import(module);
+
+// An uncaught error ends this thread, and Node hands it to the coordinator by cloning it: one nested too
+// deep would overflow the coordinator's stack there (src/protocol/nesting.ts). Stripped as the thread exits.
+process.on('uncaughtExceptionMonitor', (error) => {
+  if (process.listenerCount('uncaughtException') === 0) process.once('exit', () => stripForHandOff(error));
+});
+
+/** A value the coordinator could not take: it is cloned to it, and decoding recurses (nesting.ts). */
+const tooDeep = (value) => nestsDeeperThan(value, MAX_NESTING_DEPTH, true);
 
 /**
  * piscina calls the default export with each task: `{ method, args }`. Only own named exports are tasks.
@@ -23,7 +41,13 @@ export default async function runTask({ method, args }) {
   try {
     result = await fn(...args);
   } catch (error) {
-    throw { convoyError: errorToWire(error) };
+    const wire = errorToWire(error);
+    throw { convoyError: tooDeep(wire) ? plainWireError(wire) : wire };
+  }
+  if (tooDeep(result)) {
+    throw {
+      convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` nests deeper than ${MAX_NESTING_DEPTH} levels`)),
+    };
   }
   // A result marked with convoy's transfer() moves its buffers back, as piscina's move() does. The
   // marks live in a global registry (see src/protocol/transfer.ts), so no convoy module is needed here.

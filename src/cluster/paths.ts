@@ -32,8 +32,11 @@ export const threadRuntime = workerModule('thread-main', 'core');
 export const processRuntime = workerModule('process-main', 'core');
 /** The runtime of a worker an agent starts (its control channel over NATS). */
 export const remoteRuntime = workerModule('nats-main', 'nats-main');
-/** The error classes and their wire form, for pool threads (which load no other part of convoy). */
-export const errorsModule = bundled ? new URL('dist/src/errors.js', root).href : new URL(`./../errors${ext}`, here).href;
+/**
+ * What pool threads take from convoy (src/worker/pool-support.ts): in the bundle, core.js, which exports
+ * the same names and is shipped (the package leaves dist/src's modules out).
+ */
+export const poolSupportModule = bundled ? new URL('dist/bundle/core.js', root).href : new URL(`./../worker/pool-support${ext}`, here).href;
 /** The dashboard page's files. */
 export const dashboardFolder = new URL('dashboard/', root);
 

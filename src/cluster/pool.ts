@@ -5,7 +5,7 @@
  * marked with `transfer()`.
  */
 import type { Piscina } from 'piscina';
-import { errorsModule, needsTsx, moduleUrl, poolEntry } from './paths.js';
+import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { errorFromWire, errorToWire, type WireError } from '../errors.js';
@@ -24,7 +24,7 @@ export class Pool implements Caller {
     const module = moduleUrl(spec.module);
     this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
-      workerData: { module, tsx: needsTsx(module), errors: errorsModule },
+      workerData: { module, tsx: needsTsx(module), support: poolSupportModule },
       ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),
       ...(spec.minThreads !== undefined ? { minThreads: spec.minThreads } : {}),
     });

@@ -8,6 +8,8 @@
  * - So is an object with an own key `__keys__`: msgpackr's encoder keeps each record's keys under that
  *   name in its cache of object shapes, which such a key overwrites, and later objects of some shapes
  *   would then be encoded into bytes that do not decode, on that channel for good.
+ * - So is a value nested deeper than MAX_NESTING_DEPTH (nesting.ts): a thread, whose stack is larger,
+ *   could encode what the coordinator cannot decode.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
  *   message must decode on its own, because a message whose encoding fails half-way is never sent, and a
  *   sequential structure defined inside it would be lost with it (the stream after such a failure
@@ -15,6 +17,7 @@
  */
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
 import { ProtocolError, SerializationError, toError } from '../errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
 import { Buffer } from 'node:buffer';
 
@@ -112,10 +115,14 @@ export class Encoder {
       if (error instanceof SerializationError) throw error;
       throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
     }
+    const length = buffer.end - buffer.start;
+    // Each level of nesting takes a byte at least: only a message this long can be too deep to decode.
+    if (length > MAX_NESTING_DEPTH && nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+      throw new SerializationError(`Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
+    }
     this.scratch = buffer;
     this.scratchStart = buffer.start;
     this.scratchEnd = buffer.end;
-    const length = buffer.end - buffer.start;
     if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
     return length;
   }

@@ -1,0 +1,59 @@
+import test from 'ava';
+import { SerializationError } from '../src/errors.js';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../src/protocol/nesting.js';
+
+/** Arrays `depth` levels below the top one: `[[…[]…]]`. */
+function arrays(depth: number): unknown[] {
+  let value: unknown[] = [];
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+test('nestsDeeperThan counts levels of arrays, objects, Maps, Sets and error causes below the value', (t) => {
+  t.false(nestsDeeperThan(arrays(5), 5));
+  t.true(nestsDeeperThan(arrays(6), 5));
+  t.false(nestsDeeperThan({ a: { b: { c: 1 } } }, 2));
+  t.true(nestsDeeperThan({ a: { b: { c: {} } } }, 2));
+  t.true(nestsDeeperThan(new Map([['k', new Map([['k', [[]]]])]]), 2), 'a Map value');
+  t.true(nestsDeeperThan(new Map([[[[[]]], 1]]), 2), 'a Map key');
+  t.true(nestsDeeperThan(new Set([new Set([[[]]])]), 2));
+  t.true(nestsDeeperThan(new Error('top', { cause: new Error('a', { cause: new Error('b', { cause: new Error('c') }) }) }), 2));
+  t.true(nestsDeeperThan(new AggregateError([new AggregateError([[[]]])]), 3), 'errors of an AggregateError');
+  t.false(nestsDeeperThan(7, 0), 'a primitive is no container');
+});
+
+test('nestsDeeperThan: binary data and Dates are leaves; the deepest branch counts, wherever it is', (t) => {
+  t.false(nestsDeeperThan([[new Uint8Array(1 << 16)]], 1), 'a typed array’s elements are not levels');
+  t.false(nestsDeeperThan([[new ArrayBuffer(8), new Date(0), Buffer.alloc(4)]], 1));
+  t.true(nestsDeeperThan([1, 'x', [2, [3]], [[4, [5, [6]]]]], 3), 'the last element is the deep one');
+});
+
+test('nestsDeeperThan: with `once`, a shared object is walked once and a cycle ends', (t) => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  t.false(nestsDeeperThan(cyclic, 3, true));
+  const deep = arrays(4);
+  t.true(nestsDeeperThan([deep, deep], 4, true));
+  t.false(nestsDeeperThan([deep, deep], 5, true));
+});
+
+test('nestsDeeperThan never throws: a getter that throws ends the walk', (t) => {
+  const hostile = {
+    get boom(): never {
+      throw new Error('getter');
+    },
+  };
+  t.false(nestsDeeperThan([hostile], 5));
+});
+
+test(`the codec refuses a value nested past ${MAX_NESTING_DEPTH} levels with SerializationError, and carries one within`, (t) => {
+  const encoder = new Encoder();
+  const decoder = new Decoder();
+  // The message is level 0: the value below it may nest MAX_NESTING_DEPTH - 1 levels more.
+  const within = [arrays(MAX_NESTING_DEPTH - 1)];
+  t.deepEqual(decoder.decode(encoder.encode(within)), within);
+  const error = t.throws(() => encoder.encode([arrays(MAX_NESTING_DEPTH)]), { instanceOf: SerializationError });
+  t.is(error?.message, `Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  t.deepEqual(decoder.decode(encoder.encode([1, 'after'])), [1, 'after'], 'the encoder goes on');
+});
