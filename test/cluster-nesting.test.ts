@@ -47,7 +47,7 @@ test('a value nested past the bound is refused as it is sent, before it leaves',
   t.is(await v.ping(), 'pong');
 });
 
-test('the pool: a result, an error or a thread-ending error nested too deep fails its task; the pool and the coordinator go on', async (t) => {
+test('the pool: a result, an error or a thread-ending error nested too deep fails its task, as does an argument that cannot be sent; the pool and the coordinator go on', async (t) => {
   const cluster = await startFor(t, {
     pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 },
     workers: [{ name: 'v', module: fixture('counter.ts'), kind: 'thread' }],
@@ -63,4 +63,7 @@ test('the pool: a result, an error or a thread-ending error nested too deep fail
   const crash = await t.throwsAsync(pool.deepCrash(10_000));
   t.regex(String(crash?.message), /deep crash/);
   t.is(await pool.add(3, 4), 7, 'a new pool thread answers');
+  // Not about nesting, but the same rule: what cannot be sent fails as the caller's SerializationError.
+  const unsendable = (pool.add as unknown as (a: unknown, b: number) => Promise<number>)(() => 1, 2);
+  await t.throwsAsync(unsendable, { instanceOf: SerializationError, message: /cannot be sent to the pool/ });
 });

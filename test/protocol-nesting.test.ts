@@ -36,6 +36,11 @@ test('nestsDeeperThan: with `once`, a shared object is walked once and a cycle e
   const deep = arrays(4);
   t.true(nestsDeeperThan([deep, deep], 4, true));
   t.false(nestsDeeperThan([deep, deep], 5, true));
+  // 2^60 paths through 61 objects: walked once each, not once per path.
+  let shared: unknown[] = [];
+  for (let i = 0; i < 60; i++) shared = [shared, shared];
+  t.false(nestsDeeperThan(shared, 100, true));
+  t.true(nestsDeeperThan(shared, 50, true));
 });
 
 test('nestsDeeperThan never throws: a getter that throws ends the walk', (t) => {

@@ -8,7 +8,7 @@ import type { Piscina } from 'piscina';
 import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
-import { errorFromWire, errorToWire, type WireError } from '../errors.js';
+import { SerializationError, errorFromWire, errorToWire, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
 
 export class Pool implements Caller {
@@ -42,6 +42,11 @@ export class Pool implements Caller {
     try {
       return await this.#piscina.run({ method, args }, { transferList });
     } catch (error) {
+      // Arguments are cloned to the pool thread: one that cannot be (a function) is the caller's, as a
+      // worker's call refuses it.
+      if (error instanceof DOMException && error.name === 'DataCloneError') {
+        throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${error.message}`);
+      }
       // The pool thread sends a task's error in wire form: piscina's structured clone would drop its
       // own properties (its `code`). Errors of the pool itself arrive as they are.
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;

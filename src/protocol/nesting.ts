@@ -12,24 +12,40 @@
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
+ * Objects a first walk for `once` visits at most: walking each occurrence is ~7× cheaper than remembering
+ * every object seen, but a value sharing objects at every level would take exponential time.
+ */
+const FIRST_WALK_VISITS = 1 << 21;
+
+/**
  * Whether `value` nests containers deeper than `limit` levels below itself. Recursive, but never more
  * than `limit` calls deep (the bound is far below any stack's). Leaves: primitives, binary data
- * (ArrayBuffer, its views), Dates. `once`: an object reached again is not walked again (for structured
- * clone, which sends a shared object once and allows cycles); otherwise every occurrence is, as msgpackr
- * encodes each (the value then has no cycle: msgpackr could not have encoded it). A getter or proxy
- * that throws ends the walk: not deeper.
+ * (ArrayBuffer, its views), Dates. Without `once`, every occurrence of an object is walked, as msgpackr
+ * encodes each (the value then has no cycle: msgpackr could not have encoded it). With `once` (for
+ * structured clone, which sends a shared object once and allows cycles), an object reached again is not
+ * walked again: a value is first walked as without it, within FIRST_WALK_VISITS, and walked again
+ * remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large. A getter
+ * or proxy that throws ends the walk: not deeper.
  */
 export function nestsDeeperThan(value: unknown, limit: number, once = false): boolean {
   try {
-    return deeper(value, 0, limit, once ? new WeakSet() : undefined);
+    if (!once) return deeper(value, 0, limit, undefined, { left: Number.POSITIVE_INFINITY });
+    const first = { left: FIRST_WALK_VISITS };
+    if (!deeper(value, 0, limit, undefined, first) && first.left >= 0) return false;
+    return deeper(value, 0, limit, new WeakSet(), { left: Number.POSITIVE_INFINITY });
   } catch {
     return false;
   }
 }
 
-function deeper(node: unknown, depth: number, limit: number, seen: WeakSet<object> | undefined): boolean {
+/** Visits left; a walk that runs out answers true (too deep, or too large to tell). */
+interface Budget {
+  left: number;
+}
+
+function deeper(node: unknown, depth: number, limit: number, seen: WeakSet<object> | undefined, budget: Budget): boolean {
   if (typeof node !== 'object' || node === null) return false;
-  if (depth > limit) return !(ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date);
+  if (depth > limit || --budget.left < 0) return !(ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date);
   if (seen) {
     if (seen.has(node)) return false;
     seen.add(node);
@@ -38,27 +54,28 @@ function deeper(node: unknown, depth: number, limit: number, seen: WeakSet<objec
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const child: unknown = node[i];
-      if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen)) return true;
+      if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen, budget)) return true;
     }
     return false;
   }
   if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date) return false;
   if (node instanceof Map) {
-    for (const [key, child] of node) if (deeper(key, next, limit, seen) || deeper(child, next, limit, seen)) return true;
+    for (const [key, child] of node) if (deeper(key, next, limit, seen, budget) || deeper(child, next, limit, seen, budget)) return true;
     return false;
   }
   if (node instanceof Set) {
-    for (const child of node) if (deeper(child, next, limit, seen)) return true;
+    for (const child of node) if (deeper(child, next, limit, seen, budget)) return true;
     return false;
   }
   const children = Object.values(node);
   for (let i = 0; i < children.length; i++) {
     const child: unknown = children[i];
-    if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen)) return true;
+    if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen, budget)) return true;
   }
   // msgpackr writes an error's cause and an AggregateError's errors too.
-  if (node instanceof Error) {
-    return deeper(node.cause, next, limit, seen) || (node instanceof AggregateError && deeper(node.errors, next, limit, seen));
-  }
+  if (node instanceof Error)
+    return (
+      deeper(node.cause, next, limit, seen, budget) || (node instanceof AggregateError && deeper(node.errors, next, limit, seen, budget))
+    );
   return false;
 }
