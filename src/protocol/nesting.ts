@@ -73,9 +73,7 @@ function deeper(node: unknown, depth: number, limit: number, seen: WeakSet<objec
     if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen, budget)) return true;
   }
   // msgpackr writes an error's cause and an AggregateError's errors too.
-  if (node instanceof Error)
-    return (
-      deeper(node.cause, next, limit, seen, budget) || (node instanceof AggregateError && deeper(node.errors, next, limit, seen, budget))
-    );
-  return false;
+  if (!(node instanceof Error)) return false;
+  if (deeper(node.cause, next, limit, seen, budget)) return true;
+  return node instanceof AggregateError && deeper(node.errors, next, limit, seen, budget);
 }
