@@ -47,7 +47,7 @@ test('a value nested past the bound is refused as it is sent, before it leaves',
   t.is(await v.ping(), 'pong');
 });
 
-test('the pool: a result, an error or a thread-ending error nested too deep fails its task, as does an argument that cannot be sent; the pool and the coordinator go on', async (t) => {
+test('the pool: a result, an error or a thread-ending error nested too deep fails its task, as does an argument or a result that cannot be sent; the pool and the coordinator go on', async (t) => {
   const cluster = await startFor(t, {
     pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 },
     workers: [{ name: 'v', module: fixture('counter.ts'), kind: 'thread' }],
@@ -66,4 +66,11 @@ test('the pool: a result, an error or a thread-ending error nested too deep fail
   // Not about nesting, but the same rule: what cannot be sent fails as the caller's SerializationError.
   const unsendable = (pool.add as unknown as (a: unknown, b: number) => Promise<number>)(() => 1, 2);
   await t.throwsAsync(unsendable, { instanceOf: SerializationError, message: /cannot be sent to the pool/ });
+  // A result with a function failed after the task, in piscina's clone, which ended the pool thread
+  // with an error the coordinator got as an empty object ("Non-error thrown: [object Object]").
+  await t.throwsAsync(pool.unsendableResult(), {
+    instanceOf: SerializationError,
+    message: 'The result of `unsendableResult` cannot be sent: it holds a function',
+  });
+  t.is(await pool.add(4, 5), 9);
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { SerializationError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../src/protocol/nesting.js';
+import { MAX_NESTING_DEPTH, cloneProblem, nestsDeeperThan } from '../src/protocol/nesting.js';
 
 /** Arrays `depth` levels below the top one: `[[…[]…]]`. */
 function arrays(depth: number): unknown[] {
@@ -41,6 +41,20 @@ test('nestsDeeperThan: with `once`, a shared object is walked once and a cycle e
   for (let i = 0; i < 60; i++) shared = [shared, shared];
   t.false(nestsDeeperThan(shared, 100, true));
   t.true(nestsDeeperThan(shared, 50, true));
+});
+
+test('cloneProblem names what structured clone refuses, or a nesting too deep, and accepts cycles', (t) => {
+  const cyclic: Record<string, unknown> = { n: 1 };
+  cyclic.self = cyclic;
+  t.is(cloneProblem(cyclic, 10), undefined);
+  t.is(cloneProblem({ a: [1, { f: () => 1 }] }, 10), 'a function');
+  t.is(cloneProblem(new Map([['k', Symbol('s')]]), 10), 'a symbol');
+  t.is(
+    cloneProblem(() => 1, 10),
+    'a function',
+  );
+  t.is(cloneProblem(arrays(11), 10), 'too deep');
+  t.is(cloneProblem([new Uint8Array(4), 'text', 1n, null], 10), undefined);
 });
 
 test('nestsDeeperThan never throws: a getter that throws ends the walk', (t) => {

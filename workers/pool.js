@@ -11,8 +11,8 @@ const {
   MAX_NESTING_DEPTH,
   MethodNotFoundError,
   SerializationError,
+  cloneProblem,
   errorToWire,
-  nestsDeeperThan,
   ownErrorToWire,
   plainWireError,
   stripForHandOff,
@@ -25,8 +25,11 @@ process.on('uncaughtExceptionMonitor', (error) => {
   if (process.listenerCount('uncaughtException') === 0) process.once('exit', () => stripForHandOff(error));
 });
 
-/** A value the coordinator could not take: it is cloned to it, and decoding recurses (nesting.ts). */
-const tooDeep = (value) => nestsDeeperThan(value, MAX_NESTING_DEPTH, true);
+/**
+ * Why a value cannot be cloned to the coordinator, or undefined: decoding recurses (src/protocol/nesting.ts),
+ * and a clone that piscina fails after the task ends this thread with an error the coordinator cannot rebuild.
+ */
+const problem = (value) => cloneProblem(value, MAX_NESTING_DEPTH);
 
 /**
  * piscina calls the default export with each task: `{ method, args }`. Only own named exports are tasks.
@@ -42,12 +45,12 @@ export default async function runTask({ method, args }) {
     result = await fn(...args);
   } catch (error) {
     const wire = errorToWire(error);
-    throw { convoyError: tooDeep(wire) ? plainWireError(wire) : wire };
+    throw { convoyError: problem(wire) ? plainWireError(wire) : wire };
   }
-  if (tooDeep(result)) {
-    throw {
-      convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` nests deeper than ${MAX_NESTING_DEPTH} levels`)),
-    };
+  const refused = problem(result);
+  if (refused) {
+    const why = refused === 'too deep' ? `nests deeper than ${MAX_NESTING_DEPTH} levels` : `holds ${refused}`;
+    throw { convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` cannot be sent: it ${why}`)) };
   }
   // A result marked with convoy's transfer() moves its buffers back, as piscina's move() does. The
   // marks live in a global registry (see src/protocol/transfer.ts), so no convoy module is needed here.

@@ -28,52 +28,87 @@ const FIRST_WALK_VISITS = 1 << 21;
  * or proxy that throws ends the walk: not deeper.
  */
 export function nestsDeeperThan(value: unknown, limit: number, once = false): boolean {
+  return once ? walkOnce(value, limit, false) !== undefined : walk(value, limit, { left: Number.POSITIVE_INFINITY }) !== undefined;
+}
+
+/**
+ * What keeps `value` from being cloned to another thread and read there, or undefined: a function or a
+ * symbol in it (structured clone refuses them; a pool thread's clone of its result fails after the task,
+ * and piscina then ends the thread with an error the coordinator cannot rebuild), or nesting past
+ * `limit`. Walks as nestsDeeperThan with `once`.
+ */
+export function cloneProblem(value: unknown, limit: number): string | undefined {
+  return walkOnce(value, limit, true);
+}
+
+/** The two walks of `once` (see nestsDeeperThan). */
+function walkOnce(value: unknown, limit: number, refuse: boolean): string | undefined {
+  const first: Walk = { left: FIRST_WALK_VISITS, refuse };
+  const found = walk(value, limit, first);
+  if (found === undefined && first.left >= 0) return undefined;
+  if (found !== undefined && found !== TOO_DEEP) return found;
+  return walk(value, limit, { left: Number.POSITIVE_INFINITY, refuse, seen: new WeakSet() });
+}
+
+const TOO_DEEP = 'too deep';
+
+/** What the walk found, or undefined. A getter or proxy that throws ends it: nothing found. */
+function walk(value: unknown, limit: number, state: Walk): string | undefined {
   try {
-    if (!once) return deeper(value, 0, limit, undefined, { left: Number.POSITIVE_INFINITY });
-    const first = { left: FIRST_WALK_VISITS };
-    if (!deeper(value, 0, limit, undefined, first) && first.left >= 0) return false;
-    return deeper(value, 0, limit, new WeakSet(), { left: Number.POSITIVE_INFINITY });
+    return deeper(value, 0, limit, state) ? (state.found ?? TOO_DEEP) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Visits left; a walk that runs out answers true (too deep, or too large to tell). */
-interface Budget {
+/**
+ * A walk's state: visits left (one that runs out answers true: too deep, or too large to tell), objects
+ * seen (`once`), whether functions and symbols are refused, and what was found if not depth.
+ */
+interface Walk {
   left: number;
+  refuse?: boolean;
+  seen?: WeakSet<object>;
+  found?: string;
 }
 
-function deeper(node: unknown, depth: number, limit: number, seen: WeakSet<object> | undefined, budget: Budget): boolean {
-  if (typeof node !== 'object' || node === null) return false;
-  if (depth > limit || --budget.left < 0) return !(ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date);
+function deeper(node: unknown, depth: number, limit: number, state: Walk): boolean {
+  if (typeof node !== 'object' || node === null) {
+    if (state.refuse && (typeof node === 'function' || typeof node === 'symbol')) state.found = `a ${typeof node}`;
+    return state.found !== undefined;
+  }
+  if (depth > limit || --state.left < 0) return !(ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date);
+  const seen = state.seen;
   if (seen) {
     if (seen.has(node)) return false;
     seen.add(node);
   }
   const next = depth + 1;
+  // Primitives are leaves: walked only to refuse functions and symbols.
+  const all = state.refuse === true;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const child: unknown = node[i];
-      if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen, budget)) return true;
+      if ((all || (typeof child === 'object' && child !== null)) && deeper(child, next, limit, state)) return true;
     }
     return false;
   }
   if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date) return false;
   if (node instanceof Map) {
-    for (const [key, child] of node) if (deeper(key, next, limit, seen, budget) || deeper(child, next, limit, seen, budget)) return true;
+    for (const [key, child] of node) if (deeper(key, next, limit, state) || deeper(child, next, limit, state)) return true;
     return false;
   }
   if (node instanceof Set) {
-    for (const child of node) if (deeper(child, next, limit, seen, budget)) return true;
+    for (const child of node) if (deeper(child, next, limit, state)) return true;
     return false;
   }
   const children = Object.values(node);
   for (let i = 0; i < children.length; i++) {
     const child: unknown = children[i];
-    if (typeof child === 'object' && child !== null && deeper(child, next, limit, seen, budget)) return true;
+    if ((all || (typeof child === 'object' && child !== null)) && deeper(child, next, limit, state)) return true;
   }
   // msgpackr writes an error's cause and an AggregateError's errors too.
   if (!(node instanceof Error)) return false;
-  if (deeper(node.cause, next, limit, seen, budget)) return true;
-  return node instanceof AggregateError && deeper(node.errors, next, limit, seen, budget);
+  if (deeper(node.cause, next, limit, state)) return true;
+  return node instanceof AggregateError && deeper(node.errors, next, limit, state);
 }
