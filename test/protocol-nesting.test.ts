@@ -76,3 +76,11 @@ test(`the codec refuses a value nested past ${MAX_NESTING_DEPTH} levels with Ser
   t.is(error?.message, `Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
   t.deepEqual(decoder.decode(encoder.encode([1, 'after'])), [1, 'after'], 'the encoder goes on');
 });
+
+test('a large message refused for its depth does not leave the encoder holding its buffer', (t) => {
+  const encoder = new Encoder();
+  const large = ['x'.repeat(2 << 20), arrays(MAX_NESTING_DEPTH)];
+  t.throws(() => encoder.encode(large), { instanceOf: SerializationError });
+  encoder.encodeScratch([1]);
+  t.true(encoder.scratch.buffer.byteLength < 1 << 20, `${encoder.scratch.buffer.byteLength} bytes held`);
+});

@@ -116,6 +116,8 @@ export class Encoder {
       throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
     }
     const length = buffer.end - buffer.start;
+    // Set first: a large message refused below must not leave msgpackr holding its buffer either.
+    if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
     // Each level of nesting takes a byte at least: only a message this long can be too deep to decode.
     if (length > MAX_NESTING_DEPTH && nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
       throw new SerializationError(`Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
@@ -123,7 +125,6 @@ export class Encoder {
     this.scratch = buffer;
     this.scratchStart = buffer.start;
     this.scratchEnd = buffer.end;
-    if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
     return length;
   }
 
