@@ -118,12 +118,9 @@ for (const kind of ['thread', 'process'] as const) {
 
 for (const kind of ['thread', 'process'] as const) {
   test(`a ${kind} that hangs after its last words is stopped and reported as they said, not as hung`, async (t) => {
-    const heartbeatTimeoutMs = 1_500;
-    const cluster = await startFor(t, {
-      heartbeatIntervalMs: 100,
-      heartbeatTimeoutMs,
-      workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }],
-    });
+    // Default heartbeats: the exit grace and the hang verdict both take heartbeatTimeoutMs (3 s), so before
+    // the grace counted from the last words, the heartbeat always came first.
+    const cluster = await startFor(t, { workers: [{ name: 'v', module: fixture('crash-probe.ts'), kind }] });
     const log = exitLog(cluster);
     const v = cluster.worker<Probe>('v');
     const inFlight = settle(v.sleep(60_000));
