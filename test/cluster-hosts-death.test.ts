@@ -7,6 +7,7 @@
 import test from 'ava';
 import { WorkerDiedError, type WorkerExitEvent } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
+import type { Hostile } from './fixtures/crash-probe.js';
 import { exitLog, fixture, rejection, settle, startFor, within } from './helpers/cluster.js';
 import { HOST_HEALTH, sharedHosts } from './helpers/hosts.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -84,6 +85,36 @@ test.serial('a worker on an agent that crashes is reported as a crash, with the 
       value: { name, reason: 'crash', error: { class: 'RemoteError', message: 'boom' } },
     });
   }
+});
+
+test.serial('a thread on an agent that dies of an error holding deeply nested data is reported, and its agent goes on', async (t) => {
+  const cluster = await startFor(t, {
+    nats: hosts().nats,
+    ...HOST_HEALTH,
+    heartbeatTimeoutMs: 20_000,
+    workers: [
+      { name: 'bt', module: fixture('crash-probe.ts'), host: 'b' },
+      { name: 'bt2', module: counter, host: 'b' },
+    ],
+  });
+  const exits = exitLog(cluster);
+  const agentPid = cluster.hosts().find((host) => host.name === 'b')?.pid;
+  // The agent is the thread's parent: Node hands it the thread's uncaught error by cloning it, and data
+  // 10 000 deep overflowed its stack there, uncaught, so the agent died and took bt2 with it.
+  await cluster.worker<{ crashWith(what: Hostile): Promise<void> }>('bt').crashWith('deep-data');
+  const exit = await exits.nth('bt', 1, REPORTED_MS);
+  t.like(exit, { reason: 'crash', exitCode: 1 } satisfies Partial<WorkerExitEvent>);
+  t.is(exit.error?.message, 'deep data');
+  t.is(await within(cluster.worker<RemoteCounter>('bt2').inc(1), REPORTED_MS, 'bt2 answers'), 1);
+  t.like(
+    cluster.hosts().find((host) => host.name === 'b'),
+    { state: 'up', pid: agentPid },
+  );
+  t.deepEqual(
+    exits.events.map((e) => e.name),
+    ['bt'],
+    'no other worker exited',
+  );
 });
 
 test.serial('replies sent before an exit still resolve: coordinator → b, and b → c', async (t) => {
