@@ -12,42 +12,36 @@
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
- * Objects a first walk for `once` visits at most: walking each occurrence is ~7× cheaper than remembering
- * every object seen, but a value sharing objects at every level would take exponential time.
+ * Objects cloneProblem's first walk visits at most: walking each occurrence is ~7× cheaper than
+ * remembering every object seen, but a value sharing objects at every level would take exponential time.
  */
 const FIRST_WALK_VISITS = 1 << 21;
 
 /**
- * Whether `value` nests containers deeper than `limit` levels below itself. Recursive, but never more
- * than `limit` calls deep (the bound is far below any stack's). Leaves: primitives, binary data
- * (ArrayBuffer, its views), Dates. Without `once`, every occurrence of an object is walked, as msgpackr
- * encodes each (the value then has no cycle: msgpackr could not have encoded it). With `once` (for
- * structured clone, which sends a shared object once and allows cycles), an object reached again is not
- * walked again: a value is first walked as without it, within FIRST_WALK_VISITS, and walked again
- * remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large. A getter
- * or proxy that throws ends the walk: not deeper.
+ * Whether `value` nests containers deeper than `limit` levels below itself, for the codec. Recursive, but
+ * never more than `limit` calls deep (the bound is far below any stack's). Leaves: primitives, binary data
+ * (ArrayBuffer, its views), Dates. Every occurrence of an object is walked, as msgpackr encodes each (the
+ * value has no cycle: msgpackr could not have encoded it). A getter or proxy that throws ends the walk:
+ * not deeper.
  */
-export function nestsDeeperThan(value: unknown, limit: number, once = false): boolean {
-  return once ? walkOnce(value, limit, false) !== undefined : walk(value, limit, { left: Number.POSITIVE_INFINITY }) !== undefined;
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  return walk(value, limit, { left: Number.POSITIVE_INFINITY }) !== undefined;
 }
 
 /**
  * What keeps `value` from being cloned to another thread and read there, or undefined: a function or a
  * symbol in it (structured clone refuses them; a pool thread's clone of its result fails after the task,
- * and piscina then ends the thread with an error the coordinator cannot rebuild), or nesting past
- * `limit`. Walks as nestsDeeperThan with `once`.
+ * and piscina then ends the thread with an error the coordinator cannot rebuild), or nesting past `limit`
+ * ('too deep'). Structured clone sends a shared object once and allows cycles, so an object reached again
+ * counts once: the value is first walked as nestsDeeperThan walks it, within FIRST_WALK_VISITS, and walked
+ * again remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large.
  */
 export function cloneProblem(value: unknown, limit: number): string | undefined {
-  return walkOnce(value, limit, true);
-}
-
-/** The two walks of `once` (see nestsDeeperThan). */
-function walkOnce(value: unknown, limit: number, refuse: boolean): string | undefined {
-  const first: Walk = { left: FIRST_WALK_VISITS, refuse };
+  const first: Walk = { left: FIRST_WALK_VISITS, refuse: true };
   const found = walk(value, limit, first);
   if (found === undefined && first.left >= 0) return undefined;
   if (found !== undefined && found !== TOO_DEEP) return found;
-  return walk(value, limit, { left: Number.POSITIVE_INFINITY, refuse, seen: new WeakSet() });
+  return walk(value, limit, { left: Number.POSITIVE_INFINITY, refuse: true, seen: new WeakSet() });
 }
 
 const TOO_DEEP = 'too deep';
@@ -77,7 +71,7 @@ function deeper(node: unknown, depth: number, limit: number, state: Walk): boole
     if (state.refuse && (typeof node === 'function' || typeof node === 'symbol')) state.found = `a ${typeof node}`;
     return state.found !== undefined;
   }
-  if (depth > limit || --state.left < 0) return !(ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date);
+  if (depth > limit || --state.left < 0) return !isLeaf(node);
   const seen = state.seen;
   if (seen) {
     if (seen.has(node)) return false;
@@ -93,7 +87,7 @@ function deeper(node: unknown, depth: number, limit: number, state: Walk): boole
     }
     return false;
   }
-  if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date) return false;
+  if (isLeaf(node)) return false;
   if (node instanceof Map) {
     for (const [key, child] of node) if (deeper(key, next, limit, state) || deeper(child, next, limit, state)) return true;
     return false;
@@ -111,4 +105,9 @@ function deeper(node: unknown, depth: number, limit: number, state: Walk): boole
   if (!(node instanceof Error)) return false;
   if (deeper(node.cause, next, limit, state)) return true;
   return node instanceof AggregateError && deeper(node.errors, next, limit, state);
+}
+
+/** Binary data and Dates: objects that hold no further level. */
+function isLeaf(node: object): boolean {
+  return ArrayBuffer.isView(node) || node instanceof ArrayBuffer || node instanceof Date;
 }
