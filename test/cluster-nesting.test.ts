@@ -7,6 +7,7 @@
 import test from 'ava';
 import { RemoteError, SerializationError } from '../src/index.js';
 import { MAX_NESTING_DEPTH } from '../src/protocol/nesting.js';
+import { nested } from './fixtures/nested.js';
 import { exitLog, fixture, startFor } from './helpers/cluster.js';
 
 type PoolTasks = typeof import('./fixtures/pool-tasks.js');
@@ -14,13 +15,6 @@ type PoolTasks = typeof import('./fixtures/pool-tasks.js');
 interface Probe {
   deepValue(depth: number): Promise<object>;
   ping(): Promise<string>;
-}
-
-/** `{ o: { o: … {} } }`, `depth` levels deep. */
-function nested(depth: number): object {
-  let value = {};
-  for (let i = 0; i < depth; i++) value = { o: value };
-  return value;
 }
 
 for (const kind of ['thread', 'process'] as const) {
