@@ -254,8 +254,8 @@ export class WorkerHandle {
     });
     this.control = control;
     control.onLastWords(() => {
-      const child = this.child;
-      if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
+      const child = this.#running(incarnation);
+      if (!child) return;
       // It said it is exiting by itself: stopping it now would race its own exit, and a thread
       // terminate()d while it exits is reported with exit code 1 instead of its own. It is stopped only
       // if it fails to finish exiting, counted from its last words, not from its channel's close: one
@@ -269,8 +269,8 @@ export class WorkerHandle {
       void child.exited.then(() => clearTimeout(grace));
     });
     control.onClose(() => {
-      const child = this.child;
-      if (this.incarnation !== incarnation || this.state === 'closed' || !child || child.hasExited) return;
+      const child = this.#running(incarnation);
+      if (!child) return;
       // After last words, the grace above decides.
       if (control.exitNotice) return;
       // Otherwise the control channel closing is the first sign of a death (a thread's port closes before
@@ -279,6 +279,12 @@ export class WorkerHandle {
       child.kill();
     });
     return control;
+  }
+
+  /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */
+  #running(incarnation: number): Child | undefined {
+    const child = this.child;
+    return this.incarnation === incarnation && this.state !== 'closed' && child && !child.hasExited ? child : undefined;
   }
 
   #closeError(cause: Error | undefined): Error {
