@@ -18,6 +18,8 @@ failOnLeaks(test);
 const counter = fixture('counter.ts');
 /** Well inside the heartbeat timeout: an exit is reported, not found by silence. */
 const REPORTED_MS = 1500;
+/** The hosts, with a heartbeat far past REPORTED_MS: what these tests see is reported, not found by silence. */
+const reportedExits = () => ({ nats: hosts().nats, ...HOST_HEALTH, heartbeatTimeoutMs: 20_000 });
 
 interface Burst {
   resolved: number;
@@ -27,9 +29,7 @@ interface Burst {
 
 test.serial('a worker on an agent that exits is reported at once: exit code, its calls fail, its peers hear of it', async (t) => {
   const cluster = await startFor(t, {
-    nats: hosts().nats,
-    ...HOST_HEALTH,
-    heartbeatTimeoutMs: 20_000,
+    ...reportedExits(),
     workers: [
       { name: 'bp', module: counter, host: 'b', kind: 'process' },
       { name: 'c1', module: counter, host: 'c' },
@@ -56,9 +56,7 @@ test.serial('a worker on an agent that exits is reported at once: exit code, its
 
 test.serial('a worker on an agent that crashes is reported as a crash, with the error it threw, thread or process', async (t) => {
   const cluster = await startFor(t, {
-    nats: hosts().nats,
-    ...HOST_HEALTH,
-    heartbeatTimeoutMs: 20_000,
+    ...reportedExits(),
     workers: [
       { name: 'bp', module: counter, host: 'b', kind: 'process' },
       { name: 'bt', module: counter, host: 'b' },
@@ -89,9 +87,7 @@ test.serial('a worker on an agent that crashes is reported as a crash, with the 
 
 test.serial('a thread on an agent that dies of an error holding deeply nested data is reported, and its agent goes on', async (t) => {
   const cluster = await startFor(t, {
-    nats: hosts().nats,
-    ...HOST_HEALTH,
-    heartbeatTimeoutMs: 20_000,
+    ...reportedExits(),
     workers: [
       { name: 'bt', module: fixture('crash-probe.ts'), host: 'b' },
       { name: 'bt2', module: counter, host: 'b' },
