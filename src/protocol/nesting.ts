@@ -12,8 +12,9 @@
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
- * Objects cloneProblem's first walk visits at most: walking each occurrence is ~7× cheaper than
- * remembering every object seen, but a value sharing objects at every level would take exponential time.
+ * Objects cloneProblem's first walk visits at most: walking each occurrence costs far less than remembering
+ * every object seen (a WeakSet lookup and insert per object), but a value sharing objects at every level
+ * would take exponential time.
  */
 const FIRST_WALK_VISITS = 1 << 21;
 
