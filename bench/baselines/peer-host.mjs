@@ -5,11 +5,16 @@
 //   serve-port { proto, port }          answer calls arriving on a transferred MessagePort (threads)
 //   listen     { proto }                answer calls on every TCP connection to 127.0.0.1:<port>; value: port
 //   connect    { conn, proto, port | tcpPort }   open a caller named `conn` on a port or to a TCP listener
+//   connect-thread { conn, proto }     start a thread of this host's own that serves `proto`, and open a
+//                                      caller named `conn` to it: a process's main thread calling its
+//                                      thread, as the coordinator calls a thread worker
+//   connect-threads { conn, proto }    start two threads of this host's own, one calling the other over a
+//                                      MessagePort; `run` on `conn` runs in the calling thread
 //   run        { conn, mode, arg }      mode 'rtt' (arg: count) or 'pipelined' (arg: ms) on that caller
 //   exit-at    { wallMs, code }         exit with `code` at that wall-clock time (the death floors)
 // Posts `{ ready: true }` once loaded.
 import net from 'node:net';
-import { parentPort } from 'node:worker_threads';
+import { MessageChannel, Worker, parentPort } from 'node:worker_threads';
 import { wallNow } from '../loops.mjs';
 import { portCaller, servePort, serveSocket, socketCaller } from './raw-loops.mjs';
 
@@ -17,6 +22,36 @@ const send = parentPort ? (msg) => parentPort.postMessage(msg) : (msg) => proces
 const callers = new Map();
 const servers = [];
 const sockets = [];
+
+/** A peer host as a thread of this one, and `request(cmd, transfer)` → its answer. Ends with this process. */
+async function startThread() {
+  const thread = new Worker(new URL(import.meta.url));
+  const pending = new Map();
+  let nextId = 0;
+  let ready;
+  const isReady = new Promise((resolve) => (ready = resolve));
+  thread.on('message', (msg) => {
+    if (msg.ready) return ready();
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error !== undefined) p.reject(new Error(msg.error));
+    else p.resolve(msg.value);
+  });
+  thread.on('error', (error) => {
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  });
+  await isReady;
+  return {
+    request(cmd, transfer = []) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        thread.postMessage({ ...cmd, id }, transfer);
+      });
+    },
+  };
+}
 
 async function handle(cmd) {
   switch (cmd.op) {
@@ -41,6 +76,22 @@ async function handle(cmd) {
       sockets.push(socket);
       await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
       callers.set(cmd.conn, await socketCaller(socket, cmd.proto));
+      return true;
+    }
+    case 'connect-thread': {
+      const callee = await startThread();
+      const { port1, port2 } = new MessageChannel();
+      await callee.request({ op: 'serve-port', proto: cmd.proto, port: port2 }, [port2]);
+      callers.set(cmd.conn, await portCaller(port1, cmd.proto));
+      return true;
+    }
+    case 'connect-threads': {
+      const [from, to] = [await startThread(), await startThread()];
+      const { port1, port2 } = new MessageChannel();
+      await to.request({ op: 'serve-port', proto: cmd.proto, port: port2 }, [port2]);
+      await from.request({ op: 'connect', conn: cmd.conn, proto: cmd.proto, port: port1 }, [port1]);
+      const run = (mode, arg) => from.request({ op: 'run', conn: cmd.conn, mode, arg });
+      callers.set(cmd.conn, { rtt: (count) => run('rtt', count), pipelined: (ms) => run('pipelined', ms) });
       return true;
     }
     case 'run': {

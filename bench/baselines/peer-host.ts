@@ -25,10 +25,11 @@ export interface Host {
 
 let nextId = 0;
 
-export async function startHost(kind: HostKind): Promise<Host> {
-  // A forked child gets `execArgv: []`: it is plain .mjs and must not pay for the bench's tsx.
+/** `execArgv`: Node flags for a process host (none by default). */
+export async function startHost(kind: HostKind, { execArgv = [] }: { execArgv?: string[] } = {}): Promise<Host> {
+  // A forked child is plain .mjs and must not pay for the bench's tsx: it gets only the flags asked for.
   const handle: Worker | ChildProcess =
-    kind === 'thread' ? new Worker(SCRIPT) : fork(SCRIPT, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    kind === 'thread' ? new Worker(SCRIPT) : fork(SCRIPT, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(handle, 'exit').then(() => undefined);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let ready: () => void = () => {};

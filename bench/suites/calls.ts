@@ -1,13 +1,15 @@
 // Calls and notifies per pair, each against its strongest raw floor and the RPC libraries, interleaved.
-//   coord-thread, coord-process     the coordinator calls a worker; the raw baselines are called from here too
+//   coord-thread, coord-process     the coordinator calls a worker; each raw baseline is called from the main
+//                                   thread of a process of its own (rawLink says why)
 //   thread-thread, process-process  a worker calls its peer over their direct channel, timed in the calling
-//                                   worker; the raw baselines run between two peer hosts of the same kinds,
-//                                   timed in the calling host
+//                                   worker; each raw baseline runs between two peer hosts of its own, of the
+//                                   same kinds, timed in the calling host
 // One suite per pair: one convoy cluster and the raw hosts, all alive while its comparisons run.
 
 import type { Cluster, Remote } from '../../src/index.js';
-import { connect, connectHere, runOn, startHost, type Host } from '../baselines/peer-host.js';
-import type { PortProto, RawCaller } from '../baselines/raw-loops.mjs';
+import { connect, runOn, startHost, type Host } from '../baselines/peer-host.js';
+import type { PortProto } from '../baselines/raw-loops.mjs';
+import type { Latency } from '../loops.mjs';
 import type { RunOptions } from '../harness.js';
 import type { Arm, Comparison, Suite } from '../interleave.js';
 import type { TargetSpec } from '../targets.js';
@@ -82,32 +84,59 @@ async function convoyArms(pair: Pair, opts: RunOptions): Promise<{ arms: Record<
 interface RawLink {
   rtt: Arm;
   pipelined: Arm;
-  close(): void;
+  close(): Promise<void>;
 }
 
-async function rawLink(pair: Pair, proto: PortProto, hosts: { caller?: Host; callee: Host }, opts: RunOptions): Promise<RawLink> {
+/**
+ * Node flags of every raw baseline's processes: the baselines as strong as V8 lets them be. A
+ * promise-per-call loop with INFLIGHT calls in flight, in a process that has sat idle, runs at well under
+ * half its speed, window after window: coord→thread records-rpc made 2.3–2.8M calls/s warmed up, but
+ * 0.9–1.1M after 20 s idle, and 1.0–1.3M when its process had idled 20 s before its first call. Which
+ * flags cure it says why: a young generation that cannot shrink (`--min-semi-space-size=16`) cured the
+ * first case, and the second needed V8's memory reducer off too. Raw baselines wait through their suite's
+ * other comparisons, so without the flags the floors were measured in that state. Raw records moves little
+ * either way (5.1–5.3M calls/s). convoy runs without them: on its own it was back at speed within a second
+ * of either idle spell, and the flags make it ~7% faster (1.07×, 40 interleaved pairs of coord→thread
+ * pipelined windows).
+ */
+const RAW_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+
+/**
+ * Each raw protocol runs in a process of its own started with RAW_FLAGS, never in this one: arms that
+ * share a V8 heap change each other's speed (an allocation-heavy arm grows the young generation, a
+ * promise-per-call arm beside it then promotes megabytes per scavenge: records-rpc made 1.1M calls/s beside
+ * raw records in one process and 2.4M alone). The caller is that process's main thread (coordinator pairs)
+ * or a thread of it (thread↔thread); the callee a thread of it, or another such process (TCP). convoy's
+ * coordinator arms stay here, alone in this heap with the harness.
+ */
+async function rawLink(pair: Pair, proto: PortProto, opts: RunOptions): Promise<RawLink> {
   const family = proto === 'birpc' || proto === 'comlink' ? proto : pair.callee === 'thread' ? 'port' : 'tcp';
   const name = (mode: string) => `${family}/${pair.id}${family === proto ? '' : `/${proto}`}/${mode}`;
-  let here: { caller: RawCaller; close(): void } | undefined;
-  let rtt: () => Promise<unknown>;
-  let tput: () => Promise<number>;
-  if (hosts.caller) {
-    const conn = `${proto}`;
-    await connect(hosts.caller, hosts.callee, conn, proto);
-    const from = hosts.caller;
-    rtt = () => runOn(from, conn, 'rtt', roundTripCount(opts));
-    tput = () => runOn(from, conn, 'pipelined', pipelineMs(opts));
-  } else {
-    const h = await connectHere(hosts.callee, proto);
-    here = h;
-    rtt = () => h.caller.rtt(roundTripCount(opts));
-    tput = () => h.caller.pipelined(pipelineMs(opts));
-  }
-  return {
-    rtt: { name: name('rtt'), unit: 'µs', window: rtt as Arm['window'] },
-    pipelined: { name: name('pipelined'), unit: 'calls/s', window: tput },
-    close: () => here?.close(),
+  const hosts: Host[] = [];
+  const close = async (): Promise<void> => {
+    for (const host of hosts.reverse()) await host.close();
   };
+  try {
+    const from = await startHost('process', { execArgv: RAW_FLAGS });
+    hosts.push(from);
+    const conn = proto;
+    if (pair.callee === 'thread') await from.request({ op: pair.caller ? 'connect-threads' : 'connect-thread', conn, proto });
+    else {
+      const to = await startHost('process', { execArgv: RAW_FLAGS });
+      hosts.push(to);
+      await connect(from, to, conn, proto);
+    }
+    const rtt = (): Promise<Latency> => runOn(from, conn, 'rtt', roundTripCount(opts));
+    const tput = (): Promise<number> => runOn(from, conn, 'pipelined', pipelineMs(opts));
+    return {
+      rtt: { name: name('rtt'), unit: 'µs', window: rtt },
+      pipelined: { name: name('pipelined'), unit: 'calls/s', window: tput },
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 const ratio = (what: string, op: TargetSpec['op'], bound: number, metric?: string): TargetSpec => ({
@@ -130,16 +159,8 @@ function pairSuite(pair: Pair): Suite {
       try {
         const { arms: c, cluster } = await convoyArms(pair, opts);
         closers.push(() => cluster.close());
-        const callee = await startHost(pair.callee);
-        closers.push(() => callee.close());
-        const hosts: { caller?: Host; callee: Host } = { callee };
-        if (pair.caller) {
-          const caller = await startHost(pair.caller);
-          closers.push(() => caller.close());
-          hosts.caller = caller;
-        }
         const raw = async (proto: PortProto): Promise<RawLink> => {
-          const link = await rawLink(pair, proto, hosts, opts);
+          const link = await rawLink(pair, proto, opts);
           closers.push(() => link.close());
           return link;
         };
