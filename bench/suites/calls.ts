@@ -88,21 +88,24 @@ interface RawLink {
 }
 
 /**
- * Node flags of every raw baseline's processes: the baselines as strong as V8 lets them be. A
- * promise-per-call loop with INFLIGHT calls in flight, in a process that has sat idle, runs at well under
- * half its speed, window after window: coord→thread records-rpc made 2.3–2.8M calls/s warmed up, but
- * 0.9–1.1M after 20 s idle, and 1.0–1.3M when its process had idled 20 s before its first call. Which
- * flags cure it says why: a young generation that cannot shrink (`--min-semi-space-size=16`) cured the
- * first case, and the second needed V8's memory reducer off too. Raw baselines wait through their suite's
- * other comparisons, so without the flags the floors were measured in that state. Raw records moves little
- * either way (5.1–5.3M calls/s). convoy runs without them: on its own it was back at speed within a second
- * of either idle spell, and the flags make it ~7% faster (1.07×, 40 interleaved pairs of coord→thread
- * pipelined windows).
+ * Node flags of the promise-per-call floors' processes (records-rpc, minimal-rpc, clone-rpc): the floors
+ * as fast as V8 lets them be. Such a loop, INFLIGHT calls in flight, in a process that has sat idle,
+ * runs at well under half its speed, window after window: coord→thread records-rpc made 2.3–2.8M calls/s
+ * warmed up, but 0.9–1.1M after 20 s idle, and 1.0–1.3M when its process had idled 20 s before its first
+ * call. Which flags cure it says why: a young generation that cannot shrink (`--min-semi-space-size=16`)
+ * cured the first case, and the second needed V8's memory reducer off too. A floor waits through its
+ * suite's other comparisons, so without the flags it was measured in that state. The other raw
+ * baselines run without them: raw records moves little either way (5.1–5.3M calls/s), and a raw
+ * ping-pong warms up slower with them (msgpackr over TCP, one CPU: ~12 windows of 1 000 round trips at
+ * 55–70 µs before settling at 38 µs, against 2 without). convoy runs without them: on its own it was back
+ * at speed within a second of either idle spell, and the flags make it ~7% faster (1.07×, 40 interleaved
+ * pairs of coord→thread pipelined windows).
  */
-const RAW_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+const FLOOR_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+const isFloor = (proto: PortProto): boolean => proto.endsWith('-rpc');
 
 /**
- * Each raw protocol runs in a process of its own started with RAW_FLAGS, never in this one: arms that
+ * Each raw protocol runs in a process of its own, never in this one: arms that
  * share a V8 heap change each other's speed (an allocation-heavy arm grows the young generation, a
  * promise-per-call arm beside it then promotes megabytes per scavenge: records-rpc made 1.1M calls/s beside
  * raw records in one process and 2.4M alone). The caller is that process's main thread (coordinator pairs)
@@ -117,12 +120,13 @@ async function rawLink(pair: Pair, proto: PortProto, opts: RunOptions): Promise<
     for (const host of hosts.reverse()) await host.close();
   };
   try {
-    const from = await startHost('process', { execArgv: RAW_FLAGS });
+    const execArgv = isFloor(proto) ? FLOOR_FLAGS : [];
+    const from = await startHost('process', { execArgv });
     hosts.push(from);
     const conn = proto;
     if (pair.callee === 'thread') await from.request({ op: pair.caller ? 'connect-threads' : 'connect-thread', conn, proto });
     else {
-      const to = await startHost('process', { execArgv: RAW_FLAGS });
+      const to = await startHost('process', { execArgv });
       hosts.push(to);
       await connect(from, to, conn, proto);
     }
