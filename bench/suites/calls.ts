@@ -88,21 +88,22 @@ interface RawLink {
 }
 
 /**
- * Node flags of the promise-per-call floors' processes (records-rpc, minimal-rpc, clone-rpc): the floors
- * as fast as V8 lets them be. Such a loop, INFLIGHT calls in flight, in a process that has sat idle,
- * runs at well under half its speed, window after window: coord→thread records-rpc made 2.3–2.8M calls/s
- * warmed up, but 0.9–1.1M after 20 s idle, and 1.0–1.3M when its process had idled 20 s before its first
- * call. Which flags cure it says why: a young generation that cannot shrink (`--min-semi-space-size=16`)
- * cured the first case, and the second needed V8's memory reducer off too. A floor waits through its
- * suite's other comparisons, so without the flags it was measured in that state. The other raw
- * baselines run without them: raw records moves little either way (5.1–5.3M calls/s), and a raw
- * ping-pong warms up slower with them (msgpackr over TCP, one CPU: ~12 windows of 1 000 round trips at
- * 55–70 µs before settling at 38 µs, against 2 without). convoy runs without them: on its own it was back
- * at speed within a second of either idle spell, and the flags make it ~7% faster (1.07×, 40 interleaved
- * pairs of coord→thread pipelined windows).
+ * Node flags of the processes of the raw pipelined arms: raw batched records and the promise-per-call
+ * floors (records-rpc, minimal-rpc, clone-rpc), as fast as V8 lets them be. A pipelined loop in a process
+ * that has sat idle, as each does through its suite's other comparisons, runs far below its speed,
+ * window after window: coord→thread records-rpc made 2.3–2.8M calls/s warmed up, but 0.9–1.1M after 20 s
+ * idle, and 1.0–1.3M when its process had idled 20 s before its first call; in the bench, raw records
+ * read 3.0–3.2M calls/s without the flags and 4.9–5.6M with them. Which flags cure it says why: a young
+ * generation that cannot shrink (`--min-semi-space-size=16`) cured the first case, and the second needed
+ * V8's memory reducer off too. The one-at-a-time floors (clone, msgpackr) and the libraries run without
+ * them: a ping-pong warms up slower with them (msgpackr over TCP, one CPU: ~12 windows of 1 000 round
+ * trips at 55–70 µs before settling at 38 µs, against 2 without), and birpc's one-at-a-time windows were
+ * slower with them too. convoy runs without them: on its own it was back at speed within a second of
+ * either idle spell, and the flags make it ~7% faster (1.07×, 40 interleaved pairs of coord→thread
+ * pipelined windows).
  */
-const FLOOR_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
-const isFloor = (proto: PortProto): boolean => proto.endsWith('-rpc');
+const PIPELINED_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || proto.endsWith('-rpc');
 
 /**
  * Each raw protocol runs in a process of its own, never in this one: arms that
@@ -120,7 +121,7 @@ async function rawLink(pair: Pair, proto: PortProto, opts: RunOptions): Promise<
     for (const host of hosts.reverse()) await host.close();
   };
   try {
-    const execArgv = isFloor(proto) ? FLOOR_FLAGS : [];
+    const execArgv = isPipelinedRaw(proto) ? PIPELINED_FLAGS : [];
     const from = await startHost('process', { execArgv });
     hosts.push(from);
     const conn = proto;
