@@ -93,7 +93,7 @@ interface RawLink {
  * that has sat idle, as each does through its suite's other comparisons, runs far below its speed,
  * window after window: coord→thread records-rpc made 2.3–2.8M calls/s warmed up, but 0.9–1.1M after 20 s
  * idle, and 1.0–1.3M when its process had idled 20 s before its first call; in the bench, raw records
- * read 3.0–3.2M calls/s without the flags and 4.9–5.6M with them. Which flags cure it says why: a young
+ * read 3.0–3.2M calls/s without the flags and 4.8–5.6M with them. Which flags cure it says why: a young
  * generation that cannot shrink (`--min-semi-space-size=16`) cured the first case, and the second needed
  * V8's memory reducer off too. The one-at-a-time floors (clone, msgpackr) and the libraries run without
  * them: a ping-pong warms up slower with them (msgpackr over TCP, one CPU: ~12 windows of 1 000 round
