@@ -69,14 +69,15 @@ function deathDetail(info: WorkerDiedInfo, cause: unknown): string {
 
 /**
  * The callee died, was killed, or stopped answering heartbeats before the call settled. At-most-once:
- * a call that had left may or may not have run (`mayHaveRun`); one made after the death never left.
+ * a call that had left may or may not have run (`mayHaveRun`); one still waiting for room when the death
+ * was seen, or made after it, never left.
  */
 export class WorkerDiedError extends ConvoyError {
   readonly worker: string;
   readonly reason: DeathReason;
   readonly exitCode?: number;
   readonly signal?: string;
-  /** False when the call was never sent (the worker was already known dead): it did not run. */
+  /** False when the call was never sent (still waiting for room, or the worker was already known dead): it did not run. */
   readonly mayHaveRun: boolean;
 
   /** What it crashed with, passed on to the error of each call it fails. */

@@ -3,7 +3,7 @@
  * await replies; they keep their order while waiting. With `backpressure: 'reject'` they fail at once.
  */
 import test from 'ava';
-import { ChannelFullError } from '../src/errors.js';
+import { ChannelFullError, WorkerDiedError } from '../src/errors.js';
 import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
@@ -114,6 +114,29 @@ for (const kind of TRANSPORT_KINDS) {
     gate.resolve();
     t.deepEqual(await withDeadline(Promise.all(calls), 5000, 'the held calls'), [0, 1, 2, 3]);
     t.false(b.closed || a.closed, 'both ends still open');
+  });
+
+  test(`${kind}: when the peer dies, calls that left may have run and calls still waiting for room did not`, async (t) => {
+    const started = new Counter();
+    const api = {
+      never() {
+        started.add();
+        return new Promise(() => {});
+      },
+    };
+    const { a, b } = await createPair(t, kind, { channel: { maxInFlight: 2 }, b: { api } });
+    const calls = [0, 1, 2, 3].map(() => outcome(a.call('never', [])));
+    await started.reach(2, 5000, 'two calls started');
+    t.is(a.channel.waiting, 2, 'two calls wait for a place');
+    a.channel.peerDied(new WorkerDiedError({ worker: 'b', reason: 'crash' }));
+    b.destroy(new Error('the peer is gone'));
+    const settled = await withDeadline(Promise.all(calls), 5000, 'the calls fail');
+    t.deepEqual(
+      settled.map((o) => (o.ok ? 'resolved' : (o.error as WorkerDiedError).mayHaveRun)),
+      [true, true, false, false],
+      'mayHaveRun per call, in the order they were made',
+    );
+    for (const o of settled) t.like(o.ok ? {} : o.error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'crash' });
   });
 
   test(`${kind}: maxInFlight holds further calls (and the notifies behind them) until replies free a place`, async (t) => {

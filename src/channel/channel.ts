@@ -81,6 +81,12 @@ export class Channel {
   #receiving = false;
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
+  /**
+   * Messages queued to leave, and messages handed to the transport, since the channel opened. The outbox
+   * is FIFO, so the message queued as number n has left once n <= #sentCount (see `hasSent`).
+   */
+  #queuedCount = 0;
+  #sentCount = 0;
 
   constructor(transport: Transport, config: ChannelConfig = {}) {
     this.#transport = transport;
@@ -124,7 +130,8 @@ export class Channel {
    * Queues a call or notify. Returns undefined when it is accepted now, or a promise that settles when
    * it is accepted (under backpressure). Throws SerializationError when the message cannot be encoded
    * (nothing is queued), and the close error when the channel is closed. The buffers in `transfer` are
-   * detached from their owner once the message is accepted or waiting, never when it throws.
+   * detached from their owner once the message is accepted or waiting, never when it throws. `hasSent`
+   * takes the promise to tell whether a message that had to wait has left.
    */
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
     if (this.#closed) throw this.#closed;
@@ -215,6 +222,15 @@ export class Channel {
   /** A deferred message is encoded before anything else joins it: before an encode, or a waiting message's bytes. */
   #encodeDeferred(): void {
     this.#outbox.encodeValue(this.#encoder);
+  }
+
+  /**
+   * Whether the message whose wait for room is `wait` (the promise `send` returned) was handed to the
+   * transport: one still waiting, or queued behind the last flush, when the channel failed never left.
+   */
+  hasSent(wait: Promise<void>): boolean {
+    const seq = this.#window.placeOf(wait) ?? 0;
+    return seq > 0 && seq <= this.#sentCount;
   }
 
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
@@ -311,6 +327,7 @@ export class Channel {
 
   /** A message was queued: it leaves now, or when the flush policy says. */
   #queued(): void {
+    this.#queuedCount++;
     const inFlight = this.#window.inFlight;
     if (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight)) {
       this.#flush();
@@ -330,6 +347,7 @@ export class Channel {
   readonly #acceptWaiter = (waiter: Waiter): void => {
     this.#encodeDeferred();
     this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
+    waiter.seq = this.#queuedCount;
   };
 
   #scheduleFlush(): void {
@@ -351,6 +369,7 @@ export class Channel {
     do {
       const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
+      this.#sentCount += messages;
       this.stats.recordSent(messages, frame.byteLength - this.#headroomBytes, transfer);
       if (!this.#send(frame, transfer)) {
         this.#transportFull = true;
@@ -365,6 +384,7 @@ export class Channel {
     const bytes = this.#outbox.bytes;
     const cost = this.#outbox.cost;
     const frame: ValueFrame = [this.#toAck, cost, bytes, message];
+    this.#sentCount++;
     this.stats.recordSent(1, headerLength(this.#toAck, cost) + bytes);
     this.#outbox.clear();
     this.#toAck = 0;

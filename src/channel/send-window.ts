@@ -27,6 +27,14 @@ export class SendWindow {
     this.#maxInFlight = options.maxInFlight;
   }
 
+  /**
+   * The place in the send order given to the message whose wait `promise` is, once it was queued to leave
+   * (undefined while it waits, or if it never was).
+   */
+  placeOf(promise: Promise<void>): number | undefined {
+    return this.#waiting.placeOf(promise);
+  }
+
   /** Data messages waiting for room. */
   get waiting(): number {
     return this.#waiting.length;

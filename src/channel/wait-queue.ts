@@ -5,6 +5,8 @@ export interface Waiter {
   size: number;
   isCall: boolean;
   transfer: ArrayBuffer[] | undefined;
+  /** Its place in the send order, set by the channel when it is queued to leave; 0 while it waits. */
+  seq: number;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -17,10 +19,22 @@ export class WaitQueue {
     return this.#items.length - this.#head;
   }
 
+  /** The waiters of calls by the promise `add` returned, for `placeOf` (notifies are never asked about). */
+  readonly #byPromise = new WeakMap<Promise<void>, Waiter>();
+
   add(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#items.push({ bytes, size, isCall, transfer, resolve, reject });
+    let waiter!: Waiter;
+    const promise = new Promise<void>((resolve, reject) => {
+      waiter = { bytes, size, isCall, transfer, seq: 0, resolve, reject };
+      this.#items.push(waiter);
     });
+    if (isCall) this.#byPromise.set(promise, waiter);
+    return promise;
+  }
+
+  /** The place in the send order of the message whose wait `promise` is (undefined if it never had one). */
+  placeOf(promise: Promise<void>): number | undefined {
+    return this.#byPromise.get(promise)?.seq;
   }
 
   peek(): Waiter | undefined {

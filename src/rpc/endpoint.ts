@@ -52,6 +52,9 @@ export class Endpoint {
     return this.#closedWith !== undefined;
   }
 
+  /** Calls still waiting for room in the channel, by id, with the promise of their wait. */
+  readonly #waitingCalls = new Map<number, Promise<void>>();
+
   /** Calls awaiting a reply (queued or sent). */
   get pendingCalls(): number {
     return this.#pending.size;
@@ -91,8 +94,12 @@ export class Endpoint {
     }
     // The counts are the user's traffic: convoy's own calls (stats, wiring, exits) are not in them.
     if (!system) this.counts.calls++;
-    // A call waiting for room fails through #pending when the channel closes; its own rejection is noise.
-    waiting?.catch(noop);
+    if (waiting) {
+      // Until it leaves the wait, a death must be able to tell it never left (`mayHaveRun: false`). It
+      // fails through #pending when the channel closes; its own rejection is noise.
+      this.#waitingCalls.set(id, waiting);
+      waiting.then(() => this.#waitingCalls.delete(id), noop);
+    }
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
     return new Promise((resolve, reject) => {
       const pending = new PendingCall(id, method, resolve, reject);
@@ -197,7 +204,14 @@ export class Endpoint {
     if (this.#closedWith) return;
     this.#closedWith = error;
     const pending = this.#pending.drain();
-    for (const call of pending) call.settle(false, errorForMethod(error, call.method));
+    for (const call of pending) {
+      // A call that waited for room and had not left when the channel failed never ran. (One queued
+      // but not yet flushed is counted as sent: telling it apart would cost every call.)
+      const wait = this.#waitingCalls.get(call.id);
+      const sent = wait === undefined || this.channel.hasSent(wait);
+      call.settle(false, errorForMethod(error, call.method, { sent }));
+    }
+    this.#waitingCalls.clear();
     this.#responder.close(error);
     for (const listener of this.#closeListeners.splice(0)) listener(error);
   }
