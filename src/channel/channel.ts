@@ -82,10 +82,10 @@ export class Channel {
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
   /**
-   * Messages queued to leave, and messages handed to the transport, since the channel opened. The outbox
-   * is FIFO, so the message queued as number n has left once n <= #sentCount (see `hasSent`).
+   * Messages handed to the transport since the channel opened. The outbox is FIFO and messages leave it
+   * only by being sent (or with the channel's end), so the messages queued so far number #sentCount plus
+   * those still in it, and the one queued as number n has left once n <= #sentCount (see `hasSent`).
    */
-  #queuedCount = 0;
   #sentCount = 0;
 
   constructor(transport: Transport, config: ChannelConfig = {}) {
@@ -327,7 +327,6 @@ export class Channel {
 
   /** A message was queued: it leaves now, or when the flush policy says. */
   #queued(): void {
-    this.#queuedCount++;
     const inFlight = this.#window.inFlight;
     if (!this.#receiving && !this.#transportFull && this.#flushPolicy.leavesAlone(inFlight)) {
       this.#flush();
@@ -347,7 +346,8 @@ export class Channel {
   readonly #acceptWaiter = (waiter: Waiter): void => {
     this.#encodeDeferred();
     this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
-    waiter.seq = this.#queuedCount;
+    // It is the last message queued: its number is all those sent plus all still queued.
+    waiter.seq = this.#sentCount + this.#outbox.length;
   };
 
   #scheduleFlush(): void {
