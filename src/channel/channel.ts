@@ -185,7 +185,7 @@ export class Channel {
    */
   #encode(message: unknown): number {
     this.#encodeDeferred();
-    const length = this.#encoder.encodeScratch(message);
+    const length = this.#encoder.encodeMessage(message);
     if (length + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) {
       throw new SerializationError(
         `Message of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,

@@ -103,7 +103,7 @@ export class Outbox {
     if (message === undefined) return;
     const cost = this.#cost;
     this.clear();
-    encoder.encodeScratch(message);
+    encoder.encodeMessage(message);
     this.pushEncoded(encoder, cost);
   }
 

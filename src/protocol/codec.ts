@@ -19,6 +19,7 @@ import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } fr
 import { ProtocolError, SerializationError, toError } from '../errors.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
+import { TUPLE_WRITER_BYTES, writeTuple } from './tuple-writer.js';
 import { Buffer } from 'node:buffer';
 
 const OPTIONS = { moreTypes: true } as const;
@@ -87,9 +88,12 @@ export class Encoder {
   readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction, useRecords: recordKeysChecked });
   /** The last encode was large: the next one starts on a small buffer (see LARGE_MESSAGE_BYTES). */
   #shrink = false;
+  /** Where the fast path writes (tuple-writer.ts), rewritten by every encode that takes it. */
+  readonly #tuple = new Uint8Array(TUPLE_WRITER_BYTES);
+  readonly #tupleView = new DataView(this.#tuple.buffer);
   /**
-   * The bytes of the last `encodeScratch` are `scratch[scratchStart, scratchEnd)`: msgpackr's own buffer,
-   * valid until the next encode unless `keep()` is called first.
+   * The bytes of the last `encodeScratch` or `encodeMessage` are `scratch[scratchStart, scratchEnd)`:
+   * msgpackr's own buffer or the fast path's, valid until the next encode unless `keep()` is called first.
    */
   scratch: Uint8Array = NO_BYTES;
   scratchStart = 0;
@@ -99,6 +103,19 @@ export class Encoder {
   encode(value: unknown): Uint8Array {
     this.encodeScratch(value);
     return this.keep();
+  }
+
+  /**
+   * Encodes one message like `encodeScratch`, by the fast path when it takes the message (the same bytes,
+   * sooner; see tuple-writer.ts).
+   */
+  encodeMessage(message: unknown): number {
+    const length = Array.isArray(message) ? writeTuple(message, this.#tuple, this.#tupleView) : -1;
+    if (length < 0) return this.encodeScratch(message);
+    this.scratch = this.#tuple;
+    this.scratchStart = 0;
+    this.scratchEnd = length;
+    return length;
   }
 
   /**
@@ -130,6 +147,8 @@ export class Encoder {
 
   /** The bytes of the last `encodeScratch`, kept: later encodes write after them, never over them. */
   keep(): Uint8Array {
+    // The fast path's buffer is rewritten by the next message that takes it: its bytes are copied out.
+    if (this.scratch === this.#tuple) return this.#tuple.slice(this.scratchStart, this.scratchEnd);
     this.#packr.position = this.scratchEnd;
     const bytes = this.scratch.subarray(this.scratchStart, this.scratchEnd);
     // Now, not at the next encode: the next one may be a long time coming (a plain message is not encoded
