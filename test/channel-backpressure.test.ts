@@ -4,9 +4,14 @@
  */
 import test from 'ava';
 import { ChannelFullError, WorkerDiedError } from '../src/errors.js';
+import { Channel } from '../src/channel/channel.js';
+import { headerLength, writeHeader } from '../src/channel/frame.js';
 import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
+import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { Kind } from '../src/protocol/messages.js';
+import { Endpoint } from '../src/rpc/endpoint.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
-import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
+import { TRANSPORT_KINDS, createPair, createTransportPair, frameBytes } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -213,3 +218,45 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await a.call('slow', []), 'done');
   });
 }
+
+test('a call freed from its wait by the very frame that ends the channel never left: mayHaveRun false', async (t) => {
+  // The frame's first message (a reply) frees the waiting call's place, and it moves into the queue; its
+  // second (a reply to a call never made) ends the channel before that queue is flushed. The freed call is
+  // past its wait, yet it did not leave, and must say so.
+  const [transportA, peer] = await createTransportPair(t, 'memory');
+  const closeError = (cause: Error | undefined) => new WorkerDiedError({ worker: 'b', reason: 'disconnected' }, { cause });
+  const a = new Endpoint(new Channel(transportA, { maxInFlight: 1, closeError }), { peerName: 'b' });
+  t.teardown(() => a.destroy(new Error('test teardown')));
+  const decoder = new Decoder();
+  const callsSeen: number[] = [];
+  const firstArrived = deferred();
+  peer.start({
+    frame(data) {
+      decoder.decodeEach(frameBytes(data), (message, index) => {
+        if (index > 0 && (message as unknown[])[0] === Kind.Call) callsSeen.push((message as number[])[1]!);
+        return true;
+      });
+      firstArrived.resolve();
+    },
+    close() {},
+    drain() {},
+    progress() {},
+  });
+  const first = outcome(a.call('m', [1]));
+  const second = outcome(a.call('m', [2]));
+  await withDeadline(firstArrived.promise, 5000, 'the first call arrives');
+  t.is(a.channel.waiting, 1, 'the second call waits for a place');
+
+  const encoder = new Encoder();
+  const messages = [encoder.encode([Kind.Reply, 1, 'one']), encoder.encode([Kind.Reply, 99, 'forged'])];
+  const frame = new Uint8Array(headerLength(0, 0) + messages[0]!.byteLength + messages[1]!.byteLength);
+  writeHeader(frame, 0, 0, 0);
+  frame.set(messages[0]!, headerLength(0, 0));
+  frame.set(messages[1]!, headerLength(0, 0) + messages[0]!.byteLength);
+  peer.send(frame);
+
+  const [one, two] = await withDeadline(Promise.all([first, second]), 5000, 'both calls settle');
+  t.deepEqual(one, { ok: true, value: 'one' });
+  t.like(two.ok ? {} : two.error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'disconnected', mayHaveRun: false });
+  t.deepEqual(callsSeen, [1], 'only the first call ever left');
+});
