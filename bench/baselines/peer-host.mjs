@@ -16,6 +16,7 @@
 import net from 'node:net';
 import { MessageChannel, Worker, parentPort } from 'node:worker_threads';
 import { wallNow } from '../loops.mjs';
+import { hostRequests } from './host-requests.mjs';
 import { portCaller, servePort, serveSocket, socketCaller } from './raw-loops.mjs';
 
 const send = parentPort ? (msg) => parentPort.postMessage(msg) : (msg) => process.send(msg);
@@ -26,31 +27,11 @@ const sockets = [];
 /** A peer host as a thread of this one, and `request(cmd, transfer)` → its answer. Ends with this process. */
 async function startThread() {
   const thread = new Worker(new URL(import.meta.url));
-  const pending = new Map();
-  let nextId = 0;
-  let ready;
-  const isReady = new Promise((resolve) => (ready = resolve));
-  thread.on('message', (msg) => {
-    if (msg.ready) return ready();
-    const p = pending.get(msg.id);
-    pending.delete(msg.id);
-    if (msg.error !== undefined) p.reject(new Error(msg.error));
-    else p.resolve(msg.value);
-  });
-  thread.on('error', (error) => {
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  });
-  await isReady;
-  return {
-    request(cmd, transfer = []) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        thread.postMessage({ ...cmd, id }, transfer);
-      });
-    },
-  };
+  const requests = hostRequests((cmd, transfer) => thread.postMessage(cmd, transfer));
+  thread.on('message', (msg) => requests.answer(msg));
+  thread.on('error', (error) => requests.failAll(error));
+  await requests.isReady;
+  return requests;
 }
 
 async function handle(cmd) {

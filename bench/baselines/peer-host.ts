@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import type { Latency } from '../loops.mjs';
+import { hostRequests } from './host-requests.mjs';
 import { portCaller, socketCaller, type PortProto, type RawCaller } from './raw-loops.mjs';
 
 const SCRIPT = new URL('./peer-host.mjs', import.meta.url);
@@ -23,43 +24,26 @@ export interface Host {
   close(): Promise<void>;
 }
 
-let nextId = 0;
-
 /** `execArgv`: Node flags for a process host (none by default). */
 export async function startHost(kind: HostKind, { execArgv = [] }: { execArgv?: string[] } = {}): Promise<Host> {
   // A forked child is plain .mjs and must not pay for the bench's tsx: it gets only the flags asked for.
   const handle: Worker | ChildProcess =
     kind === 'thread' ? new Worker(SCRIPT) : fork(SCRIPT, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(handle, 'exit').then(() => undefined);
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let ready: () => void = () => {};
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
-  handle.on('message', (msg: { ready?: true; id?: number; value?: unknown; error?: string }) => {
-    if (msg.ready) return ready();
-    const p = pending.get(msg.id!);
-    pending.delete(msg.id!);
-    if (msg.error !== undefined) p?.reject(new Error(msg.error));
-    else p?.resolve(msg.value);
+  const requests = hostRequests((cmd, transfer) => {
+    if (kind === 'thread') (handle as Worker).postMessage(cmd, transfer);
+    else (handle as ChildProcess).send(cmd);
   });
-  void exited.then(() => {
-    for (const p of pending.values()) p.reject(new Error(`peer host (${kind}) exited`));
-    pending.clear();
-  });
-  await Promise.race([isReady, exited.then(() => Promise.reject(new Error(`peer host (${kind}) exited before it was ready`)))]);
+  handle.on('message', (msg) => requests.answer(msg));
+  void exited.then(() => requests.failAll(new Error(`peer host (${kind}) exited`)));
+  await Promise.race([requests.isReady, exited.then(() => Promise.reject(new Error(`peer host (${kind}) exited before it was ready`)))]);
   const pid = kind === 'thread' ? process.pid : (handle as ChildProcess).pid!;
   return {
     kind,
     pid,
     handle,
     exited,
-    request<T>(cmd: Record<string, unknown>, transfer: TransferListItem[] = []): Promise<T> {
-      const id = nextId++;
-      return new Promise<T>((resolve, reject) => {
-        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        if (kind === 'thread') (handle as Worker).postMessage({ ...cmd, id }, transfer as never);
-        else (handle as ChildProcess).send({ ...cmd, id });
-      });
-    },
+    request: requests.request,
     async close() {
       if (kind === 'thread') await (handle as Worker).terminate();
       else if ((handle as ChildProcess).exitCode === null && (handle as ChildProcess).signalCode === null) {
