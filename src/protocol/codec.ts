@@ -145,7 +145,7 @@ export class Encoder {
     return length;
   }
 
-  /** The bytes of the last `encodeScratch`, kept: later encodes write after them, never over them. */
+  /** The bytes of the last `encodeScratch` or `encodeMessage`, kept: later encodes never write over them. */
   keep(): Uint8Array {
     // The fast path's buffer is rewritten by the next message that takes it: its bytes are copied out.
     if (this.scratch === this.#tuple) return this.#tuple.slice(this.scratchStart, this.scratchEnd);

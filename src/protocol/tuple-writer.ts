@@ -17,7 +17,10 @@
  */
 import { Kind } from './messages.js';
 
-/** Room the writer may need for one message: 15 elements, of which one is 15 strings of 255 bytes. */
+/**
+ * Room the writer may need for one message: its header and 15 elements of up to 257 bytes (a str 8 of 255),
+ * one of which may be an arguments array (its header and 15 such).
+ */
 export const TUPLE_WRITER_BYTES = 1 + 14 * 257 + 1 + 15 * 257;
 
 const MAX_TUPLE_LENGTH = 15;
