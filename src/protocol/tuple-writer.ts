@@ -8,7 +8,7 @@
  * (test/protocol-tuple-writer.test.ts checks that on random messages), so the decoder never tells them
  * apart and nothing about a value changes with the path it took. It takes:
  * - a message: an array of at most 15 elements;
- * - as its elements: numbers, booleans, null, undefined, ASCII strings of fewer than 256 characters;
+ * - as its elements: numbers, booleans, null, undefined, strings of up to 255 UTF-16 code units;
  * - and, at the position of a call's or notify's arguments only, an array of at most 15 of those. The
  *   arguments array is the RPC layer's own (a remote method's rest parameters), so reading its elements
  *   here, and again in msgpackr when the path gives up, reads nothing a user could observe. Any other
@@ -17,14 +17,16 @@
  */
 import { Kind } from './messages.js';
 
+/** A string's longest encoding: 255 code units of up to 3 UTF-8 bytes each, behind a str 16 header. */
+const MAX_STRING_BYTES = 3 + 3 * 255;
 /**
- * Room the writer may need for one message: its header and 15 elements of up to 257 bytes (a str 8 of 255),
- * one of which may be an arguments array (its header and 15 such).
+ * Room the writer may need for one message: its header and 15 elements of up to MAX_STRING_BYTES, one of
+ * which may be an arguments array (its header and 15 such).
  */
-export const TUPLE_WRITER_BYTES = 1 + 14 * 257 + 1 + 15 * 257;
+export const TUPLE_WRITER_BYTES = 1 + 14 * MAX_STRING_BYTES + 1 + 15 * MAX_STRING_BYTES;
 
 const MAX_TUPLE_LENGTH = 15;
-const MAX_ASCII_STRING = 255;
+const MAX_STRING_UNITS = 255;
 
 /**
  * Writes `message` into `target` from 0, which must have TUPLE_WRITER_BYTES of room; returns the bytes
@@ -96,7 +98,7 @@ function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: 
       }
       return at;
     case 'string':
-      return writeAscii(value, target, at);
+      return writeString(value, target, at);
     case 'boolean':
       target[at++] = value ? 0xc3 : 0xc2;
       return at;
@@ -115,19 +117,69 @@ function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: 
   }
 }
 
-/** An ASCII string's bytes are its characters: a fixstr below 32, a str 8 below 256 (as msgpackr chooses by length). */
-function writeAscii(value: string, target: Uint8Array, at: number): number {
-  const length = value.length;
-  if (length > MAX_ASCII_STRING) return -1;
-  if (length < 0x20) target[at++] = 0xa0 | length;
-  else {
-    target[at++] = 0xd9;
-    target[at++] = length;
-  }
-  for (let i = 0; i < length; i++) {
+/**
+ * A string as msgpackr writes it: UTF-8, a lone surrogate as U+FFFD (as its own loop and Buffer's
+ * `utf8Write` both do), behind the smallest header for the encoded length. ASCII, the common case, is
+ * copied as it is; the rest is encoded after the header the length in code units suggests, and moved
+ * along if the encoded length needs a larger one.
+ */
+function writeString(value: string, target: Uint8Array, at: number): number {
+  const units = value.length;
+  if (units > MAX_STRING_UNITS) return -1;
+  const guessed = units < 0x20 ? 1 : 2;
+  let end = at + guessed;
+  let i = 0;
+  for (; i < units; i++) {
     const code = value.charCodeAt(i);
-    if (code >= 0x80) return -1;
-    target[at++] = code;
+    if (code >= 0x80) break;
+    target[end++] = code;
+  }
+  if (i < units) end = writeUtf8(value, i, target, end);
+  const bytes = end - at - guessed;
+  // More bytes than code units only ever need a larger header, never a smaller one.
+  const header = bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : 3;
+  if (header !== guessed) {
+    target.copyWithin(at + header, at + guessed, end);
+    end += header - guessed;
+  }
+  if (header === 1) target[at] = 0xa0 | bytes;
+  else if (header === 2) {
+    target[at] = 0xd9;
+    target[at + 1] = bytes;
+  } else {
+    target[at] = 0xda;
+    target[at + 1] = bytes >> 8;
+    target[at + 2] = bytes & 0xff;
+  }
+  return end;
+}
+
+/** Encodes `value` from code unit `from` as UTF-8 at `at`, as msgpackr's loop does; returns where it ends. */
+function writeUtf8(value: string, from: number, target: Uint8Array, at: number): number {
+  const units = value.length;
+  for (let i = from; i < units; i++) {
+    let code = value.charCodeAt(i);
+    let next: number;
+    if (code < 0x80) target[at++] = code;
+    else if (code < 0x800) {
+      target[at++] = (code >> 6) | 0xc0;
+      target[at++] = (code & 0x3f) | 0x80;
+    } else if ((code & 0xfc00) === 0xd800 && ((next = value.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+      code = 0x10000 + ((code & 0x03ff) << 10) + (next & 0x03ff);
+      i++;
+      target[at++] = (code >> 18) | 0xf0;
+      target[at++] = ((code >> 12) & 0x3f) | 0x80;
+      target[at++] = ((code >> 6) & 0x3f) | 0x80;
+      target[at++] = (code & 0x3f) | 0x80;
+    } else if ((code & 0xf800) === 0xd800) {
+      target[at++] = 0xef;
+      target[at++] = 0xbf;
+      target[at++] = 0xbd;
+    } else {
+      target[at++] = (code >> 12) | 0xe0;
+      target[at++] = ((code >> 6) & 0x3f) | 0x80;
+      target[at++] = (code & 0x3f) | 0x80;
+    }
   }
   return at;
 }
