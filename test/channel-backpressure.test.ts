@@ -5,7 +5,7 @@
 import test from 'ava';
 import { ChannelFullError, WorkerDiedError } from '../src/errors.js';
 import { Channel } from '../src/channel/channel.js';
-import { headerLength, writeHeader } from '../src/channel/frame.js';
+import { Outbox } from '../src/channel/outbox.js';
 import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind } from '../src/protocol/messages.js';
@@ -247,13 +247,12 @@ test('a call freed from its wait by the very frame that ends the channel never l
   await withDeadline(firstArrived.promise, 5000, 'the first call arrives');
   t.is(a.channel.waiting, 1, 'the second call waits for a place');
 
+  // One frame, cut as a channel cuts it.
   const encoder = new Encoder();
-  const messages = [encoder.encode([Kind.Reply, 1, 'one']), encoder.encode([Kind.Reply, 99, 'forged'])];
-  const frame = new Uint8Array(headerLength(0, 0) + messages[0]!.byteLength + messages[1]!.byteLength);
-  writeHeader(frame, 0, 0, 0);
-  frame.set(messages[0]!, headerLength(0, 0));
-  frame.set(messages[1]!, headerLength(0, 0) + messages[0]!.byteLength);
-  peer.send(frame);
+  const outbox = new Outbox();
+  outbox.push(encoder.encode([Kind.Reply, 1, 'one']), 0);
+  outbox.push(encoder.encode([Kind.Reply, 99, 'forged']), 0);
+  peer.send(outbox.take(0, 1 << 20).frame);
 
   const [one, two] = await withDeadline(Promise.all([first, second]), 5000, 'both calls settle');
   t.deepEqual(one, { ok: true, value: 'one' });
