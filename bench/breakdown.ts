@@ -8,7 +8,8 @@
 //    p50 of one call at a time over the raw floor (structured clone between threads, a msgpackr frame over
 //    TCP), a msgpackr envelope transferred (threads), convoy's transport alone echoing a small frame,
 //    convoy's Endpoint over a Channel over that transport (a whole call without a cluster), and the cluster
-//    call. Each rung's step is the median over rounds of its p50 minus the rung below's.
+//    call. Each rung's step is the median over rounds of its p50 minus the rung below's. Between threads,
+//    birpc over the same kind of port runs beside the rungs as a reference (the bench's birpc target).
 // 2. The phases of a cluster call, from stamps (bench/stamps.mjs) taken in both ends: issued → frame posted
 //    → frame received → handler start → reply posted → reply received → promise resolved; median and mean
 //    over `--stamped` calls. A worker's control channel (coordinator↔worker) starts before the stamps can
@@ -49,6 +50,8 @@ installStamps(await loadLayers());
 interface Rung {
   name: string;
   p50(): Promise<number>;
+  /** A reference beside the ladder (another library), not a step up it: no step is shown. */
+  reference?: boolean;
 }
 
 async function ladder(pair: string, callee: Kind, caller: Kind | undefined, cluster: () => Promise<Latency>): Promise<string> {
@@ -75,6 +78,7 @@ async function ladder(pair: string, callee: Kind, caller: Kind | undefined, clus
       await rung('convoy transport only, 24-byte frame echoed', 'convoy-transport'),
       await rung('convoy Endpoint + Channel + transport (no cluster)', 'convoy-endpoint'),
       { name: 'convoy cluster call', p50: async () => (await cluster()).p50 },
+      ...(threads ? [{ ...(await rung('birpc (reference, not a rung)', 'birpc')), reference: true }] : []),
     ];
     const got = await rotate(
       rungs.map((r) => () => r.p50()),
@@ -84,7 +88,7 @@ async function ladder(pair: string, callee: Kind, caller: Kind | undefined, clus
     const rows = rungs.map((r, i) => {
       const p50 = spread(got.map((round) => round[i]!));
       const vsFloor = spread(got.map((round) => round[i]! / round[0]!));
-      const step = i === 0 ? undefined : spread(got.map((round) => round[i]! - round[i - 1]!));
+      const step = i === 0 || r.reference ? undefined : spread(got.map((round) => round[i]! - round[i - 1]!));
       return [
         r.name,
         p50.median.toFixed(1),
