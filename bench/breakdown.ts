@@ -23,8 +23,8 @@ import { connect, connectHere, runOn, startHost, type Host } from './baselines/p
 import type { PortProto } from './baselines/raw-loops.mjs';
 import type { Latency } from './loops.mjs';
 import { rotate, spread } from './interleave.js';
-import { INFLIGHT, roundTrips } from './measure.js';
-import { callMany, flavorLabel, spec, start, type BenchApi, type Kind } from './scenarios/common.js';
+import { roundTrips } from './measure.js';
+import { flavorLabel, spec, start, warmPath, type BenchApi, type Kind } from './scenarios/common.js';
 import { loadLayers } from './layers.mjs';
 import { STAMP, installStamps, recordStamps, stamp, takeStamps } from './stamps.mjs';
 
@@ -168,8 +168,7 @@ for (const pair of pairs) {
     const callee = cluster.worker<BenchApi>('callee');
     const caller = callerKind ? cluster.worker<BenchApi>('caller') : undefined;
     // Warm convoy's path (V8 optimises it after tens of thousands of calls), as the bench does.
-    await callMany(() => callee.inc(1), 50_000);
-    if (caller) for (let i = 0; i < 10; i++) await caller.benchPeer('callee', 100, INFLIGHT);
+    await warmPath(callee, caller);
     const clusterRtt = (): Promise<Latency> => (caller ? caller.pingPeer('callee', calls) : roundTrips(() => callee.inc(1), calls));
     console.log(`${await ladder(pair, calleeKind, callerKind, clusterRtt)}\n`);
 

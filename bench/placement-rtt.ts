@@ -16,9 +16,8 @@ import { parseArgs } from 'node:util';
 import { connect, runOn, startHost, type Host } from './baselines/peer-host.js';
 import type { PortProto } from './baselines/raw-loops.mjs';
 import { rotate, spread } from './interleave.js';
-import { INFLIGHT } from './measure.js';
 import { pinToOneCpu } from './pin.js';
-import { callMany, spec, start, type BenchApi } from './scenarios/common.js';
+import { spec, start, warmPath, type BenchApi } from './scenarios/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,8 +47,7 @@ const cluster = await start([spec('caller', 'thread'), spec('callee', 'thread')]
 try {
   const caller = cluster.worker<BenchApi>('caller');
   // Warm convoy's path (V8 optimises it after tens of thousands of calls), as the bench does.
-  await callMany(() => cluster.worker<BenchApi>('callee').inc(1), 50_000);
-  for (let i = 0; i < 10; i++) await caller.benchPeer('callee', 100, INFLIGHT);
+  await warmPath(cluster.worker<BenchApi>('callee'), caller);
   arms.set('here cluster', async () => (await caller.pingPeer('callee', calls)).p50);
 
   const unpin = args.unpinned ? () => {} : pinToOneCpu();

@@ -1,6 +1,7 @@
 // What convoy's scenarios share: the build under test, starting a cluster of bench workers, quick mode.
 
-import type { Cluster, ClusterOptions, WorkerSpec } from '../../src/index.js';
+import type { Cluster, ClusterOptions, Remote, WorkerSpec } from '../../src/index.js';
+import type { BenchApi } from '../fixtures/bench-worker.mjs';
 import { INFLIGHT, callMany as callManyInFlight } from '../measure.js';
 import { BENCH_WORKER, convoy, flavorLabel } from './convoy.js';
 
@@ -79,4 +80,19 @@ export const MB = 2 ** 20;
 /** Makes `count` calls with INFLIGHT in flight; resolves when all are answered. */
 export function callMany(call: () => Promise<unknown>, count: number): Promise<void> {
   return callManyInFlight(call, count, INFLIGHT);
+}
+
+/**
+ * Calls a new cluster makes before any window: in a freshly started worker V8 needs tens of thousands of
+ * calls (seconds, on a loaded 2-core machine) before convoy's path runs optimised.
+ */
+export const WARM_CALLS = QUICK ? 10_000 : 50_000;
+
+/**
+ * Warms convoy's path to `callee`: WARM_CALLS calls from the coordinator, then as many from `caller`
+ * (a worker calling its peer `callee`), in pipelined windows of 100 ms.
+ */
+export async function warmPath(callee: Remote<BenchApi>, caller?: Remote<BenchApi>): Promise<void> {
+  await callMany(() => callee.inc(1), WARM_CALLS);
+  if (caller) for (let made = 0; made < WARM_CALLS; ) made += ((await caller.benchPeer('callee', 100, INFLIGHT)) * 100) / 1000;
 }

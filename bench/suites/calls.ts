@@ -14,7 +14,7 @@ import type { RunOptions } from '../harness.js';
 import type { Arm, Comparison, Suite } from '../interleave.js';
 import type { TargetSpec } from '../targets.js';
 import { INFLIGHT, notifyRate, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
-import { QUICK, callMany, convoy, flavorLabel, spec, start, type BenchApi, type Kind } from '../scenarios/common.js';
+import { convoy, flavorLabel, spec, start, warmPath, type BenchApi, type Kind } from '../scenarios/common.js';
 
 interface Pair {
   /** e.g. `thread-thread`. */
@@ -33,20 +33,13 @@ const PAIRS: Pair[] = [
   { id: 'process-process', label: 'process↔process', caller: 'process', callee: 'process' },
 ];
 
-/**
- * Calls a new cluster makes before any window: in a freshly started worker V8 needs tens of thousands of
- * calls (seconds, on a loaded 2-core machine) before convoy's path runs optimised.
- */
-const WARM_CALLS = QUICK ? 10_000 : 50_000;
-
 /** The three convoy arms of a pair: pipelined calls, one call at a time, notifies. */
 async function convoyArms(pair: Pair, opts: RunOptions): Promise<{ arms: Record<'pipelined' | 'rtt' | 'notify', Arm>; cluster: Cluster }> {
   const workers = pair.caller ? [spec('caller', pair.caller), spec('callee', pair.callee)] : [spec('callee', pair.callee)];
   const cluster = await start(workers);
   const callee: Remote<BenchApi> = cluster.worker<BenchApi>('callee');
   const caller = pair.caller ? cluster.worker<BenchApi>('caller') : undefined;
-  await callMany(() => callee.inc(1), WARM_CALLS);
-  if (caller) for (let made = 0; made < WARM_CALLS; ) made += ((await caller.benchPeer('callee', 100, INFLIGHT)) * 100) / 1000;
+  await warmPath(callee, caller);
   const oneWay = convoy.notify<BenchApi>(callee);
   const name = (mode: string) => `convoy/${pair.id}/${mode}`;
   return {
