@@ -6,9 +6,7 @@ import { TUPLE_WRITER_BYTES, writeTuple } from '../src/protocol/tuple-writer.js'
 
 /** msgpackr's bytes for `message`, through the codec's own Packr (the path the fast one must match). */
 function msgpackrBytes(message: unknown): Uint8Array {
-  const encoder = new Encoder();
-  encoder.encodeScratch(message);
-  return encoder.scratch.slice(encoder.scratchStart, encoder.scratchEnd);
+  return new Encoder().encode(message);
 }
 
 function fastBytes(message: readonly unknown[]): Uint8Array | undefined {
