@@ -167,3 +167,41 @@ test('a frozen collector keeps its last reading, marked closed', async (t) => {
   t.true(last.closed);
   t.is(last.workers[0]!.state, 'ready', 'the state before the close, not the closed workers');
 });
+
+test('a worker that misses a reading (busy past the stats deadline) neither loses its channels nor counts them twice', async (t) => {
+  const latency = (count: number) => [{ method: 'inc', count, sumMs: count, buckets: [40, count] }];
+  const silent = (name: string): WorkerStats => ({ ...worker(name, 0, []), process: undefined });
+  const collector = new Collector(
+    source([
+      { workers: [worker('a', 0, [channel('b', { calls: 100, faults: 1, latency: latency(100) })]), worker('b', 0, [])] },
+      // a did not answer in time: its channels are not in this reading, but they are still open.
+      { workers: [silent('a'), worker('b', 0, [])] },
+      { workers: [worker('a', 0, [channel('b', { calls: 160, faults: 3, latency: latency(160) })]), worker('b', 0, [])] },
+    ]),
+    60_000,
+  );
+  await collector.read();
+  const missed = await collector.read();
+  t.false(missed.workers.find((w) => w.name === 'a')!.answered);
+  t.is(
+    missed.pairs.find((p) => p.from === 'a' && p.to === 'b'),
+    undefined,
+    'no figures are made up for a channel that was not read',
+  );
+  const back = await collector.read();
+  const ab = pair(back, 'a', 'b');
+  const sinceRead = missed.intervalMs + back.intervalMs;
+  t.is(ab.callsPerSec, (60 * 1000) / sinceRead, 'the 60 new calls over the time since the channel was last read');
+  t.is(collector.pairTotals.get('a\u0000b')!.calls, 160, 'totals count each call once');
+  t.is(back.cluster.faults, 3);
+  const fault = collector.events.since(0).filter((e) => e.type === 'fault');
+  t.deepEqual(
+    fault.map((e) => (e as { count: number }).count),
+    [2],
+    'one event for the two new faults, none for the one from before',
+  );
+  const [inc] = [...collector.latency.totals];
+  t.is(inc!.count, 160);
+  const row = back.latency.byPair.find((r) => r.caller === 'a' && r.callee === 'b')!;
+  t.is(row.callsPerSec, (60 * 1000) / sinceRead);
+});

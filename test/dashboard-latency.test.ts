@@ -84,9 +84,9 @@ test('the book merges channels into recent p50/p99 and rates, and counts a resta
     generation,
     latency: [{ method: 'inc', count, sumMs: count * ms, buckets: [bucketOf(ms), count] }],
   });
-  book.ingest([reading(100, 1)], 0);
+  book.ingest([reading(100, 1)], 1000, 0);
   t.deepEqual(book.rows().byMethod, [], 'the first reading only sets where counting starts');
-  book.ingest([reading(1100, 1)], 1000);
+  book.ingest([reading(1100, 1)], 2000, 1000);
   const [row] = book.rows().byMethod;
   t.is(row!.method, 'inc');
   t.is(row!.callsPerSec, 1000);
@@ -95,7 +95,7 @@ test('the book merges channels into recent p50/p99 and rates, and counts a resta
   t.is(totals!.count, 1100, 'totals since the dashboard first read the channel');
 
   // The callee restarted: a new channel, whose counts start again (fewer than before).
-  book.ingest([reading(50, 10, '1')], 1000);
+  book.ingest([reading(50, 10, '1')], 3000, 1000);
   t.is([...book.totals][0]!.count, 1150, 'the new channel adds its own calls, nothing is subtracted');
   t.is(book.rows().byPair[0]!.callsPerSec, 50);
 });

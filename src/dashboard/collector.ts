@@ -39,7 +39,8 @@ export class Collector {
   readonly #host = hostname();
   readonly latency = new LatencyBook();
   readonly pairTotals = new Map<string, PairTotals>();
-  readonly #previous = new Map<string, ChannelReading>();
+  /** Each open channel's last reading, and when it was taken: a worker that misses a reading keeps its own. */
+  readonly #previous = new Map<string, { channel: ChannelReading; at: number }>();
   readonly #history: HistoryPoint[] = [];
   #latest: Reading | undefined;
   #reading: Promise<Reading> | undefined;
@@ -86,10 +87,13 @@ export class Collector {
     const at = Date.now();
     const elapsedMs = this.#latest ? Math.max(1, at - this.#latest.at) : 0;
     const channels = readChannels(stats);
-    const pairs = channels.map((channel) => this.#pairRow(channel, elapsedMs));
+    const pairs = channels.map((channel) => this.#pairRow(channel, at, elapsedMs));
+    // A channel missing from this reading has closed, unless its worker did not answer in time (busy, or
+    // slow to be scheduled): then it is still open, and its next reading counts from the last one.
     const open = new Set(channels.map((c) => pairKey(c.from, c.to)));
-    for (const key of this.#previous.keys()) if (!open.has(key)) this.#previous.delete(key);
-    this.latency.ingest(channels, elapsedMs);
+    const unread = new Set(stats.workers.filter((w) => w.process === undefined).map((w) => w.name));
+    for (const [key, { channel }] of this.#previous) if (!open.has(key) && !unread.has(channel.from)) this.#previous.delete(key);
+    this.latency.ingest(channels, at, elapsedMs);
 
     const workers = stats.workers.map((w): WorkerRow => {
       const from = pairs.filter((p) => p.from === w.name);
@@ -161,20 +165,26 @@ export class Collector {
     return reading;
   }
 
-  /** One direction's rates since the reading before (the counters hold no convoy-internal calls, so neither do they). */
-  #pairRow(channel: ChannelReading, elapsedMs: number): PairRow {
+  /**
+   * One direction's rates since it was last read — the reading before, or an earlier one if its worker
+   * missed some — or over `elapsedMs` for a channel read for the first time. (The counters hold no
+   * convoy-internal calls, so neither do the rates.)
+   */
+  #pairRow(channel: ChannelReading, at: number, elapsedMs: number): PairRow {
     const key = pairKey(channel.from, channel.to);
-    const previous = this.#previous.get(key);
+    const last = this.#previous.get(key);
+    const previous = last?.channel;
     // A new incarnation at either end is a new channel, counting from zero. The incarnation is counted up
     // as a restart begins, while the old channel may still be read: a counter that went down says so too.
     const continues = previous?.generation === channel.generation && COUNTERS.every((field) => previous[field] <= channel[field]);
     const base = continues ? previous : undefined;
+    const overMs = last && elapsedMs > 0 ? Math.max(1, at - last.at) : elapsedMs;
     const delta = (field: (typeof COUNTERS)[number]) => channel[field] - (base?.[field] ?? 0);
     const calls = delta('calls');
     const notifies = delta('notifies');
     const faults = delta('faults');
     const bytes = delta('bytes');
-    this.#previous.set(key, channel);
+    this.#previous.set(key, { channel, at });
     let totals = this.pairTotals.get(key);
     if (!totals) this.pairTotals.set(key, (totals = { from: channel.from, to: channel.to, calls: 0, notifies: 0, faults: 0, bytes: 0 }));
     totals.calls += calls;
@@ -182,7 +192,7 @@ export class Collector {
     totals.faults += faults;
     totals.bytes += bytes;
     if (faults > 0 && elapsedMs > 0) this.#source.events.add({ type: 'fault', worker: channel.to, from: channel.from, count: faults });
-    const perSec = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0);
+    const perSec = (n: number) => (overMs > 0 ? (n * 1000) / overMs : 0);
     return {
       from: channel.from,
       to: channel.to,

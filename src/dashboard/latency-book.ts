@@ -20,7 +20,8 @@ export interface LatencyTotals {
 
 interface Entry extends LatencyTotals {
   generation: string;
-  /** The channel's cumulative reading last time, to take differences from. */
+  /** The channel's cumulative reading last time, to take differences from, and when it was taken. */
+  lastAt: number;
   lastCount: number;
   lastSumMs: number;
   readonly last: Float64Array;
@@ -39,10 +40,11 @@ export class LatencyBook {
   }
 
   /**
-   * Takes one reading of every channel's latency. `elapsedMs` is the time since the reading before (0 on
-   * the first: then only totals are taken, the recent window starts empty).
+   * Takes one reading, at `at` (ms), of every channel's latency. `elapsedMs` is the time since the reading
+   * before (0 on the first: then only totals are taken, the recent window starts empty). A channel whose
+   * worker missed readings is not in them: its next one counts from its last.
    */
-  ingest(readings: { from: string; to: string; generation: string; latency: MethodLatency[] }[], elapsedMs: number): void {
+  ingest(readings: { from: string; to: string; generation: string; latency: MethodLatency[] }[], at: number, elapsedMs: number): void {
     const decay = elapsedMs > 0 ? Math.exp(-elapsedMs / RECENT_TAU_MS) : 1;
     for (const entry of this.#entries.values()) {
       for (let i = 0; i < BUCKET_COUNT; i++) entry.recent[i]! *= decay;
@@ -50,7 +52,7 @@ export class LatencyBook {
       entry.callsPerSec = 0;
     }
     for (const reading of readings) {
-      for (const method of reading.latency) this.#ingestMethod(reading.from, reading.to, reading.generation, method, elapsedMs);
+      for (const method of reading.latency) this.#ingestMethod(reading.from, reading.to, reading.generation, method, at, elapsedMs);
     }
   }
 
@@ -78,7 +80,7 @@ export class LatencyBook {
     return { byMethod, byPair };
   }
 
-  #ingestMethod(caller: string, callee: string, generation: string, reading: MethodLatency, elapsedMs: number): void {
+  #ingestMethod(caller: string, callee: string, generation: string, reading: MethodLatency, at: number, elapsedMs: number): void {
     const key = `${caller}\u0000${callee}\u0000${reading.method}`;
     let entry = this.#entries.get(key);
     if (!entry) {
@@ -90,6 +92,7 @@ export class LatencyBook {
         count: 0,
         sumMs: 0,
         buckets: new Float64Array(BUCKET_COUNT),
+        lastAt: 0,
         lastCount: 0,
         lastSumMs: 0,
         last: new Float64Array(BUCKET_COUNT),
@@ -120,8 +123,9 @@ export class LatencyBook {
     }
     if (elapsedMs > 0) {
       entry.recentCount += newCalls;
-      entry.callsPerSec = (newCalls * 1000) / elapsedMs;
+      entry.callsPerSec = (newCalls * 1000) / (entry.lastAt > 0 ? Math.max(1, at - entry.lastAt) : elapsedMs);
     }
+    entry.lastAt = at;
     entry.lastCount = reading.count;
     entry.lastSumMs = reading.sumMs;
   }
