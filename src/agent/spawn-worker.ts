@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { type TransferListItem, Worker } from 'node:worker_threads';
 import { needsTsx, remoteRuntime, threadEntry } from '../cluster/paths.js';
 import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
+import { stopAtExit } from '../cluster/stop-at-exit.js';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
 import type { RemoteBootMessage, RemoteWorkerData } from '../worker/nats-main.js';
 import type { RemoteSpawn, RemoteWorkerNats } from './protocol.js';
@@ -41,6 +42,7 @@ function spawnThread(data: RemoteWorkerData, spawn: RemoteSpawn): LocalWorker {
     execArgv: spawn.execArgv ?? [],
     ...(spawn.resourceLimits ? { resourceLimits: spawn.resourceLimits } : {}),
   });
+  stopAtExit(worker);
   let error: Error | undefined;
   worker.on('error', (e) => {
     error = e;

@@ -11,6 +11,7 @@ import type { Transport } from '../transport/transport.js';
 import type { ProcessBootMessage } from '../worker/process-main.js';
 import type { ThreadData } from '../worker/thread-main.js';
 import { needsTsx, processEntry, processRuntime, threadEntry, threadRuntime } from './paths.js';
+import { stopAtExit } from './stop-at-exit.js';
 import type { WorkerSpec } from './types.js';
 
 export interface ExitInfo {
@@ -65,6 +66,7 @@ export function spawnThread(
     ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
   });
   let hasExited = false;
+  stopAtExit(worker);
   let error: Error | undefined;
   worker.on('error', (e) => {
     error = e;
