@@ -11,15 +11,17 @@
 import type { Worker } from 'node:worker_threads';
 
 const running = new Set<Worker>();
-let listening = false;
 
-/** Makes sure `worker` is terminated as soon as this process (or thread) starts to exit. */
+/**
+ * Makes sure `worker` is terminated as soon as this process (or thread) starts to exit. The `exit`
+ * listener is there only while some thread runs: a closed cluster leaves no listener behind.
+ */
 export function stopAtExit(worker: Worker): void {
+  if (running.size === 0) process.once('exit', stopAll);
   running.add(worker);
-  worker.once('exit', () => running.delete(worker));
-  if (listening) return;
-  listening = true;
-  process.once('exit', stopAll);
+  worker.once('exit', () => {
+    if (running.delete(worker) && running.size === 0) process.removeListener('exit', stopAll);
+  });
 }
 
 function stopAll(): void {
