@@ -38,6 +38,18 @@ test('two endpoints over dialTcp/acceptTcp call each other; a dialer with the wr
   t.like(await withDeadline(refused.promise, 5000, 'the refusal'), { code: 'ERR_CONVOY_PROTOCOL' });
 });
 
+test('a dial that cannot connect says why: the socket error is in the message and is the cause', async (t) => {
+  // A port that was just listened on and closed: nothing listens there now.
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  const error = await t.throwsAsync(dialTcp({ host: '127.0.0.1', port, secret: randomBytes(32), from: 'client', to: 'server' }));
+  t.is(error?.message, `Could not reach "server" at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+  t.like(error?.cause, { code: 'ECONNREFUSED' });
+});
+
 test('the package exports `convoy/internals` from the built entry, beside the user API', (t) => {
   const pkg = JSON.parse(readFileSync(repoFile('package.json'), 'utf8'));
   t.is(pkg.exports['./internals'].default, './dist/bundle/internals.js');

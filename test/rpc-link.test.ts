@@ -255,6 +255,20 @@ test('an ask answered with a final exit fails the parked calls with that death, 
   t.is(link.state, 'dead');
 });
 
+test('an ask refused with a reason (both alive, every try failed) names it in the cause of the calls it fails', async (t) => {
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: async () => ({ ok: false, reason: 'a could not open its end: connect EMFILE 127.0.0.1:4000' }),
+  });
+  const parked = await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError });
+  t.like(parked, { reason: 'disconnected', mayHaveRun: false });
+  t.is(
+    (parked?.cause as Error | undefined)?.message,
+    'No channel could be opened: a could not open its end: connect EMFILE 127.0.0.1:4000',
+  );
+  t.true(parked?.message.includes('EMFILE'), parked?.message);
+});
+
 test('an ask answered with a final crash names the uncaught error, rebuilt as a RemoteError, in the calls it fails', async (t) => {
   const error = { name: 'RangeError', message: 'balance went negative', stack: 'RangeError: balance went negative' };
   const link = new Link('b', {

@@ -8,7 +8,7 @@
  * Also here: telling the workers when an incarnation of a peer ended, so they drop its channel.
  */
 import type { PairEnd } from '../agent/protocol.js';
-import { deathErrorToWire } from '../errors.js';
+import { deathErrorToWire, toError } from '../errors.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
@@ -22,7 +22,8 @@ interface PairRecord {
   /** The incarnations it connects, by worker name. */
   incarnations: ReadonlyMap<string, number>;
   pair: number;
-  opening: Promise<boolean>;
+  /** True once the channel is on its way to both sides; false, or why not when known, if it failed. */
+  opening: Promise<true | false | string>;
 }
 
 export interface WiringConfig {
@@ -70,6 +71,7 @@ export class Wiring {
     const peer = this.#handles.get(peerName);
     if (!peer || peer === requester) return { ok: false };
     let failedSince: number | undefined;
+    let failure: string | undefined;
     for (;;) {
       if (!(await peer.whenReady(this.#timeoutMs))) return this.#gone(peer);
       if (requester.incarnation !== incarnation || (requester.state !== 'ready' && requester.state !== 'starting')) return { ok: false };
@@ -79,15 +81,17 @@ export class Wiring {
         record = this.#plan(requester, peer);
         this.#pairs.set(key, record);
       }
-      if (await record.opening) return { ok: true };
+      const opened = await record.opening;
+      if (opened === true) return { ok: true };
       if (this.#pairs.get(key) === record) this.#pairs.delete(key);
       // The peer (or the requester) died while the pair was being opened: try again with who is there now.
       if (!this.#current(record, requester, peer)) continue;
       // Both alive and the dial still failed (the listener refused or dropped the connection): pause, and
       // give up once that has gone on for the timeout.
+      if (typeof opened === 'string') failure = opened;
       const now = performance.now();
       failedSince ??= now;
-      if (now - failedSince >= this.#timeoutMs) return this.#gone(peer);
+      if (now - failedSince >= this.#timeoutMs) return this.#gone(peer, failure);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
@@ -117,7 +121,7 @@ export class Wiring {
       [b.name, b.incarnation],
     ]);
     const plan = planPair(a, b, pair, this.#order, this.#config.listenHost, this.#config.shm);
-    let opening: Promise<boolean>;
+    let opening: Promise<true | false | string>;
     switch (plan.via) {
       case 'port':
         for (const [to, handoff] of plan.handoffs) to.child?.handOff?.(handoff);
@@ -130,13 +134,15 @@ export class Wiring {
         const { dialer, listener } = plan;
         opening = listener.listen().then(
           (port) => this.#tell(dialer, System.connect, { ...plan.plan, port }),
-          () => false,
+          (error: unknown) => `${listener.name} could not listen: ${toError(error).message}`,
         );
         break;
       }
       case 'nats': {
         const bound = plan.binds.map(([to, bind]) => this.#tell(to, System.natsPair, bind));
-        opening = Promise.all(bound).then((both) => both.every(Boolean));
+        opening = Promise.all(bound).then((both) =>
+          both.every((end) => end === true) ? true : (both.find((end) => typeof end === 'string') ?? false),
+        );
         break;
       }
     }
@@ -144,18 +150,19 @@ export class Wiring {
   }
 
   /**
-   * One of convoy's calls to `handle`: true once it answered, false if it failed or could not be made.
+   * One of convoy's calls to `handle`: true once it answered, why not if it failed, false if it could not
+   * be made.
    * No deadline: the word waits in line behind whatever the coordinator sent the worker before it, which
    * a busy worker may take long to get through. Given up on a live worker, it would still be carried
    * out, and the pair planned again in its place would replace a channel already in use, failing its
    * calls. A worker that stops answering is ended by the heartbeat, and the call fails then.
    */
-  #tell(handle: WorkerHandle, method: string, plan: unknown): Promise<boolean> {
+  #tell(handle: WorkerHandle, method: string, plan: unknown): Promise<true | false | string> {
     const control = handle.control;
     if (!control) return Promise.resolve(false);
     return control.call(method, [plan], { timeoutMs: 0 }).then(
-      () => true,
-      () => false,
+      () => true as const,
+      (error: unknown) => `${handle.name} could not open its end: ${toError(error).message}`,
     );
   }
 
@@ -163,9 +170,10 @@ export class Wiring {
     return record.incarnations.get(a.name) === a.incarnation && record.incarnations.get(b.name) === b.incarnation;
   }
 
-  #gone(peer: WorkerHandle): OpenReply {
+  #gone(peer: WorkerHandle, failure?: string): OpenReply {
     const exit = this.#finalExits.get(peer.name);
-    return exit ? { ok: false, exit } : { ok: false };
+    if (exit) return { ok: false, exit };
+    return failure === undefined ? { ok: false } : { ok: false, reason: failure };
   }
 }
 

@@ -42,8 +42,11 @@ export interface Bootstrap {
 export type OpenReply =
   /** The channel is open, or on its way to both sides. */
   | { ok: true }
-  /** No channel: the peer is gone for good (`exit`), or did not become ready in time. */
-  | { ok: false; exit?: PeerExit };
+  /**
+   * No channel: the peer is gone for good (`exit`), or did not become ready in time, or both lived and
+   * every try failed (`reason`: how the last one did, e.g. a dial refused for want of file descriptors).
+   */
+  | { ok: false; exit?: PeerExit; reason?: string };
 
 /** The coordinator's word to a worker: dial this peer's listener and bind the connection as pair `pair`. */
 export interface DialPlan {

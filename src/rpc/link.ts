@@ -232,10 +232,10 @@ export class Link implements Caller {
         // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
         if (reply.ok) return;
         if (reply.exit && !reply.exit.restarting) this.close(peerExitError(receivedPeerExit(reply.exit)));
-        else
-          this.#failParked(
-            new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error('No channel could be opened') }),
-          );
+        else {
+          const why = reply.reason === undefined ? 'No channel could be opened' : `No channel could be opened: ${reply.reason}`;
+          this.#failParked(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error(why) }));
+        }
       },
       (error: unknown) => {
         this.#opening = false;

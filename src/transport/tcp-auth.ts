@@ -31,11 +31,18 @@ export interface DialTcpOptions {
 export async function dialTcp(options: DialTcpOptions): Promise<TcpTransport> {
   // node:net is loaded on the first dial, not with the module: most worker threads never dial.
   const socket = process.getBuiltinModule('node:net').connect({ host: options.host, port: options.port, noDelay: true });
-  socket.on('error', () => {});
+  // A failed connect emits its error (ECONNREFUSED, EMFILE, …), then `close`: the error says why.
+  let failure: Error | undefined;
+  socket.on('error', (error) => {
+    failure ??= error;
+  });
   options.onSocket?.(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
-    socket.once('close', () => reject(new Error(`Could not reach "${options.to}" at ${options.host}:${options.port}`)));
+    socket.once('close', () => {
+      const where = `Could not reach "${options.to}" at ${options.host}:${options.port}`;
+      reject(failure ? new Error(`${where}: ${failure.message}`, { cause: failure }) : new Error(where));
+    });
   });
   const { leftover } = await dialHandshake(socket, {
     secret: options.secret,
