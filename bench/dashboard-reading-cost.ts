@@ -3,36 +3,54 @@
 // the collector's arithmetic and one /events message, serialised. Steadier than a throughput A/B on a busy
 // machine, because CPU time is not stolen by other processes.
 //
-//   node --import tsx bench/dashboard-reading-cost.ts [--workers 8] [--readings 300]
+// Idle channels are the cheap case: a worker sends an unchanged channel as its name alone, and the
+// coordinator reuses what it has. With --changing, every worker calls every peer once before each reading
+// (outside the time measured), so every channel has moved and is sent, decoded and worked out in full.
+//
+//   node --import tsx bench/dashboard-reading-cost.ts [--workers 8] [--readings 300] [--changing]
 import { parseArgs } from 'node:util';
 import { EventLog } from '../src/cluster/event-log.js';
 import { Collector } from '../src/dashboard/collector.js';
 import { startCluster } from '../src/index.js';
 
 const { values: args } = parseArgs({
-  options: { workers: { type: 'string', default: '8' }, readings: { type: 'string', default: '300' } },
+  options: {
+    workers: { type: 'string', default: '8' },
+    readings: { type: 'string', default: '300' },
+    changing: { type: 'boolean', default: false },
+  },
 });
 const count = Number(args.workers);
 const readings = Number(args.readings);
 const cluster = await startCluster({
   workers: [{ name: 'w', module: new URL('../test/fixtures/dashboard-pump.ts', import.meta.url), count }],
 });
-// Every worker calls every other for a moment, so every channel has counters and latency to read; then
-// they stop, so the CPU time measured below is the readings' own.
-for (let i = 0; i < count; i++)
-  for (let j = 1; j < count; j++) await cluster.worker<{ pump(to: string): void }>(`w-${i}`).pump(`w-${(i + j) % count}`);
-await new Promise((resolve) => setTimeout(resolve, 500));
-for (let i = 0; i < count; i++) await cluster.worker<{ stop(): void }>(`w-${i}`).stop();
+type Toucher = { touch(peers: string[]): void };
+const names = Array.from({ length: count }, (_, i) => `w-${i}`);
+const moveEveryChannel = () => Promise.all(names.map((name) => cluster.worker<Toucher>(name).touch(names.filter((n) => n !== name))));
+// Every worker calls every other a few times, so every channel is open and has counters and latency to read.
+for (let i = 0; i < 20; i++) await moveEveryChannel();
 const collector = new Collector({ stats: () => cluster.stats(), events: new EventLog() }, 300_000);
-for (let i = 0; i < 20; i++) await collector.read(); // warm-up
-const cpu = process.cpuUsage();
-const started = performance.now();
+for (let i = 0; i < 20; i++) {
+  if (args.changing) await moveEveryChannel();
+  await collector.read(); // warm-up
+}
+let cpuMicros = 0;
+let wallMs = 0;
 let bytes = 0;
-for (let i = 0; i < readings; i++) bytes += JSON.stringify({ ...(await collector.read()), events: [] }).length;
-const used = process.cpuUsage(cpu);
-const wallMs = performance.now() - started;
-const cpuMsPerReading = (used.user + used.system) / 1000 / readings;
-console.log(`${count} thread workers (${count * (count - 1) + 2 * count} channels), ${readings} readings`);
+for (let i = 0; i < readings; i++) {
+  if (args.changing) await moveEveryChannel();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  bytes += JSON.stringify({ ...(await collector.read()), events: [] }).length;
+  const used = process.cpuUsage(cpu);
+  wallMs += performance.now() - started;
+  cpuMicros += used.user + used.system;
+}
+const cpuMsPerReading = cpuMicros / 1000 / readings;
+console.log(
+  `${count} thread workers (${count * (count - 1) + 2 * count} channels), ${readings} readings, ${args.changing ? 'every channel moved before each' : 'channels idle'}`,
+);
 console.log(`  CPU per reading: ${cpuMsPerReading.toFixed(2)} ms (all threads of this process), wall ${(wallMs / readings).toFixed(2)} ms`);
 console.log(`  message: ${Math.round(bytes / readings)} bytes`);
 console.log(

@@ -1,5 +1,6 @@
 /** `cluster.stats()`: per worker (kind, pid, state, incarnation, restarts) and per channel counters. */
 import { System, type StatsAnswer } from '../protocol/control.js';
+import type { Endpoint } from '../rpc/endpoint.js';
 import { snapshot, type ChannelSnapshot } from '../rpc/endpoint-stats.js';
 import type { ProcessHealth } from '../worker/process-health.js';
 import type { Pool } from './pool.js';
@@ -18,9 +19,12 @@ export interface WorkerStats {
   state: string;
   incarnation: number;
   restarts: number;
-  /** The coordinator's channel to this worker. */
+  /** The coordinator's channel to this worker (frozen, as `peers` are). */
   control: ChannelSnapshot | undefined;
-  /** This worker's direct channels to its peers (empty if it did not answer in time). */
+  /**
+   * This worker's direct channels to its peers (empty if it did not answer in time). Snapshots are frozen:
+   * a channel that has not changed since the previous reading is the same object again.
+   */
   peers: ChannelSnapshot[];
   /** Event-loop delay and heap of its thread or process (absent if it did not answer in time). */
   process?: ProcessHealth;
@@ -33,14 +37,52 @@ export interface ClusterStats {
 
 const STATS_TIMEOUT_MS = 1000;
 
+/** A worker's last answer, as composed here: what its next answer's unchanged channels refer to. */
+interface HeldAnswer {
+  answer: number;
+  peers: Map<string, ChannelSnapshot>;
+}
+
+/** Per control channel, so a restarted worker (a new channel) starts again from a full answer. */
+const held = new WeakMap<Endpoint, HeldAnswer>();
+
+/** Asks a worker for its channels, naming the answer held, and completes what it sent as unchanged. */
+async function askWorker(control: Endpoint): Promise<{ peers: ChannelSnapshot[]; process: ProcessHealth } | undefined> {
+  const base = held.get(control);
+  const answer = (await control.call(System.stats, base ? [base.answer] : [], { timeoutMs: STATS_TIMEOUT_MS }).catch(() => undefined)) as
+    | StatsAnswer
+    | undefined;
+  if (!answer) return undefined;
+  const peers: ChannelSnapshot[] = [];
+  const byPeer = new Map<string, ChannelSnapshot>();
+  for (const entry of answer.peers) {
+    const channel = typeof entry === 'string' ? base?.peers.get(entry) : freezeSnapshot(entry);
+    // A name with nothing held for it cannot happen unless the two sides disagree on which answer is
+    // held: count the worker as not answering, and have its next answer sent in full.
+    if (!channel) {
+      held.delete(control);
+      return undefined;
+    }
+    peers.push(channel);
+    byPeer.set(channel.peer, channel);
+  }
+  // Two readings at once: the later answer is the one the worker remembers.
+  if ((held.get(control)?.answer ?? 0) < answer.answer) held.set(control, { answer: answer.answer, peers: byPeer });
+  return { peers, process: answer.process };
+}
+
+/** Readings share the snapshots of unchanged channels: none may be changed by whoever reads one. */
+function freezeSnapshot(channel: ChannelSnapshot): ChannelSnapshot {
+  for (const method of channel.latency) Object.freeze(Object.freeze(method).buckets);
+  Object.freeze(channel.latency);
+  return Object.freeze(channel);
+}
+
 export async function collectStats(handles: WorkerHandle[], pool: Pool | undefined): Promise<ClusterStats> {
   const workers = await Promise.all(
     handles.map(async (handle): Promise<WorkerStats> => {
       const control = handle.control;
-      let answer: StatsAnswer | undefined;
-      if (handle.state === 'ready' && control && !control.closed) {
-        answer = (await control.call(System.stats, [], { timeoutMs: STATS_TIMEOUT_MS }).catch(() => undefined)) as StatsAnswer | undefined;
-      }
+      const answer = handle.state === 'ready' && control && !control.closed ? await askWorker(control) : undefined;
       const stats: WorkerStats = {
         name: handle.name,
         spec: handle.spec.name,
@@ -50,7 +92,7 @@ export async function collectStats(handles: WorkerHandle[], pool: Pool | undefin
         state: handle.state,
         incarnation: handle.incarnation,
         restarts: handle.restarts,
-        control: control ? snapshot(handle.name, control) : undefined,
+        control: control ? freezeSnapshot(snapshot(handle.name, control)) : undefined,
         peers: answer?.peers ?? [],
       };
       if (answer) stats.process = answer.process;

@@ -133,12 +133,22 @@ export class LatencyBook {
 
 /** p50 and p99 of bucket counts, interpolated geometrically within the bucket (null when empty). */
 export function quantiles(buckets: Float64Array): { p50Ms: number | null; p99Ms: number | null } {
-  return { p50Ms: quantile(buckets, 0.5), p99Ms: quantile(buckets, 0.99) };
+  const total = totalOf(buckets);
+  return { p50Ms: quantileOf(buckets, 0.5, total), p99Ms: quantileOf(buckets, 0.99, total) };
 }
 
 export function quantile(buckets: Float64Array, q: number): number | null {
+  return quantileOf(buckets, q, totalOf(buckets));
+}
+
+function totalOf(buckets: Float64Array): number {
   let total = 0;
   for (const count of buckets) total += count;
+  return total;
+}
+
+/** The latency below which a share `q` of the counts lie, `total` being their sum. */
+function quantileOf(buckets: Float64Array, q: number, total: number): number | null {
   if (total <= 0) return null;
   const target = q * total;
   let seen = 0;

@@ -90,9 +90,15 @@ export interface PeerExit {
   silent?: true;
 }
 
-/** A worker's answer to `System.stats`: its direct channels, and how its thread or process is doing. */
+/**
+ * A worker's answer to `System.stats` (whose argument is the number of the answer the coordinator holds):
+ * its direct channels, and how its thread or process is doing. A channel unchanged since the answer the
+ * coordinator named is its peer's name alone (worker/stats-answers.ts).
+ */
 export interface StatsAnswer {
-  peers: ChannelSnapshot[];
+  /** This answer's number, for the next reading to name. */
+  answer: number;
+  peers: (ChannelSnapshot | string)[];
   process: ProcessHealth;
 }
 

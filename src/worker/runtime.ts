@@ -18,13 +18,12 @@ import {
 import type { ExitNotice } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { peerExitError, receivedPeerExit } from '../rpc/link.js';
-import { snapshot } from '../rpc/endpoint-stats.js';
 import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
 import { PeerTable } from './peer-table.js';
 import type { NatsAccess } from './nats-access.js';
-import { readProcessHealth } from './process-health.js';
+import { StatsAnswers } from './stats-answers.js';
 
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
@@ -41,6 +40,7 @@ export class WorkerRuntime {
   readonly #boot: Bootstrap;
   readonly #hooks: RuntimeHooks;
   readonly #abort = new AbortController();
+  readonly #stats = new StatsAnswers();
   #context: WorkerContext | undefined;
   #listening: Promise<number> | undefined;
   #closed = false;
@@ -69,10 +69,7 @@ export class WorkerRuntime {
         [System.natsPair]: (plan: NatsPairPlan) => this.peers.bindNats(plan),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
         [System.shutdown]: () => this.#close('shutdown'),
-        [System.stats]: (): StatsAnswer => ({
-          peers: [...this.peers.links].flatMap(([name, link]) => (link.endpoint ? [snapshot(name, link.endpoint)] : [])),
-          process: readProcessHealth(),
-        }),
+        [System.stats]: (since?: number): StatsAnswer => this.#stats.answer(since, this.peers.links),
       },
     });
     this.control.onClose(() => this.#close('coordinator-lost'));
