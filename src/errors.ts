@@ -87,11 +87,14 @@ export class WorkerDiedError extends ConvoyError {
     const code = info.exitCode !== undefined ? ` (exit code ${info.exitCode})` : info.signal ? ` (signal ${info.signal})` : '';
     const how = `${code}${deathDetail(info, options?.cause)}`;
     const mayHaveRun = info.mayHaveRun ?? true;
+    // A lost path says only that: the worker behind it may be alive (a host cut off, a pair that could
+    // not be opened), so the message does not call it dead.
+    const [died, hadDied] = info.reason === 'disconnected' ? ['was cut off', 'had been cut off'] : ['died', 'had died'];
     const message = !info.method
-      ? `Worker "${info.worker}" died: ${info.reason}${how}`
+      ? `Worker "${info.worker}" ${died}: ${info.reason}${how}`
       : mayHaveRun
-        ? `Worker "${info.worker}" died during the call to ${shown(info.method)}: ${info.reason}${how}; the call may or may not have run`
-        : `Worker "${info.worker}" had died (${info.reason}${how}) when ${shown(info.method)} was called: the call was not sent and did not run`;
+        ? `Worker "${info.worker}" ${died} during the call to ${shown(info.method)}: ${info.reason}${how}; the call may or may not have run`
+        : `Worker "${info.worker}" ${hadDied} (${info.reason}${how}) when ${shown(info.method)} was called: the call was not sent and did not run`;
     // The error it crashed with explains the death better than the transport's end that reported it.
     super('ERR_CONVOY_WORKER_DIED', message, info.error ? { cause: info.error } : options);
     this.#uncaught = info.error;

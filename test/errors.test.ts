@@ -84,22 +84,26 @@ test('WorkerDiedError names the uncaught error a worker crashed with, keeps it a
   t.is((long.cause as Error).message.length, 1000);
 });
 
-test('a disconnected WorkerDiedError names what ended the channel, for itself and each call it fails; other deaths do not', (t) => {
+test('a disconnected WorkerDiedError says the worker was cut off (not that it died) and names what ended the channel, for itself and each call it fails; other deaths do not', (t) => {
   const reset = new ProtocolError('NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)\nmore');
   const lost = new WorkerDiedError({ worker: 'receiver', reason: 'disconnected' }, { cause: reset });
   t.is(
     lost.message,
-    'Worker "receiver" died: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)',
+    'Worker "receiver" was cut off: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)',
   );
   t.is(lost.cause, reset);
   t.is(
     lost.forMethod('record').message,
-    'Worker "receiver" died during the call to `record`: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET); the call may or may not have run',
+    'Worker "receiver" was cut off during the call to `record`: disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET); the call may or may not have run',
+  );
+  t.is(
+    lost.forMethod('record', { sent: false }).message,
+    'Worker "receiver" had been cut off (disconnected, ProtocolError: NATS transport reset by "receiver": its NATS connection was lost (ECONNRESET)) when `record` was called: the call was not sent and did not run',
   );
   // A death that was reported first is not said twice; a kill or a hang is ours, its transport's end says nothing more.
-  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }, { cause: lost }).message, 'Worker "w" died: disconnected');
+  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }, { cause: lost }).message, 'Worker "w" was cut off: disconnected');
   t.is(new WorkerDiedError({ worker: 'w', reason: 'killed' }, { cause: reset }).message, 'Worker "w" died: killed');
-  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }).message, 'Worker "w" died: disconnected');
+  t.is(new WorkerDiedError({ worker: 'w', reason: 'disconnected' }).message, 'Worker "w" was cut off: disconnected');
 });
 
 test('TimeoutError names the method, the worker and the time', (t) => {
