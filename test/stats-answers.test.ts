@@ -4,12 +4,11 @@
  * First the worker's side alone, over real endpoints; then whole readings of a cluster.
  */
 import test from 'ava';
-import { startCluster } from '../src/index.js';
 import type { ChannelSnapshot } from '../src/rpc/endpoint-stats.js';
 import type { Endpoint } from '../src/rpc/endpoint.js';
 import { StatsAnswers } from '../src/worker/stats-answers.js';
 import type { Counter } from './fixtures/counter.js';
-import { closeOnTeardown, eventLog, fixture, within } from './helpers/cluster.js';
+import { eventLog, fixture, startFor, within } from './helpers/cluster.js';
 import { createPair } from './helpers/pairs.js';
 
 type Links = Map<string, { endpoint: Endpoint | undefined }>;
@@ -72,21 +71,14 @@ test('a new channel to the same peer is sent in full even when its counters equa
 test('cluster.stats(): an unchanged channel is the same frozen snapshot again; a changed one has the new counters', async (t) => {
   t.timeout(60_000);
   const names = ['t-0', 't-1', 'p-0'];
-  const cluster = closeOnTeardown(
-    t,
-    await within(
-      startCluster({
-        workers: names.map((name) => ({
-          name,
-          module: fixture('counter.ts'),
-          kind: name.startsWith('t') ? 'thread' : 'process',
-          restart: 'on-failure',
-        })),
-      }),
-      40_000,
-      'start',
-    ),
-  );
+  const cluster = await startFor(t, {
+    workers: names.map((name) => ({
+      name,
+      module: fixture('counter.ts'),
+      kind: name.startsWith('t') ? 'thread' : 'process',
+      restart: 'on-failure',
+    })),
+  });
   const t0 = cluster.worker<Counter>('t-0');
   await within(Promise.all([t0.tryCall('t-1', 'inc', [1]), t0.tryCall('p-0', 'inc', [1])]), 10_000, 'first calls');
   const peersOf = (stats: Awaited<ReturnType<typeof cluster.stats>>, name: string) =>
