@@ -1,15 +1,15 @@
 // One channel's counters over time, in a dialog opened from the pair matrix. The page keeps each
-// direction's readings since it opened (the last 5 minutes of them).
+// direction's readings since it opened (the last 5 minutes of them, see pair-history.js).
 import { TimeChart } from './charts.js';
 import { bytes, count, el, rate } from './format.js';
 import { GROUP_PAST } from './matrix.js';
+import { FIELDS, PairHistory } from './pair-history.js';
 
 const WINDOW_MS = 5 * 60 * 1000;
-const FIELDS = ['callsPerSec', 'notifiesPerSec', 'faultsPerSec', 'bytesPerSec', 'inFlight', 'queuedBytes'];
 
 export class PairDetail {
   #dialog;
-  #history = new Map();
+  #history = new PairHistory(WINDOW_MS);
   #open;
   #charts = [];
 
@@ -25,25 +25,18 @@ export class PairDetail {
   /** Records one reading of every channel (and of every spec pair, when the matrix groups by spec). */
   record(snapshot) {
     const readings = new Map();
-    const add = (key, pair) => {
-      const sum = readings.get(key) ?? Object.fromEntries(FIELDS.map((f) => [f, null]));
-      for (const f of FIELDS) if (pair[f] !== null) sum[f] = (sum[f] ?? 0) + pair[f];
-      readings.set(key, sum);
-    };
     const specOf = new Map(snapshot.workers.map((w) => [w.name, w.spec]));
     specOf.set('coordinator', 'coordinator');
     const grouped = snapshot.workers.length > GROUP_PAST;
     for (const pair of snapshot.pairs) {
-      add(`${pair.from}\u0000${pair.to}`, pair);
-      if (grouped) add(`spec:${specOf.get(pair.from)}\u0000${specOf.get(pair.to)}`, pair);
+      readings.set(`${pair.from}\u0000${pair.to}`, pair);
+      if (!grouped) continue;
+      const key = `spec:${specOf.get(pair.from)}\u0000${specOf.get(pair.to)}`;
+      let sum = readings.get(key);
+      if (!sum) readings.set(key, (sum = Object.fromEntries(FIELDS.map((f) => [f, null]))));
+      for (const f of FIELDS) if (pair[f] !== null) sum[f] = (sum[f] ?? 0) + pair[f];
     }
-    for (const [key, reading] of readings) {
-      const points = this.#history.get(key) ?? [];
-      if (points.at(-1)?.at === snapshot.at) continue;
-      points.push({ at: snapshot.at, ...reading });
-      while (points.length > 0 && points[0].at < snapshot.at - WINDOW_MS) points.shift();
-      this.#history.set(key, points);
-    }
+    this.#history.record(snapshot.at, readings);
     if (this.#open) this.#draw(snapshot);
   }
 
@@ -71,7 +64,7 @@ export class PairDetail {
 
   #points() {
     const { from, to, grouped } = this.#open;
-    return this.#history.get(`${grouped ? 'spec:' : ''}${from}\u0000${to}`) ?? [];
+    return this.#history.points(`${grouped ? 'spec:' : ''}${from}\u0000${to}`);
   }
 
   #draw(snapshot) {
