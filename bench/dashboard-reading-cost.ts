@@ -1,6 +1,7 @@
 // What one dashboard reading costs in CPU time, which is what a page open at 1 s adds each second: the
 // coordinator's stats calls, every worker's answer (threads here, so their CPU time counts in this process),
-// the collector's arithmetic and one /events message, serialised. Steadier than a throughput A/B on a busy
+// the collector's arithmetic and one /events message, serialised; and, on Linux, the share of it spent on the
+// coordinator's own thread. Steadier than a throughput A/B on a busy
 // machine, because CPU time is not stolen by other processes.
 //
 // Idle channels are the cheap case: a worker sends an unchanged channel as its name alone, and the
@@ -8,6 +9,7 @@
 // (outside the time measured), so every channel has moved and is sent, decoded and worked out in full.
 //
 //   node --import tsx bench/dashboard-reading-cost.ts [--workers 8] [--readings 300] [--changing]
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EventLog } from '../src/cluster/event-log.js';
 import { Collector } from '../src/dashboard/collector.js';
@@ -35,6 +37,13 @@ for (let i = 0; i < 20; i++) {
   if (args.changing) await moveEveryChannel();
   await collector.read(); // warm-up
 }
+/** This thread's CPU time in ms (Linux: /proc, in 10 ms ticks), or undefined elsewhere. */
+const threadCpuMs = (): number | undefined => {
+  if (!existsSync('/proc/thread-self/stat')) return undefined;
+  const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+const threadCpuBefore = threadCpuMs();
 let cpuMicros = 0;
 let wallMs = 0;
 let bytes = 0;
@@ -47,11 +56,16 @@ for (let i = 0; i < readings; i++) {
   wallMs += performance.now() - started;
   cpuMicros += used.user + used.system;
 }
+const threadCpuAfter = threadCpuMs();
 const cpuMsPerReading = cpuMicros / 1000 / readings;
 console.log(
   `${count} thread workers (${count * (count - 1) + 2 * count} channels), ${readings} readings, ${args.changing ? 'every channel moved before each' : 'channels idle'}`,
 );
 console.log(`  CPU per reading: ${cpuMsPerReading.toFixed(2)} ms (all threads of this process), wall ${(wallMs / readings).toFixed(2)} ms`);
+if (threadCpuBefore !== undefined && threadCpuAfter !== undefined) {
+  // The coordinator's own thread, which also carries the cluster's calls: the workers' answers are the rest.
+  console.log(`  of which the coordinator's thread: ${((threadCpuAfter - threadCpuBefore) / readings).toFixed(2)} ms`);
+}
 console.log(`  message: ${Math.round(bytes / readings)} bytes`);
 console.log(
   `  a page at 1 s: ${((cpuMsPerReading / 1000) * 100).toFixed(2)}% of one core; at 250 ms: ${((cpuMsPerReading / 250) * 100).toFixed(2)}%`,

@@ -100,6 +100,85 @@ test('the book merges channels into recent p50/p99 and rates, and counts a resta
   t.is(book.rows().byPair[0]!.callsPerSec, 50);
 });
 
+/** A channel a → b whose `inc` calls so far are `calls`: [latency ms, how many] (cumulative, as a worker reports them). */
+function channelReading(calls: [ms: number, count: number][], generation = '0') {
+  const buckets = new Map<number, number>();
+  for (const [ms, count] of calls) buckets.set(bucketOf(ms), (buckets.get(bucketOf(ms)) ?? 0) + count);
+  const count = calls.reduce((total, [, n]) => total + n, 0);
+  const latency = [
+    {
+      method: 'inc',
+      count,
+      sumMs: calls.reduce((total, [ms, n]) => total + ms * n, 0),
+      buckets: [...buckets].sort(([a], [b]) => a - b).flat(),
+    },
+  ];
+  return { from: 'a', to: 'b', generation, latency };
+}
+
+test('recent calls fade with a 5 s time constant: a slow burst stops counting toward p99 after ~23 s', (t) => {
+  // 100 slow calls, then after a pause 100 fast ones. The slow ones weigh e^(−pause / 5 s) each: p99 stays
+  // slow while they weigh more than 1/99 of the fast ones (a pause below 5 s × ln 99 ≈ 23 s), not after.
+  const p99After = (pauseMs: number) => {
+    const book = new LatencyBook();
+    book.ingest([channelReading([])], 1000, 0);
+    book.ingest([channelReading([[10, 100]])], 2000, 1000);
+    book.ingest(
+      [
+        channelReading([
+          [10, 100],
+          [0.1, 100],
+        ]),
+      ],
+      2000 + pauseMs,
+      pauseMs,
+    );
+    const [row] = book.rows().byMethod;
+    return row!.p99Ms!;
+  };
+  t.true(p99After(20_000) > 10 / 1.2, `p99 after 20 s: ${p99After(20_000)} ms`);
+  t.true(p99After(26_000) < 0.1 * 1.2, `p99 after 26 s: ${p99After(26_000)} ms`);
+});
+
+test('an idle pair keeps its quantiles while it fades, then leaves the rows; hours of readings stay finite', (t) => {
+  const book = new LatencyBook();
+  const calls: [number, number][] = [[2, 10]];
+  book.ingest([channelReading([])], 0, 0);
+  book.ingest([channelReading(calls)], 1000, 1000);
+  const first = book.rows().byPair[0]!;
+  t.is(first.callsPerSec, 10);
+  // The same reading again, 30 s later: no new calls, the same quantiles, and a rate of zero.
+  const same = channelReading(calls);
+  book.ingest([same], 31_000, 30_000);
+  t.deepEqual(book.rows().byPair, [{ ...first, callsPerSec: 0 }]);
+  // 10 calls weigh under 0.001 once 5 s × ln(10⁴) ≈ 46 s have passed without any.
+  book.ingest([same], 50_000, 19_000);
+  t.deepEqual(book.rows(), { byMethod: [], byPair: [] });
+  // Three hours of readings every minute, with a call now and then: every figure stays a finite number.
+  let at = 50_000;
+  for (let minute = 1; minute <= 180; minute++) {
+    at += 60_000;
+    if (minute % 7 === 0) calls.push([0.5, 1]);
+    book.ingest([channelReading(calls)], at, 60_000);
+    const { byMethod, byPair } = book.rows();
+    for (const row of [...byMethod, ...byPair]) {
+      t.true(
+        Number.isFinite(row.callsPerSec) && Number.isFinite(row.p50Ms!) && Number.isFinite(row.p99Ms!),
+        `minute ${minute}: ${JSON.stringify(row)}`,
+      );
+    }
+    if (minute % 7 === 0)
+      t.is(
+        byPair[0]?.p50Ms,
+        quantile(
+          Float64Array.from({ length: BUCKET_COUNT }, (_, i) => (i === bucketOf(0.5) ? 1 : 0)),
+          0.5,
+        ),
+      );
+  }
+  t.is([...book.totals][0]!.count, 10 + 25);
+});
+
 test('quantiles read a known distribution back within a bucket', (t) => {
   const buckets = new Float64Array(BUCKET_COUNT);
   // 98 calls at 0.1 ms, 2 at 50 ms: p50 is fast, p99 is slow.
