@@ -1,8 +1,9 @@
 // A stand-in for an open dashboard page, in its own process (so its work is not the coordinator's):
 // commands on stdin, "open <url> <intervalMs>" and "close"; it answers "open" on stdout once the first
-// snapshot has arrived. Like a page, it parses every message.
+// snapshot has arrived. Like a page, it asks for gzip and parses every message.
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 
 let current;
 for await (const line of createInterface({ input: process.stdin })) {
@@ -16,10 +17,12 @@ for await (const line of createInterface({ input: process.stdin })) {
     target.pathname = '/events';
     target.search = `?intervalMs=${intervalMs}&token=${encodeURIComponent(new URL(url).searchParams.get('token'))}`;
     let first = true;
-    current = request(target, (res) => {
+    current = request(target, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
       let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+      body.setEncoding('utf8');
+      body.on('error', () => {});
+      body.on('data', (chunk) => {
         buffer += chunk;
         let end;
         while ((end = buffer.indexOf('\n\n')) >= 0) {

@@ -185,6 +185,33 @@ test('/events streams snapshots at the pace asked for, the first with history an
   t.is(clamped!.data.refreshMs, 250, 'a pace below 250 ms is raised to 250');
 });
 
+test('a client that accepts gzip gets every answer gzipped, the stream message by message; others get it plain', async (t) => {
+  const gzip = { ...auth, 'accept-encoding': 'gzip, deflate, br' };
+  const snapshot = await request(at('/api/snapshot'), { headers: gzip });
+  t.is(snapshot.headers['content-encoding'], 'gzip');
+  t.is(snapshot.headers.vary, 'Accept-Encoding');
+  const parsed = JSON.parse(snapshot.body) as DashboardSnapshot;
+  t.deepEqual(parsed.workers.map((w) => w.name).sort(), ['a', 'b', 'c']);
+  t.true(
+    snapshot.wireBytes < Buffer.byteLength(snapshot.body) / 2,
+    `${snapshot.wireBytes} bytes on the wire for ${Buffer.byteLength(snapshot.body)}`,
+  );
+  for (const path of ['/', '/app/main.js', '/vendor/uPlot.esm.js', '/metrics']) {
+    t.is((await request(at(path), { headers: gzip })).headers['content-encoding'], 'gzip', path);
+  }
+  // Each message decodes as soon as it is sent, not once zlib has gathered enough to emit: at a 10 s pace
+  // the first one is the only one for 10 s, and it must arrive within 5.
+  const [alone] = (await readEvents(at('/events?intervalMs=10000'), 1, gzip, 5000)) as { data: DashboardSnapshot }[];
+  t.true(Array.isArray(alone!.data.history));
+  const [first, second] = (await readEvents(at('/events?intervalMs=250'), 2, gzip)) as { data: DashboardSnapshot }[];
+  t.true(second!.data.at > first!.data.at);
+  for (const refused of [{}, { 'accept-encoding': 'identity' }, { 'accept-encoding': 'gzip;q=0, deflate' }] as Record<string, string>[]) {
+    const plain = await request(at('/api/snapshot'), { headers: { ...auth, ...refused } });
+    t.is(plain.headers['content-encoding'], undefined, JSON.stringify(refused));
+    t.is(plain.wireBytes, Buffer.byteLength(plain.body));
+  }
+});
+
 test('/metrics parses as Prometheus text, per pair and per worker, and its counters grow', async (t) => {
   const scrape = async () => {
     const answer = await request(at('/metrics'), { headers: auth });

@@ -1,7 +1,7 @@
 /**
  * The dashboard's HTTP server (node:http): the page, `GET /api/snapshot`, `GET /events` (server-sent
  * events) and `GET /metrics` (Prometheus). Read-only, no CORS, every request checked for the token; it
- * binds 127.0.0.1 unless told otherwise.
+ * binds 127.0.0.1 unless told otherwise. Answers are gzipped for clients that accept it (compression.ts).
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import type { FilledDashboardOptions } from '../options.js';
 import { TokenCheck, randomToken } from './auth.js';
 import { Collector, type DashboardSource } from './collector.js';
+import { acceptsGzip, encodeBody } from './compression.js';
 import { createMetrics } from './metrics.js';
 import type { DashboardSnapshot } from './snapshot.js';
 import { staticFiles } from './static-files.js';
@@ -100,19 +101,20 @@ export class Dashboard implements DashboardServer {
     }
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
     if (via === 'query') response.setHeader('Set-Cookie', this.#tokens.setCookie);
+    const gzip = acceptsGzip(request.headers['accept-encoding']);
     try {
       switch (url.pathname) {
         case '/api/snapshot':
-          return send(response, 'application/json; charset=utf-8', JSON.stringify(await this.#snapshot()));
+          return await send(response, 'application/json; charset=utf-8', JSON.stringify(await this.#snapshot()), gzip);
         case '/events':
-          return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs));
+          return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs), gzip);
         case '/metrics':
           await this.#collector.read(REUSE_READING_MS);
-          return send(response, this.#metrics.contentType, await this.#metrics.metrics());
+          return await send(response, this.#metrics.contentType, await this.#metrics.metrics(), gzip);
         default: {
           const file = staticFiles().get(url.pathname === '/index.html' ? '/' : url.pathname);
           if (!file) return end(response, 404);
-          return send(response, file.contentType, file.body);
+          return await send(response, file.contentType, file.body, gzip);
         }
       }
     } catch {
@@ -151,7 +153,13 @@ function end(response: ServerResponse, status: number): void {
   response.end();
 }
 
-function send(response: ServerResponse, contentType: string, body: string | Buffer): void {
-  response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-  response.end(body);
+/** A whole answer, gzipped when the client accepts it and it is large enough to gain from it. */
+async function send(response: ServerResponse, contentType: string, body: string | Buffer, gzip: boolean): Promise<void> {
+  const encoded = await encodeBody(body, gzip);
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(encoded.body) };
+  if (encoded.gzipped) headers['Content-Encoding'] = 'gzip';
+  // The same address answers gzipped or not, by the request's Accept-Encoding.
+  headers.Vary = 'Accept-Encoding';
+  response.writeHead(200, headers);
+  response.end(encoded.body);
 }

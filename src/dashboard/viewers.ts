@@ -4,8 +4,10 @@
  * reads slower than it is sent to skips readings rather than piling them up in memory.
  */
 import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { DASHBOARD_REFRESH_RANGE_MS } from '../options.js';
 import type { Collector, Reading } from './collector.js';
+import { eventStreamGzip } from './compression.js';
 import type { DashboardSnapshot } from './snapshot.js';
 
 /** Events a new page gets at once; later messages carry only what is new to it. */
@@ -15,6 +17,8 @@ const RETRY_MS = 2000;
 
 interface Viewer {
   readonly response: ServerResponse;
+  /** What messages are written to: the response, or a gzip stream piped into it. */
+  readonly sink: Writable;
   readonly intervalMs: number;
   dueAt: number;
   lastSeq: number;
@@ -44,19 +48,29 @@ export class Viewers {
     return Math.min(DASHBOARD_REFRESH_RANGE_MS.max, Math.max(DASHBOARD_REFRESH_RANGE_MS.min, Math.round(asked)));
   }
 
-  add(response: ServerResponse, intervalMs: number): void {
+  /** Streams to `response`, gzipped if `gzip` (the client accepts it). */
+  add(response: ServerResponse, intervalMs: number, gzip = false): void {
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
       Connection: 'keep-alive',
+      ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
     });
-    response.write(`retry: ${RETRY_MS}\n\n`);
-    const viewer: Viewer = { response, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
+    let sink: Writable = response;
+    if (gzip) {
+      const compressor = eventStreamGzip();
+      compressor.pipe(response);
+      compressor.on('error', () => response.destroy());
+      sink = compressor;
+    }
+    sink.write(`retry: ${RETRY_MS}\n\n`);
+    const viewer: Viewer = { response, sink, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
     this.#viewers.add(viewer);
-    response.on('drain', () => {
+    sink.on('drain', () => {
       viewer.blocked = false;
     });
     response.on('close', () => {
+      if (sink !== response) sink.destroy();
       this.#viewers.delete(viewer);
       if (this.#viewers.size === 0) this.#stop();
     });
@@ -74,7 +88,7 @@ export class Viewers {
   /** Ends every stream (the server is closing). */
   endAll(): void {
     this.#stop();
-    for (const viewer of this.#viewers) viewer.response.end();
+    for (const viewer of this.#viewers) viewer.sink.end();
     this.#viewers.clear();
   }
 
@@ -122,6 +136,6 @@ export class Viewers {
     if (viewer.first) message.history = this.#collector.history;
     viewer.first = false;
     viewer.lastSeq = this.#collector.events.lastSeq;
-    viewer.blocked = !viewer.response.write(`event: snapshot\ndata: ${JSON.stringify(message)}\n\n`);
+    viewer.blocked = !viewer.sink.write(`event: snapshot\ndata: ${JSON.stringify(message)}\n\n`);
   }
 }

@@ -1,23 +1,44 @@
 /**
  * Plain HTTP for the dashboard tests, one connection per request (no keep-alive pool left open), and a
- * reader of server-sent events.
+ * reader of server-sent events. A gzipped answer (asked for with `accept-encoding`) is decoded, and says
+ * so in `headers`.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { withDeadline } from './deadline.js';
 
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** Its size on the wire (before gunzip). */
+  wireBytes: number;
+}
+
+/** The answer's body as sent before any gzip, and a count of the bytes as they came. */
+function decoded(res: IncomingMessage): { body: Readable; wireBytes: () => number } {
+  let wire = 0;
+  res.on('data', (chunk: Buffer | string) => {
+    wire += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  });
+  if (res.headers['content-encoding'] !== 'gzip') return { body: res, wireBytes: () => wire };
+  const gunzip = createGunzip();
+  res.pipe(gunzip);
+  return { body: gunzip, wireBytes: () => wire };
 }
 
 export function request(url: string | URL, options: { method?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
   return withDeadline(
     new Promise<HttpAnswer>((resolve, reject) => {
       const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+        const { body, wireBytes } = decoded(res);
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        body.on('data', (chunk: Buffer) => chunks.push(chunk));
+        body.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), wireBytes: wireBytes() }),
+        );
+        body.on('error', reject);
         res.on('error', reject);
       });
       req.on('error', reject);
@@ -41,8 +62,12 @@ export function readEvents(
     const req = httpRequest(url, { headers, agent: false }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
       let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
+      const { body } = decoded(res);
+      body.setEncoding('utf8');
+      body.on('error', (error) => {
+        if (events.length < count) reject(error);
+      });
+      body.on('data', (chunk: string) => {
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
