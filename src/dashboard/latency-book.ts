@@ -29,14 +29,14 @@ export interface LatencyTotals {
 type Quantiles = { p50Ms: number | null; p99Ms: number | null };
 
 /** Recent counts of one method or one (caller, callee, method), and their quantiles while they last. */
-interface Window {
+interface RecentWindow {
   /** Scaled: the counts now are these times e^(−(now − origin) / τ). */
   readonly recent: Float64Array;
   /** Fading scales every bucket alike, which moves no quantile: only new calls make these stale. */
   quantiles: Quantiles | undefined;
 }
 
-interface Entry extends LatencyTotals, Window {
+interface Entry extends LatencyTotals, RecentWindow {
   generation: string;
   /** The channel's cumulative reading last time, to take differences from, and when it was taken. */
   lastReading: MethodLatency | undefined;
@@ -49,7 +49,7 @@ interface Entry extends LatencyTotals, Window {
   /** The rate of calls as of reading number `ratedIn` (0 at any later one). */
   callsPerSec: number;
   ratedIn: number;
-  readonly methodWindow: Window;
+  readonly methodWindow: RecentWindow;
 }
 
 /**
@@ -66,7 +66,7 @@ interface Entry extends LatencyTotals, Window {
  */
 export class LatencyBook {
   readonly #entries = new Map<string, Entry>();
-  readonly #methods = new Map<string, Window>();
+  readonly #methods = new Map<string, RecentWindow>();
   /**
    * The entry each method reading was last ingested into. Readings of a channel that has not moved are the
    * same frozen objects again (cluster/stats.ts): such a reading has nothing new, and is known without
@@ -130,7 +130,7 @@ export class LatencyBook {
   /** Scales every window down to count from `at`: the same counts, smaller numbers. */
   #rescale(at: number): void {
     const factor = Math.exp(-(at - this.#origin!) / RECENT_TAU_MS);
-    const windows: Iterable<Window> = [...this.#entries.values(), ...this.#methods.values()];
+    const windows: Iterable<RecentWindow> = [...this.#entries.values(), ...this.#methods.values()];
     for (const window of windows) for (let i = 0; i < BUCKET_COUNT; i++) window.recent[i]! *= factor;
     for (const entry of this.#entries.values()) entry.recentCount *= factor;
     this.#origin = at;
