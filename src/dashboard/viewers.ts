@@ -16,7 +16,6 @@ const FIRST_EVENTS = 200;
 const RETRY_MS = 2000;
 
 interface Viewer {
-  readonly response: ServerResponse;
   /** What messages are written to: the response, or a gzip stream piped into it. */
   readonly sink: Writable;
   readonly intervalMs: number;
@@ -64,7 +63,7 @@ export class Viewers {
       sink = compressor;
     }
     sink.write(`retry: ${RETRY_MS}\n\n`);
-    const viewer: Viewer = { response, sink, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
+    const viewer: Viewer = { sink, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
     this.#viewers.add(viewer);
     sink.on('drain', () => {
       viewer.blocked = false;
