@@ -42,11 +42,13 @@ export class PairHistory {
       if (!points) this.#points.set(key, (points = []));
       const last = points.at(-1);
       if (last && last.at >= at) continue;
-      const point = { at };
-      for (const f of FIELDS) point[f] = reading[f];
       // The middle of a run of equal readings adds nothing to a chart: move the run's end instead.
-      if (last && points.length >= 2 && same(last, point) && same(points.at(-2), point)) last.at = at;
-      else points.push(point);
+      if (last && points.length >= 2 && same(last, reading) && same(points.at(-2), reading)) last.at = at;
+      else {
+        const point = { at };
+        for (const f of FIELDS) point[f] = reading[f];
+        points.push(point);
+      }
       trim(points, oldest);
     }
     // A channel that closed is read no more: its points go once the window has passed them.
