@@ -13,7 +13,7 @@ import { TokenCheck, randomToken } from './auth.js';
 import { Collector, type DashboardSource } from './collector.js';
 import { acceptsGzip, encodeBody } from './compression.js';
 import { createMetrics } from './metrics.js';
-import type { DashboardSnapshot } from './snapshot.js';
+import { snapshotJson } from './snapshot-json.js';
 import { staticFiles } from './static-files.js';
 import { Viewers } from './viewers.js';
 
@@ -105,7 +105,7 @@ export class Dashboard implements DashboardServer {
     try {
       switch (url.pathname) {
         case '/api/snapshot':
-          return await send(response, 'application/json; charset=utf-8', JSON.stringify(await this.#snapshot()), gzip);
+          return await send(response, 'application/json; charset=utf-8', await this.#snapshot(), gzip);
         case '/events':
           return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs), gzip);
         case '/metrics':
@@ -123,10 +123,11 @@ export class Dashboard implements DashboardServer {
     }
   }
 
-  async #snapshot(): Promise<DashboardSnapshot> {
+  /** `/api/snapshot`: the latest reading (or a new one), the kept events and the history, as JSON. */
+  async #snapshot(): Promise<string> {
     const reading = await this.#collector.read(REUSE_READING_MS);
     const events = this.#collector.events.since(0, SNAPSHOT_EVENTS);
-    return { ...reading, refreshMs: this.#options.refreshMs, events, history: this.#collector.history };
+    return snapshotJson(reading, { refreshMs: this.#options.refreshMs, events, history: this.#collector.history });
   }
 }
 

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import { DASHBOARD_REFRESH_RANGE_MS } from '../options.js';
 import type { Collector, Reading } from './collector.js';
 import { eventStreamGzip } from './compression.js';
-import type { DashboardSnapshot } from './snapshot.js';
+import { snapshotJson } from './snapshot-json.js';
 
 /** Events a new page gets at once; later messages carry only what is new to it. */
 const FIRST_EVENTS = 200;
@@ -131,10 +131,13 @@ export class Viewers {
   #send(viewer: Viewer, reading: Reading): void {
     if (viewer.blocked) return;
     const events = this.#collector.events.since(viewer.lastSeq, viewer.first ? FIRST_EVENTS : undefined);
-    const message: DashboardSnapshot = { ...reading, refreshMs: viewer.intervalMs, events };
-    if (viewer.first) message.history = this.#collector.history;
+    const json = snapshotJson(reading, {
+      refreshMs: viewer.intervalMs,
+      events,
+      ...(viewer.first ? { history: this.#collector.history } : {}),
+    });
     viewer.first = false;
     viewer.lastSeq = this.#collector.events.lastSeq;
-    viewer.blocked = !viewer.sink.write(`event: snapshot\ndata: ${JSON.stringify(message)}\n\n`);
+    viewer.blocked = !viewer.sink.write(`event: snapshot\ndata: ${json}\n\n`);
   }
 }
