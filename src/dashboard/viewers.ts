@@ -53,7 +53,9 @@ export class Viewers {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
       Connection: 'keep-alive',
-      ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+      // Gzipped or not by the request's Accept-Encoding, as every other answer (server.ts, send).
+      Vary: 'Accept-Encoding',
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     });
     let sink: Writable = response;
     if (gzip) {
