@@ -3,10 +3,14 @@
  * the cause, and leaves nothing running. Serial, so the child processes seen belong to the test at hand.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { type Cluster, RemoteError, startCluster, WorkerStartError } from '../src/index.js';
+import { fixture, pollUntil, settle, within } from './helpers/cluster.js';
 import { cases, checkLoadFailure } from './helpers/load-failures.js';
-import { within } from './helpers/cluster.js';
 import { repoFile } from './helpers/repo.js';
 
 for (const c of cases.filter((c) => c.kind === 'thread')) {
@@ -41,3 +45,36 @@ test.serial('a coordinator process whose clusters failed to start exits by itsel
   t.like(lines[1], { started: false, root: 'SyntaxError' });
   t.true(lines[1]!.message!.includes('"bad-process"'));
 });
+
+test.serial(
+  'threads that crash while loading, while the coordinator is busy, fail the start with their last words, not with whichever of exit or port came first',
+  async (t) => {
+    // Busy, the coordinator finds a thread's exit and its port's last message waiting together and takes
+    // the exit first about as often as not: the start's error must still wait for the last words.
+    const dir = mkdtempSync(path.join(tmpdir(), 'convoy-cue-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const workers = Array.from({ length: 8 }, (_, i) => ({
+      name: `bad${i}`,
+      module: fixture('crashes-on-cue-while-loading.ts'),
+      env: { CONVOY_TEST_CUE_DIR: dir },
+    }));
+    const starting = settle(startCluster({ workers }));
+    t.teardown(async () => {
+      const result = await starting;
+      if (result.ok) await (result.value as Cluster).close();
+    });
+    await pollUntil(() => readdirSync(dir).length === workers.length, 30_000, 'every thread loading');
+    writeFileSync(path.join(dir, 'go'), '');
+    const until = performance.now() + 500;
+    while (performance.now() < until) {
+      // Blocked on purpose: the threads crash and exit meanwhile.
+    }
+    const result = await within(starting, 20_000, 'startCluster');
+    t.false(result.ok);
+    const error = result.ok ? undefined : (result.error as Error);
+    t.true(error instanceof WorkerStartError, String(error));
+    const cause = (error?.cause as Error | undefined)?.cause;
+    t.true(cause instanceof RemoteError, `the thread's own error, as it told it: ${String(cause)}`);
+    t.is((cause as Error | undefined)?.message, 'FIXTURE_CRASHED_ON_CUE');
+  },
+);

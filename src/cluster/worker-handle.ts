@@ -109,6 +109,9 @@ export class WorkerHandle {
     this.#stoppedAfterLastWords = false;
     this.started = undefined;
     this.#listening = undefined;
+    // The last incarnation's channel is no longer this worker's: its last words must not explain a death
+    // of this one before its own channel opens (a process that exits before it connects).
+    this.control = undefined;
     try {
       return await this.#spawnAndLoad();
     } catch (error) {
@@ -302,20 +305,11 @@ export class WorkerHandle {
 
   #exited(incarnation: number, exit: ExitInfo, waited = false): void {
     if (incarnation !== this.incarnation || this.#deathReported) return;
-    const control = this.control;
-    // A busy coordinator can see a thread's exit before its port has handed over the last words the
-    // thread sent as it exited, which say whether, and with what, it crashed: the death is reported
-    // once the channel has closed (the OS closes a local worker's port or socket as it exits). A remote
-    // worker's channel closes on its last words, which come only if it exited by itself: its agent's
-    // report of a kill, or of a lost host, is not held up.
-    const lastWordsComing = this.host === undefined || (exit.signal === undefined && !exit.disconnected && !this.#endingReason);
-    if (!waited && lastWordsComing && control && !control.closed) {
-      const report = (): void => {
-        clearTimeout(timer);
+    const reading = waited ? undefined : this.#lastWordsRead(exit);
+    if (reading) {
+      void reading.then(() => {
         if (this.state !== 'closed') this.#exited(incarnation, exit, true);
-      };
-      const timer = setTimeout(report, EXIT_REPORT_WAIT_MS);
-      control.onClose(report);
+      });
       return;
     }
     this.#deathReported = true;
@@ -351,6 +345,27 @@ export class WorkerHandle {
   }
 
   /**
+   * Settles once the last words this incarnation sent before `exit` have been read; undefined when there
+   * are none to wait for. They say whether, and with what, it crashed, and a busy coordinator can see a
+   * thread's exit before its port has handed them over. The OS closes a local worker's port or socket as
+   * it exits, after what it sent, so the channel's close marks them read (waited for at most
+   * EXIT_REPORT_WAIT_MS). A remote worker's channel closes on its last words, which come only if it
+   * exited by itself: its agent's report of a kill, or of a lost host, is not held up.
+   */
+  #lastWordsRead(exit: ExitInfo): Promise<void> | undefined {
+    const control = this.control;
+    const coming = this.host === undefined || (exit.signal === undefined && !exit.disconnected && !this.#endingReason);
+    if (!coming || !control || control.closed) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, EXIT_REPORT_WAIT_MS);
+      control.onClose(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
    * The uncaught error this incarnation died of: from its last words (a `RemoteError`, as for the calls
    * its closing channel fails), else from its exit (a thread that failed before convoy's runtime ran).
    */
@@ -367,7 +382,9 @@ export class WorkerHandle {
         this.#env.startTimeoutMs,
       );
     });
-    const died = child.exited.then((exit) => {
+    const died = child.exited.then(async (exit) => {
+      // Explained by its last words, as its death is (see #exited), not by whichever came first.
+      await this.#lastWordsRead(exit);
       const error = this.#uncaught(exit);
       const how = error ? `: ${error.message}` : exit.signal ? ` (signal ${exit.signal})` : ` (exit code ${exit.exitCode})`;
       throw new Error(`Worker "${this.name}" exited before it could ${what}${how}`, error ? { cause: error } : undefined);
