@@ -70,8 +70,9 @@ export function renderSection(r: RunJson): string {
     `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${m.cpuModel}, Node ${m.node}, ${loadText}; ${build}` +
       `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
       `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}. Every target is judged on the median of per-pair ratios of ` +
-      'interleaved windows (subject and baseline alive side by side, alternating), so a ratio means the same on a quiet ' +
-      'and a loaded machine; absolute figures do not. Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
+      'interleaved windows (subject and baseline alive side by side, alternating), so the drift of a minute hits both ' +
+      'alike; absolute figures move with the load, and so do ratios whose arms load the two CPUs differently (see below ' +
+      'the table). Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
     '',
   ];
   for (const part of r.partRuns ?? []) {
