@@ -49,8 +49,9 @@ test.serial('a coordinator process whose clusters failed to start exits by itsel
 test.serial(
   'threads that crash while loading, while the coordinator is busy, fail the start with their last words, not with whichever of exit or port came first',
   async (t) => {
-    // Busy, the coordinator finds a thread's exit and its port's last message waiting together and takes
-    // the exit first about as often as not: the start's error must still wait for the last words.
+    // Busy, the coordinator finds a thread's exit and its port's last message waiting together. Here it
+    // takes the port first, but a CI run took the exit first (a plain Error as the cause): whichever
+    // comes first, the start's error must wait for the last words.
     const dir = mkdtempSync(path.join(tmpdir(), 'convoy-cue-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const workers = Array.from({ length: 8 }, (_, i) => ({
