@@ -181,11 +181,22 @@ class FakeBank {
     if (isTeller(name)) for (const s of this.live.values()) void s.resolver?.resolve(name);
   }
 
-  async settle(): Promise<void> {
+  /**
+   * Restarts whatever is down, then re-sends the tellers' commits until no shard holds a lock without a
+   * decision and no prepare waits for one: a waiting prepare of a dead teller can still take its lock,
+   * undecided, for the resolver's sweep to settle. Throws, naming what is left, after `deadlineMs`.
+   */
+  async settle(deadlineMs = 30_000): Promise<void> {
     for (const name of [...this.shards, ...this.tellers]) if (!this.live.has(name)) this.start(name);
-    for (let i = 0; i < 400; i++) {
+    const until = performance.now() + deadlineMs;
+    for (;;) {
       await Promise.all(this.tellers.map((n) => this.live.get(n)!.teller!.resend()));
-      if (this.shards.every((n) => this.live.get(n)!.shard!.inDoubt().length === 0)) return;
+      const open = this.shards.flatMap((n) => {
+        const { inDoubt, waiting } = this.live.get(n)!.shard!.snapshot();
+        return [...inDoubt.map((txId) => `${n}: ${txId} in doubt`), ...(waiting > 0 ? [`${n}: ${waiting} waiting for a lock`] : [])];
+      });
+      if (open.length === 0) return;
+      if (performance.now() > until) throw new Error(`Not settled after ${deadlineMs} ms: ${open.join('; ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
