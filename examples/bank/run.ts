@@ -287,14 +287,15 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     }
     const durationMs = performance.now() - t0;
 
-    // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved.
+    // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved, and no
+    // prepare left waiting for a lock (one of a dead teller could take it, undecided, after the check).
     const deadline = performance.now() + (o.settleTimeoutMs ?? 20_000);
     await until(async () => down.size === 0, deadline);
     await until(
       async () => {
         await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
         const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
-        return st.every((s) => s.inDoubt === 0);
+        return st.every((s) => s.inDoubt === 0 && s.waiting === 0);
       },
       deadline,
       100,

@@ -146,6 +146,11 @@ export class ShardState {
     return out;
   }
 
+  /** Prepares waiting for a lock. */
+  get waiting(): number {
+    return this.#locks.waiting;
+  }
+
   /** Holding a lock without a decision: prepared, or its prepare still being logged. */
   isUndecided(txId: string): boolean {
     const status = this.#txs.get(txId)?.status;
@@ -158,7 +163,7 @@ export class ShardState {
       balances: Object.fromEntries(this.#balances),
       locks: this.#locks.holders(),
       inDoubt: this.inDoubt().map((d) => d.txId),
-      waiting: this.#locks.waiting,
+      waiting: this.waiting,
       anomalies: [...this.#anomalies],
     };
   }

@@ -15,6 +15,8 @@ export interface ShardStatus {
   tornBytes: number;
   /** Undecided transactions right now. */
   inDoubt: number;
+  /** Prepares waiting for a lock right now: each may yet take it, undecided. */
+  waiting: number;
   /** In-doubt transactions settled by asking a teller (or reading its log). */
   resolved: number;
   /** The start-up resolution of what the WAL left in doubt has finished. */
@@ -87,6 +89,7 @@ export default defineWorker((ctx): ShardApi => {
       replayedRecords: replay.records.length,
       tornBytes: replay.tornBytes,
       inDoubt: state.inDoubt().length,
+      waiting: state.waiting,
       resolved: resolver.resolved,
       recovered,
       wal: wal.stats(),
