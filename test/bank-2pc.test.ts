@@ -192,8 +192,9 @@ class FakeBank {
     for (;;) {
       await Promise.all(this.tellers.map((n) => this.live.get(n)!.teller!.resend()));
       const open = this.shards.flatMap((n) => {
-        const { inDoubt, waiting } = this.live.get(n)!.shard!.snapshot();
-        return [...inDoubt.map((txId) => `${n}: ${txId} in doubt`), ...(waiting > 0 ? [`${n}: ${waiting} waiting for a lock`] : [])];
+        const shard = this.live.get(n)!.shard!;
+        const waiting = shard.waiting > 0 ? [`${n}: ${shard.waiting} waiting for a lock`] : [];
+        return [...shard.inDoubt().map(({ txId }) => `${n}: ${txId} in doubt`), ...waiting];
       });
       if (open.length === 0) return;
       if (performance.now() > until) throw new Error(`Not settled after ${deadlineMs} ms: ${open.join('; ')}`);
