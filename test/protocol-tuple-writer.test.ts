@@ -1,8 +1,8 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { Decoder, Encoder } from '../src/protocol/codec.js';
+import { Decoder, Encoder, type TupleTarget } from '../src/protocol/codec.js';
 import { Kind } from '../src/protocol/messages.js';
-import { TUPLE_WRITER_BYTES, writeTuple } from '../src/protocol/tuple-writer.js';
+import { NO_ROOM, TUPLE_WRITER_BYTES, writeTuple } from '../src/protocol/tuple-writer.js';
 
 /** msgpackr's bytes for `message`, through the codec's own Packr (the path the fast one must match). */
 function msgpackrBytes(message: unknown): Uint8Array {
@@ -157,4 +157,82 @@ test('encodeMessage decodes to the same values on either path, and keep() copies
     'm',
     [{ a: new Map([[1, 2]]) }],
   ]);
+});
+
+/** The largest messages the fast path takes: 15 elements, one of them 15 arguments, every string as long as it may be. */
+const widest = (unit: string) => {
+  const text = unit.repeat(255);
+  return [
+    [Kind.Call, 2 ** 32 - 1, text, Array.from({ length: 15 }, () => text), ...Array.from({ length: 11 }, () => text)],
+    [Kind.Notify, text, Array.from({ length: 15 }, () => text), ...Array.from({ length: 12 }, () => text)],
+  ];
+};
+
+test('with TUPLE_WRITER_BYTES of room it never runs out, even for the widest message; with less it says NO_ROOM and writes nothing past the end', (t) => {
+  for (const unit of ['a', 'é', '世']) {
+    for (const message of widest(unit)) {
+      const expected = msgpackrBytes(message);
+      const fast = fastBytes(message);
+      t.truthy(fast);
+      t.deepEqual(Buffer.from(fast!), Buffer.from(expected));
+      // Where the room ends inside the message, it refuses; bytes past the room stay untouched.
+      const room = new Uint8Array(expected.byteLength + 64);
+      const end = writeTuple(message, room.subarray(0, expected.byteLength - 1), new DataView(room.buffer));
+      t.is(end, NO_ROOM);
+      t.true(room.subarray(expected.byteLength - 1).every((byte) => byte === 0));
+    }
+  }
+});
+
+test("from any start, in a target of any size, it writes msgpackr's bytes there or says NO_ROOM", (t) => {
+  const message = fc.oneof(callOf(primitive), notifyOf(primitive), replyOf(primitive));
+  fc.assert(
+    fc.property(message, fc.nat(64), fc.nat(2048), (message, start, room) => {
+      const target = new Uint8Array(start + room);
+      const end = writeTuple(message, target, new DataView(target.buffer), start);
+      const fast = fastBytes(message);
+      if (!fast) return;
+      // NO_ROOM is allowed only when the message might not have fitted (it checks per element, against the largest).
+      if (end === NO_ROOM) t.true(fast.byteLength > room - 768, `refused ${fast.byteLength} bytes with ${room} of room`);
+      else t.deepEqual(Buffer.from(target.subarray(start, end)), Buffer.from(fast));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+/** A target like the channel's outbox: 1 KiB of room from where the next message goes; counts the asks for room. */
+class SmallTarget implements TupleTarget {
+  tupleBuffer = new Uint8Array(20 + 1024);
+  tupleView = new DataView(this.tupleBuffer.buffer);
+  tupleStart = 20;
+  reserved = 0;
+  reserveTuple(): void {
+    this.reserved++;
+  }
+}
+
+test('with a target, the fast path writes there; a message that may not fit there, or one it does not take, is written elsewhere', (t) => {
+  const target = new SmallTarget();
+  const encoder = new Encoder(target);
+  const decoder = new Decoder();
+  const decodeScratch = (length: number) => decoder.decode(encoder.scratch.subarray(encoder.scratchStart, encoder.scratchStart + length));
+
+  let length = encoder.encodeMessage([Kind.Notify, 'inc', [1]]);
+  t.is(encoder.scratch, target.tupleBuffer);
+  t.is(encoder.scratchStart, 20);
+  t.deepEqual(decodeScratch(length), [Kind.Notify, 'inc', [1]]);
+  const kept = encoder.keep();
+  t.not(kept.buffer, target.tupleBuffer.buffer, 'keep() copies bytes out of the target');
+
+  const wide = [Kind.Notify, 'é'.repeat(200), ['世'.repeat(255)]];
+  length = encoder.encodeMessage(wide);
+  t.not(encoder.scratch, target.tupleBuffer);
+  t.deepEqual(decodeScratch(length), wide);
+
+  const other = [Kind.Notify, 'm', [{ a: 1 }]];
+  length = encoder.encodeMessage(other);
+  t.not(encoder.scratch, target.tupleBuffer);
+  t.deepEqual(decodeScratch(length), other);
+  t.is(target.reserved, 3, 'room is asked for before every message the fast path may take');
+  t.deepEqual(decoder.decode(kept), [Kind.Notify, 'inc', [1]]);
 });

@@ -60,7 +60,7 @@ export class Channel {
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
   readonly #closeError: (cause: Error | undefined) => Error;
-  readonly #encoder = new Encoder();
+  readonly #encoder: Encoder;
   readonly #decoder = new Decoder();
   #listener: ChannelListener | undefined;
 
@@ -93,6 +93,8 @@ export class Channel {
     // A frame sent with headroom moves no buffers beside it: a transport that transfers does without.
     this.#headroomBytes = transport.sendWithHeadroom && !transport.transfers ? (transport.headroomBytes ?? 0) : 0;
     this.#outbox = new Outbox(this.#headroomBytes);
+    // Small messages are written straight into the outbox (see TupleTarget).
+    this.#encoder = new Encoder(this.#outbox);
     this.#options = fillChannelOptions(config);
     this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);

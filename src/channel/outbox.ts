@@ -4,9 +4,11 @@
  *
  * Small messages are copied, as they are queued, into one arena, back to back: a frame then takes a
  * whole run of them with one copy, and queuing one allocates nothing (the encoder's scratch bytes are
- * copied straight in). Larger ones are kept as their own bytes and copied once, into their frame.
+ * copied straight in). The commonest messages are not even copied: the channel's encoder writes them at
+ * the arena's end (the outbox is its TupleTarget), where queuing one only counts it. Larger ones are
+ * kept as their own bytes and copied once, into their frame.
  */
-import type { Encoder } from '../protocol/codec.js';
+import type { Encoder, TupleTarget } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
 import { headerLength, writeHeader } from './frame.js';
 import { Buffer } from 'node:buffer';
@@ -27,19 +29,33 @@ export const ARENA_MESSAGE_BYTES = 16 * 1024;
 const INITIAL_ARENA_BYTES = 4 * 1024;
 /** An emptied arena larger than this (after a backlog) is dropped for a small one. */
 const MAX_IDLE_ARENA_BYTES = 256 * 1024;
+/** Room for this many messages' sizes and costs at first; a backlog's larger arrays are dropped once emptied. */
+const INITIAL_MESSAGES = 64;
+const MAX_IDLE_MESSAGES = 16 * 1024;
 /** Below this many bytes a copy is a plain loop: a typed-array view to copy from would cost more. */
 const LOOP_COPY_BYTES = 64;
+/**
+ * Room kept at the arena's end for the encoder to write a message in place: a call or notify with a short
+ * method name and a few arguments takes tens of bytes; one that may need more is written elsewhere and
+ * copied in.
+ */
+const TUPLE_ROOM_BYTES = 1024;
 
-export class Outbox {
+export class Outbox implements TupleTarget {
   readonly #headroomBytes: number;
-  #arena = new Uint8Array(INITIAL_ARENA_BYTES);
+  #arena: Uint8Array = new Uint8Array(INITIAL_ARENA_BYTES);
+  #arenaView: DataView = new DataView(this.#arena.buffer);
   /** The queued arena bytes are `#arena[#arenaHead, #arenaEnd)`, in message order. */
   #arenaHead = 0;
   #arenaEnd = 0;
-  /** For each message, its encoded size. */
-  #sizes: number[] = [];
-  /** For each message, its window cost if it is data, 0 if control. */
-  #costs: number[] = [];
+  /**
+   * For each message, its encoded size and its window cost (0 for control), in `[0, #count)`: typed
+   * arrays kept from batch to batch, so that queuing a message allocates nothing here either.
+   */
+  #sizes = new Float64Array(INITIAL_MESSAGES);
+  #costs = new Float64Array(INITIAL_MESSAGES);
+  /** Messages queued since the last clear (taken ones included, up to `#head`). */
+  #count = 0;
   /** The bytes of each message kept out of the arena, by index; created with the first. */
   #own: Map<number, Uint8Array> | undefined;
   /** For each message, the buffers it transfers; created with the first message that has any. */
@@ -61,7 +77,7 @@ export class Outbox {
 
   /** Messages queued. */
   get length(): number {
-    return this.#sizes.length - this.#head;
+    return this.#count - this.#head;
   }
 
   /** Encoded bytes queued (not counting transferred buffers). */
@@ -74,15 +90,35 @@ export class Outbox {
     return this.#cost;
   }
 
-  /** Queues the encoder's last scratch encode: copied into the arena when small, kept when large. */
+  /**
+   * Queues the encoder's last scratch encode: counted where the encoder wrote it in place (at the arena's
+   * end), copied into the arena when small, kept when large.
+   */
   pushEncoded(encoder: Encoder, cost: number, transfer?: ArrayBuffer[]): void {
     const size = encoder.scratchEnd - encoder.scratchStart;
-    if (size > ARENA_MESSAGE_BYTES) {
+    if (encoder.scratch === this.#arena && encoder.scratchStart === this.#arenaEnd) this.#arenaEnd += size;
+    else if (size > ARENA_MESSAGE_BYTES) {
       this.push(encoder.keep(), cost, transfer);
       return;
-    }
-    this.#copyIn(encoder.scratch, encoder.scratchStart, size);
+    } else this.#copyIn(encoder.scratch, encoder.scratchStart, size);
     this.#record(size, cost, transfer);
+  }
+
+  /** TupleTarget: the encoder writes the next small message at the arena's end, which has room for it. */
+  reserveTuple(): void {
+    if (this.#arenaEnd + TUPLE_ROOM_BYTES > this.#arena.byteLength) this.#makeRoom(TUPLE_ROOM_BYTES);
+  }
+
+  get tupleBuffer(): Uint8Array {
+    return this.#arena;
+  }
+
+  get tupleView(): DataView {
+    return this.#arenaView;
+  }
+
+  get tupleStart(): number {
+    return this.#arenaEnd;
   }
 
   /** Queues `message` unencoded, as the only message; `size` bounds its encoded size. */
@@ -109,7 +145,7 @@ export class Outbox {
 
   /** Queues a message's own bytes (they must stay unchanged until taken). */
   push(bytes: Uint8Array, cost: number, transfer?: ArrayBuffer[]): void {
-    (this.#own ??= new Map()).set(this.#sizes.length, bytes);
+    (this.#own ??= new Map()).set(this.#count, bytes);
     this.#record(bytes.byteLength, cost, transfer);
   }
 
@@ -121,7 +157,7 @@ export class Outbox {
   take(acked: number, maxBatchBytes: number): OutgoingFrame {
     if (this.#value !== undefined) throw new Error('The outbox holds a message not yet encoded');
     const start = this.#head;
-    const count = this.#sizes.length;
+    const count = this.#count;
     let end = count;
     let bytes = this.#bytes;
     let cost = this.#cost;
@@ -153,8 +189,11 @@ export class Outbox {
 
   clear(): void {
     this.#value = undefined;
-    this.#sizes = [];
-    this.#costs = [];
+    this.#count = 0;
+    if (this.#sizes.length > MAX_IDLE_MESSAGES) {
+      this.#sizes = new Float64Array(INITIAL_MESSAGES);
+      this.#costs = new Float64Array(INITIAL_MESSAGES);
+    }
     this.#own = undefined;
     this.#transfers = undefined;
     this.#head = 0;
@@ -162,29 +201,49 @@ export class Outbox {
     this.#cost = 0;
     this.#arenaHead = 0;
     this.#arenaEnd = 0;
-    if (this.#arena.byteLength > MAX_IDLE_ARENA_BYTES) this.#arena = new Uint8Array(INITIAL_ARENA_BYTES);
+    if (this.#arena.byteLength > MAX_IDLE_ARENA_BYTES) this.#setArena(new Uint8Array(INITIAL_ARENA_BYTES));
   }
 
   #record(size: number, cost: number, transfer: ArrayBuffer[] | undefined): void {
-    if (transfer) (this.#transfers ??= [])[this.#sizes.length] = transfer;
-    this.#sizes.push(size);
-    this.#costs.push(cost);
+    const index = this.#count;
+    if (transfer) (this.#transfers ??= [])[index] = transfer;
+    if (index === this.#sizes.length) this.#growCounts();
+    this.#sizes[index] = size;
+    this.#costs[index] = cost;
+    this.#count = index + 1;
     this.#bytes += size;
     this.#cost += cost;
   }
 
-  /** Appends `size` bytes of `source` from `offset` to the arena, growing it (and dropping taken bytes) if needed. */
+  #growCounts(): void {
+    const sizes = new Float64Array(this.#sizes.length * 2);
+    const costs = new Float64Array(this.#costs.length * 2);
+    sizes.set(this.#sizes);
+    costs.set(this.#costs);
+    this.#sizes = sizes;
+    this.#costs = costs;
+  }
+
+  /** Appends `size` bytes of `source` from `offset` to the arena. */
   #copyIn(source: Uint8Array, offset: number, size: number): void {
-    if (this.#arenaEnd + size > this.#arena.byteLength) {
-      const live = this.#arenaEnd - this.#arenaHead;
-      const grown = new Uint8Array(Math.max(this.#arena.byteLength * 2, live + size));
-      grown.set(this.#arena.subarray(this.#arenaHead, this.#arenaEnd));
-      this.#arena = grown;
-      this.#arenaHead = 0;
-      this.#arenaEnd = live;
-    }
+    if (this.#arenaEnd + size > this.#arena.byteLength) this.#makeRoom(size);
     copy(source, offset, this.#arena, this.#arenaEnd, size);
     this.#arenaEnd += size;
+  }
+
+  /** Grows the arena to hold `size` more bytes at its end, dropping the bytes already taken. */
+  #makeRoom(size: number): void {
+    const live = this.#arenaEnd - this.#arenaHead;
+    const grown = new Uint8Array(Math.max(this.#arena.byteLength * 2, live + size));
+    grown.set(this.#arena.subarray(this.#arenaHead, this.#arenaEnd));
+    this.#setArena(grown);
+    this.#arenaHead = 0;
+    this.#arenaEnd = live;
+  }
+
+  #setArena(arena: Uint8Array): void {
+    this.#arena = arena;
+    this.#arenaView = new DataView(arena.buffer);
   }
 
   /** Writes messages `[start, end)` into `frame` from `at`: runs of arena messages in one copy each. */
@@ -221,11 +280,12 @@ export class Outbox {
 
   #advance(head: number): void {
     this.#head = head;
-    if (head === this.#sizes.length) this.clear();
-    else if (head > 1024 && head * 2 > this.#sizes.length) {
+    if (head === this.#count) this.clear();
+    else if (head > 1024 && head * 2 > this.#count) {
       // Compact now and then instead of on every frame: a queue held up by a full transport drains in O(n).
-      this.#sizes = this.#sizes.slice(head);
-      this.#costs = this.#costs.slice(head);
+      this.#sizes.copyWithin(0, head, this.#count);
+      this.#costs.copyWithin(0, head, this.#count);
+      this.#count -= head;
       this.#transfers = this.#transfers?.slice(head);
       if (this.#own) this.#own = new Map([...this.#own].map(([index, bytes]) => [index - head, bytes]));
       this.#head = 0;

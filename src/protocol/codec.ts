@@ -19,7 +19,7 @@ import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } fr
 import { ProtocolError, SerializationError, toError } from '../errors.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
-import { TUPLE_WRITER_BYTES, writeTuple } from './tuple-writer.js';
+import { NO_ROOM, TUPLE_WRITER_BYTES, writeTuple } from './tuple-writer.js';
 import { Buffer } from 'node:buffer';
 
 const OPTIONS = { moreTypes: true } as const;
@@ -84,20 +84,44 @@ const NO_BYTES = new Uint8Array(0);
 /** msgpackr's buffer of the last scratch encode, with the range it wrote. */
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
+/**
+ * Where the fast path may write a message instead of the encoder's own buffer: the place its bytes would
+ * be copied to next (a channel's outbox), so that they are written there once instead.
+ */
+export interface TupleTarget {
+  /**
+   * Makes room in `tupleBuffer` from `tupleStart` for a small message. One that may not fit there is
+   * written into the encoder's own buffer instead.
+   */
+  reserveTuple(): void;
+  readonly tupleBuffer: Uint8Array;
+  readonly tupleView: DataView;
+  readonly tupleStart: number;
+}
+
 export class Encoder {
   readonly #packr = new Packr({ ...OPTIONS, writeFunction: refuseFunction, useRecords: recordKeysChecked });
   /** The last encode was large: the next one starts on a small buffer (see LARGE_MESSAGE_BYTES). */
   #shrink = false;
-  /** Where the fast path writes (tuple-writer.ts), rewritten by every encode that takes it. */
+  /** Where the fast path writes (tuple-writer.ts) without a target, rewritten by every encode that takes it. */
   readonly #tuple = new Uint8Array(TUPLE_WRITER_BYTES);
   readonly #tupleView = new DataView(this.#tuple.buffer);
+  readonly #target: TupleTarget | undefined;
+  /** The last encode took the fast path: its bytes are in a buffer the next one writes over. */
+  #fastPath = false;
   /**
    * The bytes of the last `encodeScratch` or `encodeMessage` are `scratch[scratchStart, scratchEnd)`:
-   * msgpackr's own buffer or the fast path's, valid until the next encode unless `keep()` is called first.
+   * msgpackr's own buffer, or where the fast path wrote, valid until the next encode unless `keep()` is
+   * called first.
    */
   scratch: Uint8Array = NO_BYTES;
   scratchStart = 0;
   scratchEnd = 0;
+
+  /** `target`: where the fast path writes, when given (see TupleTarget). */
+  constructor(target?: TupleTarget) {
+    this.#target = target;
+  }
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
   encode(value: unknown): Uint8Array {
@@ -110,12 +134,31 @@ export class Encoder {
    * sooner; see tuple-writer.ts).
    */
   encodeMessage(message: unknown): number {
-    const length = Array.isArray(message) ? writeTuple(message, this.#tuple, this.#tupleView) : -1;
-    if (length < 0) return this.encodeScratch(message);
-    this.scratch = this.#tuple;
-    this.scratchStart = 0;
-    this.scratchEnd = length;
-    return length;
+    if (!Array.isArray(message)) return this.encodeScratch(message);
+    const target = this.#target;
+    let buffer: Uint8Array = this.#tuple;
+    let view: DataView = this.#tupleView;
+    let start = 0;
+    if (target) {
+      target.reserveTuple();
+      buffer = target.tupleBuffer;
+      view = target.tupleView;
+      start = target.tupleStart;
+    }
+    let end = writeTuple(message, buffer, view, start);
+    if (end === NO_ROOM) {
+      // Rare (a target with less room left than this message's long strings may need): the own buffer has enough.
+      buffer = this.#tuple;
+      view = this.#tupleView;
+      start = 0;
+      end = writeTuple(message, buffer, view, start);
+    }
+    if (end < 0) return this.encodeScratch(message);
+    this.scratch = buffer;
+    this.scratchStart = start;
+    this.scratchEnd = end;
+    this.#fastPath = true;
+    return end - start;
   }
 
   /**
@@ -142,13 +185,14 @@ export class Encoder {
     this.scratch = buffer;
     this.scratchStart = buffer.start;
     this.scratchEnd = buffer.end;
+    this.#fastPath = false;
     return length;
   }
 
   /** The bytes of the last `encodeScratch` or `encodeMessage`, kept: later encodes never write over them. */
   keep(): Uint8Array {
     // The fast path's buffer is rewritten by the next message that takes it: its bytes are copied out.
-    if (this.scratch === this.#tuple) return this.#tuple.slice(this.scratchStart, this.scratchEnd);
+    if (this.#fastPath) return this.scratch.slice(this.scratchStart, this.scratchEnd);
     this.#packr.position = this.scratchEnd;
     const bytes = this.scratch.subarray(this.scratchStart, this.scratchEnd);
     // Now, not at the next encode: the next one may be a long time coming (a plain message is not encoded
@@ -162,6 +206,7 @@ export class Encoder {
     this.#packr.useBuffer(Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES));
     this.#shrink = false;
     this.scratch = NO_BYTES;
+    this.#fastPath = false;
   }
 }
 

@@ -13,7 +13,7 @@
  *   arguments array is the RPC layer's own (a remote method's rest parameters), so reading its elements
  *   here, and again in msgpackr when the path gives up, reads nothing a user could observe. Any other
  *   array, and every object, is left to msgpackr.
- * Anything else returns -1 having written nothing the caller keeps, and the message takes msgpackr.
+ * Anything else returns NOT_TAKEN having written nothing the caller keeps, and the message takes msgpackr.
  */
 import { Kind } from './messages.js';
 
@@ -28,32 +28,44 @@ export const TUPLE_WRITER_BYTES = 1 + 14 * MAX_STRING_BYTES + 1 + 15 * MAX_STRIN
 const MAX_TUPLE_LENGTH = 15;
 const MAX_STRING_UNITS = 255;
 
+/** `writeTuple`: the message is not one the fast path takes. */
+export const NOT_TAKEN = -1;
+/** `writeTuple`: the message may not fit in the room the target has; it fits in TUPLE_WRITER_BYTES. */
+export const NO_ROOM = -2;
+
 /**
- * Writes `message` into `target` from 0, which must have TUPLE_WRITER_BYTES of room; returns the bytes
- * written, or -1 when the message is not one the fast path takes.
+ * Writes `message` into `target` from `start`; returns where the bytes written end, NOT_TAKEN, or NO_ROOM
+ * when an element could overrun `target` (never with TUPLE_WRITER_BYTES of room from `start`). Bytes
+ * written before a refusal are left there, to be written over.
  */
-export function writeTuple(message: readonly unknown[], target: Uint8Array, view: DataView): number {
+export function writeTuple(message: readonly unknown[], target: Uint8Array, view: DataView, start = 0): number {
   const length = message.length;
-  if (length > MAX_TUPLE_LENGTH) return -1;
+  if (length > MAX_TUPLE_LENGTH) return NOT_TAKEN;
   const kind = message[0];
   const argumentsAt = kind === Kind.Call ? 3 : kind === Kind.Notify ? 2 : -1;
-  target[0] = 0x90 | length;
-  let at = 1;
+  // Room is checked once per element, against the largest one (a string), not byte by byte.
+  const last = target.length - MAX_STRING_BYTES;
+  target[start] = 0x90 | length;
+  let at = start + 1;
   for (let i = 0; i < length; i++) {
+    if (at > last) return NO_ROOM;
     const value = message[i];
-    if (i === argumentsAt && Array.isArray(value)) at = writeArguments(value, target, view, at);
+    if (i === argumentsAt && Array.isArray(value)) at = writeArguments(value, target, view, at, last);
     else at = writePrimitive(value, target, view, at);
-    if (at < 0) return -1;
+    if (at < 0) return at;
   }
   return at;
 }
 
-function writeArguments(args: readonly unknown[], target: Uint8Array, view: DataView, at: number): number {
+function writeArguments(args: readonly unknown[], target: Uint8Array, view: DataView, at: number, last: number): number {
   const length = args.length;
   // msgpackr writes an array as one only when its constructor is Array (the rest parameters' always is).
-  if (length > MAX_TUPLE_LENGTH || args.constructor !== Array) return -1;
+  if (length > MAX_TUPLE_LENGTH || args.constructor !== Array) return NOT_TAKEN;
   target[at++] = 0x90 | length;
-  for (let i = 0; i < length && at >= 0; i++) at = writePrimitive(args[i], target, view, at);
+  for (let i = 0; i < length && at >= 0; i++) {
+    if (at > last) return NO_ROOM;
+    at = writePrimitive(args[i], target, view, at);
+  }
   return at;
 }
 
@@ -109,11 +121,11 @@ function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: 
       target[at++] = 0;
       return at;
     case 'object':
-      if (value !== null) return -1;
+      if (value !== null) return NOT_TAKEN;
       target[at++] = 0xc0;
       return at;
     default:
-      return -1;
+      return NOT_TAKEN;
   }
 }
 
@@ -126,7 +138,7 @@ function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: 
  */
 function writeString(value: string, target: Uint8Array, at: number): number {
   const units = value.length;
-  if (units > MAX_STRING_UNITS) return -1;
+  if (units > MAX_STRING_UNITS) return NOT_TAKEN;
   const guessed = units < 0x20 ? 1 : 2;
   let end = at + guessed;
   let i = 0;
