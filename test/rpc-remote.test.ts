@@ -89,15 +89,34 @@ test('symbol keys are undefined: iteration, coercion and inspection stay local',
   t.is(a.counts.calls, 0, 'none of this made a call');
 });
 
-test('a remote cannot be written to', async (t) => {
+test('a remote cannot be written to, before or after a method is used, and lists no keys', async (t) => {
   const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
   const remote = createRemote<CounterApi>(a) as unknown as Record<string, unknown>;
+  const replacement = (): number => 0;
   t.throws(
     () => {
-      remote.inc = () => 0;
+      remote.inc = replacement;
     },
     { instanceOf: TypeError },
   );
+  const inc = remote.inc;
+  for (const write of [
+    () => {
+      remote.inc = replacement;
+    },
+    () => {
+      delete remote.inc;
+    },
+    () => {
+      remote.other = replacement;
+    },
+  ]) {
+    t.throws(write, { instanceOf: TypeError });
+  }
+  t.is(remote.inc, inc, 'the method is the one made on first use');
+  t.is(await (remote.inc as (by: number) => Promise<number>)(2), 2);
+  t.deepEqual(Object.keys(remote), []);
+  t.is(remote.then, undefined, 'still no then, after a method was used');
 });
 
 test('notify() and withOptions() refuse objects that are not convoy remotes', (t) => {
