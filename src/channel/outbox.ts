@@ -45,6 +45,8 @@ export class Outbox implements TupleTarget {
   readonly #headroomBytes: number;
   #arena: Uint8Array = new Uint8Array(INITIAL_ARENA_BYTES);
   #arenaView: DataView = new DataView(this.#arena.buffer);
+  /** Past this offset the arena has less than TUPLE_ROOM_BYTES left (kept: a typed array's length costs more to read). */
+  #tupleRoomFrom = INITIAL_ARENA_BYTES - TUPLE_ROOM_BYTES;
   /** The queued arena bytes are `#arena[#arenaHead, #arenaEnd)`, in message order. */
   #arenaHead = 0;
   #arenaEnd = 0;
@@ -106,7 +108,7 @@ export class Outbox implements TupleTarget {
 
   /** TupleTarget: the encoder writes the next small message at the arena's end, which has room for it. */
   reserveTuple(): void {
-    if (this.#arenaEnd + TUPLE_ROOM_BYTES > this.#arena.byteLength) this.#makeRoom(TUPLE_ROOM_BYTES);
+    if (this.#arenaEnd > this.#tupleRoomFrom) this.#makeRoom(TUPLE_ROOM_BYTES);
   }
 
   get tupleBuffer(): Uint8Array {
@@ -244,6 +246,7 @@ export class Outbox implements TupleTarget {
   #setArena(arena: Uint8Array): void {
     this.#arena = arena;
     this.#arenaView = new DataView(arena.buffer);
+    this.#tupleRoomFrom = arena.byteLength - TUPLE_ROOM_BYTES;
   }
 
   /** Writes messages `[start, end)` into `frame` from `at`: runs of arena messages in one copy each. */
