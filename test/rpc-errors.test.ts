@@ -178,6 +178,17 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await a.call('own', []), 'own');
   });
 
+  test(`${kind}: each name reaches its own handler, whatever was called before it (the empty name and a missing one included)`, async (t) => {
+    const api = { '': () => 'empty', a: () => 'a', b: () => 'b' };
+    const { a } = await createPair(t, kind, { b: { api } });
+    const sequence = ['', '', 'a', 'a', 'b', 'missing', 'b', 'a', '', 'missing', 'missing', 'a'];
+    const results = await Promise.allSettled(sequence.map((method) => a.call(method, [])));
+    t.deepEqual(
+      results.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as Error).constructor.name)),
+      sequence.map((method) => (method === 'missing' ? 'MethodNotFoundError' : method || 'empty')),
+    );
+  });
+
   test(`${kind}: a throwing or unknown notify reaches onNotifyError on the receiver, and nothing else`, async (t) => {
     const reported: [string, Error][] = [];
     const two = deferred();

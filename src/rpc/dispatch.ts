@@ -11,6 +11,13 @@ export class Dispatcher {
   readonly #api: Record<string, unknown>;
   readonly #cache = new Map<string, Handler>();
   readonly #owner: string | undefined;
+  /**
+   * The last method found, and its handler. A method name arrives as a new string each time, which a Map
+   * must hash before it can look it up; comparing it with the last one is cheaper, and a flood of calls
+   * or notifies names the same method over and over.
+   */
+  #lastMethod: string | undefined;
+  #lastHandler: Handler | undefined;
 
   constructor(api: object, owner?: string) {
     this.#api = api as Record<string, unknown>;
@@ -19,6 +26,7 @@ export class Dispatcher {
 
   /** The handler `method` names, or undefined when the API has no such own method. */
   handler(method: string): Handler | undefined {
+    if (method === this.#lastMethod) return this.#lastHandler;
     let handler = this.#cache.get(method);
     if (!handler) {
       const value = Object.hasOwn(this.#api, method) ? this.#api[method] : undefined;
@@ -26,6 +34,8 @@ export class Dispatcher {
       handler = value as Handler;
       this.#cache.set(method, handler);
     }
+    this.#lastMethod = method;
+    this.#lastHandler = handler;
     return handler;
   }
 
