@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import test from 'ava';
-import { ChannelFullError } from '../src/errors.js';
+import { ChannelFullError, SerializationError } from '../src/errors.js';
 import { createRemote, notify, withOptions, type Remote } from '../src/rpc/remote.js';
 import { Counter, nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
@@ -141,7 +141,42 @@ test('withOptions() checks its options at once: unknown keys (with the closest k
   t.notThrows(() => withOptions(remote, {}));
 });
 
+test('serialising a remote calls nothing: it has no toJSON, and JSON.stringify gives an empty object', async (t) => {
+  const calls: string[] = [];
+  const remote = createRemote<CounterApi>({
+    call: async (method) => void calls.push(method),
+    notify: async (method) => void calls.push(method),
+  }) as unknown as Record<string, unknown>;
+  t.is(remote.toJSON, undefined);
+  t.is(JSON.stringify({ remote, notifier: notify(remote as unknown as Remote<CounterApi>) }), '{"remote":{},"notifier":{}}');
+  t.deepEqual(calls, []);
+});
+
 for (const kind of TRANSPORT_KINDS) {
+  test(`${kind}: a remote cannot be sent, as an argument (at any depth) or a result: SerializationError for that call alone, nothing runs`, async (t) => {
+    const ran: string[] = [];
+    const api = {
+      take: (value: unknown) => void ran.push(`take ${JSON.stringify(value)}`),
+      toJSON: () => void ran.push('toJSON'),
+      give: () => remote,
+      ok: () => 'ok',
+    };
+    const { a } = await createPair(t, kind, { b: { api } });
+    const remote = createRemote<typeof api>(a);
+    for (const argument of [remote, { nested: [remote] }, notify(remote), withOptions(remote, { timeoutMs: 1000 })]) {
+      await t.throwsAsync((remote.take as (value: unknown) => Promise<void>)(argument), {
+        instanceOf: SerializationError,
+        message: /A remote \(the proxy to a worker\) cannot be sent/,
+      });
+    }
+    await t.throwsAsync((notify(remote).take as (value: unknown) => Promise<void>)(remote), { instanceOf: SerializationError });
+    // Returned by a handler (the peer's own remote): that call fails, as any result that cannot be encoded.
+    const refused = await t.throwsAsync(remote.give());
+    t.regex(refused.message, /cannot be encoded: A remote \(the proxy to a worker\) cannot be sent/);
+    t.is(await remote.ok(), 'ok', 'the channel goes on');
+    t.deepEqual(ran, []);
+  });
+
   test(`${kind}: calls and notifies through the proxies reach the API, in one order`, async (t) => {
     const { api, lines } = counterApi();
     const { a } = await createPair(t, kind, { b: { api } });

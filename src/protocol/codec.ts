@@ -8,6 +8,7 @@
  * - So is an object with an own key `__keys__`: msgpackr's encoder keeps each record's keys under that
  *   name in its cache of object shapes, which such a key overwrites, and later objects of some shapes
  *   would then be encoded into bytes that do not decode, on that channel for good.
+ * - So is a remote, convoy's proxy to a worker (unsendable.ts): it would arrive as an empty object.
  * - So is a value nested deeper than MAX_NESTING_DEPTH (nesting.ts): a thread, whose stack is larger,
  *   could encode what the coordinator cannot decode.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
@@ -19,6 +20,7 @@ import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } fr
 import { ProtocolError, SerializationError, toError } from '../errors.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting.js';
 import { InboundBuffers, NO_INBOUND_BUFFERS, TransferSlot } from './transfer.js';
+import { unsendableReason } from './unsendable.js';
 import { NO_ROOM, TUPLE_WRITER_BYTES, writeTuple } from './tuple-writer.js';
 import { Buffer } from 'node:buffer';
 
@@ -69,8 +71,13 @@ function refuseFunction(): never {
   throw new SerializationError('A function cannot be sent');
 }
 
-/** msgpackr asks, for every object it writes, whether to write it as a record: always, once its keys are safe. */
+/**
+ * msgpackr asks, for every object it writes, whether to write it as a record: always, once its keys are
+ * safe and it is not one that must not be sent (a remote, unsendable.ts).
+ */
 function recordKeysChecked(object: object): boolean {
+  const unsendable = unsendableReason(object);
+  if (unsendable !== undefined) throw new SerializationError(unsendable);
   if (Object.hasOwn(object, '__keys__')) {
     throw new SerializationError(
       'An object with an own key "__keys__" cannot be sent (the codec keeps its cache of object shapes under that name)',

@@ -5,6 +5,7 @@
 import { describe } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { expectNumber } from '../options.js';
+import { markUnsendable } from '../protocol/unsendable.js';
 import type { CallOptions } from './pending-call.js';
 
 /** What a proxy needs from whatever carries its calls: an endpoint, or a link that follows restarts. */
@@ -41,11 +42,13 @@ const notifiers = new WeakMap<object, object>();
  * symbols, and no property can be set.
  */
 function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise<unknown>): object {
-  return Object.create(
+  const methods = Object.create(
     new Proxy(Object.create(null) as object, {
       get(_, key, receiver) {
-        // `then` must be absent or `await remote` would hang; symbols (inspect, toPrimitive) are local.
-        if (typeof key !== 'string' || key === 'then') return undefined;
+        // `then` must be absent or `await remote` would hang, and `toJSON` or serialising the remote (a
+        // logger's JSON.stringify, or an encoder: it is refused, see below) would call the worker. Symbols
+        // (inspect, toPrimitive) are local.
+        if (typeof key !== 'string' || key === 'then' || key === 'toJSON') return undefined;
         const method = target(key);
         // Not enumerable: the remote still lists no keys, whatever was called on it.
         Object.defineProperty(receiver, key, { value: method, enumerable: false, writable: false, configurable: false });
@@ -56,7 +59,11 @@ function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise
       },
     }),
   ) as object;
+  markUnsendable(methods, UNSENDABLE);
+  return methods;
 }
+
+const UNSENDABLE = "A remote (the proxy to a worker) cannot be sent: send the worker's name, and call ctx.peer(name) on the other side";
 
 /** A `Remote<T>` over `caller`. Each method returns a Promise; per-call options apply to every call. */
 export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {

@@ -1,0 +1,16 @@
+/**
+ * Objects that must never be encoded into a message, each with the reason the encoder gives. A remote (the
+ * proxy to a worker) is the case: it stands for a channel of this thread, so the other side could do
+ * nothing with it, and encoded as it is it would arrive as an empty object. The RPC layer registers its
+ * remotes here; the codec refuses them (SerializationError), as it refuses a function.
+ */
+const reasons = new WeakMap<object, string>();
+
+export function markUnsendable(object: object, reason: string): void {
+  reasons.set(object, reason);
+}
+
+/** Why `object` cannot be sent, or undefined when it may be. */
+export function unsendableReason(object: object): string | undefined {
+  return reasons.get(object);
+}
