@@ -177,6 +177,32 @@ for (const kind of TRANSPORT_KINDS) {
     t.deepEqual(ran, []);
   });
 
+  test(`${kind}: a getter of an argument that calls over the same channel fails that inner call alone; the outer one and the channel go on`, async (t) => {
+    const ran: unknown[] = [];
+    const api = { take: (value: unknown) => value, note: (value: unknown) => void ran.push(value) };
+    const { a } = await createPair(t, kind, { b: { api } });
+    const remote = createRemote<typeof api>(a);
+    const inner: Promise<unknown>[] = [];
+    for (const noted of [1, { nested: [1, { deep: true }] }]) {
+      const argument = {
+        get x() {
+          inner.push(remote.note(noted));
+          inner.push(notify(remote).note(noted));
+          return 5;
+        },
+      };
+      t.deepEqual(await remote.take(argument), { x: 5 });
+    }
+    for (const result of await Promise.allSettled(inner)) {
+      t.is(result.status, 'rejected');
+      t.true((result as PromiseRejectedResult).reason instanceof SerializationError);
+      t.regex((result as PromiseRejectedResult).reason.message, /while that channel encodes another/);
+    }
+    t.is(inner.length, 4);
+    t.deepEqual(await remote.take([2]), [2], 'the channel goes on');
+    t.deepEqual(ran, []);
+  });
+
   test(`${kind}: calls and notifies through the proxies reach the API, in one order`, async (t) => {
     const { api, lines } = counterApi();
     const { a } = await createPair(t, kind, { b: { api } });

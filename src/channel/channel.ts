@@ -34,6 +34,14 @@ import { SendWindow } from './send-window.js';
 import type { Waiter } from './wait-queue.js';
 import { clock } from '../clock.js';
 
+/**
+ * A getter or toJSON of a value being encoded may send on the same channel. That message would be queued
+ * in the middle of the one being encoded (msgpackr cannot encode two at once in one encoder, and the
+ * outbox would take it ahead of a message it must follow): it fails instead, alone.
+ */
+const REENTRANT_SEND =
+  'A message cannot be sent on a channel while that channel encodes another (from a getter or toJSON of one of its values?): send it after that call';
+
 /** A message must leave this much of `maxFrameBytes` for the frame's header. */
 const FRAME_HEADER_ROOM_BYTES = 64;
 
@@ -136,6 +144,7 @@ export class Channel {
    * takes the promise to tell whether a message that had to wait has left.
    */
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
+    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
@@ -161,6 +170,7 @@ export class Channel {
    * not order it against user messages. A system call still counts as in flight.
    */
   sendSystem(message: Message, isCall: boolean): void {
+    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
@@ -170,6 +180,7 @@ export class Channel {
 
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
   sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
+    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (!transfer) {
       this.#queue(message);

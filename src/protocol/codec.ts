@@ -116,6 +116,7 @@ export class Encoder {
   readonly #target: TupleTarget | undefined;
   /** The last encode took the fast path: its bytes are in a buffer the next one writes over. */
   #fastPath = false;
+  #packing = false;
   /**
    * The bytes of the last `encodeScratch` or `encodeMessage` are `scratch[scratchStart, scratchEnd)`:
    * msgpackr's own buffer, or where the fast path wrote, valid until the next encode unless `keep()` is
@@ -128,6 +129,14 @@ export class Encoder {
   /** `target`: where the fast path writes, when given (see TupleTarget). */
   constructor(target?: TupleTarget) {
     this.#target = target;
+  }
+
+  /**
+   * msgpackr is encoding a value now: it may be running the value's own code (a getter, a toJSON), which
+   * must not start another encode here (msgpackr cannot run two at once in one Packr).
+   */
+  get packing(): boolean {
+    return this.#packing;
   }
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
@@ -175,12 +184,15 @@ export class Encoder {
   encodeScratch(value: unknown): number {
     if (this.#shrink) this.#startSmall();
     let buffer: ScratchBuffer;
+    this.#packing = true;
     try {
       // Written where the last one was (the buffer is reused), and returned whole with the range.
       buffer = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as unknown as ScratchBuffer;
     } catch (error) {
       if (error instanceof SerializationError) throw error;
       throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
+    } finally {
+      this.#packing = false;
     }
     const length = buffer.end - buffer.start;
     // Set first: a large message refused below must not leave msgpackr holding its buffer either.
