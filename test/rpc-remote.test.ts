@@ -177,29 +177,39 @@ for (const kind of TRANSPORT_KINDS) {
     t.deepEqual(ran, []);
   });
 
-  test(`${kind}: a getter of an argument that calls over the same channel fails that inner call alone; the outer one and the channel go on`, async (t) => {
+  test(`${kind}: a getter of an argument that sends while it is encoded (on the same channel or another) fails that send alone; the outer call and both channels go on`, async (t) => {
     const ran: unknown[] = [];
     const api = { take: (value: unknown) => value, note: (value: unknown) => void ran.push(value) };
     const { a } = await createPair(t, kind, { b: { api } });
+    const { a: elsewhere } = await createPair(t, kind, { b: { api } });
     const remote = createRemote<typeof api>(a);
+    const other = createRemote<typeof api>(elsewhere);
     const inner: Promise<unknown>[] = [];
-    for (const noted of [1, { nested: [1, { deep: true }] }]) {
-      const argument = {
-        get x() {
-          inner.push(remote.note(noted));
-          inner.push(notify(remote).note(noted));
-          return 5;
-        },
-      };
-      t.deepEqual(await remote.take(argument), { x: 5 });
+    // Small and large (past 1000 bytes, where the encoded value is walked again for its depth), plain and not.
+    const padding = 'p'.repeat(1200);
+    for (const target of [remote, other]) {
+      for (const noted of [1, { nested: [1, { deep: true }] }]) {
+        for (const pad of ['', padding]) {
+          const argument = {
+            pad,
+            get x() {
+              inner.push(target.note(noted));
+              inner.push(notify(target).note(noted));
+              return 5;
+            },
+          };
+          t.deepEqual(await remote.take(argument), { pad, x: 5 });
+        }
+      }
     }
+    t.true(inner.length >= 16);
     for (const result of await Promise.allSettled(inner)) {
       t.is(result.status, 'rejected');
       t.true((result as PromiseRejectedResult).reason instanceof SerializationError);
-      t.regex((result as PromiseRejectedResult).reason.message, /while that channel encodes another/);
+      t.regex((result as PromiseRejectedResult).reason.message, /while another is being encoded/);
     }
-    t.is(inner.length, 4);
     t.deepEqual(await remote.take([2]), [2], 'the channel goes on');
+    t.deepEqual(await other.take([3]), [3], 'so does the other');
     t.deepEqual(ran, []);
   });
 

@@ -19,7 +19,7 @@
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
-import { Decoder, Encoder } from '../protocol/codec.js';
+import { Decoder, Encoder, isEncoding } from '../protocol/codec.js';
 import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
 import { plainMessageBytes } from '../protocol/plain.js';
 import { prepareTransfer } from '../protocol/transfer.js';
@@ -35,12 +35,12 @@ import type { Waiter } from './wait-queue.js';
 import { clock } from '../clock.js';
 
 /**
- * A getter or toJSON of a value being encoded may send on the same channel. That message would be queued
- * in the middle of the one being encoded (msgpackr cannot encode two at once in one encoder, and the
- * outbox would take it ahead of a message it must follow): it fails instead, alone.
+ * A getter or toJSON of a value being encoded may send a message, on this channel or another. It would be
+ * encoded in the middle of the one under way, which msgpackr cannot do (isEncoding), and on this channel
+ * it would be queued ahead of a message that must come first: it fails instead, alone.
  */
 const REENTRANT_SEND =
-  'A message cannot be sent on a channel while that channel encodes another (from a getter or toJSON of one of its values?): send it after that call';
+  'A message cannot be sent while another is being encoded (from a getter or toJSON of one of its values?): send it after that call';
 
 /** A message must leave this much of `maxFrameBytes` for the frame's header. */
 const FRAME_HEADER_ROOM_BYTES = 64;
@@ -144,7 +144,7 @@ export class Channel {
    * takes the promise to tell whether a message that had to wait has left.
    */
   send(message: Message, isCall: boolean, transfer?: readonly ArrayBuffer[]): Promise<void> | undefined {
-    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
+    if (isEncoding()) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
@@ -170,7 +170,7 @@ export class Channel {
    * not order it against user messages. A system call still counts as in flight.
    */
   sendSystem(message: Message, isCall: boolean): void {
-    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
+    if (isEncoding()) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
@@ -180,7 +180,7 @@ export class Channel {
 
   /** Queues a reply, fault, cancel or ping. Never waits. Throws SerializationError like `send`. */
   sendControl(message: Message, transfer?: readonly ArrayBuffer[]): void {
-    if (this.#encoder.packing) throw new SerializationError(REENTRANT_SEND);
+    if (isEncoding()) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (!transfer) {
       this.#queue(message);

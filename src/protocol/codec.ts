@@ -88,6 +88,19 @@ function recordKeysChecked(object: object): boolean {
 
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * msgpackr encodes with state of its module (its buffer, its position), shared by every Packr of a thread,
+ * and a value's own code runs as it is encoded and then walked for its depth (getters, toJSON): code that
+ * starts another encode then garbles the one under way, or overwrites its bytes before they are copied
+ * out, whichever encoder it uses. So while a value is encoded, nothing else may be (see `isEncoding`).
+ */
+let packing = false;
+
+/** msgpackr is encoding a value in this thread now: another encode must wait until it is done. */
+export function isEncoding(): boolean {
+  return packing;
+}
+
 /** msgpackr's buffer of the last scratch encode, with the range it wrote. */
 type ScratchBuffer = Uint8Array & { start: number; end: number };
 
@@ -116,7 +129,6 @@ export class Encoder {
   readonly #target: TupleTarget | undefined;
   /** The last encode took the fast path: its bytes are in a buffer the next one writes over. */
   #fastPath = false;
-  #packing = false;
   /**
    * The bytes of the last `encodeScratch` or `encodeMessage` are `scratch[scratchStart, scratchEnd)`:
    * msgpackr's own buffer, or where the fast path wrote, valid until the next encode unless `keep()` is
@@ -129,14 +141,6 @@ export class Encoder {
   /** `target`: where the fast path writes, when given (see TupleTarget). */
   constructor(target?: TupleTarget) {
     this.#target = target;
-  }
-
-  /**
-   * msgpackr is encoding a value now: it may be running the value's own code (a getter, a toJSON), which
-   * must not start another encode here (msgpackr cannot run two at once in one Packr).
-   */
-  get packing(): boolean {
-    return this.#packing;
   }
 
   /** Encodes one value. The bytes stay valid: msgpackr never writes over a buffer it has returned. */
@@ -183,29 +187,33 @@ export class Encoder {
    */
   encodeScratch(value: unknown): number {
     if (this.#shrink) this.#startSmall();
-    let buffer: ScratchBuffer;
-    this.#packing = true;
+    // Until the bytes are in msgpackr's buffer and the value has been walked for its depth, the value's
+    // own code may run (getters, toJSON), and must not start another encode (see `packing`).
+    packing = true;
     try {
-      // Written where the last one was (the buffer is reused), and returned whole with the range.
-      buffer = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as unknown as ScratchBuffer;
-    } catch (error) {
-      if (error instanceof SerializationError) throw error;
-      throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
+      let buffer: ScratchBuffer;
+      try {
+        // Written where the last one was (the buffer is reused), and returned whole with the range.
+        buffer = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as unknown as ScratchBuffer;
+      } catch (error) {
+        if (error instanceof SerializationError) throw error;
+        throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
+      }
+      const length = buffer.end - buffer.start;
+      // Set first: a large message refused below must not leave msgpackr holding its buffer either.
+      if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
+      // Each level of nesting takes a byte at least: only a message this long can be too deep to decode.
+      if (length > MAX_NESTING_DEPTH && nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+        throw new SerializationError(`Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
+      }
+      this.scratch = buffer;
+      this.scratchStart = buffer.start;
+      this.scratchEnd = buffer.end;
+      this.#fastPath = false;
+      return length;
     } finally {
-      this.#packing = false;
+      packing = false;
     }
-    const length = buffer.end - buffer.start;
-    // Set first: a large message refused below must not leave msgpackr holding its buffer either.
-    if (length > LARGE_MESSAGE_BYTES) this.#shrink = true;
-    // Each level of nesting takes a byte at least: only a message this long can be too deep to decode.
-    if (length > MAX_NESTING_DEPTH && nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
-      throw new SerializationError(`Cannot encode value: it nests deeper than ${MAX_NESTING_DEPTH} levels`);
-    }
-    this.scratch = buffer;
-    this.scratchStart = buffer.start;
-    this.scratchEnd = buffer.end;
-    this.#fastPath = false;
-    return length;
   }
 
   /** The bytes of the last `encodeScratch` or `encodeMessage`, kept: later encodes never write over them. */
