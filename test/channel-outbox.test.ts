@@ -136,6 +136,34 @@ test('a long backlog drained in small frames (the queue compacts as its head mov
   t.notThrows(() => check(steps));
 });
 
+test('a queue that never empties keeps an arena sized by what it holds, not by what has passed through it', (t) => {
+  const outbox = new Outbox();
+  const encoder = new Encoder(outbox);
+  const sizes: number[] = [];
+  let sent = 0;
+  let received = 0;
+  let largest = 0;
+  const queue = (count: number): void => {
+    for (let i = 0; i < count; i++) {
+      sizes.push(encoder.encodeMessage(notifyOf(sent++, 200)));
+      outbox.pushEncoded(encoder, 1);
+    }
+  };
+  // A backlog of 100 messages (~21 kB) that never empties, as behind a slow peer: each round queues 20
+  // and takes 20 (a frame cut to their size), while 12 MB pass through.
+  queue(100);
+  for (let round = 0; round < 3000; round++) {
+    queue(20);
+    const batch = sizes.splice(0, 20).reduce((sum, size) => sum + size, 0);
+    const { frame, messages } = outbox.take(0, batch);
+    t.is(messages, 20);
+    for (const message of parseFrame(decoder, frame).messages) t.is((message as [number, string, [number]])[2][0], received++);
+    t.is(outbox.length, 100);
+    largest = Math.max(largest, outbox.arenaBytes);
+  }
+  t.true(largest <= 128 * 1024, `the arena reached ${largest} bytes holding ${outbox.bytes}`);
+});
+
 test('an emptied outbox gives a header-only frame; a steady trickle of batches leaves nothing queued', (t) => {
   const encoder = new Encoder();
   const outbox = new Outbox();

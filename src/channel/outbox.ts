@@ -233,14 +233,29 @@ export class Outbox implements TupleTarget {
     this.#arenaEnd += size;
   }
 
-  /** Grows the arena to hold `size` more bytes at its end, dropping the bytes already taken. */
+  /**
+   * Makes room for `size` more bytes at the arena's end, dropping the bytes already taken: in place when
+   * what is left fits in half of it, else in an arena twice what is needed. Sized from what is left, not
+   * from the arena: a queue that never empties (a slow peer, a full transport) would otherwise double it
+   * each time its end came round, however little of it was still queued.
+   */
   #makeRoom(size: number): void {
     const live = this.#arenaEnd - this.#arenaHead;
-    const grown = new Uint8Array(Math.max(this.#arena.byteLength * 2, live + size));
-    grown.set(this.#arena.subarray(this.#arenaHead, this.#arenaEnd));
-    this.#setArena(grown);
+    const needed = live + size;
+    if (needed <= this.#arena.byteLength / 2) {
+      this.#arena.copyWithin(0, this.#arenaHead, this.#arenaEnd);
+    } else {
+      const grown = new Uint8Array(Math.max(2 * needed, INITIAL_ARENA_BYTES));
+      grown.set(this.#arena.subarray(this.#arenaHead, this.#arenaEnd));
+      this.#setArena(grown);
+    }
     this.#arenaHead = 0;
     this.#arenaEnd = live;
+  }
+
+  /** The arena's size: what the queue holds in memory for its small messages, taken or not. */
+  get arenaBytes(): number {
+    return this.#arena.byteLength;
   }
 
   #setArena(arena: Uint8Array): void {
