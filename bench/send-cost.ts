@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { alternate, spread } from './interleave.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,7 +20,7 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.old) throw new Error('--old <checkout> is required');
-const pairs = Number(args.pairs);
+const rounds = Number(args.pairs);
 const BURST = 1000;
 const WINDOW_MS = 300;
 
@@ -60,22 +61,12 @@ async function sender(root: string): Promise<Window> {
 
 const old = await sender(args.old);
 const now = await sender(args.new!);
-await old();
-await now();
-const olds: number[] = [];
-const news: number[] = [];
-for (let i = 0; i < pairs; i++) {
-  if (i % 2 === 0) {
-    olds.push(await old());
-    news.push(await now());
-  } else {
-    news.push(await now());
-    olds.push(await old());
-  }
-}
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-const ratios = news.map((value, i) => value / olds[i]!);
+// One warm-up round, then pairs of windows, the first of each pair alternating (interleave.ts).
+const pairs = await alternate(now, old, rounds);
+const news = spread(pairs.map(([n]) => n));
+const olds = spread(pairs.map(([, o]) => o));
+const ratios = spread(pairs.map(([n, o]) => n / o));
 console.log(
-  `old ${median(olds).toFixed(1)} ns per notify, new ${median(news).toFixed(1)}; new/old median ${median(ratios).toFixed(3)} ` +
-    `(${Math.min(...ratios).toFixed(2)} – ${Math.max(...ratios).toFixed(2)}), ${pairs} pairs of ${WINDOW_MS} ms windows`,
+  `old ${olds.median.toFixed(1)} ns per notify, new ${news.median.toFixed(1)}; new/old median ${ratios.median.toFixed(3)} ` +
+    `(${ratios.min.toFixed(2)} – ${ratios.max.toFixed(2)}), ${rounds} pairs of ${WINDOW_MS} ms windows`,
 );
