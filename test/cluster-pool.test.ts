@@ -1,6 +1,6 @@
 /** The pooled path: piscina tasks from the coordinator and from workers, with ArrayBuffers transferred. */
 import test from 'ava';
-import { RemoteError, startCluster, type Cluster } from '../src/index.js';
+import { RemoteError, SerializationError, notify, startCluster, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import { fixture, settle, within } from './helpers/cluster.js';
@@ -89,6 +89,24 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   const result = await settle(pool.noSuchTask!());
   t.false(result.ok);
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
+});
+
+test('a remote is refused as a pool argument at any depth, as a worker call refuses it; a cycle still crosses', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const wt = cluster.worker<Counter>('wt');
+  // Cloned, a remote arrived as an empty object: its methods are not enumerable.
+  for (const argument of [wt, notify(wt), { deep: [new Map([['key', new Set([wt])]])] }]) {
+    await t.throwsAsync(pool.echo(argument), { instanceOf: SerializationError, message: /cannot be sent to the pool: A remote/ });
+  }
+  const cycle: { n: number; self?: unknown; list: unknown[] } = { n: 1, list: [] };
+  cycle.self = cycle;
+  cycle.list.push(cycle, new Map([[cycle, 2]]));
+  const back = (await pool.echo(cycle)) as typeof cycle;
+  t.is(back.self, back);
+  t.is(back.list[0], back);
+  t.is((back.list[1] as Map<unknown, number>).get(back), 2);
+  t.is(await wt.inc(1), await wt.get(), 'the remote still works');
 });
 
 // The two floods below run alone (serial tests run before the others): sharing the pool's two threads

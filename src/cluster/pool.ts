@@ -10,6 +10,7 @@ import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { SerializationError, errorFromWire, errorToWire, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
+import { unsendableWithin } from '../protocol/unsendable.js';
 
 export class Pool implements Caller {
   readonly #piscina: Piscina;
@@ -31,6 +32,10 @@ export class Pool implements Caller {
   }
 
   async call(method: string, args: unknown[]): Promise<unknown> {
+    // Clone would copy a remote as an empty object (its methods are not enumerable), where a worker's call
+    // refuses it.
+    const unsendable = unsendableWithin(args);
+    if (unsendable !== undefined) throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${unsendable}`);
     const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer
         ? [arg]
