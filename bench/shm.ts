@@ -55,7 +55,14 @@ const kinds: Record<string, Partial<ClusterOptions>> = args.rings
       ['port', {}],
       ...args.rings.split(',').map((bytes) => [`shm-${Number(bytes) / 1024}K`, { sharedMemory: true, ringBytes: Number(bytes) }]),
     ])
-  : { port: {}, shm: { sharedMemory: true }, spin: { sharedMemory: true, spinMicros } };
+  : {
+      port: {},
+      // A second cluster exactly like \`port\`: how far two identical subjects read apart here is the noise a
+      // ratio to \`port\` must clear before it says anything about the transport.
+      'port again': {},
+      shm: { sharedMemory: true },
+      spin: { sharedMemory: true, spinMicros },
+    };
 
 const spec = (name: string) => ({
   name,
