@@ -2,9 +2,10 @@
 // sides of the channel for the measured window only (after a warm-up), then summarised by self time.
 //
 //   node --import tsx bench/profile-calls.ts [--pair coord-thread|thread-thread|coord-process|process-process]
-//                                            [--notify | --rtt] [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
+//                                            [--notify | --rtt] [--shm [--spin µs]] [--seconds 5] [--warmup 2] [--top 25] [--out bench/results/profiles]
 // --notify profiles one-way notifies instead (bursts of 1000 from a worker caller: thread-thread, process-process);
-// --rtt one call at a time.
+// --rtt one call at a time. --shm: thread pairs over the shared-memory transport (sharedMemory), with
+// spinMicros --spin (0 by default).
 //
 // Both sides are profiled with the inspector (node:inspector Session in this thread and in the workers,
 // sampling every 100 µs), so the profile holds only the measured window; the .cpuprofile files are written
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     pair: { type: 'string', default: 'coord-thread' },
     notify: { type: 'boolean', default: false },
     rtt: { type: 'boolean', default: false },
+    shm: { type: 'boolean', default: false },
+    spin: { type: 'string', default: '0' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
@@ -41,10 +44,12 @@ if (!['coord', 'thread', 'process'].includes(callerKind) || !['thread', 'process
 const ms = Number(args.seconds) * 1000;
 const warmupMs = Number(args.warmup) * 1000;
 const top = Number(args.top);
-console.error(`profiling ${pair} pipelined calls, ${flavor === 'dist' ? 'compiled dist/' : 'from source'} (${flavorNote})`);
+console.error(
+  `profiling ${pair} ${args.rtt ? 'one call at a time' : args.notify ? 'notifies' : 'pipelined calls'}${args.shm ? ` over shared memory (spin ${args.spin} µs)` : ''}, ${flavor === 'dist' ? 'compiled dist/' : 'from source'} (${flavorNote})`,
+);
 
 const workers = callerKind === 'coord' ? [spec('callee', calleeKind)] : [spec('caller', callerKind as Kind), spec('callee', calleeKind)];
-const cluster = await start(workers);
+const cluster = await start(workers, args.shm ? { sharedMemory: true, spinMicros: Number(args.spin) } : {});
 const callee = cluster.worker<BenchApi>('callee');
 const caller = callerKind === 'coord' ? undefined : cluster.worker<BenchApi>('caller');
 if (args.notify && !caller) throw new Error('--notify needs a worker caller: --pair thread-thread or process-process');
