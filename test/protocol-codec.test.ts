@@ -121,3 +121,28 @@ test('values decoded from a small frame stay intact when the next frame of the s
   t.deepEqual(decoded, [value(1), value(2)]);
   t.true(Buffer.isBuffer((decoded[0] as { buffer: unknown }).buffer), 'a Buffer stays a Buffer');
 });
+
+test('a large frame in shared memory is decoded from a copy: what the ring writes over later cannot reach its values', (t) => {
+  // The copy is what lets msgpackr's native string extractor read it (it refuses shared memory); seen here
+  // as a write into the shared bytes of a later value, made while an earlier one is handed over, which
+  // a decode in place would read.
+  const encoder = new Encoder();
+  const parts = Array.from({ length: 200 }, (_, i) => encoder.encode({ text: `message ${i}`.padEnd(20, '.') }).slice());
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  t.true(length > 1024, 'past the small frames decoded from a reused source');
+  const shared = new Uint8Array(new SharedArrayBuffer(length + 16), 8, length);
+  let at = 0;
+  for (const part of parts) {
+    shared.set(part, at);
+    at += part.byteLength;
+  }
+  const lastText = Buffer.from(shared.subarray(length - 20));
+  t.is(lastText.toString('latin1'), 'message 199.........');
+  const decoded: unknown[] = [];
+  new Decoder().decodeEach(shared, (value, index) => {
+    if (index === 0) shared.fill(0x2e, length - 20);
+    return decoded.push(value) > 0;
+  });
+  t.is(decoded.length, 200);
+  t.deepEqual(decoded.at(-1), { text: 'message 199.........' });
+});

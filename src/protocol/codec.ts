@@ -261,7 +261,13 @@ export type FrameData = Uint8Array | string;
 
 function sourceFor(data: FrameData): Uint8Array {
   const length = data.length;
-  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  if (length > REUSED_SOURCE_BYTES || decodeDepth > 0) {
+    if (typeof data === 'string') return Buffer.from(data, 'latin1');
+    // A frame read in place from a shared-memory ring is copied out first: msgpackr's native string
+    // extractor refuses shared memory, and with the strings read in JS a frame of 500 notifies took ~1.45x
+    // as long to decode as copying it and decoding the copy (bench/shm-decode.ts).
+    return data.buffer instanceof SharedArrayBuffer ? Buffer.from(data) : data;
+  }
   let source = reusedSources.get(length);
   if (!source) {
     if (reusedSources.size >= MAX_REUSED_SOURCES) reusedSources.clear();
