@@ -341,6 +341,28 @@ export function deathErrorToWire(thrown: unknown): WireError {
   return plainWireError(errorToWire(thrown), DEATH_ERROR_MAX_STRING_CHARS);
 }
 
+/**
+ * A worker's error as the coordinator passes it on to the other workers: a RemoteError (rebuilt from the
+ * worker's last words) goes back to the wire form it came in, so each peer rebuilds the error the
+ * coordinator did, with the class name the worker threw, its stack and its data. Encoded as it is, it read
+ * `RemoteError`, with those fields in its data.
+ */
+export function passedOnDeathErrorToWire(error: Error): WireError {
+  return plainWireError(error instanceof RemoteError ? remoteErrorToWire(error) : errorToWire(error), DEATH_ERROR_MAX_STRING_CHARS);
+}
+
+/** errorFromWire's inverse for a RemoteError: the wire error it was rebuilt from. */
+function remoteErrorToWire(error: RemoteError, depth = 0): WireError {
+  const wire: WireError = { name: error.remoteName, message: error.message };
+  if (error.remoteStack !== undefined) wire.stack = error.remoteStack;
+  if (Object.keys(error.data).length > 0) wire.data = error.data;
+  const cause = error.cause;
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    wire.cause = cause instanceof RemoteError ? remoteErrorToWire(cause, depth + 1) : errorToWire(cause, depth + 1);
+  }
+  return wire;
+}
+
 /** Rebuilds a received error: convoy's own errors keep their class, a handler's error becomes `RemoteError`. */
 export function errorFromWire(wire: WireError, worker?: string): Error {
   if (wire.internal === 'ERR_CONVOY_NO_METHOD') {

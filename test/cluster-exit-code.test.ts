@@ -77,6 +77,25 @@ for (const kind of ['thread', 'process'] as const) {
   });
 }
 
+for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind}'s crash reaches its peers with the error as it threw it: its class name and data, not the coordinator's RemoteError`, async (t) => {
+    const cluster = await startFor(t, {
+      workers: [
+        { name: 'v', module: fixture('counter.ts'), kind },
+        { name: 'w', module: fixture('counter.ts'), kind: 'thread' },
+      ],
+    });
+    const w = cluster.worker<Counter>('w');
+    // w never opened a channel to v: the coordinator's word is the only one it hears.
+    const heard = w.waitPeerExit('v');
+    await cluster.worker<Counter>('v').throwLater('hostile');
+    const exit = await within(heard, 10_000, "w's peer-exit event");
+    t.like(exit, { name: 'v', reason: 'crash', exitCode: 1, restarting: false });
+    // Passed on as the coordinator rebuilt it, it read RemoteError, with the original's fields in its data.
+    t.deepEqual(exit.error, { class: 'RemoteError', message: 'boom', remoteName: 'Error', data: { code: 'E_BOOM' } });
+  });
+}
+
 test('threads that crash while the coordinator is busy are reported from their last words, not from whichever of exit or port came first', async (t) => {
   // Busy, the coordinator finds a thread's exit and its port's last message waiting together, and
   // takes the exit first about as often as not: the exit event must still wait for the last words.

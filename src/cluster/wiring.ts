@@ -8,7 +8,7 @@
  * Also here: telling the workers when an incarnation of a peer ended, so they drop its channel.
  */
 import type { PairEnd } from '../agent/protocol.js';
-import { deathErrorToWire, toError } from '../errors.js';
+import { passedOnDeathErrorToWire, toError } from '../errors.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
@@ -106,7 +106,7 @@ export class Wiring {
     if (silent) exit.silent = true;
     if (event.exitCode !== undefined) exit.exitCode = event.exitCode;
     if (event.signal !== undefined) exit.signal = event.signal;
-    if (event.error) exit.error = deathErrorToWire(event.error);
+    if (event.error) exit.error = passedOnDeathErrorToWire(event.error);
     if (!event.restarting) this.#finalExits.set(handle.name, exit);
     for (const other of this.#handles.values()) {
       if (other !== handle && (other.state === 'ready' || other.state === 'starting')) void other.control?.notify(System.peerExit, [exit]);

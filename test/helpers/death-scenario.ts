@@ -128,7 +128,11 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
   t.true(performance.now() - later < AT_ONCE_MS);
   const peerExit = await within(w.waitPeerExit('v'), s.deathMs, "w's peer-exit event for v");
   t.like(peerExit, { name: 'v', reason: s.reason, restarting: false }, 'peer-exit event');
-  t.deepEqual(peerExit.error, s.uncaught === undefined ? undefined : { class: 'RemoteError', message: s.uncaught }, 'peer-exit error');
+  t.deepEqual(
+    peerExit.error,
+    s.uncaught === undefined ? undefined : { class: 'RemoteError', message: s.uncaught, remoteName: 'Error', data: {} },
+    'peer-exit error',
+  );
   const laterFromPeer = await w.tryCall('v', 'inc', [1]);
   assertOutcomeDied(t, laterFromPeer.outcome, s.reason, 'a later call from the peer');
   t.true(laterFromPeer.ms < AT_ONCE_MS, `a later call from the peer failed in ${laterFromPeer.ms.toFixed(1)} ms`);
