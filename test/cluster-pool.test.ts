@@ -4,6 +4,8 @@ import { RemoteError, SerializationError, notify, startCluster, type Cluster } f
 import type { Counter } from './fixtures/counter.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import { fixture, settle, within } from './helpers/cluster.js';
+import { nested } from './fixtures/nested.js';
+import { MAX_NESTING_DEPTH } from '../src/protocol/nesting.js';
 
 type PoolTasks = typeof import('./fixtures/pool-tasks.js');
 
@@ -91,7 +93,7 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
 });
 
-test('a remote is refused as a pool argument at any depth, as a worker call refuses it; a cycle still crosses', async (t) => {
+test('a remote, a function or nesting too deep is refused as a pool argument, as a worker call refuses it; a cycle still crosses', async (t) => {
   const cluster = await start(t);
   const pool = cluster.pool<PoolTasks>();
   const wt = cluster.worker<Counter>('wt');
@@ -99,6 +101,16 @@ test('a remote is refused as a pool argument at any depth, as a worker call refu
   for (const argument of [wt, notify(wt), { deep: [new Map([['key', new Set([wt])]])] }]) {
     await t.throwsAsync(pool.echo(argument), { instanceOf: SerializationError, message: /cannot be sent to the pool: A remote/ });
   }
+  // Past the bound, clone failed in the pool thread: a RemoteError, "Maximum call stack size exceeded".
+  await t.throwsAsync(pool.echo(nested(MAX_NESTING_DEPTH + 10)), {
+    instanceOf: SerializationError,
+    message: `An argument of \`echo\` cannot be sent to the pool: it nests deeper than ${MAX_NESTING_DEPTH} levels`,
+  });
+  await t.throwsAsync(pool.echo({ deep: [() => 1] }), {
+    instanceOf: SerializationError,
+    message: 'An argument of `echo` cannot be sent to the pool: it holds a function',
+  });
+  t.deepEqual(await pool.echo(nested(MAX_NESTING_DEPTH - 10)), nested(MAX_NESTING_DEPTH - 10), 'within the bound, it crosses');
   const cycle: { n: number; self?: unknown; list: unknown[] } = { n: 1, list: [] };
   cycle.self = cycle;
   cycle.list.push(cycle, new Map([[cycle, 2]]));

@@ -12,6 +12,7 @@ const {
   MethodNotFoundError,
   SerializationError,
   cloneProblem,
+  describeCloneProblem,
   errorToWire,
   ownErrorToWire,
   plainWireError,
@@ -49,8 +50,9 @@ export default async function runTask({ method, args }) {
   }
   const refused = problem(result);
   if (refused) {
-    const why = refused === 'too deep' ? `nests deeper than ${MAX_NESTING_DEPTH} levels` : `holds ${refused}`;
-    throw { convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` cannot be sent: it ${why}`)) };
+    throw {
+      convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` cannot be sent: ${describeCloneProblem(refused)}`)),
+    };
   }
   // A result marked with convoy's transfer() moves its buffers back, as piscina's move() does. The
   // marks live in a global registry (see src/protocol/transfer.ts), so no convoy module is needed here.

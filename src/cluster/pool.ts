@@ -10,7 +10,7 @@ import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { SerializationError, errorFromWire, errorToWire, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
-import { unsendableWithin } from '../protocol/unsendable.js';
+import { MAX_NESTING_DEPTH, cloneProblem, describeCloneProblem } from '../protocol/nesting.js';
 
 export class Pool implements Caller {
   readonly #piscina: Piscina;
@@ -32,10 +32,12 @@ export class Pool implements Caller {
   }
 
   async call(method: string, args: unknown[]): Promise<unknown> {
-    // Clone would copy a remote as an empty object (its methods are not enumerable), where a worker's call
-    // refuses it.
-    const unsendable = unsendableWithin(args);
-    if (unsendable !== undefined) throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${unsendable}`);
+    // Refused here as a worker's call refuses them: a remote (clone would copy it as an empty object), a
+    // function, or nesting the pool thread could not read (clone would fail it there, as a RemoteError).
+    const problem = cloneProblem(args, MAX_NESTING_DEPTH);
+    if (problem !== undefined) {
+      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${describeCloneProblem(problem)}`);
+    }
     const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer
         ? [arg]

@@ -8,6 +8,8 @@
  * So a value is refused, as it is encoded, past a bound every side can decode with room to spare.
  */
 
+import { unsendableReason } from './unsendable.js';
+
 /** Levels of arrays, objects, Maps and Sets a message may nest, the message itself being level 0. */
 export const MAX_NESTING_DEPTH = 1000;
 
@@ -32,8 +34,9 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /**
  * What keeps `value` from being cloned to another thread and read there, or undefined: a function or a
  * symbol in it (structured clone refuses them; a pool thread's clone of its result fails after the task,
- * and piscina then ends the thread with an error the coordinator cannot rebuild), or nesting past `limit`
- * ('too deep'). Structured clone sends a shared object once and allows cycles, so an object reached again
+ * and piscina then ends the thread with an error the coordinator cannot rebuild), an object that must not
+ * be sent (a remote: the reason unsendable.ts gives), or nesting past `limit` ('too deep'). See
+ * describeCloneProblem. Structured clone sends a shared object once and allows cycles, so an object reached again
  * counts once: the value is first walked as nestsDeeperThan walks it, within FIRST_WALK_VISITS, and walked
  * again remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large.
  */
@@ -46,6 +49,12 @@ export function cloneProblem(value: unknown, limit: number): string | undefined 
 }
 
 const TOO_DEEP = 'too deep';
+
+/** What cloneProblem found, as the end of a sentence: "… cannot be sent: it nests deeper than 1000 levels". */
+export function describeCloneProblem(problem: string): string {
+  if (problem === TOO_DEEP) return `it nests deeper than ${MAX_NESTING_DEPTH} levels`;
+  return problem === 'a function' || problem === 'a symbol' ? `it holds ${problem}` : problem;
+}
 
 /** What the walk found, or undefined. A getter or proxy that throws ends it: nothing found. */
 function walk(value: unknown, limit: number, state: Walk): string | undefined {
@@ -89,6 +98,14 @@ function deeper(node: unknown, depth: number, limit: number, state: Walk): boole
     return false;
   }
   if (isLeaf(node)) return false;
+  // A remote is a plain object to clone, which would copy it as an empty one (unsendable.ts).
+  if (all) {
+    const unsendable = unsendableReason(node);
+    if (unsendable !== undefined) {
+      state.found = unsendable;
+      return true;
+    }
+  }
   if (node instanceof Map) {
     for (const [key, child] of node) if (deeper(key, next, limit, state) || deeper(child, next, limit, state)) return true;
     return false;
