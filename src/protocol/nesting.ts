@@ -32,13 +32,13 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 }
 
 /**
- * What keeps `value` from being cloned to another thread and read there, or undefined: a function or a
- * symbol in it (structured clone refuses them; a pool thread's clone of its result fails after the task,
- * and piscina then ends the thread with an error the coordinator cannot rebuild), an object that must not
- * be sent (a remote: the reason unsendable.ts gives), or nesting past `limit` ('too deep'). See
- * describeCloneProblem. Structured clone sends a shared object once and allows cycles, so an object reached again
- * counts once: the value is first walked as nestsDeeperThan walks it, within FIRST_WALK_VISITS, and walked
- * again remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large.
+ * What keeps `value` from being cloned to another thread and read there, or undefined (describeCloneProblem
+ * words it): a function or a symbol in it (structured clone refuses them; a pool thread's clone of its
+ * result fails after the task, and piscina then ends the thread with an error the coordinator cannot
+ * rebuild), an object that must not be sent (a remote: the reason unsendable.ts gives), or nesting past
+ * `limit` ('too deep'). Structured clone sends a shared object once and allows cycles, so an object reached
+ * again counts once: the value is first walked as nestsDeeperThan walks it, within FIRST_WALK_VISITS, and
+ * walked again remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large.
  */
 export function cloneProblem(value: unknown, limit: number): string | undefined {
   const first: Walk = { left: FIRST_WALK_VISITS, refuse: true };
