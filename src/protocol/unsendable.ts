@@ -2,7 +2,8 @@
  * Objects that must never be encoded into a message, each with the reason the encoder gives. A remote (the
  * proxy to a worker) is the case: it stands for a channel of this thread, so the other side could do
  * nothing with it, and encoded as it is it would arrive as an empty object. The RPC layer registers its
- * remotes here; the codec refuses them (SerializationError), as it refuses a function.
+ * remotes here; the codec refuses them (SerializationError), as it refuses a function, and so does the walk
+ * of what goes to or comes from a pool thread by structured clone (nesting.ts, cloneProblem).
  */
 const reasons = new WeakMap<object, string>();
 /**

@@ -32,6 +32,11 @@ export class SpinBudget {
     this.#ms = this.#fullMs;
   }
 
+  /** Whether this side spins at all (`spinMicros` > 0; both sides of a pair are given the same). */
+  get enabled(): boolean {
+    return this.#fullMs > 0;
+  }
+
   /** Milliseconds to spin now; 0: sleep instead. */
   next(): number {
     if (this.#ms >= MIN_SPIN_MS) return this.#ms;

@@ -79,8 +79,6 @@ export class ShmTransport implements Transport, SpinningReader {
   readonly #writer: RingWriter;
   readonly #reader: RingReader;
   readonly #spins: SpinBudget;
-  /** Both ends of a pair have the same spinMicros: whether they spin is known to both. */
-  readonly #spinBudget: boolean;
   /** Frames larger than this go on the port: copying them through the ring twice costs more than a transfer. */
   readonly #maxRingFrameBytes: number;
   readonly #closeOnce = new CloseOnce();
@@ -106,7 +104,6 @@ export class ShmTransport implements Transport, SpinningReader {
     this.#writer = new RingWriter(end.send);
     this.#reader = new RingReader(end.receive);
     this.#spins = new SpinBudget(end.spinMicros);
-    this.#spinBudget = end.spinMicros > 0;
     this.#maxRingFrameBytes = Math.min(this.#writer.maxRecordBytes, this.#writer.capacity / 4);
     if (end.spinMicros === 0) this.sendValue = (frame) => this.#sendValue(frame);
   }
@@ -191,7 +188,7 @@ export class ShmTransport implements Transport, SpinningReader {
     this.#sendSeq = (seq + 1) >>> 0;
     // The port message wakes a sleeping reader by itself; a separate wake would be one message more. A reader
     // without a spin budget stays asleep through a port frame, its flag raised (see #deliverAtOnce).
-    if (this.#spinBudget) this.#writer.takeReaderAsleep();
+    if (this.#spins.enabled) this.#writer.takeReaderAsleep();
     if (isValueFrame(frame)) {
       this.#port.postMessage([frame[0], frame[1], frame[2], frame[3], seq] satisfies SeqValueFrame);
       return;
@@ -354,7 +351,7 @@ export class ShmTransport implements Transport, SpinningReader {
    * it posted this frame), a spin, or sleep.
    */
   #deliverAtOnce(entry: PortFrame | SeqValueFrame): void {
-    const staysAsleep = this.#asleep && !this.#spinBudget;
+    const staysAsleep = this.#asleep && !this.#spins.enabled;
     this.#draining = true;
     if (!staysAsleep) {
       this.#asleep = false;
