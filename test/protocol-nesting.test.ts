@@ -34,26 +34,26 @@ test('cloneProblem: a shared object is walked once and a cycle ends', (t) => {
   cyclic.self = cyclic;
   t.is(cloneProblem(cyclic, 3), undefined);
   const deep = arrays(4);
-  t.is(cloneProblem([deep, deep], 4), 'too deep');
+  t.is(cloneProblem([deep, deep], 4), 'it nests deeper than 4 levels');
   t.is(cloneProblem([deep, deep], 5), undefined);
   // 2^60 paths through 61 objects: walked once each, not once per path.
   let shared: unknown[] = [];
   for (let i = 0; i < 60; i++) shared = [shared, shared];
   t.is(cloneProblem(shared, 100), undefined);
-  t.is(cloneProblem(shared, 50), 'too deep');
+  t.is(cloneProblem(shared, 50), 'it nests deeper than 50 levels');
 });
 
 test('cloneProblem names what structured clone refuses, or a nesting too deep, and accepts cycles', (t) => {
   const cyclic: Record<string, unknown> = { n: 1 };
   cyclic.self = cyclic;
   t.is(cloneProblem(cyclic, 10), undefined);
-  t.is(cloneProblem({ a: [1, { f: () => 1 }] }, 10), 'a function');
-  t.is(cloneProblem(new Map([['k', Symbol('s')]]), 10), 'a symbol');
+  t.is(cloneProblem({ a: [1, { f: () => 1 }] }, 10), 'it holds a function');
+  t.is(cloneProblem(new Map([['k', Symbol('s')]]), 10), 'it holds a symbol');
   t.is(
     cloneProblem(() => 1, 10),
-    'a function',
+    'it holds a function',
   );
-  t.is(cloneProblem(arrays(11), 10), 'too deep');
+  t.is(cloneProblem(arrays(11), 10), 'it nests deeper than 10 levels');
   t.is(cloneProblem([new Uint8Array(4), 'text', 1n, null], 10), undefined);
 });
 

@@ -12,7 +12,6 @@ const {
   MethodNotFoundError,
   SerializationError,
   cloneProblem,
-  describeCloneProblem,
   errorToWire,
   ownErrorToWire,
   plainWireError,
@@ -51,7 +50,7 @@ export default async function runTask({ method, args }) {
   const refused = problem(result);
   if (refused) {
     throw {
-      convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` cannot be sent: ${describeCloneProblem(refused)}`)),
+      convoyError: ownErrorToWire(new SerializationError(`The result of \`${method}\` cannot be sent: ${refused}`)),
     };
   }
   // A result marked with convoy's transfer() moves its buffers back, as piscina's move() does. The

@@ -10,9 +10,10 @@ import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { SerializationError, errorFromWire, errorToWire, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
-import { MAX_NESTING_DEPTH, cloneProblem, describeCloneProblem } from '../protocol/nesting.js';
+import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
 
 export class Pool implements Caller {
+  readonly peerName = 'pool';
   readonly #piscina: Piscina;
 
   /** piscina is loaded only when a pool is configured: most clusters never pay for it. */

@@ -32,29 +32,28 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 }
 
 /**
- * What keeps `value` from being cloned to another thread and read there, or undefined (describeCloneProblem
- * words it): a function or a symbol in it (structured clone refuses them; a pool thread's clone of its
- * result fails after the task, and piscina then ends the thread with an error the coordinator cannot
- * rebuild), an object that must not be sent (a remote: the reason unsendable.ts gives), or nesting past
- * `limit` ('too deep'). Structured clone sends a shared object once and allows cycles, so an object reached
- * again counts once: the value is first walked as nestsDeeperThan walks it, within FIRST_WALK_VISITS, and
- * walked again remembering what it saw only when that walk finds it too deep (as a cycle looks) or too large.
+ * What keeps `value` from being cloned to another thread and read there, worded to end a sentence ("… cannot
+ * be sent: it holds a function"), or undefined: a function or a symbol in it (structured clone refuses them;
+ * a pool thread's clone of its result fails after the task, and piscina then ends the thread with an error
+ * the coordinator cannot rebuild), an object that must not be sent (a remote: the reason unsendable.ts
+ * gives), or nesting past `limit`. Structured clone sends a shared object once and allows cycles, so an
+ * object reached again counts once: the value is first walked as nestsDeeperThan walks it, within
+ * FIRST_WALK_VISITS, and walked again remembering what it saw only when that walk finds it too deep (as a
+ * cycle looks) or too large.
  */
 export function cloneProblem(value: unknown, limit: number): string | undefined {
   const first: Walk = { left: FIRST_WALK_VISITS, refuse: true };
-  const found = walk(value, limit, first);
+  let found = walk(value, limit, first);
   if (found === undefined && first.left >= 0) return undefined;
-  if (found !== undefined && found !== TOO_DEEP) return found;
-  return walk(value, limit, { left: Number.POSITIVE_INFINITY, refuse: true, seen: new WeakSet() });
+  // Too deep, or too large to tell: walked again, remembering what it saw.
+  if (found === undefined || found === TOO_DEEP) {
+    found = walk(value, limit, { left: Number.POSITIVE_INFINITY, refuse: true, seen: new WeakSet() });
+  }
+  return found === TOO_DEEP ? `it nests deeper than ${limit} levels` : found;
 }
 
+/** What walk() answers for depth alone (or a walk that ran out of visits). */
 const TOO_DEEP = 'too deep';
-
-/** What cloneProblem found, as the end of a sentence: "… cannot be sent: it nests deeper than 1000 levels". */
-export function describeCloneProblem(problem: string): string {
-  if (problem === TOO_DEEP) return `it nests deeper than ${MAX_NESTING_DEPTH} levels`;
-  return problem === 'a function' || problem === 'a symbol' ? `it holds ${problem}` : problem;
-}
 
 /** What the walk found, or undefined. A getter or proxy that throws ends it: nothing found. */
 function walk(value: unknown, limit: number, state: Walk): string | undefined {
@@ -78,7 +77,7 @@ interface Walk {
 
 function deeper(node: unknown, depth: number, limit: number, state: Walk): boolean {
   if (typeof node !== 'object' || node === null) {
-    if (state.refuse && (typeof node === 'function' || typeof node === 'symbol')) state.found = `a ${typeof node}`;
+    if (state.refuse && (typeof node === 'function' || typeof node === 'symbol')) state.found = `it holds a ${typeof node}`;
     return state.found !== undefined;
   }
   if (depth > limit || --state.left < 0) return !isLeaf(node);

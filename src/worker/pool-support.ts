@@ -1,4 +1,4 @@
 // What convoy's piscina pool threads (workers/pool.js) take from convoy, and nothing more: a pool thread
 // loads no other part of it. The bundle's core.js exports the same names (src/cluster/paths.ts).
 export { MethodNotFoundError, SerializationError, errorToWire, ownErrorToWire, plainWireError, stripForHandOff } from '../errors.js';
-export { MAX_NESTING_DEPTH, cloneProblem, describeCloneProblem } from '../protocol/nesting.js';
+export { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
