@@ -1,4 +1,5 @@
 /** The pooled path: piscina tasks from the coordinator and from workers, with ArrayBuffers transferred. */
+import { inspect } from 'node:util';
 import test from 'ava';
 import { RemoteError, SerializationError, notify, startCluster, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
@@ -78,6 +79,24 @@ test('ctx.pool() from a thread worker and from a process worker', async (t) => {
 // Regression: piscina hands a task's error back by structured clone, which drops own properties, so a
 // pool task's RemoteError had an empty `data` and an unknown task was a plain RemoteError. The pool
 // thread now throws the error in convoy's wire form.
+test('remotes print as what they reach: a worker, a peer, the coordinator, the pool', async (t) => {
+  const cluster = await start(t);
+  t.is(inspect(cluster.worker('wt')), '[Remote: wt]');
+  t.is(inspect(notify(cluster.worker('wp'))), '[Notifier: wp]');
+  t.is(inspect(cluster.pool()), '[Remote: pool]');
+  for (const [from, to] of [
+    ['wt', 'wp'],
+    ['wp', 'wt'],
+  ] as const) {
+    t.deepEqual(await cluster.worker<Counter>(from).inspectRemotes(to), [
+      `[Remote: ${to}]`,
+      `[Notifier: ${to}]`,
+      '[Remote: coordinator]',
+      '[Remote: pool]',
+    ]);
+  }
+});
+
 test('a pool task error keeps its own properties in RemoteError.data (code)', async (t) => {
   const cluster = await start(t);
   const result = await settle(cluster.pool<PoolTasks>().fail('with a code'));

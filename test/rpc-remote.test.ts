@@ -79,14 +79,22 @@ test('`then` is undefined, so awaiting a remote resolves to the remote itself', 
   t.is(await withDeadline(Promise.resolve(notify(remote)), 1000, 'await notifier'), notify(remote));
 });
 
-test('symbol keys are undefined: iteration, coercion and inspection stay local', async (t) => {
+test('symbol keys are undefined: iteration and coercion stay local; inspection names the peer', async (t) => {
   const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });
-  const remote = createRemote<CounterApi>(a) as unknown as Record<symbol, unknown>;
-  for (const key of [Symbol.iterator, Symbol.asyncIterator, Symbol.toPrimitive, Symbol.toStringTag, inspect.custom]) {
-    t.is(remote[key], undefined, String(key));
+  const remote = createRemote<CounterApi>(a);
+  const keyed = remote as unknown as Record<symbol, unknown>;
+  for (const key of [Symbol.iterator, Symbol.asyncIterator, Symbol.toPrimitive, Symbol.toStringTag]) {
+    t.is(keyed[key], undefined, String(key));
   }
-  t.notThrows(() => inspect(remote));
-  t.is(a.counts.calls, 0, 'none of this made a call');
+  t.is(inspect(remote), '[Remote: b]');
+  await remote.inc(1);
+  t.is(
+    inspect({ peer: remote, notifier: notify(remote) }),
+    '{ peer: [Remote: b], notifier: [Notifier: b] }',
+    'also once a method was used',
+  );
+  t.is(inspect(withOptions(remote, { timeoutMs: 1000 })), '[Remote: b]');
+  t.is(a.counts.calls, 1, 'inspection made no call');
 });
 
 test('a remote cannot be written to, before or after a method is used, and lists no keys', async (t) => {

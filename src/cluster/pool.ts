@@ -37,7 +37,7 @@ export class Pool implements Caller {
     // function, or nesting the pool thread could not read (clone would fail it there, as a RemoteError).
     const problem = cloneProblem(args, MAX_NESTING_DEPTH);
     if (problem !== undefined) {
-      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${describeCloneProblem(problem)}`);
+      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${problem}`);
     }
     const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer

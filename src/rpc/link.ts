@@ -46,6 +46,10 @@ export interface LinkOptions {
 
 export class Link implements Caller {
   readonly name: string;
+
+  get peerName(): string {
+    return this.name;
+  }
   readonly #waitMs: number;
   readonly #callTimeoutMs: number;
   readonly #open: ((had: number) => Promise<OpenReply>) | undefined;

@@ -2,6 +2,7 @@
  * Typed proxies in comlink's spirit: `remote.method(...args)` is an ordered, awaited call, and
  * `notify(remote).method(...args)` its one-way twin on the same channel, in the same order.
  */
+import { inspect } from 'node:util';
 import { describe } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { expectNumber } from '../options.js';
@@ -10,6 +11,8 @@ import type { CallOptions } from './pending-call.js';
 
 /** What a proxy needs from whatever carries its calls: an endpoint, or a link that follows restarts. */
 export interface Caller {
+  /** Who answers, as inspecting a remote shows it: a worker's name, `coordinator` or `pool`. */
+  readonly peerName?: string | undefined;
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
   notify(method: string, args: unknown[]): Promise<void>;
 }
@@ -30,7 +33,7 @@ export type Notifier<T> = {
 };
 
 /** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
-const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined }>();
+const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined; label: string }>();
 const notifiers = new WeakMap<object, object>();
 
 /**
@@ -39,15 +42,17 @@ const notifiers = new WeakMap<object, object>();
  * of the object, so every later read is an ordinary property load. A Proxy in front would run its `get`
  * trap on every call: ~50 ns of the ~270 ns it took to send a notify (measured alone, in one thread). What
  * reaches the Proxy stays refused: it gives nothing for `then` (or `await remote` would hang) and
- * symbols, and no property can be set.
+ * symbols, and no property can be set. `util.inspect` (console.log, a debugger) shows `label`.
  */
-function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise<unknown>): object {
+function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise<unknown>, label: string): object {
+  const inspected = (): string => label;
   const methods = Object.create(
     new Proxy(Object.create(null) as object, {
       get(_, key, receiver) {
         // `then` must be absent or `await remote` would hang, and `toJSON` or serialising the remote (a
         // logger's JSON.stringify, or an encoder: it is refused, see below) would call the worker. Symbols
-        // (inspect, toPrimitive) are local.
+        // (iteration, toPrimitive) are local: none is a method of the worker; inspection shows the label.
+        if (key === inspect.custom) return inspected;
         if (typeof key !== 'string' || key === 'then' || key === 'toJSON') return undefined;
         const method = target(key);
         // Not enumerable: the remote still lists no keys, whatever was called on it.
@@ -65,14 +70,19 @@ function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise
 
 const UNSENDABLE = "A remote (the proxy to a worker) cannot be sent: send the worker's name, and call ctx.peer(name) on the other side";
 
-/** A `Remote<T>` over `caller`. Each method returns a Promise; per-call options apply to every call. */
+/**
+ * A `Remote<T>` over `caller`. Each method returns a Promise; per-call options apply to every call.
+ * Inspecting it shows `[Remote: <caller.peerName>]`.
+ */
 export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {
+  const name = caller.peerName ?? 'peer';
   const remote = lazyMethods(
     (method) =>
       (...args) =>
         caller.call(method, args, options),
+    `[Remote: ${name}]`,
   );
-  callers.set(remote, { caller, options });
+  callers.set(remote, { caller, options, label: name });
   return remote as Remote<T>;
 }
 
@@ -87,6 +97,7 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
       (method) =>
         (...args) =>
           caller.notify(method, args),
+      `[Notifier: ${entry.label}]`,
     );
     notifiers.set(remote as object, notifier);
   }

@@ -66,6 +66,7 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
       const control = this.#control;
       // The task's arguments stay top-level, where the channel looks for transfer() marks.
       const caller: Caller = {
+        peerName: 'pool',
         call: (method, args, options) => control.call(System.pool, [method, ...args], options),
         notify: (method, args) => control.notify(System.pool, [method, ...args]),
       };
