@@ -84,6 +84,7 @@ console.log(
 try {
   // Warm-up: the JIT, and each side's spin budget, settle before anything is recorded.
   await caller.pingPeer('callee', calls);
+  await floors.portPeerRtt(calls);
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(round + i) % names.length]!;

@@ -46,10 +46,6 @@ export interface LinkOptions {
 
 export class Link implements Caller {
   readonly name: string;
-
-  get peerName(): string {
-    return this.name;
-  }
   readonly #waitMs: number;
   readonly #callTimeoutMs: number;
   readonly #open: ((had: number) => Promise<OpenReply>) | undefined;
@@ -71,6 +67,11 @@ export class Link implements Caller {
     this.#callTimeoutMs = callTimeoutMs;
     this.#open = open;
     this.#parked = new ParkedCalls(waitMs, (expired) => this.#waitExpired(expired));
+  }
+
+  /** The worker this link reaches (Caller: what its remotes show when inspected). */
+  get peerName(): string {
+    return this.name;
   }
 
   get state(): LinkState {

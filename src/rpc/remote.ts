@@ -33,7 +33,7 @@ export type Notifier<T> = {
 };
 
 /** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
-const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined; label: string }>();
+const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined; name: string }>();
 const notifiers = new WeakMap<object, object>();
 
 /**
@@ -82,7 +82,7 @@ export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T
         caller.call(method, args, options),
     `[Remote: ${name}]`,
   );
-  callers.set(remote, { caller, options, label: name });
+  callers.set(remote, { caller, options, name });
   return remote as Remote<T>;
 }
 
@@ -97,7 +97,7 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
       (method) =>
         (...args) =>
           caller.notify(method, args),
-      `[Notifier: ${entry.label}]`,
+      `[Notifier: ${entry.name}]`,
     );
     notifiers.set(remote as object, notifier);
   }
