@@ -16,14 +16,13 @@
 // A spinning side holds its CPU for up to `spinMicros` waiting for the other; when the other side is
 // queued on that same CPU it cannot answer until the spin ends. `apart` shows what the transport does when
 // that cannot happen, `together` what it costs when it always does.
-import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchApi } from './fixtures/bench-worker.mjs';
 import { spread } from './interleave.js';
-import { allowedCpus } from './pin.js';
+import { allowedCpus, cpuList, pinThread } from './pin.js';
 import { startFloors } from './shm-floors.js';
 
 const { values: args } = parseArgs({
@@ -39,14 +38,6 @@ const calls = Number(args.calls);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const index = path.join(root, 'dist/src/index.js');
 const convoy = (await import(pathToFileURL(index).href)) as typeof import('../src/index.js');
-
-/** The CPUs of a taskset list (`0-1`, `2,5`). */
-function cpuList(list: string): number[] {
-  return list.split(',').flatMap((part) => {
-    const [from, to = from] = part.split('-').map(Number);
-    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
-  });
-}
 
 const cpus = allowedCpus();
 const [first, second] = cpuList(cpus);
@@ -67,9 +58,6 @@ const callee = cluster.worker<BenchApi>('callee');
 const threads = { caller: await caller.osThread(), callee: await callee.osThread() };
 const floors = await startFloors();
 
-const pin = (thread: number, list: string): void => {
-  execFileSync('taskset', ['-p', '-c', list, String(thread)], { stdio: 'ignore' });
-};
 const placements: Record<string, [string, string]> = {
   scheduler: [cpus, cpus],
   apart: [String(first), String(second)],
@@ -90,8 +78,8 @@ try {
       const name = names[(round + i) % names.length]!;
       const placement = placements[name];
       if (placement) {
-        pin(threads.caller, placement[0]);
-        pin(threads.callee, placement[1]);
+        pinThread(threads.caller, placement[0]);
+        pinThread(threads.callee, placement[1]);
       }
       const { p50, p99 } = placement ? await caller.pingPeer('callee', calls) : await floors.portPeerRtt(calls);
       results[name]!.p50.push(p50);
