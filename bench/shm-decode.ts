@@ -29,8 +29,8 @@ for (const part of parts) {
   shared.set(part, at);
   at += part.byteLength;
 }
-// The codec's options (codec.ts): records are on by default, as convoy decodes with them.
-const unpackr = new Unpackr({ moreTypes: true });
+// The codec's decoder options (codec.ts, OPTIONS and copyBuffers); records are on by default, as there.
+const unpackr = new Unpackr({ moreTypes: true, copyBuffers: true });
 let decoded = 0;
 
 /** ns per message, decoding FRAMES frames in place or from a copy. */

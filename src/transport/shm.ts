@@ -330,7 +330,7 @@ export class ShmTransport implements Transport, SpinningReader {
   /** Delivers a frame that came on the port in its turn: its size (0 for a value frame). */
   #handOver(entry: PortFrame | SeqValueFrame): number {
     this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
-    if (entry.length === VALUE_FRAME_LENGTH) {
+    if (entry.length === SEQ_VALUE_FRAME_LENGTH) {
       // The value frame is the array itself, once its sequence number is off.
       entry.pop();
       this.#handlers!.frame(entry as unknown as ValueFrame);
@@ -407,16 +407,16 @@ export class ShmTransport implements Transport, SpinningReader {
 }
 
 /** The length of a SeqValueFrame. */
-const VALUE_FRAME_LENGTH = 5;
+const SEQ_VALUE_FRAME_LENGTH = 5;
 
 function seqOf(entry: PortFrame | SeqValueFrame): number {
-  return entry.length === VALUE_FRAME_LENGTH ? entry[4] : entry[0];
+  return entry.length === SEQ_VALUE_FRAME_LENGTH ? entry[4] : entry[0];
 }
 
 function isShmPortFrame(data: unknown): data is PortFrame | SeqValueFrame {
   if (!Array.isArray(data)) return false;
   // A value frame's own elements are the channel's to validate, as over a plain port.
-  if (data.length === VALUE_FRAME_LENGTH) return typeof data[0] === 'number' && typeof data[4] === 'number';
+  if (data.length === SEQ_VALUE_FRAME_LENGTH) return typeof data[0] === 'number' && typeof data[4] === 'number';
   if (typeof data[0] !== 'number') return false;
   return (
     (data.length === 2 || (data.length === 3 && Array.isArray(data[2]) && data[2].every((b) => b instanceof ArrayBuffer))) &&
