@@ -1,8 +1,9 @@
-// `npm run bench [-- --quick] [--only <substring>]... [--skip <substring>]... [--json <file>] [--no-sequential]`;
-// `--only nats` adds the suite across hosts over NATS, which needs `nats-server`.
-// First the interleaved suites (every target is judged there: bench/suites/), then the sequential scenarios
-// (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the targets, and
-// writes every window and repetition to bench/results/latest.json (or --json <file>).
+// `npm run bench [-- --quick] [--only <substring>]... [--skip <substring>]... [--json <file>] [--no-sequential]
+// [--same-process]`; `--only nats` adds the suite across hosts over NATS, which needs `nats-server`.
+// First the interleaved suites (every target is judged there: bench/suites/), each in a process of its own
+// (suite-process.ts says why; `--same-process` runs them all in this one, as before), then the sequential
+// scenarios (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the
+// targets, and writes every window and repetition to bench/results/latest.json (or --json <file>).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,14 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
 import { runScenario, type Outcome, type RunOptions, type Scenario } from './harness.js';
-import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
+import { runSuite, type ComparisonResult } from './interleave.js';
 import { LoadWatch, formatComparisons, formatTable, machine, toJson, type RunInfo } from './report.js';
 import { convoyBuild, scenarios } from './scenarios/index.js';
-import { callSuites } from './suites/calls.js';
-import { dashboardSuite } from './suites/dashboard.js';
-import { deathSuite } from './suites/death.js';
-import { natsSuite } from './suites/nats.js';
-import { startupSuite } from './suites/startup.js';
+import { SUITE_BOUNDS, runSuiteInProcess } from './suite-process.js';
+import { OPT_IN_SUITES, SUITES } from './suites/index.js';
 import { collectTargets, formatTargets } from './targets.js';
 
 const { values: args } = parseArgs({
@@ -27,13 +25,9 @@ const { values: args } = parseArgs({
     skip: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
     'no-sequential': { type: 'boolean', default: false },
+    'same-process': { type: 'boolean', default: false },
   },
 });
-
-/** Every interleaved suite, in table order. Add a suite here (see bench/README.md, "Adding a target"). */
-const SUITES: Suite[] = [...callSuites, deathSuite, startupSuite, dashboardSuite];
-/** Suites that need more than Node (`nats-server` on the PATH): run only when `--only` names them. */
-const OPT_IN_SUITES: Suite[] = [natsSuite];
 
 const sequential: Scenario[] = args['no-sequential'] ? [] : [...baselines, ...scenarios];
 const names = new Set<string>();
@@ -63,19 +57,21 @@ const load = new LoadWatch();
 const started = performance.now();
 
 const results: ComparisonResult[] = [];
+const onResult = (r: ComparisonResult): void => {
+  results.push(r);
+  const ratio = Object.entries(r.metrics)
+    .filter(([, m]) => m.ratio)
+    .map(([k, m]) => `${k} ${m.ratio!.median.toFixed(2)}×`)
+    .join(', ');
+  process.stderr.write(
+    `${r.error ? 'FAILED' : 'done  '} ${r.subject}${r.baseline ? ` vs ${r.baseline}` : ''} (${r.seconds.toFixed(1)} s)` +
+      `${r.error ? `: ${r.error}` : ratio ? `: ${ratio}` : ''}\n`,
+  );
+};
 for (const suite of suites) {
   process.stderr.write(`suite ${suite.name}\n`);
-  await runSuite(suite, opts, { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 }, (r) => {
-    results.push(r);
-    const ratio = Object.entries(r.metrics)
-      .filter(([, m]) => m.ratio)
-      .map(([k, m]) => `${k} ${m.ratio!.median.toFixed(2)}×`)
-      .join(', ');
-    process.stderr.write(
-      `${r.error ? 'FAILED' : 'done  '} ${r.subject}${r.baseline ? ` vs ${r.baseline}` : ''} (${r.seconds.toFixed(1)} s)` +
-        `${r.error ? `: ${r.error}` : ratio ? `: ${ratio}` : ''}\n`,
-    );
-  });
+  if (args['same-process']) await runSuite(suite, opts, SUITE_BOUNDS, onResult);
+  else await runSuiteInProcess(suite, opts, onResult);
 }
 
 const outcomes: Outcome[] = [];

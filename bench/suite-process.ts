@@ -1,0 +1,95 @@
+// Runs one interleaved suite in a Node process of its own, the way a JMH fork runs one benchmark: what
+// earlier suites left in a process (V8's type feedback and optimised code for the paths they drove) must
+// not move a later suite's figures. It did: in one `npm run bench` process, convoy's coordinator →
+// process round trip read 50.4 µs (1.11× raw TCP) when its suite ran first and 53.2 µs (1.18×) right
+// after the coordinator ↔ thread suite, with the raw arm, in processes of its own, at 44.7 and 44.8 µs
+// (bench/README.md, "One process per suite"). Each raw arm already had a process of its own; now
+// convoy's coordinator arms do too.
+//
+// The parent forks this file with the suite's name; the child runs it and sends each comparison's result
+// back as it completes, then `done`. A child that dies or hangs yields a failed result, not a hung bench.
+
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RunOptions } from './harness.js';
+import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
+import { suiteNamed } from './suites/index.js';
+
+/** Bounds on a suite's open and close, and on each of its windows (interleave.ts, runSuite). */
+export const SUITE_BOUNDS = { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 } as const;
+
+type ChildMessage = { result: ComparisonResult } | { done: true };
+
+/** Runs `suite` in a forked Node process (same flags as this one); calls `onResult` as each comparison ends. */
+export function runSuiteInProcess(
+  suite: Suite,
+  opts: RunOptions,
+  onResult: (r: ComparisonResult) => void,
+  { hangMs = 30 * 60_000 }: { hangMs?: number } = {},
+): Promise<ComparisonResult[]> {
+  const started = performance.now();
+  const results: ComparisonResult[] = [];
+  const child = fork(fileURLToPath(import.meta.url), [suite.name, ...(opts.quick ? ['--quick'] : [])], {
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve) => {
+    let done = false;
+    const hung = setTimeout(() => child.kill('SIGKILL'), hangMs);
+    child.on('message', (m: ChildMessage) => {
+      if ('done' in m) done = true;
+      else {
+        results.push(m.result);
+        onResult(m.result);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(hung);
+      const how = signal ?? `exit code ${code}`;
+      const error = !done
+        ? `its process ended before the suite did (${how})`
+        : code !== 0
+          ? `its process did not exit cleanly after the suite (${how}; its stderr says why)`
+          : undefined;
+      if (error) {
+        const failed = failedResult(suite, started, error);
+        results.push(failed);
+        onResult(failed);
+      }
+      resolve(results);
+    });
+  });
+}
+
+function failedResult(suite: Suite, started: number, error: string): ComparisonResult {
+  return {
+    suite: suite.name,
+    group: suite.group,
+    subject: suite.name,
+    unit: 'ms',
+    pairs: 0,
+    metrics: {},
+    windows: [],
+    targets: [],
+    seconds: (performance.now() - started) / 1000,
+    error,
+  };
+}
+
+// The child: `suite-process.ts <suite name> [--quick]`, forked by runSuiteInProcess.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const send = (m: ChildMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
+  const suite = suiteNamed(process.argv[2]!);
+  const opts: RunOptions = { quick: process.argv.includes('--quick') };
+  const pending: Promise<void>[] = [];
+  await runSuite(suite, opts, SUITE_BOUNDS, (result) => void pending.push(send({ result })));
+  await Promise.all(pending);
+  await send({ done: true });
+  process.disconnect();
+  // The suite ends what it started, so this process exits by itself; if something leaked, say what and
+  // exit anyway (unref'd: fires only if something else keeps the process alive).
+  setTimeout(() => {
+    console.error(`bench: suite ${suite.name} still alive 5 s after it closed; leaked: ${process.getActiveResourcesInfo().join(', ')}`);
+    process.exit(1);
+  }, 5_000).unref();
+}
