@@ -1,6 +1,6 @@
 // Runs one interleaved suite in a Node process of its own, the way a JMH fork runs one benchmark: what
-// earlier suites left in a process (V8's type feedback and optimised code for the paths they drove) must
-// not move a later suite's figures. It did: in one `npm run bench` process, convoy's coordinator →
+// earlier suites left in a process (most likely V8's type feedback and optimised code for the paths they
+// drove) must not move a later suite's figures. It did: in one `npm run bench` process, convoy's coordinator →
 // process round trip read 50.4 µs (1.11× raw TCP) when its suite ran first and 53.2 µs (1.18×) right
 // after the coordinator ↔ thread suite, with the raw arm, in processes of its own, at 44.7 and 44.8 µs
 // (bench/README.md, "One process per suite"). Each raw arm already had a process of its own; now
@@ -13,23 +13,29 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RunOptions } from './harness.js';
 import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
-import { suiteNamed } from './suites/index.js';
 
 /** Bounds on a suite's open and close, and on each of its windows (interleave.ts, runSuite). */
 export const SUITE_BOUNDS = { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 } as const;
 
 type ChildMessage = { result: ComparisonResult } | { done: true };
 
-/** Runs `suite` in a forked Node process (same flags as this one); calls `onResult` as each comparison ends. */
+/** The module the child finds suites in: it exports `suiteNamed(name)`. */
+const SUITES_MODULE = new URL('./suites/index.js', import.meta.url).href;
+
+/**
+ * Runs `suite` in a forked Node process (same flags as this one), which finds it by name in `suites` (a
+ * module exporting `suiteNamed`); calls `onResult` as each comparison ends. A process still running after
+ * `hangMs` is killed.
+ */
 export function runSuiteInProcess(
   suite: Suite,
   opts: RunOptions,
   onResult: (r: ComparisonResult) => void,
-  { hangMs = 30 * 60_000 }: { hangMs?: number } = {},
+  { hangMs = 30 * 60_000, suites = SUITES_MODULE }: { hangMs?: number; suites?: string } = {},
 ): Promise<ComparisonResult[]> {
   const started = performance.now();
   const results: ComparisonResult[] = [];
-  const child = fork(fileURLToPath(import.meta.url), [suite.name, ...(opts.quick ? ['--quick'] : [])], {
+  const child = fork(fileURLToPath(import.meta.url), [suites, suite.name, ...(opts.quick ? ['--quick'] : [])], {
     execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -76,10 +82,11 @@ function failedResult(suite: Suite, started: number, error: string): ComparisonR
   };
 }
 
-// The child: `suite-process.ts <suite name> [--quick]`, forked by runSuiteInProcess.
+// The child: `suite-process.ts <suites module> <suite name> [--quick]`, forked by runSuiteInProcess.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const send = (m: ChildMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
-  const suite = suiteNamed(process.argv[2]!);
+  const { suiteNamed } = (await import(process.argv[2]!)) as { suiteNamed(name: string): Suite };
+  const suite = suiteNamed(process.argv[3]!);
   const opts: RunOptions = { quick: process.argv.includes('--quick') };
   const pending: Promise<void>[] = [];
   await runSuite(suite, opts, SUITE_BOUNDS, (result) => void pending.push(send({ result })));
