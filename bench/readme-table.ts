@@ -39,6 +39,8 @@ interface RunJson {
   machine: { cpuModel: string; cpuCount: number; node: string; loadavg: number[] };
   loadDuringRun?: { start: number; end: number; min: number; max: number; mean: number };
   convoyBuild?: { flavor: string; note: string; revision?: string };
+  /** Where the suites ran (run.ts, `--same-process`); absent in records made before it was recorded. */
+  suitesIn?: 'a process each' | 'one process';
   comparisons?: ComparisonResult[];
   targets?: JudgedTarget[];
   scenarios: Scenario[];
@@ -69,7 +71,9 @@ export function renderSection(r: RunJson): string {
   const out: string[] = [
     `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${m.cpuModel}, Node ${m.node}, ${loadText}; ${build}` +
       `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
-      `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}. Every target is judged on the median of per-pair ratios of ` +
+      `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}` +
+      `${r.suitesIn === 'a process each' ? ', each suite in a Node process of its own' : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +
+      '. Every target is judged on the median of per-pair ratios of ' +
       'interleaved windows (subject and baseline alive side by side, alternating), so the drift of a minute hits both ' +
       'alike; absolute figures move with the load, and so do ratios whose arms load the two CPUs differently (see below ' +
       'the table). Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',

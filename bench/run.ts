@@ -96,7 +96,8 @@ if (targets.length) console.log(`\n${formatTargets(targets)}`);
 
 const out = args.json ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-const record = { ...toJson(outcomes, info, date), minutes, loadDuringRun, convoyBuild, comparisons: results, targets };
+const suitesIn = args['same-process'] ? 'one process' : 'a process each';
+const record = { ...toJson(outcomes, info, date), minutes, loadDuringRun, convoyBuild, suitesIn, comparisons: results, targets };
 await writeFile(out, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`\nwrote ${path.resolve(out)}`);
 
