@@ -49,7 +49,8 @@ export function runSuiteInProcess(
         onResult(m.result);
       }
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes after the IPC channel has closed too, so after every message it carried.
+    child.on('close', (code, signal) => {
       clearTimeout(hung);
       const how = signal ?? `exit code ${code}`;
       const error = !done
