@@ -1,10 +1,11 @@
 // Runs one interleaved suite in a Node process of its own, the way a JMH fork runs one benchmark: what
-// earlier suites left in a process (most likely V8's type feedback and optimised code for the paths they
-// drove) must not move a later suite's figures. It did: in one `npm run bench` process, convoy's coordinator →
-// process round trip read 50.4 µs (1.11× raw TCP) when its suite ran first and 53.2 µs (1.18×) right
-// after the coordinator ↔ thread suite, with the raw arm, in processes of its own, at 44.7 and 44.8 µs
-// (bench/README.md, "One process per suite"). Each raw arm already had a process of its own; now
-// convoy's coordinator arms do too.
+// earlier suites left in a process (V8's inline caches in Node's events and streams code, turned
+// megamorphic by MessagePorts beside sockets: bench/README.md says how that was found) must not move a
+// later suite's figures. It did: in one `npm run bench` process, convoy's coordinator → process round
+// trip read 50.4 µs (1.11× raw TCP) when its suite ran first and 53.2 µs (1.18×) right after the
+// coordinator ↔ thread suite, with the raw arm, in processes of its own, at 44.7 and 44.8 µs
+// (bench/README.md, "One process per suite"). Each raw arm already had a process of its own; now convoy's
+// coordinator arms do too.
 //
 // The parent forks this file with the suite's name; the child runs it and sends each comparison's result
 // back as it completes, then `done`. A child that dies or hangs yields a failed result, not a hung bench.
