@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { DEFAULTS } from '../options.js';
+import { connectReading } from './socket-reads.js';
 import { acceptHandshake, dialHandshake } from './tcp-handshake.js';
 import { TcpTransport } from './tcp.js';
 
@@ -30,7 +31,7 @@ export interface DialTcpOptions {
 /** Dials, proves the secret, checks the listener's proof, and returns the transport. */
 export async function dialTcp(options: DialTcpOptions): Promise<TcpTransport> {
   // node:net is loaded on the first dial, not with the module: most worker threads never dial.
-  const socket = process.getBuiltinModule('node:net').connect({ host: options.host, port: options.port, noDelay: true });
+  const socket = connectReading({ host: options.host, port: options.port, noDelay: true });
   // A failed connect emits its error (ECONNREFUSED, EMFILE, …), then `close`: the error says why.
   let failure: Error | undefined;
   socket.on('error', (error) => {

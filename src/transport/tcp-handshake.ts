@@ -14,6 +14,7 @@ import { ProtocolError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { FrameDecoder, prefixedFrame } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, type HandshakeChallenge, type HandshakeHello, type HandshakeWelcome } from '../protocol/messages.js';
+import { onReads } from './socket-reads.js';
 
 const HANDSHAKE_FRAME_BYTES = 4096;
 const NONCE_BYTES = 16;
@@ -56,6 +57,7 @@ class HandshakeReader {
   readonly #decoder = new Decoder();
   #wake: (() => void) | undefined;
   #failure: Error | undefined;
+  readonly #stopReading: () => void;
   readonly #onData = (chunk: Buffer): void => {
     this.#frames.push(chunk, 0);
     this.#wake?.();
@@ -67,7 +69,7 @@ class HandshakeReader {
 
   constructor(socket: Socket) {
     this.#socket = socket;
-    socket.on('data', this.#onData);
+    this.#stopReading = onReads(socket, this.#onData);
     socket.on('close', this.#onEnd);
     socket.on('error', this.#onEnd);
     // Listeners accept with pauseOnConnect; a 'data' listener alone does not resume a paused socket.
@@ -92,7 +94,7 @@ class HandshakeReader {
   /** Stops reading: the socket is paused, and the bytes past the handshake are handed back for the channel. */
   detach(): Buffer[] {
     this.#socket.pause();
-    this.#socket.off('data', this.#onData);
+    this.#stopReading();
     this.#socket.off('close', this.#onEnd);
     this.#socket.off('error', this.#onEnd);
     return this.#frames.takeRemainder();

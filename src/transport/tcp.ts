@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError, toError } from '../errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, frameHeader, prefixedFrame, writeFrameHeader } from '../protocol/framing.js';
+import { onReads } from './socket-reads.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 /** Frames up to this size are copied behind their prefix and written once; larger ones are not copied. */
@@ -91,7 +92,7 @@ export class TcpTransport implements Transport {
       }
       if (this.#decoder.buffered > 0 && !this.closed) handlers.progress?.();
     };
-    this.#socket.on('data', onData);
+    onReads(this.#socket, onData);
     this.#socket.on('drain', () => handlers.drain());
     for (const chunk of this.#early) onData(chunk);
     this.#early = [];

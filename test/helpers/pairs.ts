@@ -12,6 +12,7 @@ import { Endpoint, type EndpointConfig } from '../../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../../src/transport/memory.js';
 import { PortTransport } from '../../src/transport/port.js';
 import { ShmTransport, createShmPair } from '../../src/transport/shm.js';
+import { connectReading } from '../../src/transport/socket-reads.js';
 import { TcpTransport } from '../../src/transport/tcp.js';
 import type { ReceivedFrame, Transport } from '../../src/transport/transport.js';
 import { nextTurn, withDeadline } from './deadline.js';
@@ -65,19 +66,23 @@ export function portOf(server: net.Server): number {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A client socket connected to `port` on 127.0.0.1, destroyed in teardown. */
-export async function dial(t: ExecutionContext, port: number): Promise<net.Socket> {
-  const socket = trackSocket(t, net.connect({ port, host: '127.0.0.1', noDelay: true }));
+/**
+ * A client socket connected to `port` on 127.0.0.1, destroyed in teardown. `reading`: dialed as convoy dials
+ * (socket-reads.ts: its bytes reach only `onReads`, never a 'data' listener).
+ */
+export async function dial(t: ExecutionContext, port: number, { reading = false } = {}): Promise<net.Socket> {
+  const options = { port, host: '127.0.0.1', noDelay: true };
+  const socket = trackSocket(t, reading ? connectReading(options) : net.connect(options));
   await withDeadline(new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject)), CLOSE_DEADLINE_MS, 'connect');
   return socket;
 }
 
-/** Both ends of one loopback TCP connection. */
-export async function connectSockets(t: ExecutionContext): Promise<{ client: net.Socket; server: net.Socket }> {
+/** Both ends of one loopback TCP connection; `reading`: the client dialed as convoy dials (see `dial`). */
+export async function connectSockets(t: ExecutionContext, { reading = false } = {}): Promise<{ client: net.Socket; server: net.Socket }> {
   let accepted!: (socket: net.Socket) => void;
   const serverSide = new Promise<net.Socket>((resolve) => (accepted = resolve));
   const server = await listen(t, (socket) => accepted(socket));
-  const client = await dial(t, portOf(server));
+  const client = await dial(t, portOf(server), { reading });
   const serverSocket = await withDeadline(serverSide, CLOSE_DEADLINE_MS, 'accept');
   server.close();
   return { client, server: serverSocket };
@@ -132,13 +137,14 @@ export async function connectSocketsViaProxy(
   t: ExecutionContext,
   random: () => number,
   maxPiece = 64,
+  { reading = false } = {},
 ): Promise<{ client: net.Socket; server: net.Socket }> {
   const upstream = await connectSockets(t);
   // upstream.client is the proxy's side towards the server; the test's client dials the proxy.
   let accepted!: (socket: net.Socket) => void;
   const proxySide = new Promise<net.Socket>((resolve) => (accepted = resolve));
   const proxy = await listen(t, (socket) => accepted(socket));
-  const client = await dial(t, portOf(proxy));
+  const client = await dial(t, portOf(proxy), { reading });
   const inner = await withDeadline(proxySide, CLOSE_DEADLINE_MS, 'proxy accept');
   proxy.close();
   // Half-open, as the connection it stands for: one side's FIN ends that direction only, and what the
@@ -195,7 +201,10 @@ export async function createTransportPair(
       break;
     }
     case 'tcp': {
-      const { client, server } = options.rechunk ? await connectSocketsViaProxy(t, options.rechunk) : await connectSockets(t);
+      // The client dialed as convoy dials (reading through `onread`), the server accepted (reading 'data').
+      const { client, server } = options.rechunk
+        ? await connectSocketsViaProxy(t, options.rechunk, undefined, { reading: true })
+        : await connectSockets(t, { reading: true });
       const maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
       pair = [new TcpTransport(client, { maxFrameBytes }), new TcpTransport(server, { maxFrameBytes })];
       break;
