@@ -3,7 +3,9 @@
 // reader is attached, pause and resume honoured, and the end of the connection seen.
 import type net from 'node:net';
 import test from 'ava';
+import { prefixedFrame } from '../src/protocol/framing.js';
 import { onReads } from '../src/transport/socket-reads.js';
+import { TcpTransport } from '../src/transport/tcp.js';
 import { deferred, nextEvent, withDeadline } from './helpers/deadline.js';
 import { connectSockets } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -112,4 +114,25 @@ test('an accepted socket reads through data events, and stopping removes its lis
   t.is(Buffer.concat(await reader.done).toString(), 'hi');
   reader.stop();
   t.is(server.listenerCount('data'), before);
+});
+
+test('a transport on a dialed socket hands on the handshake leftover before the bytes read after it', async (t) => {
+  const { client, server } = await connectSockets(t, { reading: true });
+  // 'B' is read (and queued: no reader yet) before the transport starts with 'A' left over from a handshake.
+  server.write(prefixedFrame(Buffer.from('B')));
+  await until(() => client.bytesRead === 5, 'the frame read before the transport starts');
+  const transport = new TcpTransport(client, { maxFrameBytes: 1024, leftover: [prefixedFrame(Buffer.from('A'))] });
+  t.teardown(() => transport.destroy());
+  const frames: string[] = [];
+  const both = deferred();
+  transport.start({
+    frame: (data) => {
+      frames.push(Buffer.from(data as Uint8Array).toString());
+      if (frames.length === 2) both.resolve();
+    },
+    close: () => {},
+    drain: () => {},
+  });
+  await withDeadline(both.promise, DEADLINE_MS, 'both frames');
+  t.deepEqual(frames, ['A', 'B']);
 });

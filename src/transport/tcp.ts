@@ -92,10 +92,12 @@ export class TcpTransport implements Transport {
       }
       if (this.#decoder.buffered > 0 && !this.closed) handlers.progress?.();
     };
-    onReads(this.#socket, onData);
     this.#socket.on('drain', () => handlers.drain());
+    // The handshake's leftover first: it came before anything read from here on (and a dialed socket hands
+    // a new reader what it read meanwhile at once, in onReads).
     for (const chunk of this.#early) onData(chunk);
     this.#early = [];
+    onReads(this.#socket, onData);
     this.#socket.resume();
   }
 
