@@ -213,6 +213,22 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The one result of a suite that could not run (or not to its end): no figures, no targets, `error`. */
+export function failedSuite(suite: Suite, seconds: number, error: string): ComparisonResult {
+  return {
+    suite: suite.name,
+    group: suite.group,
+    subject: suite.name,
+    unit: 'ms',
+    pairs: 0,
+    metrics: {},
+    windows: [],
+    targets: [],
+    seconds,
+    error,
+  };
+}
+
 /** Opens a suite, runs its comparisons in order, closes it; a suite that fails to open yields one failed result. */
 export async function runSuite(
   suite: Suite,
@@ -225,19 +241,7 @@ export async function runSuite(
   try {
     opened = await withTimeout(suite.open(opts), bounds.openTimeoutMs, `${suite.name}: open`);
   } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    const failed: ComparisonResult = {
-      suite: suite.name,
-      group: suite.group,
-      subject: suite.name,
-      unit: 'ms',
-      pairs: 0,
-      metrics: {},
-      windows: [],
-      targets: [],
-      seconds: (performance.now() - started) / 1000,
-      error,
-    };
+    const failed = failedSuite(suite, (performance.now() - started) / 1000, e instanceof Error ? e.message : String(e));
     onResult(failed);
     return [failed];
   }

@@ -13,7 +13,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RunOptions } from './harness.js';
-import { runSuite, type ComparisonResult, type Suite } from './interleave.js';
+import { failedSuite, runSuite, type ComparisonResult, type Suite } from './interleave.js';
 
 /** Bounds on a suite's open and close, and on each of its windows (interleave.ts, runSuite). */
 export const SUITE_BOUNDS = { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 } as const;
@@ -60,28 +60,13 @@ export function runSuiteInProcess(
           ? `its process did not exit cleanly after the suite (${how}; its stderr says why)`
           : undefined;
       if (error) {
-        const failed = failedResult(suite, started, error);
+        const failed = failedSuite(suite, (performance.now() - started) / 1000, error);
         results.push(failed);
         onResult(failed);
       }
       resolve(results);
     });
   });
-}
-
-function failedResult(suite: Suite, started: number, error: string): ComparisonResult {
-  return {
-    suite: suite.name,
-    group: suite.group,
-    subject: suite.name,
-    unit: 'ms',
-    pairs: 0,
-    metrics: {},
-    windows: [],
-    targets: [],
-    seconds: (performance.now() - started) / 1000,
-    error,
-  };
 }
 
 // The child: `suite-process.ts <suites module> <suite name> [--quick]`, forked by runSuiteInProcess.
