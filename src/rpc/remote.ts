@@ -33,7 +33,7 @@ export type Notifier<T> = {
 };
 
 /** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
-const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined; name: string }>();
+const callers = new WeakMap<object, { caller: Caller; options: CallOptions | undefined }>();
 const notifiers = new WeakMap<object, object>();
 
 /**
@@ -75,16 +75,18 @@ const UNSENDABLE = "A remote (the proxy to a worker) cannot be sent: send the wo
  * Inspecting it shows `[Remote: <caller.peerName>]`.
  */
 export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {
-  const name = caller.peerName ?? 'peer';
   const remote = lazyMethods(
     (method) =>
       (...args) =>
         caller.call(method, args, options),
-    `[Remote: ${name}]`,
+    `[Remote: ${peerLabel(caller)}]`,
   );
-  callers.set(remote, { caller, options, name });
+  callers.set(remote, { caller, options });
   return remote as Remote<T>;
 }
+
+/** Who answers `caller`'s calls, as inspecting its remotes shows it. */
+const peerLabel = (caller: Caller): string => caller.peerName ?? 'peer';
 
 /** The one-way twin of `remote`: same channel, same order as its calls; resolves when accepted. */
 export function notify<T>(remote: Remote<T>): Notifier<T> {
@@ -97,7 +99,7 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
       (method) =>
         (...args) =>
           caller.notify(method, args),
-      `[Notifier: ${entry.name}]`,
+      `[Notifier: ${peerLabel(caller)}]`,
     );
     notifiers.set(remote as object, notifier);
   }
