@@ -2,6 +2,8 @@
  * Replies match their calls (docs/semantics.md §2): under 10k concurrent calls whose handlers finish in
  * random order, every call resolves with its own result, exactly once.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import test from 'ava';
 import { nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
@@ -96,3 +98,16 @@ for (const kind of TRANSPORT_KINDS) {
     },
   );
 }
+
+test.serial('a settled call leaves nothing of its result behind on the calling side', async (t) => {
+  // The caller keeps no reference to a call once it has settled: not the result, not the promise (an
+  // executor shared by every call hands it its settlers, and must not keep the last ones).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { a } = await createPair(t, 'memory', { b: { api: { big: () => ({ payload: 'x'.repeat(1 << 20) }) } } });
+  const callOnce = async (): Promise<WeakRef<object>> => new WeakRef((await a.call('big', [])) as object);
+  const result = await withDeadline(callOnce(), 5_000, 'the call');
+  await nextTurn();
+  gc();
+  t.is(result.deref(), undefined, 'the result is still reachable after the call settled');
+});
