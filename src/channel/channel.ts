@@ -459,14 +459,7 @@ export class Channel {
       }
       if (dataBytes > 0) {
         if (!holds) this.#ack(dataBytes);
-        else {
-          this.stats.heldFrames++;
-          const release = (): void => {
-            this.stats.heldFrames--;
-            this.#ack(dataBytes);
-          };
-          void Promise.allSettled(holds).then(release);
-        }
+        else this.#ackWhenHandled(holds, dataBytes);
       }
     } finally {
       this.#receiving = false;
@@ -478,6 +471,19 @@ export class Channel {
     if (queued === 0 || this.#closed) return;
     if (this.#flushPolicy.afterFrame(queued, this.#window.inFlight)) this.#flush();
     else this.#scheduleFlush();
+  }
+
+  /**
+   * A frame whose handlers hold it (notifies, serial calls) is acknowledged once they are done. Its own
+   * method: V8 makes a function's closure context as it enters it, and #receive runs for every frame.
+   */
+  #ackWhenHandled(holds: Promise<unknown>[], dataBytes: number): void {
+    this.stats.heldFrames++;
+    const release = (): void => {
+      this.stats.heldFrames--;
+      this.#ack(dataBytes);
+    };
+    void Promise.allSettled(holds).then(release);
   }
 
   #ack(dataBytes: number): void {
