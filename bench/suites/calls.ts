@@ -96,6 +96,19 @@ interface RawLink {
  * pipelined windows).
  */
 const PIPELINED_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+
+/**
+ * Unmeasured rounds (one window of each arm) before a comparison's first pair. One was not enough: in two
+ * full runs (0de94aa, 5ca4763) the raw batched arm of each suite's first pipelined comparison, its process
+ * idle through the one-at-a-time comparisons before it, read 1.4–1.6M calls/s in its first measured window
+ * and 2.8–3.1M from the fourth to sixth on, and convoy 1.45–1.6M then 1.9M. The first pairs' ratios
+ * (0.78–1.11 against ~0.6 after) lifted convoy's median by 0.005–0.03 (0.623 → 0.613 without the first
+ * four pairs coordinator → thread, 0.993 → 0.974 process → process); birpc's and clone-rpc's first
+ * one-at-a-time windows are slow the same way. With four rounds convoy's arm was the one still warming
+ * (1.5–1.8M calls/s in its first measured windows, then 1.9–2.0M); with eight neither was (coordinator →
+ * thread, one run each). Warm-up must not favour either arm.
+ */
+const WARM_ROUNDS = 8;
 const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || proto.endsWith('-rpc');
 
 /**
@@ -234,7 +247,7 @@ function pairSuite(pair: Pair): Suite {
           comparisons.push(calib(c.rtt, 'p50'), calib(floor.rtt, 'p50'));
           if (pair.id === 'coord-thread') comparisons.push(calib(c.pipelined));
         }
-        return { comparisons, close };
+        return { comparisons: comparisons.map((c) => ({ warmWindows: WARM_ROUNDS, ...c })), close };
       } catch (e) {
         await close();
         throw e;
