@@ -96,6 +96,7 @@ interface RawLink {
  * pipelined windows).
  */
 const PIPELINED_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
+const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || proto.endsWith('-rpc');
 
 /**
  * Unmeasured rounds (one window of each arm) before a comparison's first pair. One was not enough: in two
@@ -109,7 +110,6 @@ const PIPELINED_FLAGS = ['--min-semi-space-size=16', '--no-memory-reducer'];
  * thread, one run each). Warm-up must not favour either arm.
  */
 const WARM_ROUNDS = 8;
-const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || proto.endsWith('-rpc');
 
 /**
  * Each raw protocol runs in a process of its own, never in this one: arms that
