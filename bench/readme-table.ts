@@ -36,7 +36,7 @@ interface RunJson {
   repetitions: number;
   only: string[];
   minutes?: number;
-  machine: { cpuModel: string; cpuCount: number; node: string; loadavg: number[] };
+  machine: { cpuModel: string; cpuFamily?: number; cpuModelNumber?: number; cpuCount: number; node: string; loadavg: number[] };
   loadDuringRun?: { start: number; end: number; min: number; max: number; mean: number };
   convoyBuild?: { flavor: string; note: string; revision?: string };
   /** Where the suites ran (run.ts, `--same-process`); absent in records made before it was recorded. */
@@ -68,8 +68,9 @@ export function renderSection(r: RunJson): string {
   const build = r.convoyBuild
     ? `convoy ${r.convoyBuild.flavor === 'dist' ? 'compiled (dist/)' : 'from source (tsx)'}${r.convoyBuild.revision ? ` at ${r.convoyBuild.revision}` : ''}`
     : 'convoy (build not recorded)';
+  const cpu = m.cpuFamily === undefined ? m.cpuModel : `${m.cpuModel} (family ${m.cpuFamily}, model ${m.cpuModelNumber})`;
   const out: string[] = [
-    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${m.cpuModel}, Node ${m.node}, ${loadText}; ${build}` +
+    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${cpu}, Node ${m.node}, ${loadText}; ${build}` +
       `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
       `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}` +
       `${r.suitesIn === 'a process each' ? ', each suite in a Node process of its own' : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +

@@ -1,5 +1,6 @@
 // Turning outcomes into the stdout table and the JSON record (every repetition plus the machine).
 
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { summarize, timesBetter, type Outcome, type Stat, type Unit } from './harness.js';
 import type { ComparisonResult } from './interleave.js';
@@ -30,10 +31,28 @@ function rows(outcomes: readonly Outcome[]): Row[] {
   });
 }
 
+/**
+ * The CPU's family and model numbers (Linux, from /proc/cpuinfo), or undefined elsewhere. A virtual machine
+ * may name its CPU only "AMD EPYC": two machines under that one name ran the bench's absolute figures 2× apart
+ * (pipelined calls coord↔thread 1.95M/s on one, 4.0M/s on the other), and some of its ratios moved too.
+ */
+function cpuGeneration(): { family: number; model: number } | undefined {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1];
+    const model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    return family && model ? { family: Number(family), model: Number(model) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function machine() {
   const cpus = os.cpus();
+  const generation = cpuGeneration();
   return {
     cpuModel: cpus[0]?.model ?? 'unknown',
+    ...(generation ? { cpuFamily: generation.family, cpuModelNumber: generation.model } : {}),
     cpuCount: cpus.length,
     totalMemMB: Math.round(os.totalmem() / 2 ** 20),
     platform: os.platform(),
