@@ -121,13 +121,18 @@ async function checkNoClashes(files) {
 }
 
 /**
- * A class the bundler renamed (`Foo2`, where two modules of one file each declare a `Foo`) would carry
- * that name at run time: errors name themselves by their class. Fails the build naming the class.
+ * A class the bundler renamed would carry that name at run time, and errors name themselves by their
+ * class. Fails the build naming the class, for two renamings: `Foo2`, where two modules of one file each
+ * declare a `Foo`; and, for an error class, `var Foo = class _Foo`, which a class that names itself in
+ * its own body becomes (`_Foo` is then its name; other classes' names are not shown to users).
  */
 function checkClassNames() {
   const classes = new Set();
+  const errorClasses = new Set();
   for (const file of readdirSync(path.join(root, 'src'), { recursive: true }).filter((f) => f.endsWith('.ts'))) {
-    for (const [, name] of readFileSync(path.join(root, 'src', file), 'utf8').matchAll(/\bclass (\w+)/g)) classes.add(name);
+    const source = readFileSync(path.join(root, 'src', file), 'utf8');
+    for (const [, name] of source.matchAll(/\bclass (\w+)/g)) classes.add(name);
+    for (const [, name] of source.matchAll(/\bclass (\w+) extends \w*Error\b/g)) errorClasses.add(name);
   }
   for (const file of readdirSync(outdir).filter((f) => f.endsWith('.js'))) {
     const code = readFileSync(path.join(outdir, file), 'utf8');
@@ -137,6 +142,10 @@ function checkClassNames() {
       const base = name.replace(/\d+$/, '');
       if (classes.has(base) && !classes.has(name))
         throw new Error(`bundle: class ${base} is renamed ${name} in ${file}; rename one of the classes named ${base}`);
+    }
+    for (const [, name] of code.matchAll(/\b(\w+) = class _\1\b/g)) {
+      if (errorClasses.has(name))
+        throw new Error(`bundle: error class ${name} is named _${name} in ${file}: it names itself in its own body; make it outside`);
     }
   }
 }

@@ -116,8 +116,16 @@ export class WorkerDiedError extends ConvoyError {
     if (this.#uncaught) info.error = this.#uncaught;
     // The cause goes too (what the transport said, e.g. why a NATS peer reset the pair): a call's error
     // is often the only one its caller sees.
-    return new WorkerDiedError(info, this.cause === undefined ? undefined : { cause: this.cause });
+    return diedError(info, this.cause === undefined ? undefined : { cause: this.cause });
   }
+}
+
+/**
+ * A new WorkerDiedError, made outside its class: a class that names itself in its own body is bundled as
+ * `var WorkerDiedError = class _WorkerDiedError`, and `_WorkerDiedError` would be its `name`.
+ */
+function diedError(info: WorkerDiedInfo, options?: { cause?: unknown }): WorkerDiedError {
+  return new WorkerDiedError(info, options);
 }
 
 /**
@@ -130,10 +138,26 @@ export class WorkerStartError extends ConvoyError {
   constructor(worker: string, message: string, options?: { cause?: unknown }) {
     // The cause's message often names the worker too: it is said once.
     const subject = `Worker "${worker}" `;
-    const detail = message.startsWith(subject) ? message.slice(subject.length) : message;
-    super('ERR_CONVOY_START', `${subject}failed to start: ${detail}`, options);
+    const detail = message.replace(new RegExp(`^Worker "${escapeRegExp(worker)}":? `), '');
+    super('ERR_CONVOY_START', `${subject}failed to start: ${detail}${rootDetail(detail, options?.cause)}`, options);
     this.worker = worker;
   }
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+
+/**
+ * What went wrong at the bottom of a start error's causes (a module not found, what a factory threw), as
+ * its message ends with it: a log line or a test report often shows the message alone, and the reason is
+ * otherwise two causes down. Nothing when the message says it already, or there is no deeper cause.
+ */
+function rootDetail(detail: string, cause: unknown): string {
+  if (!(cause instanceof Error)) return '';
+  let root = cause;
+  while (root.cause instanceof Error) root = root.cause;
+  if (root === cause) return '';
+  const headline = shortHeadline(root);
+  return detail.includes(root.message.split('\n', 1)[0] ?? '') ? '' : ` (${headline})`;
 }
 
 /** A handler threw. `message` is the original message; the rest of the original travels alongside. */

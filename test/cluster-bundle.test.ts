@@ -76,3 +76,23 @@ test('the bundle exports what the sources export, and no more: convoy.js the ind
   await Promise.all(files.map((file) => loadRepo(`dist/bundle/${file}`)));
   t.true(files.includes('core.js') && files.includes('nats-main.js'));
 });
+
+test('every error class of the bundle is named as it is exported (an error names itself by its class)', async (t) => {
+  if (!existsSync(BUNDLE)) return t.fail('dist/bundle/ is not built: run `npm run build` (npm install does it)');
+  const bundle = (await import(BUNDLE.href)) as Record<string, unknown>;
+  const errorClasses = Object.entries(bundle).filter(
+    (entry): entry is [string, new (...args: never[]) => Error] =>
+      typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error,
+  );
+  t.true(errorClasses.length >= 10, `found ${errorClasses.map(([name]) => name).join(', ')}`);
+  for (const [exported, ErrorClass] of errorClasses) {
+    t.is(ErrorClass.name, exported, `the class exported as ${exported}`);
+    // The name an instance shows (and sends in wire form), where the constructor takes its usual arguments.
+    const instance = Object.create(ErrorClass.prototype) as Error;
+    t.is(instance.name, exported, `an instance of ${exported}`);
+  }
+  const { WorkerDiedError } = bundle as { WorkerDiedError: new (info: object) => Error & { forMethod(method: string): Error } };
+  const died = new WorkerDiedError({ worker: 'b', reason: 'exit' });
+  t.is(died.name, 'WorkerDiedError');
+  t.is(died.forMethod('inc').name, 'WorkerDiedError', 'a death passed on to one call');
+});

@@ -141,6 +141,20 @@ test('WorkerStartError names the worker once, whether or not its cause does', (t
   t.is(fromCause.message, 'Worker "bad" failed to start: exited before it could load (exit code 7)');
   t.like(fromCause, { worker: 'bad', code: 'ERR_CONVOY_START' });
   t.is(new WorkerStartError('bad', 'no such host').message, 'Worker "bad" failed to start: no such host');
+  t.is(new WorkerStartError('bad', 'Worker "bad": the factory threw').message, 'Worker "bad" failed to start: the factory threw');
+});
+
+test('WorkerStartError ends its message with the root of its causes, once, on one line', (t) => {
+  const root = new RangeError('port out of range\n  at somewhere');
+  const loadFailure = new Error('Worker "bad" failed to load file:///w.js', { cause: new Error('evaluating', { cause: root }) });
+  const error = new WorkerStartError('bad', loadFailure.message, { cause: loadFailure });
+  t.is(error.message, 'Worker "bad" failed to start: failed to load file:///w.js (RangeError: port out of range)');
+  t.is(error.cause, loadFailure, 'the causes are kept as they were');
+  // A root that the message already says, or a cause with no deeper one, adds nothing.
+  const said = new Error('exited (code 7)', { cause: new Error('exited (code 7)') });
+  t.is(new WorkerStartError('bad', said.message, { cause: said }).message, 'Worker "bad" failed to start: exited (code 7)');
+  const shallow = new Error('timed out');
+  t.is(new WorkerStartError('bad', shallow.message, { cause: shallow }).message, 'Worker "bad" failed to start: timed out');
 });
 
 const TO_ERROR: ReadonlyArray<[string, unknown, (e: Error) => boolean]> = [
