@@ -42,7 +42,8 @@ const notifiers = new WeakMap<object, object>();
  * of the object, so every later read is an ordinary property load. A Proxy in front would run its `get`
  * trap on every call: ~50 ns of the ~270 ns it took to send a notify (measured alone, in one thread). What
  * reaches the Proxy stays refused: it gives nothing for `then` (or `await remote` would hang) and
- * symbols, and no property can be set. `util.inspect` (console.log, a debugger) shows `label`.
+ * symbols, and no property can be set. `util.inspect` (console.log, a debugger) and coercion to a string
+ * show `label`.
  */
 function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise<unknown>, label: string): object {
   const inspected = (): string => label;
@@ -51,8 +52,9 @@ function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise
       get(_, key, receiver) {
         // `then` must be absent or `await remote` would hang, and `toJSON` or serialising the remote (a
         // logger's JSON.stringify, or an encoder: it is refused, see below) would call the worker. Symbols
-        // (iteration, toPrimitive) are local: none is a method of the worker; inspection shows the label.
-        if (key === inspect.custom) return inspected;
+        // are local: none is a method of the worker. Inspection shows the label, and so does coercion
+        // (`${remote}`, String(remote)), which would otherwise call the worker's toString and valueOf.
+        if (key === inspect.custom || key === Symbol.toPrimitive) return inspected;
         if (typeof key !== 'string' || key === 'then' || key === 'toJSON') return undefined;
         const method = target(key);
         // Not enumerable: the remote still lists no keys, whatever was called on it.
