@@ -24,7 +24,8 @@ export function closestKey(key: string, known: readonly string[]): string | unde
       bestDistance = distance;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+  // Two edits, or a third of a long name; never half of it: `sever` is a typo of `servers`, `foo` is not one of `pool`.
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) && bestDistance < key.length / 2 ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

@@ -72,6 +72,38 @@ const bad: [string, unknown, string][] = [
   ],
   ['an unknown pool field', { pool: { module: counter, threads: 2 }, workers: [{ name: 'a', module: counter }] }, '`threads` in `pool`'],
   ['a misspelt shared-memory option', { ringbytes: 4096, workers: [{ name: 'a', module: counter }] }, 'did you mean `ringBytes`'],
+  ['a non-boolean serial', { workers: [{ name: 'a', module: counter, serial: 'yes' }] }, 'workers[0].serial'],
+  ['env as a string', { workers: [{ name: 'a', module: counter, env: 'A=1' }] }, 'workers[0].env'],
+  ['an env value that is not a string', { workers: [{ name: 'a', module: counter, env: { A: 1 } }] }, 'workers[0].env.A'],
+  ['argv that is not an array of strings', { workers: [{ name: 'a', module: counter, argv: '--x' }] }, 'workers[0].argv'],
+  ['execArgv with a number', { workers: [{ name: 'a', module: counter, execArgv: [1] }] }, 'workers[0].execArgv'],
+  [
+    'an unknown resource limit (with the closest known name)',
+    { workers: [{ name: 'a', module: counter, resourceLimits: { maxOldGenerationSizeMB: 64 } }] },
+    'did you mean `maxOldGenerationSizeMb`',
+  ],
+  [
+    'a zero resource limit',
+    { workers: [{ name: 'a', module: counter, resourceLimits: { stackSizeMb: 0 } }] },
+    'workers[0].resourceLimits.stackSizeMb',
+  ],
+  ['expose that is not an object', { expose: 5, workers: [{ name: 'a', module: counter }] }, '`expose`'],
+  ['a pool without a module', { pool: { maxThreads: 2 }, workers: [{ name: 'a', module: counter }] }, '`pool.module`'],
+  [
+    'a pool maxThreads that is not a number',
+    { pool: { module: counter, maxThreads: 'x' }, workers: [{ name: 'a', module: counter }] },
+    '`pool.maxThreads`',
+  ],
+  [
+    'a pool minThreads above maxThreads',
+    { pool: { module: counter, minThreads: 3, maxThreads: 2 }, workers: [{ name: 'a', module: counter }] },
+    '`pool.minThreads` (3)',
+  ],
+  [
+    'an unknown option far from any known one (no suggestion)',
+    { foo: 1, workers: [{ name: 'a', module: counter }] },
+    'Unknown option `foo` in startCluster() options',
+  ],
 ];
 
 for (const [title, options, names] of bad) {
@@ -84,6 +116,7 @@ for (const [title, options, names] of bad) {
     }
     t.true(result.error instanceof TypeError, String(result.error));
     t.true((result.error as Error).message.includes(names), (result.error as Error).message);
+    if (title.includes('no suggestion')) t.false((result.error as Error).message.includes('did you mean'), (result.error as Error).message);
     t.deepEqual(workerProcessPids(), [], 'nothing was spawned');
   });
 }

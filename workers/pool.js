@@ -17,7 +17,19 @@ const {
   plainWireError,
   stripForHandOff,
 } = await import(support);
-const tasks = await import(module);
+// A module that fails to load does not fail the thread: piscina would take that for a broken pool and
+// stop starting threads, leaving tasks queued for ever. Every task fails with it instead, the first of
+// them the coordinator's check at startCluster (LOADED), which then fails the start.
+let tasks;
+let loadFailure;
+try {
+  tasks = await import(module);
+} catch (error) {
+  loadFailure = error;
+}
+
+/** The coordinator's check that the module loaded: convoy's own (NUL-prefixed), never a task's name. */
+const LOADED = '\0loaded';
 
 // An uncaught error ends this thread, and Node hands it to the coordinator by cloning it: one nested too
 // deep would overflow the coordinator's stack there (src/protocol/nesting.ts). Stripped as the thread exits.
@@ -37,6 +49,11 @@ const problem = (value) => cloneProblem(value, MAX_NESTING_DEPTH);
  * `cause`) or MethodNotFoundError as from any worker.
  */
 export default async function runTask({ method, args }) {
+  if (loadFailure !== undefined) {
+    const wire = errorToWire(new Error(`The pool module ${module} failed to load`, { cause: loadFailure }));
+    throw { convoyError: problem(wire) ? plainWireError(wire) : wire };
+  }
+  if (method === LOADED) return true;
   const fn = Object.hasOwn(tasks, method) ? tasks[method] : undefined;
   // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
   if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, 'the pool')) };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { ClusterClosedError, WorkerDiedError, WorkerStartError, toError } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, WorkerStartError, describe, toError } from '../errors.js';
 import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import {
@@ -16,7 +16,7 @@ import {
   type FilledChannelOptions,
   type FilledHealthOptions,
 } from '../options.js';
-import type { DashboardOptions } from '../options.js';
+import { expectNumber, type DashboardOptions } from '../options.js';
 import { System, type Bootstrap } from '../protocol/control.js';
 import { buildBootstrap } from './bootstrap.js';
 import { ClusterHosts, checkNatsOptions } from './cluster-hosts.js';
@@ -212,6 +212,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       });
     }
     const started = performance.now();
+    // The pool loads its module beside the workers' start: a module that fails to load fails the start.
+    const poolLoaded = this.#pool?.loaded();
+    poolLoaded?.catch(() => {}); // awaited below, after the workers; meanwhile not an unhandled rejection
     try {
       await this.#joinHosts(handles);
       // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
@@ -224,6 +227,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         const cause = (results[failed] as PromiseRejectedResult).reason;
         throw cause instanceof WorkerStartError ? cause : new WorkerStartError(handles[failed]!.name, toError(cause).message, { cause });
       }
+      await poolLoaded;
     } catch (error) {
       await this.close();
       throw error;
@@ -365,8 +369,26 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   if (typeof options !== 'object' || options === null) throw new TypeError('startCluster() expects an options object');
   rejectUnknownKeys(options, CLUSTER_OPTION_KEYS, 'startCluster() options');
-  if (options.pool !== undefined) rejectUnknownKeys(options.pool, POOL_SPEC_KEYS, '`pool`');
+  checkPoolAndExpose(options);
   const cluster = new Cluster(options);
   await cluster.start();
   return cluster;
+}
+
+/** `pool` and `expose`, checked here rather than where piscina or the first worker's call would trip on them. */
+function checkPoolAndExpose({ pool, expose }: ClusterOptions): void {
+  if (expose !== undefined && (typeof expose !== 'object' || expose === null)) {
+    throw new TypeError(`Expected \`expose\` to be an object of handlers, got ${describe(expose)}`);
+  }
+  if (pool === undefined) return;
+  if (typeof pool !== 'object' || pool === null) throw new TypeError(`Expected \`pool\` to be an object, got ${describe(pool)}`);
+  rejectUnknownKeys(pool, POOL_SPEC_KEYS, '`pool`');
+  if (!(pool.module instanceof URL) && (typeof pool.module !== 'string' || pool.module === '')) {
+    throw new TypeError(`Expected \`pool.module\` to be a path or file URL, got ${describe(pool.module)}`);
+  }
+  const max = pool.maxThreads === undefined ? undefined : expectNumber('pool.maxThreads', pool.maxThreads, { min: 1, integer: true });
+  const min = pool.minThreads === undefined ? undefined : expectNumber('pool.minThreads', pool.minThreads, { integer: true });
+  if (max !== undefined && min !== undefined && min > max) {
+    throw new TypeError(`\`pool.minThreads\` (${min}) is more than \`pool.maxThreads\` (${max})`);
+  }
 }

@@ -8,13 +8,19 @@ import type { Piscina } from 'piscina';
 import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
-import { SerializationError, errorFromWire, errorToWire, type WireError } from '../errors.js';
+import { SerializationError, WorkerStartError, errorFromWire, errorToWire, toError, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
+
+/** The task that answers once a pool thread has loaded the module (workers/pool.js). */
+const LOADED = '\0loaded';
 
 export class Pool implements Caller {
   readonly peerName = 'pool';
   readonly #piscina: Piscina;
+  readonly #module: string;
+  /** Fails `loaded()` when a pool thread fails before it could answer (see the 'error' listener). */
+  #failStart: ((error: Error) => void) | undefined;
 
   /** piscina is loaded only when a pool is configured: most clusters never pay for it. */
   static async create(spec: PoolSpec): Promise<Pool> {
@@ -24,12 +30,43 @@ export class Pool implements Caller {
 
   private constructor(spec: PoolSpec, PiscinaClass: typeof Piscina) {
     const module = moduleUrl(spec.module);
+    this.#module = module;
     this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
       workerData: { module, tsx: needsTsx(module), support: poolSupportModule },
       ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),
       ...(spec.minThreads !== undefined ? { minThreads: spec.minThreads } : {}),
     });
+    // piscina emits 'error' for a pool thread that fails with no task of its own to fail: one that could
+    // not start, or an exception a finished task left behind (on a timer, say). Unheard, that event would
+    // end the coordinator's process. piscina replaces a thread that had started; one that failed to start
+    // fails the start of the cluster.
+    this.#piscina.on('error', (error: unknown) => {
+      const failed = toError(error);
+      if (this.#failStart) this.#failStart(failed);
+      else
+        process.emitWarning(`A convoy pool thread failed outside any task: ${failed.message}`, {
+          code: 'CONVOY_POOL_THREAD',
+          detail: failed.stack,
+        });
+    });
+  }
+
+  /**
+   * Resolves once a pool thread has loaded the module; rejects with WorkerStartError (worker `pool`) when
+   * it failed to, with what it failed with as the cause.
+   */
+  async loaded(): Promise<void> {
+    const failed = new Promise<never>((_, reject) => {
+      this.#failStart = reject;
+    });
+    try {
+      await Promise.race([this.call(LOADED, []), failed]);
+    } catch (error) {
+      throw new WorkerStartError(this.peerName, `failed to load ${this.#module}`, { cause: error });
+    } finally {
+      this.#failStart = undefined;
+    }
   }
 
   async call(method: string, args: unknown[]): Promise<unknown> {

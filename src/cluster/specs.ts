@@ -39,6 +39,7 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
       }
       if (!hasNats) throw new TypeError(`\`${at}.host\` places the worker on agent "${raw.host}": the cluster needs the \`nats\` option`);
     }
+    checkSpecFields(raw, at);
     const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
     const names = count === undefined ? [raw.name] : Array.from({ length: count }, (_, i) => `${raw.name}-${i}`);
     for (const name of names) {
@@ -49,4 +50,39 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
     }
   });
   return out;
+}
+
+const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb'] as const;
+
+/** The fields Node itself would take as they come (or refuse in its own words, later, while spawning). */
+function checkSpecFields(raw: WorkerSpec, at: string): void {
+  if (raw.serial !== undefined && typeof raw.serial !== 'boolean') {
+    throw new TypeError(`Expected \`${at}.serial\` to be a boolean, got ${describe(raw.serial)}`);
+  }
+  if (raw.env !== undefined) {
+    const env = raw.env as unknown;
+    if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+      throw new TypeError(`Expected \`${at}.env\` to be an object of variable names and string values, got ${describe(env)}`);
+    }
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value !== 'string') throw new TypeError(`Expected \`${at}.env.${name}\` to be a string, got ${describe(value)}`);
+    }
+  }
+  for (const field of ['argv', 'execArgv'] as const) {
+    const list = raw[field] as unknown;
+    if (list !== undefined && (!Array.isArray(list) || !list.every((item) => typeof item === 'string'))) {
+      throw new TypeError(`Expected \`${at}.${field}\` to be an array of strings, got ${describe(list)}`);
+    }
+  }
+  if (raw.resourceLimits !== undefined) {
+    const limits = raw.resourceLimits as unknown;
+    if (typeof limits !== 'object' || limits === null) {
+      throw new TypeError(`Expected \`${at}.resourceLimits\` to be an object, got ${describe(limits)}`);
+    }
+    rejectUnknownKeys(limits, RESOURCE_LIMIT_KEYS, `\`${at}.resourceLimits\``);
+    for (const key of RESOURCE_LIMIT_KEYS) {
+      const value = (limits as Record<string, unknown>)[key];
+      if (value !== undefined) expectNumber(`${at}.resourceLimits.${key}`, value, { exclusiveMin: true });
+    }
+  }
 }
