@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The `convoy` command. Runs the compiled CLI from dist/ when it is built (npm install builds it), and
 // otherwise the TypeScript sources through tsx.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const [command] = process.argv.slice(2);
+if (command === '--version' || command === '-v') {
+  console.log(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+  process.exit(0);
+}
 // `convoy agent` is part of the library (src/agent/cli.ts), compiled into the bundle: the workers it
 // starts load the bundle, as their modules' `import 'convoy'` does. Every other command is an example's.
 const [compiledEntry, sourceEntry] =

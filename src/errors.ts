@@ -176,9 +176,13 @@ export class RemoteError extends ConvoyError {
 
 export class MethodNotFoundError extends ConvoyError {
   readonly method: string;
-  constructor(method: string, worker?: string) {
-    super('ERR_CONVOY_NO_METHOD', `No method ${shown(method)} on ${worker ? whom(worker) : 'the remote API'}`);
+  /** Why the name is not served though the API seems to have it (see Dispatcher.notFound). */
+  readonly hint?: string;
+  constructor(method: string, worker?: string, hint?: string) {
+    super('ERR_CONVOY_NO_METHOD', `No method ${shown(method)} on ${worker ? whom(worker) : 'the remote API'}${hint ? `: ${hint}` : ''}`);
     this.method = method;
+    // An own property, so it travels in the wire form's data with `method`.
+    if (hint) this.hint = hint;
   }
 }
 
@@ -390,7 +394,8 @@ function remoteErrorToWire(error: RemoteError, depth = 0): WireError {
 /** Rebuilds a received error: convoy's own errors keep their class, a handler's error becomes `RemoteError`. */
 export function errorFromWire(wire: WireError, worker?: string): Error {
   if (wire.internal === 'ERR_CONVOY_NO_METHOD') {
-    return new MethodNotFoundError(String(wire.data?.method ?? '?'), worker);
+    const hint = wire.data?.hint;
+    return new MethodNotFoundError(String(wire.data?.method ?? '?'), worker, typeof hint === 'string' ? hint : undefined);
   }
   if (wire.internal === 'ERR_CONVOY_SERIALIZE') return new SerializationError(wire.message);
   // A non-Error cause (`{ cause: 17 }`) travels as a wire error holding `value`: give back the value itself.

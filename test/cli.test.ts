@@ -109,6 +109,14 @@ test('a usage error exits 2 with a one-line error, then the usage of the command
   t.is(unknown.stderr, `convoy: Unknown command "nope"\n\n${usage()}\n`);
 });
 
+test('--version (or -v) prints the package version and exits 0', async (t) => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }; // ava runs in the repository
+  for (const flag of ['--version', '-v']) {
+    const run = await cli([flag]);
+    t.deepEqual(run, { code: 0, stdout: `${version}\n`, stderr: '' }, flag);
+  }
+});
+
 test("--help exits 0 with the overview, or with one command's usage", async (t) => {
   const overview = await cli(['--help']);
   t.is(overview.code, 0);

@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import test from 'ava';
-import { ChannelFullError, SerializationError } from '../src/errors.js';
+import { ChannelFullError, MethodNotFoundError, SerializationError } from '../src/errors.js';
 import { createRemote, notify, withOptions, type Remote } from '../src/rpc/remote.js';
 import { Counter, nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
@@ -57,6 +57,33 @@ async function watchUnhandledRejections(body: () => Promise<{ control: Promise<u
   }
   return seen;
 }
+
+test('a method the API only inherits from its class is not served, and the error says why', async (t) => {
+  class Api {
+    inc(by: number): number {
+      return by + 1;
+    }
+  }
+  const { a } = await createPair(t, 'memory', { b: { api: new Api() } });
+  const remote = createRemote<Api>(a);
+  const error = await withDeadline(
+    remote.inc(1).catch((e: unknown) => e),
+    5000,
+    'the fault',
+  );
+  t.true(error instanceof MethodNotFoundError);
+  t.regex((error as Error).message, /No method `inc` .*: it is a method of class Api, and only the API object's own methods are served/);
+  // A name nothing has, and one only Object.prototype has, get no such hint.
+  for (const name of ['nope', 'toString']) {
+    const other = await withDeadline(
+      (remote as unknown as Record<string, () => Promise<unknown>>)[name]!().catch((e: unknown) => e),
+      5000,
+      name,
+    );
+    t.true(other instanceof MethodNotFoundError);
+    t.false((other as Error).message.includes('only the API'), (other as Error).message);
+  }
+});
 
 test('methods are memoized: the same function each time, per remote', async (t) => {
   const { a } = await createPair(t, 'memory', { b: { api: counterApi().api } });

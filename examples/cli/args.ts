@@ -70,7 +70,7 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
   counter: {
     summary: "Ordered, awaited calls: A awaits B's inc(x) in order over one batched stream, and B checks the order",
     flags: {
-      rounds: { type: 'string', arg: 'N', help: 'inc() calls, half one at a time and half pipelined (default 10000)' },
+      rounds: { type: 'string', arg: 'N', help: 'inc() calls, at least 2: half one at a time and half pipelined (default 10000)' },
       kind: { type: 'string', arg: 'K', help: 'thread | process: what B runs in (default process)' },
     },
   },
@@ -116,7 +116,7 @@ export function usage(command?: Command): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     `  ${'agent'.padEnd(width)}  Serve a cluster's workers on this host, over NATS (see \`convoy agent --help\`)`,
     '',
-    'Run `convoy <command> --help` for its options.',
+    'Run `convoy <command> --help` for its options, `convoy --version` for the version.',
     EXIT_CODES,
     '',
   ].join('\n');

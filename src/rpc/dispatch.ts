@@ -44,8 +44,21 @@ export class Dispatcher {
     return handler.apply(this.#api, args);
   }
 
-  /** The error for a method this API does not have. */
+  /** The error for a method this API does not have; it says so when the API's class has it. */
   notFound(method: string): MethodNotFoundError {
-    return new MethodNotFoundError(method, this.#owner);
+    return new MethodNotFoundError(method, this.#owner, inheritedHint(this.#api, method));
   }
+}
+
+/**
+ * Why a method the API inherits from a class of its own (not Object's) is not served, or undefined: the
+ * factory returned an instance, whose methods live on its prototype.
+ */
+function inheritedHint(api: object, method: string): string | undefined {
+  for (let proto = Object.getPrototypeOf(api); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (!Object.hasOwn(proto, method) || typeof Object.getOwnPropertyDescriptor(proto, method)?.value !== 'function') continue;
+    const owner = Object.hasOwn(proto, 'constructor') && typeof proto.constructor === 'function' ? proto.constructor.name : '';
+    return `it is a method of ${owner ? `class ${owner}` : "the API object's prototype"}, and only the API object's own methods are served (return an object of functions, or bind the methods onto the instance)`;
+  }
+  return undefined;
 }
