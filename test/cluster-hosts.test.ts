@@ -6,6 +6,11 @@
  * a host without `nats`, or with unknown keys, are refused before anything starts.
  */
 import { createHash, randomFillSync } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { HostDownError, type WorkerSpec, startCluster, transfer } from '../src/index.js';
 import type { RemoteCounter } from './fixtures/counter.js';
@@ -115,6 +120,25 @@ test.serial('a host no agent serves fails the start with HostDownError naming it
   t.is(error?.code, 'ERR_CONVOY_HOST_DOWN');
   t.is((error as HostDownError).host, 'nowhere');
   t.true(performance.now() - started < startTimeoutMs + 10_000, 'bounded by startTimeoutMs, with room for a loaded machine');
+});
+
+test('a NATS server that cannot be reached fails startCluster with an error naming its address, with the client error as cause', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'convoy-secret-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const secretFile = path.join(dir, 'secret');
+  writeFileSync(secretFile, 'a'.repeat(64));
+  // A loopback port nobody listens on: one just freed.
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const servers = `nats://127.0.0.1:${port}`;
+  const error = await t.throwsAsync(
+    within(startCluster({ nats: { servers, secretFile }, workers: [{ name: 'w', module: counter }] }), 20_000, 'startCluster'),
+  );
+  t.true(error?.message.startsWith(`Cannot reach the NATS server at ${servers}: `), error?.message);
+  t.is((error as Error & { code?: string }).code, 'CONNECTION_REFUSED');
+  t.true(error?.cause instanceof Error);
 });
 
 test('options: a host without `nats`, an unknown `nats` key, a bad host name are refused before anything starts', async (t) => {
