@@ -224,7 +224,9 @@ export class WorkerHandle {
   kill(reason: DeathReason): void {
     if (!this.child || this.child.hasExited || this.#endingReason) return;
     this.#endingReason = reason;
-    this.#peerDied(diedError(this.name, reason));
+    // A process of this host is sent SIGKILL: its calls fail now, before its exit says so, and say it too.
+    const signal = this.kind === 'process' && this.host === undefined ? 'SIGKILL' : undefined;
+    this.#peerDied(diedError(this.name, reason, { signal }));
     this.child.kill();
   }
 

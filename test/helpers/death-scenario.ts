@@ -104,6 +104,8 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
       const { reason } = result.error as WorkerDiedError;
       t.log(`in-flight call ${i}: reason ${reason}`);
       t.true([s.reason, 'disconnected'].includes(reason), `reason of an in-flight call: ${reason}`);
+      // The death's signal too, when the call failed of it (also when convoy fails it before the exit comes).
+      if (reason === s.reason) t.is((result.error as WorkerDiedError).signal, s.signal, `signal of in-flight call ${i}`);
     }
     t.true(result.at - started < s.deathMs, `coordinator call ${i} rejected ${(result.at - started).toFixed(0)} ms after the trigger`);
   }
