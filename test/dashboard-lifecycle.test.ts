@@ -34,9 +34,19 @@ test('serveDashboard() on a running cluster: its own address, closed by close() 
   );
   t.true(last.closed, 'hold: the last state stays on show, marked closed');
   t.is(last.workers[0].state, 'ready');
+  t.is(small.dashboardUrl, held.url, 'dashboardUrl names the dashboard still served, not the closed one');
   await held.close();
   await t.throwsAsync(request(held.url), { code: 'ECONNREFUSED' });
+  t.is(small.dashboardUrl, undefined);
   await t.throwsAsync(small.serveDashboard(), { code: 'ERR_CONVOY_CLOSED' });
+
+  // The dashboard of the cluster's options closes with it, and its address goes with it.
+  const configured = await startFor(t, { workers: [{ name: 'y', module: fixture('dashboard-pump.ts') }], dashboard: { port: 0 } });
+  const url = configured.dashboardUrl!;
+  t.is((await request(url)).status, 200);
+  await configured.close();
+  t.is(configured.dashboardUrl, undefined);
+  await t.throwsAsync(request(url), { code: 'ECONNREFUSED' });
 });
 
 test('the default port 8787, or a free one when it is taken; a taken port asked for fails', async (t) => {

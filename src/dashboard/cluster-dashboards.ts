@@ -51,7 +51,12 @@ export class ClusterDashboards {
     if (this.#configured) await this.serve(this.#configured);
   }
 
+  /** Closes the dashboards that do not `hold`: the cluster's `dashboardUrl` then names a held one, or none. */
   async clusterClosed(): Promise<void> {
-    await Promise.all([...this.#open].map((dashboard) => dashboard.clusterClosed()));
+    await Promise.all(
+      [...this.#open].map(async (dashboard) => {
+        if (!(await dashboard.clusterClosed())) this.#open.delete(dashboard);
+      }),
+    );
   }
 }

@@ -85,10 +85,15 @@ export class Dashboard implements DashboardServer {
   }
 
   /** The cluster has closed: keep its last state on show (`hold`) or stop serving. */
-  async clusterClosed(): Promise<void> {
-    if (!this.#options.hold) return this.close();
+  /** The cluster has closed: closes this dashboard, or with `hold` keeps its last state on show. True if it stays open. */
+  async clusterClosed(): Promise<boolean> {
+    if (!this.#options.hold) {
+      await this.close();
+      return false;
+    }
     this.#collector.freeze();
     await this.#viewers.clusterClosed();
+    return true;
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
