@@ -43,16 +43,19 @@ process.on('uncaughtExceptionMonitor', (error) => {
  */
 const problem = (value) => cloneProblem(value, MAX_NESTING_DEPTH);
 
+/** What a task throws for an error that is not convoy's verdict: its wire form, plain if it cannot be cloned. */
+function taskFailure(error) {
+  const wire = errorToWire(error);
+  return { convoyError: problem(wire) ? plainWireError(wire) : wire };
+}
+
 /**
  * piscina calls the default export with each task: `{ method, args }`. Only own named exports are tasks.
  * A failure is thrown in convoy's wire form, so the caller gets the same RemoteError (with `data`,
  * `cause`) or MethodNotFoundError as from any worker.
  */
 export default async function runTask({ method, args }) {
-  if (loadFailure !== undefined) {
-    const wire = errorToWire(new Error(`The pool module ${module} failed to load`, { cause: loadFailure }));
-    throw { convoyError: problem(wire) ? plainWireError(wire) : wire };
-  }
+  if (loadFailure !== undefined) throw taskFailure(new Error(`The pool module ${module} failed to load`, { cause: loadFailure }));
   if (method === LOADED) return true;
   const fn = Object.hasOwn(tasks, method) ? tasks[method] : undefined;
   // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
@@ -61,8 +64,7 @@ export default async function runTask({ method, args }) {
   try {
     result = await fn(...args);
   } catch (error) {
-    const wire = errorToWire(error);
-    throw { convoyError: problem(wire) ? plainWireError(wire) : wire };
+    throw taskFailure(error);
   }
   const refused = problem(result);
   if (refused) {

@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const connection = await connectNats(cli.connect, `convoy agent ${cli.host}`).catch((error: Error) => {
-    log(`convoy agent: cannot reach NATS at ${(cli.connect.servers as string[]).join(', ')}: ${error.message}`);
+    log(`convoy agent: ${error.message}`);
     return undefined;
   });
   if (!connection) return 1;

@@ -31,7 +31,7 @@ import { ControlListener } from './listener.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
 import { SharedMemoryPlan } from './shared-memory.js';
-import { expandSpecs } from './specs.js';
+import { expandSpecs, expectModule } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent } from './types.js';
@@ -383,9 +383,7 @@ function checkPoolAndExpose({ pool, expose }: ClusterOptions): void {
   if (pool === undefined) return;
   if (typeof pool !== 'object' || pool === null) throw new TypeError(`Expected \`pool\` to be an object, got ${describe(pool)}`);
   rejectUnknownKeys(pool, POOL_SPEC_KEYS, '`pool`');
-  if (!(pool.module instanceof URL) && (typeof pool.module !== 'string' || pool.module === '')) {
-    throw new TypeError(`Expected \`pool.module\` to be a path or file URL, got ${describe(pool.module)}`);
-  }
+  expectModule('pool.module', pool.module);
   const max = pool.maxThreads === undefined ? undefined : expectNumber('pool.maxThreads', pool.maxThreads, { min: 1, integer: true });
   const min = pool.minThreads === undefined ? undefined : expectNumber('pool.minThreads', pool.minThreads, { integer: true });
   if (max !== undefined && min !== undefined && min > max) {

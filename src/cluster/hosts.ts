@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { AgentRefusedError, HostDownError } from '../agent/errors.js';
-import { toError } from '../errors.js';
 import {
   AGENT_PROTOCOL_VERSION,
   type Announce,
@@ -96,15 +95,7 @@ export class Hosts extends EventEmitter<HostsEvents> {
   /** Connects with the user's options, reads the secret file, and starts looking for agents. */
   static async connect(options: NatsClusterOptions, health: HostsHealth): Promise<Hosts> {
     const secret = await readSecret(options.secretFile);
-    const connection = await connectNats(options, 'convoy coordinator').catch((error: unknown) => {
-      // The client's own error names no server (a bare CONNECTION_REFUSED): say which, keep its code.
-      const servers = [options.servers].flat().join(', ');
-      const cause = toError(error) as Error & { code?: unknown };
-      throw Object.assign(
-        new Error(`Cannot reach the NATS server at ${servers}: ${cause.message}`, { cause }),
-        cause.code === undefined ? {} : { code: cause.code },
-      );
-    });
+    const connection = await connectNats(options, 'convoy coordinator');
     const hosts = new Hosts(connection, secret, options.cluster ?? 'convoy', health);
     hosts.start();
     return hosts;

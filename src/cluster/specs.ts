@@ -18,9 +18,7 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
     if (typeof raw.name !== 'string' || !/^[\w.-]+$/.test(raw.name)) {
       throw new TypeError(`Expected \`${at}.name\` to be a non-empty name of letters, digits, '_', '.', '-', got ${describe(raw.name)}`);
     }
-    if (!(raw.module instanceof URL) && (typeof raw.module !== 'string' || raw.module === '')) {
-      throw new TypeError(`Expected \`${at}.module\` to be a path or file URL, got ${describe(raw.module)}`);
-    }
+    expectModule(`${at}.module`, raw.module);
     const spec: WorkerSpec = { ...raw, kind: expectOneOf(`${at}.kind`, raw.kind ?? 'thread', ['thread', 'process'] as const) };
     expectOneOf(`${at}.restart`, raw.restart ?? 'never', ['never', 'on-failure'] as const);
     if (raw.maxRestarts !== undefined) expectNumber(`${at}.maxRestarts`, raw.maxRestarts, { integer: true });
@@ -50,6 +48,13 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
     }
   });
   return out;
+}
+
+/** A worker's or the pool's `module`: a non-empty path, or a URL. */
+export function expectModule(name: string, module: unknown): void {
+  if (!(module instanceof URL) && (typeof module !== 'string' || module === '')) {
+    throw new TypeError(`Expected \`${name}\` to be a path or file URL, got ${describe(module)}`);
+  }
 }
 
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'stackSizeMb'] as const;

@@ -47,8 +47,19 @@ export function natsClientOptions(options: NatsConnectOptions, name: string): Co
   return client;
 }
 
-export function connectNats(options: NatsConnectOptions, name: string): Promise<NatsConnection> {
-  return connect(natsClientOptions(options, name));
+/**
+ * Connects, or rejects with an error that names the server(s): the client's own names none (a bare
+ * CONNECTION_REFUSED). Its code is kept, and the client's error is the cause.
+ */
+export async function connectNats(options: NatsConnectOptions, name: string): Promise<NatsConnection> {
+  try {
+    return await connect(natsClientOptions(options, name));
+  } catch (error) {
+    const cause: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error));
+    const servers = [options.servers].flat().join(', ');
+    const failure = new Error(`Cannot reach the NATS server at ${servers}: ${cause.message}`, { cause });
+    throw Object.assign(failure, cause.code === undefined ? {} : { code: cause.code });
+  }
 }
 
 /** How long a close waits for what was published last to reach the server. */
