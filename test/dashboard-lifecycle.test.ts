@@ -33,7 +33,11 @@ test('serveDashboard() on a running cluster: its own address, closed by close() 
     (await request(new URL('/api/snapshot', held.url), { headers: { authorization: 'Bearer a-token-of-twenty-chars' } })).body,
   );
   t.true(last.closed, 'hold: the last state stays on show, marked closed');
-  t.is(last.workers[0].state, 'ready');
+  t.is(last.workers[0].state, 'closed', 'its workers closed with the cluster');
+  t.like(last.cluster.workers, { ready: 0, closed: 1 });
+  const metrics = (await request(new URL('/metrics', held.url), { headers: { authorization: 'Bearer a-token-of-twenty-chars' } })).body;
+  t.regex(metrics, /^convoy_worker_up\{[^}]*worker="x"[^}]*\} 0$/m, 'a scrape after the close shows no worker up');
+  t.regex(metrics, /^convoy_workers\{state="closed"\} 1$/m);
   t.is(small.dashboardUrl, held.url, 'dashboardUrl names the dashboard still served, not the closed one');
   await held.close();
   await t.throwsAsync(request(held.url), { code: 'ECONNREFUSED' });

@@ -72,10 +72,20 @@ export class Collector {
     return this.#reading;
   }
 
-  /** The cluster has closed: the latest reading stays as its last state. */
+  /**
+   * The cluster has closed: the latest reading stays as its last state, with its workers closed (they
+   * were stopped with it; a dead one stays dead), so that neither the page nor a scrape of `/metrics`
+   * shows a worker still up after the cluster has closed. Its rates and figures stay what they last were.
+   */
   freeze(): void {
     this.#closed = true;
-    if (this.#latest) this.#latest = { ...this.#latest, closed: true };
+    const latest = this.#latest;
+    if (!latest) return;
+    const workers = latest.workers.map((w) => (w.state === 'dead' ? w : { ...w, state: 'closed', inFlight: 0, queuedBytes: 0 }));
+    const byState: Record<string, number> = { ...latest.cluster.workers };
+    for (const state of Object.keys(byState)) byState[state] = 0;
+    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
+    this.#latest = { ...latest, closed: true, workers, cluster: { ...latest.cluster, workers: byState } };
   }
 
   async #take(): Promise<Reading> {
