@@ -18,11 +18,28 @@ function whom(worker: string): string {
   return worker === 'coordinator' ? 'the coordinator' : `worker "${worker}"`;
 }
 
-/** Base class of every error convoy raises itself. */
-export class ConvoyError extends Error {
-  readonly code: string;
+/** The `code` of each error class convoy raises, one per class (README, "Errors"). */
+export type ConvoyErrorCode =
+  | 'ERR_CONVOY_WORKER_DIED'
+  | 'ERR_CONVOY_START'
+  | 'ERR_CONVOY_REMOTE'
+  | 'ERR_CONVOY_NO_METHOD'
+  | 'ERR_CONVOY_SERIALIZE'
+  | 'ERR_CONVOY_TIMEOUT'
+  | 'ERR_CONVOY_CLOSED'
+  | 'ERR_CONVOY_PROTOCOL'
+  | 'ERR_CONVOY_BACKPRESSURE'
+  | 'ERR_CONVOY_AGENT_REFUSED'
+  | 'ERR_CONVOY_HOST_DOWN';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/**
+ * Base class of every error convoy raises itself. Each class's `code` is typed as its own literal, and a
+ * ConvoyError's as the union of them all: a misspelt code in a `switch (error.code)` does not compile.
+ */
+export class ConvoyError extends Error {
+  readonly code: ConvoyErrorCode;
+
+  constructor(code: ConvoyErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -73,6 +90,7 @@ function deathDetail(info: WorkerDiedInfo, cause: unknown): string {
  * was seen, or made after it, never left.
  */
 export class WorkerDiedError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_WORKER_DIED';
   readonly worker: string;
   readonly reason: DeathReason;
   readonly exitCode?: number;
@@ -133,6 +151,7 @@ function diedError(info: WorkerDiedInfo, options?: { cause?: unknown }): WorkerD
  * of time while starting. `worker` names it; `cause` holds what went wrong.
  */
 export class WorkerStartError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_START';
   readonly worker: string;
 
   constructor(worker: string, message: string, options?: { cause?: unknown }) {
@@ -162,6 +181,7 @@ function rootDetail(detail: string, cause: unknown): string {
 
 /** A handler threw. `message` is the original message; the rest of the original travels alongside. */
 export class RemoteError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_REMOTE';
   readonly remoteName: string;
   readonly remoteStack: string | undefined;
   readonly data: Record<string, unknown>;
@@ -175,6 +195,7 @@ export class RemoteError extends ConvoyError {
 }
 
 export class MethodNotFoundError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_NO_METHOD';
   readonly method: string;
   /** Why the name is not served though the API seems to have it (see Dispatcher.notFound). */
   readonly hint?: string;
@@ -187,12 +208,27 @@ export class MethodNotFoundError extends ConvoyError {
 }
 
 export class SerializationError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_SERIALIZE';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_CONVOY_SERIALIZE', message, options);
   }
 }
 
+/**
+ * `error`, raised sending a call's or notify's arguments, as the caller sees it: which method, to whom.
+ * (Its own message says what could not be sent: a function, a symbol, a remote, a message too large.)
+ */
+export function unsendableArguments(error: SerializationError, method: string, worker: string | undefined): SerializationError {
+  return new SerializationError(
+    `The arguments of ${shown(method)} cannot be sent${worker ? ` to ${whom(worker)}` : ''}: ${error.message}`,
+    {
+      cause: error,
+    },
+  );
+}
+
 export class TimeoutError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_TIMEOUT';
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number, worker?: string) {
@@ -203,12 +239,14 @@ export class TimeoutError extends ConvoyError {
 }
 
 export class ClusterClosedError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_CLOSED';
   constructor(message = 'The cluster is closed') {
     super('ERR_CONVOY_CLOSED', message);
   }
 }
 
 export class ProtocolError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_PROTOCOL';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_CONVOY_PROTOCOL', message, options);
   }
@@ -414,6 +452,7 @@ export function errorFromWire(wire: WireError, worker?: string): Error {
 
 /** A channel is full and `backpressure: 'reject'` was chosen. */
 export class ChannelFullError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_BACKPRESSURE';
   constructor(windowBytes: number, inFlight: number, limits: { maxQueuedBytes: number; maxInFlight: number }) {
     super(
       'ERR_CONVOY_BACKPRESSURE',

@@ -6,6 +6,7 @@ export { defineWorker, type WorkerDefinition, type WorkerFactory, type WorkerApi
 export { WorkerContext, type PeerExitEvent } from './worker/context.js';
 export {
   ConvoyError,
+  type ConvoyErrorCode,
   WorkerDiedError,
   WorkerStartError,
   RemoteError,

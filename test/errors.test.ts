@@ -4,6 +4,7 @@ import {
   ChannelFullError,
   ClusterClosedError,
   ConvoyError,
+  type ConvoyErrorCode,
   MethodNotFoundError,
   ProtocolError,
   RemoteError,
@@ -22,7 +23,7 @@ import {
 } from '../src/errors.js';
 import * as convoy from '../src/index.js';
 
-const CLASSES: ReadonlyArray<[string, () => ConvoyError, string]> = [
+const CLASSES: ReadonlyArray<[string, () => ConvoyError, ConvoyErrorCode]> = [
   ['WorkerDiedError', () => new WorkerDiedError({ worker: 'w', reason: 'crash' }), 'ERR_CONVOY_WORKER_DIED'],
   ['RemoteError', () => new RemoteError('boom', { remoteName: 'TypeError' }), 'ERR_CONVOY_REMOTE'],
   ['MethodNotFoundError', () => new MethodNotFoundError('nope'), 'ERR_CONVOY_NO_METHOD'],

@@ -37,19 +37,20 @@ for (const [name, value] of ROUND_TRIP) {
   });
 }
 
-const UNENCODABLE: ReadonlyArray<[string, unknown]> = [
-  ['a function', () => 1],
-  ['a symbol', Symbol('s')],
-  ['a method in an object', { f() {} }],
-  ['a symbol deep in an array', [1, [2, [Symbol.iterator]]]],
-  ['a function as a Map value', new Map([['k', () => 2]])],
-  ['an object with an own key __keys__', [{ a: 1, __keys__: 2 }]],
+const UNENCODABLE: ReadonlyArray<[string, unknown, string]> = [
+  ['a function', () => 1, 'A function cannot be sent'],
+  ['a symbol', Symbol('s'), 'A symbol cannot be sent'],
+  ['a method in an object', { f() {} }, 'A function cannot be sent'],
+  ['a symbol deep in an array', [1, [2, [Symbol.iterator]]], 'A symbol cannot be sent'],
+  ['a function as a Map value', new Map([['k', () => 2]]), 'A function cannot be sent'],
+  ['an object with an own key __keys__', [{ a: 1, __keys__: 2 }], 'An object with an own key "__keys__" cannot be sent'],
 ];
 
-for (const [name, value] of UNENCODABLE) {
-  test(`refuses ${name} with SerializationError`, (t) => {
+for (const [name, value, message] of UNENCODABLE) {
+  test(`refuses ${name} with SerializationError: "${message}"`, (t) => {
     const error = t.throws(() => new Encoder().encode(value), { instanceOf: SerializationError });
     t.is(error?.code, 'ERR_CONVOY_SERIALIZE');
+    t.true(error?.message.startsWith(message), error?.message);
   });
 }
 

@@ -241,3 +241,19 @@ test("convoy's verdict on a call keeps its class; the same errors from a handler
   t.is((unsendable as RemoteError).remoteName, 'SerializationError');
   t.is((unsendable as RemoteError).data.code, 'ERR_CONVOY_SERIALIZE');
 });
+
+test('an argument that cannot be sent fails its call or notify with a SerializationError naming the method, whom it was for and what', async (t) => {
+  const pair = await createPair(t, 'memory', { b: { api: { echo: (x: unknown) => x } } });
+  const { a } = pair;
+  const cause = { instanceOf: SerializationError };
+  const call = await t.throwsAsync(a.call('echo', [Symbol('s')]), {
+    ...cause,
+    message: 'The arguments of `echo` cannot be sent to worker "b": A symbol cannot be sent',
+  });
+  t.true(call?.cause instanceof SerializationError, "the codec's own error is its cause");
+  await t.throwsAsync(a.notify('echo', [{ f: () => 1 }]), {
+    ...cause,
+    message: 'The arguments of `echo` cannot be sent to worker "b": A function cannot be sent',
+  });
+  t.is(await withDeadline(a.call('echo', [1]), 5000, 'a later call'), 1, 'the channel goes on');
+});

@@ -169,8 +169,14 @@ test('transfer() refuses what cannot be marked, with errors that say what to pas
   const bytes = new Uint8Array(4);
   t.throws(() => transfer(bytes, [bytes as unknown as ArrayBuffer]), {
     instanceOf: TypeError,
-    message: /Uint8Array \(pass its \.buffer\)/,
+    message: 'transfer() lists ArrayBuffers only, got a Uint8Array (pass its .buffer)',
   });
+  t.throws(() => transfer(bytes, [{} as ArrayBuffer]), {
+    instanceOf: TypeError,
+    message: 'transfer() lists ArrayBuffers only, got a plain object',
+  });
+  t.throws(() => transfer(bytes, [new Int8Array(1) as unknown as ArrayBuffer]), { instanceOf: TypeError, message: /got an Int8Array/ });
+  t.throws(() => transfer(bytes, [new Error('x') as unknown as ArrayBuffer]), { instanceOf: TypeError, message: /got an Error$/ });
   t.throws(() => transfer(bytes, bytes.buffer as unknown as ArrayBuffer[]), { instanceOf: TypeError, message: /array of ArrayBuffers/ });
   t.is(transfer(bytes, [bytes.buffer as ArrayBuffer]), bytes, 'returns the value it marked');
 });

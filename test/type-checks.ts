@@ -2,7 +2,16 @@
  * Compile-time checks of Remote<T> and Notifier<T> (comlink's `tests/type-checks.ts`). Not run: `tsc`
  * checks it (tsconfig includes test/). Each `@ts-expect-error` line must be an error, or tsc fails.
  */
-import { notify, transfer, withOptions, type Notifier, type Remote } from '../src/index.js';
+import {
+  ConvoyError,
+  type ConvoyErrorCode,
+  notify,
+  TimeoutError,
+  transfer,
+  withOptions,
+  type Notifier,
+  type Remote,
+} from '../src/index.js';
 
 /** Exact type equality, so a check cannot pass by assignability alone. */
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
@@ -111,3 +120,12 @@ expectType<Equal<typeof marked, typeof entry>>();
 void loadRemote.store(transfer({ id: 2, bytes: new Uint8Array(4) }, []));
 // @ts-expect-error: the list holds ArrayBuffers, not numbers
 transfer(new Uint8Array(4), [4]);
+
+// Error codes are literal types: each class's its own, a ConvoyError's the union, so a misspelt code is an error.
+declare const caught: unknown;
+if (caught instanceof TimeoutError) expectType<Equal<typeof caught.code, 'ERR_CONVOY_TIMEOUT'>>();
+if (caught instanceof ConvoyError) {
+  expectType<Equal<typeof caught.code, ConvoyErrorCode>>();
+  // @ts-expect-error: no such code
+  if (caught.code === 'ERR_CONVOY_TIMEOUTT') throw caught;
+}

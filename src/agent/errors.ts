@@ -6,6 +6,7 @@ import { ConvoyError } from '../errors.js';
  * protocol version, or an agent already serving another coordinator. `host` names the agent.
  */
 export class AgentRefusedError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_AGENT_REFUSED';
   readonly host: string;
   constructor(host: string, message: string) {
     super('ERR_CONVOY_AGENT_REFUSED', message);
@@ -15,6 +16,7 @@ export class AgentRefusedError extends ConvoyError {
 
 /** The host a worker was placed on is down (its agent was lost, or it left), or never came up. */
 export class HostDownError extends ConvoyError {
+  declare readonly code: 'ERR_CONVOY_HOST_DOWN';
   readonly host: string;
   constructor(host: string, message: string, options?: { cause?: unknown }) {
     super('ERR_CONVOY_HOST_DOWN', message, options);

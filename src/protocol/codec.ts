@@ -197,7 +197,11 @@ export class Encoder {
         buffer = this.#packr.pack(value, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as unknown as ScratchBuffer;
       } catch (error) {
         if (error instanceof SerializationError) throw error;
-        throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
+        // msgpackr's word for a symbol (the one type it refuses that writeFunction does not catch).
+        const refused = /^Unknown type: (\w+)$/.exec(toError(error).message)?.[1];
+        throw new SerializationError(refused ? `A ${refused} cannot be sent` : `Cannot encode value: ${toError(error).message}`, {
+          cause: error,
+        });
       }
       const length = buffer.end - buffer.start;
       // Set first: a large message refused below must not leave msgpackr holding its buffer either.

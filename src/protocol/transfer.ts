@@ -40,7 +40,7 @@ export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
   if (!Array.isArray(list)) throw new TypeError('transfer() expects an array of ArrayBuffers as its second argument');
   for (const buffer of list) {
     if (!(buffer instanceof ArrayBuffer)) {
-      const what = ArrayBuffer.isView(buffer) ? `a ${(buffer as object).constructor.name} (pass its .buffer)` : typeOf(buffer);
+      const what = ArrayBuffer.isView(buffer) ? `${typeOf(buffer)} (pass its .buffer)` : typeOf(buffer);
       throw new TypeError(`transfer() lists ArrayBuffers only, got ${what}`);
     }
   }
@@ -338,6 +338,9 @@ export const NO_INBOUND_BUFFERS: Pick<InboundBuffers, 'resolve'> = {
 /** `null`, `a Foo` for an object of class Foo, or the `typeof` of anything else. */
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
-  return typeof value;
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as object).constructor?.name;
+  if (name === undefined || name === 'Object') return 'a plain object';
+  // "an Int8Array", "an Error", but "a Uint8Array".
+  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`;
 }

@@ -6,7 +6,7 @@
  * fails each of them exactly once, wherever it was.
  */
 import type { Channel } from '../channel/channel.js';
-import { ProtocolError, errorForMethod, errorFromWire, toError } from '../errors.js';
+import { ProtocolError, SerializationError, errorForMethod, errorFromWire, toError, unsendableArguments } from '../errors.js';
 import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf } from '../protocol/transfer.js';
@@ -101,7 +101,7 @@ export class Endpoint {
       if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Call, id, method, args], true);
       else waiting = this.channel.send([Kind.Call, id, method, args], true, transferListOf(args));
     } catch (error) {
-      return Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
+      return Promise.reject(this.#refused(error, method));
     }
     // The counts are the user's traffic: convoy's own calls (stats, wiring, exits) are not in them.
     if (!system) this.counts.calls++;
@@ -144,13 +144,19 @@ export class Endpoint {
       if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
     } catch (error) {
-      accepted = Promise.reject(errorForMethod(toError(error), method, NOT_SENT));
+      accepted = Promise.reject(this.#refused(error, method));
     }
     if (!isSystemMethod(method)) this.counts.notifies++;
     if (!accepted) return RESOLVED;
     // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
     accepted.catch(noop);
     return accepted;
+  }
+
+  /** The error of a call or notify the channel refused: it did not run. */
+  #refused(error: unknown, method: string): Error {
+    if (error instanceof SerializationError) return unsendableArguments(error, method, this.peerName);
+    return errorForMethod(toError(error), method, NOT_SENT);
   }
 
   /** Graceful: flushes what is queued, then closes. Calls still awaiting replies fail with `error`. */
