@@ -70,6 +70,11 @@ const bad: [string, unknown, string][] = [
     { workers: [{ name: 'a', module: counter, restarts: 'on-failure' }] },
     '`workers[0]`; did you mean `restart`',
   ],
+  [
+    'a worker spec field with two letters swapped (with the closest known name)',
+    { workers: [{ name: 'a', module: counter, kidn: 'thread' }] },
+    '`kidn` in `workers[0]`; did you mean `kind`',
+  ],
   ['an unknown pool field', { pool: { module: counter, threads: 2 }, workers: [{ name: 'a', module: counter }] }, '`threads` in `pool`'],
   ['a misspelt shared-memory option', { ringbytes: 4096, workers: [{ name: 'a', module: counter }] }, 'did you mean `ringBytes`'],
   ['a non-boolean serial', { workers: [{ name: 'a', module: counter, serial: 'yes' }] }, 'workers[0].serial'],
