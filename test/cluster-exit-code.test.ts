@@ -18,7 +18,7 @@ test('a thread whose channel closes well before it has exited is reported with i
     .worker<Counter>('v')
     .exitSlowly(3, 300)
     .catch(() => {});
-  t.like(await log.nth('v', 1, 10_000), { name: 'v', reason: 'exit', exitCode: 3 });
+  t.like(await log.nth('v', 1, 10_000), { name: 'v', reason: 'exit', exitCode: 3, code: 3 });
 });
 
 for (const how of ['exit', 'crash'] as const) {
@@ -90,7 +90,7 @@ for (const kind of ['thread', 'process'] as const) {
     const heard = w.waitPeerExit('v');
     await cluster.worker<Counter>('v').throwLater('hostile');
     const exit = await within(heard, 10_000, "w's peer-exit event");
-    t.like(exit, { name: 'v', reason: 'crash', exitCode: 1, restarting: false });
+    t.like(exit, { name: 'v', reason: 'crash', exitCode: 1, code: 1, restarting: false });
     // Passed on as the coordinator rebuilt it, it read RemoteError, with the original's fields in its data.
     t.deepEqual(exit.error, { class: 'RemoteError', message: 'boom', remoteName: 'Error', data: { code: 'E_BOOM' } });
   });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { RemoteError, SerializationError, notify, startCluster, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
-import { fixture, settle, within } from './helpers/cluster.js';
+import { fixture, settle, startFor, within } from './helpers/cluster.js';
 import { nested } from './fixtures/nested.js';
 import { MAX_NESTING_DEPTH } from '../src/protocol/nesting.js';
 
@@ -74,6 +74,21 @@ test('ctx.pool() from a thread worker and from a process worker', async (t) => {
   const failed = await settle(cluster.worker<Counter>('wp').viaPool('fail', ['from a worker']));
   t.false(failed.ok);
   if (!failed.ok) t.like(failed.error, { code: 'ERR_CONVOY_REMOTE' });
+});
+
+test('without a pool, ctx.pool() in a thread or a process throws a TypeError at once, as cluster.pool() does', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'nt', module: fixture('counter.ts'), kind: 'thread' },
+      { name: 'np', module: fixture('counter.ts'), kind: 'process' },
+    ],
+  });
+  const local = t.throws(() => cluster.pool(), { instanceOf: TypeError });
+  for (const name of ['nt', 'np']) {
+    t.deepEqual(await cluster.worker<Counter>(name).poolRefusal(), { name: 'TypeError', message: local!.message }, name);
+  }
+  // With a pool, it gives a remote.
+  t.is(await (await start(t)).worker<Counter>('wt').poolRefusal(), null);
 });
 
 // Regression: piscina hands a task's error back by structured clone, which drops own properties, so a

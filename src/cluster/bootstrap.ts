@@ -19,6 +19,8 @@ export interface BootstrapContext {
   listenHost: string;
   /** The port of the coordinator's listener for its process workers, if it has one. */
   controlPort: number | undefined;
+  /** The cluster has a pool. */
+  pool: boolean;
 }
 
 export function buildBootstrap(handle: WorkerHandle, incarnation: number, context: BootstrapContext): Bootstrap {
@@ -37,6 +39,7 @@ export function buildBootstrap(handle: WorkerHandle, incarnation: number, contex
     linkWaitMs: context.health.startTimeoutMs,
     handshakeTimeoutMs: context.health.handshakeTimeoutMs,
     host: host === undefined ? context.listenHost : AGENT_LISTEN_HOST,
+    pool: context.pool,
   };
   if (context.controlPort !== undefined && host === undefined) {
     boot.coordinatorPort = context.controlPort;

@@ -17,7 +17,7 @@ import {
   type FilledHealthOptions,
 } from '../options.js';
 import { expectNumber, type DashboardOptions } from '../options.js';
-import { System, type Bootstrap } from '../protocol/control.js';
+import { NO_POOL, System, type Bootstrap } from '../protocol/control.js';
 import { buildBootstrap } from './bootstrap.js';
 import { ClusterHosts, checkNatsOptions } from './cluster-hosts.js';
 import type { HostInfo } from './host-entry.js';
@@ -263,7 +263,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   #requirePool(): Pool {
-    if (!this.#pool) throw new TypeError('No pool is configured: pass startCluster({ pool: { module } })');
+    if (!this.#pool) throw new TypeError(NO_POOL);
     return this.#pool;
   }
 
@@ -275,6 +275,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       health: this.#health,
       listenHost: this.#host,
       controlPort: this.#listener?.port,
+      pool: this.#options.pool !== undefined,
     });
   }
 

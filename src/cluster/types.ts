@@ -2,7 +2,7 @@
 import type { ChannelOptions, DashboardOptions, HealthOptions, RpcOptions, SharedMemoryOptions } from '../options.js';
 import type { DeathReason } from '../errors.js';
 import type { WorkerKind } from '../protocol/control.js';
-import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './hosts.js';
+import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './nats-options.js';
 
 export interface WorkerSpec {
   /** Unique name; with `count`, workers are named `name-0` .. `name-(count-1)`. */
@@ -77,6 +77,8 @@ export interface WorkerExitEvent {
   name: string;
   reason: DeathReason;
   exitCode?: number;
+  /** The same as `exitCode`: the event's field as convoy's design names it (`{ name, reason, code?, signal? }`). */
+  code?: number;
   signal?: string;
   /** For a crash, the uncaught error it crashed with, when known (from another process: a `RemoteError`). */
   error?: Error;

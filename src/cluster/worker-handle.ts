@@ -9,7 +9,7 @@ import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError, uncaughtError } from '../rpc/link.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from './nats-options.js';
 import { RemoteChild } from './remote-child.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
@@ -145,10 +145,12 @@ export class WorkerHandle {
     void child.exited.then((exit) => this.#exited(incarnation, exit));
     const control = this.#openControl(transport, incarnation);
     try {
+      // No timeout of its own: #untilExit's deadline says what did not happen in time, where the call's
+      // would only say that convoy's own `start` timed out.
       this.started = await this.#untilExit(
         child,
-        control.call(System.start, [], { timeoutMs: this.#env.startTimeoutMs }) as Promise<StartResult>,
-        'load',
+        control.call(System.start, [], { timeoutMs: 0 }) as Promise<StartResult>,
+        'load its module and return from its factory',
       );
     } catch (error) {
       // Not only its child: a control transport that cannot see the worker die (NATS) ends here too.
@@ -340,7 +342,7 @@ export class WorkerHandle {
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
-    if (exitCode !== undefined) event.exitCode = exitCode;
+    if (exitCode !== undefined) event.exitCode = event.code = exitCode;
     if (signal !== undefined) event.signal = signal;
     if (reason === 'crash' && error) event.error = error;
     this.#env.onDeath(this, event, wasReady);
@@ -380,7 +382,7 @@ export class WorkerHandle {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`Worker "${this.name}" did not ${what} within ${this.#env.startTimeoutMs} ms`)),
+        () => reject(new Error(`Worker "${this.name}" did not ${what} within ${this.#env.startTimeoutMs} ms (startTimeoutMs)`)),
         this.#env.startTimeoutMs,
       );
     });

@@ -10,6 +10,9 @@ import type { WireError } from '../errors.js';
 
 export type WorkerKind = 'thread' | 'process';
 
+/** `cluster.pool()` and `ctx.pool()` in a cluster started without a pool. */
+export const NO_POOL = 'No pool is configured: pass startCluster({ pool: { module } })';
+
 export interface Bootstrap {
   v: number;
   name: string;
@@ -31,6 +34,8 @@ export interface Bootstrap {
   coordinatorHost?: string;
   /** Host this worker's own listener binds (processes). */
   host: string;
+  /** The cluster has a pool (`startCluster({ pool })`): without one, `ctx.pool()` is refused at once. */
+  pool: boolean;
 }
 
 /**

@@ -278,6 +278,8 @@ export class Link implements Caller {
 export type ReceivedPeerExit = Omit<PeerExit, 'error'> & {
   /** For a crash, the uncaught error it crashed with, when known: a `RemoteError`. */
   error?: Error;
+  /** The same as `exitCode`, as on the coordinator's `worker-exit` event. */
+  code?: number;
 };
 
 /**
@@ -286,7 +288,9 @@ export type ReceivedPeerExit = Omit<PeerExit, 'error'> & {
  */
 export function receivedPeerExit(exit: PeerExit): ReceivedPeerExit {
   const { error, ...fields } = exit;
-  return error ? { ...fields, error: errorFromWire(error, exit.name) } : fields;
+  const received: ReceivedPeerExit = error ? { ...fields, error: errorFromWire(error, exit.name) } : fields;
+  if (exit.exitCode !== undefined) received.code = exit.exitCode;
+  return received;
 }
 
 /** The WorkerDiedError a word of a peer's exit stands for. */

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../rpc/endpoint.js';
 import type { Link, ReceivedPeerExit } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
-import { System } from '../protocol/control.js';
+import { NO_POOL, System } from '../protocol/control.js';
 
 export type PeerExitEvent = Omit<ReceivedPeerExit, 'silent'>;
 
@@ -25,15 +25,24 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
   readonly #control: Endpoint;
   #coordinator: Remote<unknown> | undefined;
   #pool: Remote<unknown> | undefined;
+  readonly #hasPool: boolean;
 
   /** @internal built by the worker runtime */
-  constructor(init: { name: string; data: unknown; signal: AbortSignal; links: ReadonlyMap<string, Link>; control: Endpoint }) {
+  constructor(init: {
+    name: string;
+    data: unknown;
+    signal: AbortSignal;
+    links: ReadonlyMap<string, Link>;
+    control: Endpoint;
+    pool: boolean;
+  }) {
     super();
     this.name = init.name;
     this.data = init.data;
     this.signal = init.signal;
     this.#links = init.links;
     this.#control = init.control;
+    this.#hasPool = init.pool;
     this.peers = Object.freeze([...init.links.keys()]);
   }
 
@@ -59,9 +68,11 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
 
   /**
    * The cluster's piscina pool (unordered, parallel); calls travel through the coordinator, under the
-   * control channel's flow control, with `transfer()`ed buffers moved both ways.
+   * control channel's flow control, with `transfer()`ed buffers moved both ways. Throws a TypeError when
+   * the cluster has no pool, as `cluster.pool()` does.
    */
   pool<T>(): Remote<T> {
+    if (!this.#hasPool) throw new TypeError(NO_POOL);
     if (!this.#pool) {
       const control = this.#control;
       // The task's arguments stay top-level, where the channel looks for transfer() marks.

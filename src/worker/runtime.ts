@@ -125,6 +125,7 @@ export class WorkerRuntime {
       signal: this.#abort.signal,
       links: this.peers.links,
       control: this.control,
+      pool: this.#boot.pool,
     });
     let api: unknown;
     try {

@@ -144,6 +144,7 @@ export function remoteBootstrap(name: string, module: string, kind: Bootstrap['k
     handshakeTimeoutMs: 1000,
     host: '127.0.0.1',
   };
+    pool: false,
 }
 
 export interface RemoteWorker {

@@ -115,15 +115,22 @@ export const cases: Case[] = [
         chain.some((e) => e instanceof Error && e.message.includes('before it could load: FIXTURE_CRASHED_WHILE_LOADING')),
     }),
   ),
-  {
-    title: 'the factory never finishes: startTimeoutMs (process)',
-    module: fixture('never-ready.ts'),
-    kind: 'process',
-    options: { startTimeoutMs: 5000 },
-    // Alone: under load a healthy bystander could itself miss so short a start deadline.
-    bystander: false,
-    cause: () => true,
-  },
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
+      title: `the factory never finishes: startTimeoutMs (${kind})`,
+      module: fixture('never-ready.ts'),
+      kind,
+      options: { startTimeoutMs: 5000 },
+      // Alone: under load a healthy bystander could itself miss so short a start deadline.
+      bystander: false,
+      // What did not happen in time, and the option that bounds it: not convoy's own call that timed out.
+      cause: (chain) =>
+        chain.some(
+          (e) =>
+            e instanceof Error && e.message.includes('did not load its module and return from its factory within 5000 ms (startTimeoutMs)'),
+        ),
+    }),
+  ),
 ];
 
 /** Starts a cluster of a healthy bystander `ok` and the failing `bad` of case `c`, and checks the failure. */
