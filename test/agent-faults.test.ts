@@ -7,7 +7,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { HostDownError } from '../src/agent/errors.js';
-import type { HostDownEvent, Hosts } from '../src/cluster/hosts.js';
+import type { Hosts } from '../src/cluster/hosts.js';
+import type { HostDownEvent } from '../src/cluster/nats-options.js';
 import { WorkerDiedError } from '../src/errors.js';
 import { agentFixture, connectHosts, secretFile, startAgent, startRemoteWorker, type AgentProcess } from './helpers/agents.js';
 import { pidAlive, pollUntil } from './helpers/cluster.js';

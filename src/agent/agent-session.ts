@@ -7,7 +7,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { NatsConnection } from 'nats';
 import type { ExitInfo } from '../cluster/spawn.js';
 import { toError } from '../errors.js';
-import type { NatsConnectOptions } from '../transport/nats-connect.js';
+import type { NatsConnectOptions } from '../cluster/nats-options.js';
 import {
   COORDINATOR_ENDPOINT,
   type Join,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { Decoder, Encoder } from '../protocol/codec.js';
-import type { NatsConnectOptions } from '../transport/nats-connect.js';
+import type { NatsConnectOptions } from '../cluster/nats-options.js';
 import { AgentSession } from './agent-session.js';
 import { AgentRefusedError } from './errors.js';
 import {

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { TlsOptions } from 'nats';
-import { type NatsConnectOptions, closeNats, connectNats } from '../transport/nats-connect.js';
+import type { NatsConnectOptions, NatsTlsOptions } from '../cluster/nats-options.js';
+import { closeNats, connectNats } from '../transport/nats-connect.js';
 import { subjectToken } from '../transport/nats-wire.js';
 import { Agent } from './agent.js';
 import { readCredential, readSecret } from './secret.js';
@@ -84,7 +84,7 @@ async function parse(argv: string[]): Promise<AgentCli | 'help'> {
     connect.user = values.user;
     connect.pass = await readCredential(required('pass-file'), 'password');
   }
-  const tls: TlsOptions = {};
+  const tls: NatsTlsOptions = {};
   if (typeof values['tls-ca'] === 'string') tls.ca = await readFile(values['tls-ca'], 'utf8');
   if (typeof values['tls-cert'] === 'string') tls.cert = await readFile(values['tls-cert'], 'utf8');
   if (typeof values['tls-key'] === 'string') tls.key = await readFile(values['tls-key'], 'utf8');

@@ -11,7 +11,7 @@
  * and both nonces, so nobody on the NATS server without the secret can spawn, kill or impersonate.
  */
 import type { Bootstrap, WorkerKind } from '../protocol/control.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from '../cluster/nats-options.js';
 import { subjectToken } from '../transport/nats-wire.js';
 
 /** Checked in the join; bump on any incompatible change. */

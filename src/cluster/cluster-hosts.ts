@@ -9,10 +9,10 @@ import { COORDINATOR_ENDPOINT, type PairEnd, type RemoteSpawn, workerEndpoint } 
 import { describe } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import type { Bootstrap } from '../protocol/control.js';
-import type { NatsScope } from '../transport/nats-connect.js';
 import type { Transport } from '../transport/transport.js';
 import type { HostInfo } from './host-entry.js';
-import type { HostDownEvent, HostUpEvent, Hosts, HostsHealth, NatsClusterOptions } from './hosts.js';
+import type { Hosts, HostsHealth } from './hosts.js';
+import type { HostDownEvent, HostUpEvent, NatsClusterOptions, NatsScope } from './nats-options.js';
 import type { RemoteChild } from './remote-child.js';
 import { NATS_OPTION_KEYS, type WorkerSpec } from './types.js';
 

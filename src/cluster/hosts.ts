@@ -29,32 +29,15 @@ import { Sealer, joinProof, joinedProof, sameBytes } from '../agent/seal.js';
 import { readSecret } from '../agent/secret.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { Bootstrap } from '../protocol/control.js';
-import { type NatsConnectOptions, connectNats } from '../transport/nats-connect.js';
+import { connectNats } from '../transport/nats-connect.js';
 import { NatsHub } from '../transport/nats-hub.js';
 import { HostEntry, type HostInfo } from './host-entry.js';
+import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './nats-options.js';
 import type { RemoteChild } from './remote-child.js';
-
-/** `startCluster({ nats })`: where the agents are, and the secret they prove. */
-export interface NatsClusterOptions extends NatsConnectOptions {
-  /** A file holding the cluster secret (the same file the agents read). */
-  secretFile: string;
-  /** The cluster's name on the NATS server (`convoy agent --cluster`). @default 'convoy' */
-  cluster?: string;
-}
 
 export interface HostsHealth {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
-}
-
-export interface HostUpEvent {
-  name: string;
-  pid: number;
-}
-
-export interface HostDownEvent {
-  name: string;
-  reason: string;
 }
 
 export interface HostsEvents {

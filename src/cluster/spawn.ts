@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from './nats-options.js';
 import { createThreadTransport } from '../transport/shm.js';
 import type { Transport } from '../transport/transport.js';
 import type { ProcessBootMessage } from '../worker/process-main.js';

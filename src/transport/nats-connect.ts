@@ -3,28 +3,8 @@
  * coordinator, an agent, a remote worker): reconnect forever (an agent outlives server restarts), and
  * no async stack traces (they cost a stack capture per request).
  */
-import { connect, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
-
-/** How to reach the NATS server(s): passed through to the `nats` client as they are. */
-export interface NatsConnectOptions {
-  /** `nats://host:port`, or several (the client picks one and fails over to the others). */
-  servers: string | string[];
-  /** A token the server requires (`nats-server --auth`). */
-  token?: string;
-  user?: string;
-  pass?: string;
-  /** TLS to the server: CA, client certificate and key (files or PEM text), as the `nats` client takes them. */
-  tls?: TlsOptions;
-}
-
-/**
- * How a worker reaches NATS for its cross-host channels: the connection options, and the scope of its
- * cluster session's transports (NatsHub `cluster`), so two sessions never see each other's frames.
- */
-export interface NatsScope {
-  connect: NatsConnectOptions;
-  scope: string;
-}
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import type { NatsConnectOptions } from '../cluster/nats-options.js';
 
 /** Between two tries to reach a lost server. Short: a cross-host call waits on it. */
 const RECONNECT_WAIT_MS = 250;

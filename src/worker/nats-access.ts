@@ -4,7 +4,7 @@
  * its first cross-host pair, with the options the coordinator handed it, and only then.
  */
 import { ClusterClosedError } from '../errors.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from '../cluster/nats-options.js';
 import type { NatsHub } from '../transport/nats-hub.js';
 
 export interface NatsAccess {

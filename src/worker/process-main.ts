@@ -8,7 +8,7 @@ import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { ProtocolError } from '../errors.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from '../cluster/nats-options.js';
 import { dialTcp } from '../transport/tcp-auth.js';
 import type { TcpTransport } from '../transport/tcp.js';
 import { lazyNats } from './nats-access.js';

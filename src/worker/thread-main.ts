@@ -2,7 +2,7 @@
 import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import type { NatsScope } from '../transport/nats-connect.js';
+import type { NatsScope } from '../cluster/nats-options.js';
 import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 import { loadSharedMemory, threadTransport } from './thread-transport.js';

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Channel } from '../../src/channel/channel.js';
-import { Hosts, type HostsHealth, type NatsClusterOptions } from '../../src/cluster/hosts.js';
+import { Hosts, type HostsHealth } from '../../src/cluster/hosts.js';
+import type { NatsClusterOptions } from '../../src/cluster/nats-options.js';
 import type { RemoteChild } from '../../src/cluster/remote-child.js';
 import { COORDINATOR_ENDPOINT, type RemoteSpawn, workerEndpoint } from '../../src/agent/protocol.js';
 import { fillChannelOptions } from '../../src/options.js';
@@ -143,8 +144,8 @@ export function remoteBootstrap(name: string, module: string, kind: Bootstrap['k
     linkWaitMs: 10_000,
     handshakeTimeoutMs: 1000,
     host: '127.0.0.1',
-  };
     pool: false,
+  };
 }
 
 export interface RemoteWorker {

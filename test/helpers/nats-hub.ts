@@ -1,6 +1,7 @@
 /** NATS connections and hubs for tests, closed in `t.teardown()`. */
 import type { ExecutionContext } from 'ava';
-import { connectNats, type NatsConnectOptions } from '../../src/transport/nats-connect.js';
+import type { NatsConnectOptions } from '../../src/cluster/nats-options.js';
+import { connectNats } from '../../src/transport/nats-connect.js';
 import { NatsHub, type NatsHubOptions } from '../../src/transport/nats-hub.js';
 
 let connections = 0;
