@@ -23,7 +23,9 @@ while (queue.length > 0) {
     continue;
   }
   // Comments may name imports in examples (`typeof import('./counter.js')`): they are not read.
-  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const code = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   for (const [, specifier] of code.matchAll(IMPORT)) {
     if (specifier.startsWith('node:')) continue;
     if (!specifier.startsWith('.')) {
