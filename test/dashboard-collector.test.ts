@@ -159,13 +159,25 @@ test('concurrent askers share one reading; a fresh enough reading is reused', as
   t.is(calls, 1);
 });
 
-test('a frozen collector keeps its last reading, marked closed', async (t) => {
-  const collector = new Collector(source([{ workers: [worker('a', 0, [])] }]), 60_000);
-  await collector.read();
+test('a frozen collector keeps its last reading, marked closed, its workers closed (a dead one dead), its figures kept', async (t) => {
+  const dead: WorkerStats = { ...worker('b', 1, []), state: 'dead', process: undefined };
+  const collector = new Collector(source([{ workers: [worker('a', 0, []), dead] }]), 60_000);
+  const before = await collector.read();
+  t.like(before.cluster.workers, { ready: 1, dead: 1, closed: 0 });
   collector.freeze();
   const last = await collector.read();
   t.true(last.closed);
-  t.is(last.workers[0]!.state, 'ready', 'the state before the close, not the closed workers');
+  t.deepEqual(
+    last.workers.map((w) => [w.name, w.state]),
+    [
+      ['a', 'closed'],
+      ['b', 'dead'],
+    ],
+  );
+  t.like(last.cluster.workers, { ready: 0, dead: 1, closed: 1 });
+  t.is(last.at, before.at, 'the last reading, not a new one');
+  t.deepEqual(last.workers[0]!.heapUsedBytes, before.workers[0]!.heapUsedBytes, 'its figures as they were');
+  t.is(await collector.read(), last, 'and it stays');
 });
 
 test('a worker that misses a reading (busy past the stats deadline) neither loses its channels nor counts them twice', async (t) => {

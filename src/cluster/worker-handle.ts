@@ -150,6 +150,7 @@ export class WorkerHandle {
       this.started = await this.#untilExit(
         child,
         control.call(System.start, [], { timeoutMs: 0 }) as Promise<StartResult>,
+        'load',
         'load its module and return from its factory',
       );
     } catch (error) {
@@ -377,12 +378,15 @@ export class WorkerHandle {
     return uncaughtError(this.name, this.control?.exitNotice) ?? exit.error;
   }
 
-  /** Races `work` against the child's exit, so a worker that dies while starting rejects at once. */
-  async #untilExit<T>(child: Child, work: Promise<T>, what: string): Promise<T> {
+  /**
+   * Races `work` against the child's exit, so a worker that dies while starting rejects at once, and
+   * against startTimeoutMs. `what` it was doing when it exited; `late`, what it did not do in time.
+   */
+  async #untilExit<T>(child: Child, work: Promise<T>, what: string, late = what): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`Worker "${this.name}" did not ${what} within ${this.#env.startTimeoutMs} ms (startTimeoutMs)`)),
+        () => reject(new Error(`Worker "${this.name}" did not ${late} within ${this.#env.startTimeoutMs} ms (startTimeoutMs)`)),
         this.#env.startTimeoutMs,
       );
     });
