@@ -194,10 +194,12 @@ export class WorkerHandle {
 
   /**
    * Resolves true once this worker is ready (at once if it is), false once it is gone for good
-   * (`gaveUp()`, `destroy()`) or after `timeoutMs`.
+   * (`gaveUp()`, `destroy()`) or after `timeoutMs`. An incarnation that is ending (killed, said its last
+   * words, or exited, and its death not yet handled) is not ready: a channel handed to it now would reach
+   * a thread that is gone, whose port never closes, so a pair waits for the next incarnation instead.
    */
   whenReady(timeoutMs: number): Promise<boolean> {
-    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state === 'ready' && !this.#ending) return Promise.resolve(true);
     if (this.state === 'closed' || this.#gaveUp) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(false), timeoutMs);
@@ -208,6 +210,11 @@ export class WorkerHandle {
       };
       this.#readyWaiters.add(done);
     });
+  }
+
+  /** The current incarnation is on its way out, though its death has not been handled yet. */
+  get #ending(): boolean {
+    return this.#endingReason !== undefined || this.control?.exitNotice !== undefined || this.child?.hasExited === true;
   }
 
   /** This worker will not be started again: whoever waits for it to be ready stops waiting. */

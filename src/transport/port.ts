@@ -11,6 +11,12 @@ import { CloseOnce, isValueFrame, type Transport, type TransportHandlers, type V
 import { clock } from '../clock.js';
 import { Buffer } from 'node:buffer';
 
+/**
+ * How long a port whose peer is known to be gone may take to close by itself. Its close comes within
+ * milliseconds of the thread's end, after every message the thread posted; one that has not come by
+ * then never will (see peerGone).
+ */
+const PEER_GONE_GRACE_MS = 250;
 /** How long a port works through frames before the thread's other ports and timers get a turn. */
 const SLICE_MS = 10;
 /** A slice that has run this long gets its end marked (see the message handler). */
@@ -30,6 +36,7 @@ export class PortTransport implements Transport {
   #sliceStart = 0;
   #sliceOpen = false;
   #closeScheduled = false;
+  #goneTimer: NodeJS.Timeout | undefined;
   /** The port closed while frames still waited in the inbox: report it once they are delivered. */
   #closeAfterInbox = false;
   readonly #closeSlice = (): void => {
@@ -138,6 +145,17 @@ export class PortTransport implements Transport {
     this.#port.close();
   }
 
+  /**
+   * The thread on the other side is known to be gone. Its port closes by itself, after every message it
+   * posted, within milliseconds of its end: except a port that was handed to the thread after it had
+   * been terminated, which nobody received and nothing will ever close (Node leaves it open). Such a
+   * port carried nothing from the peer, so after the grace it is closed from this side, and what waits
+   * in the inbox is still delivered first.
+   */
+  peerGone(): void {
+    if (!this.closed) this.#goneTimer ??= closeUnlessClosed(this.#port, () => this.closed);
+  }
+
   destroy(error?: Error): void {
     if (this.closed) return;
     this.#pendingError = error;
@@ -145,6 +163,16 @@ export class PortTransport implements Transport {
     // Report now: a destroyed transport must fail its calls at once, not when the port event comes.
     this.#closeOnce.report(error);
   }
+}
+
+/**
+ * A transport's `peerGone` over `port`: closes it after PEER_GONE_GRACE_MS unless `closed()` by then. Its
+ * `close` event follows, on this side too, as for a close from the other side.
+ */
+export function closeUnlessClosed(port: MessagePort, closed: () => boolean): NodeJS.Timeout {
+  return setTimeout(() => {
+    if (!closed()) port.close();
+  }, PEER_GONE_GRACE_MS).unref();
 }
 
 /**

@@ -21,7 +21,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '../errors.js';
 import type { ShmEnd } from '../protocol/control.js';
-import { PortTransport } from './port.js';
+import { PortTransport, closeUnlessClosed } from './port.js';
 import { RingReader, RingWriter, createRingBuffer } from './shm-ring.js';
 import { SpinBudget, spinUntil, stopSpinning, type SpinningReader } from './shm-spinner.js';
 import { CloseOnce, isValueFrame, type Transport, type TransportHandlers, type ValueFrame } from './transport.js';
@@ -96,6 +96,7 @@ export class ShmTransport implements Transport, SpinningReader {
   #draining = false;
   #peerClosed = false;
   #closing = false;
+  #goneTimer: NodeJS.Timeout | undefined;
   /** Defined only without a spin budget (see the top of this file). */
   readonly sendValue?: (frame: ValueFrame) => boolean;
 
@@ -157,6 +158,11 @@ export class ShmTransport implements Transport, SpinningReader {
     for (const { frame, transfer } of this.#held) this.#post(frame, transfer);
     this.#held = [];
     this.#port.close();
+  }
+
+  /** As PortTransport's: a port handed to a thread already terminated never closes by itself. */
+  peerGone(): void {
+    if (!this.closed) this.#goneTimer ??= closeUnlessClosed(this.#port, () => this.closed);
   }
 
   destroy(error?: Error): void {
