@@ -121,27 +121,32 @@ for (const kind of TRANSPORT_KINDS) {
     t.false(b.closed || a.closed, 'both ends still open');
   });
 
-  test(`${kind}: when the peer dies, calls that left may have run and calls still waiting for room did not`, async (t) => {
+  test(`${kind}: when the peer dies, calls that left may have run and calls and notifies still waiting for room did not`, async (t) => {
     const started = new Counter();
     const api = {
       never() {
         started.add();
         return new Promise(() => {});
       },
+      note() {},
     };
     const { a, b } = await createPair(t, kind, { channel: { maxInFlight: 2 }, b: { api } });
     const calls = [0, 1, 2, 3].map(() => outcome(a.call('never', [])));
+    // Behind the waiting calls, in order: it waits too.
+    const held = outcome(a.notify('note', []));
     await started.reach(2, 5000, 'two calls started');
-    t.is(a.channel.waiting, 2, 'two calls wait for a place');
+    t.is(a.channel.waiting, 3, 'two calls and a notify wait for a place');
     a.channel.peerDied(new WorkerDiedError({ worker: 'b', reason: 'crash' }));
     b.destroy(new Error('the peer is gone'));
-    const settled = await withDeadline(Promise.all(calls), 5000, 'the calls fail');
+    const settled = await withDeadline(Promise.all([...calls, held]), 5000, 'the calls and the notify fail');
     t.deepEqual(
       settled.map((o) => (o.ok ? 'resolved' : (o.error as WorkerDiedError).mayHaveRun)),
-      [true, true, false, false],
-      'mayHaveRun per call, in the order they were made',
+      [true, true, false, false, false],
+      'mayHaveRun per call and for the notify, in the order they were made',
     );
     for (const o of settled) t.like(o.ok ? {} : o.error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'crash' });
+    const notify = settled[4]!;
+    t.regex(notify.ok ? '' : (notify.error as Error).message, /when `note` was called: the call was not sent/);
   });
 
   test(`${kind}: maxInFlight holds further calls (and the notifies behind them) until replies free a place`, async (t) => {

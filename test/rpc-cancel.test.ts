@@ -95,29 +95,39 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'same-turn');
   });
 
-  test(`${kind}: a call aborted while it waits for room (maxInFlight) is still cancelled on the callee once it runs`, async (t) => {
+  test(`${kind}: a call aborted or timed out while it waits for room (maxInFlight) is taken back: never sent, its handler never runs`, async (t) => {
     const c = callee();
     const gate = deferred();
-    const api = { ...c.api, first: () => gate.promise };
+    const ran: string[] = [];
+    const api = { ...c.api, first: () => gate.promise, record: (label: string) => ran.push(label) };
     const { a } = await createPair(t, kind, { channel: { maxInFlight: 1 }, b: { api } });
     const first = a.call('first', []);
     const controller = new AbortController();
-    const second = a.call('hang', ['waited'], { signal: controller.signal });
-    t.is(a.channel.waiting, 1, 'the second call waits for the first');
+    const aborted = a.call('record', ['aborted'], { signal: controller.signal });
+    const timedOut = a.call('record', ['timed out'], { timeoutMs: 30 });
+    const kept = a.call('record', ['kept']);
+    t.is(a.channel.waiting, 3, 'three calls wait for the first');
     controller.abort(new Error('no longer needed'));
-    await t.throwsAsync(second, { message: 'no longer needed' });
+    await t.throwsAsync(aborted, { message: 'no longer needed' });
+    await t.throwsAsync(timedOut, { instanceOf: TimeoutError });
+    t.is(a.channel.waiting, 1, 'both left the wait');
     gate.resolve();
     await withDeadline(first, 5000, 'first call');
-    // The cancel must not overtake the call it cancels: the callee's handler sees its signal abort.
-    t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'waited');
+    await withDeadline(kept, 5000, 'the call behind them');
+    t.deepEqual(ran, ['kept'], 'neither ran on the callee');
+    t.is(a.pendingCalls, 0, 'nothing left pending: no reply was awaited for them');
     t.is(await withDeadline(a.call('quick', [1]), 5000, 'the in-flight place is free again'), 1);
   });
 
-  test(`${kind}: an already-aborted signal rejects at once with its reason`, async (t) => {
+  test(`${kind}: an already-aborted signal rejects at once with its reason, and the call is not sent`, async (t) => {
     const c = callee();
     const { a } = await createPair(t, kind, { b: { api: c.api } });
     const reason = new Error('already');
-    await t.throwsAsync(withOptions(createRemote<Api>(a), { signal: AbortSignal.abort(reason) }).quick(1), { is: reason });
+    await t.throwsAsync(withOptions(createRemote<Api>(a), { signal: AbortSignal.abort(reason) }).hang('pre-aborted'), { is: reason });
+    // A call after it has run there, so the aborted one would have started by now had it been sent.
+    t.is(await withDeadline(a.call('quick', [2]), 5000, 'a later call'), 2);
+    t.is(c.started.count, 0, 'its handler never started');
+    t.is(a.counts.calls, 1, 'only the later call was sent');
   });
 
   test(`${kind}: a timed-out call keeps its maxInFlight place until its reply comes`, async (t) => {

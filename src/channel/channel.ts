@@ -248,6 +248,17 @@ export class Channel {
     return seq > 0 && seq <= this.#sentCount;
   }
 
+  /**
+   * Takes back a call still waiting for room (`wait`: the promise `send` returned), so that it is never
+   * sent: its caller gave up on it (a timeout, an abort). False once it has left the wait. Messages
+   * behind it may go now.
+   */
+  withdraw(wait: Promise<void>, error: Error): boolean {
+    if (!this.#window.withdraw(wait, error)) return false;
+    this.#pump();
+    return true;
+  }
+
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
   callSettled(): void {
     this.#window.inFlight--;

@@ -62,6 +62,11 @@ export class SendWindow {
     return this.#waiting.add(bytes, size, isCall, transfer);
   }
 
+  /** Takes back a call still waiting for room (see WaitQueue.withdraw). */
+  withdraw(promise: Promise<void>, error: Error): boolean {
+    return this.#waiting.withdraw(promise, error);
+  }
+
   /** Hands waiting messages to `accept`, in order, while they fit; each one's promise resolves after. */
   release(accept: (waiter: Waiter) => void): void {
     let next = this.#waiting.peek();

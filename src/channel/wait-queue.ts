@@ -37,6 +37,21 @@ export class WaitQueue {
     return this.#byPromise.get(promise)?.seq;
   }
 
+  /**
+   * Takes the message whose wait `promise` is out of the queue, if it is still in it (calls only); its
+   * promise rejects with `error`. False once it has been released, or if it never waited.
+   */
+  withdraw(promise: Promise<void>, error: Error): boolean {
+    const waiter = this.#byPromise.get(promise);
+    if (!waiter || waiter.seq !== 0) return false;
+    const index = this.#items.indexOf(waiter, this.#head);
+    if (index < 0) return false;
+    this.#items.splice(index, 1);
+    this.#byPromise.delete(promise);
+    waiter.reject(error);
+    return true;
+  }
+
   peek(): Waiter | undefined {
     return this.#items[this.#head];
   }

@@ -23,6 +23,8 @@ const RESOLVED = Promise.resolve();
 /** For a call or notify refused before it was queued: it did not run. */
 const NOT_SENT = { sent: false } as const;
 const noop = (): void => {};
+/** What the wait of a call taken back before it was sent rejects with: noise, the call has settled already. */
+const WITHDRAWN = new Error('The call was taken back before it was sent');
 
 /**
  * A call's promise takes its settlers through this one executor, not a closure made per call: `call` then
@@ -93,6 +95,8 @@ export class Endpoint {
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
+    // Aborted already: nothing is sent, so the handler never starts (an AbortSignal's contract).
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     const id = ++this.#nextId;
     const system = isSystemMethod(method);
     let waiting: Promise<void> | undefined;
@@ -126,12 +130,24 @@ export class Endpoint {
     waiting.then(() => this.#waitingCalls.delete(id), noop);
   }
 
-  /** Rejects `pending` early on timeout or abort, and asks the callee to cancel it. */
+  /**
+   * Rejects `pending` early on timeout or abort, and asks the callee to cancel it; one still waiting for
+   * room is taken back instead, and never sent.
+   */
   #watch(pending: PendingCall, timeoutMs: number, signal: AbortSignal | undefined, waiting: Promise<void> | undefined): void {
-    // A call still waiting for room is cancelled once it has left: a cancel sent now would overtake it.
     const cancel = (): void => {
-      if (waiting) waiting.then(() => this.#cancel(pending.id), noop);
-      else this.#cancel(pending.id);
+      if (!waiting) {
+        this.#cancel(pending.id);
+        return;
+      }
+      if (this.channel.withdraw(waiting, WITHDRAWN)) {
+        // No reply will come for it: it leaves the table now.
+        this.#pending.take(pending.id);
+        this.#waitingCalls.delete(pending.id);
+        return;
+      }
+      // It has left (or is leaving) the wait: the cancel follows it, never overtakes it.
+      waiting.then(() => this.#cancel(pending.id), noop);
     };
     pending.watch(timeoutMs, signal, this.peerName, cancel);
   }
@@ -143,6 +159,8 @@ export class Endpoint {
       if (this.#closedWith) throw errorForMethod(this.#closedWith, method, NOT_SENT);
       if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
+      // Waiting for room: if the wait fails (the peer died, the channel closed), it was never sent.
+      if (accepted) accepted = this.#notSentIfFailed(accepted, method);
     } catch (error) {
       accepted = Promise.reject(this.#refused(error, method));
     }
@@ -151,6 +169,11 @@ export class Endpoint {
     // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
     accepted.catch(noop);
     return accepted;
+  }
+
+  /** `waiting`, a message's wait for room, failing as a message that was not sent (`mayHaveRun: false`). */
+  #notSentIfFailed(waiting: Promise<void>, method: string): Promise<void> {
+    return waiting.catch((error: unknown) => Promise.reject(errorForMethod(toError(error), method, NOT_SENT)));
   }
 
   /** The error of a call or notify the channel refused: it did not run. */
