@@ -43,7 +43,7 @@ export class WaitQueue {
    */
   withdraw(promise: Promise<void>, error: Error): boolean {
     const waiter = this.#byPromise.get(promise);
-    if (!waiter || waiter.seq !== 0) return false;
+    if (waiter?.seq !== 0) return false;
     const index = this.#items.indexOf(waiter, this.#head);
     if (index < 0) return false;
     this.#items.splice(index, 1);
