@@ -5,6 +5,8 @@
  */
 import test from 'ava';
 import { MethodNotFoundError, RemoteError, SerializationError } from '../src/errors.js';
+import { Encoder } from '../src/protocol/codec.js';
+import { Kind } from '../src/protocol/messages.js';
 import { deferred, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -256,4 +258,19 @@ test('an argument that cannot be sent fails its call or notify with a Serializat
     message: 'The arguments of `echo` cannot be sent to worker "b": A function cannot be sent',
   });
   t.is(await withDeadline(a.call('echo', [1]), 5000, 'a later call'), 1, 'the channel goes on');
+});
+
+test('a message that leaves less than its header room in maxFrameBytes is refused, and the message says why', async (t) => {
+  const maxFrameBytes = 1024;
+  const { a } = await createPair(t, 'memory', { channel: { maxFrameBytes }, b: { api: { echo: (x: unknown) => x } } });
+  // A call's bytes for an argument of `n` characters (its id, 1, takes one byte as every id below 64 does).
+  const callBytes = (n: number) => new Encoder().encode([Kind.Call, 1, 'echo', ['x'.repeat(n)]]).length;
+  let n = 0;
+  while (callBytes(n + 1) <= maxFrameBytes - 64) n++;
+  t.is(callBytes(n), maxFrameBytes - 64, 'an argument that fills the frame to its header room exactly');
+  t.is((await withDeadline(a.call('echo', ['x'.repeat(n)]), 5000, 'the largest call')) as string, 'x'.repeat(n));
+  await t.throwsAsync(a.call('echo', ['x'.repeat(n + 1)]), {
+    instanceOf: SerializationError,
+    message: `The arguments of \`echo\` cannot be sent to worker "b": Message of ${callBytes(n + 1)} bytes does not fit in a frame of maxFrameBytes (1024), which keeps 64 bytes for its header; raise maxFrameBytes on the cluster to send it`,
+  });
 });

@@ -203,7 +203,8 @@ export class Channel {
     const length = this.#encoder.encodeMessage(message);
     if (length + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) {
       throw new SerializationError(
-        `Message of ${length} bytes exceeds maxFrameBytes (${this.#options.maxFrameBytes}); raise maxFrameBytes on the cluster to send it`,
+        `Message of ${length} bytes does not fit in a frame of maxFrameBytes (${this.#options.maxFrameBytes}), which keeps ` +
+          `${FRAME_HEADER_ROOM_BYTES} bytes for its header; raise maxFrameBytes on the cluster to send it`,
       );
     }
     return length;
