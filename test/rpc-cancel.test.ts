@@ -3,11 +3,12 @@
  * the signal's reason), a cancel message reaches the callee, whose `currentCall().signal` aborts; a late
  * reply is dropped quietly and the channel goes on.
  */
+import { getEventListeners } from 'node:events';
 import test from 'ava';
 import { TimeoutError } from '../src/errors.js';
 import { currentCall } from '../src/rpc/call-context.js';
 import { createRemote, withOptions } from '../src/rpc/remote.js';
-import { Counter, deferred, withDeadline } from './helpers/deadline.js';
+import { Counter, deferred, nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
@@ -186,4 +187,28 @@ test('currentCall() names the sender, and throws outside a handler', async (t) =
   const { a } = await createPair(t, 'memory', { b: { api, peerName: 'alice' } });
   t.is(await a.call('who', []), 'alice');
   t.throws(() => currentCall());
+});
+
+test('one AbortSignal shared by many calls: one listener on it, no MaxListenersExceededWarning, and its abort rejects them all', async (t) => {
+  const c = callee();
+  const { a } = await createPair(t, 'memory', { b: { api: c.api } });
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const controller = new AbortController();
+  const remote = withOptions(createRemote<Api>(a), { signal: controller.signal });
+  const calls = Array.from({ length: 50 }, (_, i) => remote.hang(`shared-${i}`));
+  await c.started.reach(50, 5000, 'all handlers started');
+  t.is(getEventListeners(controller.signal, 'abort').length, 1, 'one listener for all fifty calls');
+  const reason = new Error('all of them');
+  controller.abort(reason);
+  for (const call of calls) await t.throwsAsync(call, { is: reason });
+  await c.abortCount.reach(50, 5000, 'every handler saw its signal abort');
+  // Node emits the warning on a later tick than the listener's addition: after a turn it would be here.
+  await nextTurn();
+  t.deepEqual(
+    warnings.map((w) => w.name),
+    [],
+  );
 });

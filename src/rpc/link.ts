@@ -16,6 +16,7 @@ import type { OpenReply, PeerExit } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
+import { watchAbort } from './abort-watch.js';
 import { ParkedCalls, type Parked } from './parked-calls.js';
 import type { CallOptions } from './pending-call.js';
 import type { Caller } from './remote.js';
@@ -173,11 +174,12 @@ export class Link implements Caller {
       const signal = options?.signal;
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      let unwatch: (() => void) | undefined;
       const finish = (): boolean => {
         if (done) return false;
         done = true;
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        unwatch?.();
         return true;
       };
       const giveUp = (error: unknown): void => {
@@ -185,7 +187,6 @@ export class Link implements Caller {
         this.#parked.remove(parked);
         reject(error);
       };
-      const onAbort = (): void => giveUp(signal!.reason);
       const parked: ParkedCall = {
         parkedAt,
         run: (endpoint) => {
@@ -199,7 +200,7 @@ export class Link implements Caller {
         giveUp(signal.reason);
         return;
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) unwatch = watchAbort(signal, () => giveUp(signal.reason));
       if (timeoutMs > 0) {
         // Not unref'd: while the call is parked, this timer is what will settle it.
         timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);

@@ -1,5 +1,6 @@
 /** A call awaiting its reply, with its optional deadline and abort signal. */
 import { TimeoutError } from '../errors.js';
+import { watchAbort } from './abort-watch.js';
 
 export interface CallOptions {
   /** Rejects with TimeoutError after this long and asks the callee to cancel. 0 disables. */
@@ -43,11 +44,7 @@ export class PendingCall {
       this.#timer = setTimeout(() => giveUp(new TimeoutError(this.method, timeoutMs, worker)), timeoutMs);
       this.#timer.unref();
     }
-    if (signal) {
-      const onAbort = (): void => giveUp(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#unwatch = () => signal.removeEventListener('abort', onAbort);
-    }
+    if (signal) this.#unwatch = watchAbort(signal, () => giveUp(signal.reason));
   }
 
   settle(ok: boolean, value: unknown): void {
