@@ -45,3 +45,32 @@ for (const how of ['kill', 'heartbeat'] as const) {
     }
   });
 }
+
+for (const kind of ['thread', 'process'] as const) {
+  for (const how of ['kill', 'heartbeat'] as const) {
+    test.serial(
+      `${how}: a worker's call in flight to a ${kind} that convoy ends fails with the death's reason, not disconnected`,
+      async (t) => {
+        const cluster = await startFor(t, {
+          ...(how === 'heartbeat' ? { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 400 } : {}),
+          workers: [
+            { name: 'c', module: fixture('counter.ts') },
+            { name: 'v', module: fixture('counter.ts'), kind },
+          ],
+        });
+        const c = cluster.worker<Counter>('c');
+        t.true((await c.tryCall('v', 'inc', [0])).outcome.ok);
+        const id = await c.startCall('v', 'hang', []);
+        if (how === 'kill') await cluster.kill('v');
+        const outcome = await within(c.callResult(id), SETTLE_MS, 'the call in flight fails');
+        t.like(outcome, {
+          ok: false,
+          name: 'WorkerDiedError',
+          worker: 'v',
+          reason: how === 'kill' ? 'killed' : 'heartbeat',
+          mayHaveRun: true,
+        });
+      },
+    );
+  }
+}

@@ -260,6 +260,11 @@ export class Channel {
     return true;
   }
 
+  /** Sends what is queued now, whatever the flush policy would wait for (a word that must go first). */
+  flushNow(): void {
+    this.#flush();
+  }
+
   /** Frees one call's place in `maxInFlight`: its reply or fault arrived. */
   callSettled(): void {
     this.#window.inFlight--;

@@ -111,6 +111,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           place: (host, boot, spec) => this.#hosts!.place(host, boot, spec, this.#health.startTimeoutMs),
           natsScope: () => this.#hosts?.workerNats,
           onDeath: (handle, event, wasReady) => this.#onDeath(handle, event, wasReady),
+          onEnding: (handle, error) => this.#wiring.tellEnding(handle, error),
         }),
       );
     }

@@ -8,7 +8,7 @@
  * Also here: telling the workers when an incarnation of a peer ended, so they drop its channel.
  */
 import type { PairEnd } from '../agent/protocol.js';
-import { passedOnDeathErrorToWire, toError } from '../errors.js';
+import { type WorkerDiedError, passedOnDeathErrorToWire, toError } from '../errors.js';
 import { type OpenReply, type PeerExit, System } from '../protocol/control.js';
 import { planPair } from './mesh.js';
 import type { SharedMemoryPlan } from './shared-memory.js';
@@ -111,6 +111,20 @@ export class Wiring {
     for (const other of this.#handles.values()) {
       if (other !== handle && (other.state === 'ready' || other.state === 'starting')) void other.control?.notify(System.peerExit, [exit]);
     }
+  }
+
+  /**
+   * Tells the other workers, before the coordinator ends `handle`'s incarnation (kill, hung), how it is
+   * about to die: a worker's call in flight to it then fails with that reason, rather than with
+   * `disconnected` when its channel closes first, as it would: the word is posted before the worker is
+   * stopped, though on another port. Silent (no 'peer-exit' yet: that comes with its exit) and not final.
+   */
+  tellEnding(handle: WorkerHandle, error: WorkerDiedError): void {
+    const event: WorkerExitEvent = { name: handle.name, reason: error.reason, incarnation: handle.incarnation, restarting: true };
+    if (error.signal !== undefined) event.signal = error.signal;
+    this.tellPeers(handle, event, true);
+    // Now, not at the end of the turn: the worker is stopped before then.
+    for (const other of this.#handles.values()) if (other !== handle) other.control?.channel.flushNow();
   }
 
   /** A channel for the current incarnations of `a` and `b`, resolving false if either dies before it is up. */

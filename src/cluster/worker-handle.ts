@@ -51,6 +51,11 @@ export interface HandleEnv {
    * that died while being wired: that is the failure of whoever is starting it, not a death to answer.
    */
   onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void;
+  /**
+   * The coordinator is about to end this incarnation (kill, hung) with `error`: called before it is
+   * stopped, so that word of it can go out ahead of the channels' closing.
+   */
+  onEnding(handle: WorkerHandle, error: WorkerDiedError): void;
 }
 
 export class WorkerHandle {
@@ -236,7 +241,9 @@ export class WorkerHandle {
     this.#endingReason = reason;
     // A process of this host is sent SIGKILL: its calls fail now, before its exit says so, and say it too.
     const signal = this.kind === 'process' && this.host === undefined ? 'SIGKILL' : undefined;
-    this.#peerDied(diedError(this.name, reason, { signal }));
+    const error = diedError(this.name, reason, { signal });
+    this.#peerDied(error);
+    this.#env.onEnding(this, error);
     this.child.kill();
   }
 
