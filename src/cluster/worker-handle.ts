@@ -350,7 +350,10 @@ export class WorkerHandle {
     // A worker stopped after its last words, because it did not finish exiting, exits with terminate()'s
     // code: the code it was exiting with is the one it told.
     const told = reason === 'crash' || reason === 'exit' ? lastWords?.exitCode : undefined;
-    const exitCode = told ?? exit.exitCode;
+    // A thread convoy ended exits with terminate()'s code, 1, which says nothing of it: it has none, as
+    // the calls failed when it was ended had none.
+    const terminated = this.kind === 'thread' && (reason === 'killed' || reason === 'heartbeat');
+    const exitCode = told ?? (terminated ? undefined : exit.exitCode);
     // Nor is the signal that stopped it the one it died of.
     const signal = this.#stoppedAfterLastWords ? undefined : exit.signal;
     this.#peerDied(diedError(this.name, reason, { ...exit, exitCode, signal, error: reason === 'crash' ? error : undefined }));
