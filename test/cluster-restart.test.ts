@@ -201,6 +201,10 @@ test('a restart that keeps failing ends in one terminal death, and no spawn afte
   t.like(after, { name: 'f', state: 'dead', incarnation }, 'no incarnation started after the terminal death');
   const terminalPeerExits = (await cluster.worker<Counter>('w').peerExits()).filter((e) => e.name === 'f' && !e.restarting);
   t.is(terminalPeerExits.length, 1, `peers told once: ${JSON.stringify(terminalPeerExits)}`);
+  // The terminal exit says why: the restarts gave up, on the last start's failure (the factory's throw).
+  const terminal = log.events.find((e) => e.name === 'f' && !e.restarting)!;
+  t.regex(terminal.error?.message ?? '', /^Gave up after 2 restarts$/);
+  t.regex(String((terminal.error?.cause as Error | undefined)?.message), /the defineWorker\(\) factory threw/);
 });
 
 const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;

@@ -333,8 +333,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       { cause: new Error(`Gave up after ${handle.restarts} restarts`, lastError === undefined ? undefined : { cause: lastError }) },
     );
     handle.link.destroy(error);
-    // The last incarnation never became ready: announce the end once, as the terminal exit.
-    const event: WorkerExitEvent = { name: handle.name, reason: 'crash', incarnation: handle.incarnation, restarting: false };
+    // The last incarnation never became ready: announce the end once, as the terminal exit, with why it
+    // gave up (the last start's failure within), as the calls it fails have it.
+    const event: WorkerExitEvent = {
+      name: handle.name,
+      reason: 'crash',
+      incarnation: handle.incarnation,
+      restarting: false,
+      error: error.cause as Error,
+    };
     this.#wiring.tellPeers(handle, event);
     this.emit('worker-exit', event);
   }

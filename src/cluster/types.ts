@@ -80,7 +80,11 @@ export interface WorkerExitEvent {
   /** The same as `exitCode`: the event's field as convoy's design names it (`{ name, reason, code?, signal? }`). */
   code?: number;
   signal?: string;
-  /** For a crash, the uncaught error it crashed with, when known (from another process: a `RemoteError`). */
+  /**
+   * For a crash, the uncaught error it crashed with, when known (from another process: a `RemoteError`);
+   * for the last exit after its restarts gave up, why: `Gave up after N restarts`, the last start's failure
+   * as its cause.
+   */
   error?: Error;
   incarnation: number;
   /** A new incarnation will be started. */
