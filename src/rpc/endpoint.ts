@@ -94,9 +94,10 @@ export class Endpoint {
   }
 
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
-    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
-    // Aborted already: nothing is sent, so the handler never starts (an AbortSignal's contract).
+    // Aborted already: nothing is sent, so the handler never starts; the signal's reason comes first, as
+    // for fetch(), whatever else would refuse the call.
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
     const id = ++this.#nextId;
     const system = isSystemMethod(method);
     let waiting: Promise<void> | undefined;

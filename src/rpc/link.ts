@@ -160,6 +160,8 @@ export class Link implements Caller {
   }
 
   #callParked(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    // As Endpoint.call: an aborted signal's reason first.
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     try {
       // Transferred buffers leave the caller's hands when the call is made, even one that waits here.

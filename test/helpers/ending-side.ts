@@ -88,6 +88,12 @@ export class Side {
   readonly started: number[] = [];
   /** Calls of ours that the caller gave up on (timeout or abort), by sequence number. */
   readonly gaveUp = new Set<number>();
+  /** Calls of ours whose signal the script has aborted (by then, or soon, in gaveUp). */
+  readonly aborted = new Set<number>();
+  /** Calls of ours aborted before they were made: never sent. */
+  readonly neverSent = new Set<number>();
+  /** Messages of ours that had to wait for room when they were made, in order. */
+  readonly waited: number[] = [];
   /** The peer's calls whose handler here saw its signal abort while this endpoint was open. */
   readonly abortedWhileOpen: number[] = [];
   readonly work: Promise<unknown>[] = [];
@@ -109,10 +115,12 @@ export class Side {
     const endedBefore = this.ended;
     const reply = step.op === 'call' ? step.reply : 'number';
     const args: Args = [seq, step.payload, makePayload(step.payload, seq), reply, step.work];
+    const waitingBefore = this.endpoint.channel.waiting;
     if (step.op === 'notify') {
       this.#watch(seq, endedBefore || closedBefore !== undefined, outcome(this.endpoint.notify('note', args)), (result) =>
         this.#checkNotify(seq, result),
       );
+      if (this.endpoint.channel.waiting > waitingBefore) this.waited.push(seq);
       return;
     }
     const reason = new CallAborted(seq);
@@ -123,6 +131,8 @@ export class Side {
       ...(controller ? { signal: controller.signal } : {}),
     };
     const called = outcome(this.endpoint.call('call', args, options));
+    if (step.abortAt === 'before') this.neverSent.add(seq);
+    else if (this.endpoint.channel.waiting > waitingBefore) this.waited.push(seq);
     if (controller) this.#abortLater(controller, reason, step.abortAt!);
     this.#watch(seq, endedBefore || closedBefore !== undefined, called, (result) =>
       this.#checkCall(seq, step, reason, closedBefore, endedBefore, result),
@@ -148,7 +158,11 @@ export class Side {
   }
 
   #abortLater(controller: AbortController, reason: CallAborted, at: AbortPoint): void {
-    const abort = (): void => controller.abort(reason);
+    const abort = (): void => {
+      // Known at once: the call's own rejection, which puts it in gaveUp, is seen a microtask later.
+      this.aborted.add(reason.seq);
+      controller.abort(reason);
+    };
     if (at === 'sync') abort();
     else if (at === 'microtask') queueMicrotask(abort);
     else if (at === 'macrotask') this.work.push(nextTurn().then(abort));
@@ -167,6 +181,13 @@ export class Side {
     const wrong = (what: string): void => {
       this.problems.push(`${this.name}'s call ${seq} (${JSON.stringify(step)}) ${what}`);
     };
+    // The signal's reason first, whatever else would refuse the call.
+    if (step.abortAt === 'before') {
+      if (error !== reason) wrong(`aborted before it was made got ${describe(result)}, not its reason`);
+      this.gaveUp.add(seq);
+      this.tally.aborted++;
+      return;
+    }
     if (closedBefore) {
       if (error !== closedBefore) wrong(`made after its endpoint closed got ${describe(result)}, not the close error`);
       this.tally.ended++;
@@ -177,7 +198,6 @@ export class Side {
       this.tally.ended++;
       return;
     }
-    if (step.abortAt === 'before' && error !== reason) wrong(`aborted before it was made got ${describe(result)}, not its reason`);
     if (result.ok || error instanceof RemoteError) {
       if (error instanceof RemoteError && error.remoteName === 'HandlerAborted') wrong('got the fault its handler threw on abort');
       else if (!isAnswer(step.reply, seq, result)) wrong(`got ${describe(result)}, not its own ${step.reply}`);
@@ -275,14 +295,21 @@ function describe(result: Outcome<unknown>): string {
   return result.ok ? `the reply ${shown}` : `the error ${shown}`;
 }
 
-/** What a side's ending saw: how many of its messages were accepted into its channel (not waiting for room). */
+/** What a side's ending saw: which of its messages were in its channel then (sent, or queued to leave). */
 export interface EndingSeen {
-  accepted: number;
+  accepted: Set<number>;
 }
 
 export async function runScript(side: Side, script: Step[], ending: Ending | null, seen: EndingSeen): Promise<void> {
   const end = (): void => {
-    seen.accepted = side.sent - side.endpoint.channel.waiting;
+    // Still waiting for room: the last so many of those that waited, less the calls given up on (taken
+    // back from the wait, or released from it before their caller gave up: either way not waiting).
+    const waiting = side.endpoint.channel.waiting;
+    const given = (seq: number): boolean => side.gaveUp.has(seq) || side.aborted.has(seq);
+    const stillWaiting = new Set(waiting > 0 ? side.waited.filter((seq) => !given(seq)).slice(-waiting) : []);
+    seen.accepted = new Set(
+      Array.from({ length: side.sent }, (_, seq) => seq).filter((seq) => !side.neverSent.has(seq) && !stillWaiting.has(seq)),
+    );
     side.ended = true;
     const error = new Error(`${side.name} ${ending!.how}s`);
     if (ending!.how === 'close') side.endpoint.close(error);
