@@ -13,9 +13,12 @@ function shown(method: string): string {
   return method.charCodeAt(0) === 0 ? `convoy's own \`${method.slice(1)}\`` : `\`${method}\``;
 }
 
-/** Who a message says answered: a worker by name, or the coordinator (a name no worker may take). */
+/** Who answers a pool's tasks, as errors name it: no worker can have this name (they are `[\w.-]+`). */
+export const THE_POOL = 'the pool';
+
+/** Who a message says answered: a worker by name, the coordinator (a name no worker may take), or the pool. */
 function whom(worker: string): string {
-  return worker === 'coordinator' ? 'the coordinator' : `worker "${worker}"`;
+  return worker === 'coordinator' ? 'the coordinator' : worker === THE_POOL ? THE_POOL : `worker "${worker}"`;
 }
 
 /** The `code` of each error class convoy raises, one per class (README, "Errors"). */

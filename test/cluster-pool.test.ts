@@ -124,7 +124,7 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   const pool = cluster.pool<Record<string, () => Promise<unknown>>>();
   const result = await settle(pool.noSuchTask!());
   t.false(result.ok);
-  if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD' });
+  if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD', message: 'No method `noSuchTask` on the pool' });
 });
 
 test('a remote, a function or nesting too deep is refused as a pool argument, as a worker call refuses it; a cycle still crosses', async (t) => {

@@ -11,6 +11,7 @@ const {
   MAX_NESTING_DEPTH,
   MethodNotFoundError,
   SerializationError,
+  THE_POOL,
   cloneProblem,
   errorToWire,
   ownErrorToWire,
@@ -59,7 +60,7 @@ export default async function runTask({ method, args }) {
   if (method === LOADED) return true;
   const fn = Object.hasOwn(tasks, method) ? tasks[method] : undefined;
   // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
-  if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, 'the pool')) };
+  if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, THE_POOL)) };
   let result;
   try {
     result = await fn(...args);

@@ -8,7 +8,7 @@ import type { Piscina } from 'piscina';
 import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
-import { SerializationError, WorkerStartError, errorFromWire, errorToWire, toError, type WireError } from '../errors.js';
+import { SerializationError, THE_POOL, WorkerStartError, errorFromWire, errorToWire, toError, type WireError } from '../errors.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
 
@@ -95,7 +95,7 @@ export class Pool implements Caller {
       // The pool thread sends a task's error in wire form: piscina's structured clone would drop its
       // own properties (its `code`). Errors of the pool itself arrive as they are.
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;
-      throw wire ? errorFromWire(wire) : errorFromWire(errorToWire(error));
+      throw errorFromWire(wire ?? errorToWire(error), THE_POOL);
     }
   }
 

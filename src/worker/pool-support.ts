@@ -1,4 +1,12 @@
 // What convoy's piscina pool threads (workers/pool.js) take from convoy, and nothing more: a pool thread
 // loads no other part of it. The bundle's core.js exports the same names (src/cluster/paths.ts).
-export { MethodNotFoundError, SerializationError, errorToWire, ownErrorToWire, plainWireError, stripForHandOff } from '../errors.js';
+export {
+  MethodNotFoundError,
+  SerializationError,
+  THE_POOL,
+  errorToWire,
+  ownErrorToWire,
+  plainWireError,
+  stripForHandOff,
+} from '../errors.js';
 export { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
