@@ -212,3 +212,22 @@ test('one AbortSignal shared by many calls: one listener on it, no MaxListenersE
     [],
   );
 });
+
+test('a signal whose calls all settle without it aborting keeps no listener: nothing holds it (AbortSignal.timeout, AbortSignal.any)', async (t) => {
+  const c = callee();
+  const { a } = await createPair(t, 'memory', { b: { api: c.api } });
+  const lasting = new AbortController();
+  const signals = [lasting.signal, AbortSignal.timeout(600_000), AbortSignal.any([lasting.signal, new AbortController().signal])];
+  for (const signal of signals) {
+    const remote = withOptions(createRemote<Api>(a), { signal });
+    const calls = Array.from({ length: 3 }, (_, i) => remote.quick(i));
+    t.is(getEventListeners(signal, 'abort').length, 1, 'one listener while its calls are out');
+    t.deepEqual(await withDeadline(Promise.all(calls), 5000, 'the calls'), [0, 1, 2]);
+    t.is(getEventListeners(signal, 'abort').length, 0, 'none once they have settled');
+  }
+  // A signal whose listener was removed is watched anew by a later call.
+  const again = withOptions(createRemote<Api>(a), { signal: lasting.signal }).hang('again');
+  await c.started.reach(1, 5000, 'the handler started');
+  lasting.abort(new Error('now'));
+  await t.throwsAsync(again, { message: 'now' });
+});

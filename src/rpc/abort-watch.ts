@@ -1,30 +1,37 @@
 /**
  * Many calls may share one AbortSignal (one controller cancels a batch). A listener per call on the signal
- * itself makes Node warn past ten (MaxListenersExceededWarning) and keeps every one on the user's signal;
- * here each signal gets one listener, which calls those of the calls still watching it.
+ * itself makes Node warn past ten (MaxListenersExceededWarning); here each signal gets one listener, which
+ * calls those of the calls still watching it, and which is removed when the last of them stops watching:
+ * Node keeps a signal from `AbortSignal.timeout()` or `AbortSignal.any()` alive while it has a listener, so
+ * one left behind would keep every such signal, and what it holds, until it aborts (or for good).
  */
-const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+interface Watch {
+  readonly watchers: Set<() => void>;
+  readonly listener: () => void;
+}
+
+const watches = new WeakMap<AbortSignal, Watch>();
 
 /** Calls `onAbort` once when `signal` aborts; returns what stops watching (idempotent). */
 export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
-  let set = watchers.get(signal);
-  if (!set) {
-    const watching = new Set<() => void>();
-    set = watching;
-    watchers.set(signal, watching);
-    signal.addEventListener(
-      'abort',
-      () => {
-        watchers.delete(signal);
-        for (const watcher of watching) watcher();
-      },
-      { once: true },
-    );
+  let watch = watches.get(signal);
+  if (!watch) {
+    const watchers = new Set<() => void>();
+    const listener = (): void => {
+      watches.delete(signal);
+      for (const watcher of watchers) watcher();
+    };
+    watch = { watchers, listener };
+    watches.set(signal, watch);
+    signal.addEventListener('abort', listener, { once: true });
   }
+  const { watchers, listener } = watch;
   // Its own function, so that the same `onAbort` given twice is watched twice.
   const watcher = (): void => onAbort();
-  set.add(watcher);
+  watchers.add(watcher);
   return () => {
-    set.delete(watcher);
+    if (!watchers.delete(watcher) || watchers.size > 0 || watches.get(signal) !== watch) return;
+    watches.delete(signal);
+    signal.removeEventListener('abort', listener);
   };
 }
