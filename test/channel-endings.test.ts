@@ -167,12 +167,16 @@ async function runBoth(
     }
     for (const side of [a, b]) {
       const { started, peer } = side;
-      // In issue order, each once; a call its caller gave up on before it was sent (aborted before it was
-      // made, or while it waited for room) is never sent, so it may be missing.
+      // In issue order, each once, with no gap: only a call never sent may be missing (aborted before it was
+      // made, or given up on after it had to wait for room, which may have taken it back from the wait).
       const wrong = started.findIndex((seq, i) => i > 0 && seq <= started[i - 1]!);
+      const mayBeMissing = (seq: number): boolean => peer.neverSent.has(seq) || (peer.gaveUp.has(seq) && peer.waited.includes(seq));
       const all = Array.from({ length: peer.sent }, (_, seq) => seq);
       const inChannel = !ending ? all : GRACEFUL.has(ending.how) && ending.side === peer.name ? [...seen.accepted] : [];
-      const mustStart = inChannel.filter((seq) => !peer.gaveUp.has(seq) && !peer.neverSent.has(seq));
+      // Everything that must have started: what was in the channel (all of it when nothing ended), and
+      // whatever came before a message that did start.
+      const lastStarted = started.length > 0 ? started[started.length - 1]! : -1;
+      const mustStart = all.filter((seq) => (seq < lastStarted || inChannel.includes(seq)) && !mayBeMissing(seq));
       const startedSet = new Set(started);
       const missing = mustStart.filter((seq) => !startedSet.has(seq));
       if (wrong >= 0 || missing.length > 0) {
