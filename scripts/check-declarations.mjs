@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../dist/src/', import.meta.url));
 const entries = ['index.d.ts', 'worker-api.d.ts', 'internals.d.ts'];
-const IMPORT = /(?:from|import)\s*\(?\s*'([^']+)'/g;
+/** `from '…'`, `import('…')` and `/// <reference types="…" />`, in either quotes (tsc writes its own imports in double ones). */
+const IMPORT = /(?:from|import)\s*\(?\s*['"]([^'"]+)['"]|<reference\s+types\s*=\s*['"]([^'"]+)['"]/g;
 
 /** The first file of `from`'s chain, and the chain that led to it. */
 const via = new Map(entries.map((entry) => [path.join(root, entry), [entry]]));
@@ -25,8 +26,9 @@ while (queue.length > 0) {
   // Comments may name imports in examples (`typeof import('./counter.js')`): they are not read.
   const code = readFileSync(file, 'utf8')
     .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/^\s*\/\/.*$/gm, '');
-  for (const [, specifier] of code.matchAll(IMPORT)) {
+    .replace(/^\s*\/\/(?!\/\s*<reference).*$/gm, '');
+  for (const [, imported, referenced] of code.matchAll(IMPORT)) {
+    const specifier = imported ?? `types:${referenced}`;
     if (specifier.startsWith('node:')) continue;
     if (!specifier.startsWith('.')) {
       problems.push(`${chain.join(' -> ')} imports the package '${specifier}'`);

@@ -161,9 +161,14 @@ test('concurrent askers share one reading; a fresh enough reading is reused', as
 
 test('a frozen collector keeps its last reading, marked closed, its workers closed (a dead one dead), its figures kept', async (t) => {
   const dead: WorkerStats = { ...worker('b', 1, []), state: 'dead', process: undefined };
-  const collector = new Collector(source([{ workers: [worker('a', 0, []), dead] }]), 60_000);
+  const busy = worker('a', 0, [channel('b', { inFlight: 3, queuedBytes: 100, waiting: 2 })]);
+  const collector = new Collector(source([{ workers: [busy, dead] }]), 60_000);
   const before = await collector.read();
   t.like(before.cluster.workers, { ready: 1, dead: 1, closed: 0 });
+  t.like(
+    before.pairs.find((p) => p.from === 'a' && p.to === 'b'),
+    { inFlight: 3, queuedBytes: 100, waiting: 2 },
+  );
   collector.freeze();
   const last = await collector.read();
   t.true(last.closed);
@@ -178,6 +183,14 @@ test('a frozen collector keeps its last reading, marked closed, its workers clos
   t.is(last.at, before.at, 'the last reading, not a new one');
   t.deepEqual(last.workers[0]!.heapUsedBytes, before.workers[0]!.heapUsedBytes, 'its figures as they were');
   t.is(await collector.read(), last, 'and it stays');
+  // Its channels closed with it: nothing in flight, queued or waiting on them; figures read on the other
+  // side stay null.
+  for (const pair of last.pairs) {
+    t.true(
+      [pair.inFlight, pair.queuedBytes, pair.waiting].every((gauge) => gauge === 0 || gauge === null),
+      JSON.stringify(pair),
+    );
+  }
 });
 
 test('a worker that misses a reading (busy past the stats deadline) neither loses its channels nor counts them twice', async (t) => {

@@ -85,7 +85,16 @@ export class Collector {
     const byState: Record<string, number> = { ...latest.cluster.workers };
     for (const state of Object.keys(byState)) byState[state] = 0;
     for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
-    this.#latest = { ...latest, closed: true, workers, cluster: { ...latest.cluster, workers: byState } };
+    // Its channels closed with it: nothing is in flight, queued or waiting on them any more (the gauges of
+    // /metrics say so); their totals and rates stay.
+    const zero = (gauge: number | null): number | null => (gauge === null ? null : 0);
+    const pairs = latest.pairs.map((pair) => ({
+      ...pair,
+      inFlight: zero(pair.inFlight),
+      queuedBytes: zero(pair.queuedBytes),
+      waiting: zero(pair.waiting),
+    }));
+    this.#latest = { ...latest, closed: true, workers, pairs, cluster: { ...latest.cluster, workers: byState } };
   }
 
   async #take(): Promise<Reading> {

@@ -125,7 +125,8 @@ export class WorkerRuntime {
       signal: this.#abort.signal,
       links: this.peers.links,
       control: this.control,
-      pool: this.#boot.pool,
+      // A coordinator of a version before the field sent none: it may have a pool.
+      pool: this.#boot.pool !== false,
     });
     let api: unknown;
     try {
