@@ -10,6 +10,7 @@ if (tsx) {
 const {
   MAX_NESTING_DEPTH,
   MethodNotFoundError,
+  POOL_LOADED,
   SerializationError,
   THE_POOL,
   cloneProblem,
@@ -20,7 +21,7 @@ const {
 } = await import(support);
 // A module that fails to load does not fail the thread: piscina would take that for a broken pool and
 // stop starting threads, leaving tasks queued for ever. Every task fails with it instead, the first of
-// them the coordinator's check at startCluster (LOADED), which then fails the start.
+// them the coordinator's check at startCluster (POOL_LOADED), which then fails the start.
 let tasks;
 let loadFailure;
 try {
@@ -28,9 +29,6 @@ try {
 } catch (error) {
   loadFailure = error;
 }
-
-/** The coordinator's check that the module loaded: convoy's own (NUL-prefixed), never a task's name. */
-const LOADED = '\0loaded';
 
 // An uncaught error ends this thread, and Node hands it to the coordinator by cloning it: one nested too
 // deep would overflow the coordinator's stack there (src/protocol/nesting.ts). Stripped as the thread exits.
@@ -57,7 +55,7 @@ function taskFailure(error) {
  */
 export default async function runTask({ method, args }) {
   if (loadFailure !== undefined) throw taskFailure(new Error(`The pool module ${module} failed to load`, { cause: loadFailure }));
-  if (method === LOADED) return true;
+  if (method === POOL_LOADED) return true;
   const fn = Object.hasOwn(tasks, method) ? tasks[method] : undefined;
   // convoy's verdict on this call keeps its class; whatever the task throws arrives as a RemoteError.
   if (typeof fn !== 'function') throw { convoyError: ownErrorToWire(new MethodNotFoundError(method, THE_POOL)) };

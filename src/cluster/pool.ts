@@ -9,11 +9,9 @@ import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
 import { SerializationError, THE_POOL, WorkerStartError, errorFromWire, errorToWire, toError, type WireError } from '../errors.js';
+import { POOL_LOADED } from '../protocol/control.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
-
-/** The task that answers once a pool thread has loaded the module (workers/pool.js). */
-const LOADED = '\0loaded';
 
 export class Pool implements Caller {
   readonly peerName = 'pool';
@@ -61,7 +59,7 @@ export class Pool implements Caller {
       this.#failStart = reject;
     });
     try {
-      await Promise.race([this.call(LOADED, []), failed]);
+      await Promise.race([this.call(POOL_LOADED, []), failed]);
     } catch (error) {
       throw new WorkerStartError(this.peerName, `failed to load ${this.#module}`, { cause: error });
     } finally {

@@ -82,9 +82,6 @@ export class Collector {
     const latest = this.#latest;
     if (!latest) return;
     const workers = latest.workers.map((w) => (w.state === 'dead' ? w : { ...w, state: 'closed', inFlight: 0, queuedBytes: 0 }));
-    const byState: Record<string, number> = { ...latest.cluster.workers };
-    for (const state of Object.keys(byState)) byState[state] = 0;
-    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
     // Its channels closed with it: nothing is in flight, queued or waiting on them any more (the gauges of
     // /metrics say so); their totals and rates stay.
     const zero = (gauge: number | null): number | null => (gauge === null ? null : 0);
@@ -94,7 +91,7 @@ export class Collector {
       queuedBytes: zero(pair.queuedBytes),
       waiting: zero(pair.waiting),
     }));
-    this.#latest = { ...latest, closed: true, workers, pairs, cluster: { ...latest.cluster, workers: byState } };
+    this.#latest = { ...latest, closed: true, workers, pairs, cluster: { ...latest.cluster, workers: countByState(workers) } };
   }
 
   async #take(): Promise<Reading> {
@@ -148,8 +145,6 @@ export class Collector {
       };
     });
 
-    const byState: Record<string, number> = { ready: 0, starting: 0, restarting: 0, dead: 0, closed: 0 };
-    for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
     const total = (field: 'callsPerSec' | 'notifiesPerSec' | 'bytesPerSec' | 'faultsPerSec') => pairs.reduce((t, p) => t + p[field], 0);
     const log = this.#source.events;
     const count = (tally: Iterable<number>) => [...tally].reduce((t, n) => t + n, 0);
@@ -172,7 +167,7 @@ export class Collector {
       intervalMs: elapsedMs,
       closed: this.#closed,
       cluster: {
-        workers: byState,
+        workers: countByState(workers),
         callsPerSec: point.callsPerSec,
         notifiesPerSec: point.notifiesPerSec,
         bytesPerSec: point.bytesPerSec,
@@ -244,4 +239,11 @@ export class Collector {
 
 function perSecond(count: number, overMs: number): number {
   return overMs > 0 ? (count * 1000) / overMs : 0;
+}
+
+/** Workers by state, every state named (ready, starting, restarting, dead, closed), for the summary. */
+function countByState(workers: readonly WorkerRow[]): Record<string, number> {
+  const byState: Record<string, number> = { ready: 0, starting: 0, restarting: 0, dead: 0, closed: 0 };
+  for (const w of workers) byState[w.state] = (byState[w.state] ?? 0) + 1;
+  return byState;
 }

@@ -84,7 +84,6 @@ export class Dashboard implements DashboardServer {
     return this.#closing;
   }
 
-  /** The cluster has closed: keep its last state on show (`hold`) or stop serving. */
   /** The cluster has closed: closes this dashboard, or with `hold` keeps its last state on show. True if it stays open. */
   async clusterClosed(): Promise<boolean> {
     if (!this.#options.hold) {

@@ -10,6 +10,12 @@ import type { WireError } from '../errors.js';
 
 export type WorkerKind = 'thread' | 'process';
 
+/**
+ * The pool task that answers once a pool thread has loaded the module (workers/pool.js): convoy's own
+ * (NUL-prefixed), never a task's name.
+ */
+export const POOL_LOADED = '\0loaded';
+
 /** `cluster.pool()` and `ctx.pool()` in a cluster started without a pool. */
 export const NO_POOL = 'No pool is configured: pass startCluster({ pool: { module } })';
 

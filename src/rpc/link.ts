@@ -198,10 +198,6 @@ export class Link implements Caller {
         },
         fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };
-      if (signal?.aborted) {
-        giveUp(signal.reason);
-        return;
-      }
       if (signal) unwatch = watchAbort(signal, () => giveUp(signal.reason));
       if (timeoutMs > 0) {
         // Not unref'd: while the call is parked, this timer is what will settle it.

@@ -10,3 +10,4 @@ export {
   stripForHandOff,
 } from '../errors.js';
 export { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
+export { POOL_LOADED } from '../protocol/control.js';
