@@ -44,6 +44,8 @@ const UNENCODABLE: ReadonlyArray<[string, unknown, string]> = [
   ['a symbol deep in an array', [1, [2, [Symbol.iterator]]], 'A symbol cannot be sent'],
   ['a function as a Map value', new Map([['k', () => 2]]), 'A function cannot be sent'],
   ['an object with an own key __keys__', [{ a: 1, __keys__: 2 }], 'An object with an own key "__keys__" cannot be sent'],
+  // msgpackr wrote it as an empty object, where structured clone shares it between threads.
+  ['a SharedArrayBuffer', { memory: new SharedArrayBuffer(8) }, 'A SharedArrayBuffer cannot be sent: a channel carries copies'],
 ];
 
 for (const [name, value, message] of UNENCODABLE) {
@@ -53,6 +55,15 @@ for (const [name, value, message] of UNENCODABLE) {
     t.true(error?.message.startsWith(message), error?.message);
   });
 }
+
+test('a typed array over a SharedArrayBuffer is sent as a copy of its bytes', (t) => {
+  const shared = new Int32Array(new SharedArrayBuffer(8));
+  shared[1] = 7;
+  const decoded = new Decoder().decode(new Encoder().encode(shared)) as Int32Array;
+  t.true(decoded instanceof Int32Array);
+  t.deepEqual([...decoded], [0, 7]);
+  t.false(decoded.buffer instanceof SharedArrayBuffer);
+});
 
 test('a failed encode leaves the encoder usable: later messages of the same shape decode on their own', (t) => {
   const encoder = new Encoder();

@@ -9,6 +9,9 @@
  *   name in its cache of object shapes, which such a key overwrites, and later objects of some shapes
  *   would then be encoded into bytes that do not decode, on that channel for good.
  * - So is a remote, convoy's proxy to a worker (unsendable.ts): it would arrive as an empty object.
+ * - So is a SharedArrayBuffer, which msgpackr writes as an empty object: a channel carries copies and can
+ *   share no memory, where structured clone would share it between threads. A typed array or Buffer over
+ *   one is copied, as any view is.
  * - So is a value nested deeper than MAX_NESTING_DEPTH (nesting.ts): a thread, whose stack is larger,
  *   could encode what the coordinator cannot decode.
  * - Records (msgpackr's default) are defined inline in each message, never shared or sequential: each
@@ -65,6 +68,21 @@ addExtension({
   type: TRANSFER_SLOT_TYPE,
   write: (slot: TransferSlot) => [slot.index, slot.view, slot.byteOffset, slot.length],
   read: (data: unknown) => inbound.resolve(data),
+});
+
+/** Never written: its extension only refuses (msgpackr would write a SharedArrayBuffer as `{}`). */
+const SHARED_MEMORY_TYPE = 0x53;
+addExtension({
+  Class: SharedArrayBuffer,
+  type: SHARED_MEMORY_TYPE,
+  write: () => {
+    throw new SerializationError(
+      'A SharedArrayBuffer cannot be sent: a channel carries copies, not shared memory (a typed array over it is sent as a copy of its bytes)',
+    );
+  },
+  read: () => {
+    throw new Error('A SharedArrayBuffer is never encoded');
+  },
 });
 
 function refuseFunction(): never {
