@@ -243,8 +243,8 @@ export class TimeoutError extends ConvoyError {
 
 export class ClusterClosedError extends ConvoyError {
   declare readonly code: 'ERR_CONVOY_CLOSED';
-  constructor(message = 'The cluster is closed') {
-    super('ERR_CONVOY_CLOSED', message);
+  constructor(message = 'The cluster is closed', options?: { cause?: unknown }) {
+    super('ERR_CONVOY_CLOSED', message, options);
   }
 }
 

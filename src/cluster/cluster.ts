@@ -25,6 +25,7 @@ import { shutDownWorker } from './shutdown.js';
 import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
+import { currentCall } from '../rpc/call-context.js';
 import { EventLog } from './event-log.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
@@ -89,7 +90,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const system = (handle: WorkerHandle) => {
       const incarnation = handle.incarnation;
       return {
-        [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args),
+        // A call's signal aborts when the worker gives up on it (timeout, abort) or is gone: the task is
+        // taken back. A notify's would abort when the worker exits; it runs on.
+        [System.pool]: (method: string, ...args: unknown[]) => this.#relayToPool(method, args, currentCall().signal),
+        [System.poolNotify]: (method: string, ...args: unknown[]) => this.#requirePool().runNotified(method, args.map(transferAll)),
         [System.open]: (peer: string, had: number) => this.#wiring.open(handle, incarnation, peer, had),
       };
     };
@@ -204,7 +208,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** @internal */
   async start(): Promise<void> {
     const handles = [...this.#handles.values()];
-    if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool);
+    if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool, this.#callTimeoutMs);
     if (handles.some((h) => h.kind === 'process')) {
       this.#listener = await ControlListener.open(this.#host, {
         secret: this.#secret,
@@ -258,8 +262,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * A worker's pool task. What the worker transferred arrived as buffers this side owns: they move on to
    * the pool thread, and the result's buffers move back to the worker, so nothing is copied on the way.
    */
-  async #relayToPool(method: string, args: unknown[]): Promise<unknown> {
-    const result = await this.#requirePool().call(method, args.map(transferAll));
+  async #relayToPool(method: string, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> {
+    // The worker keeps its own deadline: the cluster's callTimeoutMs is not applied a second time here.
+    const result = await this.#requirePool().call(method, args.map(transferAll), { timeoutMs: 0, signal });
     return transferAll(result);
   }
 

@@ -8,7 +8,19 @@ import type { Piscina } from 'piscina';
 import { needsTsx, moduleUrl, poolEntry, poolSupportModule } from './paths.js';
 import type { PoolSpec } from './types.js';
 import type { Caller } from '../rpc/remote.js';
-import { SerializationError, THE_POOL, WorkerStartError, errorFromWire, errorToWire, toError, type WireError } from '../errors.js';
+import {
+  ClusterClosedError,
+  SerializationError,
+  THE_POOL,
+  TimeoutError,
+  WorkerStartError,
+  errorFromWire,
+  errorToWire,
+  toError,
+  type WireError,
+} from '../errors.js';
+import { watchAbort } from '../rpc/abort-watch.js';
+import type { CallOptions } from '../rpc/pending-call.js';
 import { POOL_LOADED } from '../protocol/control.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
@@ -17,18 +29,22 @@ export class Pool implements Caller {
   readonly peerName = 'pool';
   readonly #piscina: Piscina;
   readonly #module: string;
+  /** The cluster's `callTimeoutMs`: what a call with no `timeoutMs` of its own gets (0: none). */
+  readonly #callTimeoutMs: number;
+  #closed = false;
   /** Fails `loaded()` when a pool thread fails before it could answer (see the 'error' listener). */
   #failStart: ((error: Error) => void) | undefined;
 
   /** piscina is loaded only when a pool is configured: most clusters never pay for it. */
-  static async create(spec: PoolSpec): Promise<Pool> {
+  static async create(spec: PoolSpec, callTimeoutMs: number): Promise<Pool> {
     const { Piscina } = await import('piscina');
-    return new Pool(spec, Piscina);
+    return new Pool(spec, callTimeoutMs, Piscina);
   }
 
-  private constructor(spec: PoolSpec, PiscinaClass: typeof Piscina) {
+  private constructor(spec: PoolSpec, callTimeoutMs: number, PiscinaClass: typeof Piscina) {
     const module = moduleUrl(spec.module);
     this.#module = module;
+    this.#callTimeoutMs = callTimeoutMs;
     this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
       workerData: { module, tsx: needsTsx(module), support: poolSupportModule },
@@ -59,7 +75,7 @@ export class Pool implements Caller {
       this.#failStart = reject;
     });
     try {
-      await Promise.race([this.call(POOL_LOADED, []), failed]);
+      await Promise.race([this.call(POOL_LOADED, [], { timeoutMs: 0 }), failed]);
     } catch (error) {
       throw new WorkerStartError(this.peerName, `failed to load ${this.#module}`, { cause: error });
     } finally {
@@ -67,13 +83,62 @@ export class Pool implements Caller {
     }
   }
 
-  async call(method: string, args: unknown[]): Promise<unknown> {
+  /**
+   * Runs the task `method` on a pool thread. A timeout (`timeoutMs`, else the cluster's `callTimeoutMs`) or
+   * an aborted `signal` rejects the call at once, as a worker's call does, and takes the task back from
+   * piscina: one still queued never runs; one running has its pool thread terminated (piscina cannot
+   * stop a task any other way) and replaced.
+   */
+  async call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (options?.signal?.aborted) throw options.signal.reason;
+    const refused = this.#refusal(method, args);
+    if (refused) throw refused;
+    return this.#run(method, args, options?.timeoutMs ?? this.#callTimeoutMs, options?.signal);
+  }
+
+  /**
+   * One-way: settles at once, rejecting (marked handled) only when the task cannot be sent, as a worker's
+   * notify does. A task that fails is reported as a worker's notify handler is, with a warning.
+   */
+  notify(method: string, args: unknown[]): Promise<void> {
+    const refused = this.#refusal(method, args);
+    if (refused) {
+      const rejected = Promise.reject(refused);
+      rejected.catch(() => {});
+      return rejected;
+    }
+    void this.runNotified(method, args);
+    return Promise.resolve();
+  }
+
+  /**
+   * A notified task (from the coordinator or relayed from a worker): no deadline, as a notify has none.
+   * Settles when it is done, whether it failed (reported by a warning) or not.
+   */
+  async runNotified(method: string, args: unknown[]): Promise<void> {
+    try {
+      const refused = this.#refusal(method, args);
+      if (refused) throw refused;
+      await this.#run(method, args, 0, undefined);
+    } catch (error) {
+      // Cut off by close(): the user's own act, not the task's failure.
+      if (error instanceof ClusterClosedError) return;
+      const failed = toError(error);
+      process.emitWarning(`convoy: pool task \`${method}\` (notified) failed: ${failed.stack ?? failed.message}`, 'ConvoyNotifyWarning');
+    }
+  }
+
+  /** Why `method(...args)` cannot be sent to the pool, if it cannot. */
+  #refusal(method: string, args: unknown[]): Error | undefined {
+    if (this.#closed) return new ClusterClosedError(`The cluster is closed: \`${method}\` was not sent to the pool`);
     // Refused here as a worker's call refuses them: a remote (clone would copy it as an empty object), a
     // function, or nesting the pool thread could not read (clone would fail it there, as a RemoteError).
     const problem = cloneProblem(args, MAX_NESTING_DEPTH);
-    if (problem !== undefined) {
-      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${problem}`);
-    }
+    if (problem !== undefined) return new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${problem}`);
+    return undefined;
+  }
+
+  async #run(method: string, args: unknown[], timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
     const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer
         ? [arg]
@@ -82,9 +147,13 @@ export class Pool implements Caller {
           : [],
     );
     const transferList = [...new Set([...found, ...(transferListOf(args) ?? [])])];
+    const giveUp = timeoutMs > 0 || signal ? new GiveUp(method, timeoutMs, signal) : undefined;
     try {
-      return await this.#piscina.run({ method, args }, { transferList });
+      return await this.#piscina.run({ method, args }, { transferList, signal: giveUp?.signal ?? null });
     } catch (error) {
+      if (giveUp?.signal.aborted) throw giveUp.signal.reason;
+      // piscina fails what it still runs when it is destroyed: the cluster closed under the call.
+      if (this.#closed) throw new ClusterClosedError(`The cluster closed before \`${method}\` on the pool finished`, { cause: error });
       // Arguments are cloned to the pool thread: one that cannot be (a function) is the caller's, as a
       // worker's call refuses it.
       if (error instanceof DOMException && error.name === 'DataCloneError') {
@@ -94,11 +163,9 @@ export class Pool implements Caller {
       // own properties (its `code`). Errors of the pool itself arrive as they are.
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;
       throw errorFromWire(wire ?? errorToWire(error), THE_POOL);
+    } finally {
+      giveUp?.stop();
     }
-  }
-
-  async notify(method: string, args: unknown[]): Promise<void> {
-    void this.call(method, args).catch(() => {});
   }
 
   get stats(): { threads: number; queued: number; completed: number } {
@@ -106,6 +173,29 @@ export class Pool implements Caller {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     return this.#piscina.destroy();
+  }
+}
+
+/** A pool call's deadline and caller's signal, as one signal piscina takes the task back on. */
+class GiveUp {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #unwatch: (() => void) | undefined;
+
+  constructor(method: string, timeoutMs: number, signal: AbortSignal | undefined) {
+    const abort = (reason: unknown): void => this.#controller.abort(reason);
+    if (timeoutMs > 0) this.#timer = setTimeout(() => abort(new TimeoutError(method, timeoutMs, THE_POOL)), timeoutMs).unref();
+    if (signal) this.#unwatch = watchAbort(signal, () => abort(signal.reason));
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#unwatch?.();
   }
 }

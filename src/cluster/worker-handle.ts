@@ -15,7 +15,7 @@ import type { SharedMemoryPlan } from './shared-memory.js';
 import { spawnProcess, spawnThread, type Child, type ExitInfo } from './spawn.js';
 import type { WorkerExitEvent, WorkerSpec } from './types.js';
 
-const POOL_CALLS: ReadonlySet<string> = new Set([System.pool]);
+const POOL_CALLS: ReadonlySet<string> = new Set([System.pool, System.poolNotify]);
 /**
  * How long a start cut off by its control channel's close waits for the worker's exit, which says why it
  * died, and how long an exit waits for the control channel to hand over the worker's last words: the

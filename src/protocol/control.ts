@@ -124,7 +124,7 @@ export function isSystemMethod(method: string): boolean {
  * it is user work carrying user data, so it is flow-controlled and transfers buffers like any call.
  */
 export function skipsFlowControl(method: string): boolean {
-  return isSystemMethod(method) && method !== System.pool;
+  return isSystemMethod(method) && method !== System.pool && method !== System.poolNotify;
 }
 
 export const System = {
@@ -135,7 +135,10 @@ export const System = {
   open: '\0open',
   peerExit: '\0peerExit',
   shutdown: '\0shutdown',
+  /** A worker's pool task, as a call: the worker's timeout or abort takes the task back. */
   pool: '\0pool',
+  /** A worker's pool task, as a notify: it runs even if the worker has exited by then. */
+  poolNotify: '\0poolNotify',
   stats: '\0stats',
 } as const;
 

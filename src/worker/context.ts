@@ -4,6 +4,7 @@ import type { Endpoint } from '../rpc/endpoint.js';
 import type { Link, ReceivedPeerExit } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
 import { NO_POOL, System } from '../protocol/control.js';
+import { THE_POOL, TimeoutError } from '../errors.js';
 
 export type PeerExitEvent = Omit<ReceivedPeerExit, 'silent'>;
 
@@ -78,11 +79,20 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
       // The task's arguments stay top-level, where the channel looks for transfer() marks.
       const caller: Caller = {
         peerName: 'pool',
-        call: (method, args, options) => control.call(System.pool, [method, ...args], options),
-        notify: (method, args) => control.notify(System.pool, [method, ...args]),
+        call: (method, args, options) =>
+          control.call(System.pool, [method, ...args], options).catch((error: unknown) => Promise.reject(namingTheTask(error, method))),
+        notify: (method, args) => control.notify(System.poolNotify, [method, ...args]),
       };
       this.#pool = createRemote(caller);
     }
     return this.#pool as Remote<T>;
   }
+}
+
+/**
+ * A pool call's own timeout names the task and the pool: the call it rides on, convoy's own `pool` to the
+ * coordinator, is not what the user called.
+ */
+function namingTheTask(error: unknown, method: string): unknown {
+  return error instanceof TimeoutError && error.method === System.pool ? new TimeoutError(method, error.timeoutMs, THE_POOL) : error;
 }
