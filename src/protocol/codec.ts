@@ -77,7 +77,7 @@ addExtension({
   type: SHARED_MEMORY_TYPE,
   write: () => {
     throw new SerializationError(
-      'A SharedArrayBuffer cannot be sent: a channel carries copies, not shared memory (a typed array over it is sent as a copy of its bytes)',
+      "A SharedArrayBuffer cannot be sent: a channel carries copies, not shared memory (a thread worker can be given one in its spec's `data`; a typed array over one is sent as a copy of its bytes)",
     );
   },
   read: () => {
