@@ -144,17 +144,39 @@ const DASHBOARD_OPTION_KEYS = [
 /** The pace a page may ask the dashboard for. */
 export const DASHBOARD_REFRESH_RANGE_MS = Object.freeze({ min: 250, max: 10_000 });
 
-export function expectNumber(name: string, value: unknown, { min = 0, integer = false, exclusiveMin = false } = {}): number {
+/**
+ * The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms
+ * (with a TimeoutOverflowWarning), so a timeout meant as "practically never" would fire at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function expectNumber(
+  name: string,
+  value: unknown,
+  { min = 0, integer = false, exclusiveMin = false, max = Number.POSITIVE_INFINITY } = {},
+): number {
   const ok =
     typeof value === 'number' &&
     Number.isFinite(value) &&
     (exclusiveMin ? value > min : value >= min) &&
+    value <= max &&
     (!integer || Number.isInteger(value));
   if (!ok) {
-    const what = `${integer ? 'an integer' : 'a finite number'} ${exclusiveMin ? '>' : '>='} ${min}`;
+    const bound =
+      max === MAX_TIMER_MS
+        ? ` and <= ${MAX_TIMER_MS} (the longest timer Node sets, about 24.8 days)`
+        : max < Number.POSITIVE_INFINITY
+          ? ` and <= ${max}`
+          : '';
+    const what = `${integer ? 'an integer' : 'a finite number'} ${exclusiveMin ? '>' : '>='} ${min}${bound}`;
     throw new TypeError(`Expected \`${name}\` to be ${what}, got ${describe(value)}`);
   }
   return value as number;
+}
+
+/** A duration in milliseconds that a timer waits out: at most MAX_TIMER_MS. */
+export function expectDuration(name: string, value: unknown, options: { exclusiveMin?: boolean } = {}): number {
+  return expectNumber(name, value, { ...options, max: MAX_TIMER_MS });
 }
 
 export function expectOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
@@ -171,7 +193,7 @@ function pick<T>(options: object | undefined, key: string, fallback: T): unknown
 
 export function fillChannelOptions(options?: ChannelOptions): FilledChannelOptions {
   return {
-    flushDelayMs: expectNumber('flushDelayMs', pick(options, 'flushDelayMs', DEFAULTS.flushDelayMs)),
+    flushDelayMs: expectDuration('flushDelayMs', pick(options, 'flushDelayMs', DEFAULTS.flushDelayMs)),
     maxBatchBytes: expectNumber('maxBatchBytes', pick(options, 'maxBatchBytes', DEFAULTS.maxBatchBytes), { min: 1, integer: true }),
     maxFrameBytes: expectNumber('maxFrameBytes', pick(options, 'maxFrameBytes', DEFAULTS.maxFrameBytes), { min: 1, integer: true }),
     maxQueuedBytes: expectNumber('maxQueuedBytes', pick(options, 'maxQueuedBytes', DEFAULTS.maxQueuedBytes), { min: 1, integer: true }),
@@ -181,21 +203,21 @@ export function fillChannelOptions(options?: ChannelOptions): FilledChannelOptio
 }
 
 export function fillRpcOptions(options?: RpcOptions): FilledRpcOptions {
-  return { callTimeoutMs: expectNumber('callTimeoutMs', pick(options, 'callTimeoutMs', DEFAULTS.callTimeoutMs)) };
+  return { callTimeoutMs: expectDuration('callTimeoutMs', pick(options, 'callTimeoutMs', DEFAULTS.callTimeoutMs)) };
 }
 
 export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions {
   const filled = {
-    heartbeatIntervalMs: expectNumber('heartbeatIntervalMs', pick(options, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs), {
+    heartbeatIntervalMs: expectDuration('heartbeatIntervalMs', pick(options, 'heartbeatIntervalMs', DEFAULTS.heartbeatIntervalMs), {
       exclusiveMin: true,
     }),
-    heartbeatTimeoutMs: expectNumber('heartbeatTimeoutMs', pick(options, 'heartbeatTimeoutMs', DEFAULTS.heartbeatTimeoutMs), {
+    heartbeatTimeoutMs: expectDuration('heartbeatTimeoutMs', pick(options, 'heartbeatTimeoutMs', DEFAULTS.heartbeatTimeoutMs), {
       exclusiveMin: true,
     }),
-    startTimeoutMs: expectNumber('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
+    startTimeoutMs: expectDuration('startTimeoutMs', pick(options, 'startTimeoutMs', DEFAULTS.startTimeoutMs), { exclusiveMin: true }),
     maxRestarts: expectNumber('maxRestarts', pick(options, 'maxRestarts', DEFAULTS.maxRestarts), { integer: true }),
-    restartDelayMs: expectNumber('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),
-    handshakeTimeoutMs: expectNumber('handshakeTimeoutMs', pick(options, 'handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs), {
+    restartDelayMs: expectDuration('restartDelayMs', pick(options, 'restartDelayMs', DEFAULTS.restartDelayMs)),
+    handshakeTimeoutMs: expectDuration('handshakeTimeoutMs', pick(options, 'handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs), {
       exclusiveMin: true,
     }),
   };

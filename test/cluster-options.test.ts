@@ -41,6 +41,10 @@ const bad: [string, unknown, string][] = [
   ],
   ['maxBatchBytes 0 (process worker)', { maxBatchBytes: 0, workers: [{ name: 'a', module: counter, kind: 'process' }] }, 'maxBatchBytes'],
   ['a negative callTimeoutMs', { callTimeoutMs: -5, workers: [{ name: 'a', module: counter }] }, 'callTimeoutMs'],
+  // Past Node's longest timer, a setTimeout fires after 1 ms: a 30-day timeout timed every call out at once.
+  ['a callTimeoutMs past the longest timer', { callTimeoutMs: 30 * 86_400_000, workers: [{ name: 'a', module: counter }] }, '2147483647'],
+  ['a startTimeoutMs past the longest timer', { startTimeoutMs: 2 ** 31, workers: [{ name: 'a', module: counter }] }, 'startTimeoutMs'],
+  ['a restartDelayMs past the longest timer', { restartDelayMs: 2 ** 31, workers: [{ name: 'a', module: counter }] }, 'restartDelayMs'],
   ['an unknown backpressure mode', { backpressure: 'drop', workers: [{ name: 'a', module: counter }] }, 'backpressure'],
   ['a negative heartbeatIntervalMs', { heartbeatIntervalMs: -1, workers: [{ name: 'a', module: counter }] }, 'heartbeatIntervalMs'],
   ['sharedMemory that is not a boolean', { sharedMemory: 'yes', workers: [{ name: 'a', module: counter }] }, 'sharedMemory'],

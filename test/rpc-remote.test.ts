@@ -169,9 +169,14 @@ test('withOptions() checks its options at once: unknown keys (with the closest k
   const remote = createRemote<CounterApi>({ call: async () => 1, notify: async () => undefined });
   const bad: [unknown, RegExp][] = [
     [{ timeout: 500 }, /Unknown option `timeout` in withOptions\(\) options; did you mean `timeoutMs`\?/],
-    [{ timeoutMs: -1 }, /Expected `timeoutMs` to be a finite number >= 0, got -1/],
-    [{ timeoutMs: '500' }, /Expected `timeoutMs` to be a finite number >= 0, got "500"/],
+    [{ timeoutMs: -1 }, /Expected `timeoutMs` to be a finite number >= 0 and <= 2147483647 .*, got -1/],
+    [{ timeoutMs: '500' }, /Expected `timeoutMs` to be a finite number >= 0 and <= 2147483647 .*, got "500"/],
     [{ timeoutMs: Number.NaN }, /Expected `timeoutMs`/],
+    // A longer one would fire after 1 ms: a timeout meant as "practically never" timed the call out at once.
+    [
+      { timeoutMs: 2 ** 31 },
+      /Expected `timeoutMs` to be a finite number >= 0 and <= 2147483647 \(the longest timer Node sets, about 24.8 days\), got 2147483648/,
+    ],
     [{ signal: {} }, /Expected `signal` to be an AbortSignal/],
     [null, /Expected withOptions\(\)'s options to be an object/],
   ];
@@ -179,6 +184,7 @@ test('withOptions() checks its options at once: unknown keys (with the closest k
     t.throws(() => withOptions(remote, options as never), { instanceOf: TypeError, message }, JSON.stringify(options));
   }
   t.notThrows(() => withOptions(remote, { timeoutMs: 0, signal: new AbortController().signal }));
+  t.notThrows(() => withOptions(remote, { timeoutMs: 2 ** 31 - 1 }));
   t.notThrows(() => withOptions(remote, {}));
 });
 

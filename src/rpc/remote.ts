@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { describe } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
-import { expectNumber } from '../options.js';
+import { expectDuration } from '../options.js';
 import { markUnsendable } from '../protocol/unsendable.js';
 import type { CallOptions } from './pending-call.js';
 
@@ -125,7 +125,7 @@ function checkCallOptions(options: CallOptions): CallOptions {
     throw new TypeError(`Expected withOptions()'s options to be an object, got ${describe(options)}`);
   }
   rejectUnknownKeys(options, CALL_OPTION_KEYS, 'withOptions() options');
-  if (options.timeoutMs !== undefined) expectNumber('timeoutMs', options.timeoutMs);
+  if (options.timeoutMs !== undefined) expectDuration('timeoutMs', options.timeoutMs);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(options.signal)}`);
   }
