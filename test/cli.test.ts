@@ -205,6 +205,31 @@ test('`convoy bank --dashboard --port 0` serves the dashboard during the run and
   t.regex(stderr, /convoy: dashboard at http:\/\/127\.0\.0\.1:\d+\/\?token=\S{16,}/);
 });
 
+test('`convoy bank --dashboard --hold` keeps serving the last state after the report, and Ctrl-C then exits with the run’s code', async (t) => {
+  const child = spawn(
+    process.execPath,
+    ['bin/convoy.js', 'bank', '--seconds', '1', '--kind', 'thread', '--shards', '2', '--dashboard', '--port', '0', '--hold', '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await pollUntil(() => stderr.includes('Ctrl-C to exit'), 60_000, 'the report, then the hold');
+  const url = /dashboard at (http:\/\/\S+)/.exec(stderr)?.[1];
+  t.truthy(url, stderr);
+  const snapshot = (await (await fetch(new URL(`/api/snapshot?${new URL(url!).searchParams}`, url))).json()) as { closed: boolean };
+  t.true(snapshot.closed, 'the held dashboard serves the closed run');
+  t.true((JSON.parse(stdout) as { verdict: { ok: boolean } }).verdict.ok);
+  // The held dashboard has no close() and keeps the event loop alive: it used to outlive this Ctrl-C.
+  child.kill('SIGINT');
+  t.is(await within(exited, 10_000, 'the held bank exiting on Ctrl-C'), 0, stderr);
+});
+
 test('every command in the bank README is a valid convoy command, and every file it names exists', (t) => {
   const readme = readFileSync('examples/bank/README.md', 'utf8');
   const commands = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap(([, block]) =>

@@ -87,12 +87,19 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
+  const code = bankExitCode(report, interrupt.signal.aborted, options.crashAtMs !== undefined);
   if (dashboardUrl && values.hold) {
     console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
+    // A held dashboard has no close() and keeps the event loop alive: with the run over, the process ends here.
+    process.exit(code);
   }
-  if (interrupt.signal.aborted) return report.verdict.ok ? 130 : 1;
-  if (options.crashAtMs !== undefined && report.restarts === 0) {
+  return code;
+}
+
+function bankExitCode(report: Awaited<ReturnType<typeof runBank>>, interrupted: boolean, askedForCrash: boolean): Verdict {
+  if (interrupted) return report.verdict.ok ? 130 : 1;
+  if (askedForCrash && report.restarts === 0) {
     console.error('convoy: --crash asked for a crash and a restart, and none happened');
     return 1;
   }
