@@ -25,6 +25,11 @@ export interface ProcessBootMessage {
 export function runProcess(): void {
   if (!process.send) throw new Error('A convoy worker process must be started by the coordinator (no IPC channel)');
   process.on('disconnect', () => process.exit(0));
+  // Ctrl-C in a terminal signals the whole foreground process group, and worker processes are in their
+  // coordinator's. The coordinator owns their lifetime: one that handles SIGINT (to settle, then close)
+  // needs them alive; one that does not dies of it, and the IPC disconnect above ends them. A listener of
+  // the user's own module still hears the signal.
+  process.on('SIGINT', () => {});
   process.once('message', (message: ProcessBootMessage) => {
     if (message?.convoy !== 'boot') {
       process.exit(70);
