@@ -80,6 +80,8 @@ export class WorkerHandle {
   #deathReported = false;
   /** We stopped the current incarnation after its last words: its exit is the one they told, not our kill. */
   #stoppedAfterLastWords = false;
+  /** Tells the current incarnation's control endpoint how it died, once that is known (see #explainClose). */
+  #reportDeath: ((error: WorkerDiedError) => void) | undefined;
   /** Waiting for this worker to be ready (true) or gone for good (false). */
   readonly #readyWaiters = new Set<(ready: boolean) => void>();
   #gaveUp = false;
@@ -260,6 +262,9 @@ export class WorkerHandle {
   #openControl(transport: Transport, incarnation: number): Endpoint {
     // Cleared first, so an early close never reads the previous incarnation's exit notice.
     this.control = undefined;
+    let reportDeath!: (error: WorkerDiedError) => void;
+    const death = new Promise<WorkerDiedError>((resolve) => (reportDeath = resolve));
+    this.#reportDeath = reportDeath;
     const channel = new Channel(transport, {
       ...this.#env.channel,
       closeError: (cause) => this.#closeError(cause),
@@ -273,6 +278,7 @@ export class WorkerHandle {
       peerName: this.name,
       localName: COORDINATOR,
       callTimeoutMs: this.#env.callTimeoutMs,
+      explainClose: (error) => this.#explainClose(error, incarnation, death),
     });
     this.control = control;
     control.onLastWords(() => {
@@ -303,6 +309,21 @@ export class WorkerHandle {
     return control;
   }
 
+  /**
+   * A local worker's control channel that closes with no word of why (no last words, and not ended by us:
+   * a signal from outside convoy) closes a few ms before its exit is seen. The coordinator's calls then
+   * wait for that exit, which says how it died (`crash`, its signal), instead of failing as
+   * `disconnected`, cut off from a worker that "may still run": at most EXIT_REPORT_WAIT_MS. A remote
+   * worker's exit may never come (its host may be lost): its calls fail at once.
+   */
+  #explainClose(error: Error, incarnation: number, death: Promise<WorkerDiedError>): Promise<Error> | undefined {
+    if (this.host !== undefined || !(error instanceof WorkerDiedError) || error.reason !== 'disconnected') return undefined;
+    if (!this.#running(incarnation)) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Error>((resolve) => (timer = setTimeout(resolve, EXIT_REPORT_WAIT_MS, error)));
+    return Promise.race([death, late]).finally(() => clearTimeout(timer));
+  }
+
   /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */
   #running(incarnation: number): Child | undefined {
     const child = this.child;
@@ -318,6 +339,7 @@ export class WorkerHandle {
 
   /** Calls to this incarnation fail with `error`, once what it sent before it died has been read. */
   #peerDied(error: WorkerDiedError): void {
+    this.#reportDeath?.(error);
     this.link.peerExited(this.incarnation, error);
     this.control?.channel.peerDied(error);
   }

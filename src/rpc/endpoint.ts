@@ -17,7 +17,14 @@ import { PendingTable } from './pending-table.js';
 import { Responder, type ResponderConfig } from './responder.js';
 
 /** The responder's settings (handlers, serial mode, names) and the caller's (default timeout). */
-export interface EndpointConfig extends RpcOptions, ResponderConfig {}
+export interface EndpointConfig extends RpcOptions, ResponderConfig {
+  /**
+   * Given the error a close fails the calls with, a promise of a truer one that is about to be known (the
+   * death the close turns out to be), or undefined. The calls then fail when it settles: the promise must
+   * settle soon, whatever happens.
+   */
+  explainClose?: (error: Error) => Promise<Error> | undefined;
+}
 
 const RESOLVED = Promise.resolve();
 /** For a call or notify refused before it was queued: it did not run. */
@@ -46,6 +53,9 @@ export class Endpoint {
   readonly #closeListeners: ((error: Error) => void)[] = [];
   #nextId = 0;
   #closedWith: Error | undefined;
+  readonly #explainClose: ((error: Error) => Promise<Error> | undefined) | undefined;
+  /** The close's explanation on its way (see EndpointConfig.explainClose): calls fail once it is known. */
+  #explaining: Promise<Error> | undefined;
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
   #lastWordsListener: ((notice: ExitNotice) => void) | undefined;
@@ -58,6 +68,7 @@ export class Endpoint {
     this.peerName = config.peerName;
     this.#responder = new Responder(channel, config, this.counts);
     this.#callTimeoutMs = fillRpcOptions(config).callTimeoutMs;
+    this.#explainClose = config.explainClose;
     channel.start({ message: (message) => this.#receive(message), close: (error) => this.#closed(error) });
   }
 
@@ -97,7 +108,7 @@ export class Endpoint {
     // Aborted already: nothing is sent, so the handler never starts; the signal's reason comes first, as
     // for fetch(), whatever else would refuse the call.
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
-    if (this.#closedWith) return Promise.reject(errorForMethod(this.#closedWith, method, NOT_SENT));
+    if (this.#closedWith) return this.#refusedAfterClose(method);
     const id = ++this.#nextId;
     const system = isSystemMethod(method);
     let waiting: Promise<void> | undefined;
@@ -157,7 +168,11 @@ export class Endpoint {
   notify(method: string, args: unknown[]): Promise<void> {
     let accepted: Promise<void> | undefined;
     try {
-      if (this.#closedWith) throw errorForMethod(this.#closedWith, method, NOT_SENT);
+      if (this.#closedWith) {
+        accepted = this.#refusedAfterClose(method);
+        accepted.catch(noop);
+        return accepted;
+      }
       if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
       // Waiting for room: if the wait fails (the peer died, the channel closed), it was never sent.
@@ -170,6 +185,13 @@ export class Endpoint {
     // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
     accepted.catch(noop);
     return accepted;
+  }
+
+  /** A call or notify made after the close: not sent, failing with the close's error once it is known. */
+  #refusedAfterClose(method: string): Promise<never> {
+    const explaining = this.#explaining;
+    if (explaining) return explaining.then((error) => Promise.reject(errorForMethod(error, method, NOT_SENT)));
+    return Promise.reject(errorForMethod(this.#closedWith!, method, NOT_SENT));
   }
 
   /** `waiting`, a message's wait for room, failing as a message that was not sent (`mayHaveRun: false`). */
@@ -254,13 +276,25 @@ export class Endpoint {
     if (this.#closedWith) return;
     this.#closedWith = error;
     const pending = this.#pending.drain();
-    for (const call of pending) {
-      // A call that waited for room and had not left when the channel failed never ran. (One queued
-      // but not yet flushed is counted as sent: telling it apart would cost every call.)
+    // A call that waited for room and had not left when the channel failed never ran. (One queued but not
+    // yet flushed is counted as sent: telling it apart would cost every call.) Read now: the wait is the
+    // channel's, as it was at the close.
+    const sent = pending.map((call) => {
       const wait = this.#waitingCalls.get(call.id);
-      const sent = wait === undefined || this.channel.hasSent(wait);
-      call.settle(false, errorForMethod(error, call.method, { sent }));
-    }
+      return wait === undefined || this.channel.hasSent(wait);
+    });
+    const fail = (reason: Error): void => {
+      for (let i = 0; i < pending.length; i++) pending[i]!.settle(false, errorForMethod(reason, pending[i]!.method, { sent: sent[i]! }));
+    };
+    const explaining = this.#explainClose?.(error);
+    if (explaining) {
+      this.#explaining = explaining;
+      void explaining.then((explained) => {
+        this.#closedWith = explained;
+        this.#explaining = undefined;
+        fail(explained);
+      });
+    } else fail(error);
     this.#waitingCalls.clear();
     this.#responder.close(error);
     for (const listener of this.#closeListeners.splice(0)) listener(error);
