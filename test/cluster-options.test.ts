@@ -96,6 +96,9 @@ const bad: [string, unknown, string][] = [
     { workers: [{ name: 'a', module: counter, resourceLimits: { stackSizeMb: 0 } }] },
     'workers[0].resourceLimits.stackSizeMb',
   ],
+  // A `host` not a string reached each process worker as its coordinator's address: it exited (code 70).
+  ['a host that is not a string', { host: 5, workers: [{ name: 'a', module: counter, kind: 'process' }] }, '`host`'],
+  ['an empty host', { host: '', workers: [{ name: 'a', module: counter, kind: 'process' }] }, '`host`'],
   ['expose that is not an object', { expose: 5, workers: [{ name: 'a', module: counter }] }, '`expose`'],
   ['a pool without a module', { pool: { maxThreads: 2 }, workers: [{ name: 'a', module: counter }] }, '`pool.module`'],
   [
@@ -129,3 +132,24 @@ for (const [title, options, names] of bad) {
     t.deepEqual(workerProcessPids(), [], 'nothing was spawned');
   });
 }
+
+// 192.0.2.1 (TEST-NET-1) is no interface of this machine: binding it fails here, and no packet is sent.
+test('a host the coordinator cannot bind rejects with an error naming `host` and its value, keeping the code and cause', async (t) => {
+  const result = await within(
+    settle(startCluster({ host: '192.0.2.1', workers: [{ name: 'a', module: counter, kind: 'process' }] })),
+    5000,
+    'startCluster',
+  );
+  t.false(result.ok);
+  if (result.ok) {
+    await result.value.close();
+    return;
+  }
+  const error = result.error as NodeJS.ErrnoException;
+  t.regex(error.message, /^`host` '192\.0\.2\.1': listen EADDRNOTAVAIL/);
+  t.is(error.code, 'EADDRNOTAVAIL');
+  t.is(error.syscall, 'listen');
+  t.true(error.cause instanceof Error);
+  t.is((error.cause as NodeJS.ErrnoException).code, 'EADDRNOTAVAIL');
+  t.deepEqual(workerProcessPids(), [], 'nothing was spawned');
+});

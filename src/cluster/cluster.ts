@@ -32,7 +32,7 @@ import { ControlListener } from './listener.js';
 import { Pool } from './pool.js';
 import { settleLimited } from './settle-limited.js';
 import { SharedMemoryPlan } from './shared-memory.js';
-import { expandSpecs, expectModule } from './specs.js';
+import { expandSpecs, expectListenHost, expectModule } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent } from './types.js';
@@ -77,7 +77,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#health = fillHealthOptions(options);
     this.#channel = fillChannelOptions(options);
     this.#callTimeoutMs = fillRpcOptions(options).callTimeoutMs;
-    this.#host = options.host ?? '127.0.0.1';
+    this.#host = expectListenHost(options.host);
     const shm = new SharedMemoryPlan(fillSharedMemoryOptions(options));
     this.#dashboards = new ClusterDashboards(
       { stats: () => this.stats(), events: this.#log },

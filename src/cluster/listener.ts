@@ -36,9 +36,10 @@ export class ControlListener {
     const listener = new ControlListener(server, options);
     server.on('connection', (socket) => listener.#accept(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (error: NodeJS.ErrnoException) => reject(listenError(host, error));
+      server.once('error', fail);
       server.listen(0, host, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         resolve();
       });
     });
@@ -88,4 +89,16 @@ export class ControlListener {
       () => socket.destroy(),
     );
   }
+}
+
+/**
+ * A failure to bind names the cluster option it came from (`listen EADDRNOTAVAIL` alone does not say
+ * which address was wrong); `code`, `errno` and `syscall` stay, and the original is the `cause`.
+ */
+function listenError(host: string, error: NodeJS.ErrnoException): Error {
+  const wrapped: NodeJS.ErrnoException = new Error(`\`host\` '${host}': ${error.message}`, { cause: error });
+  if (error.code !== undefined) wrapped.code = error.code;
+  if (error.errno !== undefined) wrapped.errno = error.errno;
+  if (error.syscall !== undefined) wrapped.syscall = error.syscall;
+  return wrapped;
 }

@@ -50,6 +50,18 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
   return out;
 }
 
+/**
+ * The cluster's `host`: the interface its listeners bind (the coordinator's, for process workers). A
+ * number or an empty string would reach the workers as their coordinator's address, and fail there.
+ */
+export function expectListenHost(host: unknown): string {
+  if (host === undefined) return '127.0.0.1';
+  if (typeof host !== 'string' || host === '') {
+    throw new TypeError(`Expected \`host\` to be a non-empty string (an interface to bind, such as '127.0.0.1'), got ${describe(host)}`);
+  }
+  return host;
+}
+
 /** A worker's or the pool's `module`: a non-empty path, or a URL. */
 export function expectModule(name: string, module: unknown): void {
   if (!(module instanceof URL) && (typeof module !== 'string' || module === '')) {
