@@ -33,11 +33,13 @@ const { values: args } = parseArgs({
 });
 const payloadBytes = Number(args.payload);
 const SCOPE = 'bench';
+/** Both sides' cluster secret: every transport message is signed with a key derived from it. */
+const SECRET = new Uint8Array(32).fill(1);
 
 /** The other host: answers convoy calls and raw requests, echoes raw publishes. */
 async function serve(url: string): Promise<void> {
   const connection = await connectNats({ servers: url }, 'bench server');
-  const hub = new NatsHub(connection, { cluster: SCOPE });
+  const hub = new NatsHub(connection, { cluster: SCOPE, secret: SECRET });
   const transport = hub.open('server', 'client', { maxFrameBytes: 64 << 20 });
   new Endpoint(new Channel(transport), { api: { echo: (bytes: Uint8Array) => bytes } });
   await serveRawEcho(connection);
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   });
   await new Promise((resolve) => child.once('message', resolve));
   const connection = await connectNats({ servers: server.url }, 'bench client');
-  const hub = new NatsHub(connection, { cluster: SCOPE });
+  const hub = new NatsHub(connection, { cluster: SCOPE, secret: SECRET });
   const transport = hub.open('client', 'server', { maxFrameBytes: 64 << 20 });
   await transport.opened;
   const client = new Endpoint(new Channel(transport));

@@ -111,6 +111,7 @@ export class AgentSession {
       const nats = {
         connect,
         scope: sessionScope(cluster, this.id),
+        secret,
         self: workerEndpoint(boot.name, boot.incarnation),
         coordinator: COORDINATOR_ENDPOINT,
       };

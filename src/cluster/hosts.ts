@@ -90,7 +90,12 @@ export class Hosts extends EventEmitter<HostsEvents> {
     this.#secret = secret;
     this.cluster = cluster;
     this.#health = health;
-    this.hub = new NatsHub(connection, { cluster: sessionScope(cluster, this.session) });
+    this.hub = new NatsHub(connection, { cluster: sessionScope(cluster, this.session), secret });
+  }
+
+  /** The cluster secret, read from the secret file: the coordinator's own workers sign their NATS messages with it. */
+  get secret(): Uint8Array {
+    return this.#secret;
   }
 
   start(): void {

@@ -43,6 +43,8 @@ export interface NatsClusterOptions extends NatsConnectOptions {
 export interface NatsScope {
   connect: NatsConnectOptions;
   scope: string;
+  /** The cluster secret (the secret file's): what every NATS transport message is signed with. */
+  secret: Uint8Array;
 }
 
 export interface HostUpEvent {

@@ -4,7 +4,8 @@
  * client then dispatches by subscription id; one wildcard subscription per endpoint would make it decode
  * each message's subject to find the transport); room in the connection's outbound buffer for all of them; and the connection's losses. When the connection drops, every transport breaks at once (frames may have
  * been lost with the server, and the numbering could not tell a lost tail), and once it is back the
- * peers of those transports are told with a reset.
+ * peers of those transports are told with a reset. Every message is signed and checked here, under a
+ * key per subject derived from the cluster secret (nats-wire.ts): one that fails the check is dropped.
  */
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -12,11 +13,13 @@ import { Events, type Msg, type NatsConnection, type NatsError, type Subscriptio
 import { ProtocolError } from '../errors.js';
 import { closeNats } from './nats-connect.js';
 import { NatsTransport, type NatsTransportOptions } from './nats.js';
-import { decodeWire, encodeReset, transportSubject } from './nats-wire.js';
+import { decodeWire, encodeReset, sign, subjectKey, transportSubject, verified } from './nats-wire.js';
 
 export interface NatsHubOptions {
   /** The cluster's name: its subjects never meet another cluster's on the same server. */
   cluster: string;
+  /** The cluster secret: what the transports' messages are signed and checked with. */
+  secret: Uint8Array;
   /** Bytes the connection may hold unsent before transports wait for room. @default 8388608 (8 MiB) */
   maxPendingBytes?: number;
 }
@@ -33,8 +36,13 @@ export class NatsHub {
   readonly connection: NatsConnection;
   readonly cluster: string;
   readonly #maxPendingBytes: number;
-  /** Transports by the subject their frames arrive on, with its subscription. */
-  readonly #routes = new Map<string, { transport: NatsTransport; subscription: Subscription }>();
+  readonly #secret: Uint8Array;
+  /** Transports by the subject their frames arrive on, with its subscription and that subject's key. */
+  readonly #routes = new Map<string, { transport: NatsTransport; subscription: Subscription; key: Buffer }>();
+  /** The keys of the subjects the open transports publish on. */
+  readonly #sendKeys = new Map<string, Buffer>();
+  /** Messages dropped because their tag was wrong: not from a holder of the secret. */
+  forged = 0;
   readonly #waiting = new Set<NatsTransport>();
   #wakeArmed = false;
   /** Streams broken by a lost connection, whose peers hear a reset once it is back. */
@@ -45,6 +53,7 @@ export class NatsHub {
   constructor(connection: NatsConnection, options: NatsHubOptions) {
     this.connection = connection;
     this.cluster = options.cluster;
+    this.#secret = options.secret;
     this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     void this.#watch();
   }
@@ -71,14 +80,19 @@ export class NatsHub {
       ...options,
     });
     // Subscribed before its open is published: the server takes the two in that order.
-    const subscription = this.connection.subscribe(inbound, { callback: (error, message) => this.#receive(transport, error, message) });
-    this.#routes.set(inbound, { transport, subscription });
+    const key = subjectKey(this.#secret, inbound);
+    const subscription = this.connection.subscribe(inbound, {
+      callback: (error, message) => this.#receive(transport, key, error, message),
+    });
+    this.#routes.set(inbound, { transport, subscription, key });
+    this.#sendKeys.set(transport.subject, subjectKey(this.#secret, transport.subject));
     transport.announce();
     return transport;
   }
 
-  /** Publishes one message. */
+  /** Signs and publishes one message made by encodeWire. */
   publish(subject: string, data: Uint8Array): void {
+    sign(this.#sendKeys.get(subject) ?? subjectKey(this.#secret, subject), data);
     this.connection.publish(subject, data);
   }
 
@@ -113,6 +127,7 @@ export class NatsHub {
     const route = this.#routes.get(inbound);
     if (route?.transport !== transport) return;
     this.#routes.delete(inbound);
+    this.#sendKeys.delete(transport.subject);
     this.#waiting.delete(transport);
     if (!this.connection.isClosed()) route.subscription.unsubscribe();
   }
@@ -132,11 +147,17 @@ export class NatsHub {
     for (const transport of waiting) transport.pump();
   };
 
-  #receive(transport: NatsTransport, error: NatsError | null, message: Msg): void {
+  #receive(transport: NatsTransport, key: Buffer, error: NatsError | null, message: Msg): void {
     if (error) return;
+    const data = verified(key, message.data);
+    if (!data) {
+      // Not from the peer: anyone on the server may publish here. Dropped unread, it cannot break the pair.
+      this.forged++;
+      return;
+    }
     let wire: ReturnType<typeof decodeWire>;
     try {
-      wire = decodeWire(message.data);
+      wire = decodeWire(data);
     } catch (failure) {
       transport.destroy(failure as ProtocolError);
       return;

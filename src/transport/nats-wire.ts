@@ -13,9 +13,16 @@
  *
  * `stream` (u32) names the sender's transport, so frames of an earlier transport between the same two
  * endpoints are never taken for this one's. `seq` (u32) numbers every frame, piece and close of one
- * direction from 1: a gap or a repeat means NATS lost or duplicated something, and the transport breaks
- * rather than hand the channel a hole.
+ * direction from 1: a gap means NATS lost something, and the transport breaks rather than hand the
+ * channel a hole; a repeat is dropped (see NatsTransport.receive).
+ *
+ * Every message ends with a tag: the first TAG_BYTES of an HMAC-SHA256 of the rest, under a key derived
+ * from the cluster secret and the subject it is published on (which names the session, the sender and
+ * the receiver). Anyone on the NATS server can read a subject; without the secret nobody can publish on
+ * it what a transport takes, and a message copied from one subject is refused on any other. A message
+ * whose tag is wrong is dropped unread: it is not the peer's, so it cannot break the peer's stream either.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
 
 export const WireKind = {
@@ -31,8 +38,10 @@ export type WireKind = (typeof WireKind)[keyof typeof WireKind];
 
 /** Header bytes of each kind: kind, stream, then seq for numbered kinds, then total for `first`. */
 const HEADER_BYTES: Record<WireKind, number> = { 1: 5, 2: 5, 3: 9, 4: 13, 5: 9, 6: 9, 7: 5 };
-/** The largest header: a piece of a frame may carry at most `max_payload` minus this. */
+/** The largest header: a piece of a frame may carry at most `max_payload` minus this and TAG_BYTES. */
 export const MAX_HEADER_BYTES = 13;
+/** The tag at the end of every message (128 bits of HMAC-SHA256). */
+export const TAG_BYTES = 16;
 
 export interface WireMessage {
   kind: WireKind;
@@ -46,8 +55,8 @@ export interface WireMessage {
 }
 
 /**
- * A new message: header, then `body[start, end)` copied in. Always a fresh buffer, because the NATS
- * client queues what it is given without copying it.
+ * A new message: header, then `body[start, end)` copied in, then room for its tag (`sign` writes it).
+ * Always a fresh buffer, because the NATS client queues what it is given without copying it.
  */
 export function encodeWire(
   kind: WireKind,
@@ -59,7 +68,7 @@ export function encodeWire(
   total = 0,
 ): Uint8Array {
   const headerBytes = HEADER_BYTES[kind];
-  const out = new Uint8Array(headerBytes + (end - start));
+  const out = new Uint8Array(headerBytes + (end - start) + TAG_BYTES);
   const view = new DataView(out.buffer);
   out[0] = kind;
   view.setUint32(1, stream);
@@ -69,6 +78,27 @@ export function encodeWire(
   return out;
 }
 
+/** The key that authenticates what is published on `subject` (see the tag, above). */
+export function subjectKey(secret: Uint8Array, subject: string): Buffer {
+  return createHmac('sha256', secret).update('convoy nats transport\0').update(subject).digest();
+}
+
+/** Writes the tag of `message` (from encodeWire) into its last TAG_BYTES. */
+export function sign(key: Uint8Array, message: Uint8Array): void {
+  const end = message.byteLength - TAG_BYTES;
+  const mac = createHmac('sha256', key).update(message.subarray(0, end)).digest();
+  message.set(mac.subarray(0, TAG_BYTES), end);
+}
+
+/** The message without its tag when the tag is right, else undefined. */
+export function verified(key: Uint8Array, data: Uint8Array): Uint8Array | undefined {
+  const end = data.byteLength - TAG_BYTES;
+  if (end < 1) return undefined;
+  const mac = createHmac('sha256', key).update(data.subarray(0, end)).digest();
+  return timingSafeEqual(mac.subarray(0, TAG_BYTES), data.subarray(end)) ? data.subarray(0, end) : undefined;
+}
+
+/** Decodes a message whose tag was checked and cut off (`verified`). */
 export function decodeWire(data: Uint8Array): WireMessage {
   const kind = data[0] as WireKind;
   const headerBytes = HEADER_BYTES[kind];

@@ -13,7 +13,7 @@
 import { ProtocolError } from '../errors.js';
 import type { NatsHub } from './nats-hub.js';
 import { PieceAssembler } from './nats-pieces.js';
-import { MAX_HEADER_BYTES, WireKind, type WireMessage, encodeReset, encodeWire, nextSeq, resetReason } from './nats-wire.js';
+import { MAX_HEADER_BYTES, TAG_BYTES, WireKind, type WireMessage, encodeReset, encodeWire, nextSeq, resetReason } from './nats-wire.js';
 import { CloseOnce, type Transport, type TransportHandlers } from './transport.js';
 
 export interface NatsTransportOptions {
@@ -95,6 +95,9 @@ export class NatsTransport implements Transport {
   get closed(): boolean {
     return this.#closeOnce.done;
   }
+
+  /** Numbered messages received again (a copy of one already taken), and dropped. */
+  repeats = 0;
 
   /** Numbered messages so far, each way (frames, pieces, close): for stats, and for tests that forge one. */
   get numbered(): { sent: number; received: number } {
@@ -182,7 +185,7 @@ export class NatsTransport implements Transport {
         this.#armCloseTimeout();
         break;
       }
-      const room = this.#hub.maxPayloadBytes - MAX_HEADER_BYTES;
+      const room = this.#hub.maxPayloadBytes - MAX_HEADER_BYTES - TAG_BYTES;
       const start = this.#sentOfHead;
       if (start === 0 && head.byteLength <= room) {
         queue.shift();
@@ -220,14 +223,18 @@ export class NatsTransport implements Transport {
         }
         return;
     }
-    // Numbered: from an earlier stream of this pair it is stale; from this one it must be the next.
+    // Numbered: from an earlier stream of this pair it is stale; from this one it must be the next. One
+    // already taken is dropped: signed, it is a copy of what was taken (replayed by someone on the server,
+    // or duplicated by NATS), and breaking the pair for it would let anyone who can copy a message do so.
     if (message.stream !== this.#peerStream) return;
     const expected = nextSeq(this.#receiveSeq);
     if (message.seq !== expected) {
-      const what = message.seq < expected ? 'a repeat' : 'a gap';
-      this.destroy(
-        new ProtocolError(`NATS transport from "${this.#config.remote}": ${what} (message ${message.seq}, expected ${expected})`),
-      );
+      // Behind the expected number, in u32 arithmetic (the numbering wraps).
+      if ((expected - message.seq) >>> 0 < 0x8000_0000) {
+        this.repeats++;
+        return;
+      }
+      this.destroy(new ProtocolError(`NATS transport from "${this.#config.remote}": a gap (message ${message.seq}, expected ${expected})`));
       return;
     }
     this.#receiveSeq = expected;

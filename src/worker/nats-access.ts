@@ -32,7 +32,10 @@ export function lazyNats(nats: NatsScope, name: string): NatsAccess {
       // The NATS client is loaded here, on the first cross-host pair: loaded at start it cost every
       // thread and process ~70 ms of CPU, for a connection most never make.
       connecting ??= Promise.all([import('../transport/nats-connect.js'), import('../transport/nats-hub.js')])
-        .then(async ([{ connectNats }, { NatsHub }]) => new NatsHub(await connectNats(nats.connect, name), { cluster: nats.scope }))
+        .then(
+          async ([{ connectNats }, { NatsHub }]) =>
+            new NatsHub(await connectNats(nats.connect, name), { cluster: nats.scope, secret: nats.secret }),
+        )
         .then(
           (made) => (hub = made),
           (error: unknown) => {

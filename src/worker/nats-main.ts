@@ -36,7 +36,7 @@ async function start(
   // (dist/bundle/convoy.js), and a static import would load the NATS client into all of them.
   const [{ connectNats }, { NatsHub }] = await Promise.all([import('../transport/nats-connect.js'), import('../transport/nats-hub.js')]);
   const connection = await connectNats(nats.connect, `convoy worker ${nats.self}`);
-  const hub = new NatsHub(connection, { cluster: nats.scope });
+  const hub = new NatsHub(connection, { cluster: nats.scope, secret: new Uint8Array(nats.secret) });
   const control = hub.open(nats.self, nats.coordinator, { maxFrameBytes: boot.channel.maxFrameBytes });
   const runtime = new WorkerRuntime(boot, new Uint8Array(secret), control, {
     threadId: tid,
