@@ -1,7 +1,8 @@
 /**
  * `convoy agent` on the command line: usage errors name the flag (exit 2), a secret too short or
- * unreadable stops it before it touches NATS (exit 1), the secret can come from standard input, and
- * SIGTERM ends it cleanly after a coordinator's goodbye has ended its workers.
+ * unreadable, or a credential or TLS file missing or empty, stops it before it touches NATS (exit 1),
+ * the secret can come from standard input, and SIGTERM ends it cleanly after a coordinator's goodbye has
+ * ended its workers.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -49,6 +50,43 @@ test('a secret too short is refused before anything else (exit 1)', async (t) =>
   const result = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secretFile(t, 'short')]);
   t.is(result.code, 1);
   t.regex(result.stderr, /at least 16/);
+});
+
+test('--pass-file without --user, and --user without --pass-file, are usage errors naming both flags (exit 2)', async (t) => {
+  const secret = secretFile(t);
+  const passOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--pass-file', secretFile(t, 'pw')]);
+  t.is(passOnly.code, 2);
+  t.regex(passOnly.stderr, /^convoy agent: --pass-file needs --user\b/);
+  const userOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--user', 'u']);
+  t.is(userOnly.code, 2);
+  t.regex(userOnly.stderr, /^convoy agent: --user needs --pass-file\b/);
+});
+
+// Each was read while parsing the command line, and a failure there was rethrown: a raw Node stack trace.
+test('a credential or TLS file that is missing or empty: one line naming the flag and file, exit 1, like the secret', async (t) => {
+  const secret = secretFile(t);
+  const empty = secretFile(t, '');
+  const missing = '/nonexistent/convoy-agent-cli-test';
+  const cases: [string, string[], RegExp][] = [
+    [
+      '--token-file missing',
+      ['--token-file', missing],
+      /^convoy agent: cannot read --token-file \/nonexistent\S*: ENOENT: no such file or directory/,
+    ],
+    ['--token-file empty', ['--token-file', empty], /^convoy agent: --token-file \S+ is empty$/],
+    ['--pass-file missing', ['--user', 'u', '--pass-file', missing], /^convoy agent: cannot read --pass-file \/nonexistent\S*: ENOENT/],
+    ['--pass-file empty', ['--user', 'u', '--pass-file', empty], /^convoy agent: --pass-file \S+ is empty$/],
+    ['--tls-ca missing', ['--tls-ca', missing], /^convoy agent: cannot read --tls-ca \/nonexistent\S*: ENOENT/],
+    ['--tls-cert missing', ['--tls-cert', missing, '--tls-key', empty], /^convoy agent: cannot read --tls-cert \/nonexistent\S*: ENOENT/],
+    ['--tls-key missing', ['--tls-key', missing], /^convoy agent: cannot read --tls-key \/nonexistent\S*: ENOENT/],
+  ];
+  for (const [title, extra, expected] of cases) {
+    const { code, stderr } = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, ...extra]);
+    t.is(code, 1, `${title}: ${stderr}`);
+    const lines = stderr.trimEnd().split('\n');
+    t.is(lines.length, 1, `${title}: one line, no stack: ${stderr}`);
+    t.regex(lines[0]!, expected, title);
+  }
 });
 
 test('the secret from standard input; SIGTERM after a goodbye that ended its workers', async (t) => {

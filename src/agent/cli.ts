@@ -1,6 +1,6 @@
 /**
  * `convoy agent`: run an agent on this host until SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not
- * start (NATS unreachable, unreadable secret), 2 bad usage.
+ * start (NATS unreachable, an unreadable secret, credential or TLS file), 2 bad usage.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import type { NatsConnectOptions, NatsTlsOptions } from '../cluster/nats-options
 import { closeNats, connectNats } from '../transport/nats-connect.js';
 import { subjectToken } from '../transport/nats-wire.js';
 import { Agent } from './agent.js';
-import { readCredential, readSecret } from './secret.js';
+import { readSecret } from './secret.js';
 
 export const AGENT_USAGE = `Usage: convoy agent --nats URL --host NAME --secret-file FILE [options]
 
@@ -27,8 +27,15 @@ Serves one convoy cluster at a time on this host: starts the workers its coordin
 
 class UsageError extends Error {}
 
+/** The files named by these flags are read once the command line is known to be good (exit 1 if one cannot be). */
+const CREDENTIAL_FLAGS = ['token-file', 'pass-file'] as const;
+const TLS_FLAGS = { 'tls-ca': 'ca', 'tls-cert': 'cert', 'tls-key': 'key' } as const;
+type FileFlag = (typeof CREDENTIAL_FLAGS)[number] | keyof typeof TLS_FLAGS;
+
 interface AgentCli {
+  /** The servers and user; the credentials and TLS files are read into it from `files`. */
   connect: NatsConnectOptions;
+  files: Partial<Record<FileFlag, string>>;
   host: string;
   cluster: string;
   secretFile: string;
@@ -79,17 +86,61 @@ async function parse(argv: string[]): Promise<AgentCli | 'help'> {
     }
   }
   const connect: NatsConnectOptions = { servers };
-  if (typeof values['token-file'] === 'string') connect.token = await readCredential(values['token-file'], 'token');
   if (typeof values.user === 'string') {
+    if (typeof values['pass-file'] !== 'string') throw new UsageError('--user needs --pass-file (the NATS password of that user)');
     connect.user = values.user;
-    connect.pass = await readCredential(required('pass-file'), 'password');
+  } else if (typeof values['pass-file'] === 'string') {
+    throw new UsageError('--pass-file needs --user (the NATS user whose password it holds)');
   }
+  const files: AgentCli['files'] = {};
+  for (const flag of [...CREDENTIAL_FLAGS, ...(Object.keys(TLS_FLAGS) as (keyof typeof TLS_FLAGS)[])]) {
+    const file = values[flag];
+    if (typeof file !== 'string') continue;
+    if (file === '') throw new UsageError(`--${flag} needs a file name`);
+    files[flag] = file;
+  }
+  return {
+    connect,
+    files,
+    host,
+    cluster,
+    secretFile: required('secret-file'),
+    cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd(),
+  };
+}
+
+/** A flag's file that cannot be read, or is empty: one line, exit 1, like an unreadable secret. */
+class FileError extends Error {}
+
+/** The contents of `--flag file`, which must not be empty. */
+async function readFlagFile(flag: FileFlag, file: string): Promise<string> {
+  let text: string;
+  try {
+    // A token or password, like the secret, may come from standard input (-) and loses its trailing newline.
+    text =
+      flag === 'token-file' || flag === 'pass-file'
+        ? Buffer.from(await readSecret(file, flag === 'token-file' ? 'token' : 'password')).toString('utf8')
+        : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new FileError(`cannot read --${flag} ${file}: ${(error as Error).message}`);
+  }
+  if (text.length === 0) throw new FileError(`--${flag} ${file} is empty`);
+  return text;
+}
+
+/** `cli.connect` with the credentials and TLS files of `cli.files` read into it. */
+async function readConnectFiles(cli: AgentCli): Promise<NatsConnectOptions> {
+  const connect: NatsConnectOptions = { ...cli.connect };
+  const { files } = cli;
+  if (files['token-file'] !== undefined) connect.token = await readFlagFile('token-file', files['token-file']);
+  if (files['pass-file'] !== undefined) connect.pass = await readFlagFile('pass-file', files['pass-file']);
   const tls: NatsTlsOptions = {};
-  if (typeof values['tls-ca'] === 'string') tls.ca = await readFile(values['tls-ca'], 'utf8');
-  if (typeof values['tls-cert'] === 'string') tls.cert = await readFile(values['tls-cert'], 'utf8');
-  if (typeof values['tls-key'] === 'string') tls.key = await readFile(values['tls-key'], 'utf8');
+  for (const [flag, key] of Object.entries(TLS_FLAGS) as [keyof typeof TLS_FLAGS, 'ca' | 'cert' | 'key'][]) {
+    const file = files[flag];
+    if (file !== undefined) tls[key] = await readFlagFile(flag, file);
+  }
   if (Object.keys(tls).length > 0) connect.tls = tls;
-  return { connect, host, cluster, secretFile: required('secret-file'), cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd() };
+  return connect;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -113,12 +164,20 @@ export async function main(argv: string[]): Promise<number> {
     log(`convoy agent: cannot read the secret: ${(error as Error).message}`);
     return 1;
   }
-  const connection = await connectNats(cli.connect, `convoy agent ${cli.host}`).catch((error: Error) => {
+  let connect: NatsConnectOptions;
+  try {
+    connect = await readConnectFiles(cli);
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    log(`convoy agent: ${error.message}`);
+    return 1;
+  }
+  const connection = await connectNats(connect, `convoy agent ${cli.host}`).catch((error: Error) => {
     log(`convoy agent: ${error.message}`);
     return undefined;
   });
   if (!connection) return 1;
-  const agent = new Agent({ connection, connect: cli.connect, cluster: cli.cluster, host: cli.host, secret, cwd: cli.cwd, log });
+  const agent = new Agent({ connection, connect, cluster: cli.cluster, host: cli.host, secret, cwd: cli.cwd, log });
   agent.start();
   const stop = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
