@@ -23,7 +23,7 @@ import {
   discoverSubject,
   sessionSubject,
 } from './protocol.js';
-import { Sealer, joinProof, joinedProof, sameBytes } from './seal.js';
+import { Sealer, joinProof, joinedProof, leftProof, sameBytes } from './seal.js';
 
 export interface AgentOptions {
   /** The agent's own connection; it stays the caller's to close. */
@@ -64,6 +64,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   #session: AgentSession | undefined;
   /** The nonce of this idle period: a join must answer it, so an old join cannot be replayed. */
   #nonce = randomBytes(NONCE_BYTES);
+  /** The agent nonce of the session this agent last left, until it joins another (see Announce.left). */
+  #left: Uint8Array | undefined;
   #announcer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -105,13 +107,12 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   #announce(): void {
     if (this.#closed || this.#connection.isClosed()) return;
-    const announce: Announce = {
-      t: 'announce',
-      v: AGENT_PROTOCOL_VERSION,
-      host: this.host,
-      nonce: this.#nonce,
-      busy: this.#session !== undefined,
-    };
+    const busy = this.#session !== undefined;
+    const announce: Announce = { t: 'announce', v: AGENT_PROTOCOL_VERSION, host: this.host, nonce: this.#nonce, busy };
+    if (!busy && this.#left) {
+      announce.left = this.#left;
+      announce.proof = leftProof(this.#options.secret, this.host, this.#left, this.#nonce);
+    }
     this.#connection.publish(announceSubject(this.cluster), this.#encoder.encode(announce));
   }
 
@@ -123,9 +124,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     } catch {
       return;
     }
+    // Nothing else is taken: a `refused` to an agent could only be forged (an agent answers a join only
+    // once the coordinator proved the secret, so the coordinator never has cause to refuse it).
     if (Array.isArray(message)) this.#session?.receive(bytes);
     else if ((message as Join)?.t === 'join') this.#join(message as Join);
-    else if ((message as Refused)?.t === 'refused') this.#refusedBy(message as Refused);
   }
 
   #join(join: Join): void {
@@ -147,6 +149,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       proof: joinedProof(secret, this.host, join.session, join.nonce, this.#nonce),
     };
     const agentNonce = this.#nonce;
+    this.#left = undefined;
     this.#session = new AgentSession({
       connection: this.#connection,
       connect: this.#options.connect,
@@ -156,7 +159,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       cwd: this.#options.cwd ?? process.cwd(),
       join,
       sealer: new Sealer(secret, 'agent', this.host, join.session, join.nonce, agentNonce),
-      onEnd: (reason) => this.#left(join.session, reason),
+      onEnd: (reason) => this.#ended(join.session, agentNonce, reason),
     });
     this.#connection.publish(sessionSubject(this.cluster, join.session, this.host), this.#encoder.encode(joined));
     this.#log(`joined coordinator session ${join.session}`);
@@ -174,20 +177,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     return undefined;
   }
 
-  #refusedBy(refused: Refused): void {
-    // Only the coordinator this agent just joined can take it back; anything else is noise.
-    if (refused.session !== this.#session?.id || this.#session.workers > 0) return;
-    this.#refused(String(refused.reason));
-    void this.#session.end('refused by the coordinator', false);
-  }
-
   #refused(reason: string): void {
     this.#log(`refused: ${reason}`);
     this.emit('refused', new AgentRefusedError(this.host, reason));
   }
 
-  #left(session: string, reason: string): void {
+  #ended(session: string, agentNonce: Uint8Array, reason: string): void {
     if (this.#session?.id === session) this.#session = undefined;
+    this.#left = agentNonce;
     this.#nonce = randomBytes(NONCE_BYTES);
     this.#log(`session ${session} ended: ${reason}`);
     this.emit('left', session, reason);

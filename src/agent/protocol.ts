@@ -5,8 +5,14 @@
  *   agent → announce subject     announce { host, nonce: Na }       (while idle, and on a coordinator's discover)
  *   coordinator → agent subject  join { session, nonce: Nc, Na, proof: HMAC(secret, "join" | host | session | Na | Nc) }
  *   agent → session subject      joined { host, proof: HMAC(secret, "joined" | host | session | Nc | Na) }
- *                                or refused { host, reason } (either side, when a proof fails)
+ *                                or refused { host, reason } (when the coordinator's proof fails)
+ *   agent → announce subject     announce { host, nonce: Na', left: Na, proof: HMAC(secret, "left" | host | Na | Na') }
+ *                                (idle again after a session: the coordinator of that session takes it down)
  *
+ * Announces and refusals cannot all be signed (a refusal says the secrets differ), and anyone on the
+ * server can publish them, so neither is taken at its word: a coordinator takes a host it counts up
+ * down on an announce only with the proof that it left, and a refusal fails a start only if the host
+ * does not join right after it (a forged one races the real answer, and loses).
  * After that, every message of the session is sealed (seal.ts) with a key both derived from the secret
  * and both nonces, so nobody on the NATS server without the secret can spawn, kill or impersonate.
  */
@@ -39,6 +45,10 @@ export interface Announce {
   nonce: Uint8Array;
   /** Serving another coordinator: it cannot join this one now. */
   busy: boolean;
+  /** Idle after a session: the agent nonce that session was joined with (its coordinator knows it)… */
+  left?: Uint8Array;
+  /** …and the proof of the secret over it (`leftProof`): that coordinator takes the host down at once. */
+  proof?: Uint8Array;
 }
 
 export interface Join {

@@ -66,3 +66,11 @@ export function joinProof(secret: Uint8Array, host: string, session: string, age
 export function joinedProof(secret: Uint8Array, host: string, session: string, nonce: Uint8Array, agentNonce: Uint8Array): Buffer {
   return hmac(secret, 'joined', host, session, nonce, agentNonce);
 }
+
+/**
+ * An idle agent's proof that it left the session it had joined with agent nonce `left` (now announcing
+ * `nonce`): a forged or replayed idle announce cannot take a host down (see protocol.ts).
+ */
+export function leftProof(secret: Uint8Array, host: string, left: Uint8Array, nonce: Uint8Array): Buffer {
+  return hmac(secret, 'left', host, left, nonce);
+}

@@ -27,6 +27,8 @@ interface PendingSpawn {
 export class HostEntry {
   readonly name: string;
   readonly pid: number;
+  /** The agent's nonce of the join: an idle announce proves it left this session over it (Announce.left). */
+  readonly agentNonce: Uint8Array;
   readonly sealer: Sealer;
   readonly #send: (bytes: Uint8Array) => void;
   readonly #children = new Map<number, RemoteChild>();
@@ -36,9 +38,10 @@ export class HostEntry {
   up = true;
   since = Date.now();
 
-  constructor(name: string, pid: number, sealer: Sealer, send: (bytes: Uint8Array) => void) {
+  constructor(name: string, pid: number, agentNonce: Uint8Array, sealer: Sealer, send: (bytes: Uint8Array) => void) {
     this.name = name;
     this.pid = pid;
+    this.agentNonce = agentNonce;
     this.sealer = sealer;
     this.#send = send;
   }

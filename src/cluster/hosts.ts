@@ -25,7 +25,7 @@ import {
   sessionScope,
   sessionSubjects,
 } from '../agent/protocol.js';
-import { Sealer, joinProof, joinedProof, sameBytes } from '../agent/seal.js';
+import { Sealer, joinProof, joinedProof, leftProof, sameBytes } from '../agent/seal.js';
 import { readSecret } from '../agent/secret.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { Bootstrap } from '../protocol/control.js';
@@ -49,6 +49,11 @@ export interface HostsEvents {
 
 const NONCE_BYTES = 16;
 const MAX_PENDING_JOINS = 8;
+/**
+ * How long an agent's refusal waits before it fails whoever waits for the host: unsigned, it may be forged
+ * by anyone on the server, racing the agent's real answer, which comes within milliseconds.
+ */
+const REFUSAL_CONFIRM_MS = 500;
 
 export class Hosts extends EventEmitter<HostsEvents> {
   readonly cluster: string;
@@ -68,6 +73,10 @@ export class Hosts extends EventEmitter<HostsEvents> {
   readonly #joining = new Map<string, Map<string, Uint8Array>>();
   /** Why an agent is not joining, for the error of someone waiting for it. */
   readonly #refusals = new Map<string, AgentRefusedError>();
+  /** Refusals waiting out REFUSAL_CONFIRM_MS, by host. */
+  readonly #unconfirmed = new Map<string, NodeJS.Timeout>();
+  /** Hosts whose agent announced itself busy (serving another coordinator): said if the wait for one times out. */
+  readonly #busy = new Set<string>();
   readonly #subscriptions: Subscription[] = [];
   /** Whoever waits for hosts to come up (a start, a restart): told at close. */
   readonly #waiters = new Set<() => void>();
@@ -160,7 +169,9 @@ export class Hosts extends EventEmitter<HostsEvents> {
       };
       const timer = setTimeout(() => {
         const [first] = missing();
-        const why = this.#refusals.get(first!)?.message ?? 'no agent of that name announced itself';
+        const why =
+          this.#refusals.get(first!)?.message ??
+          (this.#busy.has(first!) ? `agent "${first}" is serving another coordinator` : 'no agent of that name announced itself');
         done(
           new HostDownError(first!, `Host${missing().length > 1 ? 's' : ''} ${missing().join(', ')} not up within ${timeoutMs} ms: ${why}`),
         );
@@ -182,6 +193,8 @@ export class Hosts extends EventEmitter<HostsEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const timer of this.#unconfirmed.values()) clearTimeout(timer);
+    this.#unconfirmed.clear();
     for (const closed of [...this.#waiters]) closed();
     for (const host of this.#hosts.values()) {
       if (host.up) host.send({ t: 'goodbye', reason: 'the cluster is closing' });
@@ -194,9 +207,16 @@ export class Hosts extends EventEmitter<HostsEvents> {
     const announce = this.#decode(bytes) as Partial<Announce> | undefined;
     if (this.#closed || announce?.t !== 'announce' || typeof announce.host !== 'string' || !(announce.nonce instanceof Uint8Array)) return;
     const known = this.#hosts.get(announce.host);
-    // An agent we count as up that announces itself idle has ended our session (it lost its connection).
-    if (known?.up && !announce.busy) this.#down(known, 'its agent left the session');
-    if (announce.busy || this.#hosts.get(announce.host)?.up) return;
+    // An agent we count as up that announces itself idle, with the proof that it left the session it joined
+    // us with, has ended our session (it lost its connection, say). Anyone can publish an announce: one
+    // without that proof (forged, replayed, or another agent of the same name) changes nothing.
+    if (known?.up && !announce.busy && this.#leftUs(known, announce)) this.#down(known, 'its agent left the session');
+    if (this.#hosts.get(announce.host)?.up) return;
+    if (announce.busy) {
+      this.#busy.add(announce.host);
+      return;
+    }
+    this.#busy.delete(announce.host);
     const nonce = randomBytes(NONCE_BYTES);
     const joins = this.#joining.get(announce.host) ?? new Map<string, Uint8Array>();
     this.#joining.set(announce.host, joins);
@@ -215,6 +235,13 @@ export class Hosts extends EventEmitter<HostsEvents> {
       heartbeatTimeoutMs,
     };
     this.#connection.publish(agentSubject(this.cluster, announce.host), this.#encoder.encode(join));
+  }
+
+  /** Whether `announce` proves that `host`'s agent left the session it joined this coordinator with. */
+  #leftUs(host: HostEntry, announce: Partial<Announce>): boolean {
+    const { left, nonce, proof } = announce;
+    if (!(left instanceof Uint8Array) || !(nonce instanceof Uint8Array) || !sameBytes(left, host.agentNonce)) return false;
+    return sameBytes(proof, leftProof(this.#secret, host.name, left, nonce));
   }
 
   #receive(message: Msg): void {
@@ -236,38 +263,48 @@ export class Hosts extends EventEmitter<HostsEvents> {
     const reply = decoded as Partial<Joined> | Partial<Refused> | undefined;
     if (reply?.t === 'joined') this.#joined(reply as Joined);
     else if (reply?.t === 'refused' && typeof reply.host === 'string')
-      this.#refused(reply.host, `agent "${reply.host}" refused this coordinator: ${String(reply.reason)}`);
+      this.#refusedByAgent(reply.host, `agent "${reply.host}" refused this coordinator: ${String(reply.reason)}`);
+  }
+
+  /**
+   * An agent's refusal (a wrong secret, another protocol version) is unsigned, so it is taken only if the
+   * host does not join within REFUSAL_CONFIRM_MS: a forged one then loses its race with the real answer.
+   */
+  #refusedByAgent(host: string, reason: string): void {
+    if (this.#hosts.get(host)?.up) return;
+    this.#refusals.set(host, new AgentRefusedError(host, reason));
+    if (this.#unconfirmed.has(host)) return;
+    const timer = setTimeout(() => {
+      this.#unconfirmed.delete(host);
+      const refusal = this.#refusals.get(host);
+      if (refusal && !this.#hosts.get(host)?.up) this.emit('refused', refusal);
+    }, REFUSAL_CONFIRM_MS);
+    this.#unconfirmed.set(host, timer);
   }
 
   #joined(joined: Joined): void {
     const nonce = joined.nonce;
     const agentNonce = nonce instanceof Uint8Array ? this.#joining.get(joined.host)?.get(Buffer.from(nonce).toString('hex')) : undefined;
     if (!agentNonce || this.#hosts.get(joined.host)?.up) return;
+    // An agent answers a join only once it has checked our proof of the secret, so a real answer always
+    // proves it back: one that does not is forged, and the joins it names are still owed their answers.
+    if (!sameBytes(joined.proof, joinedProof(this.#secret, joined.host, this.session, nonce, agentNonce))) return;
     this.#joining.delete(joined.host);
-    if (!sameBytes(joined.proof, joinedProof(this.#secret, joined.host, this.session, nonce, agentNonce))) {
-      const reason = `agent "${joined.host}" failed to prove the cluster secret (is the secret file the same on both?)`;
-      const refused: Refused = { t: 'refused', host: joined.host, session: this.session, reason };
-      this.#connection.publish(agentSubject(this.cluster, joined.host), this.#encoder.encode(refused));
-      this.#refused(joined.host, reason);
-      return;
-    }
     const sealer = new Sealer(this.#secret, 'coordinator', joined.host, this.session, nonce, agentNonce);
     const subject = agentSubject(this.cluster, joined.host);
     const host = new HostEntry(
       joined.host,
       Number(joined.pid),
+      agentNonce,
       sealer,
       (bytes) => this.#connection.isClosed() || this.#connection.publish(subject, bytes),
     );
     this.#hosts.set(joined.host, host);
     this.#refusals.delete(joined.host);
+    clearTimeout(this.#unconfirmed.get(joined.host));
+    this.#unconfirmed.delete(joined.host);
+    this.#busy.delete(joined.host);
     this.emit('host-up', { name: host.name, pid: host.pid });
-  }
-
-  #refused(host: string, reason: string): void {
-    const error = new AgentRefusedError(host, reason);
-    this.#refusals.set(host, error);
-    this.emit('refused', error);
   }
 
   #down(host: HostEntry, reason: string): void {
