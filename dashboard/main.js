@@ -85,7 +85,7 @@ function updateFreshness() {
   else if (ageMs > Math.max(2.5 * (state.snapshot.refreshMs ?? 1000), 1500)) freshness = state.disconnected ? 'disconnected' : 'stale';
   document.body.dataset.freshness = freshness;
   const stamp = state.snapshot ? `updated ${clock(state.snapshot.at)}` : '';
-  const age = `${Math.round(ageMs / 1000)} s ago`;
+  const age = `${Math.round(ageMs / 1000)} s`;
   const text = {
     live: stamp,
     connecting: 'connecting…',
