@@ -67,8 +67,10 @@ export class Dashboard implements DashboardServer {
     try {
       await listen(server, options.port, options.host);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.portIsDefault) throw error;
-      await listen(server, 0, options.host);
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.portIsDefault) throw listenError(error, options.port, options);
+      await listen(server, 0, options.host).catch((again: unknown) => {
+        throw listenError(again, 0, options);
+      });
     }
     return new Dashboard(server, source, options);
   }
@@ -133,6 +135,24 @@ export class Dashboard implements DashboardServer {
     const events = this.#collector.events.since(0, SNAPSHOT_EVENTS);
     return snapshotJson(reading, { refreshMs: this.#options.refreshMs, events, history: this.#collector.history });
   }
+}
+
+/**
+ * A listen that failed, naming the option that made it fail (`listen EADDRINUSE` alone does not say
+ * which): the port if it is taken (or not ours to take), else the host. `code`, `errno` and `syscall`
+ * stay (EADDRINUSE, EADDRNOTAVAIL, ENOTFOUND…), and the original is the `cause`.
+ */
+function listenError(error: unknown, port: number, options: FilledDashboardOptions): Error {
+  const original = error as NodeJS.ErrnoException;
+  const what =
+    original.code === 'EADDRINUSE' || original.code === 'EACCES'
+      ? `\`dashboard.port\` ${port} on ${options.host}`
+      : `\`dashboard.host\` '${options.host}' (port ${port})`;
+  const wrapped: NodeJS.ErrnoException = new Error(`${what}: ${original.message}`, { cause: error });
+  if (original.code !== undefined) wrapped.code = original.code;
+  if (original.errno !== undefined) wrapped.errno = original.errno;
+  if (original.syscall !== undefined) wrapped.syscall = original.syscall;
+  return wrapped;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
