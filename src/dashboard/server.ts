@@ -27,6 +27,8 @@ export interface DashboardServer {
 
 /** How old a reading `/api/snapshot` and `/metrics` may reuse: a page streaming at 250 ms shares its readings. */
 const REUSE_READING_MS = 250;
+/** How long close() lets the open streams take their last message before their connections are cut. */
+const END_STREAMS_WITHIN_MS = 1000;
 /** Events in a `/api/snapshot` answer. */
 const SNAPSHOT_EVENTS = 200;
 
@@ -77,24 +79,28 @@ export class Dashboard implements DashboardServer {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#viewers.endAll();
       const closed = once(this.#server, 'close');
       this.#server.close();
+      // What was written to the streams (a last snapshot, marked closed) reaches the pages before their
+      // connections are cut.
+      await this.#viewers.endAll(END_STREAMS_WITHIN_MS);
       this.#server.closeAllConnections();
       await closed;
     })();
     return this.#closing;
   }
 
-  /** The cluster has closed: closes this dashboard, or with `hold` keeps its last state on show. True if it stays open. */
+  /**
+   * The cluster has closed: every open page gets its last state, marked closed (so it says "closed" and
+   * stops reconnecting); then this dashboard closes, or with `hold` keeps that state on show. True if it
+   * stays open.
+   */
   async clusterClosed(): Promise<boolean> {
-    if (!this.#options.hold) {
-      await this.close();
-      return false;
-    }
     this.#collector.freeze();
     await this.#viewers.clusterClosed();
-    return true;
+    if (this.#options.hold) return true;
+    await this.close();
+    return false;
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

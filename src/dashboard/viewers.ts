@@ -14,8 +14,11 @@ import { snapshotJson } from './snapshot-json.js';
 const FIRST_EVENTS = 200;
 /** How long the browser waits before reconnecting a dropped stream. */
 const RETRY_MS = 2000;
+/** How long the cluster's close waits for a last reading when the pages open have had none yet. */
+const LAST_READING_WITHIN_MS = 1000;
 
 interface Viewer {
+  readonly response: ServerResponse;
   /** What messages are written to: the response, or a gzip stream piped into it. */
   readonly sink: Writable;
   readonly intervalMs: number;
@@ -23,6 +26,8 @@ interface Viewer {
   lastSeq: number;
   blocked: boolean;
   first: boolean;
+  /** It has had the cluster's last state: there is nothing more to send it. */
+  hadLast: boolean;
 }
 
 export class Viewers {
@@ -65,7 +70,7 @@ export class Viewers {
       sink = compressor;
     }
     sink.write(`retry: ${RETRY_MS}\n\n`);
-    const viewer: Viewer = { sink, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true };
+    const viewer: Viewer = { response, sink, intervalMs, dueAt: Date.now(), lastSeq: 0, blocked: false, first: true, hadLast: false };
     this.#viewers.add(viewer);
     sink.on('drain', () => {
       viewer.blocked = false;
@@ -78,19 +83,37 @@ export class Viewers {
     this.#schedule();
   }
 
-  /** The cluster closed: every page gets its last state, marked closed, and the timer stops. */
+  /**
+   * The cluster closed (the collector is frozen): every page gets its last state, marked closed, even one
+   * that reads slowly, and the timer stops. A page that reads `closed: true` stops reconnecting.
+   */
   async clusterClosed(): Promise<void> {
     this.#closed = true;
     this.#stop();
-    const reading = this.#collector.latest;
-    if (reading) for (const viewer of this.#viewers) this.#send(viewer, reading);
+    if (this.#viewers.size === 0) return;
+    // Nothing read yet (a page that has only just opened): the last state is read now, if it comes soon.
+    const reading = this.#collector.latest ?? (await settledWithin(this.#collector.read(), LAST_READING_WITHIN_MS));
+    if (reading) for (const viewer of this.#viewers) this.#send(viewer, reading, true);
   }
 
-  /** Ends every stream (the server is closing). */
-  endAll(): void {
+  /**
+   * Ends every stream (the server is closing), once what was written to it has gone out: settles when
+   * every one has, or after `withinMs` (a page that stopped reading is not waited for).
+   */
+  async endAll(withinMs: number): Promise<void> {
     this.#stop();
-    for (const viewer of this.#viewers) viewer.sink.end();
+    const viewers = [...this.#viewers];
     this.#viewers.clear();
+    const ended = viewers.map(({ response, sink }) => {
+      const done = new Promise<void>((resolve) => {
+        if (response.writableFinished || response.destroyed) return resolve();
+        response.once('finish', () => resolve());
+        response.once('close', () => resolve());
+      });
+      sink.end();
+      return done;
+    });
+    await settledWithin(Promise.all(ended), withinMs);
   }
 
   #stop(): void {
@@ -115,7 +138,9 @@ export class Viewers {
       if (due.length === 0) return;
       // Half the fastest pace: two pages a little out of step share one reading.
       const maxAgeMs = Math.min(...due.map((viewer) => viewer.intervalMs)) / 2;
-      const reading = await this.#collector.read(this.#closed ? Number.POSITIVE_INFINITY : maxAgeMs);
+      const read = await this.#collector.read(this.#closed ? Number.POSITIVE_INFINITY : maxAgeMs);
+      // The cluster closed while this was read: its last state, not an earlier one, is what is sent.
+      const reading = this.#closed ? (this.#collector.latest ?? read) : read;
       const sentAt = Date.now();
       for (const viewer of due) {
         if (!this.#viewers.has(viewer)) continue;
@@ -130,8 +155,10 @@ export class Viewers {
     }
   }
 
-  #send(viewer: Viewer, reading: Reading): void {
-    if (viewer.blocked) return;
+  /** Sends `reading` to `viewer`: not while it has yet to take the last one sent (unless `always`), nor after the last state. */
+  #send(viewer: Viewer, reading: Reading, always = false): void {
+    if ((viewer.blocked && !always) || viewer.hadLast) return;
+    viewer.hadLast = reading.closed;
     const events = this.#collector.events.since(viewer.lastSeq, viewer.first ? FIRST_EVENTS : undefined);
     const json = snapshotJson(reading, {
       refreshMs: viewer.intervalMs,
@@ -141,5 +168,18 @@ export class Viewers {
     viewer.first = false;
     viewer.lastSeq = this.#collector.events.lastSeq;
     viewer.blocked = !viewer.sink.write(`event: snapshot\ndata: ${json}\n\n`);
+  }
+}
+
+/** What `promise` resolves to, or undefined if it rejects or takes longer than `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
