@@ -1,16 +1,18 @@
 /**
- * What a dashboard shows when its cluster closes: without `hold`, every open stream gets a last snapshot
- * marked closed before the server stops, and the page then says "closed" and stops reconnecting. A port
- * or host the dashboard cannot listen on fails naming the option.
+ * What a dashboard shows when its cluster closes. Without `hold`, every open stream gets a last snapshot
+ * marked closed before the server stops, and the page then says "closed" and stops reconnecting; with
+ * `hold`, a worker dead at the close stays dead in /api/snapshot and /metrics (not `closed`), whether or
+ * not anything was read before. A port or host the dashboard cannot listen on fails naming the option.
  */
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { createGunzip } from 'node:zlib';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { DashboardSnapshot } from '../src/index.js';
 import { startCluster } from '../src/index.js';
 import { launchChromium } from './helpers/browser.js';
-import { fixture, startFor, within } from './helpers/cluster.js';
+import { eventLog, fixture, startFor, within } from './helpers/cluster.js';
+import { parsePrometheus, request } from './helpers/http.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
 failOnLeaks(test);
@@ -109,6 +111,52 @@ test('without hold, an open page says "closed" once the cluster closes, and stop
   t.false(retried, 'the page does not reconnect to a closed cluster');
   t.is(await page.$eval('body', (b) => b.dataset.freshness), 'closed');
 });
+
+/** /api/snapshot and /metrics of a held dashboard after its cluster closed, `p` having died just before. */
+async function heldAfterKill(t: ExecutionContext, readFirst: boolean) {
+  // r restarts after a death, not before the close: it is not dead at the close, only waiting.
+  const cluster = await startFor(t, {
+    workers: [...workers, { name: 'r', module: fixture('dashboard-pump.ts'), restart: 'on-failure' }],
+    restartDelayMs: 60_000,
+  });
+  const held = await cluster.serveDashboard({ port: 0, hold: true });
+  t.teardown(() => held.close());
+  const headers = bearer(held.url);
+  if (readFirst) {
+    // A reading taken while p was still up: the last one before the close, unless the close takes its own.
+    const before = JSON.parse((await request(new URL('/api/snapshot', held.url), { headers })).body) as DashboardSnapshot;
+    t.is(before.workers.find((w) => w.name === 'p')?.state, 'ready');
+  }
+  // Dead, and its death recorded (the worker-exit event, deaths_total), before the close begins.
+  const exits = eventLog(cluster, 'worker-exit');
+  await cluster.kill('p');
+  await cluster.kill('r');
+  t.like(await exits.nth('p', 1, 10_000), { reason: 'killed', restarting: false });
+  t.like(await exits.nth('r', 1, 10_000), { reason: 'killed', restarting: true });
+  await cluster.close();
+  const snapshot = JSON.parse((await request(new URL('/api/snapshot', held.url), { headers })).body) as DashboardSnapshot;
+  const samples = parsePrometheus((await request(new URL('/metrics', held.url), { headers })).body);
+  const sample = (name: string, labels: Record<string, string>) =>
+    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  return { snapshot, sample };
+}
+
+for (const readFirst of [false, true]) {
+  test(`hold: a worker dead at the close shows dead, not closed; one waiting to restart, closed (${readFirst ? 'read before' : 'never read before'})`, async (t) => {
+    const { snapshot, sample } = await heldAfterKill(t, readFirst);
+    t.true(snapshot.closed);
+    t.deepEqual(
+      snapshot.workers.map((w) => `${w.name}=${w.state}`),
+      ['a=closed', 'p=dead', 'r=closed'],
+    );
+    t.like(snapshot.cluster.workers, { ready: 0, restarting: 0, dead: 1, closed: 2 });
+    t.is(sample('convoy_workers', { state: 'dead' }), 1);
+    t.is(sample('convoy_workers', { state: 'closed' }), 2);
+    t.is(sample('convoy_worker_deaths_total', { worker: 'p', reason: 'killed' }), 1);
+    t.is(sample('convoy_worker_up', { worker: 'p' }), 0);
+    t.is(sample('convoy_worker_up', { worker: 'a' }), 0);
+  });
+}
 
 test('a dashboard port that is taken, or a host it cannot listen on, fails naming the option', async (t) => {
   const blocker = createServer();

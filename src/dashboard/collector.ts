@@ -43,6 +43,9 @@ export class Collector {
   #latest: Reading | undefined;
   #reading: Promise<Reading> | undefined;
   #lastDeathSeq = 0;
+  /** Workers whose exit said no restart follows, as of event `#endsSeq` (read at each reading: the log is a ring). */
+  readonly #ended = new Set<string>();
+  #endsSeq = 0;
   #closed = false;
 
   constructor(source: DashboardSource, historyMs: number) {
@@ -73,25 +76,46 @@ export class Collector {
   }
 
   /**
-   * The cluster has closed: the latest reading stays as its last state, with its workers closed (they
-   * were stopped with it; a dead one stays dead), so that neither the page nor a scrape of `/metrics`
-   * shows a worker still up after the cluster has closed. Its rates and figures stay what they last were.
+   * The cluster has closed: the latest reading stays as its last state (or, if nothing was read yet, the
+   * next one is it), with its workers closed (they were stopped with it) unless dead, so that neither the
+   * page nor a scrape of `/metrics` shows a worker still up after the cluster has closed. Its rates and
+   * figures stay what they last were.
    */
   freeze(): void {
     this.#closed = true;
-    const latest = this.#latest;
-    if (!latest) return;
-    const workers = latest.workers.map((w) => (w.state === 'dead' ? w : { ...w, state: 'closed', inFlight: 0, queuedBytes: 0 }));
+    if (this.#latest) this.#latest = this.#final(this.#latest);
+  }
+
+  /**
+   * `reading` as the cluster's last state. A worker is dead in it if it was in the reading or has died
+   * for good since (its exit in the event log says no restart follows): the reading may predate the
+   * death, and one read after the close has every worker closed, the dead ones included.
+   */
+  #final(reading: Reading): Reading {
+    this.#readEnds();
+    const workers = reading.workers.map(
+      (w): WorkerRow => ({ ...w, state: w.state === 'dead' || this.#ended.has(w.name) ? 'dead' : 'closed', inFlight: 0, queuedBytes: 0 }),
+    );
     // Its channels closed with it: nothing is in flight, queued or waiting on them any more (the gauges of
     // /metrics say so); their totals and rates stay.
     const zero = (gauge: number | null): number | null => (gauge === null ? null : 0);
-    const pairs = latest.pairs.map((pair) => ({
+    const pairs = reading.pairs.map((pair) => ({
       ...pair,
       inFlight: zero(pair.inFlight),
       queuedBytes: zero(pair.queuedBytes),
       waiting: zero(pair.waiting),
     }));
-    this.#latest = { ...latest, closed: true, workers, pairs, cluster: { ...latest.cluster, workers: countByState(workers) } };
+    return { ...reading, closed: true, workers, pairs, cluster: { ...reading.cluster, workers: countByState(workers) } };
+  }
+
+  /** Follows the event log's exits and restarts: which workers have died for good. */
+  #readEnds(): void {
+    const log = this.#source.events;
+    for (const event of log.since(this.#endsSeq)) {
+      if (event.type === 'exit' && event.restarting === false) this.#ended.add(event.worker);
+      else if (event.type === 'restart' || event.type === 'ready') this.#ended.delete(event.worker);
+    }
+    this.#endsSeq = log.lastSeq;
   }
 
   async #take(): Promise<Reading> {
@@ -161,7 +185,8 @@ export class Collector {
     if (elapsedMs > 0) this.#history.push(point);
     while (this.#history.length > 0 && this.#history[0]!.at < at - this.#historyMs) this.#history.shift();
 
-    const reading: Reading = {
+    this.#readEnds();
+    let reading: Reading = {
       version: SNAPSHOT_VERSION,
       at,
       intervalMs: elapsedMs,
@@ -181,6 +206,8 @@ export class Collector {
       pairs,
       latency: this.latency.rows(),
     };
+    // The cluster closed while this was read, and nothing was read before: this is its last state.
+    if (this.#closed) reading = this.#final(reading);
     this.#latest = reading;
     return reading;
   }
