@@ -162,7 +162,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.#poolRemote as Remote<T>;
   }
 
-  /** Hard-kills a worker (SIGKILL / terminate), for fault tests. Resolves once it has exited. */
+  /** Hard-kills a worker (SIGKILL / terminate), for fault tests. Resolves once it has exited and its death is reported (`worker-exit` emitted). */
   async kill(name: string): Promise<void> {
     const handle = this.#handles.get(name);
     if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
@@ -170,6 +170,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const child = handle.child;
     handle.kill('killed');
     await child?.exited;
+    // And its death reported: its worker-exit emitted, its calls failed, its state `dead` (or restarting).
+    await handle.deathReported();
   }
 
   /** The agents' hosts that have joined this cluster, up or down (none without the `nats` option). */

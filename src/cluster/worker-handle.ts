@@ -80,8 +80,8 @@ export class WorkerHandle {
   #deathReported = false;
   /** We stopped the current incarnation after its last words: its exit is the one they told, not our kill. */
   #stoppedAfterLastWords = false;
-  /** Tells the current incarnation's control endpoint how it died, once that is known (see #explainClose). */
-  #reportDeath: ((error: WorkerDiedError) => void) | undefined;
+  /** The current incarnation's death once it is reported (undefined: it ended with no death, see destroy). */
+  #death = settledDeath();
   /** Waiting for this worker to be ready (true) or gone for good (false). */
   readonly #readyWaiters = new Set<(ready: boolean) => void>();
   #gaveUp = false;
@@ -113,6 +113,7 @@ export class WorkerHandle {
     this.state = 'starting';
     this.#endingReason = undefined;
     this.#deathReported = false;
+    this.#death = pendingDeath();
     this.#stoppedAfterLastWords = false;
     this.started = undefined;
     this.#listening = undefined;
@@ -124,6 +125,7 @@ export class WorkerHandle {
     } catch (error) {
       // A failed start is not a death of a ready worker: no exit event, no restart from it.
       this.#deathReported = true;
+      this.#death.settle(undefined);
       this.child?.kill();
       this.#env.forgetProcess(this.name);
       throw error;
@@ -254,6 +256,7 @@ export class WorkerHandle {
     this.state = 'closed';
     this.#wakeReadyWaiters(false);
     this.#deathReported = true;
+    this.#death.settle(undefined);
     this.link.destroy(error);
     this.control?.destroy(error);
     this.child?.kill();
@@ -262,9 +265,7 @@ export class WorkerHandle {
   #openControl(transport: Transport, incarnation: number): Endpoint {
     // Cleared first, so an early close never reads the previous incarnation's exit notice.
     this.control = undefined;
-    let reportDeath!: (error: WorkerDiedError) => void;
-    const death = new Promise<WorkerDiedError>((resolve) => (reportDeath = resolve));
-    this.#reportDeath = reportDeath;
+    const death = this.#death.promise;
     const channel = new Channel(transport, {
       ...this.#env.channel,
       closeError: (cause) => this.#closeError(cause),
@@ -316,12 +317,22 @@ export class WorkerHandle {
    * `disconnected`, cut off from a worker that "may still run": at most EXIT_REPORT_WAIT_MS. A remote
    * worker's exit may never come (its host may be lost): its calls fail at once.
    */
-  #explainClose(error: Error, incarnation: number, death: Promise<WorkerDiedError>): Promise<Error> | undefined {
+  #explainClose(error: Error, incarnation: number, death: Promise<WorkerDiedError | undefined>): Promise<Error> | undefined {
     if (this.host !== undefined || !(error instanceof WorkerDiedError) || error.reason !== 'disconnected') return undefined;
     if (!this.#running(incarnation)) return undefined;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<Error>((resolve) => (timer = setTimeout(resolve, EXIT_REPORT_WAIT_MS, error)));
-    return Promise.race([death, late]).finally(() => clearTimeout(timer));
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXIT_REPORT_WAIT_MS)));
+    return Promise.race([death, late])
+      .then((died) => died ?? error)
+      .finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Settles once the current incarnation's death has been reported (its `worker-exit` emitted), or it
+   * ended without one (a failed start, the cluster's close): what `cluster.kill()` waits for.
+   */
+  async deathReported(): Promise<void> {
+    await this.#death.promise;
   }
 
   /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */
@@ -339,7 +350,6 @@ export class WorkerHandle {
 
   /** Calls to this incarnation fail with `error`, once what it sent before it died has been read. */
   #peerDied(error: WorkerDiedError): void {
-    this.#reportDeath?.(error);
     this.link.peerExited(this.incarnation, error);
     this.control?.channel.peerDied(error);
   }
@@ -361,10 +371,13 @@ export class WorkerHandle {
     const lastWords = this.control?.exitNotice;
     // Stopped by us after its last words, its exit is what they told: our kill is no crash of its own.
     const crashed = this.#stoppedAfterLastWords ? lastWords?.crashed === true : exit.crashed || lastWords?.crashed === true;
+    // A remote worker whose control channel was lost with no word (its own NATS connection cut, say) is
+    // stopped by its agent on our word: its exit is that stop, not how it fared. It was cut off.
+    const cutOff = this.host !== undefined && this.#endingReason === 'disconnected';
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected'
         ? this.#endingReason
-        : exit.disconnected
+        : exit.disconnected || cutOff
           ? 'disconnected'
           : crashed
             ? 'crash'
@@ -374,11 +387,12 @@ export class WorkerHandle {
     const told = reason === 'crash' || reason === 'exit' ? lastWords?.exitCode : undefined;
     // A thread convoy ended exits with terminate()'s code, 1, which says nothing of it: it has none, as
     // the calls failed when it was ended had none.
-    const terminated = this.kind === 'thread' && (reason === 'killed' || reason === 'heartbeat');
+    const terminated = (this.kind === 'thread' && (reason === 'killed' || reason === 'heartbeat')) || cutOff;
     const exitCode = told ?? (terminated ? undefined : exit.exitCode);
     // Nor is the signal that stopped it the one it died of.
-    const signal = this.#stoppedAfterLastWords ? undefined : exit.signal;
-    this.#peerDied(diedError(this.name, reason, { ...exit, exitCode, signal, error: reason === 'crash' ? error : undefined }));
+    const signal = this.#stoppedAfterLastWords || cutOff ? undefined : exit.signal;
+    const died = diedError(this.name, reason, { ...exit, exitCode, signal, error: reason === 'crash' ? error : undefined });
+    this.#peerDied(died);
     const wasReady = this.state === 'ready';
     this.state = 'dead';
     const event: Omit<WorkerExitEvent, 'restarting'> = { name: this.name, reason, incarnation };
@@ -386,6 +400,8 @@ export class WorkerHandle {
     if (signal !== undefined) event.signal = signal;
     if (reason === 'crash' && error) event.error = error;
     this.#env.onDeath(this, event, wasReady);
+    // After its worker-exit: whoever waits for the death (kill(), a close) finds it reported.
+    this.#death.settle(died);
   }
 
   /**
@@ -455,4 +471,21 @@ export class WorkerHandle {
       clearTimeout(grace);
     }
   }
+}
+
+/** An incarnation's death, to settle once: the error it died with, or undefined if it ended with none. */
+interface Death {
+  readonly promise: Promise<WorkerDiedError | undefined>;
+  settle(died: WorkerDiedError | undefined): void;
+}
+
+function pendingDeath(): Death {
+  let settle!: (died: WorkerDiedError | undefined) => void;
+  const promise = new Promise<WorkerDiedError | undefined>((resolve) => (settle = resolve));
+  return { promise, settle };
+}
+
+/** Before the first incarnation: nothing to wait for. */
+function settledDeath(): Death {
+  return { promise: Promise.resolve(undefined), settle() {} };
 }

@@ -25,6 +25,11 @@ export interface NatsServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Join a cluster: this server's route listener, and the route URLs of the others. */
   cluster?: { name: string; routes: string[] };
+  /**
+   * A client that does not read is dropped as a slow consumer once this is pending for it, or once a write
+   * to it has waited `writeDeadline`. @default the server's own max_pending (64 MB), and WRITE_DEADLINE
+   */
+  slowConsumer?: { maxPendingBytes: number; writeDeadline: string };
 }
 
 const START_DEADLINE_MS = 10_000;
@@ -54,6 +59,9 @@ export class NatsServer {
   readonly #dir = mkdtempSync(path.join(tmpdir(), 'convoy-nats-'));
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
+  /** What the server logged since its last start (the first 1 MiB), and who waits for a line of it. */
+  #log = '';
+  #logWaiters = new Set<() => void>();
   /** Fixed after the first start, so a restart comes back where the clients look for it. */
   port = -1;
   routePort = -1;
@@ -90,6 +98,7 @@ export class NatsServer {
       }),
     );
     let log = '';
+    this.#log = '';
     const tee = logTee('nats-server', child.pid);
     const ready = new Promise<void>((resolve, reject) => {
       child.once('error', reject);
@@ -98,6 +107,8 @@ export class NatsServer {
       child.stderr!.on('data', (chunk: string) => {
         tee(chunk);
         if (log.length < 64 << 10) log += chunk;
+        if (this.#log.length < 1 << 20) this.#log += chunk;
+        for (const wake of [...this.#logWaiters]) wake();
         const clients = /Listening for client connections on [^\s:]+:(\d+)/.exec(log);
         const routes = /Listening for route connections on [^\s:]+:(\d+)/.exec(log);
         // A server that solicits routes is ready once one is up: before that, its clients reach no one else.
@@ -115,6 +126,23 @@ export class NatsServer {
       await this.kill();
       throw error;
     }
+  }
+
+  /** Resolves once the server has logged a line matching `pattern` (since its last start), within `ms`. */
+  line(pattern: RegExp, ms: number, what: string): Promise<void> {
+    return withDeadline(
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!pattern.test(this.#log)) return;
+          this.#logWaiters.delete(check);
+          resolve();
+        };
+        this.#logWaiters.add(check);
+        check();
+      }),
+      ms,
+      what,
+    );
   }
 
   /** Stops the server at once (SIGKILL): its clients see their connections drop. */
@@ -141,8 +169,13 @@ export class NatsServer {
   }
 
   #config(): string {
-    const { token, user, pass, maxPayloadBytes, cluster, tls } = this.#options;
-    const lines = ['host: 127.0.0.1', `port: ${this.port}`, `write_deadline: ${JSON.stringify(WRITE_DEADLINE)}`];
+    const { token, user, pass, maxPayloadBytes, cluster, tls, slowConsumer } = this.#options;
+    const lines = [
+      'host: 127.0.0.1',
+      `port: ${this.port}`,
+      `write_deadline: ${JSON.stringify(slowConsumer?.writeDeadline ?? WRITE_DEADLINE)}`,
+    ];
+    if (slowConsumer) lines.push(`max_pending: ${slowConsumer.maxPendingBytes}`);
     if (maxPayloadBytes !== undefined) lines.push(`max_payload: ${maxPayloadBytes}`);
     if (token !== undefined) lines.push(`authorization { token: ${JSON.stringify(token)} }`);
     else if (user !== undefined) lines.push(`authorization { user: ${JSON.stringify(user)}, password: ${JSON.stringify(pass ?? '')} }`);
