@@ -210,19 +210,22 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** @internal */
   async start(): Promise<void> {
     const handles = [...this.#handles.values()];
-    if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool, this.#callTimeoutMs);
-    if (handles.some((h) => h.kind === 'process')) {
-      this.#listener = await ControlListener.open(this.#host, {
-        secret: this.#secret,
-        maxFrameBytes: this.#channel.maxFrameBytes,
-        handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
-      });
-    }
-    const started = performance.now();
-    // The pool loads its module beside the workers' start: a module that fails to load fails the start.
-    const poolLoaded = this.#pool?.loaded();
-    poolLoaded?.catch(() => {}); // awaited below, after the workers; meanwhile not an unhandled rejection
+    let started = performance.now();
+    // Whatever fails from here closes what was made before it: a listener that cannot bind its `host`
+    // must not leave the pool's threads behind.
     try {
+      if (this.#options.pool) this.#pool = await Pool.create(this.#options.pool, this.#callTimeoutMs);
+      if (handles.some((h) => h.kind === 'process')) {
+        this.#listener = await ControlListener.open(this.#host, {
+          secret: this.#secret,
+          maxFrameBytes: this.#channel.maxFrameBytes,
+          handshakeTimeoutMs: this.#health.handshakeTimeoutMs,
+        });
+      }
+      started = performance.now();
+      // The pool loads its module beside the workers' start: a module that fails to load fails the start.
+      const poolLoaded = this.#pool?.loaded();
+      poolLoaded?.catch(() => {}); // awaited below, after the workers; meanwhile not an unhandled rejection
       await this.#joinHosts(handles);
       // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
       const results = await settleLimited(handles, START_CONCURRENCY, async (h) => {
