@@ -52,7 +52,7 @@ test('a secret too short is refused before anything else (exit 1)', async (t) =>
   t.regex(result.stderr, /at least 16/);
 });
 
-test('--pass-file without --user, and --user without --pass-file, are usage errors naming both flags (exit 2)', async (t) => {
+test('--pass-file without --user (and the reverse), --tls-cert without --tls-key (and the reverse), are usage errors naming both flags (exit 2)', async (t) => {
   const secret = secretFile(t);
   const passOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--pass-file', secretFile(t, 'pw')]);
   t.is(passOnly.code, 2);
@@ -60,6 +60,12 @@ test('--pass-file without --user, and --user without --pass-file, are usage erro
   const userOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--user', 'u']);
   t.is(userOnly.code, 2);
   t.regex(userOnly.stderr, /^convoy agent: --user needs --pass-file\b/);
+  const certOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--tls-cert', secretFile(t, 'c')]);
+  t.is(certOnly.code, 2);
+  t.regex(certOnly.stderr, /^convoy agent: --tls-cert needs --tls-key\b/);
+  const keyOnly = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, '--tls-key', secretFile(t, 'k')]);
+  t.is(keyOnly.code, 2);
+  t.regex(keyOnly.stderr, /^convoy agent: --tls-key needs --tls-cert\b/);
 });
 
 // Each was read while parsing the command line, and a failure there was rethrown: a raw Node stack trace.
@@ -78,7 +84,7 @@ test('a credential or TLS file that is missing or empty: one line naming the fla
     ['--pass-file empty', ['--user', 'u', '--pass-file', empty], /^convoy agent: --pass-file \S+ is empty$/],
     ['--tls-ca missing', ['--tls-ca', missing], /^convoy agent: cannot read --tls-ca \/nonexistent\S*: ENOENT/],
     ['--tls-cert missing', ['--tls-cert', missing, '--tls-key', empty], /^convoy agent: cannot read --tls-cert \/nonexistent\S*: ENOENT/],
-    ['--tls-key missing', ['--tls-key', missing], /^convoy agent: cannot read --tls-key \/nonexistent\S*: ENOENT/],
+    ['--tls-key missing', ['--tls-cert', secret, '--tls-key', missing], /^convoy agent: cannot read --tls-key \/nonexistent\S*: ENOENT/],
   ];
   for (const [title, extra, expected] of cases) {
     const { code, stderr } = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, ...extra]);

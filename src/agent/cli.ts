@@ -92,6 +92,14 @@ async function parse(argv: string[]): Promise<AgentCli | 'help'> {
   } else if (typeof values['pass-file'] === 'string') {
     throw new UsageError('--pass-file needs --user (the NATS user whose password it holds)');
   }
+  // A client certificate is the two together: the NATS client would fail with either alone.
+  if ((typeof values['tls-cert'] === 'string') !== (typeof values['tls-key'] === 'string')) {
+    throw new UsageError(
+      typeof values['tls-cert'] === 'string'
+        ? '--tls-cert needs --tls-key (its private key)'
+        : '--tls-key needs --tls-cert (its certificate)',
+    );
+  }
   const files: AgentCli['files'] = {};
   for (const flag of [...CREDENTIAL_FLAGS, ...(Object.keys(TLS_FLAGS) as (keyof typeof TLS_FLAGS)[])]) {
     const file = values[flag];

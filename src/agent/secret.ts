@@ -19,13 +19,6 @@ export async function readSecret(file: string, what = 'secret'): Promise<Uint8Ar
   return secret;
 }
 
-/** A credential (token, password) in `file`, as text. */
-export async function readCredential(file: string, what: string): Promise<string> {
-  const text = Buffer.from(await readSecret(file, what)).toString('utf8');
-  if (text.length === 0) throw new TypeError(`The ${what} file ${file} is empty`);
-  return text;
-}
-
 function trimNewline(bytes: Buffer): Uint8Array {
   let end = bytes.byteLength;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
