@@ -10,7 +10,7 @@ import { agentSubject, announceSubject, sessionSubject } from '../src/agent/prot
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { connectNats } from '../src/transport/nats-connect.js';
 import type { RemoteCounter } from './fixtures/counter.js';
-import { fixture, startFor } from './helpers/cluster.js';
+import { fixture, startFor, within } from './helpers/cluster.js';
 import { HOST_HEALTH, startTestHosts } from './helpers/hosts.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
@@ -41,6 +41,51 @@ test('a forged idle announce of a host that is up changes nothing: its worker st
     cluster.hosts().map(({ name, state }) => [name, state]),
     [['b', 'up']],
   );
+});
+
+test('unsigned words naming what no subject can be made of are dropped: the coordinator and a busy agent go on, and an idle agent still joins', async (t) => {
+  const hosts = await startTestHosts(t, ['b', 'c'], { cluster: 'bad-names' });
+  const forger = await connectNats({ servers: hosts.server.url }, 'forger');
+  t.teardown(() => forger.close());
+  const joinOf = (session: string) => ({
+    t: 'join',
+    v: 2,
+    session,
+    nonce: randomBytes(16),
+    agentNonce: randomBytes(16),
+    proof: randomBytes(32),
+  });
+  // Before any coordinator: agent c is sent a join whose session is no subject token (it refuses a join of
+  // another version by publishing to the session's subject, which threw and ended its NATS reader).
+  forger.publish(agentSubject('bad-names', 'c'), encoder.encode(joinOf('no such session')));
+  await forger.flush();
+  const cluster = await startFor(t, {
+    nats: hosts.nats,
+    ...HOST_HEALTH,
+    startTimeoutMs: JOIN_MS,
+    workers: [
+      { name: 'w', module: counter, host: 'b' },
+      { name: 'v', module: counter, host: 'c' },
+    ],
+  });
+  const downs: string[] = [];
+  cluster.on('host-down', ({ name, reason }) => downs.push(`${name}: ${reason}`));
+  // Now both are busy: an announce of a host no subject can name (it threw in the coordinator's handler, and
+  // ended its NATS reader), and the same join to b.
+  forger.publish(
+    announceSubject('bad-names'),
+    encoder.encode({ t: 'announce', v: 1, host: 'bad host', nonce: randomBytes(16), busy: false }),
+  );
+  forger.publish(agentSubject('bad-names', 'b'), encoder.encode(joinOf('no such session')));
+  await forger.flush();
+  // Beats are every 250 ms and a silence of 2 s takes a host down: for longer than that, both keep answering
+  // (each call bounded: a dead reader would leave it hanging).
+  const until = performance.now() + 2 * HOST_HEALTH.heartbeatTimeoutMs;
+  for (let i = 1; performance.now() < until; i++) {
+    t.is(await within(cluster.worker<RemoteCounter>('w').inc(1), 5000, 'a call to w'), i);
+    t.is(await within(cluster.worker<RemoteCounter>('v').inc(1), 5000, 'a call to v'), i);
+  }
+  t.deepEqual(downs, []);
 });
 
 test('a forged refusal, or a joined with a bad proof, racing the agent’s answer does not fail the start', async (t) => {

@@ -6,7 +6,9 @@
  */
 import test from 'ava';
 import type { WorkerExitEvent } from '../src/index.js';
-import { fixture, startFor } from './helpers/cluster.js';
+import type { RemoteCounter } from './fixtures/counter.js';
+import { exitLog, fixture, startFor, within } from './helpers/cluster.js';
+import { HOST_HEALTH, startTestHosts } from './helpers/hosts.js';
 
 const ROUNDS = 6;
 
@@ -27,4 +29,21 @@ test(`kill() then close() at once: the kill's worker-exit is always emitted firs
     await cluster.close();
     t.is(exits.length, 1);
   }
+});
+
+test('kill() of a remote worker waiting to restart on a host that is down resolves at once: there is nothing to end', async (t) => {
+  const hosts = await startTestHosts(t, ['b'], { cluster: 'kill-restarting' });
+  const cluster = await startFor(t, {
+    nats: hosts.nats,
+    ...HOST_HEALTH,
+    restartDelayMs: 10,
+    workers: [{ name: 'w', module: fixture('counter.ts'), host: 'b', restart: 'on-failure' }],
+  });
+  t.is(await cluster.worker<RemoteCounter>('w').inc(1), 1);
+  const exits = exitLog(cluster);
+  hosts.agents.get('b')!.child.kill('SIGKILL');
+  t.like(await exits.nth('w', 1, 20_000), { reason: 'disconnected', restarting: true });
+  // Its restart waits for host b: kill() used to wait for the death of that next incarnation, for good.
+  await within(cluster.kill('w'), 5000, 'kill() of a worker waiting for its host');
+  t.pass();
 });

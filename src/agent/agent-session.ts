@@ -17,7 +17,7 @@ import {
   sessionSubject,
   workerEndpoint,
 } from './protocol.js';
-import type { Sealer } from './seal.js';
+import { type Sealer, sessionSecret } from './seal.js';
 import { type LocalWorker, resolveModule, spawnWorker } from './spawn-worker.js';
 
 /** How long ending a session waits for its workers to exit after they were killed. */
@@ -104,13 +104,16 @@ export class AgentSession {
   }
 
   #spawn({ id, boot, spawn }: Extract<ToAgent, { t: 'spawn' }>): void {
-    const { connect, cluster, cwd, secret } = this.#config;
+    const { connect, cluster, cwd } = this.#config;
+    const scope = sessionScope(cluster, this.id);
+    // Its workers run user code: they get this session's secret, never the cluster's (seal.ts).
+    const secret = sessionSecret(this.#config.secret, scope);
     let worker: LocalWorker;
     try {
       const local = { ...boot, module: resolveModule(boot.module, cwd) };
       const nats = {
         connect,
-        scope: sessionScope(cluster, this.id),
+        scope,
         secret,
         self: workerEndpoint(boot.name, boot.incarnation),
         coordinator: COORDINATOR_ENDPOINT,

@@ -24,6 +24,8 @@ import {
   sessionSubject,
 } from './protocol.js';
 import { Sealer, joinProof, joinedProof, leftProof, sameBytes } from './seal.js';
+import { toError } from '../errors.js';
+import { isSubjectName } from '../transport/nats-wire.js';
 
 export interface AgentOptions {
   /** The agent's own connection; it stays the caller's to close. */
@@ -85,7 +87,17 @@ export class Agent extends EventEmitter<AgentEvents> {
   start(): void {
     const on = (subject: string, handle: (message: Msg) => void): void => {
       this.#subscriptions.push(
-        this.#connection.subscribe(subject, { callback: (error: NatsError | null, message: Msg) => error || handle(message) }),
+        this.#connection.subscribe(subject, {
+          callback: (error: NatsError | null, message: Msg) => {
+            if (error) return;
+            // The NATS client calls this unguarded: a throw would end its reader, and the agent with it.
+            try {
+              handle(message);
+            } catch (failure) {
+              this.#log(`a message on ${message.subject} could not be handled: ${toError(failure).message}`);
+            }
+          },
+        }),
       );
     };
     on(agentSubject(this.cluster, this.host), (message) => this.#receive(message.data));
@@ -131,7 +143,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   #join(join: Join): void {
-    if (join.session === this.#session?.id) return;
+    // Unsigned until its proof is checked, from anyone: a session no subject can be made of is dropped.
+    if (!isSubjectName(join.session) || join.session === this.#session?.id) return;
     const refusal = this.#refusal(join);
     if (refusal === null) return;
     if (refusal) {

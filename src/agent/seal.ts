@@ -74,3 +74,13 @@ export function joinedProof(secret: Uint8Array, host: string, session: string, n
 export function leftProof(secret: Uint8Array, host: string, left: Uint8Array, nonce: Uint8Array): Buffer {
   return hmac(secret, 'left', host, left, nonce);
 }
+
+/**
+ * What a session's workers get instead of the cluster secret: one derived from it for that session alone
+ * (`scope`), which signs their NATS messages and proves their TCP connections to each other. A worker runs
+ * user code; the cluster secret, which lets a coordinator start processes on every agent, stays with the
+ * coordinator and the agents.
+ */
+export function sessionSecret(secret: Uint8Array, scope: string): Uint8Array {
+  return new Uint8Array(hmac(secret, 'session secret', scope));
+}

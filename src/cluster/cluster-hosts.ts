@@ -71,7 +71,7 @@ export class ClusterHosts extends EventEmitter<ClusterHostsEvents> {
     super();
     this.#hosts = hosts;
     const { secretFile: _secretFile, cluster: _cluster, ...connect } = options;
-    this.workerNats = { connect, scope: hosts.hub.cluster, secret: hosts.secret };
+    this.workerNats = { connect, scope: hosts.hub.cluster, secret: hosts.workerSecret };
     hosts.on('host-up', (event) => this.emit('host-up', event));
     hosts.on('host-down', (event) => this.emit('host-down', event));
     // A refusal fails whoever waits for that host (waitFor); nothing else is owed it.

@@ -168,10 +168,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
     if (this.#closing) throw new ClusterClosedError();
     const child = handle.child;
-    handle.kill('killed');
+    // Its death reported too: its worker-exit emitted, its calls failed, its state `dead` (or restarting).
+    const reported = handle.kill('killed');
     await child?.exited;
-    // And its death reported: its worker-exit emitted, its calls failed, its state `dead` (or restarting).
-    await handle.deathReported();
+    await reported;
   }
 
   /** The agents' hosts that have joined this cluster, up or down (none without the `nats` option). */

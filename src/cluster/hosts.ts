@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { AgentRefusedError, HostDownError } from '../agent/errors.js';
+import { toError } from '../errors.js';
+import { isSubjectName } from '../transport/nats-wire.js';
 import {
   AGENT_PROTOCOL_VERSION,
   type Announce,
@@ -25,7 +27,7 @@ import {
   sessionScope,
   sessionSubjects,
 } from '../agent/protocol.js';
-import { Sealer, joinProof, joinedProof, leftProof, sameBytes } from '../agent/seal.js';
+import { Sealer, joinProof, joinedProof, leftProof, sameBytes, sessionSecret } from '../agent/seal.js';
 import { readSecret } from '../agent/secret.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { Bootstrap } from '../protocol/control.js';
@@ -49,6 +51,8 @@ export interface HostsEvents {
 
 const NONCE_BYTES = 16;
 const MAX_PENDING_JOINS = 8;
+/** Hosts with joins out at once: anyone can announce any name, and each must not cost memory for good. */
+const MAX_JOINING_HOSTS = 256;
 /**
  * How long an agent's refusal waits before it fails whoever waits for the host: unsigned, it may be forged
  * by anyone on the server, racing the agent's real answer, which comes within milliseconds.
@@ -62,6 +66,7 @@ export class Hosts extends EventEmitter<HostsEvents> {
   readonly hub: NatsHub;
   readonly #connection: NatsConnection;
   readonly #secret: Uint8Array;
+  readonly #workerSecret: Uint8Array;
   readonly #health: HostsHealth;
   readonly #encoder = new Encoder();
   readonly #decoder = new Decoder();
@@ -77,6 +82,11 @@ export class Hosts extends EventEmitter<HostsEvents> {
   readonly #unconfirmed = new Map<string, NodeJS.Timeout>();
   /** Hosts whose agent announced itself busy (serving another coordinator): said if the wait for one times out. */
   readonly #busy = new Set<string>();
+  /**
+   * Hosts someone waits for, with how many waits: only theirs are refusals and busy announces kept for
+   * (unsigned, they may name any host).
+   */
+  readonly #awaited = new Map<string, number>();
   readonly #subscriptions: Subscription[] = [];
   /** Whoever waits for hosts to come up (a start, a restart): told at close. */
   readonly #waiters = new Set<() => void>();
@@ -99,18 +109,25 @@ export class Hosts extends EventEmitter<HostsEvents> {
     this.#secret = secret;
     this.cluster = cluster;
     this.#health = health;
-    this.hub = new NatsHub(connection, { cluster: sessionScope(cluster, this.session), secret });
+    const scope = sessionScope(cluster, this.session);
+    this.#workerSecret = sessionSecret(secret, scope);
+    this.hub = new NatsHub(connection, { cluster: scope, secret: this.#workerSecret });
   }
 
-  /** The cluster secret, read from the secret file: the coordinator's own workers sign their NATS messages with it. */
-  get secret(): Uint8Array {
-    return this.#secret;
+  /**
+   * This session's secret (seal.ts `sessionSecret`), not the cluster's: what every NATS channel message of
+   * the session is signed with, and what the coordinator's own workers get to sign theirs.
+   */
+  get workerSecret(): Uint8Array {
+    return this.#workerSecret;
   }
 
   start(): void {
     const on = (subject: string, handle: (message: Msg) => void): void => {
       this.#subscriptions.push(
-        this.#connection.subscribe(subject, { callback: (error: NatsError | null, message: Msg) => error || handle(message) }),
+        this.#connection.subscribe(subject, {
+          callback: (error: NatsError | null, message: Msg) => error || handleSafely(handle, message),
+        }),
       );
     };
     on(announceSubject(this.cluster), (message) => this.#announced(message.data));
@@ -150,9 +167,15 @@ export class Hosts extends EventEmitter<HostsEvents> {
     const missing = (): string[] => names.filter((name) => !this.isUp(name));
     if (missing().length === 0) return Promise.resolve();
     if (this.#closed) return Promise.reject(new HostDownError(missing()[0]!, 'The cluster is closed'));
+    for (const name of names) this.#awaited.set(name, (this.#awaited.get(name) ?? 0) + 1);
     return new Promise((resolve, reject) => {
       const done = (error?: Error): void => {
         clearTimeout(timer);
+        for (const name of names) {
+          const left = (this.#awaited.get(name) ?? 1) - 1;
+          if (left > 0) this.#awaited.set(name, left);
+          else this.#awaited.delete(name);
+        }
         this.#waiters.delete(closed);
         this.off('host-up', check);
         this.off('refused', refused);
@@ -205,7 +228,8 @@ export class Hosts extends EventEmitter<HostsEvents> {
 
   #announced(bytes: Uint8Array): void {
     const announce = this.#decode(bytes) as Partial<Announce> | undefined;
-    if (this.#closed || announce?.t !== 'announce' || typeof announce.host !== 'string' || !(announce.nonce instanceof Uint8Array)) return;
+    // Unsigned, from anyone: a name no agent can have (no subject can be made of it) is dropped here.
+    if (this.#closed || announce?.t !== 'announce' || !isSubjectName(announce.host) || !(announce.nonce instanceof Uint8Array)) return;
     const known = this.#hosts.get(announce.host);
     // An agent we count as up that announces itself idle, with the proof that it left the session it joined
     // us with, has ended our session (it lost its connection, say). Anyone can publish an announce: one
@@ -213,13 +237,17 @@ export class Hosts extends EventEmitter<HostsEvents> {
     if (known?.up && !announce.busy && this.#leftUs(known, announce)) this.#down(known, 'its agent left the session');
     if (this.#hosts.get(announce.host)?.up) return;
     if (announce.busy) {
-      this.#busy.add(announce.host);
+      if (this.#awaited.has(announce.host)) this.#busy.add(announce.host);
       return;
     }
     this.#busy.delete(announce.host);
     const nonce = randomBytes(NONCE_BYTES);
-    const joins = this.#joining.get(announce.host) ?? new Map<string, Uint8Array>();
-    this.#joining.set(announce.host, joins);
+    let joins = this.#joining.get(announce.host);
+    if (!joins) {
+      if (this.#joining.size >= MAX_JOINING_HOSTS) this.#joining.delete(this.#joining.keys().next().value!);
+      joins = new Map<string, Uint8Array>();
+      this.#joining.set(announce.host, joins);
+    }
     // Bounded: an agent that never answers must not make this grow.
     if (joins.size >= MAX_PENDING_JOINS) joins.delete(joins.keys().next().value!);
     joins.set(Buffer.from(nonce).toString('hex'), announce.nonce);
@@ -261,8 +289,9 @@ export class Hosts extends EventEmitter<HostsEvents> {
       return;
     }
     const reply = decoded as Partial<Joined> | Partial<Refused> | undefined;
+    if (!isSubjectName(reply?.host)) return;
     if (reply?.t === 'joined') this.#joined(reply as Joined);
-    else if (reply?.t === 'refused' && typeof reply.host === 'string')
+    else if (reply?.t === 'refused')
       this.#refusedByAgent(reply.host, `agent "${reply.host}" refused this coordinator: ${String(reply.reason)}`);
   }
 
@@ -271,7 +300,7 @@ export class Hosts extends EventEmitter<HostsEvents> {
    * host does not join within REFUSAL_CONFIRM_MS: a forged one then loses its race with the real answer.
    */
   #refusedByAgent(host: string, reason: string): void {
-    if (this.#hosts.get(host)?.up) return;
+    if (this.#hosts.get(host)?.up || !this.#awaited.has(host)) return;
     this.#refusals.set(host, new AgentRefusedError(host, reason));
     if (this.#unconfirmed.has(host)) return;
     const timer = setTimeout(() => {
@@ -348,5 +377,20 @@ export class Hosts extends EventEmitter<HostsEvents> {
     } catch {
       return undefined;
     }
+  }
+}
+
+/**
+ * Runs a subscription's handler. The NATS client calls it with no guard: a throw would end the connection's
+ * reader, and with it every subscription. What anyone on the server can publish must never get that far.
+ */
+function handleSafely(handle: (message: Msg) => void, message: Msg): void {
+  try {
+    handle(message);
+  } catch (error) {
+    process.emitWarning(
+      `convoy: a NATS message on ${message.subject} could not be handled: ${toError(error).message}`,
+      'ConvoyNatsWarning',
+    );
   }
 }

@@ -43,7 +43,7 @@ export interface NatsClusterOptions extends NatsConnectOptions {
 export interface NatsScope {
   connect: NatsConnectOptions;
   scope: string;
-  /** The cluster secret (the secret file's): what every NATS transport message is signed with. */
+  /** This session's secret (derived from the cluster secret): what every NATS transport message is signed with. */
   secret: Uint8Array;
 }
 

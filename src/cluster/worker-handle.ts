@@ -113,7 +113,6 @@ export class WorkerHandle {
     this.state = 'starting';
     this.#endingReason = undefined;
     this.#deathReported = false;
-    this.#death = pendingDeath();
     this.#stoppedAfterLastWords = false;
     this.started = undefined;
     this.#listening = undefined;
@@ -151,6 +150,8 @@ export class WorkerHandle {
       transport = await this.#untilExit(child, connected, 'connect to the coordinator');
     }
     const child = this.child;
+    // With its child, not before: until then kill() and a close find the last incarnation's death, settled.
+    this.#death = pendingDeath();
     void child.exited.then((exit) => this.#exited(incarnation, exit));
     const control = this.#openControl(transport, incarnation);
     try {
@@ -240,8 +241,13 @@ export class WorkerHandle {
    * Ends this incarnation at once with `reason` (kill, hung): the thread or process is stopped; new calls
    * fail now, and calls in flight fail as soon as what it sent before it stopped has been read.
    */
-  kill(reason: DeathReason): void {
-    if (!this.child || this.child.hasExited || this.#endingReason) return;
+  /**
+   * Ends the current incarnation (SIGKILL / terminate) as `reason`. Returns what settles once its death is
+   * reported (at once if there is no incarnation to end).
+   */
+  kill(reason: DeathReason): Promise<unknown> {
+    const reported = this.#death.promise;
+    if (!this.child || this.child.hasExited || this.#endingReason) return reported;
     this.#endingReason = reason;
     // A process of this host is sent SIGKILL: its calls fail now, before its exit says so, and say it too.
     const signal = this.kind === 'process' && this.host === undefined ? 'SIGKILL' : undefined;
@@ -249,6 +255,7 @@ export class WorkerHandle {
     this.#peerDied(error);
     this.#env.onEnding(this, error);
     this.child.kill();
+    return reported;
   }
 
   /** Forced stop as part of close(): no death event. */
@@ -325,14 +332,6 @@ export class WorkerHandle {
     return Promise.race([death, late])
       .then((died) => died ?? error)
       .finally(() => clearTimeout(timer));
-  }
-
-  /**
-   * Settles once the current incarnation's death has been reported (its `worker-exit` emitted), or it
-   * ended without one (a failed start, the cluster's close): what `cluster.kill()` waits for.
-   */
-  async deathReported(): Promise<void> {
-    await this.#death.promise;
   }
 
   /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */

@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, toError } from '../errors.js';
 import { closeNats } from './nats-connect.js';
 import { NatsTransport, type NatsTransportOptions } from './nats.js';
 import { decodeWire, encodeReset, sign, subjectKey, transportSubject, verified } from './nats-wire.js';
@@ -155,14 +155,12 @@ export class NatsHub {
       this.forged++;
       return;
     }
-    let wire: ReturnType<typeof decodeWire>;
+    // The NATS client calls this unguarded: a throw would end its reader, and every transport with it.
     try {
-      wire = decodeWire(data);
+      transport.receive(decodeWire(data));
     } catch (failure) {
-      transport.destroy(failure as ProtocolError);
-      return;
+      transport.destroy(toError(failure));
     }
-    transport.receive(wire);
   }
 
   async #watch(): Promise<void> {

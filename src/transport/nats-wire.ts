@@ -140,12 +140,17 @@ export function nextSeq(seq: number): number {
   return (seq + 1) >>> 0 || 1;
 }
 
+/** Whether `name` can be a subject token (subjectToken takes it): what a name read off the wire is checked with. */
+export function isSubjectName(name: unknown): name is string {
+  return typeof name === 'string' && /^[\w.-]+$/.test(name);
+}
+
 /**
  * A subject token for an endpoint or cluster name: names may hold `.` (a NATS token separator), which
  * becomes `~` (never part of a name, so the mapping is one to one).
  */
 export function subjectToken(name: string): string {
-  if (!/^[\w.-]+$/.test(name))
+  if (!isSubjectName(name))
     throw new TypeError(`Expected a name of letters, digits, '_', '.', '-' for a NATS subject, got ${JSON.stringify(name)}`);
   return name.replaceAll('.', '~');
 }
