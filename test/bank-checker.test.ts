@@ -68,6 +68,7 @@ test('a clean run passes, with totals', (t) => {
     ok: true,
     violations: [],
     totals: { accounts: 4, openingTotal: 400, finalTotal: 400, committed: 2, aborted: 1, inDoubt: 0 },
+    abortsByCause: { locked: 1 },
   });
 });
 
@@ -132,9 +133,53 @@ test('a transfer applied twice on one side: the balance the shard reports gives 
   run.shards[0]!.balances.s0a0 = 40;
   t.deepEqual(whatFor(run, null), [
     'balance 40 on shard-0, but opening + committed transfers give 70',
+    'balance 40 on shard-0, but its log rebuilds 70',
     'total balance changed from 400 to 370',
   ]);
   t.false(check(run).ok);
+});
+
+// Found by a mutation of the shard (a wrong init record, memory right): it passed unless the shard restarted.
+test('a log that would rebuild other balances than the shard holds: a wrong init record is caught without a restart', (t) => {
+  const run = cleanRun();
+  run.shards[1]!.log[0] = { t: 'init', balances: { s1a0: 600, s1a1: 100 } };
+  const verdict = check(run);
+  t.false(verdict.ok);
+  t.deepEqual(whatFor(run, null), [
+    "shard-1's log opens s1a0 at 600, not at its opening balance 100",
+    'balance 130 on shard-1, but its log rebuilds 630',
+  ]);
+});
+
+test('aborts with no teller record are teller-died; one prepared and undecided is in doubt, not aborted', (t) => {
+  const run = cleanRun();
+  const D = 'teller-0/1/4';
+  const E = 'teller-0/1/5';
+  // D: prepared and aborted on shard-0, no teller record (its teller died before deciding, presumed abort).
+  run.shards[0]!.log.push({ t: 'prepare', txId: D, teller: 'teller-0', account: 's0a0', delta: -5 }, { t: 'abort', txId: D });
+  // E: prepared on shard-1, never decided (a leaked lock).
+  run.shards[1]!.log.push({ t: 'prepare', txId: E, teller: 'teller-0', account: 's1a1', delta: -5 });
+  run.shards[1]!.locks = { s1a1: E };
+  const verdict = check(run);
+  t.deepEqual(verdict.abortsByCause, { locked: 1, 'teller-died': 1 });
+  t.is(verdict.totals.aborted, 2);
+  t.is(verdict.totals.inDoubt, 1);
+  t.false(verdict.ok);
+});
+
+test("the duration is the transfers' window; a last batch held up past it is shown beside it", (t) => {
+  const report = buildReport({
+    durationMs: 10_000,
+    lastBatchMs: 14_900,
+    results: [],
+    deaths: [],
+    restarts: 0,
+    recoveries: [],
+    verdict: check(cleanRun()),
+    locks: { policy: 'wound-wait', waitTimeoutMs: 250 },
+  });
+  t.is(report.transfersPerSec, 0.2, 'two committed in the 10 s the transfers ran');
+  t.regex(formatReport(report), /duration\s+10000 ms \(the last batch returned at 14900 ms\)/);
 });
 
 test("a commit logged twice (a killed incarnation's late write, then its successor's) counts once, as the shard's replay applies it", (t) => {
@@ -172,7 +217,7 @@ test('percentile is nearest-rank', (t) => {
   t.is(percentile([], 50), 0);
 });
 
-test('the report counts commits from the logs and attributes unreported aborts to teller deaths', (t) => {
+test('the report counts commits and abort causes from the logs, and lock waits among the results that came back', (t) => {
   const verdict = check(cleanRun());
   const report = buildReport({
     durationMs: 2000,
@@ -191,7 +236,8 @@ test('the report counts commits from the logs and attributes unreported aborts t
   });
   t.is(report.committed, 2);
   t.is(report.transfersPerSec, 1);
-  t.deepEqual(report.aborted.byCause, { funds: 1 });
+  // From the teller's log (B: locked), not from the results, which a teller's death can cut short.
+  t.deepEqual(report.aborted.byCause, { locked: 1 });
   t.deepEqual(report.latencyMs, { p50: 2, p99: 4, max: 4, samples: 2 });
   t.deepEqual(report.recoveryMs, { p50: 120, max: 120 });
   t.is(report.transfers, 3, 'two committed (from the logs) and one aborted');
@@ -199,8 +245,9 @@ test('the report counts commits from the logs and attributes unreported aborts t
   const text = formatReport(report);
   t.regex(text, /lock policy\s+wound-wait \(waits up to 250 ms\)/);
   t.regex(text, /committed\s+2 \(66\.7%\)/);
-  t.regex(text, /\n {2}funds\s+1 \(33\.3%\)/);
-  t.regex(text, /waited for a lock\s+1 \(33\.3%\), p50 6\.00 ms/);
+  t.regex(text, /\n {2}locked\s+1 \(33\.3%\)/);
+  t.regex(text, /waited for a lock\s+1 of 2 reported \(50\.0%\), p50 6\.00 ms/);
+  t.regex(text, /duration\s+2000 ms\n/, 'no last batch shown when it came back with the run');
   t.regex(text, /deaths\s+2 \(1 by chaos\)\n {2}shard-1 at 1\.5 s\s+crash: WalClosedError: WAL shard-1\.wal crashed\n/);
   t.notRegex(text, /teller-0 at/, 'a kill of the run is counted, not listed');
   t.regex(text, /checker\s+OK/);

@@ -337,3 +337,31 @@ test('a prepare that lands after the restarted shard read its log, after the abo
   t.deepEqual(next.snapshot().locks, {});
   t.deepEqual(next.inDoubt(), []);
 });
+
+// Found by a review driving ShardState: a dead incarnation's prepare that lands after its successor
+// prepared another transaction on the account took the lock from it on the next replay, and that one's
+// abort then freed the account under an undecided prepare (a second debit could pass the funds check).
+test('replay: a late prepare of an account held by another undecided prepare does not take its lock, and is reported', async (t) => {
+  const dir = tempDir(t);
+  const a = openShard(dir);
+  t.deepEqual(await a.shard.prepare(req('t/2/2', 's0a0', -60)), { vote: 'yes' });
+  await a.shard.sync();
+  a.crash();
+  // The late write of the dead incarnation, then the abort its successor logged for it.
+  const { wal } = openWal<ShardRecord>(join(dir, 'shard-0.wal'));
+  await wal.append({ t: 'prepare', ...req('t/1/1', 's0a0', -50) });
+  await wal.append({ t: 'abort', txId: 't/1/1' });
+  await wal.close();
+
+  // no-wait: a prepare meeting the lock is refused at once (under wound-wait it would wait it out).
+  const b = openShard(dir, 'shard-0', { policy: 'no-wait' });
+  t.teardown(b.close);
+  t.deepEqual(b.shard.snapshot().locks, { s0a0: 't/2/2' }, 'still held by the undecided prepare');
+  t.deepEqual(await b.shard.prepare(req('t/3/3', 's0a0', -60)), { vote: 'no', cause: 'locked' });
+  await b.shard.sync();
+  const records = readWal<ShardRecord>(join(dir, 'shard-0.wal')).records;
+  t.true(
+    records.some((r) => r.t === 'anomaly' && r.txId === 't/1/1'),
+    'the late prepare is reported',
+  );
+});

@@ -31,9 +31,14 @@ export interface Verdict {
     committed: number;
     /** Decided abort by a teller, or prepared on a shard and never committed (presumed abort). */
     aborted: number;
-    /** Prepared on a shard with no outcome at the end: a lock that leaked. */
+    /** Prepared on a shard with no outcome at the end: a lock that leaked. Not counted as aborted. */
     inDoubt: number;
   };
+  /**
+   * The aborted transfers by cause, as their tellers logged it; `teller-died` for those with no abort
+   * record (prepared, then their teller died before it decided: presumed abort).
+   */
+  abortsByCause: Record<string, number>;
 }
 
 interface ShardView {
@@ -73,10 +78,14 @@ export function check(input: CheckInput): Verdict {
   // What the coordinators decided (same replay rule as their own recovery).
   const committed = new Map<string, Part[]>();
   const aborted = new Set<string>();
+  const causes = new Map<string, string>();
   for (const t of input.tellers) {
     const d = replayDecisions(t.log);
     for (const [txId, parts] of d.committed) committed.set(txId, parts);
-    for (const txId of d.aborted.keys()) aborted.add(txId);
+    for (const [txId, cause] of d.aborted) {
+      aborted.add(txId);
+      causes.set(txId, cause);
+    }
   }
   const views = new Map(input.shards.map((s) => [s.name, viewOf(s.log)]));
 
@@ -100,13 +109,13 @@ export function check(input: CheckInput): Verdict {
   }
 
   // 2. Nothing applied that was not committed; nothing left undecided; shard-side anomalies.
-  let inDoubt = 0;
+  const inDoubt = new Set<string>();
   for (const s of input.shards) {
     const v = views.get(s.name)!;
     for (const [txId, prep] of v.prepares) {
       if (!committed.has(txId)) aborted.add(txId); // presumed abort
       if (!v.commits.has(txId) && !v.aborts.has(txId)) {
-        inDoubt++;
+        inDoubt.add(txId);
         flag(txId, `in doubt at the end on ${s.name}: prepared, never decided (lock leaked)`, prep.account);
       }
     }
@@ -122,7 +131,9 @@ export function check(input: CheckInput): Verdict {
   }
 
   // 3. Balances: replay each shard's WAL in order. The commit that drives an account below zero
-  // is the offender; the final balance must equal opening + committed deltas.
+  // is the offender; the final balance must equal opening + committed deltas, and what the log rebuilds
+  // (from its init record, which must be the opening balances): a shard whose memory and log disagree
+  // would come back from its next restart with other balances.
   const expected = new Map(Object.entries(input.opening));
   for (const parts of committed.values()) {
     for (const p of parts) expected.set(p.account, (expected.get(p.account) ?? 0) + p.delta);
@@ -133,7 +144,12 @@ export function check(input: CheckInput): Verdict {
     const running = new Map<string, number>();
     const applied = new Set<string>();
     for (const r of s.log) {
-      if (r.t === 'init') for (const [a, b] of Object.entries(r.balances)) running.set(a, b);
+      if (r.t === 'init') {
+        for (const [a, b] of Object.entries(r.balances)) {
+          if (input.opening[a] !== b) flag(null, `${s.name}'s log opens ${a} at ${b}, not at its opening balance ${input.opening[a]}`, a);
+          running.set(a, b);
+        }
+      }
       if (r.t !== 'commit' || !v.commits.has(r.txId) || applied.has(r.txId)) continue;
       applied.add(r.txId);
       const { account, delta } = v.prepares.get(r.txId)!;
@@ -149,6 +165,9 @@ export function check(input: CheckInput): Verdict {
       else if (balance !== want) {
         flag(null, `balance ${balance} on ${s.name}, but opening + committed transfers give ${want}`, account);
       }
+      if (running.get(account) !== balance) {
+        flag(null, `balance ${balance} on ${s.name}, but its log rebuilds ${running.get(account)}`, account);
+      }
     }
   }
   for (const account of Object.keys(input.opening)) {
@@ -159,6 +178,12 @@ export function check(input: CheckInput): Verdict {
   const finalTotal = sum(input.shards.flatMap((s) => Object.values(s.balances)));
   if (finalTotal !== openingTotal) flag(null, `total balance changed from ${openingTotal} to ${finalTotal}`);
 
+  const abortedOnly = [...aborted].filter((t) => !committed.has(t) && !inDoubt.has(t));
+  const abortsByCause: Record<string, number> = {};
+  for (const txId of abortedOnly) {
+    const cause = causes.get(txId) ?? 'teller-died';
+    abortsByCause[cause] = (abortsByCause[cause] ?? 0) + 1;
+  }
   return {
     ok: violations.length === 0,
     violations,
@@ -167,9 +192,10 @@ export function check(input: CheckInput): Verdict {
       openingTotal,
       finalTotal,
       committed: committed.size,
-      aborted: [...aborted].filter((t) => !committed.has(t)).length,
-      inDoubt,
+      aborted: abortedOnly.length,
+      inDoubt: inDoubt.size,
     },
+    abortsByCause,
   };
 }
 

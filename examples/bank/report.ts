@@ -24,7 +24,10 @@ export interface Recovery {
 }
 
 export interface ReportInput {
+  /** How long transfers were started: the run's length, or until Ctrl-C. */
   durationMs: number;
+  /** When the last teller's last batch returned (after a restart it waited for, say); ≥ durationMs. */
+  lastBatchMs?: number;
   /** Results the tellers returned; a batch in flight on a teller that died is lost, so this undercounts. */
   results: TransferResult[];
   deaths: Death[];
@@ -37,7 +40,10 @@ export interface ReportInput {
 }
 
 export interface Report {
+  /** How long transfers were started: what `transfersPerSec` divides by. */
   durationMs: number;
+  /** When the last teller's last batch returned. */
+  lastBatchMs: number;
   /** Committed plus aborted: every transfer the logs or the results know of. */
   transfers: number;
   /** From the checker (the logs), so it includes transfers whose results died with a teller. */
@@ -68,17 +74,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export function buildReport(input: ReportInput): Report {
-  const byCause: Record<string, number> = {};
-  let reportedAborts = 0;
-  for (const r of input.results) {
-    if (r.outcome !== 'aborted') continue;
-    reportedAborts++;
-    const cause = r.cause ?? 'error';
-    byCause[cause] = (byCause[cause] ?? 0) + 1;
-  }
-  // Aborts the logs know of but no teller reported back: their teller died with them in flight.
-  const unreported = input.verdict.totals.aborted - reportedAborts;
-  if (unreported > 0) byCause['teller-died'] = unreported;
+  // From the logs (the checker), not the results: a batch whose teller died returned no results, and
+  // its aborts kept their causes in the teller's log. `teller-died`: no decision was logged at all.
+  const byCause = { ...input.verdict.abortsByCause };
+  const reportedAborts = input.results.filter((r) => r.outcome === 'aborted').length;
   const latencies = input.results.map((r) => r.latencyMs).sort((a, b) => a - b);
   const recovered = input.recoveries
     .map((r) => r.recoveredMs)
@@ -92,6 +91,7 @@ export function buildReport(input: ReportInput): Report {
     .sort((a, b) => a - b);
   return {
     durationMs: input.durationMs,
+    lastBatchMs: input.lastBatchMs ?? input.durationMs,
     transfers: committed + aborted,
     committed,
     aborted: { total: aborted, byCause },
@@ -123,7 +123,8 @@ export function formatReport(r: Report): string {
   const share = (n: number): string => `${n} (${r.transfers > 0 ? ((n * 100) / r.transfers).toFixed(1) : '0.0'}%)`;
   const { locks } = r;
   const rows: [string, string][] = [
-    ['duration', ms(r.durationMs)],
+    // The last batch's return is shown only when a wait (a teller's restart) held it up noticeably.
+    ['duration', `${ms(r.durationMs)}${r.lastBatchMs > r.durationMs * 1.05 ? ` (the last batch returned at ${ms(r.lastBatchMs)})` : ''}`],
     ['lock policy', locks.policy === 'wound-wait' ? `wound-wait (waits up to ${locks.waitTimeoutMs} ms)` : 'no-wait (refuses at once)'],
     ['transfers', String(r.transfers)],
     ['committed', share(r.committed)],
@@ -132,7 +133,11 @@ export function formatReport(r: Report): string {
       .sort(([, a], [, b]) => b - a)
       .map(([cause, n]): [string, string] => [`  ${cause}`, share(n)]),
     ['committed transfers/s', r.transfersPerSec.toFixed(0)],
-    ['waited for a lock', `${share(locks.waited)}, p50 ${ms(locks.waitMs.p50)}, p99 ${ms(locks.waitMs.p99)}, max ${ms(locks.waitMs.max)}`],
+    // Of the transfers whose results came back: only they say whether they waited.
+    [
+      'waited for a lock',
+      `${locks.waited} of ${r.latencyMs.samples} reported (${r.latencyMs.samples > 0 ? ((locks.waited * 100) / r.latencyMs.samples).toFixed(1) : '0.0'}%), p50 ${ms(locks.waitMs.p50)}, p99 ${ms(locks.waitMs.p99)}, max ${ms(locks.waitMs.max)}`,
+    ],
     ['latency p50', ms(r.latencyMs.p50)],
     ['latency p99', ms(r.latencyMs.p99)],
     ['latency max', ms(r.latencyMs.max)],

@@ -287,7 +287,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       clearInterval(progress);
       o.signal?.removeEventListener('abort', stopEarly);
     }
-    const durationMs = performance.now() - t0;
+    // The transfers ran until stopAt (or Ctrl-C); a teller's last batch may return well after it, once a
+    // restart it waited for is done: that wait made no transfers, and would only lower the rate.
+    const durationMs = Math.min(performance.now(), stopAt) - t0;
+    const lastBatchMs = performance.now() - t0;
 
     // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved, and no
     // prepare left waiting for a lock (one of a dead teller could take it, undecided, after the check).
@@ -316,7 +319,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
     const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
     const locks = { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs };
-    return buildReport({ durationMs, results, deaths, restarts, recoveries, verdict, locks, agentKills });
+    return buildReport({ durationMs, lastBatchMs, results, deaths, restarts, recoveries, verdict, locks, agentKills });
   } finally {
     await cluster.close();
     await agents?.close();

@@ -194,7 +194,9 @@ export class ShardState {
           return;
         }
         tx.status = 'aborted'; // nothing was locked or logged: a tombstone, so a late duplicate fails
-        resolve({ vote: 'no', cause: end === 'timeout' ? 'lock-timeout' : 'aborted', waitedMs });
+        // Not before what was logged ahead of it is durable, as every reply (see #refuse).
+        const cause = end === 'timeout' ? 'lock-timeout' : 'aborted';
+        resolve(this.#wal.flushed().then(() => ({ vote: 'no' as const, cause, waitedMs })));
       });
     });
     return tx.vote;
@@ -255,8 +257,12 @@ export class ShardState {
   }
 
   async #revote(req: PrepareRequest, tx: Tx): Promise<Vote> {
-    // A duplicate prepare (e.g. a retried call) gets the same answer, never a second lock.
-    if (tx.status === 'aborted') return { vote: 'no', cause: tx.cause ?? 'aborted' };
+    // A duplicate prepare (e.g. a retried call) gets the same answer, never a second lock; like every
+    // reply, not before what was logged ahead of it is durable.
+    if (tx.status === 'aborted') {
+      await this.#wal.flushed();
+      return { vote: 'no', cause: tx.cause ?? 'aborted' };
+    }
     if (tx.account !== req.account || tx.delta !== req.delta) {
       this.#anomaly(req.txId, `prepare for ${req.account} ${req.delta} reuses a txId already prepared differently`);
       return { vote: 'no', cause: 'error' };
@@ -285,8 +291,14 @@ export class ShardState {
       case 'prepare': {
         const { txId, teller, account, delta, startedAt = 0 } = r;
         if (this.#txs.get(txId)?.status === 'aborted') return; // landed after its abort (see #abort)
+        // Another undecided prepare holds the account: this one is a dead incarnation's write that landed
+        // late, after its successor had prepared another transaction there. Taking the lock would leave
+        // that one prepared without it; the late one stays undecided without the lock, and is reported.
+        const holder = this.#locks.holder(account);
+        const taken = holder !== undefined && holder !== txId && this.#txs.get(holder)?.status === 'prepared';
         this.#txs.set(txId, { status: 'prepared', teller, account, delta, startedAt, sinceMs: performance.now() });
-        this.#locks.take(account, txId);
+        if (taken) this.#anomaly(txId, `prepare of ${account} logged while ${holder} held it undecided (a late write)`);
+        else this.#locks.take(account, txId);
         return;
       }
       case 'commit': {
