@@ -274,3 +274,34 @@ test('a message that leaves less than its header room in maxFrameBytes is refuse
     message: `The arguments of \`echo\` cannot be sent to worker "b": Message of ${callBytes(n + 1)} bytes does not fit in a frame of maxFrameBytes (1024), which keeps 64 bytes for its header; raise maxFrameBytes on the cluster to send it`,
   });
 });
+
+// Found by a review: the fallback sent the error's strings uncut and threw too, out of the responder where
+// nothing catches it: the whole process died of a handler's error (a coordinator's exposed handler too).
+for (const maxFrameBytes of [1 << 20, 4096]) {
+  test(`an error too large for a frame (maxFrameBytes ${maxFrameBytes}) reaches its caller cut short; the callee and its channel live on`, async (t) => {
+    const big = 'x'.repeat(2 << 20);
+    const { a } = await createPair(t, 'memory', {
+      channel: { maxFrameBytes },
+      b: {
+        api: {
+          syncThrow: () => {
+            throw new RangeError(big);
+          },
+          asyncThrow: async () => {
+            throw new RangeError(big);
+          },
+          ping: () => 'pong',
+        },
+      },
+    });
+    for (const method of ['syncThrow', 'asyncThrow']) {
+      const error = await t.throwsAsync(withDeadline(a.call(method, []), 5000, method), { instanceOf: RemoteError });
+      t.true(error!.message.length < 20_000, `${method}: ${error!.message.length} characters`);
+      t.true(
+        error!.message.startsWith('x') || error!.message.includes('failed with an error too large to send'),
+        error!.message.slice(0, 200),
+      );
+    }
+    t.is(await a.call('ping', []), 'pong');
+  });
+}

@@ -19,6 +19,9 @@ import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
 import { transferListOfValue } from '../protocol/transfer.js';
 import { enterCall, exitCall, type CallContext } from './call-context.js';
+
+/** A fault whose error cannot be sent whole is sent with its strings cut to this (as an exiting worker's is). */
+const FAULT_MAX_STRING_CHARS = 16_384;
 import { Dispatcher } from './dispatch.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -262,10 +265,22 @@ export class Responder {
       }
     }
     const wire: WireError = own ? ownErrorToWire(own) : errorToWire(value);
+    // Each fallback smaller than the last, so that the caller always gets its fault: one that cannot be
+    // sent (an error too large for a frame, say) must not throw from here, where nothing catches it and
+    // the whole process would die of a handler's error.
     try {
       this.#channel.sendControl([Kind.Fault, id, wire]);
+      return;
+    } catch {}
+    try {
+      this.#channel.sendControl([Kind.Fault, id, plainWireError(wire, FAULT_MAX_STRING_CHARS)]);
+      return;
+    } catch {}
+    try {
+      const message = `\`${method}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
+      this.#channel.sendControl([Kind.Fault, id, { name: 'Error', message }]);
     } catch {
-      this.#channel.sendControl([Kind.Fault, id, plainWireError(wire)]);
+      // The channel itself is failing: its close fails the call on the caller's side.
     }
   }
 
