@@ -231,3 +231,52 @@ test('a signal whose calls all settle without it aborting keeps no listener: not
   lasting.abort(new Error('now'));
   await t.throwsAsync(again, { message: 'now' });
 });
+
+// Found by a review: the context was one object per responder, its signal read from the call that had
+// started last: kept past an await, a timed-out call read `aborted: false`, and a call nobody cancelled
+// read `true` once another was cancelled.
+test('a context kept past an await is still its own call’s: its signal says whether that call was cancelled', async (t) => {
+  const release = deferred();
+  const contexts = new Map<string, ReturnType<typeof currentCall>>();
+  const seen = new Map<string, boolean>();
+  const started = new Counter();
+  const { a, b } = await createPair(t, 'memory', {
+    b: {
+      api: {
+        async keep(label: string) {
+          const context = currentCall();
+          contexts.set(label, context);
+          started.add();
+          await release.promise;
+          seen.set(label, context.signal.aborted);
+          return label;
+        },
+      },
+    },
+  });
+  const remote = createRemote<{ keep(label: string): Promise<string> }>(a);
+  const cancelled = withOptions(remote, { timeoutMs: 50 })
+    .keep('cancelled')
+    .catch((error: unknown) => error);
+  const kept = remote.keep('not cancelled');
+  await started.reach(2, 5000, 'both handlers started');
+  t.true((await withDeadline(cancelled, 5000, 'the timeout')) instanceof TimeoutError);
+  // The cancel reaches the callee: the first call's own signal aborts (the one kept since it started).
+  const signal = contexts.get('cancelled')!.signal;
+  await withDeadline(
+    signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+    5000,
+    'the cancelled call’s signal aborting',
+  );
+  release.resolve();
+  t.is(await kept, 'not cancelled');
+  await withDeadline(
+    (async () => {
+      while (!seen.has('cancelled')) await nextTurn();
+    })(),
+    5000,
+    'the cancelled handler finishing',
+  );
+  t.deepEqual(Object.fromEntries(seen), { 'not cancelled': false, cancelled: true });
+  t.is(b.activeSignals, 0, 'no signal kept past its call');
+});

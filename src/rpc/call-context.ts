@@ -6,25 +6,34 @@
 export interface CallContext {
   /** Name of the sending side, when the channel knows it. */
   readonly from: string | undefined;
-  /** Aborts when the caller cancels this call or the channel closes. Created on first use. */
+  /**
+   * Aborts when the caller cancels this call or the channel closes. It is this call's, wherever it is read:
+   * kept past an `await`, it still says whether this call was cancelled.
+   */
   readonly signal: AbortSignal;
 }
 
-let current: CallContext | undefined;
+/** Where the handler now starting gets its context from: its responder, pointed at that call. */
+export interface CallSource {
+  /** The context of the call now starting, bound to that call: kept past an `await`, it stays that call's. */
+  capture(): CallContext;
+}
+
+let current: CallSource | undefined;
 
 /** The context of the handler now starting. Throws outside a handler's synchronous start. */
 export function currentCall(): CallContext {
   if (!current) throw new Error('currentCall() is only available synchronously at the start of a handler');
-  return current;
+  return current.capture();
 }
 
-/** Makes `context` current while a handler starts; returns what to restore with `exitCall`. */
-export function enterCall(context: CallContext): CallContext | undefined {
+/** Makes `source` current while a handler starts; returns what to restore with `exitCall`. */
+export function enterCall(source: CallSource): CallSource | undefined {
   const previous = current;
-  current = context;
+  current = source;
   return previous;
 }
 
-export function exitCall(previous: CallContext | undefined): void {
+export function exitCall(previous: CallSource | undefined): void {
   current = previous;
 }

@@ -18,7 +18,7 @@ import {
 import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
 import { transferListOfValue } from '../protocol/transfer.js';
-import { enterCall, exitCall, type CallContext } from './call-context.js';
+import { enterCall, exitCall, type CallSource } from './call-context.js';
 
 /** A fault whose error cannot be sent whole is sent with its strings cut to this (as an exiting worker's is). */
 const FAULT_MAX_STRING_CHARS = 16_384;
@@ -225,28 +225,24 @@ export class Responder {
   }
 
   /**
-   * One context object per responder, pointed at the call now starting: `currentCall()` is only valid
-   * synchronously at a handler's start, so nothing is allocated per call unless a handler asks for a signal.
+   * One source per responder, pointed at the call now starting (`#contextId`): `currentCall()` is only
+   * valid synchronously at a handler's start, so nothing is allocated per call unless a handler asks. What
+   * it gives is bound to that call, signal included: kept past an `await`, it is still that call's (read
+   * lazily from the source, it was whichever call had started last).
    */
   #contextId = 0;
   #lifetime: AbortController | undefined;
-  readonly #context: CallContext = (() => {
-    const responder = this;
-    return {
-      get from() {
-        return responder.#config.peerName;
-      },
-      get signal() {
-        const id = responder.#contextId;
-        // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close.
-        // So is a call's that starts after the close (it arrived while the channel was closing): aborted already.
-        if (id === 0 || responder.#closed) return (responder.#lifetime ??= new AbortController()).signal;
-        let controller = responder.#signals.get(id);
-        if (!controller) responder.#signals.set(id, (controller = new AbortController()));
-        return controller.signal;
-      },
-    };
-  })();
+  readonly #context: CallSource = { capture: () => ({ from: this.#config.peerName, signal: this.#signalOf(this.#contextId) }) };
+
+  /** The signal of call `id`, starting now (0: a notify). */
+  #signalOf(id: number): AbortSignal {
+    // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close. So
+    // is a call's that starts after the close (it arrived while the channel was closing): aborted already.
+    if (id === 0 || this.#closed) return (this.#lifetime ??= new AbortController()).signal;
+    let controller = this.#signals.get(id);
+    if (!controller) this.#signals.set(id, (controller = new AbortController()));
+    return controller.signal;
+  }
 
   /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
   #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown, own?: MethodNotFoundError | SerializationError): void {
