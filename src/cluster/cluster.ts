@@ -162,7 +162,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.#poolRemote as Remote<T>;
   }
 
-  /** Hard-kills a worker (SIGKILL / terminate), for fault tests. Resolves once it has exited and its death is reported (`worker-exit` emitted). */
+  /**
+   * Hard-kills a worker (SIGKILL / terminate), for fault tests. Resolves once it has exited and its death is
+   * reported (`worker-exit` emitted). A worker with nothing running to end (waiting to restart, or being
+   * started again) resolves at once: no worker-exit, and its restart goes on.
+   */
   async kill(name: string): Promise<void> {
     const handle = this.#handles.get(name);
     if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);

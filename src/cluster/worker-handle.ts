@@ -109,6 +109,9 @@ export class WorkerHandle {
 
   /** Spawns the next incarnation, connects its control channel and loads its module. Rejects naming the cause. */
   async start(): Promise<StartResult> {
+    // The last incarnation's death, if it was never reported (its report dropped as this one began): whoever
+    // waits for it (kill()) must not wait for good.
+    this.#death.settle(undefined);
     this.incarnation++;
     this.state = 'starting';
     this.#endingReason = undefined;

@@ -18,7 +18,7 @@ import { decodeWire, encodeReset, sign, subjectKey, transportSubject, verified }
 export interface NatsHubOptions {
   /** The cluster's name: its subjects never meet another cluster's on the same server. */
   cluster: string;
-  /** The cluster secret: what the transports' messages are signed and checked with. */
+  /** The session's secret (agent/seal.ts `sessionSecret`): what the transports' messages are signed and checked with. */
   secret: Uint8Array;
   /** Bytes the connection may hold unsent before transports wait for room. @default 8388608 (8 MiB) */
   maxPendingBytes?: number;
