@@ -176,3 +176,23 @@ test('an open whose asking incarnation ended while it waited for the peer is ref
   t.deepEqual(await wiring.open(a as unknown as WorkerHandle, 1, 'b', 0), { ok: true });
   t.deepEqual([a.received, b.received], [['b#1'], ['a#1']]);
 });
+
+// Found by a review: b's failed start left it "not ready yet" to the wiring, so a's factory, calling b,
+// waited out startTimeoutMs, and startCluster then blamed a (that it did not load in time), with b's
+// error nowhere in it.
+test('a worker that fails to start fails a peer waiting for it at once, and the start reports its failure, not the peer’s', async (t) => {
+  const startTimeoutMs = 30_000;
+  const started = performance.now();
+  const error = await t.throwsAsync(
+    startFor(t, {
+      startTimeoutMs,
+      workers: [
+        { name: 'a', module: fixture('calls-peer-at-start.ts'), data: { callAtStart: 'b' } },
+        { name: 'b', module: fixture('throwing-factory.ts') },
+      ],
+    }),
+  );
+  t.like(error, { code: 'ERR_CONVOY_START', worker: 'b' });
+  t.regex(error!.message, /the factory refuses to start/);
+  t.true(performance.now() - started < startTimeoutMs / 3, `rejected after ${Math.round(performance.now() - started)} ms`);
+});

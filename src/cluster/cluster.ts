@@ -231,15 +231,24 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const poolLoaded = this.#pool?.loaded();
       poolLoaded?.catch(() => {}); // awaited below, after the workers; meanwhile not an unhandled rejection
       await this.#joinHosts(handles);
-      // Each worker is ready once it has loaded: a peer that needs it opens their channel then.
-      const results = await settleLimited(handles, START_CONCURRENCY, async (h) => {
-        await h.start();
+      // Each worker is ready once it has loaded: a peer that needs it opens their channel then. One that
+      // fails to start will not be started again: a factory waiting for a channel to it fails at once
+      // (it waited out startTimeoutMs), and the first failure, in time, is the one reported: the others
+      // may only be its consequences.
+      let first: { handle: WorkerHandle; error: unknown } | undefined;
+      await settleLimited(handles, START_CONCURRENCY, async (h) => {
+        try {
+          await h.start();
+        } catch (error) {
+          first ??= { handle: h, error };
+          h.gaveUp();
+          throw error;
+        }
         h.markReady();
       });
-      const failed = results.findIndex((r) => r.status === 'rejected');
-      if (failed >= 0) {
-        const cause = (results[failed] as PromiseRejectedResult).reason;
-        throw cause instanceof WorkerStartError ? cause : new WorkerStartError(handles[failed]!.name, toError(cause).message, { cause });
+      if (first) {
+        const { handle, error } = first;
+        throw error instanceof WorkerStartError ? error : new WorkerStartError(handle.name, toError(error).message, { cause: error });
       }
       await poolLoaded;
     } catch (error) {
