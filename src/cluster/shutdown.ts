@@ -17,8 +17,11 @@ const EXIT_GRACE_MS = 500;
 export async function shutDownWorker(handle: WorkerHandle, closed: ClusterClosedError): Promise<void> {
   const child = handle.child;
   if (child && !child.hasExited && handle.control?.closed === false) {
+    // From here its exit is the close's, not a death; and its control channel's close is no sign of one.
+    handle.shuttingDown();
     await handle.control.call(System.shutdown, [], { timeoutMs: SHUTDOWN_GRACE_MS }).catch(() => {});
     handle.control.destroy(closed);
+    // Its handlers saw ctx.signal abort: what they still do on it (cleanup) gets this long.
     await within(child.exited, EXIT_GRACE_MS);
   }
   handle.destroy(closed);

@@ -78,6 +78,8 @@ export class WorkerHandle {
   /** Why the current incarnation is being ended by us, if it is. */
   #endingReason: DeathReason | undefined;
   #deathReported = false;
+  /** close() is ending this worker (shutDownWorker): whatever ends it now is no death. */
+  #shuttingDown = false;
   /** We stopped the current incarnation after its last words: its exit is the one they told, not our kill. */
   #stoppedAfterLastWords = false;
   /** The current incarnation's death once it is reported (undefined: it ended with no death, see destroy). */
@@ -261,6 +263,16 @@ export class WorkerHandle {
     return reported;
   }
 
+  /**
+   * The cluster is shutting this worker down: it may exit by itself now, which is no death (no event, no
+   * restart), and its control channel's close does not mean it died (nothing is killed for it).
+   */
+  shuttingDown(): void {
+    this.#shuttingDown = true;
+    this.#deathReported = true;
+    this.#death.settle(undefined);
+  }
+
   /** Forced stop as part of close(): no death event. */
   destroy(error: Error): void {
     this.state = 'closed';
@@ -340,7 +352,9 @@ export class WorkerHandle {
   /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */
   #running(incarnation: number): Child | undefined {
     const child = this.child;
-    return this.incarnation === incarnation && this.state !== 'closed' && child && !child.hasExited ? child : undefined;
+    return this.incarnation === incarnation && this.state !== 'closed' && !this.#shuttingDown && child && !child.hasExited
+      ? child
+      : undefined;
   }
 
   #closeError(cause: Error | undefined): Error {

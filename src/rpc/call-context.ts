@@ -19,21 +19,29 @@ export interface CallSource {
   capture(): CallContext;
 }
 
-let current: CallSource | undefined;
+/**
+ * The handler now starting, in one slot per thread shared by every copy of this module (Symbol.for, as
+ * transfer marks and the worker brand are): a worker module that imports another copy of convoy than the
+ * runtime's (its own dist/ beside a runtime from src/, a bundle of its own) reads the runtime's calls.
+ */
+const slot = ((globalThis as { [key: symbol]: unknown })[Symbol.for('convoy.currentCall')] ??= { current: undefined }) as {
+  current: CallSource | undefined;
+};
 
 /** The context of the handler now starting. Throws outside a handler's synchronous start. */
 export function currentCall(): CallContext {
-  if (!current) throw new Error('currentCall() is only available synchronously at the start of a handler');
-  return current.capture();
+  const source = slot.current;
+  if (!source) throw new Error('currentCall() is only available synchronously at the start of a handler');
+  return source.capture();
 }
 
 /** Makes `source` current while a handler starts; returns what to restore with `exitCall`. */
 export function enterCall(source: CallSource): CallSource | undefined {
-  const previous = current;
-  current = source;
+  const previous = slot.current;
+  slot.current = source;
   return previous;
 }
 
 export function exitCall(previous: CallSource | undefined): void {
-  current = previous;
+  slot.current = previous;
 }

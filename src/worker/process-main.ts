@@ -7,12 +7,18 @@
 import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { ProtocolError } from '../errors.js';
+import { ClusterClosedError, ProtocolError } from '../errors.js';
 import type { NatsScope } from '../cluster/nats-options.js';
 import { dialTcp } from '../transport/tcp-auth.js';
 import type { TcpTransport } from '../transport/tcp.js';
 import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
+
+/**
+ * How long a process that was shut down lets user code still running finish (cleanup on ctx.signal) before
+ * it exits: under the coordinator's own grace (shutdown.ts), after which it is killed.
+ */
+const SHUTDOWN_EXIT_GRACE_MS = 400;
 
 export interface ProcessBootMessage {
   convoy: 'boot';
@@ -45,13 +51,23 @@ async function start({ boot, secret, nats }: ProcessBootMessage): Promise<void> 
   if (boot.v !== PROTOCOL_VERSION) throw new Error(`convoy protocol version mismatch: coordinator ${boot.v}, worker ${PROTOCOL_VERSION}`);
   const secretBytes = new Uint8Array(secret);
   const control = await connectControl(boot, secretBytes);
-  new WorkerRuntime(boot, secretBytes, control, {
+  const runtime = new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
     ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
-    onClose: () => {
-      // Give queued replies a moment to leave, then go; the coordinator also kills us if we linger.
-      setTimeout(() => process.exit(0), 50).unref();
-      process.disconnect?.();
+    onClose: (reason) => {
+      if (reason !== 'shutdown') {
+        // The coordinator is gone: give queued replies a moment to leave, then go.
+        setTimeout(() => process.exit(0), 50).unref();
+        process.disconnect?.();
+        return;
+      }
+      // Shut down: calls from the coordinator still running see their signals abort, as peers' calls do;
+      // what is queued leaves. The IPC channel stays open (it tells of a coordinator that dies) but no
+      // longer keeps the process alive: with nothing else pending it exits now, and what user code still
+      // runs (cleanup on ctx.signal) gets a moment before it goes (as a thread, which the coordinator ends).
+      runtime.control.close(new ClusterClosedError('The cluster is shutting down'));
+      process.channel?.unref();
+      setTimeout(() => process.exit(0), SHUTDOWN_EXIT_GRACE_MS).unref();
     },
   });
 }

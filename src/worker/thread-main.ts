@@ -3,6 +3,7 @@ import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { NatsScope } from '../cluster/nats-options.js';
+import { ClusterClosedError } from '../errors.js';
 import { lazyNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 import { loadSharedMemory, threadTransport } from './thread-transport.js';
@@ -31,7 +32,7 @@ export async function runThread(): Promise<void> {
       // keeps it busy; then the coordinator terminates it).
       parentPort?.off('message', onHandoff);
       parentPort?.close();
-      runtime.control.close(new Error('shut down'));
+      runtime.control.close(new ClusterClosedError('The cluster is shutting down'));
     },
   });
   const onHandoff = (message: PortHandoff): void => {
