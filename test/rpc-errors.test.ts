@@ -285,7 +285,11 @@ for (const maxFrameBytes of [1 << 20, 4096]) {
       b: {
         api: {
           syncThrow: () => {
-            throw new RangeError(big);
+            throw Object.assign(new RangeError(big), { code: 'E_QUOTA' });
+          },
+          // Small, but its data holds what the codec refuses: sent as plain values, its message whole.
+          unsendableData: () => {
+            throw Object.assign(new TypeError('m'.repeat(20_000)), { code: 'E_DATA', retry: () => 1 });
           },
           asyncThrow: async () => {
             throw new RangeError(big);
@@ -301,6 +305,14 @@ for (const maxFrameBytes of [1 << 20, 4096]) {
         error!.message.startsWith('x') || error!.message.includes('failed with an error too large to send'),
         error!.message.slice(0, 200),
       );
+      t.is(error!.remoteName, 'RangeError', 'its class name kept');
+    }
+    const quota = (await t.throwsAsync(a.call('syncThrow', []))) as RemoteError;
+    t.is(quota.data.code, 'E_QUOTA', 'its code kept, even at the shortest');
+    if (maxFrameBytes > 100_000) {
+      const plain = (await t.throwsAsync(a.call('unsendableData', []))) as RemoteError;
+      t.is(plain.message.length, 20_000, 'a fault that fits is not cut, only made plain');
+      t.is(plain.data.code, 'E_DATA');
     }
     t.is(await a.call('ping', []), 'pong');
   });

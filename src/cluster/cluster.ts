@@ -239,12 +239,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       await settleLimited(handles, START_CONCURRENCY, async (h) => {
         try {
           await h.start();
+          h.markReady();
         } catch (error) {
           first ??= { handle: h, error };
           h.gaveUp();
           throw error;
         }
-        h.markReady();
       });
       if (first) {
         const { handle, error } = first;

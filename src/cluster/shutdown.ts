@@ -3,7 +3,7 @@
  * left), given a moment to exit by itself, then made to (terminate, SIGKILL, or its agent's kill).
  */
 import type { ClusterClosedError } from '../errors.js';
-import { System } from '../protocol/control.js';
+import { type ShutdownAnswer, System } from '../protocol/control.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** How long a worker has to answer the shutdown call, then to exit by itself, before it is killed. */
@@ -19,10 +19,13 @@ export async function shutDownWorker(handle: WorkerHandle, closed: ClusterClosed
   if (child && !child.hasExited && handle.control?.closed === false) {
     // From here its exit is the close's, not a death; and its control channel's close is no sign of one.
     handle.shuttingDown();
-    await handle.control.call(System.shutdown, [], { timeoutMs: SHUTDOWN_GRACE_MS }).catch(() => {});
+    const answer = (await handle.control.call(System.shutdown, [], { timeoutMs: SHUTDOWN_GRACE_MS }).catch(() => undefined)) as
+      | ShutdownAnswer
+      | undefined;
     handle.control.destroy(closed);
-    // Its handlers saw ctx.signal abort: what they still do on it (cleanup) gets this long.
-    await within(child.exited, EXIT_GRACE_MS);
+    // Its code has cleanup to do about the shutdown (it saw ctx.signal abort): that gets this long. One
+    // with none, or that did not answer (busy: it never saw the word), is ended now.
+    if (answer?.cleanup === true) await within(child.exited, EXIT_GRACE_MS);
   }
   handle.destroy(closed);
   if (handle.host === undefined) await child?.exited;

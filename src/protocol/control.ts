@@ -165,3 +165,8 @@ export interface ShmEnd {
 }
 
 export const COORDINATOR = 'coordinator';
+
+/** A worker's answer to `\0shutdown`: whether its code has cleanup to do, for which it is given a moment. */
+export interface ShutdownAnswer {
+  cleanup: boolean;
+}

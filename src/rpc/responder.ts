@@ -18,7 +18,7 @@ import {
 import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
 import { transferListOfValue } from '../protocol/transfer.js';
-import { enterCall, exitCall, type CallSource } from './call-context.js';
+import { enterCall, exitCall, type CallContext, type CallSource } from './call-context.js';
 
 /** A fault whose error cannot be sent whole is sent with its strings cut to this (as an exiting worker's is). */
 const FAULT_MAX_STRING_CHARS = 16_384;
@@ -98,9 +98,11 @@ export class Responder {
     }
   }
 
-  /** Handlers running now that asked for an abort signal. */
+  /** Handlers running now that took their call's context (currentCall()), or asked for its signal. */
   get activeSignals(): number {
-    return this.#signals.size;
+    let count = this.#captured.size;
+    for (const id of this.#signals.keys()) if (!this.#captured.has(id)) count++;
+    return count;
   }
 
   /** Serves `api` from now on (a worker's API exists only once its module has loaded). */
@@ -163,7 +165,7 @@ export class Responder {
 
   /** The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn). */
   cancel(id: number): void {
-    if (this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
+    if ((this.#queuedCalls.has(id) || this.#captured.has(id)) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
     this.#signals.get(id)?.abort(new Error('The caller cancelled this call'));
   }
 
@@ -173,6 +175,7 @@ export class Responder {
     for (const controller of this.#signals.values()) controller.abort(error);
     (this.#lifetime ??= new AbortController()).abort(error);
     this.#signals.clear();
+    this.#captured.clear();
     this.#serial?.clear();
     this.#queuedCalls.clear();
     this.#early = undefined;
@@ -232,21 +235,48 @@ export class Responder {
    */
   #contextId = 0;
   #lifetime: AbortController | undefined;
-  readonly #context: CallSource = { capture: () => ({ from: this.#config.peerName, signal: this.#signalOf(this.#contextId) }) };
+  /** Running calls whose handler took its context: a cancel of one makes its signal, aborted. */
+  readonly #captured = new Set<number>();
+  readonly #context: CallSource = { capture: () => this.#capture() };
 
-  /** The signal of call `id`, starting now (0: a notify). */
-  #signalOf(id: number): AbortSignal {
+  /**
+   * The context of the call starting now. Its signal is made when first read (an AbortController costs
+   * more than a call: a handler reading only `from` must not pay for one), from the call's id, not from
+   * whichever call started last.
+   */
+  #capture(): CallContext {
+    const from = this.#config.peerName;
+    const id = this.#contextId;
     // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close. So
     // is a call's that starts after the close (it arrived while the channel was closing): aborted already.
-    if (id === 0 || this.#closed) return (this.#lifetime ??= new AbortController()).signal;
+    if (id === 0 || this.#closed) return { from, signal: (this.#lifetime ??= new AbortController()).signal };
+    this.#captured.add(id);
+    const responder = this;
+    let controller: AbortController | undefined;
+    return {
+      from,
+      get signal() {
+        controller ??= responder.#controllerOf(id);
+        return controller.signal;
+      },
+    };
+  }
+
+  /** Call `id`'s controller: kept (for its cancel and the close) while the call runs; one it never sees after. */
+  #controllerOf(id: number): AbortController {
     let controller = this.#signals.get(id);
-    if (!controller) this.#signals.set(id, (controller = new AbortController()));
-    return controller.signal;
+    if (!controller) {
+      controller = new AbortController();
+      if (this.#captured.has(id)) this.#signals.set(id, controller);
+      else if (this.#closed) controller.abort(this.#lifetime?.signal.reason);
+    }
+    return controller;
   }
 
   /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
   #finish(isCall: boolean, id: number, method: string, ok: boolean, value: unknown, own?: MethodNotFoundError | SerializationError): void {
     if (isCall && this.#signals.size > 0) this.#signals.delete(id);
+    if (isCall && this.#captured.size > 0) this.#captured.delete(id);
     if (this.#closed) return;
     if (!isCall) {
       if (!ok) this.#reportNotifyError(toError(own ?? value), method);
@@ -264,20 +294,29 @@ export class Responder {
     // Each fallback smaller than the last, so that the caller always gets its fault: one that cannot be
     // sent (an error too large for a frame, say) must not throw from here, where nothing catches it and
     // the whole process would die of a handler's error.
-    try {
-      this.#channel.sendControl([Kind.Fault, id, wire]);
-      return;
-    } catch {}
-    try {
-      this.#channel.sendControl([Kind.Fault, id, plainWireError(wire, FAULT_MAX_STRING_CHARS)]);
-      return;
-    } catch {}
-    try {
-      const message = `\`${method}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
-      this.#channel.sendControl([Kind.Fault, id, { name: 'Error', message }]);
-    } catch {
-      // The channel itself is failing: its close fails the call on the caller's side.
+    const attempts = [
+      () => wire,
+      // Its data may hold what the codec refuses (a function): plain values only, whole.
+      () => plainWireError(wire),
+      () => plainWireError(wire, FAULT_MAX_STRING_CHARS),
+      (): WireError => {
+        const code = wire.data?.code;
+        const message = `\`${method}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
+        return {
+          name: String(wire.name).slice(0, 100),
+          message,
+          ...(typeof code === 'string' ? { data: { code: code.slice(0, 100) } } : {}),
+        };
+      },
+    ];
+    for (const attempt of attempts) {
+      try {
+        this.#channel.sendControl([Kind.Fault, id, attempt()]);
+        return;
+      } catch {}
     }
+    // Not even a short fault leaves: the channel cannot carry its replies, and the call must not hang.
+    this.#channel.destroy(new ProtocolError(`The fault of \`${method}\` could not be sent`));
   }
 
   #reportNotifyError(error: Error, method: string): void {

@@ -15,6 +15,9 @@ import type { NatsHub } from '../transport/nats-hub.js';
 import { sharedNats } from './nats-access.js';
 import { WorkerRuntime } from './runtime.js';
 
+/** How long a remote worker's cleanup on ctx.signal gets at a shutdown: under the coordinator's wait. */
+const REMOTE_CLEANUP_GRACE_MS = 400;
+
 /** What the agent hands a worker it starts. */
 export interface RemoteWorkerData {
   boot: Bootstrap;
@@ -41,7 +44,12 @@ async function start(
   const runtime = new WorkerRuntime(boot, new Uint8Array(secret), control, {
     threadId: tid,
     // Closing the hub lets the control transport's close leave, then frees the connection.
-    onClose: () => void hub.close().finally(exit),
+    onClose: (reason, cleanup) => {
+      const end = (): void => void hub.close().finally(exit);
+      // Cleanup to do about a shutdown (listeners on ctx.signal): a moment for it, as a local worker gets.
+      if (reason === 'shutdown' && cleanup) setTimeout(end, REMOTE_CLEANUP_GRACE_MS);
+      else end();
+    },
     // Peers on other hosts are reached over the same connection.
     nats: sharedNats(hub),
   });

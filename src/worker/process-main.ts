@@ -54,17 +54,19 @@ async function start({ boot, secret, nats }: ProcessBootMessage): Promise<void> 
   const runtime = new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
     ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
-    onClose: (reason) => {
-      if (reason !== 'shutdown') {
-        // The coordinator is gone: give queued replies a moment to leave, then go.
+    onClose: (reason, cleanup) => {
+      if (reason !== 'shutdown' || !cleanup) {
+        // The coordinator is gone, or user code has nothing to do about the shutdown: give queued replies
+        // a moment to leave, then go.
         setTimeout(() => process.exit(0), 50).unref();
         process.disconnect?.();
         return;
       }
-      // Shut down: calls from the coordinator still running see their signals abort, as peers' calls do;
-      // what is queued leaves. The IPC channel stays open (it tells of a coordinator that dies) but no
-      // longer keeps the process alive: with nothing else pending it exits now, and what user code still
-      // runs (cleanup on ctx.signal) gets a moment before it goes (as a thread, which the coordinator ends).
+      // Shut down with cleanup to do (listeners on ctx.signal, handlers holding their calls' signals):
+      // what is queued leaves, and the calls still running see their signals abort. The IPC channel
+      // stays open (it tells of a coordinator that dies) but no longer keeps the process alive: once the
+      // cleanup leaves nothing pending it exits, else after a moment (as a thread, which the coordinator
+      // ends after its own).
       runtime.control.close(new ClusterClosedError('The cluster is shutting down'));
       process.channel?.unref();
       setTimeout(() => process.exit(0), SHUTDOWN_EXIT_GRACE_MS).unref();

@@ -2,6 +2,7 @@
  * The worker side of convoy, the same for threads and processes: serve the control channel, load the
  * user's module when told to, wire the peers the coordinator plans, and shut down cleanly.
  */
+import { getEventListeners } from 'node:events';
 import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, deathErrorToWire, stripForHandOff } from '../errors.js';
 import {
@@ -12,6 +13,7 @@ import {
   type OpenReply,
   type PeerExit,
   type StartResult,
+  type ShutdownAnswer,
   type StatsAnswer,
   System,
 } from '../protocol/control.js';
@@ -29,7 +31,11 @@ export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
   threadId: number;
   /** Called once the runtime has shut down or lost its coordinator. */
-  onClose(reason: 'shutdown' | 'coordinator-lost'): void;
+  /**
+   * The runtime has closed. `cleanup`: at a shutdown, user code had something to do about it (listeners on
+   * ctx.signal, or handlers holding their calls' signals): it is given a moment before the worker ends.
+   */
+  onClose(reason: 'shutdown' | 'coordinator-lost', cleanup: boolean): void;
   /** How this worker reaches peers on other hosts, in a cluster that has any. */
   nats?: NatsAccess;
 }
@@ -68,7 +74,7 @@ export class WorkerRuntime {
         [System.connect]: (plan: DialPlan) => this.peers.dial(plan),
         [System.natsPair]: (plan: NatsPairPlan) => this.peers.bindNats(plan),
         [System.peerExit]: (exit: PeerExit) => this.#peerExit(exit),
-        [System.shutdown]: () => this.#close('shutdown'),
+        [System.shutdown]: (): ShutdownAnswer => ({ cleanup: this.#close('shutdown') }),
         [System.stats]: (since?: number): StatsAnswer => this.#stats.answer(since, this.peers.links),
       },
     });
@@ -159,12 +165,19 @@ export class WorkerRuntime {
     if (!silent) this.#context?.emit('peer-exit', event);
   }
 
-  #close(reason: 'shutdown' | 'coordinator-lost'): void {
-    if (this.#closed) return;
+  /** Returns whether user code has cleanup to do about it (see RuntimeHooks.onClose). */
+  #close(reason: 'shutdown' | 'coordinator-lost'): boolean {
+    if (this.#closed) return false;
     this.#closed = true;
+    // Asked before the aborts below: a listener added with { once: true } is gone once it has run.
+    const cleanup =
+      getEventListeners(this.#abort.signal, 'abort').length > 0 ||
+      this.control.activeSignals > 0 ||
+      [...this.peers.links.values()].some((link) => (link.endpoint?.activeSignals ?? 0) > 0);
     this.#abort.abort(new ClusterClosedError(reason === 'shutdown' ? 'The cluster is shutting down' : 'The coordinator is gone'));
     this.peers.close(new ClusterClosedError('The cluster is shutting down'));
     // Reply to the shutdown call first, then let the owner end the thread or process.
-    setImmediate(() => this.#hooks.onClose(reason));
+    setImmediate(() => this.#hooks.onClose(reason, cleanup));
+    return cleanup;
   }
 }
