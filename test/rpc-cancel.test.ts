@@ -280,3 +280,36 @@ test('a context kept past an await is still its own call’s: its signal says wh
   t.deepEqual(Object.fromEntries(seen), { 'not cancelled': false, cancelled: true });
   t.is(b.activeSignals, 0, 'no signal kept past its call');
 });
+
+// From a review: its signal made on first read, a context whose call was cancelled while it ran, then
+// finished, read `aborted: false` if it read its signal only after that.
+test('a context read only after its call finished still says the call was cancelled', async (t) => {
+  const release = deferred();
+  const finished = deferred<ReturnType<typeof currentCall>>();
+  const started = new Counter();
+  const { a } = await createPair(t, 'memory', {
+    b: {
+      api: {
+        async keep() {
+          const context = currentCall();
+          started.add();
+          await release.promise;
+          finished.resolve(context);
+        },
+        quick: () => 1,
+      },
+    },
+  });
+  const remote = createRemote<{ keep(): Promise<void>; quick(): number }>(a);
+  const cancelled = withOptions(remote, { timeoutMs: 50 })
+    .keep()
+    .catch((error: unknown) => error);
+  await started.reach(1, 5000, 'the handler started');
+  t.true((await withDeadline(cancelled, 5000, 'the timeout')) instanceof TimeoutError);
+  // The cancel went out before this call, on the same channel: it has been taken once this is answered.
+  t.is(await remote.quick(), 1);
+  release.resolve();
+  const context = await withDeadline(finished.promise, 5000, 'the handler finishing');
+  await nextTurn();
+  t.true(context.signal.aborted, 'read after its call finished');
+});

@@ -165,7 +165,12 @@ export class Responder {
 
   /** The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn). */
   cancel(id: number): void {
-    if ((this.#queuedCalls.has(id) || this.#captured.has(id)) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
+    const captured = this.#captured.get(id);
+    if (captured) {
+      (captured.controller ??= new AbortController()).abort(new Error('The caller cancelled this call'));
+      return;
+    }
+    if (this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
     this.#signals.get(id)?.abort(new Error('The caller cancelled this call'));
   }
 
@@ -173,6 +178,7 @@ export class Responder {
   close(error: Error): void {
     this.#closed = true;
     for (const controller of this.#signals.values()) controller.abort(error);
+    for (const captured of this.#captured.values()) (captured.controller ??= new AbortController()).abort(error);
     (this.#lifetime ??= new AbortController()).abort(error);
     this.#signals.clear();
     this.#captured.clear();
@@ -235,8 +241,12 @@ export class Responder {
    */
   #contextId = 0;
   #lifetime: AbortController | undefined;
-  /** Running calls whose handler took its context: a cancel of one makes its signal, aborted. */
-  readonly #captured = new Set<number>();
+  /**
+   * Running calls whose handler took its context, each with the holder of its controller, which the
+   * context keeps too: a cancel or the close makes it aborted, and the context finds it even if it reads
+   * its signal only after the call has finished.
+   */
+  readonly #captured = new Map<number, { controller: AbortController | undefined }>();
   readonly #context: CallSource = { capture: () => this.#capture() };
 
   /**
@@ -250,27 +260,16 @@ export class Responder {
     // A notify cannot be cancelled by its sender: its signal is the responder's own, aborted on close. So
     // is a call's that starts after the close (it arrived while the channel was closing): aborted already.
     if (id === 0 || this.#closed) return { from, signal: (this.#lifetime ??= new AbortController()).signal };
-    this.#captured.add(id);
-    const responder = this;
-    let controller: AbortController | undefined;
+    // A queued call cancelled before it started (serial mode) has its aborted controller already.
+    const holder = { controller: this.#signals.get(id) };
+    this.#captured.set(id, holder);
     return {
       from,
       get signal() {
-        controller ??= responder.#controllerOf(id);
-        return controller.signal;
+        holder.controller ??= new AbortController();
+        return holder.controller.signal;
       },
     };
-  }
-
-  /** Call `id`'s controller: kept (for its cancel and the close) while the call runs; one it never sees after. */
-  #controllerOf(id: number): AbortController {
-    let controller = this.#signals.get(id);
-    if (!controller) {
-      controller = new AbortController();
-      if (this.#captured.has(id)) this.#signals.set(id, controller);
-      else if (this.#closed) controller.abort(this.#lifetime?.signal.reason);
-    }
-    return controller;
   }
 
   /** `value` is the result, what the handler threw, or convoy's own error about this call (`own`). */
@@ -301,7 +300,7 @@ export class Responder {
       () => plainWireError(wire, FAULT_MAX_STRING_CHARS),
       (): WireError => {
         const code = wire.data?.code;
-        const message = `\`${method}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
+        const message = `\`${method.slice(0, 100)}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
         return {
           name: String(wire.name).slice(0, 100),
           message,
