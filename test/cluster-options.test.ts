@@ -47,6 +47,14 @@ const bad: [string, unknown, string][] = [
   ['a restartDelayMs past the longest timer', { restartDelayMs: 2 ** 31, workers: [{ name: 'a', module: counter }] }, 'restartDelayMs'],
   ['an unknown backpressure mode', { backpressure: 'drop', workers: [{ name: 'a', module: counter }] }, 'backpressure'],
   ['a negative heartbeatIntervalMs', { heartbeatIntervalMs: -1, workers: [{ name: 'a', module: counter }] }, 'heartbeatIntervalMs'],
+  [
+    'sharedMemory on a worker placed on another host',
+    {
+      nats: { servers: 'nats://127.0.0.1:1', secretFile: '/nonexistent' },
+      workers: [{ name: 'a', module: counter, host: 'b', sharedMemory: true }],
+    },
+    '`workers[0].sharedMemory`: a worker on another host (agent "b") shares no memory',
+  ],
   ['sharedMemory that is not a boolean', { sharedMemory: 'yes', workers: [{ name: 'a', module: counter }] }, 'sharedMemory'],
   ['a ringBytes that is not a power of two', { ringBytes: 1_000_000, workers: [{ name: 'a', module: counter }] }, 'ringBytes'],
   ['a ringBytes below 1 KiB', { sharedMemory: true, ringBytes: 512, workers: [{ name: 'a', module: counter }] }, 'ringBytes'],

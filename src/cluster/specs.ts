@@ -36,6 +36,12 @@ export function expandSpecs(specs: unknown, hasNats = false): { name: string; sp
         );
       }
       if (!hasNats) throw new TypeError(`\`${at}.host\` places the worker on agent "${raw.host}": the cluster needs the \`nats\` option`);
+      // Its channels cross hosts over NATS, or pair it with threads of its agent over ports: no rings.
+      if (raw.sharedMemory) {
+        throw new TypeError(
+          `\`${at}.sharedMemory\`: a worker on another host (agent "${raw.host}") shares no memory with the coordinator's; leave it out`,
+        );
+      }
     }
     checkSpecFields(raw, at);
     const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
