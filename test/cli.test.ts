@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { parseCli, UsageError, usage } from '../examples/cli/args.js';
 import { bankOptions } from '../examples/cli/commands.js';
 import { pollUntil, within } from './helpers/cluster.js';
@@ -26,6 +26,20 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * `convoy <args>` started for a test to talk to while it runs (signals, its dashboard), its output kept as
+ * it comes; killed when the test ends.
+ */
+function startCli(t: ExecutionContext, args: string[], env?: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['bin/convoy.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+  t.teardown(() => child.kill('SIGKILL'));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (output.stdout += d));
+  child.stderr.on('data', (d) => (output.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, output, exited };
 }
 
 const OVERVIEW = 'Usage: convoy <command> [options]';
@@ -166,18 +180,9 @@ test('Ctrl-C stops the bank early: it settles and checks what it did, removes it
   // The run's temporary directory is made under TMPDIR: one of this test's own, to see it removed.
   const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['bin/convoy.js', 'bank', '--seconds', '60', '--kind', 'mixed', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TMPDIR: tmp },
-  });
-  t.teardown(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { child, output, exited } = startCli(t, ['bank', '--seconds', '60', '--kind', 'mixed', '--json'], { ...process.env, TMPDIR: tmp });
   // Transfers are running once a progress line counts some.
-  await pollUntil(() => /results=[1-9]/.test(stderr), 30_000, 'transfers under way');
+  await pollUntil(() => /results=[1-9]/.test(output.stderr), 30_000, 'transfers under way');
   t.true(
     readdirSync(tmp).some((name) => name.startsWith('convoy-bank-')),
     'the run made its temporary log directory',
@@ -185,6 +190,7 @@ test('Ctrl-C stops the bank early: it settles and checks what it did, removes it
   const interruptedAt = Date.now();
   child.kill('SIGINT');
   const code = await within(exited, 30_000, 'the bank ending after Ctrl-C');
+  const { stdout, stderr } = output;
   t.is(code, 130, `${stderr}\n${stdout.slice(0, 4000)}`);
   t.true(Date.now() - interruptedAt < 30_000);
   t.regex(stderr, /convoy: interrupted/);
@@ -206,28 +212,29 @@ test('`convoy bank --dashboard --port 0` serves the dashboard during the run and
 });
 
 test('`convoy bank --dashboard --hold` keeps serving the last state after the report, and Ctrl-C then exits with the run’s code', async (t) => {
-  const child = spawn(
-    process.execPath,
-    ['bin/convoy.js', 'bank', '--seconds', '1', '--kind', 'thread', '--shards', '2', '--dashboard', '--port', '0', '--hold', '--json'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  t.teardown(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await pollUntil(() => stderr.includes('Ctrl-C to exit'), 60_000, 'the report, then the hold');
-  const url = /dashboard at (http:\/\/\S+)/.exec(stderr)?.[1];
-  t.truthy(url, stderr);
+  const { child, output, exited } = startCli(t, [
+    'bank',
+    '--seconds',
+    '1',
+    '--kind',
+    'thread',
+    '--shards',
+    '2',
+    '--dashboard',
+    '--port',
+    '0',
+    '--hold',
+    '--json',
+  ]);
+  await pollUntil(() => output.stderr.includes('Ctrl-C to exit'), 60_000, 'the report, then the hold');
+  const url = /dashboard at (http:\/\/\S+)/.exec(output.stderr)?.[1];
+  t.truthy(url, output.stderr);
   const snapshot = (await (await fetch(new URL(`/api/snapshot?${new URL(url!).searchParams}`, url))).json()) as { closed: boolean };
   t.true(snapshot.closed, 'the held dashboard serves the closed run');
-  t.true((JSON.parse(stdout) as { verdict: { ok: boolean } }).verdict.ok);
+  t.true((JSON.parse(output.stdout) as { verdict: { ok: boolean } }).verdict.ok);
   // The held dashboard has no close() and keeps the event loop alive: it used to outlive this Ctrl-C.
   child.kill('SIGINT');
-  t.is(await within(exited, 10_000, 'the held bank exiting on Ctrl-C'), 0, stderr);
+  t.is(await within(exited, 10_000, 'the held bank exiting on Ctrl-C'), 0, output.stderr);
 });
 
 test('every command in the bank README is a valid convoy command, and every file it names exists', (t) => {

@@ -61,6 +61,23 @@ function expectDisconnected(t: ExecutionContext, error: unknown, { caused = fals
 
 const echo = { echo: (value: unknown) => value };
 
+/** A server and the pair a↔b over it: a's endpoint calling, b's serving `api` (b's hub too, for its counts). */
+async function servedPair(t: ExecutionContext, api: object) {
+  const server = await startNatsServer(t);
+  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
+  const [ta, tb] = await openPair(hubA, hubB);
+  const a = endpointOver(t, ta, 'b');
+  const b = endpointOver(t, tb, 'a', { api });
+  return { server, hubB, ta, tb, a, b };
+}
+
+/** A connection of someone else on `server`'s NATS (a forger, a spy), closed when the test ends. */
+async function outsider(t: ExecutionContext, server: { url: string }, name: string) {
+  const connection = await connectNats({ servers: server.url }, name);
+  t.teardown(() => connection.close());
+  return connection;
+}
+
 /** `message` (from encodeWire) signed for `subject` with the tests' cluster secret: as a holder of it sends. */
 function signedFor(subject: string, message: Uint8Array): Uint8Array {
   sign(subjectKey(TEST_SECRET, subject), message);
@@ -170,49 +187,37 @@ test('a frame larger than the receiver’s maxFrameBytes breaks the pair at its 
   t.is(tb.numbered.received, 1, 'refused at the first piece');
 });
 
-for (const [what, offset] of [['a gap', 5]] as const) {
-  test(`${what} in the numbering breaks the pair: calls in flight fail with WorkerDiedError 'disconnected', caused by ProtocolError`, async (t) => {
-    const server = await startNatsServer(t);
-    const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
-    const [ta, tb] = await openPair(hubA, hubB);
-    const started = new Counter();
-    const a = endpointOver(t, ta, 'b');
-    const b = endpointOver(t, tb, 'a', { api: { ...echo, hold: holding(started) } });
-    t.is(await a.call('echo', [1]), 1);
-    const inFlight = outcome(a.call('hold', []));
-    await started.reach(1, DEADLINE_MS, 'hold started');
-    const bClosed = new Promise<Error>((resolve) => b.onClose(resolve));
-    // A message on a's subject with a's stream, numbered out of turn.
-    const forger = await connectNats({ servers: server.url }, 'forger');
-    t.teardown(() => forger.close());
-    // Signed: as NATS itself would lose a message of the peer's.
-    forger.publish(
-      ta.subject,
-      signedFor(ta.subject, encodeWire(WireKind.Frame, ta.stream, tb.numbered.received + offset, new Uint8Array([0x92, 0, 0]))),
-    );
-    await forger.flush();
-    const cause = (await withDeadline(bClosed, DEADLINE_MS, 'b breaks')) as WorkerDiedError;
-    expectDisconnected(t, cause, { caused: true });
-    t.regex((cause.cause as Error).message, /gap/);
-    // a hears b's reset, and why: its call in flight fails, and so does the next.
-    const result = await withDeadline(inFlight, DEADLINE_MS, 'in-flight call fails');
-    t.false(result.ok);
-    if (!result.ok) {
-      expectDisconnected(t, result.error);
-      t.regex(((result.error as Error).cause as Error)?.message, new RegExp(`reset by "[^"]+": NATS transport from "[^"]+": ${what}`));
-    }
-    await t.throwsAsync(a.call('echo', [2]), { instanceOf: WorkerDiedError });
-  });
-}
+test(`a gap in the numbering breaks the pair: calls in flight fail with WorkerDiedError 'disconnected', caused by ProtocolError`, async (t) => {
+  const started = new Counter();
+  const { server, ta, tb, a, b } = await servedPair(t, { ...echo, hold: holding(started) });
+  t.is(await a.call('echo', [1]), 1);
+  const inFlight = outcome(a.call('hold', []));
+  await started.reach(1, DEADLINE_MS, 'hold started');
+  const bClosed = new Promise<Error>((resolve) => b.onClose(resolve));
+  // A message on a's subject with a's stream, numbered out of turn (signed: as NATS itself would lose
+  // a message of the peer's).
+  const forger = await outsider(t, server, 'forger');
+  forger.publish(
+    ta.subject,
+    signedFor(ta.subject, encodeWire(WireKind.Frame, ta.stream, tb.numbered.received + 5, new Uint8Array([0x92, 0, 0]))),
+  );
+  await forger.flush();
+  const cause = (await withDeadline(bClosed, DEADLINE_MS, 'b breaks')) as WorkerDiedError;
+  expectDisconnected(t, cause, { caused: true });
+  t.regex((cause.cause as Error).message, /gap/);
+  // a hears b's reset, and why: its call in flight fails, and so does the next.
+  const result = await withDeadline(inFlight, DEADLINE_MS, 'in-flight call fails');
+  t.false(result.ok);
+  if (!result.ok) {
+    expectDisconnected(t, result.error);
+    t.regex(((result.error as Error).cause as Error)?.message, /reset by "[^"]+": NATS transport from "[^"]+": a gap/);
+  }
+  await t.throwsAsync(a.call('echo', [2]), { instanceOf: WorkerDiedError });
+});
 
 test('a message of an earlier stream between the same endpoints is ignored, not taken for this one’s', async (t) => {
-  const server = await startNatsServer(t);
-  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
-  const [ta, tb] = await openPair(hubA, hubB);
-  const a = endpointOver(t, ta, 'b');
-  endpointOver(t, tb, 'a', { api: echo });
-  const forger = await connectNats({ servers: server.url }, 'forger');
-  t.teardown(() => forger.close());
+  const { server, ta, tb, a } = await servedPair(t, echo);
+  const forger = await outsider(t, server, 'forger');
   forger.publish(
     ta.subject,
     signedFor(ta.subject, encodeWire(WireKind.Frame, (ta.stream - 1) >>> 0, tb.numbered.received + 1, new Uint8Array([0x92, 0, 0]))),
@@ -224,15 +229,10 @@ test('a message of an earlier stream between the same endpoints is ignored, not 
 });
 
 test('without the cluster secret nothing published on a pair’s subject is taken: forged frames, resets and opens are dropped', async (t) => {
-  const server = await startNatsServer(t);
-  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
-  const [ta, tb] = await openPair(hubA, hubB);
   const started = new Counter();
-  const a = endpointOver(t, ta, 'b');
-  endpointOver(t, tb, 'a', { api: { ...echo, count: () => started.add() } });
+  const { server, hubB, ta, tb, a } = await servedPair(t, { ...echo, count: () => started.add() });
   t.is(await a.call('echo', [1]), 1);
-  const forger = await connectNats({ servers: server.url }, 'forger');
-  t.teardown(() => forger.close());
+  const forger = await outsider(t, server, 'forger');
   const frame = (seq: number) => encodeWire(WireKind.Frame, ta.stream, seq, new Uint8Array([0x92, 0, 0]));
   const forged = [
     frame(tb.numbered.received + 1), // the next number, unsigned
@@ -252,15 +252,10 @@ test('without the cluster secret nothing published on a pair’s subject is take
 });
 
 test('a signed message copied and published again (a replay) is dropped: its call does not run twice, and the pair goes on', async (t) => {
-  const server = await startNatsServer(t);
-  const [hubA, hubB] = await Promise.all([connectHub(t, server.url), connectHub(t, server.url)]);
-  const [ta, tb] = await openPair(hubA, hubB);
   const started = new Counter();
-  const a = endpointOver(t, ta, 'b');
-  endpointOver(t, tb, 'a', { api: { ...echo, count: () => started.add() } });
+  const { server, ta, tb, a } = await servedPair(t, { ...echo, count: () => started.add() });
   // Someone on the server reads a's subject and keeps what passes.
-  const spy = await connectNats({ servers: server.url }, 'spy');
-  t.teardown(() => spy.close());
+  const spy = await outsider(t, server, 'spy');
   const seen: Uint8Array[] = [];
   const sawOne = deferred<void>();
   spy.subscribe(ta.subject, {
