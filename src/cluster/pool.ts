@@ -19,7 +19,7 @@ import {
   toError,
   type WireError,
 } from '../errors.js';
-import { watchAbort } from '../rpc/abort-watch.js';
+import { watchDeadline } from '../rpc/abort-watch.js';
 import type { CallOptions } from '../rpc/pending-call.js';
 import { POOL_LOADED } from '../protocol/control.js';
 import { transferListOf } from '../protocol/transfer.js';
@@ -147,7 +147,16 @@ export class Pool implements Caller {
           : [],
     );
     const transferList = [...new Set([...found, ...(transferListOf(args) ?? [])])];
-    const giveUp = timeoutMs > 0 || signal ? new GiveUp(method, timeoutMs, signal) : undefined;
+    // One signal piscina takes the task back on: the call's deadline, or the caller's signal.
+    const giveUp = timeoutMs > 0 || signal ? new AbortController() : undefined;
+    const unwatch =
+      giveUp &&
+      watchDeadline(
+        timeoutMs,
+        signal,
+        () => new TimeoutError(method, timeoutMs, THE_POOL),
+        (reason) => giveUp.abort(reason),
+      );
     try {
       return await this.#piscina.run({ method, args }, { transferList, signal: giveUp?.signal ?? null });
     } catch (error) {
@@ -164,7 +173,7 @@ export class Pool implements Caller {
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;
       throw errorFromWire(wire ?? errorToWire(error), THE_POOL);
     } finally {
-      giveUp?.stop();
+      unwatch?.();
     }
   }
 
@@ -175,27 +184,5 @@ export class Pool implements Caller {
   close(): Promise<void> {
     this.#closed = true;
     return this.#piscina.destroy();
-  }
-}
-
-/** A pool call's deadline and caller's signal, as one signal piscina takes the task back on. */
-class GiveUp {
-  readonly #controller = new AbortController();
-  readonly #timer: NodeJS.Timeout | undefined;
-  readonly #unwatch: (() => void) | undefined;
-
-  constructor(method: string, timeoutMs: number, signal: AbortSignal | undefined) {
-    const abort = (reason: unknown): void => this.#controller.abort(reason);
-    if (timeoutMs > 0) this.#timer = setTimeout(() => abort(new TimeoutError(method, timeoutMs, THE_POOL)), timeoutMs).unref();
-    if (signal) this.#unwatch = watchAbort(signal, () => abort(signal.reason));
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#unwatch?.();
   }
 }

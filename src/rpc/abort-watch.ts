@@ -35,3 +35,34 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
     signal.removeEventListener('abort', listener);
   };
 }
+
+const stopNothing = (): void => {};
+
+/**
+ * Gives up on an operation, with `timedOut()`'s error once `timeoutMs` has passed (0: never), or with
+ * `signal`'s reason when it aborts (at once, if it has). Returns what stops watching. `giveUp` may be
+ * called twice (the timer and the signal both): the caller settles once. `keepAlive`: the timer keeps
+ * the process alive, for an operation nothing else will settle meanwhile.
+ */
+export function watchDeadline(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  timedOut: () => Error,
+  giveUp: (reason: unknown) => void,
+  keepAlive = false,
+): () => void {
+  if (signal?.aborted) {
+    giveUp(signal.reason);
+    return stopNothing;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs > 0) {
+    timer = setTimeout(() => giveUp(timedOut()), timeoutMs);
+    if (!keepAlive) timer.unref();
+  }
+  const unwatch = signal ? watchAbort(signal, () => giveUp(signal.reason)) : undefined;
+  return () => {
+    clearTimeout(timer);
+    unwatch?.();
+  };
+}

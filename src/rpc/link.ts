@@ -16,7 +16,7 @@ import type { OpenReply, PeerExit } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
-import { watchAbort } from './abort-watch.js';
+import { watchDeadline } from './abort-watch.js';
 import { ParkedCalls, type Parked } from './parked-calls.js';
 import type { CallOptions } from './pending-call.js';
 import type { Caller } from './remote.js';
@@ -175,12 +175,10 @@ export class Link implements Caller {
       const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
       const signal = options?.signal;
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
       let unwatch: (() => void) | undefined;
       const finish = (): boolean => {
         if (done) return false;
         done = true;
-        clearTimeout(timer);
         unwatch?.();
         return true;
       };
@@ -198,12 +196,9 @@ export class Link implements Caller {
         },
         fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };
-      if (signal) unwatch = watchAbort(signal, () => giveUp(signal.reason));
-      if (timeoutMs > 0) {
-        // Not unref'd: while the call is parked, this timer is what will settle it.
-        timer = setTimeout(() => giveUp(new TimeoutError(method, timeoutMs, this.name)), timeoutMs);
-      }
-      this.#park(parked);
+      // Kept alive: while the call is parked, its timer is what will settle it.
+      unwatch = watchDeadline(timeoutMs, signal, () => new TimeoutError(method, timeoutMs, this.name), giveUp, true);
+      if (!done) this.#park(parked);
     });
   }
 

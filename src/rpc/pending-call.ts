@@ -1,6 +1,6 @@
 /** A call awaiting its reply, with its optional deadline and abort signal. */
 import { TimeoutError } from '../errors.js';
-import { watchAbort } from './abort-watch.js';
+import { watchDeadline } from './abort-watch.js';
 
 export interface CallOptions {
   /** Rejects with TimeoutError after this long and asks the callee to cancel. 0 disables. */
@@ -16,7 +16,7 @@ export class PendingCall {
   startedAt = 0;
   #resolve: ((value: unknown) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  /** Stops watching its deadline and signal, once it settles. */
   #unwatch: (() => void) | undefined;
 
   constructor(id: number, method: string, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
@@ -36,15 +36,9 @@ export class PendingCall {
       this.#finish(false, error);
       cancel();
     };
-    if (signal?.aborted) {
-      giveUp(signal.reason);
-      return;
-    }
-    if (timeoutMs > 0) {
-      this.#timer = setTimeout(() => giveUp(new TimeoutError(this.method, timeoutMs, worker)), timeoutMs);
-      this.#timer.unref();
-    }
-    if (signal) this.#unwatch = watchAbort(signal, () => giveUp(signal.reason));
+    const unwatch = watchDeadline(timeoutMs, signal, () => new TimeoutError(this.method, timeoutMs, worker), giveUp);
+    // Settled already (its signal had aborted): nothing is left to stop.
+    if (this.#reject) this.#unwatch = unwatch;
   }
 
   settle(ok: boolean, value: unknown): void {
@@ -55,7 +49,6 @@ export class PendingCall {
     const resolve = this.#resolve!;
     const reject = this.#reject!;
     this.#resolve = this.#reject = undefined;
-    if (this.#timer) clearTimeout(this.#timer);
     this.#unwatch?.();
     this.#unwatch = undefined;
     if (ok) resolve(value);
