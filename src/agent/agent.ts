@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { Events, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { NatsConnectOptions } from '../cluster/nats-options.js';
 import { AgentSession } from './agent-session.js';
@@ -24,7 +24,7 @@ import {
   sessionSubject,
 } from './protocol.js';
 import { Sealer, joinProof, joinedProof, leftProof, sameBytes } from './seal.js';
-import { toError } from '../errors.js';
+import { subscribeGuarded } from '../transport/nats-connect.js';
 import { isSubjectName } from '../transport/nats-wire.js';
 
 export interface AgentOptions {
@@ -87,17 +87,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   start(): void {
     const on = (subject: string, handle: (message: Msg) => void): void => {
       this.#subscriptions.push(
-        this.#connection.subscribe(subject, {
-          callback: (error: NatsError | null, message: Msg) => {
-            if (error) return;
-            // The NATS client calls this unguarded: a throw would end its reader, and the agent with it.
-            try {
-              handle(message);
-            } catch (failure) {
-              this.#log(`a message on ${message.subject} could not be handled: ${toError(failure).message}`);
-            }
-          },
-        }),
+        subscribeGuarded(this.#connection, subject, handle, (error, message) =>
+          this.#log(`a message on ${message.subject} could not be handled: ${error.message}`),
+        ),
       );
     };
     on(agentSubject(this.cluster, this.host), (message) => this.#receive(message.data));

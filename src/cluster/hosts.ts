@@ -9,9 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Events, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { Events, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { AgentRefusedError, HostDownError } from '../agent/errors.js';
-import { toError } from '../errors.js';
 import { isSubjectName } from '../transport/nats-wire.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -31,7 +30,7 @@ import { Sealer, joinProof, joinedProof, leftProof, sameBytes, sessionSecret } f
 import { readSecret } from '../agent/secret.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { Bootstrap } from '../protocol/control.js';
-import { connectNats } from '../transport/nats-connect.js';
+import { connectNats, subscribeGuarded } from '../transport/nats-connect.js';
 import { NatsHub } from '../transport/nats-hub.js';
 import { HostEntry, type HostInfo } from './host-entry.js';
 import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './nats-options.js';
@@ -125,9 +124,9 @@ export class Hosts extends EventEmitter<HostsEvents> {
   start(): void {
     const on = (subject: string, handle: (message: Msg) => void): void => {
       this.#subscriptions.push(
-        this.#connection.subscribe(subject, {
-          callback: (error: NatsError | null, message: Msg) => error || handleSafely(handle, message),
-        }),
+        subscribeGuarded(this.#connection, subject, handle, (error, message) =>
+          process.emitWarning(`convoy: a NATS message on ${message.subject} could not be handled: ${error.message}`, 'ConvoyNatsWarning'),
+        ),
       );
     };
     on(announceSubject(this.cluster), (message) => this.#announced(message.data));
@@ -377,20 +376,5 @@ export class Hosts extends EventEmitter<HostsEvents> {
     } catch {
       return undefined;
     }
-  }
-}
-
-/**
- * Runs a subscription's handler. The NATS client calls it with no guard: a throw would end the connection's
- * reader, and with it every subscription. What anyone on the server can publish must never get that far.
- */
-function handleSafely(handle: (message: Msg) => void, message: Msg): void {
-  try {
-    handle(message);
-  } catch (error) {
-    process.emitWarning(
-      `convoy: a NATS message on ${message.subject} could not be handled: ${toError(error).message}`,
-      'ConvoyNatsWarning',
-    );
   }
 }

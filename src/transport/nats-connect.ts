@@ -3,7 +3,8 @@
  * coordinator, an agent, a remote worker): reconnect forever (an agent outlives server restarts), and
  * no async stack traces (they cost a stack capture per request).
  */
-import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { toError } from '../errors.js';
 import type { NatsConnectOptions } from '../cluster/nats-options.js';
 
 /** Between two tries to reach a lost server. Short: a cross-host call waits on it. */
@@ -56,4 +57,27 @@ export async function closeNats(connection: NatsConnection): Promise<void> {
   await Promise.race([connection.flush().catch(() => undefined), bound]);
   clearTimeout(timer);
   await connection.close();
+}
+
+/**
+ * Subscribes `handle` to `subject`, guarded. The NATS client calls a subscription's callback unguarded: a
+ * throw ends the connection's reader, and every subscription with it. What anyone on the server can
+ * publish must never get that far: a failure to handle a message goes to `failed`.
+ */
+export function subscribeGuarded(
+  connection: NatsConnection,
+  subject: string,
+  handle: (message: Msg) => void,
+  failed: (error: Error, message: Msg) => void,
+): Subscription {
+  return connection.subscribe(subject, {
+    callback: (error, message) => {
+      if (error) return;
+      try {
+        handle(message);
+      } catch (failure) {
+        failed(toError(failure), message);
+      }
+    },
+  });
 }
