@@ -128,8 +128,7 @@ export class WorkerHandle {
       return await this.#spawnAndLoad();
     } catch (error) {
       // A failed start is not a death of a ready worker: no exit event, no restart from it.
-      this.#deathReported = true;
-      this.#death.settle(undefined);
+      this.#endsWithoutDeath();
       this.child?.kill();
       this.#env.forgetProcess(this.name);
       throw error;
@@ -269,6 +268,11 @@ export class WorkerHandle {
    */
   shuttingDown(): void {
     this.#shuttingDown = true;
+    this.#endsWithoutDeath();
+  }
+
+  /** The current incarnation ends with no death reported (no event, no restart); whoever waits for one stops. */
+  #endsWithoutDeath(): void {
     this.#deathReported = true;
     this.#death.settle(undefined);
   }
@@ -277,8 +281,7 @@ export class WorkerHandle {
   destroy(error: Error): void {
     this.state = 'closed';
     this.#wakeReadyWaiters(false);
-    this.#deathReported = true;
-    this.#death.settle(undefined);
+    this.#endsWithoutDeath();
     this.link.destroy(error);
     this.control?.destroy(error);
     this.child?.kill();
