@@ -35,7 +35,7 @@ import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs, expectListenHost, expectModule } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import { rejectUnknownKeys } from '../option-keys.js';
-import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent } from './types.js';
+import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent, type WorkerReadyEvent } from './types.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
@@ -135,8 +135,23 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   override emit<K extends keyof ClusterEvents>(event: K, ...args: ClusterEvents[K]): boolean {
+    this.#releaseReady();
     this.#log.recordClusterEvent(event, args[0]);
     return super.emit(event, ...(args as never));
+  }
+
+  /**
+   * The start's `worker-ready` events, held until the turn after `startCluster()` resolves: they happen
+   * before it does, when no listener can have been added yet. Any other event lets them out first, so
+   * listeners hear every worker's events in order. The log has them at once.
+   */
+  #heldReady: WorkerReadyEvent[] = [];
+
+  #releaseReady(): void {
+    if (this.#heldReady.length === 0) return;
+    const held = this.#heldReady;
+    this.#heldReady = [];
+    for (const event of held) super.emit('worker-ready', event);
   }
 
   /** Every worker name, in spec order. */
@@ -257,12 +272,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     for (const handle of handles) {
       this.#heartbeat.watch(handle);
-      this.emit('worker-ready', this.#readyEvent(handle, started));
+      const ready = this.#readyEvent(handle, started);
+      this.#log.recordClusterEvent('worker-ready', ready);
+      this.#heldReady.push(ready);
     }
     await this.#dashboards.serveConfigured().catch(async (error: unknown) => {
+      this.#heldReady = [];
       await this.close();
       throw error;
     });
+    setImmediate(() => this.#releaseReady());
   }
 
   /** Connects to the agents (`nats`) and waits, up to `startTimeoutMs`, for every host a spec names. */
@@ -340,7 +359,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         // Ready, watched and announced in one step: a death from then on is an ordinary death.
         handle.markReady();
         this.#heartbeat.watch(handle);
-        this.emit('worker-restart', { ...this.#readyEvent(handle, started), restarts: handle.restarts });
+        // Every incarnation that becomes ready gets its worker-ready; the log keeps a restart as one entry.
+        const ready = this.#readyEvent(handle, started);
+        this.#releaseReady();
+        super.emit('worker-ready', ready);
+        this.emit('worker-restart', { ...ready, restarts: handle.restarts });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
@@ -369,7 +392,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.emit('worker-exit', event);
   }
 
-  #readyEvent(handle: WorkerHandle, started: number) {
+  #readyEvent(handle: WorkerHandle, started: number): WorkerReadyEvent {
     return {
       name: handle.name,
       incarnation: handle.incarnation,

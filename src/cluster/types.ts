@@ -110,8 +110,11 @@ export interface WorkerRestartEvent extends WorkerReadyEvent {
 }
 
 export interface ClusterEvents {
+  /** An incarnation became ready; the start's are heard on the turn after `startCluster()` resolves. */
   'worker-ready': [event: WorkerReadyEvent];
+  /** An incarnation that was ready ended (and a last one when restarts give up). */
   'worker-exit': [event: WorkerExitEvent];
+  /** A restarted incarnation became ready (after its `worker-ready`). */
   'worker-restart': [event: WorkerRestartEvent];
   /** An agent joined this cluster (again). */
   'host-up': [event: HostUpEvent];
