@@ -35,7 +35,14 @@ import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs, expectListenHost, expectModule } from './specs.js';
 import { collectStats, type ClusterStats } from './stats.js';
 import { rejectUnknownKeys } from '../option-keys.js';
-import { CLUSTER_OPTION_KEYS, type ClusterEvents, type ClusterOptions, POOL_SPEC_KEYS, type WorkerExitEvent, type WorkerReadyEvent } from './types.js';
+import {
+  CLUSTER_OPTION_KEYS,
+  type ClusterEvents,
+  type ClusterOptions,
+  POOL_SPEC_KEYS,
+  type WorkerExitEvent,
+  type WorkerReadyEvent,
+} from './types.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { WorkerHandle } from './worker-handle.js';
 import { Wiring } from './wiring.js';
