@@ -69,7 +69,7 @@ test('--pass-file without --user (and the reverse), --tls-cert without --tls-key
 });
 
 // Each was read while parsing the command line, and a failure there was rethrown: a raw Node stack trace.
-test('a credential or TLS file that is missing or empty: one line naming the flag and file, exit 1, like the secret', async (t) => {
+test('a credential or TLS file that is missing or empty, or a --cwd that is no directory: one line naming the flag and file, exit 1, like the secret', async (t) => {
   const secret = secretFile(t);
   const empty = secretFile(t, '');
   const missing = '/nonexistent/convoy-agent-cli-test';
@@ -85,6 +85,9 @@ test('a credential or TLS file that is missing or empty: one line naming the fla
     ['--tls-ca missing', ['--tls-ca', missing], /^convoy agent: cannot read --tls-ca \/nonexistent\S*: ENOENT/],
     ['--tls-cert missing', ['--tls-cert', missing, '--tls-key', empty], /^convoy agent: cannot read --tls-cert \/nonexistent\S*: ENOENT/],
     ['--tls-key missing', ['--tls-cert', secret, '--tls-key', missing], /^convoy agent: cannot read --tls-key \/nonexistent\S*: ENOENT/],
+    // Before, a wrong --cwd showed only when a worker failed to load from it.
+    ['--cwd missing', ['--cwd', missing], /^convoy agent: cannot use --cwd \/nonexistent\S*: ENOENT/],
+    ['--cwd a file', ['--cwd', secret], /^convoy agent: --cwd \S+ is not a directory$/],
   ];
   for (const [title, extra, expected] of cases) {
     const { code, stderr } = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secret, ...extra]);

@@ -106,6 +106,9 @@ for (const [command, own, foreign] of [
     t.true(text.startsWith(usageOf(command)));
     for (const flag of own) t.true(text.includes(flag), `${flag} missing`);
     for (const flag of foreign) t.false(text.includes(flag), `${flag} shown`);
+    // What a Ctrl-C does is the bank's own: the others' help does not promise it.
+    t.is(text.includes('the bank still checks'), command === 'bank');
+    t.true(text.includes('130 interrupted'));
   });
 }
 

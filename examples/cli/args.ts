@@ -84,7 +84,16 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
   },
 };
 
-const EXIT_CODES = `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (Ctrl-C; the bank still checks and reports what it did).`;
+/** The exit codes, as `command`'s help (or the overview, without one) gives them. */
+const exitCodes = (command?: Command): string => {
+  const interrupted =
+    command === undefined
+      ? 'Ctrl-C; `bank` still checks and reports what it did'
+      : command === 'bank'
+        ? 'Ctrl-C; the bank still checks and reports what it did'
+        : 'Ctrl-C';
+  return `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (${interrupted}).`;
+};
 
 function flagLines(flags: Record<string, Flag>): string[] {
   const left = Object.entries(flags).map(([name, f]) => `${f.short ? `-${f.short}, ` : ''}--${name}${f.arg ? ` ${f.arg}` : ''}`);
@@ -104,7 +113,7 @@ export function usage(command?: Command): string {
       'Options:',
       ...flagLines({ ...flags, ...COMMON }),
       '',
-      EXIT_CODES,
+      exitCodes(command),
       '',
     ].join('\n');
   }
@@ -117,7 +126,7 @@ export function usage(command?: Command): string {
     `  ${'agent'.padEnd(width)}  Serve a cluster's workers on this host, over NATS (see \`convoy agent --help\`)`,
     '',
     'Run `convoy <command> --help` for its options, `convoy --version` for the version.',
-    EXIT_CODES,
+    exitCodes(),
     '',
   ].join('\n');
 }

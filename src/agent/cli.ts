@@ -2,7 +2,7 @@
  * `convoy agent`: run an agent on this host until SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not
  * start (NATS unreachable, an unreadable secret, credential or TLS file), 2 bad usage.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { NatsConnectOptions, NatsTlsOptions } from '../cluster/nats-options.js';
 import { closeNats, connectNats } from '../transport/nats-connect.js';
@@ -136,6 +136,17 @@ async function readFlagFile(flag: FileFlag, file: string): Promise<string> {
   return text;
 }
 
+/** `--cwd` must be a directory: a wrong one would otherwise show only when a worker fails to load from it. */
+async function checkCwd(cwd: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(cwd)).isDirectory();
+  } catch (error) {
+    throw new FileError(`cannot use --cwd ${cwd}: ${(error as Error).message}`);
+  }
+  if (!isDirectory) throw new FileError(`--cwd ${cwd} is not a directory`);
+}
+
 /** `cli.connect` with the credentials and TLS files of `cli.files` read into it. */
 async function readConnectFiles(cli: AgentCli): Promise<NatsConnectOptions> {
   const connect: NatsConnectOptions = { ...cli.connect };
@@ -175,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
   let connect: NatsConnectOptions;
   try {
     connect = await readConnectFiles(cli);
+    await checkCwd(cli.cwd);
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
     log(`convoy agent: ${error.message}`);
