@@ -12,6 +12,7 @@ export type {
   WorkerRestartEvent,
 } from './cluster/types.js';
 export type { ClusterStats, WorkerStats } from './cluster/stats.js';
+export type { HandleState as WorkerState } from './cluster/worker-handle.js';
 export type { NatsClusterOptions, NatsConnectOptions, NatsTlsOptions, HostUpEvent, HostDownEvent } from './cluster/nats-options.js';
 export type { HostInfo } from './cluster/host-entry.js';
 export { AgentRefusedError, HostDownError } from './agent/errors.js';

@@ -7,7 +7,7 @@ import { getEventListeners } from 'node:events';
 import test from 'ava';
 import { TimeoutError } from '../src/errors.js';
 import { currentCall } from '../src/rpc/call-context.js';
-import { createRemote, withOptions } from '../src/rpc/remote.js';
+import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
 import { Counter, deferred, nextTurn, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair } from './helpers/pairs.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -129,6 +129,20 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await withDeadline(a.call('quick', [2]), 5000, 'a later call'), 2);
     t.is(c.started.count, 0, 'its handler never started');
     t.is(a.counts.calls, 1, 'only the later call was sent');
+  });
+
+  test(`${kind}: a notify through a remote whose signal has aborted is refused with its reason and not sent; before the abort it is sent`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    const controller = new AbortController();
+    const remote = withOptions(createRemote<Api>(a), { signal: controller.signal });
+    await notify(remote).quick(1);
+    controller.abort(new Error('stop'));
+    // Before, the notify went out anyway: the remote's signal was ignored.
+    await t.throwsAsync(notify(remote).hang('after the abort'), { message: 'stop' });
+    t.is(await withDeadline(a.call('quick', [2]), 5000, 'a later call'), 2);
+    t.is(c.started.count, 0, 'the refused notify never ran');
+    t.is(a.counts.notifies, 1, 'only the notify made before the abort was sent');
   });
 
   test(`${kind}: a timed-out call keeps its maxInFlight place until its reply comes`, async (t) => {

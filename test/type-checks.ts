@@ -109,6 +109,17 @@ export async function usage(): Promise<void> {
 
 // A Remote of an API with no methods has no keys.
 expectType<Equal<keyof Remote<{ a: number }>, never>>();
+
+// An optional method is a method: the remote has it (a worker without it answers MethodNotFoundError).
+interface Partial {
+  maybe?(by: number): string;
+  maybeArrow?: (flag: boolean) => Promise<number>;
+  maybeCount?: number;
+}
+expectType<Equal<keyof Remote<Partial>, 'maybe' | 'maybeArrow'>>();
+expectType<Equal<Remote<Partial>['maybe'], (by: number) => Promise<string>>>();
+expectType<Equal<Remote<Partial>['maybeArrow'], (flag: boolean) => Promise<number>>>();
+expectType<Equal<Notifier<Partial>['maybe'], (by: number) => Promise<void>>>();
 // @ts-expect-error Equal really distinguishes types (a check of the checker)
 expectType<Equal<Promise<number>, Promise<string>>>();
 

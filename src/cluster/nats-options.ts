@@ -17,15 +17,18 @@ export interface NatsTlsOptions {
   key?: string;
 }
 
-/** How to reach the NATS server(s): passed through to the `nats` client as they are. */
+/**
+ * How to reach the NATS server(s): passed through to the `nats` client as they are. The optional ones
+ * may be `undefined` (as `process.env.NATS_TOKEN` may be), under `exactOptionalPropertyTypes` too.
+ */
 export interface NatsConnectOptions {
   /** `nats://host:port`, or several (the client picks one and fails over to the others). */
   servers: string | string[];
   /** A token the server requires (`nats-server --auth`). */
-  token?: string;
-  user?: string;
-  pass?: string;
-  tls?: NatsTlsOptions;
+  token?: string | undefined;
+  user?: string | undefined;
+  pass?: string | undefined;
+  tls?: NatsTlsOptions | undefined;
 }
 
 /** `startCluster({ nats })`: where the agents are, and the secret they prove. */
@@ -33,7 +36,7 @@ export interface NatsClusterOptions extends NatsConnectOptions {
   /** A file holding the cluster secret (the same file the agents read). */
   secretFile: string;
   /** The cluster's name on the NATS server (`convoy agent --cluster`). @default 'convoy' */
-  cluster?: string;
+  cluster?: string | undefined;
 }
 
 /**

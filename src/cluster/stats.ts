@@ -4,6 +4,7 @@ import type { Endpoint } from '../rpc/endpoint.js';
 import { snapshot, type ChannelSnapshot } from '../rpc/endpoint-stats.js';
 import type { ProcessHealth } from '../worker/process-health.js';
 import type { Pool } from './pool.js';
+import type { HandleState } from './worker-handle.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 export interface WorkerStats {
@@ -16,7 +17,7 @@ export interface WorkerStats {
   /** Its pid (on its host). */
   pid: number;
   threadId: number;
-  state: string;
+  state: HandleState;
   incarnation: number;
   restarts: number;
   /** The coordinator's channel to this worker (frozen, as `peers` are). */

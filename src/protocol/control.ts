@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { FilledChannelOptions } from '../options.js';
 import type { ChannelSnapshot } from '../rpc/endpoint-stats.js';
 import type { ProcessHealth } from '../worker/process-health.js';
-import type { WireError } from '../errors.js';
+import type { DeathReason, WireError } from '../errors.js';
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -87,7 +87,7 @@ export interface PeerExit {
   name: string;
   /** The incarnation that ended (0, then 1 after the first restart...). */
   incarnation: number;
-  reason: string;
+  reason: DeathReason;
   exitCode?: number;
   signal?: string;
   /** For a crash, the uncaught error it crashed with, when known (plain data, like its last words). */

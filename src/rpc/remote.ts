@@ -22,14 +22,17 @@ export interface Caller {
 // channel; `Notifier<T>` returns Promise<void>, because a notify settles when it is accepted, not handled.
 // biome-ignore lint/suspicious/noExplicitAny: matches any method; `unknown` parameters would exclude most
 type Fn = (...args: any[]) => any;
-type MethodKeys<T> = { [K in keyof T]: T[K] extends Fn ? K : never }[keyof T] & string;
+// An optional method (`m?(): void`) is a method too: its type is the function or undefined, and a call to
+// a worker that lacks it rejects with MethodNotFoundError.
+type MethodOf<T, K extends keyof T> = Exclude<T[K], undefined>;
+type MethodKeys<T> = { [K in keyof T]-?: MethodOf<T, K> extends Fn ? K : never }[keyof T] & string;
 
 export type Remote<T> = {
-  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  readonly [K in MethodKeys<T>]: MethodOf<T, K> extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
 export type Notifier<T> = {
-  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
+  readonly [K in MethodKeys<T>]: MethodOf<T, K> extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
 };
 
 /** Maps each proxy back to its caller, so `notify(remote)` needs no hidden property on the proxy. */
@@ -96,16 +99,26 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
   if (!entry) throw new TypeError('notify() expects a remote created by convoy (cluster.worker(), ctx.peer(), ...)');
   let notifier = notifiers.get(remote as object);
   if (!notifier) {
-    const { caller } = entry;
+    const { caller, options } = entry;
+    // A notify has no deadline (it settles when accepted), but one through a remote whose signal has
+    // aborted is not sent, as a call would not be.
+    const signal = options?.signal;
     notifier = lazyMethods(
       (method) =>
         (...args) =>
-          caller.notify(method, args),
+          signal?.aborted ? notSent(signal) : caller.notify(method, args),
       `[Notifier: ${peerLabel(caller)}]`,
     );
     notifiers.set(remote as object, notifier);
   }
   return notifier as Notifier<T>;
+}
+
+/** A notify refused because its remote's signal aborted: rejected with the reason, and marked handled as every notify's promise is. */
+function notSent(signal: AbortSignal): Promise<void> {
+  const refused = Promise.reject(signal.reason);
+  refused.catch(() => {});
+  return refused;
 }
 
 /**
