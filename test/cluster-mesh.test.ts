@@ -91,6 +91,7 @@ test('unknown names fail clearly; `await remote` does not hang', async (t) => {
     .catch((error: unknown) => ({ outcome: error }));
   // A worker has no channel to itself: ctx.peer(own name) throws inside the handler, and that comes back.
   t.like(outcome, { code: 'ERR_CONVOY_REMOTE', remoteName: 'TypeError' });
+  t.regex((outcome as Error).message, /Worker "t-0" is not its own peer/);
   const remote = cluster.worker<Counter>('p-0');
   t.is(await within(Promise.resolve(remote), 1000, 'await remote'), remote);
   const missing = await cluster.worker<Record<string, () => Promise<unknown>>>('p-0').noSuchMethod!().catch((error: unknown) => error);

@@ -53,6 +53,9 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
     if (!remote) {
       const link = this.#links.get(name);
       if (!link) {
+        if (name === this.name) {
+          throw new TypeError(`Worker "${name}" is not its own peer: call its methods directly, in its own code, not over a channel`);
+        }
         throw new TypeError(`Unknown peer "${name}" (worker "${this.name}" knows: ${this.peers.join(', ') || 'no peers'})`);
       }
       remote = createRemote(link);
