@@ -100,6 +100,34 @@ for (const kind of TRANSPORT_KINDS) {
     );
   });
 
+  test(`${kind}: a notify whose handler keeps running holds its own cost of the window, not that of the frame it came in`, async (t) => {
+    const release = deferred();
+    let incs = 0;
+    const api = {
+      job: () => release.promise, // a long job started by a notify: its acknowledgement waits for it
+      inc(by: number) {
+        incs += by;
+        return incs;
+      },
+    };
+    const { a, b } = await createPair(t, kind, { b: { api } });
+    // In one turn: the job and 2000 notifies behind it share their frames.
+    a.notify('job', []);
+    for (let i = 0; i < 2000; i++) a.notify('inc', [1]);
+    // A call behind them: its reply comes once all were handled, with the acknowledgements of what is not held.
+    t.is(await withDeadline(a.call('inc', [0]), 10_000, 'a call behind the notifies'), 2000);
+    const jobCost = MESSAGE_OVERHEAD_BYTES + 64; // its encoded size, or the bound a lone value frame is charged
+    // Before, the job's whole frame stayed charged (over 2 MB of the window, 2000 x ~1 KiB).
+    t.true(a.channel.windowBytes <= jobCost, `the sender's window holds ${a.channel.windowBytes} bytes`);
+    t.true(b.channel.stats.heldBytes > 0 && b.channel.stats.heldBytes <= jobCost, `the receiver holds ${b.channel.stats.heldBytes}`);
+    release.resolve();
+    await withDeadline(a.call('inc', [0]), 10_000, 'a call after the job');
+    t.is(b.channel.stats.heldBytes, 0);
+    // The job's acknowledgement may leave after the call's reply: the next frame carries it.
+    await withDeadline(a.call('inc', [0]), 10_000, 'another call');
+    t.is(a.channel.windowBytes, 0);
+  });
+
   test(`${kind}: convoy's own call overtakes calls held by flow control, and neither breaks the channel`, async (t) => {
     // Its id is above theirs, yet it arrives first: the callee takes each kind in its own order.
     const gate = deferred();

@@ -26,11 +26,11 @@ import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { ReceivedFrame, Transport, ValueFrame } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { frameLength, headerLength, parseFrame, type ParsedFrame } from './frame.js';
+import { frameLength, headerLength, type MessageSizes, parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
-import { SendWindow } from './send-window.js';
+import { MESSAGE_OVERHEAD_BYTES, SendWindow } from './send-window.js';
 import type { Waiter } from './wait-queue.js';
 import { clock } from '../clock.js';
 
@@ -87,6 +87,8 @@ export class Channel {
   #closing = false;
   /** A received frame is being handled: what it queues leaves when it is done (see #receive). */
   #receiving = false;
+  /** The encoded size of each message of the frame being handled, by index (see #ackWhenHandled). */
+  readonly #sizes: MessageSizes = [];
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
   /**
@@ -454,7 +456,7 @@ export class Channel {
     }
     let frame: ParsedFrame;
     try {
-      frame = parseFrame(this.#decoder, data, transferred);
+      frame = parseFrame(this.#decoder, data, transferred, this.#sizes);
     } catch (error) {
       this.destroy(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
@@ -468,16 +470,14 @@ export class Channel {
         this.#pump();
       }
       const listener = this.#listener!;
-      let holds: Promise<unknown>[] | undefined;
-      for (const message of messages) {
+      const sizes = this.#sizes;
+      let held = 0;
+      for (let i = 0; i < messages.length; i++) {
         if (this.#closed) return;
-        const hold = listener.message(message);
-        if (hold) (holds ??= []).push(hold);
+        const hold = listener.message(messages[i]!);
+        if (hold) held += this.#ackWhenHandled(hold, sizes[i]! + MESSAGE_OVERHEAD_BYTES, dataBytes - held);
       }
-      if (dataBytes > 0) {
-        if (!holds) this.#ack(dataBytes);
-        else this.#ackWhenHandled(holds, dataBytes);
-      }
+      if (dataBytes > held) this.#ack(dataBytes - held);
     } finally {
       this.#receiving = false;
     }
@@ -491,16 +491,25 @@ export class Channel {
   }
 
   /**
-   * A frame whose handlers hold it (notifies, serial calls) is acknowledged once they are done. Its own
-   * method: V8 makes a function's closure context as it enters it, and #receive runs for every frame.
+   * A message whose handler holds it (a notify, a serial call, a pool task) is acknowledged once it is
+   * done; the rest of its frame at once. Before, the whole frame waited for its slowest handler: a
+   * notify that started a long job held the cost of every message batched with it, up to the whole window.
+   * `cost` is the message's encoded size plus the overhead; what it transferred beside the frame is
+   * acknowledged with the frame (the receiver cannot tell whose it was). At most `left` of the frame's cost
+   * is held (a sender's costs are never below that; a frame that claims less cannot make the ack negative).
+   * Returns what is held. Its own method: V8 makes a function's closure context as it enters it, and
+   * #receive runs for every frame.
    */
-  #ackWhenHandled(holds: Promise<unknown>[], dataBytes: number): void {
-    this.stats.heldFrames++;
+  #ackWhenHandled(hold: Promise<unknown>, cost: number, left: number): number {
+    const held = Math.min(cost, left);
+    if (held <= 0) return 0;
+    this.stats.heldBytes += held;
     const release = (): void => {
-      this.stats.heldFrames--;
-      this.#ack(dataBytes);
+      this.stats.heldBytes -= held;
+      this.#ack(held);
     };
-    void Promise.allSettled(holds).then(release);
+    hold.then(release, release);
+    return held;
   }
 
   #ack(dataBytes: number): void {

@@ -18,19 +18,26 @@ export interface ParsedFrame {
 }
 
 /**
+ * Where parseFrame writes each message's encoded size, by its index in `messages` (reused from frame to
+ * frame): a message whose handler holds its acknowledgement holds its own cost, not its frame's.
+ */
+export type MessageSizes = number[];
+
+/**
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?: readonly ArrayBuffer[]): ParsedFrame {
+export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?: readonly ArrayBuffer[], sizes?: MessageSizes): ParsedFrame {
   // Frames of bytes are never arrays: any array is taken for a value frame, and checked as one.
-  if (Array.isArray(bytes)) return parseValueFrame(bytes);
+  if (Array.isArray(bytes)) return parseValueFrame(bytes, sizes);
   let header: [number, number] | undefined;
   const messages: Message[] = [];
   try {
     decoder.decodeEach(
       bytes,
-      (value, index) => {
+      (value, index, size) => {
         if (index > 0) {
+          if (sizes) sizes[index - 1] = size;
           messages.push(validateMessage(value));
           return true;
         }
@@ -51,11 +58,12 @@ export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?:
 }
 
 /** A value frame (transport.ts) carries its header and one message as values: checked as a decoded frame is. */
-function parseValueFrame(frame: ValueFrame): ParsedFrame {
+function parseValueFrame(frame: ValueFrame, sizes: MessageSizes | undefined): ParsedFrame {
   const [acked, dataCost, encodedBytes, message] = frame;
   if (frame.length !== 4 || !isCount(acked) || !isCount(dataCost) || !isCount(encodedBytes)) {
     throw new ProtocolError('Value frame without a valid header');
   }
+  if (sizes) sizes[0] = encodedBytes;
   return { acked, dataCost, messages: [validateMessage(message)] };
 }
 

@@ -13,8 +13,8 @@ export class ChannelStats {
   bytesTransferredReceived = 0;
   /** Times a data message had to wait for room in the window. */
   waits = 0;
-  /** Received frames whose acknowledgement waits for async notify handlers to settle. */
-  heldFrames = 0;
+  /** Window cost of received messages whose acknowledgement waits for their handlers to settle (async notifies, serial calls, pool tasks). */
+  heldBytes = 0;
 
   recordSent(messages: number, bytes: number, transferred?: readonly ArrayBuffer[]): void {
     this.messagesSent += messages;

@@ -320,21 +320,26 @@ export class Decoder {
   }
 
   /**
-   * Decodes the values of a frame one at a time, handing each to `each` (with its index) as soon as it is
-   * read; `each` returning false stops the decode there. A frame of junk is refused at its first bad
+   * Decodes the values of a frame one at a time, handing each to `each` (with its index and its encoded
+   * size) as soon as it is read; `each` returning false stops the decode there. A frame of junk is refused at its first bad
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
    * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
-  decodeEach(bytes: FrameData, each: (value: unknown, index: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
+  decodeEach(
+    bytes: FrameData,
+    each: (value: unknown, index: number, size: number) => boolean,
+    transferred?: readonly ArrayBuffer[],
+  ): void {
     let index = 0;
     const buffers = transferred ? new InboundBuffers(transferred) : undefined;
     if (buffers) inbound = buffers;
     const source = sourceFor(bytes);
     decodeDepth++;
     try {
-      this.#unpackr.unpackMultiple(source, (value: unknown) => {
+      // msgpackr hands each value's start and end (typed optional, always given with a callback).
+      this.#unpackr.unpackMultiple(source, (value: unknown, start?: number, end?: number) => {
         buffers?.messageDone();
-        return each(value, index++);
+        return each(value, index++, end! - start!);
       });
       buffers?.finish();
     } catch (error) {
