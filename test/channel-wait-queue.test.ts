@@ -96,3 +96,26 @@ test('100 000 waiting calls, every other one withdrawn from the back: the rest l
   );
   t.is(queue.length, 0);
 });
+
+test('calls withdrawn behind a message that cannot leave are dropped, bytes first: the queue does not grow with them', (t) => {
+  const queue = new WaitQueue();
+  // A notify at the head, waiting for room that does not come, and a call retried behind it with a timeout.
+  const head = queue.add(new Uint8Array([0]), 1, false, undefined);
+  head.catch(() => {});
+  const live: number[] = [];
+  for (let attempt = 1; attempt <= 10_000; attempt++) {
+    const bytes = new Uint8Array(1000);
+    bytes[0] = attempt % 256;
+    const wait = queue.add(bytes, bytes.byteLength, true, undefined);
+    wait.catch(() => {});
+    if (attempt % 1000 === 0)
+      live.push(attempt % 256); // now and then one that stays
+    else t.true(queue.withdraw(wait, WITHDRAWN));
+  }
+  t.is(queue.length, 1 + live.length);
+  // Before, all 10 000 stayed, each with its bytes.
+  t.true(queue.slots <= 2 * 1024 + live.length + 1, `${queue.slots} entries held`);
+  const released = releaseAll(queue);
+  t.deepEqual(released, [0, ...live]);
+  t.is(queue.slots, 0);
+});

@@ -27,7 +27,12 @@ export type MessageSizes = number[];
  * Parses and validates a frame. Each value is checked as it is decoded and the frame is refused at the
  * first bad one (MessagePack expands: one 0x80 byte is a new object). Throws ProtocolError.
  */
-export function parseFrame(decoder: Decoder, bytes: ReceivedFrame, transferred?: readonly ArrayBuffer[], sizes?: MessageSizes): ParsedFrame {
+export function parseFrame(
+  decoder: Decoder,
+  bytes: ReceivedFrame,
+  transferred?: readonly ArrayBuffer[],
+  sizes?: MessageSizes,
+): ParsedFrame {
   // Frames of bytes are never arrays: any array is taken for a value frame, and checked as one.
   if (Array.isArray(bytes)) return parseValueFrame(bytes, sizes);
   let header: [number, number] | undefined;

@@ -1,3 +1,7 @@
+import { shouldCompact } from '../queue-compaction.js';
+
+const NO_BYTES = new Uint8Array(0);
+
 /** Encoded data messages that did not fit the window yet, in send order. */
 export interface Waiter {
   bytes: Uint8Array;
@@ -18,9 +22,16 @@ export class WaitQueue {
   #head = 0;
   /** Waiters still in the queue: withdrawn ones stay in `#items`, marked, until the head passes them. */
   #live = 0;
+  /** Withdrawn waiters still ahead of the head, in `#items`. */
+  #withdrawn = 0;
 
   get length(): number {
     return this.#live;
+  }
+
+  /** Entries the queue's array holds: those waiting, and withdrawn ones not yet dropped (for tests of its memory). */
+  get slots(): number {
+    return this.#items.length - this.#head;
   }
 
   /** The waiters of calls by the promise `add` returned, for `placeOf` (notifies are never asked about). */
@@ -54,13 +65,29 @@ export class WaitQueue {
     waiter.left = true;
     this.#live--;
     this.#byPromise.delete(promise);
+    // Behind a message that cannot leave (a notify, a call without a deadline) the marked waiter stays
+    // until the head passes it: without its bytes, and dropped once such waiters are most of the queue.
+    // A call retried with a timeout behind a full window held every attempt's arguments (13 MB/s).
+    waiter.bytes = NO_BYTES;
+    waiter.transfer = undefined;
+    if (++this.#withdrawn > 1024 && this.#withdrawn * 2 > this.#items.length - this.#head) this.#dropWithdrawn();
     waiter.reject(error);
     return true;
   }
 
+  #dropWithdrawn(): void {
+    this.#items = this.#items.slice(this.#head).filter((waiter) => !waiter.left);
+    this.#head = 0;
+    this.#withdrawn = 0;
+  }
+
   /** The first message still waiting. */
   peek(): Waiter | undefined {
-    while (this.#head < this.#items.length && this.#items[this.#head]!.left) this.#advance();
+    // Only a withdrawn waiter can be marked and still ahead of the head (a released one is passed at once).
+    while (this.#head < this.#items.length && this.#items[this.#head]!.left) {
+      this.#withdrawn--;
+      this.#advance();
+    }
     return this.#items[this.#head];
   }
 
@@ -73,8 +100,7 @@ export class WaitQueue {
 
   #advance(): void {
     this.#head++;
-    // Compact now and then instead of Array#shift on every message: a long queue drains in O(n).
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (shouldCompact(this.#head, this.#items.length)) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
@@ -85,6 +111,7 @@ export class WaitQueue {
     this.#items = [];
     this.#head = 0;
     this.#live = 0;
+    this.#withdrawn = 0;
     for (const item of items) {
       if (item.left) continue;
       item.left = true;

@@ -325,11 +325,7 @@ export class Decoder {
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
    * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
-  decodeEach(
-    bytes: FrameData,
-    each: (value: unknown, index: number, size: number) => boolean,
-    transferred?: readonly ArrayBuffer[],
-  ): void {
+  decodeEach(bytes: FrameData, each: (value: unknown, index: number, size: number) => boolean, transferred?: readonly ArrayBuffer[]): void {
     let index = 0;
     const buffers = transferred ? new InboundBuffers(transferred) : undefined;
     if (buffers) inbound = buffers;
