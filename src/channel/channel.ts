@@ -26,7 +26,7 @@ import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { ReceivedFrame, Transport, ValueFrame } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { frameLength, headerLength, type MessageSizes, parseFrame, type ParsedFrame } from './frame.js';
+import { frameLength, headerLength, MessageSizes, parseFrame, type ParsedFrame } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
@@ -88,7 +88,7 @@ export class Channel {
   /** A received frame is being handled: what it queues leaves when it is done (see #receive). */
   #receiving = false;
   /** The encoded size of each message of the frame being handled, by index (see #ackWhenHandled). */
-  readonly #sizes: MessageSizes = [];
+  readonly #sizes = new MessageSizes();
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
   /**
@@ -475,7 +475,7 @@ export class Channel {
       for (let i = 0; i < messages.length; i++) {
         if (this.#closed) return;
         const hold = listener.message(messages[i]!);
-        if (hold) held += this.#ackWhenHandled(hold, sizes[i]! + MESSAGE_OVERHEAD_BYTES, dataBytes - held);
+        if (hold) held += this.#ackWhenHandled(hold, sizes.get(i) + MESSAGE_OVERHEAD_BYTES, dataBytes - held);
       }
       if (dataBytes > held) this.#ack(dataBytes - held);
     } finally {
