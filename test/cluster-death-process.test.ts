@@ -1,5 +1,7 @@
 /** Death of a worker process, by each cause: every call to it fails, once, and nothing else does. */
 import test from 'ava';
+import type { Counter } from './fixtures/counter.js';
+import { eventLog, fixture, rejection, startFor, within } from './helpers/cluster.js';
 import { runDeathScenario } from './helpers/death-scenario.js';
 
 const DEATH_MS = 5000;
@@ -71,3 +73,25 @@ test.serial('hung process (busy loop) is found by heartbeats and ended', (t) =>
     deathMs: 2000 + DEATH_MS,
   }),
 );
+
+test.serial("the coordinator's calls to a process SIGKILLed from outside carry crash/SIGKILL, kill after kill", async (t) => {
+  // The channel's close and the exit come in either order; in about one kill of four the exit came first,
+  // and the calls failed as `disconnected` (no signal) while the worker-exit said crash/SIGKILL.
+  const cluster = await startFor(t, {
+    restartDelayMs: 10,
+    workers: [{ name: 'p', module: fixture('counter.ts'), kind: 'process', restart: 'on-failure', maxRestarts: 100 }],
+  });
+  const restarts = eventLog(cluster, 'worker-restart');
+  const p = cluster.worker<Counter>('p');
+  const KILLS = 10;
+  for (let kill = 1; kill <= KILLS; kill++) {
+    const pid = await within(p.pid(), 10_000, 'its pid');
+    const pending = [p.sleep(60_000), p.sleep(60_000)];
+    await within(p.inc(0), 10_000, 'a barrier: the calls before it were served'); // they have left
+    process.kill(pid, 'SIGKILL');
+    for (const error of await Promise.all(pending.map((call) => rejection(call, DEATH_MS, 'a call to the killed process')))) {
+      t.like(error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'crash', signal: 'SIGKILL', mayHaveRun: true }, `kill ${kill}`);
+    }
+    await restarts.nth('p', kill, 40_000);
+  }
+});

@@ -337,14 +337,17 @@ export class WorkerHandle {
 
   /**
    * A local worker's control channel that closes with no word of why (no last words, and not ended by us:
-   * a signal from outside convoy) closes a few ms before its exit is seen. The coordinator's calls then
+   * a signal from outside convoy) closes a few ms before or after its exit is seen. The coordinator's calls then
    * wait for that exit, which says how it died (`crash`, its signal), instead of failing as
    * `disconnected`, cut off from a worker that "may still run": at most EXIT_REPORT_WAIT_MS. A remote
    * worker's exit may never come (its host may be lost): its calls fail at once.
    */
   #explainClose(error: Error, incarnation: number, death: Promise<WorkerDiedError | undefined>): Promise<Error> | undefined {
     if (this.host !== undefined || !(error instanceof WorkerDiedError) || error.reason !== 'disconnected') return undefined;
-    if (!this.#running(incarnation)) return undefined;
+    // Whether or not its exit has been seen yet: the exit and the close come in either order, and the
+    // death is reported once both are in (it waits for the close to read any last words). Requiring the
+    // child to be still running failed a quarter of a review's SIGKILLs as `disconnected`.
+    if (this.incarnation !== incarnation || this.state === 'closed' || this.#shuttingDown || !this.child) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXIT_REPORT_WAIT_MS)));
     return Promise.race([death, late])
