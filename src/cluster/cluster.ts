@@ -142,23 +142,28 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   override emit<K extends keyof ClusterEvents>(event: K, ...args: ClusterEvents[K]): boolean {
-    this.#releaseReady();
     this.#log.recordClusterEvent(event, args[0]);
-    return super.emit(event, ...(args as never));
+    return this.#deliver(event, args);
   }
 
   /**
-   * The start's `worker-ready` events, held until the turn after `startCluster()` resolves: they happen
-   * before it does, when no listener can have been added yet. Any other event lets them out first, so
-   * listeners hear every worker's events in order. The log has them at once.
+   * Events of the start (each worker's `worker-ready`, and any death, restart or host event meanwhile):
+   * held until the turn after `startCluster()` resolves, when a listener added then hears them all, in
+   * order; or until `close()`, which delivers them first. Dropped when the start fails: nobody has the
+   * cluster. The log has them at once.
    */
-  #heldReady: WorkerReadyEvent[] = [];
+  #held: { event: keyof ClusterEvents; args: unknown[] }[] | undefined = [];
 
-  #releaseReady(): void {
-    if (this.#heldReady.length === 0) return;
-    const held = this.#heldReady;
-    this.#heldReady = [];
-    for (const event of held) super.emit('worker-ready', event);
+  #deliver(event: keyof ClusterEvents, args: unknown[]): boolean {
+    if (!this.#held) return super.emit(event, ...(args as never));
+    this.#held.push({ event, args });
+    return this.listenerCount(event) > 0;
+  }
+
+  #releaseHeld(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const { event, args } of held) super.emit(event, ...(args as never));
   }
 
   /** Every worker name, in spec order. */
@@ -262,6 +267,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         try {
           await h.start();
           h.markReady();
+          // Made now, for the incarnation that is ready now: it may die before the start is over.
+          this.emit('worker-ready', this.#readyEvent(h, started));
         } catch (error) {
           first ??= { handle: h, error };
           h.gaveUp();
@@ -274,21 +281,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }
       await poolLoaded;
     } catch (error) {
+      this.#held = undefined;
       await this.close();
       throw error;
     }
-    for (const handle of handles) {
-      this.#heartbeat.watch(handle);
-      const ready = this.#readyEvent(handle, started);
-      this.#log.recordClusterEvent('worker-ready', ready);
-      this.#heldReady.push(ready);
-    }
+    // One that died since is watched again by its restart, once ready.
+    for (const handle of handles) if (handle.state === 'ready') this.#heartbeat.watch(handle);
     await this.#dashboards.serveConfigured().catch(async (error: unknown) => {
-      this.#heldReady = [];
+      this.#held = undefined;
       await this.close();
       throw error;
     });
-    setImmediate(() => this.#releaseReady());
+    setImmediate(() => this.#releaseHeld());
   }
 
   /** Connects to the agents (`nats`) and waits, up to `startTimeoutMs`, for every host a spec names. */
@@ -363,19 +367,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       try {
         await handle.start();
         if (this.#closing) return;
-        // Ready, watched and announced in one step: a death from then on is an ordinary death.
+        // Ready and watched in one step: a death from then on is an ordinary death.
         handle.markReady();
         this.#heartbeat.watch(handle);
-        // Every incarnation that becomes ready gets its worker-ready; the log keeps a restart as one entry.
-        const ready = this.#readyEvent(handle, started);
-        this.#releaseReady();
-        super.emit('worker-ready', ready);
-        this.emit('worker-restart', { ...ready, restarts: handle.restarts });
       } catch (error) {
         lastError = error;
         handle.child?.kill();
         continue;
       }
+      // Announced outside the try: a listener that throws must not end the incarnation it hears about.
+      // Every incarnation that becomes ready gets its worker-ready; the log keeps a restart as one entry.
+      const ready = this.#readyEvent(handle, started);
+      this.#deliver('worker-ready', [ready]);
+      this.emit('worker-restart', { ...ready, restarts: handle.restarts });
       return;
     }
     if (this.#closing) return;
@@ -411,6 +415,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   async #close(): Promise<void> {
+    // What the start's listeners have not heard yet, they hear before the cluster closes.
+    this.#releaseHeld();
     this.#heartbeat.close();
     this.#backoff.cancelAll();
     const closed = new ClusterClosedError();

@@ -110,7 +110,7 @@ export interface WorkerRestartEvent extends WorkerReadyEvent {
 }
 
 export interface ClusterEvents {
-  /** An incarnation became ready; the start's are heard on the turn after `startCluster()` resolves. */
+  /** An incarnation became ready. The start's events are heard on the turn after `startCluster()` resolves, in order. */
   'worker-ready': [event: WorkerReadyEvent];
   /** An incarnation that was ready ended (and a last one when restarts give up). */
   'worker-exit': [event: WorkerExitEvent];
