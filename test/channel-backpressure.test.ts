@@ -9,6 +9,7 @@ import { Outbox } from '../src/channel/outbox.js';
 import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind } from '../src/protocol/messages.js';
+import { transfer } from '../src/protocol/transfer.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { Counter, deferred, nextTurn, outcome, withDeadline } from './helpers/deadline.js';
 import { TRANSPORT_KINDS, createPair, createTransportPair, frameBytes } from './helpers/pairs.js';
@@ -126,6 +127,61 @@ for (const kind of TRANSPORT_KINDS) {
     // The job's acknowledgement may leave after the call's reply: the next frame carries it.
     await withDeadline(a.call('inc', [0]), 10_000, 'another call');
     t.is(a.channel.windowBytes, 0);
+  });
+
+  test(`${kind}: a running notify holds the bytes it transferred too: the window bounds what the receiver holds`, async (t) => {
+    let running = 0;
+    let maxRunning = 0;
+    const releases: (() => void)[] = [];
+    const api = {
+      job(_bytes: Uint8Array) {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        return new Promise<void>((resolve) =>
+          releases.push(() => {
+            running--;
+            resolve();
+          }),
+        );
+      },
+    };
+    const maxQueuedBytes = 1 << 20;
+    const { a, b } = await createPair(t, kind, { channel: { maxQueuedBytes }, a: { api: { ping: () => 1 } }, b: { api } });
+    const accepted: Promise<void>[] = [];
+    for (let i = 0; i < 16; i++) {
+      const buffer = new ArrayBuffer(256 * 1024);
+      accepted.push(a.notify('job', [transfer(new Uint8Array(buffer), [buffer])]));
+    }
+    for (const done of accepted) done.catch(() => {});
+    await withDeadline(
+      (async () => {
+        while (running < 3) await nextTurn();
+      })(),
+      10_000,
+      'three jobs running',
+    );
+    // Two round trips the other way: b's acknowledgements of what is not held reach a, and a sends what fits.
+    await withDeadline(b.call('ping', []), 5000, 'a ping');
+    await withDeadline(b.call('ping', []), 5000, 'another ping');
+    // Each job costs 256 KiB and 1 KiB: four at most fit in 1 MiB. Before, over a port every one of the 16
+    // ran at once (the transferred bytes were acknowledged with the frame).
+    t.true(maxRunning <= 4, `${maxRunning} jobs ran at once`);
+    t.true(a.channel.waiting > 0, 'the rest wait for room');
+    await withDeadline(
+      (async () => {
+        let done = 0;
+        while (done < 16) {
+          const release = releases.shift();
+          if (release) {
+            release();
+            done++;
+          } else await nextTurn();
+        }
+      })(),
+      10_000,
+      'every job run and released',
+    );
+    await withDeadline(Promise.all(accepted), 10_000, 'every notify accepted');
   });
 
   test(`${kind}: convoy's own call overtakes calls held by flow control, and neither breaks the channel`, async (t) => {

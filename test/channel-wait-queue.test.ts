@@ -119,3 +119,64 @@ test('calls withdrawn behind a message that cannot leave are dropped, bytes firs
   t.deepEqual(released, [0, ...live]);
   t.is(queue.slots, 0);
 });
+
+test('property, at scale (past the 1024 thresholds of compaction and of dropping withdrawn calls): order, length and places match a model', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 30 }), fc.double({ min: 0.1, max: 0.9, noNaN: true }), (seed, withdrawRate) => {
+      let state = seed;
+      const random = (): number => {
+        state = (state * 1103515245 + 12345) & 0x7fffffff;
+        return state / 0x7fffffff;
+      };
+      const queue = new WaitQueue();
+      // The model: what still waits, in order; the waits of calls by id, and where released ones went.
+      const waiting: { id: number; wait: Promise<void>; isCall: boolean }[] = [];
+      const fates = new Map<number, { wait: Promise<void>; isCall: boolean; seq?: number; withdrawn?: boolean }>();
+      let nextId = 0;
+      let seq = 0;
+      for (let step = 0; step < 6000; step++) {
+        const r = random();
+        if (r < 0.45) {
+          const id = nextId++;
+          const isCall = random() < 0.9;
+          const wait = queue.add(new Uint8Array([id & 255, (id >> 8) & 255, id >> 16]), 3, isCall, undefined);
+          wait.catch(() => {});
+          waiting.push({ id, wait, isCall });
+          fates.set(id, { wait, isCall });
+        } else if (r < 0.45 + 0.5 * withdrawRate) {
+          if (waiting.length === 0) continue;
+          // Anywhere but the head, mostly: withdrawn calls pile up behind a message that stays.
+          const k = waiting.length === 1 ? 0 : 1 + Math.floor(random() * (waiting.length - 1));
+          const entry = waiting[k]!;
+          t.is(queue.withdraw(entry.wait, WITHDRAWN), entry.isCall);
+          if (entry.isCall) {
+            waiting.splice(k, 1);
+            fates.get(entry.id)!.withdrawn = true;
+          }
+        } else if (random() < 0.3) {
+          const waiter = queue.peek();
+          const head = waiting.shift();
+          t.is(waiter === undefined, head === undefined);
+          if (!waiter || !head) continue;
+          t.is(waiter.bytes[0]! | (waiter.bytes[1]! << 8) | (waiter.bytes[2]! << 16), head.id);
+          queue.shift();
+          waiter.seq = ++seq;
+          fates.get(head.id)!.seq = waiter.seq;
+        }
+        if (queue.length !== waiting.length) return false;
+      }
+      for (const fate of fates.values()) {
+        if (!fate.isCall) continue;
+        const place = queue.placeOf(fate.wait);
+        if (fate.withdrawn) t.is(place, undefined);
+        else t.is(place, fate.seq ?? 0);
+      }
+      t.deepEqual(
+        releaseAll(queue),
+        waiting.map(({ id }) => id & 255),
+      );
+      return queue.length === 0 && queue.slots === 0;
+    }),
+    { numRuns: 12 },
+  );
+});

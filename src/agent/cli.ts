@@ -1,6 +1,7 @@
 /**
  * `convoy agent`: run an agent on this host until SIGINT or SIGTERM. Exit codes: 0 stopped, 1 could not
- * start (NATS unreachable, an unreadable secret, credential or TLS file), 2 bad usage.
+ * start (NATS unreachable, an unreadable secret, credential or TLS file, a --cwd that is no directory),
+ * 2 bad usage.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';

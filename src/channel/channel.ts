@@ -47,8 +47,8 @@ const FRAME_HEADER_ROOM_BYTES = 64;
 
 export interface ChannelListener {
   /**
-   * Handles one message. Returning a promise holds back the acknowledgement of the message's frame until
-   * it settles: a slow consumer then slows its producer instead of piling up work.
+   * Handles one message. Returning a promise holds back the acknowledgement of that message (its share of
+   * its frame's cost) until it settles: a slow consumer then slows its producer instead of piling up work.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a listener may return nothing at all
   message(message: Message): Promise<unknown> | void;
@@ -87,7 +87,7 @@ export class Channel {
   #closing = false;
   /** A received frame is being handled: what it queues leaves when it is done (see #receive). */
   #receiving = false;
-  /** The encoded size of each message of the frame being handled, by index (see #ackWhenHandled). */
+  /** The size of each message of the frame being handled, by index (see #ackWhenHandled). */
   readonly #sizes = new MessageSizes();
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
@@ -491,11 +491,11 @@ export class Channel {
   }
 
   /**
-   * A message whose handler holds it (a notify, a serial call, a pool task) is acknowledged once it is
-   * done; the rest of its frame at once. Before, the whole frame waited for its slowest handler: a
-   * notify that started a long job held the cost of every message batched with it, up to the whole window.
-   * `cost` is the message's encoded size plus the overhead; what it transferred beside the frame is
-   * acknowledged with the frame (the receiver cannot tell whose it was). At most `left` of the frame's cost
+   * A message whose handler holds it (an async or serially queued notify, a pool task) is acknowledged
+   * once it is done; the rest of its frame at once. Before, the whole frame waited for its slowest handler:
+   * a notify that started a long job held the cost of every message batched with it, up to the whole
+   * window. `cost` is the message's size as its sender counted it (encoded, plus the buffers it
+   * transferred) and the per-message overhead. At most `left` of the frame's cost
    * is held (a sender's costs are never below that; a frame that claims less cannot make the ack negative).
    * Returns what is held. Its own method: V8 makes a function's closure context as it enters it, and
    * #receive runs for every frame.

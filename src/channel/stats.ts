@@ -13,7 +13,7 @@ export class ChannelStats {
   bytesTransferredReceived = 0;
   /** Times a data message had to wait for room in the window. */
   waits = 0;
-  /** Window cost of received messages whose acknowledgement waits for their handlers to settle (async notifies, serial calls, pool tasks). */
+  /** Window cost of received messages whose acknowledgement waits for their handlers to settle (async or serially queued notifies, pool tasks). */
   heldBytes = 0;
 
   recordSent(messages: number, bytes: number, transferred?: readonly ArrayBuffer[]): void {

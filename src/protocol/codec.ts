@@ -320,8 +320,9 @@ export class Decoder {
   }
 
   /**
-   * Decodes the values of a frame one at a time, handing each to `each` (with its index and its encoded
-   * size) as soon as it is read; `each` returning false stops the decode there. A frame of junk is refused at its first bad
+   * Decodes the values of a frame one at a time, handing each to `each` (with its index and its size:
+   * its encoded bytes plus those of the buffers it took) as soon as it is read; `each` returning false
+   * stops the decode there. A frame of junk is refused at its first bad
    * value instead of after decoding all of it (MessagePack expands: each 0x80 byte is a new object).
    * `transferred` are the buffers that came beside the frame, for its transfer placeholders.
    */
@@ -334,8 +335,8 @@ export class Decoder {
     try {
       // msgpackr hands each value's start and end (typed optional, always given with a callback).
       this.#unpackr.unpackMultiple(source, (value: unknown, start?: number, end?: number) => {
-        buffers?.messageDone();
-        return each(value, index++, end! - start!);
+        const transferredBytes = buffers ? buffers.messageDone() : 0;
+        return each(value, index++, end! - start! + transferredBytes);
       });
       buffers?.finish();
     } catch (error) {

@@ -315,9 +315,15 @@ export class InboundBuffers {
     }
   }
 
-  /** One message is decoded: the next one's buffers come after this one's. */
-  messageDone(): void {
+  /**
+   * One message is decoded: the next one's buffers come after this one's. Returns the bytes of the
+   * buffers it took, which its sender counted in its window cost.
+   */
+  messageDone(): number {
+    let bytes = 0;
+    for (let i = this.#base; i < this.#next; i++) bytes += this.buffers[i]!.byteLength;
     this.#base = this.#next;
+    return bytes;
   }
 
   /** Every buffer that came must have been used; anything else is a broken or forged stream. */

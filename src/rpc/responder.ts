@@ -34,7 +34,7 @@ export interface ResponderConfig {
   /**
    * The handlers come later, with `serve()` (a worker's peers may reach it while its factory still runs):
    * until then what the peer sends waits for them, in order, instead of failing. Notifies hold their
-   * frame's acknowledgement meanwhile, so the peer cannot pile up work. Ignored when `api` is given.
+   * acknowledgement meanwhile, so the peer cannot pile up work. Ignored when `api` is given.
    */
   awaitApi?: boolean;
   /** Finish each message from this peer before starting the next (awaiting async handlers). @default false */
@@ -49,7 +49,7 @@ export interface ResponderConfig {
    */
   system?: object;
   /**
-   * Calls to these methods hold back their frame's acknowledgement until they settle, as notifies do, so
+   * Calls to these methods hold back their acknowledgement until they settle, as notifies do, so
    * the caller's window bounds the work it has outstanding here. Only for methods no call cycle can pass
    * through (a cycle under held acks could deadlock).
    */
@@ -144,7 +144,7 @@ export class Responder {
     return this.#start(message);
   }
 
-  /** Serves a message now, or queues it in serial mode; returns what holds back its frame's acknowledgement. */
+  /** Serves a message now, or queues it in serial mode; returns what holds back its acknowledgement. */
   #start(message: CallMessage | NotifyMessage): Promise<unknown> | undefined {
     const isNotify = message[0] === Kind.Notify;
     // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
