@@ -106,6 +106,37 @@ test('maxBatchBytes splits a burst into frames no larger than the limit, in orde
   );
 });
 
+test('with maxFrameBytes below maxBatchBytes, batches are cut to fit a frame the peer accepts', async (t) => {
+  // Both ends refuse frames over 4 KiB; maxBatchBytes stays at its 1 MiB default. Before, the burst left
+  // as one frame of ~100 KB, the receiver refused it as too large, and the channel died of its own traffic.
+  const maxFrameBytes = 4096;
+  const [ta, tb] = createMemoryTransportPair();
+  const recording = new RecordingTransport(ta);
+  const seen: number[] = [];
+  const handled = new Counter();
+  const a = new Endpoint(new Channel(recording, { maxFrameBytes }));
+  const b = new Endpoint(new Channel(tb, { maxFrameBytes }), {
+    api: {
+      note(seq: number, _payload: string) {
+        seen.push(seq);
+        handled.add();
+      },
+    },
+  });
+  t.teardown(() => {
+    a.destroy(new Error('teardown'));
+    b.destroy(new Error('teardown'));
+  });
+  for (let seq = 0; seq < 100; seq++) void a.notify('note', [seq, 'x'.repeat(1000)]);
+  await handled.reach(100, 5000, 'notifies handled');
+  t.false(b.channel.closed);
+  for (const frame of recording.frames) t.true(frame.byteLength <= maxFrameBytes, `frame of ${frame.byteLength} bytes`);
+  t.deepEqual(
+    seen,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+});
+
 test('a single message larger than maxBatchBytes goes alone in its own frame', async (t) => {
   const { a, handled, seen, messagesPerFrame } = setup(t, { maxBatchBytes: 500 });
   void a.notify('note', [0]);

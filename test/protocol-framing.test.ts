@@ -62,6 +62,20 @@ test('a partial frame is held, not returned, and counted in `buffered`', (t) => 
   t.is(decoder.buffered, 0);
 });
 
+test('`partial` says a frame has begun: bytes of it held, or only its length read', (t) => {
+  const decoder = new FrameDecoder(100);
+  t.false(decoder.partial);
+  decoder.push(frameHeader(10));
+  t.is(decoder.buffered, 0);
+  t.true(decoder.partial, 'its length read, none of its body');
+  decoder.push(Buffer.alloc(4));
+  t.true(decoder.partial);
+  t.is(decoder.push(Buffer.alloc(6)).length, 1);
+  t.false(decoder.partial);
+  decoder.push(frameHeader(10).subarray(0, 2));
+  t.true(decoder.partial, 'half its length');
+});
+
 test('a frame of exactly maxFrameBytes is accepted; one byte more is a ProtocolError', (t) => {
   t.is(new FrameDecoder(64).push(stream([Buffer.alloc(64)])).length, 1);
   t.throws(() => new FrameDecoder(64).push(frameHeader(65)), { instanceOf: ProtocolError });

@@ -88,6 +88,8 @@ const HOSTILE: ReadonlyArray<{ name: string; bytes: () => Buffer; end?: boolean 
     bytes: () => frameOf(HEADER, [Kind.Notify, 'echo', ['x'.repeat(50)]]).subarray(0, 20),
     end: true,
   },
+  // Its length read and none of its body: nothing is buffered, and it was taken for a clean close.
+  { name: 'a connection ended right after a frame length', bytes: () => frameHeader(10), end: true },
 ];
 
 const isProtocolFailure = (error: unknown): boolean =>

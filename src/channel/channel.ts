@@ -105,7 +105,11 @@ export class Channel {
     this.#outbox = new Outbox(this.#headroomBytes);
     // Small messages are written straight into the outbox (see TupleTarget).
     this.#encoder = new Encoder(this.#outbox);
-    this.#options = fillChannelOptions(config);
+    const options = fillChannelOptions(config);
+    // A batch must fit in a frame the peer accepts, header included: batches cut at a maxBatchBytes above
+    // maxFrameBytes were refused by the peer as too large, and the channel died of its own traffic.
+    const maxBatchBytes = Math.max(1, Math.min(options.maxBatchBytes, options.maxFrameBytes - FRAME_HEADER_ROOM_BYTES));
+    this.#options = { ...options, maxBatchBytes };
     this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
     this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));

@@ -49,6 +49,14 @@ export class FrameDecoder {
   }
 
   /**
+   * A frame has begun and not ended: some of its bytes are held, or its length prefix has been read and
+   * none of its body yet (then nothing is buffered, and an end of the stream there is still a cut frame).
+   */
+  get partial(): boolean {
+    return this.#buffered > 0 || this.#expected >= 0;
+  }
+
+  /**
    * Feeds one chunk and returns every frame it completes, in order. Throws ProtocolError for a frame
    * longer than `maxFrameBytes`, before buffering its body: a forged length cannot make us allocate.
    * With `maxFrames`, stops after that many and keeps the rest buffered (see `takeRemainder`).

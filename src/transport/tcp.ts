@@ -39,7 +39,7 @@ export class TcpTransport implements Transport {
       this.#error ??= error;
     });
     socket.on('close', () => {
-      const truncated = this.#decoder.buffered > 0 && !this.#error;
+      const truncated = this.#decoder.partial && !this.#error;
       this.#closeOnce.report(this.#error ?? (truncated ? new ProtocolError('Connection closed inside a frame') : undefined));
     });
   }
@@ -90,7 +90,7 @@ export class TcpTransport implements Transport {
         if (this.closed) return;
         handlers.frame(frame);
       }
-      if (this.#decoder.buffered > 0 && !this.closed) handlers.progress?.();
+      if (this.#decoder.partial && !this.closed) handlers.progress?.();
     };
     this.#socket.on('drain', () => handlers.drain());
     // The handshake's leftover first: it came before anything read from here on (and a dialed socket hands
