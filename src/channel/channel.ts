@@ -45,6 +45,24 @@ const REENTRANT_SEND =
 /** A message must leave this much of `maxFrameBytes` for the frame's header. */
 const FRAME_HEADER_ROOM_BYTES = 64;
 
+/**
+ * How long the handlers of received frames may run in one turn of the event loop before the rest wait
+ * for the next (checked every 64 messages). A frame carries up to `maxBatchBytes` of messages, thousands
+ * of notifies: run in one go, handlers of a millisecond each held the event loop for seconds, and the
+ * coordinator ended a healthy worker as hung. Between slices the thread answers pings and timers fire.
+ */
+export const DELIVERY_SLICE_MS = 50;
+
+/** A received frame on its way to the listener: its messages from `next` on are still to be handed over. */
+interface Delivery {
+  messages: Message[];
+  sizes: MessageSizes;
+  next: number;
+  /** Its window cost, and how much of it handlers hold (acknowledged as they finish). */
+  dataCost: number;
+  held: number;
+}
+
 export interface ChannelListener {
   /**
    * Handles one message. Returning a promise holds back the acknowledgement of that message (its share of
@@ -89,6 +107,14 @@ export class Channel {
   #receiving = false;
   /** The size of each message of the frame being handled, by index (see #ackWhenHandled). */
   readonly #sizes = new MessageSizes();
+  /**
+   * Frames not yet wholly delivered, in order: the first ran out of its time slice (DELIVERY_SLICE_MS),
+   * and frames that arrived since wait behind it. Empty but for handlers that take that long.
+   */
+  #backlog: Delivery[] = [];
+  #resumeScheduled = false;
+  /** The transport ended while frames were still to be delivered: the channel fails once they are. */
+  #endedWith: { cause: Error | undefined } | undefined;
   /** The peer is known to be dead: what it sent is still delivered, then everything fails with this. */
   #peerDeath: Error | undefined;
   /**
@@ -133,7 +159,7 @@ export class Channel {
     this.#listener = listener;
     this.#transport.start({
       frame: (data, transferred) => this.#receive(data, transferred),
-      close: (cause) => this.#fail(this.#peerDeath ?? this.#closeError(cause)),
+      close: (cause) => this.#transportEnded(cause),
       drain: () => {
         this.#transportFull = false;
         this.#scheduleFlush();
@@ -435,6 +461,11 @@ export class Channel {
     const now = clock.now();
     this.lastReceivedAt = now;
     if (this.#closed || this.#transportFull || !this.#keepalive.due(now)) return;
+    this.#sendSignOfLife();
+  }
+
+  /** What is queued, or else an empty frame: the peer hears that this side is alive. */
+  #sendSignOfLife(): void {
     if (this.#outbox.length > 0 || this.#toAck > 0) {
       this.#flush();
       return;
@@ -465,33 +496,114 @@ export class Channel {
       this.destroy(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
     }
-    const { acked, dataCost: dataBytes, messages } = frame;
+    const { acked, dataCost, messages } = frame;
     this.stats.recordReceived(messages.length, length, transferred);
+    const delivery: Delivery = { messages, sizes: this.#sizes, next: 0, dataCost, held: 0 };
+    let done = true;
     this.#receiving = true;
     try {
       if (acked > 0) {
         this.#window.credit(acked);
         this.#pump();
       }
-      const listener = this.#listener!;
-      const sizes = this.#sizes;
-      let held = 0;
-      for (let i = 0; i < messages.length; i++) {
-        if (this.#closed) return;
-        const hold = listener.message(messages[i]!);
-        if (hold) held += this.#ackWhenHandled(hold, sizes.get(i) + MESSAGE_OVERHEAD_BYTES, dataBytes - held);
-      }
-      if (dataBytes > held) this.#ack(dataBytes - held);
+      // Behind a frame still being delivered, this one waits its turn (order), with its own sizes.
+      if (this.#backlog.length > 0) this.#defer(delivery);
+      else done = this.#deliver(delivery, this.lastReceivedAt);
     } finally {
       this.#receiving = false;
     }
-    // What handling the frame queued (its replies, its ack) leaves with no further wait: nothing else can
-    // join it before the next frame arrives. With calls of our own in flight the batch still waits for
-    // the end of the turn, so the replies to several frames travel together.
+    this.#delivered(done);
+  }
+
+  /**
+   * Hands `d`'s messages to the listener from `d.next` on. True once all are, false when the time slice
+   * begun at `started` ran out first: then `d` is first in the backlog, to go on in a later turn.
+   */
+  #deliver(d: Delivery, started: number): boolean {
+    const listener = this.#listener!;
+    const { messages, sizes } = d;
+    for (let i = d.next; i < messages.length; i++) {
+      if (this.#closed) return true;
+      const hold = listener.message(messages[i]!);
+      if (hold) d.held += this.#ackWhenHandled(hold, sizes.get(i) + MESSAGE_OVERHEAD_BYTES, d.dataCost - d.held);
+      if ((i & 63) === 63 && i + 1 < messages.length && clock.now() - started > DELIVERY_SLICE_MS) {
+        d.next = i + 1;
+        if (this.#backlog[0] !== d) this.#defer(d, true);
+        return false;
+      }
+    }
+    if (d.dataCost > d.held) this.#ack(d.dataCost - d.held);
+    return true;
+  }
+
+  /** Puts `d` in the backlog (first: it was being delivered), and makes sure a later turn goes on with it. */
+  #defer(d: Delivery, first = false): void {
+    if (d.sizes === this.#sizes) d.sizes = this.#sizes.snapshot(d.messages.length);
+    if (first) this.#backlog.unshift(d);
+    else this.#backlog.push(d);
+    this.#scheduleResume();
+  }
+
+  #scheduleResume(): void {
+    if (this.#resumeScheduled) return;
+    this.#resumeScheduled = true;
+    setImmediate(() => this.#resume());
+  }
+
+  /** A turn for the backlog: frames delivered in order, for one time slice. */
+  #resume(): void {
+    this.#resumeScheduled = false;
+    if (this.#closed) return;
+    const started = clock.now();
+    let done = true;
+    this.#receiving = true;
+    try {
+      while (this.#backlog.length > 0 && !this.#closed) {
+        if (!this.#deliver(this.#backlog[0]!, started)) {
+          done = false;
+          break;
+        }
+        this.#backlog.shift();
+        if (this.#backlog.length > 0 && clock.now() - started > DELIVERY_SLICE_MS) {
+          done = false;
+          break;
+        }
+      }
+    } finally {
+      this.#receiving = false;
+    }
+    if (!done && !this.#closed) this.#scheduleResume();
+    this.#delivered(done);
+    if (done && this.#endedWith && !this.#closed) this.#fail(this.#peerDeath ?? this.#closeError(this.#endedWith.cause));
+  }
+
+  /**
+   * What handling queued (replies, acks) leaves with no further wait: nothing else can join it before the
+   * next frame arrives. With calls of our own in flight the batch still waits for the end of the turn, so
+   * the replies to several frames travel together. A delivery cut short by its time slice sends at least
+   * an empty frame: the sender, whose pings wait behind the rest, hears that this side is alive.
+   */
+  #delivered(done: boolean): void {
+    if (this.#closed || this.#endedWith) return;
+    if (!done) {
+      if (!this.#transportFull) this.#sendSignOfLife();
+      return;
+    }
     const queued = this.#outbox.length + this.#toAck;
-    if (queued === 0 || this.#closed) return;
+    if (queued === 0) return;
     if (this.#flushPolicy.afterFrame(queued, this.#window.inFlight)) this.#flush();
     else this.#scheduleFlush();
+  }
+
+  /** The transport ended: the channel fails now, or once the frames it brought have all been delivered. */
+  #transportEnded(cause: Error | undefined): void {
+    if (this.#backlog.length > 0 && !this.#closed) {
+      // Nothing can leave any more; what the peer sent before its end still reaches the listener first.
+      this.#endedWith = { cause };
+      this.#transportFull = true;
+      return;
+    }
+    this.#fail(this.#peerDeath ?? this.#closeError(cause));
   }
 
   /**
@@ -525,6 +637,7 @@ export class Channel {
   #fail(error: Error): void {
     if (this.#closed) return;
     this.#closed = error;
+    this.#backlog = [];
     this.#outbox.clear();
     this.#window.rejectAll(error);
     this.#listener?.close(error);

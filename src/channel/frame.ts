@@ -35,6 +35,13 @@ export class MessageSizes {
     return this.#sizes[index]!;
   }
 
+  /** A copy of the first `count` sizes, for a frame whose delivery outlives the next frame's parse. */
+  snapshot(count: number): MessageSizes {
+    const copy = new MessageSizes();
+    copy.#sizes = this.#sizes.slice(0, Math.max(count, 1));
+    return copy;
+  }
+
   #grow(index: number): void {
     const grown = new Uint32Array(Math.max(index + 1, this.#sizes.length * 2));
     grown.set(this.#sizes);
