@@ -22,7 +22,8 @@ function busy(ms: number): void {
   while (performance.now() < end);
 }
 
-function slowReceiver(ms: number) {
+/** Handlers of `ms` each for `total` notifies; counts the event loop's turns from the first to the last. */
+function slowReceiver(ms: number, total = 400) {
   const seen: number[] = [];
   const handled = new Counter();
   let turnsDuring = 0;
@@ -33,7 +34,7 @@ function slowReceiver(ms: number) {
       if (!watching) {
         watching = true;
         const tick = (): void => {
-          if (handled.count >= 400) return;
+          if (handled.count >= total) return;
           turnsDuring++;
           setImmediate(tick);
         };
@@ -95,4 +96,38 @@ test.serial('a burst of notifies whose handlers take a millisecond each does not
   for (let i = 0; i < 2000; i++) void notify(w).spin(1);
   t.is(await within(w.inc(0), 30_000, 'a call behind the burst'), 0);
   t.deepEqual(exits, []);
+});
+
+test('a short frame of slow handlers is cut too: the clock is read after the first handler, at strides doubling to 64', async (t) => {
+  // 20 handlers of 30 ms: 600 ms in a frame of 20 messages. With a read every 64 messages it was never cut.
+  const r = slowReceiver(30, 20);
+  const { a } = await createPair(t, 'memory', { b: { api: r.api } });
+  for (let seq = 0; seq < 20; seq++) void a.notify('note', [seq]);
+  t.is(await withDeadline(a.call('echo', [1]), 20_000, 'the call behind the notifies'), 1);
+  t.deepEqual(
+    r.seen,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  t.true(r.turns() >= 4, `${r.turns()} turns of the event loop while the handlers ran`);
+});
+
+test('a frame that breaks the protocol behind a backlog: what came before it is delivered first, then the channel fails with it', async (t) => {
+  const r = slowReceiver(1);
+  const { a, b, transportA } = await createPair(t, 'memory', { b: { api: r.api } });
+
+  const closed = endpointClosed(b, 20_000);
+  for (let seq = 0; seq < 400; seq++) void a.notify('note', [seq]);
+  // While the first frame is still being delivered, a malformed one (a fixarray of 2, then 0xc1, which
+  // MessagePack never uses).
+  await r.handled.reach(1, 10_000, 'the first notify');
+  t.true(r.handled.count < 400, 'the first frame is still being delivered');
+  transportA.send(new Uint8Array([0x92, 0x00, 0x00, 0xc1]));
+  const error = await closed;
+  // Before, the bad frame ended the channel at once: the notifies still in the backlog were dropped.
+  t.is(r.handled.count, 400);
+  t.deepEqual(
+    r.seen,
+    Array.from({ length: 400 }, (_, i) => i),
+  );
+  t.is((error as { code?: string }).code, 'ERR_CONVOY_PROTOCOL');
 });

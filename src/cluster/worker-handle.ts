@@ -439,7 +439,13 @@ export class WorkerHandle {
     const coming = this.host === undefined || (exit.signal === undefined && !exit.disconnected && !this.#endingReason);
     if (!coming || !control || control.closed) return undefined;
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, EXIT_REPORT_WAIT_MS);
+      // Past the wait, a channel still delivering what the worker sent before it died (slow handlers on
+      // this side) is waited out: its last words come after the rest.
+      const expire = (): void => {
+        if (control.channel.draining) timer = setTimeout(expire, EXIT_REPORT_WAIT_MS);
+        else resolve();
+      };
+      let timer = setTimeout(expire, EXIT_REPORT_WAIT_MS);
       control.onClose(() => {
         clearTimeout(timer);
         resolve();
