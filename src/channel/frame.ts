@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { Decoder } from '../protocol/codec.js';
-import type { Message } from '../protocol/messages.js';
+import { Kind, type Message } from '../protocol/messages.js';
 import { validateMessage } from '../protocol/validate.js';
 import type { ReceivedFrame, ValueFrame } from '../transport/transport.js';
 
@@ -68,8 +68,11 @@ export function parseFrame(
       bytes,
       (value, index, size) => {
         if (index > 0) {
-          sizes?.set(index - 1, size);
-          messages.push(validateMessage(value));
+          const message = validateMessage(value);
+          // Only a call or a notify can be held (see Channel#ackWhenHandled): replies, the bulk of a
+          // caller's frames, need no size.
+          if (sizes && message[0] <= Kind.Notify) sizes.set(index - 1, size);
+          messages.push(message);
           return true;
         }
         if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
