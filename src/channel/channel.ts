@@ -47,7 +47,7 @@ const FRAME_HEADER_ROOM_BYTES = 64;
 
 /**
  * How long the handlers of received frames may run in one turn of the event loop before the rest wait
- * for the next (checked every 64 messages). A frame carries up to `maxBatchBytes` of messages, thousands
+ * for the next (checked after a frame's first message, then at strides doubling to 64: see #deliver). A frame carries up to `maxBatchBytes` of messages, thousands
  * of notifies: run in one go, handlers of a millisecond each held the event loop for seconds, and the
  * coordinator ended a healthy worker as hung. Between slices the thread answers pings and timers fire.
  */

@@ -281,18 +281,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }
       await poolLoaded;
     } catch (error) {
-      this.#held = undefined;
-      await this.close();
-      throw error;
+      return this.#abandonStart(error);
     }
     // One that died since is watched again by its restart, once ready.
     for (const handle of handles) if (handle.state === 'ready') this.#heartbeat.watch(handle);
-    await this.#dashboards.serveConfigured().catch(async (error: unknown) => {
-      this.#held = undefined;
-      await this.close();
-      throw error;
-    });
+    await this.#dashboards.serveConfigured().catch((error: unknown) => this.#abandonStart(error));
     setImmediate(() => this.#releaseHeld());
+  }
+
+  /** A start that failed: its held events are dropped (nobody has the cluster), it closes, and `error` is thrown. */
+  async #abandonStart(error: unknown): Promise<never> {
+    this.#held = undefined;
+    await this.close();
+    throw error;
   }
 
   /** Connects to the agents (`nats`) and waits, up to `startTimeoutMs`, for every host a spec names. */

@@ -4,8 +4,7 @@ import type { Endpoint } from '../rpc/endpoint.js';
 import { snapshot, type ChannelSnapshot } from '../rpc/endpoint-stats.js';
 import type { ProcessHealth } from '../worker/process-health.js';
 import type { Pool } from './pool.js';
-import type { HandleState } from './worker-handle.js';
-import type { WorkerHandle } from './worker-handle.js';
+import type { HandleState, WorkerHandle } from './worker-handle.js';
 
 export interface WorkerStats {
   name: string;

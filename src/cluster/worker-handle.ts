@@ -347,7 +347,7 @@ export class WorkerHandle {
     // Whether or not its exit has been seen yet: the exit and the close come in either order, and the
     // death is reported once both are in (it waits for the close to read any last words). Requiring the
     // child to be still running failed a quarter of a review's SIGKILLs as `disconnected`.
-    if (this.incarnation !== incarnation || this.state === 'closed' || this.#shuttingDown || !this.child) return undefined;
+    if (!this.#current(incarnation)) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXIT_REPORT_WAIT_MS)));
     return Promise.race([death, late])
@@ -355,12 +355,15 @@ export class WorkerHandle {
       .finally(() => clearTimeout(timer));
   }
 
+  /** The child of incarnation `incarnation`, exited or not, while the cluster is open and not shutting it down. */
+  #current(incarnation: number): Child | undefined {
+    return this.incarnation === incarnation && this.state !== 'closed' && !this.#shuttingDown ? this.child : undefined;
+  }
+
   /** The child of incarnation `incarnation` while it still runs and the cluster is open; else undefined. */
   #running(incarnation: number): Child | undefined {
-    const child = this.child;
-    return this.incarnation === incarnation && this.state !== 'closed' && !this.#shuttingDown && child && !child.hasExited
-      ? child
-      : undefined;
+    const child = this.#current(incarnation);
+    return child && !child.hasExited ? child : undefined;
   }
 
   #closeError(cause: Error | undefined): Error {
