@@ -4,13 +4,11 @@
  * added then hears them (before, they were emitted before it resolved, so no listener ever could). A
  * restarted incarnation's ready comes just before its `worker-restart`.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { Cluster, type WorkerReadyEvent } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { fixture, pollUntil, startFor, within } from './helpers/cluster.js';
+import { factoryGate } from './helpers/gate.js';
 
 /** A restart is a spawn and a module load: ~0.6 s for a process on a quiet machine, far more under load. */
 const EVENT_MS = 40_000;
@@ -78,16 +76,15 @@ test('a restarted incarnation gets its worker-ready, then its worker-restart', a
 
 test("a death and a restart during the start: listeners hear each incarnation's ready, its exit, and the restart, in order, once", async (t) => {
   // b's factory waits at a gate (fixtures/gated-factory.ts) while a dies and comes back.
-  const gate = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
-  t.teardown(() => rmSync(gate, { recursive: true, force: true }));
-  writeFileSync(join(gate, 'armed'), '');
+  const gate = factoryGate(t);
+  gate.arm();
   // What startCluster() does, with the cluster in hand before it resolves (after its option checks).
   const cluster = new Cluster({
     restartDelayMs: 10,
     heartbeatTimeoutMs: 60_000, // b waiting at its gate is starting, not hung
     workers: [
       { name: 'a', module: fixture('counter.ts'), kind: 'thread', restart: 'on-failure' },
-      { name: 'b', module: fixture('gated-factory.ts'), kind: 'thread', env: { CONVOY_TEST_GATE: gate } },
+      { name: 'b', module: fixture('gated-factory.ts'), kind: 'thread', env: { CONVOY_TEST_GATE: gate.dir } },
     ],
   });
   t.teardown(() => cluster.close());
@@ -95,10 +92,10 @@ test("a death and a restart during the start: listeners hear each incarnation's 
   const a = cluster.worker<Counter>('a');
   // A call from the coordinator waits for its worker to be ready: answered, a is ready.
   await within(a.inc(0), EVENT_MS, 'a ready');
-  await pollUntil(() => readdirSync(gate).some((f) => f.startsWith('waiting-')), EVENT_MS, 'b at its gate');
+  await pollUntil(gate.waiting, EVENT_MS, 'b at its gate');
   await within(cluster.kill('a'), EVENT_MS, 'kill a');
   await within(a.inc(0), EVENT_MS, 'a ready again');
-  rmSync(join(gate, 'armed'));
+  gate.release();
   await within(starting, EVENT_MS, 'the start');
   const order = heard(cluster);
   await within(new Promise((resolve) => cluster.on('worker-ready', (e) => e.name === 'b' && resolve(e))), EVENT_MS, "b's worker-ready");

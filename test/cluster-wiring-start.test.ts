@@ -3,32 +3,18 @@
  * bound before that must serve them from then on, and a channel asked for by an incarnation that has
  * ended must not be handed to its successor in the middle of the successor's start.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { WorkerHandle } from '../src/cluster/worker-handle.js';
 import { Wiring } from '../src/cluster/wiring.js';
 import type { PortHandoff } from '../src/protocol/control.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { eventLog, fixture, handled, pollUntil, startFor, within } from './helpers/cluster.js';
+import { factoryGate as gate } from './helpers/gate.js';
 
 /** A call between two ready workers, a restart: seconds on a loaded machine. What a bug gives is never. */
 const EVENT_MS = 30_000;
 /** Health settings: a worker held at its gate is starting, not hung. */
 const PATIENT = { restartDelayMs: 10, heartbeatTimeoutMs: 60_000 } as const;
-
-/** A gate for `fixtures/gated-factory.ts`: while armed, an incarnation that starts waits in its factory. */
-function gate(t: ExecutionContext): { dir: string; arm(): void; release(): void; waiting(): boolean } {
-  const dir = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return {
-    dir,
-    arm: () => writeFileSync(join(dir, 'armed'), ''),
-    release: () => rmSync(join(dir, 'armed'), { force: true }),
-    waiting: () => readdirSync(dir).some((f) => f.startsWith('waiting-')),
-  };
-}
 
 // Every kind of pair: with a process in it, the process listens and the other side dials, so a process
 // whose factory calls a peer must already be listening for that peer to reach it.

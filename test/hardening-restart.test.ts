@@ -4,7 +4,7 @@
  * and a restart waits for no other worker (pairs open on first use), not even a blocked one.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import test, { type ExecutionContext } from 'ava';
 import { notify, type Remote } from '../src/index.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { eventLog, exitLog, fixture, pollUntil, startFor, within } from './helpers/cluster.js';
+import { factoryGate } from './helpers/gate.js';
 
 const SINK = fixture('hardening-sink.ts');
 
@@ -105,22 +106,21 @@ test('a worker restarts while its peer is blocked; the peer then dies and restar
  * while its factory waits at a gate.
  */
 test('a worker that dies while its restart is loading is restarted by that same restart, once', async (t) => {
-  const gate = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
-  t.teardown(() => rmSync(gate, { recursive: true, force: true }));
+  const gate = factoryGate(t);
   const cluster = await startFor(t, {
     ...PATIENT,
     workers: [
-      { name: 'x', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gate } },
+      { name: 'x', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gate.dir } },
       { name: 'z', module: SINK, kind: 'thread' },
     ],
   });
   const exits = exitLog(cluster);
   const restarts = eventLog(cluster, 'worker-restart');
-  writeFileSync(join(gate, 'armed'), '');
+  gate.arm();
   await cluster.kill('x');
-  await pollUntil(() => readdirSync(gate).some((f) => f.startsWith('waiting-')), 30_000, 'x#1 waiting in its factory');
+  await pollUntil(gate.waiting, 30_000, 'x#1 waiting in its factory');
   await cluster.kill('x');
-  rmSync(join(gate, 'armed'));
+  gate.release();
   t.like(await restarts.nth('x', 1, 30_000), { incarnation: 2, restarts: 2 });
   t.like(await within(cluster.worker<Sink>('x').tryCall('z', 'inc', [1]), 5000, 'x → z'), { ok: true, value: 2 });
   t.like(await within(cluster.worker<Sink>('z').tryCall('x', 'inc', [2]), 5000, 'z → x'), { ok: true, value: 3 });

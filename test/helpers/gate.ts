@@ -1,0 +1,28 @@
+/**
+ * A gate for `fixtures/gated-factory.ts`: while armed, an incarnation that starts writes `waiting-…` in
+ * `dir` and waits in its factory; released, it finishes loading. Lets a test catch an incarnation in the
+ * middle of its start. Give the worker `env: { CONVOY_TEST_GATE: gate.dir }`; the folder goes at teardown.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+
+export interface FactoryGate {
+  dir: string;
+  arm(): void;
+  release(): void;
+  /** An incarnation is waiting at the gate. */
+  waiting(): boolean;
+}
+
+export function factoryGate(t: ExecutionContext): FactoryGate {
+  const dir = mkdtempSync(join(tmpdir(), 'convoy-gate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    dir,
+    arm: () => writeFileSync(join(dir, 'armed'), ''),
+    release: () => rmSync(join(dir, 'armed'), { force: true }),
+    waiting: () => readdirSync(dir).some((f) => f.startsWith('waiting-')),
+  };
+}
