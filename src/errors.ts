@@ -399,15 +399,15 @@ export function plainWireError(wire: WireError, maxStringChars = Number.POSITIVE
 }
 
 /**
- * Every string of a death's error, as it travels, is cut to this: a worker's last words go on every
- * channel at once from an exiting thread or process, and the coordinator passes the error on to every
- * peer; each must fit in a frame.
+ * Every string of an error cut to fit, as it travels, is cut to this: a death's error always (a worker's
+ * last words go on every channel at once from an exiting thread or process, and the coordinator passes
+ * the error on to every peer; each must fit in a frame), and a handler's fault when it cannot be sent whole.
  */
-const DEATH_ERROR_MAX_STRING_CHARS = 16_384;
+export const WIRE_ERROR_MAX_STRING_CHARS = 16_384;
 
 /** The error a worker died of, as its last words and its peers' word of its exit carry it: plain and bounded. */
 export function deathErrorToWire(thrown: unknown): WireError {
-  return plainWireError(errorToWire(thrown), DEATH_ERROR_MAX_STRING_CHARS);
+  return plainWireError(errorToWire(thrown), WIRE_ERROR_MAX_STRING_CHARS);
 }
 
 /**
@@ -417,7 +417,7 @@ export function deathErrorToWire(thrown: unknown): WireError {
  * `RemoteError`, with those fields in its data.
  */
 export function passedOnDeathErrorToWire(error: Error): WireError {
-  return plainWireError(error instanceof RemoteError ? remoteErrorToWire(error) : errorToWire(error), DEATH_ERROR_MAX_STRING_CHARS);
+  return plainWireError(error instanceof RemoteError ? remoteErrorToWire(error) : errorToWire(error), WIRE_ERROR_MAX_STRING_CHARS);
 }
 
 /** errorFromWire's inverse for a RemoteError: the wire error it was rebuilt from. */

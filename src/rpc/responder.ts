@@ -14,14 +14,12 @@ import {
   toError,
   type MethodNotFoundError,
   type WireError,
+  WIRE_ERROR_MAX_STRING_CHARS,
 } from '../errors.js';
 import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
 import { transferListOfValue } from '../protocol/transfer.js';
 import { enterCall, exitCall, type CallContext, type CallSource } from './call-context.js';
-
-/** A fault whose error cannot be sent whole is sent with its strings cut to this (as an exiting worker's is). */
-const FAULT_MAX_STRING_CHARS = 16_384;
 import { Dispatcher } from './dispatch.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -297,7 +295,7 @@ export class Responder {
       () => wire,
       // Its data may hold what the codec refuses (a function): plain values only, whole.
       () => plainWireError(wire),
-      () => plainWireError(wire, FAULT_MAX_STRING_CHARS),
+      () => plainWireError(wire, WIRE_ERROR_MAX_STRING_CHARS),
       (): WireError => {
         const code = wire.data?.code;
         const message = `\`${method.slice(0, 100)}\` failed with an error too large to send (${String(wire.name).slice(0, 100)}: ${String(wire.message).slice(0, 200)}...)`;
