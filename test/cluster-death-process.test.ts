@@ -1,7 +1,8 @@
 /** Death of a worker process, by each cause: every call to it fails, once, and nothing else does. */
 import test from 'ava';
 import type { Counter } from './fixtures/counter.js';
-import { eventLog, fixture, rejection, startFor, within } from './helpers/cluster.js';
+import { notify } from '../src/index.js';
+import { eventLog, exitLog, fixture, rejection, startFor, within } from './helpers/cluster.js';
 import { runDeathScenario } from './helpers/death-scenario.js';
 
 const DEATH_MS = 5000;
@@ -93,5 +94,34 @@ test.serial("the coordinator's calls to a process SIGKILLed from outside carry c
       t.like(error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'crash', signal: 'SIGKILL', mayHaveRun: true }, `kill ${kill}`);
     }
     await restarts.nth('p', kill, 40_000);
+  }
+});
+
+test.serial('a process that crashes while a busy coordinator floods it is reported with its error, crash after crash', async (t) => {
+  // A process that exits with bytes it has not read resets its TCP connection, and the reset discards its
+  // last words if the coordinator, busy, had not read them yet: the crash was reported as a plain
+  // `exit` with code 1 and no error in about 4 runs of 10. Its last words come over IPC too.
+  const cluster = await startFor(t, {
+    restartDelayMs: 10,
+    workers: [{ name: 'p', module: fixture('counter.ts'), kind: 'process', restart: 'on-failure', maxRestarts: 100 }],
+  });
+  const exits = exitLog(cluster);
+  const p = cluster.worker<Counter>('p');
+  const CRASHES = 8;
+  for (let crash = 1; crash <= CRASHES; crash++) {
+    await within(p.pid(), 10_000, 'the incarnation is up');
+    const pending = p.sleep(60_000);
+    await p.throwLater();
+    // Until its death is seen: a burst the process will not have read, then a turn this side is busy.
+    const deadline = Date.now() + DEATH_MS;
+    while (exits.events.length < crash && Date.now() < deadline) {
+      for (let k = 0; k < 2000; k++) void notify(p).record('coordinator', k);
+      const busyUntil = Date.now() + 20;
+      while (Date.now() < busyUntil);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const exit = await exits.nth('p', crash, DEATH_MS);
+    t.like(exit, { reason: 'crash', exitCode: 1, error: { message: 'boom' } }, `crash ${crash}`);
+    t.like(await rejection(pending, DEATH_MS, 'a call to the crashed process'), { reason: 'crash', exitCode: 1 }, `crash ${crash}`);
   }
 });

@@ -5,10 +5,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import type { Bootstrap, PortHandoff, ShmEnd } from '../protocol/control.js';
+import type { ExitNotice } from '../protocol/messages.js';
 import type { NatsScope } from './nats-options.js';
 import { createThreadTransport } from '../transport/shm.js';
 import type { Transport } from '../transport/transport.js';
-import type { ProcessBootMessage } from '../worker/process-main.js';
+import type { LastWordsMessage, ProcessBootMessage } from '../worker/process-main.js';
 import type { ThreadData } from '../worker/thread-main.js';
 import { needsTsx, processEntry, processRuntime, threadEntry, threadRuntime } from './paths.js';
 import { stopAtExit } from './stop-at-exit.js';
@@ -22,6 +23,8 @@ export interface ExitInfo {
   /** A worker on another host whose host was lost: how, or whether, it ended is not known. */
   disconnected?: true;
   error?: Error;
+  /** A process's last words, as they came over its IPC channel (see LastWordsMessage). */
+  lastWords?: ExitNotice;
 }
 
 export interface Child {
@@ -95,6 +98,9 @@ export function spawnProcess(spec: WorkerSpec, boot: Bootstrap, secret: Uint8Arr
   return forkWorker(spec, processRuntime, needsTsx(boot.module), message);
 }
 
+/** How long a process's exit waits for its IPC channel to close, to read its last words from it. */
+const IPC_CLOSE_WAIT_MS = 200;
+
 /**
  * A worker process running `runtime` (loaded by workers/process.js), which receives `boot` as its first
  * IPC message: nothing secret goes on its command line or in its environment.
@@ -121,13 +127,25 @@ export function forkWorker(
     serialization: 'advanced',
   });
   let hasExited = false;
+  let lastWords: ExitNotice | undefined;
+  child.on('message', (message: Partial<LastWordsMessage> | null) => {
+    if (message?.convoy === 'last-words') lastWords = message.exit;
+  });
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {
       hasExited = true;
       const info: ExitInfo = { crashed: signal !== null };
       if (code !== null) info.exitCode = code;
       if (signal !== null) info.signal = signal;
-      resolve(info);
+      // Its last words are read once its IPC channel has closed ('close' comes after every message);
+      // a pipe some descendant still holds open is not waited for past IPC_CLOSE_WAIT_MS.
+      const settle = (): void => {
+        clearTimeout(timer);
+        if (lastWords) info.lastWords = lastWords;
+        resolve(info);
+      };
+      const timer = setTimeout(settle, IPC_CLOSE_WAIT_MS);
+      child.once('close', settle);
     });
   });
   child.on('error', () => {});

@@ -7,6 +7,7 @@ import { ClusterClosedError, WorkerDiedError, type DeathReason, toError } from '
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError, diedError, uncaughtError } from '../rpc/link.js';
+import type { ExitNotice } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
 import type { FilledChannelOptions } from '../options.js';
 import type { NatsScope } from './nats-options.js';
@@ -393,7 +394,7 @@ export class WorkerHandle {
     const error = this.#uncaught(exit);
     // A process that exits on an uncaught error has only an exit code to show for it: its last words
     // say it crashed.
-    const lastWords = this.control?.exitNotice;
+    const lastWords = this.#lastWords(exit);
     // Stopped by us after its last words, its exit is what they told: our kill is no crash of its own.
     const crashed = this.#stoppedAfterLastWords ? lastWords?.crashed === true : exit.crashed || lastWords?.crashed === true;
     // A remote worker whose control channel was lost with no word (its own NATS connection cut, say) is
@@ -461,7 +462,12 @@ export class WorkerHandle {
    * its closing channel fails), else from its exit (a thread that failed before convoy's runtime ran).
    */
   #uncaught(exit: ExitInfo): Error | undefined {
-    return uncaughtError(this.name, this.control?.exitNotice) ?? exit.error;
+    return uncaughtError(this.name, this.#lastWords(exit)) ?? exit.error;
+  }
+
+  /** What this incarnation said as it exited: on its control channel, or else over a process's IPC channel. */
+  #lastWords(exit: ExitInfo): ExitNotice | undefined {
+    return this.control?.exitNotice ?? exit.lastWords;
   }
 
   /**

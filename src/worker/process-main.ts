@@ -6,7 +6,7 @@
  */
 import type { Bootstrap } from '../protocol/control.js';
 import { COORDINATOR } from '../protocol/control.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { type ExitNotice, PROTOCOL_VERSION } from '../protocol/messages.js';
 import { ClusterClosedError, ProtocolError } from '../errors.js';
 import type { NatsScope } from '../cluster/nats-options.js';
 import { dialTcp } from '../transport/tcp-auth.js';
@@ -26,6 +26,17 @@ export interface ProcessBootMessage {
   secret: Uint8Array;
   /** In a cluster with workers on other hosts: how to reach them. */
   nats?: NatsScope;
+}
+
+/**
+ * A process's last words, sent over its IPC channel too as it exits. The TCP control connection can lose
+ * them: a process that exits with bytes it has not read resets its sockets, and a reset discards what the
+ * coordinator had not yet read of it (a busy coordinator, a burst to a worker that crashes). A pipe keeps
+ * what was written into it after its writer is gone.
+ */
+export interface LastWordsMessage {
+  convoy: 'last-words';
+  exit: ExitNotice;
 }
 
 export function runProcess(): void {
@@ -54,6 +65,10 @@ async function start({ boot, secret, nats }: ProcessBootMessage): Promise<void> 
   const runtime = new WorkerRuntime(boot, secretBytes, control, {
     threadId: 0,
     ...(nats ? { nats: lazyNats(nats, `convoy worker ${boot.name}`) } : {}),
+    onExit: (exit) => {
+      // Written at once: the pipe is idle (only the boot message came over it), so nothing queues ahead.
+      if (process.connected) process.send?.({ convoy: 'last-words', exit } satisfies LastWordsMessage);
+    },
     onClose: (reason, cleanup) => {
       if (reason !== 'shutdown' || !cleanup) {
         // The coordinator is gone, or user code has nothing to do about the shutdown: give queued replies

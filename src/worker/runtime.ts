@@ -30,7 +30,6 @@ import { StatsAnswers } from './stats-answers.js';
 export interface RuntimeHooks {
   /** Thread id or 0, for stats. */
   threadId: number;
-  /** Called once the runtime has shut down or lost its coordinator. */
   /**
    * The runtime has closed. `cleanup`: at a shutdown, user code had something to do about it (listeners on
    * ctx.signal, or handlers holding their calls' signals): it is given a moment before the worker ends.
@@ -38,6 +37,8 @@ export interface RuntimeHooks {
   onClose(reason: 'shutdown' | 'coordinator-lost', cleanup: boolean): void;
   /** How this worker reaches peers on other hosts, in a cluster that has any. */
   nats?: NatsAccess;
+  /** The thread or process is exiting: `exit` is what its last words, just sent on every channel, told. */
+  onExit?(exit: ExitNotice): void;
 }
 
 export class WorkerRuntime {
@@ -106,6 +107,7 @@ export class WorkerRuntime {
       for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
       // A NATS client writes on a later microtask, which an exiting thread or process never reaches.
       this.peers.flushNats();
+      hooks.onExit?.(exit);
       // Node then hands a thread's error to its parent, which some errors hang or crash (Node 20): it
       // keeps only what that needs, now that the last words have carried it whole.
       if (uncaught) stripForHandOff(uncaught.error);
