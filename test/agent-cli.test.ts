@@ -46,10 +46,14 @@ test('usage errors name the missing flag and exit 2; --help exits 0', async (t) 
   t.regex(help.stdout, /--secret-file FILE/);
 });
 
-test('a secret too short is refused before anything else (exit 1)', async (t) => {
-  const result = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secretFile(t, 'short')]);
-  t.is(result.code, 1);
-  t.regex(result.stderr, /at least 16/);
+test('a secret too short, or a --secret-file that cannot be read, is refused before anything else in one line (exit 1)', async (t) => {
+  const short = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secretFile(t, 'short')]);
+  t.is(short.code, 1);
+  t.regex(short.stderr, /^convoy agent: The secret in \S+ is 5 bytes; at least 16 are needed\b[^\n]*\n$/);
+  // Before, this line said "cannot read the secret", naming the file but not its flag as the other files' do.
+  const missing = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', '/nonexistent/convoy-agent-cli-test']);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^convoy agent: cannot read --secret-file \/nonexistent\S*: ENOENT: no such file or directory[^\n]*\n$/);
 });
 
 test('--pass-file without --user (and the reverse), --tls-cert without --tls-key (and the reverse), are usage errors naming both flags (exit 2)', async (t) => {

@@ -181,7 +181,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     secret = await readSecret(cli.secretFile);
   } catch (error) {
-    log(`convoy agent: cannot read the secret: ${(error as Error).message}`);
+    // Like the other files' flags: a file that cannot be read is named with its flag; a secret too short
+    // says so on its own (it names the file).
+    const { message, code } = error as NodeJS.ErrnoException;
+    log(`convoy agent: ${code === undefined ? message : `cannot read --secret-file ${cli.secretFile}: ${message}`}`);
     return 1;
   }
   let connect: NatsConnectOptions;
