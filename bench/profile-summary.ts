@@ -1,6 +1,6 @@
 // Self time by function in a V8 .cpuprofile (from `node --cpu-prof`, or written by bench/profile-calls.ts).
 //   node --import tsx bench/profile-summary.ts <file.cpuprofile> [--top 25]
-// Prints the top functions overall, then the top ones in convoy's own code (src/ or dist/src/), with
+// Prints the top functions overall, then the top ones in convoy's own code (src/, or dist/ mapped back to it), with
 // their share of all samples. Functions are keyed by name + file + line, so two closures stay apart.
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,9 +34,9 @@ export interface Row {
 
 const maps = new Map<string, SourceMap | undefined>();
 
-/** dist/src/x.js:line → src/x.ts:line through the build's source map (lines 0-based in and out). */
+/** dist/src/x.js or dist/bundle/x.js:line → src/x.ts:line through the build's source map (lines 0-based in and out). */
 function original(file: string, line: number, column: number): { file: string; line: number } | undefined {
-  if (!/\/dist\/src\/.*\.js$/.test(file)) return undefined;
+  if (!/\/dist\/(src|bundle)\/.*\.js$/.test(file)) return undefined;
   if (!maps.has(file)) {
     const mapFile = `${file}.map`;
     maps.set(file, existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8'))) : undefined);
@@ -46,7 +46,7 @@ function original(file: string, line: number, column: number): { file: string; l
   return { file: path.resolve(path.dirname(file), entry.originalSource), line: entry.originalLine! };
 }
 
-/** Shortens a profile URL to a repo-relative path; compiled dist/src/x.js lines are shown as src/x.ts lines. */
+/** Shortens a profile URL to a repo-relative path; compiled dist/ lines are shown as src/x.ts lines. */
 function where(url: string, line: number, column = 0): string {
   if (!url) return '(native)';
   let file = url.startsWith('file://') ? fileURLToPath(url) : url;
@@ -75,7 +75,8 @@ export function summarize(profile: Profile): Row[] {
     const key = `${name} ${loc}`;
     let row = rows.get(key);
     if (!row) {
-      const convoy = /(^|\/)(dist\/)?src\//.test(f.url.replace(/^file:\/\//, '')) && !f.url.includes('node_modules');
+      // The bench runs the bundle (dist/bundle/): its lines map back to src/ as dist/src/'s do.
+      const convoy = loc.startsWith('src/');
       rows.set(key, (row = { name, where: loc, selfMs: 0, share: 0, convoy }));
     }
     row.selfMs += us / 1000;
