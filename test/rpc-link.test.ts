@@ -307,3 +307,71 @@ test('word that an incarnation exited moves later calls to the next one; calls a
   t.is(link.state, 'open');
   t.is(await remote.echo(4), 4);
 });
+
+/** A client endpoint whose close with no word of why waits for the link's word of incarnation 0's death, as a worker's peer endpoints do. */
+function serveExplained(t: { teardown(fn: () => void): void }, link: Link): Endpoint {
+  const [a, b] = createMemoryTransportPair();
+  const server = new Endpoint(new Channel(b), { api: { never: () => new Promise(() => {}) } });
+  const client = new Endpoint(new Channel(a), { peerName: 'b', explainClose: (error) => link.explainClose(error, 0) });
+  t.teardown(() => {
+    client.destroy(new ClusterClosedError());
+    server.destroy(new ClusterClosedError());
+  });
+  return client;
+}
+
+const cutOff = () => new WorkerDiedError({ worker: 'b', reason: 'disconnected' });
+
+// Before, a peer SIGKILLed from outside convoy failed a worker's calls to it as `disconnected` (14 of 14 in
+// a review), while the coordinator's said crash/SIGKILL: the peer's channel closed before the coordinator's word.
+test('calls cut off by a close with no word of why fail with the death the word then brings', async (t) => {
+  const link = new Link('b', { waitMs: 5000 });
+  const client = serveExplained(t, link);
+  link.bind(client, 0);
+  const pending = settle(createRemote<Api>(link).never());
+  client.channel.destroy(cutOff());
+  const raced = await Promise.race([pending, new Promise((resolve) => setImmediate(resolve, 'waiting'))]);
+  t.is(raced, 'waiting', 'the call waits for the word');
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' }));
+  const outcome = await pending;
+  t.false(outcome.ok);
+  if (!outcome.ok) t.like(outcome.error, { reason: 'crash', signal: 'SIGKILL', mayHaveRun: true });
+  // A call made on the closed endpoint afterwards carries the death too.
+  t.like(await t.throwsAsync(client.call('never', [])), { reason: 'crash', signal: 'SIGKILL', mayHaveRun: false });
+});
+
+test('with no word, they fail as cut off after the wait; a link that dies meanwhile fails them at once', async (t) => {
+  const link = new Link('b', { waitMs: 5000 });
+  const client = serveExplained(t, link);
+  link.bind(client, 0);
+  const started = performance.now();
+  const pending = createRemote<Api>(link).never();
+  client.channel.destroy(cutOff());
+  t.like(await t.throwsAsync(pending), { reason: 'disconnected' });
+  const waited = performance.now() - started;
+  t.true(waited >= 950 && waited < 3000, `waited ${waited.toFixed(0)} ms for a word that never came`);
+
+  const closing = new Link('b', { waitMs: 5000 });
+  const other = serveExplained(t, closing);
+  closing.bind(other, 0);
+  const cut = settle(createRemote<Api>(closing).never());
+  other.channel.destroy(cutOff());
+  const closedAt = performance.now();
+  closing.close(new ClusterClosedError());
+  const outcome = await cut;
+  t.false(outcome.ok);
+  if (!outcome.ok) t.like(outcome.error, { reason: 'disconnected' });
+  t.true(outcome.at - closedAt < 100, `failed ${(outcome.at - closedAt).toFixed(0)} ms after the link closed`);
+});
+
+test('a close for another reason, or after the word, is not held', async (t) => {
+  const link = new Link('b', { waitMs: 5000 });
+  t.is(link.explainClose(new ClusterClosedError(), 0), undefined);
+  t.is(link.explainClose(new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 3 }), 0), undefined);
+  const died = new WorkerDiedError({ worker: 'b', reason: 'crash', signal: 'SIGKILL' });
+  link.peerExited(0, died);
+  t.is(await link.explainClose(cutOff(), 0), died, 'the word of its death, known already');
+  // An incarnation that ended before the one the word was about: its own death is not known.
+  link.peerExited(2, died);
+  t.is(link.explainClose(cutOff(), 1), undefined);
+});

@@ -23,6 +23,18 @@ import type { Caller } from './remote.js';
 
 type LinkState = 'connecting' | 'open' | 'down' | 'dead';
 
+/**
+ * How long calls cut off by their channel's close with no word of why wait for the word of the peer's death
+ * (`peerExited`), which says how it died: the coordinator's word and the close follow each other within
+ * milliseconds, in either order (as its own calls wait for a worker's exit, EXIT_REPORT_WAIT_MS).
+ */
+const DEATH_WORD_WAIT_MS = 1000;
+
+interface DeathWaiter {
+  incarnation: number;
+  settle(died: WorkerDiedError | undefined): void;
+}
+
 /** Calls failed by the link itself never reached a channel: they did not run. */
 const NOT_SENT = { sent: false } as const;
 
@@ -61,6 +73,8 @@ export class Link implements Caller {
   /** The latest incarnation known to have ended (-1: none): an endpoint to it is never bound. */
   #endedUpTo = -1;
   #opening = false;
+  /** Closes waiting for the word of their incarnation's death (see `explainClose`). */
+  #deathWaiters: DeathWaiter[] = [];
 
   constructor(name: string, { waitMs, callTimeoutMs = 0, open }: LinkOptions) {
     this.name = name;
@@ -129,7 +143,43 @@ export class Link implements Caller {
     }
     this.#lastDeath = error;
     this.#endedUpTo = Math.max(this.#endedUpTo, incarnation);
+    this.#settleDeathWaiters(incarnation, error);
     if (!restarting) this.close(error);
+  }
+
+  /**
+   * For an endpoint to incarnation `incarnation` (EndpointConfig.explainClose). A channel that closes with
+   * no word of why (`disconnected`: the peer left no last words, as with a SIGKILL from outside convoy, or
+   * a connection reset lost them) fails its calls with the death the coordinator reports for that
+   * incarnation, which follows within milliseconds, instead of as cut off from a peer that may still run;
+   * they wait for it at most DEATH_WORD_WAIT_MS.
+   */
+  explainClose(error: Error, incarnation: number): Promise<Error> | undefined {
+    if (!(error instanceof WorkerDiedError) || error.reason !== 'disconnected') return undefined;
+    if (this.#endedUpTo >= incarnation) {
+      return this.#endedUpTo === incarnation && this.#lastDeath ? Promise.resolve(this.#lastDeath) : undefined;
+    }
+    if (this.#state === 'dead') return undefined;
+    return new Promise((resolve) => {
+      // Ref'd, as the calls it settles would be: they settle within the bound, not never.
+      const timer = setTimeout(() => waiter.settle(undefined), DEATH_WORD_WAIT_MS);
+      const waiter: DeathWaiter = {
+        incarnation,
+        settle: (died) => {
+          clearTimeout(timer);
+          this.#deathWaiters = this.#deathWaiters.filter((other) => other !== waiter);
+          resolve(died ?? error);
+        },
+      };
+      this.#deathWaiters.push(waiter);
+    });
+  }
+
+  /** The word of `incarnation`'s end came (`error`), or none will (undefined: the link is dead). */
+  #settleDeathWaiters(incarnation: number, error: WorkerDiedError | undefined): void {
+    for (const waiter of this.#deathWaiters) {
+      if (waiter.incarnation <= incarnation) waiter.settle(waiter.incarnation === incarnation ? error : undefined);
+    }
   }
 
   /** The peer is gone for good: its endpoint is destroyed, every parked and later call fails with `error`. */
@@ -149,6 +199,7 @@ export class Link implements Caller {
     this.#deadError = error;
     this.#endpoint = undefined;
     for (const call of this.#parked.takeAll()) call.fail(error);
+    this.#settleDeathWaiters(Number.POSITIVE_INFINITY, undefined);
   }
 
   // `call` and `notify` hand the common case, an open channel, on at once; the parked paths are methods of

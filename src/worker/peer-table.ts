@@ -165,6 +165,7 @@ export class PeerTable {
   }
 
   #bind(name: string, incarnation: number, pair: number, transport: Transport): void {
+    const link = this.links.get(name)!;
     // Declared first: a transport that is already closed reports it while the endpoint is being built.
     let endpoint: Endpoint | undefined;
     const channel = new Channel(transport, {
@@ -182,7 +183,9 @@ export class PeerTable {
       localName: this.#boot.name,
       serial: this.#boot.serial,
       callTimeoutMs: this.#boot.callTimeoutMs,
+      // A close with no word of why waits briefly for the coordinator's word of the peer's death.
+      explainClose: (error) => link.explainClose(error, incarnation),
     });
-    this.links.get(name)!.bind(endpoint, incarnation, pair);
+    link.bind(endpoint, incarnation, pair);
   }
 }

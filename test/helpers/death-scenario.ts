@@ -120,8 +120,11 @@ export async function runDeathScenario(t: ExecutionContext, s: DeathScenario): P
   }
 
   const peerOutcome = await within(w.callResult(peerCall), s.deathMs, "peer's call in flight to v");
-  // The peer may notice through its own channel closing ('disconnected') before the coordinator's word.
-  assertOutcomeDied(t, peerOutcome, undefined, "peer's call in flight", s.uncaught);
+  // As the coordinator's: its channel to v may close before the word of v's death reaches it, with no last
+  // words (a SIGKILL) or with them lost to a reset connection; the call waits for the word then, and carries
+  // the death's reason and signal, never `disconnected`.
+  assertOutcomeDied(t, peerOutcome, s.reason, "peer's call in flight", s.uncaught);
+  if (!peerOutcome.ok) t.is(peerOutcome.signal, s.signal, "signal of the peer's call in flight");
 
   // Later calls fail at once, with the same death.
   const later = performance.now();
