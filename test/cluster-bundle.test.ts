@@ -96,3 +96,15 @@ test('every error class of the bundle is named as it is exported (an error names
   t.is(died.name, 'WorkerDiedError');
   t.is(died.forMethod('inc').name, 'WorkerDiedError', 'a death passed on to one call');
 });
+
+// node:crypto came back into core.js with the NATS transport's signatures (4f8babb), and every worker
+// loaded it at its start, ~1.4 ms of CPU each, thread or process, NATS or not.
+test('core.js, which every worker loads at its start, imports no built-in it needs only for a transport it may not use', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const source = await readFile(CORE, 'utf8');
+  const builtins = new Set([...source.matchAll(/^import\b[^;]*?\bfrom\s*"(node:[^"]+)"/gm)].map((match) => match[1]));
+  t.true(builtins.has('node:worker_threads'), `the static imports were read: ${[...builtins].join(', ')}`);
+  // TCP (node:net, node:crypto for its handshake) and NATS (node:crypto for its signatures) load on first use.
+  for (const lazy of ['node:crypto', 'node:net', 'node:tls', 'node:inspector'])
+    t.false(builtins.has(lazy), `${lazy} is imported by core.js`);
+});

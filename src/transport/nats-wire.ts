@@ -22,8 +22,14 @@
  * it what a transport takes, and a message copied from one subject is refused on any other. A message
  * whose tag is wrong is dropped unread: it is not the peer's, so it cannot break the peer's stream either.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../errors.js';
+
+/**
+ * node:crypto, loaded when a first message is signed or checked rather than with the module: every
+ * worker loads this module (core.js), and one that never talks over NATS, most of them, does not pay
+ * for loading it at its start (~1.4 ms of CPU per worker), as tcp-handshake.ts does for TCP.
+ */
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 export const WireKind = {
   Open: 1,
@@ -80,13 +86,13 @@ export function encodeWire(
 
 /** The key that authenticates what is published on `subject` (see the tag, above). */
 export function subjectKey(secret: Uint8Array, subject: string): Buffer {
-  return createHmac('sha256', secret).update('convoy nats transport\0').update(subject).digest();
+  return crypto().createHmac('sha256', secret).update('convoy nats transport\0').update(subject).digest();
 }
 
 /** Writes the tag of `message` (from encodeWire) into its last TAG_BYTES. */
 export function sign(key: Uint8Array, message: Uint8Array): void {
   const end = message.byteLength - TAG_BYTES;
-  const mac = createHmac('sha256', key).update(message.subarray(0, end)).digest();
+  const mac = crypto().createHmac('sha256', key).update(message.subarray(0, end)).digest();
   message.set(mac.subarray(0, TAG_BYTES), end);
 }
 
@@ -94,8 +100,8 @@ export function sign(key: Uint8Array, message: Uint8Array): void {
 export function verified(key: Uint8Array, data: Uint8Array): Uint8Array | undefined {
   const end = data.byteLength - TAG_BYTES;
   if (end < 1) return undefined;
-  const mac = createHmac('sha256', key).update(data.subarray(0, end)).digest();
-  return timingSafeEqual(mac.subarray(0, TAG_BYTES), data.subarray(end)) ? data.subarray(0, end) : undefined;
+  const mac = crypto().createHmac('sha256', key).update(data.subarray(0, end)).digest();
+  return crypto().timingSafeEqual(mac.subarray(0, TAG_BYTES), data.subarray(end)) ? data.subarray(0, end) : undefined;
 }
 
 /** Decodes a message whose tag was checked and cut off (`verified`). */
