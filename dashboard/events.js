@@ -3,14 +3,17 @@ import { clock, el } from './format.js';
 
 const KEEP = 500;
 
+/** An event's words: strings, and the worker's own text (an uncaught error) isolated in a <bdi>. */
 function describe(e) {
   switch (e.type) {
     case 'ready':
       return `ready (${e.kind === 'thread' ? `thread ${e.threadId}` : `pid ${e.pid}`}, incarnation ${e.incarnation})`;
     case 'exit': {
       const code = e.signal ? `signal ${e.signal}` : e.exitCode !== undefined ? `exit code ${e.exitCode}` : '';
-      const how = [code, e.error ? `uncaught ${e.error}` : ''].filter(Boolean).join(', ');
-      return `exited: ${e.reason}${how ? ` (${how})` : ''}${e.restarting ? ', restarting' : ', not restarting'}`;
+      const ending = e.restarting ? ', restarting' : ', not restarting';
+      if (!e.error) return `exited: ${e.reason}${code ? ` (${code})` : ''}${ending}`;
+      // A right-to-left override in the error's text would otherwise turn the rest of the line around.
+      return [`exited: ${e.reason} (${code ? `${code}, ` : ''}uncaught `, el('bdi', {}, e.error), `)${ending}`];
     }
     case 'restart':
       return `restarted (incarnation ${e.incarnation}, ${e.kind === 'thread' ? `thread ${e.threadId}` : `pid ${e.pid}`}, ${e.restarts} restarts)`;
@@ -42,7 +45,8 @@ export class EventLogView {
           { dataset: { event: e.type, worker: e.worker, seq: String(e.seq) } },
           el('time', { datetime: new Date(e.at).toISOString() }, clock(e.at)),
           el('b', {}, e.worker),
-          ` ${describe(e)}`,
+          ' ',
+          ...[describe(e)].flat(),
         ),
       );
     }

@@ -17,8 +17,9 @@ export function renderLatency(table, latency) {
     el(
       'tr',
       { dataset: { method: r.method }, class: pair ? 'pair' : undefined },
-      el('td', {}, r.method),
-      el('td', {}, pair ? `${r.caller} → ${r.callee}` : 'all'),
+      // Names are the user's: a long one is cut (style.css), whole in the cell's title.
+      el('td', { class: 'name', title: r.method }, r.method),
+      el('td', { class: 'name', title: pair ? `${r.caller} → ${r.callee}` : undefined }, pair ? `${r.caller} → ${r.callee}` : 'all'),
       el('td', { class: 'num' }, rate(r.callsPerSec)),
       el('td', { class: 'num' }, ms(r.p50Ms)),
       el('td', { class: 'num' }, ms(r.p99Ms)),

@@ -63,7 +63,8 @@ export interface DashboardOptions {
   refreshMs?: number;
   /**
    * The secret every request must carry: `?token=` (which also sets a cookie), that cookie, or
-   * `Authorization: Bearer <token>` (for a Prometheus scraper). At least 16 characters.
+   * `Authorization: Bearer <token>` (for a Prometheus scraper). At least 16 characters, printable ASCII
+   * but space, `"`, `,`, `;` and `\` (a cookie cannot hold those).
    * @default a random one for each server
    */
   token?: string;
@@ -229,6 +230,21 @@ export function fillHealthOptions(options?: HealthOptions): FilledHealthOptions 
   return filled;
 }
 
+/**
+ * A dashboard token travels in a cookie and an Authorization header: a cookie's value may hold printable
+ * ASCII but space, '"', ',', ';' and '\' (RFC 6265), and a header no character past it (Node throws).
+ */
+const TOKEN_CHAR = '[\\x21\\x23-\\x2b\\x2d-\\x3a\\x3c-\\x5b\\x5d-\\x7e]';
+const DASHBOARD_TOKEN = new RegExp(`^${TOKEN_CHAR}{16,}$`);
+const DASHBOARD_TOKEN_CHAR = new RegExp(`^${TOKEN_CHAR}$`);
+
+/** A token refused, without repeating it: it is a secret, and errors end up in logs. */
+function describeToken(token: unknown): string {
+  if (typeof token !== 'string') return describe(token);
+  const bad = [...token].findIndex((char) => !DASHBOARD_TOKEN_CHAR.test(char));
+  return bad < 0 ? `${token.length} characters` : `${JSON.stringify([...token][bad])} at character ${bad + 1}`;
+}
+
 export function fillDashboardOptions(options: DashboardOptions | true | undefined): FilledDashboardOptions {
   const given = options === true || options === undefined ? {} : options;
   if (typeof given !== 'object' || given === null)
@@ -237,8 +253,10 @@ export function fillDashboardOptions(options: DashboardOptions | true | undefine
   const { min, max } = DASHBOARD_REFRESH_RANGE_MS;
   const defaults = DEFAULTS.dashboard;
   const token = pick(given, 'token', undefined);
-  if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw new TypeError(`Expected \`dashboard.token\` to be a string of at least 16 characters, got ${describe(token)}`);
+  if (token !== undefined && (typeof token !== 'string' || !DASHBOARD_TOKEN.test(token))) {
+    throw new TypeError(
+      `Expected \`dashboard.token\` to be a string of at least 16 characters, each printable ASCII other than space, '"', ',', ';' and '\\' (it travels in a cookie and a header), got ${describeToken(token)}`,
+    );
   }
   const host = pick(given, 'host', defaults.host);
   if (typeof host !== 'string' || host === '')

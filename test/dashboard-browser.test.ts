@@ -157,6 +157,46 @@ test.serial('without the token the page answers 401 and shows nothing', async (t
   await stranger.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-401.png') });
 });
 
+// A review's 5000-character method name made the latency table 38 756 px wide in a 1400 px window, its
+// p50 and p99 out of view; a right-to-left override in an uncaught error turned ", restarting" around.
+test.serial("a long method name is cut to fit and its figures stay in view; a worker's text cannot turn its line around", async (t) => {
+  const long = 'm'.repeat(3000);
+  const front = cluster.worker<Pump>('front');
+  await front.pump('idle', long);
+  t.teardown(async () => {
+    await front.stop();
+    await front.pump('store');
+  });
+  await waitFor('#latency tr[data-method^="mmmmmmmm"]', 15_000);
+  const layout = await page.$eval('#latency', (table) => {
+    const panel = table.closest('.panel')!.getBoundingClientRect();
+    const p99 = [...table.querySelectorAll('th')].find((th) => th.textContent === 'p99')!.getBoundingClientRect();
+    const name = table.querySelector('tr[data-method^="mmmmmmmm"] td')!;
+    return { panelRight: panel.right, p99Right: p99.right, title: name.getAttribute('title') };
+  });
+  t.true(layout.p99Right <= layout.panelRight, `p99 ends at ${layout.p99Right} px, the panel at ${layout.panelRight} px`);
+  t.is(layout.title, long, 'the whole name in the title');
+
+  const events = new EventLog();
+  const error = 'Error: \u202eboom';
+  events.add({ type: 'exit', worker: 'w\u202eorker', reason: 'crash', exitCode: 1, error, restarting: true });
+  const stats = await cluster.stats();
+  const source = await Dashboard.start({ events, stats: () => Promise.resolve(stats) }, fillDashboardOptions({ port: 0, refreshMs: 250 }));
+  t.teardown(() => source.close());
+  const other = await browser.newPage();
+  t.teardown(() => other.close());
+  await other.goto(source.url);
+  await other.waitForSelector('#event-log li[data-event="exit"]', { timeout: 10_000 });
+  const line = await other.$eval('#event-log li[data-event="exit"]', (li) => ({
+    text: li.textContent,
+    isolated: [...li.querySelectorAll('bdi')].map((bdi) => bdi.textContent),
+  }));
+  t.deepEqual(line.isolated, [error], "the worker's error text is isolated");
+  const nameBidi = await other.evaluate(`getComputedStyle(document.querySelector('#event-log li[data-event="exit"] b')).unicodeBidi`);
+  t.is(nameBidi, 'isolate', "and so is the worker's name");
+  t.true(line.text!.endsWith('(exit code 1, uncaught Error: \u202eboom), restarting'), line.text!);
+});
+
 test.serial('the page says when it is paused', async (t) => {
   await page.click('#pause');
   await page.waitForFunction(`document.body.dataset.freshness === 'paused'`, { timeout: 5000 });

@@ -3,6 +3,7 @@
  * `?token=` sets, read-only and no CORS, `/api/snapshot`, `/events` and `/metrics` on a live cluster with
  * traffic and faults. The server's lifetime is in dashboard-lifecycle.test.ts.
  */
+import { connect } from 'node:net';
 import test from 'ava';
 import type { Cluster, DashboardSnapshot } from '../src/index.js';
 import { startCluster } from '../src/index.js';
@@ -110,6 +111,55 @@ test('read-only, no CORS, the page and its libraries served from the package', a
   t.regex((await request(at('/vendor/uPlot.esm.js'), { headers: auth })).body, /export \{ uPlot as default \}/);
   t.is((await request(at('/app/../../package.json'), { headers: auth })).status, 404, 'no path reaches the file system');
   t.is((await request(at('/nowhere'), { headers: auth })).status, 404);
+});
+
+/** Sends `head` as it is (what an HTTP client would refuse to send) and returns the answer's status line. */
+function rawStatusLine(head: string): Promise<string> {
+  return within(
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(base.port), '127.0.0.1', () => socket.write(head));
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        const end = text.indexOf('\r\n');
+        if (end >= 0) {
+          resolve(text.slice(0, end));
+          socket.destroy();
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => reject(new Error(`closed with no status line: ${JSON.stringify(text)}`)));
+    }),
+    10_000,
+    `raw ${JSON.stringify(head.split('\r\n')[0])}`,
+  );
+}
+
+// Node's parser takes these targets and `new URL()` threw on them outside any catch, in a handler whose
+// promise nobody awaited: one request, without the token, ended the coordinator's process (a review's).
+test('a request whose target is no URL gets 400, with or without the token, and the dashboard lives on', async (t) => {
+  for (const target of ['//[', 'http://a:99999/']) {
+    t.is(await rawStatusLine(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`), 'HTTP/1.1 400 Bad Request', target);
+    t.is(
+      await rawStatusLine(`GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth.authorization}\r\n\r\n`),
+      'HTTP/1.1 400 Bad Request',
+      target,
+    );
+  }
+  t.is((await request(at('/api/snapshot'), { headers: auth })).status, 200);
+});
+
+// HEAD went to the stream, whose headers Node sends for a HEAD only at its end, which never came: no
+// answer, and a viewer that kept the readings going for a client that could receive nothing.
+test("HEAD /events answers with the stream's headers and ends", async (t) => {
+  const answer = await request(at('/events'), { method: 'HEAD', headers: auth });
+  t.is(answer.status, 200);
+  t.regex(answer.headers['content-type']!, /^text\/event-stream/);
+  t.is(answer.body, '');
+  const page = await request(at('/'), { method: 'HEAD', headers: auth });
+  t.is(page.status, 200);
+  t.regex(page.headers['content-type']!, /^text\/html/);
 });
 
 test('/api/snapshot: workers, the pairs that talk, rates, latency and events', async (t) => {

@@ -15,7 +15,7 @@ import { acceptsGzip, encodeBody } from './compression.js';
 import { createMetrics } from './metrics.js';
 import { snapshotJson } from './snapshot-json.js';
 import { staticFiles } from './static-files.js';
-import { Viewers } from './viewers.js';
+import { Viewers, eventStreamHeaders } from './viewers.js';
 
 /** A running dashboard: where to open it, and how to stop it. */
 export interface DashboardServer {
@@ -60,7 +60,8 @@ export class Dashboard implements DashboardServer {
     this.#viewers = new Viewers(this.#collector);
     this.#metrics = createMetrics(this.#collector);
     this.url = `http://${urlHost(options.host)}:${port}/?token=${encodeURIComponent(this.#tokens.token)}`;
-    server.on('request', (request, response) => void this.#handle(request, response));
+    // Nothing a request does may reject unheard: an unhandled rejection would end the coordinator's process.
+    server.on('request', (request, response) => this.#handle(request, response).catch(() => failed(response)));
   }
 
   /** Listens on the options' host and port (a free port if the default one is taken). */
@@ -104,7 +105,13 @@ export class Dashboard implements DashboardServer {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://dashboard');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://dashboard');
+    } catch {
+      // Node's parser takes some targets that are no URL ('//[', a port past 65535).
+      return end(response, 400);
+    }
     const via = this.#tokens.check(request, url);
     if (!via) return end(response, 401);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -119,6 +126,12 @@ export class Dashboard implements DashboardServer {
         case '/api/snapshot':
           return await send(response, 'application/json; charset=utf-8', await this.#snapshot(), gzip);
         case '/events':
+          // A HEAD gets the stream's headers alone: Node sends a HEAD's headers only at its end, which a
+          // stream never reaches.
+          if (request.method === 'HEAD') {
+            response.writeHead(200, eventStreamHeaders(false));
+            return void response.end();
+          }
           return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs), gzip);
         case '/metrics':
           await this.#collector.read(REUSE_READING_MS);
@@ -130,8 +143,7 @@ export class Dashboard implements DashboardServer {
         }
       }
     } catch {
-      if (!response.headersSent) end(response, 500);
-      else response.destroy();
+      failed(response);
     }
   }
 
@@ -182,6 +194,12 @@ function urlHost(host: string): string {
 function end(response: ServerResponse, status: number): void {
   response.writeHead(status, { 'Content-Length': 0 });
   response.end();
+}
+
+/** An answer that failed: a 500 if nothing of it has left yet, else the connection is cut. */
+function failed(response: ServerResponse): void {
+  if (!response.headersSent) end(response, 500);
+  else response.destroy();
 }
 
 /** A whole answer, gzipped when the client accepts it and it is large enough to gain from it. */

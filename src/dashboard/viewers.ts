@@ -30,6 +30,18 @@ interface Viewer {
   hadLast: boolean;
 }
 
+/** The headers of an event stream (`/events`). */
+export function eventStreamHeaders(gzip: boolean): Record<string, string> {
+  return {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-store',
+    Connection: 'keep-alive',
+    // Gzipped or not by the request's Accept-Encoding, as every other answer (server.ts, send).
+    Vary: 'Accept-Encoding',
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+  };
+}
+
 export class Viewers {
   readonly #collector: Collector;
   readonly #viewers = new Set<Viewer>();
@@ -54,14 +66,7 @@ export class Viewers {
 
   /** Streams to `response`, gzipped if `gzip` (the client accepts it). */
   add(response: ServerResponse, intervalMs: number, gzip = false): void {
-    response.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      // Gzipped or not by the request's Accept-Encoding, as every other answer (server.ts, send).
-      Vary: 'Accept-Encoding',
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
+    response.writeHead(200, eventStreamHeaders(gzip));
     let sink: Writable = response;
     if (gzip) {
       const compressor = eventStreamGzip();
