@@ -368,7 +368,9 @@ export class WorkerHandle {
   }
 
   #closeError(cause: Error | undefined): Error {
-    if (this.state === 'closed') return new ClusterClosedError();
+    // Closing: a worker that answered the shutdown may exit, and its channel close, before the answer is
+    // taken in (over NATS its reset can come in the same read as the answer).
+    if (this.state === 'closed' || this.#shuttingDown) return new ClusterClosedError();
     // A death we caused (kill, hang) is named by us; otherwise the worker's last words, if any, say how.
     if (this.#endingReason) return closedChannelError(this.name, undefined, this.#endingReason, cause);
     return closedChannelError(this.name, this.control?.exitNotice, 'disconnected', cause);
