@@ -150,3 +150,55 @@ test.serial('closing while restarts wait for a host that is down ends at once, a
     [['k', 'down']],
   );
 });
+
+// A review's: each start that waited out startTimeoutMs for the host spent a restart, so an outage longer
+// than about maxRestarts × startTimeoutMs (2.5 minutes at the defaults) gave the workers up for good, as a
+// `crash`, though nothing had crashed and the host came back.
+test.serial(
+  'an agent down longer than its workers’ restarts could wait: they come back with it, and the outage spends no restart',
+  async (t) => {
+    const hosts = await startTestHosts(t, ['k'], { cluster: 'long-outage' });
+    const startTimeoutMs = 3000;
+    const cluster = await startFor(t, {
+      nats: hosts.nats,
+      ...HOST_HEALTH,
+      startTimeoutMs,
+      maxRestarts: 1,
+      restartDelayMs: 100,
+      workers: workers.slice(0, 2),
+    });
+    const exits = exitLog(cluster);
+    const restarts = eventLog(cluster, 'worker-restart');
+    const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+    hosts.agents.get('k')!.child.kill('SIGKILL');
+    await down;
+    t.like(await exits.nth('k1', 1, 1000), { reason: 'disconnected', restarting: true });
+    t.like(await exits.nth('kp', 1, 1000), { reason: 'disconnected', restarting: true });
+    // The outage itself, not a wait for something: long enough for two starts to time out waiting for k.
+    await new Promise((resolve) => setTimeout(resolve, 2 * startTimeoutMs + 1500));
+    const up = nextEvent(cluster, 'host-up', BACK_MS, 'host k up again');
+    hosts.startAgent('k');
+    await up;
+    await restarts.nth('k1', 1, BACK_MS);
+    await restarts.nth('kp', 1, BACK_MS);
+    t.is(await cluster.worker<RemoteCounter>('k1').inc(3), 3);
+    t.is(await cluster.worker<RemoteCounter>('kp').inc(4), 4);
+    t.deepEqual(
+      exits.events.map(({ name, restarting }) => [name, restarting]).sort(),
+      [
+        ['k1', true],
+        ['kp', true],
+      ],
+      'no worker was given up',
+    );
+    const stats = await cluster.stats();
+    t.deepEqual(
+      stats.workers.map(({ name, restarts: count }) => [name, count]),
+      [
+        ['k1', 1],
+        ['kp', 1],
+      ],
+      'one restart each: the death, not the waits for the host',
+    );
+  },
+);

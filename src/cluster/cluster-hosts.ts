@@ -86,6 +86,10 @@ export class ClusterHosts extends EventEmitter<ClusterHostsEvents> {
     return this.#hosts.waitFor(names, timeoutMs);
   }
 
+  isUp(name: string): boolean {
+    return this.#hosts.isUp(name);
+  }
+
   /**
    * Starts `boot` on `host`'s agent, once the host is up (waiting up to `timeoutMs` for it: a restart
    * waits there for a host that is coming back), and opens the coordinator's end of its control channel.

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { HostDownError } from '../agent/errors.js';
 import { ClusterClosedError, WorkerDiedError, WorkerStartError, describe, toError } from '../errors.js';
 import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
 import type { DashboardServer } from '../dashboard/server.js';
@@ -16,7 +17,7 @@ import {
   type FilledChannelOptions,
   type FilledHealthOptions,
 } from '../options.js';
-import { expectNumber, type DashboardOptions } from '../options.js';
+import { MAX_TIMER_MS, expectNumber, type DashboardOptions } from '../options.js';
 import { NO_POOL, System, type Bootstrap } from '../protocol/control.js';
 import { buildBootstrap } from './bootstrap.js';
 import { ClusterHosts, checkNatsOptions } from './cluster-hosts.js';
@@ -374,6 +375,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       } catch (error) {
         lastError = error;
         handle.child?.kill();
+        if (await this.#waitedForHost(handle, error)) handle.restarts--;
         continue;
       }
       // Announced outside the try: a listener that throws must not end the incarnation it hears about.
@@ -402,6 +404,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     };
     this.#wiring.tellPeers(handle, event);
     this.emit('worker-exit', event);
+  }
+
+  /**
+   * A start that failed because its host is down (its agent killed or cut off, the NATS server gone) is
+   * no failure of the worker's: it spends no restart, and the next start waits for the host to be back,
+   * however long that takes (a close ends the wait). True if that was the failure.
+   */
+  async #waitedForHost(handle: WorkerHandle, error: unknown): Promise<boolean> {
+    const host = handle.host;
+    const hosts = this.#hosts;
+    if (host === undefined || !hosts || this.#closing) return false;
+    if (!(error instanceof HostDownError) && hosts.isUp(host)) return false;
+    await hosts.waitFor([host], MAX_TIMER_MS).catch(() => {});
+    return true;
   }
 
   #readyEvent(handle: WorkerHandle, started: number): WorkerReadyEvent {
