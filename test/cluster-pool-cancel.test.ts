@@ -5,7 +5,7 @@
  * task still running would hold up the next one.
  */
 import test from 'ava';
-import { ClusterClosedError, SerializationError, TimeoutError, notify, withOptions, type Cluster } from '../src/index.js';
+import { ClusterClosedError, SerializationError, TimeoutError, notify, transfer, withOptions, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { fixture, pollUntil, rejection, startFor, within } from './helpers/cluster.js';
 
@@ -70,6 +70,50 @@ test('a queued pool task whose call times out or is aborted never runs', async (
   // What is queued after them runs; they never did.
   t.is(await within(patient(cluster).count(shared), 10_000, 'a counted task after them'), 1);
   t.is(runs(shared), 1);
+});
+
+// A review's: piscina's default 'sync' atomics blocked an idle pool thread, so a timer a finished task left
+// behind ran only inside the next task, which it failed (an innocent sleep(50) rejected with its error),
+// and no warning was given.
+test('an error a finished task leaves behind is reported by a warning while the pool is idle, and fails no later task', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const message = `left behind ${process.pid}-${Math.random()}`;
+  const warned = within(
+    new Promise<Error & { code?: string }>((resolve) => {
+      const listener = (warning: Error & { code?: string }) => {
+        if (!warning.message.includes(message)) return;
+        process.off('warning', listener);
+        resolve(warning);
+      };
+      process.on('warning', listener);
+      t.teardown(() => process.off('warning', listener));
+    }),
+    10_000,
+    'the warning for the error left behind',
+  );
+  t.is(await pool.leaveThrowingTimer(20, message), 'left');
+  t.like(await warned, { code: 'CONVOY_POOL_THREAD' });
+  t.is(await within(patient(cluster).add(1, 2), 10_000, 'a task after it'), 3);
+});
+
+// A review's: the buffers went to piscina with the task and left the caller only when a thread took it,
+// so a write after the call reached a queued task, and a queued task that timed out never took them.
+test('a task’s buffers leave the caller when the call is made, even while it waits for a thread', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const busy = withOptions(pool, { timeoutMs: 0 }).block(300);
+  const whole = new ArrayBuffer(64);
+  const part = new Uint8Array(new ArrayBuffer(16), 4, 8);
+  const queued = [pool.byteLength(whole), pool.byteLength(transfer(part, [part.buffer as ArrayBuffer]))];
+  t.is(whole.byteLength, 0, 'a top-level ArrayBuffer is detached at the call');
+  t.is(part.byteLength, 0, 'so is a buffer marked with transfer()');
+  const timedOut = new ArrayBuffer(8);
+  const late = rejection(withOptions(pool, { timeoutMs: 50 }).byteLength(timedOut), 10_000, 'a queued call timing out');
+  t.is(timedOut.byteLength, 0, 'and one whose call then times out while queued');
+  t.like(await late, { code: 'ERR_CONVOY_TIMEOUT' });
+  await busy;
+  t.deepEqual(await within(Promise.all(queued), 10_000, 'the queued tasks'), [64, 8]);
 });
 
 test('a pool call with a signal: aborted while running it rejects at once; aborted before, it is not sent', async (t) => {

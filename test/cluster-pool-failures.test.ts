@@ -20,7 +20,7 @@ interface Line {
   rootMessage?: string;
 }
 
-test('a pool module that is missing, throws or exits while loading fails startCluster naming it; the process lives on and ends by itself', async (t) => {
+test('a pool module that is missing, throws, exits or never finishes loading fails startCluster naming it; the process lives on and ends by itself', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(repoFile('test/fixtures/pool-failure-coordinator.ts'))], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -41,8 +41,8 @@ test('a pool module that is missing, throws or exits while loading fails startCl
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as Line);
-  t.is(lines.length, 3, out);
-  const [missing, throwing, exiting] = lines as [Line, Line, Line];
+  t.is(lines.length, 4, out);
+  const [missing, throwing, exiting, hanging] = lines as [Line, Line, Line, Line];
   for (const failed of lines) {
     t.like(failed, { started: false, name: 'WorkerStartError', code: 'ERR_CONVOY_START', worker: 'pool' });
   }
@@ -52,4 +52,6 @@ test('a pool module that is missing, throws or exits while loading fails startCl
   t.like(throwing, { root: 'RangeError', rootMessage: 'pool module throws on load' });
   t.regex(exiting.message!, /pool-exits-on-load\.ts/);
   t.regex(exiting.rootMessage!, /exited with code: 3/);
+  t.regex(hanging.message!, /pool-hangs-on-load\.ts/);
+  t.like(hanging, { root: 'TimeoutError' }, 'its start timed out');
 });

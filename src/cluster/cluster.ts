@@ -256,7 +256,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }
       started = performance.now();
       // The pool loads its module beside the workers' start: a module that fails to load fails the start.
-      const poolLoaded = this.#pool?.loaded();
+      const poolLoaded = this.#pool?.loaded(this.#health.startTimeoutMs);
       poolLoaded?.catch(() => {}); // awaited below, after the workers; meanwhile not an unhandled rejection
       await this.#joinHosts(handles);
       // Each worker is ready once it has loaded: a peer that needs it opens their channel then. One that

@@ -48,6 +48,10 @@ export class Pool implements Caller {
     this.#piscina = new PiscinaClass({
       filename: poolEntry.href,
       workerData: { module, tsx: needsTsx(module), support: poolSupportModule },
+      // An idle thread waits in its event loop, not blocked in Atomics.wait ('sync', piscina's default):
+      // what a finished task left behind (a timer, a rejection) runs then, and an error of it is reported
+      // below, instead of running inside the next task and failing it.
+      atomics: 'async',
       ...(spec.maxThreads !== undefined ? { maxThreads: spec.maxThreads } : {}),
       ...(spec.minThreads !== undefined ? { minThreads: spec.minThreads } : {}),
     });
@@ -68,14 +72,14 @@ export class Pool implements Caller {
 
   /**
    * Resolves once a pool thread has loaded the module; rejects with WorkerStartError (worker `pool`) when
-   * it failed to, with what it failed with as the cause.
+   * it failed to, or did not within `timeoutMs` (the cluster's startTimeoutMs), with why as the cause.
    */
-  async loaded(): Promise<void> {
+  async loaded(timeoutMs: number): Promise<void> {
     const failed = new Promise<never>((_, reject) => {
       this.#failStart = reject;
     });
     try {
-      await Promise.race([this.call(POOL_LOADED, [], { timeoutMs: 0 }), failed]);
+      await Promise.race([this.call(POOL_LOADED, [], { timeoutMs }), failed]);
     } catch (error) {
       throw new WorkerStartError(this.peerName, `failed to load ${this.#module}`, { cause: error });
     } finally {
@@ -146,7 +150,7 @@ export class Pool implements Caller {
           ? [arg.buffer]
           : [],
     );
-    const transferList = [...new Set([...found, ...(transferListOf(args) ?? [])])];
+    let transferList: ArrayBuffer[] = [...new Set([...found, ...(transferListOf(args) ?? [])])];
     // One signal piscina takes the task back on: the call's deadline, or the caller's signal.
     const giveUp = timeoutMs > 0 || signal ? new AbortController() : undefined;
     const unwatch =
@@ -158,6 +162,9 @@ export class Pool implements Caller {
         (reason) => giveUp.abort(reason),
       );
     try {
+      // The buffers leave the caller now, as a call to a worker moves them (piscina posts the task only when
+      // a thread takes it): moved together with the arguments, which come back rebuilt over them.
+      if (transferList.length > 0) ({ args, transferList } = structuredClone({ args, transferList }, { transfer: transferList }));
       return await this.#piscina.run({ method, args }, { transferList, signal: giveUp?.signal ?? null });
     } catch (error) {
       if (giveUp?.signal.aborted) throw giveUp.signal.reason;
