@@ -5,7 +5,16 @@
  * task still running would hold up the next one.
  */
 import test from 'ava';
-import { ClusterClosedError, SerializationError, TimeoutError, notify, transfer, withOptions, type Cluster } from '../src/index.js';
+import {
+  ClusterClosedError,
+  SerializationError,
+  TimeoutError,
+  WorkerDiedError,
+  notify,
+  transfer,
+  withOptions,
+  type Cluster,
+} from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { fixture, pollUntil, rejection, startFor, within } from './helpers/cluster.js';
 
@@ -114,6 +123,23 @@ test('a task’s buffers leave the caller when the call is made, even while it w
   t.like(await late, { code: 'ERR_CONVOY_TIMEOUT' });
   await busy;
   t.deepEqual(await within(Promise.all(queued), 10_000, 'the queued tasks'), [64, 8]);
+});
+
+// A review's: a pool thread that ended under its task (process.exit, an uncaught error) came back as a
+// RemoteError, "worker exited with code: 7", as if the task had thrown it: no way to tell a death.
+test('a pool thread that ends under its task fails it as a death of the pool (exit or crash), and another thread takes over', async (t) => {
+  const cluster = await start(t);
+  const pool = patient(cluster);
+  const exited = await rejection(pool.exitThread(7), 10_000, 'a task whose thread exits');
+  t.true(exited instanceof WorkerDiedError);
+  t.like(exited, { worker: 'pool', reason: 'exit', exitCode: 7, mayHaveRun: true });
+  t.regex((exited as Error).message, /^Worker "pool" died during the call to `exitThread`: exit \(exit code 7\)/);
+  t.is(await within(pool.add(1, 2), 10_000, 'a task after it'), 3);
+  const crashed = await rejection(pool.crashThread('thread boom'), 10_000, 'a task whose thread crashes');
+  t.true(crashed instanceof WorkerDiedError);
+  t.like(crashed, { worker: 'pool', reason: 'crash', mayHaveRun: true });
+  t.like((crashed as Error).cause, { name: 'RemoteError', remoteName: 'TypeError', message: 'thread boom' });
+  t.is(await within(pool.add(2, 3), 10_000, 'a task after it'), 5);
 });
 
 test('a pool call with a signal: aborted while running it rejects at once; aborted before, it is not sent', async (t) => {

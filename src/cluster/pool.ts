@@ -13,6 +13,7 @@ import {
   SerializationError,
   THE_POOL,
   TimeoutError,
+  WorkerDiedError,
   WorkerStartError,
   errorFromWire,
   errorToWire,
@@ -175,10 +176,11 @@ export class Pool implements Caller {
       if (error instanceof DOMException && error.name === 'DataCloneError') {
         throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${error.message}`);
       }
-      // The pool thread sends a task's error in wire form: piscina's structured clone would drop its
-      // own properties (its `code`). Errors of the pool itself arrive as they are.
+      // The pool thread sends every failure of a task in wire form: piscina's structured clone would drop
+      // its own properties (its `code`).
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;
-      throw errorFromWire(wire ?? errorToWire(error), THE_POOL);
+      if (wire) throw errorFromWire(wire, THE_POOL);
+      throw poolThreadDied(method, error);
     } finally {
       unwatch?.();
     }
@@ -192,4 +194,16 @@ export class Pool implements Caller {
     this.#closed = true;
     return this.#piscina.destroy();
   }
+}
+
+/**
+ * A task's failure that is no answer of the task's: its pool thread ended under it (`process.exit()`, or an
+ * error nothing caught), and piscina failed it with that. A death, as a worker's is, not a throw of the task;
+ * piscina replaces the thread.
+ */
+function poolThreadDied(method: string, error: unknown): WorkerDiedError {
+  const exited = /^worker exited with code: (-?\d+)$/.exec(toError(error).message);
+  // Named as WorkerStartError names the pool: `pool`.
+  if (exited) return new WorkerDiedError({ worker: 'pool', reason: 'exit', exitCode: Number(exited[1]), method }, { cause: error });
+  return new WorkerDiedError({ worker: 'pool', reason: 'crash', method, error: errorFromWire(errorToWire(error), THE_POOL) });
 }
