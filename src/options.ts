@@ -242,7 +242,7 @@ const DASHBOARD_TOKEN_CHAR = new RegExp(`^${TOKEN_CHAR}$`);
 function describeToken(token: unknown): string {
   if (typeof token !== 'string') return describe(token);
   const bad = [...token].findIndex((char) => !DASHBOARD_TOKEN_CHAR.test(char));
-  return bad < 0 ? `${token.length} characters` : `${JSON.stringify([...token][bad])} at character ${bad + 1}`;
+  return bad < 0 ? `${token.length} characters` : `one whose character ${bad + 1} is not allowed`;
 }
 
 export function fillDashboardOptions(options: DashboardOptions | true | undefined): FilledDashboardOptions {

@@ -10,6 +10,7 @@ import { type HostDownEvent, WorkerDiedError, type WorkerSpec } from '../src/ind
 import type { CallOutcome, RemoteCounter } from './fixtures/counter.js';
 import { eventLog, exitLog, fixture, pidAlive, pollUntil, settle, startFor, within } from './helpers/cluster.js';
 import { nextEvent } from './helpers/deadline.js';
+import { secretFile, startAgent } from './helpers/agents.js';
 import { HOST_HEALTH, startTestHosts } from './helpers/hosts.js';
 import { failOnLeaks } from './helpers/leaks.js';
 
@@ -200,5 +201,33 @@ test.serial(
       ],
       'one restart each: the death, not the waits for the host',
     );
+  },
+);
+
+// From the review of the change above: a refusal is no outage. An agent back with another secret refused
+// the coordinator, and its workers were started again every start timeout, for ever, the refusal unheard.
+test.serial(
+  'an agent that comes back refusing the coordinator (another secret) ends its workers’ restarts, naming the refusal',
+  async (t) => {
+    const hosts = await startTestHosts(t, ['k'], { cluster: 'refusing' });
+    const cluster = await startFor(t, {
+      nats: hosts.nats,
+      ...HOST_HEALTH,
+      startTimeoutMs: 3000,
+      maxRestarts: 1,
+      restartDelayMs: 100,
+      workers: workers.slice(0, 1),
+    });
+    const exits = exitLog(cluster);
+    const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+    hosts.agents.get('k')!.child.kill('SIGKILL');
+    await down;
+    t.like(await exits.nth('k1', 1, 1000), { reason: 'disconnected', restarting: true });
+    const refusing = startAgent(t, { nats: hosts.server.url, host: 'k', secretFile: secretFile(t), cluster: 'refusing' });
+    await refusing.line(/refused/, 20_000, 'the agent refuses the coordinator');
+    const last = await exits.nth('k1', 2, 30_000);
+    t.like(last, { restarting: false });
+    t.regex(String((last.error as Error | undefined)?.message), /Gave up after 1 restarts/);
+    t.regex(String(((last.error as Error | undefined)?.cause as Error | undefined)?.message), /refused/);
   },
 );

@@ -157,6 +157,9 @@ test("HEAD /events answers with the stream's headers and ends", async (t) => {
   t.is(answer.status, 200);
   t.regex(answer.headers['content-type']!, /^text\/event-stream/);
   t.is(answer.body, '');
+  // The headers a GET would get: gzipped for a client that accepts it.
+  const gzipped = await request(at('/events'), { method: 'HEAD', headers: { ...auth, 'accept-encoding': 'gzip' } });
+  t.is(gzipped.headers['content-encoding'], 'gzip');
   const page = await request(at('/'), { method: 'HEAD', headers: auth });
   t.is(page.status, 200);
   t.regex(page.headers['content-type']!, /^text\/html/);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { HostDownError } from '../agent/errors.js';
+import { AgentRefusedError, HostDownError } from '../agent/errors.js';
 import { ClusterClosedError, WorkerDiedError, WorkerStartError, describe, toError } from '../errors.js';
 import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
 import type { DashboardServer } from '../dashboard/server.js';
@@ -409,14 +409,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /**
    * A start that failed because its host is down (its agent killed or cut off, the NATS server gone) is
    * no failure of the worker's: it spends no restart, and the next start waits for the host to be back,
-   * however long that takes (a close ends the wait). True if that was the failure.
+   * however long that takes (a close ends the wait). True if that was the failure. An agent that refuses
+   * this coordinator (another secret or protocol) is no outage: only its operator can mend that, and the
+   * refusal counts, so the restarts end with it as their cause.
    */
   async #waitedForHost(handle: WorkerHandle, error: unknown): Promise<boolean> {
     const host = handle.host;
     const hosts = this.#hosts;
-    if (host === undefined || !hosts || this.#closing) return false;
+    if (host === undefined || !hosts || this.#closing || error instanceof AgentRefusedError) return false;
     if (!(error instanceof HostDownError) && hosts.isUp(host)) return false;
-    await hosts.waitFor([host], MAX_TIMER_MS).catch(() => {});
+    try {
+      await hosts.waitFor([host], MAX_TIMER_MS);
+    } catch (waited) {
+      if (waited instanceof AgentRefusedError) return false;
+    }
     return true;
   }
 

@@ -129,7 +129,7 @@ export class Dashboard implements DashboardServer {
           // A HEAD gets the stream's headers alone: Node sends a HEAD's headers only at its end, which a
           // stream never reaches.
           if (request.method === 'HEAD') {
-            response.writeHead(200, eventStreamHeaders(false));
+            response.writeHead(200, eventStreamHeaders(gzip));
             return void response.end();
           }
           return this.#viewers.add(response, Viewers.intervalOf(url, this.#options.refreshMs), gzip);

@@ -17,12 +17,13 @@ export interface HttpAnswer {
 }
 
 /** The answer's body as sent before any gzip, and a count of the bytes as they came. */
-function decoded(res: IncomingMessage): { body: Readable; wireBytes: () => number } {
+function decoded(res: IncomingMessage, bodiless = false): { body: Readable; wireBytes: () => number } {
   let wire = 0;
   res.on('data', (chunk: Buffer | string) => {
     wire += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   });
-  if (res.headers['content-encoding'] !== 'gzip') return { body: res, wireBytes: () => wire };
+  // The answer to a HEAD has the headers of a gzipped body, and no body to gunzip.
+  if (res.headers['content-encoding'] !== 'gzip' || bodiless) return { body: res, wireBytes: () => wire };
   const gunzip = createGunzip();
   res.pipe(gunzip);
   return { body: gunzip, wireBytes: () => wire };
@@ -32,7 +33,7 @@ export function request(url: string | URL, options: { method?: string; headers?:
   return withDeadline(
     new Promise<HttpAnswer>((resolve, reject) => {
       const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-        const { body, wireBytes } = decoded(res);
+        const { body, wireBytes } = decoded(res, options.method === 'HEAD');
         const chunks: Buffer[] = [];
         body.on('data', (chunk: Buffer) => chunks.push(chunk));
         body.on('end', () =>
