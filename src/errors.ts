@@ -299,8 +299,26 @@ const MAX_CAUSE_DEPTH = 8;
  * Never throws: it runs where a handler's error becomes a fault, and a throw there would escape the
  * frame handler and take the process down.
  */
+/**
+ * The wire form an error was rebuilt from, kept on it to be passed on unchanged (see `relayed`). A symbol
+ * key: errorToWire reads own string keys only, so it never travels itself.
+ */
+const RELAYED = Symbol('convoy.relayed');
+
+/**
+ * Marks `error`, rebuilt from `wire`, to be sent on as `wire` when it is thrown on to another worker: a
+ * pool task's failure relayed to the worker that called it through the coordinator (`ctx.pool()`), which
+ * gets it as `cluster.pool()` does (its own class, `data` and causes, not a RemoteError of a RemoteError).
+ */
+export function relayed<T extends Error>(error: T, wire: WireError): T {
+  Object.defineProperty(error, RELAYED, { value: wire });
+  return error;
+}
+
 export function errorToWire(thrown: unknown, depth = 0): WireError {
   try {
+    const passedOn = thrown instanceof Error ? (thrown as Error & { [RELAYED]?: WireError })[RELAYED] : undefined;
+    if (passedOn) return passedOn;
     // Inside the try: `instanceof` and `describe` run a Proxy's traps, which may throw (a revoked one does).
     if (!(thrown instanceof Error)) {
       return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };

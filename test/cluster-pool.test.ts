@@ -76,6 +76,30 @@ test('ctx.pool() from a thread worker and from a process worker', async (t) => {
   if (!failed.ok) t.like(failed.error, { code: 'ERR_CONVOY_REMOTE' });
 });
 
+// A review's: through ctx.pool() a task's RangeError with its code arrived as a RemoteError of a
+// RemoteError (remoteName 'RemoteError', the code at data.data.code), and an unknown task as a RemoteError
+// of ERR_CONVOY_NO_METHOD: code that reads e.data.code worked from the coordinator and broke in a worker.
+test('ctx.pool() fails as cluster.pool() does: a task’s error with its own class and data, an unknown task with MethodNotFoundError', async (t) => {
+  const cluster = await start(t);
+  for (const name of ['wt', 'wp']) {
+    const worker = cluster.worker<Counter>(name);
+    t.like(await worker.viaPoolWithin('fail', ['from a worker'], 0), {
+      ok: false,
+      name: 'RemoteError',
+      code: 'ERR_CONVOY_REMOTE',
+      remoteName: 'RangeError',
+      message: 'from a worker',
+      data: { code: 'FIXTURE_POOL_FAILED' },
+    });
+    t.like(await worker.viaPoolWithin('noSuchTask', [], 0), {
+      ok: false,
+      name: 'MethodNotFoundError',
+      code: 'ERR_CONVOY_NO_METHOD',
+      message: 'No method `noSuchTask` on the pool',
+    });
+  }
+});
+
 test('without a pool, ctx.pool() in a thread or a process throws a TypeError at once, as cluster.pool() does', async (t) => {
   const cluster = await startFor(t, {
     workers: [

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { AgentRefusedError, HostDownError } from '../agent/errors.js';
-import { ClusterClosedError, WorkerDiedError, WorkerStartError, describe, toError } from '../errors.js';
+import { ClusterClosedError, WorkerDiedError, WorkerStartError, describe, relayed, toError } from '../errors.js';
 import { ClusterDashboards } from '../dashboard/cluster-dashboards.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import {
@@ -30,7 +30,7 @@ import { currentCall } from '../rpc/call-context.js';
 import { EventLog } from './event-log.js';
 import { Heartbeat } from './heartbeat.js';
 import { ControlListener } from './listener.js';
-import { Pool } from './pool.js';
+import { Pool, poolWireOf } from './pool.js';
 import { settleLimited } from './settle-limited.js';
 import { SharedMemoryPlan } from './shared-memory.js';
 import { expandSpecs, expectListenHost, expectModule } from './specs.js';
@@ -314,7 +314,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   async #relayToPool(method: string, args: unknown[], signal: AbortSignal | undefined): Promise<unknown> {
     // The worker keeps its own deadline: the cluster's callTimeoutMs is not applied a second time here.
-    const result = await this.#requirePool().call(method, args.map(transferAll), { timeoutMs: 0, signal });
+    let result: unknown;
+    try {
+      result = await this.#requirePool().call(method, args.map(transferAll), { timeoutMs: 0, signal });
+    } catch (error) {
+      // A task's failure reaches the worker as it came from the pool, not wrapped as this handler's throw.
+      const wire = poolWireOf(error);
+      throw wire ? relayed(error as Error, wire) : error;
+    }
     return transferAll(result);
   }
 

@@ -26,6 +26,23 @@ import { POOL_LOADED } from '../protocol/control.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { MAX_NESTING_DEPTH, cloneProblem } from '../protocol/nesting.js';
 
+/** The wire form each task failure was rebuilt from (see `poolWireOf`). */
+const wires = new WeakMap<Error, WireError>();
+
+function rebuiltFrom(wire: WireError): Error {
+  const error = errorFromWire(wire, THE_POOL);
+  wires.set(error, wire);
+  return error;
+}
+
+/**
+ * The wire form a task's failure came in, for passing it on unchanged to a worker that called the task
+ * through the coordinator (`ctx.pool()`): undefined for any other error.
+ */
+export function poolWireOf(error: unknown): WireError | undefined {
+  return error instanceof Error ? wires.get(error) : undefined;
+}
+
 export class Pool implements Caller {
   readonly peerName = 'pool';
   readonly #piscina: Piscina;
@@ -179,7 +196,7 @@ export class Pool implements Caller {
       // The pool thread sends every failure of a task in wire form: piscina's structured clone would drop
       // its own properties (its `code`).
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;
-      if (wire) throw errorFromWire(wire, THE_POOL);
+      if (wire) throw rebuiltFrom(wire);
       throw poolThreadDied(method, error);
     } finally {
       unwatch?.();

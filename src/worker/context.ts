@@ -4,7 +4,7 @@ import type { Endpoint } from '../rpc/endpoint.js';
 import type { Link, ReceivedPeerExit } from '../rpc/link.js';
 import { createRemote, type Caller, type Remote } from '../rpc/remote.js';
 import { NO_POOL, System } from '../protocol/control.js';
-import { THE_POOL, TimeoutError } from '../errors.js';
+import { MethodNotFoundError, THE_POOL, TimeoutError } from '../errors.js';
 
 export type PeerExitEvent = Omit<ReceivedPeerExit, 'silent'>;
 
@@ -94,8 +94,11 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
 
 /**
  * A pool call's own timeout names the task and the pool: the call it rides on, convoy's own `pool` to the
- * coordinator, is not what the user called.
+ * coordinator, is not what the user called. So does a task the pool module lacks: it came through the
+ * coordinator, whose name it was rebuilt with.
  */
 function namingTheTask(error: unknown, method: string): unknown {
-  return error instanceof TimeoutError && error.method === System.pool ? new TimeoutError(method, error.timeoutMs, THE_POOL) : error;
+  if (error instanceof TimeoutError && error.method === System.pool) return new TimeoutError(method, error.timeoutMs, THE_POOL);
+  if (error instanceof MethodNotFoundError && error.method === method) return new MethodNotFoundError(method, THE_POOL, error.hint);
+  return error;
 }
