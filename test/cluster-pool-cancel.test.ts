@@ -142,6 +142,20 @@ test('a pool thread that ends under its task fails it as a death of the pool (ex
   t.is(await within(pool.add(2, 3), 10_000, 'a task after it'), 5);
 });
 
+// From the same review: only a call with a buffer was copied at the call; one without was posted when a
+// thread took it, so a write after the call reached the task or not depending on its arguments.
+test('a task gets its arguments as they were when the call was made, buffer or none', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const busy = pool.block(300);
+  const plain = { v: 'before' };
+  const withBuffer = { v: 'before' };
+  const echoed = [pool.echo(plain), (pool.echo as (...a: unknown[]) => Promise<unknown>)(withBuffer, new ArrayBuffer(4))];
+  plain.v = withBuffer.v = 'after';
+  await busy;
+  t.deepEqual(await Promise.all(echoed), [{ v: 'before' }, { v: 'before' }]);
+});
+
 test('a pool call with a signal: aborted while running it rejects at once; aborted before, it is not sent', async (t) => {
   const cluster = await start(t);
   const pool = cluster.pool<PoolTasks>();

@@ -151,6 +151,31 @@ test('an unknown pool task rejects with ERR_CONVOY_NO_METHOD, like any Remote', 
   if (!result.ok) t.like(result.error, { code: 'ERR_CONVOY_NO_METHOD', message: 'No method `noSuchTask` on the pool' });
 });
 
+// From the review of 24dfe8c: these failed in piscina's clone, with no answer of the task's, and were
+// reported as the pool thread's death ("crash … may or may not have run"), its thread alive and the task
+// never run (an argument), or as an unexplained crash (a result).
+test('an argument or result structured clone refuses is the caller’s SerializationError, not a death of the pool', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const throwing = {
+    get x(): never {
+      throw new Error('argument getter threw');
+    },
+  };
+  for (const argument of [throwing, { w: new WeakMap() }, [new WeakSet()]]) {
+    for (const withBuffer of [false, true]) {
+      const args = withBuffer ? [argument, new ArrayBuffer(4)] : [argument];
+      const error = await t.throwsAsync((pool.echo as (...a: unknown[]) => Promise<unknown>)(...args), { instanceOf: SerializationError });
+      t.regex(error!.message, /^An argument of `echo` cannot be sent to the pool: /);
+    }
+  }
+  await t.throwsAsync(pool.weakResult(), {
+    instanceOf: SerializationError,
+    message: /^The result of `weakResult` cannot be sent: it holds a WeakMap/,
+  });
+  t.is(await pool.add(1, 2), 3);
+});
+
 test('a remote, a function or nesting too deep is refused as a pool argument, as a worker call refuses it; a cycle still crosses', async (t) => {
   const cluster = await start(t);
   const pool = cluster.pool<PoolTasks>();

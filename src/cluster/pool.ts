@@ -168,7 +168,18 @@ export class Pool implements Caller {
           ? [arg.buffer]
           : [],
     );
-    let transferList: ArrayBuffer[] = [...new Set([...found, ...(transferListOf(args) ?? [])])];
+    const transferList: ArrayBuffer[] = [...new Set([...found, ...(transferListOf(args) ?? [])])];
+    // A copy of the arguments as they are now, with the buffers moved into it: piscina posts a task only
+    // when a thread takes it, and a call must take its arguments as it is made (a later write never
+    // reaches the task; the buffers leave the caller now, as a call to a worker moves them). What cannot
+    // be copied (a getter that throws, a WeakMap) is the caller's error here, not a failure piscina would
+    // report later as if the thread had died.
+    let sent: { args: unknown[]; transferList: ArrayBuffer[] };
+    try {
+      sent = structuredClone({ args, transferList }, { transfer: transferList });
+    } catch (error) {
+      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${toError(error).message}`, { cause: error });
+    }
     // One signal piscina takes the task back on: the call's deadline, or the caller's signal.
     const giveUp = timeoutMs > 0 || signal ? new AbortController() : undefined;
     const unwatch =
@@ -180,19 +191,11 @@ export class Pool implements Caller {
         (reason) => giveUp.abort(reason),
       );
     try {
-      // The buffers leave the caller now, as a call to a worker moves them (piscina posts the task only when
-      // a thread takes it): moved together with the arguments, which come back rebuilt over them.
-      if (transferList.length > 0) ({ args, transferList } = structuredClone({ args, transferList }, { transfer: transferList }));
-      return await this.#piscina.run({ method, args }, { transferList, signal: giveUp?.signal ?? null });
+      return await this.#piscina.run({ method, args: sent.args }, { transferList: sent.transferList, signal: giveUp?.signal ?? null });
     } catch (error) {
       if (giveUp?.signal.aborted) throw giveUp.signal.reason;
       // piscina fails what it still runs when it is destroyed: the cluster closed under the call.
       if (this.#closed) throw new ClusterClosedError(`The cluster closed before \`${method}\` on the pool finished`, { cause: error });
-      // Arguments are cloned to the pool thread: one that cannot be (a function) is the caller's, as a
-      // worker's call refuses it.
-      if (error instanceof DOMException && error.name === 'DataCloneError') {
-        throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${error.message}`);
-      }
       // The pool thread sends every failure of a task in wire form: piscina's structured clone would drop
       // its own properties (its `code`).
       const wire = (error as { convoyError?: WireError } | null)?.convoyError;

@@ -104,6 +104,12 @@ function deeper(node: unknown, depth: number, limit: number, state: Walk): boole
       state.found = unsendable;
       return true;
     }
+    // What structured clone refuses outright: a pool thread's result that holds one fails in piscina's
+    // post, which ends the thread with no word of why.
+    if (node instanceof WeakMap || node instanceof WeakSet || node instanceof WeakRef || node instanceof Promise) {
+      state.found = `it holds a ${node instanceof Promise ? 'Promise' : node.constructor.name}`;
+      return true;
+    }
   }
   if (node instanceof Map) {
     for (const [key, child] of node) if (deeper(key, next, limit, state) || deeper(child, next, limit, state)) return true;
