@@ -71,13 +71,19 @@ for (const [args, what, command] of [
 for (const [args, what] of [
   [['--shards', '1'], 'Expected --shards to be an integer >= 2, got "1"'],
   [['--kind', 'fiber'], 'Expected --kind to be one of thread, process, mixed, got "fiber"'],
-  [['--seconds', 'soon'], 'Expected --seconds to be an integer >= 1, got "soon"'],
+  [['--seconds', 'soon'], 'Expected --seconds to be an integer from 1 to 2147483, got "soon"'],
   [['--lock-policy', 'maybe'], 'Expected --lock-policy to be one of wound-wait, no-wait, got "maybe"'],
   [['--agents', 'two'], 'Expected --agents to be an integer >= 0, got "two"'],
   [['--nats', 'nats://127.0.0.1:4222'], '--nats names the NATS server of the agents: it needs --agents N'],
   [['--port', '8080'], '--port goes with --dashboard'],
   [['--hold'], '--hold goes with --dashboard'],
   [['--dashboard', '--port', '70000'], 'Expected --port to be an integer from 0 to 65535, got "70000"'],
+  // Past the longest timer Node sets, each was taken as 1 ms (a review's lock waits timed out at once).
+  [['--lock-wait-ms', '3000000000'], 'Expected --lock-wait-ms to be an integer from 1 to 2147483647, got "3000000000"'],
+  [['--chaos-ms', '3000000000'], 'Expected --chaos-ms to be an integer from 0 to 2147483647, got "3000000000"'],
+  [['--seconds', '7000000'], 'Expected --seconds to be an integer from 1 to 2147483, got "7000000"'],
+  // A lane of transfers each: a billion starved the tellers into heartbeat deaths, and the run "passed".
+  [['--concurrency', '1000000000'], 'Expected --concurrency to be an integer from 1 to 100000, got "1000000000"'],
   [
     ['--data-dir', 'test/fixtures'],
     'Expected --data-dir to be a new or empty directory (the bank starts from fresh logs), test/fixtures is not',
@@ -120,7 +126,7 @@ test('a usage error exits 2 with a one-line error, then the usage of the command
   t.is(foreign.stderr, `convoy: Unknown option --shards for "convoy counter" (it belongs to "convoy bank")\n\n${usage('counter')}\n`);
   const bad = await cli(['bank', '--seconds', 'soon']);
   t.is(bad.code, 2);
-  t.is(bad.stderr, `convoy: Expected --seconds to be an integer >= 1, got "soon"\n\n${usage('bank')}\n`);
+  t.is(bad.stderr, `convoy: Expected --seconds to be an integer from 1 to 2147483, got "soon"\n\n${usage('bank')}\n`);
   const unknown = await cli(['nope']);
   t.is(unknown.code, 2);
   t.is(unknown.stderr, `convoy: Unknown command "nope"\n\n${usage()}\n`);
@@ -206,6 +212,63 @@ test('Ctrl-C stops the bank early: it settles and checks what it did, removes it
     [],
     'its temporary logs are removed',
   );
+});
+
+/** The processes whose command line names `text` (the agents name their secret file, under the run's TMPDIR). */
+function processesNaming(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .flatMap((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        return args.includes(text) && Number(pid) !== process.pid ? [`${pid} ${args}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+// A review's: a terminal's Ctrl-C signals the whole foreground process group, and the agents and NATS
+// server the bank had started in its own group stopped with it, mid-settle: exit 3, "cut off", no report.
+test('`convoy bank --agents 2`: a Ctrl-C to its whole process group, as a terminal sends it, settles and reports (130)', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const child = spawn(process.execPath, ['bin/convoy.js', 'bank', '--seconds', '60', '--agents', '2', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TMPDIR: tmp },
+    detached: true,
+  });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (output.stdout += d));
+  child.stderr.on('data', (d) => (output.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await pollUntil(() => /results=[1-9]/.test(output.stderr), 60_000, 'transfers under way');
+  process.kill(-child.pid!, 'SIGINT');
+  const code = await within(exited, 60_000, 'the bank ending after a Ctrl-C to its group');
+  t.is(code, 130, `${output.stderr}\n${output.stdout.slice(0, 2000)}`);
+  const report = JSON.parse(output.stdout) as { verdict: { ok: boolean } };
+  t.true(report.verdict.ok);
+  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
+  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
+});
+
+// The same review: with no SIGTERM handler a supervisor's stop ended the bank with no report; and a
+// second signal quit with process.exit, which left the agents, the NATS server and the temporary files.
+test('`convoy bank --agents 2`: SIGTERM stops it as Ctrl-C does; a second signal quits at once and leaves nothing behind', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const { child, output, exited } = startCli(t, ['bank', '--seconds', '60', '--agents', '2'], { ...process.env, TMPDIR: tmp });
+  await pollUntil(() => /results=[1-9]/.test(output.stderr), 60_000, 'transfers under way');
+  t.true(processesNaming(tmp).length >= 2, 'the agents run');
+  child.kill('SIGTERM');
+  await pollUntil(() => /convoy: interrupted/.test(output.stderr), 10_000, 'SIGTERM taken as an interrupt');
+  child.kill('SIGINT');
+  t.is(await within(exited, 10_000, 'the bank quitting'), 130);
+  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
+  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
 });
 
 test('`convoy bank --dashboard --port 0` serves the dashboard during the run and prints its address', async (t) => {

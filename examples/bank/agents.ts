@@ -50,10 +50,20 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
   const names = Array.from({ length: count }, (_, i) => `agent-${i}`);
   const start = (name: string): void => {
     const argv = [...agentArgv, '--nats', url, '--host', name, '--secret-file', secretFile, '--cluster', cluster];
-    const child = spawn(process.execPath, argv, { stdio: 'ignore' });
+    // A process group of its own, as the server's: a terminal's Ctrl-C signals its whole foreground group,
+    // and the agents (which stop on SIGINT) would take the shards with them while the bank settles.
+    const child = spawn(process.execPath, argv, { stdio: 'ignore', detached: true });
     child.on('error', () => {});
     agents.set(name, child);
   };
+  // Out of the terminal's reach, they are ended here if this process exits without close() (a second
+  // Ctrl-C, a failure): SIGKILL, synchronously, the only way an 'exit' hook can.
+  const leftBehind = (): void => {
+    for (const child of agents.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    server?.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', leftBehind);
   const stop = async (name: string, signal: NodeJS.Signals): Promise<void> => {
     const child = agents.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -71,13 +81,14 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
       await Promise.all(names.map((name) => stop(name, 'SIGTERM')));
       server?.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+      process.off('exit', leftBehind);
     },
   };
 }
 
 /** A nats-server of its own on a free loopback port. */
 async function startNatsServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${SERVER_START_MS} ms:\n${log}`)), SERVER_START_MS);

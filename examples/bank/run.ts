@@ -133,7 +133,10 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
   // Only a directory made here is removed: one the caller named holds logs they asked for.
   const removeData = (): void => {
     if (o.dataDir === undefined && !o.keepData) rmSync(dataDir, { recursive: true, force: true });
+    process.off('exit', removeData);
   };
+  // Also if the process exits before the run ends (a second Ctrl-C quits at once).
+  process.on('exit', removeData);
   const failed = (e: unknown): never => {
     removeData();
     throw e;

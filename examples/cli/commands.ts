@@ -14,19 +14,26 @@ import { createProgress } from './progress.js';
  */
 export type Verdict = 0 | 1 | 130;
 
+/** The longest timer Node sets. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Transfers in flight per teller: far past what a teller can keep busy. */
+const MAX_CONCURRENCY = 100_000;
+
 /** The bank's options from its flags; every flag is checked here, so a bad one fails before any worker starts. */
 export function bankOptions(values: Values): BankOptions {
-  const seconds = numberFlag(values, 'seconds', 10, { min: 1 });
+  // Durations become timers, which Node cannot set past MAX_TIMER_MS (it sets 1 ms instead, and warns).
+  const seconds = numberFlag(values, 'seconds', 10, { min: 1, max: Math.floor(MAX_TIMER_MS / 1000) });
   const options: BankOptions = {
     seconds,
     shards: numberFlag(values, 'shards', 4, { min: 2 }),
     tellers: numberFlag(values, 'tellers', 2, { min: 1 }),
     accountsPerShard: numberFlag(values, 'accounts', 200, { min: 2 }),
-    concurrency: numberFlag(values, 'concurrency', 64, { min: 1 }),
+    // Each is a lane of transfers in a teller: a billion of them took the tellers' event loops for ever.
+    concurrency: numberFlag(values, 'concurrency', 64, { min: 1, max: MAX_CONCURRENCY }),
     kind: choiceFlag(values, 'kind', ['thread', 'process', 'mixed'] as const, 'mixed'),
-    chaosEveryMs: numberFlag(values, 'chaos-ms', 0),
+    chaosEveryMs: numberFlag(values, 'chaos-ms', 0, { max: MAX_TIMER_MS }),
     lockPolicy: choiceFlag(values, 'lock-policy', ['wound-wait', 'no-wait'] as const, 'wound-wait'),
-    lockWaitTimeoutMs: numberFlag(values, 'lock-wait-ms', 250, { min: 1 }),
+    lockWaitTimeoutMs: numberFlag(values, 'lock-wait-ms', 250, { min: 1, max: MAX_TIMER_MS }),
     seed: numberFlag(values, 'seed', 1),
   };
   // A third of the way in: the run goes on long enough after it to see the restart and recovery.
@@ -62,8 +69,9 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     dashboardUrl = cluster.dashboardUrl;
     if (dashboardUrl) console.error(`convoy: dashboard at ${dashboardUrl}`);
   };
-  // The first Ctrl-C ends the transfers early: the run still settles, checks the books and removes its
-  // temporary logs. A second one quits at once.
+  // The first Ctrl-C (or SIGTERM, a supervisor's stop) ends the transfers early: the run still settles,
+  // checks the books and removes its temporary logs. A second one quits at once, what the run started
+  // (agents, a NATS server, temporary logs) removed on the way out by their exit hooks.
   const interrupt = new AbortController();
   options.signal = interrupt.signal;
   const quit = (): void => {
@@ -71,19 +79,20 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     process.exit(130);
   };
   const onInterrupt = (): void => {
+    if (interrupt.signal.aborted) return quit();
     progress.stop();
     console.error('convoy: interrupted: stopping the transfers, then settling and checking the books (Ctrl-C again quits at once)');
-    process.once('SIGINT', quit);
     interrupt.abort();
   };
-  process.once('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
   let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
   } finally {
     progress.stop();
     process.off('SIGINT', onInterrupt);
-    process.off('SIGINT', quit);
+    process.off('SIGTERM', onInterrupt);
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
