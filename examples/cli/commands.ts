@@ -79,7 +79,10 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     process.exit(130);
   };
   const onInterrupt = (): void => {
-    if (interrupt.signal.aborted) return quit();
+    if (interrupt.signal.aborted) {
+      quit();
+      return;
+    }
     progress.stop();
     console.error('convoy: interrupted: stopping the transfers, then settling and checking the books (Ctrl-C again quits at once)');
     interrupt.abort();
