@@ -169,6 +169,11 @@ test('an argument or result structured clone refuses is the caller’s Serializa
       t.regex(error!.message, /^An argument of `echo` cannot be sent to the pool: /);
     }
   }
+  // A notify is refused the same way, at once, as a worker's notify is (it resolved, then warned).
+  await t.throwsAsync(notify(pool).echo(throwing), {
+    instanceOf: SerializationError,
+    message: /^An argument of `echo` cannot be sent to the pool: /,
+  });
   await t.throwsAsync(pool.weakResult(), {
     instanceOf: SerializationError,
     message: /^The result of `weakResult` cannot be sent: it holds a WeakMap/,

@@ -35,18 +35,29 @@ const agentArgv = compiled
 
 export async function startLocalAgents(count: number, natsUrl?: string): Promise<LocalAgents> {
   const dir = mkdtempSync(join(tmpdir(), 'convoy-bank-agents-'));
+  const agents = new Map<string, ChildProcess>();
+  let serverChild: ChildProcess | undefined;
+  // Out of the terminal's reach (see `start`), the agents and the server are ended here if this process
+  // exits without close() (a second Ctrl-C, a failure): SIGKILL, synchronously, the only way an 'exit'
+  // hook can. Set before anything is started, the server included.
+  const leftBehind = (): void => {
+    for (const child of agents.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    serverChild?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', leftBehind);
   const secretFile = join(dir, 'secret');
   writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const server = natsUrl
     ? undefined
-    : await startNatsServer().catch((error: unknown) => {
+    : await startNatsServer((child) => (serverChild = child)).catch((error: unknown) => {
+        process.off('exit', leftBehind);
         rmSync(dir, { recursive: true, force: true });
         throw error;
       });
   const url = natsUrl ?? server!.url;
   // A name of its own on the server: another bank run there never meets this one.
   const cluster = `bank-${randomBytes(4).toString('hex')}`;
-  const agents = new Map<string, ChildProcess>();
   const names = Array.from({ length: count }, (_, i) => `agent-${i}`);
   const start = (name: string): void => {
     const argv = [...agentArgv, '--nats', url, '--host', name, '--secret-file', secretFile, '--cluster', cluster];
@@ -56,14 +67,6 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
     child.on('error', () => {});
     agents.set(name, child);
   };
-  // Out of the terminal's reach, they are ended here if this process exits without close() (a second
-  // Ctrl-C, a failure): SIGKILL, synchronously, the only way an 'exit' hook can.
-  const leftBehind = (): void => {
-    for (const child of agents.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    server?.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', leftBehind);
   const stop = async (name: string, signal: NodeJS.Signals): Promise<void> => {
     const child = agents.get(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -87,8 +90,9 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
 }
 
 /** A nats-server of its own on a free loopback port. */
-async function startNatsServer(): Promise<{ url: string; child: ChildProcess }> {
+async function startNatsServer(spawned: (child: ChildProcess) => void): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  spawned(child);
   let log = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`nats-server did not start within ${SERVER_START_MS} ms:\n${log}`)), SERVER_START_MS);

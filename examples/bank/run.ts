@@ -178,7 +178,14 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     await agents?.close();
     return failed(e);
   });
-  o.onStart?.(cluster);
+  try {
+    o.onStart?.(cluster);
+  } catch (e) {
+    // Before the run's own try: what it started is ended here, not left to the process's exit.
+    await cluster.close();
+    await agents?.close();
+    return failed(e);
+  }
   const agentKillAtMs = o.agentKillAtMs ?? (o.chaosEveryMs > 0 || o.crashAtMs !== undefined ? (o.seconds * 1000) / 2 : undefined);
 
   const t0 = performance.now();

@@ -31,7 +31,8 @@ export function bankOptions(values: Values): BankOptions {
     // Each is a lane of transfers in a teller: a billion of them took the tellers' event loops for ever.
     concurrency: numberFlag(values, 'concurrency', 64, { min: 1, max: MAX_CONCURRENCY }),
     kind: choiceFlag(values, 'kind', ['thread', 'process', 'mixed'] as const, 'mixed'),
-    chaosEveryMs: numberFlag(values, 'chaos-ms', 0, { max: MAX_TIMER_MS }),
+    // Its waits are up to 1.5 times it.
+    chaosEveryMs: numberFlag(values, 'chaos-ms', 0, { max: Math.floor(MAX_TIMER_MS / 1.5) }),
     lockPolicy: choiceFlag(values, 'lock-policy', ['wound-wait', 'no-wait'] as const, 'wound-wait'),
     lockWaitTimeoutMs: numberFlag(values, 'lock-wait-ms', 250, { min: 1, max: MAX_TIMER_MS }),
     seed: numberFlag(values, 'seed', 1),
@@ -89,6 +90,9 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  // A closed terminal: no one to report to, but what the run started goes (the exit hooks), where
+  // Node's default for SIGHUP would end the process without them.
+  process.on('SIGHUP', quit);
   let report: Awaited<ReturnType<typeof runBank>>;
   try {
     report = await runBank(options);
@@ -96,13 +100,17 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
     progress.stop();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
+    process.off('SIGHUP', quit);
   }
   console.log(json ? reportJson(report) : formatReport(report));
   if (options.dataDir) console.error(`convoy: the logs are kept in ${options.dataDir}`);
   const code = bankExitCode(report, interrupt.signal.aborted, options.crashAtMs !== undefined);
   if (dashboardUrl && values.hold) {
     console.error(`convoy: the dashboard still shows the run at ${dashboardUrl}; Ctrl-C to exit`);
-    await new Promise((resolve) => process.once('SIGINT', resolve));
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
     // A held dashboard has no close() and keeps the event loop alive: with the run over, the process ends here.
     process.exit(code);
   }

@@ -43,6 +43,12 @@ export function poolWireOf(error: unknown): WireError | undefined {
   return error instanceof Error ? wires.get(error) : undefined;
 }
 
+/** A task's arguments as sent: a copy, and the buffers moved into it. */
+interface Sent {
+  args: unknown[];
+  transferList: ArrayBuffer[];
+}
+
 export class Pool implements Caller {
   readonly peerName = 'pool';
   readonly #piscina: Piscina;
@@ -115,7 +121,7 @@ export class Pool implements Caller {
     if (options?.signal?.aborted) throw options.signal.reason;
     const refused = this.#refusal(method, args);
     if (refused) throw refused;
-    return this.#run(method, args, options?.timeoutMs ?? this.#callTimeoutMs, options?.signal);
+    return this.#run(method, this.#prepare(method, args), options?.timeoutMs ?? this.#callTimeoutMs, options?.signal);
   }
 
   /**
@@ -123,13 +129,17 @@ export class Pool implements Caller {
    * notify does. A task that fails is reported as a worker's notify handler is, with a warning.
    */
   notify(method: string, args: unknown[]): Promise<void> {
-    const refused = this.#refusal(method, args);
-    if (refused) {
-      const rejected = Promise.reject(refused);
+    let sent: Sent;
+    try {
+      const refused = this.#refusal(method, args);
+      if (refused) throw refused;
+      sent = this.#prepare(method, args);
+    } catch (error) {
+      const rejected = Promise.reject(error);
       rejected.catch(() => {});
       return rejected;
     }
-    void this.runNotified(method, args);
+    void this.#runNotified(method, sent);
     return Promise.resolve();
   }
 
@@ -138,16 +148,31 @@ export class Pool implements Caller {
    * Settles when it is done, whether it failed (reported by a warning) or not.
    */
   async runNotified(method: string, args: unknown[]): Promise<void> {
+    let sent: Sent;
     try {
       const refused = this.#refusal(method, args);
       if (refused) throw refused;
-      await this.#run(method, args, 0, undefined);
+      sent = this.#prepare(method, args);
     } catch (error) {
-      // Cut off by close(): the user's own act, not the task's failure.
-      if (error instanceof ClusterClosedError) return;
-      const failed = toError(error);
-      process.emitWarning(`convoy: pool task \`${method}\` (notified) failed: ${failed.stack ?? failed.message}`, 'ConvoyNotifyWarning');
+      this.#notifyFailed(method, error);
+      return;
     }
+    await this.#runNotified(method, sent);
+  }
+
+  async #runNotified(method: string, sent: Sent): Promise<void> {
+    try {
+      await this.#run(method, sent, 0, undefined);
+    } catch (error) {
+      this.#notifyFailed(method, error);
+    }
+  }
+
+  #notifyFailed(method: string, error: unknown): void {
+    // Cut off by close(): the user's own act, not the task's failure.
+    if (error instanceof ClusterClosedError) return;
+    const failed = toError(error);
+    process.emitWarning(`convoy: pool task \`${method}\` (notified) failed: ${failed.stack ?? failed.message}`, 'ConvoyNotifyWarning');
   }
 
   /** Why `method(...args)` cannot be sent to the pool, if it cannot. */
@@ -160,7 +185,15 @@ export class Pool implements Caller {
     return undefined;
   }
 
-  async #run(method: string, args: unknown[], timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+  /**
+   * The task as it is sent: a copy of the arguments as they are now, with the buffers moved into it.
+   * piscina posts a task only when a thread takes it, and a call must take its arguments as it is made (a
+   * later write never reaches the task; the buffers leave the caller now, as a call to a worker moves
+   * them). Synchronous, so that what cannot be copied (a getter that throws, a WeakMap) is the caller's
+   * SerializationError at once, for a notify too, not a failure piscina would report later as if the
+   * thread had died. Top-level ArrayBuffers (and views that span theirs) move too, as documented.
+   */
+  #prepare(method: string, args: unknown[]): Sent {
     const found = args.flatMap((arg) =>
       arg instanceof ArrayBuffer
         ? [arg]
@@ -169,17 +202,14 @@ export class Pool implements Caller {
           : [],
     );
     const transferList: ArrayBuffer[] = [...new Set([...found, ...(transferListOf(args) ?? [])])];
-    // A copy of the arguments as they are now, with the buffers moved into it: piscina posts a task only
-    // when a thread takes it, and a call must take its arguments as it is made (a later write never
-    // reaches the task; the buffers leave the caller now, as a call to a worker moves them). What cannot
-    // be copied (a getter that throws, a WeakMap) is the caller's error here, not a failure piscina would
-    // report later as if the thread had died.
-    let sent: { args: unknown[]; transferList: ArrayBuffer[] };
     try {
-      sent = structuredClone({ args, transferList }, { transfer: transferList });
+      return structuredClone({ args, transferList }, { transfer: transferList });
     } catch (error) {
       throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${toError(error).message}`, { cause: error });
     }
+  }
+
+  async #run(method: string, sent: Sent, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
     // One signal piscina takes the task back on: the call's deadline, or the caller's signal.
     const giveUp = timeoutMs > 0 || signal ? new AbortController() : undefined;
     const unwatch =
