@@ -119,9 +119,7 @@ export class Pool implements Caller {
    */
   async call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (options?.signal?.aborted) throw options.signal.reason;
-    const refused = this.#refusal(method, args);
-    if (refused) throw refused;
-    return this.#run(method, this.#prepare(method, args), options?.timeoutMs ?? this.#callTimeoutMs, options?.signal);
+    return this.#run(method, this.#sendable(method, args), options?.timeoutMs ?? this.#callTimeoutMs, options?.signal);
   }
 
   /**
@@ -131,9 +129,7 @@ export class Pool implements Caller {
   notify(method: string, args: unknown[]): Promise<void> {
     let sent: Sent;
     try {
-      const refused = this.#refusal(method, args);
-      if (refused) throw refused;
-      sent = this.#prepare(method, args);
+      sent = this.#sendable(method, args);
     } catch (error) {
       const rejected = Promise.reject(error);
       rejected.catch(() => {});
@@ -150,9 +146,7 @@ export class Pool implements Caller {
   async runNotified(method: string, args: unknown[]): Promise<void> {
     let sent: Sent;
     try {
-      const refused = this.#refusal(method, args);
-      if (refused) throw refused;
-      sent = this.#prepare(method, args);
+      sent = this.#sendable(method, args);
     } catch (error) {
       this.#notifyFailed(method, error);
       return;
@@ -173,6 +167,13 @@ export class Pool implements Caller {
     if (error instanceof ClusterClosedError) return;
     const failed = toError(error);
     process.emitWarning(`convoy: pool task \`${method}\` (notified) failed: ${failed.stack ?? failed.message}`, 'ConvoyNotifyWarning');
+  }
+
+  /** The task as it is sent (see #prepare); throws what refuses it. */
+  #sendable(method: string, args: unknown[]): Sent {
+    const refused = this.#refusal(method, args);
+    if (refused) throw refused;
+    return this.#prepare(method, args);
   }
 
   /** Why `method(...args)` cannot be sent to the pool, if it cannot. */
