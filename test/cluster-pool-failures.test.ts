@@ -35,7 +35,10 @@ test('a pool module that is missing, throws, exits or never finishes loading fai
     new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s]))),
     60_000,
     'the coordinator process exiting by itself',
-  );
+  ).catch((error: Error) => {
+    // What it printed says which case it was in, and what it still held (its watchdog's line).
+    throw new Error(`${error.message}; its stdout: ${out}; its stderr: ${err}`);
+  });
   t.deepEqual([code, signal], [0, null], err);
   const lines = out
     .trim()
