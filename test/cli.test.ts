@@ -32,9 +32,16 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
  * `convoy <args>` started for a test to talk to while it runs (signals, its dashboard), its output kept as
  * it comes; killed when the test ends.
  */
-function startCli(t: ExecutionContext, args: string[], env?: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['bin/convoy.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
-  t.teardown(() => child.kill('SIGKILL'));
+function startCli(t: ExecutionContext, args: string[], env?: NodeJS.ProcessEnv, { detached = false } = {}) {
+  const child = spawn(process.execPath, ['bin/convoy.js', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+    ...(env ? { env } : {}),
+  });
+  // Detached, it leads a process group of its own, as a terminal's foreground job does: the group goes.
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) detached ? process.kill(-child.pid!, 'SIGKILL') : child.kill('SIGKILL');
+  });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => (output.stdout += d));
   child.stderr.on('data', (d) => (output.stderr += d));
@@ -228,60 +235,55 @@ function processesNaming(text: string): string[] {
     });
 }
 
+/**
+ * `convoy bank --agents 2` for up to a minute, with a TMPDIR of the test's own (removed after it: the run's
+ * files go there, and its agents name their secret file there), once its transfers are under way.
+ */
+async function bankWithAgents(t: ExecutionContext, args: string[], options?: { detached?: boolean }) {
+  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const run = startCli(t, ['bank', '--seconds', '60', '--agents', '2', ...args], { ...process.env, TMPDIR: tmp }, options);
+  await pollUntil(() => /results=[1-9]/.test(run.output.stderr), 60_000, 'transfers under way');
+  return { ...run, tmp };
+}
+
+/** Nothing the run started is left: no process naming its TMPDIR (agents, server), no file in it. */
+async function leftNothing(t: ExecutionContext, tmp: string): Promise<void> {
+  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
+  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
+}
+
 // A review's: a terminal's Ctrl-C signals the whole foreground process group, and the agents and NATS
 // server the bank had started in its own group stopped with it, mid-settle: exit 3, "cut off", no report.
 test('`convoy bank --agents 2`: a Ctrl-C to its whole process group, as a terminal sends it, settles and reports (130)', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['bin/convoy.js', 'bank', '--seconds', '60', '--agents', '2', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TMPDIR: tmp },
-    detached: true,
-  });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (output.stdout += d));
-  child.stderr.on('data', (d) => (output.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await pollUntil(() => /results=[1-9]/.test(output.stderr), 60_000, 'transfers under way');
+  const { child, output, exited, tmp } = await bankWithAgents(t, ['--json'], { detached: true });
   process.kill(-child.pid!, 'SIGINT');
   const code = await within(exited, 60_000, 'the bank ending after a Ctrl-C to its group');
   t.is(code, 130, `${output.stderr}\n${output.stdout.slice(0, 2000)}`);
   const report = JSON.parse(output.stdout) as { verdict: { ok: boolean } };
   t.true(report.verdict.ok);
-  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
-  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
+  await leftNothing(t, tmp);
 });
 
 // The same review: with no SIGTERM handler a supervisor's stop ended the bank with no report; and a
 // second signal quit with process.exit, which left the agents, the NATS server and the temporary files.
 test('`convoy bank --agents 2`: SIGTERM stops it as Ctrl-C does; a second signal quits at once and leaves nothing behind', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const { child, output, exited } = startCli(t, ['bank', '--seconds', '60', '--agents', '2'], { ...process.env, TMPDIR: tmp });
-  await pollUntil(() => /results=[1-9]/.test(output.stderr), 60_000, 'transfers under way');
+  const { child, output, exited, tmp } = await bankWithAgents(t, []);
   t.true(processesNaming(tmp).length >= 2, 'the agents run');
   child.kill('SIGTERM');
   await pollUntil(() => /convoy: interrupted/.test(output.stderr), 10_000, 'SIGTERM taken as an interrupt');
   child.kill('SIGINT');
   t.is(await within(exited, 10_000, 'the bank quitting'), 130);
-  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
-  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
+  await leftNothing(t, tmp);
 });
 
 // From the review of the change above: out of the terminal's group, the agents no longer died of its
 // hangup, and Node's default for SIGHUP ended the bank without its exit hooks: agents, server, files left.
 test('`convoy bank --agents 2`: a hangup (SIGHUP) ends it and leaves nothing behind', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const { child, output, exited } = startCli(t, ['bank', '--seconds', '60', '--agents', '2'], { ...process.env, TMPDIR: tmp });
-  await pollUntil(() => /results=[1-9]/.test(output.stderr), 60_000, 'transfers under way');
+  const { child, exited, tmp } = await bankWithAgents(t, []);
   child.kill('SIGHUP');
   await within(exited, 10_000, 'the bank ending on a hangup');
-  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
-  t.deepEqual(readdirSync(tmp), [], 'its temporary files are removed');
+  await leftNothing(t, tmp);
 });
 
 test('`convoy bank --dashboard --port 0` serves the dashboard during the run and prints its address', async (t) => {
