@@ -103,6 +103,8 @@ interface Incarnation {
 /** The cluster runtime's role, in-process: spawn, mesh, kill, restart, peer-exit. */
 class FakeBank {
   live = new Map<string, Incarnation>();
+  /** Killed incarnations whose last write may still land: each is gone when its promise settles. */
+  #dying = new Map<string, Promise<void>>();
   #links = new Map<string, Link>();
   #ids = 0;
   constructor(
@@ -129,6 +131,8 @@ class FakeBank {
 
   start(name: string): void {
     if (this.live.has(name)) return; // one incarnation at a time, as the runtime guarantees
+    // The runtime restarts a worker after its exit, and a killed process's last write lands before that.
+    if (this.#dying.has(name)) throw new Error(`${name} started before its killed incarnation was gone`);
     const { wal, replay } = openWal<unknown>(walPath(this.cfg.dataDir, name));
     const me: Incarnation = { id: ++this.#ids, api: {}, wal, abort: new AbortController(), links: new Set() };
     if (isTeller(name)) {
@@ -175,10 +179,17 @@ class FakeBank {
     if (!me) return;
     this.live.delete(name);
     me.abort.abort();
-    me.wal.crash();
+    const gone = me.wal.crash().then(() => void this.#dying.delete(name));
+    this.#dying.set(name, gone);
     for (const l of me.links) l.kill();
     // peer-exit: live shards ask about what the dead teller left them prepared.
     if (isTeller(name)) for (const s of this.live.values()) void s.resolver?.resolve(name);
+  }
+
+  /** Starts `name` again once its killed incarnation is gone, as the runtime's restart does after the exit. */
+  async restart(name: string): Promise<void> {
+    await this.#dying.get(name);
+    this.start(name);
   }
 
   /**
@@ -187,7 +198,7 @@ class FakeBank {
    * undecided, for the resolver's sweep to settle. Throws, naming what is left, after `deadlineMs`.
    */
   async settle(deadlineMs = 30_000): Promise<void> {
-    for (const name of [...this.shards, ...this.tellers]) if (!this.live.has(name)) this.start(name);
+    await Promise.all([...this.shards, ...this.tellers].map((name) => this.restart(name)));
     const until = performance.now() + deadlineMs;
     for (;;) {
       await Promise.all(this.tellers.map((n) => this.live.get(n)!.teller!.resend()));
@@ -305,7 +316,7 @@ for (const lockPolicy of ['wound-wait', 'no-wait'] as const) {
         const victim = all[Math.floor(rng() * all.length)]!;
         bank.kill(victim);
         kills++;
-        setTimeout(() => bank.start(victim), 10 + rng() * 80); // the runtime's restart: 'on-failure'
+        setTimeout(() => void bank.restart(victim), 10 + rng() * 80); // the runtime's restart: 'on-failure'
       }
     })();
     // With a deadline: its timer also keeps this process's event loop alive while a prepare waits for a
@@ -336,7 +347,7 @@ test('a teller killed between logging commit and sending it: the shards still co
   await teller.transfer({ from: 's0a0', to: 's1a0', amount: 10 }).catch(() => {});
   const held = bank.shards.flatMap((n) => bank.live.get(n)!.shard!.inDoubt());
   t.is(held.length, 2, 'both shards hold the lock for the dead teller');
-  bank.start('teller-0');
+  await bank.restart('teller-0');
   await bank.settle();
   const verdict = bank.verdict();
   t.deepEqual(verdict.violations, []);

@@ -108,6 +108,22 @@ test('crash() loses the unflushed group and rejects its appends; what was acknow
   t.deepEqual(readWal<{ n: number }>(path).records, [{ n: 1 }]);
 });
 
+test('crash() under a write settles once that write has returned: a log reopened then holds it, as after a killed process exits', async (t) => {
+  const path = join(tempDir(t), 'f.wal');
+  const { wal } = openWal<{ n: number }>(path);
+  const written = wal.append({ n: 1 });
+  await new Promise((resolve) => setImmediate(resolve)); // its group is being written now
+  const lost = wal.append({ n: 2 });
+  const order: string[] = [];
+  void written.catch(() => order.push('the write returned'));
+  await wal.crash().then(() => order.push('gone'));
+  t.deepEqual(order, ['the write returned', 'gone']);
+  t.deepEqual(readWal<{ n: number }>(path).records, [{ n: 1 }]);
+  // Neither append is acknowledged: a killed process never saw its fsync return.
+  await t.throwsAsync(written, { code: 'ERR_BANK_WAL_CLOSED' });
+  await t.throwsAsync(lost, { code: 'ERR_BANK_WAL_CLOSED' });
+});
+
 test('a missing log reads as empty', (t) => {
   t.deepEqual(readWal(join(tempDir(t), 'nope.wal')), { records: [], tornBytes: 0 });
 });

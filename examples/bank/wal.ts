@@ -183,6 +183,8 @@ export class Wal<R> {
   #scheduled = false;
   #failed: Error | undefined;
   #stats: WalStats = { appends: 0, flushes: 0, bytes: 0 };
+  #fdIsClosed!: () => void;
+  #fdClosed = new Promise<void>((resolve) => (this.#fdIsClosed = resolve));
 
   constructor(fd: number, path: string) {
     this.#fd = fd;
@@ -217,11 +219,14 @@ export class Wal<R> {
   }
 
   /**
-   * Drops the unflushed group and closes at once, as a SIGKILL would: records appended but not yet
-   * written are lost and their appends reject. For crash tests.
+   * Drops the unflushed group and closes, as a SIGKILL would: records appended but not yet written are
+   * lost and their appends reject. For crash tests. Resolves once the file is closed: a write already
+   * under way still lands, as the write a killed process was in does, and the process is gone only after
+   * it. A successor that opens the log before then could miss a record that lands behind its replay.
    */
-  crash(): void {
+  crash(): Promise<void> {
     this.#fail(new WalClosedError(`WAL ${this.path} crashed`));
+    return this.#fdClosed;
   }
 
   #fail(err: Error): void {
@@ -230,7 +235,12 @@ export class Wal<R> {
     this.#open.reject(err);
     // Never close under an in-flight write: the fd number could be reused by the next open and the
     // write would land in someone else's file. The flush closes it when it returns.
-    if (!this.#inFlight) closeSync(this.#fd);
+    if (!this.#inFlight) this.#closeFd();
+  }
+
+  #closeFd(): void {
+    closeSync(this.#fd);
+    this.#fdIsClosed();
   }
 
   #schedule(): void {
@@ -260,7 +270,7 @@ export class Wal<R> {
       const err = this.#failed ?? new WalClosedError(`WAL ${this.path} failed: ${(e as Error).message}`, { cause: e });
       this.#inFlight = undefined;
       group.reject(err);
-      if (this.#failed) closeSync(this.#fd);
+      if (this.#failed) this.#closeFd();
       else this.#fail(err);
       return;
     }
@@ -269,7 +279,7 @@ export class Wal<R> {
       // Crashed while this group was being written: the bytes may be on disk, but a dead process
       // would never have seen the fsync return, so neither does the caller.
       group.reject(this.#failed);
-      closeSync(this.#fd);
+      this.#closeFd();
       return;
     }
     group.resolve();
