@@ -228,7 +228,9 @@ function processesNaming(text: string): string[] {
     .flatMap((pid) => {
       try {
         const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-        return args.includes(text) && Number(pid) !== process.pid ? [`${pid} ${args}`] : [];
+        // Its environment too: the NATS server's command line names nothing of the run, its TMPDIR does.
+        const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+        return (args.includes(text) || env.includes(text)) && Number(pid) !== process.pid ? [`${pid} ${args}`] : [];
       } catch {
         return [];
       }
@@ -275,6 +277,21 @@ test('`convoy bank --agents 2`: SIGTERM stops it as Ctrl-C does; a second signal
   child.kill('SIGINT');
   t.is(await within(exited, 10_000, 'the bank quitting'), 130);
   await leftNothing(t, tmp);
+});
+
+// Killed outright, the bank runs no exit hook: its agents and NATS server, in process groups of their own,
+// ran on with nobody to end them, and their secret stayed on disk. Its reaper ends them. The run's logs
+// stay, as they do without agents: the directory of a run that was killed.
+test('`convoy bank --agents 2`: killed with SIGKILL, it leaves no agent, server or secret behind, only its logs', async (t) => {
+  const { child, exited, tmp } = await bankWithAgents(t, []);
+  t.true(processesNaming(tmp).length >= 3, 'the agents and the server run');
+  child.kill('SIGKILL');
+  await within(exited, 10_000, 'the bank killed');
+  await pollUntil(() => processesNaming(tmp).length === 0, 10_000, 'no agent or server left');
+  t.deepEqual(
+    readdirSync(tmp).map((name) => name.replace(/-\w+$/, '-*')),
+    ['convoy-bank-*'],
+  );
 });
 
 // From the review of the change above: out of the terminal's group, the agents no longer died of its

@@ -32,9 +32,45 @@ const compiled = extname(fileURLToPath(import.meta.url)) === '.js';
 const agentArgv = compiled
   ? [fileURLToPath(new URL('../../../bin/convoy.js', import.meta.url)), 'agent']
   : ['--import', 'tsx', fileURLToPath(new URL('../../src/agent/main.ts', import.meta.url))];
+const reaperArgv = compiled
+  ? [fileURLToPath(new URL('./reaper.js', import.meta.url))]
+  : ['--import', 'tsx', fileURLToPath(new URL('./reaper.ts', import.meta.url))];
+
+/** Tells `reaper.ts` what to end if this process is killed before it ends them itself. */
+interface Reaper {
+  tell(line: string): void;
+  /** Everything was ended here: the reaper has nothing to do. */
+  done(): void;
+}
+
+function startReaper(): Reaper {
+  // Its own process group too, so a Ctrl-C at the terminal leaves it to watch the settle.
+  const child = spawn(process.execPath, reaperArgv, { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.on('error', () => {});
+  child.stdin!.on('error', () => {}); // it died first: nothing to tell any more
+  // Neither it nor its pipe keeps this process alive.
+  child.unref();
+  (child.stdin as unknown as { unref(): void }).unref();
+  return {
+    tell: (line) => void child.stdin!.write(`${line}\n`),
+    done: () => child.stdin!.end('done\n'),
+  };
+}
+
+/** Names `child`, spawned detached, to the reaper until it exits. */
+function watched(reaper: Reaper, child: ChildProcess): ChildProcess {
+  if (child.pid === undefined) return child;
+  const pid = child.pid;
+  reaper.tell(`group ${pid}`);
+  child.once('exit', () => reaper.tell(`gone ${pid}`));
+  return child;
+}
 
 export async function startLocalAgents(count: number, natsUrl?: string): Promise<LocalAgents> {
   const dir = mkdtempSync(join(tmpdir(), 'convoy-bank-agents-'));
+  // Killed outright, this process runs no hook at all: the reaper ends what it started.
+  const reaper = startReaper();
+  reaper.tell(`dir ${dir}`);
   const agents = new Map<string, ChildProcess>();
   let serverChild: ChildProcess | undefined;
   // Out of the terminal's reach (see `start`), the agents and the server are ended here if this process
@@ -50,9 +86,10 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
   writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const server = natsUrl
     ? undefined
-    : await startNatsServer((child) => (serverChild = child)).catch((error: unknown) => {
+    : await startNatsServer((child) => (serverChild = watched(reaper, child))).catch((error: unknown) => {
         process.off('exit', leftBehind);
         rmSync(dir, { recursive: true, force: true });
+        reaper.done();
         throw error;
       });
   const url = natsUrl ?? server!.url;
@@ -65,7 +102,7 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
     // and the agents (which stop on SIGINT) would take the shards with them while the bank settles.
     const child = spawn(process.execPath, argv, { stdio: 'ignore', detached: true });
     child.on('error', () => {});
-    agents.set(name, child);
+    agents.set(name, watched(reaper, child));
   };
   const stop = async (name: string, signal: NodeJS.Signals): Promise<void> => {
     const child = agents.get(name);
@@ -85,6 +122,7 @@ export async function startLocalAgents(count: number, natsUrl?: string): Promise
       server?.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
       process.off('exit', leftBehind);
+      reaper.done();
     },
   };
 }
