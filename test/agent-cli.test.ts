@@ -44,6 +44,7 @@ test('usage errors name the missing flag and exit 2; --help exits 0', async (t) 
   const help = await run(['--help']);
   t.is(help.code, 0);
   t.regex(help.stdout, /--secret-file FILE/);
+  t.regex(help.stdout, /Exit codes: 0 stopped, 1 could not start \([^)]+\), 2 bad usage\./);
 });
 
 test('a secret too short, or a --secret-file that cannot be read, is refused before anything else in one line (exit 1)', async (t) => {

@@ -91,6 +91,12 @@ for (const [args, what] of [
   [['--seconds', '7000000'], 'Expected --seconds to be an integer from 1 to 2147483, got "7000000"'],
   // A lane of transfers each: a billion starved the tellers into heartbeat deaths, and the run "passed".
   [['--concurrency', '1000000000'], 'Expected --concurrency to be an integer from 1 to 100000, got "1000000000"'],
+  // Number() alone took each of these, for 16, 1000, 3, 2 and 2.
+  [['--seconds', '0x10'], 'Expected --seconds to be an integer from 1 to 2147483, got "0x10"'],
+  [['--seconds', '1e3'], 'Expected --seconds to be an integer from 1 to 2147483, got "1e3"'],
+  [['--agents', '0b11'], 'Expected --agents to be an integer >= 0, got "0b11"'],
+  [['--agents', ' 2 '], 'Expected --agents to be an integer >= 0, got " 2 "'],
+  [['--shards', '2.0'], 'Expected --shards to be an integer >= 2, got "2.0"'],
   [
     ['--data-dir', 'test/fixtures'],
     'Expected --data-dir to be a new or empty directory (the bank starts from fresh logs), test/fixtures is not',

@@ -192,8 +192,11 @@ export function numberFlag(
 ): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
+  // Written in decimal, as the help shows them: Number() alone would also take '0x10', '1e3', '0b11' and
+  // ' 2 ', and an integer flag '2.0'.
+  const written = typeof raw === 'string' && (integer ? /^[+-]?\d+$/ : /^[+-]?(\d+(\.\d*)?|\.\d+)$/).test(raw);
   const value = Number(raw);
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value));
+  const bad = !written || !Number.isFinite(value);
   if (bad || value < min || value > max) {
     const range = max === Number.POSITIVE_INFINITY ? `>= ${min}` : `from ${min} to ${max}`;
     throw new UsageError(`Expected --${name} to be ${integer ? 'an integer' : 'a number'} ${range}, got "${String(raw)}"`);

@@ -24,6 +24,9 @@ Serves one convoy cluster at a time on this host: starts the workers its coordin
   --user NAME         NATS user, with --pass-file FILE
   --tls-ca FILE       CA of the NATS server's certificate; --tls-cert FILE and --tls-key FILE for a client certificate
   -h, --help          show this help
+
+Runs until SIGINT or SIGTERM, which stop its workers. Exit codes: 0 stopped, 1 could not start (NATS
+unreachable; an unreadable secret, credential or TLS file; a --cwd that is no directory), 2 bad usage.
 `;
 
 class UsageError extends Error {}
