@@ -178,6 +178,11 @@ test('an argument or result structured clone refuses is the caller’s Serializa
     instanceOf: SerializationError,
     message: /^The result of `weakResult` cannot be sent: it holds a WeakMap/,
   });
+  // A getter that throws as the result is cloned: the thread died of it ("crash … may or may not have run").
+  await t.throwsAsync(pool.throwingResult(), {
+    instanceOf: SerializationError,
+    message: 'The result of `throwingResult` cannot be sent: reading it threw: result getter threw',
+  });
   t.is(await pool.add(1, 2), 3);
 });
 

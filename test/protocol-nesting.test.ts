@@ -66,6 +66,24 @@ test('nestsDeeperThan never throws: a getter that throws ends the walk', (t) => 
   t.false(nestsDeeperThan([hostile], 5));
 });
 
+test('cloneProblem names a getter or proxy that throws: clone would read it, and throw', (t) => {
+  const hostile = {
+    get boom(): never {
+      throw new Error('getter');
+    },
+  };
+  t.is(cloneProblem([{ ok: 1 }, hostile], 5), 'reading it threw: getter');
+  const trap = new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        throw 'no keys';
+      },
+    },
+  );
+  t.is(cloneProblem({ inner: trap }, 5), 'reading it threw: no keys');
+});
+
 test(`the codec refuses a value nested past ${MAX_NESTING_DEPTH} levels with SerializationError, and carries one within`, (t) => {
   const encoder = new Encoder();
   const decoder = new Decoder();

@@ -36,10 +36,10 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
  * be sent: it holds a function"), or undefined: a function or a symbol in it (structured clone refuses them;
  * a pool thread's clone of its result fails after the task, and piscina then ends the thread with an error
  * the coordinator cannot rebuild), an object that must not be sent (a remote: the reason unsendable.ts
- * gives), or nesting past `limit`. Structured clone sends a shared object once and allows cycles, so an
- * object reached again counts once: the value is first walked as nestsDeeperThan walks it, within
- * FIRST_WALK_VISITS, and walked again remembering what it saw only when that walk finds it too deep (as a
- * cycle looks) or too large.
+ * gives), a getter or proxy that throws, or nesting past `limit`. Structured clone sends a shared object
+ * once and allows cycles, so an object reached again counts once: the value is first walked as
+ * nestsDeeperThan walks it, within FIRST_WALK_VISITS, and walked again remembering what it saw only when
+ * that walk finds it too deep (as a cycle looks) or too large.
  */
 export function cloneProblem(value: unknown, limit: number): string | undefined {
   const first: Walk = { left: FIRST_WALK_VISITS, refuse: true };
@@ -55,12 +55,24 @@ export function cloneProblem(value: unknown, limit: number): string | undefined 
 /** What walk() answers for depth alone (or a walk that ran out of visits). */
 const TOO_DEEP = 'too deep';
 
-/** What the walk found, or undefined. A getter or proxy that throws ends it: nothing found. */
+/**
+ * What the walk found, or undefined. A getter or proxy that throws ends it: for depth alone nothing is
+ * found; for what clone refuses, that throw is found (clone reads the same property, and would throw too).
+ */
 function walk(value: unknown, limit: number, state: Walk): string | undefined {
   try {
     return deeper(value, 0, limit, state) ? (state.found ?? TOO_DEEP) : undefined;
+  } catch (error) {
+    return state.refuse ? `reading it threw: ${thrownMessage(error)}` : undefined;
+  }
+}
+
+/** A thrown value's message, never throwing itself. */
+function thrownMessage(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
   } catch {
-    return undefined;
+    return 'an unprintable value';
   }
 }
 
