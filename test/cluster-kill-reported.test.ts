@@ -47,3 +47,40 @@ test('kill() of a remote worker waiting to restart on a host that is down resolv
   await within(cluster.kill('w'), 5000, 'kill() of a worker waiting for its host');
   t.pass();
 });
+
+// A review's: a death whose calls had already failed (a hang, a crash, an exit, a kill not awaited) and a
+// close() right after that failure dropped the death: no worker-exit (39 runs of 40), though the calls
+// had said it died. Such a death is reported before the close goes on.
+for (const kind of ['thread', 'process'] as const) {
+  for (const death of ['hang', 'crash', 'exit', 'kill'] as const) {
+    test(`${kind}: a ${death} whose call has failed, then close() at once: its worker-exit is emitted`, async (t) => {
+      const cluster = await startFor(t, {
+        workers: [{ name: 'w', module: fixture('counter.ts'), kind, restart: 'on-failure' }],
+        heartbeatIntervalMs: 100,
+        heartbeatTimeoutMs: 500,
+      });
+      const exits: WorkerExitEvent[] = [];
+      cluster.on('worker-exit', (event) => exits.push(event));
+      const w = cluster.worker<RemoteCounter>('w');
+      const inFlight = death === 'hang' ? w.hang() : w.sleep(30_000);
+      if (death !== 'hang') await w.inc(0); // the sleep has started
+      if (death === 'crash') w.throwLater().catch(() => {});
+      else if (death === 'exit') w.exit(3).catch(() => {});
+      else if (death === 'kill') void cluster.kill('w');
+      const failed = await within(
+        inFlight.then(
+          () => undefined,
+          (error: { reason?: string }) => error,
+        ),
+        10_000,
+        'the call in flight failing',
+      );
+      const reason = { hang: 'heartbeat', crash: 'crash', exit: 'exit', kill: 'killed' }[death];
+      t.like(failed, { reason });
+      await cluster.close();
+      t.is(exits.length, 1, JSON.stringify(exits));
+      // Not restarting, unless it was reported before close() was called (then its restart was cancelled).
+      t.like(exits[0], { name: 'w', reason });
+    });
+  }
+}

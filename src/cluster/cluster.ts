@@ -22,7 +22,7 @@ import { NO_POOL, System, type Bootstrap } from '../protocol/control.js';
 import { buildBootstrap } from './bootstrap.js';
 import { ClusterHosts, checkNatsOptions } from './cluster-hosts.js';
 import type { HostInfo } from './host-entry.js';
-import { shutDownWorker } from './shutdown.js';
+import { shutDownWorker, within } from './shutdown.js';
 import { transferAll } from '../protocol/transfer.js';
 import { createRemote, type Remote } from '../rpc/remote.js';
 import { diedError } from '../rpc/link.js';
@@ -54,6 +54,11 @@ import { Wiring } from './wiring.js';
  * (`startTimeoutMs`), and its handshake for longer than its deadline (a process then connects again).
  */
 const START_CONCURRENCY = Math.max(4, availableParallelism() * 8);
+/**
+ * How long close() waits for a death under way to be reported. A local worker's report waits for its exit,
+ * then at most 1 s for its last words; a remote worker's for its agent's word, which a lost host never sends.
+ */
+const LAST_DEATH_REPORT_MS = 2000;
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #handles = new Map<string, WorkerHandle>();
@@ -71,6 +76,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #pool: Pool | undefined;
   #poolRemote: Remote<unknown> | undefined;
   #closing: Promise<void> | undefined;
+  /** The workers whose deaths, under way when close() was called, are still reported (see #close). */
+  #lastDeaths: Set<WorkerHandle> | undefined;
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
   readonly #backoff: RestartBackoff;
   readonly #wiring: Wiring;
@@ -344,7 +351,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void {
     this.#heartbeat.unwatch(handle);
-    if (this.#closing) return;
+    if (this.#closing && !this.#lastDeaths?.has(handle)) return;
     if (!wasReady) {
       // It died while being wired: the start or restart under way sees its wiring fail and answers that
       // (one restart loop per worker). The workers wiring to it must stop waiting for it now.
@@ -353,7 +360,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     const maxRestarts = handle.spec.maxRestarts ?? this.#health.maxRestarts;
     const restarting =
-      handle.spec.restart === 'on-failure' && handle.restarts < maxRestarts && !(event.reason === 'exit' && event.exitCode === 0);
+      !this.#closing &&
+      handle.spec.restart === 'on-failure' &&
+      handle.restarts < maxRestarts &&
+      !(event.reason === 'exit' && event.exitCode === 0);
     if (!restarting) {
       handle.gaveUp();
       handle.link.close(diedError(handle.name, event.reason, event));
@@ -447,6 +457,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async #close(): Promise<void> {
     // What the start's listeners have not heard yet, they hear before the cluster closes.
     this.#releaseHeld();
+    // A death under way as close() is called (a hang, a crash, an exit, a kill not awaited) has failed its
+    // calls already; its report waits for the exit and last words. It is reported before the close goes
+    // on, with no restart: dropped, the calls would have told of a death no worker-exit did.
+    const dying = [...this.#handles.values()].filter((handle) => handle.dying);
+    if (dying.length > 0) {
+      this.#lastDeaths = new Set(dying);
+      await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
+    }
     this.#heartbeat.close();
     this.#backoff.cancelAll();
     const closed = new ClusterClosedError();

@@ -32,7 +32,8 @@ export async function shutDownWorker(handle: WorkerHandle, closed: ClusterClosed
   else if (child) await within(child.exited, EXIT_GRACE_MS);
 }
 
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `promise` to settle, or `ms`, whichever comes first; never rejects. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);

@@ -232,6 +232,19 @@ export class WorkerHandle {
     return this.#endingReason !== undefined || this.control?.exitNotice !== undefined || this.child?.hasExited === true;
   }
 
+  /**
+   * This ready incarnation has died, its death not reported yet: its calls fail (or are about to), while
+   * its report waits for its exit and last words (a few ms).
+   */
+  get dying(): boolean {
+    return this.state === 'ready' && !this.#deathReported && (this.#ending || this.control?.closed === true);
+  }
+
+  /** Settles once the current incarnation's death is reported, or it ends with none (a close). */
+  get deathReported(): Promise<unknown> {
+    return this.#death.promise;
+  }
+
   /** This worker will not be started again: whoever waits for it to be ready stops waiting. */
   gaveUp(): void {
     this.#gaveUp = true;
