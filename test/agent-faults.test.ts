@@ -18,7 +18,8 @@ import { type NatsServer, startNatsServer } from './helpers/nats-server.js';
 
 failOnLeaks(test);
 
-const health = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 };
+/** Short enough to see a host go down quickly; long enough that setting up (a process spawned on the agent) is not taken for one. */
+const health = { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 3000 };
 /** The heartbeat timeout plus room for a loaded machine: what "within the heartbeat timeout" may take here. */
 const DOWN_MS = health.heartbeatTimeoutMs + 3000;
 const JOIN_MS = 20_000;

@@ -322,7 +322,6 @@ for (const lockPolicy of ['wound-wait', 'no-wait'] as const) {
     // With a deadline: its timer also keeps this process's event loop alive while a prepare waits for a
     // lock whose holder only the resolver's sweep (an unref'd timer, as in a worker) will decide.
     await withDeadline(Promise.all([chaos, ...bank.tellers.map(drive)]), 60_000, 'transfers under chaos');
-    await new Promise((r) => setTimeout(r, 120)); // let pending restarts happen
     await withDeadline(bank.settle(), 60_000, 'recovery');
     const verdict = bank.verdict();
     t.deepEqual(verdict.violations, []);

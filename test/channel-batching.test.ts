@@ -174,12 +174,13 @@ test('flushDelayMs keeps its batches whole, calls in flight or not', async (t) =
 });
 
 test('flushDelayMs coalesces messages issued over several turns into one frame', async (t) => {
-  const { a, handled, messagesPerFrame } = setup(t, { flushDelayMs: 1000 });
+  // Three turns take microseconds; a delay this long also outlasts a loaded machine's pause between them.
+  const { a, handled, messagesPerFrame } = setup(t, { flushDelayMs: 3000 });
   for (let turn = 0; turn < 3; turn++) {
     for (let i = 0; i < 5; i++) void a.notify('note', [turn * 5 + i]);
     await nextTurn();
   }
-  await handled.reach(15, 5000, 'notifies handled');
+  await handled.reach(15, 10_000, 'notifies handled');
   t.deepEqual(messagesPerFrame(), [15]);
 });
 

@@ -9,8 +9,8 @@ import type { CallOutcome, Counter } from './fixtures/counter.js';
 import { fixture, startFor, within } from './helpers/cluster.js';
 
 const ROUNDS = 6;
-const SETTLE_MS = 5000;
-
+/** Detection (heartbeatTimeoutMs 1500: a healthy worker beside the hung one must not go that long unheard) and the calls' failure. */
+const SETTLE_MS = 10_000;
 interface Race {
   first: CallOutcome;
   second?: CallOutcome;
@@ -21,7 +21,7 @@ for (const how of ['kill', 'heartbeat'] as const) {
   test.serial(`${how}: a call to a thread made as its call in flight fails settles at once, not sent (${ROUNDS} rounds)`, async (t) => {
     for (let round = 0; round < ROUNDS; round++) {
       const cluster = await startFor(t, {
-        ...(how === 'heartbeat' ? { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 400 } : {}),
+        ...(how === 'heartbeat' ? { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1500 } : {}),
         workers: [
           { name: 'c', module: fixture('counter.ts') },
           { name: 'v', module: fixture('counter.ts') },
@@ -52,7 +52,7 @@ for (const kind of ['thread', 'process'] as const) {
       `${how}: a worker's call in flight to a ${kind} that convoy ends fails with the death's reason, not disconnected`,
       async (t) => {
         const cluster = await startFor(t, {
-          ...(how === 'heartbeat' ? { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 400 } : {}),
+          ...(how === 'heartbeat' ? { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1500 } : {}),
           workers: [
             { name: 'c', module: fixture('counter.ts') },
             { name: 'v', module: fixture('counter.ts'), kind },

@@ -159,7 +159,9 @@ test.serial(
   'an agent down longer than its workers’ restarts could wait: they come back with it, and the outage spends no restart',
   async (t) => {
     const hosts = await startTestHosts(t, ['k'], { cluster: 'long-outage' });
-    const startTimeoutMs = 3000;
+    // Also the bound of the start that must succeed once k is back (spawn a process there, load, report):
+    // 3 s was little on a loaded machine, and with maxRestarts: 1 one slow start gives the worker up.
+    const startTimeoutMs = 6000;
     const cluster = await startFor(t, {
       nats: hosts.nats,
       ...HOST_HEALTH,

@@ -35,9 +35,13 @@ function handle(name: string, kind: 'thread' | 'process', behaviour: { listen?: 
 }
 
 function wiring(...handles: ReturnType<typeof handle>[]): Wiring {
+  return wiringWithin(TIMEOUT_MS, ...handles);
+}
+
+function wiringWithin(timeoutMs: number, ...handles: ReturnType<typeof handle>[]): Wiring {
   return new Wiring(handles as unknown as WorkerHandle[], {
     listenHost: '127.0.0.1',
-    timeoutMs: TIMEOUT_MS,
+    timeoutMs,
     pairAgentThreads: () => false,
   });
 }
@@ -76,6 +80,7 @@ test('a dial that succeeds after failures opens the pair, and the refusal reason
       if (failures-- > 0) throw new Error('connect ECONNREFUSED');
     },
   });
-  t.deepEqual(await wiring(p, w).open(w as unknown as WorkerHandle, 0, 'p', 0), { ok: true });
+  // Time to retry on a loaded machine: a retry timer late by 250 ms would have met the 300 ms deadline.
+  t.deepEqual(await wiringWithin(10_000, p, w).open(w as unknown as WorkerHandle, 0, 'p', 0), { ok: true });
   t.is(w.calls.connect, 3);
 });
