@@ -102,8 +102,8 @@ test('a worker restarts while its peer is blocked; the peer then dies and restar
 
 /*
  * An incarnation that dies before it is ready is a failed try of the restart under way: no 'worker-exit'
- * for it, no second restart loop, and the next try becomes ready. Here x's second incarnation is killed
- * while its factory waits at a gate.
+ * for it, no second restart loop, and the next try becomes ready. Here x's second incarnation exits while
+ * its factory waits at a gate.
  */
 test('a worker that dies while its restart is loading is restarted by that same restart, once', async (t) => {
   const gate = factoryGate(t);
@@ -119,7 +119,9 @@ test('a worker that dies while its restart is loading is restarted by that same 
   gate.arm();
   await cluster.kill('x');
   await pollUntil(gate.waiting, 30_000, 'x#1 waiting in its factory');
-  await cluster.kill('x');
+  gate.crash();
+  await pollUntil(() => !gate.waiting(), 30_000, 'x#1 exiting in its factory');
+  await pollUntil(gate.waiting, 30_000, 'x#2 waiting in its factory');
   gate.release();
   t.like(await restarts.nth('x', 1, 30_000), { incarnation: 2, restarts: 2 });
   t.like(await within(cluster.worker<Sink>('x').tryCall('z', 'inc', [1]), 5000, 'x → z'), { ok: true, value: 2 });
@@ -135,6 +137,39 @@ test('a worker that dies while its restart is loading is restarted by that same 
     'one exit: incarnation 1 never became ready',
   );
   t.is(restarts.events.length, 1);
+});
+
+/*
+ * A review's: kill() of a worker whose restart was loading killed that load, counted it as a failed try
+ * (the backoff doubled), and with no restart left gave the worker up as a `crash`: "exited before it
+ * could load". kill() promises that a worker being started again has nothing to end.
+ */
+test('kill() while a restart is loading ends nothing: no event, and the restart becomes ready', async (t) => {
+  const gate = factoryGate(t);
+  const cluster = await startFor(t, {
+    ...PATIENT,
+    maxRestarts: 1,
+    workers: [
+      { name: 'x', module: fixture('gated-factory.ts'), kind: 'thread', restart: 'on-failure', env: { CONVOY_TEST_GATE: gate.dir } },
+    ],
+  });
+  const exits = exitLog(cluster);
+  const restarts = eventLog(cluster, 'worker-restart');
+  gate.arm();
+  await cluster.kill('x');
+  await pollUntil(gate.waiting, 30_000, 'x#1 waiting in its factory');
+  await within(cluster.kill('x'), 1000, 'kill() of a worker being started again');
+  t.like(
+    (await cluster.stats()).workers.find((w) => w.name === 'x'),
+    { state: 'starting', incarnation: 1, restarts: 1 },
+  );
+  gate.release();
+  t.like(await restarts.nth('x', 1, 30_000), { incarnation: 1, restarts: 1 });
+  t.is(await within(cluster.worker<Sink>('x').inc(1), 5000, 'a call to x'), 2);
+  t.deepEqual(
+    exits.events.map((e) => [e.name, e.incarnation, e.reason]),
+    [['x', 0, 'killed']],
+  );
 });
 
 /*

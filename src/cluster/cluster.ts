@@ -206,6 +206,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const handle = this.#handles.get(name);
     if (!handle) throw new TypeError(`Unknown worker "${name}" (known: ${this.names.join(', ')})`);
     if (this.#closing) throw new ClusterClosedError();
+    // Waiting to restart, being started again, or given up: its restart goes on (a load killed would be a
+    // failed try of it, which spends a restart and can give the worker up).
+    if (handle.state !== 'ready') return;
     const child = handle.child;
     // Its death reported too: its worker-exit emitted, its calls failed, its state `dead` (or restarting).
     const reported = handle.kill('killed');

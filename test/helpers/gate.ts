@@ -1,7 +1,7 @@
 /**
  * A gate for `fixtures/gated-factory.ts`: while armed, an incarnation that starts writes `waiting-…` in
- * `dir` and waits in its factory; released, it finishes loading. Lets a test catch an incarnation in the
- * middle of its start. Give the worker `env: { CONVOY_TEST_GATE: gate.dir }`; the folder goes at teardown.
+ * `dir` and waits in its factory; released, it finishes loading; told to crash, it exits with code 1
+ * there. Lets a test catch an incarnation in the middle of its start. Give the worker `env: { CONVOY_TEST_GATE: gate.dir }`; the folder goes at teardown.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,8 @@ export interface FactoryGate {
   dir: string;
   arm(): void;
   release(): void;
+  /** The incarnation waiting at the gate exits (code 1), as one that dies while it loads. */
+  crash(): void;
   /** An incarnation is waiting at the gate. */
   waiting(): boolean;
 }
@@ -23,6 +25,7 @@ export function factoryGate(t: ExecutionContext): FactoryGate {
     dir,
     arm: () => writeFileSync(join(dir, 'armed'), ''),
     release: () => rmSync(join(dir, 'armed'), { force: true }),
+    crash: () => writeFileSync(join(dir, 'crash'), ''),
     waiting: () => readdirSync(dir).some((f) => f.startsWith('waiting-')),
   };
 }
