@@ -372,8 +372,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       handle.link.close(diedError(handle.name, event.reason, event));
     }
     this.#wiring.tellPeers(handle, { ...event, restarting });
-    this.emit('worker-exit', { ...event, restarting });
+    // Begun before the event (its first attempt waits restartDelayMs): a listener that throws must not
+    // stop the restart the event announces.
     if (restarting) void this.#restart(handle);
+    this.emit('worker-exit', { ...event, restarting });
   }
 
   async #restart(handle: WorkerHandle): Promise<void> {

@@ -440,9 +440,13 @@ export class WorkerHandle {
     if (exitCode !== undefined) event.exitCode = event.code = exitCode;
     if (signal !== undefined) event.signal = signal;
     if (reason === 'crash' && error) event.error = error;
-    this.#env.onDeath(this, event, wasReady);
-    // After its worker-exit: whoever waits for the death (kill(), a close) finds it reported.
-    this.#death.settle(died);
+    try {
+      this.#env.onDeath(this, event, wasReady);
+    } finally {
+      // After its worker-exit, even one whose listener threw: whoever waits for the death (kill(), a
+      // close) finds it reported.
+      this.#death.settle(died);
+    }
   }
 
   /**
