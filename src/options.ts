@@ -44,7 +44,7 @@ export interface HealthOptions {
   startTimeoutMs?: number;
   /** Restarts of one worker after which it stays dead. @default 5 */
   maxRestarts?: number;
-  /** Delay before the first restart; doubles each time up to 5 s. @default 100 */
+  /** Delay before the first restart; doubles with each failure in a row, up to 5 s (or this delay, if longer). @default 100 */
   restartDelayMs?: number;
   /**
    * How long a TCP peer has to complete the authentication handshake; one that fails or stalls is
