@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseCli, UsageError, usage } from '../examples/cli/args.js';
-import { bankOptions } from '../examples/cli/commands.js';
+import { bankExitCode, bankOptions } from '../examples/cli/commands.js';
 import { pollUntil, within } from './helpers/cluster.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -366,4 +366,21 @@ test('`convoy counter --json` prints its report and exits 0', async (t) => {
   const report = JSON.parse(stdout) as { inOrder: boolean; rounds: number };
   t.true(report.inOrder);
   t.is(report.rounds, 200);
+});
+
+// Books that balance because nothing moved: the run "passed" with 0 committed, exit 0.
+test('a bank run that committed no transfer fails (1), though its books balance; interrupted, it is 130', (t) => {
+  const report = (committed: number) =>
+    ({
+      restarts: 0,
+      verdict: {
+        ok: true,
+        violations: [],
+        abortsByCause: {},
+        totals: { accounts: 8, openingTotal: 800, finalTotal: 800, committed, aborted: 3, inDoubt: 0 },
+      },
+    }) as unknown as Parameters<typeof bankExitCode>[0];
+  t.is(bankExitCode(report(0), false, false), 1);
+  t.is(bankExitCode(report(5), false, false), 0);
+  t.is(bankExitCode(report(0), true, false), 130);
 });

@@ -92,7 +92,7 @@ const exitCodes = (command?: Command): string => {
       : command === 'bank'
         ? 'Ctrl-C; the bank still checks and reports what it did'
         : 'Ctrl-C';
-  return `Exit codes: 0 the run passed its check, 1 it failed its check, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (${interrupted}).`;
+  return `Exit codes: 0 the run passed its check, 1 it failed its check (for bank, also: no transfer committed), 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (${interrupted}).`;
 };
 
 function flagLines(flags: Record<string, Flag>): string[] {

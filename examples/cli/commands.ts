@@ -117,10 +117,15 @@ export async function bank(values: Values, json: boolean): Promise<Verdict> {
   return code;
 }
 
-function bankExitCode(report: Awaited<ReturnType<typeof runBank>>, interrupted: boolean, askedForCrash: boolean): Verdict {
+export function bankExitCode(report: Awaited<ReturnType<typeof runBank>>, interrupted: boolean, askedForCrash: boolean): Verdict {
   if (interrupted) return report.verdict.ok ? 130 : 1;
   if (askedForCrash && report.restarts === 0) {
     console.error('convoy: --crash asked for a crash and a restart, and none happened');
+    return 1;
+  }
+  // Books that balance because nothing moved prove nothing: a run that committed no transfer failed.
+  if (report.verdict.ok && report.verdict.totals.committed === 0) {
+    console.error('convoy: the run committed no transfer, so the check proves nothing');
     return 1;
   }
   return report.verdict.ok ? 0 : 1;
