@@ -98,6 +98,21 @@ test('unknown names fail clearly; `await remote` does not hang', async (t) => {
   t.like(missing, { code: 'ERR_CONVOY_NO_METHOD' });
 });
 
+// A review's: a name starting with NUL reached convoy's own control handlers on the coordinator's channel:
+// `'\0stats'` answered the runtime's figures, `'\0shutdown'` made the worker exit.
+test('a method name starting with NUL is no method: refused at the caller, call or notify, and the worker lives on', async (t) => {
+  for (const name of ['t-0', 'p-0']) {
+    const remote = cluster.worker<Record<string, (...args: unknown[]) => Promise<unknown>>>(name);
+    for (const method of ['\0shutdown', '\0stats', '\0']) {
+      await t.throwsAsync(remote[method]!(), { code: 'ERR_CONVOY_NO_METHOD', message: new RegExp(`^No method .* on worker "${name}"`) });
+      await t.throwsAsync(notify(remote)[method]!(), { code: 'ERR_CONVOY_NO_METHOD' });
+    }
+    t.is(await cluster.worker<Counter>(name).name(), name, `${name} still answers`);
+  }
+  const { outcome } = await cluster.worker<Counter>('t-0').tryCall('p-0', '\0shutdown', []);
+  t.like(outcome, { ok: false, code: 'ERR_CONVOY_NO_METHOD' }, 'nor from a peer');
+});
+
 for (const { label } of THREAD_TRANSPORTS) {
   test(`${label}: every worker reaches every peer directly (thread↔thread, thread↔process, process↔process)`, async (t) => {
     const cluster = meshes.get(label)!;

@@ -3,9 +3,10 @@
  * `notify(remote).method(...args)` its one-way twin on the same channel, in the same order.
  */
 import { inspect } from 'node:util';
-import { describe } from '../errors.js';
+import { MethodNotFoundError, describe } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { expectDuration } from '../options.js';
+import { isSystemMethod } from '../protocol/control.js';
 import { markUnsendable } from '../protocol/unsendable.js';
 import type { CallOptions } from './pending-call.js';
 
@@ -81,9 +82,7 @@ const UNSENDABLE = "A remote (the proxy to a worker) cannot be sent: send the wo
  */
 export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T> {
   const remote = lazyMethods(
-    (method) =>
-      (...args) =>
-        caller.call(method, args, options),
+    (method) => (isSystemMethod(method) ? () => noSuchMethod(method, caller) : (...args) => caller.call(method, args, options)),
     `[Remote: ${peerLabel(caller)}]`,
   );
   callers.set(remote, { caller, options });
@@ -105,8 +104,9 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
     const signal = options?.signal;
     notifier = lazyMethods(
       (method) =>
-        (...args) =>
-          signal?.aborted ? notSent(signal) : caller.notify(method, args),
+        isSystemMethod(method)
+          ? () => handled(noSuchMethod(method, caller))
+          : (...args) => (signal?.aborted ? handled(Promise.reject(signal.reason)) : caller.notify(method, args)),
       `[Notifier: ${peerLabel(caller)}]`,
     );
     notifiers.set(remote as object, notifier);
@@ -114,11 +114,18 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
   return notifier as Notifier<T>;
 }
 
-/** A notify refused because its remote's signal aborted: rejected with the reason, and marked handled as every notify's promise is. */
-function notSent(signal: AbortSignal): Promise<void> {
-  const refused = Promise.reject(signal.reason);
+/** A notify refused before it is sent, marked handled as every notify's promise is. */
+function handled(refused: Promise<never>): Promise<never> {
   refused.catch(() => {});
   return refused;
+}
+
+/**
+ * A name that starts with NUL is convoy's own control call's (src/protocol/control.ts), never a method of a
+ * user's API: refused here, so no remote can reach the control handlers on a worker's control channel.
+ */
+function noSuchMethod(method: string, caller: Caller): Promise<never> {
+  return Promise.reject(new MethodNotFoundError(method, caller.peerName));
 }
 
 /**
