@@ -6,7 +6,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WorkerDiedError, type WorkerRestartEvent } from '../src/index.js';
+import { TimeoutError, WorkerDiedError, withOptions, type WorkerRestartEvent } from '../src/index.js';
 import type { CallOutcome, Counter } from './fixtures/counter.js';
 import { exitLog, fixture, handled, pidAlive, settle, startFor, within } from './helpers/cluster.js';
 
@@ -233,4 +233,27 @@ test.serial('close() during a long restart backoff ends it at once: no restart, 
   // The backoff's 60 s timer is gone: it would keep a closed coordinator's process alive for a minute.
   await new Promise((resolve) => setImmediate(resolve));
   t.is(timers(), timersBefore, 'no timer left behind');
+});
+
+// A review's: a call that waited for the restart went on with the time it had left as its timeout, and its
+// TimeoutError named that (`timeoutMs: 2799.77…`, "timed out after 98.30114600000002 ms").
+test('a call that waited for a restart and then times out names the timeout it was given', async (t) => {
+  const cluster = await startFor(t, {
+    restartDelayMs: 200,
+    workers: [{ name: 'w', module: fixture('counter.ts'), restart: 'on-failure' }],
+  });
+  await cluster.kill('w');
+  // Made while w restarts: it waits, then is sent with what is left of its 2 s, and runs out in the sleep.
+  const error = await within(
+    withOptions(cluster.worker<Counter>('w'), { timeoutMs: 2000 })
+      .sleep(30_000)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    20_000,
+    'the call timing out',
+  );
+  t.true(error instanceof TimeoutError, String(error));
+  t.like(error, { code: 'ERR_CONVOY_TIMEOUT', timeoutMs: 2000, message: 'Call to `sleep` on worker "w" timed out after 2000 ms' });
 });

@@ -12,7 +12,7 @@ import { Kind, type ExitNotice, type Message } from '../protocol/messages.js';
 import { transferListOf } from '../protocol/transfer.js';
 import { fillRpcOptions, type RpcOptions } from '../options.js';
 import { CallLatency } from './call-latency.js';
-import { PendingCall, type CallOptions } from './pending-call.js';
+import { PendingCall, type SentCallOptions } from './pending-call.js';
 import { PendingTable } from './pending-table.js';
 import { Responder, type ResponderConfig } from './responder.js';
 
@@ -104,7 +104,7 @@ export class Endpoint {
     this.#lastWordsListener = listener;
   }
 
-  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  call(method: string, args: unknown[], options?: SentCallOptions): Promise<unknown> {
     // Aborted already: nothing is sent, so the handler never starts; the signal's reason comes first, as
     // for fetch(), whatever else would refuse the call.
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
@@ -129,7 +129,7 @@ export class Endpoint {
     if ((id & this.latency.mask) === 0 && !system) pending.startedAt = performance.now();
     this.#pending.set(pending);
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
-    if (timeoutMs > 0 || options?.signal) this.#watch(pending, timeoutMs, options?.signal, waiting);
+    if (timeoutMs > 0 || options?.signal) this.#watch(pending, timeoutMs, options?.signal, waiting, options?.askedTimeoutMs);
     return promise;
   }
 
@@ -146,7 +146,13 @@ export class Endpoint {
    * Rejects `pending` early on timeout or abort, and asks the callee to cancel it; one still waiting for
    * room is taken back instead, and never sent.
    */
-  #watch(pending: PendingCall, timeoutMs: number, signal: AbortSignal | undefined, waiting: Promise<void> | undefined): void {
+  #watch(
+    pending: PendingCall,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    waiting: Promise<void> | undefined,
+    askedTimeoutMs: number | undefined,
+  ): void {
     const cancel = (): void => {
       if (!waiting) {
         this.#cancel(pending.id);
@@ -161,7 +167,7 @@ export class Endpoint {
       // It has left (or is leaving) the wait: the cancel follows it, never overtakes it.
       waiting.then(() => this.#cancel(pending.id), noop);
     };
-    pending.watch(timeoutMs, signal, this.peerName, cancel);
+    pending.watch(timeoutMs, signal, this.peerName, cancel, askedTimeoutMs);
   }
 
   /** One-way: settles when the message is accepted into the channel, never when it is handled. */

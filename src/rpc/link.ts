@@ -243,7 +243,7 @@ export class Link implements Caller {
         run: (endpoint) => {
           if (!finish()) return;
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
-          endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left } : options).then(resolve, reject);
+          endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left, askedTimeoutMs: timeoutMs } : options).then(resolve, reject);
         },
         fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };

@@ -9,6 +9,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** convoy's own: a call that waited for its channel goes on with the time it has left, `timeoutMs`. */
+export interface SentCallOptions extends CallOptions {
+  /** The timeout the caller asked for, which its TimeoutError names (not the time that was left). */
+  askedTimeoutMs?: number;
+}
+
 export class PendingCall {
   readonly id: number;
   readonly method: string;
@@ -30,13 +36,13 @@ export class PendingCall {
    * Rejects early on timeout or abort. The entry stays pending until the callee's reply or fault
    * arrives (then it is dropped quietly), so a late reply is never mistaken for a protocol error.
    */
-  watch(timeoutMs: number, signal: AbortSignal | undefined, worker: string | undefined, cancel: () => void): void {
+  watch(timeoutMs: number, signal: AbortSignal | undefined, worker: string | undefined, cancel: () => void, askedTimeoutMs = timeoutMs): void {
     const giveUp = (error: unknown): void => {
       if (!this.#reject) return;
       this.#finish(false, error);
       cancel();
     };
-    const unwatch = watchDeadline(timeoutMs, signal, () => new TimeoutError(this.method, timeoutMs, worker), giveUp);
+    const unwatch = watchDeadline(timeoutMs, signal, () => new TimeoutError(this.method, askedTimeoutMs, worker), giveUp);
     // Settled already (its signal had aborted): nothing is left to stop.
     if (this.#reject) this.#unwatch = unwatch;
   }
