@@ -11,7 +11,7 @@ import { Outbox } from '../src/channel/outbox.js';
 import { ProtocolError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
-import { TransferSlot, prepareTransfer } from '../src/protocol/transfer.js';
+import { TransferSlot, detachNow, prepareTransfer, transfer, transferListOf } from '../src/protocol/transfer.js';
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -151,4 +151,33 @@ test('a circular structure in a transferred value is a SerializationError, and n
   value.self = value;
   t.throws(() => prepareTransfer(value, [bytes.buffer as ArrayBuffer], false), { message: /circular/ });
   t.is(bytes.byteLength, 4);
+});
+
+// A review's: a call parked until its channel opened (a restart, a peer's first call) rebuilt its
+// transfer()-marked arguments with a plain spread, which dropped their prototypes: a class's toJSON was
+// lost, and a URL arrived as {}.
+test('detachNow and a transfer keep what the codec reads of a value: a class’s toJSON, a URL, a null prototype', (t) => {
+  class Money {
+    constructor(readonly cents: number) {}
+    toJSON(): string {
+      return `$${this.cents / 100}`;
+    }
+  }
+  const make = () => {
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { n: 1 });
+    // Money holds a moved buffer too: the copy made to swap it keeps the class.
+    const held = Object.assign(new Money(250), { bytes: new Uint8Array(bytes.buffer, 1, 2) });
+    return { value: transfer({ bytes, price: new Money(250), held, url: new URL('https://example.com/x'), bare }, [bytes.buffer]), bytes };
+  };
+  const plain = make();
+  const expected = decoder.decode(encoder.encode(plain.value));
+  t.like(expected, { price: '$2.5', held: '$2.5', url: 'https://example.com/x', bare: { n: 1 } });
+  const parked = make();
+  const [rebuilt] = detachNow([parked.value]);
+  t.is(parked.bytes.byteLength, 0, 'moved out of the caller’s hands');
+  t.deepEqual(decoder.decode(encoder.encode(rebuilt)), expected, 'parked, it encodes as it would have at once');
+  const sent = make();
+  const prepared = prepareTransfer(sent.value, transferListOf([sent.value])!, false);
+  t.true(Object.getPrototypeOf((prepared.value as { held: object }).held) === Money.prototype, 'the swap keeps the class');
 });

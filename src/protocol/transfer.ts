@@ -167,9 +167,22 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
   if (Array.isArray(value)) return value.map((item) => restore(item, inbound));
   if (value instanceof Map) return new Map([...value].map(([key, item]) => [restore(key, inbound), restore(item, inbound)]));
   if (value instanceof Set) return new Set([...value].map((item) => restore(item, inbound)));
-  const copy: Record<string, unknown> = { ...value };
-  for (const key of Object.keys(copy)) copy[key] = restore(copy[key], inbound);
-  return copy;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const restored = restore(item, inbound);
+    if (restored !== item) (copy ??= sameKindCopy(value))[key] = restored;
+  }
+  return copy ?? value;
+}
+
+/**
+ * A shallow copy of `value` that keeps its prototype: the codec reads what the prototype gives (a class's
+ * `toJSON`, a URL's), so a copy made to swap a buffer must encode as the original does. A plain spread
+ * lost it: a parked call's URL argument arrived as `{}`.
+ */
+function sameKindCopy(value: object): Record<string, unknown> {
+  return Object.assign(Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>, value);
 }
 
 /**
@@ -277,7 +290,7 @@ function substitute(value: unknown, slotOf: (buffer: ArrayBufferLike) => number 
     for (const key of Object.keys(value)) {
       const item = (value as Record<string, unknown>)[key];
       const swapped = swap(item);
-      if (swapped !== item) ((copy ??= { ...value }) as Record<string, unknown>)[key] = swapped;
+      if (swapped !== item) ((copy ??= sameKindCopy(value)) as Record<string, unknown>)[key] = swapped;
     }
   }
   path.delete(value);
