@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { Channel } from '../src/channel/channel.js';
-import { ClusterClosedError, RemoteError, WorkerDiedError } from '../src/errors.js';
+import { ClusterClosedError, RemoteError, SerializationError, WorkerDiedError } from '../src/errors.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { Link } from '../src/rpc/link.js';
 import { transfer } from '../src/protocol/transfer.js';
@@ -114,6 +114,18 @@ test("each parked call waits its own full waitMs from when it was made, not the 
   t.false(b.ok, 'the second gave up too');
   t.true(b.at - secondAt >= waitMs - 5, `the second waited its own ${waitMs} ms (${(b.at - secondAt).toFixed(0)} ms)`);
   t.like(b.ok ? {} : b.error, { code: 'ERR_CONVOY_WORKER_DIED', mayHaveRun: false });
+});
+
+// A review's: a parked call or notify that could not be sent rejected with the bare error, without the
+// "The arguments of `m` cannot be sent to worker …" an open channel's refusal has.
+test('a parked call or notify whose transferred argument cannot be sent is refused as an open channel refuses it', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const cyclic: Record<string, unknown> = { bytes: new Uint8Array(4) };
+  cyclic.self = cyclic;
+  const marked = () => transfer(cyclic, [(cyclic.bytes as Uint8Array).buffer as ArrayBuffer]);
+  const words = /^The arguments of `echo` cannot be sent to worker "b": A circular structure cannot be sent$/;
+  await t.throwsAsync(link.call('echo', [marked()]), { instanceOf: SerializationError, message: words });
+  await t.throwsAsync(link.notify('echo', [marked()]), { instanceOf: SerializationError, message: words });
 });
 
 test('a parked call that transfers buffers detaches them when it is made, and they arrive intact when it runs', async (t) => {

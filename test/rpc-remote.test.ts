@@ -342,3 +342,21 @@ test("convoy's own calls and notifies (NUL-prefixed methods) are not in the endp
   t.deepEqual([a.counts.calls, a.counts.notifies, a.counts.replies], [2, 1, 2]);
   t.is(b.counts.served, 3);
 });
+
+// A review's: a notify the endpoint refused (an argument it cannot encode, a full channel under
+// backpressure 'reject') was counted as sent; calls refused the same way were not.
+test('a notify refused as it is sent is not counted: its argument, or a full channel under backpressure reject', async (t) => {
+  const { a } = await createPair(t, 'memory', {
+    channelA: { backpressure: 'reject', maxQueuedBytes: 300 },
+    a: { api: {} },
+    b: { api: { note: () => undefined } },
+  });
+  await t.throwsAsync(a.notify('note', [() => 1]), { code: 'ERR_CONVOY_SERIALIZE' });
+  await t.throwsAsync(a.call('note', [() => 1]), { code: 'ERR_CONVOY_SERIALIZE' });
+  t.deepEqual([a.counts.calls, a.counts.notifies], [0, 0]);
+  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => a.notify('note', [`${i}`.padEnd(100, '.')])));
+  const refused = results.filter((r) => r.status === 'rejected');
+  t.true(refused.length > 0, 'the channel filled');
+  t.true(refused.every((r) => (r.reason as { code?: string }).code === 'ERR_CONVOY_BACKPRESSURE'));
+  t.is(a.counts.notifies, 10 - refused.length);
+});

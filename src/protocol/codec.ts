@@ -217,9 +217,14 @@ export class Encoder {
         if (error instanceof SerializationError) throw error;
         // msgpackr's word for a symbol (the one type it refuses that writeFunction does not catch).
         const refused = /^Unknown type: (\w+)$/.exec(toError(error).message)?.[1];
-        throw new SerializationError(refused ? `A ${refused} cannot be sent` : `Cannot encode value: ${toError(error).message}`, {
-          cause: error,
-        });
+        // msgpackr follows a cycle until the stack runs out: said in the words a transfer's walk uses.
+        const overflow = error instanceof RangeError && /call stack/.test(error.message);
+        const message = refused
+          ? `A ${refused} cannot be sent`
+          : overflow
+            ? 'A circular structure, or one nested too deep to walk, cannot be sent'
+            : `Cannot encode value: ${toError(error).message}`;
+        throw new SerializationError(message, { cause: error });
       }
       const length = buffer.end - buffer.start;
       // Set first: a large message refused below must not leave msgpackr holding its buffer either.

@@ -181,12 +181,14 @@ export class Endpoint {
       }
       if (skipsFlowControl(method)) this.channel.sendSystem([Kind.Notify, method, args], false);
       else accepted = this.channel.send([Kind.Notify, method, args], false, transferListOf(args));
+      // The counts are the user's traffic, sent: a notify refused here (its argument, a full channel
+      // under backpressure 'reject') is none.
+      if (!isSystemMethod(method)) this.counts.notifies++;
       // Waiting for room: if the wait fails (the peer died, the channel closed), it was never sent.
       if (accepted) accepted = this.#notSentIfFailed(accepted, method);
     } catch (error) {
       accepted = Promise.reject(this.#refused(error, method));
     }
-    if (!isSystemMethod(method)) this.counts.notifies++;
     if (!accepted) return RESOLVED;
     // Marked handled: fire-and-forget use never raises an unhandled rejection; `await` still sees it.
     accepted.catch(noop);

@@ -11,7 +11,7 @@
  * an endpoint whose peer died fail there, once what the peer sent before dying has been read
  * (at-most-once). On a dead link every call rejects at once.
  */
-import { TimeoutError, WorkerDiedError, errorForMethod, errorFromWire, toError, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import { SerializationError, TimeoutError, WorkerDiedError, errorForMethod, errorFromWire, toError, unsendableArguments, type DeathReason, type WorkerDiedInfo } from '../errors.js';
 import type { OpenReply, PeerExit } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
@@ -218,7 +218,7 @@ export class Link implements Caller {
       // Transferred buffers leave the caller's hands when the call is made, even one that waits here.
       args = detachNow(args);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(this.#unsendable(error, method));
     }
     return new Promise((resolve, reject) => {
       // The call's timeout and signal count from when it was made, including the time spent parked.
@@ -264,7 +264,12 @@ export class Link implements Caller {
       result = Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     } else {
       result = new Promise((resolve, reject) => {
-        args = detachNow(args);
+        try {
+          args = detachNow(args);
+        } catch (error) {
+          reject(this.#unsendable(error, method));
+          return;
+        }
         this.#park({
           parkedAt: performance.now(),
           run: (endpoint) => endpoint.notify(method, args).then(resolve, reject),
@@ -274,6 +279,11 @@ export class Link implements Caller {
     }
     result.catch(() => {});
     return result;
+  }
+
+  /** As the endpoint words a call it cannot send: naming the method and the worker. */
+  #unsendable(error: unknown, method: string): unknown {
+    return error instanceof SerializationError ? unsendableArguments(error, method, this.name) : error;
   }
 
   #park(call: ParkedCall): void {
