@@ -48,8 +48,8 @@ arms.never.latency.mask = NEVER;
 // Every call timed: the adaptation is undone after each timed call.
 const every = arms.every.latency;
 const record = every.record.bind(every);
-every.record = (method, startedAt, lastId) => {
-  record(method, startedAt, lastId);
+every.record = (method, startedAt, weight, lastId) => {
+  record(method, startedAt, weight, lastId);
   every.mask = 0;
 };
 for (let i = 0; i < 3; i++) for (const arm of Object.values(arms)) await run(arm);

@@ -61,13 +61,14 @@ export class CallLatency {
   readonly #methods = new Map<string, MethodTally>();
 
   /**
-   * Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now;
-   * `lastId` is the latest call id issued on the channel, which tells the pace of calls.
+   * Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now, for
+   * `weight` calls: the mask's as it was when the call was made (weighed by today's mask, a burst timed
+   * whole while the mask was 0 and answered after it rose counted up to 1024 times over); `lastId` is the
+   * latest call id issued on the channel, which tells the pace of calls.
    */
-  record(method: string, startedAt: number, lastId: number): void {
+  record(method: string, startedAt: number, weight: number, lastId: number): void {
     const now = performance.now();
     const ms = now - startedAt;
-    const weight = this.mask + 1;
     let tally = this.#methods.get(method);
     if (!tally) this.#methods.set(method, (tally = { count: 0, sumMs: 0, buckets: new Float64Array(BUCKET_COUNT) }));
     tally.count += weight;

@@ -126,7 +126,11 @@ export class Endpoint {
     const pending = new PendingCall(id, method, capturedResolve!, capturedReject!);
     // Not kept here: they hold the promise, and through it the call's result once it settles.
     capturedResolve = capturedReject = undefined;
-    if ((id & this.latency.mask) === 0 && !system) pending.startedAt = performance.now();
+    const mask = this.latency.mask;
+    if ((id & mask) === 0 && !system) {
+      pending.startedAt = performance.now();
+      pending.sampledOf = mask + 1;
+    }
     this.#pending.set(pending);
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
     if (timeoutMs > 0 || options?.signal) this.#watch(pending, timeoutMs, options?.signal, waiting, options?.askedTimeoutMs);
@@ -272,7 +276,7 @@ export class Endpoint {
       return;
     }
     this.channel.callSettled();
-    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, this.#nextId);
+    if (pending.startedAt !== 0) this.latency.record(pending.method, pending.startedAt, pending.sampledOf, this.#nextId);
     if (!isSystemMethod(pending.method)) {
       if (ok) this.counts.replies++;
       else this.counts.faults++;

@@ -20,6 +20,8 @@ export class PendingCall {
   readonly method: string;
   /** `performance.now()` when the call was made, if its latency is timed (see CallLatency); else 0. */
   startedAt = 0;
+  /** The calls a timed call stands for, as sampled when it was made (the sampling may change before it settles). */
+  sampledOf = 1;
   #resolve: ((value: unknown) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   /** Stops watching its deadline and signal, once it settles. */
