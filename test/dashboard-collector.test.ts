@@ -17,6 +17,7 @@ function channel(peer: string, counts: Partial<ChannelSnapshot> = {}): ChannelSn
     replies: 0,
     faults: 0,
     served: 0,
+    faultsServed: 0,
     batchesSent: 0,
     batchesReceived: 0,
     bytesSent: 0,
@@ -136,6 +137,36 @@ test('new faults become events naming the callee and the caller', async (t) => {
   const [fault] = src.events.since(0);
   t.like(fault, { type: 'fault', worker: 'b', from: 'a', count: 3 });
   t.is(reading.cluster.faults, 4, 'every fault counts in the total');
+});
+
+// A review's: each dashboard's collector logged the faults it found since its own reading before, in the
+// cluster's one event log: with two dashboards every fault was logged twice.
+test('two dashboards of one cluster log each fault once, whichever reads it first; a worker’s served faults count for its caller', async (t) => {
+  const readings = [
+    { workers: [worker('a', 0, [channel('b', { faults: 1 })], { faultsServed: 0 }), worker('b', 0, [])] },
+    { workers: [worker('a', 0, [channel('b', { faults: 4 })], { faultsServed: 2 }), worker('b', 0, [])] },
+    { workers: [worker('a', 0, [channel('b', { faults: 6 })], { faultsServed: 2 }), worker('b', 0, [])] },
+  ];
+  const events = new EventLog();
+  const reader = (order: number[]) => {
+    let next = 0;
+    return { events, stats: async () => readings[order[Math.min(next++, order.length - 1)]!]! };
+  };
+  const first = new Collector(reader([0, 1, 2]), 60_000);
+  const second = new Collector(reader([0, 1, 2]), 60_000);
+  await first.read();
+  await second.read();
+  t.deepEqual(events.since(0), [], 'faults from before either started are no event');
+  await first.read();
+  await second.read();
+  await second.read();
+  await first.read();
+  const faults = events.since(0).map(({ from, worker: to, count }) => [from, to, count]);
+  t.deepEqual(faults, [
+    ['a', 'coordinator', 2],
+    ['a', 'b', 3],
+    ['a', 'b', 2],
+  ]);
 });
 
 test('concurrent askers share one reading; a fresh enough reading is reused', async (t) => {

@@ -44,6 +44,8 @@ export class EventLog {
   /** Deaths by worker and reason, and restarts by worker, since the cluster started. */
   readonly deaths = new Map<string, Map<string, number>>();
   readonly restarts = new Map<string, number>();
+  /** Per channel (from, to): the fault count up to which faults are logged, and of which generation. */
+  readonly #faultsLogged = new Map<string, { generation: string; faults: number }>();
 
   get lastSeq(): number {
     return this.#seq;
@@ -59,6 +61,23 @@ export class EventLog {
       this.deaths.set(event.worker, byReason);
     } else if (event.type === 'restart') this.restarts.set(event.worker, (this.restarts.get(event.worker) ?? 0) + 1);
     return entry;
+  }
+
+  /**
+   * Logs the faults that channel `from → to` (of `generation`, counted from its start) shows beyond those
+   * already logged, once, whichever dashboard of the cluster reads them first: each reads on its own
+   * schedule, and logging its own differences, two of them logged every fault twice. A channel met for
+   * the first time by a reader that has no earlier reading (`history`) sets the mark without logging: its
+   * faults came before anyone watched.
+   */
+  noteFaults(from: string, to: string, generation: string, faults: number, history: boolean): void {
+    const key = `${from}\0${to}`;
+    const logged = this.#faultsLogged.get(key);
+    const continues = logged !== undefined && logged.generation === generation && logged.faults <= faults;
+    const fresh = continues ? faults - logged.faults : faults;
+    if (continues && fresh === 0) return;
+    this.#faultsLogged.set(key, { generation, faults });
+    if (fresh > 0 && (logged !== undefined || !history)) this.add({ type: 'fault', worker: to, from, count: fresh });
   }
 
   /** Events with a seq above `seq`, oldest first, at most `limit` of the newest. */

@@ -52,7 +52,7 @@ export function readChannels(stats: ClusterStats): ChannelReading[] {
         generation,
         calls: control.served,
         notifies: 0,
-        faults: 0,
+        faults: control.faultsServed,
         bytes: control.bytesReceived + control.bytesTransferredReceived,
         inFlight: null,
         queuedBytes: null,

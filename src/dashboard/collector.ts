@@ -245,7 +245,7 @@ export class Collector {
     totals.notifies += notifies;
     totals.faults += faults;
     totals.bytes += bytes;
-    if (faults > 0 && elapsedMs > 0) this.#source.events.add({ type: 'fault', worker: channel.to, from: channel.from, count: faults });
+    this.#source.events.noteFaults(channel.from, channel.to, channel.generation, channel.faults, elapsedMs === 0);
     return {
       from: channel.from,
       to: channel.to,

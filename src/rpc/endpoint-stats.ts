@@ -8,13 +8,15 @@ export interface ChannelSnapshot {
   transport: string;
   /**
    * The user's traffic on the channel, from this side: calls made, notifies sent, their replies and faults,
-   * and messages served. convoy's own calls (stats, wiring, exits) are not counted.
+   * and messages served, of whose calls `faultsServed` failed in their handler. convoy's own calls (stats,
+   * wiring, exits) are not counted.
    */
   calls: number;
   notifies: number;
   replies: number;
   faults: number;
   served: number;
+  faultsServed: number;
   batchesSent: number;
   batchesReceived: number;
   bytesSent: number;

@@ -59,7 +59,7 @@ export class Endpoint {
   /** The peer's last words: it said it is exiting, with this code. */
   exitNotice: ExitNotice | undefined;
   #lastWordsListener: ((notice: ExitNotice) => void) | undefined;
-  readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0 };
+  readonly counts = { calls: 0, notifies: 0, replies: 0, faults: 0, served: 0, faultsServed: 0 };
   /** Latency of this side's calls (not convoy's own), per method, sampled. */
   readonly latency = new CallLatency();
 

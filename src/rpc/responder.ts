@@ -58,11 +58,17 @@ export interface ResponderConfig {
 
 const NO_SYSTEM = new Dispatcher({});
 
+/** The user's messages this side served, and of its calls, those answered with a fault. */
+export interface ServedCounts {
+  served: number;
+  faultsServed: number;
+}
+
 export class Responder {
   readonly #channel: Channel;
   readonly #config: ResponderConfig;
-  /** Shared with the endpoint's counters: `served` is ours. */
-  readonly #counts: { served: number };
+  /** Shared with the endpoint's counters: `served` and `faultsServed` are ours. */
+  readonly #counts: ServedCounts;
   #dispatcher: Dispatcher;
   readonly #system: Dispatcher | undefined;
   /** Abort controllers of running handlers that asked for a signal, by call id. */
@@ -83,7 +89,7 @@ export class Responder {
   #earlyServed: Promise<void> | undefined;
   #releaseEarly: (() => void) | undefined;
 
-  constructor(channel: Channel, config: ResponderConfig, counts: { served: number }) {
+  constructor(channel: Channel, config: ResponderConfig, counts: ServedCounts) {
     this.#channel = channel;
     this.#config = config;
     this.#counts = counts;
@@ -287,6 +293,8 @@ export class Responder {
         own = new SerializationError(`The result of \`${method}\` cannot be encoded: ${toError(error).message}`, { cause: error });
       }
     }
+    // A fault: the call failed in its handler (or its result could not be sent), as its caller counts it.
+    if (!isSystemMethod(method)) this.#counts.faultsServed++;
     const wire: WireError = own ? ownErrorToWire(own) : errorToWire(value);
     // Each fallback smaller than the last, so that the caller always gets its fault: one that cannot be
     // sent (an error too large for a frame, say) must not throw from here, where nothing catches it and
