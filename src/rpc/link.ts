@@ -11,7 +11,17 @@
  * an endpoint whose peer died fail there, once what the peer sent before dying has been read
  * (at-most-once). On a dead link every call rejects at once.
  */
-import { SerializationError, TimeoutError, WorkerDiedError, errorForMethod, errorFromWire, toError, unsendableArguments, type DeathReason, type WorkerDiedInfo } from '../errors.js';
+import {
+  SerializationError,
+  TimeoutError,
+  WorkerDiedError,
+  errorForMethod,
+  errorFromWire,
+  toError,
+  unsendableArguments,
+  type DeathReason,
+  type WorkerDiedInfo,
+} from '../errors.js';
 import type { OpenReply, PeerExit } from '../protocol/control.js';
 import { detachNow } from '../protocol/transfer.js';
 import type { ExitNotice } from '../protocol/messages.js';
@@ -243,7 +253,9 @@ export class Link implements Caller {
         run: (endpoint) => {
           if (!finish()) return;
           const left = timeoutMs > 0 ? Math.max(1, timeoutMs - (performance.now() - parkedAt)) : 0;
-          endpoint.call(method, args, left > 0 ? { ...options, timeoutMs: left, askedTimeoutMs: timeoutMs } : options).then(resolve, reject);
+          endpoint
+            .call(method, args, left > 0 ? { ...options, timeoutMs: left, askedTimeoutMs: timeoutMs } : options)
+            .then(resolve, reject);
         },
         fail: (error) => giveUp(errorForMethod(error, method, NOT_SENT)),
       };

@@ -38,7 +38,13 @@ export class PendingCall {
    * Rejects early on timeout or abort. The entry stays pending until the callee's reply or fault
    * arrives (then it is dropped quietly), so a late reply is never mistaken for a protocol error.
    */
-  watch(timeoutMs: number, signal: AbortSignal | undefined, worker: string | undefined, cancel: () => void, askedTimeoutMs = timeoutMs): void {
+  watch(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    worker: string | undefined,
+    cancel: () => void,
+    askedTimeoutMs = timeoutMs,
+  ): void {
     const giveUp = (error: unknown): void => {
       if (!this.#reject) return;
       this.#finish(false, error);
