@@ -360,3 +360,14 @@ test('a notify refused as it is sent is not counted: its argument, or a full cha
   t.true(refused.every((r) => (r.reason as { code?: string }).code === 'ERR_CONVOY_BACKPRESSURE'));
   t.is(a.counts.notifies, 10 - refused.length);
 });
+
+// The same review: each distinct name read on a remote became a property of it for good.
+test('a remote keeps its first 1024 method names as its own properties; further names still call, and are not kept', async (t) => {
+  const { a } = await createPair(t, 'memory', { b: { api: {} } });
+  const remote = createRemote<Record<string, () => Promise<unknown>>>(a);
+  const calls = Array.from({ length: 1100 }, (_, i) => remote[`m${i}`]!().catch((error: { code?: string }) => error.code));
+  t.deepEqual(new Set(await Promise.all(calls)), new Set(['ERR_CONVOY_NO_METHOD']));
+  t.is(Object.getOwnPropertyNames(remote).length, 1024);
+  t.is(remote.m0, remote.m0, 'a kept method is the same function each time');
+  t.not(remote.m1099, remote.m1099, 'a further one is made on each read');
+});

@@ -19,6 +19,13 @@ const ADAPT_WINDOW_MS = 50;
 const TIMED_PER_SECOND = 500;
 /** However fast calls come, at least one in 1024 is timed. */
 const MAX_MASK = 1023;
+/**
+ * Methods tallied one by one on a channel; calls to any further name are tallied together under
+ * OTHER_METHODS. A caller that builds names (from requests, say) must not grow its memory, nor every
+ * stats() answer, by a tally per name for ever: ~1 KB each.
+ */
+export const MAX_METHODS_TALLIED = 256;
+export const OTHER_METHODS = '(other methods)';
 
 /** The mask that times about TIMED_PER_SECOND of `callsPerSecond`. */
 function maskFor(callsPerSecond: number): number {
@@ -70,7 +77,11 @@ export class CallLatency {
     const now = performance.now();
     const ms = now - startedAt;
     let tally = this.#methods.get(method);
-    if (!tally) this.#methods.set(method, (tally = { count: 0, sumMs: 0, buckets: new Float64Array(BUCKET_COUNT) }));
+    if (!tally) {
+      const name = this.#methods.size < MAX_METHODS_TALLIED ? method : OTHER_METHODS;
+      tally = this.#methods.get(name);
+      if (!tally) this.#methods.set(name, (tally = { count: 0, sumMs: 0, buckets: new Float64Array(BUCKET_COUNT) }));
+    }
     tally.count += weight;
     tally.sumMs += ms * weight;
     tally.buckets[bucketOf(ms)]! += weight;

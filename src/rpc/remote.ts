@@ -51,6 +51,7 @@ const notifiers = new WeakMap<object, object>();
  */
 function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise<unknown>, label: string): object {
   const inspected = (): string => label;
+  let kept = 0;
   const methods = Object.create(
     new Proxy(Object.create(null) as object, {
       get(_, key, receiver) {
@@ -61,6 +62,10 @@ function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise
         if (key === inspect.custom || key === Symbol.toPrimitive) return inspected;
         if (typeof key !== 'string' || key === 'then' || key === 'toJSON') return undefined;
         const method = target(key);
+        // Past MAX_KEPT_METHODS names (a caller that builds them), a method is made on each read instead
+        // of kept: the remote must not grow by one for every name ever called.
+        if (kept >= MAX_KEPT_METHODS) return method;
+        kept++;
         // Not enumerable: the remote still lists no keys, whatever was called on it.
         Object.defineProperty(receiver, key, { value: method, enumerable: false, writable: false, configurable: false });
         return method;
@@ -73,6 +78,9 @@ function lazyMethods(target: (method: string) => (...args: unknown[]) => Promise
   markUnsendable(methods, UNSENDABLE);
   return methods;
 }
+
+/** Methods a remote keeps as its own properties; further names are made each time they are read. */
+const MAX_KEPT_METHODS = 1024;
 
 const UNSENDABLE = "A remote (the proxy to a worker) cannot be sent: send the worker's name, and call ctx.peer(name) on the other side";
 
