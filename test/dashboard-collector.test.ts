@@ -169,6 +169,29 @@ test('two dashboards of one cluster log each fault once, whichever reads it firs
   ]);
 });
 
+// From the review of that fix: a channel that first appeared, with faults, between two readings of one
+// dashboard, and was first read by a second dashboard's first reading, was marked as history, never logged.
+test('a channel new since the first dashboard began is news to a second one’s first reading: its faults are logged', async (t) => {
+  const readings = [
+    { workers: [worker('a', 0, []), worker('b', 0, [])] },
+    { workers: [worker('a', 0, [channel('b', { faults: 2 })]), worker('b', 0, [])] },
+  ];
+  const events = new EventLog();
+  const reader = (order: number[]) => {
+    let next = 0;
+    return { events, stats: async () => readings[order[Math.min(next++, order.length - 1)]!]! };
+  };
+  const first = new Collector(reader([0, 1]), 60_000);
+  const second = new Collector(reader([1]), 60_000);
+  await first.read();
+  await second.read();
+  await first.read();
+  t.deepEqual(
+    events.since(0).map(({ from, worker: to, count }) => [from, to, count]),
+    [['a', 'b', 2]],
+  );
+});
+
 test('concurrent askers share one reading; a fresh enough reading is reused', async (t) => {
   let calls = 0;
   const events = new EventLog();

@@ -46,6 +46,7 @@ export class EventLog {
   readonly restarts = new Map<string, number>();
   /** Per channel (from, to): the fault count up to which faults are logged, and of which generation. */
   readonly #faultsLogged = new Map<string, { generation: string; faults: number }>();
+  #faultsWatched = false;
 
   get lastSeq(): number {
     return this.#seq;
@@ -66,18 +67,23 @@ export class EventLog {
   /**
    * Logs the faults that channel `from → to` (of `generation`, counted from its start) shows beyond those
    * already logged, once, whichever dashboard of the cluster reads them first: each reads on its own
-   * schedule, and logging its own differences, two of them logged every fault twice. A channel met for
-   * the first time by a reader that has no earlier reading (`history`) sets the mark without logging: its
-   * faults came before anyone watched.
+   * schedule, and logging its own differences, two of them logged every fault twice. Until a dashboard
+   * has read the cluster once (`faultsWatched()`), a channel's faults only set its mark: they came before
+   * anyone watched.
    */
-  noteFaults(from: string, to: string, generation: string, faults: number, history: boolean): void {
+  noteFaults(from: string, to: string, generation: string, faults: number): void {
     const key = `${from}\0${to}`;
     const logged = this.#faultsLogged.get(key);
     const continues = logged !== undefined && logged.generation === generation && logged.faults <= faults;
     const fresh = continues ? faults - logged.faults : faults;
     if (continues && fresh === 0) return;
     this.#faultsLogged.set(key, { generation, faults });
-    if (fresh > 0 && (logged !== undefined || !history)) this.add({ type: 'fault', worker: to, from, count: fresh });
+    if (fresh > 0 && this.#faultsWatched) this.add({ type: 'fault', worker: to, from, count: fresh });
+  }
+
+  /** A dashboard has read every channel once: faults from now on are news (see noteFaults). */
+  faultsWatched(): void {
+    this.#faultsWatched = true;
   }
 
   /** Events with a seq above `seq`, oldest first, at most `limit` of the newest. */

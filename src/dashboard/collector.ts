@@ -126,6 +126,7 @@ export class Collector {
     const elapsedMs = this.#latest ? Math.max(1, at - this.#latest.at) : 0;
     const channels = readChannels(stats);
     const pairs = channels.map((channel) => this.#pairRow(channel, at, elapsedMs));
+    this.#source.events.faultsWatched();
     // A channel missing from this reading has closed, unless its worker did not answer in time (busy, or
     // slow to be scheduled): then it is still open, and its next reading counts from the last one.
     const open = new Set(channels.map((c) => pairKey(c.from, c.to)));
@@ -245,7 +246,7 @@ export class Collector {
     totals.notifies += notifies;
     totals.faults += faults;
     totals.bytes += bytes;
-    this.#source.events.noteFaults(channel.from, channel.to, channel.generation, channel.faults, elapsedMs === 0);
+    this.#source.events.noteFaults(channel.from, channel.to, channel.generation, channel.faults);
     return {
       from: channel.from,
       to: channel.to,
