@@ -181,3 +181,26 @@ test('detachNow and a transfer keep what the codec reads of a value: a class’s
   const prepared = prepareTransfer(sent.value, transferListOf([sent.value])!, false);
   t.true(Object.getPrototypeOf((prepared.value as { held: object }).held) === Money.prototype, 'the swap keeps the class');
 });
+
+// From the review of that fix: a copy that keeps the class still lacks its private fields, so a toJSON that
+// reads one threw ("Cannot read private member #id"), where the same value without transfer() was sent.
+test('a class whose toJSON reads a private field crosses with transfer(), as its toJSON gives it, its buffer moved', (t) => {
+  class Packet {
+    readonly #id: number;
+    constructor(
+      id: number,
+      readonly bytes: Uint8Array,
+    ) {
+      this.#id = id;
+    }
+    toJSON(): object {
+      return { id: this.#id, bytes: this.bytes };
+    }
+  }
+  const expected = { id: 7, bytes: new Uint8Array([1, 2, 3]) };
+  t.deepEqual(decoder.decode(encoder.encode({ packet: new Packet(7, new Uint8Array([1, 2, 3])) })), { packet: expected });
+  const bytes = new Uint8Array([1, 2, 3]);
+  const [rebuilt] = detachNow([transfer({ packet: new Packet(7, bytes) }, [bytes.buffer as ArrayBuffer])]);
+  t.is(bytes.byteLength, 0, 'its buffer moved');
+  t.deepEqual(decoder.decode(encoder.encode(rebuilt)), { packet: expected });
+});

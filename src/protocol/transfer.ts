@@ -177,6 +177,18 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
 }
 
 /**
+ * What the codec writes for an object in place of its own properties, as msgpackr decides it: the result
+ * of its `toJSON` for an object that is neither plain (`constructor` Object) nor an array, Map or Set (a
+ * class instance, a URL, a null-prototype object with a `toJSON` key); else the object itself.
+ */
+function encodedAs(value: object): unknown {
+  const made = (value as { constructor?: unknown }).constructor;
+  if (made === Object || Array.isArray(value) || value instanceof Map || value instanceof Set) return value;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  return typeof toJSON === 'function' ? toJSON.call(value) : value;
+}
+
+/**
  * A shallow copy of `value` that keeps its prototype: the codec reads what the prototype gives (a class's
  * `toJSON`, a URL's), so a copy made to swap a buffer must encode as the original does. A plain spread
  * lost it: a parked call's URL argument arrived as `{}`.
@@ -261,6 +273,14 @@ function substitute(value: unknown, slotOf: (buffer: ArrayBufferLike) => number 
   if (path.has(value)) throw new SerializationError('A circular structure cannot be sent');
   path.add(value);
   const swap = (item: unknown): unknown => substitute(item, slotOf, path);
+  const json = encodedAs(value);
+  if (json !== value) {
+    // The codec writes what toJSON returns: the swap is made there, not in a copy of the object, which
+    // would lack what its toJSON reads (private fields).
+    const swapped = swap(json);
+    path.delete(value);
+    return swapped === json ? value : swapped;
+  }
   let copy: unknown;
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
