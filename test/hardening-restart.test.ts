@@ -179,7 +179,7 @@ test('kill() while a restart is loading ends nothing: no event, and the restart 
  */
 test('a worker-exit listener that throws stops neither the restart nor the kill() that caused it', async (t) => {
   const { stdout, code } = await runCoordinator(t, 'throwing-exit-listener-coordinator.ts');
-  t.deepEqual(stdout.trim().split('\n').sort(), ['killed', 'restarted 2', 'unhandled the listener threw']);
+  t.deepEqual(stdout.trim().split('\n').sort(), ['killed', 'restarted 2', 'seen dead 0', 'unhandled the listener threw']);
   t.is(code, 0);
 });
 

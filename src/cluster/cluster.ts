@@ -372,10 +372,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       handle.link.close(diedError(handle.name, event.reason, event));
     }
     this.#wiring.tellPeers(handle, { ...event, restarting });
-    // Begun before the event (its first attempt waits restartDelayMs): a listener that throws must not
-    // stop the restart the event announces.
-    if (restarting) void this.#restart(handle);
-    this.emit('worker-exit', { ...event, restarting });
+    try {
+      // Its listeners see the worker as it died (`dead`, its restarts so far).
+      this.emit('worker-exit', { ...event, restarting });
+    } finally {
+      // Even if a listener throws: it must not stop the restart the event announces.
+      if (restarting) void this.#restart(handle);
+    }
   }
 
   async #restart(handle: WorkerHandle): Promise<void> {
