@@ -90,8 +90,9 @@ export function buildReport(input: ReportInput): Report {
     .filter((x): x is number => x !== undefined)
     .sort((a, b) => a - b);
   return {
-    durationMs: input.durationMs,
-    lastBatchMs: input.lastBatchMs ?? input.durationMs,
+    // Whole milliseconds: a difference of clock readings has float noise (7999.999999999999).
+    durationMs: Math.round(input.durationMs),
+    lastBatchMs: Math.round(input.lastBatchMs ?? input.durationMs),
     transfers: committed + aborted,
     committed,
     aborted: { total: aborted, byCause },
