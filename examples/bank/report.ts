@@ -89,14 +89,15 @@ export function buildReport(input: ReportInput): Report {
     .map((r) => r.lockWaitMs)
     .filter((x): x is number => x !== undefined)
     .sort((a, b) => a - b);
+  // Whole milliseconds: a difference of clock readings has float noise (7999.999999999999).
+  const durationMs = Math.round(input.durationMs);
   return {
-    // Whole milliseconds: a difference of clock readings has float noise (7999.999999999999).
-    durationMs: Math.round(input.durationMs),
+    durationMs,
     lastBatchMs: Math.round(input.lastBatchMs ?? input.durationMs),
     transfers: committed + aborted,
     committed,
     aborted: { total: aborted, byCause },
-    transfersPerSec: input.durationMs > 0 ? (committed * 1000) / input.durationMs : 0,
+    transfersPerSec: durationMs > 0 ? (committed * 1000) / durationMs : 0,
     locks: {
       ...input.locks,
       waited: waits.length,
