@@ -99,7 +99,7 @@ export interface SharedMemoryOptions {
    * a message; a polling one sees data within a microsecond, so one call at a time gets several times
    * faster, at the cost of that much CPU per call on both sides. It must outlast the machine's wake-up
    * of a sleeping thread (idle virtual CPUs can take 50–100 µs): a shorter spin never catches an answer
-   * once both sides have slept. Only where cores are to spare. 0 never polls. @default 0
+   * once both sides have slept. Only where cores are to spare. 0 never polls; otherwise at least 1. @default 0
    */
   spinMicros?: number;
 }
@@ -290,6 +290,11 @@ export function fillSharedMemoryOptions(options?: SharedMemoryOptions): FilledSh
   const spinMicros = expectNumber('spinMicros', pick(options, 'spinMicros', DEFAULTS.spinMicros));
   if (spinMicros > MAX_SPIN_MICROS) {
     throw new TypeError(`Expected \`spinMicros\` to be at most ${MAX_SPIN_MICROS}, got ${describe(spinMicros)}`);
+  }
+  // A spin shorter than a microsecond is never started, yet it would turn the polling path on: no gain
+  // of either path (a review's).
+  if (spinMicros > 0 && spinMicros < 1) {
+    throw new TypeError(`Expected \`spinMicros\` to be 0 (no spin) or at least 1, got ${describe(spinMicros)}`);
   }
   return { sharedMemory, ringBytes, spinMicros };
 }

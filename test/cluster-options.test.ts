@@ -60,6 +60,7 @@ const bad: [string, unknown, string][] = [
   ['a ringBytes below 1 KiB', { sharedMemory: true, ringBytes: 512, workers: [{ name: 'a', module: counter }] }, 'ringBytes'],
   ['a negative spinMicros', { spinMicros: -1, workers: [{ name: 'a', module: counter }] }, 'spinMicros'],
   ['a spinMicros above 10 000', { sharedMemory: true, spinMicros: 20_000, workers: [{ name: 'a', module: counter }] }, 'spinMicros'],
+  ['a spinMicros between 0 and 1', { sharedMemory: true, spinMicros: 0.5, workers: [{ name: 'a', module: counter }] }, 'spinMicros'],
   [
     'a worker sharedMemory that is not a boolean',
     { workers: [{ name: 'a', module: counter, sharedMemory: 1 }] },
