@@ -8,7 +8,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { parseFrame } from '../src/channel/frame.js';
 import { Outbox } from '../src/channel/outbox.js';
-import { ProtocolError } from '../src/errors.js';
+import { ProtocolError, SerializationError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
 import { TransferSlot, detachNow, prepareTransfer, transfer, transferListOf } from '../src/protocol/transfer.js';
@@ -166,7 +166,7 @@ test('detachNow and a transfer keep what the codec reads of a value: a class’s
   const make = () => {
     const bytes = new Uint8Array([1, 2, 3, 4]);
     const bare = Object.assign(Object.create(null) as Record<string, unknown>, { n: 1 });
-    // Money holds a moved buffer too: the copy made to swap it keeps the class.
+    // Money holds a moved buffer too, which its toJSON leaves out.
     const held = Object.assign(new Money(250), { bytes: new Uint8Array(bytes.buffer, 1, 2) });
     return { value: transfer({ bytes, price: new Money(250), held, url: new URL('https://example.com/x'), bare }, [bytes.buffer]), bytes };
   };
@@ -179,7 +179,7 @@ test('detachNow and a transfer keep what the codec reads of a value: a class’s
   t.deepEqual(decoder.decode(encoder.encode(rebuilt)), expected, 'parked, it encodes as it would have at once');
   const sent = make();
   const prepared = prepareTransfer(sent.value, transferListOf([sent.value])!, false);
-  t.true(Object.getPrototypeOf((prepared.value as { held: object }).held) === Money.prototype, 'the swap keeps the class');
+  t.is((prepared.value as { held: unknown }).held, '$2.5', 'an object the codec writes by its toJSON is sent as what that returns');
 });
 
 // From the review of that fix: a copy that keeps the class still lacks its private fields, so a toJSON that
@@ -203,4 +203,56 @@ test('a class whose toJSON reads a private field crosses with transfer(), as its
   const [rebuilt] = detachNow([transfer({ packet: new Packet(7, bytes) }, [bytes.buffer as ArrayBuffer])]);
   t.is(bytes.byteLength, 0, 'its buffer moved');
   t.deepEqual(decoder.decode(encoder.encode(rebuilt)), { packet: expected });
+});
+
+// From the review of the last commits: encodedAs() must follow msgpackr's rule exactly. A Set, Map or Error
+// subclass with a toJSON of its own is written by its toJSON; a toJSON that throws is a SerializationError,
+// as the encoder's is; and toJSON runs once.
+test('with transfer(), subclasses with a toJSON, and a toJSON that throws, encode as they do without it', (t) => {
+  let calls = 0;
+  class Tagged extends Set<unknown> {
+    toJSON(): object {
+      calls++;
+      return { kind: 'tagged', items: [...this] };
+    }
+  }
+  class Keyed extends Map<string, unknown> {
+    toJSON(): object {
+      return { kind: 'keyed', entries: [...this] };
+    }
+  }
+  class Failure extends Error {
+    constructor(readonly bytes: Uint8Array) {
+      super('failed');
+    }
+    toJSON(): object {
+      return { kind: 'failure', n: this.bytes.byteLength };
+    }
+  }
+  const make = () => {
+    const bytes = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const value = { set: new Tagged([bytes]), map: new Keyed([['b', bytes]]), error: new Failure(bytes), date: new Date(0) };
+    return { value, bytes };
+  };
+  const plain = make();
+  const expected = decoder.decode(encoder.encode(plain.value));
+  t.like(expected, { set: { kind: 'tagged' }, map: { kind: 'keyed' }, error: { kind: 'failure', n: 8 } });
+  calls = 0;
+  const parked = make();
+  const [rebuilt] = detachNow([transfer(parked.value, [parked.bytes.buffer as ArrayBuffer])]);
+  t.is(parked.bytes.byteLength, 0, 'moved');
+  t.deepEqual(decoder.decode(encoder.encode(rebuilt)), expected);
+  t.is(calls, 1, 'toJSON ran once');
+  const thrower = {
+    t: new (class {
+      toJSON(): never {
+        throw new TypeError('boom');
+      }
+    })(),
+    bytes: new Uint8Array(4),
+  };
+  t.throws(() => detachNow([transfer(thrower, [thrower.bytes.buffer as ArrayBuffer])]), {
+    instanceOf: SerializationError,
+    message: 'Cannot encode value: boom',
+  });
 });

@@ -165,7 +165,9 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
   if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
   if (Array.isArray(value)) return value.map((item) => restore(item, inbound));
-  if (value instanceof Map) return new Map([...value].map(([key, item]) => [restore(key, inbound), restore(item, inbound)]));
+  if (value instanceof Map && value.constructor === Map) {
+    return new Map([...value].map(([key, item]) => [restore(key, inbound), restore(item, inbound)]));
+  }
   if (value instanceof Set) return new Set([...value].map((item) => restore(item, inbound)));
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
@@ -176,16 +178,28 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
   return copy ?? value;
 }
 
+/** The classes msgpackr encodes by its own extensions (pack.js `extensionClasses`), in its order. */
+const BUILT_IN_EXTENSIONS: Function[] = [Date, Set, Error, RegExp, ArrayBuffer, Object.getPrototypeOf(Uint8Array), DataView];
+
 /**
- * What the codec writes for an object in place of its own properties, as msgpackr decides it: the result
- * of its `toJSON` for an object that is neither plain (`constructor` Object) nor an array, Map or Set (a
- * class instance, a URL, a null-prototype object with a `toJSON` key); else the object itself.
+ * What the codec writes for an object in place of its own properties, by msgpackr's rule: an object whose
+ * constructor is Object, Array or Map is written as it is; one of a class msgpackr has an extension for
+ * (Date, Set, Error, RegExp, buffers and views) by that extension, unless it is a subclass with a
+ * `toJSON` of its own (Date's never counts, nor a view's); any other object with a `toJSON` by what that
+ * returns. A `toJSON` that throws is a SerializationError, as the encoder's would be.
  */
 function encodedAs(value: object): unknown {
   const made = (value as { constructor?: unknown }).constructor;
-  if (made === Object || Array.isArray(value) || value instanceof Map || value instanceof Set) return value;
+  if (made === Object || made === Array || made === Map || ArrayBuffer.isView(value)) return value;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  return typeof toJSON === 'function' ? toJSON.call(value) : value;
+  const extended = BUILT_IN_EXTENSIONS.find((Class) => value instanceof Class);
+  if (extended && (made === extended || toJSON === undefined || toJSON === Date.prototype.toJSON)) return value;
+  if (Array.isArray(value) || typeof toJSON !== 'function') return value;
+  try {
+    return toJSON.call(value);
+  } catch (error) {
+    throw new SerializationError(`Cannot encode value: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 /**
@@ -269,17 +283,21 @@ function substitute(value: unknown, slotOf: (buffer: ArrayBufferLike) => number 
     const length = view === DATA_VIEW ? value.byteLength : (value as unknown as { length: number }).length;
     return new TransferSlot(index, view, value.byteOffset, length);
   }
-  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
   if (path.has(value)) throw new SerializationError('A circular structure cannot be sent');
   path.add(value);
   const swap = (item: unknown): unknown => substitute(item, slotOf, path);
   const json = encodedAs(value);
   if (json !== value) {
     // The codec writes what toJSON returns: the swap is made there, not in a copy of the object, which
-    // would lack what its toJSON reads (private fields).
+    // would lack what its toJSON reads (private fields). Its result is what is sent, swapped or not, so
+    // that toJSON runs once, here.
     const swapped = swap(json);
     path.delete(value);
-    return swapped === json ? value : swapped;
+    return swapped;
+  }
+  if (value instanceof Date || value instanceof RegExp || value instanceof Error) {
+    path.delete(value);
+    return value;
   }
   let copy: unknown;
   if (Array.isArray(value)) {
@@ -287,7 +305,8 @@ function substitute(value: unknown, slotOf: (buffer: ArrayBufferLike) => number 
       const swapped = swap(item);
       if (swapped !== item) ((copy ??= value.slice()) as unknown[])[i] = swapped;
     });
-  } else if (value instanceof Map) {
+  } else if (value instanceof Map && value.constructor === Map) {
+    // Only a Map itself is written as a map: msgpackr writes a subclass (without a toJSON) as an object.
     let changed = false;
     const entries: [unknown, unknown][] = [];
     for (const [key, item] of value) {
