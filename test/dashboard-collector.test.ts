@@ -192,6 +192,27 @@ test('a channel new since the first dashboard began is news to a second one’s 
   );
 });
 
+// From the review of the last commits: a reading asked for before another dashboard's, answered after it,
+// showed fewer faults than the mark and was taken for a new channel: 9 faults logged for 5.
+test('a slow reading asked before another dashboard’s newer one logs nothing: no fault twice', async (t) => {
+  const reading = (faults: number) => ({ workers: [worker('a', 0, [channel('b', { faults })]), worker('b', 0, [])] });
+  const events = new EventLog();
+  const quick = [reading(1), reading(6)];
+  let next = 0;
+  const first = new Collector({ events, stats: async () => quick[Math.min(next++, 1)]! }, 60_000);
+  let answer!: (stats: ReturnType<typeof reading>) => void;
+  const second = new Collector({ events, stats: () => new Promise((resolve) => (answer = resolve)) }, 60_000);
+  await first.read();
+  const slow = second.read(); // asked now, answered below
+  await first.read();
+  answer(reading(4));
+  await slow;
+  t.deepEqual(
+    events.since(0).map(({ from, worker: to, count }) => [from, to, count]),
+    [['a', 'b', 5]],
+  );
+});
+
 test('concurrent askers share one reading; a fresh enough reading is reused', async (t) => {
   let calls = 0;
   const events = new EventLog();

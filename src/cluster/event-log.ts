@@ -45,7 +45,7 @@ export class EventLog {
   readonly deaths = new Map<string, Map<string, number>>();
   readonly restarts = new Map<string, number>();
   /** Per channel (from, to): the fault count up to which faults are logged, and of which generation. */
-  readonly #faultsLogged = new Map<string, { generation: string; faults: number }>();
+  readonly #faultsLogged = new Map<string, { generation: string; faults: number; askedAt: number }>();
   #faultsWatched = false;
 
   get lastSeq(): number {
@@ -69,15 +69,18 @@ export class EventLog {
    * already logged, once, whichever dashboard of the cluster reads them first: each reads on its own
    * schedule, and logging its own differences, two of them logged every fault twice. Until a dashboard
    * has read the cluster once (`faultsWatched()`), a channel's faults only set its mark: they came before
-   * anyone watched.
+   * anyone watched. `askedAt` (performance.now()) is when the reading was asked for: one asked before the
+   * mark's, answered after it, is older news and changes nothing; fewer faults in a later one is a new
+   * channel, counting from zero.
    */
-  noteFaults(from: string, to: string, generation: string, faults: number): void {
+  noteFaults(from: string, to: string, generation: string, faults: number, askedAt: number): void {
     const key = `${from}\0${to}`;
     const logged = this.#faultsLogged.get(key);
+    if (logged !== undefined && askedAt < logged.askedAt) return;
     const continues = logged !== undefined && logged.generation === generation && logged.faults <= faults;
     const fresh = continues ? faults - logged.faults : faults;
     if (continues && fresh === 0) return;
-    this.#faultsLogged.set(key, { generation, faults });
+    this.#faultsLogged.set(key, { generation, faults, askedAt });
     if (fresh > 0 && this.#faultsWatched) this.add({ type: 'fault', worker: to, from, count: fresh });
   }
 

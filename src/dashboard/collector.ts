@@ -119,13 +119,15 @@ export class Collector {
   }
 
   async #take(): Promise<Reading> {
+    // When it was asked for: a reading asked earlier can come back after a later one (another dashboard's).
+    const askedAt = performance.now();
     const stats = await this.#source.stats();
     if (this.#closed && this.#latest) return this.#latest;
     const coordinator = readProcessHealth();
     const at = Date.now();
     const elapsedMs = this.#latest ? Math.max(1, at - this.#latest.at) : 0;
     const channels = readChannels(stats);
-    const pairs = channels.map((channel) => this.#pairRow(channel, at, elapsedMs));
+    const pairs = channels.map((channel) => this.#pairRow(channel, at, elapsedMs, askedAt));
     this.#source.events.faultsWatched();
     // A channel missing from this reading has closed, unless its worker did not answer in time (busy, or
     // slow to be scheduled): then it is still open, and its next reading counts from the last one.
@@ -218,7 +220,7 @@ export class Collector {
    * missed some — or over `elapsedMs` for a channel read for the first time. (The counters hold no
    * convoy-internal calls, so neither do the rates.)
    */
-  #pairRow(channel: ChannelReading, at: number, elapsedMs: number): PairRow {
+  #pairRow(channel: ChannelReading, at: number, elapsedMs: number, askedAt: number): PairRow {
     const key = pairKey(channel.from, channel.to);
     const last = this.#previous.get(key);
     const previous = last?.channel;
@@ -246,7 +248,7 @@ export class Collector {
     totals.notifies += notifies;
     totals.faults += faults;
     totals.bytes += bytes;
-    this.#source.events.noteFaults(channel.from, channel.to, channel.generation, channel.faults);
+    this.#source.events.noteFaults(channel.from, channel.to, channel.generation, channel.faults, askedAt);
     return {
       from: channel.from,
       to: channel.to,
