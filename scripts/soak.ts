@@ -273,7 +273,19 @@ console.log(
 const until = performance.now() + 60_000;
 while (ready.size < names.length && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
 if (ready.size < names.length) fail(`workers not back after the run: ${names.filter((n) => !ready.has(n)).join(', ')}`);
-else await openEveryPair();
+else {
+  // Bounded, and any failure is the soak's: the hang watchdog has stopped.
+  const opened = await Promise.race([
+    openEveryPair().then(
+      () => undefined,
+      (error: unknown) => `a pair could not be opened after the run: ${String(error)}`,
+    ),
+    new Promise<string>((resolve) =>
+      setTimeout(() => resolve(`the pairs were not all opened within ${HANG_MS} ms after the run`), HANG_MS).unref(),
+    ),
+  ]);
+  if (opened) fail(opened);
+}
 
 // The counters are gauges a heartbeat ping passes through for up to a turn: read until a moment every
 // channel is at rest (a leak stays put and is reported after 5 s).

@@ -90,9 +90,14 @@ const exitCodes = (command?: Command): string => {
     command === undefined
       ? 'Ctrl-C; `bank` still checks and reports what it did'
       : command === 'bank'
-        ? 'Ctrl-C: the bank still checks and reports what it did, 1 if that check fails; a second Ctrl-C or a hangup quits at once, unchecked'
+        ? 'Ctrl-C or SIGTERM: the bank still checks and reports what it did, 1 if that check fails; a second one or a hangup quits at once, unchecked'
         : 'Ctrl-C';
-  const failed = command === 'bank' ? 'it failed its check, or committed no transfer' : 'it failed its check';
+  const failed =
+    command === undefined
+      ? 'it failed its check (for `bank`, also: no transfer committed)'
+      : command === 'bank'
+        ? 'it failed its check, or committed no transfer'
+        : 'it failed its check';
   return `Exit codes: 0 the run passed its check, 1 ${failed}, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (${interrupted}).`;
 };
 
