@@ -179,7 +179,15 @@ function restore(value: unknown, inbound: InboundBuffers): unknown {
 }
 
 /** The classes msgpackr encodes by its own extensions (pack.js `extensionClasses`), in its order. */
-const BUILT_IN_EXTENSIONS: Function[] = [Date, Set, Error, RegExp, ArrayBuffer, Object.getPrototypeOf(Uint8Array), DataView];
+const BUILT_IN_EXTENSIONS: (abstract new (...args: never) => object)[] = [
+  Date,
+  Set,
+  Error,
+  RegExp,
+  ArrayBuffer,
+  Object.getPrototypeOf(Uint8Array) as abstract new (...args: never) => object,
+  DataView,
+];
 
 /**
  * What the codec writes for an object in place of its own properties, by msgpackr's rule: an object whose
