@@ -23,13 +23,7 @@
  * whose tag is wrong is dropped unread: it is not the peer's, so it cannot break the peer's stream either.
  */
 import { ProtocolError } from '../errors.js';
-
-/**
- * node:crypto, loaded when a first message is signed or checked rather than with the module: every
- * worker loads this module (core.js), and one that never talks over NATS, most of them, does not pay
- * for loading it at its start (~1.4 ms of CPU per worker), as tcp-handshake.ts does for TCP.
- */
-const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+import { crypto } from './lazy-crypto.js';
 
 export const WireKind = {
   Open: 1,

@@ -14,17 +14,12 @@ import { ProtocolError } from '../errors.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import { FrameDecoder, prefixedFrame } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, type HandshakeChallenge, type HandshakeHello, type HandshakeWelcome } from '../protocol/messages.js';
+import { crypto } from './lazy-crypto.js';
 import { onReads } from './socket-reads.js';
 
 const HANDSHAKE_FRAME_BYTES = 4096;
 const NONCE_BYTES = 16;
 const EMPTY = Buffer.alloc(0);
-
-/**
- * node:crypto, loaded on the first handshake rather than with the module: a worker thread that never
- * opens a TCP channel (most of them) does not pay for loading it at its start.
- */
-const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 export interface Handshaken {
   /** The other side's name (for an accepted connection: the dialer's claim, now proven). */
