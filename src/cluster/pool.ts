@@ -182,7 +182,7 @@ export class Pool implements Caller {
     // Refused here as a worker's call refuses them: a remote (clone would copy it as an empty object), a
     // function, or nesting the pool thread could not read (clone would fail it there, as a RemoteError).
     const problem = cloneProblem(args, MAX_NESTING_DEPTH);
-    if (problem !== undefined) return new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${problem}`);
+    if (problem !== undefined) return unsendableToPool(method, problem);
     return undefined;
   }
 
@@ -206,7 +206,7 @@ export class Pool implements Caller {
     try {
       return structuredClone({ args, transferList }, { transfer: transferList });
     } catch (error) {
-      throw new SerializationError(`An argument of \`${method}\` cannot be sent to the pool: ${toError(error).message}`, { cause: error });
+      throw unsendableToPool(method, toError(error).message, error);
     }
   }
 
@@ -245,6 +245,14 @@ export class Pool implements Caller {
     this.#closed = true;
     return this.#piscina.destroy();
   }
+}
+
+/** Why a task's arguments were refused, whether the walk (#refusal) or structured clone (#prepare) found it. */
+function unsendableToPool(method: string, why: string, cause?: unknown): SerializationError {
+  return new SerializationError(
+    `An argument of \`${method}\` cannot be sent to the pool: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**

@@ -8,6 +8,7 @@
  * So a value is refused, as it is encoded, past a bound every side can decode with room to spare.
  */
 
+import { toError } from '../errors.js';
 import { unsendableReason } from './unsendable.js';
 
 /** Levels of arrays, objects, Maps and Sets a message may nest, the message itself being level 0. */
@@ -67,10 +68,10 @@ function walk(value: unknown, limit: number, state: Walk): string | undefined {
   }
 }
 
-/** A thrown value's message, never throwing itself. */
+/** A thrown value's message, as toError words it, never throwing itself (an error's `message` may be a getter). */
 function thrownMessage(error: unknown): string {
   try {
-    return error instanceof Error ? error.message : String(error);
+    return toError(error).message;
   } catch {
     return 'an unprintable value';
   }

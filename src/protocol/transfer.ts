@@ -11,7 +11,7 @@
  * Pure: no I/O. The channel decides which of the two paths a message takes (`prepareTransfer`); the codec
  * encodes TransferSlot and turns it back into a buffer or view on the receiving side (`resolveSlot`).
  */
-import { ProtocolError, SerializationError } from '../errors.js';
+import { ProtocolError, SerializationError, toError } from '../errors.js';
 
 /**
  * The marks, shared through a global registry: a worker module built against dist/ and a runtime loaded
@@ -206,7 +206,7 @@ function encodedAs(value: object): unknown {
   try {
     return toJSON.call(value);
   } catch (error) {
-    throw new SerializationError(`Cannot encode value: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new SerializationError(`Cannot encode value: ${toError(error).message}`, { cause: error });
   }
 }
 
