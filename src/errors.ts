@@ -296,10 +296,6 @@ export interface WireError {
 const MAX_CAUSE_DEPTH = 8;
 
 /**
- * Never throws: it runs where a handler's error becomes a fault, and a throw there would escape the
- * frame handler and take the process down.
- */
-/**
  * The wire form an error was rebuilt from, kept on it to be passed on unchanged (see `relayed`). A symbol
  * key: errorToWire reads own string keys only, so it never travels itself.
  */
@@ -315,6 +311,10 @@ export function relayed<T extends Error>(error: T, wire: WireError): T {
   return error;
 }
 
+/**
+ * Never throws: it runs where a handler's error becomes a fault, and a throw there would escape the
+ * frame handler and take the process down.
+ */
 export function errorToWire(thrown: unknown, depth = 0): WireError {
   try {
     const passedOn = thrown instanceof Error ? (thrown as Error & { [RELAYED]?: WireError })[RELAYED] : undefined;
