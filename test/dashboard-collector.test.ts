@@ -62,6 +62,12 @@ function source(readings: ClusterStats[], gapMs = 100) {
   };
 }
 
+/** A source over `events` answering `readings[order[0]]`, then `readings[order[1]]`, …, the last one again. */
+function scripted(events: EventLog, readings: ClusterStats[], order: number[]) {
+  let next = 0;
+  return { events, stats: async () => readings[order[Math.min(next++, order.length - 1)]!]! };
+}
+
 const pair = (reading: Awaited<ReturnType<Collector['read']>>, from: string, to: string) =>
   reading.pairs.find((p) => p.from === from && p.to === to)!;
 
@@ -148,12 +154,8 @@ test('two dashboards of one cluster log each fault once, whichever reads it firs
     { workers: [worker('a', 0, [channel('b', { faults: 6 })], { faultsServed: 2 }), worker('b', 0, [])] },
   ];
   const events = new EventLog();
-  const reader = (order: number[]) => {
-    let next = 0;
-    return { events, stats: async () => readings[order[Math.min(next++, order.length - 1)]!]! };
-  };
-  const first = new Collector(reader([0, 1, 2]), 60_000);
-  const second = new Collector(reader([0, 1, 2]), 60_000);
+  const first = new Collector(scripted(events, readings, [0, 1, 2]), 60_000);
+  const second = new Collector(scripted(events, readings, [0, 1, 2]), 60_000);
   await first.read();
   await second.read();
   t.deepEqual(events.since(0), [], 'faults from before either started are no event');
@@ -177,12 +179,8 @@ test('a channel new since the first dashboard began is news to a second one’s 
     { workers: [worker('a', 0, [channel('b', { faults: 2 })]), worker('b', 0, [])] },
   ];
   const events = new EventLog();
-  const reader = (order: number[]) => {
-    let next = 0;
-    return { events, stats: async () => readings[order[Math.min(next++, order.length - 1)]!]! };
-  };
-  const first = new Collector(reader([0, 1]), 60_000);
-  const second = new Collector(reader([1]), 60_000);
+  const first = new Collector(scripted(events, readings, [0, 1]), 60_000);
+  const second = new Collector(scripted(events, readings, [1]), 60_000);
   await first.read();
   await second.read();
   await first.read();
