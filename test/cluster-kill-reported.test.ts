@@ -50,7 +50,8 @@ test('kill() of a remote worker waiting to restart on a host that is down resolv
 
 // A review's: a death whose calls had already failed (a hang, a crash, an exit, a kill not awaited) and a
 // close() right after that failure dropped the death: no worker-exit (39 runs of 40), though the calls
-// had said it died. Such a death is reported before the close goes on.
+// had said it died. Such a death is reported before the close goes on. And stats() read such a worker
+// `ready` until its death was reported.
 for (const kind of ['thread', 'process'] as const) {
   for (const death of ['hang', 'crash', 'exit', 'kill'] as const) {
     test(`${kind}: a ${death} whose call has failed, then close() at once: its worker-exit is emitted`, async (t) => {
@@ -77,6 +78,8 @@ for (const kind of ['thread', 'process'] as const) {
       );
       const reason = { hang: 'heartbeat', crash: 'crash', exit: 'exit', kill: 'killed' }[death];
       t.like(failed, { reason });
+      // Its calls have failed: stats() no longer reads it ready, though its worker-exit may not be out yet.
+      t.not((await cluster.stats()).workers[0]!.state, 'ready');
       await cluster.close();
       t.is(exits.length, 1, JSON.stringify(exits));
       // Not restarting, unless it was reported before close() was called (then its restart was cancelled).

@@ -16,6 +16,10 @@ export interface WorkerStats {
   /** Its pid (on its host). */
   pid: number;
   threadId: number;
+  /**
+   * `dead` from the moment its calls fail, though its `worker-exit` comes a few ms later (once its exit and
+   * last words are in), and `restarting` from that event if it restarts.
+   */
   state: HandleState;
   incarnation: number;
   restarts: number;
@@ -82,14 +86,17 @@ export async function collectStats(handles: WorkerHandle[], pool: Pool | undefin
   const workers = await Promise.all(
     handles.map(async (handle): Promise<WorkerStats> => {
       const control = handle.control;
-      const answer = handle.state === 'ready' && control && !control.closed ? await askWorker(control) : undefined;
+      // A worker whose calls have failed is dead to whoever reads this, though its death's report waits for
+      // its exit: it used to read `ready` for those few ms.
+      const state = handle.dying ? 'dead' : handle.state;
+      const answer = state === 'ready' && control && !control.closed ? await askWorker(control) : undefined;
       const stats: WorkerStats = {
         name: handle.name,
         spec: handle.spec.name,
         kind: handle.kind,
         pid: handle.started?.pid ?? 0,
         threadId: handle.started?.threadId ?? 0,
-        state: handle.state,
+        state,
         incarnation: handle.incarnation,
         restarts: handle.restarts,
         control: control ? freezeSnapshot(snapshot(handle.name, control)) : undefined,
