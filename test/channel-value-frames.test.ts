@@ -142,6 +142,45 @@ test('a plain object argument leaves as a value frame, a class instance, null-pr
   }
 });
 
+// A review's: a lone plain message was queued as the caller's own object and read when it left, at the
+// flush. A change made after the call (the object reused for the next one) crossed with it, a function put
+// in meanwhile failed another message or the flush itself, and an object held twice arrived as one.
+test('a lone value frame carries its message as it was when sent, not as it is at the flush', async (t) => {
+  const seen: unknown[] = [];
+  const { a, transportA, transportB } = portPair(t, {
+    take: (value: unknown) => void seen.push(value),
+    state: () => {
+      // Changed as soon as the handler has returned, before its reply can leave.
+      queueMicrotask(() => (live.n = 5));
+      return live;
+    },
+  });
+  const live = { n: 0 };
+  // Reused for each notify, changed after each: each arrives as it was sent.
+  const message = { i: 0 };
+  for (let i = 0; i < 3; i++) {
+    message.i = i;
+    void a.notify('take', [message]);
+  }
+  message.i = 99;
+  // Something that cannot be sent, put in after the call: the call that was made crosses whole.
+  const spoiled: Record<string, unknown> = { ok: 1 };
+  const call = a.call('take', [spoiled]);
+  spoiled.fn = () => {};
+  await withDeadline(call, 5000, 'the call whose argument was spoiled after it was made');
+  // One object held twice crosses as two, as the codec carries it.
+  const shared = { n: 1 };
+  await withDeadline(a.call('take', [{ x: shared, y: shared }]), 5000, 'shared');
+  t.deepEqual(seen.slice(0, 4), [{ i: 0 }, { i: 1 }, { i: 2 }, { ok: 1 }]);
+  const twice = seen[4] as { x: object; y: object };
+  t.deepEqual(twice, { x: { n: 1 }, y: { n: 1 } });
+  t.not(twice.x, twice.y, 'an object held twice arrives as two, lone or batched');
+  // The reply side: a handler's result is taken as it returns, though the reply leaves at the flush.
+  t.deepEqual(await withDeadline(a.call('state', []), 5000, 'reply'), { n: 0 });
+  t.is(live.n, 5);
+  t.true(transportA.values > 0 && transportB.values > 0, 'the lone messages left as value frames');
+});
+
 test('value frames count in the stats and the window like the bytes they stand for', async (t) => {
   const { a, b } = portPair(t, echo);
   await a.call('inc', [1]);

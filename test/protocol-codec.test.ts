@@ -88,6 +88,19 @@ test('an object with a __keys__ key is refused before it can spoil the encoder: 
   t.deepEqual(new Decoder().decode(encoder.encode(new Map([['__keys__', 1]]))), new Map([['__keys__', 1]]));
 });
 
+// A review's: msgpackr names a record's keys by Object.keys but writes its values by a for…in filtered
+// through `object.hasOwnProperty`. Shadowed by a non-function, inherited values were written too: a frame
+// the receiver could not decode, which closed the channel as a broken peer would (the worker died).
+test('an object whose hasOwnProperty is not a function and that inherits enumerable keys is refused; one that inherits none is sent', (t) => {
+  const encoder = new Encoder();
+  const tricky = Object.assign(Object.create({ color: 'red' }) as Record<string, unknown>, { hasOwnProperty: 'a word', size: 2 });
+  const error = t.throws(() => encoder.encode({ tricky }), { instanceOf: SerializationError });
+  t.regex(error!.message, /"hasOwnProperty" is not a function/);
+  // Nothing inherited: the for…in sees own keys only, and the record is whole.
+  t.deepEqual(new Decoder().decode(encoder.encode([{ hasOwnProperty: 1, a: 1 }])), [{ hasOwnProperty: 1, a: 1 }]);
+  t.deepEqual(new Decoder().decode(encoder.encode({ size: 2 })), { size: 2 });
+});
+
 test('encoded bytes stay valid while later messages are encoded (a channel queues them before flushing)', (t) => {
   const encoder = new Encoder();
   const messages = Array.from({ length: 2000 }, (_, i) => ({ i, text: 'x'.repeat(i % 300) }));

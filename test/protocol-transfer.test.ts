@@ -11,7 +11,8 @@ import { Outbox } from '../src/channel/outbox.js';
 import { ProtocolError, SerializationError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
-import { TransferSlot, detachNow, prepareTransfer, transfer, transferListOf } from '../src/protocol/transfer.js';
+import { snapshotArguments } from '../src/protocol/snapshot.js';
+import { TransferSlot, prepareTransfer, transfer, transferListOf } from '../src/protocol/transfer.js';
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -156,7 +157,7 @@ test('a circular structure in a transferred value is a SerializationError, and n
 // A review's: a call parked until its channel opened (a restart, a peer's first call) rebuilt its
 // transfer()-marked arguments with a plain spread, which dropped their prototypes: a class's toJSON was
 // lost, and a URL arrived as {}.
-test('detachNow and a transfer keep what the codec reads of a value: a class’s toJSON, a URL, a null prototype', (t) => {
+test('snapshotArguments and a transfer keep what the codec reads of a value: a class’s toJSON, a URL, a null prototype', (t) => {
   class Money {
     constructor(readonly cents: number) {}
     toJSON(): string {
@@ -174,7 +175,7 @@ test('detachNow and a transfer keep what the codec reads of a value: a class’s
   const expected = decoder.decode(encoder.encode(plain.value));
   t.like(expected, { price: '$2.5', held: '$2.5', url: 'https://example.com/x', bare: { n: 1 } });
   const parked = make();
-  const [rebuilt] = detachNow([parked.value]);
+  const [rebuilt] = snapshotArguments([parked.value]);
   t.is(parked.bytes.byteLength, 0, 'moved out of the caller’s hands');
   t.deepEqual(decoder.decode(encoder.encode(rebuilt)), expected, 'parked, it encodes as it would have at once');
   const sent = make();
@@ -200,7 +201,7 @@ test('a class whose toJSON reads a private field crosses with transfer(), as its
   const expected = { id: 7, bytes: new Uint8Array([1, 2, 3]) };
   t.deepEqual(decoder.decode(encoder.encode({ packet: new Packet(7, new Uint8Array([1, 2, 3])) })), { packet: expected });
   const bytes = new Uint8Array([1, 2, 3]);
-  const [rebuilt] = detachNow([transfer({ packet: new Packet(7, bytes) }, [bytes.buffer as ArrayBuffer])]);
+  const [rebuilt] = snapshotArguments([transfer({ packet: new Packet(7, bytes) }, [bytes.buffer as ArrayBuffer])]);
   t.is(bytes.byteLength, 0, 'its buffer moved');
   t.deepEqual(decoder.decode(encoder.encode(rebuilt)), { packet: expected });
 });
@@ -239,7 +240,7 @@ test('with transfer(), subclasses with a toJSON, and a toJSON that throws, encod
   t.like(expected, { set: { kind: 'tagged' }, map: { kind: 'keyed' }, error: { kind: 'failure', n: 8 } });
   calls = 0;
   const parked = make();
-  const [rebuilt] = detachNow([transfer(parked.value, [parked.bytes.buffer as ArrayBuffer])]);
+  const [rebuilt] = snapshotArguments([transfer(parked.value, [parked.bytes.buffer as ArrayBuffer])]);
   t.is(parked.bytes.byteLength, 0, 'moved');
   t.deepEqual(decoder.decode(encoder.encode(rebuilt)), expected);
   t.is(calls, 1, 'toJSON ran once');
@@ -251,7 +252,7 @@ test('with transfer(), subclasses with a toJSON, and a toJSON that throws, encod
     })(),
     bytes: new Uint8Array(4),
   };
-  t.throws(() => detachNow([transfer(thrower, [thrower.bytes.buffer as ArrayBuffer])]), {
+  t.throws(() => snapshotArguments([transfer(thrower, [thrower.bytes.buffer as ArrayBuffer])]), {
     instanceOf: SerializationError,
     message: 'Cannot encode value: boom',
   });

@@ -154,6 +154,31 @@ test('a parked call that transfers buffers detaches them when it is made, and th
   t.deepEqual(await result, { sum: 8 * 3 + 4, kinds: ['Uint8Array', 'Buffer', '4+8'] });
 });
 
+// A review's: a call parked until its channel opened (a pair's first call, a restart) kept the caller's
+// values and read them when it left: a change made meanwhile crossed with it (an open channel encodes a
+// message as it is queued), and a function put in later failed the call only then.
+test('a parked call or notify takes its arguments as they are when it is made; one that cannot be sent fails at once', async (t) => {
+  const link = new Link('b', { waitMs: 60_000 });
+  const seen: number[] = [];
+  const argument: Record<string, unknown> = { x: 1, list: [1] };
+  const call = link.call('echo', [argument]);
+  const logged = link.notify('log', [argument]);
+  argument.x = 2;
+  (argument.list as number[]).push(2);
+  argument.fn = () => {};
+  await t.throwsAsync(link.call('echo', [{ fn: () => {} }]), {
+    instanceOf: SerializationError,
+    message: 'The arguments of `echo` cannot be sent to worker "b": A function cannot be sent',
+  });
+  link.bind(serve(t, seen as never[]), 0);
+  t.deepEqual(await call, { x: 1, list: [1] });
+  await logged;
+  t.deepEqual(seen, [
+    { x: 1, list: [1] },
+    { x: 1, list: [1] },
+  ] as never[]);
+});
+
 test('destroy fails parked and later calls at once; close leaves the current endpoint open', async (t) => {
   const dead = new Link('b', { waitMs: 60_000 });
   const parked = createRemote<Api>(dead).echo(1);

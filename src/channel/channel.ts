@@ -19,9 +19,9 @@
  * The channel knows nothing of RPC: it hands each decoded message, in order, to one listener.
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
-import { Decoder, Encoder, isEncoding } from '../protocol/codec.js';
+import { Decoder, Encoder, isEncoding, REENTRANT_SEND } from '../protocol/codec.js';
 import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
-import { plainMessageBytes } from '../protocol/plain.js';
+import { copyPlainMessage, plainMessageBytes } from '../protocol/plain.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { ReceivedFrame, Transport, ValueFrame } from '../transport/transport.js';
@@ -33,14 +33,6 @@ import { ChannelStats } from './stats.js';
 import { MESSAGE_OVERHEAD_BYTES, SendWindow } from './send-window.js';
 import type { Waiter } from './wait-queue.js';
 import { clock } from '../clock.js';
-
-/**
- * A getter or toJSON of a value being encoded may send a message, on this channel or another. It would be
- * encoded in the middle of the one under way, which msgpackr cannot do (isEncoding), and on this channel
- * it would be queued ahead of a message that must come first: it fails instead, alone.
- */
-const REENTRANT_SEND =
-  'A message cannot be sent while another is being encoded (from a getter or toJSON of one of its values?): send it after that call';
 
 /** A message must leave this much of `maxFrameBytes` for the frame's header. */
 const FRAME_HEADER_ROOM_BYTES = 64;
@@ -260,7 +252,8 @@ export class Channel {
     // Past maxFrameBytes by its bound, a message takes the common path, which checks its real size.
     if (size < 0 || size + FRAME_HEADER_ROOM_BYTES > this.#options.maxFrameBytes) return false;
     if (!control && !this.#window.admits(size, isCall)) return false;
-    this.#outbox.pushValue(message, size, control ? 0 : this.#window.charge(size));
+    // A copy: the message leaves at the flush, and must cross as it is now (see copyPlainMessage).
+    this.#outbox.pushValue(copyPlainMessage(message), size, control ? 0 : this.#window.charge(size));
     // As #accept does: the call is counted once it is queued (and perhaps sent).
     this.#queued();
     if (isCall) this.#window.inFlight++;

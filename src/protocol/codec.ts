@@ -101,7 +101,20 @@ function recordKeysChecked(object: object): boolean {
       'An object with an own key "__keys__" cannot be sent (the codec keeps its cache of object shapes under that name)',
     );
   }
+  // msgpackr names a record's keys by Object.keys but writes its values by a for…in that skips inherited
+  // keys through `object.hasOwnProperty`: when that is no function, inherited values are written too, and
+  // the receiver cannot decode the frame (its channel closes as if the sender were broken).
+  if (typeof (object as { hasOwnProperty?: unknown }).hasOwnProperty !== 'function' && hasInheritedKey(object)) {
+    throw new SerializationError(
+      'An object whose "hasOwnProperty" is not a function and that inherits enumerable properties cannot be sent (the codec tells its own keys by that method)',
+    );
+  }
   return true;
+}
+
+function hasInheritedKey(object: object): boolean {
+  for (const key in object) if (!Object.hasOwn(object, key)) return true;
+  return false;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -113,6 +126,14 @@ const NO_BYTES = new Uint8Array(0);
  * out, whichever encoder it uses. So while a value is encoded, nothing else may be (see `isEncoding`).
  */
 let packing = false;
+
+/**
+ * A getter or toJSON of a value being encoded may send a message, on the same channel or another. It would
+ * be encoded in the middle of the one under way, which msgpackr cannot do (isEncoding), and on the same
+ * channel it would be queued ahead of a message that must come first: it fails instead, alone.
+ */
+export const REENTRANT_SEND =
+  'A message cannot be sent while another is being encoded (from a getter or toJSON of one of its values?): send it after that call';
 
 /** msgpackr is encoding a value in this thread now: another encode must wait until it is done. */
 export function isEncoding(): boolean {

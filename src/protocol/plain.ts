@@ -22,6 +22,9 @@
  * Anything else — Maps, BigInts, buffers, deeper nesting, larger messages (a cycle, which clone carries
  * and the codec cannot, is past both bounds) — is left to the codec, whose rules then apply on every
  * transport alike.
+ *
+ * A plain message is queued as a copy (copyPlainMessage), as an encoded one is queued as its bytes: it
+ * leaves at the flush, and what crosses must be what the sender passed, not what it made of it since.
  */
 import { isProxy } from 'node:util/types';
 import { Kind } from './messages.js';
@@ -161,4 +164,38 @@ function objectBytes(object: object, depth: number, roomBytes: number): number {
   }
   bytes += arrayHeaderBytes(keys);
   return bytes <= roomBytes ? bytes : -1;
+}
+
+/**
+ * A copy of a message plainMessageBytes found plain, taken as it is queued. Without it the message would
+ * be read when it leaves: a change its sender made meanwhile would cross with it (an object reused for
+ * the next call), something that cannot be sent put into it then would fail another message or the
+ * flush, and an object it holds twice would arrive as one object, which the codec never does. Its values
+ * are plain, so the copy runs no code of the sender's (no getter, no Proxy) and is a tree: every object
+ * copied anew. Primitives-only messages are copied at the top only, and only their arguments array.
+ */
+export function copyPlainMessage<M extends readonly unknown[]>(message: M): M {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < message.length; i++) {
+    const value = message[i];
+    if (typeof value === 'object' && value !== null) (copy ??= message.slice())[i] = copyPlain(value);
+  }
+  return (copy as unknown as M | undefined) ?? message;
+}
+
+function copyPlain(value: object): unknown {
+  if (Array.isArray(value)) {
+    const copy = value.slice();
+    for (let i = 0; i < copy.length; i++) {
+      const item = copy[i];
+      if (typeof item === 'object' && item !== null) copy[i] = copyPlain(item);
+    }
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    copy[key] = typeof item === 'object' && item !== null ? copyPlain(item) : item;
+  }
+  return copy;
 }

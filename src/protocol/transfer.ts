@@ -140,44 +140,6 @@ export function prepareTransfer(value: unknown, list: readonly ArrayBuffer[], in
   return { value: substituted, bytes: totalByteLength(used), commit: () => detach(buffers, used) };
 }
 
-/**
- * For a message that will be sent later (a call parked until its channel opens): moves the buffers marked
- * on `values` out of the caller's hands now, as sending would, and returns the values rebuilt over the
- * moved buffers — views keep their kind, offset and length — marked for transfer again. Values without
- * marks come back as they are. Throws SerializationError like `prepareTransfer`.
- */
-export function detachNow(values: unknown[]): unknown[] {
-  const list = transferListOf(values);
-  if (!list) return values;
-  const prepared = prepareTransfer(values, list, false);
-  const moved = prepared.commit()!;
-  const inbound = new InboundBuffers(moved);
-  const rebuilt = restore(prepared.value, inbound) as unknown[];
-  for (const value of rebuilt) {
-    if (typeof value === 'object' && value !== null) transfer(value, moved);
-  }
-  return rebuilt;
-}
-
-/** The reverse of `substitute`: views over `inbound`'s buffers where TransferSlots are. */
-function restore(value: unknown, inbound: InboundBuffers): unknown {
-  if (value instanceof TransferSlot) return inbound.resolve([value.index, value.view, value.byteOffset, value.length]);
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-  if (value instanceof Date || value instanceof RegExp || value instanceof Error) return value;
-  if (Array.isArray(value)) return value.map((item) => restore(item, inbound));
-  if (value instanceof Map && value.constructor === Map) {
-    return new Map([...value].map(([key, item]) => [restore(key, inbound), restore(item, inbound)]));
-  }
-  if (value instanceof Set) return new Set([...value].map((item) => restore(item, inbound)));
-  let copy: Record<string, unknown> | undefined;
-  for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
-    const restored = restore(item, inbound);
-    if (restored !== item) (copy ??= sameKindCopy(value))[key] = restored;
-  }
-  return copy ?? value;
-}
-
 /** The classes msgpackr encodes by its own extensions (pack.js `extensionClasses`), in its order. */
 const BUILT_IN_EXTENSIONS: (abstract new (...args: never) => object)[] = [
   Date,

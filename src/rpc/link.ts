@@ -23,7 +23,7 @@ import {
   type WorkerDiedInfo,
 } from '../errors.js';
 import type { OpenReply, PeerExit } from '../protocol/control.js';
-import { detachNow } from '../protocol/transfer.js';
+import { snapshotArguments } from '../protocol/snapshot.js';
 import type { ExitNotice } from '../protocol/messages.js';
 import type { Endpoint } from './endpoint.js';
 import { watchDeadline } from './abort-watch.js';
@@ -225,8 +225,8 @@ export class Link implements Caller {
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     if (this.#deadError) return Promise.reject(errorForMethod(this.#deadError, method, NOT_SENT));
     try {
-      // Transferred buffers leave the caller's hands when the call is made, even one that waits here.
-      args = detachNow(args);
+      // Taken as they are now, as an open channel would take them: the call may leave much later.
+      args = snapshotArguments(args);
     } catch (error) {
       return Promise.reject(this.#unsendable(error, method));
     }
@@ -277,7 +277,7 @@ export class Link implements Caller {
     } else {
       result = new Promise((resolve, reject) => {
         try {
-          args = detachNow(args);
+          args = snapshotArguments(args);
         } catch (error) {
           reject(this.#unsendable(error, method));
           return;
