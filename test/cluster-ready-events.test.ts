@@ -97,6 +97,8 @@ test("a death and a restart during the start: listeners hear each incarnation's 
   await within(a.inc(0), EVENT_MS, 'a ready again');
   gate.release();
   await within(starting, EVENT_MS, 'the start');
+  // Started once: a second start would spawn every worker again as the same incarnation.
+  await t.throwsAsync(cluster.start(), { message: 'A cluster is started once, by startCluster()' });
   const order = heard(cluster);
   await within(new Promise((resolve) => cluster.on('worker-ready', (e) => e.name === 'b' && resolve(e))), EVENT_MS, "b's worker-ready");
   // Before, a listener heard a#1's ready twice (once with pid 0, while it was still starting), and never a#0's exit.

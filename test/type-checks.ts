@@ -11,6 +11,7 @@ import {
   withOptions,
   type Notifier,
   type Remote,
+  type ClusterOptions,
 } from '../src/index.js';
 
 /** Exact type equality, so a check cannot pass by assignability alone. */
@@ -105,7 +106,32 @@ export async function usage(): Promise<void> {
   void withOptions(remote, { retries: 3 });
   // @ts-expect-error timeoutMs is a number
   void withOptions(remote, { timeoutMs: '100' });
+
+  // A remote whose type has a name of its own keeps its methods through notify() and withOptions() (a
+  // review's: they were typed over the API, which TypeScript cannot tell back from such a name).
+  type Named = Remote<Api>;
+  const named: Named = remote;
+  expectType<Equal<ReturnType<typeof notify<Named>>['inc'], (by: number) => Promise<void>>>();
+  void notify(named).inc(1);
+  const namedTimed: Named = withOptions(named, { timeoutMs: 100 });
+  const incremented: Promise<number> = namedTimed.inc(1);
+  void incremented;
+  // @ts-expect-error wrong argument type through a named remote too
+  void notify(named).inc('1');
+  // @ts-expect-error only objects are remotes
+  void notify(42);
+  // @ts-expect-error only objects are remotes
+  void withOptions('a', { timeoutMs: 1 });
+  // The API named, as before.
+  const explicit: Notifier<Api> = notify<Api>(remote);
+  const explicitTimed: Remote<Api> = withOptions<Api>(remote, { timeoutMs: 1 });
+  void explicit;
+  void explicitTimed;
 }
+
+// `then` and `toJSON` are never remote methods: the proxy has neither (awaiting or serialising a remote
+// must not call the worker).
+expectType<Equal<keyof Remote<{ then(): void; toJSON(): string; inc(): number }>, 'inc'>>();
 
 // A Remote of an API with no methods has no keys.
 expectType<Equal<keyof Remote<{ a: number }>, never>>();
@@ -131,6 +157,12 @@ expectType<Equal<typeof marked, typeof entry>>();
 void loadRemote.store(transfer({ id: 2, bytes: new Uint8Array(4) }, []));
 // @ts-expect-error: the list holds ArrayBuffers, not numbers
 transfer(new Uint8Array(4), [4]);
+// The documented idiom compiles, though a typed array's `buffer` is typed ArrayBufferLike (a
+// SharedArrayBuffer is refused when it is called).
+declare const bytes: Uint8Array;
+void loadRemote.store(transfer({ id: 3, bytes }, [bytes.buffer]));
+// @ts-expect-error: transfer() marks an object
+transfer(5, []);
 
 // Error codes are literal types: each class's its own, a ConvoyError's the union, so a misspelt code is an error.
 declare const caught: unknown;
@@ -140,3 +172,8 @@ if (caught instanceof ConvoyError) {
   // @ts-expect-error: no such code
   if (caught.code === 'ERR_CONVOY_TIMEOUTT') throw caught;
 }
+
+// Options may be read-only: convoy changes none of them (a review's: a frozen list of specs was refused).
+const specs = [{ name: 'a', module: './a.js', argv: ['--x'], execArgv: ['--no-warnings'] }] as const;
+const frozenOptions: ClusterOptions = { workers: specs };
+void frozenOptions;

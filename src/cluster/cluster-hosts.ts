@@ -127,8 +127,8 @@ export class ClusterHosts extends EventEmitter<ClusterHostsEvents> {
 function remoteSpawn(spec: WorkerSpec): RemoteSpawn {
   const spawn: RemoteSpawn = { kind: spec.kind ?? 'thread' };
   if (spec.env) spawn.env = spec.env;
-  if (spec.argv) spawn.argv = spec.argv;
-  if (spec.execArgv) spawn.execArgv = spec.execArgv;
+  if (spec.argv) spawn.argv = [...spec.argv];
+  if (spec.execArgv) spawn.execArgv = [...spec.execArgv];
   if (spec.resourceLimits) spawn.resourceLimits = spec.resourceLimits;
   return spawn;
 }

@@ -84,6 +84,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** What happened to the workers, for dashboards (fed by every event this cluster emits). */
   readonly #log = new EventLog();
   readonly #dashboards: ClusterDashboards;
+  #startCalled = false;
 
   /** @internal use startCluster() */
   constructor(options: ClusterOptions) {
@@ -249,8 +250,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     await this.close();
   }
 
-  /** @internal */
+  /** @internal startCluster() calls it, once. */
   async start(): Promise<void> {
+    // A second start would spawn every worker again as the same incarnation, with no death for the first.
+    if (this.#startCalled) throw new Error('A cluster is started once, by startCluster()');
+    this.#startCalled = true;
     const handles = [...this.#handles.values()];
     let started = performance.now();
     // Whatever fails from here closes what was made before it: a listener that cannot bind its `host`

@@ -64,8 +64,8 @@ export function spawnThread(
     // entry by entry through its interceptors, in the coordinator, for every thread (~3 ms here); left
     // out, the thread gets a copy of the environment made natively.
     ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}),
-    argv: spec.argv ?? [],
-    execArgv: spec.execArgv ?? [],
+    argv: [...(spec.argv ?? [])],
+    execArgv: [...(spec.execArgv ?? [])],
     ...(spec.resourceLimits ? { resourceLimits: spec.resourceLimits } : {}),
   });
   let hasExited = false;

@@ -30,9 +30,9 @@ export interface WorkerSpec {
   /** Extra environment variables (threads and processes). */
   env?: Record<string, string>;
   /** `process.argv` additions for the worker. */
-  argv?: string[];
+  argv?: readonly string[];
   /** Node flags for a process worker (e.g. `--max-old-space-size=512`), or a thread's execArgv. */
-  execArgv?: string[];
+  execArgv?: readonly string[];
   /** Heap limits: a thread's resourceLimits; for a process, maxOldGenerationSizeMb becomes --max-old-space-size. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; stackSizeMb?: number };
   /**
@@ -52,7 +52,7 @@ export interface PoolSpec {
 }
 
 export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions, SharedMemoryOptions {
-  workers: WorkerSpec[];
+  workers: readonly WorkerSpec[];
   /** Handlers the coordinator serves to workers (`ctx.coordinator<T>()`). */
   expose?: object;
   /** A piscina pool for unordered, stateless work (`cluster.pool<T>()`, `ctx.pool<T>()`). */

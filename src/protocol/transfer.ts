@@ -31,7 +31,7 @@ const { marks } = registry;
  *
  * @example await peer.store(transfer(bytes, [bytes.buffer]))
  */
-export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
+export function transfer<T extends object>(value: T, list: readonly ArrayBufferLike[]): T {
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(
       `transfer() marks an object (an ArrayBuffer, a typed array, an array or an object holding them), got ${value === null ? 'null' : typeof value}`,
@@ -44,7 +44,9 @@ export function transfer<T>(value: T, list: readonly ArrayBuffer[]): T {
       throw new TypeError(`transfer() lists ArrayBuffers only, got ${what}`);
     }
   }
-  marks.set(value, [...list]);
+  // Each one checked above: `ArrayBufferLike` in the signature only so that `transfer(bytes, [bytes.buffer])`
+  // compiles, a typed array's `buffer` being typed so; a SharedArrayBuffer is refused here.
+  marks.set(value, [...list] as ArrayBuffer[]);
   registry.any = true;
   return value;
 }

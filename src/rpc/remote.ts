@@ -26,7 +26,9 @@ type Fn = (...args: any[]) => any;
 // An optional method (`m?(): void`) is a method too: its type is the function or undefined, and a call to
 // a worker that lacks it rejects with MethodNotFoundError.
 type MethodOf<T, K extends keyof T> = Exclude<T[K], undefined>;
-type MethodKeys<T> = { [K in keyof T]-?: MethodOf<T, K> extends Fn ? K : never }[keyof T] & string;
+// `then` and `toJSON` are never methods of a remote (see lazyMethods): awaiting a remote, or serialising
+// it, must not call the worker.
+type MethodKeys<T> = Exclude<{ [K in keyof T]-?: MethodOf<T, K> extends Fn ? K : never }[keyof T] & string, 'then' | 'toJSON'>;
 
 export type Remote<T> = {
   readonly [K in MethodKeys<T>]: MethodOf<T, K> extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
@@ -100,8 +102,15 @@ export function createRemote<T>(caller: Caller, options?: CallOptions): Remote<T
 /** Who answers `caller`'s calls, as inspecting its remotes shows it. */
 const peerLabel = (caller: Caller): string => caller.peerName ?? 'peer';
 
-/** The one-way twin of `remote`: same channel, same order as its calls; resolves when accepted. */
-export function notify<T>(remote: Remote<T>): Notifier<T> {
+/**
+ * The one-way twin of `remote`: same channel, same order as its calls; resolves when accepted. Typed over
+ * the remote itself, not the API behind it, so that a remote whose type has a name of its own (`type B =
+ * Remote<Api>`) keeps its methods: TypeScript cannot tell `Api` back from such a name.
+ */
+export function notify<R extends object>(remote: R): Notifier<R>;
+/** With the API named (`notify<Api>(remote)`), as before notify() was typed over the remote. */
+export function notify<T>(remote: Remote<T> & object): Notifier<T>;
+export function notify<R extends object>(remote: R): Notifier<R> {
   const entry = callers.get(remote as object);
   if (!entry) throw new TypeError('notify() expects a remote created by convoy (cluster.worker(), ctx.peer(), ...)');
   let notifier = notifiers.get(remote as object);
@@ -119,7 +128,7 @@ export function notify<T>(remote: Remote<T>): Notifier<T> {
     );
     notifiers.set(remote as object, notifier);
   }
-  return notifier as Notifier<T>;
+  return notifier as Notifier<R>;
 }
 
 /** A notify refused before it is sent, marked handled as every notify's promise is. */
@@ -140,10 +149,13 @@ function noSuchMethod(method: string, caller: Caller): Promise<never> {
  * The same remote, with a timeout or abort signal applied to each call made through it. Bad options
  * throw here, at once: a misspelt `timeout` would otherwise leave every call without one.
  */
-export function withOptions<T>(remote: Remote<T>, options: CallOptions): Remote<T> {
-  const entry = callers.get(remote as object);
+export function withOptions<R extends object>(remote: R, options: CallOptions): R;
+/** With the API named (`withOptions<Api>(remote, options)`). */
+export function withOptions<T>(remote: Remote<T> & object, options: CallOptions): Remote<T>;
+export function withOptions<R extends object>(remote: R, options: CallOptions): R {
+  const entry = callers.get(remote);
   if (!entry) throw new TypeError('withOptions() expects a remote created by convoy');
-  return createRemote<T>(entry.caller, { ...entry.options, ...checkCallOptions(options) });
+  return createRemote(entry.caller, { ...entry.options, ...checkCallOptions(options) }) as R;
 }
 
 const CALL_OPTION_KEYS = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];
