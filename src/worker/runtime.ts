@@ -138,9 +138,19 @@ export class WorkerRuntime {
     });
     let api: unknown;
     try {
-      api = await definition.factory(this.#context);
+      api = definition.factory(this.#context);
+      // Awaited, an API with a `then` method would be taken for a promise and its `then` called: the start
+      // waited on it until startTimeoutMs. No remote ever calls a `then` (awaiting a remote must not call
+      // the worker), so such an API is refused below. (An async factory's own promise takes it for a
+      // promise too, before convoy sees it: that start still waits.)
+      if (api instanceof Promise || !isThenable(api)) api = await api;
     } catch (error) {
       throw new Error(`Worker "${this.#boot.name}": the defineWorker() factory threw`, { cause: error });
+    }
+    if (isThenable(api)) {
+      throw new TypeError(
+        `Worker "${this.#boot.name}": the API the defineWorker() factory returned has a \`then\` method, which no remote can call and which makes it look like a promise: rename it`,
+      );
     }
     if (typeof api !== 'object' || api === null) {
       throw new TypeError(
@@ -182,4 +192,8 @@ export class WorkerRuntime {
     setImmediate(() => this.#hooks.onClose(reason, cleanup));
     return cleanup;
   }
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -95,6 +95,16 @@ export const cases: Case[] = [
   ),
   ...(['thread', 'process'] as const).map(
     (kind): Case => ({
+      title: `the API has a \`then\` method (${kind})`,
+      module: fixture('thenable-api.ts'),
+      kind,
+      // Refused at once, well within this startTimeoutMs: it used to be waited for until then.
+      options: { startTimeoutMs: 60_000 },
+      cause: (chain) => chain.some((e) => isRemote(e) && e.remoteName === 'TypeError' && /has a `then` method/.test(e.message)),
+    }),
+  ),
+  ...(['thread', 'process'] as const).map(
+    (kind): Case => ({
       title: `the module exits while loading (${kind})`,
       module: fixture('exits-on-load.ts'),
       kind,
