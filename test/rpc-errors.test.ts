@@ -29,8 +29,8 @@ interface Expected {
   message: string;
   remoteName: string;
   data: Record<string, unknown>;
-  /** The expected cause chain, outermost first: [remoteName, message] for errors, or a plain value. */
-  causes: ReadonlyArray<readonly [string, string] | { value: unknown }>;
+  /** The expected cause chain, outermost first: [remoteName, message, data?] for errors, or a plain value. */
+  causes: ReadonlyArray<readonly [string, string, Record<string, unknown>?] | { value: unknown }>;
 }
 
 const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Expected; async?: boolean }> = [
@@ -84,6 +84,26 @@ const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Exp
     make: () => Object.assign(new Error('has a callback'), { code: 'E_CB', callback: () => 1 }),
     expected: { message: 'has a callback', remoteName: 'Error', data: { code: 'E_CB' }, causes: [] },
   },
+  {
+    // A review's: one function among its data cost the caller every property that was not a string,
+    // number, boolean or null (here `when` and `details`, and the cause's `ids`).
+    name: 'an error with a function beside other data, in it and in its cause, sent without the functions only',
+    make: () => {
+      const cause = Object.assign(new Error('below'), { ids: [1, 2], retry: () => 1 });
+      return Object.assign(new Error('has a callback', { cause }), {
+        code: 'E_CB',
+        when: new Date(5),
+        details: { a: [1] },
+        callback: () => 1,
+      });
+    },
+    expected: {
+      message: 'has a callback',
+      remoteName: 'Error',
+      data: { code: 'E_CB', when: new Date(5), details: { a: [1] } },
+      causes: [['Error', 'below', { ids: [1, 2] }]],
+    },
+  },
 ];
 
 for (const kind of TRANSPORT_KINDS) {
@@ -117,6 +137,7 @@ for (const kind of TRANSPORT_KINDS) {
         t.is((cause as RemoteError).remoteName, link[0]);
         t.is((cause as RemoteError).message, link[1]);
         t.is(typeof (cause as RemoteError).remoteStack, 'string');
+        if (link[2]) t.deepEqual((cause as RemoteError).data, link[2]);
         cause = (cause as RemoteError).cause;
       }
       t.is(cause, undefined, 'no extra cause');

@@ -7,6 +7,9 @@
  * a bad argument fails the call as it is made, and what crosses is what was passed. Buffers marked with
  * `transfer()` leave the caller's hands now, as sending would: the copy holds views over the moved
  * buffers (same kind, offset and length), marked for transfer again.
+ *
+ * `sendable` answers, by the same encoder, whether a value crosses at all: for what is sent only in part
+ * when it cannot be sent whole (an error's data).
  */
 import { SerializationError } from '../errors.js';
 import { Decoder, Encoder, isEncoding, REENTRANT_SEND } from './codec.js';
@@ -36,4 +39,15 @@ export function snapshotArguments(values: readonly unknown[]): unknown[] {
   );
   if (moved) for (const value of copy) if (typeof value === 'object' && value !== null) transfer(value, moved);
   return copy;
+}
+
+/** Whether `value` can be encoded, as sending would encode it. */
+export function sendable(value: unknown): boolean {
+  if (isEncoding()) return false;
+  try {
+    (encoder ??= new Encoder()).encodeScratch(value);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import { isSystemMethod, skipsFlowControl } from '../protocol/control.js';
 import { Kind, type CallMessage, type NotifyMessage } from '../protocol/messages.js';
+import { sendable } from '../protocol/snapshot.js';
 import { transferListOfValue } from '../protocol/transfer.js';
 import { enterCall, exitCall, type CallContext, type CallSource } from './call-context.js';
 import { Dispatcher } from './dispatch.js';
@@ -301,7 +302,9 @@ export class Responder {
     // the whole process would die of a handler's error.
     const attempts = [
       () => wire,
-      // Its data may hold what the codec refuses (a function): plain values only, whole.
+      // Its data may hold what the codec refuses (a function): each property that crosses on its own, whole.
+      () => withSendableData(wire),
+      // Or plain values only.
       () => plainWireError(wire),
       () => plainWireError(wire, WIRE_ERROR_MAX_STRING_CHARS),
       (): WireError => {
@@ -328,4 +331,15 @@ export class Responder {
     if (this.#config.onNotifyError) this.#config.onNotifyError(error, method);
     else process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
   }
+}
+
+/**
+ * The same error with only the properties of its data (and its causes') that can be sent: one function
+ * among them used to cost the caller every property that was not a string, number, boolean or null.
+ */
+function withSendableData(wire: WireError): WireError {
+  const copy: WireError = { ...wire };
+  if (wire.data) copy.data = Object.fromEntries(Object.entries(wire.data).filter(([, value]) => sendable(value)));
+  if (wire.cause) copy.cause = withSendableData(wire.cause);
+  return copy;
 }
