@@ -292,6 +292,23 @@ test('an ask answered with a final exit fails the parked calls with that death, 
   t.is(link.state, 'dead');
 });
 
+// A review's: a peer restarting for longer than the ask's wait (its restartDelayMs past startTimeoutMs) was
+// reported as cut off (`disconnected`), where the coordinator's own calls name its death.
+test('an ask not answered in time while the peer waits to restart fails the calls with its death, not as cut off', async (t) => {
+  const link = new Link('b', { waitMs: 60_000, open: async () => ({ ok: false }) });
+  const died = new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 3 });
+  link.peerExited(0, died, true);
+  const parked = await t.throwsAsync(createRemote<Api>(link).echo(1), { instanceOf: WorkerDiedError });
+  t.like(parked, { reason: 'exit', exitCode: 3, mayHaveRun: false });
+  // Once a later incarnation was bound, a refused ask is no longer that death.
+  const endpoint = serve(t);
+  link.bind(endpoint, 1);
+  die(endpoint);
+  await endpointClosed(endpoint, 5000);
+  const cut = await t.throwsAsync(createRemote<Api>(link).echo(2), { instanceOf: WorkerDiedError });
+  t.like(cut, { reason: 'disconnected', mayHaveRun: false });
+});
+
 test('an ask refused with a reason (both alive, every try failed) names it in the cause of the calls it fails', async (t) => {
   const link = new Link('b', {
     waitMs: 60_000,

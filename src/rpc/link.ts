@@ -315,7 +315,11 @@ export class Link implements Caller {
         // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
         if (reply.ok) return;
         if (reply.exit && !reply.exit.restarting) this.close(peerExitError(receivedPeerExit(reply.exit)));
-        else {
+        else if (reply.reason === undefined && this.#lastDeath && this.#endedUpTo >= this.#incarnation) {
+          // Not ready in time, and no incarnation has come since the death we know of: still that death
+          // (waiting out a restart), not a peer cut off, as the coordinator's own calls say.
+          this.#failParked(this.#lastDeath);
+        } else {
           const why = reply.reason === undefined ? 'No channel could be opened' : `No channel could be opened: ${reply.reason}`;
           this.#failParked(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: new Error(why) }));
         }
