@@ -13,6 +13,7 @@ export type {
 } from './cluster/types.js';
 export type { ClusterStats, WorkerStats } from './cluster/stats.js';
 export type { HandleState as WorkerState } from './cluster/worker-handle.js';
+export type { WorkerKind } from './protocol/control.js';
 export type { NatsClusterOptions, NatsConnectOptions, NatsTlsOptions, HostUpEvent, HostDownEvent } from './cluster/nats-options.js';
 export type { HostInfo } from './cluster/host-entry.js';
 export { AgentRefusedError, HostDownError } from './agent/errors.js';
@@ -36,6 +37,7 @@ export type {
   LatencyRow,
   HistoryPoint,
   HealthRow,
+  ChannelFigures,
 } from './dashboard/snapshot.js';
 export type { ClusterLogEvent, ClusterLogEventType } from './cluster/event-log.js';
 export type { ProcessHealth } from './worker/process-health.js';

@@ -3,7 +3,7 @@
 // the code that spawns, wires and watches workers, which every worker would otherwise load and never
 // run. Both entries share one copy of convoy in a worker: a module may import from either, or both.
 export { defineWorker, type WorkerDefinition, type WorkerFactory, type WorkerApi } from './worker/define-worker.js';
-export { WorkerContext, type PeerExitEvent } from './worker/context.js';
+export { WorkerContext, type PeerExitEvent, type WorkerContextEvents } from './worker/context.js';
 export {
   ConvoyError,
   type ConvoyErrorCode,
@@ -17,6 +17,7 @@ export {
   ProtocolError,
   ChannelFullError,
   type DeathReason,
+  type WorkerDiedInfo,
 } from './errors.js';
 export { notify, withOptions, type Remote, type Notifier } from './rpc/remote.js';
 export { transfer } from './protocol/transfer.js';

@@ -12,6 +12,11 @@ import {
   type Notifier,
   type Remote,
   type ClusterOptions,
+  type ChannelFigures,
+  type PeerExitEvent,
+  type WorkerContextEvents,
+  type WorkerDiedInfo,
+  type WorkerKind,
 } from '../src/index.js';
 
 /** Exact type equality, so a check cannot pass by assignability alone. */
@@ -177,3 +182,10 @@ if (caught instanceof ConvoyError) {
 const specs = [{ name: 'a', module: './a.js', argv: ['--x'], execArgv: ['--no-warnings'] }] as const;
 const frozenOptions: ClusterOptions = { workers: specs };
 void frozenOptions;
+
+// Types a user needs to name are exported (a review's: these were reachable only by inference).
+const kind: WorkerKind = 'process';
+const info: WorkerDiedInfo = { worker: 'b', reason: 'exit', exitCode: 1 };
+expectType<Equal<WorkerContextEvents['peer-exit'], [event: PeerExitEvent]>>();
+const figures: Pick<ChannelFigures, 'calls'> | undefined = undefined;
+void [kind, info, figures];
