@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseCli, UsageError, usage } from '../examples/cli/args.js';
-import { bankExitCode, bankOptions } from '../examples/cli/commands.js';
+import { bankExitCode, bankOptions, counterOptions } from '../examples/cli/commands.js';
 import { pollUntil, within } from './helpers/cluster.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -106,6 +106,18 @@ for (const [args, what] of [
     const parsed = parseCli(['bank', ...args]);
     if (parsed.help) return t.fail('not a help request');
     t.throws(() => bankOptions(parsed.values), { instanceOf: UsageError, message: what });
+  });
+}
+
+// The counter's values, checked before any worker starts. A review's: unbounded, a huge --rounds ran for ever.
+for (const [command, args, what] of [
+  ['counter', ['--rounds', '1000001'], 'Expected --rounds to be an integer from 2 to 1000000, got "1000001"'],
+  ['counter', ['--rounds', '1'], 'Expected --rounds to be an integer from 2 to 1000000, got "1"'],
+] as const) {
+  test(`\`convoy ${command} ${args.join(' ')}\` is a usage error: ${what}`, (t) => {
+    const parsed = parseCli([command, ...args]);
+    if (parsed.help) return t.fail('not a help request');
+    t.throws(() => counterOptions(parsed.values), { instanceOf: UsageError, message: what });
   });
 }
 

@@ -68,9 +68,13 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
     },
   },
   counter: {
-    summary: "Ordered, awaited calls: A awaits B's inc(x) in order over one batched stream, and B checks the order",
+    summary: "Ordered, awaited calls: A awaits B's inc(x) over one batched stream, then checks every reply and the order B saw",
     flags: {
-      rounds: { type: 'string', arg: 'N', help: 'inc() calls, at least 2: half one at a time and half pipelined (default 10000)' },
+      rounds: {
+        type: 'string',
+        arg: 'N',
+        help: 'inc() calls, then one notify inc(); 2 to 1000000: half one at a time, half pipelined 10000 at a time (default 10000)',
+      },
       kind: { type: 'string', arg: 'K', help: 'thread | process: what B runs in (default process)' },
     },
   },

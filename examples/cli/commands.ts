@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatReport, reportJson } from '../bank/report.js';
 import { runBank, type BankOptions } from '../bank/run.js';
-import { runCounter } from '../counter/run.js';
+import { type CounterOptions, runCounter } from '../counter/run.js';
 import { runReplication } from '../replication/run.js';
 import { choiceFlag, numberFlag, UsageError, type Values } from './args.js';
 import { createProgress } from './progress.js';
@@ -18,6 +18,11 @@ export type Verdict = 0 | 1 | 130;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Transfers in flight per teller: far past what a teller can keep busy. */
 const MAX_CONCURRENCY = 100_000;
+/**
+ * The counter's calls: half of them one at a time (~20-40 µs each here), so a million take ~10-20 s.
+ * Unbounded, a huge --rounds ran for ever.
+ */
+const MAX_ROUNDS = 1_000_000;
 
 /** The bank's options from its flags; every flag is checked here, so a bad one fails before any worker starts. */
 export function bankOptions(values: Values): BankOptions {
@@ -131,19 +136,34 @@ export function bankExitCode(report: Awaited<ReturnType<typeof runBank>>, interr
   return report.verdict.ok ? 0 : 1;
 }
 
+/** The counter's options from its flags, checked before any worker starts. */
+export function counterOptions(values: Values): CounterOptions {
+  return {
+    rounds: numberFlag(values, 'rounds', 10_000, { min: 2, max: MAX_ROUNDS }),
+    kind: choiceFlag(values, 'kind', ['thread', 'process'] as const, 'process'),
+  };
+}
+
 export async function counter(values: Values, json: boolean): Promise<Verdict> {
-  const rounds = numberFlag(values, 'rounds', 10_000, { min: 2 });
-  const kind = choiceFlag(values, 'kind', ['thread', 'process'] as const, 'process');
-  const report = await runCounter({ rounds, kind });
+  const report = await runCounter(counterOptions(values));
   if (json) console.log(JSON.stringify(report, null, 2));
-  else {
-    const m = report.firstMismatch;
-    const where = m ? ` (call ${m.index}: A sent ${m.sent}, B saw ${m.seen})` : '';
-    console.log(
-      `counter: ${report.rounds} inc() calls A→B, last=${report.last}, in order: ${report.inOrder}${where}, ${report.callsPerSecond} calls/s`,
-    );
-  }
+  else console.log(counterLine(report));
   return report.inOrder ? 0 : 1;
+}
+
+/** The counter's report in one line, with where its check failed, if it did. */
+function counterLine(report: Awaited<ReturnType<typeof runCounter>>): string {
+  const r = report.firstWrongReply;
+  const m = report.firstMismatch;
+  const why = [
+    ...(r ? [`call ${r.index}: inc(${r.sent}) answered ${r.reply}`] : []),
+    ...(m ? [`call ${m.index}: A sent ${m.sent}, B saw ${m.seen}`] : []),
+  ];
+  const where = why.length > 0 ? ` (${why.join('; ')})` : '';
+  return (
+    `counter: ${report.rounds} inc() calls A→B and 1 notify, last=${report.last}, in order: ${report.inOrder}${where}, ` +
+    `${report.callsPerSecond} calls/s over the whole run (the check's fetch of B's record included)`
+  );
 }
 
 export async function replication(values: Values, json: boolean): Promise<Verdict> {
