@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parseCli, UsageError, usage } from '../examples/cli/args.js';
-import { bankExitCode, bankOptions, counterOptions } from '../examples/cli/commands.js';
+import { bankExitCode, bankOptions, counterOptions, replicationOptions, replicationTable } from '../examples/cli/commands.js';
 import { pollUntil, within } from './helpers/cluster.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -109,15 +109,19 @@ for (const [args, what] of [
   });
 }
 
-// The counter's values, checked before any worker starts. A review's: unbounded, a huge --rounds ran for ever.
+// The counter's and replication's values, checked before any worker starts. A review's: unbounded, a huge
+// --rounds ran for ever, and --writes 4294967296 started the cluster, then failed (exit 3).
 for (const [command, args, what] of [
   ['counter', ['--rounds', '1000001'], 'Expected --rounds to be an integer from 2 to 1000000, got "1000001"'],
   ['counter', ['--rounds', '1'], 'Expected --rounds to be an integer from 2 to 1000000, got "1"'],
+  ['replication', ['--writes', '4294967296'], 'Expected --writes to be an integer from 1 to 100000, got "4294967296"'],
+  ['replication', ['--replicas', '33'], 'Expected --replicas to be an integer from 1 to 32, got "33"'],
 ] as const) {
   test(`\`convoy ${command} ${args.join(' ')}\` is a usage error: ${what}`, (t) => {
     const parsed = parseCli([command, ...args]);
     if (parsed.help) return t.fail('not a help request');
-    t.throws(() => counterOptions(parsed.values), { instanceOf: UsageError, message: what });
+    const options = command === 'counter' ? counterOptions : replicationOptions;
+    t.throws(() => options(parsed.values), { instanceOf: UsageError, message: what });
   });
 }
 
@@ -378,6 +382,24 @@ test('`convoy counter --json` prints its report and exits 0', async (t) => {
   const report = JSON.parse(stdout) as { inOrder: boolean; rounds: number };
   t.true(report.inOrder);
   t.is(report.rounds, 200);
+});
+
+test('`convoy replication --writes 4294967296` exits 2 before it starts a worker', async (t) => {
+  const { code, stdout, stderr } = await cli(['replication', '--writes', '4294967296']);
+  t.is(code, 2, stderr);
+  t.is(stdout, '');
+  t.true(stderr.startsWith('convoy: Expected --writes to be an integer from 1 to 100000, got "4294967296"\n'), stderr);
+});
+
+test("`convoy replication`'s table shows the writes the pool lost, and why", (t) => {
+  const mode = { writes: 400, replicas: 2, divergedReplicas: 2, overtakenWrites: 300, differingKeys: 150, ms: 1 };
+  const table = replicationTable([
+    { ...mode, mode: 'ordered', lostWrites: 0, divergedReplicas: 0, overtakenWrites: 0, differingKeys: 0 },
+    { ...mode, mode: 'pooled', lostWrites: 8, firstLoss: 'write 407 refused' },
+  ]);
+  t.regex(table, /^pooled +400 +2 of 2 +300 +150 of 200$/m);
+  t.true(table.includes('pooled: 8 writes lost, the pool failed them (the first: write 407 refused); no replica got them'), table);
+  t.false(table.includes('ordered: 0 writes lost'));
 });
 
 // Books that balance because nothing moved: the run "passed" with 0 committed, exit 0.

@@ -2,7 +2,8 @@
 import test from 'ava';
 import { runCounter } from '../examples/counter/run.js';
 import ServerA from '../examples/counter/server-a.js';
-import { runReplication } from '../examples/replication/run.js';
+import Replica from '../examples/replication/replica.js';
+import { runReplication, untilDone } from '../examples/replication/run.js';
 import { createRemote } from '../src/rpc/remote.js';
 import { fixture } from './helpers/repo.js';
 
@@ -68,8 +69,61 @@ test('replication: notify keeps every replica a prefix of the primary; the poole
   const [ordered, pooled] = await runReplication({ writes: 400, replicas: 2, kind: 'thread' });
   t.is(ordered!.mode, 'ordered');
   t.is(ordered!.divergedReplicas, 0);
-  t.is(ordered!.outOfOrder, 0);
+  t.is(ordered!.overtakenWrites, 0);
+  t.is(ordered!.differingKeys, 0);
+  t.is(ordered!.lostWrites, 0);
   t.is(pooled!.mode, 'pooled');
-  // Pool threads finish in whatever order their varying work allows: some writes overtake others.
-  t.true(pooled!.outOfOrder > 0, `expected out-of-order applies through the pool, got ${pooled!.outOfOrder}`);
+  // Pool threads finish in whatever order their varying work allows: some writes overtake others, and the
+  // last write to a key is not always the last one a replica applies.
+  t.true(pooled!.overtakenWrites > 0, `expected writes overtaken through the pool, got ${pooled!.overtakenWrites}`);
+  t.true(pooled!.differingKeys > 0, `expected keys left with another value than the primary's, got ${pooled!.differingKeys}`);
+  t.is(pooled!.divergedReplicas, 2);
+  t.is(pooled!.lostWrites, 0);
+});
+
+// A review's: the check compared seqs only, so a replica that applied a wrong value under the right seq passed.
+test("replication: a replica that applies a write's right seq with a wrong value has diverged", async (t) => {
+  const [ordered] = await runReplication({ writes: 400, replicas: 2, kind: 'thread', replica: fixture('replica-wrong-value.ts') });
+  t.is(ordered!.divergedReplicas, 2, 'both replicas run the faulty module');
+  t.is(ordered!.overtakenWrites, 0);
+  t.is(ordered!.differingKeys, 0, 'later writes to its key left the store right: the history shows it');
+});
+
+// A review's: one write delivered last counted as out of order with every write after its place.
+test('replication: a write delivered last is one write overtaken', async (t) => {
+  const replica = await Replica.factory({} as Parameters<typeof Replica.factory>[0]);
+  for (const seq of [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]) replica.apply({ seq, key: `k${seq}`, value: seq });
+  t.is(replica.state().overtaken, 1);
+});
+
+// A review's: a pool task that failed was an unhandled rejection in the primary, its write silently lost.
+test('replication: a write the pool fails is counted as lost, with why, and the run still ends', async (t) => {
+  const [ordered, pooled] = await runReplication({
+    writes: 400,
+    replicas: 2,
+    kind: 'thread',
+    poolTasks: fixture('replication-failing-pool.ts'),
+  });
+  t.is(ordered!.lostWrites, 0, 'the ordered mode does not use the pool');
+  t.is(ordered!.divergedReplicas, 0);
+  // Seqs 400 to 799: 407, 457, ..., 757.
+  t.is(pooled!.lostWrites, 8);
+  // The first to fail: the pool finishes its tasks in any order.
+  t.regex(pooled!.firstLoss!, /^write \d+7 refused$/);
+  t.is(pooled!.divergedReplicas, 2, 'replicas that missed writes are not in step');
+});
+
+test('replication: the wait for the replicas goes on while they make progress, and fails only once they stall', async (t) => {
+  let polls = 0;
+  const started = performance.now();
+  const moving = async () => {
+    polls++;
+    return { done: polls === 30, progress: polls, value: polls, waitingFor: 'the replicas' };
+  };
+  t.is(await untilDone(moving, { stallMs: 100, pollMs: 10 }), 30);
+  t.true(performance.now() - started > 200, 'longer than the stall limit, three times over');
+  const stalled = async () => ({ done: false, progress: 7, value: 0, waitingFor: '2 of 2 replicas to apply 10 writes' });
+  await t.throwsAsync(untilDone(stalled, { stallMs: 100, pollMs: 10 }), {
+    message: 'No progress for 0.1 s, waiting for 2 of 2 replicas to apply 10 writes',
+  });
 });

@@ -79,10 +79,10 @@ const COMMANDS: Record<Command, { summary: string; flags: Record<string, Flag> }
     },
   },
   replication: {
-    summary: 'Ordered replication with notify vs the same writes through the unordered pool',
+    summary: 'Ordered replication with notify vs the same writes through the unordered pool, replicas checked against the primary',
     flags: {
-      writes: { type: 'string', arg: 'N', help: 'writes per mode (default 2000)' },
-      replicas: { type: 'string', arg: 'N', help: 'replica workers (default 2)' },
+      writes: { type: 'string', arg: 'N', help: 'writes per mode, 1 to 100000 (default 2000)' },
+      replicas: { type: 'string', arg: 'N', help: 'replica workers, 1 to 32 (default 2)' },
       kind: { type: 'string', arg: 'K', help: 'thread | process: what the replicas run in (default thread)' },
     },
   },

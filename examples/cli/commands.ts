@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { formatReport, reportJson } from '../bank/report.js';
 import { runBank, type BankOptions } from '../bank/run.js';
 import { type CounterOptions, runCounter } from '../counter/run.js';
-import { runReplication } from '../replication/run.js';
+import { KEYS, type ModeResult, type ReplicationOptions, runReplication } from '../replication/run.js';
 import { choiceFlag, numberFlag, UsageError, type Values } from './args.js';
 import { createProgress } from './progress.js';
 
@@ -23,6 +23,10 @@ const MAX_CONCURRENCY = 100_000;
  * Unbounded, a huge --rounds ran for ever.
  */
 const MAX_ROUNDS = 1_000_000;
+/** Writes per replication mode: the pooled mode applies ~1-2k a second here, so this many take about a minute. */
+const MAX_WRITES = 100_000;
+/** Replica workers: a thread or process each, on a machine of a few cores. */
+const MAX_REPLICAS = 32;
 
 /** The bank's options from its flags; every flag is checked here, so a bad one fails before any worker starts. */
 export function bankOptions(values: Values): BankOptions {
@@ -166,20 +170,42 @@ function counterLine(report: Awaited<ReturnType<typeof runCounter>>): string {
   );
 }
 
+/** Replication's options from its flags, checked before any worker starts. */
+export function replicationOptions(values: Values): ReplicationOptions {
+  return {
+    // Unbounded, --writes 4294967296 started the cluster and then failed to make its array of writes.
+    writes: numberFlag(values, 'writes', 2000, { min: 1, max: MAX_WRITES }),
+    replicas: numberFlag(values, 'replicas', 2, { min: 1, max: MAX_REPLICAS }),
+    kind: choiceFlag(values, 'kind', ['thread', 'process'] as const, 'thread'),
+  };
+}
+
 export async function replication(values: Values, json: boolean): Promise<Verdict> {
-  const writes = numberFlag(values, 'writes', 2000, { min: 1 });
-  const replicas = numberFlag(values, 'replicas', 2, { min: 1 });
-  const kind = choiceFlag(values, 'kind', ['thread', 'process'] as const, 'thread');
-  const results = await runReplication({ writes, replicas, kind });
-  if (json) console.log(JSON.stringify(results, null, 2));
-  else {
-    console.log('mode      writes  diverged replicas  out-of-order applies');
-    for (const r of results)
-      console.log(
-        `${r.mode.padEnd(9)} ${String(r.writes).padStart(6)}  ${String(r.divergedReplicas).padStart(17)}  ${String(r.outOfOrder).padStart(20)}`,
-      );
-  }
+  const results = await runReplication(replicationOptions(values));
+  console.log(json ? JSON.stringify(results, null, 2) : replicationTable(results));
   const ordered = results.find((r) => r.mode === 'ordered')!;
   // The ordered path must never diverge; the pooled one is expected to.
-  return ordered.divergedReplicas === 0 && ordered.outOfOrder === 0 ? 0 : 1;
+  return ordered.divergedReplicas === 0 && ordered.overtakenWrites === 0 ? 0 : 1;
+}
+
+/** Both modes side by side, what the columns count, and any write the pool lost. */
+export function replicationTable(results: readonly ModeResult[]): string {
+  const columns = [
+    ['mode', (r: ModeResult) => r.mode],
+    ['writes', (r: ModeResult) => String(r.writes)],
+    ['diverged replicas', (r: ModeResult) => `${r.divergedReplicas} of ${r.replicas}`],
+    ['overtaken writes', (r: ModeResult) => String(r.overtakenWrites)],
+    ['differing keys', (r: ModeResult) => `${r.differingKeys} of ${r.replicas * KEYS}`],
+  ] as const;
+  const row = (cells: readonly string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(8) : cell.padStart(columns[i]![0].length))).join('  ');
+  return [
+    row(columns.map(([title]) => title)),
+    ...results.map((r) => row(columns.map(([, cell]) => cell(r)))),
+    "diverged: a replica's writes (seq, key, value) are not the primary's history in order, or its final values not the primary's",
+    "overtaken: applied after a write with a higher seq; differing keys: final values not the primary's (both over all replicas)",
+    ...results
+      .filter((r) => r.lostWrites > 0)
+      .map((r) => `${r.mode}: ${r.lostWrites} writes lost, the pool failed them (the first: ${r.firstLoss}); no replica got them`),
+  ].join('\n');
 }

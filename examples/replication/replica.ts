@@ -1,6 +1,8 @@
-// A replica applies the primary's writes. It checks, for every write, that its history stays a prefix
-// of the primary's: the write it receives must be exactly the next sequence number.
+// A replica applies the primary's writes in the order they reach it, and keeps what the check compares
+// with the primary: the history of what it applied (seq, key and value, in order) and the store it left.
+// It also counts the writes that were overtaken: applied after a write with a higher seq.
 import { defineWorker } from '../../src/index.js';
+import { History } from './history.js';
 
 export interface Write {
   seq: number;
@@ -9,19 +11,18 @@ export interface Write {
 }
 
 export default defineWorker(() => {
-  const history: number[] = [];
-  const store = new Map<string, number>();
-  let outOfOrder = 0;
+  const history = new History();
+  let highest = -1;
+  let overtaken = 0;
   return {
     apply(write: Write) {
-      if (write.seq !== history.length) outOfOrder++;
-      history.push(write.seq);
-      store.set(write.key, write.value);
+      // One write delivered last is one write overtaken, not every write after its place.
+      if (write.seq < highest) overtaken++;
+      highest = Math.max(highest, write.seq);
+      history.add(write);
     },
-    /** Is this replica's history a prefix of 0, 1, 2, ... (the primary's)? */
     state() {
-      const prefix = history.every((seq, i) => seq === i);
-      return { applied: history.length, outOfOrder, prefix, store: Object.fromEntries(store) };
+      return { ...history.state(), overtaken };
     },
   };
 });
