@@ -87,3 +87,24 @@ for (const kind of ['thread', 'process'] as const) {
     });
   }
 }
+
+// A fuzz review's: kill() landing after a worker's last words (it is exiting by itself) but before its exit
+// was handled reported the death as `killed`, which the calls had reported as `exit`, and restarted a
+// worker that had finished with code 0.
+for (const kind of ['thread', 'process'] as const) {
+  test(`${kind}: kill() of a worker that is exiting by itself reports its own exit, and an exit with 0 is not restarted`, async (t) => {
+    const cluster = await startFor(t, {
+      restartDelayMs: 10,
+      workers: [{ name: 'w', module: fixture('counter.ts'), kind, restart: 'on-failure' }],
+    });
+    const exits = exitLog(cluster);
+    const w = cluster.worker<RemoteCounter>('w');
+    await w.inc(0);
+    // Its last words leave and its channel closes, and it exits only 2 s later: the kill lands between.
+    const failed = await t.throwsAsync(w.exitSlowly(0, 2000));
+    t.like(failed, { reason: 'exit' });
+    await within(cluster.kill('w'), 10_000, 'kill() of a worker exiting by itself');
+    t.like(await exits.nth('w', 1, 10_000), { reason: 'exit', exitCode: 0, restarting: false });
+    t.is((await cluster.stats()).workers[0]!.state, 'dead');
+  });
+}

@@ -4,7 +4,7 @@
  * is killed, so they report that they did not run: a caller may safely retry them.
  */
 import test from 'ava';
-import type { WorkerDiedError } from '../src/index.js';
+import { notify, type WorkerDiedError } from '../src/index.js';
 import { fixture, pollUntil, settle, startFor, within } from './helpers/cluster.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import type { Counter } from './fixtures/counter.js';
@@ -39,3 +39,36 @@ for (const kind of ['thread', 'process'] as const) {
     for (const s of settled) t.like(s.ok ? {} : s.error, { code: 'ERR_CONVOY_WORKER_DIED', reason: 'killed' });
   });
 }
+
+// A fuzz review's: a worker process killed from outside convoy (no last words) closes its channel with no
+// word of why; the calls it fails wait for the coordinator's word of the death and carry its reason, but
+// a notify held back behind them failed at once as cut off (`disconnected`), a peer that may still run.
+test('process killed from outside: calls in flight, a call and a notify held back all fail with the death’s reason', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [{ name: 'v', module: fixture('counter.ts'), kind: 'process', restart: 'never' }],
+    maxInFlight: 1,
+  });
+  const v = cluster.worker<Counter>('v');
+  const pid = await v.pid();
+  const sleeping = settle(v.sleep(600_000));
+  const heldCall = settle(v.inc(1));
+  const heldNotify = settle(notify(v).inc(1));
+  await pollUntil(
+    async () => (await cluster.stats()).workers[0]?.control?.waiting === 2,
+    10_000,
+    'the call and the notify waiting for room',
+  );
+  process.kill(pid, 'SIGKILL');
+  const settled = await within(Promise.all([sleeping, heldCall, heldNotify]), 10_000, 'all three fail');
+  t.deepEqual(
+    settled.map((s) =>
+      s.ok ? 'resolved' : { reason: (s.error as WorkerDiedError).reason, mayHaveRun: (s.error as WorkerDiedError).mayHaveRun },
+    ),
+    [
+      { reason: 'crash', mayHaveRun: true },
+      { reason: 'crash', mayHaveRun: false },
+      { reason: 'crash', mayHaveRun: false },
+    ],
+  );
+  for (const s of settled) t.like(s.ok ? {} : s.error, { signal: 'SIGKILL' });
+});

@@ -266,6 +266,14 @@ export class WorkerHandle {
   kill(reason: DeathReason): Promise<unknown> {
     const reported = this.#death.promise;
     if (!this.child || this.child.hasExited || this.#endingReason) return reported;
+    if (this.control?.exitNotice) {
+      // It said its last words: it is exiting by itself, and its death is the one they tell (its own exit
+      // code: an exit with 0 is no failure, and is not restarted). It is stopped now, as it would be if it
+      // did not finish exiting (see the grace in #connect), not reported as killed.
+      this.#stoppedAfterLastWords = true;
+      this.child.kill();
+      return reported;
+    }
     this.#endingReason = reason;
     // A process of this host is sent SIGKILL: its calls fail now, before its exit says so, and say it too.
     const signal = this.kind === 'process' && this.host === undefined ? 'SIGKILL' : undefined;

@@ -206,9 +206,15 @@ export class Endpoint {
     return Promise.reject(errorForMethod(this.#closedWith!, method, NOT_SENT));
   }
 
-  /** `waiting`, a message's wait for room, failing as a message that was not sent (`mayHaveRun: false`). */
+  /**
+   * `waiting`, a message's wait for room, failing as a message that was not sent (`mayHaveRun: false`).
+   * Failed by the channel's close, it fails as the calls that close failed do: with the close explained
+   * (the coordinator's word of the death, for a channel that closed with no word of its own), not as cut off.
+   */
   #notSentIfFailed(waiting: Promise<void>, method: string): Promise<void> {
-    return waiting.catch((error: unknown) => Promise.reject(errorForMethod(toError(error), method, NOT_SENT)));
+    return waiting.catch((error: unknown) =>
+      this.#closedWith ? this.#refusedAfterClose(method) : Promise.reject(errorForMethod(toError(error), method, NOT_SENT)),
+    );
   }
 
   /** The error of a call or notify the channel refused: it did not run. */
