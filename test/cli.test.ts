@@ -400,6 +400,11 @@ test("`convoy replication`'s table shows the writes the pool lost, and why", (t)
   t.regex(table, /^pooled +400 +2 of 2 +300 +150 of 200$/m);
   t.true(table.includes('pooled: 8 writes lost, the pool failed them (the first: write 407 refused); no replica got them'), table);
   t.false(table.includes('ordered: 0 writes lost'));
+  // Fewer writes than keys: only the keys written can differ (a review's: it read "0 of 200" for 10 writes).
+  const few = replicationTable([
+    { ...mode, mode: 'ordered', writes: 10, lostWrites: 0, divergedReplicas: 0, overtakenWrites: 0, differingKeys: 0 },
+  ]);
+  t.regex(few, /^ordered +10 +0 of 2 +0 +0 of 20$/m);
 });
 
 // Books that balance because nothing moved: the run "passed" with 0 committed, exit 0.

@@ -95,10 +95,27 @@ test('an object whose hasOwnProperty is not a function and that inherits enumera
   const encoder = new Encoder();
   const tricky = Object.assign(Object.create({ color: 'red' }) as Record<string, unknown>, { hasOwnProperty: 'a word', size: 2 });
   const error = t.throws(() => encoder.encode({ tricky }), { instanceOf: SerializationError });
-  t.regex(error!.message, /"hasOwnProperty" is not a function/);
+  t.regex(error!.message, /"hasOwnProperty" does not tell its own keys/);
   // Nothing inherited: the for…in sees own keys only, and the record is whole.
   t.deepEqual(new Decoder().decode(encoder.encode([{ hasOwnProperty: 1, a: 1 }])), [{ hasOwnProperty: 1, a: 1 }]);
   t.deepEqual(new Decoder().decode(encoder.encode({ size: 2 })), { size: 2 });
+  // From the review of that fix: a hasOwnProperty that is a function but does not tell the own keys (a
+  // class's method of that name) garbled the record the same way.
+  class Dict {
+    readonly entries = new Map([['k', 1]]);
+    hasOwnProperty(key: string): boolean {
+      return this.entries.has(key);
+    }
+  }
+  t.throws(() => encoder.encode([new Dict()]), { instanceOf: SerializationError, message: /does not tell its own keys/ });
+  // One that answers as Object.hasOwn does is sent.
+  class Honest {
+    readonly a = 1;
+    hasOwnProperty(key: string): boolean {
+      return Object.hasOwn(this, key);
+    }
+  }
+  t.deepEqual(new Decoder().decode(encoder.encode([new Honest()])), [{ a: 1 }]);
 });
 
 test('encoded bytes stay valid while later messages are encoded (a channel queues them before flushing)', (t) => {

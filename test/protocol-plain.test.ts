@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
-import { MAX_PLAIN_BYTES, MAX_PLAIN_DEPTH, plainMessageBytes } from '../src/protocol/plain.js';
+import { MAX_PLAIN_BYTES, MAX_PLAIN_DEPTH, copyPlainMessage, plainMessageBytes } from '../src/protocol/plain.js';
 import { sameValue } from './helpers/same-value.js';
 
 const encoder = new Encoder();
@@ -256,4 +256,26 @@ test('each key kept out of plain objects is one msgpackr carries otherwise than 
   // msgpackr keeps each record's keys in its cache of records under `__keys__`, so the codec refuses an
   // object with that key (protocol-codec); clone would carry it.
   t.true(differs({ a: 1, __keys__: 2 }), '__keys__');
+});
+
+// A lone plain message is queued as a copy (channel-value-frames tests why). A review of that change: the
+// copy took keys by for…in, so an enumerable key put on Object.prototype became every copy's own, and
+// crossed, where clone and the codec take own keys only.
+test('the copy of a plain message is a tree of its own keys, whatever Object.prototype holds', (t) => {
+  const shared = { n: 1 };
+  const message: Message = [Kind.Call, 1, 'take', [{ a: 1, list: [shared, shared] }]];
+  const proto = Object.prototype as Record<string, unknown>;
+  proto.polluted = 'from a library';
+  let copy: Message;
+  try {
+    t.true(plainMessageBytes(message) > 0);
+    copy = copyPlainMessage(message);
+  } finally {
+    delete proto.polluted;
+  }
+  t.deepEqual(copy, message);
+  const argument = (copy[3] as unknown[])[0] as { a: number; list: object[] };
+  t.deepEqual(Object.keys(argument), ['a', 'list']);
+  t.not(argument, (message[3] as unknown[])[0], 'copied, not shared with the caller');
+  t.not(argument.list[0], argument.list[1], 'an object held twice is copied twice, as the codec carries it');
 });

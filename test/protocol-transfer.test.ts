@@ -11,7 +11,7 @@ import { Outbox } from '../src/channel/outbox.js';
 import { ProtocolError, SerializationError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
-import { snapshotArguments } from '../src/protocol/snapshot.js';
+import { sendable, snapshotArguments } from '../src/protocol/snapshot.js';
 import { TransferSlot, prepareTransfer, transfer, transferListOf } from '../src/protocol/transfer.js';
 
 const encoder = new Encoder();
@@ -256,4 +256,17 @@ test('with transfer(), subclasses with a toJSON, and a toJSON that throws, encod
     instanceOf: SerializationError,
     message: 'Cannot encode value: boom',
   });
+});
+
+// A review's: the snapshot's encoder grew msgpackr's buffer (one per thread, whichever encoder grows it) for
+// a large argument and, never encoding again, left it at that size: a large call that parked and then
+// failed kept ~2x its size in memory for good.
+test('a large argument taken by snapshotArguments or sendable leaves msgpackr a small buffer', (t) => {
+  const channel = new Encoder();
+  for (const take of [() => snapshotArguments([new Uint8Array(20e6)]), () => sendable(new Uint8Array(20e6))]) {
+    take();
+    // A Map takes msgpackr's own buffer (not the fast path of small tuples): the one left by the last encode.
+    channel.encodeScratch(new Map([[1, 2]]));
+    t.true(channel.scratch.byteLength < 1e6, `msgpackr's buffer is ${channel.scratch.byteLength} bytes`);
+  }
 });

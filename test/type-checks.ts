@@ -127,6 +127,12 @@ export async function usage(): Promise<void> {
   void notify(42);
   // @ts-expect-error only objects are remotes
   void withOptions('a', { timeoutMs: 1 });
+  // A generic wrapper names its API: `notify(r)` alone types over the remote, Notifier<Remote<T>>, which
+  // TypeScript cannot prove to be Notifier<T> for a T it does not know.
+  function notifierOf<T>(r: Remote<T>): Notifier<T> {
+    return notify<T>(r);
+  }
+  void notifierOf(remote).inc(1);
   // The API named, as before.
   const explicit: Notifier<Api> = notify<Api>(remote);
   const explicitTimed: Remote<Api> = withOptions<Api>(remote, { timeoutMs: 1 });

@@ -195,7 +195,7 @@ export function replicationTable(results: readonly ModeResult[]): string {
     ['writes', (r: ModeResult) => String(r.writes)],
     ['diverged replicas', (r: ModeResult) => `${r.divergedReplicas} of ${r.replicas}`],
     ['overtaken writes', (r: ModeResult) => String(r.overtakenWrites)],
-    ['differing keys', (r: ModeResult) => `${r.differingKeys} of ${r.replicas * KEYS}`],
+    ['differing keys', (r: ModeResult) => `${r.differingKeys} of ${r.replicas * Math.min(r.writes, KEYS)}`],
   ] as const;
   const row = (cells: readonly string[]): string =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(8) : cell.padStart(columns[i]![0].length))).join('  ');

@@ -30,7 +30,7 @@ export interface ModeResult {
   divergedReplicas: number;
   /** Writes applied after a write with a higher seq (overtaken on the way), summed over replicas. */
   overtakenWrites: number;
-  /** Keys whose final value on a replica is not the primary's, summed over replicas (KEYS per replica). */
+  /** Keys whose final value on a replica is not the primary's, summed over replicas (of min(writes, KEYS) keys per replica). */
   differingKeys: number;
   ms: number;
 }

@@ -86,7 +86,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #dashboards: ClusterDashboards;
   #startCalled = false;
 
-  /** @internal use startCluster() */
+  /** Made by startCluster(), which starts it: use that. */
   constructor(options: ClusterOptions) {
     super();
     this.#options = options;

@@ -102,19 +102,27 @@ function recordKeysChecked(object: object): boolean {
     );
   }
   // msgpackr names a record's keys by Object.keys but writes its values by a for…in that skips inherited
-  // keys through `object.hasOwnProperty`: when that is no function, inherited values are written too, and
-  // the receiver cannot decode the frame (its channel closes as if the sender were broken).
-  if (typeof (object as { hasOwnProperty?: unknown }).hasOwnProperty !== 'function' && hasInheritedKey(object)) {
+  // keys through `object.hasOwnProperty` (all of them, when that is no function). Any other answer than
+  // Object.hasOwn's writes values its keys do not name, and the receiver cannot decode the frame (its
+  // channel closes as if the sender were broken).
+  const ownTest = (object as { hasOwnProperty?: unknown }).hasOwnProperty;
+  if (ownTest !== builtInHasOwnProperty && !ownKeysAgree(object, ownTest)) {
     throw new SerializationError(
-      'An object whose "hasOwnProperty" is not a function and that inherits enumerable properties cannot be sent (the codec tells its own keys by that method)',
+      'An object whose "hasOwnProperty" does not tell its own keys cannot be sent (the codec writes what that method says is its own)',
     );
   }
   return true;
 }
 
-function hasInheritedKey(object: object): boolean {
-  for (const key in object) if (!Object.hasOwn(object, key)) return true;
-  return false;
+const builtInHasOwnProperty = Object.prototype.hasOwnProperty;
+
+/** Whether the keys msgpackr writes (for…in, filtered by `ownTest`) are exactly the object's own keys. */
+function ownKeysAgree(object: object, ownTest: unknown): boolean {
+  for (const key in object) {
+    const written = typeof ownTest !== 'function' || Boolean(ownTest.call(object, key));
+    if (written !== Object.hasOwn(object, key)) return false;
+  }
+  return true;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -262,6 +270,15 @@ export class Encoder {
     } finally {
       packing = false;
     }
+  }
+
+  /**
+   * The bytes of the last encode are no longer needed (copied out, or decoded): after a large one, msgpackr
+   * is handed a small buffer now, as `keep()` does, instead of holding the large one until this encoder's
+   * next encode, which may never come (its buffer is the thread's, whichever encoder grew it).
+   */
+  release(): void {
+    if (this.#shrink) this.#startSmall();
   }
 
   /** The bytes of the last `encodeScratch` or `encodeMessage`, kept: later encodes never write over them. */

@@ -193,7 +193,9 @@ function copyPlain(value: object): unknown {
     return copy;
   }
   const copy: Record<string, unknown> = {};
-  for (const key in value) {
+  // Own keys only, as clone and the codec take them: an enumerable key put on Object.prototype must not
+  // become the copy's own.
+  for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
     copy[key] = typeof item === 'object' && item !== null ? copyPlain(item) : item;
   }

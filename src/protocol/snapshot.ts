@@ -24,30 +24,38 @@ export function snapshotArguments(values: readonly unknown[]): unknown[] {
   const list = transferListOf(values);
   const prepared = list && prepareTransfer(values, list, false);
   const own = (encoder ??= new Encoder());
-  own.encodeScratch(prepared ? prepared.value : values);
-  // Decoded before anything else can encode over the scratch; the decoded values never point into it.
-  const bytes = own.scratch.subarray(own.scratchStart, own.scratchEnd);
-  const moved = prepared?.commit();
   let copy: unknown[] = [];
-  (decoder ??= new Decoder()).decodeEach(
-    bytes,
-    (value) => {
-      copy = value as unknown[];
-      return true;
-    },
-    moved,
-  );
-  if (moved) for (const value of copy) if (typeof value === 'object' && value !== null) transfer(value, moved);
+  try {
+    own.encodeScratch(prepared ? prepared.value : values);
+    // Decoded before anything else can encode over the scratch; the decoded values never point into it.
+    const bytes = own.scratch.subarray(own.scratchStart, own.scratchEnd);
+    const moved = prepared?.commit();
+    (decoder ??= new Decoder()).decodeEach(
+      bytes,
+      (value) => {
+        copy = value as unknown[];
+        return true;
+      },
+      moved,
+    );
+    if (moved) for (const value of copy) if (typeof value === 'object' && value !== null) transfer(value, moved);
+  } finally {
+    // After a large encode, msgpackr's buffer (the thread's) is made small again now.
+    own.release();
+  }
   return copy;
 }
 
 /** Whether `value` can be encoded, as sending would encode it. */
 export function sendable(value: unknown): boolean {
   if (isEncoding()) return false;
+  const own = (encoder ??= new Encoder());
   try {
-    (encoder ??= new Encoder()).encodeScratch(value);
+    own.encodeScratch(value);
     return true;
   } catch {
     return false;
+  } finally {
+    own.release();
   }
 }

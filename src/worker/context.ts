@@ -28,7 +28,7 @@ export class WorkerContext extends EventEmitter<WorkerContextEvents> {
   #pool: Remote<unknown> | undefined;
   readonly #hasPool: boolean;
 
-  /** @internal built by the worker runtime */
+  /** Built by the worker runtime, which hands it to the factory. */
   constructor(init: {
     name: string;
     data: unknown;
