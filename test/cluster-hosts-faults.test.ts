@@ -233,3 +233,32 @@ test.serial(
     t.regex(String(((last.error as Error | undefined)?.cause as Error | undefined)?.message), /refused/);
   },
 );
+
+// A fuzz review's: a worker process on a host whose agent was stopped crashed; its last words came over
+// its own NATS connection, so its calls failed as `crash`, but the host found down after them turned the
+// same death into `disconnected` for its worker-exit and later calls (no exit code, no error).
+test.serial('a worker that crashes while its agent is stopped keeps its own death (crash), though its host is then lost', async (t) => {
+  const hosts = await startTestHosts(t, ['k'], { cluster: 'crash-then-down' });
+  const cluster = await startFor(t, {
+    nats: hosts.nats,
+    ...HOST_HEALTH,
+    workers: [{ name: 'kp', module: counter, host: 'k', kind: 'process' }],
+  });
+  const exits = exitLog(cluster);
+  const kp = cluster.worker<RemoteCounter>('kp');
+  const inFlight = settle(kp.sleep(60_000));
+  await kp.inc(0);
+  const agent = hosts.agents.get('k')!;
+  const down = nextEvent<[HostDownEvent]>(cluster, 'host-down', LOST_WITHIN_MS, 'host k down');
+  agent.child.kill('SIGSTOP');
+  t.teardown(() => agent.child.kill('SIGCONT'));
+  await kp.throwLater();
+  const failed = await within(inFlight, LOST_WITHIN_MS, 'the call in flight fails');
+  t.like(failed.ok ? {} : failed.error, { reason: 'crash', exitCode: 1 });
+  await down;
+  const exit = await exits.nth('kp', 1, LOST_WITHIN_MS);
+  t.like(exit, { reason: 'crash', exitCode: 1, restarting: false });
+  t.regex(String(exit.error?.message), /boom/);
+  const later = await t.throwsAsync(kp.inc(1), { instanceOf: WorkerDiedError });
+  t.like(later, { reason: 'crash', mayHaveRun: false });
+});

@@ -423,10 +423,12 @@ export class WorkerHandle {
     // A remote worker whose control channel was lost with no word (its own NATS connection cut, say) is
     // stopped by its agent on our word: its exit is that stop, not how it fared. It was cut off.
     const cutOff = this.host !== undefined && this.#endingReason === 'disconnected';
+    // Last words that came in say how it ended, whatever is lost after them: a host found down once a
+    // worker of it had crashed (its agent never got to report the exit) is no cut-off of that worker.
     const reason: DeathReason =
       this.#endingReason && this.#endingReason !== 'disconnected'
         ? this.#endingReason
-        : exit.disconnected || cutOff
+        : (exit.disconnected || cutOff) && !lastWords
           ? 'disconnected'
           : crashed
             ? 'crash'
