@@ -104,6 +104,12 @@ const FIDELITY: ReadonlyArray<{ name: string; make: () => unknown; expected: Exp
       causes: [['Error', 'below', { ids: [1, 2] }]],
     },
   },
+  {
+    // The same for a cause that is not an error: it lost all of itself for one function.
+    name: 'an error whose non-error cause holds a function, sent without the function',
+    make: () => new Error('wrapped', { cause: { status: 503, headers: { retry: '5' }, onRetry: () => 1 } }),
+    expected: { message: 'wrapped', remoteName: 'Error', data: {}, causes: [{ value: { status: 503, headers: { retry: '5' } } }] },
+  },
 ];
 
 for (const kind of TRANSPORT_KINDS) {

@@ -334,12 +334,24 @@ export class Responder {
 }
 
 /**
- * The same error with only the properties of its data (and its causes') that can be sent: one function
- * among them used to cost the caller every property that was not a string, number, boolean or null.
+ * The same error with only the properties of its data, and of a thrown non-error value, that can be sent
+ * (its causes' too): one function among them used to cost the caller every property that was not a
+ * string, number, boolean or null.
  */
 function withSendableData(wire: WireError): WireError {
   const copy: WireError = { ...wire };
-  if (wire.data) copy.data = Object.fromEntries(Object.entries(wire.data).filter(([, value]) => sendable(value)));
+  if (wire.data) copy.data = sendableEntries(wire.data);
+  // A thrown non-error value (or cause) that cannot go whole: its properties that can, if it has any.
+  if (wire.value !== undefined && !sendable(wire.value)) {
+    const value = wire.value;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      copy.value = sendableEntries(value as Record<string, unknown>);
+    else delete copy.value;
+  }
   if (wire.cause) copy.cause = withSendableData(wire.cause);
   return copy;
+}
+
+function sendableEntries(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => sendable(value)));
 }
