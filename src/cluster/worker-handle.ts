@@ -270,8 +270,7 @@ export class WorkerHandle {
       // It said its last words: it is exiting by itself, and its death is the one they tell (its own exit
       // code: an exit with 0 is no failure, and is not restarted). It is stopped now, as it would be if it
       // did not finish exiting (see the grace in #connect), not reported as killed.
-      this.#stoppedAfterLastWords = true;
-      this.child.kill();
+      this.#stopAfterLastWords(this.child);
       return reported;
     }
     this.#endingReason = reason;
@@ -282,6 +281,12 @@ export class WorkerHandle {
     this.#env.onEnding(this, error);
     this.child.kill();
     return reported;
+  }
+
+  /** Stops an incarnation that said its last words: its death stays the one they tell (see #exited). */
+  #stopAfterLastWords(child: Child): void {
+    this.#stoppedAfterLastWords = true;
+    child.kill();
   }
 
   /**
@@ -339,8 +344,7 @@ export class WorkerHandle {
       // errors) never closes its channel. Its death is still the one its last words told.
       const grace = setTimeout(() => {
         if (this.incarnation !== incarnation || child.hasExited) return;
-        this.#stoppedAfterLastWords = true;
-        child.kill();
+        this.#stopAfterLastWords(child);
       }, this.#env.exitGraceMs).unref();
       void child.exited.then(() => clearTimeout(grace));
     });
