@@ -11,7 +11,7 @@ import { transfer } from '../src/protocol/transfer.js';
 import { createRemote, notify, withOptions } from '../src/rpc/remote.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
 import type { OpenReply } from '../src/protocol/control.js';
-import { deferred } from './helpers/deadline.js';
+import { deferred, nextTurn } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { endpointClosed } from './helpers/pairs.js';
 
@@ -249,6 +249,60 @@ test('the first parked call asks for a channel, once; a lost channel is named in
   t.true(stale.closed, 'an endpoint to the ended incarnation is closed, not bound');
   link.bind(serve(t), 1, 9);
   t.is(await third, 4);
+});
+
+// A review's (NATS fuzz): the peer's incarnation ended while the requester was binding its end of the new
+// channel, so that end was refused; the ask was answered yes all the same, and the parked calls waited out
+// waitMs (20 s) and failed, though the peer's next incarnation was ready within 130 ms.
+for (const order of ['refused, then answered', 'answered, then refused'] as const) {
+  test(`a channel refused because its incarnation ended is asked for again while calls wait (${order})`, async (t) => {
+    const asks: number[] = [];
+    const answers = [deferred<OpenReply>(), deferred<OpenReply>()];
+    const link = new Link('b', {
+      waitMs: 60_000,
+      open: (had) => {
+        asks.push(had);
+        return answers[asks.length - 1]!.promise;
+      },
+    });
+    const remote = createRemote<Api>(link);
+    const first = remote.echo(1);
+    const second = remote.echo(2);
+    t.deepEqual(asks, [0]);
+    if (order === 'answered, then refused') {
+      answers[0]!.resolve({ ok: true });
+      await Promise.resolve();
+    }
+    link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 0 }));
+    const stale = serve(t);
+    link.bind(stale, 0, 5);
+    t.true(stale.closed, 'the end to the ended incarnation is refused');
+    if (order === 'refused, then answered') {
+      t.deepEqual(asks, [0], 'not asked twice at once');
+      answers[0]!.resolve({ ok: true });
+    }
+    await nextTurn();
+    t.deepEqual(asks, [0, 5], 'asked again, naming the refused channel');
+    answers[1]!.resolve({ ok: true });
+    link.bind(serve(t), 1, 6);
+    t.deepEqual([await first, await second], [1, 2]);
+  });
+}
+
+test('a refused channel with no call waiting asks for nothing', async (t) => {
+  const asks: number[] = [];
+  const link = new Link('b', { waitMs: 60_000, open: async (had) => (asks.push(had), { ok: true }) });
+  link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 0 }));
+  const stale = serve(t);
+  link.bind(stale, 0, 5);
+  t.true(stale.closed);
+  await nextTurn();
+  t.deepEqual(asks, []);
+  // The next call names the refused channel in its ask.
+  const call = createRemote<Api>(link).echo(3);
+  t.deepEqual(asks, [5]);
+  link.bind(serve(t), 1, 6);
+  t.is(await call, 3);
 });
 
 test('parked calls do not expire while their ask for a channel is under way; after a yes, each waits waitMs for the channel', async (t) => {

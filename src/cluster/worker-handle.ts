@@ -256,12 +256,9 @@ export class WorkerHandle {
   }
 
   /**
-   * Ends this incarnation at once with `reason` (kill, hung): the thread or process is stopped; new calls
-   * fail now, and calls in flight fail as soon as what it sent before it stopped has been read.
-   */
-  /**
-   * Ends the current incarnation (SIGKILL / terminate) as `reason`. Returns what settles once its death is
-   * reported (at once if there is no incarnation to end).
+   * Ends the current incarnation at once (SIGKILL / terminate) as `reason` (kill, hung): new calls fail
+   * now, and calls in flight fail as soon as what it sent before it stopped has been read. Returns what
+   * settles once its death is reported (at once if there is no incarnation to end).
    */
   kill(reason: DeathReason): Promise<unknown> {
     const reported = this.#death.promise;

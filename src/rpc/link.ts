@@ -83,6 +83,8 @@ export class Link implements Caller {
   /** The latest incarnation known to have ended (-1: none): an endpoint to it is never bound. */
   #endedUpTo = -1;
   #opening = false;
+  /** A channel was refused while an ask was under way (see #refused): ask again once it is answered. */
+  #askAgain = false;
   /** Closes waiting for the word of their incarnation's death (see `explainClose`). */
   #deathWaiters: DeathWaiter[] = [];
 
@@ -120,6 +122,7 @@ export class Link implements Caller {
   bind(endpoint: Endpoint, incarnation = this.#incarnation + 1, pair = this.#pair): void {
     if (this.#state === 'dead' || incarnation < this.#incarnation || incarnation <= this.#endedUpTo) {
       endpoint.destroy(this.#deadError ?? this.#lastDeath ?? new WorkerDiedError({ worker: this.name, reason: 'disconnected' }));
+      this.#refused(pair);
       return;
     }
     const previous = this.#endpoint;
@@ -298,6 +301,18 @@ export class Link implements Caller {
     return error instanceof SerializationError ? unsendableArguments(error, method, this.name) : error;
   }
 
+  /**
+   * Channel `pair` came for an incarnation that had ended (the word of its end overtook it), and was refused.
+   * It is the channel this link had last (the next ask names it, to be replaced); calls waiting for it
+   * ask for another now, or as soon as the ask under way is answered: a yes to that ask meant this channel.
+   */
+  #refused(pair: number): void {
+    if (this.#state === 'dead' || this.#endpoint || pair <= this.#pair) return;
+    this.#pair = pair;
+    if (this.#opening) this.#askAgain = true;
+    else if (this.#parked.length > 0) this.#requestOpen();
+  }
+
   #park(call: ParkedCall): void {
     this.#parked.push(call);
     this.#requestOpen();
@@ -312,8 +327,14 @@ export class Link implements Caller {
       (reply) => {
         this.#opening = false;
         this.#parked.release();
-        // On success the channel is bound now or on its way (a port hand-off can overtake the reply).
-        if (reply.ok) return;
+        const askAgain = this.#askAgain;
+        this.#askAgain = false;
+        // On success the channel is bound now or on its way (a port hand-off can overtake the reply),
+        // unless it came and was refused.
+        if (reply.ok) {
+          if (askAgain && !this.#endpoint && this.#parked.length > 0) this.#requestOpen();
+          return;
+        }
         if (reply.exit && !reply.exit.restarting) this.close(peerExitError(receivedPeerExit(reply.exit)));
         else if (reply.reason === undefined && this.#lastDeath && this.#endedUpTo >= this.#incarnation) {
           // Not ready in time, and no incarnation has come since the death we know of: still that death
