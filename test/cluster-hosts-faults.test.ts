@@ -262,3 +262,28 @@ test.serial('a worker that crashes while its agent is stopped keeps its own deat
   const later = await t.throwsAsync(kp.inc(1), { instanceOf: WorkerDiedError });
   t.like(later, { reason: 'crash', mayHaveRun: false });
 });
+
+// A review's (NATS fuzz): a process on a SIGKILLed agent resets its channels at once, so its calls fail
+// within milliseconds, but its death is established only when the host is judged down, heartbeatTimeoutMs
+// later. A close() in between waited 2 s for that death, then ended the cluster with no worker-exit for it
+// (semantics §6: a death whose calls have failed when close() is called still gets its worker-exit).
+test.serial('close() right after an agent is SIGKILLed: its process, whose calls have failed, still gets its worker-exit', async (t) => {
+  const hosts = await startTestHosts(t, ['k'], { cluster: 'close-after-kill' });
+  // The host is judged down long after the close: only the close can report the death.
+  const cluster = await startFor(t, { nats: hosts.nats, heartbeatIntervalMs: 250, heartbeatTimeoutMs: 30_000, workers: [workers[1]!] });
+  const exits = exitLog(cluster);
+  const kp = cluster.worker<RemoteCounter>('kp');
+  const inFlight = settle(kp.sleep(60_000));
+  t.is(await kp.inc(1), 1);
+  hosts.agents.get('k')!.child.kill('SIGKILL');
+  const failed = await within(inFlight, 10_000, 'the call to kp fails');
+  t.like(failed.ok ? {} : failed.error, { name: 'WorkerDiedError', reason: 'disconnected' });
+  const closing = performance.now();
+  await within(cluster.close(), 10_000, 'close');
+  const closeMs = performance.now() - closing;
+  t.true(closeMs < 10_000, `closed in ${Math.round(closeMs)} ms`);
+  t.like(
+    exits.events.filter((event) => event.name === 'kp'),
+    [{ reason: 'disconnected', restarting: false }],
+  );
+});

@@ -56,7 +56,8 @@ import { Wiring } from './wiring.js';
 const START_CONCURRENCY = Math.max(4, availableParallelism() * 8);
 /**
  * How long close() waits for a death under way to be reported. A local worker's report waits for its exit,
- * then at most 1 s for its last words; a remote worker's for its agent's word, which a lost host never sends.
+ * then at most 1 s for its last words; a remote worker's for its agent's word, which a lost host never sends
+ * (past this wait, it is taken as lost).
  */
 const LAST_DEATH_REPORT_MS = 2000;
 
@@ -475,6 +476,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const dying = [...this.#handles.values()].filter((handle) => handle.dying);
     if (dying.length > 0) {
       this.#lastDeaths = new Set(dying);
+      await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
+      // A remote worker's death may wait for its host to be judged down: the close takes it as lost now.
+      for (const handle of dying) handle.lostAtClose();
       await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
     }
     this.#heartbeat.close();

@@ -2,6 +2,7 @@
  * The coordinator's view of one named worker across its incarnations: spawn, control endpoint, death
  * detection and classification. The Link stays for the worker's whole life, so proxies survive restarts.
  */
+import { HostDownError } from '../agent/errors.js';
 import { Channel } from '../channel/channel.js';
 import { ClusterClosedError, WorkerDiedError, type DeathReason, toError } from '../errors.js';
 import { COORDINATOR, System, type Bootstrap, type StartResult } from '../protocol/control.js';
@@ -278,6 +279,18 @@ export class WorkerHandle {
     this.#env.onEnding(this, error);
     this.child.kill();
     return reported;
+  }
+
+  /**
+   * The cluster is closing, and this incarnation's death is still not established though its calls have
+   * failed: a worker on another host whose agent has not reported it (an agent killed, its host not yet
+   * judged down, which takes heartbeatTimeoutMs). It is taken as lost now, as the loss of its host would
+   * have it, so that its death is reported before the close goes on.
+   */
+  lostAtClose(): void {
+    const child = this.child;
+    if (!this.dying || !(child instanceof RemoteChild)) return;
+    child.hostLost(new HostDownError(child.host, `No word from host "${child.host}" of worker "${this.name}" before the cluster closed`));
   }
 
   /** Stops an incarnation that said its last words: its death stays the one they tell (see #exited). */
