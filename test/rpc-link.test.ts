@@ -291,7 +291,13 @@ for (const order of ['refused, then answered', 'answered, then refused'] as cons
 
 test('a refused channel with no call waiting asks for nothing', async (t) => {
   const asks: number[] = [];
-  const link = new Link('b', { waitMs: 60_000, open: async (had) => (asks.push(had), { ok: true }) });
+  const link = new Link('b', {
+    waitMs: 60_000,
+    open: async (had) => {
+      asks.push(had);
+      return { ok: true };
+    },
+  });
   link.peerExited(0, new WorkerDiedError({ worker: 'b', reason: 'exit', exitCode: 0 }));
   const stale = serve(t);
   link.bind(stale, 0, 5);

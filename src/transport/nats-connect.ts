@@ -10,6 +10,18 @@ import type { NatsConnectOptions } from '../cluster/nats-options.js';
 /** Between two tries to reach a lost server. Short: a cross-host call waits on it. */
 const RECONNECT_WAIT_MS = 250;
 
+/**
+ * How long a connection may take to finish its handshake (the server's INFO, then the PONG to the client's
+ * first PING) before it is dropped and the next try made: the Go client's default. The `nats` client's own,
+ * 20 s, is also how long it waits on a connection that dies in the middle of its handshake (a server killed
+ * as a client connects): a worker's first cross-host call waited that long, and a reconnect after a server
+ * restart left its host silent past the heartbeat timeout. A first connection that times out is tried
+ * again (see connectNats), so a loaded machine's slow handshake costs a retry, not the connection.
+ */
+export const NATS_HANDSHAKE_TIMEOUT_MS = 2000;
+/** How long a first connection keeps trying handshakes that time out: the `nats` client's own bound. */
+const FIRST_CONNECT_PATIENCE_MS = 20_000;
+
 /** The `nats` client options for `options`; `name` shows in the server's connection list. */
 export function natsClientOptions(options: NatsConnectOptions, name: string): ConnectionOptions {
   const client: ConnectionOptions = {
@@ -18,6 +30,7 @@ export function natsClientOptions(options: NatsConnectOptions, name: string): Co
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: RECONNECT_WAIT_MS,
+    timeout: NATS_HANDSHAKE_TIMEOUT_MS,
     // Failing over to another server of a cluster is the point of giving several.
     noRandomize: false,
   };
@@ -30,17 +43,32 @@ export function natsClientOptions(options: NatsConnectOptions, name: string): Co
 
 /**
  * Connects, or rejects with an error that names the server(s): the client's own names none (a bare
- * CONNECTION_REFUSED). Its code is kept, and the client's error is the cause.
+ * CONNECTION_REFUSED). Its code is kept, and the client's error is the cause. Handshakes that time out
+ * are tried again for `patienceMs`.
  */
-export async function connectNats(options: NatsConnectOptions, name: string): Promise<NatsConnection> {
-  try {
-    return await connect(natsClientOptions(options, name));
-  } catch (error) {
-    const cause: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error));
-    const servers = [options.servers].flat().join(', ');
-    const failure = new Error(`Cannot reach the NATS server at ${servers}: ${cause.message}`, { cause });
-    throw Object.assign(failure, cause.code === undefined ? {} : { code: cause.code });
+export async function connectNats(
+  options: NatsConnectOptions,
+  name: string,
+  patienceMs = FIRST_CONNECT_PATIENCE_MS,
+): Promise<NatsConnection> {
+  const giveUpAt = performance.now() + patienceMs;
+  for (;;) {
+    try {
+      return await connect(natsClientOptions(options, name));
+    } catch (error) {
+      // The client gives up on a first connection after one handshake timeout; reconnects try again.
+      if ((error as { code?: unknown } | null)?.code === 'TIMEOUT' && performance.now() < giveUpAt) continue;
+      throw unreachable(options, error);
+    }
   }
+}
+
+/** The client's connect error, naming the server(s). */
+function unreachable(options: NatsConnectOptions, error: unknown): Error {
+  const cause: Error & { code?: unknown } = error instanceof Error ? error : new Error(String(error));
+  const servers = [options.servers].flat().join(', ');
+  const failure = new Error(`Cannot reach the NATS server at ${servers}: ${cause.message}`, { cause });
+  return Object.assign(failure, cause.code === undefined ? {} : { code: cause.code });
 }
 
 /** How long a close waits for what was published last to reach the server. */
