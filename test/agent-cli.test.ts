@@ -5,6 +5,7 @@
  * ended its workers.
  */
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -55,6 +56,18 @@ test('a secret too short, or a --secret-file that cannot be read, is refused bef
   const missing = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', '/nonexistent/convoy-agent-cli-test']);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /^convoy agent: cannot read --secret-file \/nonexistent\S*: ENOENT: no such file or directory[^\n]*\n$/);
+});
+
+test('a NATS server it cannot reach as it starts: one line naming the server, exit 1 (a service manager restarts it)', async (t) => {
+  // A port nothing listens on: taken, then freed.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const url = `nats://127.0.0.1:${port}`;
+  const { code, stderr } = await run(['--nats', url, '--host', 'b', '--secret-file', secretFile(t)]);
+  t.is(code, 1, stderr);
+  t.regex(stderr, new RegExp(`^convoy agent: Cannot reach the NATS server at ${url}: [^\n]*\n$`));
 });
 
 test('--pass-file without --user (and the reverse), --tls-cert without --tls-key (and the reverse), are usage errors naming both flags (exit 2)', async (t) => {
