@@ -10,6 +10,7 @@ import { Channel } from '../channel/channel.js';
 import type { WorkerDiedError } from '../errors.js';
 import { pairEndpoint } from '../agent/protocol.js';
 import type { Bootstrap, DialPlan, NatsPairPlan, OpenReply, ShmEnd } from '../protocol/control.js';
+import type { ExitNotice } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { Link, closedChannelError } from '../rpc/link.js';
 import { acceptTcp, dialTcp } from '../transport/tcp-auth.js';
@@ -26,6 +27,8 @@ export class PeerTable {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #nats: NatsAccess | undefined;
+  /** Channels whose endpoint is being built (see sayLastWords). */
+  readonly #binding = new Set<Channel>();
 
   /**
    * `open(name, had)` asks the coordinator for a channel to peer `name` (see Link's `open`); `nats` is
@@ -118,8 +121,15 @@ export class PeerTable {
     this.#bind(name, incarnation, pair, transport);
   }
 
-  /** Last words: what this worker's NATS connection holds unsent leaves now. */
-  flushNats(): void {
+  /**
+   * Last words (this worker is exiting): every peer channel closes with `exit`, what it has queued leaving
+   * first, and what this worker's NATS connection holds unsent leaves now. A channel being bound is one too:
+   * the frames that came with its handshake are served as its endpoint is built, before it is bound, and a
+   * handler among them may be what exits (its replies would be lost with the thread).
+   */
+  sayLastWords(exit: ExitNotice): void {
+    for (const link of this.links.values()) link.endpoint?.channel.close(exit);
+    for (const channel of this.#binding) channel.close(exit);
     this.#nats?.flushNow();
   }
 
@@ -175,17 +185,23 @@ export class PeerTable {
         return closedChannelError(name, endpoint?.exitNotice, 'disconnected', cause);
       },
     });
-    endpoint = new Endpoint(channel, {
-      api: this.#api,
-      // A channel bound while this worker's factory runs serves its handlers once they exist.
-      awaitApi: true,
-      peerName: name,
-      localName: this.#boot.name,
-      serial: this.#boot.serial,
-      callTimeoutMs: this.#boot.callTimeoutMs,
-      // A close with no word of why waits briefly for the coordinator's word of the peer's death.
-      explainClose: (error) => link.explainClose(error, incarnation),
-    });
-    link.bind(endpoint, incarnation, pair);
+    // Until bound, it is found by sayLastWords here: what came with its handshake is served as it is built.
+    this.#binding.add(channel);
+    try {
+      endpoint = new Endpoint(channel, {
+        api: this.#api,
+        // A channel bound while this worker's factory runs serves its handlers once they exist.
+        awaitApi: true,
+        peerName: name,
+        localName: this.#boot.name,
+        serial: this.#boot.serial,
+        callTimeoutMs: this.#boot.callTimeoutMs,
+        // A close with no word of why waits briefly for the coordinator's word of the peer's death.
+        explainClose: (error) => link.explainClose(error, incarnation),
+      });
+      link.bind(endpoint, incarnation, pair);
+    } finally {
+      this.#binding.delete(channel);
+    }
   }
 }

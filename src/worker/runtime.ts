@@ -103,10 +103,9 @@ export class WorkerRuntime {
       // otherwise only reaches its stderr). Plain data only: the last words must encode.
       const exit: ExitNotice = fatal ? { exitCode, crashed: true, error: deathErrorToWire(fatal.error) } : { exitCode, crashed: false };
       this.control.channel.close(exit);
-      // Peers get the same last words, so their in-flight calls to us fail with the real reason too.
-      for (const link of this.peers.links.values()) link.endpoint?.channel.close(exit);
-      // A NATS client writes on a later microtask, which an exiting thread or process never reaches.
-      this.peers.flushNats();
+      // Peers get the same last words, so their in-flight calls to us fail with the real reason too. A
+      // NATS client writes on a later microtask, which an exiting thread or process never reaches: flushed.
+      this.peers.sayLastWords(exit);
       hooks.onExit?.(exit);
       // Node then hands a thread's error to its parent, which some errors hang or crash (Node 20): it
       // keeps only what that needs, now that the last words have carried it whole.
