@@ -4,9 +4,10 @@
  * hold close() up.
  */
 import test from 'ava';
-import { ClusterClosedError, notify, startCluster, type Remote } from '../src/index.js';
+import { ClusterClosedError, WorkerDiedError, notify, startCluster, type Remote } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { fixture, pidAlive, rejection, settle, startFor, within } from './helpers/cluster.js';
+import { nextEvent } from './helpers/deadline.js';
 
 const CLOSE_MS = 10_000;
 const AT_ONCE_MS = 250;
@@ -72,6 +73,27 @@ test('close() settles every pending call with ERR_CONVOY_CLOSED, ends the worker
       { name: 'b', state: 'closed' },
     ],
   });
+});
+
+// A review's (fault fuzz): a worker gone for good before the close answered later calls with its death.
+test('calls made during and after close() to a worker gone for good fail with ERR_CONVOY_CLOSED too', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'gone', module: fixture('counter.ts'), kind: 'thread', restart: 'never' },
+      { name: 'live', module: fixture('counter.ts'), kind: 'process' },
+    ],
+  });
+  const gone = cluster.worker<Counter>('gone');
+  const exited = nextEvent(cluster, 'worker-exit', CLOSE_MS, 'gone exits');
+  void gone.exit(3).catch(() => {});
+  await exited;
+  await t.throwsAsync(gone.inc(1), { instanceOf: WorkerDiedError }, 'before the close, its death');
+  const closing = cluster.close();
+  const during = [gone.inc(1), notify(gone).inc(1), cluster.worker<Counter>('live').inc(1)];
+  for (const [i, call] of during.entries())
+    assertClosed(t, await rejection(call, AT_ONCE_MS, `call ${i} during close`), `call ${i} during close`);
+  await within(closing, CLOSE_MS, 'close()');
+  assertClosed(t, await rejection(gone.inc(1), AT_ONCE_MS, 'a call after close'), 'a call after close');
 });
 
 test('await using closes the cluster at the end of the block', async (t) => {

@@ -12,6 +12,7 @@
  * (at-most-once). On a dead link every call rejects at once.
  */
 import {
+  ClusterClosedError,
   SerializationError,
   TimeoutError,
   WorkerDiedError,
@@ -204,10 +205,15 @@ export class Link implements Caller {
 
   /**
    * Every parked and later call fails with `error`, but the current endpoint is left open: calls already
-   * on it may still settle (a graceful close waits for them, then destroys it).
+   * on it may still settle (a graceful close waits for them, then destroys it). A link that is dead already
+   * keeps its error, unless this is its cluster closing: a call made after that meets the closed cluster,
+   * whatever became of the peer before.
    */
   close(error: Error): void {
-    if (this.#state === 'dead') return;
+    if (this.#state === 'dead') {
+      if (error instanceof ClusterClosedError) this.#deadError = error;
+      return;
+    }
     this.#state = 'dead';
     this.#deadError = error;
     this.#endpoint = undefined;
