@@ -96,6 +96,23 @@ test('calls made during and after close() to a worker gone for good fail with ER
   assertClosed(t, await rejection(gone.inc(1), AT_ONCE_MS, 'a call after close'), 'a call after close');
 });
 
+test('a call made while close() waits to report a death under way fails with ERR_CONVOY_CLOSED too', async (t) => {
+  const cluster = await startFor(t, {
+    workers: [
+      { name: 'dying', module: fixture('counter.ts'), kind: 'process' },
+      { name: 'live', module: fixture('counter.ts'), kind: 'thread' },
+    ],
+  });
+  const exits: string[] = [];
+  cluster.on('worker-exit', (event) => exits.push(`${event.name} ${event.reason}`));
+  // Not awaited: its death is reported by the close, which waits for it first.
+  void cluster.kill('dying');
+  const closing = cluster.close();
+  assertClosed(t, await rejection(cluster.worker<Counter>('live').inc(1), AT_ONCE_MS, 'a call during close'), 'a call during close');
+  await within(closing, CLOSE_MS, 'close()');
+  t.deepEqual(exits, ['dying killed']);
+});
+
 test('await using closes the cluster at the end of the block', async (t) => {
   let pid = 0;
   let remote: Remote<Counter> | undefined;

@@ -470,10 +470,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async #close(): Promise<void> {
     // What the start's listeners have not heard yet, they hear before the cluster closes.
     this.#releaseHeld();
+    const closed = new ClusterClosedError();
+    const handles = [...this.#handles.values()];
+    // New calls fail now, before any wait below; calls already sent may still be answered while each worker
+    // is asked to shut down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
+    for (const handle of handles) handle.link.close(closed);
     // A death under way as close() is called (a hang, a crash, an exit, a kill not awaited) has failed its
     // calls already; its report waits for the exit and last words. It is reported before the close goes
     // on, with no restart: dropped, the calls would have told of a death no worker-exit did.
-    const dying = [...this.#handles.values()].filter((handle) => handle.dying);
+    const dying = handles.filter((handle) => handle.dying);
     if (dying.length > 0) {
       this.#lastDeaths = new Set(dying);
       await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
@@ -483,11 +488,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     this.#heartbeat.close();
     this.#backoff.cancelAll();
-    const closed = new ClusterClosedError();
-    const handles = [...this.#handles.values()];
-    // New calls fail now; calls already sent may still be answered while each worker is asked to shut
-    // down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
-    for (const handle of handles) handle.link.close(closed);
     await Promise.all(handles.map((handle) => shutDownWorker(handle, closed)));
     // Every agent is told goodbye: it ends whatever of ours still runs there, and waits for the next.
     await this.#hosts?.close();
