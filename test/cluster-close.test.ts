@@ -3,6 +3,7 @@
  * once, close() is idempotent, `await using` closes at the end of the block, and a hung worker cannot
  * hold close() up.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import test from 'ava';
 import { ClusterClosedError, WorkerDiedError, notify, startCluster, type Remote } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
@@ -112,6 +113,35 @@ test('a call made while close() waits to report a death under way fails with ERR
   await within(closing, CLOSE_MS, 'close()');
   t.deepEqual(exits, ['dying killed']);
 });
+
+// A review's (fault fuzz): a worker that exited while the coordinator was busy, its death not yet read
+// when close() was called (its peers had seen it), got no worker-exit.
+for (const kind of ['thread', 'process'] as const) {
+  test(`a ${kind} that exited while the coordinator was busy, just before close(), gets its worker-exit`, async (t) => {
+    const cluster = await startFor(t, { workers: [{ name: 'w', module: fixture('counter.ts'), kind, restart: 'on-failure' }] });
+    const w = cluster.worker<Counter>('w');
+    await w.inc(0);
+    const pid = await w.pid();
+    const exits: string[] = [];
+    cluster.on('worker-exit', (event) => exits.push(`${event.name} ${event.reason} ${event.exitCode} restarting=${event.restarting}`));
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    // A process is gone once it is a zombie (this thread, busy, has not reaped it), a thread once its OS thread has ended.
+    const gone =
+      kind === 'process'
+        ? () => !pidAlive(pid) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')
+        : () => threads() < before;
+    const call = settle(w.exit(3));
+    // Busy until the worker is gone: its exit and its channel's close wait, unread, behind this turn.
+    const busyUntil = performance.now() + 5000;
+    while (!gone() && performance.now() < busyUntil) {}
+    t.true(gone(), 'the worker ended while this thread was busy');
+    await within(cluster.close(), CLOSE_MS, 'close()');
+    t.deepEqual(exits, ['w exit 3 restarting=false']);
+    const result = await call;
+    t.like(result.ok ? {} : result.error, { name: 'WorkerDiedError', reason: 'exit', exitCode: 3 });
+  });
+}
 
 test('await using closes the cluster at the end of the block', async (t) => {
   let pid = 0;

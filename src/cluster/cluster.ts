@@ -77,8 +77,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #pool: Pool | undefined;
   #poolRemote: Remote<unknown> | undefined;
   #closing: Promise<void> | undefined;
-  /** The workers whose deaths, under way when close() was called, are still reported (see #close). */
-  #lastDeaths: Set<WorkerHandle> | undefined;
+  /** The workers whose deaths, under way when close() was called, are still reported (see #close); 'any' for its first turn. */
+  #lastDeaths: Set<WorkerHandle> | 'any' | undefined;
   /** Wakes the restart loops sleeping in their backoff, when the cluster closes. */
   readonly #backoff: RestartBackoff;
   readonly #wiring: Wiring;
@@ -359,7 +359,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   #onDeath(handle: WorkerHandle, event: Omit<WorkerExitEvent, 'restarting'>, wasReady: boolean): void {
     this.#heartbeat.unwatch(handle);
-    if (this.#closing && !this.#lastDeaths?.has(handle)) return;
+    if (this.#closing && this.#lastDeaths !== 'any' && !this.#lastDeaths?.has(handle)) return;
     if (!wasReady) {
       // It died while being wired: the start or restart under way sees its wiring fail and answers that
       // (one restart loop per worker). The workers wiring to it must stop waiting for it now.
@@ -475,12 +475,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     // New calls fail now, before any wait below; calls already sent may still be answered while each worker
     // is asked to shut down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
     for (const handle of handles) handle.link.close(closed);
+    // A death that happened before close() was called may not have been read yet (a busy coordinator): what
+    // is waiting in the event loop is taken in first, and a death reported now is a last one too. Two
+    // immediates: the first may run in this turn, before its I/O is polled; the second follows a poll.
+    this.#lastDeaths = 'any';
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
     // A death under way as close() is called (a hang, a crash, an exit, a kill not awaited) has failed its
     // calls already; its report waits for the exit and last words. It is reported before the close goes
     // on, with no restart: dropped, the calls would have told of a death no worker-exit did.
     const dying = handles.filter((handle) => handle.dying);
+    this.#lastDeaths = new Set(dying);
     if (dying.length > 0) {
-      this.#lastDeaths = new Set(dying);
       await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
       // A remote worker's death may wait for its host to be judged down: the close takes it as lost now.
       for (const handle of dying) handle.lostAtClose();
