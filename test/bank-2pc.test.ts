@@ -207,7 +207,11 @@ class FakeBank {
         const waiting = shard.waiting > 0 ? [`${n}: ${shard.waiting} waiting for a lock`] : [];
         return [...shard.inDoubt().map(({ txId }) => `${n}: ${txId} in doubt`), ...waiting];
       });
-      if (open.length === 0) return;
+      if (open.length === 0) {
+        // Decisions apply in memory as their records are appended; the checker reads the logs on disk.
+        await Promise.all([...this.live.values()].map((me) => me.wal.flushed()));
+        return;
+      }
       if (performance.now() > until) throw new Error(`Not settled after ${deadlineMs} ms: ${open.join('; ')}`);
       await new Promise((r) => setTimeout(r, 10));
     }
