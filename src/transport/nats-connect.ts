@@ -11,26 +11,39 @@ import type { NatsConnectOptions } from '../cluster/nats-options.js';
 const RECONNECT_WAIT_MS = 250;
 
 /**
- * How long a connection may take to finish its handshake (the server's INFO, then the PONG to the client's
- * first PING) before it is dropped and the next try made: the Go client's default. The `nats` client's own,
- * 20 s, is also how long it waits on a connection that dies in the middle of its handshake (a server killed
- * as a client connects): a worker's first cross-host call waited that long, and a reconnect after a server
- * restart left its host silent past the heartbeat timeout. A first connection that times out is tried
- * again (see connectNats), so a loaded machine's slow handshake costs a retry, not the connection.
+ * How long a connection may take to finish its handshake before it is dropped and the next try made. The
+ * `nats` client's default, 20 s, is also how long it waits on a connection cut in the middle of its
+ * handshake (a server killed as a client connects, after its INFO, before its PONG): a worker's first
+ * cross-host call waited that long, and a reconnect so cut left a host silent past its heartbeat timeout.
+ * Not shorter: the client's deadline is a timer, run before the socket is read when the event loop comes
+ * back from a long task, and a handshake takes three turns, so a process busy in chunks of a third of this
+ * never connects. 10 s is three chunks of the default heartbeatTimeoutMs, past which a busy worker is
+ * taken for hung anyway (a 2 s timeout failed every connect of a thread busy in 1.2 s chunks). A first
+ * connection that times out is tried again (see connectNats).
  */
-export const NATS_HANDSHAKE_TIMEOUT_MS = 2000;
-/** How long a first connection keeps trying handshakes that time out: the `nats` client's own bound. */
-const FIRST_CONNECT_PATIENCE_MS = 20_000;
+export const NATS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a first connection keeps trying handshakes that time out. */
+const FIRST_CONNECT_PATIENCE_MS = 30_000;
+
+/** How long a handshake may take, and how long a first connection keeps trying (tests shorten them). */
+export interface NatsPatience {
+  handshakeTimeoutMs?: number;
+  patienceMs?: number;
+}
 
 /** The `nats` client options for `options`; `name` shows in the server's connection list. */
-export function natsClientOptions(options: NatsConnectOptions, name: string): ConnectionOptions {
+export function natsClientOptions(
+  options: NatsConnectOptions,
+  name: string,
+  handshakeTimeoutMs = NATS_HANDSHAKE_TIMEOUT_MS,
+): ConnectionOptions {
   const client: ConnectionOptions = {
     servers: options.servers,
     name,
     noAsyncTraces: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: RECONNECT_WAIT_MS,
-    timeout: NATS_HANDSHAKE_TIMEOUT_MS,
+    timeout: handshakeTimeoutMs,
     // Failing over to another server of a cluster is the point of giving several.
     noRandomize: false,
   };
@@ -44,17 +57,13 @@ export function natsClientOptions(options: NatsConnectOptions, name: string): Co
 /**
  * Connects, or rejects with an error that names the server(s): the client's own names none (a bare
  * CONNECTION_REFUSED). Its code is kept, and the client's error is the cause. Handshakes that time out
- * are tried again for `patienceMs`.
+ * are tried again, for FIRST_CONNECT_PATIENCE_MS.
  */
-export async function connectNats(
-  options: NatsConnectOptions,
-  name: string,
-  patienceMs = FIRST_CONNECT_PATIENCE_MS,
-): Promise<NatsConnection> {
-  const giveUpAt = performance.now() + patienceMs;
+export async function connectNats(options: NatsConnectOptions, name: string, patience: NatsPatience = {}): Promise<NatsConnection> {
+  const giveUpAt = performance.now() + (patience.patienceMs ?? FIRST_CONNECT_PATIENCE_MS);
   for (;;) {
     try {
-      return await connect(natsClientOptions(options, name));
+      return await connect(natsClientOptions(options, name, patience.handshakeTimeoutMs));
     } catch (error) {
       // The client gives up on a first connection after one handshake timeout; reconnects try again.
       if ((error as { code?: unknown } | null)?.code === 'TIMEOUT' && performance.now() < giveUpAt) continue;
