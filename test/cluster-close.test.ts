@@ -143,6 +143,28 @@ for (const kind of ['thread', 'process'] as const) {
   });
 }
 
+// The diff review's: a worker that said its last words and hangs in an 'exit' listener is stopped by its exit
+// grace (heartbeatTimeoutMs), which a close did not wait for: no worker-exit, though its calls had failed.
+// A thread: a process whose control channel has closed ends itself within 50 ms.
+for (const kind of ['thread'] as const) {
+  test(`a ${kind} that said its last words and does not finish exiting gets its worker-exit from close(), soon`, async (t) => {
+    const cluster = await startFor(t, {
+      heartbeatTimeoutMs: 30_000,
+      workers: [{ name: 'w', module: fixture('counter.ts'), kind }],
+    });
+    const exits: string[] = [];
+    cluster.on('worker-exit', (event) => exits.push(`${event.name} ${event.reason} ${event.exitCode}`));
+    const w = cluster.worker<Counter>('w');
+    const failed = await settle(w.exitSlowly(3, 60_000));
+    t.like(failed.ok ? {} : failed.error, { name: 'WorkerDiedError', reason: 'exit', exitCode: 3 });
+    const closing = performance.now();
+    await within(cluster.close(), CLOSE_MS, 'close()');
+    const closeMs = performance.now() - closing;
+    t.deepEqual(exits, ['w exit 3']);
+    t.true(closeMs < 6000, `closed in ${Math.round(closeMs)} ms: the 2 s wait, then the stop`);
+  });
+}
+
 test('await using closes the cluster at the end of the block', async (t) => {
   let pid = 0;
   let remote: Remote<Counter> | undefined;

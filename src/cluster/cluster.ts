@@ -56,8 +56,9 @@ import { Wiring } from './wiring.js';
 const START_CONCURRENCY = Math.max(4, availableParallelism() * 8);
 /**
  * How long close() waits for a death under way to be reported. A local worker's report waits for its exit,
- * then at most 1 s for its last words; a remote worker's for its agent's word, which a lost host never sends
- * (past this wait, it is taken as lost).
+ * then at most 1 s for its last words; a remote worker's for its agent's word, which a lost host never sends.
+ * Past this wait, what would establish the death later is done (WorkerHandle.hastenDeath), and its report
+ * waited for as long again.
  */
 const LAST_DEATH_REPORT_MS = 2000;
 
@@ -488,9 +489,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#lastDeaths = new Set(dying);
     if (dying.length > 0) {
       await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
-      // A remote worker's death may wait for its host to be judged down: the close takes it as lost now.
-      for (const handle of dying) handle.lostAtClose();
-      await Promise.all(dying.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
+      // What would establish a death still unreported later (a host judged down, an exit grace) is done now.
+      const hastened = dying.filter((handle) => handle.hastenDeath());
+      await Promise.all(hastened.map((handle) => within(handle.deathReported, LAST_DEATH_REPORT_MS)));
     }
     this.#heartbeat.close();
     this.#backoff.cancelAll();

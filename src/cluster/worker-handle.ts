@@ -282,15 +282,23 @@ export class WorkerHandle {
   }
 
   /**
-   * The cluster is closing, and this incarnation's death is still not established though its calls have
-   * failed: a worker on another host whose agent has not reported it (an agent killed, its host not yet
-   * judged down, which takes heartbeatTimeoutMs). It is taken as lost now, as the loss of its host would
-   * have it, so that its death is reported before the close goes on.
+   * The cluster is closing, and this incarnation's death, its calls failed, is still not established: what
+   * would establish it later is done now, so that it is reported before the close goes on. One that said its
+   * last words and has not finished exiting is stopped, as its exit grace would stop it (its death stays
+   * the one they tell); one on another host whose agent has not reported it (an agent killed, its host not
+   * yet judged down, which takes heartbeatTimeoutMs) is taken as lost, as its host's loss would have it.
+   * Returns whether there was anything to do.
    */
-  lostAtClose(): void {
+  hastenDeath(): boolean {
     const child = this.child;
-    if (!this.dying || !(child instanceof RemoteChild)) return;
-    child.hostLost(new HostDownError(child.host, `No word from host "${child.host}" of worker "${this.name}" before the cluster closed`));
+    if (!this.dying || !child || child.hasExited) return false;
+    if (child instanceof RemoteChild) {
+      child.hostLost(new HostDownError(child.host, `No word from host "${child.host}" of worker "${this.name}" before the cluster closed`));
+      return true;
+    }
+    if (!this.control?.exitNotice) return false;
+    this.#stopAfterLastWords(child);
+    return true;
   }
 
   /** Stops an incarnation that said its last words: its death stays the one they tell (see #exited). */

@@ -353,6 +353,7 @@ export class Link implements Caller {
       },
       (error: unknown) => {
         this.#opening = false;
+        this.#askAgain = false;
         this.#parked.release();
         this.#failParked(new WorkerDiedError({ worker: this.name, reason: 'disconnected' }, { cause: toError(error) }));
       },
