@@ -248,3 +248,17 @@ test('after close(), pool calls and notifies fail with ClusterClosedError and ar
   await t.throwsAsync(notify(pool).count(shared), { instanceOf: ClusterClosedError });
   t.is(runs(shared), 0);
 });
+
+test('a pool call or notify made once close() has been called fails with ClusterClosedError at once and is not sent', async (t) => {
+  const cluster = await start(t);
+  const pool = cluster.pool<PoolTasks>();
+  const shared = new SharedArrayBuffer(4);
+  const closing = cluster.close();
+  await t.throwsAsync(pool.count(shared), {
+    instanceOf: ClusterClosedError,
+    message: 'The cluster is closed: `count` was not sent to the pool',
+  });
+  await t.throwsAsync(notify(pool).count(shared), { instanceOf: ClusterClosedError });
+  await within(closing, 10_000, 'close()');
+  t.is(runs(shared), 0);
+});

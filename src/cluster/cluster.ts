@@ -476,6 +476,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     // New calls fail now, before any wait below; calls already sent may still be answered while each worker
     // is asked to shut down, then whatever is left fails with ERR_CONVOY_CLOSED and the worker is made to exit.
     for (const handle of handles) handle.link.close(closed);
+    this.#pool?.refuseNew();
     // A death that happened before close() was called may not have been read yet (a busy coordinator): what
     // is waiting in the event loop is taken in first, and a death reported now is a last one too. Two
     // immediates: the first may run in this turn, before its I/O is polled; the second follows a poll.

@@ -56,6 +56,8 @@ export class Pool implements Caller {
   /** The cluster's `callTimeoutMs`: what a call with no `timeoutMs` of its own gets (0: none). */
   readonly #callTimeoutMs: number;
   #closed = false;
+  /** New tasks are refused (the cluster is closing or closed). */
+  #refusing = false;
   /** Fails `loaded()` when a pool thread fails before it could answer (see the 'error' listener). */
   #failStart: ((error: Error) => void) | undefined;
 
@@ -178,7 +180,7 @@ export class Pool implements Caller {
 
   /** Why `method(...args)` cannot be sent to the pool, if it cannot. */
   #refusal(method: string, args: unknown[]): Error | undefined {
-    if (this.#closed) return new ClusterClosedError(`The cluster is closed: \`${method}\` was not sent to the pool`);
+    if (this.#refusing) return new ClusterClosedError(`The cluster is closed: \`${method}\` was not sent to the pool`);
     // Refused here as a worker's call refuses them: a remote (clone would copy it as an empty object), a
     // function, or nesting the pool thread could not read (clone would fail it there, as a RemoteError).
     const problem = cloneProblem(args, MAX_NESTING_DEPTH);
@@ -241,8 +243,13 @@ export class Pool implements Caller {
     return { threads: this.#piscina.threads.length, queued: this.#piscina.queueSize, completed: this.#piscina.completed };
   }
 
+  /** The cluster is closing: tasks already sent go on until close(), new ones are refused. */
+  refuseNew(): void {
+    this.#refusing = true;
+  }
+
   close(): Promise<void> {
-    this.#closed = true;
+    this.#closed = this.#refusing = true;
     return this.#piscina.destroy();
   }
 }
