@@ -216,9 +216,7 @@ export class Responder {
       this.#contextId = id;
       result = dispatcher.run(handler, args);
       // Inside the try: a result whose `then` getter throws is that handler's failure, not ours.
-      thenable =
-        result instanceof Promise ||
-        (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
+      thenable = result instanceof Promise || isThenable(result);
     } catch (error) {
       this.#finish(isCall, id, method, false, error);
       return undefined;
@@ -354,4 +352,9 @@ function withSendableData(wire: WireError): WireError {
 
 function sendableEntries(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => sendable(value)));
+}
+
+/** Whether `value` would be taken for a promise by `await`: an object with a `then` method. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

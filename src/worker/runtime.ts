@@ -20,6 +20,7 @@ import {
 import type { ExitNotice } from '../protocol/messages.js';
 import { Endpoint } from '../rpc/endpoint.js';
 import { peerExitError, receivedPeerExit } from '../rpc/link.js';
+import { isThenable } from '../rpc/responder.js';
 import type { Transport } from '../transport/transport.js';
 import { WorkerContext } from './context.js';
 import { isWorkerDefinition } from './define-worker.js';
@@ -191,8 +192,4 @@ export class WorkerRuntime {
     setImmediate(() => this.#hooks.onClose(reason, cleanup));
     return cleanup;
   }
-}
-
-function isThenable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
