@@ -5,44 +5,16 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { Channel, type ChannelConfig } from '../src/channel/channel.js';
-import { EARLY_FLUSH_BYTES } from '../src/channel/flush-policy.js';
+import { EARLY_FLUSH_BYTES, EARLY_FLUSH_MESSAGES } from '../src/channel/flush-policy.js';
+import { parseFrame } from '../src/channel/frame.js';
 import { Decoder } from '../src/protocol/codec.js';
 import { Endpoint } from '../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
-import type { Transport, TransportHandlers } from '../src/transport/transport.js';
 import { Counter, nextTurn } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
+import { RecordingTransport } from './helpers/recording-transport.js';
 
 failOnLeaks(test);
-
-/** Wraps a transport and records every frame sent through it. */
-class RecordingTransport implements Transport {
-  readonly kind = 'recording';
-  readonly frames: Uint8Array[] = [];
-  constructor(readonly inner: Transport) {}
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-  get label(): string {
-    return this.inner.label;
-  }
-  get transfers(): boolean {
-    return this.inner.transfers;
-  }
-  send(frame: Uint8Array): boolean {
-    this.frames.push(frame.slice());
-    return this.inner.send(frame);
-  }
-  start(handlers: TransportHandlers): void {
-    this.inner.start(handlers);
-  }
-  close(): void {
-    this.inner.close();
-  }
-  destroy(error?: Error): void {
-    this.inner.destroy(error);
-  }
-}
 
 function setup(t: ExecutionContext, channel: ChannelConfig) {
   const [ta, tb] = createMemoryTransportPair();
@@ -61,8 +33,8 @@ function setup(t: ExecutionContext, channel: ChannelConfig) {
     a.destroy(new Error('teardown'));
     b.destroy(new Error('teardown'));
   });
-  /** Data messages (calls and notifies) in each frame a sent. */
-  const messagesPerFrame = (): number[] => recording.frames.map((f) => new Decoder().decodeAll(f).length - 1).filter((n) => n > 0);
+  /** Data messages (calls and notifies) in each frame a sent, those in runs (see Outbox.openRun) one by one. */
+  const messagesPerFrame = (): number[] => recording.frames.map((f) => parseFrame(new Decoder(), f).count).filter((n) => n > 0);
   return { a, b, recording, seen, handled, messagesPerFrame };
 }
 
@@ -149,13 +121,29 @@ test('a single message larger than maxBatchBytes goes alone in its own frame', a
 
 test('with calls in flight, a growing batch leaves each time it holds EARLY_FLUSH_BYTES, within the turn', async (t) => {
   const { a, recording, seen, handled } = setup(t, {});
-  const calls = [a.call('note', [0])];
+  const payload = 'x'.repeat(100);
+  const calls = [a.call('note', [0, payload])];
   // From here on a call is in flight: the batch would otherwise wait for the end of the turn.
-  for (let seq = 1; seq < 1000; seq++) calls.push(a.call('note', [seq]));
+  for (let seq = 1; seq < 1000; seq++) calls.push(a.call('note', [seq, payload]));
   const inTurn = recording.frames.length;
-  t.true(inTurn >= 2, `${inTurn} frames left before the turn ended`);
-  const oneCall = 32;
+  t.true(inTurn >= 20, `${inTurn} frames left before the turn ended`);
+  const oneCall = 128;
   for (const frame of recording.frames) t.true(frame.byteLength <= EARLY_FLUSH_BYTES + oneCall, `frame of ${frame.byteLength} bytes`);
+  await Promise.all(calls);
+  await handled.reach(1000, 5000, 'calls handled');
+  t.deepEqual(
+    seen,
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
+});
+
+test('with calls in flight, a batch of small calls (in runs) leaves each time it holds EARLY_FLUSH_MESSAGES, within the turn', async (t) => {
+  const { a, seen, handled, messagesPerFrame } = setup(t, {});
+  const calls = [a.call('note', [0])];
+  for (let seq = 1; seq < 1000; seq++) calls.push(a.call('note', [seq]));
+  const inTurn = messagesPerFrame();
+  // The first call alone, then a frame each time EARLY_FLUSH_MESSAGES more are queued, within the turn.
+  t.deepEqual(inTurn, [1, ...Array.from({ length: Math.floor(999 / EARLY_FLUSH_MESSAGES) }, () => EARLY_FLUSH_MESSAGES)]);
   await Promise.all(calls);
   await handled.reach(1000, 5000, 'calls handled');
   t.deepEqual(

@@ -163,9 +163,10 @@ for (const { label, options } of THREAD_TRANSPORTS) {
         options,
         senderBound: 2 * maxQueuedBytes + 30 * MB,
         receiverBound: 4 * maxQueuedBytes,
-        // Here the point is the number of messages, not their bytes: ~9 MB of tiny notifies, all of which
-        // fit one window by bytes alone, and would then hold ~300 MB of pending handlers.
-        minBytesSent: 8 * MB,
+        // Here the point is the number of messages, not their bytes: ~8–9 MB of tiny notifies (fewer when
+        // more of them cross in runs, see Outbox.openRun), all of which fit one window by bytes alone, and
+        // would then hold ~300 MB of pending handlers.
+        minBytesSent: 6 * MB,
       });
     },
   );

@@ -20,7 +20,7 @@
  */
 import { ChannelFullError, ClusterClosedError, ProtocolError, SerializationError, toError } from '../errors.js';
 import { Decoder, Encoder, isEncoding, REENTRANT_SEND } from '../protocol/codec.js';
-import { type ExitNotice, Kind, type Message } from '../protocol/messages.js';
+import { type CallMessage, type ExitNotice, Kind, type Message, type NotifyMessage } from '../protocol/messages.js';
 import { copyPlainMessage, plainMessageBytes } from '../protocol/plain.js';
 import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
@@ -77,6 +77,8 @@ export class Channel {
   lastReceivedAt = clock.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
+  /** A run of replies or notifies (see Outbox) grows no longer than this: a batch's bytes. */
+  readonly #maxMessageBytes: number;
   readonly #closeError: (cause: Error | undefined) => Error;
   readonly #encoder: Encoder;
   readonly #decoder = new Decoder();
@@ -128,6 +130,7 @@ export class Channel {
     // maxFrameBytes were refused by the peer as too large, and the channel died of its own traffic.
     const maxBatchBytes = Math.max(1, Math.min(options.maxBatchBytes, options.maxFrameBytes - FRAME_HEADER_ROOM_BYTES));
     this.#options = { ...options, maxBatchBytes };
+    this.#maxMessageBytes = maxBatchBytes;
     this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
     this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));
@@ -174,13 +177,17 @@ export class Channel {
     if (this.#closed) throw this.#closed;
     if (this.#peerDeath) throw this.#peerDeath;
     if (this.#closing) throw new ClusterClosedError('The channel is closing');
-    if (!transfer && this.#deferred(message, isCall)) return undefined;
+    if (!transfer) {
+      if (this.#joinRun(message, isCall)) return undefined;
+      if (this.#deferred(message, isCall)) return undefined;
+    }
     // Only a message that transfers buffers takes the longer path (no allocation on the common one).
     const prepared = transfer && prepareTransfer(message, transfer, !this.#transport.transfers);
     // Encoded into the encoder's scratch: copied from there into the batch, or kept if it must wait.
     const size = prepared ? this.#encode(prepared.value) + prepared.bytes : this.#encode(message);
     if (this.#window.admits(size, isCall)) {
       this.#accept(undefined, size, isCall, prepared?.commit());
+      if (!prepared) this.#openRun(message, isCall);
       return undefined;
     }
     if (this.#options.backpressure === 'reject') {
@@ -188,6 +195,33 @@ export class Channel {
     }
     this.stats.waits++;
     return this.#window.wait(this.#encoder.keep(), size, isCall, prepared?.commit());
+  }
+
+  /**
+   * Queues a call or notify as one more element of the call or notify to the same method queued just
+   * before it, when it can join that one (see Outbox.openRun) and the window has room for it: it costs the
+   * window what it would alone (its bytes and the per-message overhead, its place in maxInFlight), and the
+   * receiver takes the run apart again into messages of their own (parseFrame). False: nothing was queued.
+   */
+  #joinRun(message: Message, isCall: boolean): boolean {
+    const call = message as CallMessage;
+    const notify = message as NotifyMessage;
+    const size = isCall
+      ? this.#outbox.writeRunArguments(call[2], call[1], call[3], this.#maxMessageBytes)
+      : this.#outbox.writeRunArguments(notify[1], -1, notify[2], this.#maxMessageBytes);
+    if (size < 0 || !this.#window.admits(size, isCall)) return false;
+    this.#outbox.commitAppend(size, this.#window.charge(size));
+    this.#queued();
+    if (isCall) this.#window.inFlight++;
+    return true;
+  }
+
+  /** A call or notify just queued may start a run (see Outbox.openRun). */
+  #openRun(message: Message, isCall: boolean): void {
+    const call = message as CallMessage;
+    const notify = message as NotifyMessage;
+    if (isCall) this.#outbox.openRun(call[1], call[2]);
+    else this.#outbox.openRun(-1, notify[1]);
   }
 
   /**
@@ -209,6 +243,15 @@ export class Channel {
     if (isEncoding()) throw new SerializationError(REENTRANT_SEND);
     if (this.#closed) throw this.#closed;
     if (!transfer) {
+      if (message[0] === Kind.Reply) {
+        // The reply to the call after the one just answered joins that reply (see Outbox.appendReply).
+        if (this.#outbox.appendReply(message[1], message[2], this.#maxMessageBytes)) this.#queued();
+        else {
+          this.#queue(message);
+          this.#outbox.openRun(message[1]);
+        }
+        return;
+      }
       this.#queue(message);
       return;
     }
@@ -424,10 +467,10 @@ export class Channel {
       return;
     }
     do {
-      const { frame, messages, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
+      const { frame, messages, joined, transfer } = this.#outbox.take(this.#toAck, this.#options.maxBatchBytes);
       this.#toAck = 0;
       this.#sentCount += messages;
-      this.stats.recordSent(messages, frame.byteLength - this.#headroomBytes, transfer);
+      this.stats.recordSent(messages + joined, frame.byteLength - this.#headroomBytes, transfer);
       if (!this.#send(frame, transfer)) {
         this.#transportFull = true;
         if (!force) return;
@@ -489,8 +532,8 @@ export class Channel {
       this.#refuse(error instanceof ProtocolError ? error : new ProtocolError('Unreadable frame', { cause: toError(error) }));
       return;
     }
-    const { acked, dataCost, messages } = frame;
-    this.stats.recordReceived(messages.length, length, transferred);
+    const { acked, dataCost, messages, count } = frame;
+    this.stats.recordReceived(count, length, transferred);
     const delivery: Delivery = { messages, sizes: this.#sizes, next: 0, dataCost, held: 0 };
     let done = true;
     this.#receiving = true;

@@ -15,6 +15,8 @@ export interface ParsedFrame {
   /** Window cost of the data messages in this frame (what we ack once they are handled). */
   dataCost: number;
   messages: Message[];
+  /** Replies, calls and notifies (and other messages) the frame carried: a run of replies counts as its replies. */
+  count: number;
 }
 
 /**
@@ -63,16 +65,13 @@ export function parseFrame(
   if (Array.isArray(bytes)) return parseValueFrame(bytes, sizes);
   let header: [number, number] | undefined;
   const messages: Message[] = [];
+  let count = 0;
   try {
     decoder.decodeEach(
       bytes,
       (value, index, size) => {
         if (index > 0) {
-          const message = validateMessage(value);
-          // Only a call or a notify can be held (see Channel#ackWhenHandled): replies, the bulk of a
-          // caller's frames, need no size.
-          if (sizes && message[0] <= Kind.Notify) sizes.set(index - 1, size);
-          messages.push(message);
+          count += addMessage(messages, validateMessage(value), size, sizes);
           return true;
         }
         if (!Array.isArray(value) || value.length !== 2 || !isCount(value[0]) || !isCount(value[1])) {
@@ -88,7 +87,7 @@ export function parseFrame(
     throw error instanceof ProtocolError && error.cause instanceof ProtocolError ? error.cause : error;
   }
   if (!header) throw new ProtocolError('Empty frame');
-  return { acked: header[0], dataCost: header[1], messages };
+  return { acked: header[0], dataCost: header[1], messages, count };
 }
 
 /** A value frame (transport.ts) carries its header and one message as values: checked as a decoded frame is. */
@@ -97,8 +96,38 @@ function parseValueFrame(frame: ValueFrame, sizes: MessageSizes | undefined): Pa
   if (frame.length !== 4 || !isCount(acked) || !isCount(dataCost) || !isCount(encodedBytes)) {
     throw new ProtocolError('Value frame without a valid header');
   }
-  sizes?.set(0, encodedBytes);
-  return { acked, dataCost, messages: [validateMessage(message)] };
+  const messages: Message[] = [];
+  const count = addMessage(messages, validateMessage(message), encodedBytes, sizes);
+  return { acked, dataCost, messages, count };
+}
+
+/**
+ * Adds a decoded message of `size` bytes, and returns how many it carried; a run of calls or notifies (`[Call, id, method, args, args, ...]`,
+ * `[Notify, method, args, args, ...]`, see Outbox.openRun) as the messages it holds. Only a call or a notify
+ * can be held (see Channel#ackWhenHandled), so only theirs sizes are kept: replies, the bulk of a caller's
+ * frames, need none (a run of replies stays one message: Endpoint settles each). The messages of a run
+ * share its size (the parts add up to it, as their costs did for the sender; which one holds which part
+ * matters not).
+ */
+function addMessage(messages: Message[], message: Message, size: number, sizes: MessageSizes | undefined): number {
+  const kind = message[0];
+  const first = kind === Kind.Call ? 3 : 2;
+  if (kind <= Kind.Notify && message.length > first + 1) {
+    const count = message.length - first;
+    const share = Math.floor(size / count);
+    for (let i = first; i < message.length; i++) {
+      sizes?.set(messages.length, i === message.length - 1 ? size - share * (count - 1) : share);
+      messages.push(
+        kind === Kind.Call
+          ? [Kind.Call, (message[1] as number) + i - first, message[2] as string, message[i] as unknown[]]
+          : [Kind.Notify, message[1] as string, message[i] as unknown[]],
+      );
+    }
+    return count;
+  }
+  if (sizes && kind <= Kind.Notify) sizes.set(messages.length, size);
+  messages.push(message);
+  return kind === Kind.Reply ? message.length - 2 : 1;
 }
 
 /** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */

@@ -10,14 +10,17 @@
  */
 import type { Encoder, TupleTarget } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
+import { MAX_STRING_BYTES, writeArguments, writePrimitive } from '../protocol/tuple-writer.js';
 import { headerLength, writeHeader } from './frame.js';
 import { Buffer } from 'node:buffer';
 
 export interface OutgoingFrame {
   /** The frame, `headroomBytes` into this buffer: the bytes before it are left free for the transport. */
   frame: Uint8Array;
-  /** Messages in the frame. */
+  /** Messages in the frame (a run counted as one). */
   messages: number;
+  /** Replies, calls and notifies in the frame that joined a run (see openRun): it carries `messages + joined`. */
+  joined: number;
   /** Buffers to transfer beside the frame, in the order its messages use them. */
   transfer: ArrayBuffer[] | undefined;
 }
@@ -40,6 +43,9 @@ const LOOP_COPY_BYTES = 64;
  * copied in.
  */
 const TUPLE_ROOM_BYTES = 1024;
+/** msgpack's fixarray header holds up to 15 elements: a reply run, `[Reply, id, ...values]`, ends at 13 values. */
+const FIXARRAY = 0x90;
+const MAX_FIXARRAY_LENGTH = 15;
 
 export class Outbox implements TupleTarget {
   readonly #headroomBytes: number;
@@ -56,6 +62,9 @@ export class Outbox implements TupleTarget {
    */
   #sizes = new Float64Array(INITIAL_MESSAGES);
   #costs = new Float64Array(INITIAL_MESSAGES);
+  /** For each message, the elements that joined it as a run (see openRun); their sum in `#joined`. */
+  #joinedOf = new Float64Array(INITIAL_MESSAGES);
+  #joined = 0;
   /** Messages queued since the last clear (taken ones included, up to `#head`). */
   #count = 0;
   /** The bytes of each message kept out of the arena, by index; created with the first. */
@@ -71,6 +80,17 @@ export class Outbox implements TupleTarget {
   #head = 0;
   #bytes = 0;
   #cost = 0;
+  /** The last message the encoder wrote in place, by index, and where in the arena its header is. */
+  #inPlaceIndex = -1;
+  #inPlaceAt = 0;
+  /**
+   * An open run: the message at `#runIndex`, written in place, takes more elements while nothing has been
+   * queued behind it. A reply run takes the reply to call `#runNextId`; a call run the arguments of call
+   * `#runNextId` to `#runMethod`; a notify run (`#runNextId` -1) the arguments of a notify to `#runMethod`.
+   */
+  #runIndex = -1;
+  #runNextId = -1;
+  #runMethod: string | undefined;
 
   /** `headroomBytes`: free bytes left in front of every frame taken, for the transport's own prefix. */
   constructor(headroomBytes = 0) {
@@ -98,12 +118,86 @@ export class Outbox implements TupleTarget {
    */
   pushEncoded(encoder: Encoder, cost: number, transfer?: ArrayBuffer[]): void {
     const size = encoder.scratchEnd - encoder.scratchStart;
-    if (encoder.scratch === this.#arena && encoder.scratchStart === this.#arenaEnd) this.#arenaEnd += size;
-    else if (size > ARENA_MESSAGE_BYTES) {
+    if (encoder.scratch === this.#arena && encoder.scratchStart === this.#arenaEnd) {
+      this.#inPlaceIndex = this.#count;
+      this.#inPlaceAt = this.#arenaEnd;
+      this.#arenaEnd += size;
+    } else if (size > ARENA_MESSAGE_BYTES) {
       this.push(encoder.keep(), cost, transfer);
       return;
     } else this.#copyIn(encoder.scratch, encoder.scratchStart, size);
     this.#record(size, cost, transfer);
+  }
+
+  /**
+   * The message just queued is `[Reply, id, value]`, `[Call, id, method, args]` (`method` given) or
+   * `[Notify, method, args]` (`id` -1): if the encoder wrote it in place, the next reply, call or notify
+   * may join it, as one more element, while it is the last message queued (see `appendReply`,
+   * `writeRunArguments`). Runs are for the commonest traffic, pipelined calls to synchronous handlers and
+   * bursts of notifies: the receiver decodes each reply as one value instead of a message, and a call's or
+   * notify's method once per run, so a run costs both ends less per message than the messages it holds.
+   */
+  openRun(id: number, method?: string): void {
+    // Not when the message has left already (a lone one leaves as it is queued).
+    if (this.#inPlaceIndex < this.#head || this.#inPlaceIndex !== this.#count - 1) return;
+    this.#runIndex = this.#inPlaceIndex;
+    this.#runNextId = id < 0 ? -1 : id + 1;
+    this.#runMethod = method;
+  }
+
+  /**
+   * Appends the reply to call `id` to the open reply run, `[Reply, firstId, value, value, ...]`, written in
+   * place. False (nothing queued) when it cannot join: see `#runRoom`; another id; a value the tuple writer
+   * does not take.
+   */
+  appendReply(id: number, value: unknown, maxBytes: number): boolean {
+    if (id !== this.#runNextId || this.#runMethod !== undefined || !this.#runRoom()) return false;
+    const end = writePrimitive(value, this.#arena, this.#arenaView, this.#arenaEnd);
+    if (end < 0 || end - this.#inPlaceAt > maxBytes) return false;
+    this.commitAppend(end - this.#arenaEnd, 0);
+    return true;
+  }
+
+  /**
+   * Writes the arguments of call `id` (or of a notify: `id` -1) to `method` where they would join the open
+   * run, `[Call, firstId, method, args, args, ...]` or `[Notify, method, args, args, ...]`. Returns their
+   * size, to be queued with `commitAppend` (the channel first asks its window), or -1 when they cannot
+   * join: see `#runRoom`; another method or id; arguments the tuple writer does not take.
+   */
+  writeRunArguments(method: string, id: number, args: readonly unknown[], maxBytes: number): number {
+    if (method !== this.#runMethod || id !== this.#runNextId || !this.#runRoom()) return -1;
+    const end = writeArguments(args, this.#arena, this.#arenaView, this.#arenaEnd, this.#arena.length - MAX_STRING_BYTES);
+    if (end < 0 || end - this.#inPlaceAt > maxBytes) return -1;
+    return end - this.#arenaEnd;
+  }
+
+  /** Queues the `size` bytes just written at the arena's end as the open run's next element, at `cost`. */
+  commitAppend(size: number, cost: number): void {
+    const index = this.#runIndex;
+    this.#arena[this.#inPlaceAt]++;
+    this.#arenaEnd += size;
+    this.#sizes[index] += size;
+    this.#costs[index] += cost;
+    this.#bytes += size;
+    this.#cost += cost;
+    this.#joinedOf[index]++;
+    this.#joined++;
+    if (this.#runNextId >= 0) this.#runNextId++;
+  }
+
+  /**
+   * Whether the open run may take one more element: it is still the last message queued and not taken,
+   * its fixarray header counts fewer than 15 elements, and the arena has the room a message written in
+   * place has. A run is never longer than a message the peer takes (`maxBytes` in the appends).
+   */
+  #runRoom(): boolean {
+    const index = this.#runIndex;
+    return (
+      index === this.#count - 1 &&
+      index >= this.#head &&
+      this.#arenaEnd <= this.#tupleRoomFrom &&
+      this.#arena[this.#inPlaceAt]! - FIXARRAY < MAX_FIXARRAY_LENGTH
+    );
   }
 
   /** TupleTarget: the encoder writes the next small message at the arena's end, which has room for it. */
@@ -163,14 +257,17 @@ export class Outbox implements TupleTarget {
     let end = count;
     let bytes = this.#bytes;
     let cost = this.#cost;
+    let joined = this.#joined;
     // The common case, everything at once from the arena, needs no walk over the messages.
     if (bytes > maxBatchBytes || this.#own !== undefined || this.#transfers !== undefined) {
       end = start;
       bytes = 0;
       cost = 0;
+      joined = 0;
       while (end < count && (end === start || bytes + this.#sizes[end]! <= maxBatchBytes)) {
         bytes += this.#sizes[end]!;
         cost += this.#costs[end]!;
+        joined += this.#joinedOf[end]!;
         end++;
       }
     }
@@ -185,16 +282,20 @@ export class Outbox implements TupleTarget {
     this.#copyOut(frame, headroom + header, start, end);
     this.#bytes -= bytes;
     this.#cost -= cost;
+    this.#joined -= joined;
     this.#advance(end);
-    return { frame, messages: end - start, transfer };
+    return { frame, messages: end - start, joined, transfer };
   }
 
   clear(): void {
     this.#value = undefined;
     this.#count = 0;
+    this.#inPlaceIndex = this.#runIndex = -1;
+    this.#joined = 0;
     if (this.#sizes.length > MAX_IDLE_MESSAGES) {
       this.#sizes = new Float64Array(INITIAL_MESSAGES);
       this.#costs = new Float64Array(INITIAL_MESSAGES);
+      this.#joinedOf = new Float64Array(INITIAL_MESSAGES);
     }
     this.#own = undefined;
     this.#transfers = undefined;
@@ -212,6 +313,7 @@ export class Outbox implements TupleTarget {
     if (index === this.#sizes.length) this.#growCounts();
     this.#sizes[index] = size;
     this.#costs[index] = cost;
+    this.#joinedOf[index] = 0;
     this.#count = index + 1;
     this.#bytes += size;
     this.#cost += cost;
@@ -220,10 +322,13 @@ export class Outbox implements TupleTarget {
   #growCounts(): void {
     const sizes = new Float64Array(this.#sizes.length * 2);
     const costs = new Float64Array(this.#costs.length * 2);
+    const joinedOf = new Float64Array(this.#joinedOf.length * 2);
     sizes.set(this.#sizes);
     costs.set(this.#costs);
+    joinedOf.set(this.#joinedOf);
     this.#sizes = sizes;
     this.#costs = costs;
+    this.#joinedOf = joinedOf;
   }
 
   /** Appends `size` bytes of `source` from `offset` to the arena. */
@@ -249,6 +354,8 @@ export class Outbox implements TupleTarget {
       grown.set(this.#arena.subarray(this.#arenaHead, this.#arenaEnd));
       this.#setArena(grown);
     }
+    // The last in-place message moved with the rest (its index stays).
+    this.#inPlaceAt -= this.#arenaHead;
     this.#arenaHead = 0;
     this.#arenaEnd = live;
   }
@@ -303,7 +410,9 @@ export class Outbox implements TupleTarget {
       // Compact now and then instead of on every frame: a queue held up by a full transport drains in O(n).
       this.#sizes.copyWithin(0, head, this.#count);
       this.#costs.copyWithin(0, head, this.#count);
+      this.#joinedOf.copyWithin(0, head, this.#count);
       this.#count -= head;
+      this.#inPlaceIndex = this.#runIndex = -1;
       this.#transfers = this.#transfers?.slice(head);
       if (this.#own) this.#own = new Map([...this.#own].map(([index, bytes]) => [index - head, bytes]));
       this.#head = 0;

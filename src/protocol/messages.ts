@@ -5,7 +5,7 @@
 import type { WireError } from '../errors.js';
 
 /** Checked in the TCP handshake and in every thread bootstrap; bump on any incompatible change. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const Kind = {
   Call: 0,
@@ -21,10 +21,19 @@ export const Kind = {
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** `id` is a per-channel, per-direction increasing counter. */
+/**
+ * `id` is a per-channel, per-direction increasing counter. On the wire, calls to one method with
+ * consecutive ids may travel as one message, `[Call, id, method, args, args, ...]`, which the receiving
+ * channel takes apart into calls of their own.
+ */
 export type CallMessage = [kind: typeof Kind.Call, id: number, method: string, args: unknown[]];
+/**
+ * A notify. On the wire, notifies to one method sent one after another may travel as one message,
+ * `[Notify, method, args, args, ...]`, which the receiving channel takes apart into notifies of their own.
+ */
 export type NotifyMessage = [kind: typeof Kind.Notify, method: string, args: unknown[]];
-export type ReplyMessage = [kind: typeof Kind.Reply, id: number, value: unknown];
+/** The reply to call `id`; more values are the replies to calls `id + 1`, `id + 2`, ... (a run, in one message). */
+export type ReplyMessage = [kind: typeof Kind.Reply, id: number, value: unknown, ...more: unknown[]];
 export type FaultMessage = [kind: typeof Kind.Fault, id: number, error: WireError];
 export type CancelMessage = [kind: typeof Kind.Cancel, id: number];
 export type PingMessage = [kind: typeof Kind.Ping, seq: number];

@@ -18,7 +18,7 @@
 import { Kind } from './messages.js';
 
 /** A string's longest encoding: 255 code units of up to 3 UTF-8 bytes each, behind a str 16 header. */
-const MAX_STRING_BYTES = 3 + 3 * 255;
+export const MAX_STRING_BYTES = 3 + 3 * 255;
 /**
  * Room the writer may need for one message: its header and 15 elements of up to MAX_STRING_BYTES, one of
  * which may be an arguments array (its header and 15 such).
@@ -57,7 +57,11 @@ export function writeTuple(message: readonly unknown[], target: Uint8Array, view
   return at;
 }
 
-function writeArguments(args: readonly unknown[], target: Uint8Array, view: DataView, at: number, last: number): number {
+/**
+ * Writes a call's or notify's arguments array at `at`; returns where it ends, NOT_TAKEN, or NO_ROOM when an
+ * element could start past `last` (the target's length less MAX_STRING_BYTES).
+ */
+export function writeArguments(args: readonly unknown[], target: Uint8Array, view: DataView, at: number, last: number): number {
   const length = args.length;
   // msgpackr writes an array as one only when its constructor is Array (the rest parameters' always is).
   if (length > MAX_TUPLE_LENGTH || args.constructor !== Array) return NOT_TAKEN;
@@ -69,8 +73,12 @@ function writeArguments(args: readonly unknown[], target: Uint8Array, view: Data
   return at;
 }
 
-/** msgpackr's choices, in its order (pack.js): see the comments for where the format allows others. */
-function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: number): number {
+/**
+ * Writes one element the fast path takes (a number, boolean, null, undefined, or a string of up to 255
+ * code units) at `at`, which must have MAX_STRING_BYTES of room; returns where it ends, or NOT_TAKEN.
+ * msgpackr's choices, in its order (pack.js): see the comments for where the format allows others.
+ */
+export function writePrimitive(value: unknown, target: Uint8Array, view: DataView, at: number): number {
   switch (typeof value) {
     case 'number':
       if (value >>> 0 === value) {

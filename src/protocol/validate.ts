@@ -12,13 +12,24 @@ export function validateMessage(value: unknown): Message {
   const kind = value[0];
   switch (kind) {
     case Kind.Call:
-      if (value.length === 4 && isId(value[1]) && typeof value[2] === 'string' && Array.isArray(value[3])) return value as Message;
+      // One call, or a run of calls to one method with ids from `value[1]` on: `[Call, id, method, args, args, ...]`.
+      if (
+        value.length >= 4 &&
+        isId(value[1]) &&
+        isId(value[1] + (value.length - 4)) &&
+        typeof value[2] === 'string' &&
+        allArrays(value, 3)
+      ) {
+        return value as Message;
+      }
       break;
     case Kind.Notify:
-      if (value.length === 3 && typeof value[1] === 'string' && Array.isArray(value[2])) return value as Message;
+      // One notify, or a run of notifies to one method: `[Notify, method, args, args, ...]`.
+      if (value.length >= 3 && typeof value[1] === 'string' && allArrays(value, 2)) return value as Message;
       break;
     case Kind.Reply:
-      if (value.length === 3 && isId(value[1])) return value as Message;
+      // One reply, or a run of replies to consecutive calls from `value[1]` on.
+      if (value.length >= 3 && isId(value[1]) && isId(value[1] + (value.length - 3))) return value as Message;
       break;
     case Kind.Fault:
       if (value.length === 3 && isId(value[1]) && isWireError(value[2])) return value as Message;
@@ -36,6 +47,11 @@ export function validateMessage(value: unknown): Message {
       throw bad(`unknown message kind ${describe(kind)}`, value);
   }
   throw bad(`malformed message of kind ${String(kind)}`, value);
+}
+
+function allArrays(values: unknown[], from: number): boolean {
+  for (let i = from; i < values.length; i++) if (!Array.isArray(values[i])) return false;
+  return true;
 }
 
 function isExitNotice(v: unknown): boolean {

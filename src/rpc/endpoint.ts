@@ -249,9 +249,13 @@ export class Endpoint {
       case Kind.Call:
       case Kind.Notify:
         return this.#responder.receive(message);
-      case Kind.Reply:
-        this.#settle(message[1], true, message[2]);
+      case Kind.Reply: {
+        // A run of replies to consecutive calls: `[Reply, id, value, value, ...]` (see Outbox.appendReply).
+        const id = message[1];
+        this.#settle(id, true, message[2]);
+        for (let i = 3; i < message.length && !this.#closedWith; i++) this.#settle(id + i - 2, true, message[i]);
         return;
+      }
       case Kind.Fault:
         this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
         return;
