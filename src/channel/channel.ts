@@ -77,7 +77,7 @@ export class Channel {
   lastReceivedAt = clock.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
-  /** A run of replies or notifies (see Outbox) grows no longer than this: a batch's bytes. */
+  /** A run of replies, calls or notifies (see Outbox.openRun) grows no longer than this: a batch's bytes. */
   readonly #maxMessageBytes: number;
   readonly #closeError: (cause: Error | undefined) => Error;
   readonly #encoder: Encoder;
@@ -200,8 +200,10 @@ export class Channel {
   /**
    * Queues a call or notify as one more element of the call or notify to the same method queued just
    * before it, when it can join that one (see Outbox.openRun) and the window has room for it: it costs the
-   * window what it would alone (its bytes and the per-message overhead, its place in maxInFlight), and the
-   * receiver takes the run apart again into messages of their own (parseFrame). False: nothing was queued.
+   * window the bytes it adds to the run and the per-message overhead (a message's, so the window still
+   * bounds the handlers the peer holds), and takes its place in maxInFlight; the receiver takes the run apart
+   * again into messages of their own (parseFrame), whose shares of the run's size add up to what the window
+   * was charged. False: nothing was queued.
    */
   #joinRun(message: Message, isCall: boolean): boolean {
     const call = message as CallMessage;
