@@ -42,7 +42,7 @@ const element = fc.oneof(
 
 type Op =
   | { kind: 'reply'; skip: boolean; value: unknown }
-  | { kind: 'call' | 'notify'; method: 'a' | 'b'; skip: boolean; args: unknown[] }
+  | { kind: 'call' | 'notify'; method: 'a' | 'b'; skip: boolean; args: unknown[]; waited: boolean }
   | { kind: 'cancel' }
   | { kind: 'take'; maxBatchBytes: number };
 
@@ -55,6 +55,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       method: fc.constantFrom('a' as const, 'b' as const),
       skip: fc.boolean(),
       args: fc.array(element, { maxLength: 16 }),
+      waited: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const) }) },
@@ -127,6 +128,29 @@ function check(ops: readonly Op[], maxRunBytes: number): void {
       continue;
     }
     const isCall = o.kind === 'call';
+    if (!isCall && o.waited) {
+      // A notify that waited for room, as Channel#acceptIntoRun queues it: its kept bytes join the open
+      // run, or start one from the arena.
+      const message: Message = [Kind.Notify, o.method, o.args];
+      sent.push(message);
+      const size = encoder.encodeMessage(message);
+      const fast = encoder.tookFastPath;
+      const bytes = encoder.keep();
+      const cost = (n: number): number => n + MESSAGE_OVERHEAD_BYTES;
+      const joinedSize = fast ? outbox.joinRunBytes(o.method, bytes, maxRunBytes) : -1;
+      if (joinedSize >= 0) {
+        outbox.commitAppend(joinedSize, cost(joinedSize));
+        sentCost += cost(joinedSize);
+      } else if (fast) {
+        outbox.pushTuple(bytes, cost(size));
+        outbox.openRun(-1, o.method);
+        sentCost += cost(size);
+      } else {
+        outbox.push(bytes, cost(size));
+        sentCost += cost(size);
+      }
+      continue;
+    }
     const id = isCall ? (nextCallId += o.skip ? 2 : 1) : -1;
     callIds[o.method] = id;
     const message: Message = isCall ? [Kind.Call, id, o.method, o.args] : [Kind.Notify, o.method, o.args];
@@ -156,6 +180,31 @@ test('any mix of replies, calls and notifies that join runs or not, and cuts: ev
     { numRuns: 300 },
   );
   t.pass();
+});
+
+test('notifies that waited for room join runs from their kept bytes, whatever the length of their method name', (t) => {
+  // Method names whose string headers take 1, 2 and 3 bytes (fixstr, str 8, str 16).
+  for (const method of ['m', 'x'.repeat(40), '€'.repeat(100)]) {
+    const outbox = new Outbox();
+    const encoder = new Encoder(outbox);
+    const kept = (args: unknown[]): Uint8Array => {
+      encoder.encodeMessage([Kind.Notify, method, args]);
+      t.true(encoder.tookFastPath);
+      return encoder.keep();
+    };
+    outbox.pushTuple(kept([0, 'zero']), 0);
+    outbox.openRun(-1, method);
+    for (const args of [[1], [], ['two', null, undefined, 2.5]]) {
+      const size = outbox.joinRunBytes(method, kept(args), 64 * 1024);
+      t.true(size > 0, `${method.length}: joined`);
+      outbox.commitAppend(size, 0);
+    }
+    t.is(outbox.joinRunBytes('other', kept([3]), 64 * 1024), -1, 'another method does not join');
+    const { frame, messages, joined } = outbox.take(0, 64 * 1024);
+    t.is(messages, 1);
+    t.is(joined, 3);
+    t.deepEqual(decoder.decodeAll(frame).slice(1), [[Kind.Notify, method, [0, 'zero'], [1], [], ['two', null, undefined, 2.5]]]);
+  }
 });
 
 test('a run ends at 15 elements: 40 replies to consecutive calls cross as runs of 13, 13, 13 and 1', (t) => {
@@ -343,6 +392,35 @@ test('a notify run costs the window what its notifies would alone: credited in f
   release.resolve();
   await waitFor(() => a.channel.windowBytes === 0, 5000, 'the held notify acked');
   t.pass();
+});
+
+test('a sender that outruns its receiver: notifies that wait for room still cross in runs, in order, and the window drains', async (t) => {
+  const seen: number[] = [];
+  const handled = new Counter();
+  const { a, toB, wire } = pair(
+    t,
+    {
+      note(seq: number) {
+        seen.push(seq);
+        handled.add();
+      },
+    },
+    // Room for ~8 notifies at a time: nearly all of a burst of 2000 waits.
+    { maxQueuedBytes: 8 * 1024 },
+  );
+  let last: Promise<void> | undefined;
+  for (let seq = 0; seq < 2000; seq++) last = a.notify('note', [seq]);
+  await last;
+  await handled.reach(2000, 10_000, 'notifies handled');
+  t.deepEqual(
+    seen,
+    Array.from({ length: 2000 }, (_, i) => i),
+  );
+  t.true(a.channel.stats.waits > 1500, `${a.channel.stats.waits} waited`);
+  const runs = wire(toB.frames).filter((m) => m[0] === Kind.Notify && m.length > 3);
+  const inRuns = runs.reduce((n, m) => n + m.length - 2, 0);
+  t.true(inRuns > 1500, `${inRuns} of 2000 crossed in runs`);
+  await waitFor(() => a.channel.windowBytes === 0, 5000, 'the window drained');
 });
 
 test('runs never grow past maxBatchBytes: with 48-byte batches, 100 calls still all settle, in order', async (t) => {

@@ -194,7 +194,9 @@ export class Channel {
       throw new ChannelFullError(this.#window.bytes, this.#window.inFlight, this.#options);
     }
     this.stats.waits++;
-    return this.#window.wait(this.#encoder.keep(), size, isCall, prepared?.commit());
+    // A notify the tuple writer wrote may still join a run as it leaves the wait (see #acceptWaiter).
+    const runMethod = !isCall && !prepared && this.#encoder.tookFastPath ? (message as NotifyMessage)[1] : undefined;
+    return this.#window.wait(this.#encoder.keep(), size, isCall, prepared?.commit(), runMethod);
   }
 
   /**
@@ -447,10 +449,27 @@ export class Channel {
 
   readonly #acceptWaiter = (waiter: Waiter): void => {
     this.#encodeDeferred();
-    this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
+    if (waiter.runMethod !== undefined) this.#acceptIntoRun(waiter, waiter.runMethod);
+    else this.#accept(waiter.bytes, waiter.size, waiter.isCall, waiter.transfer);
     // It is the last message queued: its number is all those sent plus all still queued.
     waiter.seq = this.#sentCount + this.#outbox.length;
   };
+
+  /**
+   * A notify leaving the wait (written by the tuple writer) joins the open run of notifies to its method,
+   * costing the window what a notify joining a run does (see #joinRun), or is queued in the arena, where
+   * it starts a run. A sender that outruns its receiver fills the window and sends every later notify
+   * through the wait: without this, none of them would cross in a run.
+   */
+  #acceptIntoRun(waiter: Waiter, method: string): void {
+    const size = this.#outbox.joinRunBytes(method, waiter.bytes, this.#maxMessageBytes);
+    if (size >= 0) this.#outbox.commitAppend(size, this.#window.charge(size));
+    else {
+      this.#outbox.pushTuple(waiter.bytes, this.#window.charge(waiter.size));
+      this.#outbox.openRun(-1, method);
+    }
+    this.#queued();
+  }
 
   #scheduleFlush(): void {
     if (!this.#transportFull) this.#flushPolicy.schedule(this.#window.inFlight);

@@ -171,6 +171,31 @@ export class Outbox implements TupleTarget {
     return end - this.#arenaEnd;
   }
 
+  /**
+   * Copies the arguments of `bytes`, a notify to `method` the tuple writer wrote (one that waited for
+   * room), to where they would join the open notify run; returns their size, to be queued with
+   * `commitAppend`, or -1 when they cannot join (see `writeRunArguments`; or more than the room kept).
+   */
+  joinRunBytes(method: string, bytes: Uint8Array, maxBytes: number): number {
+    if (method !== this.#runMethod || this.#runNextId !== -1 || !this.#runRoom()) return -1;
+    const from = notifyArgumentsAt(bytes);
+    const size = bytes.byteLength - from;
+    if (size > TUPLE_ROOM_BYTES || this.#arenaEnd + size - this.#inPlaceAt > maxBytes) return -1;
+    copy(bytes, from, this.#arena, this.#arenaEnd, size);
+    return size;
+  }
+
+  /**
+   * Queues the bytes of a message the tuple writer wrote elsewhere (one that waited for room), copied into
+   * the arena, where a run may extend it as it does a message written in place (see `openRun`).
+   */
+  pushTuple(bytes: Uint8Array, cost: number): void {
+    this.#copyIn(bytes, 0, bytes.byteLength);
+    this.#inPlaceIndex = this.#count;
+    this.#inPlaceAt = this.#arenaEnd - bytes.byteLength;
+    this.#record(bytes.byteLength, cost, undefined);
+  }
+
   /** Queues the `size` bytes just written at the arena's end as the open run's next element, at `cost`. */
   commitAppend(size: number, cost: number): void {
     const index = this.#runIndex;
@@ -418,6 +443,17 @@ export class Outbox implements TupleTarget {
       this.#head = 0;
     }
   }
+}
+
+/**
+ * Where the arguments of a notify the tuple writer wrote start: behind its fixarray header, its kind and its
+ * method, a string with a header of 1, 2 or 3 bytes (tuple-writer.ts, writeString).
+ */
+function notifyArgumentsAt(bytes: Uint8Array): number {
+  const header = bytes[2]!;
+  if (header === 0xd9) return 4 + bytes[3]!;
+  if (header === 0xda) return 5 + ((bytes[3]! << 8) | bytes[4]!);
+  return 3 + (header & 0x1f);
 }
 
 function collectTransfers(transfers: (ArrayBuffer[] | undefined)[], start: number, end: number): ArrayBuffer[] | undefined {

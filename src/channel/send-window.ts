@@ -58,8 +58,8 @@ export class SendWindow {
   }
 
   /** Queues a message that does not fit yet; the promise settles when it is released (or rejected). */
-  wait(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): Promise<void> {
-    return this.#waiting.add(bytes, size, isCall, transfer);
+  wait(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined, runMethod?: string): Promise<void> {
+    return this.#waiting.add(bytes, size, isCall, transfer, runMethod);
   }
 
   /** Takes back a call still waiting for room (see WaitQueue.withdraw). */

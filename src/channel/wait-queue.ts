@@ -13,6 +13,11 @@ export interface Waiter {
   seq: number;
   /** It has left the queue: released to the channel, or withdrawn. */
   left: boolean;
+  /**
+   * A notify the tuple writer wrote, to this method: as it leaves the wait it may join a run of notifies
+   * to the same method, or start one (see Outbox.openRun).
+   */
+  runMethod: string | undefined;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -37,10 +42,10 @@ export class WaitQueue {
   /** The waiters of calls by the promise `add` returned, for `placeOf` (notifies are never asked about). */
   readonly #byPromise = new WeakMap<Promise<void>, Waiter>();
 
-  add(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined): Promise<void> {
+  add(bytes: Uint8Array, size: number, isCall: boolean, transfer: ArrayBuffer[] | undefined, runMethod?: string): Promise<void> {
     let waiter!: Waiter;
     const promise = new Promise<void>((resolve, reject) => {
-      waiter = { bytes, size, isCall, transfer, seq: 0, left: false, resolve, reject };
+      waiter = { bytes, size, isCall, transfer, seq: 0, left: false, runMethod, resolve, reject };
       this.#items.push(waiter);
     });
     this.#live++;

@@ -281,6 +281,11 @@ export class Encoder {
     if (this.#shrink) this.#startSmall();
   }
 
+  /** Whether the last encode was the tuple writer's (tuple-writer.ts): its bytes hold primitives only. */
+  get tookFastPath(): boolean {
+    return this.#fastPath;
+  }
+
   /** The bytes of the last `encodeScratch` or `encodeMessage`, kept: later encodes never write over them. */
   keep(): Uint8Array {
     // The fast path's buffer is rewritten by the next message that takes it: its bytes are copied out.
