@@ -187,7 +187,9 @@ export class Outbox implements TupleTarget {
 
   /**
    * Queues the bytes of a message the tuple writer wrote elsewhere (one that waited for room), copied into
-   * the arena, where a run may extend it as it does a message written in place (see `openRun`).
+   * the arena, where a run may extend it as it does a message written in place (see `openRun`). A notify the
+   * tuple writer wrote is at most ~12.3 KB (a method and 15 arguments, strings of up to 768 bytes each),
+   * below ARENA_MESSAGE_BYTES: the arena is where such bytes belong.
    */
   pushTuple(bytes: Uint8Array, cost: number): void {
     this.#copyIn(bytes, 0, bytes.byteLength);
@@ -447,7 +449,8 @@ export class Outbox implements TupleTarget {
 
 /**
  * Where the arguments of a notify the tuple writer wrote start: behind its fixarray header, its kind and its
- * method, a string with a header of 1, 2 or 3 bytes (tuple-writer.ts, writeString).
+ * method, a string with a header of 1, 2 or 3 bytes (tuple-writer.ts, writeString). The method is always a
+ * string: Endpoint.notify reads it as one before anything is queued.
  */
 function notifyArgumentsAt(bytes: Uint8Array): number {
   const header = bytes[2]!;
