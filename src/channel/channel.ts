@@ -77,8 +77,6 @@ export class Channel {
   lastReceivedAt = clock.now();
   readonly #transport: Transport;
   readonly #options: FilledChannelOptions;
-  /** A run of replies, calls or notifies (see Outbox.openRun) grows no longer than this: a batch's bytes. */
-  readonly #maxMessageBytes: number;
   readonly #closeError: (cause: Error | undefined) => Error;
   readonly #encoder: Encoder;
   readonly #decoder = new Decoder();
@@ -130,7 +128,6 @@ export class Channel {
     // maxFrameBytes were refused by the peer as too large, and the channel died of its own traffic.
     const maxBatchBytes = Math.max(1, Math.min(options.maxBatchBytes, options.maxFrameBytes - FRAME_HEADER_ROOM_BYTES));
     this.#options = { ...options, maxBatchBytes };
-    this.#maxMessageBytes = maxBatchBytes;
     this.#window = new SendWindow(this.#options);
     this.#flushPolicy = new FlushPolicy(this.#outbox, () => this.#flush(), this.#options);
     this.#closeError = config.closeError ?? ((cause) => cause ?? new ClusterClosedError('The channel is closed'));
@@ -201,7 +198,8 @@ export class Channel {
 
   /**
    * Queues a call or notify as one more element of the call or notify to the same method queued just
-   * before it, when it can join that one (see Outbox.openRun) and the window has room for it: it costs the
+   * before it, when it can join that one (see Outbox.openRun; a run grows no longer than a batch,
+   * maxBatchBytes) and the window has room for it: it costs the
    * window the bytes it adds to the run and the per-message overhead (a message's, so the window still
    * bounds the handlers the peer holds), and takes its place in maxInFlight; the receiver takes the run apart
    * again into messages of their own (parseFrame), whose shares of the run's size add up to what the window
@@ -211,8 +209,8 @@ export class Channel {
     const call = message as CallMessage;
     const notify = message as NotifyMessage;
     const size = isCall
-      ? this.#outbox.writeRunArguments(call[2], call[1], call[3], this.#maxMessageBytes)
-      : this.#outbox.writeRunArguments(notify[1], -1, notify[2], this.#maxMessageBytes);
+      ? this.#outbox.writeRunArguments(call[2], call[1], call[3], this.#options.maxBatchBytes)
+      : this.#outbox.writeRunArguments(notify[1], -1, notify[2], this.#options.maxBatchBytes);
     if (size < 0 || !this.#window.admits(size, isCall)) return false;
     this.#outbox.commitAppend(size, this.#window.charge(size));
     this.#queued();
@@ -249,7 +247,7 @@ export class Channel {
     if (!transfer) {
       if (message[0] === Kind.Reply) {
         // The reply to the call after the one just answered joins that reply (see Outbox.appendReply).
-        if (this.#outbox.appendReply(message[1], message[2], this.#maxMessageBytes)) this.#queued();
+        if (this.#outbox.appendReply(message[1], message[2], this.#options.maxBatchBytes)) this.#queued();
         else {
           this.#queue(message);
           this.#outbox.openRun(message[1]);
@@ -462,7 +460,7 @@ export class Channel {
    * through the wait: without this, none of them would cross in a run.
    */
   #acceptIntoRun(waiter: Waiter, method: string): void {
-    const size = this.#outbox.joinRunBytes(method, waiter.bytes, this.#maxMessageBytes);
+    const size = this.#outbox.joinRunBytes(method, waiter.bytes, this.#options.maxBatchBytes);
     if (size >= 0) this.#outbox.commitAppend(size, this.#window.charge(size));
     else {
       this.#outbox.pushTuple(waiter.bytes, this.#window.charge(waiter.size));

@@ -251,9 +251,8 @@ export class Endpoint {
         return this.#responder.receive(message);
       case Kind.Reply: {
         // A run of replies to consecutive calls: `[Reply, id, value, value, ...]` (see Outbox.appendReply).
-        const id = message[1];
-        this.#settle(id, true, message[2]);
-        for (let i = 3; i < message.length && !this.#closedWith; i++) this.#settle(id + i - 2, true, message[i]);
+        // One to an unknown call ends the channel at once; those behind it then find no call, quietly.
+        for (let i = 2; i < message.length; i++) this.#settle(message[1] + i - 2, true, message[i]);
         return;
       }
       case Kind.Fault:
