@@ -110,8 +110,12 @@ for (const kind of TRANSPORT_KINDS) {
     const b = new Channel(tb);
     const closedA = deferred<Error>();
     const received = new Counter();
-    a.start({ message: () => received.add(), close: (error) => closedA.resolve(error) });
-    b.start({ message() {}, close() {} });
+    a.start({
+      message() {},
+      notifies: (_, from, to) => received.add(to - from),
+      close: (error) => closedA.resolve(error),
+    });
+    b.start({ message() {}, notifies() {}, close() {} });
     // The peer sends until it learns of the close; acks for what still arrives must not break the close.
     const load = setInterval(() => {
       if (!b.closed) for (let i = 0; i < 10; i++) b.send([Kind.Notify, 'n', [i]], false);

@@ -1,9 +1,10 @@
 /**
  * Runs (src/channel/outbox.ts, openRun): replies to consecutive calls, calls to one method with
  * consecutive ids and notifies to one method, queued one after another, cross as one message each run
- * (`[Reply, id, v, v, ...]`, `[Call, id, method, args, args, ...]`, `[Notify, method, args, args, ...]`),
- * which the receiver takes apart again. Whatever joins or not, the receiver gets every message once, in
- * order, as if each had crossed alone; the window is charged and credited as it would be for each alone;
+ * (`[Reply, id, v, v, ...]`, `[Call, id, method, args, args, ...]`, `[Notify, method, args, args, ...]`):
+ * the receiver takes call runs apart, settles each reply of a run, and hands a notify run to the responder
+ * whole, or in spans where a time slice ends inside it. Whatever joins or not, the receiver gets every
+ * message once, in order, as if each had crossed alone; the window is charged and credited as it would be for each alone;
  * and a run never grows past 15 elements or past a batch.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { MESSAGE_OVERHEAD_BYTES } from '../src/channel/send-window.js';
 import { ProtocolError } from '../src/errors.js';
 import { Decoder, Encoder } from '../src/protocol/codec.js';
 import { Kind, type Message } from '../src/protocol/messages.js';
-import { Endpoint } from '../src/rpc/endpoint.js';
+import { Endpoint, type EndpointConfig } from '../src/rpc/endpoint.js';
 import { createMemoryTransportPair } from '../src/transport/memory.js';
 import { Counter, deferred } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
@@ -93,14 +94,15 @@ function check(ops: readonly Op[], maxRunBytes: number): void {
     const parsed = parseFrame(decoder, frame, undefined, sizes);
     assert.equal(parsed.count, messages + joined, 'the frame carries what the outbox says');
     for (const [i, message] of parsed.messages.entries()) {
-      if (message[0] <= Kind.Notify) {
-        sizesOfData += sizes.get(i);
-        dataMessages++;
-      }
+      if (message[0] === Kind.Call) dataMessages++;
+      if (message[0] === Kind.Notify) dataMessages += message.length - 2;
+      if (message[0] <= Kind.Notify) sizesOfData += sizes.get(i);
     }
-    // A reply run stays one message: the endpoint settles each of its values.
+    // Reply and notify runs stay one message: the endpoint settles each reply, the channel hands the notifies over.
     for (const message of parsed.messages) {
       if (message[0] === Kind.Reply) for (let i = 2; i < message.length; i++) got.push([Kind.Reply, message[1] + i - 2, message[i]]);
+      else if (message[0] === Kind.Notify)
+        for (let i = 2; i < message.length; i++) got.push([Kind.Notify, message[1], message[i] as unknown[]]);
       else got.push(message);
     }
     gotCost += parsed.dataCost;
@@ -255,7 +257,7 @@ test('a run taken by a flush is closed: what follows starts a new message', (t) 
   t.is(outbox.writeRunArguments('m', -1, [2], 1024), -1);
 });
 
-test('parseFrame takes runs apart, gives each call and notify a share of the run size, and counts the replies of a run', (t) => {
+test('parseFrame takes call runs apart with a share of the run size each, keeps notify and reply runs whole, and counts what runs carry', (t) => {
   const encoder = new Encoder();
   const header = encoder.encode([0, 0]);
   const runs: unknown[][] = [
@@ -271,23 +273,21 @@ test('parseFrame takes runs apart, gives each call and notify a share of the run
     [Kind.Call, 5, 'inc', [1]],
     [Kind.Call, 6, 'inc', [2]],
     [Kind.Call, 7, 'inc', ['three']],
-    [Kind.Notify, 'log', ['a']],
-    [Kind.Notify, 'log', []],
-    [Kind.Notify, 'log', ['b', 2]],
+    [Kind.Notify, 'log', ['a'], [], ['b', 2]],
     [Kind.Reply, 9, 'x', 'y'],
   ]);
   t.is(parsed.count, 8);
   t.is(sizes.get(0) + sizes.get(1) + sizes.get(2), bodies[0]!.byteLength);
-  t.is(sizes.get(3) + sizes.get(4) + sizes.get(5), bodies[1]!.byteLength);
+  t.is(sizes.get(3), bodies[1]!.byteLength);
 });
 
 /** An endpoint `a` calling `b`, both channels' frames recorded: `a`'s in `toB`, `b`'s in `toA`. */
-function pair(t: ExecutionContext, api: object, config: ChannelConfig = {}) {
+function pair(t: ExecutionContext, api: object | undefined, config: ChannelConfig = {}, serving: EndpointConfig = {}) {
   const [ta, tb] = createMemoryTransportPair();
   const toB = new RecordingTransport(ta);
   const toA = new RecordingTransport(tb);
   const a = new Endpoint(new Channel(toB, config));
-  const b = new Endpoint(new Channel(toA, config), { api });
+  const b = new Endpoint(new Channel(toA, config), { ...(api && { api }), ...serving });
   t.teardown(() => {
     a.destroy(new Error('teardown'));
     b.destroy(new Error('teardown'));
@@ -386,9 +386,11 @@ test('a notify run costs the window what its notifies would alone: credited in f
     wire(toB.frames).some((m) => m[0] === Kind.Notify && m.length > 3),
     'the notifies crossed in a run',
   );
-  // Everything acked but the held notify's share: its bytes and its overhead, no more.
-  await waitFor(() => a.channel.windowBytes < 2 * MESSAGE_OVERHEAD_BYTES, 5000, 'the unheld notifies acked');
-  t.true(a.channel.windowBytes >= MESSAGE_OVERHEAD_BYTES, `held ${a.channel.windowBytes}`);
+  // Everything acked but the held notify's share: its bytes and its overhead, no more. Its share of the run
+  // is less than it would cost alone, and far less than the run.
+  const alone = new Encoder().encode([Kind.Notify, 'note', [5]]).byteLength;
+  await waitFor(() => a.channel.windowBytes < MESSAGE_OVERHEAD_BYTES + alone, 5000, 'the unheld notifies acked');
+  t.true(a.channel.windowBytes > MESSAGE_OVERHEAD_BYTES, `held ${a.channel.windowBytes}`);
   release.resolve();
   await waitFor(() => a.channel.windowBytes === 0, 5000, 'the held notify acked');
   t.pass();
@@ -471,4 +473,69 @@ test('validate: runs are messages; a run with a non-array element or ids past th
   t.is(parseFrame(decoder, frame([Kind.Call, Number.MAX_SAFE_INTEGER - 1, 'm', [1], [2]])).messages.length, 2);
   t.is(parseFrame(decoder, frame([Kind.Call, Number.MAX_SAFE_INTEGER, 'm', [1]])).messages.length, 1);
   t.is(parseFrame(decoder, frame([Kind.Reply, Number.MAX_SAFE_INTEGER - 1, 1, 2])).count, 2);
+});
+
+/** Whether a notify run of `length` notifies or more crossed in `messages`. */
+const crossedInRun = (messages: unknown[][], length: number): boolean =>
+  messages.some((m) => m[0] === Kind.Notify && m.length - 2 >= length);
+
+test('serial mode: the notifies of a run each finish before the next starts, and each holds its own share of the window until it has', async (t) => {
+  const gates = Array.from({ length: 10 }, () => deferred());
+  const started: number[] = [];
+  const { a, toB, wire } = pair(t, { note: (seq: number) => (started.push(seq), gates[seq]!.promise) }, {}, { serial: true });
+  for (let seq = 0; seq < 10; seq++) void a.notify('note', [seq]);
+  await waitFor(() => started.length === 1, 5000, 'the first notify');
+  // The first leaves at once, alone; the nine behind it cross as one run.
+  t.true(crossedInRun(wire(toB.frames), 9), 'the notifies crossed in a run');
+  for (let seq = 0; seq < 10; seq++) {
+    t.deepEqual(
+      started,
+      Array.from({ length: seq + 1 }, (_, i) => i),
+      'one at a time, in order',
+    );
+    // The ones not yet finished hold their share and overhead each; the finished ones are acknowledged.
+    await waitFor(() => a.channel.windowBytes < (10 - seq + 1) * MESSAGE_OVERHEAD_BYTES, 5000, `acks up to ${seq}`);
+    t.true(
+      a.channel.windowBytes >= (10 - seq) * MESSAGE_OVERHEAD_BYTES,
+      `held ${a.channel.windowBytes} with ${10 - seq} running or queued`,
+    );
+    gates[seq]!.resolve();
+    if (seq < 9) await waitFor(() => started.length === seq + 2, 5000, `notify ${seq + 1}`);
+  }
+  await waitFor(() => a.channel.windowBytes === 0, 5000, 'all acknowledged');
+  t.pass();
+});
+
+test('a notify run that arrives before the handlers exist waits for them, in order with the calls around it', async (t) => {
+  const seen: string[] = [];
+  const { a, b, toB, wire } = pair(t, undefined, {}, { awaitApi: true });
+  const first = a.call('add', [100]);
+  for (let seq = 0; seq < 6; seq++) void a.notify('add', [seq]);
+  const last = a.call('add', [200]);
+  await waitFor(() => b.channel.stats.messagesReceived >= 8, 5000, 'all eight received');
+  t.true(crossedInRun(wire(toB.frames), 6), 'the notifies crossed in one run');
+  t.deepEqual(seen, []);
+  // Until the handlers exist, the notifies hold their acknowledgement: the sender cannot pile up work.
+  t.true(a.channel.windowBytes >= 6 * MESSAGE_OVERHEAD_BYTES, `held ${a.channel.windowBytes}`);
+  b.serve({ add: (x: number) => (seen.push(`add ${x}`), x) });
+  t.deepEqual(await Promise.all([first, last]), [100, 200]);
+  t.deepEqual(seen, ['add 100', 'add 0', 'add 1', 'add 2', 'add 3', 'add 4', 'add 5', 'add 200']);
+  await waitFor(() => a.channel.windowBytes === 0, 5000, 'all acknowledged');
+});
+
+test('a notify handler that ends the channel in the middle of a run: the notifies behind it in the run are not served', async (t) => {
+  const seen: number[] = [];
+  let b: Endpoint | undefined;
+  const api = {
+    note(seq: number) {
+      seen.push(seq);
+      if (seq === 4) b!.destroy(new Error('ended by a handler'));
+    },
+  };
+  const made = pair(t, api);
+  b = made.b;
+  for (let seq = 0; seq < 10; seq++) void made.a.notify('note', [seq]).catch(() => {});
+  await waitFor(() => made.b.closed, 5000, 'the handler ended the channel');
+  t.true(crossedInRun(made.wire(made.toB.frames), 9), 'notifies 1 to 9 crossed in one run');
+  t.deepEqual(seen, [0, 1, 2, 3, 4]);
 });

@@ -50,6 +50,8 @@ interface Delivery {
   messages: Message[];
   sizes: MessageSizes;
   next: number;
+  /** Where in message `next`, a notify run a time slice cut, to go on from (0: from its start). */
+  nextAt: number;
   /** Its window cost, and how much of it handlers hold (acknowledged as they finish). */
   dataCost: number;
   held: number;
@@ -57,11 +59,20 @@ interface Delivery {
 
 export interface ChannelListener {
   /**
-   * Handles one message. Returning a promise holds back the acknowledgement of that message (its share of
-   * its frame's cost) until it settles: a slow consumer then slows its producer instead of piling up work.
+   * Handles one message, never a notify (those come by `notifies`). Returning a promise holds back the
+   * acknowledgement of that message (its share of its frame's cost) until it settles: a slow consumer then
+   * slows its producer instead of piling up work.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a listener may return nothing at all
   message(message: Message): Promise<unknown> | void;
+  /**
+   * Handles the notifies of `message` (one, or a run: `[Notify, method, args, args, ...]`) whose arguments
+   * are at `from` to `to` (exclusive), in order: a run comes in one span, or in several when a time slice
+   * ends inside it. Returns those that hold back their acknowledgement as `message` does, by position
+   * (`holds[at - from]`), or nothing when none does. Each holds its share of the run's cost.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a listener may return nothing at all
+  notifies(message: NotifyMessage, from: number, to: number): readonly (Promise<unknown> | undefined)[] | void;
   /** Called once, with the error every unsettled operation on this channel should fail with. */
   close(error: Error): void;
 }
@@ -553,7 +564,7 @@ export class Channel {
     }
     const { acked, dataCost, messages, count } = frame;
     this.stats.recordReceived(count, length, transferred);
-    const delivery: Delivery = { messages, sizes: this.#sizes, next: 0, dataCost, held: 0 };
+    const delivery: Delivery = { messages, sizes: this.#sizes, next: 0, nextAt: 0, dataCost, held: 0 };
     let done = true;
     this.#receiving = true;
     try {
@@ -577,26 +588,63 @@ export class Channel {
   #deliver(d: Delivery, started: number): boolean {
     const listener = this.#listener!;
     const { messages, sizes } = d;
-    // The clock is read after the first message, then at strides doubling up to 64: slow handlers are
-    // caught after one or a few of them (a stride of 64 let 64 handlers of 60 ms run in one go), and a fast
-    // frame of thousands pays a read per 64.
-    let check = d.next;
+    // The clock is read after the first message, then at strides doubling up to 64 (each notify of a run
+    // counts): slow handlers are caught after one or a few of them (a stride of 64 let 64 handlers of 60 ms
+    // run in one go), and a fast frame of thousands pays a read per 64.
     let stride = 1;
-    for (let i = d.next; i < messages.length; i++) {
+    let budget = 1;
+    let i = d.next;
+    let at = d.nextAt;
+    while (i < messages.length) {
       if (this.#closed) return true;
-      const hold = listener.message(messages[i]!);
-      if (hold) d.held += this.#ackWhenHandled(hold, sizes.get(i) + MESSAGE_OVERHEAD_BYTES, d.dataCost - d.held);
-      if (i !== check) continue;
+      const message = messages[i]!;
+      if (message[0] === Kind.Notify) {
+        const from = at === 0 ? 2 : at;
+        const to = Math.min(message.length, from + budget);
+        const holds = listener.notifies(message, from, to);
+        if (holds) d.held += this.#holdNotifies(holds, message, from, sizes.get(i), d.dataCost - d.held);
+        budget -= to - from;
+        at = to;
+        if (to === message.length) {
+          i++;
+          at = 0;
+        }
+      } else {
+        const hold = listener.message(message);
+        if (hold) d.held += this.#ackWhenHandled(hold, sizes.get(i) + MESSAGE_OVERHEAD_BYTES, d.dataCost - d.held);
+        budget--;
+        i++;
+      }
+      if (budget > 0) continue;
       stride = stride < 64 ? stride * 2 : 64;
-      check = i + stride;
-      if (i + 1 < messages.length && !this.#closed && clock.now() - started > DELIVERY_SLICE_MS) {
-        d.next = i + 1;
+      budget = stride;
+      if (i < messages.length && !this.#closed && clock.now() - started > DELIVERY_SLICE_MS) {
+        d.next = i;
+        d.nextAt = at;
         if (this.#backlog[0] !== d) this.#defer(d, true);
         return false;
       }
     }
     if (d.dataCost > d.held) this.#ack(d.dataCost - d.held);
     return true;
+  }
+
+  /**
+   * The notifies of `run` from `from` on that hold their acknowledgement (`holds`, by position) each hold
+   * their share of the run's `size`, as parseFrame shares a call run's out: the last one takes what
+   * division leaves. Returns what they hold, at most `left` in all.
+   */
+  #holdNotifies(holds: readonly (Promise<unknown> | undefined)[], run: NotifyMessage, from: number, size: number, left: number): number {
+    const count = run.length - 2;
+    const share = Math.floor(size / count);
+    let held = 0;
+    for (let k = 0; k < holds.length; k++) {
+      const hold = holds[k];
+      if (!hold) continue;
+      const cost = (from + k === run.length - 1 ? size - share * (count - 1) : share) + MESSAGE_OVERHEAD_BYTES;
+      held += this.#ackWhenHandled(hold, cost, left - held);
+    }
+    return held;
   }
 
   /** Puts `d` in the backlog (first: it was being delivered), and makes sure a later turn goes on with it. */

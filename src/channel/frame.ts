@@ -14,8 +14,9 @@ export interface ParsedFrame {
   acked: number;
   /** Window cost of the data messages in this frame (what we ack once they are handled). */
   dataCost: number;
+  /** Its messages in order, a run of calls taken apart; a run of notifies or replies is one message. */
   messages: Message[];
-  /** Replies, calls and notifies (and other messages) the frame carried: a run of replies counts as its replies. */
+  /** Replies, calls and notifies (and other messages) the frame carried: a run counts as its messages. */
   count: number;
 }
 
@@ -102,32 +103,27 @@ function parseValueFrame(frame: ValueFrame, sizes: MessageSizes | undefined): Pa
 }
 
 /**
- * Adds a decoded message of `size` bytes, and returns how many it carried; a run of calls or notifies (`[Call, id, method, args, args, ...]`,
- * `[Notify, method, args, args, ...]`, see Outbox.openRun) as the messages it holds. Only a call or a notify
- * can be held (see Channel#ackWhenHandled), so only theirs sizes are kept: replies, the bulk of a caller's
- * frames, need none (a run of replies stays one message: Endpoint settles each). The messages of a run
- * share its size (the parts add up to it, as their costs did for the sender; which one holds which part
- * matters not).
+ * Adds a decoded message of `size` bytes, and returns how many it carried. A run of calls (`[Call, id,
+ * method, args, args, ...]`, see Outbox.openRun) is taken apart into calls of their own, each with a share
+ * of the run's size (the shares add up to it, as their costs did for the sender). A run of notifies and
+ * one of replies stay whole: the channel hands a notify run to its listener in spans (Channel#deliver
+ * shares its size out the same way), and the endpoint settles each reply of a run. Only a call or a notify
+ * can hold its acknowledgement (Channel#ackWhenHandled), so only theirs sizes are kept.
  */
 function addMessage(messages: Message[], message: Message, size: number, sizes: MessageSizes | undefined): number {
   const kind = message[0];
-  const first = kind === Kind.Call ? 3 : 2;
-  if (kind <= Kind.Notify && message.length > first + 1) {
-    const count = message.length - first;
+  if (kind === Kind.Call && message.length > 4) {
+    const count = message.length - 3;
     const share = Math.floor(size / count);
-    for (let i = first; i < message.length; i++) {
+    for (let i = 3; i < message.length; i++) {
       sizes?.set(messages.length, i === message.length - 1 ? size - share * (count - 1) : share);
-      messages.push(
-        kind === Kind.Call
-          ? [Kind.Call, (message[1] as number) + i - first, message[2] as string, message[i] as unknown[]]
-          : [Kind.Notify, message[1] as string, message[i] as unknown[]],
-      );
+      messages.push([Kind.Call, message[1] + i - 3, message[2], message[i] as unknown[]]);
     }
     return count;
   }
   if (sizes && kind <= Kind.Notify) sizes.set(messages.length, size);
   messages.push(message);
-  return kind === Kind.Reply ? message.length - 2 : 1;
+  return kind === Kind.Reply ? message.length - 2 : kind === Kind.Notify ? message.length - 2 : 1;
 }
 
 /** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */

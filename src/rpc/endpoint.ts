@@ -69,7 +69,11 @@ export class Endpoint {
     this.#responder = new Responder(channel, config, this.counts);
     this.#callTimeoutMs = fillRpcOptions(config).callTimeoutMs;
     this.#explainClose = config.explainClose;
-    channel.start({ message: (message) => this.#receive(message), close: (error) => this.#closed(error) });
+    channel.start({
+      message: (message) => this.#receive(message),
+      notifies: (message, from, to) => this.#responder.receiveNotifies(message, from, to),
+      close: (error) => this.#closed(error),
+    });
   }
 
   get closed(): boolean {
@@ -243,11 +247,13 @@ export class Endpoint {
     if (!this.#closedWith) this.channel.sendControl([Kind.Cancel, id]);
   }
 
-  /** Routes one message from the peer: calls, notifies and cancels to the responder, replies and faults to their calls. */
+  /**
+   * Routes one message from the peer: calls and cancels to the responder, replies and faults to their
+   * calls. (Notifies come by the channel listener's `notifies`, straight to the responder.)
+   */
   #receive(message: Message): Promise<unknown> | undefined {
     switch (message[0]) {
       case Kind.Call:
-      case Kind.Notify:
         return this.#responder.receive(message);
       case Kind.Reply: {
         // A run of replies to consecutive calls: `[Reply, id, value, value, ...]` (see Outbox.appendReply).

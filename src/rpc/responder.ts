@@ -119,42 +119,63 @@ export class Responder {
     this.#releaseEarly!();
     for (const message of early) {
       if (this.#closed) return;
-      void this.#start(message);
+      void this.#start(message, message[0] === Kind.Call ? 3 : 2);
     }
   }
 
   /**
-   * Starts a call or notify from the peer. Returns a promise while a notify is still being handled (async,
-   * or queued in serial mode): the channel holds back its acknowledgement until then, so notifies are
-   * flow-controlled end to end. A call's is not held: calls are bounded by `maxInFlight`, and holding them
-   * could deadlock a call cycle.
+   * Starts a call from the peer. A call does not hold back its acknowledgement: calls are bounded by
+   * `maxInFlight`, and holding them could deadlock a call cycle. Only a call to a method of `heldCalls`
+   * does: it returns a promise while it runs.
    */
-  receive(message: CallMessage | NotifyMessage): Promise<unknown> | undefined {
-    const isNotify = message[0] === Kind.Notify;
-    if (!isNotify) {
-      // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
-      const id = message[1];
-      const lane = skipsFlowControl(message[2]) ? 'own' : 'user';
-      if (id <= this.#lastCallId[lane]) {
-        this.#channel.destroy(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId[lane]}`));
-        return;
-      }
-      this.#lastCallId[lane] = id;
+  receive(message: CallMessage): Promise<unknown> | undefined {
+    // Call ids count up on each side: a repeated or smaller id is a forged or broken stream.
+    const id = message[1];
+    const lane = skipsFlowControl(message[2]) ? 'own' : 'user';
+    if (id <= this.#lastCallId[lane]) {
+      this.#channel.destroy(new ProtocolError(`Call id ${id} is not above the previous call id ${this.#lastCallId[lane]}`));
+      return;
     }
-    if (this.#early && !isSystemMethod(isNotify ? message[1] : message[2])) {
+    this.#lastCallId[lane] = id;
+    if (this.#early && !isSystemMethod(message[2])) {
       this.#early.push(message);
-      if (!isNotify) this.#queuedCalls.add(message[1] as number);
-      return isNotify ? this.#earlyServed : undefined;
+      this.#queuedCalls.add(id);
+      return;
     }
-    return this.#start(message);
+    return this.#start(message, 3);
   }
 
-  /** Serves a message now, or queues it in serial mode; returns what holds back its acknowledgement. */
-  #start(message: CallMessage | NotifyMessage): Promise<unknown> | undefined {
+  /**
+   * Starts the notifies of `message` (one, or a run: `[Notify, method, args, args, ...]`) whose arguments
+   * are at `from` to `to`, in order. Returns those still being handled (async, queued in serial mode, or
+   * waiting for the handlers to exist) by position, `holds[at - from]`: the channel holds back their
+   * acknowledgement until then, so notifies are flow-controlled end to end.
+   */
+  receiveNotifies(message: NotifyMessage, from: number, to: number): (Promise<unknown> | undefined)[] | undefined {
+    let holds: (Promise<unknown> | undefined)[] | undefined;
+    // A handler may end the channel: the notifies behind it are then not served, as the channel would
+    // not have delivered them had they come alone. (After a graceful close of this side the channel still
+    // delivers what arrives, and it is served, as before.)
+    for (let at = from; at < to && !this.#channel.closed; at++) {
+      let hold: Promise<unknown> | undefined;
+      if (this.#early && !isSystemMethod(message[1])) {
+        this.#early.push([Kind.Notify, message[1], message[at] as unknown[]]);
+        hold = this.#earlyServed;
+      } else hold = this.#start(message, at);
+      if (hold) (holds ??= [])[at - from] = hold;
+    }
+    return holds;
+  }
+
+  /**
+   * Serves a message now, or queues it in serial mode; returns what holds back its acknowledgement. Its
+   * arguments are at `at`: a call's at 3, a notify's at 2 or, in a run, further on.
+   */
+  #start(message: CallMessage | NotifyMessage, at: number): Promise<unknown> | undefined {
     const isNotify = message[0] === Kind.Notify;
     // System calls (NUL-prefixed) never wait behind user handlers in serial mode.
-    if (this.#serial && !isSystemMethod(isNotify ? message[1] : message[2])) return this.#startInTurn(message, isNotify);
-    const running = this.#serve(message);
+    if (this.#serial && !isSystemMethod(isNotify ? message[1] : message[2])) return this.#startInTurn(message, at, isNotify);
+    const running = this.#serve(message, at);
     return isNotify || this.#config.heldCalls?.has(message[2]) ? running : undefined;
   }
 
@@ -162,9 +183,9 @@ export class Responder {
   // #serve: V8 makes a function's closure context as it enters it, so every message would pay for one.
 
   /** Serial mode: queues the message behind the ones before it from this peer. */
-  #startInTurn(message: CallMessage | NotifyMessage, isNotify: boolean): Promise<unknown> | undefined {
+  #startInTurn(message: CallMessage | NotifyMessage, at: number, isNotify: boolean): Promise<unknown> | undefined {
     if (!isNotify) this.#queuedCalls.add(message[1] as number);
-    const done = this.#serial!.push(() => this.#serve(message), isNotify);
+    const done = this.#serial!.push(() => this.#serve(message, at), isNotify);
     return isNotify ? done : undefined;
   }
 
@@ -193,14 +214,17 @@ export class Responder {
     this.#releaseEarly?.();
   }
 
-  /** Runs one call or notify. Returns a promise only for async handlers, so serial mode can wait on it. */
-  #serve(message: CallMessage | NotifyMessage): Promise<void> | undefined {
+  /**
+   * Runs one call or notify, its arguments at `at`. Returns a promise only for async handlers, so serial
+   * mode can wait on it.
+   */
+  #serve(message: CallMessage | NotifyMessage, at: number): Promise<void> | undefined {
     const isCall = message[0] === Kind.Call;
     const id = isCall ? message[1] : 0;
     const method = isCall ? message[2] : message[1];
     const system = isSystemMethod(method);
     if (!system) this.#counts.served++;
-    const args = isCall ? message[3] : message[2];
+    const args = message[at] as unknown[];
     // Checked first: a hash lookup on every call costs more than the size test, and both are usually empty.
     if (isCall && this.#queuedCalls.size > 0) this.#queuedCalls.delete(id);
     const dispatcher = system ? (this.#system ?? NO_SYSTEM) : this.#dispatcher;
