@@ -482,7 +482,11 @@ const crossedInRun = (messages: unknown[][], length: number): boolean =>
 test('serial mode: the notifies of a run each finish before the next starts, and each holds its own share of the window until it has', async (t) => {
   const gates = Array.from({ length: 10 }, () => deferred());
   const started: number[] = [];
-  const { a, toB, wire } = pair(t, { note: (seq: number) => (started.push(seq), gates[seq]!.promise) }, {}, { serial: true });
+  const note = (seq: number): Promise<void> => {
+    started.push(seq);
+    return gates[seq]!.promise;
+  };
+  const { a, toB, wire } = pair(t, { note }, {}, { serial: true });
   for (let seq = 0; seq < 10; seq++) void a.notify('note', [seq]);
   await waitFor(() => started.length === 1, 5000, 'the first notify');
   // The first leaves at once, alone; the nine behind it cross as one run.
@@ -517,7 +521,12 @@ test('a notify run that arrives before the handlers exist waits for them, in ord
   t.deepEqual(seen, []);
   // Until the handlers exist, the notifies hold their acknowledgement: the sender cannot pile up work.
   t.true(a.channel.windowBytes >= 6 * MESSAGE_OVERHEAD_BYTES, `held ${a.channel.windowBytes}`);
-  b.serve({ add: (x: number) => (seen.push(`add ${x}`), x) });
+  b.serve({
+    add(x: number) {
+      seen.push(`add ${x}`);
+      return x;
+    },
+  });
   t.deepEqual(await Promise.all([first, last]), [100, 200]);
   t.deepEqual(seen, ['add 100', 'add 0', 'add 1', 'add 2', 'add 3', 'add 4', 'add 5', 'add 200']);
   await waitFor(() => a.channel.windowBytes === 0, 5000, 'all acknowledged');

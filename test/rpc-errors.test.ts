@@ -243,6 +243,35 @@ for (const kind of TRANSPORT_KINDS) {
   });
 }
 
+test('an onNotifyError that throws does not escape into the delivery: the warning names both errors, and the notifies behind it are served once, in order', async (t) => {
+  const seen: number[] = [];
+  const api = {
+    note(seq: number) {
+      seen.push(seq);
+      if (seq === 2) throw new TypeError('notify failed');
+    },
+    ok: () => 'fine',
+  };
+  const onNotifyError = (): void => {
+    throw new Error('the hook failed');
+  };
+  const warned = deferred<Error>();
+  const onWarning = (warning: Error): void => {
+    if (warning.name === 'ConvoyNotifyWarning') warned.resolve(warning);
+  };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const { a } = await createPair(t, 'memory', { b: { api, onNotifyError } });
+  // Primitive arguments: the six cross in one run, so the hook throws in the middle of one.
+  for (let seq = 0; seq < 6; seq++) void a.notify('note', [seq]);
+  t.is(await withDeadline(a.call('ok', []), 5000, 'a call behind the notifies'), 'fine');
+  t.deepEqual(seen, [0, 1, 2, 3, 4, 5]);
+  const warning = await withDeadline(warned.promise, 5000, 'the warning');
+  t.regex(warning.message, /onNotifyError threw/);
+  t.regex(warning.message, /the hook failed/);
+  t.regex(warning.message, /notify failed/);
+});
+
 test("convoy's verdict on a call keeps its class; the same errors from a handler's own calls arrive as RemoteError", async (t) => {
   // b's handlers call back into a (A→B→A) and let convoy's errors about *their* calls escape.
   let b!: Awaited<ReturnType<typeof createPair>>['b'];

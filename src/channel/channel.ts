@@ -39,18 +39,22 @@ const FRAME_HEADER_ROOM_BYTES = 64;
 
 /**
  * How long the handlers of received frames may run in one turn of the event loop before the rest wait
- * for the next (checked after a frame's first message, then at strides doubling to 64: see #deliver). A frame carries up to `maxBatchBytes` of messages, thousands
+ * for the next (checked after a frame's first message, then at strides doubling to 64, each notify of a
+ * run counting as one: see #deliver). A frame carries up to `maxBatchBytes` of messages, thousands
  * of notifies: run in one go, handlers of a millisecond each held the event loop for seconds, and the
  * coordinator ended a healthy worker as hung. Between slices the thread answers pings and timers fire.
  */
 export const DELIVERY_SLICE_MS = 50;
 
-/** A received frame on its way to the listener: its messages from `next` on are still to be handed over. */
+/**
+ * A received frame on its way to the listener: its messages from `next` on are still to be handed over,
+ * message `next` itself from position `nextAt` when it is a notify run a time slice ended inside.
+ */
 interface Delivery {
   messages: Message[];
   sizes: MessageSizes;
   next: number;
-  /** Where in message `next`, a notify run a time slice cut, to go on from (0: from its start). */
+  /** The position in message `next` of the first notify still to hand over; 0 when it starts whole. */
   nextAt: number;
   /** Its window cost, and how much of it handlers hold (acknowledged as they finish). */
   dataCost: number;
@@ -69,7 +73,8 @@ export interface ChannelListener {
    * Handles the notifies of `message` (one, or a run: `[Notify, method, args, args, ...]`) whose arguments
    * are at `from` to `to` (exclusive), in order: a run comes in one span, or in several when a time slice
    * ends inside it. Returns those that hold back their acknowledgement as `message` does, by position
-   * (`holds[at - from]`), or nothing when none does. Each holds its share of the run's cost.
+   * (`holds[at - from]`), or nothing when none does. Each holds its share of the run's size, and the
+   * per-message overhead.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a listener may return nothing at all
   notifies(message: NotifyMessage, from: number, to: number): readonly (Promise<unknown> | undefined)[] | void;
@@ -212,9 +217,9 @@ export class Channel {
    * before it, when it can join that one (see Outbox.openRun; a run grows no longer than a batch,
    * maxBatchBytes) and the window has room for it: it costs the
    * window the bytes it adds to the run and the per-message overhead (a message's, so the window still
-   * bounds the handlers the peer holds), and takes its place in maxInFlight; the receiver takes the run apart
-   * again into messages of their own (parseFrame), whose shares of the run's size add up to what the window
-   * was charged. False: nothing was queued.
+   * bounds the handlers the peer holds), and takes its place in maxInFlight. The receiver takes a call run
+   * apart (parseFrame) and hands a notify run over in spans (#deliver); either way the shares of the run's
+   * size it gives its messages add up to what the window was charged. False: nothing was queued.
    */
   #joinRun(message: Message, isCall: boolean): boolean {
     const call = message as CallMessage;
@@ -745,7 +750,7 @@ export class Channel {
    * once it is done; the rest of its frame at once. Before, the whole frame waited for its slowest handler:
    * a notify that started a long job held the cost of every message batched with it, up to the whole
    * window. `cost` is the message's size as its sender counted it (encoded, plus the buffers it
-   * transferred) and the per-message overhead. At most `left` of the frame's cost
+   * transferred; for a notify of a run, its share of the run's) and the per-message overhead. At most `left` of the frame's cost
    * is held (a sender's costs are never below that; a frame that claims less cannot make the ack negative).
    * Returns what is held. Its own method: V8 makes a function's closure context as it enters it, and
    * #receive runs for every frame.

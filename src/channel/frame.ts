@@ -21,9 +21,9 @@ export interface ParsedFrame {
 }
 
 /**
- * Where parseFrame writes the size of each call and notify (encoded, plus the buffers it transferred), by
- * its index in `messages` (reused from frame to frame): a message whose handler holds its acknowledgement
- * holds its own cost, not its frame's. A typed array: a store into a plain array cost ~4% of parsing a
+ * Where parseFrame writes the size of each call and notify message (encoded, plus the buffers it
+ * transferred; a notify run's whole, which the channel shares out), by its index in `messages` (reused
+ * from frame to frame): a message whose handler holds its acknowledgement holds its own cost, not its frame's. A typed array: a store into a plain array cost ~4% of parsing a
  * frame of 500 notifies, this ~1%.
  */
 export class MessageSizes {
@@ -108,7 +108,7 @@ function parseValueFrame(frame: ValueFrame, sizes: MessageSizes | undefined): Pa
  * of the run's size (the shares add up to it, as their costs did for the sender). A run of notifies and
  * one of replies stay whole: the channel hands a notify run to its listener in spans (Channel#deliver
  * shares its size out the same way), and the endpoint settles each reply of a run. Only a call or a notify
- * can hold its acknowledgement (Channel#ackWhenHandled), so only theirs sizes are kept.
+ * can hold its acknowledgement (Channel#ackWhenHandled), so only their sizes are kept.
  */
 function addMessage(messages: Message[], message: Message, size: number, sizes: MessageSizes | undefined): number {
   const kind = message[0];
@@ -123,7 +123,7 @@ function addMessage(messages: Message[], message: Message, size: number, sizes: 
   }
   if (sizes && kind <= Kind.Notify) sizes.set(messages.length, size);
   messages.push(message);
-  return kind === Kind.Reply ? message.length - 2 : kind === Kind.Notify ? message.length - 2 : 1;
+  return kind === Kind.Reply || kind === Kind.Notify ? message.length - 2 : 1;
 }
 
 /** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */

@@ -30,7 +30,7 @@ export type CallMessage = [kind: typeof Kind.Call, id: number, method: string, a
 /**
  * A notify; more arguments are the notifies to the same method sent right after it, `[Notify, method,
  * args, args, ...]` (a run, in one message). The receiving channel hands a run over whole, in spans
- * (ChannelListener.notifies): taking it apart into messages of their own cost its receiver ~30% of a flood.
+ * (ChannelListener.notifies), not taken apart into messages of their own (see docs/architecture.md, "Runs").
  */
 export type NotifyMessage = [kind: typeof Kind.Notify, method: string, args: unknown[], ...more: unknown[][]];
 /** The reply to call `id`; more values are the replies to calls `id + 1`, `id + 2`, ... (a run, in one message). */

@@ -53,7 +53,10 @@ export interface ResponderConfig {
    * through (a cycle under held acks could deadlock).
    */
   heldCalls?: ReadonlySet<string>;
-  /** Where errors thrown by notify handlers go (nobody awaits them). @default process.emitWarning */
+  /**
+   * Where errors thrown by notify handlers go (nobody awaits them). What it throws itself becomes a
+   * warning too. @default process.emitWarning
+   */
   onNotifyError?: (error: Error, method: string) => void;
 }
 
@@ -350,8 +353,22 @@ export class Responder {
   }
 
   #reportNotifyError(error: Error, method: string): void {
-    if (this.#config.onNotifyError) this.#config.onNotifyError(error, method);
-    else process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
+    const hook = this.#config.onNotifyError;
+    if (!hook) {
+      process.emitWarning(`convoy: notify handler \`${method}\` threw: ${error.stack ?? error.message}`, 'ConvoyNotifyWarning');
+      return;
+    }
+    // The hook runs inside the delivery of a frame: what it throws must not escape there, where it cut the
+    // frame short, and a delivery resumed after a time slice served its notifies again.
+    try {
+      hook(error, method);
+    } catch (hookError) {
+      const thrown = toError(hookError);
+      process.emitWarning(
+        `convoy: onNotifyError threw (${thrown.stack ?? thrown.message}) while reporting that notify handler \`${method}\` threw: ${error.stack ?? error.message}`,
+        'ConvoyNotifyWarning',
+      );
+    }
   }
 }
 
