@@ -750,8 +750,9 @@ export class Channel {
    * once it is done; the rest of its frame at once. Before, the whole frame waited for its slowest handler:
    * a notify that started a long job held the cost of every message batched with it, up to the whole
    * window. `cost` is the message's size as its sender counted it (encoded, plus the buffers it
-   * transferred; for a notify of a run, its share of the run's) and the per-message overhead. At most `left` of the frame's cost
-   * is held (a sender's costs are never below that; a frame that claims less cannot make the ack negative).
+   * transferred; for a notify of a run, its share of the run's) and the per-message overhead. At most
+   * `left` of the frame's cost is held (a sender's costs are never below that; a frame that claims less
+   * cannot make the ack negative).
    * Returns what is held. Its own method: V8 makes a function's closure context as it enters it, and
    * #receive runs for every frame.
    */

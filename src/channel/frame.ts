@@ -23,8 +23,8 @@ export interface ParsedFrame {
 /**
  * Where parseFrame writes the size of each call and notify message (encoded, plus the buffers it
  * transferred; a notify run's whole, which the channel shares out), by its index in `messages` (reused
- * from frame to frame): a message whose handler holds its acknowledgement holds its own cost, not its frame's. A typed array: a store into a plain array cost ~4% of parsing a
- * frame of 500 notifies, this ~1%.
+ * from frame to frame): a message whose handler holds its acknowledgement holds its own cost, not its
+ * frame's. A typed array: a store into a plain array cost ~4% of parsing a frame of 500 notifies, this ~1%.
  */
 export class MessageSizes {
   #sizes = new Uint32Array(256);
