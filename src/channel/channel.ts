@@ -26,7 +26,7 @@ import { prepareTransfer } from '../protocol/transfer.js';
 import { fillChannelOptions, type ChannelOptions, type FilledChannelOptions } from '../options.js';
 import type { ReceivedFrame, Transport, ValueFrame } from '../transport/transport.js';
 import { FlushPolicy } from './flush-policy.js';
-import { frameLength, headerLength, MessageSizes, parseFrame, type ParsedFrame } from './frame.js';
+import { frameLength, headerLength, MessageSizes, parseFrame, type ParsedFrame, runShare } from './frame.js';
 import { Keepalive } from './keepalive.js';
 import { Outbox } from './outbox.js';
 import { ChannelStats } from './stats.js';
@@ -636,17 +636,16 @@ export class Channel {
 
   /**
    * The notifies of `run` from `from` on that hold their acknowledgement (`holds`, by position) each hold
-   * their share of the run's `size`, as parseFrame shares a call run's out: the last one takes what
-   * division leaves. Returns what they hold, at most `left` in all.
+   * their share of the run's `size` (runShare, as parseFrame shares a call run's out). Returns what they
+   * hold, at most `left` in all.
    */
   #holdNotifies(holds: readonly (Promise<unknown> | undefined)[], run: NotifyMessage, from: number, size: number, left: number): number {
     const count = run.length - 2;
-    const share = Math.floor(size / count);
     let held = 0;
     for (let k = 0; k < holds.length; k++) {
       const hold = holds[k];
       if (!hold) continue;
-      const cost = (from + k === run.length - 1 ? size - share * (count - 1) : share) + MESSAGE_OVERHEAD_BYTES;
+      const cost = runShare(size, count, from + k - 2) + MESSAGE_OVERHEAD_BYTES;
       held += this.#ackWhenHandled(hold, cost, left - held);
     }
     return held;

@@ -114,9 +114,8 @@ function addMessage(messages: Message[], message: Message, size: number, sizes: 
   const kind = message[0];
   if (kind === Kind.Call && message.length > 4) {
     const count = message.length - 3;
-    const share = Math.floor(size / count);
     for (let i = 3; i < message.length; i++) {
-      sizes?.set(messages.length, i === message.length - 1 ? size - share * (count - 1) : share);
+      sizes?.set(messages.length, runShare(size, count, i - 3));
       messages.push([Kind.Call, message[1] + i - 3, message[2], message[i] as unknown[]]);
     }
     return count;
@@ -124,6 +123,16 @@ function addMessage(messages: Message[], message: Message, size: number, sizes: 
   if (sizes && kind <= Kind.Notify) sizes.set(messages.length, size);
   messages.push(message);
   return kind === Kind.Reply || kind === Kind.Notify ? message.length - 2 : 1;
+}
+
+/**
+ * The share of a run's `size` that its element `index` (of `count`) holds: the division's, and the last one
+ * what it leaves, so the shares add up to the size as the sender's charges did. Which element holds which
+ * part matters not.
+ */
+export function runShare(size: number, count: number, index: number): number {
+  const share = Math.floor(size / count);
+  return index === count - 1 ? size - share * (count - 1) : share;
 }
 
 /** A frame's size in bytes; a value frame's is its sender's bound on its encoded size, with the header. */
