@@ -10,7 +10,7 @@
  */
 import type { Encoder, TupleTarget } from '../protocol/codec.js';
 import type { Message } from '../protocol/messages.js';
-import { MAX_STRING_BYTES, writeArguments, writePrimitive } from '../protocol/tuple-writer.js';
+import { MAX_STRING_BYTES, notifyArgumentsAt, writeArguments, writePrimitive } from '../protocol/tuple-writer.js';
 import { headerLength, writeHeader } from './frame.js';
 import { Buffer } from 'node:buffer';
 
@@ -445,18 +445,6 @@ export class Outbox implements TupleTarget {
       this.#head = 0;
     }
   }
-}
-
-/**
- * Where the arguments of a notify the tuple writer wrote start: behind its fixarray header, its kind and its
- * method, a string with a header of 1, 2 or 3 bytes (tuple-writer.ts, writeString). The method is always a
- * string: Endpoint.notify reads it as one before anything is queued.
- */
-function notifyArgumentsAt(bytes: Uint8Array): number {
-  const header = bytes[2]!;
-  if (header === 0xd9) return 4 + bytes[3]!;
-  if (header === 0xda) return 5 + ((bytes[3]! << 8) | bytes[4]!);
-  return 3 + (header & 0x1f);
 }
 
 function collectTransfers(transfers: (ArrayBuffer[] | undefined)[], start: number, end: number): ArrayBuffer[] | undefined {

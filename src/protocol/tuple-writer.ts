@@ -138,6 +138,18 @@ export function writePrimitive(value: unknown, target: Uint8Array, view: DataVie
 }
 
 /**
+ * Where the arguments of a notify the tuple writer wrote start: behind its fixarray header, its kind and its
+ * method, a string with a header of 1, 2 or 3 bytes (writeString, below). The method is always a string:
+ * Endpoint.notify reads it as one before anything is queued.
+ */
+export function notifyArgumentsAt(bytes: Uint8Array): number {
+  const header = bytes[2]!;
+  if (header === 0xd9) return 4 + bytes[3]!;
+  if (header === 0xda) return 5 + ((bytes[3]! << 8) | bytes[4]!);
+  return 3 + (header & 0x1f);
+}
+
+/**
  * A string as msgpackr writes it: UTF-8, a lone surrogate as U+FFFD (as its own loop and Buffer's
  * `utf8Write` both do), behind the smallest header for the encoded length. ASCII, the common case, is
  * copied as it is, in a loop of its own (writeUtf8 alone, which handles ASCII too, made a small message's
