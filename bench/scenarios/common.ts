@@ -96,3 +96,13 @@ export async function warmPath(callee: Remote<BenchApi>, caller?: Remote<BenchAp
   await callMany(() => callee.inc(1), WARM_CALLS);
   if (caller) for (let made = 0; made < WARM_CALLS; ) made += ((await caller.benchPeer('callee', 100, INFLIGHT)) * 100) / 1000;
 }
+
+/**
+ * Warms convoy's path to `callee` without a flood: WARM_CALLS calls from the coordinator one at a time, then
+ * as many from `caller` to its peer `callee`. For the calls suites, whose one-at-a-time comparisons come
+ * first: a flood would leave the processes' young generation grown (suites/calls.ts, `oneAtATimeFirst`).
+ */
+export async function warmOneAtATime(callee: Remote<BenchApi>, caller?: Remote<BenchApi>): Promise<void> {
+  for (let i = 0; i < WARM_CALLS; i++) await callee.inc(1);
+  if (caller) await caller.pingPeer('callee', WARM_CALLS);
+}

@@ -14,7 +14,7 @@ import type { RunOptions } from '../harness.js';
 import type { Arm, Comparison, Suite } from '../interleave.js';
 import type { TargetSpec } from '../targets.js';
 import { INFLIGHT, notifyRate, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
-import { convoy, flavorLabel, spec, start, warmPath, type BenchApi, type Kind } from '../scenarios/common.js';
+import { convoy, flavorLabel, spec, start, warmOneAtATime, type BenchApi, type Kind } from '../scenarios/common.js';
 
 interface Pair {
   /** e.g. `thread-thread`. */
@@ -39,7 +39,7 @@ async function convoyArms(pair: Pair, opts: RunOptions): Promise<{ arms: Record<
   const cluster = await start(workers);
   const callee: Remote<BenchApi> = cluster.worker<BenchApi>('callee');
   const caller = pair.caller ? cluster.worker<BenchApi>('caller') : undefined;
-  await warmPath(callee, caller);
+  await warmOneAtATime(callee, caller);
   const oneWay = convoy.notify<BenchApi>(callee);
   const name = (mode: string) => `convoy/${pair.id}/${mode}`;
   return {
@@ -110,6 +110,25 @@ const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || pro
  * thread, one run each). Warm-up must not favour either arm.
  */
 const WARM_ROUNDS = 8;
+
+/**
+ * A suite's one-at-a-time comparisons run before its pipelined and notify ones, and its convoy cluster is
+ * warmed one call at a time (warmOneAtATime), so that every arm's process — convoy's coordinator and
+ * workers as much as each baseline's own process — has run no flood when its round trips are timed. A flood
+ * grows V8's young generation (to 16 MB), and a process keeps it that size while it goes on allocating,
+ * which one call at a time does. `node --import tsx bench/heap-rtt.ts` (one CPU, coordinator → thread, a
+ * convoy cluster against birpc in a process of its own, 12 interleaved rounds of 1 000 calls, load ~1):
+ * both fresh, convoy / birpc 0.997 (q1–q3 0.97–1.01; 0.97 and 1.02 in two earlier runs); after 30 rounds of
+ * pipelined and notify windows on convoy's cluster (`--flood 30`), 1.051 (1.03–1.10); with convoy's threads
+ * started with `--min-semi-space-size=16` and no flood, 1.110 (convoy 35.3 µs against 29.6 µs fresh); with
+ * birpc's process started so too, 1.049 (0.99 and 1.03 before). In the order the comparisons were written,
+ * with a pipelined warm-up, the suite timed convoy's round trips after floods and birpc's before any, and
+ * read 1.05–1.07×.
+ */
+const oneAtATimeFirst = (comparisons: Comparison[]): Comparison[] => [
+  ...comparisons.filter((c) => c.subject.unit === 'µs'),
+  ...comparisons.filter((c) => c.subject.unit !== 'µs'),
+];
 
 /**
  * Each raw protocol runs in a process of its own, never in this one: arms that
@@ -247,7 +266,7 @@ function pairSuite(pair: Pair): Suite {
           comparisons.push(calib(c.rtt, 'p50'), calib(floor.rtt, 'p50'));
           if (pair.id === 'coord-thread') comparisons.push(calib(c.pipelined));
         }
-        return { comparisons: comparisons.map((c) => ({ warmWindows: WARM_ROUNDS, ...c })), close };
+        return { comparisons: oneAtATimeFirst(comparisons).map((c) => ({ warmWindows: WARM_ROUNDS, ...c })), close };
       } catch (e) {
         await close();
         throw e;
