@@ -8,7 +8,8 @@
 //
 // Arms: the bench's own (baselines/raw-loops.mjs): the raw structured-clone ping-pong, birpc, convoy's
 // Endpoint + Channel over a PortTransport; and `cluster`, a convoy cluster of one thread called from the
-// coordinator.
+// coordinator. Plain .mjs that starts its callee thread itself, not through baselines/peer-host.ts: that
+// needs tsx, whose loader thread would be in the process's counters.
 import { MessageChannel, Worker, isMainThread, workerData } from 'node:worker_threads';
 
 process.env.CONVOY_BENCH_INDEX ??= new URL('../dist/bundle/convoy.js', import.meta.url).href;
