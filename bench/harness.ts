@@ -8,6 +8,8 @@ export type Unit = 'calls/s' | 'µs' | 'ms' | 'MB';
 export interface RunOptions {
   /** Shorter repetitions and fewer of them; for smoke runs, not for numbers you quote. */
   readonly quick: boolean;
+  /** This open of a suite is one of so many (Suite.opens): each runs that share of the pairs. */
+  readonly opens?: number;
 }
 
 export interface Scenario {

@@ -35,6 +35,12 @@ export interface Suite {
   /** Heading of its rows in the table. */
   readonly group: string;
   open(opts: RunOptions): Promise<{ comparisons: Comparison[]; close(): Promise<void> }>;
+  /**
+   * Opened this many times (default 1), each in a process of its own, one after another; each open runs
+   * its share of every comparison's pairs, and the targets are judged on the pairs of all of them
+   * (opens.ts says why).
+   */
+  readonly opens?: number;
 }
 
 /**
@@ -69,9 +75,15 @@ export interface ComparisonResult {
   /** The windows ran with the process tree pinned to one CPU. */
   oneCpu?: boolean;
   metrics: Record<string, MetricResult>;
+  /** The suite was opened this many times (Suite.opens) and `windows` holds the pairs of them all. */
+  opens?: number;
+  /** Per metric, the median ratio each open read on its own. */
+  perOpen?: Record<string, number[]>;
   /** Every window, in order: `[subject, baseline]` per pair. */
   windows: { subject: Sample; baseline?: Sample }[];
   targets: TargetResult[];
+  /** What `targets` were judged against, to judge them again on merged opens. */
+  specs?: readonly TargetSpec[];
   seconds: number;
   error?: string;
   /** The baseline measured alone (up to 3 windows) when the subject failed. */
@@ -118,7 +130,8 @@ export async function runComparison(
   ctx: { suite: string; group: string; opts: RunOptions; windowTimeoutMs: number },
 ): Promise<ComparisonResult> {
   const started = performance.now();
-  const pairs = c.pairs ?? defaultPairs(ctx.opts);
+  // An open of several shares the pairs out (Suite.opens).
+  const pairs = Math.ceil((c.pairs ?? defaultPairs(ctx.opts)) / (ctx.opts.opens ?? 1));
   const bounded = (arm: Arm) => () => withTimeout(arm.window(), ctx.windowTimeoutMs, `${arm.name}: a window`);
   const base: Omit<ComparisonResult, 'metrics' | 'windows' | 'targets' | 'seconds'> = {
     suite: ctx.suite,
@@ -164,6 +177,7 @@ export async function runComparison(
     metrics,
     windows,
     targets,
+    specs: c.targets ?? [],
     seconds: (performance.now() - started) / 1000,
     ...(error ? { error } : {}),
     ...(baselineAlone ? { baselineAlone } : {}),
@@ -183,7 +197,7 @@ async function measureAlone(window: () => Promise<Sample>, count: number): Promi
 }
 
 /** Per metric (any window may lack one: a figure that could not be taken that time), subject, baseline, ratio. */
-function summarizeWindows(windows: readonly { subject: Sample; baseline?: Sample }[]): Record<string, MetricResult> {
+export function summarizeWindows(windows: readonly { subject: Sample; baseline?: Sample }[]): Record<string, MetricResult> {
   const out: Record<string, MetricResult> = {};
   const names = new Set(windows.flatMap((w) => metricsOf(w.subject).map(([k]) => k)));
   for (const metric of names) {

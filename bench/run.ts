@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
 import { runScenario, type Outcome, type RunOptions, type Scenario } from './harness.js';
 import { runSuite, type ComparisonResult } from './interleave.js';
+import { runOpens } from './opens.js';
 import { LoadWatch, formatComparisons, formatTable, machine, toJson, type RunInfo } from './report.js';
 import { convoyBuild, scenarios } from './scenarios/index.js';
 import { SUITE_BOUNDS, runSuiteInProcess } from './suite-process.js';
@@ -61,7 +62,10 @@ const onResult = (r: ComparisonResult): void => {
   results.push(r);
   const ratio = Object.entries(r.metrics)
     .filter(([, m]) => m.ratio)
-    .map(([k, m]) => `${k} ${m.ratio!.median.toFixed(2)}×`)
+    .map(
+      ([k, m]) =>
+        `${k} ${m.ratio!.median.toFixed(2)}×${r.perOpen?.[k] ? ` (opens ${r.perOpen[k].map((v) => v.toFixed(2)).join(', ')})` : ''}`,
+    )
     .join(', ');
   process.stderr.write(
     `${r.error ? 'FAILED' : 'done  '} ${r.subject}${r.baseline ? ` vs ${r.baseline}` : ''} (${r.seconds.toFixed(1)} s)` +
@@ -70,8 +74,9 @@ const onResult = (r: ComparisonResult): void => {
 };
 for (const suite of suites) {
   process.stderr.write(`suite ${suite.name}\n`);
-  if (args['same-process']) await runSuite(suite, opts, SUITE_BOUNDS, onResult);
-  else await runSuiteInProcess(suite, opts, onResult);
+  const progress = (line: string) => process.stderr.write(line);
+  if (args['same-process']) await runOpens(suite, opts, (o, each) => runSuite(suite, o, SUITE_BOUNDS, each), onResult, progress);
+  else await runSuiteInProcess(suite, opts, onResult, { progress });
 }
 
 const outcomes: Outcome[] = [];

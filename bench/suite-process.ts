@@ -14,6 +14,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RunOptions } from './harness.js';
 import { failedSuite, runSuite, type ComparisonResult, type Suite } from './interleave.js';
+import { runOpens } from './opens.js';
 
 /** Bounds on a suite's open and close, and on each of its windows (interleave.ts, runSuite). */
 export const SUITE_BOUNDS = { openTimeoutMs: 120_000, windowTimeoutMs: 180_000 } as const;
@@ -26,17 +27,28 @@ const SUITES_MODULE = new URL('./suites/index.js', import.meta.url).href;
 /**
  * Runs `suite` in a forked Node process (same flags as this one), which finds it by name in `suites` (a
  * module exporting `suiteNamed`); calls `onResult` as each comparison ends. A process still running after
- * `hangMs` is killed.
+ * `hangMs` is killed. A suite of several opens (Suite.opens) gets a process per open, one after another,
+ * and `onResult` their merged results at the end.
  */
 export function runSuiteInProcess(
   suite: Suite,
   opts: RunOptions,
   onResult: (r: ComparisonResult) => void,
-  { hangMs = 30 * 60_000, suites = SUITES_MODULE }: { hangMs?: number; suites?: string } = {},
+  bounds: { hangMs?: number; suites?: string; progress?: (line: string) => void } = {},
+): Promise<ComparisonResult[]> {
+  return runOpens(suite, opts, (o, each) => runOpenInProcess(suite, o, each, bounds), onResult, bounds.progress);
+}
+
+function runOpenInProcess(
+  suite: Suite,
+  opts: RunOptions,
+  onResult: (r: ComparisonResult) => void,
+  { hangMs = 30 * 60_000, suites = SUITES_MODULE }: { hangMs?: number; suites?: string },
 ): Promise<ComparisonResult[]> {
   const started = performance.now();
   const results: ComparisonResult[] = [];
-  const child = fork(fileURLToPath(import.meta.url), [suites, suite.name, ...(opts.quick ? ['--quick'] : [])], {
+  const flags = [...(opts.quick ? ['--quick'] : []), ...(opts.opens ? ['--opens', String(opts.opens)] : [])];
+  const child = fork(fileURLToPath(import.meta.url), [suites, suite.name, ...flags], {
     execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -69,12 +81,13 @@ export function runSuiteInProcess(
   });
 }
 
-// The child: `suite-process.ts <suites module> <suite name> [--quick]`, forked by runSuiteInProcess.
+// The child: `suite-process.ts <suites module> <suite name> [--quick] [--opens N]`, forked by runSuiteInProcess.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const send = (m: ChildMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
   const { suiteNamed } = (await import(process.argv[2]!)) as { suiteNamed(name: string): Suite };
   const suite = suiteNamed(process.argv[3]!);
-  const opts: RunOptions = { quick: process.argv.includes('--quick') };
+  const opens = process.argv.indexOf('--opens');
+  const opts: RunOptions = { quick: process.argv.includes('--quick'), ...(opens > 0 ? { opens: Number(process.argv[opens + 1]) } : {}) };
   const pending: Promise<void>[] = [];
   await runSuite(suite, opts, SUITE_BOUNDS, (result) => void pending.push(send({ result })));
   await Promise.all(pending);

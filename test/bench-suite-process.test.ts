@@ -28,6 +28,21 @@ test('the suite runs in another process, and its results come back in order thro
   t.is(r!.windows[0]!.baseline, 1);
 });
 
+test('a suite of three opens runs in three processes, one after another, and its results come back merged', async (t) => {
+  const { results, seen } = await run('opens');
+  t.deepEqual(seen, results);
+  t.is(results.length, 1);
+  const [r] = results;
+  t.is(r!.error, undefined);
+  t.is(r!.opens, 3);
+  t.is(r!.windows.length, 6);
+  const pids = r!.windows.map((w) => w.subject as number);
+  t.is(new Set(pids).size, 3);
+  t.false(pids.includes(process.pid));
+  t.is(r!.perOpen?.value?.length, 3);
+  t.true(r!.targets[0]!.met);
+});
+
 test('a process that ends mid-suite: the results it sent, then a failed one that says how it ended', async (t) => {
   const { results } = await run('dies');
   t.is(results.length, 2);

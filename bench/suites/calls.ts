@@ -112,6 +112,13 @@ const isPipelinedRaw = (proto: PortProto): boolean => proto === 'records' || pro
 const WARM_ROUNDS = 8;
 
 /**
+ * Each calls suite is opened this many times, each in a process of its own, with a third of the pairs
+ * each: a process's own state moves one call at a time by several percent for all its windows, which the
+ * alternation within one open cannot see (opens.ts has the figures).
+ */
+const OPENS = 3;
+
+/**
  * A suite's one-at-a-time comparisons run before its pipelined and notify ones, and its convoy cluster is
  * warmed one call at a time (warmOneAtATime), so that every arm's process — convoy's coordinator and
  * workers as much as each baseline's own process — has run no flood when its round trips are timed. A flood
@@ -181,6 +188,7 @@ function pairSuite(pair: Pair): Suite {
   return {
     name: `calls/${pair.id}`,
     group: `calls ${pair.label} (convoy ${flavorLabel})`,
+    opens: OPENS,
     async open(opts) {
       const closers: (() => Promise<void> | void)[] = [];
       const close = async (): Promise<void> => {
