@@ -64,7 +64,13 @@ function merge(parts: readonly { open: number; result: ComparisonResult }[], ope
     metrics,
     ...(Object.keys(perOpen).length ? { perOpen } : {}),
     windows,
-    targets: (first.specs ?? []).map((spec) => judge(spec, metrics, first.unit, error)),
+    targets: (first.specs ?? []).map((spec) => {
+      const judged = judge(spec, metrics, first.unit, error);
+      const each = (spec.of ?? 'ratio') === 'ratio' ? perOpen[spec.metric ?? 'value'] : undefined;
+      return each && !judged.missing
+        ? { ...judged, detail: `${judged.detail}; each open ${each.map((v) => `${v.toFixed(2)}×`).join(', ')}` }
+        : judged;
+    }),
     seconds: parts.reduce((sum, p) => sum + p.result.seconds, 0),
     ...(error ? { error } : {}),
     ...(baselineAlone ? { baselineAlone } : {}),

@@ -49,6 +49,7 @@ test('the windows of every open make one result per comparison, judged on them a
   t.deepEqual(a!.perOpen, { value: [0.9, 1, 1.1] });
   t.is(a!.targets.length, 1);
   t.true(a!.targets[0]!.met);
+  t.regex(a!.targets[0]!.detail, /; each open 0\.90×, 1\.00×, 1\.10×$/);
   // b: ratios 1, 2, 3: median 2, missed, and firm (the middle half, 1–3 by nearest rank, is not all below 1).
   t.is(b!.metrics.value!.ratio!.median, 2);
   t.false(b!.targets[0]!.met);

@@ -14,7 +14,7 @@ import type { RunOptions } from '../harness.js';
 import type { Arm, Comparison, Suite } from '../interleave.js';
 import type { TargetSpec } from '../targets.js';
 import { INFLIGHT, notifyRate, pipelineMs, pipelined, roundTripCount, roundTrips } from '../measure.js';
-import { convoy, flavorLabel, spec, start, warmOneAtATime, type BenchApi, type Kind } from '../scenarios/common.js';
+import { WARM_CALLS, convoy, flavorLabel, spec, start, warmOneAtATime, type BenchApi, type Kind } from '../scenarios/common.js';
 
 interface Pair {
   /** e.g. `thread-thread`. */
@@ -77,6 +77,13 @@ async function convoyArms(pair: Pair, opts: RunOptions): Promise<{ arms: Record<
 interface RawLink {
   rtt: Arm;
   pipelined: Arm;
+  /**
+   * WARM_CALLS round trips, as convoy's cluster makes (warmOneAtATime) before its first window: V8 needs
+   * that many before either side runs optimised. With eight warm windows alone (8 000 calls), the smallest
+   * encoding RPC read 1.29× the raw ping-pong in its first comparison of an open and 1.07× as convoy's
+   * baseline in the next (34.9 and 27.0 µs).
+   */
+  warmOneAtATime(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,10 +171,12 @@ async function rawLink(pair: Pair, proto: PortProto, opts: RunOptions): Promise<
       await connect(from, to, conn, proto);
     }
     const rtt = (): Promise<Latency> => runOn(from, conn, 'rtt', roundTripCount(opts));
+    const warmOneAtATime = async (): Promise<void> => void (await runOn(from, conn, 'rtt', WARM_CALLS));
     const tput = (): Promise<number> => runOn(from, conn, 'pipelined', pipelineMs(opts));
     return {
       rtt: { name: name('rtt'), unit: 'µs', window: rtt },
       pipelined: { name: name('pipelined'), unit: 'calls/s', window: tput },
+      warmOneAtATime,
       close,
     };
   } catch (e) {
@@ -197,13 +206,15 @@ function pairSuite(pair: Pair): Suite {
       try {
         const { arms: c, cluster } = await convoyArms(pair, opts);
         closers.push(() => cluster.close());
-        const raw = async (proto: PortProto): Promise<RawLink> => {
+        /** A raw link; `oneAtATime`: its rtt arm is measured, so it is warmed as convoy's cluster was. */
+        const raw = async (proto: PortProto, oneAtATime = false): Promise<RawLink> => {
           const link = await rawLink(pair, proto, opts);
           closers.push(() => link.close());
+          if (oneAtATime) await link.warmOneAtATime();
           return link;
         };
         // The one-at-a-time floor: structured clone between threads, a msgpackr frame over TCP.
-        const floor = await raw(threads ? 'clone' : 'msgpackr');
+        const floor = await raw(threads ? 'clone' : 'msgpackr', true);
         const batched = await raw('records');
         const L = pair.label;
         const comparisons: Comparison[] = [
@@ -235,7 +246,7 @@ function pairSuite(pair: Pair): Suite {
         // then each call encoded on its own; one at a time, the smallest msgpackr RPC against the raw
         // ping-pong. And convoy against that smallest RPC.
         const promisePerCall = await raw('records-rpc');
-        const encodedPerCall = await raw('minimal-rpc');
+        const encodedPerCall = await raw('minimal-rpc', true);
         comparisons.push(
           { subject: promisePerCall.pipelined, baseline: batched.pipelined },
           { subject: encodedPerCall.pipelined, baseline: batched.pipelined },
@@ -245,11 +256,11 @@ function pairSuite(pair: Pair): Suite {
         );
         if (threads) {
           // The same smallest RPC with its messages structured-cloned instead of encoded: the codec's share.
-          const clonedPerCall = await raw('clone-rpc');
+          const clonedPerCall = await raw('clone-rpc', true);
           comparisons.push({ subject: clonedPerCall.rtt, baseline: floor.rtt, oneCpu: true });
         }
         if (threads) {
-          const birpc = await raw('birpc');
+          const birpc = await raw('birpc', true);
           const comlink = await raw('comlink');
           comparisons.push(
             {
