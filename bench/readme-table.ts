@@ -59,6 +59,16 @@ const readmeFile = path.resolve(args.readme ?? path.join(here, '../README.md'));
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
 const row = (cells: string[]): string => `| ${cells.map(esc).join(' | ')} |`;
 
+/** Which suites were opened several times (Suite.opens), each open a process. */
+function opensNote(r: RunJson): string {
+  const several = new Map<string, number>();
+  for (const c of r.comparisons ?? []) if ((c.opens ?? 1) > 1) several.set(c.suite, c.opens!);
+  if (several.size === 0) return '';
+  const counts = new Set(several.values());
+  const each = counts.size === 1 ? `${[...counts][0]} processes each, one after another` : 'several processes each';
+  return ` (${[...several.keys()].map((s) => `\`${s}\``).join(', ')} in ${each})`;
+}
+
 export function renderSection(r: RunJson): string {
   const m = r.machine;
   const load = r.loadDuringRun;
@@ -73,7 +83,7 @@ export function renderSection(r: RunJson): string {
     `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${cpu}, Node ${m.node}, ${loadText}; ${build}` +
       `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
       `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}` +
-      `${r.suitesIn === 'a process each' ? ', each suite in a Node process of its own' : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +
+      `${r.suitesIn === 'a process each' ? `, each suite in a Node process of its own${opensNote(r)}` : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +
       '. Every target is judged on the median of per-pair ratios of ' +
       'interleaved windows (subject and baseline alive side by side, alternating), so the drift of a minute hits both ' +
       'alike; absolute figures move with the load, and so do ratios whose arms load the two CPUs differently (see below ' +
