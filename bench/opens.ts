@@ -3,10 +3,11 @@
 //
 // Why: within one open the windows of a pair lie close together, so the per-pair ratios agree with each
 // other; but the arms' processes are started once per open, and a process brings its own state — where its
-// heap and code landed, what V8 optimised and when — which stays with it for every window. Six opens of the
-// thread ↔ thread calls suite, one after another on a quiet machine, put convoy / birpc one call at a time at
-// 0.94, 0.98, 0.99, 1.00, 1.02 and 1.06, each with a middle half (q1–q3) only 0.02–0.03 wide; convoy / the
-// raw port at 1.06–1.14 likewise. One open's verdict on a bound that close is a coin toss that looks firm.
+// heap and code landed, what V8 optimised and when — which stays with it for every window. Five runs of the
+// thread ↔ thread calls suite in one process each, within twelve minutes on a quiet machine, put convoy /
+// birpc one call at a time at 1.06, 0.98, 1.02, 0.94 and 0.99, the middle half (q1–q3) 0.01–0.04 wide in all
+// but one; convoy / the raw port at 1.06–1.14 likewise (bench/README.md, "Three processes per calls suite").
+// One open's verdict on a bound that close is a coin toss that looks firm.
 
 import type { RunOptions } from './harness.js';
 import { summarizeWindows, type ComparisonResult, type Suite } from './interleave.js';
