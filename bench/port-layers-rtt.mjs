@@ -28,14 +28,12 @@ const [rounds = 11, calls = 5000] = process.argv
 function standInChannel() {
   const end = () => Object.assign(new EventEmitter(), { start() {}, close() {} });
   const [port1, port2] = [end(), end()];
-  port1.postMessage = (value) => {
+  const postingTo = (to) => (value) => {
     const copy = structuredClone(value);
-    queueMicrotask(() => port2.emit('message', copy));
+    queueMicrotask(() => to.emit('message', copy));
   };
-  port2.postMessage = (value) => {
-    const copy = structuredClone(value);
-    queueMicrotask(() => port1.emit('message', copy));
-  };
+  port1.postMessage = postingTo(port2);
+  port2.postMessage = postingTo(port1);
   return { port1, port2 };
 }
 const PROTOS = { convoy: 'convoy-endpoint', birpc: 'birpc', raw: 'clone' };
