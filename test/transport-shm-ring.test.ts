@@ -167,6 +167,21 @@ test('sleeping: a reader sleeps only on an empty ring, and a writer is told to w
   t.false(writer.takeReaderAsleep(), 'a reader that woke by itself needs no wake');
 });
 
+test('unread: what a writer published stays unread until the reader frees it, a record being delivered too', (t) => {
+  const { writer, reader } = ringAt(1024, 1000);
+  t.false(writer.unread, 'an empty ring');
+  t.true(writer.tryWrite(payload(0, 4), 0));
+  t.true(writer.tryWrite(payload(1, 300), 1));
+  t.true(writer.unread, 'published, not read');
+  t.deepEqual(reader.peek(), { length: 4, seq: 0 });
+  reader.read();
+  t.true(writer.unread, 'read in place but not freed: still being delivered');
+  reader.release();
+  t.true(writer.unread, 'one record of two freed');
+  expectRecord(t, reader, 1, 300);
+  t.false(writer.unread, 'every record freed, the last one across the wrap');
+});
+
 test('room: a writer waiting for room is told once, when the reader frees some; room that came first needs no notice', (t) => {
   const { writer, reader } = ringAt(1024, 0);
   const length = 1024 / 4 - RECORD_HEADER_BYTES;

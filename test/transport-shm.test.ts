@@ -10,7 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { ProtocolError } from '../src/errors.js';
 import { ShmTransport, createShmPair } from '../src/transport/shm.js';
-import { SpinBudget } from '../src/transport/shm-spinner.js';
+import { LONG_SPIN_MS, SpinBudget, spinUntil } from '../src/transport/shm-spinner.js';
 import type { TransportHandlers } from '../src/transport/transport.js';
 import { pollUntil } from './helpers/cluster.js';
 import { Counter, deferred, nextTurn, withDeadline } from './helpers/deadline.js';
@@ -301,3 +301,71 @@ test('the spin budget: full while spins pay, halved by each that finds nothing, 
   t.is(budget.next(), 0.064);
   t.is(new SpinBudget(0).next(), 0, 'spinMicros 0 never spins');
 });
+
+test('the spin budget: a spin wasted while the peer had not read what this side sent is followed by a long one, past a scheduler tick', (t) => {
+  const budget = new SpinBudget(64);
+  budget.wasted(true);
+  t.is(budget.next(), LONG_SPIN_MS, 'the peer stalled: a long spin');
+  budget.paid();
+  t.is(budget.next(), 0.064, 'it paid: full spins again');
+  budget.paid();
+  budget.wasted(true);
+  t.is(budget.next(), LONG_SPIN_MS, 'it helped (the spin after it paid): the next stall gets one at once');
+  t.is(new SpinBudget(8000).next(), 8, 'a full spin longer than a long one');
+  const big = new SpinBudget(8000);
+  big.wasted(true);
+  t.is(big.next(), 8, 'a long spin is never shorter than the full one');
+});
+
+test('the spin budget: a long spin that does not help makes the stalls wait, doubling, up to one in 64, until one helps again', (t) => {
+  const budget = new SpinBudget(64);
+  /** How many stalls, each a wasted full spin, until one is followed by a long spin. */
+  const stallsToLong = (): number => {
+    for (let stalls = 1; stalls <= 1000; stalls++) {
+      budget.paid();
+      budget.wasted(true);
+      if (budget.next() === LONG_SPIN_MS) return stalls;
+    }
+    return -1;
+  };
+  t.is(stallsToLong(), 1);
+  budget.wasted(true);
+  t.is(budget.next(), 0, 'a long spin that found nothing: the budget is spent');
+  t.is(stallsToLong(), 2, 'then every second stall');
+  budget.paid();
+  budget.wasted(true);
+  t.is(budget.next(), 0, 'a long spin paid, but the spin after it did not: no help either');
+  t.is(stallsToLong(), 4);
+  const waits: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    budget.wasted(false);
+    waits.push(stallsToLong());
+  }
+  t.deepEqual(waits, [8, 16, 32, 64, 64]);
+  budget.paid();
+  budget.paid();
+  t.is(stallsToLong(), 1, 'a long spin that helped (it paid, and so did the next): every stall gets one again');
+});
+
+// Serial: the spinner is one per thread, shared with the other tests' readers.
+test.serial(
+  'a long spin gives the event loop a turn every half millisecond: a timer due meanwhile runs before the spin ends',
+  async (t) => {
+    let expired = false;
+    const ended = deferred<void>();
+    spinUntil(
+      {
+        poll: () => false,
+        ready: () => t.fail('nothing was ever ready'),
+        expired: () => {
+          expired = true;
+          ended.resolve();
+        },
+      },
+      performance.now() + 100,
+    );
+    const timerRan = new Promise<boolean>((resolve) => setTimeout(() => resolve(!expired), 1));
+    t.true(await withDeadline(timerRan, 5000, 'the timer'), 'the timer ran while the spin went on');
+    await withDeadline(ended.promise, 5000, 'the spin ends');
+  },
+);

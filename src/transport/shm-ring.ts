@@ -128,6 +128,15 @@ export class RingWriter {
   }
 
   /**
+   * Whether the reader has yet to free all that was published: it has not run since, or is still
+   * delivering it.
+   */
+  get unread(): boolean {
+    this.#tail = Atomics.load(this.#ring.control, TAIL) >>> 0;
+    return this.#tail !== this.#head;
+  }
+
+  /**
    * Asks to be told when the reader frees space, for a record of `length` payload bytes that did not
    * fit. Returns true if the space appeared meanwhile (nothing to wait for then).
    */

@@ -14,6 +14,16 @@
 const MIN_SPIN_MS = 0.001;
 /** A side whose spins stopped paying still tries a full one this often (one chance in so many). */
 const PROBE_EVERY = 16;
+/**
+ * A spin that waits out a stalled peer (see SpinBudget): longer than a scheduler tick (4 ms at Linux's
+ * usual HZ=250, 1 ms at 1000), the time the kernel takes to notice two runnable threads on one CPU while
+ * another idles and move one of them.
+ */
+export const LONG_SPIN_MS = 5;
+/** A stall after a long spin that did not help waits for this many stalls at most before the next one. */
+const MAX_LONG_EVERY = 64;
+/** The spinner polls this long at most before the thread's event loop gets a turn (see step). */
+const STEP_MS = 0.5;
 
 /**
  * How long one side spins: `spinMicros` while spins pay, half as long after each spin that found nothing,
@@ -21,11 +31,30 @@ const PROBE_EVERY = 16;
  * side answers within it; it cannot when the other side has no core to run on (a machine with more busy
  * threads than cores), and then spinning only takes CPU from it: the budget falls to zero and the side
  * sleeps as it would without a spin.
+ *
+ * A spin that ran out while the other side had not even read what this side sent (`wasted(true)`) most
+ * often means the kernel put both threads on one CPU: the peer, woken by this side, waits for the CPU
+ * this side spins on, and each spin only delays it. Halving would keep the pair there, one slow call
+ * after another (a wake puts the woken thread beside its waker, and nothing moves it while each side
+ * holds the CPU for less than a tick). So the next spin is a long one, past a tick, which lets the kernel
+ * see two runnable threads on one CPU beside an idle one and move one of them: one slow call, then the
+ * pair is apart and spins pay again. When a long spin does not help — it finds nothing, or the next spin
+ * after it is wasted again (a peer busy elsewhere, a machine with no idle CPU) — stalls take turns of
+ * doubling length before the next one (up to one in MAX_LONG_EVERY), until a long spin helps again.
  */
 export class SpinBudget {
   readonly #fullMs: number;
   #ms: number;
   #skipped = 0;
+  /** The next spin is a long one. */
+  #longNext = false;
+  /** The spin under way is a long one. */
+  #inLong = false;
+  /** A long spin paid; whether it helped is up to the next spin. */
+  #afterLong = false;
+  /** One stall in so many gets a long spin; the stalls counted since the last one. */
+  #longEvery = 1;
+  #stalls = 0;
 
   constructor(spinMicros: number) {
     this.#fullMs = spinMicros / 1000;
@@ -39,6 +68,11 @@ export class SpinBudget {
 
   /** Milliseconds to spin now; 0: sleep instead. */
   next(): number {
+    if (this.#longNext) {
+      this.#longNext = false;
+      this.#inLong = true;
+      return Math.max(LONG_SPIN_MS, this.#fullMs);
+    }
     if (this.#ms >= MIN_SPIN_MS) return this.#ms;
     if (this.#fullMs === 0 || ++this.#skipped % PROBE_EVERY !== 0) return 0;
     return this.#fullMs;
@@ -46,11 +80,34 @@ export class SpinBudget {
 
   /** A spin found data. */
   paid(): void {
+    if (this.#inLong) {
+      this.#inLong = false;
+      this.#afterLong = true;
+    } else if (this.#afterLong) {
+      this.#afterLong = false;
+      this.#longEvery = 1;
+    }
     this.#ms = this.#fullMs;
   }
 
-  /** A spin ran out with nothing found. */
-  wasted(): void {
+  /**
+   * A spin ran out with nothing found. `peerStalled`: what this side sent is still unread (see the class
+   * comment).
+   */
+  wasted(peerStalled = false): void {
+    if (this.#inLong || this.#afterLong) {
+      // The long spin did not help: the next waits for more stalls, and the budget falls as usual.
+      this.#inLong = this.#afterLong = false;
+      this.#longEvery = Math.min(2 * this.#longEvery, MAX_LONG_EVERY);
+      this.#stalls = 0;
+      this.#ms = 0;
+      return;
+    }
+    if (peerStalled && ++this.#stalls >= this.#longEvery) {
+      this.#stalls = 0;
+      this.#longNext = true;
+      return;
+    }
     this.#ms /= 2;
   }
 }
@@ -85,8 +142,12 @@ export function stopSpinning(reader: SpinningReader): void {
 function step(): void {
   scheduled = false;
   let woke = false;
-  while (spinning.size > 0 && !woke) {
-    const now = performance.now();
+  // A long spin gives the event loop a turn every STEP_MS: timers and other ports are served, and the
+  // thread stays runnable (an Immediate is pending, so the loop does not sleep).
+  const stepEnd = performance.now() + STEP_MS;
+  let now = 0;
+  while (spinning.size > 0 && !woke && now < stepEnd) {
+    now = performance.now();
     for (const [reader, deadline] of spinning) {
       if (reader.poll()) {
         spinning.delete(reader);

@@ -398,7 +398,7 @@ export class ShmTransport implements Transport, SpinningReader {
   }
 
   expired(): void {
-    this.#spins.wasted();
+    this.#spins.wasted(this.#writer.unread);
     if (!this.closed && !this.#draining) this.#sleep();
   }
 
