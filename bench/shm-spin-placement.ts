@@ -24,6 +24,7 @@ import type { BenchApi } from './fixtures/bench-worker.mjs';
 import { spread } from './interleave.js';
 import { allowedCpus, cpuList, pinThread } from './pin.js';
 import { startFloors } from './shm-floors.js';
+import { benchWorker } from './worker-spec.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,15 +44,10 @@ const cpus = allowedCpus();
 const [first, second] = cpuList(cpus);
 if (second === undefined) throw new Error(`Two CPUs are needed to place the threads apart; this process may use ${cpus}`);
 
-const spec = (name: string) => ({
-  name,
-  module: pathToFileURL(path.join(root, 'bench/fixtures/bench-worker.mjs')),
-  env: { CONVOY_BENCH_INDEX: index },
-});
 const cluster = await convoy.startCluster({
   sharedMemory: true,
   spinMicros: Number(args.spin),
-  workers: [spec('caller'), spec('callee')],
+  workers: [benchWorker('caller', index), benchWorker('callee', index)],
 });
 const caller = cluster.worker<BenchApi>('caller');
 const callee = cluster.worker<BenchApi>('callee');

@@ -14,6 +14,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchWorker } from './worker-spec.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,15 +33,10 @@ const [windows, calls, idleMs, slowUs] = [args.windows, args.calls, args['idle-m
 const root = fileURLToPath(new URL('..', import.meta.url));
 const index = path.resolve(root, args.build, 'src/index.js');
 const convoy = await import(pathToFileURL(index).href);
-const spec = (name) => ({
-  name,
-  module: pathToFileURL(path.join(root, 'bench/fixtures/bench-worker.mjs')),
-  env: { CONVOY_BENCH_INDEX: index },
-});
 const cluster = await convoy.startCluster({
   sharedMemory: true,
   spinMicros: Number(args.spin),
-  workers: [spec('a'), spec('b')],
+  workers: [benchWorker('a', index), benchWorker('b', index)],
 });
 const a = cluster.worker('a');
 

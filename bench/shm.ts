@@ -24,6 +24,7 @@ import { INFLIGHT, notifyRate, pipelined, roundTrips } from './measure.js';
 import { pinToOneCpu } from './pin.js';
 import { startFloors } from './shm-floors.js';
 import { type EchoLink, startEcho } from './shm-transport.js';
+import { benchWorker } from './worker-spec.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -64,12 +65,8 @@ const kinds: Record<string, Partial<ClusterOptions>> = args.rings
       spin: { sharedMemory: true, spinMicros },
     };
 
-const spec = (name: string) => ({
-  name,
-  module: pathToFileURL(path.join(root, 'bench/fixtures/bench-worker.mjs')),
-  env: { CONVOY_BENCH_INDEX: index },
-});
-const start = (options: Partial<ClusterOptions>) => convoy.startCluster({ ...options, workers: [spec('caller'), spec('callee')] });
+const start = (options: Partial<ClusterOptions>) =>
+  convoy.startCluster({ ...options, workers: [benchWorker('caller', index), benchWorker('callee', index)] });
 
 /** One window's result: the figure(s), how many calls it made and in how many frames they left. */
 interface Window {
