@@ -46,12 +46,11 @@ export class SpinBudget {
   readonly #fullMs: number;
   #ms: number;
   #skipped = 0;
-  /** The next spin is a long one. */
-  #longNext = false;
-  /** The spin under way is a long one. */
-  #inLong = false;
-  /** A long spin paid; whether it helped is up to the next spin. */
-  #afterLong = false;
+  /**
+   * Where a long spin stands: `next`, the next spin is one; `spinning`, the spin under way is one; `paid`,
+   * one paid, and whether it helped is up to the next spin.
+   */
+  #long: 'none' | 'next' | 'spinning' | 'paid' = 'none';
   /** One stall in so many gets a long spin; the stalls counted since the last one. */
   #longEvery = 1;
   #stalls = 0;
@@ -68,9 +67,8 @@ export class SpinBudget {
 
   /** Milliseconds to spin now; 0: sleep instead. */
   next(): number {
-    if (this.#longNext) {
-      this.#longNext = false;
-      this.#inLong = true;
+    if (this.#long === 'next') {
+      this.#long = 'spinning';
       return Math.max(LONG_SPIN_MS, this.#fullMs);
     }
     if (this.#ms >= MIN_SPIN_MS) return this.#ms;
@@ -80,11 +78,10 @@ export class SpinBudget {
 
   /** A spin found data. */
   paid(): void {
-    if (this.#inLong) {
-      this.#inLong = false;
-      this.#afterLong = true;
-    } else if (this.#afterLong) {
-      this.#afterLong = false;
+    if (this.#long === 'spinning') {
+      this.#long = 'paid';
+    } else if (this.#long === 'paid') {
+      this.#long = 'none';
       this.#longEvery = 1;
     }
     this.#ms = this.#fullMs;
@@ -95,9 +92,9 @@ export class SpinBudget {
    * comment).
    */
   wasted(peerStalled = false): void {
-    if (this.#inLong || this.#afterLong) {
+    if (this.#long === 'spinning' || this.#long === 'paid') {
       // The long spin did not help: the next waits for more stalls, and the budget falls as usual.
-      this.#inLong = this.#afterLong = false;
+      this.#long = 'none';
       this.#longEvery = Math.min(2 * this.#longEvery, MAX_LONG_EVERY);
       this.#stalls = 0;
       this.#ms = 0;
@@ -105,7 +102,7 @@ export class SpinBudget {
     }
     if (peerStalled && ++this.#stalls >= this.#longEvery) {
       this.#stalls = 0;
-      this.#longNext = true;
+      this.#long = 'next';
       return;
     }
     this.#ms /= 2;
