@@ -38,7 +38,10 @@ export interface RpcOptions {
 export interface HealthOptions {
   /** How often the coordinator pings each worker. @default 500 */
   heartbeatIntervalMs?: number;
-  /** A worker silent for this long is declared hung, killed, and its calls fail. @default 3000 */
+  /**
+   * A worker silent for this long is declared hung, killed, and its calls fail: judged at the heartbeat's
+   * ticks, so within two `heartbeatIntervalMs` more, never sooner. @default 3000
+   */
   heartbeatTimeoutMs?: number;
   /** How long a worker may take to load, connect to its peers and report ready. @default 30000 */
   startTimeoutMs?: number;
