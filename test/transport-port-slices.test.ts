@@ -2,8 +2,8 @@
  * A PortTransport works through a flood in slices of ~10 ms: Node hands a port every queued message in one
  * go, so without them one busy port starves the thread's others (its control channel, heartbeats). Small
  * frames that come fast are checked against the slice only every few frames (reading the clock for each
- * cost a call made one at a time ~2% of its round trip); a stretch that turns slow is checked frame by
- * frame again, so a slice overruns by a few small frames at most.
+ * cost a call made one at a time a few percent of its round trip); a stretch that turns slow is checked
+ * frame by frame again, so a slice overruns by a few small frames at most.
  */
 import { MessageChannel } from 'node:worker_threads';
 import test from 'ava';
