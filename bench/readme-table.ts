@@ -17,6 +17,7 @@ import type { ComparisonResult } from './interleave.js';
 import type { PartRun } from './merge-results.js';
 import { comparisonRows, fmt } from './report.js';
 import { summaryLine, targetCells, type JudgedTarget } from './targets.js';
+import { gaugeRange, type GaugeReading } from './host-gauge.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -38,6 +39,7 @@ interface RunJson {
   minutes?: number;
   machine: { cpuModel: string; cpuFamily?: number; cpuModelNumber?: number; cpuCount: number; node: string; loadavg: number[] };
   loadDuringRun?: { start: number; end: number; min: number; max: number; mean: number };
+  hostGauge?: { what: string; readings: GaugeReading[] };
   convoyBuild?: { flavor: string; note: string; revision?: string };
   /** Where the suites ran (run.ts, `--same-process`); absent in records made before it was recorded. */
   suitesIn?: 'a process each' | 'one process';
@@ -75,12 +77,16 @@ export function renderSection(r: RunJson): string {
   const loadText = load
     ? `1-minute load ${load.min.toFixed(1)}–${load.max.toFixed(1)} during the run (mean ${load.mean.toFixed(1)})`
     : `load ${m.loadavg.map((l) => l.toFixed(1)).join(' ')} at the end`;
+  const gauge = r.hostGauge ? gaugeRange(r.hostGauge.readings) : undefined;
+  const gaugeText = gauge
+    ? `, a raw MessagePort round trip on one CPU ${gauge.min.toFixed(1)}–${gauge.max.toFixed(1)} µs (the host gauge, taken before each suite and at the end: what the host gave, which the load does not show)`
+    : '';
   const build = r.convoyBuild
     ? `convoy ${r.convoyBuild.flavor === 'dist' ? 'compiled (dist/)' : 'from source (tsx)'}${r.convoyBuild.revision ? ` at ${r.convoyBuild.revision}` : ''}`
     : 'convoy (build not recorded)';
   const cpu = m.cpuFamily === undefined ? m.cpuModel : `${m.cpuModel} (family ${m.cpuFamily}, model ${m.cpuModelNumber})`;
   const out: string[] = [
-    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${cpu}, Node ${m.node}, ${loadText}; ${build}` +
+    `Measured ${r.date.slice(0, 10)} on ${m.cpuCount} × ${cpu}, Node ${m.node}, ${loadText}${gaugeText}; ${build}` +
       `${r.quick ? ', **quick run** (short windows; not for quoting)' : ''}${r.only.length ? `, only ${r.only.join(', ')}` : ''}` +
       `${r.minutes ? `, ${r.minutes.toFixed(1)} min` : ''}` +
       `${r.suitesIn === 'a process each' ? `, each suite in a Node process of its own${opensNote(r)}` : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +

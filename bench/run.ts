@@ -2,7 +2,8 @@
 // [--same-process]`; `--only nats` adds the suite across hosts over NATS, which needs `nats-server`.
 // First the interleaved suites (every target is judged there: bench/suites/), each in a process of its own
 // (suite-process.ts says why; `--same-process` runs them all in this one, as before), then the sequential
-// scenarios (figures with no target: payloads, whole-mesh calls/s, heap). Prints both tables and the
+// scenarios (figures with no target: payloads, whole-mesh calls/s, heap), with a reading of the host gauge
+// (host-gauge.ts) before each suite and at the end. Prints both tables and the
 // targets, and writes every window and repetition to bench/results/latest.json (or --json <file>).
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
+import { gaugeRange, readGauge, type GaugeReading } from './host-gauge.js';
 import { runScenario, type Outcome, type RunOptions, type Scenario } from './harness.js';
 import { runSuite, type ComparisonResult } from './interleave.js';
 import { runOpens } from './opens.js';
@@ -72,7 +74,16 @@ const onResult = (r: ComparisonResult): void => {
       `${r.error ? `: ${r.error}` : ratio ? `: ${ratio}` : ''}\n`,
   );
 };
+const gauge: GaugeReading[] = [];
+const takeGauge = async (before: string): Promise<void> => {
+  const reading = await readGauge(before);
+  gauge.push(reading);
+  process.stderr.write(
+    `host gauge before ${before}: ${reading.p50 === undefined ? 'could not run' : `raw port round trip ${reading.p50.toFixed(1)} µs`}\n`,
+  );
+};
 for (const suite of suites) {
+  await takeGauge(suite.name);
   process.stderr.write(`suite ${suite.name}\n`);
   const progress = (line: string) => process.stderr.write(line);
   if (args['same-process']) await runOpens(suite, opts, (o, each) => runSuite(suite, o, SUITE_BOUNDS, each), onResult, progress);
@@ -80,11 +91,15 @@ for (const suite of suites) {
 }
 
 const outcomes: Outcome[] = [];
+if (chosen.length) await takeGauge('sequential');
 for (const s of chosen) {
   const o = await runScenario(s, { ...info, stepTimeoutMs: 60_000 });
   outcomes.push(o);
   process.stderr.write(`${o.error ? 'FAILED' : 'done  '} ${s.name} (${o.seconds.toFixed(1)} s)${o.error ? `: ${o.error}` : ''}\n`);
 }
+await takeGauge('end');
+const hostGauge = { what: 'p50 µs of a raw MessagePort round trip on one CPU (bench/host-gauge.ts)', readings: gauge };
+const gaugeSpan = gaugeRange(gauge);
 const loadDuringRun = load.stop();
 const minutes = (performance.now() - started) / 60_000;
 
@@ -92,7 +107,9 @@ const m = machine();
 console.log(
   `\nconvoy bench${info.quick ? ' · quick' : ''} · Node ${m.node} · ${m.cpuCount} × ${m.cpuModel} · ${date.toISOString()} · ` +
     `${minutes.toFixed(1)} min · load during the run ${loadDuringRun.min.toFixed(1)}–${loadDuringRun.max.toFixed(1)} ` +
-    `(mean ${loadDuringRun.mean.toFixed(1)}) · convoy ${convoyBuild.flavor} at ${convoyBuild.revision}`,
+    `(mean ${loadDuringRun.mean.toFixed(1)})` +
+    `${gaugeSpan ? ` · raw port round trip on one CPU ${gaugeSpan.min.toFixed(1)}–${gaugeSpan.max.toFixed(1)} µs (host gauge)` : ''}` +
+    ` · convoy ${convoyBuild.flavor} at ${convoyBuild.revision}`,
 );
 if (results.length) console.log(`\n${formatComparisons(results)}`);
 if (outcomes.length) console.log(`\n${formatTable(outcomes, info, date)}`);
@@ -102,7 +119,7 @@ if (targets.length) console.log(`\n${formatTargets(targets)}`);
 const out = args.json ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 await mkdir(path.dirname(path.resolve(out)), { recursive: true });
 const suitesIn = args['same-process'] ? 'one process' : 'a process each';
-const record = { ...toJson(outcomes, info, date), minutes, loadDuringRun, convoyBuild, suitesIn, comparisons: results, targets };
+const record = { ...toJson(outcomes, info, date), minutes, loadDuringRun, hostGauge, convoyBuild, suitesIn, comparisons: results, targets };
 await writeFile(out, `${JSON.stringify(record, null, 2)}\n`);
 console.log(`\nwrote ${path.resolve(out)}`);
 
