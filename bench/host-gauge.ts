@@ -4,12 +4,12 @@
 // host under it does not show in it, and here it moved that round trip from ~27 to ~38 µs and back within
 // seconds to minutes, on an idle guest (README, above the benchmark table), one virtual CPU at a time (CPU
 // 0 read 36–38 µs while CPU 1 read 28). So the gauge runs on the CPU the one-CPU rows are pinned to
-// (pin.ts: the first this process may use).
+// (pin.ts, firstAllowedCpu).
 
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { allowedCpus } from './pin.js';
+import { firstAllowedCpu } from './pin.js';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('./one-cpu-rtt.mjs', import.meta.url));
@@ -26,8 +26,9 @@ export interface GaugeReading {
 /** One reading; never throws (a run without its gauge is still a run). */
 export async function readGauge(before: string): Promise<GaugeReading> {
   try {
-    const cpu = /^\d+/.exec(allowedCpus())![0];
-    const { stdout } = await run('taskset', ['-c', cpu, process.execPath, SCRIPT, 'clone', String(CALLS)], { timeout: 30_000 });
+    const { stdout } = await run('taskset', ['-c', firstAllowedCpu(), process.execPath, SCRIPT, 'clone', String(CALLS)], {
+      timeout: 30_000,
+    });
     const p50 = /p50 ([\d.]+) µs/.exec(stdout)?.[1];
     return p50 === undefined ? { before } : { before, p50: Number(p50) };
   } catch {

@@ -14,13 +14,18 @@ export function allowedCpus(): string {
   return match[1]!;
 }
 
+/** The first CPU this process may use: where the one-CPU rows run (pinToOneCpu) and the host gauge reads. */
+export function firstAllowedCpu(list = allowedCpus()): string {
+  return /^\d+/.exec(list)![0];
+}
+
 /**
  * Pins this process tree to the first CPU it may use; returns what puts back the CPUs it was allowed
  * before (threads and processes started meanwhile included).
  */
 export function pinToOneCpu(): () => void {
   const before = allowedCpus();
-  pinTree(/^\d+/.exec(before)![0]);
+  pinTree(firstAllowedCpu(before));
   return () => pinTree(before);
 }
 
