@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { runBank } from '../examples/bank/run.js';
+import { SLOW_RESTART_MS } from './fixtures/bank-shard-slow-restart.js';
 import { fixture } from './helpers/repo.js';
 
 const clusters = { thread: 'threads', process: 'processes', mixed: 'threads and processes' } as const;
@@ -48,4 +49,25 @@ test.serial('a shard that loses commits fails the checker, which names each lost
   const halfApplied = report.verdict.violations.filter((v) => v.what.startsWith('half-applied: committed, but not applied on shard-'));
   t.deepEqual(halfApplied.map((v) => v.txId).sort(), lost.sort());
   t.true(report.verdict.violations.some((v) => v.txId === null && /^balance .* but opening \+ committed transfers give/.test(v.what)));
+});
+
+// A restart as on a loaded machine (bank-shard-slow-restart.ts): it takes seconds, so the tellers' prepares to
+// the dead shard time out into aborts, and both wait in the channels to it; the transfers are over by the
+// time it is back. It then gets them as one flood, which takes several time slices. The books must be read
+// only once it has handled all of it: read before, a prepare is in its log without the abort that follows.
+test.serial('a shard whose restart takes seconds handles what waited for it before the books are checked', async (t) => {
+  const report = await runBank({
+    seconds: 1,
+    shards: 2,
+    tellers: 2,
+    concurrency: 64,
+    crashAtMs: 0,
+    chaosTargets: 'shards',
+    shardModule: fixture('bank-shard-slow-restart.ts'),
+  });
+  t.deepEqual(report.verdict.violations, []);
+  t.true(report.verdict.ok);
+  t.is(report.restarts, 1);
+  t.true(report.recoveries[0]!.restartMs >= SLOW_RESTART_MS, `the restart took ${report.recoveries[0]!.restartMs} ms`);
+  t.true((report.aborted.byCause.timeout ?? 0) >= 64, 'prepares to the dead shard timed out');
 });

@@ -280,6 +280,29 @@ test('a restarted teller re-sends unacknowledged commits; a slow prepare times o
 });
 
 /*
+ * The end of a run reads the logs once every teller's `resend()` has returned. A prepare to a shard that was
+ * down waits in the channel with the abort that followed its timeout, and both reach the restarted shard
+ * later: the barrier must cover that shard too, though no commit to it awaits an acknowledgement.
+ */
+test('resend() syncs every shard the teller sent anything to, not only those with unacknowledged commits', async (t) => {
+  const dir = tempDir(t);
+  const sent: string[] = [];
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  t.teardown(() => wal.close());
+  const port = (shard: string): ShardPort => ({
+    ...recordingPort(sent),
+    prepare: shard === 'shard-1' ? () => new Promise(() => {}) : async () => ({ vote: 'yes' }),
+    sync: async () => void sent.push(`sync ${shard}`),
+  });
+  const teller = new Teller({ name: 'teller-0', wal, records: [], port, prepareTimeoutMs: 30 });
+  const r = await teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 });
+  t.is(r.cause, 'timeout');
+  sent.length = 0;
+  t.is(await teller.resend(), 0, 'no commit awaits an acknowledgement');
+  t.deepEqual(sent.sort(), ['sync shard-0', 'sync shard-1'], 'both shards it sent the abort to');
+});
+
+/*
  * A teller's last group of records can still be in flight when it dies (a terminated thread's write
  * runs on in the shared thread pool), and land after its restart has read the log but before the new
  * boot record. Every later replay (the checker's, the next incarnation's) counts that commit, so the

@@ -302,7 +302,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const durationMs = Math.min(performance.now(), stopAt) - t0;
     const lastBatchMs = performance.now() - t0;
 
-    // Settle: every worker back, every unacknowledged commit re-sent, every doubt resolved, and no
+    // Settle: every worker back, every unacknowledged commit re-sent, everything the tellers sent handled
+    // (a restarted shard gets what waited in the channels to it only now), every doubt resolved, and no
     // prepare left waiting for a lock (one of a dead teller could take it, undecided, after the check).
     const deadline = performance.now() + (o.settleTimeoutMs ?? 20_000);
     await until(async () => down.size === 0, deadline);

@@ -71,6 +71,8 @@ export class Teller {
   #active = new Map<string, Promise<Decision>>();
   /** Per shard: decisions sent on its channel so far (a sequence number per channel). */
   #sent = new Map<string, number>();
+  /** Every shard this incarnation sent anything to (a prepare, a decision): what `resend` syncs. */
+  #contacted = new Set<string>();
   /** Per shard: commit decisions sent and not yet acknowledged → their sequence number. */
   #awaiting = new Map<string, Map<string, number>>();
   /** Committed tx → shards that have not acknowledged it yet. */
@@ -158,19 +160,19 @@ export class Teller {
   }
 
   /**
-   * Re-sends every unacknowledged commit, then syncs each shard involved to collect the acks.
-   * Run after a restart and before the end of a run. Resolves to the number still unacknowledged.
+   * Re-sends every unacknowledged commit, then syncs every shard this teller sent anything to: the acks
+   * are collected, and once it resolves everything it sent (prepares and aborts too) is handled and
+   * durable on each shard that answered. Run after a restart and before the end of a run, whose check
+   * reads the logs: a prepare and the abort after it can wait in the channel to a shard that was down,
+   * and reach it only once it is back, though no commit to it awaits an ack. Resolves to the number
+   * of commits still unacknowledged.
    */
   async resend(): Promise<number> {
     await this.ready;
-    const shards = new Set<string>();
     for (const [txId, sides] of this.#sidesLeft) {
-      for (const shard of sides) {
-        this.#send(shard, txId, 'commit'); // idempotent on the shard
-        shards.add(shard);
-      }
+      for (const shard of sides) this.#send(shard, txId, 'commit'); // idempotent on the shard
     }
-    await Promise.allSettled([...shards].map((s) => this.#call(s, (port) => port.sync())));
+    await Promise.allSettled([...this.#contacted].map((s) => this.#call(s, (port) => port.sync())));
     return this.#sidesLeft.size;
   }
 
@@ -212,6 +214,7 @@ export class Teller {
 
   /** A call whose reply acknowledges every decision sent to that shard before it. */
   async #call<T>(shard: string, fn: (port: ShardPort) => Promise<T>): Promise<T> {
+    this.#contacted.add(shard);
     const mark = this.#sent.get(shard) ?? 0;
     const value = await fn(this.#port(shard));
     this.#ackUpTo(shard, mark);
@@ -219,6 +222,7 @@ export class Teller {
   }
 
   #send(shard: string, txId: string, decision: Decision): void {
+    this.#contacted.add(shard);
     const seq = (this.#sent.get(shard) ?? 0) + 1;
     this.#sent.set(shard, seq);
     const port = this.#port(shard);

@@ -24,7 +24,10 @@ export interface TellerApi {
   run(opts: { count: number; concurrency: number; stopAtEpochMs?: number }): Promise<TransferResult[]>;
   /** A recovering shard's question: commit only if this teller logged a commit. */
   outcome(txId: string): Promise<Decision>;
-  /** Re-sends unacknowledged commits and collects acks; resolves to how many remain unacknowledged. */
+  /**
+   * Re-sends unacknowledged commits, then syncs every shard this teller sent anything to: once it resolves,
+   * all it sent is handled and durable on them. Resolves to how many commits remain unacknowledged.
+   */
   flush(): Promise<number>;
   status(): TellerStatus;
 }
