@@ -302,6 +302,28 @@ test('resend() syncs every shard the teller sent anything to, not only those wit
   t.deepEqual(sent.sort(), ['sync shard-0', 'sync shard-1'], 'both shards it sent the abort to');
 });
 
+test('resend() rejects when a shard it syncs does not answer: what it sent there may not be handled', async (t) => {
+  const dir = tempDir(t);
+  const { wal } = openWal<TellerRecord>(join(dir, 'teller-0.wal'));
+  t.teardown(() => wal.close());
+  const gone = Object.assign(new Error('shard-1 died'), { code: 'ERR_CONVOY_WORKER_DIED' });
+  let shard1Answers = true;
+  const port = (shard: string): ShardPort => ({
+    ...recordingPort([]),
+    sync: async () => {
+      if (shard === 'shard-1' && !shard1Answers) throw gone;
+    },
+  });
+  const teller = new Teller({ name: 'teller-0', wal, records: [], port });
+  t.is((await teller.transfer({ from: 's0a0', to: 's1a0', amount: 5 })).outcome, 'committed');
+  shard1Answers = false;
+  const error = await t.throwsAsync(teller.resend(), { instanceOf: AggregateError });
+  t.deepEqual(error?.errors, [gone]);
+  t.is(teller.stats().unacked, 1, 'shard-1 has not acknowledged the commit');
+  shard1Answers = true;
+  t.is(await teller.resend(), 0, 'once it answers, the barrier holds and the commit is acknowledged');
+});
+
 /*
  * A teller's last group of records can still be in flight when it dies (a terminated thread's write
  * runs on in the shared thread pool), and land after its restart has read the log but before the new

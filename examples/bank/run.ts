@@ -311,7 +311,8 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
       async () => {
         await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
         const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
-        return st.every((s) => s.inDoubt === 0 && s.waiting === 0);
+        // A worker that died meanwhile is back with what waited for it unhandled: flush again once it is.
+        return down.size === 0 && st.every((s) => s.inDoubt === 0 && s.waiting === 0);
       },
       deadline,
       100,

@@ -165,14 +165,17 @@ export class Teller {
    * durable on each shard that answered. Run after a restart and before the end of a run, whose check
    * reads the logs: a prepare and the abort after it can wait in the channel to a shard that was down,
    * and reach it only once it is back, though no commit to it awaits an ack. Resolves to the number
-   * of commits still unacknowledged.
+   * of commits still unacknowledged; rejects with an AggregateError of the failed syncs when a shard did
+   * not answer (it died meanwhile): then nothing is known of what it handled.
    */
   async resend(): Promise<number> {
     await this.ready;
     for (const [txId, sides] of this.#sidesLeft) {
       for (const shard of sides) this.#send(shard, txId, 'commit'); // idempotent on the shard
     }
-    await Promise.allSettled([...this.#contacted].map((s) => this.#call(s, (port) => port.sync())));
+    const synced = await Promise.allSettled([...this.#contacted].map((s) => this.#call(s, (port) => port.sync())));
+    const failed = synced.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    if (failed.length > 0) throw new AggregateError(failed, `${this.name}: ${failed.length} shard(s) did not answer the sync`);
     return this.#sidesLeft.size;
   }
 

@@ -26,7 +26,8 @@ export interface TellerApi {
   outcome(txId: string): Promise<Decision>;
   /**
    * Re-sends unacknowledged commits, then syncs every shard this teller sent anything to: once it resolves,
-   * all it sent is handled and durable on them. Resolves to how many commits remain unacknowledged.
+   * all it sent is handled and durable on them. Resolves to how many commits remain unacknowledged;
+   * rejects if a shard did not answer (it died meanwhile).
    */
   flush(): Promise<number>;
   status(): TellerStatus;
@@ -69,7 +70,10 @@ export default defineWorker((ctx): TellerApi => {
   // Commits a previous incarnation decided but never saw acknowledged go out again (idempotent).
   void teller.resend().then(
     () => (recovered = true),
-    () => {},
+    (e: unknown) => {
+      // A shard that died before answering asks for its undecided transactions itself once it is back.
+      if (e instanceof AggregateError) recovered = true;
+    },
   );
   ctx.signal.addEventListener('abort', () => void wal.close(), { once: true });
 
