@@ -15,6 +15,7 @@ import { withDeadline } from './helpers/deadline.js';
 import { failOnLeaks } from './helpers/leaks.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { repoRoot } from './helpers/repo.js';
+import { ended } from './helpers/child-exit.js';
 
 failOnLeaks(test);
 
@@ -29,9 +30,7 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stderr:
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stdin.end(stdin);
-  const done = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stderr, stdout })),
-  );
+  const done = ended(child).then(([code]) => ({ code, stderr, stdout }));
   return withDeadline(done, 30_000, `convoy agent ${args.join(' ')}`);
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { fixture, within } from './helpers/cluster.js';
+import { ended } from './helpers/child-exit.js';
 
 const THREADS = 32;
 /** Time for a thread told to stop to notice: its JavaScript is interrupted at once. */
@@ -29,7 +30,7 @@ test('a coordinator that crashes stops all its busy threads as it exits, not one
     stderr += chunk;
   });
   const code = await within(
-    new Promise<number | null>((resolve) => coordinator.once('exit', resolve)),
+    ended(coordinator).then(([code]) => code),
     100_000,
     'the coordinator starting its threads, crashing and exiting',
   );

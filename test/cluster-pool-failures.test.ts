@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { within } from './helpers/cluster.js';
 import { repoFile } from './helpers/repo.js';
+import { ended } from './helpers/child-exit.js';
 
 interface Line {
   started?: boolean;
@@ -31,11 +32,7 @@ test('a pool module that is missing, throws, exits or never finishes loading fai
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const [code, signal] = await within(
-    new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s]))),
-    60_000,
-    'the coordinator process exiting by itself',
-  ).catch((error: Error) => {
+  const [code, signal] = await within(ended(child), 60_000, 'the coordinator process exiting by itself').catch((error: Error) => {
     // What it printed says which case it was in, and what it still held (its watchdog's line).
     throw new Error(`${error.message}; its stdout: ${out}; its stderr: ${err}`);
   });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { fixture, pidAlive, pollUntil, within } from './helpers/cluster.js';
+import { ended } from './helpers/child-exit.js';
 
 test('a SIGINT to the process group leaves the worker processes to their coordinator', async (t) => {
   // Its own group, as a shell makes one per job: the test's signal reaches the coordinator and its workers.
@@ -22,7 +23,7 @@ test('a SIGINT to the process group leaves the worker processes to their coordin
       } catch {}
     }
   });
-  const exited = new Promise<number | null>((resolve) => coordinator.once('exit', (code) => resolve(code)));
+  const exited = ended(coordinator).then(([code]) => code);
   const lines: string[] = [];
   let out = '';
   coordinator.stdout.setEncoding('utf8').on('data', (chunk: string) => {

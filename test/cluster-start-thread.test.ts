@@ -12,6 +12,7 @@ import { type Cluster, RemoteError, startCluster, WorkerStartError } from '../sr
 import { fixture, pollUntil, settle, within } from './helpers/cluster.js';
 import { cases, checkLoadFailure } from './helpers/load-failures.js';
 import { repoFile } from './helpers/repo.js';
+import { ended } from './helpers/child-exit.js';
 
 for (const c of cases.filter((c) => c.kind === 'thread')) {
   test.serial(`startCluster() rejects: ${c.title}; nothing is left running`, (t) => checkLoadFailure(t, c));
@@ -28,11 +29,7 @@ test.serial('a coordinator process whose clusters failed to start exits by itsel
   });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const [code, signal] = await within(
-    new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s]))),
-    40_000,
-    'the coordinator process exiting by itself',
-  );
+  const [code, signal] = await within(ended(child), 40_000, 'the coordinator process exiting by itself');
   t.deepEqual([code, signal], [0, null]);
   const lines = out
     .trim()

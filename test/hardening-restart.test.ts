@@ -13,6 +13,7 @@ import { notify, type Remote } from '../src/index.js';
 import type { Sink } from './fixtures/hardening-sink.js';
 import { eventLog, exitLog, fixture, pollUntil, startFor, within } from './helpers/cluster.js';
 import { factoryGate } from './helpers/gate.js';
+import { ended } from './helpers/child-exit.js';
 
 const SINK = fixture('hardening-sink.ts');
 
@@ -186,7 +187,7 @@ test('a worker-exit listener that throws stops neither the restart nor the kill(
 /** Runs a coordinator fixture as its own process, to its end (30 s at most): what it printed, how it exited. */
 async function runCoordinator(t: ExecutionContext, name: string): Promise<{ stdout: string; code: number | null }> {
   const child = spawn(process.execPath, [fileURLToPath(fixture(name))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = ended(child).then(([code]) => code);
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;

@@ -3,6 +3,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { withDeadline } from './deadline.js';
+import { ended } from './child-exit.js';
 
 /**
  * Runs `script` without tsx (execArgv: [], none of this test process's options) and with `env`,
@@ -14,7 +15,7 @@ export async function runCompiled(t: ExecutionContext, script: URL, env: NodeJS.
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = ended(child).then(([code]) => code);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   t.is(await withDeadline(exited, ms, `${script.pathname.split('/').pop()} running to its end`), 0);
