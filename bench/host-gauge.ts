@@ -36,8 +36,14 @@ export async function readGauge(before: string): Promise<GaugeReading> {
   }
 }
 
-/** `27.1–38.4 µs` over the readings that worked, or undefined if none did. */
+/** The lowest and highest p50 over the readings that worked, or undefined if none did. */
 export function gaugeRange(readings: readonly GaugeReading[]): { min: number; max: number } | undefined {
   const values = readings.flatMap((r) => (r.p50 === undefined ? [] : [r.p50]));
   return values.length ? { min: Math.min(...values), max: Math.max(...values) } : undefined;
+}
+
+/** That range as the run's summary line and the README header print it (`27.1–38.4 µs`), or undefined. */
+export function formatGaugeRange(readings: readonly GaugeReading[]): string | undefined {
+  const range = gaugeRange(readings);
+  return range && `${range.min.toFixed(1)}–${range.max.toFixed(1)} µs`;
 }

@@ -17,7 +17,7 @@ import type { ComparisonResult } from './interleave.js';
 import type { PartRun } from './merge-results.js';
 import { comparisonRows, fmt } from './report.js';
 import { summaryLine, targetCells, type JudgedTarget } from './targets.js';
-import { gaugeRange, type GaugeReading } from './host-gauge.js';
+import { formatGaugeRange, type GaugeReading } from './host-gauge.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -77,9 +77,9 @@ export function renderSection(r: RunJson): string {
   const loadText = load
     ? `1-minute load ${load.min.toFixed(1)}–${load.max.toFixed(1)} during the run (mean ${load.mean.toFixed(1)})`
     : `load ${m.loadavg.map((l) => l.toFixed(1)).join(' ')} at the end`;
-  const gauge = r.hostGauge ? gaugeRange(r.hostGauge.readings) : undefined;
+  const gauge = r.hostGauge ? formatGaugeRange(r.hostGauge.readings) : undefined;
   const gaugeText = gauge
-    ? `, a raw MessagePort round trip on one CPU ${gauge.min.toFixed(1)}–${gauge.max.toFixed(1)} µs (the host gauge, taken before each suite and at the end: what the host gave, which the load does not show)`
+    ? `, a raw MessagePort round trip on one CPU ${gauge} (the host gauge, taken before each suite and at the end: what the host gave, which the load does not show)`
     : '';
   const build = r.convoyBuild
     ? `convoy ${r.convoyBuild.flavor === 'dist' ? 'compiled (dist/)' : 'from source (tsx)'}${r.convoyBuild.revision ? ` at ${r.convoyBuild.revision}` : ''}`

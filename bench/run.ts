@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baselines } from './baselines/index.js';
-import { gaugeRange, readGauge, type GaugeReading } from './host-gauge.js';
+import { formatGaugeRange, readGauge, type GaugeReading } from './host-gauge.js';
 import { runScenario, type Outcome, type RunOptions, type Scenario } from './harness.js';
 import { runSuite, type ComparisonResult } from './interleave.js';
 import { runOpens } from './opens.js';
@@ -99,7 +99,7 @@ for (const s of chosen) {
 }
 await takeGauge('end');
 const hostGauge = { what: 'p50 µs of a raw MessagePort round trip on one CPU (bench/host-gauge.ts)', readings: gauge };
-const gaugeSpan = gaugeRange(gauge);
+const gaugeSpan = formatGaugeRange(gauge);
 const loadDuringRun = load.stop();
 const minutes = (performance.now() - started) / 60_000;
 
@@ -108,7 +108,7 @@ console.log(
   `\nconvoy bench${info.quick ? ' · quick' : ''} · Node ${m.node} · ${m.cpuCount} × ${m.cpuModel} · ${date.toISOString()} · ` +
     `${minutes.toFixed(1)} min · load during the run ${loadDuringRun.min.toFixed(1)}–${loadDuringRun.max.toFixed(1)} ` +
     `(mean ${loadDuringRun.mean.toFixed(1)})` +
-    `${gaugeSpan ? ` · raw port round trip on one CPU ${gaugeSpan.min.toFixed(1)}–${gaugeSpan.max.toFixed(1)} µs (host gauge)` : ''}` +
+    `${gaugeSpan ? ` · raw port round trip on one CPU ${gaugeSpan} (host gauge)` : ''}` +
     ` · convoy ${convoyBuild.flavor} at ${convoyBuild.revision}`,
 );
 if (results.length) console.log(`\n${formatComparisons(results)}`);

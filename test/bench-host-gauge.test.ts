@@ -1,7 +1,7 @@
 // bench/host-gauge.ts: a reading of what the host gives (a raw round trip on one CPU), and a run that
 // goes on without it where it cannot be taken.
 import test from 'ava';
-import { gaugeRange, readGauge } from '../bench/host-gauge.js';
+import { formatGaugeRange, gaugeRange, readGauge } from '../bench/host-gauge.js';
 
 test.serial('a reading is the p50 of a raw MessagePort round trip on one CPU, in microseconds', async (t) => {
   const reading = await readGauge('calls/coord-thread');
@@ -24,4 +24,15 @@ test('the range covers the readings that have a figure, and is absent when none 
   t.deepEqual(gaugeRange([{ before: 'a', p50: 27.1 }, { before: 'b' }, { before: 'end', p50: 38.4 }]), { min: 27.1, max: 38.4 });
   t.is(gaugeRange([{ before: 'a' }]), undefined);
   t.is(gaugeRange([]), undefined);
+});
+
+test('the range as printed: one decimal, in µs; nothing when no reading has a figure', (t) => {
+  t.is(
+    formatGaugeRange([
+      { before: 'a', p50: 27.14 },
+      { before: 'end', p50: 38.45 },
+    ]),
+    '27.1–38.5 µs',
+  );
+  t.is(formatGaugeRange([{ before: 'a' }]), undefined);
 });
