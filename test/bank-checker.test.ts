@@ -177,6 +177,7 @@ test("the duration is the transfers' window; a last batch held up past it is sho
     recoveries: [],
     verdict: check(cleanRun()),
     locks: { policy: 'wound-wait', waitTimeoutMs: 250 },
+    settle: { ok: true, ms: 3 },
   });
   t.is(report.transfersPerSec, 0.2, 'two committed in the 10 s the transfers ran');
   t.regex(formatReport(report), /duration\s+10000 ms \(the last batch returned at 14900 ms\)/);
@@ -235,6 +236,7 @@ test('the report counts commits and abort causes from the logs, and lock waits a
     recoveries: [{ name: 'teller-0', restartMs: 80, recoveredMs: 120 }],
     verdict,
     locks: { policy: 'wound-wait', waitTimeoutMs: 250 },
+    settle: { ok: true, ms: 41.6 },
   });
   t.is(report.committed, 2);
   t.is(report.transfersPerSec, 1);
@@ -252,6 +254,7 @@ test('the report counts commits and abort causes from the logs, and lock waits a
   t.regex(text, /duration\s+2000 ms\n/, 'no last batch shown when it came back with the run');
   t.regex(text, /deaths\s+2 \(1 by chaos\)\n {2}shard-1 at 1\.5 s\s+crash: WalClosedError: WAL shard-1\.wal crashed\n/);
   t.notRegex(text, /teller-0 at/, 'a kill of the run is counted, not listed');
+  t.regex(text, /settled\s+in 42 ms\n/);
   t.regex(text, /checker\s+OK/);
   t.deepEqual(JSON.parse(reportJson(report)), JSON.parse(JSON.stringify(report)));
 
@@ -265,8 +268,10 @@ test('the report counts commits and abort causes from the logs, and lock waits a
       recoveries: [],
       verdict: bad,
       locks: { policy: 'no-wait', waitTimeoutMs: 250 },
+      settle: { ok: false, ms: 20_013.7, timeoutMs: 20_000, left: 'shard-1: 2 in doubt' },
     }),
   );
+  t.regex(badText, /settled\s+NO: not within 20000 ms \(shard-1: 2 in doubt\)\n/);
   t.regex(badText, /checker\s+FAILED/);
   t.regex(badText, /! \(no tx\) \[s0a0\]/);
 });

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { formatReport } from '../examples/bank/report.js';
 import { runBank } from '../examples/bank/run.js';
 import { SLOW_RESTART_MS } from './fixtures/bank-shard-slow-restart.js';
 import { fixture } from './helpers/repo.js';
@@ -19,6 +20,7 @@ for (const kind of ['thread', 'process', 'mixed'] as const) {
     const report = await runBank({ kind, seconds: 2, shards: 3, tellers: 2, accountsPerShard: 20, chaosEveryMs: 400, seed: 3 });
     t.deepEqual(report.verdict.violations, []);
     t.true(report.verdict.ok);
+    t.true(report.settle.ok, 'the run settled before the check');
     t.true(report.committed > 0, 'some transfers committed');
     t.true(report.deaths.length > 0 && report.deaths.every((d) => d.chaos), 'only the kills we made');
     t.is(report.restarts, report.deaths.length, 'every killed worker came back');
@@ -72,4 +74,20 @@ test.serial('a shard whose restart takes seconds handles what waited for it befo
   const timedOut = report.aborted.byCause.timeout ?? 0;
   t.true(timedOut > 0, 'prepares to the dead shard timed out');
   t.log(`timed out=${timedOut} committed=${report.committed} restart=${Math.round(report.recoveries[0]!.restartMs)} ms`);
+});
+
+// The check reads the logs once the run has settled; a run that cannot settle by its deadline reports
+// what was left instead of passing on books that were still moving (the CLI then exits 1).
+test.serial('a run that does not settle by its deadline says so, and what was left', async (t) => {
+  const settleTimeoutMs = 400;
+  const report = await runBank({
+    seconds: 0.5,
+    shards: 2,
+    tellers: 1,
+    settleTimeoutMs,
+    shardModule: fixture('bank-shard-never-settles.ts'),
+  });
+  t.like(report.settle, { ok: false, timeoutMs: settleTimeoutMs, left: 'shard-0: 1 in doubt; shard-1: 1 in doubt' });
+  t.true(report.settle.ms >= settleTimeoutMs, `gave up after ${report.settle.ms} ms`);
+  t.regex(formatReport(report), /settled\s+NO: not within 400 ms \(shard-0: 1 in doubt; shard-1: 1 in doubt\)/);
 });

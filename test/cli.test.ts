@@ -407,11 +407,13 @@ test("`convoy replication`'s table shows the writes the pool lost, and why", (t)
   t.regex(few, /^ordered +10 +0 of 2 +0 +0 of 20$/m);
 });
 
-// Books that balance because nothing moved: the run "passed" with 0 committed, exit 0.
-test('a bank run that committed no transfer fails (1), though its books balance; interrupted, it is 130', (t) => {
-  const report = (committed: number) =>
+// Books that balance because nothing moved: the run "passed" with 0 committed, exit 0. Nor do books
+// read before the run settled prove anything, whatever the checker found in them.
+test('a bank run that committed no transfer, or did not settle, fails (1), though its books balance; interrupted, it is 130', (t) => {
+  const report = (committed: number, settle: object = { ok: true, ms: 5 }) =>
     ({
       restarts: 0,
+      settle,
       verdict: {
         ok: true,
         violations: [],
@@ -422,4 +424,7 @@ test('a bank run that committed no transfer fails (1), though its books balance;
   t.is(bankExitCode(report(0), false, false), 1);
   t.is(bankExitCode(report(5), false, false), 0);
   t.is(bankExitCode(report(0), true, false), 130);
+  const unsettled = { ok: false, ms: 20_010, timeoutMs: 20_000, left: 'shard-0 not back' };
+  t.is(bankExitCode(report(5, unsettled), false, false), 1);
+  t.is(bankExitCode(report(5, unsettled), true, false), 1);
 });

@@ -23,6 +23,21 @@ export interface Recovery {
   recoveredMs?: number;
 }
 
+/**
+ * The end of the run: every worker back, everything the tellers sent handled, nothing in doubt or waiting
+ * for a lock. Only then do the logs hold the whole run; a check of books still moving proves nothing.
+ */
+export type Settle =
+  | { ok: true; ms: number }
+  | {
+      ok: false;
+      ms: number;
+      /** The `settleTimeoutMs` it ran out of. */
+      timeoutMs: number;
+      /** What the last attempt found unsettled: workers not back, shards with doubts, or why it failed. */
+      left: string;
+    };
+
 export interface ReportInput {
   /** How long transfers were started: the run's length, or until Ctrl-C. */
   durationMs: number;
@@ -37,6 +52,8 @@ export interface ReportInput {
   locks: { policy: LockPolicy; waitTimeoutMs: number };
   /** The agents' hosts the run killed (`agents` with chaos), each taking its shards with it. */
   agentKills?: string[];
+  /** How the end of the run settled, before the checker read the logs. */
+  settle: Settle;
 }
 
 export interface Report {
@@ -63,6 +80,7 @@ export interface Report {
   recoveries: Recovery[];
   recoveryMs: { p50: number; max: number };
   agentKills: string[];
+  settle: Settle;
   verdict: Verdict;
 }
 
@@ -114,6 +132,7 @@ export function buildReport(input: ReportInput): Report {
     recoveries: input.recoveries,
     recoveryMs: { p50: percentile(recovered, 50), max: recovered.at(-1) ?? 0 },
     agentKills: input.agentKills ?? [],
+    settle: { ...input.settle, ms: Math.round(input.settle.ms) },
     verdict: input.verdict,
   };
 }
@@ -152,6 +171,10 @@ export function formatReport(r: Report): string {
     ['restarts', String(r.restarts)],
     ['recovery p50', ms(r.recoveryMs.p50)],
     ['recovery max', ms(r.recoveryMs.max)],
+    [
+      'settled',
+      r.settle.ok ? `in ${ms(r.settle.ms)}` : `NO: not within ${r.settle.timeoutMs} ms${r.settle.left ? ` (${r.settle.left})` : ''}`,
+    ],
     ['total balance', `${r.verdict.totals.openingTotal} -> ${r.verdict.totals.finalTotal}`],
     ['in doubt at end', String(r.verdict.totals.inDoubt)],
     ['checker', r.verdict.ok ? 'OK' : `FAILED (${r.verdict.violations.length} violations)`],

@@ -11,7 +11,7 @@ import { check } from './checker.js';
 import type { BankConfig, ShardRecord, TellerRecord } from './config.js';
 import { allOpeningBalances, isWorkerDied, walPath } from './config.js';
 import { LOCK_DEFAULTS, type LockPolicy } from './lock-table.js';
-import { buildReport, type Death, type Recovery, type Report } from './report.js';
+import { buildReport, type Death, type Recovery, type Report, type Settle } from './report.js';
 import type { ShardApi } from './shard.js';
 import type { TellerApi } from './teller.js';
 import type { TransferResult } from './teller-state.js';
@@ -120,6 +120,20 @@ async function until(probe: () => Promise<boolean>, deadline: number, everyMs = 
   }
   return false;
 }
+
+/** The shards that still hold something at the end, as the report names them; '' for none. */
+function unsettledShards(names: string[], status: { inDoubt: number; waiting: number }[]): string {
+  return names
+    .flatMap((name, i) => {
+      const { inDoubt, waiting } = status[i]!;
+      const what = [inDoubt > 0 ? `${inDoubt} in doubt` : '', waiting > 0 ? `${waiting} waiting for a lock` : ''].filter(Boolean);
+      return what.length > 0 ? [`${name}: ${what.join(', ')}`] : [];
+    })
+    .join('; ');
+}
+
+/** A settle probe that failed (a flush whose syncs failed, a worker that died under it), as one line. */
+const describeSettleError = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export async function runBank(options: BankOptions = {}): Promise<Report> {
   const o = { seconds: 5, shards: 4, tellers: 2, concurrency: 16, batch: 200, kind: 'thread' as const, chaosEveryMs: 0, ...options };
@@ -305,18 +319,36 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     // Settle: every worker back, every unacknowledged commit re-sent, everything the tellers sent handled
     // (a restarted shard gets what waited in the channels to it only now), every doubt resolved, and no
     // prepare left waiting for a lock (one of a dead teller could take it, undecided, after the check).
-    const deadline = performance.now() + (o.settleTimeoutMs ?? 20_000);
-    await until(async () => down.size === 0, deadline);
-    await until(
-      async () => {
-        await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
-        const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
-        // A worker that died meanwhile is back with what waited for it unhandled: flush again once it is.
-        return down.size === 0 && st.every((s) => s.inDoubt === 0 && s.waiting === 0);
-      },
-      deadline,
-      100,
-    );
+    const settleStart = performance.now();
+    const settleTimeoutMs = o.settleTimeoutMs ?? 20_000;
+    const deadline = settleStart + settleTimeoutMs;
+    let left = ''; // what the last probe found unsettled, for the report if the deadline passes
+    const allBack = (): boolean => {
+      left = down.size > 0 ? `${[...down.keys()].join(', ')} not back` : '';
+      return down.size === 0;
+    };
+    const settled =
+      (await until(async () => allBack(), deadline)) &&
+      (await until(
+        async () => {
+          try {
+            await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
+            const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
+            // A worker that died meanwhile is back with what waited for it unhandled: flush again once it is.
+            if (!allBack()) return false;
+            left = unsettledShards(shardNames, st);
+          } catch (e) {
+            left = describeSettleError(e);
+            return false;
+          }
+          return left === '';
+        },
+        deadline,
+        100,
+      ));
+    const settle: Settle = settled
+      ? { ok: true, ms: performance.now() - settleStart }
+      : { ok: false, ms: performance.now() - settleStart, timeoutMs: settleTimeoutMs, left };
     await Promise.all(watchers);
 
     // The books: what the live shards hold, and what every log says (read after a sync, so complete).
@@ -331,7 +363,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const tellers = tellerNames.map((name) => ({ name, log: readWal<TellerRecord>(walPath(dataDir, name)).records }));
     const verdict = check({ opening: allOpeningBalances(cfg), shards, tellers });
     const locks = { policy: cfg.lockPolicy, waitTimeoutMs: cfg.lockWaitTimeoutMs };
-    return buildReport({ durationMs, lastBatchMs, results, deaths, restarts, recoveries, verdict, locks, agentKills });
+    return buildReport({ durationMs, lastBatchMs, results, deaths, restarts, recoveries, verdict, locks, agentKills, settle });
   } finally {
     await cluster.close();
     await agents?.close();
