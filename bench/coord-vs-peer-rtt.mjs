@@ -1,7 +1,7 @@
 // One call at a time from the coordinator to a worker process, against the same from a worker process to
 // its peer, in a small process of its own (no other clusters, no raw hosts, no bench harness): windows
 // alternate, and the report is each side's median p50 and the median of per-round ratios. Says whether the
-// coordinator's end of a channel costs more than a worker's (README, "The rows still missed").
+// coordinator's end of a channel costs more than a worker's (docs/benchmarks.md, "One call at a time, coordinator ↔ process").
 //
 //   npm run build && taskset -c 0 node bench/coord-vs-peer-rtt.mjs [rounds=10] [calls=3000]
 import { startCluster } from '../dist/bundle/convoy.js';

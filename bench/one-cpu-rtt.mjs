@@ -1,6 +1,6 @@
 // One arm of one call at a time from this thread to a thread of this process, alone in its process, so that
 // whole-process counters (`perf stat`) can be read per call: run it at two call counts and divide the
-// difference by the difference in calls (README, "Where the targets stand": what a round trip costs in the
+// difference by the difference in calls (docs/benchmarks.md, "This machine": what a round trip costs in the
 // kernel). Prints the mean and p50/p99 µs per round trip.
 //
 //   npm run build && taskset -c 0 node bench/one-cpu-rtt.mjs <clone|birpc|convoy-endpoint|cluster> [calls=20000]

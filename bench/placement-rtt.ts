@@ -1,8 +1,8 @@
 // One call at a time between two threads, pinned to one CPU, for convoy and birpc with each arm's threads
 // placed two ways: in a process of their own (as the bench's raw baselines run) or in this process, which
 // also runs the harness (as the bench's convoy clusters do). Says how much of the bench's thread↔thread
-// "faster than birpc" row is placement and how much is convoy's layers or its cluster (README, "The rows
-// still missed").
+// "faster than birpc" row is placement and how much is convoy's layers or its cluster (docs/benchmarks.md,
+// "One call at a time against birpc").
 //
 //   npm run build && node --import tsx bench/placement-rtt.ts [--rounds 9] [--calls 2000] [--unpinned]
 //

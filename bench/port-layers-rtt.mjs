@@ -3,12 +3,12 @@
 // and Channel over its PortTransport (the breakdown's `convoy-endpoint` rung) against birpc and the raw
 // structured-clone ping-pong, the bench's own arms (baselines/raw-loops.mjs). Rounds rotate the order;
 // prints each arm's median p50 and the medians of per-round ratios. Says whether convoy's own layers cost
-// more per round trip than birpc's (README, "The rows still missed"); the MessagePort twin of
+// more per round trip than birpc's (docs/benchmarks.md, "One call at a time against birpc"); the MessagePort twin of
 // tcp-layers-rtt.mjs.
 //
 // `--stand-in` takes the port out too: each pair of ends is a stand-in that structured-clones what is
 // posted and delivers it in a microtask, so the arms pay alike for the "port" (no uv handle, no wake-up)
-// and differ only in their own code (README, "Where the targets stand": one call at a time against birpc).
+// and differ only in their own code (docs/benchmarks.md, "One call at a time against birpc").
 //
 //   npm run build && node bench/port-layers-rtt.mjs [rounds=11] [calls=5000] [--stand-in]
 import { EventEmitter } from 'node:events';

@@ -92,8 +92,8 @@ export function renderSection(r: RunJson): string {
       `${r.suitesIn === 'a process each' ? `, each suite in a Node process of its own${opensNote(r)}` : r.suitesIn === 'one process' ? ', every suite in one process (`--same-process`)' : ''}` +
       '. Every target is judged on the median of per-pair ratios of ' +
       'interleaved windows (subject and baseline alive side by side, alternating), so the drift of a minute hits both ' +
-      'alike; absolute figures move with the load, and so do ratios whose arms load the two CPUs differently (see below ' +
-      'the table). Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
+      'alike; absolute figures move with the load, and so do ratios whose arms load the two CPUs differently ' +
+      '(docs/benchmarks.md). Regenerate: `npm run bench`, then `node --import tsx bench/readme-table.ts`.',
     '',
   ];
   for (const part of r.partRuns ?? []) {

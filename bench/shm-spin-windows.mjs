@@ -1,7 +1,7 @@
 // The tail of one call at a time over spinning shared-memory rings, window by window (issue 14: p99 with
 // `spinMicros`). Each window of `--calls` round trips follows `--idle-ms` of idling, as a window of
 // bench/shm.ts does, so it starts with both threads asleep and shows how the pair recovers from where
-// the kernel woke them (README, "Shared memory between threads"). Prints, per window, p50, p99 and the mean
+// the kernel woke them (docs/shared-memory.md, "Against the targets"). Prints, per window, p50, p99 and the mean
 // (the window's time per call) in µs and, coordinator ↔ thread, how many calls took over `--slow-us`; then,
 // per build, the median and range over windows of p99 and of the mean.
 //

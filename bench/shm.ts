@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     calls: { type: 'string', default: '2000' },
     'window-ms': { type: 'string', default: '300' },
     // Longer than a wake-up of this machine's idle CPUs (~55 µs p50): a spin shorter than the other side's
-    // wake-up never catches an answer once both sides have slept (README, shared memory).
+    // wake-up never catches an answer once both sides have slept (docs/shared-memory.md).
     spin: { type: 'string', default: '200' },
     rings: { type: 'string' },
     'idle-ms': { type: 'string', default: '3000' },

@@ -1,8 +1,8 @@
 // One call at a time over loopback TCP: convoy's Endpoint and Channel over its TCP transport against
 // minimal-rpc (bench/baselines/rpc-floors.mjs) over the raw bench's socket wire. Windows alternate, order
 // swapped every pair; prints the medians and the median of per-pair ratios. Says whether convoy's own layers
-// cost more than the smallest RPC once the rest of a worker is out of the picture (README, "The rows still
-// missed").
+// cost more than the smallest RPC once the rest of a worker is out of the picture (docs/benchmarks.md,
+// "One call at a time, coordinator ↔ process").
 //
 // By default both ends of both arms are in this thread, so each round trip's time is the CPU both ends
 // spend on it, with no scheduling between processes. With `--processes` the serving ends run in a forked

@@ -101,7 +101,7 @@ export class Channel {
   /**
    * How many times the peer has been heard from (a frame, or part of one): what heartbeats watch. A count,
    * not a time: with the MessagePort transport's, the clock reads per frame cost a call made one at a time
-   * a few percent of its round trip (README, "One call at a time against birpc").
+   * a few percent of its round trip (docs/benchmarks.md, "One call at a time against birpc").
    */
   heard = 0;
   readonly #transport: Transport;

@@ -24,7 +24,7 @@ const SLICE_CHECK_MS = 1;
 /**
  * Small frames that come fast are checked against the slice at strides doubling up to this many (see the
  * message handler): read twice per frame, with the channel's read, the clock cost a call made one at a
- * time a few percent of its round trip (README, "One call at a time against birpc").
+ * time a few percent of its round trip (docs/benchmarks.md, "One call at a time against birpc").
  */
 const MAX_CHECK_STRIDE = 8;
 

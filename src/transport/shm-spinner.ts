@@ -38,7 +38,7 @@ const STEP_MS = 0.5;
  * after another (a wake puts the woken thread beside its waker, and nothing moves it while each side
  * holds the CPU for less than a tick). So the next spin is a long one, past a tick, which lets the kernel
  * see two runnable threads on one CPU beside an idle one and move one of them: when it does, one slow
- * call, then the pair is apart and spins pay again (measured: README, "Shared memory between threads").
+ * call, then the pair is apart and spins pay again (measured: docs/shared-memory.md, "Against the targets").
  * When a long spin does not help — it finds nothing, or the next spin after it is wasted again (a peer
  * busy elsewhere, a machine with no idle CPU) — stalls take turns of doubling length before the next one
  * (up to one in MAX_LONG_EVERY), until a long spin helps again.
