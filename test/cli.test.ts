@@ -143,6 +143,7 @@ for (const [command, own, foreign] of [
     for (const flag of foreign) t.false(text.includes(flag), `${flag} shown`);
     // What a Ctrl-C does is the bank's own: the others' help does not promise it.
     t.is(text.includes('the bank still checks'), command === 'bank');
+    t.is(text.includes('did not settle'), command === 'bank', 'only a bank run settles before its check');
     t.true(text.includes('130 interrupted'));
   });
 }

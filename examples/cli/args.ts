@@ -98,9 +98,9 @@ const exitCodes = (command?: Command): string => {
         : 'Ctrl-C';
   const failed =
     command === undefined
-      ? 'it failed its check (for `bank`, also: no transfer committed)'
+      ? 'it failed its check (for `bank`, also: no transfer committed, or the run did not settle)'
       : command === 'bank'
-        ? 'it failed its check, or committed no transfer'
+        ? 'it failed its check, committed no transfer, or did not settle'
         : 'it failed its check';
   return `Exit codes: 0 the run passed its check, 1 ${failed}, 2 bad usage, 3 the run failed unexpectedly, 130 interrupted (${interrupted}).`;
 };
