@@ -135,6 +135,49 @@ function unsettledShards(names: string[], status: { inDoubt: number; waiting: nu
 /** A settle probe that failed (a flush whose syncs failed, a worker that died under it), as one line. */
 const describeSettleError = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/**
+ * The end of a run, before the checker reads the logs: every worker back, every unacknowledged commit
+ * re-sent, everything the tellers sent handled (a restarted shard gets what waited in the channels to it
+ * only now), every doubt resolved, and no prepare left waiting for a lock (one of a dead teller could take
+ * it, undecided, after the check). Tried until `timeoutMs` has passed; then says what was left.
+ */
+async function settleRun(
+  cluster: Cluster,
+  tellerNames: string[],
+  shardNames: string[],
+  down: ReadonlyMap<string, number>,
+  timeoutMs: number,
+): Promise<Settle> {
+  const start = performance.now();
+  const deadline = start + timeoutMs;
+  let left = ''; // what the last attempt found unsettled
+  const allBack = (): boolean => {
+    left = down.size > 0 ? `${[...down.keys()].join(', ')} not back` : '';
+    return down.size === 0;
+  };
+  const settled =
+    (await until(async () => allBack(), deadline)) &&
+    (await until(
+      async () => {
+        try {
+          await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
+          const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
+          // A worker that died meanwhile is back with what waited for it unhandled: flush again once it is.
+          if (!allBack()) return false;
+          left = unsettledShards(shardNames, st);
+        } catch (e) {
+          left = describeSettleError(e);
+          return false;
+        }
+        return left === '';
+      },
+      deadline,
+      100,
+    ));
+  const ms = performance.now() - start;
+  return settled ? { ok: true, ms } : { ok: false, ms, timeoutMs, left };
+}
+
 export async function runBank(options: BankOptions = {}): Promise<Report> {
   const o = { seconds: 5, shards: 4, tellers: 2, concurrency: 16, batch: 200, kind: 'thread' as const, chaosEveryMs: 0, ...options };
   if (o.shards < 2) throw new RangeError(`Expected \`shards\` to be at least 2 (transfers cross shards), got ${o.shards}`);
@@ -316,39 +359,7 @@ export async function runBank(options: BankOptions = {}): Promise<Report> {
     const durationMs = Math.min(performance.now(), stopAt) - t0;
     const lastBatchMs = performance.now() - t0;
 
-    // Settle: every worker back, every unacknowledged commit re-sent, everything the tellers sent handled
-    // (a restarted shard gets what waited in the channels to it only now), every doubt resolved, and no
-    // prepare left waiting for a lock (one of a dead teller could take it, undecided, after the check).
-    const settleStart = performance.now();
-    const settleTimeoutMs = o.settleTimeoutMs ?? 20_000;
-    const deadline = settleStart + settleTimeoutMs;
-    let left = ''; // what the last probe found unsettled, for the report if the deadline passes
-    const allBack = (): boolean => {
-      left = down.size > 0 ? `${[...down.keys()].join(', ')} not back` : '';
-      return down.size === 0;
-    };
-    const settled =
-      (await until(async () => allBack(), deadline)) &&
-      (await until(
-        async () => {
-          try {
-            await Promise.all(tellerNames.map((n) => cluster.worker<TellerApi>(n).flush()));
-            const st = await Promise.all(shardNames.map((n) => cluster.worker<ShardApi>(n).status()));
-            // A worker that died meanwhile is back with what waited for it unhandled: flush again once it is.
-            if (!allBack()) return false;
-            left = unsettledShards(shardNames, st);
-          } catch (e) {
-            left = describeSettleError(e);
-            return false;
-          }
-          return left === '';
-        },
-        deadline,
-        100,
-      ));
-    const settle: Settle = settled
-      ? { ok: true, ms: performance.now() - settleStart }
-      : { ok: false, ms: performance.now() - settleStart, timeoutMs: settleTimeoutMs, left };
+    const settle = await settleRun(cluster, tellerNames, shardNames, down, o.settleTimeoutMs ?? 20_000);
     await Promise.all(watchers);
 
     // The books: what the live shards hold, and what every log says (read after a sync, so complete).
