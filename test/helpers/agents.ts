@@ -20,7 +20,7 @@ import { COORDINATOR, System, type Bootstrap } from '../../src/protocol/control.
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { Endpoint } from '../../src/rpc/endpoint.js';
 import { closedChannelError, diedError } from '../../src/rpc/link.js';
-import { withDeadline } from './deadline.js';
+import { DeadlineError, handled, withDeadline } from './deadline.js';
 import { logTee } from './log-tee.js';
 import type { Teardown } from './nats-server.js';
 import { fixture, repoRoot } from './repo.js';
@@ -70,6 +70,19 @@ export function agentFixture(file: string): string {
  * load the same convoy as the fixtures the tests give them); SIGKILLed (with its workers) in teardown if
  * still running.
  */
+/** Whether an agent process still runs, as a failure message says it. */
+function agentState(child: ChildProcess): string {
+  if (child.exitCode !== null) return `the agent exited with code ${child.exitCode}`;
+  if (child.signalCode !== null) return `the agent was ended by ${child.signalCode}`;
+  return 'the agent still runs';
+}
+
+/** The last lines of a log, on one line: `(nothing)` for none. */
+function logTail(text: string, lines = 12): string {
+  const tail = text.trim().split('\n').slice(-lines).join(' | ');
+  return tail === '' ? '(nothing)' : tail;
+}
+
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
   const main = fileURLToPath(new URL('../../src/agent/main.js', import.meta.url));
   const argv = [main, '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
@@ -115,7 +128,13 @@ export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
       offset = from;
       const found = new Promise<string>((resolve) => waiters.add({ pattern, from: offset, resolve }));
       check();
-      return withDeadline(found, ms, `agent ${args.host}: ${what}`);
+      return handled(
+        withDeadline(found, ms, `agent ${args.host}: ${what}`).catch((error: unknown) => {
+          // What the agent said instead, and whether it still runs: the one clue when this fails under load.
+          if (error instanceof DeadlineError) error.message += `; ${agentState(child)}, and logged since: ${logTail(log.slice(from))}`;
+          throw error;
+        }),
+      );
     },
     exited,
   };
