@@ -69,11 +69,14 @@ test.serial('an agent stopped (SIGSTOP) past the heartbeat timeout is down; resu
   const { hosts, agent } = await setup(t, 'sigstop');
   const worker = await startRemoteWorker(t, hosts, 'b', 'w', counter, { kind: 'process' });
   const down = nextEvent<[HostDownEvent]>(hosts, 'host-down', DOWN_MS);
+  // Armed before the stop: on a starved machine the agent may take the coordinator for silent and end the
+  // session itself just before the stop lands ('its agent left: … silent'); its line then comes before any
+  // resume, and a waiter armed later would miss it.
+  const ended = agent.line(/session \w+ ended/, DOWN_MS + JOIN_MS, 'ends the session');
   agent.child.kill('SIGSTOP');
   t.regex((await down)[0].reason, /silent/);
   await withDeadline(worker.child.exited, 1000, 'the worker counts as exited');
   const upAgain = nextEvent(hosts, 'host-up', JOIN_MS);
-  const ended = agent.line(/session \w+ ended/, JOIN_MS, 'ends the session');
   agent.child.kill('SIGCONT');
   await ended;
   await upAgain;
