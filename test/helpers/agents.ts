@@ -65,11 +65,6 @@ export function agentFixture(file: string): string {
   return path.relative(root, fileURLToPath(fixture(file)));
 }
 
-/**
- * `convoy agent …` as a process of its own, compiled as the tests are (src/agent/main.ts: its workers must
- * load the same convoy as the fixtures the tests give them); SIGKILLed (with its workers) in teardown if
- * still running.
- */
 /** Whether an agent process still runs, as a failure message says it. */
 function agentState(child: ChildProcess): string {
   if (child.exitCode !== null) return `the agent exited with code ${child.exitCode}`;
@@ -83,6 +78,11 @@ function logTail(text: string, lines = 12): string {
   return tail === '' ? '(nothing)' : tail;
 }
 
+/**
+ * `convoy agent …` as a process of its own, compiled as the tests are (src/agent/main.ts: its workers must
+ * load the same convoy as the fixtures the tests give them); SIGKILLed (with its workers) in teardown if
+ * still running.
+ */
 export function startAgent(t: Teardown, args: AgentArgs): AgentProcess {
   const main = fileURLToPath(new URL('../../src/agent/main.js', import.meta.url));
   const argv = [main, '--nats', args.nats, '--host', args.host, '--secret-file', args.secretFile];
