@@ -63,14 +63,27 @@ export function judge(t: TargetSpec, metrics: Record<string, MetricResult>, unit
   };
 }
 
-/** `met, 2.3× the bound` / `met, 12% to spare` / `MISSED by 35%`; `(borderline)` when the middle half of the pairs straddles the bound. */
+/**
+ * `met, 2.3× the bound` / `met, 12% to spare` / `MISSED by 35%` / `MISSED by 0.4%`; `(borderline)` when the
+ * middle half of the pairs straddles the bound.
+ */
 export function verdict(r: TargetResult): string {
   if (r.missing) return r.met === false ? `MISSED (${r.missing})` : `not checked (${r.missing})`;
   const m = r.margin;
   const crossing = r.firm ? '' : ' (borderline)';
   if (m === undefined) return `${r.met ? 'met' : 'MISSED'}${crossing}`;
-  if (r.met) return `${m >= 1.995 ? `met, ${m.toFixed(1)}× the bound` : `met, ${((m - 1) * 100).toFixed(0)}% to spare`}${crossing}`;
-  return `${m <= 0.5 ? `MISSED, ${(1 / m).toFixed(1)}× off` : `MISSED by ${((1 / m - 1) * 100).toFixed(0)}%`}${crossing}`;
+  if (r.met) return `${m >= 1.995 ? `met, ${m.toFixed(1)}× the bound` : `met, ${percent(m - 1)} to spare`}${crossing}`;
+  return `${m <= 0.5 ? `MISSED, ${(1 / m).toFixed(1)}× off` : `MISSED by ${percent(1 / m - 1)}`}${crossing}`;
+}
+
+/**
+ * A margin as a percentage: whole below 1 only when it is 1% or more, so that a miss by a hair does not read
+ * `MISSED by 0%` (a median pair of 1.00000000006× against a bound of 1×, thread ↔ thread against birpc).
+ */
+function percent(fraction: number): string {
+  const pct = fraction * 100;
+  if (pct >= 0.95) return `${pct.toFixed(0)}%`;
+  return pct >= 0.05 ? `${pct.toFixed(1)}%` : 'less than 0.1%';
 }
 
 export interface JudgedTarget extends TargetResult {

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { alternate, rotate, runComparison, type Arm } from '../bench/interleave.js';
 import { allowedCpus } from '../bench/pin.js';
-import { verdict } from '../bench/targets.js';
+import { type TargetResult, verdict } from '../bench/targets.js';
 
 const ctx = { suite: 's', group: 'g', opts: { quick: true }, windowTimeoutMs: 1000 };
 
@@ -73,6 +73,24 @@ test('a missed median is MISSED, borderline when the middle half of the pairs st
   // q1 of the ratios (1.0) meets the bound, the median (1.5) does not: borderline.
   t.false(r.targets[0]!.firm);
   t.is(verdict(r.targets[0]!), 'MISSED by 25% (borderline)');
+});
+
+test('a margin under 1% is given to a tenth of a percent, and a hair as less than 0.1%', (t) => {
+  const target = (margin: number, met: boolean): TargetResult => ({
+    what: 't',
+    required: '≤ 1×',
+    actual: 1 / margin,
+    met,
+    margin,
+    firm: true,
+    detail: '',
+  });
+  t.is(verdict(target(1.004, true)), 'met, 0.4% to spare');
+  t.is(verdict(target(1.03, true)), 'met, 3% to spare');
+  t.is(verdict(target(1 / 1.006, false)), 'MISSED by 0.6%');
+  // The thread ↔ thread row against birpc of one full run: its median pair read 1.00000000006×.
+  t.is(verdict(target(1 / 1.00000000006, false)), 'MISSED by less than 0.1%');
+  t.is(verdict(target(1 / 1.25, false)), 'MISSED by 25%');
 });
 
 test('A vs A: a two-sided bound is met or missed, with no margin', async (t) => {
