@@ -77,8 +77,9 @@ export function verdict(r: TargetResult): string {
 }
 
 /**
- * A margin as a percentage: whole below 1 only when it is 1% or more, so that a miss by a hair does not read
- * `MISSED by 0%` (a median pair of 1.00000000006× against a bound of 1×, thread ↔ thread against birpc).
+ * A margin as a percentage: whole from 1% up, to a tenth of a percent below that, and `less than 0.1%` for a
+ * hair, which read `MISSED by 0%` before (a median pair of 1.00000000006× against a bound of 1×, thread ↔
+ * thread against birpc).
  */
 function percent(fraction: number): string {
   const pct = fraction * 100;
