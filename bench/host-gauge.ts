@@ -2,9 +2,9 @@
 // small object, bench/one-cpu-rtt.mjs `clone`) in a fresh process pinned to one CPU, taken before each
 // suite and at the end of a run. The 1-minute load a run reports is the guest's own; what happens on the
 // host under it does not show in it, and here it moved that round trip from ~27 to ~38 µs and back within
-// seconds to minutes, on an idle guest (docs/benchmarks.md, "Reading the figures on this machine"), one virtual CPU at a time (CPU
-// 0 read 36–38 µs while CPU 1 read 28). So the gauge runs on the CPU the one-CPU rows are pinned to
-// (pin.ts, firstAllowedCpu).
+// seconds to minutes, on an idle guest (docs/benchmarks.md, "Reading the figures on this machine"), one
+// virtual CPU at a time (CPU 0 read 36–38 µs while CPU 1 read 28). So the gauge runs on the CPU the
+// one-CPU rows are pinned to (pin.ts, firstAllowedCpu).
 
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

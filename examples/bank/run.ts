@@ -132,9 +132,6 @@ function unsettledShards(names: string[], status: { inDoubt: number; waiting: nu
     .join('; ');
 }
 
-/** A settle probe that failed (a flush whose syncs failed, a worker that died under it), as one line. */
-const describeSettleError = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 /**
  * The end of a run, before the checker reads the logs: every worker back, every unacknowledged commit
  * re-sent, everything the tellers sent handled (a restarted shard gets what waited in the channels to it
@@ -166,7 +163,8 @@ async function settleRun(
           if (!allBack()) return false;
           left = unsettledShards(shardNames, st);
         } catch (e) {
-          left = describeSettleError(e);
+          // A flush whose syncs failed, or a worker that died under the probe: say why, and try again.
+          left = e instanceof Error ? e.message : String(e);
           return false;
         }
         return left === '';
