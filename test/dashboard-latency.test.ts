@@ -24,39 +24,59 @@ test('a latency falls in the bucket whose bounds hold it, four buckets per doubl
 
 test('rare calls are all timed; a flood is sampled, each timed call standing for the calls it skipped', async (t) => {
   const rare = new CallLatency();
-  // Calls settling a few ms apart (the pace is the stimulus here, not a synchronisation): the mask stays 0.
+  // Calls settling a few ms apart (the pace is the stimulus here, not a synchronisation): each is timed.
   for (let i = 0; i < 10; i++) {
     await new Promise((resolve) => setTimeout(resolve, 3));
-    rare.record('get', performance.now() - 1, rare.mask + 1, i + 1);
+    t.is(rare.sample(), 1, 'a rare call is timed, standing for itself');
+    rare.record('get', performance.now() - 1, 1, i + 1);
   }
-  t.is(rare.mask, 0);
+  t.is(rare.oneIn, 1);
   t.is(rare.snapshot()[0]!.count, 10);
 
   const flood = new CallLatency();
   let timed = 0;
   let id = 0;
   for (const end = performance.now() + 300; performance.now() < end; ) {
-    if ((++id & flood.mask) !== 0) continue;
+    id++;
+    const weight = flood.sample();
+    if (weight === 0) continue;
     timed++;
-    flood.record('inc', performance.now(), flood.mask + 1, id);
+    flood.record('inc', performance.now(), weight, id);
   }
-  t.true(flood.mask > 0, 'a flood makes the sampling sparser');
+  t.true(flood.oneIn > 1, 'a flood makes the sampling sparser');
   t.true(timed < id / 4, `${timed} of ${id} calls timed`);
   const [inc] = flood.snapshot();
-  // Each timed call counts mask + 1: the weighted count follows the calls made.
+  // Each timed call counts oneIn: the weighted count follows the calls made.
   t.true(inc!.count > id * 0.5 && inc!.count < id * 2, `weighted count ${inc!.count} for ${id} calls`);
 
   // The flood is over: once a window has seen only a few calls issued, timing is complete again.
   await new Promise((resolve) => setTimeout(resolve, 60));
-  flood.record('inc', performance.now() - 1, flood.mask + 1, id + 5);
+  flood.record('inc', performance.now() - 1, flood.oneIn, id + 5);
   await new Promise((resolve) => setTimeout(resolve, 60));
-  flood.record('inc', performance.now() - 1, flood.mask + 1, id + 10);
-  t.is(flood.mask, 0);
+  flood.record('inc', performance.now() - 1, flood.oneIn, id + 10);
+  t.is(flood.oneIn, 1);
+  t.is(flood.sample(), 1, 'the next call is timed, though the flood drew a longer wait for it');
 });
 
-// A review's: a timed call was weighed by the mask as it was when its reply came. A burst made while the
-// mask was 0 (every call timed) and answered after it rose counted each reply for up to 1024 calls: 20 000
-// pipelined calls read as 406 070.
+test('a fixed sampling times one call in that many on average, whatever the pace', (t) => {
+  const every = new CallLatency(1);
+  const rare = new CallLatency(64);
+  let timed = 0;
+  for (let id = 1; id <= 64_000; id++) {
+    t.is(every.sample(), 1);
+    every.record('inc', performance.now(), 1, id);
+    const weight = rare.sample();
+    if (weight !== 0) timed++;
+  }
+  t.is(every.oneIn, 1, 'a flood does not thin a fixed sampling');
+  t.is(every.snapshot()[0]!.count, 64_000);
+  // 1000 expected; the gaps are uniform in 1 … 127, so the count's spread is ~18.
+  t.true(timed > 850 && timed < 1150, `${timed} of 64 000 calls timed`);
+});
+
+// A review's: a timed call was weighed by the sampling as it was when its reply came. A burst made while
+// every call was timed and answered after the sampling thinned counted each reply for up to 1024 calls:
+// 20 000 pipelined calls read as 406 070.
 test('a burst of pipelined calls is counted as the calls it was, however the sampling changes before the replies', async (t) => {
   const { a } = await createPair(t, 'memory', { b: { api: { inc: (n: number) => n + 1 } } });
   for (const burst of [20_000, 20_000]) {
@@ -64,6 +84,30 @@ test('a burst of pipelined calls is counted as the calls it was, however the sam
   }
   const [inc] = a.latency.snapshot();
   t.true(inc!.count > 40_000 * 0.5 && inc!.count < 40_000 * 2, `weighted count ${inc!.count} for 40000 calls`);
+});
+
+// A user's walk-through of the docs: a caller alternating `inc` and `echo` was timed by its ids' low bits,
+// so one method got every sample. 6000 calls, 3000 each, read 337 for inc and 5648 for echo.
+test('a caller alternating two methods in a flood gets each counted as the calls it made', async (t) => {
+  const api = { inc: (n: number) => n + 1, echo: (n: number) => n };
+  const { a } = await createPair(t, 'memory', { b: { api } });
+  const rounds = 100_000;
+  await withDeadline(
+    (async () => {
+      // Bursts of pipelined pairs of calls, so that the pace makes the sampling sparse.
+      for (let done = 0; done < rounds; done += 1000) {
+        await Promise.all(Array.from({ length: 1000 }, (_, i) => [a.call('inc', [i]), a.call('echo', [i])]).flat());
+      }
+    })(),
+    60_000,
+    'the flood',
+  );
+  t.true(a.latency.oneIn > 1, 'the flood was sampled, not timed whole');
+  const counts = new Map(a.latency.snapshot().map((m) => [m.method, m.count]));
+  for (const method of ['inc', 'echo']) {
+    const count = counts.get(method) ?? 0;
+    t.true(count > rounds * 0.6 && count < rounds / 0.6, `${method}: weighted count ${count} for ${rounds} calls`);
+  }
 });
 
 test("an endpoint times its own calls to their reply or fault, per method, and never convoy's system calls", async (t) => {

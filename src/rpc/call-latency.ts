@@ -3,10 +3,15 @@
  * log-spaced buckets (four per doubling, from 1 µs) that merge across channels and processes by adding.
  *
  * Timing every call would cost two clock reads per call, a large share of a pipelined call's budget, so
- * calls are sampled: a call whose id has the low bits of `mask` clear is timed, and it counts for
- * `mask + 1` calls. Every ADAPT_WINDOW_MS (judged when a timed call settles, from the ids issued since)
- * the mask is set for the pace of calls: every call is timed below TIMED_PER_SECOND calls a second (a
- * slow, one-at-a-time workload is measured completely), and about that many a second in a flood.
+ * calls are sampled: about one call in `oneIn` is timed, and it counts for `oneIn` calls. Every
+ * ADAPT_WINDOW_MS (judged when a timed call settles, from the ids issued since) `oneIn` is set for the
+ * pace of calls: every call is timed below TIMED_PER_SECOND calls a second (a slow, one-at-a-time
+ * workload is measured completely), and about that many a second in a flood.
+ *
+ * The calls between two timed ones are a number drawn at random, of mean `oneIn`, not every `oneIn`-th
+ * call: a caller's calls often come in a pattern (`inc` then `echo`, again and again), and a fixed stride
+ * lines up with it. Timing the calls whose ids had their low bits clear gave one of two alternating
+ * methods every sample and the other none.
  */
 
 /** Buckets per doubling of the latency: each bucket is 2^(1/4) ≈ 1.19 times as wide as the one before. */
@@ -17,8 +22,8 @@ export const BUCKET_COUNT = 112;
 /** How often the sampling is judged, and how many calls a second it aims to time. */
 const ADAPT_WINDOW_MS = 50;
 const TIMED_PER_SECOND = 500;
-/** However fast calls come, at least one in 1024 is timed. */
-const MAX_MASK = 1023;
+/** However fast calls come, one in 1024 on average is timed. */
+const MAX_ONE_IN = 1024;
 /**
  * Methods tallied one by one on a channel; calls to any further name are tallied together under
  * OTHER_METHODS. A caller that builds names (from requests, say) must not grow its memory, nor every
@@ -27,11 +32,16 @@ const MAX_MASK = 1023;
 export const MAX_METHODS_TALLIED = 256;
 export const OTHER_METHODS = '(other methods)';
 
-/** The mask that times about TIMED_PER_SECOND of `callsPerSecond`. */
-function maskFor(callsPerSecond: number): number {
-  let mask = 0;
-  while (mask < MAX_MASK && callsPerSecond / (mask + 1) > TIMED_PER_SECOND) mask = mask * 2 + 1;
-  return mask;
+/** The `oneIn` (a power of two) that times about TIMED_PER_SECOND of `callsPerSecond`. */
+function oneInFor(callsPerSecond: number): number {
+  let oneIn = 1;
+  while (oneIn < MAX_ONE_IN && callsPerSecond / oneIn > TIMED_PER_SECOND) oneIn *= 2;
+  return oneIn;
+}
+
+/** Calls from one timed call to the next: uniform in 1 … 2·oneIn − 1, whose mean is `oneIn`. */
+function gapFor(oneIn: number): number {
+  return oneIn === 1 ? 1 : 1 + Math.floor(Math.random() * (2 * oneIn - 1));
 }
 
 /** The bucket of a latency in milliseconds. */
@@ -48,7 +58,7 @@ export function bucketUpperMs(index: number): number {
 /** One method's latency on one channel since the channel opened; `buckets` is sparse: [index, count, ...]. */
 export interface MethodLatency {
   method: string;
-  /** Calls the timed ones stand for (each counts `mask + 1` as sampled). */
+  /** Calls the timed ones stand for (each counts `oneIn` as sampled). */
   count: number;
   sumMs: number;
   buckets: number[];
@@ -61,16 +71,37 @@ interface MethodTally {
 }
 
 export class CallLatency {
-  /** A call is timed when `(id & mask) === 0`. */
-  mask = 0;
+  /** About one call in this many is timed. */
+  oneIn: number;
+  /** Whether `oneIn` follows the pace of calls (always, but in the bench that weighs the sampling). */
+  readonly #adapts: boolean;
+  /** Calls to make until the next timed one, this one included. */
+  #untilTimed: number;
   #windowStart = 0;
   #windowStartId = 0;
   readonly #methods = new Map<string, MethodTally>();
 
+  /** `fixedOneIn`: time about one call in that many, whatever their pace (bench/latency-sampling-cost.ts). */
+  constructor(fixedOneIn?: number) {
+    this.oneIn = fixedOneIn ?? 1;
+    this.#adapts = fixedOneIn === undefined;
+    this.#untilTimed = gapFor(this.oneIn);
+  }
+
+  /**
+   * Called as each of the user's calls is made: 0 if it is not timed, else the calls it stands for (to be
+   * given to record() when it settles).
+   */
+  sample(): number {
+    if (--this.#untilTimed > 0) return 0;
+    this.#untilTimed = gapFor(this.oneIn);
+    return this.oneIn;
+  }
+
   /**
    * Counts one timed call of `method` that started at `startedAt` (performance.now()) and settles now, for
-   * `weight` calls: the mask's as it was when the call was made (weighed by today's mask, a burst timed
-   * whole while the mask was 0 and answered after it rose counted up to 1024 times over); `lastId` is the
+   * `weight` calls: what sample() said when the call was made (weighed by today's `oneIn`, a burst timed
+   * whole while it was 1 and answered after it rose counted up to 1024 times over); `lastId` is the
    * latest call id issued on the channel, which tells the pace of calls.
    */
   record(method: string, startedAt: number, weight: number, lastId: number): void {
@@ -86,8 +117,10 @@ export class CallLatency {
     tally.sumMs += ms * weight;
     tally.buckets[bucketOf(ms)]! += weight;
     const elapsedMs = now - this.#windowStart;
-    if (elapsedMs < ADAPT_WINDOW_MS) return;
-    this.mask = maskFor(((lastId - this.#windowStartId) * 1000) / elapsedMs);
+    if (elapsedMs < ADAPT_WINDOW_MS || !this.#adapts) return;
+    this.oneIn = oneInFor(((lastId - this.#windowStartId) * 1000) / elapsedMs);
+    // The flood is over: the wait for the next timed call, drawn for it, is drawn again for the new pace.
+    if (this.#untilTimed >= 2 * this.oneIn) this.#untilTimed = gapFor(this.oneIn);
     this.#windowStart = now;
     this.#windowStartId = lastId;
   }

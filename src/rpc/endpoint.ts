@@ -130,10 +130,10 @@ export class Endpoint {
     const pending = new PendingCall(id, method, capturedResolve!, capturedReject!);
     // Not kept here: they hold the promise, and through it the call's result once it settles.
     capturedResolve = capturedReject = undefined;
-    const mask = this.latency.mask;
-    if ((id & mask) === 0 && !system) {
+    const sampledOf = system ? 0 : this.latency.sample();
+    if (sampledOf !== 0) {
       pending.startedAt = performance.now();
-      pending.sampledOf = mask + 1;
+      pending.sampledOf = sampledOf;
     }
     this.#pending.set(pending);
     const timeoutMs = options?.timeoutMs ?? this.#callTimeoutMs;
