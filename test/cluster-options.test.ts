@@ -8,6 +8,7 @@ const counter = fixture('counter.ts');
 const bad: [string, unknown, string][] = [
   ['no options', undefined, 'options'],
   ['no workers', { workers: [] }, 'workers'],
+  ['neither workers nor a pool', {}, 'workers'],
   ['a worker without a module', { workers: [{ name: 'a' }] }, 'workers[0].module'],
   ['a bad name', { workers: [{ name: 'a b', module: counter }] }, 'workers[0].name'],
   [

@@ -251,3 +251,23 @@ test.serial('pool tasks from a worker are flow-controlled: a flood of them keeps
   t.true(maxQueued <= 20_000, `pool queue bounded by the window (${maxQueued})`);
   t.true(peak - before < 64 * MB, `coordinator memory bounded by the window (+${mb(peak - before)} at most)`);
 });
+
+// A user's walk-through of the README: `startCluster({ pool })`, as the README shows it, was refused for
+// want of `workers`.
+test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard and close', async (t) => {
+  const cluster = await startFor(t, { pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 } });
+  const before = (await cluster.stats()).pool!.completed;
+  t.is(await cluster.pool<PoolTasks>().add(2, 3), 5);
+  const stats = await cluster.stats();
+  t.deepEqual(stats.workers, []);
+  t.is(stats.pool!.completed, before + 1);
+  const dashboard = await cluster.serveDashboard({ port: 0 });
+  t.teardown(() => dashboard.close());
+  const url = new URL(dashboard.url);
+  const response = await fetch(new URL(`/api/snapshot?token=${url.searchParams.get('token')}`, url));
+  t.is(response.status, 200);
+  const snapshot = (await response.json()) as { workers: unknown[]; pairs: unknown[] };
+  t.deepEqual([snapshot.workers, snapshot.pairs], [[], []]);
+  await cluster.close();
+  t.is((await settle(cluster.pool<PoolTasks>().add(1, 1))).ok, false, 'closed: the pool refuses');
+});

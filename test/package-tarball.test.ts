@@ -62,6 +62,15 @@ test('the packed package runs from another project without tsx: both entries, a 
     'dist/src holds only type declarations',
   );
   t.true(files.includes('dist/src/index.d.ts') && files.includes('dist/bundle/convoy.js'), 'the types and the bundle are there');
+  // The README's links to the documentation (and its picture) lead somewhere in the package too.
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const docsLinks = [...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((match) => match[1]!);
+  t.true(docsLinks.length > 0, 'the README links its docs');
+  t.deepEqual(
+    docsLinks.filter((link) => !files.includes(link)),
+    [],
+    'every docs/ page the README links is published',
+  );
 
   // An app whose node_modules holds the unpacked package and, beside it, only its declared dependencies.
   const app = path.join(dir, 'app');

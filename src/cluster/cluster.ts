@@ -103,7 +103,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       options.dashboard,
     );
     if (options.nats !== undefined) checkNatsOptions(options.nats);
-    const specs = expandSpecs(options.workers, options.nats !== undefined);
+    const specs = expandSpecs(options.workers, { hasNats: options.nats !== undefined, hasPool: options.pool !== undefined });
     // Built for each incarnation's control channel: an open is asked by that incarnation, not its successor.
     const system = (handle: WorkerHandle) => {
       const incarnation = handle.incarnation;

@@ -4,10 +4,14 @@ import { expectNumber, expectOneOf } from '../options.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import { WORKER_SPEC_KEYS, type WorkerSpec } from './types.js';
 
-/** `hasNats`: the cluster has the `nats` option, so a spec may name a `host`. */
-export function expandSpecs(specs: unknown, hasNats = false): { name: string; spec: WorkerSpec }[] {
-  if (!Array.isArray(specs) || specs.length === 0) {
-    throw new TypeError(`Expected \`workers\` to be a non-empty array of worker specs, got ${describe(specs)}`);
+/**
+ * `hasNats`: the cluster has the `nats` option, so a spec may name a `host`. `hasPool`: it has a pool, so
+ * it may have no workers (absent `workers` is none).
+ */
+export function expandSpecs(specs: unknown, { hasNats = false, hasPool = false } = {}): { name: string; spec: WorkerSpec }[] {
+  if (specs === undefined && hasPool) return [];
+  if (!Array.isArray(specs) || (specs.length === 0 && !hasPool)) {
+    throw new TypeError(`Expected \`workers\` to be a non-empty array of worker specs (or none beside a \`pool\`), got ${describe(specs)}`);
   }
   const out: { name: string; spec: WorkerSpec }[] = [];
   const seen = new Set<string>();

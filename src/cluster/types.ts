@@ -52,7 +52,8 @@ export interface PoolSpec {
 }
 
 export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOptions, SharedMemoryOptions {
-  workers: readonly WorkerSpec[];
+  /** The workers to start: at least one, unless the cluster has a `pool` (then absent is none). */
+  workers?: readonly WorkerSpec[];
   /** Handlers the coordinator serves to workers (`ctx.coordinator<T>()`). */
   expose?: object;
   /** A piscina pool for unordered, stateless work (`cluster.pool<T>()`, `ctx.pool<T>()`). */

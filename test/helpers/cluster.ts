@@ -137,7 +137,7 @@ export async function startFor(t: ExecutionContext, options: ClusterOptions, ms 
     const cluster = await starting.catch(() => undefined);
     await cluster?.close();
   });
-  return within(starting, ms, `startCluster(${options.workers.map((w) => w.name).join(', ')})`);
+  return within(starting, ms, `startCluster(${(options.workers ?? []).map((w) => w.name).join(', ')})`);
 }
 
 /** The events of a cluster that name a worker and an incarnation. */
