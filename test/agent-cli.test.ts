@@ -50,7 +50,7 @@ test('usage errors name the missing flag and exit 2; --help exits 0', async (t) 
 test('a secret too short, or a --secret-file that cannot be read, is refused before anything else in one line (exit 1)', async (t) => {
   const short = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', secretFile(t, 'short')]);
   t.is(short.code, 1);
-  t.regex(short.stderr, /^convoy agent: The secret in \S+ is 5 bytes; at least 16 are needed\b[^\n]*\n$/);
+  t.regex(short.stderr, /^convoy agent: --secret-file: The secret in \S+ is 5 bytes; at least 16 are needed\b[^\n]*\n$/);
   // Before, this line said "cannot read the secret", naming the file but not its flag as the other files' do.
   const missing = await run(['--nats', 'nats://127.0.0.1:1', '--host', 'b', '--secret-file', '/nonexistent/convoy-agent-cli-test']);
   t.is(missing.code, 1);

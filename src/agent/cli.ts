@@ -184,10 +184,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     secret = await readSecret(cli.secretFile);
   } catch (error) {
-    // Like the other files' flags: a file that cannot be read is named with its flag; a secret too short
-    // says so on its own (it names the file).
+    // Like the other files' flags, named with the flag: a file that cannot be read, or a secret too short
+    // (whose message names the file).
     const { message, code } = error as NodeJS.ErrnoException;
-    log(`convoy agent: ${code === undefined ? message : `cannot read --secret-file ${cli.secretFile}: ${message}`}`);
+    log(`convoy agent: ${code === undefined ? `--secret-file: ${message}` : `cannot read --secret-file ${cli.secretFile}: ${message}`}`);
     return 1;
   }
   let connect: NatsConnectOptions;
