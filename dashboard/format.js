@@ -21,9 +21,13 @@ export function rate(n) {
   return n > 0 && n < 10 ? n.toFixed(1) : count(n);
 }
 
+/**
+ * Bytes, or bytes a second: a rate's fractions below 10 keep one decimal ("0.5 B"), as rate() does, so
+ * that an idle chart's axis (0, 0.5, 1) does not read "0 B, 1 B, 1 B".
+ */
 export function bytes(n) {
   if (n === null || n === undefined) return '–';
-  if (n < 1000) return `${Math.round(n)} B`;
+  if (n < 1000) return `${n > 0 && n < 10 && !Number.isInteger(n) ? n.toFixed(1) : Math.round(n)} B`;
   return `${count(n)}B`;
 }
 
