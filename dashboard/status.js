@@ -15,6 +15,14 @@ export function renderStatus(root, snapshot) {
     ['faults', count(cluster.faults), `faults (${rate(cluster.faultsPerSec)}/s)`, cluster.faultsPerSec > 0 ? 'bad' : ''],
     ['deaths', count(cluster.deaths), `deaths · ${count(cluster.restarts)} restarts`, cluster.deaths > 0 ? 'warn' : ''],
   ];
+  // The pool's, when the cluster has one.
+  const { pool } = cluster;
+  if (pool) {
+    tiles.push(
+      ['pool', count(pool.threads), `pool threads · ${count(pool.queued)} queued`, ''],
+      ['tasks', rate(pool.tasksPerSec), `pool tasks/s · ${count(pool.completed)} done`, ''],
+    );
+  }
   root.replaceChildren(
     ...tiles.map(([key, value, label, tone]) =>
       el(

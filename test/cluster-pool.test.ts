@@ -4,7 +4,7 @@ import test from 'ava';
 import { RemoteError, SerializationError, notify, startCluster, type Cluster } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
-import { fixture, settle, startFor, within } from './helpers/cluster.js';
+import { fixture, pollUntil, settle, startFor, within } from './helpers/cluster.js';
 import { nested } from './fixtures/nested.js';
 import { MAX_NESTING_DEPTH } from '../src/protocol/nesting.js';
 
@@ -254,7 +254,7 @@ test.serial('pool tasks from a worker are flow-controlled: a flood of them keeps
 
 // A user's walk-through of the README: `startCluster({ pool })`, as the README shows it, was refused for
 // want of `workers`.
-test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard and close', async (t) => {
+test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard (the pool on it) and close', async (t) => {
   const cluster = await startFor(t, { pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 } });
   const before = (await cluster.stats()).pool!.completed;
   t.is(await cluster.pool<PoolTasks>().add(2, 3), 5);
@@ -264,10 +264,27 @@ test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard
   const dashboard = await cluster.serveDashboard({ port: 0 });
   t.teardown(() => dashboard.close());
   const url = new URL(dashboard.url);
-  const response = await fetch(new URL(`/api/snapshot?token=${url.searchParams.get('token')}`, url));
-  t.is(response.status, 200);
-  const snapshot = (await response.json()) as { workers: unknown[]; pairs: unknown[] };
+  const read = async <T>(path: string, parse: (r: Response) => Promise<T>): Promise<T> => {
+    const response = await fetch(new URL(`${path}?token=${url.searchParams.get('token')}`, url));
+    t.is(response.status, 200, path);
+    return parse(response);
+  };
+  type Snapshot = { workers: unknown[]; pairs: unknown[]; cluster: { pool: { threads: number; completed: number; tasksPerSec: number } } };
+  const snapshot = await read('/api/snapshot', (r) => r.json() as Promise<Snapshot>);
   t.deepEqual([snapshot.workers, snapshot.pairs], [[], []]);
+  // The pool on the dashboard: its threads and tasks done, and once a reading follows more tasks, their rate.
+  t.like(snapshot.cluster.pool, { threads: 1, completed: before + 1 });
+  await Promise.all([1, 2, 3].map((n) => cluster.pool<PoolTasks>().add(n, n)));
+  let latest = snapshot;
+  await pollUntil(
+    async () => (latest = await read('/api/snapshot', (r) => r.json() as Promise<Snapshot>)).cluster.pool.tasksPerSec > 0,
+    10_000,
+    'a reading with the pool tasks a second',
+  );
+  t.is(latest.cluster.pool.completed, before + 4);
+  const metrics = await read('/metrics', (r) => r.text());
+  t.regex(metrics, new RegExp(`^convoy_pool_tasks_completed_total ${before + 4}$`, 'm'));
+  t.regex(metrics, /^convoy_pool_threads 1$/m);
   await cluster.close();
   t.is((await settle(cluster.pool<PoolTasks>().add(1, 1))).ok, false, 'closed: the pool refuses');
 });

@@ -26,7 +26,11 @@ test('a worker’s calls that fail in the coordinator’s handler are faults of 
   t.teardown(() => dashboard.close());
   const url = new URL(dashboard.url);
   const response = await fetch(new URL(`/api/snapshot?token=${url.searchParams.get('token')}`, url));
-  const snapshot = (await response.json()) as { pairs: { from: string; to: string; calls: number; faults: number }[] };
+  const snapshot = (await response.json()) as {
+    pairs: { from: string; to: string; calls: number; faults: number }[];
+    cluster: { pool: unknown };
+  };
+  t.is(snapshot.cluster.pool, null, 'no pool, no pool row');
   t.like(
     snapshot.pairs.find((p) => p.from === 'a' && p.to === 'coordinator'),
     { calls: 4, faults: 3 },

@@ -45,6 +45,7 @@ test.before(async () => {
       { name: 'idle', module: fixture('dashboard-pump.ts') },
     ],
     restartDelayMs: RESTART_DELAY_MS,
+    pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 },
     // Half a second between readings leaves most of the issue's 2 s to spare, and keeps Chromium's share of a
     // busy machine small (other test files run alongside).
     dashboard: { port: 0, refreshMs: 500 },
@@ -84,6 +85,17 @@ test.serial('every worker has a row in state ready, and the address bar lost the
   t.false(page.url().includes('token='), 'the token is not left in the address bar');
   t.is(await page.$eval('body', (b) => b.getAttribute('data-freshness')), 'live');
   await shot('1-ready');
+});
+
+test.serial("the pool's tiles: its threads, and the tasks it did", async (t) => {
+  const pool = cluster.pool<{ add(a: number, b: number): number }>();
+  const done = (await cluster.stats()).pool!.completed + 2;
+  await Promise.all([pool.add(1, 2), pool.add(3, 4)]);
+  const label = (tile: string) => page.$eval(`[data-tile="${tile}"] .label`, (e) => e.textContent ?? '');
+  await pollUntil(async () => (await label('tasks')).includes(`${done} done`), 10_000, 'the tasks tile counting the tasks');
+  t.is(await page.$eval('[data-tile="pool"] .value', (e) => e.textContent), '1');
+  t.regex(await label('pool'), /^pool threads · \d+ queued$/);
+  t.is(await label('tasks'), `pool tasks/s · ${done} done`);
 });
 
 test.serial('the pair matrix shows traffic for the pairs that talk and none for those that do not', async (t) => {

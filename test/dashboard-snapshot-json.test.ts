@@ -25,6 +25,7 @@ function reading(serialisations = { count: 0 }): Reading {
       faults: 0,
       deaths: 1,
       restarts: 1,
+      pool: { threads: 1, queued: 0, completed: 7, tasksPerSec: 0.5 },
       // Counts each time JSON.stringify reaches the reading.
       toJSON(this: object) {
         serialisations.count++;

@@ -10,7 +10,7 @@ import type { ClusterStats } from '../cluster/stats.js';
 import { readProcessHealth } from '../worker/process-health.js';
 import { pairKey, readChannels, type ChannelReading } from './channels.js';
 import { LatencyBook } from './latency-book.js';
-import { SNAPSHOT_VERSION, type DashboardSnapshot, type HistoryPoint, type PairRow, type WorkerRow } from './snapshot.js';
+import { SNAPSHOT_VERSION, type DashboardSnapshot, type HistoryPoint, type PairRow, type PoolRow, type WorkerRow } from './snapshot.js';
 
 /** What the dashboard watches: a cluster's stats and its event log. */
 export interface DashboardSource {
@@ -105,7 +105,17 @@ export class Collector {
       queuedBytes: zero(pair.queuedBytes),
       waiting: zero(pair.waiting),
     }));
-    return { ...reading, closed: true, workers, pairs, cluster: { ...reading.cluster, workers: countByState(workers) } };
+    // The pool closed with it too: no threads, nothing queued; its tasks done stay.
+    const pool = reading.cluster.pool && { ...reading.cluster.pool, threads: 0, queued: 0, tasksPerSec: 0 };
+    return { ...reading, closed: true, workers, pairs, cluster: { ...reading.cluster, workers: countByState(workers), pool } };
+  }
+
+  /** The pool's row: its own stats, and the tasks it did a second since the last reading. */
+  #poolRow(pool: ClusterStats['pool'], elapsedMs: number): PoolRow | null {
+    if (pool === undefined) return null;
+    const before = this.#latest?.cluster.pool?.completed;
+    const done = before === undefined ? 0 : Math.max(0, pool.completed - before);
+    return { threads: pool.threads, queued: pool.queued, completed: pool.completed, tasksPerSec: perSecond(done, elapsedMs) };
   }
 
   /** Follows the event log's exits and restarts: which workers have died for good. */
@@ -203,6 +213,7 @@ export class Collector {
         faults: count([...this.pairTotals.values()].map((p) => p.faults)),
         deaths: count([...log.deaths.values()].flatMap((byReason) => [...byReason.values()])),
         restarts: count(log.restarts.values()),
+        pool: this.#poolRow(stats.pool, elapsedMs),
       },
       coordinator: { eventLoopDelayMs: coordinator.eventLoopDelayMs, heapUsedBytes: coordinator.heapUsedBytes },
       workers,

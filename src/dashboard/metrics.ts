@@ -85,6 +85,33 @@ export function createMetrics(collector: Collector): Registry {
       for (const [state, count] of Object.entries(latest()?.cluster.workers ?? {})) this.set({ state }, count);
     },
   });
+  // The piscina pool's (zero without one).
+  const pool = () => latest()?.cluster.pool;
+  new Gauge({
+    name: 'convoy_pool_threads',
+    help: 'Threads of the pool',
+    registers,
+    collect() {
+      this.set(pool()?.threads ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'convoy_pool_queued_tasks',
+    help: 'Pool tasks waiting for a thread',
+    registers,
+    collect() {
+      this.set(pool()?.queued ?? 0);
+    },
+  });
+  new Counter({
+    name: 'convoy_pool_tasks_completed_total',
+    help: 'Pool tasks done since the pool started',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(pool()?.completed ?? 0);
+    },
+  });
   new Gauge({
     name: 'convoy_worker_up',
     help: 'Whether the worker is ready (1) or not (0)',

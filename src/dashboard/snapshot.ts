@@ -40,6 +40,18 @@ export interface ClusterSummary {
   faults: number;
   deaths: number;
   restarts: number;
+  /** The cluster's piscina pool (`startCluster({ pool })`); null without one. */
+  pool: PoolRow | null;
+}
+
+export interface PoolRow {
+  threads: number;
+  /** Tasks waiting for a pool thread. */
+  queued: number;
+  /** Tasks done since the pool started. */
+  completed: number;
+  /** Tasks done a second since the previous reading (0 on the first). */
+  tasksPerSec: number;
 }
 
 export interface HealthRow {
