@@ -21,7 +21,12 @@ export class TimeChart {
       width: Math.max(240, container.clientWidth || 400),
       height: HEIGHT,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
+      scales: {
+        // One point (the page's first reading) has no span: uPlot gives it 86 400 000 s on a time axis in
+        // seconds (86 400 / its `ms`), and the axis read Mar 2027 … Sep 2029. Ten seconds up to it instead.
+        x: { time: true, range: (u, min, max) => (u.data[0].length === 1 ? [u.data[0][0] - 10, u.data[0][0]] : [min, max]) },
+        y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] },
+      },
       axes: [{}, { size: 64, values: (_u, values) => values.map(format(series[0].unit)) }],
       series: [
         {},
