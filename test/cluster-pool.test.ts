@@ -1,7 +1,7 @@
 /** The pooled path: piscina tasks from the coordinator and from workers, with ArrayBuffers transferred. */
 import { inspect } from 'node:util';
 import test from 'ava';
-import { RemoteError, SerializationError, notify, startCluster, type Cluster } from '../src/index.js';
+import { RemoteError, SerializationError, notify, startCluster, type Cluster, type DashboardSnapshot } from '../src/index.js';
 import type { Counter } from './fixtures/counter.js';
 import { MB, mb, readMemory, retained } from './fixtures/hardening-memory.js';
 import { fixture, pollUntil, settle, startFor, within } from './helpers/cluster.js';
@@ -269,19 +269,18 @@ test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard
     t.is(response.status, 200, path);
     return parse(response);
   };
-  type Snapshot = { workers: unknown[]; pairs: unknown[]; cluster: { pool: { threads: number; completed: number; tasksPerSec: number } } };
-  const snapshot = await read('/api/snapshot', (r) => r.json() as Promise<Snapshot>);
+  const snapshot = await read('/api/snapshot', (r) => r.json() as Promise<DashboardSnapshot>);
   t.deepEqual([snapshot.workers, snapshot.pairs], [[], []]);
   // The pool on the dashboard: its threads and tasks done, and once a reading follows more tasks, their rate.
   t.like(snapshot.cluster.pool, { threads: 1, completed: before + 1 });
   await Promise.all([1, 2, 3].map((n) => cluster.pool<PoolTasks>().add(n, n)));
   let latest = snapshot;
   await pollUntil(
-    async () => (latest = await read('/api/snapshot', (r) => r.json() as Promise<Snapshot>)).cluster.pool.tasksPerSec > 0,
+    async () => (latest = await read('/api/snapshot', (r) => r.json() as Promise<DashboardSnapshot>)).cluster.pool!.tasksPerSec > 0,
     10_000,
     'a reading with the pool tasks a second',
   );
-  t.is(latest.cluster.pool.completed, before + 4);
+  t.is(latest.cluster.pool!.completed, before + 4);
   const metrics = await read('/metrics', (r) => r.text());
   t.regex(metrics, new RegExp(`^convoy_pool_tasks_completed_total ${before + 4}$`, 'm'));
   t.regex(metrics, /^convoy_pool_threads 1$/m);

@@ -88,7 +88,7 @@ test.serial('every worker has a row in state ready, and the address bar lost the
 });
 
 test.serial("the pool's tiles: its threads, and the tasks it did", async (t) => {
-  const pool = cluster.pool<{ add(a: number, b: number): number }>();
+  const pool = cluster.pool<typeof import('./fixtures/pool-tasks.js')>();
   const done = (await cluster.stats()).pool!.completed + 2;
   await Promise.all([pool.add(1, 2), pool.add(3, 4)]);
   const label = (tile: string) => page.$eval(`[data-tile="${tile}"] .label`, (e) => e.textContent ?? '');
