@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type TransferListItem, Worker } from 'node:worker_threads';
-import { needsTsx, remoteRuntime, threadEntry } from '../cluster/paths.js';
+import { needsTsx, remoteRuntime, threadEntry, typeScriptTwin } from '../cluster/paths.js';
 import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
 import { stopAtExit } from '../cluster/stop-at-exit.js';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
@@ -24,8 +24,8 @@ export interface LocalWorker {
 
 /** `module` as the coordinator's user wrote it (a path or a URL), as a file URL on this host. */
 export function resolveModule(module: string, cwd: string): string {
-  if (/^file:/.test(module)) return new URL(module).href;
-  return pathToFileURL(path.resolve(cwd, module)).href;
+  if (/^file:/.test(module)) return typeScriptTwin(new URL(module).href);
+  return typeScriptTwin(pathToFileURL(path.resolve(cwd, module)).href);
 }
 
 export function spawnWorker(boot: Bootstrap, spawn: RemoteSpawn, secret: Uint8Array, nats: RemoteWorkerNats): LocalWorker {

@@ -7,6 +7,7 @@
  *   core.js, which `convoy/worker` and `convoy` import too: a worker loads one file of convoy;
  * - the compiled files one by one (dist/src/, which the compiled examples import).
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -42,9 +43,30 @@ export const dashboardFolder = new URL('dashboard/', root);
 
 /** A user module (path relative to the current directory, or URL) as a file URL string. */
 export function moduleUrl(module: string | URL): string {
-  if (module instanceof URL) return module.href;
-  if (/^file:/.test(module)) return new URL(module).href;
-  return pathToFileURL(path.resolve(module)).href;
+  if (module instanceof URL) return typeScriptTwin(module.href);
+  if (/^file:/.test(module)) return typeScriptTwin(new URL(module).href);
+  return typeScriptTwin(pathToFileURL(path.resolve(module)).href);
+}
+
+const TWIN_EXTENSIONS: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
+
+/**
+ * A module named `x.js` that does not exist, beside an `x.ts` that does, is `x.ts`: TypeScript's own
+ * imports name a module by what it compiles to, and tsx resolves them so; a coordinator run from its
+ * sources names its workers the same way (`new URL('./counter.js', import.meta.url)`) and would otherwise
+ * point at a file only the compiler writes. A `.js` that exists always wins, so a compiled tree is untouched.
+ */
+export function typeScriptTwin(href: string): string {
+  if (!href.startsWith('file:')) return href;
+  const url = new URL(href);
+  const file = fileURLToPath(url);
+  const ext = path.extname(file);
+  const twinExt = TWIN_EXTENSIONS[ext];
+  if (twinExt === undefined || existsSync(file)) return href;
+  const twin = file.slice(0, -ext.length) + twinExt;
+  if (!existsSync(twin)) return href;
+  url.pathname = pathToFileURL(twin).pathname;
+  return url.href;
 }
 
 /**
