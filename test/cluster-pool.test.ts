@@ -256,11 +256,11 @@ test.serial('pool tasks from a worker are flow-controlled: a flood of them keeps
 // want of `workers`.
 test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard (the pool on it) and close', async (t) => {
   const cluster = await startFor(t, { pool: { module: fixture('pool-tasks.ts'), maxThreads: 1 } });
-  const before = (await cluster.stats()).pool!.completed;
+  t.is((await cluster.stats()).pool!.completed, 0, "convoy's own check that the module loads is not counted");
   t.is(await cluster.pool<PoolTasks>().add(2, 3), 5);
   const stats = await cluster.stats();
   t.deepEqual(stats.workers, []);
-  t.is(stats.pool!.completed, before + 1);
+  t.is(stats.pool!.completed, 1);
   const dashboard = await cluster.serveDashboard({ port: 0 });
   t.teardown(() => dashboard.close());
   const url = new URL(dashboard.url);
@@ -272,7 +272,7 @@ test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard
   const snapshot = await read('/api/snapshot', (r) => r.json() as Promise<DashboardSnapshot>);
   t.deepEqual([snapshot.workers, snapshot.pairs], [[], []]);
   // The pool on the dashboard: its threads and tasks done, and once a reading follows more tasks, their rate.
-  t.like(snapshot.cluster.pool, { threads: 1, completed: before + 1 });
+  t.like(snapshot.cluster.pool, { threads: 1, completed: 1 });
   await Promise.all([1, 2, 3].map((n) => cluster.pool<PoolTasks>().add(n, n)));
   let latest = snapshot;
   await pollUntil(
@@ -280,9 +280,9 @@ test('a cluster may be a pool alone: no workers, its tasks, stats, the dashboard
     10_000,
     'a reading with the pool tasks a second',
   );
-  t.is(latest.cluster.pool!.completed, before + 4);
+  t.is(latest.cluster.pool!.completed, 4);
   const metrics = await read('/metrics', (r) => r.text());
-  t.regex(metrics, new RegExp(`^convoy_pool_tasks_completed_total ${before + 4}$`, 'm'));
+  t.regex(metrics, /^convoy_pool_tasks_completed_total 4$/m);
   t.regex(metrics, /^convoy_pool_threads 1$/m);
   await cluster.close();
   t.is((await settle(cluster.pool<PoolTasks>().add(1, 1))).ok, false, 'closed: the pool refuses');

@@ -58,6 +58,8 @@ export class Pool implements Caller {
   #closed = false;
   /** New tasks are refused (the cluster is closing or closed). */
   #refusing = false;
+  /** Tasks convoy ran itself (the check that the module loads): `stats.completed` counts the user's only. */
+  #ownTasks = 0;
   /** Fails `loaded()` when a pool thread fails before it could answer (see the 'error' listener). */
   #failStart: ((error: Error) => void) | undefined;
 
@@ -106,6 +108,7 @@ export class Pool implements Caller {
     });
     try {
       await Promise.race([this.call(POOL_LOADED, [], { timeoutMs }), failed]);
+      this.#ownTasks++;
     } catch (error) {
       throw new WorkerStartError(this.peerName, `failed to load ${this.#module}`, { cause: error });
     } finally {
@@ -240,7 +243,8 @@ export class Pool implements Caller {
   }
 
   get stats(): { threads: number; queued: number; completed: number } {
-    return { threads: this.#piscina.threads.length, queued: this.#piscina.queueSize, completed: this.#piscina.completed };
+    const completed = this.#piscina.completed - this.#ownTasks;
+    return { threads: this.#piscina.threads.length, queued: this.#piscina.queueSize, completed };
   }
 
   /** The cluster is closing: tasks already sent go on until close(), new ones are refused. */

@@ -36,6 +36,7 @@ export interface WorkerStats {
 
 export interface ClusterStats {
   workers: WorkerStats[];
+  /** The pool's threads, its tasks waiting for one, and the tasks it has run (the user's: done or failed). */
   pool?: { threads: number; queued: number; completed: number };
 }
 
