@@ -49,6 +49,15 @@ function startCli(t: ExecutionContext, args: string[], env?: NodeJS.ProcessEnv, 
   return { child, output, exited };
 }
 
+/** Waits for the run's stderr to match `pattern`; past the deadline, the error carries what it printed. */
+async function stderrShows(output: { stderr: string }, pattern: RegExp, ms: number, what: string): Promise<void> {
+  try {
+    await pollUntil(() => pattern.test(output.stderr), ms, what);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; its stderr ends:\n${output.stderr.slice(-2000)}`);
+  }
+}
+
 const OVERVIEW = 'Usage: convoy <command> [options]';
 const usageOf = (command: string) => `Usage: convoy ${command} [options]`;
 
@@ -221,7 +230,7 @@ test('Ctrl-C stops the bank early: it settles and checks what it did, removes it
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const { child, output, exited } = startCli(t, ['bank', '--seconds', '60', '--kind', 'mixed', '--json'], { ...process.env, TMPDIR: tmp });
   // Transfers are running once a progress line counts some.
-  await pollUntil(() => /results=[1-9]/.test(output.stderr), 30_000, 'transfers under way');
+  await stderrShows(output, /results=[1-9]/, 30_000, 'transfers under way');
   t.true(
     readdirSync(tmp).some((name) => name.startsWith('convoy-bank-')),
     'the run made its temporary log directory',
@@ -268,7 +277,7 @@ async function bankWithAgents(t: ExecutionContext, args: string[], options?: { d
   const tmp = mkdtempSync(join(tmpdir(), 'convoy-cli-tmp-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const run = startCli(t, ['bank', '--seconds', '60', '--agents', '2', ...args], { ...process.env, TMPDIR: tmp }, options);
-  await pollUntil(() => /results=[1-9]/.test(run.output.stderr), 60_000, 'transfers under way');
+  await stderrShows(run.output, /results=[1-9]/, 60_000, 'transfers under way');
   return { ...run, tmp };
 }
 
@@ -296,7 +305,7 @@ test('`convoy bank --agents 2`: SIGTERM stops it as Ctrl-C does; a second signal
   const { child, output, exited, tmp } = await bankWithAgents(t, []);
   t.true(processesNaming(tmp).length >= 2, 'the agents run');
   child.kill('SIGTERM');
-  await pollUntil(() => /convoy: interrupted/.test(output.stderr), 10_000, 'SIGTERM taken as an interrupt');
+  await stderrShows(output, /convoy: interrupted/, 10_000, 'SIGTERM taken as an interrupt');
   child.kill('SIGINT');
   t.is(await within(exited, 10_000, 'the bank quitting'), 130);
   await leftNothing(t, tmp);
@@ -347,15 +356,19 @@ test('`convoy bank --dashboard --hold` keeps serving the last state after the re
     '--hold',
     '--json',
   ]);
-  await pollUntil(() => output.stderr.includes('Ctrl-C to exit'), 60_000, 'the report, then the hold');
+  await stderrShows(output, /Ctrl-C to exit/, 60_000, 'the report, then the hold');
   const url = /dashboard at (http:\/\/\S+)/.exec(output.stderr)?.[1];
   t.truthy(url, output.stderr);
   const snapshot = (await (await fetch(new URL(`/api/snapshot?${new URL(url!).searchParams}`, url))).json()) as { closed: boolean };
   t.true(snapshot.closed, 'the held dashboard serves the closed run');
-  t.true((JSON.parse(output.stdout) as { verdict: { ok: boolean } }).verdict.ok);
+  const report = JSON.parse(output.stdout) as { verdict: { ok: boolean; totals: { committed: number } } };
+  t.true(report.verdict.ok);
+  // The run's code: 0, or 1 for a run that committed nothing, which proves nothing (bankExitCode): in one
+  // second, a loaded machine's run may not commit a transfer (seen in a full test run beside other work).
+  const code = report.verdict.totals.committed > 0 ? 0 : 1;
   // The held dashboard has no close() and keeps the event loop alive: it used to outlive this Ctrl-C.
   child.kill('SIGINT');
-  t.is(await within(exited, 10_000, 'the held bank exiting on Ctrl-C'), 0, output.stderr);
+  t.is(await within(exited, 10_000, 'the held bank exiting on Ctrl-C'), code, output.stderr);
 });
 
 test('every command in the bank README is a valid convoy command, and every file it names exists', (t) => {
