@@ -1,4 +1,7 @@
 /** startCluster() option validation: a bad option rejects with a TypeError naming it, before anything is spawned. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { startCluster, type ClusterOptions } from '../src/index.js';
 import { fixture, settle, within, workerProcessPids } from './helpers/cluster.js';
@@ -34,6 +37,34 @@ const bad: [string, unknown, string][] = [
   ['the reserved name coordinator', { workers: [{ name: 'coordinator', module: counter }] }, '"coordinator"'],
   ['an unknown kind', { workers: [{ name: 'a', module: counter, kind: 'fiber' }] }, 'workers[0].kind'],
   ['count 0', { workers: [{ name: 'a', module: counter, count: 0 }] }, 'workers[0].count'],
+  // A walk-through's: it allocated for a minute, the event loop blocked, then the process died out of memory.
+  [
+    'a count of a billion',
+    { workers: [{ name: 'a', module: counter, count: 1e9 }] },
+    '`workers[0].count` to be an integer >= 1 and <= 10000',
+  ],
+  [
+    'counts past 10 000 workers together',
+    {
+      workers: [
+        { name: 'a', module: counter, count: 6000 },
+        { name: 'b', module: counter, count: 4001 },
+      ],
+    },
+    'at most 10000 workers: `workers[1]` brings it to 10001',
+  ],
+  // A walk-through's: an http: string was taken for a relative path, a URL object failed in the worker.
+  [
+    'a module given as an http: URL string',
+    { workers: [{ name: 'a', module: 'http://x/w.js' }] },
+    '`workers[0].module` to be a path or file URL, got a http: URL, "http://x/w.js"',
+  ],
+  [
+    'a module given as a data: URL object',
+    { workers: [{ name: 'a', module: new URL('data:text/javascript,export default 1') }] },
+    'got a data: URL',
+  ],
+  ['a pool module given as an https: URL', { pool: { module: new URL('https://x/t.js') } }, '`pool.module`'],
   ['an unknown restart policy', { workers: [{ name: 'a', module: counter, restart: 'always' }] }, 'workers[0].restart'],
   [
     'heartbeatTimeoutMs not above heartbeatIntervalMs',
@@ -162,4 +193,31 @@ test('a host the coordinator cannot bind rejects with an error naming `host` and
   t.true(error.cause instanceof Error);
   t.is((error.cause as NodeJS.ErrnoException).code, 'EADDRNOTAVAIL');
   t.deepEqual(workerProcessPids(), [], 'nothing was spawned');
+});
+
+// A walk-through's: an unreadable secret file rejected with a bare ENOENT, naming no option.
+test('a nats.secretFile that cannot be read, or holds too short a secret, rejects naming `nats.secretFile`', async (t) => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'convoy-secret-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const short = path.join(folder, 'short');
+  writeFileSync(short, 'abc\n');
+  const start = (secretFile: string) =>
+    within(
+      settle(startCluster({ nats: { servers: 'nats://127.0.0.1:1', secretFile }, workers: [{ name: 'a', module: counter, host: 'b' }] })),
+      5000,
+      'startCluster',
+    );
+  const missing = await start(path.join(folder, 'missing'));
+  t.false(missing.ok);
+  if (!missing.ok) {
+    const error = missing.error as NodeJS.ErrnoException;
+    t.is(error.message, `\`nats.secretFile\` '${path.join(folder, 'missing')}': ${(error.cause as Error).message}`);
+    t.like(error, { code: 'ENOENT', syscall: 'open' });
+  }
+  const tooShort = await start(short);
+  t.false(tooShort.ok);
+  if (!tooShort.ok) {
+    t.true(tooShort.error instanceof TypeError);
+    t.regex((tooShort.error as Error).message, /^`nats\.secretFile` '.*short': The secret in .*short is 3 bytes; at least 16/);
+  }
 });

@@ -28,6 +28,7 @@ import {
 } from '../agent/protocol.js';
 import { Sealer, joinProof, joinedProof, leftProof, sameBytes, sessionSecret } from '../agent/seal.js';
 import { readSecret } from '../agent/secret.js';
+import { namedError } from '../named-error.js';
 import { Decoder, Encoder } from '../protocol/codec.js';
 import type { Bootstrap } from '../protocol/control.js';
 import { connectNats, subscribeGuarded } from '../transport/nats-connect.js';
@@ -95,7 +96,9 @@ export class Hosts extends EventEmitter<HostsEvents> {
 
   /** Connects with the user's options, reads the secret file, and starts looking for agents. */
   static async connect(options: NatsClusterOptions, health: HostsHealth): Promise<Hosts> {
-    const secret = await readSecret(options.secretFile);
+    const secret = await readSecret(options.secretFile).catch((error: unknown) => {
+      throw namedError(`\`nats.secretFile\` '${options.secretFile}'`, error);
+    });
     const connection = await connectNats(options, 'convoy coordinator');
     const hosts = new Hosts(connection, secret, options.cluster ?? 'convoy', health);
     hosts.start();

@@ -3,6 +3,7 @@
  * handled only after it proves the cluster secret and names a worker incarnation we are waiting for.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { namedError } from '../named-error.js';
 import { COORDINATOR } from '../protocol/control.js';
 import { acceptTcp } from '../transport/tcp-auth.js';
 import type { TcpTransport } from '../transport/tcp.js';
@@ -91,14 +92,7 @@ export class ControlListener {
   }
 }
 
-/**
- * A failure to bind names the cluster option it came from (`listen EADDRNOTAVAIL` alone does not say
- * which address was wrong); `code`, `errno` and `syscall` stay, and the original is the `cause`.
- */
+/** A failure to bind names the cluster option it came from (src/named-error.ts). */
 function listenError(host: string, error: NodeJS.ErrnoException): Error {
-  const wrapped: NodeJS.ErrnoException = new Error(`\`host\` '${host}': ${error.message}`, { cause: error });
-  if (error.code !== undefined) wrapped.code = error.code;
-  if (error.errno !== undefined) wrapped.errno = error.errno;
-  if (error.syscall !== undefined) wrapped.syscall = error.syscall;
-  return wrapped;
+  return namedError(`\`host\` '${host}'`, error);
 }

@@ -5,6 +5,13 @@ import { rejectUnknownKeys } from '../option-keys.js';
 import { WORKER_SPEC_KEYS, type WorkerSpec } from './types.js';
 
 /**
+ * The most workers a cluster may have, `count`s expanded: far past what one coordinator can run (a thread
+ * holds ~13 MB of its process, 256 of them 3.2 GB here), but a bound, so that a slip such as `count: 1e9`
+ * is an error at once instead of a minute's allocation that ends the process out of memory.
+ */
+export const MAX_WORKERS = 10_000;
+
+/**
  * `hasNats`: the cluster has the `nats` option, so a spec may name a `host`. `hasPool`: it has a pool, so
  * it may have no workers (absent `workers` is none).
  */
@@ -48,7 +55,10 @@ export function expandSpecs(specs: unknown, { hasNats = false, hasPool = false }
       }
     }
     checkSpecFields(raw, at);
-    const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true });
+    const count = raw.count === undefined ? undefined : expectNumber(`${at}.count`, raw.count, { min: 1, integer: true, max: MAX_WORKERS });
+    if (out.length + (count ?? 1) > MAX_WORKERS) {
+      throw new TypeError(`A cluster has at most ${MAX_WORKERS} workers: \`${at}\` brings it to ${out.length + (count ?? 1)}`);
+    }
     const names = count === undefined ? [raw.name] : Array.from({ length: count }, (_, i) => `${raw.name}-${i}`);
     for (const name of names) {
       if (name === 'coordinator') throw new TypeError(`\`${at}.name\`: "coordinator" is reserved`);
@@ -72,10 +82,16 @@ export function expectListenHost(host: unknown): string {
   return host;
 }
 
-/** A worker's or the pool's `module`: a non-empty path, or a URL. */
+/** A worker's or the pool's `module`: a non-empty path, or a file URL (a URL object or a `file:` string). */
 export function expectModule(name: string, module: unknown): void {
   if (!(module instanceof URL) && (typeof module !== 'string' || module === '')) {
     throw new TypeError(`Expected \`${name}\` to be a path or file URL, got ${describe(module)}`);
+  }
+  // A URL of another scheme would be taken for a relative path ('http://x/w.js' as ./http:/x/w.js), or
+  // fail in the worker: convoy loads a worker's module from a file, on this host or on an agent's.
+  const scheme = module instanceof URL ? module.protocol : /^([a-z][a-z\d+.-]+:)/i.exec(module)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'file:') {
+    throw new TypeError(`Expected \`${name}\` to be a path or file URL, got a ${scheme} URL, ${JSON.stringify(String(module))}`);
   }
 }
 

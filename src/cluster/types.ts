@@ -7,11 +7,14 @@ import type { HostDownEvent, HostUpEvent, NatsClusterOptions } from './nats-opti
 export interface WorkerSpec {
   /** Unique name; with `count`, workers are named `name-0` .. `name-(count-1)`. */
   name: string;
-  /** The worker module: a path (relative to the current directory) or a file URL; `.js` or `.ts`. */
+  /**
+   * The worker module: a path (relative to the current directory) or a file URL; `.js` or `.ts` (a `.js`
+   * that does not exist beside a `.ts` that does is the `.ts`).
+   */
   module: string | URL;
   /** @default 'thread' */
   kind?: WorkerKind;
-  /** Numbered replicas of this spec. @default 1 (one worker, named exactly `name`) */
+  /** Numbered replicas of this spec; a cluster has at most 10 000 workers. @default 1 (one worker, named exactly `name`) */
   count?: number;
   /** @default 'never' */
   restart?: 'never' | 'on-failure';

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
+import { namedError } from '../named-error.js';
 import type { FilledDashboardOptions } from '../options.js';
 import { TokenCheck, randomToken } from './auth.js';
 import { Collector, type DashboardSource } from './collector.js';
@@ -166,11 +167,7 @@ function listenError(error: unknown, port: number, options: FilledDashboardOptio
     original.code === 'EADDRINUSE' || original.code === 'EACCES'
       ? `\`dashboard.port\` ${port} on ${options.host}`
       : `\`dashboard.host\` '${options.host}' (port ${port})`;
-  const wrapped: NodeJS.ErrnoException = new Error(`${what}: ${original.message}`, { cause: error });
-  if (original.code !== undefined) wrapped.code = original.code;
-  if (original.errno !== undefined) wrapped.errno = original.errno;
-  if (original.syscall !== undefined) wrapped.syscall = original.syscall;
-  return wrapped;
+  return namedError(what, error);
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
