@@ -177,6 +177,8 @@ function rootDetail(detail: string, cause: unknown): string {
   if (!(cause instanceof Error)) return '';
   let root = cause;
   while (root.cause instanceof Error) root = root.cause;
+  // A factory or a module that threw a string or an object: the chain ends in that value itself.
+  if (root.cause !== undefined) return ` (Non-error thrown: ${describe(root.cause)})`;
   if (root === cause) return '';
   const headline = shortHeadline(root);
   return detail.includes(root.message.split('\n', 1)[0] ?? '') ? '' : ` (${headline})`;
@@ -266,13 +268,49 @@ export function describe(value: unknown): string {
   let shown: string;
   try {
     if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    shown = typeof value === 'string' ? JSON.stringify(value) : isPlainObject(value) ? objectPreview(value) : String(value);
   } catch {
     // A Proxy's traps can make every reading throw, even Object.prototype.toString's.
     shown = 'an unreadable value';
   }
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `${shown} (${value === null ? 'null' : typeof value})`;
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * A plain object's first properties, `{code: "E_QUOTA", detail: "over quota"}`, which say more than
+ * `[object Object]`: one level deep, and no further than a message shows (describe cuts it at 60), so a
+ * huge object costs no more than a small one.
+ */
+function objectPreview(value: object): string {
+  let text = '';
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    text += `${text === '' ? '' : ', '}${key}: ${fieldPreview((value as Record<string, unknown>)[key])}`;
+    if (text.length > 60) break;
+  }
+  return `{${text}}`;
+}
+
+function fieldPreview(field: unknown): string {
+  switch (typeof field) {
+    case 'string':
+      return JSON.stringify(field.slice(0, 60));
+    case 'object':
+      return field === null ? 'null' : Array.isArray(field) ? '[…]' : '{…}';
+    case 'function':
+      return 'ƒ';
+    case 'bigint':
+      return `${field}n`;
+    default:
+      return String(field);
+  }
 }
 
 /** An error as it travels: plain data that any codec can carry. */
@@ -320,28 +358,51 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
     const passedOn = thrown instanceof Error ? (thrown as Error & { [RELAYED]?: WireError })[RELAYED] : undefined;
     if (passedOn) return passedOn;
     // Inside the try: `instanceof` and `describe` run a Proxy's traps, which may throw (a revoked one does).
-    if (!(thrown instanceof Error)) {
-      return { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
-    }
+    if (!(thrown instanceof Error)) return nonErrorToWire(thrown);
     const wire: WireError = { name: String(thrown.name), message: String(thrown.message) };
     if (typeof thrown.stack === 'string') wire.stack = thrown.stack;
-    const data: Record<string, unknown> = {};
-    let hasData = false;
-    for (const key of Object.keys(thrown)) {
-      if (key === 'message' || key === 'stack' || key === 'cause') continue;
-      try {
-        data[key] = (thrown as unknown as Record<string, unknown>)[key];
-        hasData = true;
-      } catch {
-        // A getter that throws: that one property stays behind.
-      }
-    }
-    if (hasData) wire.data = data;
+    const data = ownData(thrown);
+    if (data) wire.data = data;
     if (thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) wire.cause = errorToWire(thrown.cause, depth + 1);
     return wire;
   } catch {
     return { name: 'Error', message: `Unreadable error thrown: ${describe(thrown)}` };
   }
+}
+
+/**
+ * Something thrown that is not an Error: the value itself travels (`value`, the RemoteError's `cause`). An
+ * object's own properties are its `data` too, as an Error's are, and one shaped like an error (a string
+ * `message`, and maybe `name`) keeps them: `throw { message: 'over quota', code: 'E_QUOTA' }` arrives as
+ * 'over quota' with `data.code`. Anything else is "Non-error thrown: …".
+ */
+function nonErrorToWire(thrown: unknown): WireError {
+  const wire: WireError = { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
+  if (typeof thrown !== 'object' || thrown === null || Array.isArray(thrown)) return wire;
+  const { name, message } = thrown as { name?: unknown; message?: unknown };
+  if (typeof message === 'string') {
+    wire.message = message;
+    if (typeof name === 'string') wire.name = name;
+  }
+  const data = ownData(thrown, wire.name === name ? ['name'] : []);
+  if (data) wire.data = data;
+  return wire;
+}
+
+/** An error's (or a thrown object's) own enumerable properties but its message, stack and cause; undefined if none. */
+function ownData(thrown: object, skip: string[] = []): Record<string, unknown> | undefined {
+  const data: Record<string, unknown> = {};
+  let hasData = false;
+  for (const key of Object.keys(thrown)) {
+    if (key === 'message' || key === 'stack' || key === 'cause' || skip.includes(key)) continue;
+    try {
+      data[key] = (thrown as Record<string, unknown>)[key];
+      hasData = true;
+    } catch {
+      // A getter that throws: that one property stays behind.
+    }
+  }
+  return hasData ? data : undefined;
 }
 
 /** An Error's own properties that Node hands to a thread's parent and that are strings by nature. */

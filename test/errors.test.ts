@@ -156,6 +156,17 @@ test('WorkerStartError ends its message with the root of its causes, once, on on
   t.is(new WorkerStartError('bad', said.message, { cause: said }).message, 'Worker "bad" failed to start: exited (code 7)');
   const shallow = new Error('timed out');
   t.is(new WorkerStartError('bad', shallow.message, { cause: shallow }).message, 'Worker "bad" failed to start: timed out');
+  // A walk-through's: a factory that threw a string or an object ended the message with nothing of it.
+  const threwString = new Error('the defineWorker() factory threw', { cause: 'factory string' });
+  t.is(
+    new WorkerStartError('bad', threwString.message, { cause: threwString }).message,
+    'Worker "bad" failed to start: the defineWorker() factory threw (Non-error thrown: "factory string" (string))',
+  );
+  const threwObject = new Error('failed to load file:///w.js', { cause: { code: 'EOBJ', detail: 'obj detail' } });
+  t.is(
+    new WorkerStartError('bad', threwObject.message, { cause: threwObject }).message,
+    'Worker "bad" failed to start: failed to load file:///w.js (Non-error thrown: {code: "EOBJ", detail: "obj detail"} (object))',
+  );
 });
 
 const TO_ERROR: ReadonlyArray<[string, unknown, (e: Error) => boolean]> = [
@@ -186,6 +197,15 @@ test('describe shows value and type, and shortens long values', (t) => {
   t.true(describe('x'.repeat(500)).length < 80);
   t.is(describe([]), 'an empty array', 'not an empty string');
   t.is(describe([1, 2]), 'an array of 2');
+  // A plain object by its first properties, one level deep, not `[object Object]`.
+  t.is(
+    describe({ code: 'E', n: 1, big: 2n, f() {}, nested: { a: 1 }, list: [1] }),
+    '{code: "E", n: 1, big: 2n, f: ƒ, nested: {…}, list: […]} (object)',
+  );
+  t.is(describe(Object.create(null)), '{} (object)');
+  const huge = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'x'.repeat(1000)]));
+  t.true(describe(huge).length < 80, 'a huge object is cut short');
+  t.is(describe(new Date(0)), `${String(new Date(0))} (object)`.replace(/^(.{57}).*( \(object\))$/, '$1...$2'));
 });
 
 test('describe and errorToWire never throw, even for a revoked Proxy or one whose every trap throws', (t) => {
@@ -236,6 +256,22 @@ test('a non-Error throw value and a non-Error cause travel as values', (t) => {
   t.deepEqual(back.cause, { reason: 'x' });
   const withCause = errorFromWire(errorToWire(new Error('top', { cause: 17 }))) as RemoteError;
   t.is(withCause.cause, 17);
+});
+
+// A walk-through's: `throw { code: 'E_QUOTA', detail: 'over quota' }` arrived with `data` empty.
+test("a thrown object's own properties are its data, and one shaped like an error keeps its message and name", (t) => {
+  const plain = errorFromWire(errorToWire({ code: 'E_QUOTA', detail: 'over quota' })) as RemoteError;
+  t.like(plain, { message: 'Non-error thrown: {code: "E_QUOTA", detail: "over quota"} (object)', remoteName: 'Error' });
+  t.deepEqual(plain.data, { code: 'E_QUOTA', detail: 'over quota' });
+  t.deepEqual(plain.cause, { code: 'E_QUOTA', detail: 'over quota' }, 'the value itself is the cause, as before');
+  const errorLike = errorFromWire(errorToWire({ name: 'QuotaError', message: 'over quota', code: 'E_QUOTA' })) as RemoteError;
+  t.like(errorLike, { message: 'over quota', remoteName: 'QuotaError' });
+  t.deepEqual(errorLike.data, { code: 'E_QUOTA' });
+  // A `name` that is no string is not taken for one: it stays in data.
+  const oddName = errorFromWire(errorToWire({ name: 7, message: 'm' })) as RemoteError;
+  t.like(oddName, { message: 'm', remoteName: 'Error' });
+  t.deepEqual(oddName.data, { name: 7 });
+  t.deepEqual((errorFromWire(errorToWire([1, 2])) as RemoteError).data, {}, 'an array has no data of its own');
 });
 
 test('a cycle in the cause chain is cut, not followed forever', (t) => {
