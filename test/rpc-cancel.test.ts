@@ -63,6 +63,10 @@ for (const kind of TRANSPORT_KINDS) {
     t.is((error as TimeoutError).method, 'hang');
     t.true(error!.message.includes('hang') && error!.message.includes('"b"'), error!.message);
     t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 't1');
+    // The callee's signal says it was the caller's timeout, as the caller's error does.
+    const reason = c.aborted.get('t1');
+    t.true(reason instanceof TimeoutError, String(reason));
+    t.like(reason, { code: 'ERR_CONVOY_TIMEOUT', method: 'hang', timeoutMs: 50, message: 'Call to `hang` timed out after 50 ms' });
     t.is(b.activeSignals, 0, 'the callee forgets the signal once the handler settled');
     // The channel is fine, and remotes without options are unaffected.
     t.is(await remote.quick(7), 7);
@@ -83,6 +87,11 @@ for (const kind of TRANSPORT_KINDS) {
     await t.throwsAsync(other, { is: reason });
     await c.abortCount.reach(2, 5000, 'both callee signals aborted');
     t.deepEqual([...c.aborted.keys()].sort(), ['s1', 's2']);
+    // An abort, as an aborted signal's own reason is: a DOMException named AbortError.
+    for (const label of ['s1', 's2']) {
+      t.like(c.aborted.get(label), { name: 'AbortError', message: 'The caller cancelled this call' });
+      t.true(c.aborted.get(label) instanceof DOMException);
+    }
     t.is(await createRemote<Api>(a).quick(1), 1);
   });
 

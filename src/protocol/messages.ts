@@ -5,7 +5,7 @@
 import type { WireError } from '../errors.js';
 
 /** Checked in the TCP handshake and in every thread bootstrap; bump on any incompatible change. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export const Kind = {
   Call: 0,
@@ -36,7 +36,10 @@ export type NotifyMessage = [kind: typeof Kind.Notify, method: string, args: unk
 /** The reply to call `id`; more values are the replies to calls `id + 1`, `id + 2`, ... (a run, in one message). */
 export type ReplyMessage = [kind: typeof Kind.Reply, id: number, value: unknown, ...more: unknown[]];
 export type FaultMessage = [kind: typeof Kind.Fault, id: number, error: WireError];
-export type CancelMessage = [kind: typeof Kind.Cancel, id: number];
+/** The caller gave up on call `id`: aborted, or its timeout (`timeoutMs`, for the call to `method`) ran out. */
+export type CancelMessage =
+  | [kind: typeof Kind.Cancel, id: number]
+  | [kind: typeof Kind.Cancel, id: number, timeoutMs: number, method: string];
 export type PingMessage = [kind: typeof Kind.Ping, seq: number];
 export type PongMessage = [kind: typeof Kind.Pong, seq: number];
 /** The sender is leaving; `exit` is set when its thread or process is exiting (the last words before death). */

@@ -35,6 +35,9 @@ export function validateMessage(value: unknown): Message {
       if (value.length === 3 && isId(value[1]) && isWireError(value[2])) return value as Message;
       break;
     case Kind.Cancel:
+      if (value.length === 4 && isId(value[1]) && isId(value[2]) && typeof value[3] === 'string') return value as Message;
+      if (value.length === 2 && isId(value[1])) return value as Message;
+      break;
     case Kind.Ping:
     case Kind.Pong:
     case Kind.Settled:

@@ -161,9 +161,9 @@ export class Endpoint {
     waiting: Promise<void> | undefined,
     askedTimeoutMs: number | undefined,
   ): void {
-    const cancel = (): void => {
+    const cancel = (timedOutAfterMs?: number): void => {
       if (!waiting) {
-        this.#cancel(pending.id);
+        this.#cancel(pending, timedOutAfterMs);
         return;
       }
       if (this.channel.withdraw(waiting, WITHDRAWN)) {
@@ -173,7 +173,7 @@ export class Endpoint {
         return;
       }
       // It has left (or is leaving) the wait: the cancel follows it, never overtakes it.
-      waiting.then(() => this.#cancel(pending.id), noop);
+      waiting.then(() => this.#cancel(pending, timedOutAfterMs), noop);
     };
     pending.watch(timeoutMs, signal, this.peerName, cancel, askedTimeoutMs);
   }
@@ -243,8 +243,12 @@ export class Endpoint {
     this.channel.sendControl([Kind.Ping, seq]);
   }
 
-  #cancel(id: number): void {
-    if (!this.#closedWith) this.channel.sendControl([Kind.Cancel, id]);
+  /** Asks the callee to cancel `pending`: for a timeout, with the time and the method, which its signal names. */
+  #cancel(pending: PendingCall, timedOutAfterMs: number | undefined): void {
+    if (this.#closedWith) return;
+    this.channel.sendControl(
+      timedOutAfterMs === undefined ? [Kind.Cancel, pending.id] : [Kind.Cancel, pending.id, timedOutAfterMs, pending.method],
+    );
   }
 
   /**
@@ -265,7 +269,7 @@ export class Endpoint {
         this.#settle(message[1], false, errorFromWire(message[2], this.peerName));
         return;
       case Kind.Cancel:
-        this.#responder.cancel(message[1]);
+        this.#responder.cancel(message[1], message.length === 4 ? { timeoutMs: message[2], method: message[3] } : undefined);
         return;
       case Kind.Ping:
         this.channel.sendControl([Kind.Pong, message[1]]);

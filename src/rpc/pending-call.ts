@@ -37,20 +37,23 @@ export class PendingCall {
   /**
    * Rejects early on timeout or abort. The entry stays pending until the callee's reply or fault
    * arrives (then it is dropped quietly), so a late reply is never mistaken for a protocol error.
+   * `cancel` is told the timeout that ran out, or nothing for an abort, which the callee's signal says.
    */
   watch(
     timeoutMs: number,
     signal: AbortSignal | undefined,
     worker: string | undefined,
-    cancel: () => void,
+    cancel: (timedOutAfterMs?: number) => void,
     askedTimeoutMs = timeoutMs,
   ): void {
+    let timedOut: TimeoutError | undefined;
     const giveUp = (error: unknown): void => {
       if (!this.#reject) return;
       this.#finish(false, error);
-      cancel();
+      cancel(error === timedOut ? askedTimeoutMs : undefined);
     };
-    const unwatch = watchDeadline(timeoutMs, signal, () => new TimeoutError(this.method, askedTimeoutMs, worker), giveUp);
+    const timeout = () => (timedOut = new TimeoutError(this.method, askedTimeoutMs, worker));
+    const unwatch = watchDeadline(timeoutMs, signal, timeout, giveUp);
     // Settled already (its signal had aborted): nothing is left to stop.
     if (this.#reject) this.#unwatch = unwatch;
   }

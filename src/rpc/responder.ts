@@ -8,6 +8,7 @@ import type { Channel } from '../channel/channel.js';
 import {
   ProtocolError,
   SerializationError,
+  TimeoutError,
   errorToWire,
   ownErrorToWire,
   plainWireError,
@@ -192,15 +193,21 @@ export class Responder {
     return isNotify ? done : undefined;
   }
 
-  /** The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn). */
-  cancel(id: number): void {
+  /**
+   * The peer cancelled call `id`: its signal aborts (at once, or as it starts if it waits its turn), with
+   * a TimeoutError when the caller's timeout ran out, else an AbortError, as an aborted signal's own.
+   */
+  cancel(id: number, timedOut?: { timeoutMs: number; method: string }): void {
+    const reason = timedOut
+      ? new TimeoutError(timedOut.method, timedOut.timeoutMs)
+      : new DOMException('The caller cancelled this call', 'AbortError');
     const captured = this.#captured.get(id);
     if (captured) {
-      (captured.controller ??= new AbortController()).abort(new Error('The caller cancelled this call'));
+      (captured.controller ??= new AbortController()).abort(reason);
       return;
     }
     if (this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
-    this.#signals.get(id)?.abort(new Error('The caller cancelled this call'));
+    this.#signals.get(id)?.abort(reason);
   }
 
   /** The channel closed: every signal aborts with `error`, queued work is dropped, nothing more is answered. */
