@@ -62,9 +62,10 @@ export interface ClusterOptions extends ChannelOptions, RpcOptions, HealthOption
   /** A piscina pool for unordered, stateless work (`cluster.pool<T>()`, `ctx.pool<T>()`). */
   pool?: PoolSpec;
   /**
-   * Interface every listener binds: a non-empty string (anything else is a TypeError). An address the
-   * coordinator cannot bind rejects `startCluster` with an error naming `host` and the value, with the
-   * original `code` (e.g. `EADDRNOTAVAIL`) and the original error as its `cause`. @default '127.0.0.1'
+   * Interface every listener binds: a non-empty string (anything else is a TypeError). The coordinator
+   * listens only for process workers (threads need no socket): with one, an address it cannot bind rejects
+   * `startCluster` with an error naming `host` and the value, with the original `code` (e.g.
+   * `EADDRNOTAVAIL`) and the original error as its `cause`. @default '127.0.0.1'
    */
   host?: string;
   /**
