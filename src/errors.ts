@@ -268,7 +268,13 @@ export function describe(value: unknown): string {
   let shown: string;
   try {
     if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length}`;
-    shown = typeof value === 'string' ? JSON.stringify(value) : isPlainObject(value) ? objectPreview(value) : String(value);
+    shown = typeof value === 'string' ? JSON.stringify(value) : hasNoPrototype(value) ? objectPreview(value) : String(value);
+    // An object with no toString of its own says more by its first properties, after its class if it has
+    // one: `{code: "E_QUOTA"}`, `Quota {left: 0}`.
+    if (shown === '[object Object]') {
+      const name: unknown = (value as object).constructor?.name;
+      shown = `${typeof name === 'string' && name !== '' && name !== 'Object' ? `${name} ` : ''}${objectPreview(value as object)}`;
+    }
   } catch {
     // A Proxy's traps can make every reading throw, even Object.prototype.toString's.
     shown = 'an unreadable value';
@@ -277,16 +283,14 @@ export function describe(value: unknown): string {
   return `${shown} (${value === null ? 'null' : typeof value})`;
 }
 
-function isPlainObject(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+/** `Object.create(null)`, which String() cannot show (it has no toString at all). */
+function hasNoPrototype(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === null;
 }
 
 /**
- * A plain object's first properties, `{code: "E_QUOTA", detail: "over quota"}`, which say more than
- * `[object Object]`: one level deep, and no further than a message shows (describe cuts it at 60), so a
- * huge object costs no more than a small one.
+ * An object's first own properties, `{code: "E_QUOTA", detail: "over quota"}`: one level deep, and no
+ * further than a message shows (describe cuts it at 60), so a huge object costs no more than a small one.
  */
 function objectPreview(value: object): string {
   let text = '';

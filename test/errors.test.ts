@@ -203,9 +203,19 @@ test('describe shows value and type, and shortens long values', (t) => {
     '{code: "E", n: 1, big: 2n, f: ƒ, nested: {…}, list: […]} (object)',
   );
   t.is(describe(Object.create(null)), '{} (object)');
+  class Quota {
+    left = 0;
+  }
+  t.is(describe(new Quota()), 'Quota {left: 0} (object)');
   const huge = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 'x'.repeat(1000)]));
   t.true(describe(huge).length < 80, 'a huge object is cut short');
-  t.is(describe(new Date(0)), `${String(new Date(0))} (object)`.replace(/^(.{57}).*( \(object\))$/, '$1...$2'));
+  class Money {
+    toString() {
+      return '5 EUR';
+    }
+  }
+  t.is(describe(new Money()), '5 EUR (object)', 'an object with a toString of its own is shown by it');
+  t.is(describe({ toString: () => 'custom' }), 'custom (object)');
 });
 
 test('describe and errorToWire never throw, even for a revoked Proxy or one whose every trap throws', (t) => {
