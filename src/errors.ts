@@ -177,9 +177,10 @@ function rootDetail(detail: string, cause: unknown): string {
   if (!(cause instanceof Error)) return '';
   let root = cause;
   while (root.cause instanceof Error) root = root.cause;
-  // A factory or a module that threw a string or an object: the chain ends in that value itself.
-  if (root.cause !== undefined) return ` (Non-error thrown: ${describe(root.cause)})`;
-  if (root === cause) return '';
+  if (root === cause) {
+    // convoy's own wrapper of a factory or module that threw a string or an object: the value is its cause.
+    return root.cause === undefined ? '' : ` (Non-error thrown: ${describe(root.cause)})`;
+  }
   const headline = shortHeadline(root);
   return detail.includes(root.message.split('\n', 1)[0] ?? '') ? '' : ` (${headline})`;
 }
@@ -263,6 +264,18 @@ export function toError(reason: unknown): Error {
   return new Error(typeof reason === 'string' ? reason : `Non-error thrown: ${describe(reason)}`);
 }
 
+/**
+ * What kind of value a secret option was given, and nothing of the value: `an object`, `a number`. For a
+ * token or password, where describe() would print the value (an object's first fields included), and
+ * errors end up in logs.
+ */
+export function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
 /** A short, safe description of a value for error messages: `-1 (number)`. */
 export function describe(value: unknown): string {
   let shown: string;
@@ -289,14 +302,21 @@ function hasNoPrototype(value: unknown): value is object {
 }
 
 /**
- * An object's first own properties, `{code: "E_QUOTA", detail: "over quota"}`: one level deep, and no
- * further than a message shows (describe cuts it at 60), so a huge object costs no more than a small one.
+ * An object's first own properties, `{code: "E_QUOTA", detail: "over quota"}`: one level deep, and read no
+ * further than a message shows (describe cuts it at 60). The engine still lists every key of the object
+ * first (~0.4 µs a key here). A getter that throws shows as `?`.
  */
 function objectPreview(value: object): string {
   let text = '';
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
-    text += `${text === '' ? '' : ', '}${key}: ${fieldPreview((value as Record<string, unknown>)[key])}`;
+    let shown: string;
+    try {
+      shown = fieldPreview((value as Record<string, unknown>)[key]);
+    } catch {
+      shown = '?';
+    }
+    text += `${text === '' ? '' : ', '}${key}: ${shown}`;
     if (text.length > 60) break;
   }
   return `{${text}}`;
@@ -375,22 +395,43 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
 }
 
 /**
- * Something thrown that is not an Error: the value itself travels (`value`, the RemoteError's `cause`). An
- * object's own properties are its `data` too, as an Error's are, and one shaped like an error (a string
- * `message`, and maybe `name`) keeps them: `throw { message: 'over quota', code: 'E_QUOTA' }` arrives as
- * 'over quota' with `data.code`. Anything else is "Non-error thrown: …".
+ * Something thrown that is not an Error: the value itself travels (`value`, the RemoteError's `cause`, and
+ * an object's own properties its `data`, taken from it where it arrives: see valueData). One shaped like an
+ * error (a string `message`, and maybe `name` and `stack`: an Error of another realm, say) keeps them:
+ * `throw { message: 'over quota', code: 'E_QUOTA' }` arrives as 'over quota'. Anything else is "Non-error
+ * thrown: …". A field whose getter throws is read as absent.
  */
 function nonErrorToWire(thrown: unknown): WireError {
   const wire: WireError = { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
   if (typeof thrown !== 'object' || thrown === null || Array.isArray(thrown)) return wire;
-  const { name, message } = thrown as { name?: unknown; message?: unknown };
-  if (typeof message === 'string') {
-    wire.message = message;
-    if (typeof name === 'string') wire.name = name;
-  }
-  const data = ownData(thrown, wire.name === name ? ['name'] : []);
-  if (data) wire.data = data;
+  const message = readField(thrown, 'message');
+  if (typeof message !== 'string') return wire;
+  wire.message = message;
+  const name = readField(thrown, 'name');
+  if (typeof name === 'string') wire.name = name;
+  const stack = readField(thrown, 'stack');
+  if (typeof stack === 'string') wire.stack = stack;
   return wire;
+}
+
+function readField(object: object, key: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `data` of a RemoteError for a thrown object that is not an Error (`wire.value`): its own properties
+ * but its message, stack and cause, and its name when that was taken for the error's, as an Error's are.
+ * Built where it arrives, so the object crosses once.
+ */
+function valueData(wire: WireError): Record<string, unknown> | undefined {
+  const value = wire.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const name = readField(value, 'name');
+  return ownData(value, typeof name === 'string' && name === wire.name ? ['name'] : []);
 }
 
 /** An error's (or a thrown object's) own enumerable properties but its message, stack and cause; undefined if none. */
@@ -469,15 +510,40 @@ export function plainWireError(wire: WireError, maxStringChars = Number.POSITIVE
   const plain: WireError = { name: clip(wire.name), message: clip(wire.message) };
   if (wire.stack !== undefined) plain.stack = clip(wire.stack);
   if (wire.internal !== undefined) plain.internal = wire.internal;
-  if (wire.data) {
-    const data: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(wire.data)) {
-      if (typeof value === 'string') data[key] = clip(value);
-      else if (value === null || ['number', 'boolean'].includes(typeof value)) data[key] = value;
-    }
-    plain.data = data;
+  if (wire.data) plain.data = plainFields(wire.data, clip);
+  if ('value' in wire) {
+    const value = plainValue(wire.value, clip);
+    if (value !== UNSENDABLE) plain.value = value;
   }
   if (wire.cause) plain.cause = plainWireError(wire.cause, maxStringChars);
+  return plain;
+}
+
+const UNSENDABLE = Symbol('unsendable');
+
+/**
+ * A thrown value (or an error's non-Error cause) as plainWireError keeps data: a string cut, a number, a
+ * boolean or null as it is, an object as its fields of those kinds; anything else is left out, and so is
+ * an object that cannot be read (a proxy whose traps throw: it is what failed to encode).
+ */
+function plainValue(value: unknown, clip: (text: unknown) => string): unknown {
+  if (typeof value === 'string') return clip(value);
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value !== 'object') return UNSENDABLE;
+  try {
+    return Array.isArray(value) ? UNSENDABLE : plainFields(value as Record<string, unknown>, clip);
+  } catch {
+    return UNSENDABLE;
+  }
+}
+
+/** The fields of `record` that always encode: strings (cut), numbers, booleans and null. */
+function plainFields(record: Record<string, unknown>, clip: (text: unknown) => string): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(record)) {
+    if (typeof field === 'string') plain[key] = clip(field);
+    else if (field === null || typeof field === 'number' || typeof field === 'boolean') plain[key] = field;
+  }
   return plain;
 }
 
@@ -532,7 +598,8 @@ export function errorFromWire(wire: WireError, worker?: string): Error {
       : undefined;
   const fields: ConstructorParameters<typeof RemoteError>[1] = { remoteName: wire.name, cause };
   if (wire.stack !== undefined) fields.remoteStack = wire.stack;
-  if (wire.data) fields.data = wire.data;
+  const data = wire.data ?? ('value' in wire ? valueData(wire) : undefined);
+  if (data) fields.data = data;
   return new RemoteError(wire.message, fields);
 }
 

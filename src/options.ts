@@ -2,7 +2,7 @@
  * Every tunable in one place: the option types, one frozen DEFAULTS object, and validation whose errors
  * name the option and the value.
  */
-import { describe } from './errors.js';
+import { describe, describeKind } from './errors.js';
 import { rejectUnknownKeys } from './option-keys.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, isRingCapacity } from './transport/ring-capacity.js';
 
@@ -243,7 +243,7 @@ const DASHBOARD_TOKEN_CHAR = new RegExp(`^${TOKEN_CHAR}$`);
 
 /** A token refused, without repeating it: it is a secret, and errors end up in logs. */
 function describeToken(token: unknown): string {
-  if (typeof token !== 'string') return describe(token);
+  if (typeof token !== 'string') return describeKind(token);
   const bad = [...token].findIndex((char) => !DASHBOARD_TOKEN_CHAR.test(char));
   return bad < 0 ? `${token.length} characters` : `one whose character ${bad + 1} is not allowed`;
 }

@@ -6,7 +6,7 @@
  * The modules are written into a temporary folder, where nothing compiles them: they import convoy's
  * compiled worker entry by its URL, the same copy of convoy the worker's runtime runs.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +35,7 @@ writeWorker('both.ts', 'both.ts', true);
 writeWorker('both.js', 'both.js', false);
 writeFileSync(path.join(folder, 'tasks.ts'), 'export function add(a: number, b: number): number {\n  return a + b;\n}\n');
 writeFileSync(path.join(folder, 'only-cts.cts'), 'module.exports = {};\n');
+mkdirSync(path.join(folder, 'a-folder.ts'));
 
 const inFolder = (file: string): string => pathToFileURL(path.join(folder, file)).href;
 
@@ -50,6 +51,7 @@ test('typeScriptTwin: a .js that exists, a module with no twin, other extensions
   t.is(typeScriptTwin(inFolder('missing.js')), inFolder('missing.js'));
   t.is(typeScriptTwin(inFolder('only-ts.mjs')), inFolder('only-ts.mjs'), 'a .mjs twins an .mts only');
   t.is(typeScriptTwin(inFolder('only-ts')), inFolder('only-ts'));
+  t.is(typeScriptTwin(inFolder('a-folder.js')), inFolder('a-folder.js'), 'a folder named x.ts is no module');
   t.is(typeScriptTwin('data:text/javascript,export default 1'), 'data:text/javascript,export default 1');
 });
 
@@ -57,6 +59,7 @@ test('an agent resolves a path against its working directory to the twin, as the
   t.is(resolveModule('only-ts.js', folder), inFolder('only-ts.ts'));
   t.is(resolveModule(inFolder('only-ts.js'), '/'), inFolder('only-ts.ts'));
   t.is(resolveModule('both.js', folder), inFolder('both.js'));
+  t.is(resolveModule(inFolder('only-ts.js').replace(/^file:/, 'FILE:'), '/'), inFolder('only-ts.ts'), 'a scheme in capitals is a URL too');
 });
 
 test('a thread and a process named x.js load x.ts when only it exists; an existing x.js is loaded as named', async (t) => {

@@ -65,6 +65,17 @@ const bad: [string, unknown, string][] = [
     'got a data: URL',
   ],
   ['a pool module given as an https: URL', { pool: { module: new URL('https://x/t.js') } }, '`pool.module`'],
+  // A review's: a secret given as an object was described by its first fields, the secret among them.
+  [
+    'a nats.pass that is not a string (its value not shown)',
+    {
+      nats: { servers: 'nats://127.0.0.1:1', secretFile: '/nonexistent', pass: { pass: 'S3cr3t-nats-pass' } },
+      workers: [{ name: 'a', module: counter, host: 'b' }],
+    },
+    '`nats.pass` to be a string, got an object',
+  ],
+  // A path with a colon in a file name is a path, not a URL (only `scheme://`, data:, node: and blob: are).
+  ['a module path with a colon that names no file', { workers: [{ name: 'a', module: 'v2:worker.js', count: 0 }] }, 'workers[0].count'],
   ['an unknown restart policy', { workers: [{ name: 'a', module: counter, restart: 'always' }] }, 'workers[0].restart'],
   [
     'heartbeatTimeoutMs not above heartbeatIntervalMs',

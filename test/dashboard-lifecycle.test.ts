@@ -103,6 +103,11 @@ test('bad dashboard options fail before any worker starts, naming the option', a
     const { token } = dashboard as { token?: string };
     if (token !== undefined) t.false(error.message.includes(token), `a refused token is not repeated (a secret): ${error.message}`);
   }
+  // A review's: an object given as the token was described by its first fields, the secret among them.
+  const secret = 'S3cr3t-dashboard-token-0123456789';
+  const error = await t.throwsAsync(startCluster({ workers, dashboard: { token: { secret } } as never }), { instanceOf: TypeError });
+  t.false(error.message.includes(secret), error.message);
+  t.regex(error.message, /`dashboard\.token`.*got an object$/);
 });
 
 /** The event log in /api/snapshot once it holds an exit. */

@@ -162,6 +162,14 @@ test('WorkerStartError ends its message with the root of its causes, once, on on
     new WorkerStartError('bad', threwString.message, { cause: threwString }).message,
     'Worker "bad" failed to start: the defineWorker() factory threw (Non-error thrown: "factory string" (string))',
   );
+  // A review's: an Error with a non-Error cause, deeper down, is still named by its own headline.
+  const withCause = new Error('the defineWorker() factory threw', {
+    cause: new Error('config file is missing `port`', { cause: { file: 'app.json' } }),
+  });
+  t.is(
+    new WorkerStartError('bad', withCause.message, { cause: withCause }).message,
+    'Worker "bad" failed to start: the defineWorker() factory threw (Error: config file is missing `port`)',
+  );
   const threwObject = new Error('failed to load file:///w.js', { cause: { code: 'EOBJ', detail: 'obj detail' } });
   t.is(
     new WorkerStartError('bad', threwObject.message, { cause: threwObject }).message,
@@ -282,6 +290,33 @@ test("a thrown object's own properties are its data, and one shaped like an erro
   t.like(oddName, { message: 'm', remoteName: 'Error' });
   t.deepEqual(oddName.data, { name: 7 });
   t.deepEqual((errorFromWire(errorToWire([1, 2])) as RemoteError).data, {}, 'an array has no data of its own');
+  // The object crosses once: as the value, its data taken from it where it arrives.
+  t.false('data' in errorToWire({ code: 'E', detail: 'd' }));
+  // A getter that throws hides that field only.
+  const getter = errorFromWire(
+    errorToWire({
+      code: 'E_GETTER',
+      get message(): string {
+        throw new Error('no');
+      },
+    }),
+  ) as RemoteError;
+  t.regex(getter.message, /^Non-error thrown: \{code: "E_GETTER", message: \?\} \(object\)$/);
+  // An Error of another realm (not instanceof Error here) keeps its name, message and stack.
+  const foreign = errorFromWire(errorToWire({ name: 'RangeError', message: 'far', stack: 'RangeError: far\n  at x' })) as RemoteError;
+  t.like(foreign, { message: 'far', remoteName: 'RangeError', remoteStack: 'RangeError: far\n  at x' });
+});
+
+// A review's: a thrown object too large for a frame once lost its cause when the fallback left `value` out.
+test("plainWireError keeps a thrown value's plain fields, cut, so it stays the cause and its data", (t) => {
+  const wire = plainWireError(errorToWire({ code: 'E_BIG', blob: 'x'.repeat(100), fn: () => 1 }), 10);
+  const back = errorFromWire(wire) as RemoteError;
+  t.deepEqual(back.cause, { code: 'E_BIG', blob: 'xxxxxxxxxx... (100 characters)' });
+  t.deepEqual(back.data, { code: 'E_BIG', blob: 'xxxxxxxxxx... (100 characters)' });
+  t.is((errorFromWire(plainWireError(errorToWire('y'.repeat(20)), 5)) as RemoteError).cause, 'yyyyy... (20 characters)');
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  t.false('value' in plainWireError({ name: 'Error', message: 'm', value: proxy }), 'an unreadable value is left out');
 });
 
 test('a cycle in the cause chain is cut, not followed forever', (t) => {

@@ -23,6 +23,8 @@ const VALID: ReadonlyArray<[string, unknown[]]> = [
   ],
   ['cancel', [Kind.Cancel, 3]],
   ['cancel for a timeout, with its time and method', [Kind.Cancel, 3, 50, 'hang']],
+  // A review's: options take fractions, and a cancel for `timeoutMs: 50.5` ended the callee's channel.
+  ['cancel for a timeout of a fraction of a millisecond', [Kind.Cancel, 3, 50.5, 'hang']],
   ['ping', [Kind.Ping, 0]],
   ['pong', [Kind.Pong, 9]],
   ['goodbye', [Kind.Goodbye]],
@@ -65,6 +67,7 @@ const INVALID: ReadonlyArray<[string, unknown]> = [
   ['a cancel with a string id', [Kind.Cancel, '1']],
   ['a cancel with a time but no method', [Kind.Cancel, 1, 50]],
   ['a cancel with a negative time', [Kind.Cancel, 1, -1, 'm']],
+  ['a cancel with an infinite time', [Kind.Cancel, 1, Number.POSITIVE_INFINITY, 'm']],
   ['a cancel with a numeric method', [Kind.Cancel, 1, 50, 7]],
   ['a goodbye with a payload that is not an exit notice', [Kind.Goodbye, 1]],
   ['a goodbye whose uncaught error has no message', [Kind.Goodbye, { exitCode: 1, crashed: true, error: { name: 'Error' } }]],

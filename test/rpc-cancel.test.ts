@@ -72,6 +72,18 @@ for (const kind of TRANSPORT_KINDS) {
     t.is(await remote.quick(7), 7);
   });
 
+  // A review's: the cancel carries the time, and one of 50.5 ms failed the callee's check of the message,
+  // which ended the channel (a thread exited, a process was killed).
+  test(`${kind}: a timeout of a fraction of a millisecond reaches the callee's signal, and the channel goes on`, async (t) => {
+    const c = callee();
+    const { a } = await createPair(t, kind, { b: { api: c.api } });
+    const remote = createRemote<Api>(a);
+    await t.throwsAsync(withDeadline(withOptions(remote, { timeoutMs: 50.5 }).hang('f1'), 5000, 'timeout'), { instanceOf: TimeoutError });
+    t.is(await withDeadline(c.abortedOnce, 5000, 'callee abort'), 'f1');
+    t.like(c.aborted.get('f1'), { code: 'ERR_CONVOY_TIMEOUT', timeoutMs: 50.5 });
+    t.is(await withDeadline(remote.quick(3), 5000, 'a call after it'), 3);
+  });
+
   test(`${kind}: an AbortSignal rejects the call with its reason and the callee sees currentCall().signal aborted`, async (t) => {
     const c = callee();
     const { a } = await createPair(t, kind, { b: { api: c.api } });

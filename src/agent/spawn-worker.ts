@@ -24,7 +24,7 @@ export interface LocalWorker {
 
 /** `module` as the coordinator's user wrote it (a path or a URL), as a file URL on this host. */
 export function resolveModule(module: string, cwd: string): string {
-  if (/^file:/.test(module)) return typeScriptTwin(new URL(module).href);
+  if (/^file:/i.test(module)) return typeScriptTwin(new URL(module).href);
   return typeScriptTwin(pathToFileURL(path.resolve(cwd, module)).href);
 }
 

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { COORDINATOR_ENDPOINT, type PairEnd, type RemoteSpawn, workerEndpoint } from '../agent/protocol.js';
-import { describe } from '../errors.js';
+import { describe, describeKind } from '../errors.js';
 import { rejectUnknownKeys } from '../option-keys.js';
 import type { Bootstrap } from '../protocol/control.js';
 import type { Transport } from '../transport/transport.js';
@@ -41,7 +41,8 @@ export function checkNatsOptions(nats: unknown): NatsClusterOptions {
   }
   for (const key of ['token', 'user', 'pass'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'string') {
-      throw new TypeError(`Expected \`nats.${key}\` to be a string, got ${describe(options[key])}`);
+      // Not described: it may hold the secret (an object of credentials given by mistake, say).
+      throw new TypeError(`Expected \`nats.${key}\` to be a string, got ${describeKind(options[key])}`);
     }
   }
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {

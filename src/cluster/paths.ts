@@ -7,7 +7,7 @@
  *   core.js, which `convoy/worker` and `convoy` import too: a worker loads one file of convoy;
  * - the compiled files one by one (dist/src/, which the compiled examples import).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -44,7 +44,7 @@ export const dashboardFolder = new URL('dashboard/', root);
 /** A user module (path relative to the current directory, or URL) as a file URL string. */
 export function moduleUrl(module: string | URL): string {
   if (module instanceof URL) return typeScriptTwin(module.href);
-  if (/^file:/.test(module)) return typeScriptTwin(new URL(module).href);
+  if (/^file:/i.test(module)) return typeScriptTwin(new URL(module).href);
   return typeScriptTwin(pathToFileURL(path.resolve(module)).href);
 }
 
@@ -64,7 +64,7 @@ export function typeScriptTwin(href: string): string {
   const twinExt = TWIN_EXTENSIONS[ext];
   if (twinExt === undefined || existsSync(file)) return href;
   const twin = file.slice(0, -ext.length) + twinExt;
-  if (!existsSync(twin)) return href;
+  if (!statSync(twin, { throwIfNoEntry: false })?.isFile()) return href;
   url.pathname = pathToFileURL(twin).pathname;
   return url.href;
 }

@@ -88,8 +88,11 @@ export function expectModule(name: string, module: unknown): void {
     throw new TypeError(`Expected \`${name}\` to be a path or file URL, got ${describe(module)}`);
   }
   // A URL of another scheme would be taken for a relative path ('http://x/w.js' as ./http:/x/w.js), or
-  // fail in the worker: convoy loads a worker's module from a file, on this host or on an agent's.
-  const scheme = module instanceof URL ? module.protocol : /^([a-z][a-z\d+.-]+:)/i.exec(module)?.[1];
+  // fail in the worker: convoy loads a worker's module from a file, on this host or on an agent's. A
+  // string is such a URL when its scheme is followed by '//', or is one that never is (data:, node:,
+  // blob:); a file name with a colon ('v2:worker.js') is a path.
+  const scheme =
+    module instanceof URL ? module.protocol : /^([a-z][a-z\d+.-]+:)\/\/|^(data:|node:|blob:)/i.exec(module)?.slice(1).find(Boolean);
   if (scheme !== undefined && scheme.toLowerCase() !== 'file:') {
     throw new TypeError(`Expected \`${name}\` to be a path or file URL, got a ${scheme} URL, ${JSON.stringify(String(module))}`);
   }

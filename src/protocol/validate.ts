@@ -6,6 +6,8 @@ import { ProtocolError, describe } from '../errors.js';
 import { Kind, type Message } from './messages.js';
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** A duration in milliseconds: options take fractions (`timeoutMs: 50.5`). */
+const isDuration = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 export function validateMessage(value: unknown): Message {
   if (!Array.isArray(value) || value.length === 0) throw bad('a message must be a non-empty array', value);
@@ -35,7 +37,7 @@ export function validateMessage(value: unknown): Message {
       if (value.length === 3 && isId(value[1]) && isWireError(value[2])) return value as Message;
       break;
     case Kind.Cancel:
-      if (value.length === 4 && isId(value[1]) && isId(value[2]) && typeof value[3] === 'string') return value as Message;
+      if (value.length === 4 && isId(value[1]) && isDuration(value[2]) && typeof value[3] === 'string') return value as Message;
       if (value.length === 2 && isId(value[1])) return value as Message;
       break;
     case Kind.Ping:

@@ -198,16 +198,13 @@ export class Responder {
    * a TimeoutError when the caller's timeout ran out, else an AbortError, as an aborted signal's own.
    */
   cancel(id: number, timedOut?: { timeoutMs: number; method: string }): void {
-    const reason = timedOut
-      ? new TimeoutError(timedOut.method, timedOut.timeoutMs)
-      : new DOMException('The caller cancelled this call', 'AbortError');
     const captured = this.#captured.get(id);
-    if (captured) {
-      (captured.controller ??= new AbortController()).abort(reason);
-      return;
-    }
-    if (this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
-    this.#signals.get(id)?.abort(reason);
+    if (!captured && this.#queuedCalls.has(id) && !this.#signals.has(id)) this.#signals.set(id, new AbortController());
+    // A call that has settled, or never had a signal, has nothing to abort: no reason is made for it.
+    const controller = captured ? (captured.controller ??= new AbortController()) : this.#signals.get(id);
+    controller?.abort(
+      timedOut ? new TimeoutError(timedOut.method, timedOut.timeoutMs) : new DOMException('The caller cancelled this call', 'AbortError'),
+    );
   }
 
   /** The channel closed: every signal aborts with `error`, queued work is dropped, nothing more is answered. */
