@@ -403,7 +403,7 @@ export function errorToWire(thrown: unknown, depth = 0): WireError {
  */
 function nonErrorToWire(thrown: unknown): WireError {
   const wire: WireError = { name: 'Error', message: `Non-error thrown: ${describe(thrown)}`, value: thrown };
-  if (typeof thrown !== 'object' || thrown === null || Array.isArray(thrown)) return wire;
+  if (!isRecord(thrown)) return wire;
   const message = readField(thrown, 'message');
   if (typeof message !== 'string') return wire;
   wire.message = message;
@@ -412,6 +412,11 @@ function nonErrorToWire(thrown: unknown): WireError {
   const stack = readField(thrown, 'stack');
   if (typeof stack === 'string') wire.stack = stack;
   return wire;
+}
+
+/** An object with fields of its own to read as an error's: not null, not an array. */
+function isRecord(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function readField(object: object, key: string): unknown {
@@ -429,7 +434,7 @@ function readField(object: object, key: string): unknown {
  */
 function valueData(wire: WireError): Record<string, unknown> | undefined {
   const value = wire.value;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const name = readField(value, 'name');
   return ownData(value, typeof name === 'string' && name === wire.name ? ['name'] : []);
 }

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
-import { resolveModule } from '../src/agent/spawn-worker.js';
-import { typeScriptTwin } from '../src/cluster/paths.js';
+import { moduleUrl, typeScriptTwin } from '../src/cluster/paths.js';
 import { startFor } from './helpers/cluster.js';
 
 const workerApi = new URL('../src/worker-api.js', import.meta.url).href;
@@ -56,10 +55,10 @@ test('typeScriptTwin: a .js that exists, a module with no twin, other extensions
 });
 
 test('an agent resolves a path against its working directory to the twin, as the coordinator does', (t) => {
-  t.is(resolveModule('only-ts.js', folder), inFolder('only-ts.ts'));
-  t.is(resolveModule(inFolder('only-ts.js'), '/'), inFolder('only-ts.ts'));
-  t.is(resolveModule('both.js', folder), inFolder('both.js'));
-  t.is(resolveModule(inFolder('only-ts.js').replace(/^file:/, 'FILE:'), '/'), inFolder('only-ts.ts'), 'a scheme in capitals is a URL too');
+  t.is(moduleUrl('only-ts.js', folder), inFolder('only-ts.ts'));
+  t.is(moduleUrl(inFolder('only-ts.js'), '/'), inFolder('only-ts.ts'));
+  t.is(moduleUrl('both.js', folder), inFolder('both.js'));
+  t.is(moduleUrl(inFolder('only-ts.js').replace(/^file:/, 'FILE:'), '/'), inFolder('only-ts.ts'), 'a scheme in capitals is a URL too');
 });
 
 test('a thread and a process named x.js load x.ts when only it exists; an existing x.js is loaded as named', async (t) => {

@@ -5,6 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { NatsConnection } from 'nats';
+import { moduleUrl } from '../cluster/paths.js';
 import type { ExitInfo } from '../cluster/spawn.js';
 import { toError } from '../errors.js';
 import type { NatsConnectOptions } from '../cluster/nats-options.js';
@@ -18,7 +19,7 @@ import {
   workerEndpoint,
 } from './protocol.js';
 import { type Sealer, sessionSecret } from './seal.js';
-import { type LocalWorker, resolveModule, spawnWorker } from './spawn-worker.js';
+import { type LocalWorker, spawnWorker } from './spawn-worker.js';
 
 /** How long ending a session waits for its workers to exit after they were killed. */
 const EXIT_WAIT_MS = 5000;
@@ -110,7 +111,8 @@ export class AgentSession {
     const secret = sessionSecret(this.#config.secret, scope);
     let worker: LocalWorker;
     try {
-      const local = { ...boot, module: resolveModule(boot.module, cwd) };
+      // The module as the coordinator's user wrote it (a path or a URL), as a file URL on this host.
+      const local = { ...boot, module: moduleUrl(boot.module, cwd) };
       const nats = {
         connect,
         scope,

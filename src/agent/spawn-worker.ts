@@ -1,12 +1,10 @@
 /**
  * Starting a worker on the agent's host, as a thread of the agent or a process of its own, with the
  * remote runtime (worker/nats-main.ts): the bootstrap, secret and NATS options go in workerData or over
- * IPC. The user's module is resolved here, against the agent's working directory.
+ * IPC. The user's module comes resolved, against the agent's working directory (agent-session.ts).
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { type TransferListItem, Worker } from 'node:worker_threads';
-import { needsTsx, remoteRuntime, threadEntry, typeScriptTwin } from '../cluster/paths.js';
+import { needsTsx, remoteRuntime, threadEntry } from '../cluster/paths.js';
 import { type ExitInfo, forkWorker } from '../cluster/spawn.js';
 import { stopAtExit } from '../cluster/stop-at-exit.js';
 import type { Bootstrap, PortHandoff } from '../protocol/control.js';
@@ -20,12 +18,6 @@ export interface LocalWorker {
   kill(): void;
   /** Threads only: hands the thread one port of a channel to a peer thread of this agent. */
   handOff?(handoff: PortHandoff): void;
-}
-
-/** `module` as the coordinator's user wrote it (a path or a URL), as a file URL on this host. */
-export function resolveModule(module: string, cwd: string): string {
-  if (/^file:/i.test(module)) return typeScriptTwin(new URL(module).href);
-  return typeScriptTwin(pathToFileURL(path.resolve(cwd, module)).href);
 }
 
 export function spawnWorker(boot: Bootstrap, spawn: RemoteSpawn, secret: Uint8Array, nats: RemoteWorkerNats): LocalWorker {

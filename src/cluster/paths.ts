@@ -41,11 +41,14 @@ export const poolSupportModule = bundled ? new URL('dist/bundle/core.js', root).
 /** The dashboard page's files. */
 export const dashboardFolder = new URL('dashboard/', root);
 
-/** A user module (path relative to the current directory, or URL) as a file URL string. */
-export function moduleUrl(module: string | URL): string {
+/**
+ * A user module (a path relative to `cwd`, or a URL) as a file URL string: the coordinator's, against its
+ * current directory, and an agent's for a worker it starts, against its own.
+ */
+export function moduleUrl(module: string | URL, cwd = process.cwd()): string {
   if (module instanceof URL) return typeScriptTwin(module.href);
   if (/^file:/i.test(module)) return typeScriptTwin(new URL(module).href);
-  return typeScriptTwin(pathToFileURL(path.resolve(module)).href);
+  return typeScriptTwin(pathToFileURL(path.resolve(cwd, module)).href);
 }
 
 const TWIN_EXTENSIONS: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };

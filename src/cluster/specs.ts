@@ -91,8 +91,8 @@ export function expectModule(name: string, module: unknown): void {
   // fail in the worker: convoy loads a worker's module from a file, on this host or on an agent's. A
   // string is such a URL when its scheme is followed by '//', or is one that never is (data:, node:,
   // blob:); a file name with a colon ('v2:worker.js') is a path.
-  const scheme =
-    module instanceof URL ? module.protocol : /^([a-z][a-z\d+.-]+:)\/\/|^(data:|node:|blob:)/i.exec(module)?.slice(1).find(Boolean);
+  const match = module instanceof URL ? null : /^(?:([a-z][a-z\d+.-]+:)\/\/|(data:|node:|blob:))/i.exec(module);
+  const scheme = module instanceof URL ? module.protocol : (match?.[1] ?? match?.[2]);
   if (scheme !== undefined && scheme.toLowerCase() !== 'file:') {
     throw new TypeError(`Expected \`${name}\` to be a path or file URL, got a ${scheme} URL, ${JSON.stringify(String(module))}`);
   }
